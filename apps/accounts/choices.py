@@ -1,0 +1,44 @@
+"""Ranks, roles and the audit actions of the accounts app."""
+
+from django.db import models
+
+
+class Rank(models.TextChoices):
+    """Police ranks, in order of seniority; police staff and partners hold none."""
+
+    CONSTABLE = "constable", "Police Constable"
+    SERGEANT = "sergeant", "Police Sergeant"
+    INSPECTOR = "inspector", "Inspector"
+    CHIEF_INSPECTOR = "chief_inspector", "Chief Inspector"
+    SUPERINTENDENT = "superintendent", "Superintendent"
+    CHIEF_SUPERINTENDENT = "chief_superintendent", "Chief Superintendent"
+    COMMANDER = "commander", "Commander and above"
+
+
+# Seniority: a higher number outranks a lower one. Police staff (no rank) rank below every officer.
+SENIORITY = {rank: position for position, rank in enumerate(Rank, start=1)}
+
+
+class Role(models.TextChoices):
+    """What a person does in Govern; each role is a Django group of the same name."""
+
+    OFFICER = "officer", "Officer"
+    WATCHLIST_COMPILER = "watchlist_compiler", "Watchlist compiler"
+    AUTHORISING_OFFICER = "authorising_officer", "Authorising officer"
+    PRIVACY_OFFICER = "privacy_officer", "Privacy officer"
+    OVERSIGHT = "oversight", "Oversight"
+    RETAIL_PARTNER = "retail_partner", "Retail partner"
+    ADMINISTRATOR = "administrator", "Administrator"
+
+
+AUDIT_ACTIONS = {
+    "account.create": "Account created",
+    "account.update": "Account changed",
+    "account.roles_changed": "Roles changed",
+    "account.password_set": "Password set",
+    "account.deactivate": "Account deactivated",
+    "account.login": "Signed in",
+    "account.login_failed": "Sign-in refused",
+    "account.logout": "Signed out",
+    "account.token_issued": "API token issued",
+}

@@ -1,0 +1,74 @@
+"""`manage.py seed_demo`: one demo account per role, idempotent, passwords kept out of the code."""
+
+import secrets
+from pathlib import Path
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from ... import services
+from ...choices import Rank, Role
+from ...models import User
+
+FORCE = "Demo Constabulary"
+
+# username, first name, last name, rank, unit, role
+DEMO_ACCOUNTS = [
+    ("commander", "Alex", "Morgan", Rank.SUPERINTENDENT, "Operations Command", Role.AUTHORISING_OFFICER),
+    ("compiler", "Priya", "Shah", "", "Intelligence Unit", Role.WATCHLIST_COMPILER),
+    ("officer", "Sam", "Okafor", Rank.CONSTABLE, "Response Team 3", Role.OFFICER),
+    ("privacy", "Jordan", "Ellis", "", "Data Protection Office", Role.PRIVACY_OFFICER),
+    ("oversight", "Ruth", "Campbell", "", "Office of the Police and Crime Commissioner", Role.OVERSIGHT),
+    ("retail", "Chris", "Bennett", "", "Northgate Retail Ltd", Role.RETAIL_PARTNER),
+    ("admin", "Morgan", "Reid", "", "Information Services", Role.ADMINISTRATOR),
+]
+
+
+class Command(BaseCommand):
+    """Create the demo accounts if missing and make sure each can sign in with the printed password."""
+
+    help = "Create one demo account per role (idempotent). Refuses to run with DEBUG off unless --force."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--password", help="One password for every demo account (else DEMO_PASSWORD or random).")
+        parser.add_argument("--credentials-file", type=Path, help="Where to keep generated passwords.")
+        parser.add_argument("--force", action="store_true", help="Seed even though DEBUG is off.")
+
+    def handle(self, *args, password=None, credentials_file=None, force=False, **options):
+        if not settings.DEBUG and not force:
+            raise CommandError("Demo accounts on a production system are a way in: run with DEBUG on, or --force.")
+        credentials_file = credentials_file or Path(settings.VAR_DIR) / "demo-credentials.txt"
+        stored = _read_credentials(credentials_file)
+        chosen = {}
+        with transaction.atomic():
+            services.ensure_role_groups()
+            for username, first, last, rank, unit, role in DEMO_ACCOUNTS:
+                wanted = password or stored.get(username) or secrets.token_urlsafe(12)
+                chosen[username] = wanted
+                user = User.objects.filter(username=username).first()
+                profile = {"first_name": first, "last_name": last, "rank": rank, "force": FORCE, "unit": unit}
+                if user is None:
+                    services.create_user(None, username, wanted, roles=[role], reason="demo data", **profile)
+                    continue
+                if user.roles != {role}:
+                    services.set_roles(None, user, [role], reason="demo data")
+                if not user.check_password(wanted):
+                    services.set_password(None, user, wanted, reason="demo data")
+        _write_credentials(credentials_file, chosen)
+        self.stdout.write(f"Demo accounts ready (passwords in {credentials_file}):")
+        for username, *_rest, role in DEMO_ACCOUNTS:
+            self.stdout.write(f"  {username:<10} {chosen[username]:<20} {role.label}")
+
+
+def _read_credentials(path: Path) -> dict[str, str]:
+    if not path.exists():
+        return {}
+    pairs = (line.split(None, 1) for line in path.read_text().splitlines() if line.strip())
+    return {parts[0]: parts[1].strip() for parts in pairs if len(parts) == 2}
+
+
+def _write_credentials(path: Path, chosen: dict[str, str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(f"{username} {password}\n" for username, password in chosen.items()))
+    path.chmod(0o600)

@@ -1,0 +1,37 @@
+"""Pages: the role-aware home page."""
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import render
+
+from apps.audit.models import Checkpoint
+from apps.audit.services import tree_size
+
+from .choices import Role
+
+# What each role's dashboard offers, until each app brings its own queue; (title, url name, description).
+DASHBOARD_LINKS = {
+    Role.PRIVACY_OFFICER: [
+        ("Audit log", "audit:events", "Every change, sign-in and consultation, with its proof."),
+        ("Checkpoints", "audit:checkpoints", "Signed tree heads a regulator can verify."),
+    ],
+    Role.OVERSIGHT: [
+        ("Checkpoints", "audit:checkpoints", "Signed tree heads and how to verify them."),
+        ("Audit log", "audit:events", "Events with inclusion proofs."),
+    ],
+    Role.ADMINISTRATOR: [
+        ("Accounts", "admin:accounts_user_changelist", "Create accounts, set ranks and roles."),
+        ("Account events", "audit:events", "Sign-ins and account changes."),
+    ],
+}
+
+
+@login_required
+def home(request):
+    """Each role lands on its own dashboard."""
+    sections = [{"role": role, "links": DASHBOARD_LINKS.get(role, [])} for role in Role if role in request.user.roles]
+    context = {
+        "sections": sections,
+        "log_size": tree_size(),
+        "latest_checkpoint": Checkpoint.objects.order_by("-tree_size").first(),
+    }
+    return render(request, "accounts/home.html", context)

@@ -1,0 +1,63 @@
+"""Consultation logging (DPA 2018 s.62): a read of personal or biometric data needs a reason and leaves an event.
+
+API: mix `ConsultationLoggedMixin` into a viewset; its detail reads require `?reason=` or an `X-Access-Reason`
+header. Pages: decorate a view with `@consultation_logged(get_target)`; without a reason it shows a form.
+"""
+
+from functools import wraps
+
+from django.shortcuts import render
+from rest_framework import exceptions
+
+from . import services
+
+REASON_HEADER = "HTTP_X_ACCESS_REASON"
+MIN_REASON_LENGTH = 5
+
+
+def reason_from(request) -> str:
+    """The stated reason from the query string, form or header; blank when none was given."""
+    params = getattr(request, "query_params", request.GET)
+    value = params.get("reason") or (request.POST.get("reason") if request.method == "POST" else None)
+    return (value or request.META.get(REASON_HEADER, "")).strip()
+
+
+def _valid(reason: str) -> bool:
+    return len(reason) >= MIN_REASON_LENGTH
+
+
+class ConsultationLoggedMixin:
+    """Detail reads of this viewset are logged with who, when, what and why."""
+
+    def retrieve(self, request, *args, **kwargs):
+        reason = reason_from(request)
+        if not _valid(reason):
+            raise exceptions.ValidationError(
+                {
+                    "reason": f"State why you are consulting this record (at least {MIN_REASON_LENGTH} characters), "
+                    "as ?reason= or the X-Access-Reason header."
+                }
+            )
+        instance = self.get_object()
+        services.record_access(instance, request.user, reason)
+        return super().retrieve(request, *args, **kwargs)
+
+
+def consultation_logged(get_target):
+    """Decorate a page view: ask for a reason first, then log the consultation of `get_target(request, **kwargs)`."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            target = get_target(request, *args, **kwargs)
+            reason = reason_from(request)
+            if not _valid(reason):
+                status = 400 if "reason" in request.GET or "reason" in request.POST else 200
+                context = {"target": target, "min_length": MIN_REASON_LENGTH, "given": reason}
+                return render(request, "audit/reason_required.html", context, status=status)
+            services.record_access(target, request.user, reason)
+            return view(request, *args, target=target, reason=reason, **kwargs)
+
+        return wrapper
+
+    return decorator

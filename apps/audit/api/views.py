@@ -1,0 +1,99 @@
+"""The read-only audit log API: events, checkpoints, proofs and the public key."""
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, permissions
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from govern.api.permissions import PolicyPermission
+from govern.api.viewsets import RestrictedReadOnlyViewSet, StrictQueryMixin
+
+from .. import proofs, signing, verifier
+from ..filtersets import EventFilterSet
+from ..models import Checkpoint, Event
+from . import serializers
+
+
+def _proof_or_400(fn, *args):
+    try:
+        return fn(*args)
+    except proofs.ProofError as exc:
+        raise exceptions.ValidationError({"detail": str(exc)}) from exc
+
+
+class EventViewSet(RestrictedReadOnlyViewSet):
+    """Audit events, oldest first; privacy officers and oversight see all, administrators account events."""
+
+    queryset = Event.objects.all()
+    serializer_class = serializers.EventSerializer
+    filterset_class = EventFilterSet
+    lookup_field = "seq"
+    lookup_value_regex = r"\d+"
+    extra_query_parameters = frozenset({"tree_size"})
+
+    @extend_schema(
+        parameters=[OpenApiParameter("tree_size", int, description="Defaults to the latest checkpoint's size.")],
+        responses=serializers.InclusionProofSerializer,
+    )
+    @action(detail=True, methods=["get"])
+    def proof(self, request, seq=None):
+        """The inclusion proof of this event in a tree of `tree_size` events."""
+        event = self.get_object()
+        query = serializers.ProofQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        proof = _proof_or_400(proofs.inclusion, event.seq, query.validated_data.get("tree_size"))
+        return Response(serializers.InclusionProofSerializer(proof).data)
+
+
+class CheckpointViewSet(RestrictedReadOnlyViewSet):
+    """Signed checkpoints, by tree size."""
+
+    queryset = Checkpoint.objects.all()
+    serializer_class = serializers.CheckpointSerializer
+    lookup_field = "tree_size"
+    lookup_value_regex = r"\d+"
+
+    @action(detail=False, methods=["get"])
+    def latest(self, request):
+        """The most recent checkpoint."""
+        checkpoint = self.get_queryset().order_by("-tree_size").first()
+        if checkpoint is None:
+            raise exceptions.NotFound("No checkpoint has been signed yet.")
+        return Response(self.get_serializer(checkpoint).data)
+
+
+class ConsistencyProofView(StrictQueryMixin, APIView):
+    """The consistency proof between two tree sizes (e.g. two checkpoints)."""
+
+    permission_classes = [PolicyPermission]
+    policy_action = "audit.prove_consistency"
+    extra_query_parameters = frozenset({"first", "second"})
+
+    @extend_schema(
+        parameters=[serializers.ConsistencyQuerySerializer], responses=serializers.ConsistencyProofSerializer
+    )
+    def get(self, request):
+        query = serializers.ConsistencyQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        proof = _proof_or_400(proofs.consistency, query.validated_data["first"], query.validated_data["second"])
+        return Response(serializers.ConsistencyProofSerializer(proof).data)
+
+
+class PublicKeyView(StrictQueryMixin, APIView):
+    """The public key that verifies checkpoint signatures: published, so anyone can check the log."""
+
+    permission_classes = [permissions.AllowAny]
+    authentication_classes = []
+
+    @extend_schema(responses=serializers.PublicKeySerializer)
+    def get(self, request):
+        return Response(
+            {
+                "algorithm": "Ed25519",
+                "key_id": signing.key_id(),
+                "public_key_pem": signing.public_key_pem(),
+                "public_key_raw": signing.public_key_raw().hex(),
+                "checkpoint_format": f"{verifier.CHECKPOINT_ORIGIN}\\n<tree_size>\\n<base64 root>\\n<timestamp>\\n",
+            }
+        )

@@ -1,0 +1,19 @@
+"""The audit app: the transparency log, the access log and their verification."""
+
+from django.apps import AppConfig
+
+
+class AuditConfig(AppConfig):
+    """Registers the audit app's own actions and permission rules."""
+
+    name = "apps.audit"
+    label = "audit"
+    verbose_name = "Audit log"
+
+    def ready(self):
+        from . import permissions  # noqa: F401  (declares the rules)
+        from .choices import AUDIT_ACTIONS
+        from .registry import register
+
+        for name, (label, kind) in AUDIT_ACTIONS.items():
+            register(name, label, kind)

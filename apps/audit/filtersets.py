@@ -1,0 +1,27 @@
+"""Filters for the audit log API: every value is validated, an unknown action is a 400."""
+
+import django_filters
+
+from . import registry
+from .models import Event
+
+
+def _action_choices():
+    return [(action.name, action.label) for action in registry.all_actions()]
+
+
+class EventFilterSet(django_filters.FilterSet):
+    """Filter events by action, actor, target and time."""
+
+    action = django_filters.ChoiceFilter(choices=_action_choices)
+    actor = django_filters.CharFilter(field_name="actor_username", max_length=150)
+    target_type = django_filters.CharFilter(max_length=100)
+    target_id = django_filters.CharFilter(max_length=64)
+    request_id = django_filters.UUIDFilter()
+    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    after_seq = django_filters.NumberFilter(field_name="seq", lookup_expr="gt", min_value=-1)
+
+    class Meta:
+        model = Event
+        fields = ["action", "actor", "target_type", "target_id", "request_id", "since", "until", "after_seq"]

@@ -1,0 +1,85 @@
+"""`manage.py audit checkpoint|verify|proof|consistency|public-key`."""
+
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from ... import proofs, services, signing
+from ...verification import verify
+
+
+class Command(BaseCommand):
+    """Sign checkpoints, verify the whole log, and print proofs a verifier can check offline."""
+
+    help = "Audit log: sign a checkpoint, verify the log, or print a proof."
+
+    def add_arguments(self, parser):
+        sub = parser.add_subparsers(dest="subcommand", required=True)
+        sub.add_parser("checkpoint", help="Sign a checkpoint of the log as it stands.")
+        verify_parser = sub.add_parser("verify", help="Recompute every leaf, node, root, signature and consistency.")
+        verify_parser.add_argument("--json", action="store_true", help="Print the report as JSON.")
+        proof = sub.add_parser("proof", help="Print the inclusion proof of one event as JSON.")
+        proof.add_argument("seq", type=int)
+        proof.add_argument("--tree-size", type=int)
+        consistency = sub.add_parser("consistency", help="Print a consistency proof as JSON.")
+        consistency.add_argument("first", type=int)
+        consistency.add_argument("second", type=int)
+        sub.add_parser("public-key", help="Print the checkpoint public key (PEM).")
+
+    def handle(self, *args, subcommand, **options):
+        return getattr(self, f"_{subcommand.replace('-', '_')}")(**options) or None
+
+    def _checkpoint(self, **_options):
+        checkpoint = services.sign_checkpoint()
+        self.stdout.write(
+            f"checkpoint: size {checkpoint.tree_size} root {bytes(checkpoint.root_hash).hex()} "
+            f"at {checkpoint.timestamp} key {checkpoint.key_id}"
+        )
+
+    def _verify(self, json=False, **_options):
+        report = verify()
+        if json:
+            self.stdout.write(_json({
+                "ok": report.ok, "events": report.events, "checkpoints": report.checkpoints,
+                "tree_nodes": report.tree_nodes,
+                "problems": [{"seq": p.seq, "message": p.message} for p in report.problems],
+            }))  # fmt: skip
+        else:
+            self.stdout.write(
+                f"{report.events} events, {report.tree_nodes} tree nodes, {report.checkpoints} checkpoints checked."
+            )
+            for problem in report.problems:
+                self.stdout.write(f"FAIL {problem}")
+        if not report.ok:
+            raise CommandError(f"audit log verification failed; first problem: {report.first_problem}")
+        if not json:
+            self.stdout.write(self.style.SUCCESS("OK: the audit log is intact."))
+
+    def _proof(self, seq, tree_size=None, **_options):
+        try:
+            proof = proofs.inclusion(seq, tree_size)
+        except proofs.ProofError as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(_json({
+            "type": "inclusion", "leaf_index": proof.leaf_index, "tree_size": proof.tree_size,
+            "leaf_hash": proof.leaf_hash.hex(), "audit_path": [h.hex() for h in proof.audit_path],
+            "root_hash": proof.root_hash.hex(),
+        }))  # fmt: skip
+
+    def _consistency(self, first, second, **_options):
+        try:
+            proof = proofs.consistency(first, second)
+        except proofs.ProofError as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(_json({
+            "type": "consistency", "first": proof.first, "second": proof.second,
+            "first_root": proof.first_root.hex(), "second_root": proof.second_root.hex(),
+            "proof": [h.hex() for h in proof.proof],
+        }))  # fmt: skip
+
+    def _public_key(self, **_options):
+        self.stdout.write(signing.public_key_pem().rstrip())
+
+
+def _json(value) -> str:
+    return json.dumps(value, indent=2)

@@ -1,0 +1,93 @@
+"""The transparency log: append-only events, the stored nodes of their Merkle tree, and signed checkpoints."""
+
+import json
+
+from django.conf import settings
+from django.db import models
+
+from apps.accounts.models import RestrictedManager
+
+
+class Event(models.Model):
+    """One entry in the audit log; its leaf hash covers every column, and the database refuses to change it."""
+
+    seq = models.BigIntegerField(primary_key=True, help_text="Position in the Merkle tree, from 0, without gaps.")
+    created_at = models.DateTimeField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="audit_events"
+    )
+    actor_username = models.CharField(max_length=150, help_text="Frozen at the time of the event.")
+    request_id = models.UUIDField()
+    action = models.CharField(max_length=100)
+    target_type = models.CharField(max_length=100, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    reason = models.TextField(blank=True)
+    canonical = models.TextField(help_text="The canonical JSON of the whole event: what the leaf hash covers.")
+    leaf_hash = models.BinaryField(max_length=32)
+
+    objects = RestrictedManager()
+
+    class Meta:
+        ordering = ["seq"]
+        indexes = [
+            models.Index(fields=["action", "seq"]),
+            models.Index(fields=["target_type", "target_id"]),
+            models.Index(fields=["actor", "seq"]),
+            models.Index(fields=["created_at"]),
+        ]
+
+    def __str__(self):
+        return f"#{self.seq} {self.action} by {self.actor_username}"
+
+    @property
+    def data(self) -> dict:
+        """The event's payload, as hashed."""
+        return json.loads(self.canonical)["data"]
+
+
+class TreeNode(models.Model):
+    """A perfect subtree's hash (level >= 1), stored as the log grows so a proof never recomputes the tree."""
+
+    pk = models.CompositePrimaryKey("level", "index")
+    level = models.SmallIntegerField()
+    index = models.BigIntegerField()
+    hash = models.BinaryField(max_length=32)
+
+    class Meta:
+        ordering = ["level", "index"]
+
+    def __str__(self):
+        return f"node ({self.level}, {self.index})"
+
+
+class LogHead(models.Model):
+    """The single row that assigns tree positions: locked by each appending transaction, so no gaps."""
+
+    id = models.SmallIntegerField(primary_key=True, default=1)
+    size = models.BigIntegerField(default=0)
+    frontier = models.BinaryField(default=b"", help_text="Roots of the perfect subtrees on the right edge.")
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="audit_loghead_single_row")]
+
+    def __str__(self):
+        return f"log head at size {self.size}"
+
+
+class Checkpoint(models.Model):
+    """A signed statement of the tree's size and root at a moment; the signing key lives in a file, not here."""
+
+    tree_size = models.BigIntegerField(unique=True)
+    root_hash = models.BinaryField(max_length=32)
+    timestamp = models.CharField(max_length=40, help_text="The signed ISO 8601 time, exactly as signed.")
+    signature = models.BinaryField(max_length=64)
+    key_id = models.CharField(max_length=16)
+
+    objects = RestrictedManager()
+
+    class Meta:
+        ordering = ["tree_size"]
+        get_latest_by = "tree_size"
+
+    def __str__(self):
+        return f"checkpoint {self.tree_size} ({self.timestamp})"

@@ -1,0 +1,258 @@
+"""`audit verify`: recompute every leaf, every stored tree node, every checkpoint root, signature and consistency.
+
+It trusts nothing stored but the events' canonical text and the public key: a changed column, canonical text,
+leaf hash, tree node or checkpoint is reported with the first event (or checkpoint) that does not fit.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+from django.db import DataError, connection, transaction
+
+from . import merkle, signing, verifier
+from .models import Checkpoint, LogHead
+
+_LEAF = b"\x00"
+_NODE = b"\x01"
+
+# Columns that must equal the canonical text they were hashed from (column, JSON key, SQL cast).
+_COLUMNS = [
+    ("seq", "seq", "bigint"),
+    ("created_at", "time", "timestamptz"),
+    ("actor_id", "actor_id", "bigint"),
+    ("actor_username", "actor", "text"),
+    ("request_id", "request_id", "uuid"),
+    ("action", "action", "text"),
+    ("target_type", "target_type", "text"),
+    ("target_id", "target_id", "text"),
+    ("reason", "reason", "text"),
+]
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """Something in the log that does not fit; `seq` names the event when one is to blame."""
+
+    seq: int | None
+    message: str
+
+    def __str__(self):
+        return f"event {self.seq}: {self.message}" if self.seq is not None else self.message
+
+
+@dataclass
+class Report:
+    """What verify found."""
+
+    events: int = 0
+    checkpoints: int = 0
+    tree_nodes: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Whether the log is intact."""
+        return not self.problems
+
+    @property
+    def first_problem(self) -> Problem | None:
+        """The earliest event that does not fit, else the first other problem."""
+        with_seq = sorted(p for p in self.problems if p.seq is not None)
+        return with_seq[0] if with_seq else (self.problems[0] if self.problems else None)
+
+
+def _leaves(report: Report) -> list[bytes]:
+    """Stream the events in order, checking sequence and leaf hashes; return the stored leaf hashes.
+
+    The tree is rebuilt from the stored leaf hashes, so a changed event is reported once, as that event, and a
+    leaf hash rewritten to match a forged event shows up as the lowest tree node that no longer fits.
+    """
+    leaves: list[bytes] = []
+    sha256 = hashlib.sha256
+    raw = connection.connection
+    expected = 0
+    with raw.cursor(name="audit_verify_events") as cursor:
+        cursor.itersize = 20000
+        cursor.execute("SELECT seq, canonical, leaf_hash FROM audit_event ORDER BY seq")
+        for seq, canonical, stored in cursor:
+            if seq != expected:
+                report.problems.append(Problem(expected, f"missing from the log (next event found is {seq})"))
+                expected = seq
+            stored = bytes(stored)
+            if sha256(_LEAF + canonical.encode()).digest() != stored:
+                report.problems.append(Problem(seq, "leaf hash does not match the event's contents"))
+            leaves.append(stored)
+            expected += 1
+    report.events = len(leaves)
+    return leaves
+
+
+def _differing_column(body: dict, row: tuple) -> str | None:
+    """The first column of `row` (seq first) that differs from the hashed canonical body."""
+    from .services import format_time
+
+    for (column, key, _), value in zip(_COLUMNS, row, strict=True):
+        if column == "created_at":
+            value = format_time(value)
+        elif column == "request_id":
+            value = str(value)
+        if body.get(key) != value:
+            return column
+    return None
+
+
+def _python_column_check(report: Report) -> None:
+    """The slow path: parse each canonical text in Python (used when some text is not JSON at all)."""
+    with connection.cursor() as cursor:
+        columns = ", ".join(c for c, _, _ in _COLUMNS)  # fixed names from _COLUMNS, never input
+        cursor.execute(f"SELECT canonical, {columns} FROM audit_event ORDER BY seq")  # noqa: S608
+        for canonical, *row in cursor:
+            try:
+                body = json.loads(canonical)
+            except ValueError:
+                report.problems.append(Problem(row[0], "canonical text is not JSON"))
+                continue
+            column = _differing_column(body, tuple(row))
+            if column is not None:
+                report.problems.append(Problem(row[0], f"{column} differs from what was hashed"))
+
+
+def _column_check(report: Report) -> None:
+    """Every column must say what the hashed canonical text says (filtered in SQL: one pass, in C)."""
+    mismatch = " OR ".join(
+        f"(canonical::jsonb ->> '{key}')::{cast} IS DISTINCT FROM {column}" for column, key, cast in _COLUMNS
+    )
+    columns = ", ".join(c for c, _, _ in _COLUMNS)
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"SELECT canonical, {columns} FROM audit_event WHERE {mismatch} ORDER BY seq")  # noqa: S608
+            rows = cursor.fetchall()
+    except DataError:
+        _python_column_check(report)
+        return
+    for canonical, *row in rows:
+        column = _differing_column(json.loads(canonical), tuple(row)) or "a column"
+        report.problems.append(Problem(row[0], f"{column} differs from what was hashed"))
+
+
+def _levels(leaves: list[bytes]) -> list[list[bytes]]:
+    """Every perfect node, level by level (level 0 = leaves); odd nodes are not carried up."""
+    sha256 = hashlib.sha256
+    levels = [leaves]
+    current = leaves
+    while len(current) > 1:
+        current = [sha256(_NODE + current[i] + current[i + 1]).digest() for i in range(0, len(current) - 1, 2)]
+        levels.append(current)
+    return levels
+
+
+def _tree_node_check(report: Report, levels: list[list[bytes]]) -> None:
+    """The stored nodes that proofs are built from must be exactly the recomputed ones.
+
+    Only the lowest nodes that do not fit are reported: their ancestors fail because of them.
+    """
+    raw = connection.connection
+    seen = 0
+    wrong: set[tuple[int, int]] = set()
+    with raw.cursor(name="audit_verify_nodes") as cursor:
+        cursor.itersize = 20000
+        cursor.execute('SELECT level, "index", hash FROM audit_treenode ORDER BY level, "index"')
+        for level, index, stored in cursor:
+            seen += 1
+            if level < 1 or level >= len(levels) or index >= len(levels[level]):
+                report.problems.append(Problem(None, f"tree node ({level}, {index}) lies outside the log"))
+            elif levels[level][index] != bytes(stored):
+                wrong.add((level, index))
+    for level, index in sorted(wrong):
+        if (level - 1, 2 * index) in wrong or (level - 1, 2 * index + 1) in wrong:
+            continue
+        first = index << level
+        report.problems.append(
+            Problem(
+                first,
+                f"tree node ({level}, {index}) over events {first} to {first + (1 << level) - 1} "
+                "does not match them: one of these events was altered",
+            )
+        )
+    expected = sum(len(level) for level in levels[1:])
+    if seen != expected:
+        report.problems.append(Problem(None, f"{seen} stored tree nodes where the events make {expected}"))
+    report.tree_nodes = seen
+
+
+def _checkpoint_check(report: Report, levels: list[list[bytes]]) -> None:
+    """Each checkpoint's root, signature, and consistency with the one before it."""
+    public_key = signing.public_key_raw()
+    current_key = signing.key_id()
+
+    def node(level: int, index: int) -> bytes:
+        return levels[level][index]
+
+    previous = None
+    for checkpoint in Checkpoint.objects.order_by("tree_size"):
+        report.checkpoints += 1
+        size = checkpoint.tree_size
+        stored_root = bytes(checkpoint.root_hash)
+        label = f"checkpoint at size {size} ({checkpoint.timestamp})"
+        if size > report.events:
+            report.problems.append(Problem(None, f"{label} covers more events than the log holds ({report.events})"))
+            continue
+        root = merkle.range_hash(0, size, node)
+        if root != stored_root:
+            report.problems.append(Problem(None, f"{label}: root does not match the events it covers"))
+        if checkpoint.key_id != current_key:
+            report.problems.append(Problem(None, f"{label}: signed by key {checkpoint.key_id}, not {current_key}"))
+        elif not verifier.verify_checkpoint(
+            public_key, size, stored_root, checkpoint.timestamp, bytes(checkpoint.signature)
+        ):
+            report.problems.append(Problem(None, f"{label}: signature does not verify"))
+        if previous is not None:
+            proof = merkle.consistency_proof(previous.tree_size, size, node) if previous.tree_size else []
+            if (
+                not verifier.verify_consistency(previous.tree_size, size, bytes(previous.root_hash), stored_root, proof)
+                and previous.tree_size
+            ):
+                report.problems.append(
+                    Problem(None, f"{label} is not consistent with the checkpoint at size {previous.tree_size}")
+                )
+        previous = checkpoint
+
+
+def _head_check(report: Report, levels: list[list[bytes]]) -> None:
+    """The head row that assigns positions must agree with the events."""
+    head = LogHead.objects.filter(pk=1).first()
+    size = head.size if head else 0
+    if size != report.events:
+        report.problems.append(Problem(None, f"the log head says {size} events, the table holds {report.events}"))
+        return
+    edge = merkle.CompactRange(0)
+    if size:
+        hashes = []
+        position = 0
+        for level in range(size.bit_length() - 1, -1, -1):
+            if size >> level & 1:
+                hashes.append(levels[level][position >> level])
+                position += 1 << level
+        edge = merkle.CompactRange(size, hashes)
+    if head is not None and bytes(head.frontier) != edge.to_bytes():
+        report.problems.append(Problem(None, "the log head's right edge does not match the events"))
+
+
+def verify() -> Report:
+    """Check the whole log; the report lists every problem, earliest event first."""
+    report = Report()
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        if outermost:
+            # One snapshot for every query, so appends arriving meanwhile do not look like tampering.
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        leaves = _leaves(report)
+        _column_check(report)
+        levels = _levels(leaves)
+        _tree_node_check(report, levels)
+        _checkpoint_check(report, levels)
+        _head_check(report, levels)
+    report.problems.sort(key=lambda p: (p.seq is None, p.seq or 0))
+    return report

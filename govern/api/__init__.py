@@ -1,0 +1,1 @@
+"""Shared REST API infrastructure: the base viewset, pagination and error handling."""

@@ -1,0 +1,126 @@
+"""Strict parsers for settings read from the environment: a bad value stops start-up with a clear message."""
+
+import os
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _raw(name: str) -> str | None:
+    """The variable's value, or the contents of the file named by NAME_FILE (for secrets)."""
+    value = os.environ.get(name)
+    file_name = os.environ.get(f"{name}_FILE")
+    if value is not None and file_name is not None:
+        raise ImproperlyConfigured(f"Set {name} or {name}_FILE, not both.")
+    if file_name is not None:
+        try:
+            return Path(file_name).read_text().strip()
+        except OSError as exc:
+            raise ImproperlyConfigured(f"{name}_FILE={file_name!r} cannot be read: {exc.strerror}.") from exc
+    return value
+
+
+def string(name: str, default: str | None = None, *, min_length: int = 0) -> str | None:
+    """A string; empty counts as unset."""
+    value = _raw(name)
+    if value is None or value == "":
+        return default
+    if len(value) < min_length:
+        raise ImproperlyConfigured(f"{name} must be at least {min_length} characters long.")
+    return value
+
+
+def boolean(name: str, default: bool) -> bool:
+    """true/false, yes/no, on/off, 1/0; anything else is refused."""
+    value = _raw(name)
+    if value is None or value == "":
+        return default
+    lowered = value.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name}={value!r} is not a boolean (use true or false).")
+
+
+def integer(name: str, default: int, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    """A whole number within bounds."""
+    value = _raw(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a whole number.") from None
+    if minimum is not None and number < minimum:
+        raise ImproperlyConfigured(f"{name}={number} is below the minimum {minimum}.")
+    if maximum is not None and number > maximum:
+        raise ImproperlyConfigured(f"{name}={number} is above the maximum {maximum}.")
+    return number
+
+
+def host_list(name: str, default: list[str]) -> list[str]:
+    """A comma-separated list of host names; blanks and whitespace inside a name are refused."""
+    value = _raw(name)
+    if value is None or value.strip() == "":
+        return default
+    hosts = [part.strip() for part in value.split(",")]
+    for host in hosts:
+        if not host or any(ch.isspace() for ch in host) or "/" in host:
+            raise ImproperlyConfigured(f"{name}={value!r} holds an invalid host name {host!r}.")
+    return hosts
+
+
+def path(name: str, default: Path | None = None) -> Path | None:
+    """A file-system path; relative paths are refused so the meaning does not depend on the working folder."""
+    value = _raw(name)
+    if value is None or value == "":
+        return default
+    candidate = Path(value)
+    if not candidate.is_absolute():
+        raise ImproperlyConfigured(f"{name}={value!r} must be an absolute path.")
+    return candidate
+
+
+def database_url(name: str) -> dict | None:
+    """A PostgreSQL URL as a Django DATABASES entry; any other engine is refused (Govern needs pgvector)."""
+    value = _raw(name)
+    if value is None or value == "":
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in {"postgres", "postgresql"}:
+        raise ImproperlyConfigured(f"{name} must be a postgresql:// URL; Govern runs only on PostgreSQL with pgvector.")
+    query = parse_qs(parts.query)
+    host = unquote(parts.hostname or "") or query.get("host", [""])[0]
+    name_part = unquote(parts.path.lstrip("/"))
+    if not name_part:
+        raise ImproperlyConfigured(f"{name} names no database (postgresql://user:password@host:port/DATABASE).")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} has an invalid port.") from None
+    options = {key: values[-1] for key, values in query.items() if key not in {"host"}}
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": name_part,
+        "USER": unquote(parts.username or ""),
+        "PASSWORD": unquote(parts.password or ""),
+        "HOST": host,
+        "PORT": str(port or ""),
+        "OPTIONS": options,
+    }
+
+
+def broker_url(name: str) -> str | None:
+    """A Celery broker URL (redis:// or rediss://); unset means tasks run in-process."""
+    value = _raw(name)
+    if value is None or value == "":
+        return None
+    scheme = urlsplit(value).scheme
+    if scheme not in {"redis", "rediss", "memory"}:
+        raise ImproperlyConfigured(f"{name} must be a redis:// URL, not {scheme or value!r}.")
+    return value

@@ -1,0 +1,23 @@
+"""Settings for the test suite: a real PostgreSQL with pgvector, fixed secrets, tasks run in-process."""
+
+import os
+from pathlib import Path
+
+_BASE = Path(__file__).resolve().parent.parent.parent
+os.environ.setdefault("DEBUG", "false")
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-that-is-long-enough-0123456789")
+os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
+os.environ.setdefault("AUDIT_SIGNING_KEY_FILE", str(_BASE / "var" / "test" / "audit-signing-key.pem"))
+os.environ.pop("CELERY_BROKER_URL", None)
+
+from .base import *  # noqa: E402,F403
+
+AUDIT_SIGNING_KEY_GENERATE = True
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed; production keeps the default
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_BROKER_URL = "memory://"
+STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
+WHITENOISE_USE_FINDERS = True
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+LOGGING["root"]["level"] = "WARNING"  # noqa: F405

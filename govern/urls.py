@@ -1,0 +1,32 @@
+"""Govern's URLs: pages, the REST API under /api/, its schema and docs, and the admin site."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.http import JsonResponse
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from apps.accounts import views as account_views
+
+
+def healthz(request):
+    """Liveness for load balancers: the process answers; no database query."""
+    return JsonResponse({"status": "ok"})
+
+
+api_patterns = [
+    path("accounts/", include("apps.accounts.api.urls")),
+    path("audit/", include("apps.audit.api.urls")),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+]
+
+urlpatterns = [
+    path("", account_views.home, name="home"),
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("audit/", include("apps.audit.urls")),
+    path("api/", include(api_patterns)),
+    path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
+]

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# `make run`: migrate, seed the demo accounts, sign a checkpoint, then serve Govern with a Celery worker beside it.
+# Ctrl-C stops both.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+export DEBUG="${DEBUG:-true}"
+export DJANGO_SETTINGS_MODULE="${DJANGO_SETTINGS_MODULE:-govern.settings.base}"
+PORT="${PORT:-8000}"
+
+if [ -z "${CELERY_BROKER_URL:-}" ]; then
+  if "$BIN/python" -c "import redis; redis.Redis(host='127.0.0.1', port=6379, socket_timeout=1).ping()" 2>/dev/null; then
+    export CELERY_BROKER_URL="redis://127.0.0.1:6379/0"
+  else
+    echo "No Redis on 127.0.0.1:6379 and no CELERY_BROKER_URL: tasks will run in-process, without a worker."
+  fi
+fi
+
+if [ -z "${DATABASE_URL:-}" ]; then
+  echo "No DATABASE_URL: using the embedded PostgreSQL with pgvector in .pgdata/"
+  "$BIN/python" -m govern.embedded_db start
+fi
+"$BIN/python" manage.py migrate --noinput
+"$BIN/python" manage.py collectstatic --noinput -v 0
+"$BIN/python" manage.py seed_demo
+"$BIN/python" manage.py audit checkpoint
+
+pids=()
+stop() {
+  trap - INT TERM EXIT
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap stop INT TERM EXIT
+
+if [ -n "${CELERY_BROKER_URL:-}" ]; then
+  echo "Celery worker (with beat) on $CELERY_BROKER_URL"
+  "$BIN/celery" -A govern worker --beat --loglevel INFO --concurrency 2 -Q default,audit \
+    --schedule var/celerybeat-schedule &
+  pids+=($!)
+fi
+
+echo "Govern: http://127.0.0.1:${PORT}/  (API docs: http://127.0.0.1:${PORT}/api/docs/)  Ctrl-C stops."
+"$BIN/gunicorn" govern.wsgi --bind "127.0.0.1:${PORT}" --workers 2 --access-logfile - &
+pids+=($!)
+wait -n "${pids[@]}"

@@ -1,0 +1,72 @@
+"""Shared fixtures: named actors (one per role, and an outsider), API clients, and the append-only flush."""
+
+import os
+
+import pytest
+from rest_framework.test import APIClient
+
+# Playwright's sync API runs an event loop in the test thread; Django's ORM refuses that unless told it is safe.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+def pytest_configure(config):
+    """Let Django's test flush empty the append-only audit tables, and only that flush.
+
+    Transactional tests end with a TRUNCATE of every table; the audit triggers rightly refuse it. The flush
+    (test-only code) runs with session_replication_role = replica for its own transaction, which skips
+    ordinary triggers; it needs a superuser, which the embedded test server provides.
+    """
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    original = DatabaseOperations.execute_sql_flush
+
+    def execute_sql_flush(self, sql_list):
+        return original(self, ["SET LOCAL session_replication_role = replica", *sql_list])
+
+    DatabaseOperations.execute_sql_flush = execute_sql_flush
+
+
+@pytest.fixture
+def make_user(db):
+    """Create an account with roles through the accounts service (as the system)."""
+    from apps.accounts import services
+
+    def make(username, *roles, rank="", **profile):
+        return services.create_user(
+            None, username, PASSWORD, roles=list(roles), rank=rank, force=profile.pop("force", "Test Force"), **profile
+        )
+
+    return make
+
+
+@pytest.fixture
+def actors(make_user):
+    """The named actors every test shares."""
+    from apps.accounts.choices import Rank, Role
+
+    class Actors:
+        commander = make_user("commander", Role.AUTHORISING_OFFICER, rank=Rank.SUPERINTENDENT)
+        compiler = make_user("compiler", Role.WATCHLIST_COMPILER)
+        officer = make_user("officer", Role.OFFICER, rank=Rank.CONSTABLE)
+        privacy = make_user("privacy", Role.PRIVACY_OFFICER)
+        oversight = make_user("oversight", Role.OVERSIGHT)
+        retail = make_user("retail", Role.RETAIL_PARTNER)
+        admin = make_user("admin", Role.ADMINISTRATOR)
+        outsider = make_user("outsider")
+
+    return Actors
+
+
+@pytest.fixture
+def api():
+    """An API client for a user (or anonymous with None)."""
+
+    def client_for(user=None):
+        client = APIClient()
+        if user is not None:
+            client.force_authenticate(user)
+        return client
+
+    return client_for
