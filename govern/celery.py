@@ -29,7 +29,12 @@ def _adopt_request_id(task=None, **_kwargs):
     """Run the task under the enqueuing request's id, or a new one."""
     from apps.audit.context import begin_request
 
-    carried = getattr(task.request, REQUEST_ID_HEADER, None) if task is not None else None
+    carried = None
+    if task is not None:
+        request = task.request
+        carried = getattr(request, REQUEST_ID_HEADER, None) or (getattr(request, "headers", None) or {}).get(
+            REQUEST_ID_HEADER
+        )
     begin_request(carried)
 
 

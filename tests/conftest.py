@@ -28,6 +28,19 @@ def pytest_configure(config):
     DatabaseOperations.execute_sql_flush = execute_sql_flush
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _close_stray_connections_before_teardown(django_db_setup, django_db_blocker):
+    """The live server's threads may leave a connection open; end it so the test database can be dropped."""
+    yield
+    from django.db import connection
+
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
 @pytest.fixture
 def make_user(db):
     """Create an account with roles through the accounts service (as the system)."""

@@ -1,6 +1,7 @@
 """Sign-in, sign-out and refused sign-ins go into the audit log."""
 
 from django.contrib.auth import signals
+from django.contrib.auth.models import AnonymousUser
 from django.dispatch import receiver
 
 from apps.audit import services as audit
@@ -21,4 +22,4 @@ def _logged_out(sender, request, user, **_kwargs):
 def _login_failed(sender, credentials, request=None, **_kwargs):
     # The attempted username is kept: repeated refusals for one account are what a privacy officer looks for.
     username = str(credentials.get("username", ""))[:150]
-    audit.record("account.login_failed", None, None, data={"username": username})
+    audit.record("account.login_failed", None, AnonymousUser(), data={"username": username})

@@ -13,14 +13,14 @@ def _action_choices():
 class EventFilterSet(django_filters.FilterSet):
     """Filter events by action, actor, target and time."""
 
-    action = django_filters.ChoiceFilter(choices=_action_choices)
-    actor = django_filters.CharFilter(field_name="actor_username", max_length=150)
-    target_type = django_filters.CharFilter(max_length=100)
-    target_id = django_filters.CharFilter(max_length=64)
-    request_id = django_filters.UUIDFilter()
-    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
-    after_seq = django_filters.NumberFilter(field_name="seq", lookup_expr="gt", min_value=-1)
+    action = django_filters.ChoiceFilter(choices=_action_choices, label="Action")
+    actor = django_filters.CharFilter(field_name="actor_username", max_length=150, label="By (username)")
+    target_type = django_filters.CharFilter(max_length=100, label="Record type")
+    target_id = django_filters.CharFilter(max_length=64, label="Record id")
+    request_id = django_filters.UUIDFilter(label="Request id")
+    since = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte", label="From (ISO 8601)")
+    until = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt", label="Until (ISO 8601)")
+    after_seq = django_filters.NumberFilter(field_name="seq", lookup_expr="gt", min_value=-1, label="After event #")
 
     class Meta:
         model = Event

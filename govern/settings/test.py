@@ -21,3 +21,6 @@ WHITENOISE_USE_FINDERS = True
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+STATIC_ROOT = _BASE / "var" / "test" / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405  (the live server's request threads must not keep connections)

@@ -1,0 +1,113 @@
+"""The accounts API: me, the administrators' list with consultation logging, tokens; anonymous gets nothing."""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+from rest_framework.authtoken.models import Token
+
+from apps.audit.models import Event
+
+pytestmark = pytest.mark.django_db
+
+# Endpoints that answer anonymous requests on purpose.
+PUBLIC_API = {"api/schema/", "api/docs/", "api/audit/public-key/", "api/accounts/token/"}
+
+
+def _api_routes(resolver=None, prefix=""):
+    resolver = resolver or get_resolver()
+    for pattern in resolver.url_patterns:
+        route = prefix + str(pattern.pattern)
+        if isinstance(pattern, URLResolver):
+            yield from _api_routes(pattern, route)
+        elif isinstance(pattern, URLPattern) and route.startswith("api/"):
+            yield route
+
+
+def _concrete(route: str) -> str:
+    import re
+
+    route = re.sub(r"\(\?P<[a-z_]+>\[\^/\.\]\+\)", "1", route)
+    route = re.sub(r"\(\?P<[a-z_]+>\\d\+\)", "1", route)
+    route = re.sub(r"<[a-z_:]+>", "1", route)
+    return "/" + route.replace("^", "").replace("$", "").replace("\\.", ".").replace("(?P<format>[a-z0-9]+)/?", "json")
+
+
+def test_every_api_endpoint_refuses_anonymous_requests(actors, api):
+    routes = [r for r in _api_routes() if r.replace("^", "").replace("$", "") not in PUBLIC_API and "format" not in r]
+    assert len(routes) >= 8
+    for route in routes:
+        response = api().get(_concrete(route))
+        assert response.status_code == 401, (route, response.status_code)
+        assert response["WWW-Authenticate"] == "Token"
+
+
+def test_me_returns_the_signed_in_account(actors, api):
+    body = api(actors.commander).get("/api/accounts/me/").json()
+    assert body["username"] == "commander"
+    assert body["roles"] == ["authorising_officer"]
+    assert body["rank"] == "superintendent"
+    assert "password" not in body
+
+
+def test_only_administrators_list_accounts(actors, api):
+    assert api(actors.admin).get("/api/accounts/users/").json()["count"] == 8
+    assert api(actors.privacy).get("/api/accounts/users/").json()["count"] == 0
+
+
+def test_reading_an_account_needs_a_reason_and_is_logged(actors, api):
+    client = api(actors.admin)
+    before = Event.objects.count()
+    refused = client.get(f"/api/accounts/users/{actors.officer.pk}/")
+    assert refused.status_code == 400 and "reason" in refused.json()
+    assert Event.objects.count() == before
+    response = client.get(f"/api/accounts/users/{actors.officer.pk}/", {"reason": "vetting review 2026/114"})
+    assert response.status_code == 200
+    consulted = Event.objects.get(action="record.consulted")
+    assert (consulted.actor_username, consulted.target_id, consulted.reason) == (
+        "admin", str(actors.officer.pk), "vetting review 2026/114",
+    )  # fmt: skip
+    header = client.get(f"/api/accounts/users/{actors.officer.pk}/", HTTP_X_ACCESS_REASON="audit of accounts")
+    assert header.status_code == 200
+
+
+def test_token_is_issued_for_good_credentials_and_works(actors, api):
+    response = api().post(
+        "/api/accounts/token/", {"username": "officer", "password": "correct-horse-battery-staple"}, format="json"
+    )
+    assert response.status_code == 200
+    token = response.json()["token"]
+    me = api().get("/api/accounts/me/", HTTP_AUTHORIZATION=f"Token {token}")
+    assert me.json()["username"] == "officer"
+    assert Event.objects.filter(action="account.token_issued", actor_username="officer").exists()
+
+
+def test_malformed_json_gets_400_and_changes_nothing(actors, api):
+    before = (Event.objects.count(), Token.objects.count())
+    response = api().post(
+        "/api/accounts/token/", b'{"username": "officer", "password":', content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert "JSON" in response.json()["detail"]
+    assert (Event.objects.count(), Token.objects.count()) == before
+
+
+def test_wrong_credentials_get_401_and_leave_only_the_refusal(actors, api):
+    response = api().post("/api/accounts/token/", {"username": "officer", "password": "nope"}, format="json")
+    assert response.status_code in (401, 403)
+    assert not Token.objects.exists()
+    assert Event.objects.filter(action="account.login_failed").count() == 1
+
+
+def test_oversized_body_gets_413_before_any_view(actors, api, settings):
+    settings.MAX_REQUEST_BODY_BYTES = 2048
+    before = Event.objects.count()
+    response = api().post("/api/accounts/token/", {"username": "x" * 5000, "password": "y"}, format="json")
+    assert response.status_code == 413
+    assert "too large" in response.json()["detail"]
+    assert Event.objects.count() == before
+
+
+def test_every_response_carries_a_request_id(actors, api):
+    response = api(actors.officer).get("/api/accounts/me/")
+    import uuid
+
+    uuid.UUID(response["X-Request-ID"])

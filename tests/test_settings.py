@@ -1,0 +1,102 @@
+"""Settings come from the environment through strict parsers that stop start-up on a bad value."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from govern import env
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("value", ["maybe", "2", "tru"])
+def test_boolean_refuses_anything_but_true_or_false(monkeypatch, value):
+    monkeypatch.setenv("DEBUG", value)
+    with pytest.raises(ImproperlyConfigured, match="DEBUG"):
+        env.boolean("DEBUG", default=False)
+
+
+@pytest.mark.parametrize(("value", "expected"), [("true", True), ("OFF", False), ("1", True), ("no", False)])
+def test_boolean_accepts_plain_words(monkeypatch, value, expected):
+    monkeypatch.setenv("DEBUG", value)
+    assert env.boolean("DEBUG", default=not expected) is expected
+
+
+@pytest.mark.parametrize(
+    "url", ["sqlite:///govern.db", "mysql://root@localhost/govern", "postgresql://localhost", "postgres://h:port/db"]
+)
+def test_database_url_refuses_other_engines_and_broken_urls(monkeypatch, url):
+    monkeypatch.setenv("DATABASE_URL", url)
+    with pytest.raises(ImproperlyConfigured, match="DATABASE_URL"):
+        env.database_url("DATABASE_URL")
+
+
+def test_database_url_parses_host_port_and_socket_directory(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://gov:s%40cret@db.internal:6543/govern?sslmode=require")
+    parsed = env.database_url("DATABASE_URL")
+    assert (parsed["USER"], parsed["PASSWORD"], parsed["HOST"], parsed["PORT"], parsed["NAME"]) == (
+        "gov", "s@cret", "db.internal", "6543", "govern",
+    )  # fmt: skip
+    assert parsed["OPTIONS"] == {"sslmode": "require"}
+    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@/govern?host=/run/pg")
+    assert env.database_url("DATABASE_URL")["HOST"] == "/run/pg"
+
+
+def test_broker_must_be_redis(monkeypatch):
+    monkeypatch.setenv("CELERY_BROKER_URL", "amqp://guest@localhost//")
+    with pytest.raises(ImproperlyConfigured, match="redis"):
+        env.broker_url("CELERY_BROKER_URL")
+
+
+def test_hosts_with_spaces_or_blanks_are_refused(monkeypatch):
+    monkeypatch.setenv("ALLOWED_HOSTS", "govern.police.uk, ,localhost")
+    with pytest.raises(ImproperlyConfigured):
+        env.host_list("ALLOWED_HOSTS", [])
+
+
+def test_relative_key_path_is_refused(monkeypatch):
+    monkeypatch.setenv("AUDIT_SIGNING_KEY_FILE", "keys/audit.pem")
+    with pytest.raises(ImproperlyConfigured, match="absolute"):
+        env.path("AUDIT_SIGNING_KEY_FILE")
+
+
+def test_secret_from_a_file_and_never_both(monkeypatch, tmp_path):
+    secret = tmp_path / "secret"
+    secret.write_text("s" * 40 + "\n")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.setenv("SECRET_KEY_FILE", str(secret))
+    assert env.string("SECRET_KEY") == "s" * 40
+    monkeypatch.setenv("SECRET_KEY", "t" * 40)
+    with pytest.raises(ImproperlyConfigured, match="not both"):
+        env.string("SECRET_KEY")
+
+
+def _start(**overrides):
+    """Import the production settings in a fresh process with this environment."""
+    ours = {"DJANGO_SETTINGS_MODULE", "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "AUDIT_SIGNING_KEY_FILE", "DATABASE_URL"}
+    environment = {k: v for k, v in os.environ.items() if k not in ours}
+    environment.update({"DJANGO_SETTINGS_MODULE": "govern.settings.base"}, **overrides)
+    code = "import django; django.setup(); print('started')"
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=environment, capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"DEBUG": "false"}, "SECRET_KEY"),
+        ({"DEBUG": "false", "SECRET_KEY": "short"}, "at least 32"),
+        ({"DEBUG": "false", "SECRET_KEY": "k" * 50}, "ALLOWED_HOSTS"),
+        ({"DEBUG": "false", "SECRET_KEY": "k" * 50, "ALLOWED_HOSTS": "govern.example"}, "AUDIT_SIGNING_KEY_FILE"),
+        ({"DEBUG": "yes please"}, "DEBUG"),
+        ({"DEBUG": "true", "DATABASE_URL": "sqlite:///x.db"}, "DATABASE_URL"),
+    ],
+)
+def test_production_settings_refuse_to_start_on_bad_values(overrides, message):
+    result = _start(**overrides)
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr and message in result.stderr
