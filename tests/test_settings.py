@@ -77,7 +77,15 @@ def test_secret_from_a_file_and_never_both(monkeypatch, tmp_path):
 
 def _start(**overrides):
     """Import the production settings in a fresh process with this environment."""
-    ours = {"DJANGO_SETTINGS_MODULE", "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "AUDIT_SIGNING_KEY_FILE", "DATABASE_URL"}
+    ours = {
+        "DJANGO_SETTINGS_MODULE",
+        "SECRET_KEY",
+        "DEBUG",
+        "ALLOWED_HOSTS",
+        "AUDIT_SIGNING_KEY_FILE",
+        "DATABASE_URL",
+        "IMAGE_ENCRYPTION_KEY_FILE",
+    }
     environment = {k: v for k, v in os.environ.items() if k not in ours}
     environment.update({"DJANGO_SETTINGS_MODULE": "govern.settings.base"}, **overrides)
     code = "import django; django.setup(); print('started')"
@@ -92,6 +100,15 @@ def _start(**overrides):
         ({"DEBUG": "false", "SECRET_KEY": "short"}, "at least 32"),
         ({"DEBUG": "false", "SECRET_KEY": "k" * 50}, "ALLOWED_HOSTS"),
         ({"DEBUG": "false", "SECRET_KEY": "k" * 50, "ALLOWED_HOSTS": "govern.example"}, "AUDIT_SIGNING_KEY_FILE"),
+        (
+            {
+                "DEBUG": "false",
+                "SECRET_KEY": "k" * 50,
+                "ALLOWED_HOSTS": "govern.example",
+                "AUDIT_SIGNING_KEY_FILE": "/k",
+            },
+            "IMAGE_ENCRYPTION_KEY_FILE",
+        ),
         ({"DEBUG": "yes please"}, "DEBUG"),
         ({"DEBUG": "true", "DATABASE_URL": "sqlite:///x.db"}, "DATABASE_URL"),
     ],

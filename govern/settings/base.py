@@ -54,6 +54,20 @@ if AUDIT_SIGNING_KEY_FILE is None:
     AUDIT_SIGNING_KEY_GENERATE = True
 AUDIT_CHECKPOINT_INTERVAL_SECONDS = env.integer("AUDIT_CHECKPOINT_INTERVAL_SECONDS", 300, minimum=10)
 
+# --- Custody and probe images: encrypted at rest with AES-256-GCM, the key in a file ----------------------------
+IMAGE_ENCRYPTION_KEY_FILE = env.path("IMAGE_ENCRYPTION_KEY_FILE")
+IMAGE_ENCRYPTION_KEY_GENERATE = False
+if IMAGE_ENCRYPTION_KEY_FILE is None:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "IMAGE_ENCRYPTION_KEY_FILE must name the 32-byte image key file when DEBUG is false."
+        )
+    IMAGE_ENCRYPTION_KEY_FILE = VAR_DIR / "image-encryption.key"
+    IMAGE_ENCRYPTION_KEY_GENERATE = True
+IMAGE_MAX_BYTES = env.integer("IMAGE_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
+IMAGE_MAX_PIXELS = env.integer("IMAGE_MAX_PIXELS", 40_000_000, minimum=10_000)
+IMAGE_MIN_SIDE = env.integer("IMAGE_MIN_SIDE", 64, minimum=1)
+
 # --- Permission policy ----------------------------------------------------------------------------------------------
 # The lowest rank that may authorise deployments and approve watchlists (Superintendent; an Inspector in urgency).
 AUTHORISING_MIN_RANK = env.string("AUTHORISING_MIN_RANK", "superintendent")

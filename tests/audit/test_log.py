@@ -219,3 +219,31 @@ def test_audit_verify_command_exits_non_zero_and_names_the_event():
     _tamper("UPDATE audit_event SET reason = 'edited' WHERE seq = 3")
     with pytest.raises(CommandError, match="event 3"):
         call_command("audit", "verify")
+
+
+def test_a_proof_printed_by_the_command_verifies_offline_with_the_standalone_verifier(tmp_path):
+    import shutil
+    import subprocess
+    import sys
+    from io import StringIO
+    from pathlib import Path
+
+    from django.core.management import call_command
+
+    _record(11)
+    services.sign_checkpoint()
+    alone = tmp_path / "verifier.py"  # a copy on its own: it must not need Govern or Django
+    shutil.copy(Path(verifier.__file__), alone)
+    out = StringIO()
+    call_command("audit", "proof", "6", stdout=out)
+    proof_file = tmp_path / "proof.json"
+    proof_file.write_text(out.getvalue())
+    result = subprocess.run([sys.executable, "-I", str(alone), str(proof_file)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
+    assert "checkpoint signature" in result.stdout and "RESULT: OK" in result.stdout
+
+    tampered = json.loads(out.getvalue())
+    tampered["leaf_hash"] = "00" + tampered["leaf_hash"][2:]
+    proof_file.write_text(json.dumps(tampered))
+    result = subprocess.run([sys.executable, "-I", str(alone), str(proof_file)], capture_output=True, text=True)
+    assert result.returncode == 1 and "RESULT: FAIL" in result.stdout

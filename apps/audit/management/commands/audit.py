@@ -1,10 +1,12 @@
 """`manage.py audit checkpoint|verify|proof|consistency|public-key`."""
 
+import base64
 import json
 
 from django.core.management.base import BaseCommand, CommandError
 
 from ... import proofs, services, signing
+from ...models import Checkpoint
 from ...verification import verify
 
 
@@ -63,7 +65,7 @@ class Command(BaseCommand):
         self.stdout.write(_json({
             "type": "inclusion", "leaf_index": proof.leaf_index, "tree_size": proof.tree_size,
             "leaf_hash": proof.leaf_hash.hex(), "audit_path": [h.hex() for h in proof.audit_path],
-            "root_hash": proof.root_hash.hex(),
+            "root_hash": proof.root_hash.hex(), **_signed(proof.tree_size),
         }))  # fmt: skip
 
     def _consistency(self, first, second, **_options):
@@ -74,11 +76,27 @@ class Command(BaseCommand):
         self.stdout.write(_json({
             "type": "consistency", "first": proof.first, "second": proof.second,
             "first_root": proof.first_root.hex(), "second_root": proof.second_root.hex(),
-            "proof": [h.hex() for h in proof.proof],
+            "proof": [h.hex() for h in proof.proof], **_signed(proof.second),
         }))  # fmt: skip
 
     def _public_key(self, **_options):
         self.stdout.write(signing.public_key_pem().rstrip())
+
+
+def _signed(tree_size: int) -> dict:
+    """The signed checkpoint of this tree size, if there is one, for the offline verifier."""
+    checkpoint = Checkpoint.objects.filter(tree_size=tree_size).first()
+    if checkpoint is None:
+        return {}
+    return {
+        "checkpoint": {
+            "tree_size": checkpoint.tree_size,
+            "root_hash": bytes(checkpoint.root_hash).hex(),
+            "timestamp": checkpoint.timestamp,
+            "signature": base64.b64encode(bytes(checkpoint.signature)).decode(),
+            "public_key": signing.public_key_pem(),
+        }
+    }
 
 
 def _json(value) -> str:
