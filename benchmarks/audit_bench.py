@@ -3,9 +3,12 @@
     .venv/bin/python benchmarks/audit_bench.py [--events N] [--appends M] [--keep]
 
 Runs against a dedicated database `govern_bench` on the embedded PostgreSQL server (`.pgdata/`), dropped and
-created afresh, never the developer's `govern` database nor the test database. The signing key and Django's
-secret go to a temporary folder, so nothing under `var/` is touched. Results are printed; copy them into
-docs/benchmarks.md.
+created afresh, never the developer's `govern` database nor the test database. Django's secret and the signing
+key go to a temporary folder, so nothing under `var/` is touched.
+
+Besides the code as it stands, the run measures prototypes of the changes proposed in docs/benchmarks.md
+(`proto_*` below): they write and read exactly the same rows, and every result they give is compared with the
+current code's. They live here only; nothing in `apps/` is patched.
 """
 
 from __future__ import annotations
@@ -13,15 +16,18 @@ from __future__ import annotations
 import argparse
 import datetime
 import gc
+import hashlib
+import json
+import multiprocessing
 import os
 import platform
 import random
 import statistics
 import sys
 import tempfile
-import threading
 import time
 import uuid
+from contextlib import nullcontext
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,17 +36,19 @@ sys.path.insert(0, str(ROOT))
 BENCH_DB = "govern_bench"
 ACTION = "account.update"
 TARGET_TYPE = "bench.thing"
-TARGETS = {"appends_per_s": 1500, "verify_events_per_s": 200_000, "proof_ms": 5.0}
+TARGET_APPENDS = 1500  # per second
+TARGET_VERIFY = 200_000  # events per second
+TARGET_PROOF_MS = 5.0  # median and p99
 
 RANKS = ["constable", "sergeant", "inspector", "chief_inspector", "superintendent"]
 UNITS = ["Met LFR Team 1", "Met LFR Team 2", "RFR Bureau", "Custody Imaging", "Public Protection"]
 
 
-# --- Set-up: machine, database, Django --------------------------------------------------------------------------
+# --- Set-up: machine, load, database, Django ----------------------------------------------------------------------
 
 
 def machine() -> dict[str, str]:
-    """CPU count and model, RAM and kernel of this machine."""
+    """CPU count and model, RAM, kernel and Python of this machine."""
     model = "unknown"
     with open("/proc/cpuinfo") as handle:
         for line in handle:
@@ -59,6 +67,33 @@ def machine() -> dict[str, str]:
         "kernel": platform.release(),
         "python": platform.python_version(),
     }
+
+
+class Load:
+    """Machine-wide CPU use during a phase (from /proc/stat) beside this script's own: the machine is shared."""
+
+    def __init__(self) -> None:
+        """Start measuring."""
+        self.busy, self.total = self._stat()
+        self.cpu = time.process_time()
+        self.wall = time.perf_counter()
+
+    @staticmethod
+    def _stat() -> tuple[int, int]:
+        with open("/proc/stat") as handle:
+            user, nice, system, idle, iowait, irq, softirq, steal = map(int, handle.readline().split()[1:9])
+        total = user + nice + system + idle + iowait + irq + softirq + steal
+        return total - idle - iowait, total
+
+    def done(self) -> str:
+        """How busy the machine's CPUs were since the start, and how much of that was this script's Python."""
+        busy, total = self._stat()
+        cpus = len(os.sched_getaffinity(0))
+        machine_busy = 100 * (busy - self.busy) / max(1, total - self.total)
+        own = 100 * (time.process_time() - self.cpu) / max(1e-9, time.perf_counter() - self.wall) / cpus
+        with open("/proc/loadavg") as handle:
+            load = handle.read().split()[0]
+        return f"CPUs {machine_busy:.0f}% busy (this script's Python: {own:.0f}% of all CPUs), load {load}"
 
 
 def create_bench_database(pgdata: Path) -> str:
@@ -109,16 +144,13 @@ def server_settings() -> dict[str, str]:
     from django.db import connection
 
     names = ["server_version", "fsync", "synchronous_commit", "wal_sync_method", "full_page_writes", "commit_delay"]
-    names += ["shared_buffers", "wal_buffers", "max_wal_size", "work_mem"]
+    names += ["shared_buffers", "max_wal_size", "max_parallel_workers_per_gather"]
     found = {}
     with connection.cursor() as cursor:
         for name in names:
             cursor.execute("SELECT current_setting(%s)", [name])
             found[name] = cursor.fetchone()[0]
     return found
-
-
-# --- Events ---------------------------------------------------------------------------------------------------------
 
 
 def payload(i: int) -> dict:
@@ -133,20 +165,381 @@ def payload(i: int) -> dict:
     return {"changed": changed, "via": "bench", "warrant_number": f"MP{100000 + i % 900000}"}
 
 
+# --- Prototypes of the proposed changes (benchmark only) ----------------------------------------------------------
+
+_PROTO_APPEND = (
+    "WITH event AS (INSERT INTO audit_event (seq, created_at, actor_id, actor_username, request_id, action, "
+    "target_type, target_id, reason, canonical, leaf_hash) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)), "
+    'nodes AS (INSERT INTO audit_treenode (level, "index", hash) '
+    "SELECT * FROM unnest(%s::smallint[], %s::bigint[], %s::bytea[])) "
+    "UPDATE audit_loghead SET size = %s, frontier = %s WHERE id = 1"
+)
+
+
+def proto_record(action: str, target, actor, data: dict | None = None, reason: str = ""):
+    """services.record() with its ORM calls replaced by two SQL statements: same lock, same rows, same result."""
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from apps.audit import merkle, registry, services
+    from apps.audit.context import current_request_id
+    from apps.audit.models import Event
+
+    registry.get(action)
+    described = services.Target.of(target)
+    actor_id, actor_username = services._actor(actor)
+    reason = (reason or "").strip()
+    if len(reason) > services.MAX_REASON_LENGTH:
+        raise services.AuditDataError(f"Reason is longer than {services.MAX_REASON_LENGTH} characters.")
+    payload_json = json.loads(services.canonical_json(data or {}))
+    request_id = current_request_id()
+
+    scope = nullcontext() if connection.in_atomic_block else transaction.atomic()
+    with scope, connection.cursor() as cursor:
+        cursor.execute("SELECT size, frontier FROM audit_loghead WHERE id = 1 FOR UPDATE")
+        row = cursor.fetchone()
+        if row is None:
+            cursor.execute("INSERT INTO audit_loghead (id, size, frontier) VALUES (1, 0, '') ON CONFLICT DO NOTHING")
+            cursor.execute("SELECT size, frontier FROM audit_loghead WHERE id = 1 FOR UPDATE")
+            row = cursor.fetchone()
+        seq, frontier = row
+        created_at = timezone.now()
+        body = {
+            "v": 1,
+            "seq": seq,
+            "time": services.format_time(created_at),
+            "actor_id": actor_id,
+            "actor": actor_username,
+            "request_id": str(request_id),
+            "action": action,
+            "target_type": described.type,
+            "target_id": described.id,
+            "reason": reason,
+            "data": payload_json,
+        }
+        canonical = services.canonical_json(body)
+        leaf = merkle.leaf_hash(canonical.encode())
+        edge = merkle.CompactRange.from_bytes(seq, bytes(frontier))
+        completed = edge.append(leaf)
+        cursor.execute(
+            _PROTO_APPEND,
+            [seq, created_at, actor_id, actor_username, request_id, action, described.type, described.id, reason,
+             canonical, leaf, [c[0] for c in completed], [c[1] for c in completed], [c[2] for c in completed],
+             edge.size, edge.to_bytes()],
+        )  # fmt: skip
+    event = Event(
+        seq=seq, created_at=created_at, actor_id=actor_id, actor_username=actor_username, request_id=request_id,
+        action=action, target_type=described.type, target_id=described.id, reason=reason, canonical=canonical,
+        leaf_hash=leaf,
+    )  # fmt: skip
+    event._state.adding = False
+    event._state.db = connection.alias
+    return event
+
+
+# The whole append as one server-side function: one statement, so in autocommit it is one round trip and one
+# commit, and the head row is locked for the length of one statement. Python still writes every byte of the
+# canonical JSON except the two values only the locked head can give: seq and time (they sort after "data", so
+# the text splits around them without ambiguity). Created in the bench database only.
+_PROTO_FUNCTION = r"""
+CREATE OR REPLACE FUNCTION bench_audit_append(
+    p_before_seq text, p_before_time text, p_after_time text, p_actor_id bigint, p_actor text, p_request_id uuid,
+    p_action text, p_target_type text, p_target_id text, p_reason text,
+    OUT o_seq bigint, OUT o_created_at timestamptz, OUT o_canonical text, OUT o_leaf bytea
+) LANGUAGE plpgsql AS $$
+DECLARE
+    v_frontier bytea;
+    v_value bytea;
+    v_pending bigint;
+    v_level int := 0;
+    v_cut int;
+BEGIN
+    SELECT size, frontier INTO o_seq, v_frontier FROM audit_loghead WHERE id = 1 FOR UPDATE;
+    IF NOT FOUND THEN
+        INSERT INTO audit_loghead (id, size, frontier) VALUES (1, 0, '') ON CONFLICT DO NOTHING;
+        SELECT size, frontier INTO o_seq, v_frontier FROM audit_loghead WHERE id = 1 FOR UPDATE;
+    END IF;
+    o_created_at := date_trunc('microseconds', clock_timestamp());
+    o_canonical := p_before_seq || o_seq || p_before_time
+        || to_char(o_created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"') || p_after_time;
+    o_leaf := sha256('\x00'::bytea || convert_to(o_canonical, 'UTF8'));
+    INSERT INTO audit_event (seq, created_at, actor_id, actor_username, request_id, action, target_type, target_id,
+                             reason, canonical, leaf_hash)
+    VALUES (o_seq, o_created_at, p_actor_id, p_actor, p_request_id, p_action, p_target_type, p_target_id, p_reason,
+            o_canonical, o_leaf);
+    v_value := o_leaf;
+    v_pending := o_seq;
+    WHILE v_pending & 1 = 1 LOOP  -- CompactRange.append
+        v_cut := length(v_frontier) - 32;
+        v_value := sha256('\x01'::bytea || substring(v_frontier FROM v_cut + 1) || v_value);
+        v_frontier := substring(v_frontier FROM 1 FOR v_cut);
+        v_level := v_level + 1;
+        v_pending := v_pending >> 1;
+        INSERT INTO audit_treenode (level, "index", hash) VALUES (v_level, ((o_seq + 1) >> v_level) - 1, v_value);
+    END LOOP;
+    UPDATE audit_loghead SET size = o_seq + 1, frontier = v_frontier || v_value WHERE id = 1;
+END
+$$;
+"""
+
+_SEQ_MARK, _TIME_MARK = ',"seq":-1,', ',"time":"-","v":'
+
+
+def proto_record_sql(action: str, target, actor, data: dict | None = None, reason: str = ""):
+    """record() as one call of a PL/pgSQL function (bench_audit_append): same rows, same lock, one round trip."""
+    from django.db import connection
+
+    from apps.audit import registry, services
+    from apps.audit.context import current_request_id
+    from apps.audit.models import Event
+
+    registry.get(action)
+    described = services.Target.of(target)
+    actor_id, actor_username = services._actor(actor)
+    reason = (reason or "").strip()
+    if len(reason) > services.MAX_REASON_LENGTH:
+        raise services.AuditDataError(f"Reason is longer than {services.MAX_REASON_LENGTH} characters.")
+    request_id = current_request_id()
+    body = {
+        "v": 1,
+        "seq": -1,
+        "time": "-",
+        "actor_id": actor_id,
+        "actor": actor_username,
+        "request_id": str(request_id),
+        "action": action,
+        "target_type": described.type,
+        "target_id": described.id,
+        "reason": reason,
+        "data": json.loads(services.canonical_json(data or {})),
+    }
+    text = services.canonical_json(body)
+    # "seq" and "time" are top-level keys sorting after "data"; everything after "data" is plain strings, in which
+    # a quote is always escaped, so the last occurrence of each mark is the key itself.
+    seq_at, time_at = text.rindex(_SEQ_MARK), text.rindex(_TIME_MARK)
+    before_seq = text[:seq_at] + ',"seq":'
+    before_time = text[seq_at + len(_SEQ_MARK) - 1 : time_at] + ',"time":"'
+    after_time = '","v":' + text[time_at + len(_TIME_MARK) :]
+    with connection.cursor() as cursor:  # one statement: atomic by itself, or part of the caller's transaction
+        cursor.execute(
+            "SELECT * FROM bench_audit_append(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            [before_seq, before_time, after_time, actor_id, actor_username, request_id, action, described.type,
+             described.id, reason],
+        )  # fmt: skip
+        seq, created_at, canonical, leaf = cursor.fetchone()
+    event = Event(
+        seq=seq, created_at=created_at, actor_id=actor_id, actor_username=actor_username, request_id=request_id,
+        action=action, target_type=described.type, target_id=described.id, reason=reason, canonical=canonical,
+        leaf_hash=bytes(leaf),
+    )  # fmt: skip
+    event._state.adding = False
+    event._state.db = connection.alias
+    return event
+
+
+_PROTO_NODES = (
+    "SELECT 0, seq, leaf_hash FROM audit_event WHERE seq = ANY(%s::bigint[]) UNION ALL "
+    'SELECT t.level, t."index", t.hash FROM audit_treenode t '
+    'JOIN unnest(%s::smallint[], %s::bigint[]) AS k(level, idx) ON t.level = k.level AND t."index" = k.idx'
+)
+
+
+def _proto_sizes(cursor) -> tuple[int, int | None]:
+    cursor.execute(
+        "SELECT (SELECT size FROM audit_loghead WHERE id = 1), (SELECT max(tree_size) FROM audit_checkpoint)"
+    )
+    log_size, latest = cursor.fetchone()
+    return log_size or 0, latest
+
+
+def _proto_fetch(cursor, keys: set[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+    from apps.audit.proofs import ProofError
+
+    leaves = [index for level, index in keys if level == 0]
+    inner = [key for key in keys if key[0] > 0]
+    cursor.execute(_PROTO_NODES, [leaves, [level for level, _ in inner], [index for _, index in inner]])
+    found = {(level, index): bytes(value) for level, index, value in cursor.fetchall()}
+    missing = keys - found.keys()
+    if missing:
+        raise ProofError(f"The log is missing tree nodes {sorted(missing)[:5]}; run `manage.py audit verify`.")
+    return found
+
+
+def proto_inclusion(seq: int, size: int | None = None):
+    """proofs.inclusion() in two queries (sizes; every node of path and root at once) instead of seven."""
+    from django.db import connection
+
+    from apps.audit import merkle
+    from apps.audit.proofs import InclusionProof, ProofError
+
+    with connection.cursor() as cursor:
+        log_size, latest = _proto_sizes(cursor)
+        if size is None:
+            size = latest if latest is not None else log_size
+        if size < 0 or size > log_size:
+            raise ProofError(f"Tree size {size} is outside the log (0 to {log_size}).")
+        if seq < 0 or seq >= size:
+            raise ProofError(f"Event {seq} is not in a tree of {size} events.")
+        keys = merkle.nodes_needed(merkle.inclusion_proof, seq, size) | merkle.nodes_needed(merkle.range_hash, 0, size)
+        nodes = _proto_fetch(cursor, keys | {(0, seq)})
+
+    def node(level: int, index: int) -> bytes:
+        return nodes[(level, index)]
+
+    path = merkle.inclusion_proof(seq, size, node)
+    return InclusionProof(seq, size, nodes[(0, seq)], path, merkle.range_hash(0, size, node))
+
+
+def proto_consistency(first: int, second: int):
+    """proofs.consistency() in two queries instead of eight."""
+    from django.db import connection
+
+    from apps.audit import merkle
+    from apps.audit.proofs import ConsistencyProof, ProofError
+
+    with connection.cursor() as cursor:
+        log_size, _ = _proto_sizes(cursor)
+        for size in (first, second):
+            if size < 0 or size > log_size:
+                raise ProofError(f"Tree size {size} is outside the log (0 to {log_size}).")
+        if first > second:
+            raise ProofError(f"The first size ({first}) must not exceed the second ({second}).")
+        keys: set[tuple[int, int]] = set()
+        if first not in (0, second):
+            keys |= merkle.nodes_needed(merkle.consistency_proof, first, second)
+        for size in (first, second):
+            if size:
+                keys |= merkle.nodes_needed(merkle.range_hash, 0, size)
+        nodes = _proto_fetch(cursor, keys) if keys else {}
+
+    def node(level: int, index: int) -> bytes:
+        return nodes[(level, index)]
+
+    def root(size: int) -> bytes:
+        return merkle.range_hash(0, size, node) if size else merkle.EMPTY_ROOT
+
+    proof = [] if first in (0, second) else merkle.consistency_proof(first, second, node)
+    return ConsistencyProof(first, second, root(first), root(second), proof)
+
+
+def _proto_leaves(report, chunk: int = 100_000) -> list[bytes] | None:
+    """Every leaf recomputed from canonical texts fetched in bulk (one string per 100,000 events, split on newlines).
+
+    Canonical JSON never holds a raw newline, so the split is exact for an intact log; anything else (a gap, a
+    changed event, a newline) makes the computed leaves differ from the stored ones and returns None, which sends
+    verify to the row-by-row path (verification._leaves) that names the event.
+    """
+    from django.db import connection
+
+    sha256 = hashlib.sha256
+    leaves: list[bytes] = []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*), min(seq), max(seq) FROM audit_event")
+        count, low, high = cursor.fetchone()
+        if count and (low != 0 or high != count - 1):
+            return None  # a gap
+        for start in range(0, count, chunk):
+            cursor.execute(
+                "SELECT string_agg(canonical, E'\\n' ORDER BY seq), string_agg(leaf_hash, ''::bytea ORDER BY seq) "
+                "FROM audit_event WHERE seq >= %s AND seq < %s",
+                [start, start + chunk],
+            )
+            texts, stored = cursor.fetchone()
+            computed = [sha256(b"\x00" + text).digest() for text in texts.encode().split(b"\n")]
+            if b"".join(computed) != bytes(stored):
+                return None
+            leaves += computed
+    report.events = count
+    return leaves
+
+
+def _proto_column_check(report) -> None:
+    """verification._column_check parsing each canonical text once (jsonb_to_record) instead of nine times."""
+    from django.db import DataError, connection, transaction
+
+    from apps.audit import verification as v
+
+    record = ", ".join(f'"{key}" {cast}' for _, key, cast in v._COLUMNS)
+    mismatch = " OR ".join(f'j."{key}" IS DISTINCT FROM e.{column}' for column, key, _ in v._COLUMNS)
+    columns = ", ".join(f"e.{column}" for column, _, _ in v._COLUMNS)
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT e.canonical, {columns} FROM audit_event e, jsonb_to_record(e.canonical::jsonb) AS j({record}) "
+                f"WHERE {mismatch}"  # no ORDER BY, so the scan may run in parallel; the few rows are sorted below
+            )
+            rows = sorted(cursor.fetchall(), key=lambda row: row[1])
+    except DataError:
+        v._python_column_check(report)
+        return
+    for canonical, *row in rows:
+        column = v._differing_column(json.loads(canonical), tuple(row)) or "a column"
+        report.problems.append(v.Problem(row[0], f"{column} differs from what was hashed"))
+
+
+def _proto_tree_node_check(report, levels: list[list[bytes]]) -> None:
+    """Compare each stored level as one string; only if one differs, run the row-by-row check that names it."""
+    from django.db import connection
+
+    from apps.audit import verification as v
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            'SELECT level, count(*), min("index"), max("index"), string_agg(hash, \'\' ORDER BY "index") '
+            "FROM audit_treenode GROUP BY level ORDER BY level"
+        )
+        rows = cursor.fetchall()
+    seen = 0
+    intact = True
+    for level, count, low, high, blob in rows:
+        seen += count
+        expected = levels[level] if 1 <= level < len(levels) else []
+        if (low, high, count) != (0, len(expected) - 1, len(expected)) or bytes(blob) != b"".join(expected):
+            intact = False
+    if not intact or seen != sum(len(level) for level in levels[1:]):
+        v._tree_node_check(report, levels)
+        return
+    report.tree_nodes = seen
+
+
+def proto_verify(column_check: bool = True):
+    """verification.verify() with the three prototypes above; returns the report and the time of each step."""
+    from django.db import connection, transaction
+
+    from apps.audit import verification as v
+
+    report = v.Report()
+    steps: dict[str, float] = {}
+    clock = time.perf_counter
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        t = clock()
+        leaves = _proto_leaves(report)
+        if leaves is None:
+            leaves = v._leaves(report)
+        steps["leaves"] = clock() - t
+        if column_check:
+            t = clock()
+            _proto_column_check(report)
+            steps["column_check"] = clock() - t
+        t = clock()
+        levels = v._levels(leaves)
+        steps["_levels"] = clock() - t
+        t = clock()
+        _proto_tree_node_check(report, levels)
+        steps["tree_node_check"] = clock() - t
+        t = clock()
+        v._checkpoint_check(report, levels)
+        v._head_check(report, levels)
+        steps["checkpoints+head"] = clock() - t
+    report.problems.sort(key=lambda p: (p.seq is None, p.seq or 0))
+    return report, steps
+
+
 # --- 1. Append rate -------------------------------------------------------------------------------------------------
 
 SCRATCH = "bench_commit"
-
-
-def _scratch_table() -> None:
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute(f"CREATE TABLE IF NOT EXISTS {SCRATCH} (id bigserial PRIMARY KEY, body text NOT NULL)")
-
-
-def _bare_insert(cursor, body: str) -> None:
-    cursor.execute(f"INSERT INTO {SCRATCH} (body) VALUES (%s)", [body])
 
 
 def _timed(fn, count: int, start: int) -> list[float]:
@@ -160,113 +553,145 @@ def _timed(fn, count: int, start: int) -> list[float]:
     return latencies
 
 
-def bench_appends(appends: int, rounds: int) -> dict:
-    """Audit appends (one transaction each) against bare single-row INSERT commits, interleaved in rounds."""
+def _rates(latencies: dict[str, list[float]], totals: dict[str, float]) -> dict:
+    result = {}
+    for name, values in latencies.items():
+        ordered = sorted(values)
+        result[name] = {
+            "count": len(ordered),
+            "rate": len(ordered) / totals[name],
+            "p50_ms": 1000 * ordered[len(ordered) // 2],
+            "p99_ms": 1000 * ordered[int(len(ordered) * 0.99)],
+        }
+    return result
+
+
+def _append_functions() -> dict:
     from django.db import connection, transaction
 
     from apps.audit import context, services
 
-    assert not connection.in_atomic_block and connection.get_autocommit()
-    _scratch_table()
     body = services.canonical_json({"seq": 0, "data": payload(0), "pad": "x" * 200})  # about an event's size
-    cursor = connection.cursor()
+
+    def bare(_i: int) -> None:
+        with connection.cursor() as cursor:  # autocommit: the statement is its own transaction and commit
+            cursor.execute(f"INSERT INTO {SCRATCH} (body) VALUES (%s)", [body])
+
+    def bare_atomic(i: int) -> None:
+        with transaction.atomic():  # BEGIN; INSERT; COMMIT: the round trips record()'s own transaction pays too
+            bare(i)
 
     def audit(i: int) -> None:
         context.begin_request()  # each event is its own unit of work, as in a web request
         services.record(ACTION, (TARGET_TYPE, i), None, data=payload(i))
 
-    def bare(_i: int) -> None:
-        _bare_insert(cursor, body)  # autocommit: the statement is its own transaction and commit
-
-    def bare_atomic(_i: int) -> None:
-        with transaction.atomic():  # BEGIN; INSERT; COMMIT: the round trips record()'s transaction also pays
-            _bare_insert(cursor, body)
-
-    _timed(audit, 200, 0)  # warm-up: connection, plans, caches
-    _timed(bare, 200, 0)
-    _timed(bare_atomic, 200, 0)
-    per_round = max(1, appends // rounds)
-    lat = {"audit": [], "bare": [], "bare_atomic": []}
-    total = {"audit": 0.0, "bare": 0.0, "bare_atomic": 0.0}
-    done = 200
-    for _ in range(rounds):
-        for name, fn in (("bare", bare), ("audit", audit), ("bare_atomic", bare_atomic)):
-            count = per_round if name != "bare_atomic" else max(1, per_round // 4)
-            t0 = time.perf_counter()
-            lat[name] += _timed(fn, count, done)
-            total[name] += time.perf_counter() - t0
-            if name == "audit":
-                done += count
-    cursor.close()
-    result = {}
-    for name in lat:
-        values = sorted(lat[name])
-        result[name] = {
-            "count": len(values),
-            "rate": len(values) / total[name],
-            "p50_ms": 1000 * values[len(values) // 2],
-            "p99_ms": 1000 * values[int(len(values) * 0.99)],
-        }
-    result["appended"] = done
-    return result
-
-
-def _concurrent(fn, threads: int, seconds: float) -> float:
-    """Run fn(thread, i) in a loop on `threads` threads (each with its own connection); return calls per second."""
-    from django.db import connection
-
-    counts = [0] * threads
-    stop = threading.Event()
-    barrier = threading.Barrier(threads + 1)
-
-    def worker(n: int) -> None:
-        try:
-            fn(n, -1)  # connect before the clock starts
-            barrier.wait()
-            i = 0
-            while not stop.is_set():
-                fn(n, i)
-                i += 1
-            counts[n] = i
-        finally:
-            connection.close()
-
-    pool = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
-    for thread in pool:
-        thread.start()
-    barrier.wait()
-    t0 = time.perf_counter()
-    time.sleep(seconds)
-    stop.set()
-    for thread in pool:
-        thread.join()
-    return sum(counts) / (time.perf_counter() - t0)
-
-
-def bench_concurrent(threads: int, seconds: float) -> dict:
-    """Appends and bare commits from several connections at once: does the head lock serialise the fsyncs?"""
-    from django.db import connection
-
-    from apps.audit import context, services
-
-    body = "x" * 350
-    before = services.tree_size()
-
-    def audit(n: int, i: int) -> None:
+    def audit_proto(i: int) -> None:
         context.begin_request()
-        services.record(ACTION, (TARGET_TYPE, f"t{n}-{i}"), None, data=payload(abs(i)))
+        proto_record(ACTION, (TARGET_TYPE, i), None, data=payload(i))
 
-    def bare(_n: int, _i: int) -> None:
-        with connection.cursor() as cursor:
-            _bare_insert(cursor, body)
+    def audit_sql(i: int) -> None:
+        context.begin_request()
+        proto_record_sql(ACTION, (TARGET_TYPE, i), None, data=payload(i))
 
-    result = {
-        "threads": threads,
-        "bare": _concurrent(bare, threads, seconds),
-        "audit": _concurrent(audit, threads, seconds),
-    }
-    result["appended"] = services.tree_size() - before
+    functions = {"bare": bare, "bare_atomic": bare_atomic, "audit": audit, "audit_proto": audit_proto}
+    return functions | {"audit_sql": audit_sql}
+
+
+def bench_appends(appends: int, rounds: int, debug: bool) -> dict:
+    """record() (one transaction each) against bare single-row commits and the prototype, interleaved in rounds."""
+    from django.conf import settings
+    from django.db import connection
+
+    assert not connection.in_atomic_block and connection.get_autocommit()
+    settings.DEBUG = debug
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE TABLE IF NOT EXISTS {SCRATCH} (id bigserial PRIMARY KEY, body text NOT NULL)")
+        cursor.execute(_PROTO_FUNCTION)
+    functions = _append_functions()
+    counter = 10_000_000 if debug else 20_000_000  # target ids only; the log assigns seq
+    for fn in functions.values():  # warm-up: connection, plans, caches
+        _timed(fn, 100, counter)
+        counter += 100
+    per_round = max(1, appends // rounds)
+    latencies = {name: [] for name in functions}
+    totals = dict.fromkeys(functions, 0.0)
+    load = Load()
+    for _ in range(rounds):
+        for name, fn in functions.items():
+            count = per_round // 4 if name == "bare_atomic" else per_round
+            t0 = time.perf_counter()
+            latencies[name] += _timed(fn, max(1, count), counter)
+            totals[name] += time.perf_counter() - t0
+            counter += count
+    result = _rates(latencies, totals)
+    result["load"] = load.done()
+    result["debug"] = debug
+    settings.DEBUG = True
     return result
+
+
+def _worker(name: str, barrier, stop, counts, slot: int) -> None:
+    fn = _append_functions()[name]
+    fn(-1 - slot)  # connect and warm up before the clock starts
+    barrier.wait()
+    done = 0
+    while not stop.is_set():
+        fn(slot * 1_000_000 + done)
+        done += 1
+    counts[slot] = done
+    from django.db import connections
+
+    connections.close_all()
+
+
+def bench_concurrent(processes: int, seconds: float) -> dict:
+    """Appends and bare commits from several processes at once (like web workers): is the head lock a bottleneck?"""
+    from django.db import connections
+
+    from apps.audit import services
+
+    context = multiprocessing.get_context("fork")
+    result: dict = {"processes": processes}
+    before = services.tree_size()
+    load = Load()
+    for name in ("bare", "audit", "audit_proto", "audit_sql"):
+        connections.close_all()  # children open their own connections
+        barrier = context.Barrier(processes + 1)
+        stop = context.Event()
+        counts = context.Array("q", processes)
+        pool = [context.Process(target=_worker, args=(name, barrier, stop, counts, n)) for n in range(processes)]
+        for process in pool:
+            process.start()
+        barrier.wait()
+        t0 = time.perf_counter()
+        time.sleep(seconds)
+        stop.set()
+        for process in pool:
+            process.join()
+        result[name] = sum(counts) / (time.perf_counter() - t0)
+    result["appended"] = services.tree_size() - before
+    result["load"] = load.done()
+    return result
+
+
+def check_canonical_form() -> int:
+    """Every event so far (current code and prototypes alike) holds exactly the bytes services.record() writes.
+
+    verify() compares parsed values, so it would not notice, say, a time written with fewer digits; this does.
+    """
+    from django.db import connection
+
+    from apps.audit import services
+
+    count = 0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT seq, created_at, canonical FROM audit_event ORDER BY seq")
+        for seq, created_at, canonical in cursor.fetchall():
+            body = json.loads(canonical)
+            assert services.canonical_json(body) == canonical, seq
+            assert body["time"] == services.format_time(created_at) and body["seq"] == seq, seq
+            count += 1
+    return count
 
 
 # --- 2. Fill --------------------------------------------------------------------------------------------------------
@@ -279,8 +704,6 @@ EVENT_COLUMNS = (
 
 def fill(target: int, chunk: int = 100_000) -> dict:
     """Append events up to `target` exactly as record() would, written with COPY in one transaction per chunk."""
-    import json
-
     from django.db import connection, transaction
     from django.utils import timezone
 
@@ -296,6 +719,7 @@ def fill(target: int, chunk: int = 100_000) -> dict:
         timezone.now,
     )
     actor = services.SYSTEM_ACTOR
+    load = Load()
     t0 = time.perf_counter()
     written_nodes = 0
     start_size = None
@@ -350,7 +774,7 @@ def fill(target: int, chunk: int = 100_000) -> dict:
                         copy.write_row(row)
             written_nodes += len(nodes)
             LogHead.objects.filter(pk=1).update(size=edge.size, frontier=edge.to_bytes())
-        print(f"  filled to {end:,} events ({time.perf_counter() - t0:.1f} s)", flush=True)
+        print(f"   filled to {end:,} events ({time.perf_counter() - t0:.0f} s)", flush=True)
     seconds = time.perf_counter() - t0
     t1 = time.perf_counter()
     with connection.cursor() as cursor:
@@ -361,6 +785,7 @@ def fill(target: int, chunk: int = 100_000) -> dict:
         "nodes": written_nodes,
         "seconds": seconds,
         "vacuum_seconds": time.perf_counter() - t1,
+        "load": load.done(),
     }
 
 
@@ -380,24 +805,26 @@ def table_sizes() -> dict[str, str]:
 
 
 def bench_verify() -> dict:
-    """Time verify() as a whole, then its steps one by one in one REPEATABLE READ snapshot."""
+    """Time verify() as a whole, its steps one by one in one snapshot, then the prototype."""
     from django.db import connection, transaction
 
     from apps.audit import verification as v
 
     gc.collect()
+    load = Load()
     t0 = time.perf_counter()
     report = v.verify()
     total = time.perf_counter() - t0
+    load_text = load.done()
     assert report.ok, [str(p) for p in report.problems[:5]]
 
     steps: dict[str, float] = {}
     gc.collect()
+    clock = time.perf_counter
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         part = v.Report()
-        clock = time.perf_counter
         t = clock()
         leaves = v._leaves(part)
         steps["_leaves"] = clock() - t
@@ -412,12 +839,23 @@ def bench_verify() -> dict:
         steps["_tree_node_check"] = clock() - t
         t = clock()
         v._checkpoint_check(part, levels)
-        steps["_checkpoint_check"] = clock() - t
-        t = clock()
         v._head_check(part, levels)
-        steps["_head_check"] = clock() - t
+        steps["_checkpoint_check+_head_check"] = clock() - t
     assert part.ok, [str(p) for p in part.problems[:5]]
-    del leaves, levels
+    del leaves, levels, part
+
+    gc.collect()
+    load = Load()
+    t0 = time.perf_counter()
+    proto, proto_steps = proto_verify()
+    proto_total = time.perf_counter() - t0
+    proto_load = load.done()
+    assert proto.ok and (proto.events, proto.tree_nodes, proto.checkpoints) == (
+        report.events,
+        report.tree_nodes,
+        report.checkpoints,
+    ), proto
+    without = proto_total - proto_steps["column_check"]
     return {
         "events": report.events,
         "tree_nodes": report.tree_nodes,
@@ -425,7 +863,34 @@ def bench_verify() -> dict:
         "seconds": total,
         "rate": report.events / total,
         "steps": steps,
+        "load": load_text,
+        "proto_seconds": proto_total,
+        "proto_rate": report.events / proto_total,
+        "proto_steps": proto_steps,
+        "proto_rate_without_column_check": report.events / without,
+        "proto_load": proto_load,
     }
+
+
+def tamper_check() -> list[str]:
+    """Alter the bench log behind the triggers; the prototype verify must report what verify() reports."""
+    from django.db import connection
+
+    from apps.audit import verification as v
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT size FROM audit_loghead WHERE id = 1")
+        size = cursor.fetchone()[0]
+        a, b, c = size // 5, size // 2, size - 3
+        cursor.execute("SET session_replication_role = replica")  # superuser only: skips the append-only triggers
+        cursor.execute("UPDATE audit_event SET action = 'account.create' WHERE seq = %s", [a])
+        cursor.execute("UPDATE audit_event SET canonical = replace(canonical, 'bench', 'bunch') WHERE seq = %s", [b])
+        cursor.execute('UPDATE audit_treenode SET hash = sha256(hash) WHERE level = 3 AND "index" = %s', [(c >> 3) - 1])
+        cursor.execute("SET session_replication_role = DEFAULT")
+    expected = [str(p) for p in v.verify().problems]
+    found = [str(p) for p in proto_verify()[0].problems]
+    assert found == expected and len(expected) >= 3, (expected, found)
+    return expected
 
 
 # --- 4. Proofs ------------------------------------------------------------------------------------------------------
@@ -442,157 +907,170 @@ def _summary(values: list[float]) -> dict:
 
 
 def bench_proofs(count: int, seed: int = 2) -> dict:
-    """Median and p99 of inclusion and consistency proofs at random positions; every proof is checked."""
+    """Inclusion and consistency proofs at random positions, current code and prototype interleaved; all checked."""
     from django.db import connection, reset_queries
 
     from apps.audit import proofs, verifier
     from apps.audit.models import Checkpoint
 
     latest = Checkpoint.objects.order_by("-tree_size").first()
-    size = latest.tree_size
-    root = bytes(latest.root_hash)
+    size, root = latest.tree_size, bytes(latest.root_hash)
     rng = random.Random(seed)
     for _ in range(20):  # warm-up
         proofs.inclusion(rng.randrange(size))
+        proto_inclusion(rng.randrange(size))
+    times: dict[str, list[float]] = {"inclusion": [], "inclusion_proto": [], "consistency": [], "consistency_proto": []}
+    queries: dict[str, list[int]] = {name: [] for name in times}
+    clock = time.perf_counter
+    load = Load()
 
-    inclusion_times, inclusion_queries = [], []
+    def timed(name, fn, *args):
+        reset_queries()
+        t0 = clock()
+        result = fn(*args)
+        times[name].append(clock() - t0)
+        queries[name].append(len(connection.queries))
+        return result
+
     for _ in range(count):
         seq = rng.randrange(size)
-        reset_queries()
-        t0 = time.perf_counter()
-        proof = proofs.inclusion(seq)
-        inclusion_times.append(time.perf_counter() - t0)
-        inclusion_queries.append(len(connection.queries))
+        proof = timed("inclusion", proofs.inclusion, seq)
+        assert timed("inclusion_proto", proto_inclusion, seq) == proof
         assert proof.tree_size == size and proof.root_hash == root
         assert verifier.verify_inclusion(seq, size, proof.leaf_hash, proof.audit_path, proof.root_hash), seq
-
-    consistency_times, consistency_queries = [], []
     for _ in range(count):
         first, second = sorted((rng.randint(1, size), rng.randint(1, size)))
-        reset_queries()
-        t0 = time.perf_counter()
-        proof = proofs.consistency(first, second)
-        consistency_times.append(time.perf_counter() - t0)
-        consistency_queries.append(len(connection.queries))
-        assert verifier.verify_consistency(first, second, proof.first_root, proof.second_root, proof.proof), (
-            first,
-            second,
-        )
-        if second == size:
-            assert proof.second_root == root
-    # And once against the signed root: the whole log is consistent with its own first checkpoint.
-    first_checkpoint = Checkpoint.objects.order_by("tree_size").first()
-    proof = proofs.consistency(first_checkpoint.tree_size, size)
-    assert verifier.verify_consistency(
-        first_checkpoint.tree_size, size, bytes(first_checkpoint.root_hash), root, proof.proof
-    )
-    return {
-        "tree_size": size,
-        "inclusion": _summary(inclusion_times) | {"queries": statistics.median(inclusion_queries)},
-        "consistency": _summary(consistency_times) | {"queries": statistics.median(consistency_queries)},
-    }
+        proof = timed("consistency", proofs.consistency, first, second)
+        assert timed("consistency_proto", proto_consistency, first, second) == proof
+        ok = verifier.verify_consistency(first, second, proof.first_root, proof.second_root, proof.proof)
+        assert ok and (second != size or proof.second_root == root), (first, second)
+    # The whole log is consistent with its first signed checkpoint, checked against both signed roots.
+    oldest = Checkpoint.objects.order_by("tree_size").first()
+    proof = proofs.consistency(oldest.tree_size, size)
+    assert verifier.verify_consistency(oldest.tree_size, size, bytes(oldest.root_hash), root, proof.proof)
+    result = {name: _summary(values) | {"queries": statistics.median(queries[name])} for name, values in times.items()}
+    result["tree_size"] = size
+    result["load"] = load.done()
+    return result
 
 
 # --- Report ---------------------------------------------------------------------------------------------------------
 
 
 def _verdict(ok: bool) -> str:
-    return "met" if ok else "MISSED"
+    return "met" if ok else "**missed**"
 
 
-def print_report(
-    args,
-    host: dict,
-    server: dict,
-    appends: dict,
-    concurrent: dict | None,
-    fill_result: dict,
-    sizes: dict,
-    verify_result: dict,
-    proof_result: dict,
-    total_seconds: float,
-) -> None:
-    """Print every result, then a Markdown table for docs/benchmarks.md."""
-    print()
-    print("=" * 100)
-    print(f"command : .venv/bin/python benchmarks/audit_bench.py --events {args.events} --appends {args.appends}")
-    print(f"date    : {datetime.datetime.now(datetime.UTC).isoformat(timespec='seconds')}")
-    print(
+def _append_row(r: dict) -> str:
+    return f"{r['rate']:,.0f}/s (p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms)"
+
+
+def print_report(args, host: dict, server: dict, results: dict, total_seconds: float) -> None:
+    """Print a Markdown summary for docs/benchmarks.md."""
+    appends, production, concurrent = results["appends"], results.get("appends_production"), results.get("concurrent")
+    fill_result, verify_result, proof_result = results["fill"], results["verify"], results["proofs"]
+    a, b, ba, ap = appends["audit"], appends["bare"], appends["bare_atomic"], appends["audit_proto"]
+    asql = appends["audit_sql"]
+    v = verify_result
+    lines = [
+        "",
+        "=" * 120,
+        f"command : .venv/bin/python benchmarks/audit_bench.py {' '.join(sys.argv[1:])}".rstrip(),
+        f"date    : {datetime.datetime.now(datetime.UTC).isoformat(timespec='seconds')}",
         f"machine : {host['nproc']} CPUs ({host['cpu']}), {host['ram']} RAM, Linux {host['kernel']}, "
-        f"Python {host['python']}"
-    )
-    print(
+        f"Python {host['python']}",
         f"server  : PostgreSQL {server['server_version']} (embedded, Unix socket); fsync={server['fsync']}, "
         f"synchronous_commit={server['synchronous_commit']}, wal_sync_method={server['wal_sync_method']}, "
         f"full_page_writes={server['full_page_writes']}, commit_delay={server['commit_delay']}, "
-        f"shared_buffers={server['shared_buffers']}"
-    )
-    a, b, ba = appends["audit"], appends["bare"], appends["bare_atomic"]
-    v, inc, con = verify_result, proof_result["inclusion"], proof_result["consistency"]
-    ratio = a["rate"] / b["rate"]
-    print()
-    print("| measure | result | target | verdict |")
-    print("| --- | --- | --- | --- |")
-    print(
-        f"| append, own transaction, fsync on ({a['count']:,} events) | {a['rate']:,.0f} appends/s "
-        f"(p50 {a['p50_ms']:.2f} ms, p99 {a['p99_ms']:.2f} ms) | ≥ {TARGETS['appends_per_s']:,}/s | "
-        f"{_verdict(a['rate'] >= TARGETS['appends_per_s'])} |"
-    )
-    print(
-        f"| baseline: bare 1-row INSERT, autocommit ({b['count']:,}) | {b['rate']:,.0f} commits/s "
-        f"(p50 {b['p50_ms']:.2f} ms, p99 {b['p99_ms']:.2f} ms) | | |"
-    )
-    print(
-        f"| baseline: BEGIN; INSERT; COMMIT via atomic() ({ba['count']:,}) | {ba['rate']:,.0f} commits/s "
-        f"(p50 {ba['p50_ms']:.2f} ms, p99 {ba['p99_ms']:.2f} ms) | | |"
-    )
-    print(f"| ratio append / bare commit | {ratio:.2f} (append / atomic commit {a['rate'] / ba['rate']:.2f}) | | |")
+        f"shared_buffers={server['shared_buffers']}, "
+        f"max_parallel_workers_per_gather={server['max_parallel_workers_per_gather']}",
+        "",
+        "| measure | result | target | verdict |",
+        "| --- | --- | --- | --- |",
+        f"| append: `record()`, own transaction, DEBUG=true ({a['count']:,}) | {_append_row(a)} "
+        f"| ≥ {TARGET_APPENDS:,}/s | {_verdict(a['rate'] >= TARGET_APPENDS)} |",
+        f"| baseline: bare 1-row INSERT, autocommit ({b['count']:,}) | {_append_row(b)} | | |",
+        f"| baseline: BEGIN; INSERT; COMMIT ({ba['count']:,}) | {_append_row(ba)} | | |",
+        f"| **ratio** append / bare commit | {a['rate'] / b['rate']:.2f} "
+        f"(append / BEGIN-INSERT-COMMIT {a['rate'] / ba['rate']:.2f}) | | |",
+        f"| prototype `proto_record()` ({ap['count']:,}) | {_append_row(ap)}; "
+        f"ratio to bare {ap['rate'] / b['rate']:.2f} "
+        f"| ≥ {TARGET_APPENDS:,}/s | {_verdict(ap['rate'] >= TARGET_APPENDS)} |",
+        f"| prototype `proto_record_sql()` ({asql['count']:,}) | {_append_row(asql)}; "
+        f"ratio to bare {asql['rate'] / b['rate']:.2f} "
+        f"| ≥ {TARGET_APPENDS:,}/s | {_verdict(asql['rate'] >= TARGET_APPENDS)} |",
+    ]
+    if production:
+        pa, pb, pp, ps = (production[name] for name in ("audit", "bare", "audit_proto", "audit_sql"))
+        lines.append(
+            f"| DEBUG=false: record() / proto_record / proto_record_sql / bare ({pa['count']:,} each) | "
+            f"{pa['rate']:,.0f} / {pp['rate']:,.0f} / {ps['rate']:,.0f} / {pb['rate']:,.0f} per s "
+            f"(ratios to bare {pa['rate'] / pb['rate']:.2f} / {pp['rate'] / pb['rate']:.2f} / "
+            f"{ps['rate'] / pb['rate']:.2f}) | | |"
+        )
     if concurrent:
         c = concurrent
-        print(
-            f"| {c['threads']} connections at once: append / bare commit | {c['audit']:,.0f} / {c['bare']:,.0f} "
-            f"per s (ratio {c['audit'] / c['bare']:.2f}) | | |"
+        lines.append(
+            f"| {c['processes']} processes at once: record() / proto_record / proto_record_sql / bare | "
+            f"{c['audit']:,.0f} / {c['audit_proto']:,.0f} / {c['audit_sql']:,.0f} / {c['bare']:,.0f} per s "
+            f"(ratios to bare {c['audit'] / c['bare']:.2f} / {c['audit_sql'] / c['bare']:.2f}) | | |"
         )
-    print(
+    lines += [
         f"| fill to {args.events:,} (COPY, {fill_result['events']:,} events, {fill_result['nodes']:,} nodes) | "
-        f"{fill_result['seconds']:.1f} s ({fill_result['events'] / fill_result['seconds']:,.0f} events/s) "
-        f"+ VACUUM ANALYZE {fill_result['vacuum_seconds']:.1f} s | | |"
-    )
-    print(
-        f"| verify() at {v['events']:,} events ({v['tree_nodes']:,} nodes, {v['checkpoints']} checkpoints) | "
-        f"{v['seconds']:.2f} s = {v['rate']:,.0f} events/s | ≥ {TARGETS['verify_events_per_s']:,}/s | "
-        f"{_verdict(v['rate'] >= TARGETS['verify_events_per_s'])} |"
-    )
-    steps = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in v["steps"].items())
-    print(f"| verify() steps, timed apart | {steps} | | |")
-    for label, p in (("inclusion proof", inc), ("consistency proof", con)):
-        ok = p["median_ms"] <= TARGETS["proof_ms"] and p["p99_ms"] <= TARGETS["proof_ms"]
-        print(
-            f"| {label} at {proof_result['tree_size']:,} ({p['count']} random, all verified) | "
-            f"median {p['median_ms']:.2f} ms, p99 {p['p99_ms']:.2f} ms, max {p['max_ms']:.2f} ms, "
-            f"{p['queries']:.0f} queries | ≤ {TARGETS['proof_ms']:.0f} ms | {_verdict(ok)} |"
-        )
-    print()
-    print(f"table sizes: {sizes}; whole run {total_seconds:.0f} s")
+        f"{fill_result['seconds']:.0f} s ({fill_result['events'] / fill_result['seconds']:,.0f} events/s) "
+        f"+ VACUUM ANALYZE {fill_result['vacuum_seconds']:.0f} s | | |",
+        f"| `verify()` at {v['events']:,} events ({v['tree_nodes']:,} nodes, {v['checkpoints']} checkpoints) | "
+        f"{v['seconds']:.1f} s = {v['rate']:,.0f} events/s | ≥ {TARGET_VERIFY:,}/s | "
+        f"{_verdict(v['rate'] >= TARGET_VERIFY)} |",
+        "| `verify()` steps, timed apart | "
+        + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in v["steps"].items())
+        + " | | |",
+        f"| prototype `proto_verify()` | {v['proto_seconds']:.1f} s = {v['proto_rate']:,.0f} events/s | "
+        f"≥ {TARGET_VERIFY:,}/s | {_verdict(v['proto_rate'] >= TARGET_VERIFY)} |",
+        "| prototype steps | "
+        + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in v["proto_steps"].items())
+        + f"; without the column check {v['proto_rate_without_column_check']:,.0f} events/s | | |",
+    ]
+    for kind in ("inclusion", "consistency"):
+        for name, label in ((kind, f"`proofs.{kind}()`"), (f"{kind}_proto", f"prototype `proto_{kind}()`")):
+            p = proof_result[name]
+            ok = p["median_ms"] <= TARGET_PROOF_MS and p["p99_ms"] <= TARGET_PROOF_MS
+            lines.append(
+                f"| {label} at {proof_result['tree_size']:,} ({p['count']} random, all verified) | "
+                f"median {p['median_ms']:.2f} ms, p99 {p['p99_ms']:.2f} ms, max {p['max_ms']:.2f} ms, "
+                f"{p['queries']:.0f} queries | ≤ {TARGET_PROOF_MS:.0f} ms | {_verdict(ok)} |"
+            )
+    lines += ["", "machine load during each phase (another developer shares this machine):"]
+    for name, value in results.items():
+        if isinstance(value, dict):
+            for key in ("load", "proto_load"):
+                if key in value:
+                    lines.append(f"  {name}{' (prototype)' if key == 'proto_load' else ''}: {value[key]}")
+    lines.append(f"table sizes: {results['sizes']}; whole run {total_seconds:.0f} s")
+    if results.get("tamper"):
+        lines.append(f"tamper check: verify() and proto_verify() both report {results['tamper']}")
+    print("\n".join(lines), flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print the results."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000, help="log size for verify and proofs (1,000,000)")
-    parser.add_argument("--appends", type=int, default=20_000, help="appends timed one by one (20,000)")
-    parser.add_argument("--rounds", type=int, default=4, help="interleaved rounds of append and baseline (4)")
-    parser.add_argument("--threads", type=int, default=4, help="connections for the concurrent run (0 skips)")
+    parser.add_argument("--appends", type=int, default=20_000, help="record() calls timed one by one (20,000)")
+    parser.add_argument("--rounds", type=int, default=8, help="interleaved rounds of appends and baselines (8)")
+    parser.add_argument("--processes", type=int, default=4, help="processes for the concurrent run (0 skips it)")
     parser.add_argument("--proofs", type=int, default=500, help="proofs of each kind (500)")
-    parser.add_argument("--pgdata", type=Path, default=ROOT / ".pgdata", help="embedded server's data folder")
+    parser.add_argument("--tamper-check", action="store_true", help="finally, tamper and compare both verifiers")
+    parser.add_argument("--pgdata", type=Path, default=ROOT / ".pgdata", help="the embedded server's data folder")
     parser.add_argument("--keep", action="store_true", help=f"keep the {BENCH_DB} database afterwards")
     args = parser.parse_args(argv)
-    args.appends = min(args.appends, max(0, args.events - 1000))
+    args.appends = max(args.rounds, min(args.appends, args.events // 4))
 
     started = time.perf_counter()
     host = machine()
     print(f"machine: {host}", flush=True)
     socket_dir = create_bench_database(args.pgdata)
+    results: dict = {}
     with tempfile.TemporaryDirectory(prefix="govern-bench-") as var_dir:
         setup_django(socket_dir, var_dir)
         try:
@@ -600,38 +1078,33 @@ def main(argv: list[str] | None = None) -> int:
 
             server = server_settings()
             print(f"server: {server}", flush=True)
-            print(f"1. {args.appends:,} appends, each its own transaction, against bare commits ...", flush=True)
-            appends = bench_appends(args.appends, args.rounds)
-            print(f"   {appends}", flush=True)
-            concurrent = None
-            if args.threads:
-                concurrent = bench_concurrent(args.threads, 5.0)
-                print(f"   concurrent: {concurrent}", flush=True)
+            print(f"1. appends, each its own transaction: {args.appends:,} record() calls, baselines interleaved")
+            results["appends"] = bench_appends(args.appends, args.rounds, debug=True)
+            print(f"   {results['appends']}", flush=True)
+            results["appends_production"] = bench_appends(args.appends // 4, max(1, args.rounds // 2), debug=False)
+            print(f"   DEBUG=false: {results['appends_production']}", flush=True)
+            if args.processes:
+                results["concurrent"] = bench_concurrent(args.processes, 5.0)
+                print(f"   concurrent: {results['concurrent']}", flush=True)
+            results["canonical_checked"] = check_canonical_form()
+            print(f"   {results['canonical_checked']:,} events so far are byte-for-byte canonical", flush=True)
             services.sign_checkpoint()
-            print(f"2. fill to {args.events:,} events ...", flush=True)
-            fill_result = fill(args.events)
+            print(f"2. fill to {args.events:,} events", flush=True)
+            results["fill"] = fill(args.events)
             checkpoint = services.sign_checkpoint()
-            assert checkpoint.tree_size == args.events, checkpoint.tree_size
-            sizes = table_sizes()
-            print(f"   {fill_result}, sizes {sizes}", flush=True)
-            print("3. verify ...", flush=True)
-            verify_result = bench_verify()
-            print(f"   {verify_result}", flush=True)
-            print(f"4. {args.proofs} inclusion and {args.proofs} consistency proofs ...", flush=True)
-            proof_result = bench_proofs(args.proofs)
-            print(f"   {proof_result}", flush=True)
-            print_report(
-                args,
-                host,
-                server,
-                appends,
-                concurrent,
-                fill_result,
-                sizes,
-                verify_result,
-                proof_result,
-                time.perf_counter() - started,
-            )
+            if checkpoint.tree_size != args.events:
+                print(f"   the appends alone made {checkpoint.tree_size:,} events, more than --events", flush=True)
+            results["sizes"] = table_sizes()
+            print(f"   {results['fill']}, sizes {results['sizes']}", flush=True)
+            print("3. verify", flush=True)
+            results["verify"] = bench_verify()
+            print(f"   {results['verify']}", flush=True)
+            print(f"4. {args.proofs} inclusion and {args.proofs} consistency proofs", flush=True)
+            results["proofs"] = bench_proofs(args.proofs)
+            print(f"   {results['proofs']}", flush=True)
+            if args.tamper_check:
+                results["tamper"] = tamper_check()
+            print_report(args, host, server, results, time.perf_counter() - started)
         finally:
             if args.keep:
                 print(f"kept database {BENCH_DB}: DATABASE_URL=postgresql://postgres@/{BENCH_DB}?host={socket_dir}")

@@ -124,3 +124,14 @@ def broker_url(name: str) -> str | None:
     if scheme not in {"redis", "rediss", "memory"}:
         raise ImproperlyConfigured(f"{name} must be a redis:// URL, not {scheme or value!r}.")
     return value
+
+
+def choice(name: str, default: str, choices) -> str:
+    """One of a closed list of values."""
+    value = _raw(name)
+    if value is None or value == "":
+        return default
+    allowed = [str(option) for option in choices]
+    if value not in allowed:
+        raise ImproperlyConfigured(f"{name}={value!r} is not one of: {', '.join(allowed)}.")
+    return value

@@ -17,6 +17,7 @@ def healthz(request):
 api_patterns = [
     path("accounts/", include("apps.accounts.api.urls")),
     path("audit/", include("apps.audit.api.urls")),
+    path("watchlists/", include("apps.watchlists.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]
@@ -26,6 +27,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("audit/", include("apps.audit.urls")),
+    path("watchlists/", include("apps.watchlists.urls")),
     path("api/", include(api_patterns)),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),

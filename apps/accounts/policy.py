@@ -3,6 +3,7 @@
 Permissions are data: each app declares its rules in its own `permissions.py` (loaded when the app is ready).
 A rule names the roles that may act, optionally a `check` for one object and a `scope` (a Q) that restricts
 querysets, so `Model.objects.restrict(user, "view")` and `may(user, "app.view_model", obj)` always agree.
+A check returns None when the user may act, or the reason they may not (shown to them as it is).
 """
 
 from collections.abc import Callable, Iterable
@@ -23,7 +24,7 @@ class Rule:
     action: str
     roles: frozenset[Role]
     label: str
-    check: Callable | None = None  # (user, obj) -> bool, for one object
+    check: Callable | None = None  # (user, obj) -> None, or the reason for refusing, for one object
     scope: Callable | None = None  # (user) -> Q, for querysets of the action's model
 
 
@@ -60,27 +61,34 @@ def _active(user) -> bool:
     return user is not None and user.is_authenticated and user.is_active
 
 
-def may(user, action: str, obj=None) -> bool:
-    """Whether `user` may perform `action` (on `obj`, when given)."""
+def refusal(user, action: str, obj=None) -> str | None:
+    """Why `user` may not perform `action` (on `obj`), or None when they may."""
     declared = get_rule(action)
-    if not _active(user) or not user.has_role(*declared.roles):
-        return False
+    if not _active(user):
+        return "Sign in with an active account first."
+    if not user.has_role(*declared.roles):
+        return f"You may not {declared.label.lower()}: your role does not allow it."
     if obj is not None:
-        if declared.check is not None and not declared.check(user, obj):
-            return False
         if (
             declared.scope is not None
             and not type(obj)._default_manager.filter(pk=obj.pk).filter(declared.scope(user)).exists()
         ):
-            return False
-    return True
+            return f"You may not {declared.label.lower()} on this record."
+        if declared.check is not None:
+            return declared.check(user, obj)
+    return None
+
+
+def may(user, action: str, obj=None) -> bool:
+    """Whether `user` may perform `action` (on `obj`, when given)."""
+    return refusal(user, action, obj) is None
 
 
 def require(user, action: str, obj=None) -> None:
-    """Raise PermissionDenied unless `user` may perform `action`."""
-    if not may(user, action, obj):
-        declared = get_rule(action)
-        raise PermissionDenied(f"You may not {declared.label.lower()}.")
+    """Raise PermissionDenied, with the reason, unless `user` may perform `action`."""
+    reason = refusal(user, action, obj)
+    if reason is not None:
+        raise PermissionDenied(reason)
 
 
 def scope(user, action: str) -> Q:

@@ -10,7 +10,15 @@ from .choices import Role
 
 # What each role's dashboard offers, until each app brings its own queue; (title, url name, description).
 DASHBOARD_LINKS = {
+    Role.WATCHLIST_COMPILER: [
+        ("Watchlists", "watchlists:list", "Compile a watchlist for a deployment and submit it for approval."),
+        ("Subjects", "watchlists:subjects", "Search the custody image gallery; record a subject and their image."),
+    ],
+    Role.AUTHORISING_OFFICER: [
+        ("Approval queue", "watchlists:list", "Watchlists awaiting your decision and urgent approvals to ratify."),
+    ],
     Role.PRIVACY_OFFICER: [
+        ("Watchlists", "watchlists:list", "Every watchlist, its versions, approvals and history."),
         ("Audit log", "audit:events", "Every change, sign-in and consultation, with its proof."),
         ("Checkpoints", "audit:checkpoints", "Signed tree heads a regulator can verify."),
     ],

@@ -4,8 +4,10 @@ API: mix `ConsultationLoggedMixin` into a viewset; its detail reads require `?re
 header. Pages: decorate a view with `@consultation_logged(get_target)`; without a reason it shows a form.
 """
 
+import time
 from functools import wraps
 
+from django.db import transaction
 from django.shortcuts import render
 from rest_framework import exceptions
 
@@ -13,6 +15,7 @@ from . import services
 
 REASON_HEADER = "HTTP_X_ACCESS_REASON"
 MIN_REASON_LENGTH = 5
+REMEMBER_SECONDS = 15 * 60  # a page's reason carries over to its images and sub-pages for this long
 
 
 def reason_from(request) -> str:
@@ -26,21 +29,45 @@ def _valid(reason: str) -> bool:
     return len(reason) >= MIN_REASON_LENGTH
 
 
+def stated_reason(request) -> str:
+    """The reason given for an API read of personal data; a 400 when there is none."""
+    reason = reason_from(request)
+    if not _valid(reason):
+        raise exceptions.ValidationError(
+            {
+                "reason": f"State why you are consulting this record (at least {MIN_REASON_LENGTH} characters), "
+                "as ?reason= or the X-Access-Reason header."
+            }
+        )
+    return reason
+
+
 class ConsultationLoggedMixin:
     """Detail reads of this viewset are logged with who, when, what and why."""
 
     def retrieve(self, request, *args, **kwargs):
-        reason = reason_from(request)
-        if not _valid(reason):
-            raise exceptions.ValidationError(
-                {
-                    "reason": f"State why you are consulting this record (at least {MIN_REASON_LENGTH} characters), "
-                    "as ?reason= or the X-Access-Reason header."
-                }
-            )
+        reason = stated_reason(request)
         instance = self.get_object()
         services.record_access(instance, request.user, reason)
         return super().retrieve(request, *args, **kwargs)
+
+
+def _session_key(target) -> str:
+    described = services.Target.of(target)
+    return f"consultation:{described.type}:{described.id}"
+
+
+def _remembered(request, target) -> str:
+    """A reason the user gave for this record in the last few minutes: each read is still logged with it."""
+    saved = request.session.get(_session_key(target)) if hasattr(request, "session") else None
+    if not saved or saved.get("until", 0) < time.time():
+        return ""
+    return saved.get("reason", "")
+
+
+def _remember(request, target, reason: str) -> None:
+    if hasattr(request, "session"):
+        request.session[_session_key(target)] = {"reason": reason, "until": time.time() + REMEMBER_SECONDS}
 
 
 def consultation_logged(get_target):
@@ -50,12 +77,14 @@ def consultation_logged(get_target):
         @wraps(view)
         def wrapper(request, *args, **kwargs):
             target = get_target(request, *args, **kwargs)
-            reason = reason_from(request)
+            reason = reason_from(request) or _remembered(request, target)
             if not _valid(reason):
                 status = 400 if "reason" in request.GET or "reason" in request.POST else 200
                 context = {"target": target, "min_length": MIN_REASON_LENGTH, "given": reason}
                 return render(request, "audit/reason_required.html", context, status=status)
-            services.record_access(target, request.user, reason)
+            with transaction.atomic():
+                services.record_access(target, request.user, reason)
+            _remember(request, target, reason)
             return view(request, *args, target=target, reason=reason, **kwargs)
 
         return wrapper

@@ -6,11 +6,17 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from govern.errors import Conflict, PreconditionFailed
+
 
 def exception_handler(exc, context):
     """Map Django's own errors to DRF responses before DRF handles the rest."""
     if isinstance(exc, RequestDataTooBig):
         return Response({"detail": "Request body too large."}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    if isinstance(exc, PreconditionFailed):
+        return Response({"detail": str(exc)}, status=status.HTTP_412_PRECONDITION_FAILED)
+    if isinstance(exc, Conflict):
+        return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
     if isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)
     if isinstance(exc, ValidationError):

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
+from apps.accounts.choices import Rank
 from govern import embedded_db, env
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -70,8 +71,16 @@ IMAGE_MIN_SIDE = env.integer("IMAGE_MIN_SIDE", 64, minimum=1)
 
 # --- Permission policy ----------------------------------------------------------------------------------------------
 # The lowest rank that may authorise deployments and approve watchlists (Superintendent; an Inspector in urgency).
-AUTHORISING_MIN_RANK = env.string("AUTHORISING_MIN_RANK", "superintendent")
-URGENT_AUTHORISING_MIN_RANK = env.string("URGENT_AUTHORISING_MIN_RANK", "inspector")
+AUTHORISING_MIN_RANK = env.choice("AUTHORISING_MIN_RANK", "superintendent", Rank.values)
+URGENT_AUTHORISING_MIN_RANK = env.choice("URGENT_AUTHORISING_MIN_RANK", "inspector", Rank.values)
+# An urgent approval lapses unless an officer of AUTHORISING_MIN_RANK ratifies it within this time.
+URGENT_RATIFICATION_HOURS = env.integer("URGENT_RATIFICATION_HOURS", 24, minimum=1, maximum=168)
+
+# --- Watchlists -----------------------------------------------------------------------------------------------------
+WATCHLIST_COMPILE_WINDOW_HOURS = env.integer("WATCHLIST_COMPILE_WINDOW_HOURS", 24, minimum=1, maximum=24 * 14)
+WATCHLIST_IMAGE_MAX_AGE_DAYS = env.integer("WATCHLIST_IMAGE_MAX_AGE_DAYS", 730, minimum=1)
+WATCHLIST_PURGE_AFTER_HOURS = env.integer("WATCHLIST_PURGE_AFTER_HOURS", 24, minimum=0, maximum=24 * 30)
+WATCHLIST_MIN_JUSTIFICATION = env.integer("WATCHLIST_MIN_JUSTIFICATION", 30, minimum=1)
 
 # --- Request limits -------------------------------------------------------------------------------------------------
 MAX_REQUEST_BODY_BYTES = env.integer("MAX_REQUEST_BODY_BYTES", 16 * 1024 * 1024, minimum=1024)
@@ -114,6 +123,7 @@ INSTALLED_APPS = [
     "simple_history",
     "apps.accounts",
     "apps.audit",
+    "apps.watchlists",
 ]
 
 MIDDLEWARE = [

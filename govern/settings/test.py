@@ -26,3 +26,5 @@ LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 STATIC_ROOT = _BASE / "var" / "test" / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405  (the live server's request threads must not keep connections)
+# A separate test database name lets two test runs share the embedded server (e.g. a developer and a helper).
+DATABASES["default"]["TEST"] = {"NAME": os.environ.get("GOVERN_TEST_DATABASE", "test_govern")}  # noqa: F405

@@ -1,30 +1,10 @@
 """A person signs in through a real browser (Debian's Chromium driven by Playwright) and reads the audit log."""
 
-from pathlib import Path
-
 import pytest
 from django.core.management import call_command
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-CHROMIUM = "/usr/bin/chromium"
-SCREENSHOTS = Path(__file__).resolve().parent.parent.parent / "var" / "screenshots"
 PASSWORD = "browser-test-password"
-
-
-@pytest.fixture
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    assert Path(CHROMIUM).exists(), "make test installs Debian's chromium; run `make browser`"
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--no-first-run", "--disable-sync"],
-        )  # fmt: skip
-        yield launched
-        launched.close()
 
 
 @pytest.fixture
@@ -35,8 +15,7 @@ def seeded(transactional_db, tmp_path):
     services.sign_checkpoint()
 
 
-def test_privacy_officer_signs_in_reads_the_log_and_signs_out(live_server, browser, seeded):
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+def test_privacy_officer_signs_in_reads_the_log_and_signs_out(live_server, browser, seeded, screenshots):
     page = browser.new_page()
     page.goto(f"{live_server.url}/")
     assert "/accounts/login/" in page.url
@@ -50,7 +29,7 @@ def test_privacy_officer_signs_in_reads_the_log_and_signs_out(live_server, brows
     page.click("button[type=submit]")
     page.wait_for_url(f"{live_server.url}/")
     assert page.locator("section[data-role=privacy_officer] h2").inner_text() == "Privacy officer"
-    page.screenshot(path=str(SCREENSHOTS / "home-privacy-officer.png"), full_page=True)
+    page.screenshot(path=str(screenshots / "home-privacy-officer.png"), full_page=True)
 
     page.click("text=Audit log")
     page.wait_for_url("**/audit/events/")
@@ -61,7 +40,7 @@ def test_privacy_officer_signs_in_reads_the_log_and_signs_out(live_server, brows
     page.select_option("#id_action", "account.login_failed")
     page.click("form.filters button")
     assert set(page.locator("table.events tbody td:nth-child(3)").all_inner_texts()) == {"account.login_failed"}
-    page.screenshot(path=str(SCREENSHOTS / "audit-log.png"), full_page=True)
+    page.screenshot(path=str(screenshots / "audit-log.png"), full_page=True)
 
     page.click("text=Sign out")
     page.wait_for_url("**/accounts/login/")

@@ -1,0 +1,242 @@
+"""The watchlists API: every write calls a service; every read of personal data needs a reason and is logged."""
+
+import re
+
+from django.db import transaction
+from django.http import HttpResponse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+
+from apps.accounts import policy
+from apps.audit import services as audit
+from apps.audit.access import ConsultationLoggedMixin, stated_reason
+from govern.api.viewsets import StrictQueryMixin
+
+from .. import services
+from ..filtersets import SubjectFilterSet, WatchlistFilterSet
+from ..models import CustodyImage, Entry, Review, Subject, Watchlist
+from . import serializers
+
+REASON = OpenApiParameter("reason", str, required=True, description="Why you consult this personal data (logged).")
+IF_MATCH = OpenApiParameter(
+    "If-Match", str, OpenApiParameter.HEADER, description='The version you edit, e.g. "v3" (from the ETag).'
+)
+_ETAG = re.compile(r'^(?:W/)?"?v(\d+)"?$')
+
+
+def expected_version(request) -> int | None:
+    """The version named by If-Match, so two editors cannot silently overwrite each other."""
+    header = request.headers.get("If-Match")
+    if not header:
+        return None
+    match = _ETAG.match(header.strip())
+    if not match:
+        raise exceptions.ValidationError({"If-Match": 'Give the version as in the ETag, e.g. "v3".'})
+    return int(match.group(1))
+
+
+class RestrictedViewSet(StrictQueryMixin, viewsets.GenericViewSet):
+    """Reads through Model.objects.restrict(user, "view"); writes go to services."""
+
+    parser_classes = [JSONParser, FormParser]  # the image upload declares multipart itself
+
+    def get_queryset(self):
+        return super().get_queryset().restrict(self.request.user, "view")
+
+
+class SubjectViewSet(ConsultationLoggedMixin, mixins.RetrieveModelMixin, RestrictedViewSet):
+    """The gallery of subjects: searching it or reading one is a logged consultation."""
+
+    queryset = Subject.objects.prefetch_related("images")
+    serializer_class = serializers.SubjectSerializer
+    filterset_class = SubjectFilterSet
+
+    @extend_schema(parameters=[REASON])
+    def list(self, request):
+        """Search subjects; the search and the ids it returned are logged with your reason."""
+        reason = stated_reason(request)
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        with transaction.atomic():
+            audit.record_access(
+                ("watchlists.subject", "search"),
+                request.user,
+                reason,
+                data={
+                    "query": {k: v for k, v in request.query_params.items() if k != "reason"},
+                    "results": [subject.pk for subject in page],
+                },
+            )
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def create(self, request):
+        """Record a new subject."""
+        body = serializers.SubjectSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        subject = services.create_subject(request.user, **body.validated_data)
+        return Response(self.get_serializer(subject).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=serializers.SubjectUpdateSerializer, responses=serializers.SubjectSerializer)
+    def partial_update(self, request, pk=None):
+        """Correct a subject's details, with the reason."""
+        subject = self.get_object()
+        body = serializers.SubjectUpdateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        changes = dict(body.validated_data)
+        subject = services.update_subject(request.user, subject, reason=changes.pop("reason"), **changes)
+        return Response(self.get_serializer(subject).data)
+
+    @extend_schema(request=serializers.ImageUploadSerializer, responses={201: serializers.CustodyImageSerializer})
+    @action(detail=True, methods=["post"], parser_classes=[MultiPartParser, FormParser])
+    def images(self, request, pk=None):
+        """Upload a custody image: checked by its content, encrypted at rest."""
+        policy.require(request.user, "watchlists.add_custodyimage")
+        subject = self.get_object()
+        body = serializers.ImageUploadSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        fields = dict(body.validated_data)
+        upload = fields.pop("image")
+        image = services.upload_image(request.user, subject, upload.read(), **fields)
+        return Response(serializers.CustodyImageSerializer(image).data, status=status.HTTP_201_CREATED)
+
+
+class CustodyImageViewSet(ConsultationLoggedMixin, mixins.RetrieveModelMixin, RestrictedViewSet):
+    """Custody images: the record, and the bytes only with a reason."""
+
+    queryset = CustodyImage.objects.all()
+    serializer_class = serializers.CustodyImageSerializer
+
+    @extend_schema(parameters=[REASON], responses={(200, "image/jpeg"): bytes})
+    @action(detail=True, methods=["get"])
+    def content(self, request, pk=None):
+        """The image itself; the consultation is logged before it is sent."""
+        reason = stated_reason(request)
+        image = self.get_object()
+        content = services.read_image(request.user, image, reason)
+        response = HttpResponse(content, content_type=image.content_type)
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class WatchlistViewSet(mixins.ListModelMixin, RestrictedViewSet):
+    """Watchlists and their transitions; entries (personal data) need a reason to read."""
+
+    queryset = Watchlist.objects.all()
+    serializer_class = serializers.WatchlistSerializer
+    filterset_class = WatchlistFilterSet
+
+    def _respond(self, watchlist, code=status.HTTP_200_OK):
+        watchlist.refresh_from_db()
+        return Response(self.get_serializer(watchlist).data, status=code, headers={"ETag": f'"v{watchlist.version}"'})
+
+    def retrieve(self, request, pk=None):
+        """A watchlist's record; the ETag names its version."""
+        return self._respond(self.get_object())
+
+    def create(self, request):
+        """Start a draft for one deployment's purpose, inside the compile window."""
+        body = serializers.WatchlistSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        watchlist = services.create_watchlist(request.user, **body.validated_data)
+        return self._respond(watchlist, status.HTTP_201_CREATED)
+
+    @extend_schema(parameters=[REASON], responses=serializers.EntrySerializer(many=True))
+    @action(detail=True, methods=["get"], url_path="entries")
+    def entries(self, request, pk=None):
+        """Who is on the list and why; logged with your reason."""
+        reason = stated_reason(request)
+        watchlist = self.get_object()
+        rows = list(watchlist.entries.select_related("subject", "image"))
+        with transaction.atomic():
+            audit.record_access(watchlist, request.user, reason, data={"entries": [entry.pk for entry in rows]})
+        return Response(serializers.EntrySerializer(rows, many=True).data)
+
+    @extend_schema(
+        parameters=[IF_MATCH], request=serializers.EntryWriteSerializer, responses={201: serializers.EntrySerializer}
+    )
+    @entries.mapping.post
+    def add_entry(self, request, pk=None):
+        """Put a person on the list (a change after submission starts a new version)."""
+        watchlist = self.get_object()
+        body = serializers.EntryWriteSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        entry = services.add_entry(
+            request.user, watchlist, expected_version=expected_version(request), **body.validated_data
+        )
+        return Response(serializers.EntrySerializer(entry).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(parameters=[IF_MATCH], request=None)
+    @action(detail=True, methods=["post"])
+    def submit(self, request, pk=None):
+        """Send the current version for approval."""
+        services.submit(request.user, self.get_object(), expected_version=expected_version(request))
+        return self._respond(self.get_object())
+
+    @extend_schema(request=serializers.ApproveSerializer)
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        """Approve the version you reviewed, named by its content hash."""
+        body = serializers.ApproveSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return self._respond(services.approve(request.user, self.get_object(), **body.validated_data))
+
+    @extend_schema(request=serializers.CommentSerializer)
+    @action(detail=True, methods=["post"], url_path="return")
+    def return_for_changes(self, request, pk=None):
+        """Send the version back with the changes wanted."""
+        body = serializers.CommentSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return self._respond(services.return_for_changes(request.user, self.get_object(), **body.validated_data))
+
+    @extend_schema(request=serializers.CommentSerializer)
+    @action(detail=True, methods=["post"])
+    def ratify(self, request, pk=None):
+        """Ratify an urgent approval before it lapses."""
+        body = serializers.CommentSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return self._respond(services.ratify(request.user, self.get_object(), **body.validated_data))
+
+    @extend_schema(parameters=[REASON], responses=serializers.ReviewSerializer)
+    @action(detail=True, methods=["get"])
+    def review(self, request, pk=None):
+        """The version under review (or last decided) with what changed since the last approval; logged."""
+        reason = stated_reason(request)
+        watchlist = self.get_object()
+        review = Review.objects.filter(watchlist=watchlist).order_by("-version", "-id").first()
+        if review is None:
+            raise exceptions.NotFound(f"{watchlist.reference} has not been submitted yet.")
+        with transaction.atomic():
+            audit.record_access(watchlist, request.user, reason, data={"review": review.pk, "version": review.version})
+        return Response(serializers.ReviewSerializer(review).data)
+
+
+class EntryViewSet(ConsultationLoggedMixin, mixins.RetrieveModelMixin, RestrictedViewSet):
+    """One entry: reading needs a reason; changes go through the watchlist's versioning."""
+
+    queryset = Entry.objects.select_related("subject", "image", "watchlist")
+    serializer_class = serializers.EntrySerializer
+
+    @extend_schema(parameters=[IF_MATCH], request=serializers.EntryUpdateSerializer)
+    def partial_update(self, request, pk=None):
+        """Change the entry's image, category, detail or justification."""
+        body = serializers.EntryUpdateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        entry = services.update_entry(
+            request.user, self.get_object(), expected_version=expected_version(request), **body.validated_data
+        )
+        return Response(self.get_serializer(entry).data)
+
+    @extend_schema(parameters=[IF_MATCH], request=serializers.ReasonSerializer, responses={204: None})
+    def destroy(self, request, pk=None):
+        """Take the person off the list, saying why."""
+        body = serializers.ReasonSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        services.remove_entry(
+            request.user,
+            self.get_object(),
+            reason=body.validated_data["reason"],
+            expected_version=expected_version(request),
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)

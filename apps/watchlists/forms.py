@@ -1,0 +1,76 @@
+"""Forms of the watchlist pages; the services decide what is allowed."""
+
+from django import forms
+
+from .choices import ApprovalRoute, Category, LegalBasis
+from .models import Subject
+
+
+class DateTimeInput(forms.DateTimeInput):
+    """A browser date-time picker."""
+
+    input_type = "datetime-local"
+
+
+class WatchlistForm(forms.Form):
+    """A new watchlist for one deployment's purpose."""
+
+    purpose = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+    intended_start = forms.DateTimeField(widget=DateTimeInput)
+    intended_end = forms.DateTimeField(widget=DateTimeInput)
+
+
+class EntryForm(forms.Form):
+    """One person to put on the list."""
+
+    subject = forms.ModelChoiceField(queryset=Subject.objects.none(), widget=forms.HiddenInput)
+    image = forms.IntegerField(widget=forms.HiddenInput)
+    category = forms.ChoiceField(choices=[("", "Choose a category"), *Category.choices])
+    offence = forms.CharField(required=False, max_length=200, help_text="For 'wanted for an offence'.")
+    order_details = forms.CharField(required=False, max_length=300, help_text="For a court order or bail condition.")
+    justification = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+    under_18_rationale = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), help_text="Required when the person is under 18."
+    )
+
+    def __init__(self, *args, subjects=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["subject"].queryset = subjects if subjects is not None else Subject.objects.none()
+
+
+class SubjectForm(forms.ModelForm):
+    """A new subject in the gallery."""
+
+    class Meta:
+        model = Subject
+        fields = ["family_name", "given_names", "date_of_birth", "pnc_id", "sex", "ethnicity"]
+        widgets = {"date_of_birth": forms.DateInput(attrs={"type": "date"})}
+
+
+class ImageForm(forms.Form):
+    """A custody image upload."""
+
+    image = forms.FileField()
+    captured_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    source_system = forms.CharField(max_length=100)
+    legal_basis = forms.ChoiceField(choices=LegalBasis.choices)
+    legal_basis_note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class DecisionForm(forms.Form):
+    """An authorising officer's decision on the version reviewed."""
+
+    content_hash = forms.RegexField(regex=r"^[0-9a-f]{64}$", widget=forms.HiddenInput)
+    decision = forms.ChoiceField(choices=[("approve", "Approve"), ("return", "Return for changes")])
+    route = forms.ChoiceField(choices=ApprovalRoute.choices, initial=ApprovalRoute.STANDARD)
+    comment = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Required to return; for an urgent approval, the reason.",
+    )
+
+
+class CommentForm(forms.Form):
+    """A comment, e.g. for ratifying."""
+
+    comment = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))

@@ -1,0 +1,101 @@
+"""Who may compile, see and approve watchlists: separation of duties lives here, not in the pages."""
+
+from django.conf import settings
+from django.db.models import Q
+
+from apps.accounts.choices import Rank, Role
+from apps.accounts.policy import rule
+
+from .choices import WatchlistState
+
+COMPILER, APPROVER, PRIVACY = Role.WATCHLIST_COMPILER, Role.AUTHORISING_OFFICER, Role.PRIVACY_OFFICER
+
+
+def _contributed(user, watchlist) -> bool:
+    """Whether the user compiled the watchlist or edited its current version."""
+    return (
+        watchlist.compiled_by_id == user.pk or watchlist.editors.filter(version=watchlist.version, user=user).exists()
+    )
+
+
+def _rank_at_least(user, minimum: str) -> str | None:
+    if user.outranks_or_equals(minimum):
+        return None
+    return f"Only a {Rank(minimum).label} or above may do this; your rank is {user.get_rank_display() or 'none'}."
+
+
+def _may_approve(minimum_setting: str):
+    def check(user, watchlist) -> str | None:
+        if _contributed(user, watchlist):
+            return "You compiled or edited this version of the watchlist, so you may not approve it."
+        return _rank_at_least(user, getattr(settings, minimum_setting))
+
+    return check
+
+
+def _may_return(user, watchlist) -> str | None:
+    if _contributed(user, watchlist):
+        return "You compiled or edited this version of the watchlist, so you may not decide on it."
+    return None
+
+
+def _may_ratify(user, watchlist) -> str | None:
+    if watchlist.approved_by_id == user.pk:
+        return "The officer who approved urgently may not ratify their own approval."
+    return _may_approve("AUTHORISING_MIN_RANK")(user, watchlist)
+
+
+def _watchlists_visible(prefix: str = ""):
+    """Compilers see every list but others' drafts; approvers see submitted and later; privacy officers all."""
+
+    def scope(user) -> Q:
+        if user.has_role(PRIVACY):
+            return Q()
+        not_draft = ~Q(**{f"{prefix}state": WatchlistState.DRAFT})
+        if user.has_role(COMPILER):
+            return not_draft | Q(**{f"{prefix}compiled_by": user})
+        return not_draft
+
+    return scope
+
+
+rule("watchlists.view_subject", roles=[COMPILER, APPROVER], label="View subjects")
+rule("watchlists.add_subject", roles=[COMPILER], label="Create subjects")
+rule("watchlists.change_subject", roles=[COMPILER], label="Change subjects")
+rule("watchlists.view_custodyimage", roles=[COMPILER, APPROVER], label="View custody images")
+rule("watchlists.add_custodyimage", roles=[COMPILER], label="Upload custody images")
+rule(
+    "watchlists.view_watchlist",
+    roles=[COMPILER, APPROVER, PRIVACY],
+    label="View watchlists",
+    scope=_watchlists_visible(),
+)
+rule("watchlists.add_watchlist", roles=[COMPILER], label="Compile watchlists")
+rule("watchlists.change_watchlist", roles=[COMPILER], label="Edit watchlists")
+rule(
+    "watchlists.view_entry",
+    roles=[COMPILER, APPROVER, PRIVACY],
+    label="View watchlist entries",
+    scope=_watchlists_visible("watchlist__"),
+)
+rule(
+    "watchlists.view_review",
+    roles=[COMPILER, APPROVER, PRIVACY],
+    label="View approval decisions",
+    scope=_watchlists_visible("watchlist__"),
+)
+rule("watchlists.view_manifest", roles=[APPROVER, PRIVACY], label="View purge manifests")
+rule(
+    "watchlists.approve_watchlist",
+    roles=[APPROVER],
+    label="Approve watchlists",
+    check=_may_approve("AUTHORISING_MIN_RANK"),
+)
+rule(
+    "watchlists.approve_watchlist_urgently",
+    roles=[APPROVER],
+    label="Approve watchlists urgently",
+    check=_may_approve("URGENT_AUTHORISING_MIN_RANK"),
+)
+rule("watchlists.return_watchlist", roles=[APPROVER], label="Return watchlists for changes", check=_may_return)
+rule("watchlists.ratify_watchlist", roles=[APPROVER], label="Ratify urgent approvals", check=_may_ratify)

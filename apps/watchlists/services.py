@@ -1,0 +1,765 @@
+"""Every change to subjects, images and watchlists: permission, one transaction, the change, its audit event.
+
+The approval workflow is a set of guarded transitions (draft → submitted → approved or returned → expired →
+purged) written by hand: each locks the watchlist row, checks the state it starts from, and raises Conflict when
+somebody else moved it first, so two commanders acting at once get one approval and one 409. An approval binds to
+the hash of the exact version reviewed; any edit afterwards starts a new version that needs approval again.
+"""
+
+import datetime
+import hashlib
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from apps.accounts import policy
+from apps.audit import services as audit
+from apps.audit.services import canonical_json
+from govern.errors import Conflict, PreconditionFailed
+
+from . import images
+from .choices import (
+    CATEGORY_DETAIL,
+    EDITABLE_STATES,
+    ApprovalRoute,
+    Category,
+    LegalBasis,
+    ReviewState,
+    WatchlistState,
+)
+from .models import CustodyImage, Entry, Manifest, Review, Subject, VersionEditor, Watchlist
+
+SUBJECT_FIELDS = ("family_name", "given_names", "date_of_birth", "pnc_id", "sex", "ethnicity")
+ENTRY_FIELDS = ("image", "category", "offence", "order_details", "justification", "under_18_rationale")
+
+
+def _now(now: datetime.datetime | None) -> datetime.datetime:
+    return now or timezone.now()
+
+
+def _full_clean(instance, exclude=()) -> None:
+    try:
+        instance.full_clean(exclude=list(exclude))
+    except ValidationError:
+        raise
+    except Exception as exc:  # a bad type in a field, e.g. a date given as text
+        raise ValidationError(str(exc)) from exc
+
+
+# --- Subjects and images -------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_subject(actor, *, reason: str = "", **fields) -> Subject:
+    """Record a person in the gallery."""
+    policy.require(actor, "watchlists.add_subject")
+    unknown = set(fields) - set(SUBJECT_FIELDS)
+    if unknown:
+        raise ValidationError(f"Unknown subject fields: {', '.join(sorted(unknown))}.")
+    subject = Subject(created_by=actor, **fields)
+    _full_clean(subject, exclude=["created_by"])
+    if subject.date_of_birth > timezone.localdate():
+        raise ValidationError({"date_of_birth": "The date of birth is in the future."})
+    subject.save()
+    audit.record("subject.create", subject, actor, data=_subject_data(subject), reason=reason)
+    return subject
+
+
+def _subject_data(subject: Subject) -> dict:
+    return {field: getattr(subject, field) for field in SUBJECT_FIELDS}
+
+
+@transaction.atomic
+def update_subject(actor, subject: Subject, *, reason: str, **changes) -> Subject:
+    """Correct a subject's details; the reason goes into the log."""
+    policy.require(actor, "watchlists.change_subject", subject)
+    unknown = set(changes) - set(SUBJECT_FIELDS)
+    if unknown:
+        raise ValidationError(f"Unknown subject fields: {', '.join(sorted(unknown))}.")
+    subject = Subject.objects.select_for_update().get(pk=subject.pk)
+    before = _subject_data(subject)
+    for field, value in changes.items():
+        setattr(subject, field, value)
+    _full_clean(subject, exclude=["created_by"])
+    subject.save()
+    after = _subject_data(subject)
+    changed = {field: [before[field], after[field]] for field in changes if before[field] != after[field]}
+    if changed:
+        audit.record("subject.update", subject, actor, data={"changed": changed}, reason=reason)
+    return subject
+
+
+@transaction.atomic
+def upload_image(
+    actor,
+    subject: Subject,
+    data: bytes,
+    *,
+    captured_on: datetime.date,
+    source_system: str,
+    legal_basis: str,
+    legal_basis_note: str = "",
+) -> CustodyImage:
+    """Validate an image by its content, encrypt it and add it to the subject's images."""
+    policy.require(actor, "watchlists.add_custodyimage")
+    try:
+        checked = images.validate_image(data)
+    except images.ImageRejected as exc:
+        raise ValidationError({"image": str(exc)}) from exc
+    if legal_basis not in LegalBasis.values:
+        raise ValidationError({"legal_basis": f"Choose one of: {', '.join(LegalBasis.values)}."})
+    if legal_basis == LegalBasis.OTHER_LAWFUL and not legal_basis_note.strip():
+        raise ValidationError({"legal_basis_note": "State the lawful basis for holding this image."})
+    if not source_system.strip():
+        raise ValidationError({"source_system": "Record where the image came from."})
+    if captured_on > timezone.localdate():
+        raise ValidationError({"captured_on": "The capture date is in the future."})
+    image = CustodyImage(
+        subject=subject,
+        captured_on=captured_on,
+        source_system=source_system.strip(),
+        legal_basis=legal_basis,
+        legal_basis_note=legal_basis_note.strip(),
+        uploaded_by=actor,
+        content_type=checked.content_type,
+        width=checked.width,
+        height=checked.height,
+        size_bytes=len(checked.content),
+        sha256=checked.sha256,
+        key_id=images.key_id(),
+    )
+    image.ciphertext = images.encrypt(checked.content, associated_data=image.associated_data())
+    image.save()
+    audit.record(
+        "custody_image.upload",
+        image,
+        actor,
+        data={
+            "subject": subject.pk,
+            "sha256": checked.sha256,
+            "captured_on": captured_on,
+            "legal_basis": legal_basis,
+            "source_system": image.source_system,
+            "width": checked.width,
+            "height": checked.height,
+        },
+    )
+    return image
+
+
+def read_image(actor, image: CustodyImage, reason: str) -> bytes:
+    """The image's bytes, for someone who may see them and has said why; the consultation is logged first."""
+    policy.require(actor, "watchlists.view_custodyimage", image)
+    with transaction.atomic():
+        audit.record_access(image, actor, reason, data={"subject": image.subject_id, "sha256": image.sha256})
+    return images.decrypt(bytes(image.ciphertext), associated_data=image.associated_data())
+
+
+def image_is_stale(image: CustodyImage, on: datetime.date | None = None) -> bool:
+    """Whether the image is older than WATCHLIST_IMAGE_MAX_AGE_DAYS on the given day: flagged, not refused."""
+    on = on or timezone.localdate()
+    return (on - image.captured_on).days > settings.WATCHLIST_IMAGE_MAX_AGE_DAYS
+
+
+# --- Watchlists: compiling -----------------------------------------------------------------------------------------
+
+
+def _compile_window(start: datetime.datetime, end: datetime.datetime, now: datetime.datetime) -> None:
+    """A list is compiled shortly before its deployment, not kept on the shelf (DOMAIN: 24 hours, a setting)."""
+    opens = start - datetime.timedelta(hours=settings.WATCHLIST_COMPILE_WINDOW_HOURS)
+    if now < opens:
+        raise ValidationError(
+            f"A watchlist may be compiled only within {settings.WATCHLIST_COMPILE_WINDOW_HOURS} hours of its start: "
+            f"this one opens for compiling at {timezone.localtime(opens):%Y-%m-%d %H:%M}."
+        )
+    if now >= end:
+        raise ValidationError("The watchlist's period has ended; it can no longer be compiled.")
+
+
+def _next_reference(now: datetime.datetime) -> str:
+    year = timezone.localtime(now).year
+    count = Watchlist.objects.filter(reference__startswith=f"WL-{year}-").count()
+    return f"WL-{year}-{count + 1:04d}"
+
+
+@transaction.atomic
+def create_watchlist(
+    actor,
+    *,
+    purpose: str,
+    intended_start: datetime.datetime,
+    intended_end: datetime.datetime,
+    reference: str = "",
+    now: datetime.datetime | None = None,
+) -> Watchlist:
+    """Start a draft watchlist for one deployment's purpose."""
+    policy.require(actor, "watchlists.add_watchlist")
+    now = _now(now)
+    if not purpose or not purpose.strip():
+        raise ValidationError({"purpose": "State the purpose of the deployment this list is for."})
+    if intended_end <= intended_start:
+        raise ValidationError({"intended_end": "The end must be after the start."})
+    _compile_window(intended_start, intended_end, now)
+    watchlist = Watchlist(
+        reference=reference or _next_reference(now),
+        purpose=purpose.strip(),
+        intended_start=intended_start,
+        intended_end=intended_end,
+        compiled_by=actor,
+    )
+    _full_clean(watchlist, exclude=["compiled_by"])
+    try:
+        with transaction.atomic():
+            watchlist.save()
+    except IntegrityError as exc:
+        raise Conflict(f"The reference {watchlist.reference} is taken; try again.") from exc
+    VersionEditor.objects.create(watchlist=watchlist, version=1, user=actor)
+    audit.record(
+        "watchlist.create",
+        watchlist,
+        actor,
+        data={
+            "reference": watchlist.reference,
+            "purpose": watchlist.purpose,
+            "intended_start": intended_start,
+            "intended_end": intended_end,
+            "version": 1,
+        },
+    )
+    return watchlist
+
+
+def _begin_edit(actor, watchlist: Watchlist, expected_version: int | None, now: datetime.datetime) -> Watchlist:
+    """Lock the list for an edit; after a submission or approval the edit starts a new version in draft."""
+    policy.require(actor, "watchlists.change_watchlist", watchlist)
+    locked = Watchlist.objects.select_for_update().get(pk=watchlist.pk)
+    if expected_version is not None and locked.version != expected_version:
+        raise PreconditionFailed(
+            f"{locked.reference} is at version {locked.version}, not {expected_version}: reload it and try again."
+        )
+    if locked.state not in EDITABLE_STATES:
+        raise Conflict(f"{locked.reference} is {locked.get_state_display().lower()} and can no longer be edited.")
+    _compile_window(locked.intended_start, locked.intended_end, now)
+    if locked.state != WatchlistState.DRAFT:
+        previous = (locked.version, locked.state)
+        Review.objects.filter(watchlist=locked, state=ReviewState.OPEN).update(
+            state=ReviewState.WITHDRAWN, decided_at=now, comment="Changed before a decision."
+        )
+        locked.version += 1
+        locked.state = WatchlistState.DRAFT
+        locked.approved_version = None
+        locked.approved_hash = ""
+        locked.approved_by = None
+        locked.approved_at = None
+        locked.approval_route = ""
+        locked.ratify_by = None
+        locked.ratified_by = None
+        locked.ratified_at = None
+        locked.save()
+        audit.record(
+            "watchlist.new_version",
+            locked,
+            actor,
+            data={
+                "from_version": previous[0],
+                "from_state": previous[1],
+                "version": locked.version,
+            },
+            reason="edited after submission: the new version needs approval again",
+        )
+    VersionEditor.objects.get_or_create(watchlist=locked, version=locked.version, user=actor)
+    return locked
+
+
+def _check_entry(watchlist: Watchlist, entry: Entry) -> None:
+    """The rules an entry must meet, with a message naming what is missing."""
+    errors = {}
+    if entry.category not in Category.values:
+        errors["category"] = f"Choose one of the categories: {', '.join(Category.labels)}. There is no catch-all."
+    else:
+        detail = CATEGORY_DETAIL.get(Category(entry.category))
+        if detail is not None and not getattr(entry, detail[0]).strip():
+            errors[detail[0]] = f"Record {detail[1]} for this category."
+    if len(entry.justification.strip()) < settings.WATCHLIST_MIN_JUSTIFICATION:
+        errors["justification"] = (
+            f"Write why this person is on the list (at least {settings.WATCHLIST_MIN_JUSTIFICATION} characters)."
+        )
+    if entry.image.subject_id != entry.subject_id:
+        errors["image"] = "The image belongs to another subject."
+    under_18 = entry.subject.age_on(timezone.localtime(watchlist.intended_start).date()) < 18
+    if under_18 and len(entry.under_18_rationale.strip()) < settings.WATCHLIST_MIN_JUSTIFICATION:
+        errors["under_18_rationale"] = (
+            "This person is under 18: record the risk-of-harm rationale for listing them "
+            f"(at least {settings.WATCHLIST_MIN_JUSTIFICATION} characters)."
+        )
+    if errors:
+        raise ValidationError(errors)
+
+
+def _entry_data(entry: Entry) -> dict:
+    return {
+        "subject": entry.subject_id,
+        "image": entry.image_id,
+        "image_sha256": entry.image.sha256,
+        "category": entry.category,
+        "offence": entry.offence,
+        "order_details": entry.order_details,
+        "justification": entry.justification,
+        "under_18_rationale": entry.under_18_rationale,
+    }
+
+
+@transaction.atomic
+def add_entry(
+    actor,
+    watchlist: Watchlist,
+    *,
+    subject: Subject,
+    image: CustodyImage,
+    category: str,
+    justification: str,
+    offence: str = "",
+    order_details: str = "",
+    under_18_rationale: str = "",
+    expected_version: int | None = None,
+    now: datetime.datetime | None = None,
+) -> Entry:
+    """Put a person on the list, with the image to match, the category and the justification."""
+    now = _now(now)
+    locked = _begin_edit(actor, watchlist, expected_version, now)
+    entry = Entry(
+        watchlist=locked,
+        subject=subject,
+        image=image,
+        category=category,
+        justification=justification.strip(),
+        offence=offence.strip(),
+        order_details=order_details.strip(),
+        under_18_rationale=under_18_rationale.strip(),
+        added_by=actor,
+    )
+    _check_entry(locked, entry)
+    if Entry.objects.filter(watchlist=locked, subject=subject).exists():
+        raise ValidationError({"subject": f"{subject} is already on {locked.reference}."})
+    entry.save()
+    audit.record(
+        "watchlist.entry_add", locked, actor, data={"version": locked.version, "entry": entry.pk, **_entry_data(entry)}
+    )
+    return entry
+
+
+@transaction.atomic
+def update_entry(
+    actor, entry: Entry, *, expected_version: int | None = None, now: datetime.datetime | None = None, **changes
+) -> Entry:
+    """Change an entry's image, category, detail or justification."""
+    unknown = set(changes) - set(ENTRY_FIELDS)
+    if unknown:
+        raise ValidationError(f"Unknown entry fields: {', '.join(sorted(unknown))}.")
+    now = _now(now)
+    locked = _begin_edit(actor, entry.watchlist, expected_version, now)
+    entry = Entry.objects.select_for_update().get(pk=entry.pk)
+    before = _entry_data(entry)
+    for field, value in changes.items():
+        setattr(entry, field, value.strip() if isinstance(value, str) else value)
+    _check_entry(locked, entry)
+    entry.save()
+    after = _entry_data(entry)
+    changed = {key: [before[key], after[key]] for key in after if before[key] != after[key]}
+    audit.record(
+        "watchlist.entry_update", locked, actor, data={"version": locked.version, "entry": entry.pk, "changed": changed}
+    )
+    return entry
+
+
+@transaction.atomic
+def remove_entry(
+    actor, entry: Entry, *, reason: str, expected_version: int | None = None, now: datetime.datetime | None = None
+) -> None:
+    """Take a person off the list, saying why."""
+    if not reason or not reason.strip():
+        raise ValidationError({"reason": "Say why this person is taken off the list."})
+    now = _now(now)
+    locked = _begin_edit(actor, entry.watchlist, expected_version, now)
+    data = {"version": locked.version, "entry": entry.pk, **_entry_data(entry)}
+    Entry.objects.filter(pk=entry.pk).delete()
+    audit.record("watchlist.entry_remove", locked, actor, data=data, reason=reason)
+
+
+# --- Watchlists: the approval workflow -----------------------------------------------------------------------------
+
+
+def snapshot(watchlist: Watchlist) -> dict:
+    """The version as a reviewer sees it, without biometrics: what the approval's hash covers."""
+    entries = watchlist.entries.select_related("subject", "image").order_by("subject_id")
+    return {
+        "reference": watchlist.reference,
+        "version": watchlist.version,
+        "purpose": watchlist.purpose,
+        "intended_start": audit.format_time(watchlist.intended_start),
+        "intended_end": audit.format_time(watchlist.intended_end),
+        "entries": [
+            {
+                "subject": entry.subject_id,
+                "name": str(entry.subject),
+                "pnc_id": entry.subject.pnc_id,
+                "date_of_birth": entry.subject.date_of_birth.isoformat(),
+                "image": entry.image_id,
+                "image_sha256": entry.image.sha256,
+                "image_captured_on": entry.image.captured_on.isoformat(),
+                "category": entry.category,
+                "offence": entry.offence,
+                "order_details": entry.order_details,
+                "justification": entry.justification,
+                "under_18_rationale": entry.under_18_rationale,
+            }
+            for entry in entries
+        ],
+    }
+
+
+def content_hash(version_snapshot: dict) -> str:
+    """SHA-256 of the snapshot's canonical JSON."""
+    return hashlib.sha256(canonical_json(version_snapshot).encode()).hexdigest()
+
+
+def _lock(watchlist: Watchlist) -> Watchlist:
+    return Watchlist.objects.select_for_update().get(pk=watchlist.pk)
+
+
+def _require_state(watchlist: Watchlist, *states: str) -> None:
+    if watchlist.state not in states:
+        wanted = " or ".join(WatchlistState(state).label.lower() for state in states)
+        raise Conflict(
+            f"{watchlist.reference} is {watchlist.get_state_display().lower()}, not {wanted}: "
+            "somebody acted on it first; reload it."
+        )
+
+
+def open_review(watchlist: Watchlist) -> Review | None:
+    """The review awaiting a decision, if any."""
+    return Review.objects.filter(watchlist=watchlist, state=ReviewState.OPEN).first()
+
+
+@transaction.atomic
+def submit(actor, watchlist: Watchlist, *, expected_version: int | None = None, now=None) -> Review:
+    """Send the current version to an authorising officer, frozen by its hash."""
+    policy.require(actor, "watchlists.change_watchlist", watchlist)
+    now = _now(now)
+    locked = _lock(watchlist)
+    if expected_version is not None and locked.version != expected_version:
+        raise PreconditionFailed(f"{locked.reference} is at version {locked.version}, not {expected_version}.")
+    _require_state(locked, WatchlistState.DRAFT, WatchlistState.RETURNED)
+    if locked.state == WatchlistState.RETURNED:
+        locked = _begin_edit(actor, locked, None, now)  # a returned version is changed before resubmission
+    _compile_window(locked.intended_start, locked.intended_end, now)
+    if not locked.entries.exists():
+        raise ValidationError("An empty watchlist cannot be submitted.")
+    frozen = snapshot(locked)
+    review = Review.objects.create(
+        watchlist=locked,
+        version=locked.version,
+        content_hash=content_hash(frozen),
+        snapshot=frozen,
+        submitted_by=actor,
+        submitted_at=now,
+    )
+    locked.state = WatchlistState.SUBMITTED
+    locked.save(update_fields=["state", "updated_at"])
+    audit.record(
+        "watchlist.submit",
+        locked,
+        actor,
+        data={
+            "version": locked.version,
+            "content_hash": review.content_hash,
+            "entries": len(frozen["entries"]),
+        },
+    )
+    return review
+
+
+@transaction.atomic
+def approve(
+    actor,
+    watchlist: Watchlist,
+    *,
+    content_hash: str,
+    route: str = ApprovalRoute.STANDARD,
+    reason: str = "",
+    comment: str = "",
+    now=None,
+) -> Watchlist:
+    """Approve exactly the version reviewed (named by its hash); urgent approval needs a reason and ratification."""
+    now = _now(now)
+    locked = _lock(watchlist)
+    if route == ApprovalRoute.URGENT:
+        policy.require(actor, "watchlists.approve_watchlist_urgently", locked)
+        if not reason.strip():
+            raise ValidationError({"reason": "An urgent approval needs a written reason."})
+    elif route == ApprovalRoute.STANDARD:
+        policy.require(actor, "watchlists.approve_watchlist", locked)
+    else:
+        raise ValidationError({"route": f"Choose one of: {', '.join(ApprovalRoute.values)}."})
+    _require_state(locked, WatchlistState.SUBMITTED)
+    review = open_review(locked)
+    if review is None or review.content_hash != content_hash:
+        raise Conflict(
+            f"{locked.reference} changed since you reviewed it (hash {content_hash[:12]}…): review the current version."
+        )
+    if now >= locked.intended_end:
+        raise Conflict(f"{locked.reference} has ended; it can no longer be approved.")
+    if route == ApprovalRoute.URGENT and actor.outranks_or_equals(settings.AUTHORISING_MIN_RANK):
+        route = ApprovalRoute.STANDARD  # an officer of the full rank needs no ratification
+    review.state, review.decided_by, review.decided_at = ReviewState.APPROVED, actor, now
+    review.route, review.comment = route, (reason if route == ApprovalRoute.URGENT else comment).strip()
+    review.save()
+    locked.state = WatchlistState.APPROVED
+    locked.approved_version, locked.approved_hash = locked.version, review.content_hash
+    locked.approved_by, locked.approved_at, locked.approval_route = actor, now, route
+    if route == ApprovalRoute.URGENT:
+        locked.ratify_by = now + datetime.timedelta(hours=settings.URGENT_RATIFICATION_HOURS)
+    locked.save()
+    audit.record(
+        "watchlist.approve",
+        locked,
+        actor,
+        data={
+            "version": locked.version,
+            "content_hash": review.content_hash,
+            "route": route,
+            "ratify_by": locked.ratify_by,
+            "expires_at": locked.intended_end,
+        },
+        reason=review.comment,
+    )
+    return locked
+
+
+@transaction.atomic
+def return_for_changes(actor, watchlist: Watchlist, *, comment: str, now=None) -> Watchlist:
+    """Send the version back to the compiler with the changes wanted."""
+    now = _now(now)
+    locked = _lock(watchlist)
+    policy.require(actor, "watchlists.return_watchlist", locked)
+    if not comment or not comment.strip():
+        raise ValidationError({"comment": "Say what must change."})
+    _require_state(locked, WatchlistState.SUBMITTED)
+    review = open_review(locked)
+    review.state, review.decided_by, review.decided_at, review.comment = (
+        ReviewState.RETURNED,
+        actor,
+        now,
+        comment.strip(),
+    )
+    review.save()
+    locked.state = WatchlistState.RETURNED
+    locked.save(update_fields=["state", "updated_at"])
+    audit.record(
+        "watchlist.return",
+        locked,
+        actor,
+        data={"version": locked.version, "content_hash": review.content_hash},
+        reason=comment,
+    )
+    return locked
+
+
+@transaction.atomic
+def ratify(actor, watchlist: Watchlist, *, comment: str = "", now=None) -> Watchlist:
+    """Confirm an urgent approval before it lapses."""
+    now = _now(now)
+    locked = _lock(watchlist)
+    policy.require(actor, "watchlists.ratify_watchlist", locked)
+    _require_state(locked, WatchlistState.APPROVED)
+    if locked.approval_route != ApprovalRoute.URGENT or locked.ratified_at is not None:
+        raise Conflict(f"{locked.reference} has no urgent approval awaiting ratification.")
+    if now >= locked.ratify_by:
+        raise Conflict(f"The urgent approval of {locked.reference} lapsed at {locked.ratify_by:%Y-%m-%d %H:%M}.")
+    locked.ratified_by, locked.ratified_at = actor, now
+    locked.save()
+    audit.record(
+        "watchlist.ratify",
+        locked,
+        actor,
+        data={"version": locked.version, "content_hash": locked.approved_hash},
+        reason=comment,
+    )
+    return locked
+
+
+def in_force(watchlist: Watchlist, now: datetime.datetime | None = None) -> bool:
+    """Whether matching may use this list now: approved, unexpired, and any urgent approval ratified in time."""
+    now = _now(now)
+    if watchlist.state != WatchlistState.APPROVED or now >= watchlist.intended_end:
+        return False
+    if watchlist.approval_route == ApprovalRoute.URGENT and watchlist.ratified_at is None:
+        return now < watchlist.ratify_by
+    return True
+
+
+@dataclass(frozen=True)
+class SweepAction:
+    """One thing the sweep did (or, in a dry run, would do)."""
+
+    reference: str
+    action: str
+    detail: str
+
+
+def _lapse(watchlist: Watchlist, now) -> None:
+    locked = _lock(watchlist)
+    if not (
+        locked.state == WatchlistState.APPROVED
+        and locked.approval_route == ApprovalRoute.URGENT
+        and locked.ratified_at is None
+        and now >= locked.ratify_by
+    ):
+        return
+    Review.objects.filter(watchlist=locked, state=ReviewState.APPROVED, version=locked.version).update(
+        state=ReviewState.LAPSED
+    )
+    frozen = snapshot(locked)
+    Review.objects.create(
+        watchlist=locked,
+        version=locked.version,
+        content_hash=content_hash(frozen),
+        snapshot=frozen,
+        submitted_by=locked.approved_by,
+        submitted_at=now,
+        comment="Urgent approval lapsed: awaiting approval again.",
+    )
+    lapsed_by = locked.approved_by_id
+    locked.state = WatchlistState.SUBMITTED
+    locked.approved_version, locked.approved_hash, locked.approved_by, locked.approved_at = None, "", None, None
+    locked.approval_route, locked.ratify_by = "", None
+    locked.save()
+    audit.record(
+        "watchlist.approval_lapsed", locked, None, data={"version": locked.version, "urgent_approver": lapsed_by}
+    )
+
+
+def _expire(watchlist: Watchlist, now) -> None:
+    locked = _lock(watchlist)
+    if locked.state not in EDITABLE_STATES or now < locked.intended_end:
+        return
+    Review.objects.filter(watchlist=locked, state=ReviewState.OPEN).update(
+        state=ReviewState.WITHDRAWN, decided_at=now, comment="The watchlist's period ended."
+    )
+    previous = locked.state
+    locked.state = WatchlistState.EXPIRED
+    locked.save(update_fields=["state", "updated_at"])
+    audit.record("watchlist.expire", locked, None, data={"version": locked.version, "from_state": previous})
+
+
+def purge(watchlist: Watchlist, now=None) -> Manifest:
+    """Delete an expired list's entries, keeping a manifest of who was listed, why and who approved (no biometrics)."""
+    now = _now(now)
+    with transaction.atomic():
+        locked = _lock(watchlist)
+        _require_state(locked, WatchlistState.EXPIRED)
+        approvals = Review.objects.filter(watchlist=locked, state__in=[ReviewState.APPROVED, ReviewState.LAPSED])
+        manifest = Manifest.objects.create(
+            watchlist=locked,
+            data={
+                "reference": locked.reference,
+                "purpose": locked.purpose,
+                "intended_start": audit.format_time(locked.intended_start),
+                "intended_end": audit.format_time(locked.intended_end),
+                "final_version": locked.version,
+                "approvals": [
+                    {
+                        "version": r.version,
+                        "content_hash": r.content_hash,
+                        "approved_by": r.decided_by.get_username(),
+                        "approved_at": audit.format_time(r.decided_at),
+                        "route": r.route,
+                        "state": r.state,
+                    }
+                    for r in approvals.select_related("decided_by")
+                ],
+                "listed": [
+                    {
+                        "subject": e.subject_id,
+                        "name": str(e.subject),
+                        "pnc_id": e.subject.pnc_id,
+                        "category": e.category,
+                        "offence": e.offence,
+                        "order_details": e.order_details,
+                        "added_by": e.added_by.get_username(),
+                    }
+                    for e in locked.entries.select_related("subject", "added_by").order_by("subject_id")
+                ],
+            },
+        )
+        removed = locked.entries.count()
+        locked.entries.all().delete()
+        locked.state = WatchlistState.PURGED
+        locked.save(update_fields=["state", "updated_at"])
+        audit.record("watchlist.purge", locked, None, data={"entries_removed": removed, "manifest": manifest.pk})
+    return manifest
+
+
+def sweep(now=None, dry_run: bool = False) -> list[SweepAction]:
+    """Lapse unratified urgent approvals, expire ended lists, purge expired ones past the retention window."""
+    now = _now(now)
+    actions = []
+    lapsing = Watchlist.objects.filter(
+        state=WatchlistState.APPROVED,
+        approval_route=ApprovalRoute.URGENT,
+        ratified_at__isnull=True,
+        ratify_by__lte=now,
+    )
+    for watchlist in lapsing:
+        actions.append(SweepAction(watchlist.reference, "lapse", f"unratified since {watchlist.ratify_by}"))
+        if not dry_run:
+            with transaction.atomic():
+                _lapse(watchlist, now)
+    for watchlist in Watchlist.objects.filter(state__in=EDITABLE_STATES, intended_end__lte=now):
+        actions.append(SweepAction(watchlist.reference, "expire", f"ended {watchlist.intended_end}"))
+        if not dry_run:
+            with transaction.atomic():
+                _expire(watchlist, now)
+    purge_before = now - datetime.timedelta(hours=settings.WATCHLIST_PURGE_AFTER_HOURS)
+    expired = Watchlist.objects.filter(state=WatchlistState.EXPIRED, intended_end__lte=purge_before)
+    if dry_run:  # lists that would expire in this run would also be purged when past the window
+        expired = Watchlist.objects.filter(
+            state__in=[*EDITABLE_STATES, WatchlistState.EXPIRED], intended_end__lte=purge_before
+        )
+    for watchlist in expired:
+        actions.append(SweepAction(watchlist.reference, "purge", f"ended {watchlist.intended_end}"))
+        if not dry_run:
+            purge(watchlist, now)
+    return actions
+
+
+def last_approved_snapshot(watchlist: Watchlist, before_version: int | None = None) -> dict | None:
+    """The most recently approved version's snapshot (before a given version), for showing what changed."""
+    reviews = Review.objects.filter(watchlist=watchlist, state__in=[ReviewState.APPROVED, ReviewState.LAPSED])
+    if before_version is not None:
+        reviews = reviews.filter(version__lt=before_version)
+    review = reviews.order_by("-version").first()
+    return review.snapshot if review else None
+
+
+def changes_since_approval(watchlist: Watchlist, current: dict) -> dict:
+    """Who was added, removed or changed compared with the previously approved version."""
+    previous = last_approved_snapshot(watchlist, before_version=current["version"])
+    if previous is None:
+        return {"previous_version": None, "added": current["entries"], "removed": [], "changed": []}
+    before = {entry["subject"]: entry for entry in previous["entries"]}
+    after = {entry["subject"]: entry for entry in current["entries"]}
+    changed = []
+    for subject in sorted(before.keys() & after.keys()):
+        fields = sorted(key for key in after[subject] if before[subject].get(key) != after[subject][key])
+        if fields:
+            changed.append({"entry": after[subject], "fields": fields, "before": before[subject]})
+    return {
+        "previous_version": previous["version"],
+        "added": [after[s] for s in sorted(after.keys() - before.keys())],
+        "removed": [before[s] for s in sorted(before.keys() - after.keys())],
+        "changed": changed,
+    }

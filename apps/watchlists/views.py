@@ -1,0 +1,341 @@
+"""Pages for compilers (build a list, search subjects, add entries) and commanders (queue, review, decide).
+
+Every page that shows personal data asks for the reason first (DPA 2018 s.62) and logs the consultation; every
+button calls the same service the API calls, so a refused action is refused here for the same reason.
+"""
+
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from apps.accounts import policy
+from apps.audit import services as audit
+from apps.audit.access import MIN_REASON_LENGTH, consultation_logged, reason_from
+from apps.audit.models import Event
+from govern.errors import Conflict
+
+from . import services
+from .choices import ApprovalRoute, Category, ReviewState, WatchlistState
+from .filtersets import SubjectFilterSet
+from .forms import CommentForm, DecisionForm, EntryForm, ImageForm, SubjectForm, WatchlistForm
+from .models import CustodyImage, Review, Subject, Watchlist
+
+
+def _visible_watchlist(request, pk) -> Watchlist:
+    return get_object_or_404(Watchlist.objects.restrict(request.user, "view"), pk=pk)
+
+
+def _visible_subject(request, pk) -> Subject:
+    return get_object_or_404(Subject.objects.restrict(request.user, "view"), pk=pk)
+
+
+def _errors(form, error: ValidationError) -> None:
+    """Put a service's refusal onto the form, field by field where it names fields."""
+    if hasattr(error, "error_dict"):
+        for field, messages_ in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, messages_)
+    else:
+        form.add_error(None, error.messages)
+
+
+def _acting(view):
+    """Turn a service's Conflict or PermissionDenied on a POST into a message and a way back."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except Conflict as exc:
+            messages.error(request, str(exc))
+        except PermissionDenied as exc:
+            messages.error(request, str(exc) or "You may not do this.")
+            if request.method != "POST":
+                raise
+        return redirect(request.META.get("HTTP_REFERER") or reverse("watchlists:list"))
+
+    return wrapper
+
+
+@login_required
+def watchlist_list(request):
+    """The lists the user may see; for a commander, the approval queue first."""
+    if not policy.may(request.user, "watchlists.view_watchlist"):
+        raise PermissionDenied("Your role does not work with watchlists.")
+    visible = Watchlist.objects.restrict(request.user, "view").select_related("compiled_by")
+    queue = (
+        visible.filter(state=WatchlistState.SUBMITTED)
+        if policy.may(request.user, "watchlists.approve_watchlist_urgently")
+        else Watchlist.objects.none()
+    )
+    ratification = visible.filter(
+        state=WatchlistState.APPROVED, approval_route=ApprovalRoute.URGENT, ratified_at__isnull=True
+    )
+    context = {
+        "queue": queue,
+        "ratification": ratification if policy.may(request.user, "watchlists.approve_watchlist_urgently") else [],
+        "watchlists": visible.exclude(state=WatchlistState.PURGED)[:200],
+        "may_compile": policy.may(request.user, "watchlists.add_watchlist"),
+    }
+    return render(request, "watchlists/list.html", context)
+
+
+@login_required
+def watchlist_create(request):
+    """A compiler starts a draft."""
+    policy.require(request.user, "watchlists.add_watchlist")
+    form = WatchlistForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            watchlist = services.create_watchlist(request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _errors(form, exc)
+        except Conflict as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"{watchlist.reference} created as a draft.")
+            return redirect("watchlists:detail", pk=watchlist.pk)
+    return render(request, "watchlists/create.html", {"form": form})
+
+
+def _watchlist_target(request, pk):
+    return _visible_watchlist(request, pk)
+
+
+@login_required
+@consultation_logged(_watchlist_target)
+def watchlist_detail(request, pk, target, reason):
+    """A list's entries (personal data, so after a reason), its state and the actions open to the user."""
+    watchlist = target
+    entries = watchlist.entries.select_related("subject", "image").order_by("subject__family_name")
+    review = Review.objects.filter(watchlist=watchlist).order_by("-version", "-id").first()
+    context = {
+        "watchlist": watchlist,
+        "entries": [(entry, services.image_is_stale(entry.image)) for entry in entries],
+        "review": review,
+        "reason": reason,
+        "may_edit": policy.may(request.user, "watchlists.change_watchlist", watchlist)
+        and watchlist.state not in (WatchlistState.EXPIRED, WatchlistState.PURGED),
+        "may_decide": watchlist.state == WatchlistState.SUBMITTED
+        and policy.may(request.user, "watchlists.approve_watchlist_urgently"),
+        "may_ratify": watchlist.state == WatchlistState.APPROVED
+        and watchlist.approval_route == ApprovalRoute.URGENT
+        and watchlist.ratified_at is None
+        and policy.may(request.user, "watchlists.ratify_watchlist", watchlist),
+        "in_force": services.in_force(watchlist),
+    }
+    return render(request, "watchlists/detail.html", context)
+
+
+@login_required
+@_acting
+def entry_add(request, pk):
+    """Search the gallery, pick a subject and image, and say why they belong on the list."""
+    watchlist = _visible_watchlist(request, pk)
+    policy.require(request.user, "watchlists.change_watchlist", watchlist)
+    subjects = Subject.objects.restrict(request.user, "view").prefetch_related("images")
+    query = request.GET.get("q", "").strip()
+    found = SubjectFilterSet({"q": query}, queryset=subjects).qs[:20] if len(query) >= 2 else []
+    if found:
+        with transaction.atomic():
+            audit.record_access(
+                ("watchlists.subject", "search"),
+                request.user,
+                f"Compiling {watchlist.reference}",
+                data={"query": {"q": query}, "results": [s.pk for s in found]},
+            )
+    form = EntryForm(request.POST or None, subjects=subjects)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        image = CustodyImage.objects.restrict(request.user, "view").filter(pk=data.pop("image")).first()
+        if image is None:
+            form.add_error(None, "Choose one of the subject's images.")
+        else:
+            try:
+                services.add_entry(
+                    request.user,
+                    watchlist,
+                    image=image,
+                    expected_version=int(request.POST.get("version", watchlist.version)),
+                    **data,
+                )
+            except ValidationError as exc:
+                _errors(form, exc)
+            else:
+                messages.success(request, f"{data['subject']} added to {watchlist.reference}.")
+                return redirect("watchlists:detail", pk=watchlist.pk)
+    context = {"watchlist": watchlist, "form": form, "query": query, "found": found}
+    return render(request, "watchlists/entry_add.html", context)
+
+
+@login_required
+@require_POST
+@_acting
+def watchlist_submit(request, pk):
+    """Send the current version for approval."""
+    watchlist = _visible_watchlist(request, pk)
+    try:
+        services.submit(request.user, watchlist, expected_version=int(request.POST["version"]))
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"{watchlist.reference} submitted for approval.")
+    return redirect("watchlists:detail", pk=pk)
+
+
+@login_required
+@consultation_logged(_watchlist_target)
+def watchlist_review(request, pk, target, reason):
+    """The commander's review: the frozen version, what changed since the last approval, and the decision."""
+    watchlist = target
+    review = services.open_review(watchlist)
+    if review is None:
+        messages.info(request, f"{watchlist.reference} is not awaiting a decision.")
+        return redirect("watchlists:detail", pk=pk)
+    form = DecisionForm(request.POST or None, initial={"content_hash": review.content_hash})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            if data["decision"] == "approve":
+                services.approve(
+                    request.user,
+                    watchlist,
+                    content_hash=data["content_hash"],
+                    route=data["route"],
+                    reason=data["comment"],
+                    comment=data["comment"],
+                )
+                messages.success(request, f"{watchlist.reference} approved.")
+            else:
+                services.return_for_changes(request.user, watchlist, comment=data["comment"])
+                messages.success(request, f"{watchlist.reference} returned for changes.")
+            return redirect("watchlists:detail", pk=pk)
+        except ValidationError as exc:
+            _errors(form, exc)
+        except (PermissionDenied, Conflict) as exc:
+            form.add_error(None, str(exc))
+    labels = dict(Category.choices)
+    entries = [
+        {**entry, "category_label": labels.get(entry["category"], entry["category"])}
+        for entry in review.snapshot["entries"]
+    ]
+    context = {
+        "watchlist": watchlist,
+        "review": review,
+        "entries": entries,
+        "changes": services.changes_since_approval(watchlist, review.snapshot),
+        "form": form,
+        "reason": reason,
+        "may_decide": policy.may(request.user, "watchlists.approve_watchlist_urgently", watchlist)
+        or policy.may(request.user, "watchlists.return_watchlist", watchlist),
+        "refusal": policy.refusal(request.user, "watchlists.approve_watchlist", watchlist),
+    }
+    return render(request, "watchlists/review.html", context)
+
+
+@login_required
+@require_POST
+@_acting
+def watchlist_ratify(request, pk):
+    """Ratify an urgent approval."""
+    watchlist = _visible_watchlist(request, pk)
+    form = CommentForm(request.POST)
+    form.is_valid()
+    services.ratify(request.user, watchlist, comment=form.cleaned_data.get("comment", ""))
+    messages.success(request, f"The urgent approval of {watchlist.reference} is ratified.")
+    return redirect("watchlists:detail", pk=pk)
+
+
+@login_required
+def watchlist_history(request, pk):
+    """Versions, decisions and every logged event about this list."""
+    watchlist = _visible_watchlist(request, pk)
+    context = {
+        "watchlist": watchlist,
+        "reviews": Review.objects.filter(watchlist=watchlist).select_related("submitted_by", "decided_by"),
+        "events": Event.objects.filter(target_type="watchlists.watchlist", target_id=str(watchlist.pk)).order_by("seq"),
+        "ReviewState": ReviewState,
+    }
+    return render(request, "watchlists/history.html", context)
+
+
+def _image_target(request, pk):
+    return get_object_or_404(CustodyImage.objects.restrict(request.user, "view"), pk=pk)
+
+
+@login_required
+def image_content(request, pk):
+    """An image's bytes; the reason comes from the page that shows it (or is asked for), and is logged."""
+    image = _image_target(request, pk)
+    reason = reason_from(request)
+    if len(reason) < MIN_REASON_LENGTH:
+        return HttpResponse("A reason is required to see this image.", status=400, content_type="text/plain")
+    content = services.read_image(request.user, image, reason)
+    response = HttpResponse(content, content_type=image.content_type)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+def subject_search(request):
+    """Find a subject by name or PNC ID (the search is logged with its reason)."""
+    policy.require(request.user, "watchlists.view_subject")
+    query, reason = request.GET.get("q", "").strip(), reason_from(request)
+    found = []
+    if query and len(reason) >= MIN_REASON_LENGTH:
+        subjects = Subject.objects.restrict(request.user, "view").prefetch_related("images")
+        found = list(SubjectFilterSet({"q": query}, queryset=subjects).qs[:50])
+        with transaction.atomic():
+            audit.record_access(
+                ("watchlists.subject", "search"),
+                request.user,
+                reason,
+                data={"query": {"q": query}, "results": [s.pk for s in found]},
+            )
+    context = {
+        "query": query,
+        "reason": reason,
+        "found": found,
+        "may_create": policy.may(request.user, "watchlists.add_subject"),
+    }
+    return render(request, "watchlists/subjects.html", context)
+
+
+@login_required
+def subject_create(request):
+    """Record a new subject, then upload their image."""
+    policy.require(request.user, "watchlists.add_subject")
+    form = SubjectForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            subject = services.create_subject(request.user, **form.cleaned_data)
+        except ValidationError as exc:
+            _errors(form, exc)
+        else:
+            messages.success(request, f"{subject} recorded. Now upload an image.")
+            return redirect("watchlists:image-upload", pk=subject.pk)
+    return render(request, "watchlists/subject_create.html", {"form": form})
+
+
+@login_required
+def image_upload(request, pk):
+    """Upload a custody image for a subject."""
+    policy.require(request.user, "watchlists.add_custodyimage")
+    subject = _visible_subject(request, pk)
+    form = ImageForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.upload_image(request.user, subject, data.pop("image").read(), **data)
+        except ValidationError as exc:
+            _errors(form, exc)
+        else:
+            messages.success(request, f"Image added to {subject}.")
+            return redirect(f"{reverse('watchlists:subjects')}?q={subject.pnc_id or subject.family_name}")
+    return render(request, "watchlists/image_upload.html", {"form": form, "subject": subject})

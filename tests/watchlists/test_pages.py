@@ -1,0 +1,65 @@
+"""The watchlist pages call the same services: refusals show on the page, personal data only after a reason."""
+
+import pytest
+from django.urls import reverse
+
+from apps.audit.models import Event
+from apps.watchlists.choices import WatchlistState
+from apps.watchlists.models import Watchlist
+
+pytestmark = pytest.mark.django_db
+REASON = "Reviewing before tonight's deployment"
+
+
+def test_the_list_page_shows_a_commander_the_queue(approvers, client, submitted):
+    watchlist, _ = submitted
+    client.force_login(approvers.superintendent)
+    page = client.get(reverse("watchlists:list"))
+    assert page.status_code == 200 and b"Awaiting your decision" in page.content
+    assert watchlist.reference.encode() in page.content
+
+
+def test_a_watchlists_entries_need_a_reason_first(actors, client, draft):
+    client.force_login(actors.compiler)
+    page = client.get(reverse("watchlists:detail", args=[draft.pk]))
+    assert b"Why are you consulting this record?" in page.content and b"EXAMPLE" not in page.content
+    page = client.get(reverse("watchlists:detail", args=[draft.pk]), {"reason": REASON})
+    assert b"EXAMPLE, Adam" in page.content
+    assert Event.objects.filter(action="record.consulted", reason=REASON).count() == 1
+    again = client.get(reverse("watchlists:detail", args=[draft.pk]))  # the reason carries over for a while
+    assert b"EXAMPLE, Adam" in again.content
+    assert Event.objects.filter(action="record.consulted", reason=REASON).count() == 2
+
+
+def test_the_compiler_is_refused_on_the_review_page(actors, client, submitted):
+    watchlist, review = submitted
+    client.force_login(actors.compiler)
+    url = reverse("watchlists:review", args=[watchlist.pk])
+    page = client.post(f"{url}?reason={REASON}", {"content_hash": review.content_hash, "decision": "approve",
+                                                   "route": "standard", "comment": ""})  # fmt: skip
+    assert page.status_code == 200
+    assert Watchlist.objects.get(pk=watchlist.pk).state == WatchlistState.SUBMITTED
+    assert not Event.objects.filter(action="watchlist.approve").exists()
+
+
+def test_a_chief_inspector_is_refused_on_the_page_with_the_reason(approvers, client, submitted):
+    watchlist, review = submitted
+    client.force_login(approvers.chief_inspector)
+    url = reverse("watchlists:review", args=[watchlist.pk])
+    page = client.post(f"{url}?reason={REASON}", {"content_hash": review.content_hash, "decision": "approve",
+                                                   "route": "standard", "comment": ""})  # fmt: skip
+    assert b"Superintendent or above" in page.content
+    assert Watchlist.objects.get(pk=watchlist.pk).state == WatchlistState.SUBMITTED
+
+
+def test_history_lists_versions_and_events(approvers, client, submitted):
+    watchlist, review = submitted
+    client.force_login(approvers.superintendent)
+    page = client.get(reverse("watchlists:history", args=[watchlist.pk]))
+    assert b"watchlist.submit" in page.content and review.content_hash[:16].encode() in page.content
+
+
+def test_an_officer_has_no_watchlist_pages(actors, client, draft):
+    client.force_login(actors.officer)
+    assert client.get(reverse("watchlists:list")).status_code == 403
+    assert client.get(reverse("watchlists:detail", args=[draft.pk])).status_code == 404

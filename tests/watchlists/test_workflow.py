@@ -1,0 +1,372 @@
+"""The approval workflow: separation of duties, rank, urgent route and ratification, versions bound by hash."""
+
+import datetime
+import threading
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+
+from apps.audit.models import Event
+from apps.watchlists import services
+from apps.watchlists.choices import ApprovalRoute, Category, ReviewState, WatchlistState
+from apps.watchlists.models import Entry, Manifest, Review, Watchlist
+from govern.errors import Conflict
+
+from .conftest import JUSTIFICATION
+
+pytestmark = pytest.mark.django_db
+
+
+def test_compiler_drafts_and_submits_and_the_version_is_frozen_by_its_hash(actors, submitted):
+    watchlist, review = submitted
+    assert watchlist.state == WatchlistState.SUBMITTED
+    assert review.state == ReviewState.OPEN and review.version == 1
+    assert review.content_hash == services.content_hash(services.snapshot(watchlist))
+    assert Event.objects.filter(action="watchlist.submit", target_id=str(watchlist.pk)).count() == 1
+
+
+def test_the_compiler_cannot_approve_even_holding_the_approver_role_and_rank(make_user, gallery, now):
+    from apps.accounts.choices import Rank, Role
+
+    both = make_user("both", Role.WATCHLIST_COMPILER, Role.AUTHORISING_OFFICER, rank=Rank.SUPERINTENDENT)
+    watchlist = services.create_watchlist(
+        both,
+        purpose="Test",
+        intended_start=now + datetime.timedelta(hours=1),
+        intended_end=now + datetime.timedelta(hours=3),
+        now=now,
+    )
+    subject, image = gallery.adult
+    services.add_entry(
+        both,
+        watchlist,
+        subject=subject,
+        image=image,
+        category=Category.WANTED_BY_COURTS,
+        justification=JUSTIFICATION,
+        now=now,
+    )
+    review = services.submit(both, watchlist, now=now)
+    with pytest.raises(PermissionDenied, match="compiled or edited"):
+        services.approve(both, watchlist, content_hash=review.content_hash, now=now)
+    assert Watchlist.objects.get(pk=watchlist.pk).state == WatchlistState.SUBMITTED
+    assert not Event.objects.filter(action="watchlist.approve").exists()
+
+
+def test_an_editor_of_the_version_cannot_approve_it(make_user, actors, approvers, draft, gallery, now):
+    from apps.accounts.choices import Rank, Role
+
+    editor = make_user("editor", Role.WATCHLIST_COMPILER, Role.AUTHORISING_OFFICER, rank=Rank.SUPERINTENDENT)
+    subject, image = gallery.other
+    services.add_entry(
+        editor,
+        draft,
+        subject=subject,
+        image=image,
+        category=Category.WANTED_BY_COURTS,
+        justification=JUSTIFICATION,
+        now=now,
+    )
+    review = services.submit(actors.compiler, draft, now=now)
+    with pytest.raises(PermissionDenied, match="compiled or edited"):
+        services.approve(editor, draft, content_hash=review.content_hash, now=now)
+    services.approve(approvers.superintendent, draft, content_hash=review.content_hash, now=now)
+
+
+def test_a_superintendent_approves_and_a_chief_inspector_cannot(approvers, submitted, now):
+    watchlist, review = submitted
+    with pytest.raises(PermissionDenied, match="Superintendent or above"):
+        services.approve(approvers.chief_inspector, watchlist, content_hash=review.content_hash, now=now)
+    approved = services.approve(approvers.superintendent, watchlist, content_hash=review.content_hash, now=now)
+    assert approved.state == WatchlistState.APPROVED
+    assert approved.approved_hash == review.content_hash == services.content_hash(review.snapshot)
+    assert approved.approval_route == ApprovalRoute.STANDARD
+    assert services.in_force(approved, now)
+    assert not services.in_force(approved, approved.intended_end)
+    assert Event.objects.filter(action="watchlist.approve").count() == 1
+
+
+def test_other_roles_cannot_approve(actors, submitted, now):
+    watchlist, review = submitted
+    for user in (actors.officer, actors.privacy, actors.admin, actors.compiler):
+        with pytest.raises(PermissionDenied):
+            services.approve(user, watchlist, content_hash=review.content_hash, now=now)
+
+
+def test_an_inspectors_urgent_approval_needs_a_reason_and_lapses_unless_ratified(approvers, submitted, now, settings):
+    settings.URGENT_RATIFICATION_HOURS = 2
+    watchlist, review = submitted
+    with pytest.raises(PermissionDenied):
+        services.approve(approvers.inspector, watchlist, content_hash=review.content_hash, now=now)
+    with pytest.raises(ValidationError, match="reason"):
+        services.approve(
+            approvers.inspector, watchlist, content_hash=review.content_hash, route=ApprovalRoute.URGENT, now=now
+        )
+    approved = services.approve(
+        approvers.inspector,
+        watchlist,
+        content_hash=review.content_hash,
+        route=ApprovalRoute.URGENT,
+        reason="Credible threat at the event tonight",
+        now=now,
+    )
+    assert approved.ratify_by == now + datetime.timedelta(hours=settings.URGENT_RATIFICATION_HOURS)
+    assert services.in_force(approved, now + datetime.timedelta(hours=1))
+
+    later = approved.ratify_by + datetime.timedelta(minutes=1)
+    assert not services.in_force(approved, later)  # never honoured past the deadline, even before the sweep runs
+    assert services.sweep(now=later, dry_run=True)[0].action == "lapse"
+    assert Watchlist.objects.get(pk=watchlist.pk).state == WatchlistState.APPROVED  # dry run changed nothing
+    services.sweep(now=later)
+    lapsed = Watchlist.objects.get(pk=watchlist.pk)
+    assert lapsed.state == WatchlistState.SUBMITTED and not services.in_force(lapsed, later)
+    assert Review.objects.get(watchlist=lapsed, state=ReviewState.LAPSED).decided_by == approvers.inspector
+    assert Event.objects.filter(action="watchlist.approval_lapsed").count() == 1
+    assert services.sweep(now=later) == []  # idempotent
+
+
+def test_ratification_in_time_keeps_the_urgent_approval(approvers, submitted, now, settings):
+    settings.URGENT_RATIFICATION_HOURS = 4
+    watchlist, review = submitted
+    approved = services.approve(
+        approvers.inspector,
+        watchlist,
+        content_hash=review.content_hash,
+        route=ApprovalRoute.URGENT,
+        reason="Credible threat at the event tonight",
+        now=now,
+    )
+    with pytest.raises(PermissionDenied, match="Superintendent"):
+        services.ratify(approvers.chief_inspector, approved, now=now)
+    ratified = services.ratify(approvers.superintendent, approved, now=now + datetime.timedelta(hours=1))
+    assert ratified.ratified_by == approvers.superintendent
+    services.sweep(now=now + datetime.timedelta(hours=5))
+    assert services.in_force(Watchlist.objects.get(pk=watchlist.pk), now + datetime.timedelta(hours=5))
+
+
+def test_editing_an_approved_list_starts_a_new_version_that_needs_approval_again(
+    actors, approvers, submitted, gallery, now
+):
+    watchlist, review = submitted
+    services.approve(approvers.superintendent, watchlist, content_hash=review.content_hash, now=now)
+    subject, image = gallery.other
+    services.add_entry(
+        actors.compiler,
+        watchlist,
+        subject=subject,
+        image=image,
+        category=Category.WANTED_FOR_OFFENCE,
+        offence="Robbery, Theft Act 1968 s.8",
+        justification=JUSTIFICATION,
+        now=now,
+    )
+    edited = Watchlist.objects.get(pk=watchlist.pk)
+    assert (edited.state, edited.version, edited.approved_hash, edited.approved_by) == (
+        WatchlistState.DRAFT,
+        2,
+        "",
+        None,
+    )
+    assert not services.in_force(edited, now)
+    with pytest.raises(Conflict):
+        services.approve(approvers.superintendent2, edited, content_hash=review.content_hash, now=now)
+    new_review = services.submit(actors.compiler, edited, now=now)
+    assert new_review.content_hash != review.content_hash
+    with pytest.raises(Conflict, match="changed since you reviewed"):
+        services.approve(approvers.superintendent2, edited, content_hash=review.content_hash, now=now)
+    approved = services.approve(approvers.superintendent2, edited, content_hash=new_review.content_hash, now=now)
+    assert approved.approved_version == 2
+    assert approved.approved_hash == services.content_hash(services.snapshot(approved))
+    diff = services.changes_since_approval(approved, new_review.snapshot)
+    assert diff["previous_version"] == 1
+    assert [entry["name"] for entry in diff["added"]] == ["SAMPLE, Ben"]
+
+
+def test_an_edit_while_submitted_withdraws_the_review(actors, submitted, gallery, now):
+    watchlist, review = submitted
+    entry = Entry.objects.get(watchlist=watchlist)
+    services.update_entry(actors.compiler, entry, justification=JUSTIFICATION + " Re-checked today.", now=now)
+    assert Review.objects.get(pk=review.pk).state == ReviewState.WITHDRAWN
+    assert Watchlist.objects.get(pk=watchlist.pk).version == 2
+
+
+def test_return_for_changes_needs_a_comment_and_the_compiler_resubmits(actors, approvers, submitted, now):
+    watchlist, _review = submitted
+    with pytest.raises(ValidationError):
+        services.return_for_changes(approvers.superintendent, watchlist, comment=" ", now=now)
+    services.return_for_changes(approvers.superintendent, watchlist, comment="Use a more recent image.", now=now)
+    assert Watchlist.objects.get(pk=watchlist.pk).state == WatchlistState.RETURNED
+    again = services.submit(actors.compiler, Watchlist.objects.get(pk=watchlist.pk), now=now)
+    assert again.version == 2 and again.state == ReviewState.OPEN
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"justification": ""}, "justification"),
+        ({"justification": "because"}, "justification"),
+        ({"category": "anyone_of_interest"}, "category"),
+        ({"category": "associate"}, "category"),
+        ({"category": Category.WANTED_FOR_OFFENCE}, "offence"),
+        ({"category": Category.COURT_ORDER_OR_BAIL}, "order_details"),
+    ],
+)
+def test_bad_entries_are_refused_and_nothing_is_stored_or_logged(actors, draft, gallery, now, changes, field):
+    subject, image = gallery.other
+    fields = {"category": Category.WANTED_BY_COURTS, "justification": JUSTIFICATION, **changes}
+    entries, events = Entry.objects.count(), Event.objects.count()
+    with pytest.raises(ValidationError) as refused:
+        services.add_entry(actors.compiler, draft, subject=subject, image=image, now=now, **fields)
+    assert field in refused.value.message_dict
+    assert (Entry.objects.count(), Event.objects.count()) == (entries, events)
+
+
+def test_an_under_18_needs_a_risk_of_harm_rationale(actors, draft, gallery, now):
+    subject, image = gallery.child
+    with pytest.raises(ValidationError) as refused:
+        services.add_entry(
+            actors.compiler,
+            draft,
+            subject=subject,
+            image=image,
+            category=Category.MISSING_AT_RISK,
+            justification=JUSTIFICATION,
+            now=now,
+        )
+    assert "under_18_rationale" in refused.value.message_dict
+    services.add_entry(
+        actors.compiler,
+        draft,
+        subject=subject,
+        image=image,
+        category=Category.MISSING_AT_RISK,
+        justification=JUSTIFICATION,
+        under_18_rationale="Missing from care for 3 days; believed exploited; at immediate risk.",
+        now=now,
+    )
+
+
+def test_an_image_of_another_subject_is_refused(actors, draft, gallery, now):
+    subject, _ = gallery.other
+    _, image = gallery.adult
+    with pytest.raises(ValidationError, match="another subject"):
+        services.add_entry(
+            actors.compiler,
+            draft,
+            subject=subject,
+            image=image,
+            category=Category.WANTED_BY_COURTS,
+            justification=JUSTIFICATION,
+            now=now,
+        )
+
+
+def test_compiling_outside_the_window_is_refused(actors, now):
+    events = Event.objects.count()
+    with pytest.raises(ValidationError, match="within 24 hours"):
+        services.create_watchlist(
+            actors.compiler,
+            purpose="Next week's match",
+            intended_start=now + datetime.timedelta(days=7),
+            intended_end=now + datetime.timedelta(days=7, hours=6),
+            now=now,
+        )
+    with pytest.raises(ValidationError, match="end must be after"):
+        services.create_watchlist(
+            actors.compiler,
+            purpose="Backwards",
+            intended_start=now,
+            intended_end=now - datetime.timedelta(hours=1),
+            now=now,
+        )
+    assert not Watchlist.objects.exists() and Event.objects.count() == events
+
+
+def test_edits_after_the_end_are_refused(actors, draft, gallery, now):
+    subject, image = gallery.other
+    with pytest.raises(ValidationError, match="ended"):
+        services.add_entry(
+            actors.compiler,
+            draft,
+            subject=subject,
+            image=image,
+            category=Category.WANTED_BY_COURTS,
+            justification=JUSTIFICATION,
+            now=draft.intended_end,
+        )
+
+
+def test_stale_images_are_flagged(gallery, settings):
+    _, image = gallery.adult
+    settings.WATCHLIST_IMAGE_MAX_AGE_DAYS = 30
+    assert services.image_is_stale(image, on=image.captured_on + datetime.timedelta(days=31))
+    assert not services.image_is_stale(image, on=image.captured_on + datetime.timedelta(days=29))
+
+
+def test_expiry_and_purge_keep_a_manifest_without_biometrics(approvers, submitted, now, settings):
+    watchlist, review = submitted
+    services.approve(approvers.superintendent, watchlist, content_hash=review.content_hash, now=now)
+    at_end = watchlist.intended_end
+    services.sweep(now=at_end)
+    assert Watchlist.objects.get(pk=watchlist.pk).state == WatchlistState.EXPIRED
+    after_window = at_end + datetime.timedelta(hours=settings.WATCHLIST_PURGE_AFTER_HOURS, minutes=1)
+    actions = services.sweep(now=after_window)
+    assert [a.action for a in actions] == ["purge"]
+    purged = Watchlist.objects.get(pk=watchlist.pk)
+    assert purged.state == WatchlistState.PURGED and not purged.entries.exists()
+    manifest = Manifest.objects.get(watchlist=purged)
+    assert manifest.data["listed"][0]["name"] == "EXAMPLE, Adam"
+    assert manifest.data["approvals"][0]["approved_by"] == "supt"
+    assert "image_sha256" not in str(manifest.data) and "ciphertext" not in str(manifest.data)
+
+
+def test_reading_an_image_logs_the_consultation_with_the_reason(actors, gallery):
+    _, image = gallery.adult
+    with pytest.raises(Exception, match="reason"):
+        services.read_image(actors.compiler, image, reason="")
+    content = services.read_image(actors.compiler, image, reason="Checking the likeness for WL-2026-0001")
+    assert content[:3] == b"\xff\xd8\xff"
+    event = Event.objects.get(action="record.consulted", target_type="watchlists.custodyimage")
+    assert (event.actor_username, event.reason) == ("compiler", "Checking the likeness for WL-2026-0001")
+    with pytest.raises(PermissionDenied):
+        services.read_image(actors.officer, image, reason="curious")
+
+
+def test_images_are_encrypted_at_rest(gallery):
+    from apps.watchlists.models import CustodyImage
+
+    _, image = gallery.adult
+    stored = bytes(CustodyImage.objects.get(pk=image.pk).ciphertext)
+    assert stored[:4] == b"GVI1" and b"\xff\xd8\xff" not in stored[:64]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_commanders_approving_at_once_one_wins_one_gets_a_conflict(actors, approvers, submitted, now):
+    watchlist, review = submitted
+    barrier = threading.Barrier(2)
+    outcomes = {}
+
+    def act(name, approver):
+        try:
+            barrier.wait()
+            services.approve(
+                approver, Watchlist.objects.get(pk=watchlist.pk), content_hash=review.content_hash, now=now
+            )
+            outcomes[name] = "approved"
+        except Conflict:
+            outcomes[name] = "conflict"
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=act, args=(n, a))
+        for n, a in (("first", approvers.superintendent), ("second", approvers.superintendent2))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes.values()) == ["approved", "conflict"]
+    assert Event.objects.filter(action="watchlist.approve").count() == 1
+    assert Review.objects.filter(watchlist=watchlist, state=ReviewState.APPROVED).count() == 1
