@@ -104,6 +104,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.audit.tasks.sign_checkpoint",
         "schedule": float(AUDIT_CHECKPOINT_INTERVAL_SECONDS),
     },
+    "watchlists-sweep": {"task": "apps.watchlists.tasks.sweep", "schedule": 60.0},
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 

@@ -370,3 +370,24 @@ def test_two_commanders_approving_at_once_one_wins_one_gets_a_conflict(actors, a
     assert sorted(outcomes.values()) == ["approved", "conflict"]
     assert Event.objects.filter(action="watchlist.approve").count() == 1
     assert Review.objects.filter(watchlist=watchlist, state=ReviewState.APPROVED).count() == 1
+
+
+def test_the_sweep_command_has_a_dry_run(approvers, submitted, now):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    watchlist, review = submitted
+    services.approve(approvers.superintendent, watchlist, content_hash=review.content_hash, now=now)
+    Watchlist.objects.filter(pk=watchlist.pk).update(
+        intended_start=now - datetime.timedelta(days=3), intended_end=now - datetime.timedelta(days=2)
+    )
+    out = StringIO()
+    call_command("watchlists_sweep", "--dry-run", stdout=out)
+    assert "would expire" in out.getvalue() and "would purge" in out.getvalue()
+    assert Watchlist.objects.get(pk=watchlist.pk).state == WatchlistState.APPROVED
+    call_command("watchlists_sweep", stdout=StringIO())
+    assert Watchlist.objects.get(pk=watchlist.pk).state == WatchlistState.PURGED
+    out = StringIO()
+    call_command("watchlists_sweep", stdout=out)
+    assert "0 action(s)" in out.getvalue()

@@ -1,11 +1,14 @@
-"""`manage.py seed_demo`: one demo account per role, idempotent, passwords kept out of the code."""
+"""`manage.py seed_demo`: one demo account per role and each app's synthetic demo data, idempotent."""
 
 import secrets
+from importlib import import_module
 from pathlib import Path
 
+from django.apps import apps
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils.module_loading import module_has_submodule
 
 from ... import services
 from ...choices import Rank, Role
@@ -59,6 +62,10 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo accounts ready (passwords in {credentials_file}):")
         for username, *_rest, role in DEMO_ACCOUNTS:
             self.stdout.write(f"  {username:<10} {chosen[username]:<20} {role.label}")
+        # Each app above accounts may bring its own demo data in a `demo` module with `seed(stdout)`.
+        for config in apps.get_app_configs():
+            if config.name.startswith("apps.") and module_has_submodule(config.module, "demo"):
+                import_module(f"{config.name}.demo").seed(self.stdout)
 
 
 def _read_credentials(path: Path) -> dict[str, str]:

@@ -1,0 +1,139 @@
+"""Synthetic demo data: invented subjects with drawn (not photographed) faces, a draft and an approved watchlist.
+
+Everything here is marked SYNTHETIC: the names, the PNC IDs (00/...), the images (a drawn face with the word on
+it) and the purposes. Idempotent: it tops up what is missing and makes new lists when the old ones have ended.
+"""
+
+import datetime
+import io
+
+from django.db import transaction
+from django.utils import timezone
+from PIL import Image, ImageDraw
+
+from apps.accounts.models import User
+
+from . import services
+from .choices import Category, LegalBasis, WatchlistState
+from .models import Subject, Watchlist
+
+MARK = "SYNTHETIC DEMO"
+SOURCE = "Synthetic demo data (not a real custody record)"
+
+# family name, given names, date of birth, sex, ethnicity, PNC ID, category, detail
+SUBJECTS = [
+    ("Ashdown", "Daniel", datetime.date(1988, 2, 14), "male", "W1", "00/000101D", Category.WANTED_BY_COURTS, ""),
+    (
+        "Okonkwo",
+        "Grace",
+        datetime.date(1995, 7, 3),
+        "female",
+        "B2",
+        "00/000102E",
+        Category.WANTED_FOR_OFFENCE,
+        "Robbery (Theft Act 1968 s.8)",
+    ),
+    (
+        "Marsh",
+        "Leon",
+        datetime.date(1979, 11, 30),
+        "male",
+        "M1",
+        "00/000103F",
+        Category.COURT_ORDER_OR_BAIL,
+        "Bail condition: not to enter the West End",
+    ),
+    ("Hussain", "Amira", datetime.date(2001, 4, 22), "female", "A2", "00/000104G", Category.MISSING_AT_RISK, ""),
+    ("Kowalski", "Piotr", datetime.date(1984, 9, 9), "male", "W9", "00/000105H", Category.RISK_OF_HARM, ""),
+]
+DETAIL_FIELD = {Category.WANTED_FOR_OFFENCE: "offence", Category.COURT_ORDER_OR_BAIL: "order_details"}
+
+
+def synthetic_portrait(index: int) -> bytes:
+    """A drawn face, different for each index, with SYNTHETIC written across it."""
+    skin = [(224, 187, 160), (141, 85, 36), (198, 134, 66), (241, 194, 125), (170, 120, 90)][index % 5]
+    image = Image.new("RGB", (240, 300), (225, 228, 235))
+    draw = ImageDraw.Draw(image)
+    draw.ellipse([55, 55, 185, 225], fill=skin)
+    draw.ellipse([88, 115, 108, 130], fill=(40, 40, 40))
+    draw.ellipse([132, 115, 152, 130], fill=(40, 40, 40))
+    draw.arc([95, 160, 145, 195], 10, 170, fill=(90, 30, 30), width=3)
+    draw.rectangle([0, 265, 240, 300], fill=(164, 22, 26))
+    draw.text((70, 275), "SYNTHETIC", fill=(255, 255, 255))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=88)
+    return out.getvalue()
+
+
+def _subjects(compiler) -> list[tuple[Subject, tuple]]:
+    found = []
+    for index, row in enumerate(SUBJECTS):
+        family, given, born, sex, ethnicity, pnc = row[:6]
+        subject = Subject.objects.filter(pnc_id=pnc).first()
+        if subject is None:
+            subject = services.create_subject(
+                compiler,
+                family_name=family,
+                given_names=given,
+                date_of_birth=born,
+                pnc_id=pnc,
+                sex=sex,
+                ethnicity=ethnicity,
+                reason=MARK,
+            )
+        if not subject.images.exists():
+            services.upload_image(
+                compiler,
+                subject,
+                synthetic_portrait(index),
+                captured_on=datetime.date(2026, 1, 10),
+                source_system=SOURCE,
+                legal_basis=LegalBasis.PACE_CUSTODY,
+            )
+        found.append((subject, row))
+    return found
+
+
+def _watchlist(compiler, people, purpose: str, start: datetime.datetime) -> Watchlist:
+    watchlist = services.create_watchlist(
+        compiler, purpose=f"{MARK}: {purpose}", intended_start=start, intended_end=start + datetime.timedelta(hours=6)
+    )
+    for subject, row in people:
+        category, detail = row[6], row[7]
+        extra = {DETAIL_FIELD[category]: detail} if category in DETAIL_FIELD else {}
+        services.add_entry(
+            compiler,
+            watchlist,
+            subject=subject,
+            image=subject.images.first(),
+            category=category,
+            justification=f"{MARK}: invented justification for an invented person ({Category(category).label}).",
+            **extra,
+        )
+    return watchlist
+
+
+def seed(stdout) -> None:
+    """Top up the synthetic gallery and make sure a current draft and a current approved list exist."""
+    compiler = User.objects.get(username="compiler")
+    commander = User.objects.get(username="commander")
+    now = timezone.now()
+    with transaction.atomic():
+        people = _subjects(compiler)
+        current = Watchlist.objects.filter(purpose__startswith=MARK, intended_end__gt=now + datetime.timedelta(hours=1))
+        if not current.filter(state=WatchlistState.DRAFT).exists():
+            _watchlist(
+                compiler, people[3:], "LFR draft for a town-centre deployment", now + datetime.timedelta(hours=8)
+            )
+        if not current.filter(state=WatchlistState.APPROVED).exists():
+            approved = _watchlist(
+                compiler, people[:3], "LFR at a transport hub, evening peak", now + datetime.timedelta(hours=2)
+            )
+            review = services.submit(compiler, approved)
+            services.approve(commander, approved, content_hash=review.content_hash, comment=MARK)
+    drafts = Watchlist.objects.filter(purpose__startswith=MARK, state=WatchlistState.DRAFT).count()
+    stdout.write(
+        f"Synthetic demo watchlists: {drafts} draft, "
+        f"{Watchlist.objects.filter(purpose__startswith=MARK, state=WatchlistState.APPROVED).count()} approved; "
+        f"{len(people)} synthetic subjects."
+    )

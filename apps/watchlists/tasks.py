@@ -1,0 +1,11 @@
+"""Scheduled work of the watchlists app."""
+
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(name="apps.watchlists.tasks.sweep", acks_late=True)
+def sweep() -> int:
+    """Run the watchlist sweep (idempotent); returns how many actions it took."""
+    return len(services.sweep())
