@@ -345,9 +345,8 @@ def add_entry(
     if Entry.objects.filter(watchlist=locked, subject=subject).exists():
         raise ValidationError({"subject": f"{subject} is already on {locked.reference}."})
     entry.save()
-    audit.record(
-        "watchlist.entry_add", locked, actor, data={"version": locked.version, "entry": entry.pk, **_entry_data(entry)}
-    )
+    data = {"version": locked.version, "content_hash": content_hash(snapshot(locked)), "entry": entry.pk}
+    audit.record("watchlist.entry_add", locked, actor, data={**data, **_entry_data(entry)})
     return entry
 
 
@@ -369,9 +368,8 @@ def update_entry(
     entry.save()
     after = _entry_data(entry)
     changed = {key: [before[key], after[key]] for key in after if before[key] != after[key]}
-    audit.record(
-        "watchlist.entry_update", locked, actor, data={"version": locked.version, "entry": entry.pk, "changed": changed}
-    )
+    data = {"version": locked.version, "content_hash": content_hash(snapshot(locked)), "entry": entry.pk}
+    audit.record("watchlist.entry_update", locked, actor, data={**data, "changed": changed})
     return entry
 
 
@@ -386,6 +384,7 @@ def remove_entry(
     locked = _begin_edit(actor, entry.watchlist, expected_version, now)
     data = {"version": locked.version, "entry": entry.pk, **_entry_data(entry)}
     Entry.objects.filter(pk=entry.pk).delete()
+    data["content_hash"] = content_hash(snapshot(locked))
     audit.record("watchlist.entry_remove", locked, actor, data=data, reason=reason)
 
 

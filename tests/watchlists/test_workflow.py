@@ -391,3 +391,32 @@ def test_the_sweep_command_has_a_dry_run(approvers, submitted, now):
     out = StringIO()
     call_command("watchlists_sweep", stdout=out)
     assert "0 action(s)" in out.getvalue()
+
+
+def test_every_edit_event_carries_the_version_and_its_hash(actors, draft):
+    event = Event.objects.filter(action="watchlist.entry_add", target_id=str(draft.pk)).get()
+    assert event.data["version"] == 1
+    assert event.data["content_hash"] == services.content_hash(services.snapshot(draft))
+
+
+def test_the_database_allows_one_open_review_per_watchlist(actors, submitted, now):
+    from django.db import IntegrityError, transaction
+
+    watchlist, review = submitted
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Review.objects.create(
+            watchlist=watchlist,
+            version=watchlist.version,
+            content_hash=review.content_hash,
+            snapshot=review.snapshot,
+            submitted_by=actors.compiler,
+            submitted_at=now,
+        )
+
+
+def test_the_database_refuses_an_approved_state_without_the_approved_hash(submitted):
+    from django.db import IntegrityError, transaction
+
+    watchlist, _ = submitted
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Watchlist.objects.filter(pk=watchlist.pk).update(state=WatchlistState.APPROVED)
