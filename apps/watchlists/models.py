@@ -99,6 +99,7 @@ class Watchlist(models.Model):
     ratify_by = models.DateTimeField(null=True, blank=True)
     ratified_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     ratified_at = models.DateTimeField(null=True, blank=True)
+    purge_due_at = models.DateTimeField(null=True, blank=True, help_text="Set when its deployment ends.")
 
     objects = RestrictedManager()
     history = HistoricalRecords()

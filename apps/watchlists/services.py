@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from apps.accounts import policy
@@ -645,13 +646,29 @@ def _expire(watchlist: Watchlist, now) -> None:
     locked = _lock(watchlist)
     if locked.state not in EDITABLE_STATES or now < locked.intended_end:
         return
+    _expire_now(locked, now, why="its period ended")
+
+
+def _expire_now(locked: Watchlist, now, why: str) -> None:
     Review.objects.filter(watchlist=locked, state=ReviewState.OPEN).update(
-        state=ReviewState.WITHDRAWN, decided_at=now, comment="The watchlist's period ended."
+        state=ReviewState.WITHDRAWN, decided_at=now, comment=f"The watchlist expired: {why}."
     )
     previous = locked.state
     locked.state = WatchlistState.EXPIRED
     locked.save(update_fields=["state", "updated_at"])
-    audit.record("watchlist.expire", locked, None, data={"version": locked.version, "from_state": previous})
+    audit.record("watchlist.expire", locked, None, data={"version": locked.version, "from_state": previous}, reason=why)
+
+
+@transaction.atomic
+def end_of_deployment(watchlist: Watchlist, ended_at: datetime.datetime) -> Watchlist:
+    """The deployment using this list has ended: expire the list now and set its purge for after the window."""
+    locked = _lock(watchlist)
+    if locked.state in EDITABLE_STATES:
+        _expire_now(locked, ended_at, why="its deployment ended")
+    if locked.state == WatchlistState.EXPIRED and locked.purge_due_at is None:
+        locked.purge_due_at = ended_at + datetime.timedelta(hours=settings.WATCHLIST_PURGE_AFTER_HOURS)
+        locked.save(update_fields=["purge_due_at", "updated_at"])
+    return locked
 
 
 def purge(watchlist: Watchlist, now=None) -> Manifest:
@@ -723,11 +740,12 @@ def sweep(now=None, dry_run: bool = False) -> list[SweepAction]:
             with transaction.atomic():
                 _expire(watchlist, now)
     purge_before = now - datetime.timedelta(hours=settings.WATCHLIST_PURGE_AFTER_HOURS)
-    expired = Watchlist.objects.filter(state=WatchlistState.EXPIRED, intended_end__lte=purge_before)
-    if dry_run:  # lists that would expire in this run would also be purged when past the window
-        expired = Watchlist.objects.filter(
-            state__in=[*EDITABLE_STATES, WatchlistState.EXPIRED], intended_end__lte=purge_before
-        )
+    # Due: the date its deployment set, else the retention window after the list's own end.
+    due = Q(purge_due_at__lte=now) | Q(purge_due_at__isnull=True, intended_end__lte=purge_before)
+    purgeable = [WatchlistState.EXPIRED]
+    if dry_run:  # lists that would expire in this run would also be purged when due
+        purgeable = [*EDITABLE_STATES, WatchlistState.EXPIRED]
+    expired = Watchlist.objects.filter(due, state__in=purgeable)
     for watchlist in expired:
         actions.append(SweepAction(watchlist.reference, "purge", f"ended {watchlist.intended_end}"))
         if not dry_run:

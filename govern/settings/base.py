@@ -82,6 +82,11 @@ WATCHLIST_IMAGE_MAX_AGE_DAYS = env.integer("WATCHLIST_IMAGE_MAX_AGE_DAYS", 730, 
 WATCHLIST_PURGE_AFTER_HOURS = env.integer("WATCHLIST_PURGE_AFTER_HOURS", 24, minimum=0, maximum=24 * 30)
 WATCHLIST_MIN_JUSTIFICATION = env.integer("WATCHLIST_MIN_JUSTIFICATION", 30, minimum=1)
 
+# --- Deployments ----------------------------------------------------------------------------------------------------
+DEPLOYMENT_NOTICE_HOURS = env.integer("DEPLOYMENT_NOTICE_HOURS", 24, minimum=0, maximum=24 * 30)
+DEPLOYMENT_PLACE_RADIUS_METRES = env.integer("DEPLOYMENT_PLACE_RADIUS_METRES", 200, minimum=1)
+DEPLOYMENT_SCHEDULE_INTERVAL_SECONDS = env.integer("DEPLOYMENT_SCHEDULE_INTERVAL_SECONDS", 60, minimum=10)
+
 # --- Request limits -------------------------------------------------------------------------------------------------
 MAX_REQUEST_BODY_BYTES = env.integer("MAX_REQUEST_BODY_BYTES", 16 * 1024 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.integer("MAX_FORM_BODY_BYTES", 1024 * 1024, minimum=1024)
@@ -105,6 +110,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(AUDIT_CHECKPOINT_INTERVAL_SECONDS),
     },
     "watchlists-sweep": {"task": "apps.watchlists.tasks.sweep", "schedule": 60.0},
+    "deployments-schedule": {
+        "task": "apps.deployments.tasks.run_schedule",
+        "schedule": float(DEPLOYMENT_SCHEDULE_INTERVAL_SECONDS),
+    },
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
@@ -125,6 +134,7 @@ INSTALLED_APPS = [
     "apps.accounts",
     "apps.audit",
     "apps.watchlists",
+    "apps.deployments",
 ]
 
 MIDDLEWARE = [

@@ -10,8 +10,8 @@ from apps.accounts.choices import Rank, Role
 from apps.watchlists import services
 from apps.watchlists.choices import LegalBasis, WatchlistState
 from apps.watchlists.models import Watchlist
+from tests.watchlist_fixtures import make_jpeg
 
-from ..watchlists.conftest import make_jpeg
 from .conftest import sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

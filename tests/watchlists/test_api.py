@@ -10,8 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from apps.audit.models import Event
 from apps.watchlists.choices import Category, WatchlistState
 from apps.watchlists.models import CustodyImage, Entry, Subject, Watchlist
-
-from .conftest import JUSTIFICATION, make_jpeg
+from tests.watchlist_fixtures import JUSTIFICATION, make_jpeg
 
 pytestmark = pytest.mark.django_db
 REASON = {"reason": "Preparing the briefing for WL review"}

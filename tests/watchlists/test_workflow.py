@@ -12,8 +12,7 @@ from apps.watchlists import services
 from apps.watchlists.choices import ApprovalRoute, Category, ReviewState, WatchlistState
 from apps.watchlists.models import Entry, Manifest, Review, Watchlist
 from govern.errors import Conflict
-
-from .conftest import JUSTIFICATION
+from tests.watchlist_fixtures import JUSTIFICATION
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,4 @@
-"""Fixtures for watchlists: approvers of each rank, a subject with an image, a list inside its compile window."""
+"""Shared fixtures (a pytest plugin): approvers of each rank, a gallery, a draft and a submitted watchlist."""
 
 import datetime
 import io

@@ -1,0 +1,567 @@
+"""Every change to deployments, assets and documents: permission, one transaction, the change, its audit event.
+
+The lifecycle is planned → authorised → live → completed, or cancelled, or suspended (and resumed). Going live
+needs every gate condition to hold at that moment; `gate()` says which hold and why not, and the schedule
+(`run_schedule`, idempotent, with a dry run) moves deployments itself, recording when one could not go live.
+"""
+
+import datetime
+import math
+from dataclasses import asdict, dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from apps.accounts import policy
+from apps.audit import services as audit
+from apps.watchlists import services as watchlists
+from apps.watchlists.choices import WatchlistState
+from govern.errors import Conflict
+
+from .choices import BOOKING_STATES, DeploymentState, DocumentKind, LocationType
+from .models import Asset, Deployment, Outcome, PolicyDocument
+
+PLAN_FIELDS = (
+    "location_name",
+    "address",
+    "latitude",
+    "longitude",
+    "location_type",
+    "grounds",
+    "evidence_refs",
+    "start",
+    "end",
+    "watchlist",
+    "threshold",
+)
+OUTCOME_FIELDS = (
+    "faces_processed",
+    "alerts",
+    "true_alerts",
+    "false_alerts",
+    "engagements",
+    "arrests",
+    "other_outcomes",
+)
+_BOOKING_LOCK = 7_245_001  # one advisory lock serialises bookings, so two planners never double-book
+
+
+def _now(now):
+    return now or timezone.now()
+
+
+# --- Assets and documents ------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def register_asset(actor, *, kind: str, identifier: str, description: str = "") -> Asset:
+    """Register a van or camera."""
+    policy.require(actor, "deployments.add_asset")
+    asset = Asset(kind=kind, identifier=identifier.strip(), description=description.strip())
+    asset.full_clean()
+    asset.save()
+    audit.record("asset.create", asset, actor, data={"kind": kind, "identifier": asset.identifier})
+    return asset
+
+
+@transaction.atomic
+def record_document(
+    actor, *, kind: str, version: str, title: str, review_by: datetime.date, reference: str = ""
+) -> PolicyDocument:
+    """Record a new version of a DPIA, EIA or appropriate policy document (unapproved until approved)."""
+    policy.require(actor, "deployments.add_policydocument")
+    document = PolicyDocument(
+        kind=kind,
+        version=version.strip(),
+        title=title.strip(),
+        reference=reference.strip(),
+        review_by=review_by,
+        recorded_by=actor,
+    )
+    document.full_clean(exclude=["recorded_by"])
+    document.save()
+    audit.record(
+        "document.create",
+        document,
+        actor,
+        data={
+            "kind": kind,
+            "version": document.version,
+            "title": document.title,
+            "review_by": review_by,
+        },
+    )
+    return document
+
+
+@transaction.atomic
+def approve_document(actor, document: PolicyDocument, *, approved_on: datetime.date | None = None) -> PolicyDocument:
+    """Approve a document version."""
+    document = PolicyDocument.objects.select_for_update().get(pk=document.pk)
+    policy.require(actor, "deployments.approve_policydocument", document)
+    if document.approved_on is not None:
+        raise Conflict(f"{document} was already approved on {document.approved_on}.")
+    document.approved_on = approved_on or timezone.localdate()
+    document.approved_by = actor
+    document.save()
+    audit.record("document.approve", document, actor, data={"approved_on": document.approved_on})
+    return document
+
+
+def document_problem(document: PolicyDocument | None, kind: str, on: datetime.date) -> str | None:
+    """Why this document does not count as current on a day, or None."""
+    label = DocumentKind(kind).label
+    if document is None:
+        return f"No {label} is attached."
+    if document.approved_on is None:
+        return f"The {label} ({document.version}) is not approved."
+    if document.review_by < on:
+        return f"The {label} ({document.version}) was due for review on {document.review_by}."
+    return None
+
+
+def documents_problems(deployment: Deployment, on: datetime.date) -> list[str]:
+    """Each required document kind must be attached, approved and within its review date."""
+    attached = {doc.kind: doc for doc in deployment.documents.order_by("recorded_at")}
+    problems = [document_problem(attached.get(kind), kind, on) for kind in DocumentKind.values]
+    return [problem for problem in problems if problem]
+
+
+# --- Planning ------------------------------------------------------------------------------------------------------
+
+
+def _distance_metres(lat1, lon1, lat2, lon2) -> float:
+    """Great-circle distance (haversine), plenty for 'the same place'."""
+    p1, p2 = math.radians(float(lat1)), math.radians(float(lat2))
+    dp, dl = p2 - p1, math.radians(float(lon2) - float(lon1))
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6_371_000 * math.asin(math.sqrt(a))
+
+
+def _check_bookings(deployment: Deployment, assets) -> None:
+    """No van or camera in two deployments at once; no two deployments at one place at once."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_BOOKING_LOCK])
+    overlapping = Deployment.objects.filter(
+        state__in=BOOKING_STATES, start__lt=deployment.end, end__gt=deployment.start
+    ).exclude(pk=deployment.pk)
+    for asset in assets:
+        clash = overlapping.filter(assets=asset).first()
+        if clash is not None:
+            raise ValidationError(
+                {
+                    "assets": f"{asset} is booked for {clash.reference} "
+                    f"({clash.start:%Y-%m-%d %H:%M} to {clash.end:%H:%M})."
+                }
+            )
+    radius = settings.DEPLOYMENT_PLACE_RADIUS_METRES
+    for other in overlapping:
+        near = _distance_metres(deployment.latitude, deployment.longitude, other.latitude, other.longitude) <= radius
+        if near or other.location_name.strip().lower() == deployment.location_name.strip().lower():
+            raise ValidationError(
+                {
+                    "location_name": f"{other.reference} is at the same place "
+                    f"({other.location_name}) at an overlapping time."
+                }
+            )
+
+
+def _next_reference(now) -> str:
+    year = timezone.localtime(now).year
+    count = Deployment.objects.filter(reference__startswith=f"LFR-{year}-").count()
+    return f"LFR-{year}-{count + 1:04d}"
+
+
+def _plan_data(deployment: Deployment) -> dict:
+    data = {field: getattr(deployment, field) for field in PLAN_FIELDS if field != "watchlist"}
+    data["watchlist"] = deployment.watchlist_id
+    data["assets"] = sorted(deployment.assets.values_list("identifier", flat=True))
+    data["documents"] = sorted(f"{d.kind}:{d.version}" for d in deployment.documents.all())
+    return data
+
+
+def _validate_plan(deployment: Deployment) -> None:
+    if deployment.location_type not in LocationType.values:
+        raise ValidationError({"location_type": f"Choose one of: {', '.join(LocationType.values)}."})
+    if not deployment.grounds.strip():
+        raise ValidationError({"grounds": "Record the grounds for deploying here."})
+    if deployment.end <= deployment.start:
+        raise ValidationError({"end": "The end must be after the start."})
+    if deployment.watchlist.state in (WatchlistState.EXPIRED, WatchlistState.PURGED):
+        raise ValidationError({"watchlist": f"{deployment.watchlist.reference} has expired."})
+    deployment.full_clean(exclude=["planned_by", "watchlist", "assets", "documents"])
+
+
+@transaction.atomic
+def plan(actor, *, assets=(), documents=(), reference: str = "", now=None, **fields) -> Deployment:
+    """Plan a deployment: place and grounds, period, list, threshold, assets and documents."""
+    policy.require(actor, "deployments.add_deployment")
+    unknown = set(fields) - set(PLAN_FIELDS)
+    if unknown:
+        raise ValidationError(f"Unknown deployment fields: {', '.join(sorted(unknown))}.")
+    now = _now(now)
+    deployment = Deployment(reference=reference or _next_reference(now), planned_by=actor, **fields)
+    _validate_plan(deployment)
+    if deployment.end <= now:
+        raise ValidationError({"end": "The deployment would already be over."})
+    _check_bookings(deployment, assets)
+    try:
+        with transaction.atomic():
+            deployment.save()
+    except IntegrityError as exc:
+        raise Conflict(f"The reference {deployment.reference} is taken; try again.") from exc
+    deployment.assets.set(assets)
+    deployment.documents.set(documents)
+    audit.record("deployment.plan", deployment, actor, data=_plan_data(deployment))
+    return deployment
+
+
+@transaction.atomic
+def update_plan(actor, deployment: Deployment, *, reason: str, assets=None, documents=None, **changes) -> Deployment:
+    """Change a plan; an authorised deployment goes back to planned and needs authorising again."""
+    locked = Deployment.objects.select_for_update().get(pk=deployment.pk)
+    policy.require(actor, "deployments.change_deployment", locked)
+    unknown = set(changes) - set(PLAN_FIELDS)
+    if unknown:
+        raise ValidationError(f"Unknown deployment fields: {', '.join(sorted(unknown))}.")
+    if locked.state not in (DeploymentState.PLANNED, DeploymentState.AUTHORISED):
+        raise Conflict(f"{locked.reference} is {locked.get_state_display().lower()}; its plan can no longer change.")
+    before = _plan_data(locked)
+    for field, value in changes.items():
+        setattr(locked, field, value)
+    _validate_plan(locked)
+    _check_bookings(locked, assets if assets is not None else locked.assets.all())
+    was_authorised = locked.state == DeploymentState.AUTHORISED
+    if was_authorised:
+        locked.state = DeploymentState.PLANNED
+        locked.authorised_by, locked.authorised_at, locked.authorised_watchlist_hash = None, None, ""
+    locked.save()
+    if assets is not None:
+        locked.assets.set(assets)
+    if documents is not None:
+        locked.documents.set(documents)
+    after = _plan_data(locked)
+    changed = {key: [before[key], after[key]] for key in after if before[key] != after[key]}
+    audit.record(
+        "deployment.update",
+        locked,
+        actor,
+        data={"changed": changed, "authorisation_withdrawn": was_authorised},
+        reason=reason,
+    )
+    return locked
+
+
+# --- Authorisation, notice, checklist ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def authorise(actor, deployment: Deployment, *, now=None) -> Deployment:
+    """Authorise the plan as it stands, binding it to the watchlist version approved now."""
+    now = _now(now)
+    locked = Deployment.objects.select_for_update().get(pk=deployment.pk)
+    policy.require(actor, "deployments.authorise_deployment", locked)
+    if locked.state != DeploymentState.PLANNED:
+        raise Conflict(f"{locked.reference} is {locked.get_state_display().lower()}, not planned.")
+    if locked.end <= now:
+        raise ValidationError("The deployment's period has ended.")
+    problems = documents_problems(locked, timezone.localdate(now))
+    watchlist = locked.watchlist
+    if not watchlists.in_force(watchlist, now):
+        problems.append(
+            f"The watchlist {watchlist.reference} is not approved and in force "
+            f"(it is {watchlist.get_state_display().lower()})."
+        )
+    if problems:
+        raise ValidationError({"authorisation": problems})
+    locked.state = DeploymentState.AUTHORISED
+    locked.authorised_by, locked.authorised_at = actor, now
+    locked.authorised_watchlist_hash = watchlist.approved_hash
+    locked.save()
+    audit.record(
+        "deployment.authorise",
+        locked,
+        actor,
+        data={
+            "watchlist": watchlist.reference,
+            "watchlist_version": watchlist.approved_version,
+            "watchlist_hash": watchlist.approved_hash,
+            "threshold": locked.threshold,
+            "documents": sorted(f"{d.kind}:{d.version}" for d in locked.documents.all()),
+        },
+    )
+    return locked
+
+
+@transaction.atomic
+def publish_notice(actor, deployment: Deployment, *, published_at: datetime.datetime, reference: str) -> Deployment:
+    """Record the advance public notice (where and when it was published)."""
+    locked = Deployment.objects.select_for_update().get(pk=deployment.pk)
+    policy.require(actor, "deployments.change_deployment", locked)
+    if not reference.strip():
+        raise ValidationError({"reference": "Say where the notice was published."})
+    locked.notice_published_at, locked.notice_reference = published_at, reference.strip()
+    locked.save()
+    audit.record("deployment.notice", locked, actor, data={"published_at": published_at, "reference": reference})
+    return locked
+
+
+@transaction.atomic
+def exempt_notice(actor, deployment: Deployment, *, reason: str) -> Deployment:
+    """An authorising officer exempts the deployment from advance notice (a critical threat), with the reason."""
+    locked = Deployment.objects.select_for_update().get(pk=deployment.pk)
+    policy.require(actor, "deployments.exempt_notice", locked)
+    if len(reason.strip()) < 20:
+        raise ValidationError({"reason": "Write the reason for the exemption (at least 20 characters)."})
+    locked.notice_exemption_reason, locked.notice_exempted_by = reason.strip(), actor
+    locked.save()
+    audit.record("deployment.notice_exempt", locked, actor, reason=reason)
+    return locked
+
+
+@transaction.atomic
+def update_checklist(actor, deployment: Deployment, **ticks: bool) -> Deployment:
+    """Tick the on-site checklist: signage up, leaflets available, briefing done."""
+    locked = Deployment.objects.select_for_update().get(pk=deployment.pk)
+    policy.require(actor, "deployments.run_deployment", locked)
+    allowed = {"signage_up", "leaflets_available", "briefing_done"}
+    if not ticks or set(ticks) - allowed:
+        raise ValidationError(f"Tick one of: {', '.join(sorted(allowed))}.")
+    for field, value in ticks.items():
+        setattr(locked, field, bool(value))
+    locked.save()
+    audit.record("deployment.checklist", locked, actor, data={f: getattr(locked, f) for f in sorted(allowed)})
+    return locked
+
+
+# --- The gate and the lifecycle ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One condition of the go-live gate, whether it holds, and why not."""
+
+    name: str
+    ok: bool
+    detail: str
+
+
+def gate(deployment: Deployment, now=None) -> list[Condition]:
+    """Every condition for going live, checked now."""
+    now = _now(now)
+    watchlist = deployment.watchlist
+    conditions = []
+
+    def check(name: str, ok: bool, good: str, bad: str) -> None:
+        conditions.append(Condition(name, ok, good if ok else bad))
+
+    authorised = deployment.authorised_at is not None and deployment.state != DeploymentState.PLANNED
+    check("authorisation", authorised, "Authorised.", "Not authorised.")
+    check(
+        "period",
+        deployment.start <= now < deployment.end,
+        "Within its period.",
+        f"Outside its period ({deployment.start:%Y-%m-%d %H:%M} to {deployment.end:%Y-%m-%d %H:%M}).",
+    )
+    check(
+        "watchlist",
+        watchlists.in_force(watchlist, now),
+        f"{watchlist.reference} is approved and in force.",
+        f"{watchlist.reference} is not in force ({watchlist.get_state_display().lower()}).",
+    )
+    check(
+        "watchlist_hash",
+        bool(watchlist.approved_hash) and watchlist.approved_hash == deployment.authorised_watchlist_hash,
+        "The approved list is the one authorised.",
+        "The watchlist's approved version is not the one that was authorised.",
+    )
+    documents = documents_problems(deployment, timezone.localdate(now))
+    check("documents", not documents, "DPIA, EIA and APD are current.", " ".join(documents))
+    notice_due = deployment.start - datetime.timedelta(hours=settings.DEPLOYMENT_NOTICE_HOURS)
+    published_in_time = deployment.notice_published_at is not None and deployment.notice_published_at <= notice_due
+    check(
+        "public_notice",
+        published_in_time or bool(deployment.notice_exemption_reason),
+        "Advance notice published in time, or exempted.",
+        f"No advance notice published by {timezone.localtime(notice_due):%Y-%m-%d %H:%M} and no exemption.",
+    )
+    ticks = {
+        "signage": deployment.signage_up,
+        "leaflets": deployment.leaflets_available,
+        "briefing": deployment.briefing_done,
+    }
+    missing = [label for label, done in ticks.items() if not done]
+    check("checklist", not missing, "Signage, leaflets and briefing done.", f"Not done on site: {', '.join(missing)}.")
+    return conditions
+
+
+def gate_passes(conditions: list[Condition]) -> bool:
+    """Whether every condition holds."""
+    return all(condition.ok for condition in conditions)
+
+
+def is_live(deployment: Deployment, now=None) -> bool:
+    """Whether matching may run for this deployment now: live, within its period, list still in force."""
+    now = _now(now)
+    return (
+        deployment.state == DeploymentState.LIVE
+        and deployment.start <= now < deployment.end
+        and watchlists.in_force(deployment.watchlist, now)
+        and deployment.watchlist.approved_hash == deployment.authorised_watchlist_hash
+    )
+
+
+def _report(conditions: list[Condition]) -> list[dict]:
+    return [asdict(condition) for condition in conditions]
+
+
+@transaction.atomic
+def try_go_live(deployment: Deployment, *, actor=None, now=None) -> tuple[bool, list[Condition]]:
+    """Go live if every gate condition holds; otherwise record which did not (once per distinct failure)."""
+    now = _now(now)
+    locked = Deployment.objects.select_for_update().select_related("watchlist").get(pk=deployment.pk)
+    if actor is not None:
+        policy.require(actor, "deployments.command_deployment", locked)
+    if locked.state != DeploymentState.AUTHORISED:
+        raise Conflict(f"{locked.reference} is {locked.get_state_display().lower()}, not authorised.")
+    conditions = gate(locked, now)
+    report = _report(conditions)
+    if not gate_passes(conditions):
+        failing = [c for c in report if not c["ok"]]
+        if locked.last_gate_report != report:  # idempotent: the same refusal is logged once
+            locked.last_gate_report = report
+            locked.save(update_fields=["last_gate_report"])
+            audit.record("deployment.go_live_refused", locked, actor, data={"failing": failing})
+        return False, conditions
+    locked.state, locked.went_live_at, locked.last_gate_report = DeploymentState.LIVE, now, report
+    locked.save()
+    audit.record("deployment.go_live", locked, actor, data={"gate": report})
+    return True, conditions
+
+
+@transaction.atomic
+def complete(deployment: Deployment, *, now=None) -> Deployment:
+    """End a live (or suspended) deployment at its end, and set the watchlist's purge."""
+    now = _now(now)
+    locked = Deployment.objects.select_for_update().get(pk=deployment.pk)
+    if locked.state not in (DeploymentState.LIVE, DeploymentState.SUSPENDED):
+        raise Conflict(f"{locked.reference} is {locked.get_state_display().lower()}, not live.")
+    locked.state, locked.completed_at = DeploymentState.COMPLETED, now
+    locked.save()
+    Outcome.objects.get_or_create(deployment=locked)
+    watchlist = watchlists.end_of_deployment(locked.watchlist, min(now, locked.end))
+    audit.record("deployment.complete", locked, None, data={"purge_due_at": watchlist.purge_due_at})
+    return locked
+
+
+@transaction.atomic
+def suspend(actor, deployment: Deployment, *, reason: str) -> Deployment:
+    """Stop matching at a live deployment for now, with the reason."""
+    locked = Deployment.objects.select_for_update().get(pk=deployment.pk)
+    policy.require(actor, "deployments.command_deployment", locked)
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the deployment is suspended."})
+    if locked.state != DeploymentState.LIVE:
+        raise Conflict(f"{locked.reference} is {locked.get_state_display().lower()}, not live.")
+    locked.state, locked.status_reason = DeploymentState.SUSPENDED, reason.strip()
+    locked.save()
+    audit.record("deployment.suspend", locked, actor, reason=reason)
+    return locked
+
+
+@transaction.atomic
+def resume(actor, deployment: Deployment, *, now=None) -> Deployment:
+    """Resume a suspended deployment, if the gate still passes."""
+    now = _now(now)
+    locked = Deployment.objects.select_for_update().get(pk=deployment.pk)
+    policy.require(actor, "deployments.command_deployment", locked)
+    if locked.state != DeploymentState.SUSPENDED:
+        raise Conflict(f"{locked.reference} is {locked.get_state_display().lower()}, not suspended.")
+    conditions = gate(locked, now)
+    if not gate_passes(conditions):
+        raise ValidationError({"gate": [c.detail for c in conditions if not c.ok]})
+    locked.state, locked.status_reason = DeploymentState.LIVE, ""
+    locked.save()
+    audit.record("deployment.resume", locked, actor, data={"gate": _report(conditions)})
+    return locked
+
+
+@transaction.atomic
+def cancel(actor, deployment: Deployment, *, reason: str, now=None) -> Deployment:
+    """Cancel a deployment that has not completed, with the reason; its list is ended with it."""
+    locked = Deployment.objects.select_for_update().get(pk=deployment.pk)
+    if actor is not None:
+        policy.require(actor, "deployments.command_deployment", locked)
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the deployment is cancelled."})
+    if locked.state in (DeploymentState.COMPLETED, DeploymentState.CANCELLED):
+        raise Conflict(f"{locked.reference} is already {locked.get_state_display().lower()}.")
+    previous = locked.state
+    locked.state, locked.status_reason = DeploymentState.CANCELLED, reason.strip()
+    locked.save()
+    audit.record("deployment.cancel", locked, actor, data={"from_state": previous}, reason=reason)
+    return locked
+
+
+@transaction.atomic
+def record_outcome(actor, deployment: Deployment, **counts: int) -> Outcome:
+    """Record the deployment's figures (engagements and arrests come from officers; alerts from matching)."""
+    policy.require(actor, "deployments.change_outcome", deployment)
+    unknown = set(counts) - set(OUTCOME_FIELDS)
+    if unknown:
+        raise ValidationError(f"Unknown outcome fields: {', '.join(sorted(unknown))}.")
+    if any(not isinstance(value, int) or value < 0 for value in counts.values()):
+        raise ValidationError("Outcome figures are whole numbers, zero or more.")
+    outcome, _ = Outcome.objects.select_for_update().get_or_create(deployment=deployment)
+    for field, value in counts.items():
+        setattr(outcome, field, value)
+    if outcome.true_alerts + outcome.false_alerts > outcome.alerts:
+        raise ValidationError("True and false alerts cannot add up to more than the alerts.")
+    outcome.save()
+    audit.record("deployment.outcome", deployment, actor, data={f: getattr(outcome, f) for f in OUTCOME_FIELDS})
+    return outcome
+
+
+@dataclass(frozen=True)
+class ScheduleAction:
+    """One thing the schedule did, would do, or could not do."""
+
+    reference: str
+    action: str
+    detail: str
+
+
+def run_schedule(now=None, dry_run: bool = False) -> list[ScheduleAction]:
+    """Go live at the start when the gate passes; complete at the end; cancel what never went live by its end."""
+    now = _now(now)
+    actions = []
+    due = Deployment.objects.filter(state=DeploymentState.AUTHORISED, start__lte=now, end__gt=now)
+    for deployment in due.select_related("watchlist"):
+        conditions = gate(deployment, now)
+        if dry_run:
+            verb = "go_live" if gate_passes(conditions) else "refuse"
+            actions.append(ScheduleAction(deployment.reference, verb, _failing(conditions)))
+            continue
+        try:
+            went, conditions = try_go_live(deployment, now=now)
+        except Conflict:
+            continue  # somebody moved it meanwhile; the next run sees its new state
+        actions.append(ScheduleAction(deployment.reference, "go_live" if went else "refuse", _failing(conditions)))
+    ending = Deployment.objects.filter(state__in=[DeploymentState.LIVE, DeploymentState.SUSPENDED], end__lte=now)
+    for deployment in ending:
+        actions.append(ScheduleAction(deployment.reference, "complete", f"ended {deployment.end}"))
+        if not dry_run:
+            complete(deployment, now=now)
+    missed = Deployment.objects.filter(state__in=[DeploymentState.PLANNED, DeploymentState.AUTHORISED], end__lte=now)
+    for deployment in missed:
+        actions.append(ScheduleAction(deployment.reference, "cancel", "its period ended before it went live"))
+        if not dry_run:
+            cancel(None, deployment, reason="Its period ended before it went live.", now=now)
+    return actions
+
+
+def _failing(conditions: list[Condition]) -> str:
+    failing = [f"{c.name}: {c.detail}" for c in conditions if not c.ok]
+    return "; ".join(failing) if failing else "every gate condition holds"

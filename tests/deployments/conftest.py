@@ -1,0 +1,73 @@
+"""Fixtures for deployments: current documents, vans, an approved list in force, a planned deployment."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+
+from apps.deployments import services
+from apps.deployments.choices import AssetKind, DocumentKind, LocationType
+from apps.watchlists import services as watchlists
+
+
+@pytest.fixture
+def documents(approvers, now):
+    """An approved, current DPIA, EIA and APD."""
+    made = []
+    for kind in DocumentKind.values:
+        document = services.record_document(
+            approvers.superintendent,
+            kind=kind,
+            version="2026.1",
+            title=f"{kind.upper()} for LFR",
+            review_by=now.date() + datetime.timedelta(days=90),
+        )
+        made.append(services.approve_document(approvers.superintendent, document))
+    return made
+
+
+@pytest.fixture
+def vans(approvers):
+    return [
+        services.register_asset(approvers.superintendent, kind=AssetKind.VAN, identifier=f"LFR-VAN-{n}") for n in (1, 2)
+    ]
+
+
+@pytest.fixture
+def approved_list(approvers, submitted, now):
+    watchlist, review = submitted
+    return watchlists.approve(approvers.superintendent2, watchlist, content_hash=review.content_hash, now=now)
+
+
+PLACE = {
+    "location_name": "Oxford Circus",
+    "address": "Oxford Street, London W1",
+    "latitude": Decimal("51.515200"),
+    "longitude": Decimal("-0.141800"),
+    "location_type": LocationType.CRIME_HOTSPOT,
+    "grounds": "Robbery hotspot: 41 robberies in the last 28 days around the station exits.",
+    "evidence_refs": "Crime analysis CA/2026/311",
+}
+
+
+@pytest.fixture
+def planned(actors, approved_list, documents, vans, now):
+    """Planned by an officer for the watchlist's period, with van 1 and every document."""
+    return services.plan(
+        actors.officer,
+        watchlist=approved_list,
+        start=approved_list.intended_start,
+        end=approved_list.intended_end,
+        assets=[vans[0]],
+        documents=documents,
+        now=now,
+        **PLACE,
+    )
+
+
+def ready(deployment, actor, now):
+    """Publish notice in time and tick the checklist."""
+    services.publish_notice(
+        actor, deployment, published_at=now - datetime.timedelta(days=2), reference="force website, 20 Nov 2026"
+    )
+    return services.update_checklist(actor, deployment, signage_up=True, leaflets_available=True, briefing_done=True)
