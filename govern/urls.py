@@ -7,6 +7,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from apps.accounts import views as account_views
+from apps.deployments import views as deployment_views
 
 
 def healthz(request):
@@ -18,6 +19,7 @@ api_patterns = [
     path("accounts/", include("apps.accounts.api.urls")),
     path("audit/", include("apps.audit.api.urls")),
     path("watchlists/", include("apps.watchlists.api.urls")),
+    path("deployments/", include("apps.deployments.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]
@@ -28,6 +30,8 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("audit/", include("apps.audit.urls")),
     path("watchlists/", include("apps.watchlists.urls")),
+    path("deployments/", include("apps.deployments.urls")),
+    path("public/deployments/", deployment_views.public_records, name="public-deployments"),
     path("api/", include(api_patterns)),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),

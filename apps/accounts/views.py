@@ -16,6 +16,12 @@ DASHBOARD_LINKS = {
     ],
     Role.AUTHORISING_OFFICER: [
         ("Approval queue", "watchlists:list", "Watchlists awaiting your decision and urgent approvals to ratify."),
+        ("Authorisation queue", "deployments:list", "Deployments awaiting authorisation, and those under way."),
+        ("Schedule", "deployments:schedule", "Deployments by week or month."),
+    ],
+    Role.OFFICER: [
+        ("Deployments", "deployments:list", "Plan a deployment, run the on-site checklist, record outcomes."),
+        ("Schedule", "deployments:schedule", "Deployments by week or month."),
     ],
     Role.PRIVACY_OFFICER: [
         ("Watchlists", "watchlists:list", "Every watchlist, its versions, approvals and history."),
@@ -25,6 +31,8 @@ DASHBOARD_LINKS = {
     Role.OVERSIGHT: [
         ("Checkpoints", "audit:checkpoints", "Signed tree heads and how to verify them."),
         ("Audit log", "audit:events", "Events with inclusion proofs."),
+        ("Deployments", "deployments:list", "Every deployment and its gate."),
+        ("Public records", "public-deployments", "What the public sees."),
     ],
     Role.ADMINISTRATOR: [
         ("Accounts", "admin:accounts_user_changelist", "Create accounts, set ranks and roles."),

@@ -64,9 +64,10 @@ rule("watchlists.add_subject", roles=[COMPILER], label="Create subjects")
 rule("watchlists.change_subject", roles=[COMPILER], label="Change subjects")
 rule("watchlists.view_custodyimage", roles=[COMPILER, APPROVER], label="View custody images")
 rule("watchlists.add_custodyimage", roles=[COMPILER], label="Upload custody images")
+# Officers plan deployments, so they see which lists exist (never who is on them: that is view_entry).
 rule(
     "watchlists.view_watchlist",
-    roles=[COMPILER, APPROVER, PRIVACY],
+    roles=[COMPILER, APPROVER, PRIVACY, Role.OFFICER],
     label="View watchlists",
     scope=_watchlists_visible(),
 )

@@ -25,7 +25,7 @@ from . import services
 from .choices import ApprovalRoute, Category, ReviewState, WatchlistState
 from .filtersets import SubjectFilterSet
 from .forms import CommentForm, DecisionForm, EntryForm, ImageForm, SubjectForm, WatchlistForm
-from .models import CustodyImage, Review, Subject, Watchlist
+from .models import CustodyImage, Entry, Review, Subject, Watchlist
 
 
 def _visible_watchlist(request, pk) -> Watchlist:
@@ -113,7 +113,8 @@ def _watchlist_target(request, pk):
 def watchlist_detail(request, pk, target, reason):
     """A list's entries (personal data, so after a reason), its state and the actions open to the user."""
     watchlist = target
-    entries = watchlist.entries.select_related("subject", "image").order_by("subject__family_name")
+    entries = Entry.objects.restrict(request.user, "view").filter(watchlist=watchlist)
+    entries = entries.select_related("subject", "image").order_by("subject__family_name")
     review = Review.objects.filter(watchlist=watchlist).order_by("-version", "-id").first()
     context = {
         "watchlist": watchlist,

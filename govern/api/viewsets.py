@@ -1,6 +1,7 @@
 """The base viewset: the queryset is restricted to what the user may see, unknown query parameters are refused."""
 
 from rest_framework import exceptions, viewsets
+from rest_framework.parsers import FormParser, JSONParser
 
 # Query parameters every list endpoint understands besides its filters.
 COMMON_QUERY_PARAMETERS = frozenset({"limit", "offset", "format", "reason"})
@@ -36,3 +37,12 @@ class RestrictedReadOnlyViewSet(StrictQueryMixin, viewsets.ReadOnlyModelViewSet)
 
     def get_queryset(self):
         return super().get_queryset().restrict(self.request.user, self.restrict_action)
+
+
+class RestrictedViewSet(StrictQueryMixin, viewsets.GenericViewSet):
+    """Reads through Model.objects.restrict(user, "view"); writes are the subclass's, and go to services."""
+
+    parser_classes = [JSONParser, FormParser]  # an upload action declares multipart itself
+
+    def get_queryset(self):
+        return super().get_queryset().restrict(self.request.user, "view")

@@ -9,7 +9,7 @@ from apps.audit.models import Event
 pytestmark = pytest.mark.django_db
 
 # Endpoints that answer anonymous requests on purpose.
-PUBLIC_API = {"api/schema/", "api/docs/", "api/audit/public-key/", "api/accounts/token/"}
+PUBLIC_API = {"api/schema/", "api/docs/", "api/audit/public-key/", "api/accounts/token/", "api/deployments/published/"}
 
 
 def _api_routes(resolver=None, prefix=""):

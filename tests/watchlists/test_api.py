@@ -216,7 +216,7 @@ def test_drafts_are_private_to_their_compiler_and_officers_see_no_lists(make_use
     assert api(actors.compiler).get("/api/watchlists/watchlists/").json()["count"] == 1
     assert api(other_compiler).get("/api/watchlists/watchlists/").json()["count"] == 0
     assert api(approvers.superintendent).get("/api/watchlists/watchlists/").json()["count"] == 0
-    assert api(actors.officer).get("/api/watchlists/watchlists/").json()["count"] == 0
+    assert api(actors.officer).get("/api/watchlists/watchlists/").json()["count"] == 0  # drafts are private
     assert api(actors.privacy).get("/api/watchlists/watchlists/").json()["count"] == 1
     assert api(other_compiler).get(f"/api/watchlists/watchlists/{draft.pk}/").status_code == 404
 

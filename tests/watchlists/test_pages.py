@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 
 from apps.audit.models import Event
+from apps.watchlists import services
 from apps.watchlists.choices import WatchlistState
 from apps.watchlists.models import Watchlist
 
@@ -59,7 +60,11 @@ def test_history_lists_versions_and_events(approvers, client, submitted):
     assert b"watchlist.submit" in page.content and review.content_hash[:16].encode() in page.content
 
 
-def test_an_officer_has_no_watchlist_pages(actors, client, draft):
+def test_an_officer_sees_which_lists_exist_but_never_who_is_on_them(actors, client, draft, gallery, now):
     client.force_login(actors.officer)
-    assert client.get(reverse("watchlists:list")).status_code == 403
-    assert client.get(reverse("watchlists:detail", args=[draft.pk])).status_code == 404
+    assert client.get(reverse("watchlists:detail", args=[draft.pk])).status_code == 404  # drafts are private
+    services.submit(actors.compiler, draft, now=now)
+    assert draft.reference.encode() in client.get(reverse("watchlists:list")).content
+    page = client.get(reverse("watchlists:detail", args=[draft.pk]), {"reason": "Planning the deployment"})
+    assert page.status_code == 200 and b"EXAMPLE" not in page.content
+    assert client.get(reverse("watchlists:subjects")).status_code == 403

@@ -5,15 +5,15 @@ import re
 from django.db import transaction
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import exceptions, mixins, status, viewsets
+from rest_framework import exceptions, mixins, status
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from apps.accounts import policy
 from apps.audit import services as audit
 from apps.audit.access import ConsultationLoggedMixin, stated_reason
-from govern.api.viewsets import StrictQueryMixin
+from govern.api.viewsets import RestrictedViewSet
 
 from .. import services
 from ..filtersets import SubjectFilterSet, WatchlistFilterSet
@@ -36,15 +36,6 @@ def expected_version(request) -> int | None:
     if not match:
         raise exceptions.ValidationError({"If-Match": 'Give the version as in the ETag, e.g. "v3".'})
     return int(match.group(1))
-
-
-class RestrictedViewSet(StrictQueryMixin, viewsets.GenericViewSet):
-    """Reads through Model.objects.restrict(user, "view"); writes go to services."""
-
-    parser_classes = [JSONParser, FormParser]  # the image upload declares multipart itself
-
-    def get_queryset(self):
-        return super().get_queryset().restrict(self.request.user, "view")
 
 
 class SubjectViewSet(ConsultationLoggedMixin, mixins.RetrieveModelMixin, RestrictedViewSet):

@@ -1,0 +1,180 @@
+"""Serializers of the deployments API."""
+
+from rest_framework import serializers
+
+from apps.watchlists.models import Watchlist
+
+from .. import services
+from ..models import Asset, Deployment, Outcome, PolicyDocument
+
+
+class AssetSerializer(serializers.ModelSerializer):
+    """A van or camera."""
+
+    class Meta:
+        model = Asset
+        fields = ["id", "kind", "identifier", "description", "active"]
+        read_only_fields = ["id", "active"]
+
+
+class PolicyDocumentSerializer(serializers.ModelSerializer):
+    """A version of a DPIA, EIA or APD."""
+
+    class Meta:
+        model = PolicyDocument
+        fields = [
+            "id",
+            "kind",
+            "version",
+            "title",
+            "reference",
+            "approved_on",
+            "approved_by",
+            "review_by",
+            "recorded_at",
+        ]
+        read_only_fields = ["id", "approved_on", "approved_by", "recorded_at"]
+
+
+class OutcomeSerializer(serializers.ModelSerializer):
+    """A deployment's figures."""
+
+    class Meta:
+        model = Outcome
+        fields = [
+            "faces_processed",
+            "alerts",
+            "true_alerts",
+            "false_alerts",
+            "engagements",
+            "arrests",
+            "other_outcomes",
+            "updated_at",
+        ]
+        read_only_fields = ["updated_at"]
+
+
+class ConditionSerializer(serializers.Serializer):
+    """One gate condition."""
+
+    name = serializers.CharField()
+    ok = serializers.BooleanField()
+    detail = serializers.CharField()
+
+
+class DeploymentSerializer(serializers.ModelSerializer):
+    """A deployment with its gate as it stands now."""
+
+    assets = serializers.PrimaryKeyRelatedField(many=True, queryset=Asset.objects.all())
+    documents = serializers.PrimaryKeyRelatedField(many=True, queryset=PolicyDocument.objects.all())
+    watchlist = serializers.PrimaryKeyRelatedField(queryset=Watchlist.objects.all())
+    gate = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Deployment
+        fields = [
+            "id",
+            "reference",
+            "location_name",
+            "address",
+            "latitude",
+            "longitude",
+            "location_type",
+            "grounds",
+            "evidence_refs",
+            "start",
+            "end",
+            "watchlist",
+            "threshold",
+            "assets",
+            "documents",
+            "state",
+            "planned_by",
+            "authorised_by",
+            "authorised_at",
+            "authorised_watchlist_hash",
+            "notice_published_at",
+            "notice_reference",
+            "notice_exemption_reason",
+            "signage_up",
+            "leaflets_available",
+            "briefing_done",
+            "went_live_at",
+            "completed_at",
+            "status_reason",
+            "gate",
+        ]
+        read_only_fields = [
+            "id",
+            "reference",
+            "state",
+            "planned_by",
+            "authorised_by",
+            "authorised_at",
+            "authorised_watchlist_hash",
+            "notice_published_at",
+            "notice_reference",
+            "notice_exemption_reason",
+            "signage_up",
+            "leaflets_available",
+            "briefing_done",
+            "went_live_at",
+            "completed_at",
+            "status_reason",
+            "gate",
+        ]
+
+    def get_gate(self, deployment) -> list[dict]:
+        return ConditionSerializer(services.gate(deployment), many=True).data
+
+
+class DeploymentUpdateSerializer(serializers.Serializer):
+    """A change to a plan, with the reason."""
+
+    reason = serializers.CharField(max_length=2000)
+    location_name = serializers.CharField(required=False, max_length=200)
+    address = serializers.CharField(required=False, max_length=300)
+    grounds = serializers.CharField(required=False)
+    evidence_refs = serializers.CharField(required=False, allow_blank=True)
+    start = serializers.DateTimeField(required=False)
+    end = serializers.DateTimeField(required=False)
+    threshold = serializers.DecimalField(required=False, max_digits=4, decimal_places=3, min_value=0, max_value=1)
+    assets = serializers.PrimaryKeyRelatedField(many=True, queryset=Asset.objects.all(), required=False)
+    documents = serializers.PrimaryKeyRelatedField(many=True, queryset=PolicyDocument.objects.all(), required=False)
+
+
+class NoticeSerializer(serializers.Serializer):
+    """Where and when the advance notice was published."""
+
+    published_at = serializers.DateTimeField()
+    reference = serializers.CharField(max_length=300)
+
+
+class ReasonSerializer(serializers.Serializer):
+    """A reason."""
+
+    reason = serializers.CharField(max_length=2000)
+
+
+class ChecklistSerializer(serializers.Serializer):
+    """On-site ticks."""
+
+    signage_up = serializers.BooleanField(required=False)
+    leaflets_available = serializers.BooleanField(required=False)
+    briefing_done = serializers.BooleanField(required=False)
+
+
+class PublishedDeploymentSerializer(serializers.Serializer):
+    """A completed deployment as the public sees it."""
+
+    reference = serializers.CharField()
+    date = serializers.DateField()
+    location = serializers.CharField()
+    location_type = serializers.CharField()
+    start = serializers.CharField()
+    end = serializers.CharField()
+    watchlist_size = serializers.IntegerField()
+    faces_processed = serializers.IntegerField()
+    alerts = serializers.IntegerField()
+    false_alerts = serializers.IntegerField()
+    arrests = serializers.IntegerField()

@@ -1,0 +1,169 @@
+"""The deployments API: every write calls a service; the public endpoint shows only published fields."""
+
+from django.http import HttpResponse
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, permissions, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from govern.api.viewsets import RestrictedViewSet, StrictQueryMixin
+
+from .. import publication, services
+from ..filtersets import DeploymentFilterSet
+from ..models import Asset, Deployment, PolicyDocument
+from . import serializers
+
+
+class AssetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedViewSet):
+    """Vans and cameras."""
+
+    queryset = Asset.objects.all()
+    serializer_class = serializers.AssetSerializer
+
+    def create(self, request):
+        """Register a van or camera."""
+        body = self.get_serializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        asset = services.register_asset(request.user, **body.validated_data)
+        return Response(self.get_serializer(asset).data, status=status.HTTP_201_CREATED)
+
+
+class PolicyDocumentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedViewSet):
+    """Versions of the DPIA, EIA and appropriate policy document."""
+
+    queryset = PolicyDocument.objects.all()
+    serializer_class = serializers.PolicyDocumentSerializer
+
+    def create(self, request):
+        """Record a new version (unapproved)."""
+        body = self.get_serializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        document = services.record_document(request.user, **body.validated_data)
+        return Response(self.get_serializer(document).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(request=None)
+    @action(detail=True, methods=["post"])
+    def approve(self, request, pk=None):
+        """Approve this version."""
+        return Response(self.get_serializer(services.approve_document(request.user, self.get_object())).data)
+
+
+class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedViewSet):
+    """Deployments, their gate and their transitions."""
+
+    queryset = Deployment.objects.select_related("watchlist").prefetch_related("assets", "documents")
+    serializer_class = serializers.DeploymentSerializer
+    filterset_class = DeploymentFilterSet
+
+    def _respond(self, deployment, code=status.HTTP_200_OK):
+        deployment.refresh_from_db()
+        return Response(self.get_serializer(deployment).data, status=code)
+
+    def create(self, request):
+        """Plan a deployment."""
+        body = self.get_serializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return self._respond(services.plan(request.user, **body.validated_data), status.HTTP_201_CREATED)
+
+    @extend_schema(request=serializers.DeploymentUpdateSerializer)
+    def partial_update(self, request, pk=None):
+        """Change the plan (an authorised one goes back to planned)."""
+        body = serializers.DeploymentUpdateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return self._respond(services.update_plan(request.user, self.get_object(), **body.validated_data))
+
+    @extend_schema(request=None)
+    @action(detail=True, methods=["post"])
+    def authorise(self, request, pk=None):
+        """Authorise the plan, bound to the watchlist's approved version."""
+        return self._respond(services.authorise(request.user, self.get_object()))
+
+    @extend_schema(request=serializers.NoticeSerializer)
+    @action(detail=True, methods=["post"])
+    def notice(self, request, pk=None):
+        """Record the advance public notice."""
+        body = serializers.NoticeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return self._respond(services.publish_notice(request.user, self.get_object(), **body.validated_data))
+
+    @extend_schema(request=serializers.ReasonSerializer)
+    @action(detail=True, methods=["post"], url_path="exempt-notice")
+    def exempt_notice(self, request, pk=None):
+        """Exempt from advance notice, with the reason (authorising officer)."""
+        body = serializers.ReasonSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return self._respond(services.exempt_notice(request.user, self.get_object(), **body.validated_data))
+
+    @extend_schema(request=serializers.ChecklistSerializer)
+    @action(detail=True, methods=["post"])
+    def checklist(self, request, pk=None):
+        """Tick the on-site checklist."""
+        body = serializers.ChecklistSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return self._respond(services.update_checklist(request.user, self.get_object(), **body.validated_data))
+
+    @extend_schema(request=None)
+    @action(detail=True, methods=["post"], url_path="go-live")
+    def go_live(self, request, pk=None):
+        """Go live now if the gate passes; otherwise 409 with the failing conditions."""
+        went, conditions = services.try_go_live(self.get_object(), actor=request.user)
+        if not went:
+            failing = [c.detail for c in conditions if not c.ok]
+            return Response({"detail": "The gate does not pass.", "failing": failing}, status=status.HTTP_409_CONFLICT)
+        return self._respond(self.get_object())
+
+    @extend_schema(request=serializers.ReasonSerializer)
+    @action(detail=True, methods=["post"])
+    def suspend(self, request, pk=None):
+        """Suspend a live deployment."""
+        body = serializers.ReasonSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return self._respond(services.suspend(request.user, self.get_object(), **body.validated_data))
+
+    @extend_schema(request=None)
+    @action(detail=True, methods=["post"])
+    def resume(self, request, pk=None):
+        """Resume a suspended deployment if the gate still passes."""
+        return self._respond(services.resume(request.user, self.get_object()))
+
+    @extend_schema(request=serializers.ReasonSerializer)
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        """Cancel a deployment, with the reason."""
+        body = serializers.ReasonSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return self._respond(services.cancel(request.user, self.get_object(), **body.validated_data))
+
+    @extend_schema(request=serializers.OutcomeSerializer, responses=serializers.OutcomeSerializer)
+    @action(detail=True, methods=["get", "put"])
+    def outcome(self, request, pk=None):
+        """The deployment's figures; officers record engagements and arrests."""
+        deployment = self.get_object()
+        if request.method == "PUT":
+            body = serializers.OutcomeSerializer(data=request.data)
+            body.is_valid(raise_exception=True)
+            return Response(
+                serializers.OutcomeSerializer(
+                    services.record_outcome(request.user, deployment, **body.validated_data)
+                ).data
+            )
+        outcome = getattr(deployment, "outcome", None)
+        return Response(serializers.OutcomeSerializer(outcome).data if outcome else {})
+
+
+class PublishedDeploymentsView(StrictQueryMixin, APIView):
+    """Completed deployments as the public sees them: no login, nothing that identifies a person."""
+
+    permission_classes = [permissions.AllowAny]
+    authentication_classes = []
+    extra_query_parameters = frozenset({"format"})
+
+    @extend_schema(responses=serializers.PublishedDeploymentSerializer(many=True))
+    def get(self, request):
+        rows = publication.published_deployments()
+        if request.query_params.get("format") == "csv":
+            response = HttpResponse(publication.as_csv(rows), content_type="text/csv; charset=utf-8")
+            response["Content-Disposition"] = 'attachment; filename="lfr-deployments.csv"'
+            return response
+        return Response({"deployments": rows, "yearly_totals": publication.yearly_totals(rows)})

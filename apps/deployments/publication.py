@@ -1,0 +1,78 @@
+"""What the public may see of deployments: completed ones, place, times and numbers; never anyone's identity."""
+
+import csv
+import io
+from collections import defaultdict
+
+from django.db.models import Count
+from django.utils import timezone
+
+from .choices import DeploymentState
+from .models import Deployment
+
+PUBLISHED_FIELDS = [
+    "reference",
+    "date",
+    "location",
+    "location_type",
+    "start",
+    "end",
+    "watchlist_size",
+    "faces_processed",
+    "alerts",
+    "false_alerts",
+    "arrests",
+]
+FIGURES = ["watchlist_size", "faces_processed", "alerts", "false_alerts", "arrests"]
+
+
+def published_deployments() -> list[dict]:
+    """Every completed deployment as a row of published fields only, newest first."""
+    rows = []
+    completed = (
+        Deployment.objects.filter(state=DeploymentState.COMPLETED)
+        .select_related("outcome", "watchlist")
+        .annotate(listed=Count("watchlist__entries"))
+        .order_by("-start")
+    )
+    for deployment in completed:
+        outcome = getattr(deployment, "outcome", None)
+        manifest = getattr(deployment.watchlist, "manifest", None)
+        size = len(manifest.data.get("listed", [])) if manifest is not None else deployment.listed
+        start, end = timezone.localtime(deployment.start), timezone.localtime(deployment.end)
+        rows.append(
+            {
+                "reference": deployment.reference,
+                "date": start.date().isoformat(),
+                "location": deployment.location_name,
+                "location_type": deployment.get_location_type_display(),
+                "start": start.strftime("%H:%M"),
+                "end": end.strftime("%H:%M"),
+                "watchlist_size": size,
+                "faces_processed": outcome.faces_processed if outcome else 0,
+                "alerts": outcome.alerts if outcome else 0,
+                "false_alerts": outcome.false_alerts if outcome else 0,
+                "arrests": outcome.arrests if outcome else 0,
+            }
+        )
+    return rows
+
+
+def yearly_totals(rows: list[dict]) -> list[dict]:
+    """Deployments and figures per calendar year."""
+    totals: dict[str, dict] = defaultdict(lambda: {"deployments": 0, **{field: 0 for field in FIGURES}})
+    for row in rows:
+        year = totals[row["date"][:4]]
+        year["deployments"] += 1
+        for field in FIGURES:
+            year[field] += row[field]
+    return [{"year": year, **values} for year, values in sorted(totals.items(), reverse=True)]
+
+
+def as_csv(rows: list[dict]) -> str:
+    """The published rows as CSV."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=PUBLISHED_FIELDS)
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()

@@ -1,0 +1,192 @@
+"""Pages: planning, the commander's authorisation queue, the schedule, a deployment with its gate, public records."""
+
+import calendar
+import datetime
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from apps.accounts import policy
+from apps.watchlists.models import Watchlist
+from govern.errors import Conflict
+
+from . import publication, services
+from .choices import DeploymentState
+from .forms import ChecklistForm, NoticeForm, PlanForm, ReasonForm
+from .models import Deployment
+
+
+def _visible(request, pk) -> Deployment:
+    return get_object_or_404(Deployment.objects.restrict(request.user, "view").select_related("watchlist"), pk=pk)
+
+
+def _form_errors(form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, problems in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, problems)
+    else:
+        form.add_error(None, error.messages)
+
+
+@login_required
+def deployment_list(request):
+    """Upcoming and live deployments; for a commander, the authorisation queue first."""
+    policy.require(request.user, "deployments.view_deployment")
+    visible = Deployment.objects.restrict(request.user, "view").select_related("watchlist")
+    now = timezone.now()
+    context = {
+        "queue": visible.filter(state=DeploymentState.PLANNED, end__gt=now).order_by("start")
+        if policy.may(request.user, "deployments.authorise_deployment")
+        else [],
+        "current": visible.filter(end__gt=now).exclude(state=DeploymentState.CANCELLED).order_by("start"),
+        "past": visible.filter(end__lte=now).order_by("-start")[:50],
+        "may_plan": policy.may(request.user, "deployments.add_deployment"),
+    }
+    return render(request, "deployments/list.html", context)
+
+
+@login_required
+def deployment_plan(request):
+    """Plan a deployment."""
+    policy.require(request.user, "deployments.add_deployment")
+    usable = Watchlist.objects.restrict(request.user, "view").exclude(state__in=["expired", "purged"])
+    form = PlanForm(request.POST or None, watchlists=usable)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            deployment = services.plan(
+                request.user, assets=list(data.pop("assets")), documents=list(data.pop("documents")), **data
+            )
+        except ValidationError as exc:
+            _form_errors(form, exc)
+        except Conflict as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"{deployment.reference} planned.")
+            return redirect("deployments:detail", pk=deployment.pk)
+    return render(request, "deployments/plan.html", {"form": form})
+
+
+@login_required
+def deployment_detail(request, pk):
+    """A deployment, its gate condition by condition, and the actions open to the user."""
+    deployment = _visible(request, pk)
+    user = request.user
+    context = {
+        "deployment": deployment,
+        "gate": services.gate(deployment),
+        "live": services.is_live(deployment),
+        "outcome": getattr(deployment, "outcome", None),
+        "may_authorise": deployment.state == DeploymentState.PLANNED
+        and policy.may(user, "deployments.authorise_deployment", deployment),
+        "authorise_refusal": policy.refusal(user, "deployments.authorise_deployment", deployment),
+        "may_change": policy.may(user, "deployments.change_deployment", deployment)
+        and deployment.state in (DeploymentState.PLANNED, DeploymentState.AUTHORISED),
+        "may_exempt": policy.may(user, "deployments.exempt_notice", deployment),
+        "may_run": policy.may(user, "deployments.run_deployment", deployment),
+        "may_command": policy.may(user, "deployments.command_deployment", deployment),
+        "notice_form": NoticeForm(),
+        "reason_form": ReasonForm(),
+        "checklist_form": ChecklistForm(
+            initial={
+                "signage_up": deployment.signage_up,
+                "leaflets_available": deployment.leaflets_available,
+                "briefing_done": deployment.briefing_done,
+            }
+        ),
+    }
+    return render(request, "deployments/detail.html", context)
+
+
+@login_required
+@require_POST
+def deployment_act(request, pk, act):
+    """One button on the deployment page: the same services as the API."""
+    deployment = _visible(request, pk)
+    user = request.user
+    try:
+        if act == "authorise":
+            services.authorise(user, deployment)
+        elif act == "notice":
+            form = NoticeForm(request.POST)
+            if not form.is_valid():
+                raise ValidationError(form.errors.as_text())
+            services.publish_notice(user, deployment, **form.cleaned_data)
+        elif act == "exempt":
+            services.exempt_notice(user, deployment, reason=request.POST.get("reason", ""))
+        elif act == "checklist":
+            form = ChecklistForm(request.POST)
+            form.is_valid()
+            services.update_checklist(user, deployment, **form.cleaned_data)
+        elif act == "go-live":
+            went, conditions = services.try_go_live(deployment, actor=user)
+            if not went:
+                raise ValidationError([c.detail for c in conditions if not c.ok])
+        elif act == "suspend":
+            services.suspend(user, deployment, reason=request.POST.get("reason", ""))
+        elif act == "resume":
+            services.resume(user, deployment)
+        elif act == "cancel":
+            services.cancel(user, deployment, reason=request.POST.get("reason", ""))
+        else:
+            raise PermissionDenied("Unknown action.")
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    except (PermissionDenied, Conflict) as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{deployment.reference}: done.")
+    return redirect("deployments:detail", pk=pk)
+
+
+@login_required
+def schedule(request):
+    """A week or month calendar of deployments by status."""
+    policy.require(request.user, "deployments.view_deployment")
+    view = request.GET.get("view", "week")
+    if view not in ("week", "month"):
+        view = "week"
+    try:
+        day = (
+            datetime.date.fromisoformat(request.GET.get("date", ""))
+            if request.GET.get("date")
+            else timezone.localdate()
+        )
+    except ValueError:
+        day = timezone.localdate()
+    if view == "week":
+        first = day - datetime.timedelta(days=day.weekday())
+        days = [first + datetime.timedelta(days=n) for n in range(7)]
+        previous, following = first - datetime.timedelta(days=7), first + datetime.timedelta(days=7)
+    else:
+        first = day.replace(day=1)
+        count = calendar.monthrange(first.year, first.month)[1]
+        days = [first + datetime.timedelta(days=n) for n in range(count)]
+        previous = (first - datetime.timedelta(days=1)).replace(day=1)
+        following = first + datetime.timedelta(days=count)
+    zone = timezone.get_current_timezone()
+    start = datetime.datetime.combine(days[0], datetime.time.min, tzinfo=zone)
+    end = datetime.datetime.combine(days[-1] + datetime.timedelta(days=1), datetime.time.min, tzinfo=zone)
+    found = Deployment.objects.restrict(request.user, "view").filter(start__lt=end, end__gt=start).order_by("start")
+    by_day = {
+        d: [x for x in found if timezone.localtime(x.start).date() <= d <= timezone.localtime(x.end).date()]
+        for d in days
+    }
+    context = {"view": view, "days": by_day.items(), "previous": previous, "following": following, "today": day}
+    return render(request, "deployments/schedule.html", context)
+
+
+def public_records(request):
+    """Completed deployments and their numbers, for anyone; CSV with ?format=csv."""
+    rows = publication.published_deployments()
+    if request.GET.get("format") == "csv":
+        response = HttpResponse(publication.as_csv(rows), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="lfr-deployments.csv"'
+        return response
+    context = {"rows": rows, "totals": publication.yearly_totals(rows)}
+    return render(request, "deployments/public.html", context)

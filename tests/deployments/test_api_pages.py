@@ -1,0 +1,153 @@
+"""The deployments API and pages, and the public records that must never identify anyone."""
+
+import csv
+import datetime
+import io
+
+import pytest
+from django.urls import reverse
+
+from apps.deployments import services
+from apps.deployments.choices import DeploymentState
+from apps.deployments.models import Deployment
+
+from .conftest import PLACE, ready
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def completed(actors, approvers, planned, now):
+    deployment = services.authorise(approvers.superintendent, planned, now=now)
+    ready(deployment, actors.officer, now)
+    services.run_schedule(now=deployment.start + datetime.timedelta(minutes=1))
+    services.run_schedule(now=deployment.end + datetime.timedelta(minutes=1))
+    services.record_outcome(
+        actors.officer,
+        deployment,
+        faces_processed=15432,
+        alerts=3,
+        true_alerts=2,
+        false_alerts=1,
+        engagements=3,
+        arrests=2,
+    )
+    return Deployment.objects.get(pk=deployment.pk)
+
+
+def test_plan_and_authorise_through_the_api(actors, approvers, api, approved_list, documents, vans):
+    body = {
+        **{k: str(v) for k, v in PLACE.items()},
+        "start": approved_list.intended_start.isoformat(),
+        "end": approved_list.intended_end.isoformat(),
+        "watchlist": approved_list.pk,
+        "threshold": "0.600",
+        "assets": [vans[0].pk],
+        "documents": [d.pk for d in documents],
+    }
+    created = api(actors.officer).post("/api/deployments/deployments/", body, format="json")
+    assert created.status_code == 201, created.json()
+    assert {c["name"]: c["ok"] for c in created.json()["gate"]}["authorisation"] is False
+    url = f"/api/deployments/deployments/{created.json()['id']}/authorise/"
+    assert api(actors.officer).post(url).status_code == 403
+    refused = api(approvers.chief_inspector).post(url)
+    assert refused.status_code == 403 and "Superintendent" in refused.json()["detail"]
+    authorised = api(approvers.superintendent).post(url)
+    assert authorised.status_code == 200 and authorised.json()["state"] == "authorised"
+    assert authorised.json()["authorised_watchlist_hash"] == approved_list.approved_hash
+    again = api(approvers.superintendent2).post(url)
+    assert again.status_code == 409
+
+
+def test_a_double_booked_van_gets_400_through_the_api(actors, api, planned, approved_list, documents, vans):
+    body = {
+        **{k: str(v) for k, v in PLACE.items()},
+        "location_name": "Brixton",
+        "latitude": "51.4613",
+        "longitude": "-0.1156",
+        "start": planned.start.isoformat(),
+        "end": planned.end.isoformat(),
+        "watchlist": approved_list.pk,
+        "assets": [vans[0].pk],
+        "documents": [d.pk for d in documents],
+    }
+    response = api(actors.officer).post("/api/deployments/deployments/", body, format="json")
+    assert response.status_code == 400 and "booked" in str(response.json())
+
+
+def test_go_live_too_early_is_409_with_the_failing_conditions(approvers, api, planned, now):
+    services.authorise(approvers.superintendent, planned, now=now)
+    response = api(approvers.superintendent2).post(f"/api/deployments/deployments/{planned.pk}/go-live/")
+    assert response.status_code == 409
+    assert any("Outside its period" in reason for reason in response.json()["failing"])
+
+
+def test_the_deployment_page_shows_each_gate_condition(approvers, client, planned, now):
+    client.force_login(approvers.superintendent)
+    page = client.get(reverse("deployments:detail", args=[planned.pk])).content.decode()
+    assert 'data-condition="authorisation"' in page and "Not authorised." in page
+    assert 'data-condition="public_notice"' in page and 'id="authorise"' in page
+    client.post(reverse("deployments:act", args=[planned.pk, "authorise"]))
+    assert Deployment.objects.get(pk=planned.pk).state == DeploymentState.AUTHORISED
+
+
+def test_the_schedule_page_shows_week_and_month(actors, client, planned):
+    client.force_login(actors.officer)
+    for view in ("week", "month"):
+        page = client.get(reverse("deployments:schedule"), {"view": view, "date": planned.start.date().isoformat()})
+        assert page.status_code == 200 and b"Oxford Circus" in page.content
+    assert client.get(reverse("deployments:schedule"), {"date": "not-a-date"}).status_code == 200
+
+
+PERSONAL = ["EXAMPLE", "Adam", "90/123456A", "1990-05-17", "officer", "supt", "compiler", "Warrant"]
+
+
+def test_public_records_show_only_completed_deployments_and_no_personal_data(client, api, completed, planned_later):
+    page = client.get(reverse("public-deployments"))
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert completed.location_name in text and "15432" in text
+    assert planned_later.reference not in text
+    for word in PERSONAL:
+        assert word not in text.split("<main>")[1], word
+    rows = list(
+        csv.DictReader(io.StringIO(client.get(reverse("public-deployments"), {"format": "csv"}).content.decode()))
+    )
+    assert len(rows) == 1
+    assert set(rows[0]) == {
+        "reference",
+        "date",
+        "location",
+        "location_type",
+        "start",
+        "end",
+        "watchlist_size",
+        "faces_processed",
+        "alerts",
+        "false_alerts",
+        "arrests",
+    }
+    assert (rows[0]["watchlist_size"], rows[0]["alerts"], rows[0]["false_alerts"], rows[0]["arrests"]) == (
+        "1",
+        "3",
+        "1",
+        "2",
+    )
+    for word in PERSONAL:
+        assert word not in str(rows), word
+    published = api().get("/api/deployments/published/").json()
+    assert published["yearly_totals"][0]["deployments"] == 1 and published["yearly_totals"][0]["arrests"] == 2
+    assert api().get("/api/deployments/deployments/").status_code == 401
+
+
+@pytest.fixture
+def planned_later(actors, approved_list, documents, vans):
+    return services.plan(
+        actors.officer,
+        watchlist=approved_list,
+        start=approved_list.intended_end,
+        end=approved_list.intended_end + datetime.timedelta(hours=1),
+        assets=[vans[1]],
+        documents=documents,
+        **{**PLACE, "location_name": "Stratford", "latitude": "51.5416", "longitude": "-0.0033"},
+    )

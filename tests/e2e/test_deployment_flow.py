@@ -1,0 +1,138 @@
+"""Plan → authorise → (time moves) → live → completed → public record, on the real pages in a real browser."""
+
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from apps.accounts import services as accounts
+from apps.accounts.choices import Rank, Role
+from apps.deployments import services
+from apps.deployments.choices import AssetKind, DeploymentState, DocumentKind
+from apps.deployments.models import Deployment
+from apps.watchlists import services as watchlists
+from apps.watchlists.choices import Category, LegalBasis
+from tests.watchlist_fixtures import JUSTIFICATION, make_jpeg
+
+from .conftest import sign_in
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+PASSWORD = "browser-test-password"
+
+
+@pytest.fixture
+def world(transactional_db):
+    """An approved list in force from in 2 hours, current documents and a van."""
+    compiler = accounts.create_user(None, "analyst", PASSWORD, roles=[Role.WATCHLIST_COMPILER])
+    accounts.create_user(None, "pc", PASSWORD, roles=[Role.OFFICER], rank=Rank.CONSTABLE)
+    supt = accounts.create_user(None, "supt", PASSWORD, roles=[Role.AUTHORISING_OFFICER], rank=Rank.SUPERINTENDENT)
+    subject = watchlists.create_subject(
+        compiler,
+        family_name="Example",
+        given_names="Adam",
+        date_of_birth=datetime.date(1990, 5, 17),
+        pnc_id="90/123456A",
+    )
+    image = watchlists.upload_image(
+        compiler,
+        subject,
+        make_jpeg(),
+        captured_on=datetime.date(2026, 3, 1),
+        source_system="Custody suite A",
+        legal_basis=LegalBasis.PACE_CUSTODY,
+    )
+    start = timezone.now().replace(second=0, microsecond=0) + datetime.timedelta(hours=2)
+    watchlist = watchlists.create_watchlist(
+        compiler, purpose="LFR, Oxford Circus", intended_start=start, intended_end=start + datetime.timedelta(hours=4)
+    )
+    watchlists.add_entry(
+        compiler,
+        watchlist,
+        subject=subject,
+        image=image,
+        category=Category.WANTED_BY_COURTS,
+        justification=JUSTIFICATION,
+    )
+    review = watchlists.submit(compiler, watchlist)
+    watchlists.approve(supt, watchlist, content_hash=review.content_hash)
+    for kind in DocumentKind.values:
+        document = services.record_document(
+            supt,
+            kind=kind,
+            version="1",
+            title=kind.upper(),
+            review_by=timezone.localdate() + datetime.timedelta(days=60),
+        )
+        services.approve_document(supt, document)
+    services.register_asset(supt, kind=AssetKind.VAN, identifier="LFR-VAN-7")
+    return start
+
+
+def test_plan_authorise_live_completed_public(live_server, browser, world, screenshots):
+    base, start = live_server.url, timezone.localtime(world)
+    page = browser.new_page()
+    sign_in(page, base, "pc", PASSWORD)
+    page.click("main >> text=Deployments")
+    page.click("text=Plan a deployment")
+    page.fill("#id_location_name", "Oxford Circus")
+    page.fill("#id_address", "Oxford Street, London W1")
+    page.fill("#id_latitude", "51.5152")
+    page.fill("#id_longitude", "-0.1418")
+    page.select_option("#id_location_type", "crime_hotspot")
+    page.fill("#id_grounds", "Robbery hotspot: 41 robberies in 28 days around the station exits.")
+    page.fill("#id_start", start.strftime("%Y-%m-%dT%H:%M"))
+    page.fill("#id_end", (start + datetime.timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M"))
+    page.select_option("#id_watchlist", label="WL-2026-0001 v1 (Approved)")
+    page.check("text=LFR van LFR-VAN-7")
+    for label in (
+        "Data protection impact assessment v1",
+        "Equality impact assessment v1",
+        "Appropriate policy document v1",
+    ):
+        page.check(f"text={label}")
+    page.click("#plan")
+    assert page.locator("#state").inner_text() == "Planned"
+    assert "Not authorised." in page.locator("ul.gate").inner_text()
+    published = (timezone.localtime() - datetime.timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
+    page.fill("#notice-form #id_published_at", published)
+    page.fill("#notice-form #id_reference", "Force website and local press, 20 Nov")
+    page.click("#notice-form button")
+    page.check("#checklist-form #id_signage_up")
+    page.check("#checklist-form #id_leaflets_available")
+    page.check("#checklist-form #id_briefing_done")
+    page.click("#checklist-form button")
+    page.click("text=Sign out")
+
+    sign_in(page, base, "supt", PASSWORD)
+    page.click("text=Authorisation queue")
+    page.click("#authorisation-queue a")
+    page.click("#authorise")
+    assert page.locator("#state").inner_text() == "Authorised"
+    page.screenshot(path=str(screenshots / "deployment-authorised.png"), full_page=True)
+
+    deployment = Deployment.objects.get()
+    services.run_schedule(now=deployment.start + datetime.timedelta(minutes=1))  # time moves to the start
+    page.reload()
+    assert page.locator("#state").inner_text() == "Live"
+    # Every condition but the period holds (the page checks at the real time, before the start).
+    assert page.locator("ul.gate li.bad").count() == 1
+    assert page.locator("ul.gate li.bad").get_attribute("data-condition") == "period"
+
+    services.run_schedule(now=deployment.end + datetime.timedelta(minutes=1))  # and past the end
+    services.record_outcome(
+        deployment.authorised_by,
+        deployment,
+        faces_processed=12873,
+        alerts=2,
+        true_alerts=2,
+        false_alerts=0,
+        engagements=2,
+        arrests=1,
+    )
+    assert Deployment.objects.get().state == DeploymentState.COMPLETED
+    page.click("text=Sign out")
+    page.goto(f"{base}/public/deployments/")
+    table = page.locator("table.published").inner_text()
+    assert "Oxford Circus" in table and "12873" in table
+    assert "EXAMPLE" not in page.content() and "90/123456A" not in page.content()
+    page.screenshot(path=str(screenshots / "public-records.png"), full_page=True)
