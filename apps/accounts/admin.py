@@ -3,6 +3,7 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from rest_framework.authtoken.models import TokenProxy
 
@@ -11,7 +12,7 @@ from apps.audit import services as audit
 from . import policy
 from .choices import Role
 from .models import User
-from .services import PROFILE_FIELDS
+from .services import INCOMPATIBLE_WITH_ADMINISTRATOR, PROFILE_FIELDS
 
 # Roles are a fixed list and tokens are secrets: neither is edited by hand.
 for model in (Group, TokenProxy):
@@ -45,6 +46,8 @@ class UserAdmin(DjangoUserAdmin):
         return policy.may(request.user, "accounts.view_user")
 
     def has_change_permission(self, request, obj=None):
+        if obj is not None and obj.pk == request.user.pk:
+            return False  # nobody changes their own roles or rank; another administrator does
         return policy.may(request.user, "accounts.change_user")
 
     def has_add_permission(self, request):
@@ -77,6 +80,9 @@ class UserAdmin(DjangoUserAdmin):
         before = sorted(user.groups.filter(name__in=Role.values).values_list("name", flat=True)) if change else []
         super().save_related(request, form, formsets, change)
         after = sorted(user.groups.filter(name__in=Role.values).values_list("name", flat=True))
+        held = {Role(name) for name in after}
+        if Role.ADMINISTRATOR in held and held & INCOMPATIBLE_WITH_ADMINISTRATOR:
+            raise PermissionDenied("An administrator may not also hold an approving, compiling or privacy role.")
         is_admin = Role.ADMINISTRATOR.value in after
         if user.is_staff != is_admin:
             User.objects.filter(pk=user.pk).update(is_staff=is_admin)

@@ -5,6 +5,7 @@ hold the permission for the action.
 """
 
 from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
 from apps.audit import services as audit
@@ -19,6 +20,8 @@ PROFILE_FIELDS = ("first_name", "last_name", "email", "rank", "warrant_number", 
 def _authorise(actor, action: str, obj=None) -> None:
     if actor is not None:
         policy.require(actor, action, obj)
+        if obj is not None and obj.pk == actor.pk and action == "accounts.change_user":
+            raise PermissionDenied("Nobody changes their own roles, rank or account: ask another administrator.")
 
 
 def ensure_role_groups() -> None:
@@ -30,10 +33,10 @@ def ensure_role_groups() -> None:
 def _validate_profile(profile: dict) -> None:
     unknown = set(profile) - set(PROFILE_FIELDS)
     if unknown:
-        raise ValueError(f"Unknown account fields: {', '.join(sorted(unknown))}.")
+        raise ValidationError(f"Unknown account fields: {', '.join(sorted(unknown))}.")
     rank = profile.get("rank", "")
     if rank and rank not in Rank.values:
-        raise ValueError(f"Unknown rank {rank!r}.")
+        raise ValidationError(f"Unknown rank {rank!r}.")
 
 
 @transaction.atomic
@@ -60,8 +63,15 @@ def create_user(actor, username: str, password: str | None, roles=(), reason: st
     return user
 
 
+# An administrator manages accounts; holding an operational role as well would let them grant themselves power.
+INCOMPATIBLE_WITH_ADMINISTRATOR = {Role.AUTHORISING_OFFICER, Role.WATCHLIST_COMPILER, Role.PRIVACY_OFFICER}
+
+
 def _apply_roles(user: User, roles) -> None:
     wanted = {Role(role) for role in roles}
+    if Role.ADMINISTRATOR in wanted and wanted & INCOMPATIBLE_WITH_ADMINISTRATOR:
+        clash = ", ".join(sorted(r.label for r in wanted & INCOMPATIBLE_WITH_ADMINISTRATOR))
+        raise ValidationError(f"An administrator may not also be: {clash}.")
     ensure_role_groups()
     role_groups = Group.objects.filter(name__in=Role.values)
     user.groups.remove(*[g for g in role_groups if g.name not in wanted])
@@ -114,7 +124,7 @@ def deactivate(actor, user: User, reason: str) -> User:
     """Stop an account from signing in; accounts are never deleted, so the log's actors stay resolvable."""
     _authorise(actor, "accounts.change_user", user)
     if not reason.strip():
-        raise ValueError("A reason is required to deactivate an account.")
+        raise ValidationError("A reason is required to deactivate an account.")
     user.is_active = False
     user.save(update_fields=["is_active"])
     audit.record("account.deactivate", user, actor, reason=reason)

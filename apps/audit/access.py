@@ -26,7 +26,7 @@ def reason_from(request) -> str:
 
 
 def _valid(reason: str) -> bool:
-    return len(reason) >= MIN_REASON_LENGTH
+    return MIN_REASON_LENGTH <= len(reason) <= services.MAX_REASON_LENGTH and reason.isprintable()
 
 
 def stated_reason(request) -> str:
@@ -35,8 +35,8 @@ def stated_reason(request) -> str:
     if not _valid(reason):
         raise exceptions.ValidationError(
             {
-                "reason": f"State why you are consulting this record (at least {MIN_REASON_LENGTH} characters), "
-                "as ?reason= or the X-Access-Reason header."
+                "reason": f"State why you are consulting this record ({MIN_REASON_LENGTH} to "
+                f"{services.MAX_REASON_LENGTH} printable characters), as ?reason= or the X-Access-Reason header."
             }
         )
     return reason

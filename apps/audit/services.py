@@ -7,11 +7,14 @@ until the caller commits, so callers record their event as the last step of thei
 """
 
 import datetime
+import hashlib
+import hmac
 import json
 import uuid
 from contextlib import nullcontext
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
@@ -42,6 +45,12 @@ def canonical_json(value) -> str:
         )
     except (TypeError, ValueError) as exc:
         raise AuditDataError(f"Audit data is not plain JSON: {exc}") from exc
+
+
+def commitment(value) -> str:
+    """An HMAC of a personal value: the log can prove what was recorded without showing it to its readers."""
+    key = hashlib.sha256(b"govern-audit-commitment:" + settings.SECRET_KEY.encode()).digest()
+    return hmac.new(key, canonical_json(value).encode(), hashlib.sha256).hexdigest()
 
 
 def format_time(moment) -> str:
@@ -96,6 +105,8 @@ def record(action: str, target, actor, data: dict | None = None, reason: str = "
     reason = (reason or "").strip()
     if len(reason) > MAX_REASON_LENGTH:
         raise AuditDataError(f"Reason is longer than {MAX_REASON_LENGTH} characters.")
+    if "\x00" in reason:
+        raise AuditDataError("Reason holds a NUL character.")
     payload = json.loads(canonical_json(data or {}))
     request_id: uuid.UUID = current_request_id()
 
@@ -118,6 +129,8 @@ def record(action: str, target, actor, data: dict | None = None, reason: str = "
             "data": payload,
         }
         canonical = canonical_json(body)
+        if "\\u0000" in canonical:  # PostgreSQL text cannot hold NUL
+            raise AuditDataError("Audit data holds a NUL character.")
         leaf = merkle.leaf_hash(canonical.encode())
         event = Event.objects.create(
             seq=seq,

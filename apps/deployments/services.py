@@ -533,9 +533,24 @@ class ScheduleAction:
     detail: str
 
 
+_SCHEDULE_LOCK = 7_245_003  # one schedule run at a time (beat and the command may overlap)
+
+
 def run_schedule(now=None, dry_run: bool = False) -> list[ScheduleAction]:
     """Go live at the start when the gate passes; complete at the end; cancel what never went live by its end."""
     now = _now(now)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [_SCHEDULE_LOCK])
+        if not cursor.fetchone()[0]:
+            return []  # another run is moving the deployments now
+    try:
+        return _run_schedule(now, dry_run)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [_SCHEDULE_LOCK])
+
+
+def _run_schedule(now, dry_run: bool) -> list[ScheduleAction]:
     actions = []
     due = Deployment.objects.filter(state=DeploymentState.AUTHORISED, start__lte=now, end__gt=now)
     for deployment in due.select_related("watchlist"):

@@ -28,7 +28,7 @@ class EntryForm(forms.Form):
     category = forms.ChoiceField(choices=[("", "Choose a category"), *Category.choices])
     offence = forms.CharField(required=False, max_length=200, help_text="For 'wanted for an offence'.")
     order_details = forms.CharField(required=False, max_length=300, help_text="For a court order or bail condition.")
-    justification = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+    justification = forms.CharField(max_length=5000, widget=forms.Textarea(attrs={"rows": 3}))
     under_18_rationale = forms.CharField(
         required=False, widget=forms.Textarea(attrs={"rows": 2}), help_text="Required when the person is under 18."
     )
@@ -65,6 +65,7 @@ class DecisionForm(forms.Form):
     route = forms.ChoiceField(choices=ApprovalRoute.choices, initial=ApprovalRoute.STANDARD)
     comment = forms.CharField(
         required=False,
+        max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Required to return; for an urgent approval, the reason.",
     )
@@ -73,4 +74,4 @@ class DecisionForm(forms.Form):
 class CommentForm(forms.Form):
     """A comment, e.g. for ratifying."""
 
-    comment = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    comment = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))

@@ -87,6 +87,7 @@ class Watchlist(models.Model):
     intended_end = models.DateTimeField()
     state = models.CharField(max_length=16, choices=WatchlistState.choices, default=WatchlistState.DRAFT)
     version = models.PositiveIntegerField(default=1)
+    revision = models.PositiveIntegerField(default=1, help_text="Moves on every change; the ETag names it.")
     compiled_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -114,6 +115,11 @@ class Watchlist(models.Model):
                 condition=~Q(state=WatchlistState.APPROVED)
                 | (Q(approved_version=models.F("version")) & ~Q(approved_hash="")),
                 name="watchlist_approval_matches_version",
+            ),
+            # Separation of duties, held by the database too: nobody approves the list they compiled.
+            models.CheckConstraint(
+                condition=Q(approved_by__isnull=True) | ~Q(approved_by=models.F("compiled_by")),
+                name="watchlist_approver_is_not_compiler",
             ),
         ]
 
@@ -186,7 +192,11 @@ class Review(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["watchlist"], condition=Q(state=ReviewState.OPEN), name="review_one_open_per_watchlist"
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(decided_by__isnull=True) | ~Q(decided_by=models.F("submitted_by")),
+                name="review_decider_is_not_submitter",
+            ),
         ]
 
     def __str__(self):

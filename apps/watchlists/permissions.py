@@ -12,9 +12,11 @@ COMPILER, APPROVER, PRIVACY = Role.WATCHLIST_COMPILER, Role.AUTHORISING_OFFICER,
 
 
 def _contributed(user, watchlist) -> bool:
-    """Whether the user compiled the watchlist or edited its current version."""
+    """Whether the user compiled the list, edited or submitted any version of it, or added anyone on it now."""
     return (
-        watchlist.compiled_by_id == user.pk or watchlist.editors.filter(version=watchlist.version, user=user).exists()
+        watchlist.compiled_by_id == user.pk
+        or watchlist.editors.filter(user=user).exists()
+        or watchlist.entries.filter(added_by=user).exists()
     )
 
 
@@ -27,7 +29,7 @@ def _rank_at_least(user, minimum: str) -> str | None:
 def _may_approve(minimum_setting: str):
     def check(user, watchlist) -> str | None:
         if _contributed(user, watchlist):
-            return "You compiled or edited this version of the watchlist, so you may not approve it."
+            return "You compiled, edited or submitted this watchlist, so you may not approve it."
         return _rank_at_least(user, getattr(settings, minimum_setting))
 
     return check
@@ -35,7 +37,7 @@ def _may_approve(minimum_setting: str):
 
 def _may_return(user, watchlist) -> str | None:
     if _contributed(user, watchlist):
-        return "You compiled or edited this version of the watchlist, so you may not decide on it."
+        return "You compiled, edited or submitted this watchlist, so you may not decide on it."
     return None
 
 

@@ -11,8 +11,8 @@ import hashlib
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -65,7 +65,7 @@ def create_subject(actor, *, reason: str = "", **fields) -> Subject:
     if subject.date_of_birth > timezone.localdate():
         raise ValidationError({"date_of_birth": "The date of birth is in the future."})
     subject.save()
-    audit.record("subject.create", subject, actor, data=_subject_data(subject), reason=reason)
+    audit.record("subject.create", subject, actor, data=_subject_audit(subject), reason=reason)
     return subject
 
 
@@ -73,23 +73,43 @@ def _subject_data(subject: Subject) -> dict:
     return {field: getattr(subject, field) for field in SUBJECT_FIELDS}
 
 
+def _subject_audit(subject: Subject) -> dict:
+    """What the log keeps of a subject: equality fields in clear, identity only as a commitment."""
+    identity = {field: getattr(subject, field) for field in ("family_name", "given_names", "date_of_birth", "pnc_id")}
+    return {"sex": subject.sex, "ethnicity": subject.ethnicity, "identity": audit.commitment(identity)}
+
+
 @transaction.atomic
-def update_subject(actor, subject: Subject, *, reason: str, **changes) -> Subject:
-    """Correct a subject's details; the reason goes into the log."""
+def update_subject(actor, subject: Subject, *, reason: str, now=None, **changes) -> Subject:
+    """Correct a subject's details; lists submitted or approved with the old details start a new version."""
     policy.require(actor, "watchlists.change_subject", subject)
     unknown = set(changes) - set(SUBJECT_FIELDS)
     if unknown:
         raise ValidationError(f"Unknown subject fields: {', '.join(sorted(unknown))}.")
+    if not changes:
+        raise ValidationError("Nothing to change.")
+    if not reason or not reason.strip():
+        raise ValidationError({"reason": "Say why the subject's details change."})
     subject = Subject.objects.select_for_update().get(pk=subject.pk)
     before = _subject_data(subject)
     for field, value in changes.items():
         setattr(subject, field, value)
     _full_clean(subject, exclude=["created_by"])
-    subject.save()
     after = _subject_data(subject)
-    changed = {field: [before[field], after[field]] for field in changes if before[field] != after[field]}
-    if changed:
-        audit.record("subject.update", subject, actor, data={"changed": changed}, reason=reason)
+    changed = sorted(field for field in changes if before[field] != after[field])
+    if not changed:
+        return subject
+    subject.save()
+    audit.record("subject.update", subject, actor, data={"changed": changed, **_subject_audit(subject)}, reason=reason)
+    # An approval covers the subject's details as reviewed: lists that showed the old ones need review again.
+    affected = Watchlist.objects.filter(
+        entries__subject=subject,
+        state__in=[WatchlistState.SUBMITTED, WatchlistState.APPROVED, WatchlistState.RETURNED],
+    ).distinct()
+    for watchlist in affected:
+        locked = _lock(watchlist)
+        _start_new_version(actor, locked, _now(now), f"the details of subject {subject.pk} changed: {reason}")
+        _bump_revision(locked)
     return subject
 
 
@@ -168,8 +188,17 @@ def image_is_stale(image: CustodyImage, on: datetime.date | None = None) -> bool
 # --- Watchlists: compiling -----------------------------------------------------------------------------------------
 
 
-def _compile_window(start: datetime.datetime, end: datetime.datetime, now: datetime.datetime) -> None:
-    """A list is compiled shortly before its deployment, not kept on the shelf (DOMAIN: 24 hours, a setting)."""
+def _compile_window(
+    start: datetime.datetime, end: datetime.datetime, now: datetime.datetime, created: bool = False
+) -> None:
+    """A list is compiled shortly before its deployment, for one deployment, not kept on the shelf (DOMAIN)."""
+    if not created:
+        if start < now - datetime.timedelta(hours=1):
+            raise ValidationError({"intended_start": "A watchlist cannot start in the past."})
+        if end - start > datetime.timedelta(hours=settings.WATCHLIST_MAX_HOURS):
+            raise ValidationError(
+                {"intended_end": f"A watchlist is for one deployment: at most {settings.WATCHLIST_MAX_HOURS} hours."}
+            )
     opens = start - datetime.timedelta(hours=settings.WATCHLIST_COMPILE_WINDOW_HOURS)
     if now < opens:
         raise ValidationError(
@@ -233,45 +262,57 @@ def create_watchlist(
     return watchlist
 
 
-def _begin_edit(actor, watchlist: Watchlist, expected_version: int | None, now: datetime.datetime) -> Watchlist:
+def _start_new_version(actor, locked: Watchlist, now: datetime.datetime, why: str) -> None:
+    """Withdraw any open review and any approval; the list becomes a new draft version."""
+    previous = (locked.version, locked.state, locked.approved_hash)
+    Review.objects.filter(watchlist=locked, state=ReviewState.OPEN).update(
+        state=ReviewState.WITHDRAWN, decided_at=now, comment="Changed before a decision."
+    )
+    locked.version += 1
+    locked.state = WatchlistState.DRAFT
+    locked.approved_version, locked.approved_hash, locked.approved_by, locked.approved_at = None, "", None, None
+    locked.approval_route, locked.ratify_by, locked.ratified_by, locked.ratified_at = "", None, None, None
+    locked.save()
+    audit.record(
+        "watchlist.new_version",
+        locked,
+        actor,
+        data={
+            "from_version": previous[0],
+            "from_state": previous[1],
+            "from_approved_hash": previous[2],
+            "version": locked.version,
+        },
+        reason=why,
+    )
+
+
+def _bump_revision(locked: Watchlist) -> None:
+    """Every change moves the revision the ETag names, so two editors never overwrite each other unseen."""
+    Watchlist.objects.filter(pk=locked.pk).update(revision=models.F("revision") + 1)
+    locked.refresh_from_db(fields=["revision"])
+
+
+def _check_revision(locked: Watchlist, expected_revision: int | None) -> None:
+    if expected_revision is not None and locked.revision != expected_revision:
+        raise PreconditionFailed(
+            f"{locked.reference} changed since you loaded it (revision {locked.revision}, not {expected_revision}): "
+            "reload it and try again."
+        )
+
+
+def _begin_edit(actor, watchlist: Watchlist, expected_revision: int | None, now: datetime.datetime) -> Watchlist:
     """Lock the list for an edit; after a submission or approval the edit starts a new version in draft."""
     policy.require(actor, "watchlists.change_watchlist", watchlist)
     locked = Watchlist.objects.select_for_update().get(pk=watchlist.pk)
-    if expected_version is not None and locked.version != expected_version:
-        raise PreconditionFailed(
-            f"{locked.reference} is at version {locked.version}, not {expected_version}: reload it and try again."
-        )
+    _check_revision(locked, expected_revision)
     if locked.state not in EDITABLE_STATES:
         raise Conflict(f"{locked.reference} is {locked.get_state_display().lower()} and can no longer be edited.")
-    _compile_window(locked.intended_start, locked.intended_end, now)
+    _compile_window(locked.intended_start, locked.intended_end, now, created=True)
     if locked.state != WatchlistState.DRAFT:
-        previous = (locked.version, locked.state)
-        Review.objects.filter(watchlist=locked, state=ReviewState.OPEN).update(
-            state=ReviewState.WITHDRAWN, decided_at=now, comment="Changed before a decision."
-        )
-        locked.version += 1
-        locked.state = WatchlistState.DRAFT
-        locked.approved_version = None
-        locked.approved_hash = ""
-        locked.approved_by = None
-        locked.approved_at = None
-        locked.approval_route = ""
-        locked.ratify_by = None
-        locked.ratified_by = None
-        locked.ratified_at = None
-        locked.save()
-        audit.record(
-            "watchlist.new_version",
-            locked,
-            actor,
-            data={
-                "from_version": previous[0],
-                "from_state": previous[1],
-                "version": locked.version,
-            },
-            reason="edited after submission: the new version needs approval again",
-        )
+        _start_new_version(actor, locked, now, "edited after submission: the new version needs approval again")
     VersionEditor.objects.get_or_create(watchlist=locked, version=locked.version, user=actor)
+    _bump_revision(locked)
     return locked
 
 
@@ -300,6 +341,25 @@ def _check_entry(watchlist: Watchlist, entry: Entry) -> None:
         raise ValidationError(errors)
 
 
+def _lock_entry(entry: Entry) -> Entry:
+    try:
+        return Entry.objects.select_for_update().get(pk=entry.pk)
+    except Entry.DoesNotExist:
+        raise Conflict("That entry is no longer on the list: somebody removed it; reload the list.") from None
+
+
+def _entry_audit(entry: Entry) -> dict:
+    """What the log keeps of an entry: ids, category, image hash; the written texts only as a commitment."""
+    texts = {key: getattr(entry, key) for key in ("offence", "order_details", "justification", "under_18_rationale")}
+    return {
+        "subject": entry.subject_id,
+        "image": entry.image_id,
+        "image_sha256": entry.image.sha256,
+        "category": entry.category,
+        "texts": audit.commitment(texts),
+    }
+
+
 def _entry_data(entry: Entry) -> dict:
     return {
         "subject": entry.subject_id,
@@ -325,12 +385,12 @@ def add_entry(
     offence: str = "",
     order_details: str = "",
     under_18_rationale: str = "",
-    expected_version: int | None = None,
+    expected_revision: int | None = None,
     now: datetime.datetime | None = None,
 ) -> Entry:
     """Put a person on the list, with the image to match, the category and the justification."""
     now = _now(now)
-    locked = _begin_edit(actor, watchlist, expected_version, now)
+    locked = _begin_edit(actor, watchlist, expected_revision, now)
     entry = Entry(
         watchlist=locked,
         subject=subject,
@@ -347,44 +407,47 @@ def add_entry(
         raise ValidationError({"subject": f"{subject} is already on {locked.reference}."})
     entry.save()
     data = {"version": locked.version, "content_hash": content_hash(snapshot(locked)), "entry": entry.pk}
-    audit.record("watchlist.entry_add", locked, actor, data={**data, **_entry_data(entry)})
+    audit.record("watchlist.entry_add", locked, actor, data={**data, **_entry_audit(entry)})
     return entry
 
 
 @transaction.atomic
 def update_entry(
-    actor, entry: Entry, *, expected_version: int | None = None, now: datetime.datetime | None = None, **changes
+    actor, entry: Entry, *, expected_revision: int | None = None, now: datetime.datetime | None = None, **changes
 ) -> Entry:
     """Change an entry's image, category, detail or justification."""
     unknown = set(changes) - set(ENTRY_FIELDS)
     if unknown:
         raise ValidationError(f"Unknown entry fields: {', '.join(sorted(unknown))}.")
+    if not changes:
+        raise ValidationError("Nothing to change.")
     now = _now(now)
-    locked = _begin_edit(actor, entry.watchlist, expected_version, now)
-    entry = Entry.objects.select_for_update().get(pk=entry.pk)
+    locked = _begin_edit(actor, entry.watchlist, expected_revision, now)
+    entry = _lock_entry(entry)
     before = _entry_data(entry)
     for field, value in changes.items():
         setattr(entry, field, value.strip() if isinstance(value, str) else value)
     _check_entry(locked, entry)
     entry.save()
     after = _entry_data(entry)
-    changed = {key: [before[key], after[key]] for key in after if before[key] != after[key]}
+    changed = sorted(key for key in after if before[key] != after[key])
     data = {"version": locked.version, "content_hash": content_hash(snapshot(locked)), "entry": entry.pk}
-    audit.record("watchlist.entry_update", locked, actor, data={**data, "changed": changed})
+    audit.record("watchlist.entry_update", locked, actor, data={**data, "changed": changed, **_entry_audit(entry)})
     return entry
 
 
 @transaction.atomic
 def remove_entry(
-    actor, entry: Entry, *, reason: str, expected_version: int | None = None, now: datetime.datetime | None = None
+    actor, entry: Entry, *, reason: str, expected_revision: int | None = None, now: datetime.datetime | None = None
 ) -> None:
     """Take a person off the list, saying why."""
     if not reason or not reason.strip():
         raise ValidationError({"reason": "Say why this person is taken off the list."})
     now = _now(now)
-    locked = _begin_edit(actor, entry.watchlist, expected_version, now)
-    data = {"version": locked.version, "entry": entry.pk, **_entry_data(entry)}
-    Entry.objects.filter(pk=entry.pk).delete()
+    locked = _begin_edit(actor, entry.watchlist, expected_revision, now)
+    entry = _lock_entry(entry)
+    data = {"version": locked.version, "entry": entry.pk, **_entry_audit(entry)}
+    entry.delete()
     data["content_hash"] = content_hash(snapshot(locked))
     audit.record("watchlist.entry_remove", locked, actor, data=data, reason=reason)
 
@@ -445,19 +508,28 @@ def open_review(watchlist: Watchlist) -> Review | None:
 
 
 @transaction.atomic
-def submit(actor, watchlist: Watchlist, *, expected_version: int | None = None, now=None) -> Review:
-    """Send the current version to an authorising officer, frozen by its hash."""
+def submit(actor, watchlist: Watchlist, *, expected_revision: int | None = None, now=None) -> Review:
+    """Send the current version to an authorising officer, frozen by its hash; every entry is checked again."""
     policy.require(actor, "watchlists.change_watchlist", watchlist)
     now = _now(now)
     locked = _lock(watchlist)
-    if expected_version is not None and locked.version != expected_version:
-        raise PreconditionFailed(f"{locked.reference} is at version {locked.version}, not {expected_version}.")
+    _check_revision(locked, expected_revision)
     _require_state(locked, WatchlistState.DRAFT, WatchlistState.RETURNED)
     if locked.state == WatchlistState.RETURNED:
         locked = _begin_edit(actor, locked, None, now)  # a returned version is changed before resubmission
-    _compile_window(locked.intended_start, locked.intended_end, now)
-    if not locked.entries.exists():
+    _compile_window(locked.intended_start, locked.intended_end, now, created=True)
+    entries = list(locked.entries.select_related("subject", "image"))
+    if not entries:
         raise ValidationError("An empty watchlist cannot be submitted.")
+    problems = []
+    for entry in entries:  # the subjects' details may have changed since the entry was added
+        try:
+            _check_entry(locked, entry)
+        except ValidationError as exc:
+            problems.append(f"{entry.subject}: {' '.join(exc.messages)}")
+    if problems:
+        raise ValidationError({"entries": problems})
+    VersionEditor.objects.get_or_create(watchlist=locked, version=locked.version, user=actor)
     frozen = snapshot(locked)
     review = Review.objects.create(
         watchlist=locked,
@@ -469,15 +541,12 @@ def submit(actor, watchlist: Watchlist, *, expected_version: int | None = None, 
     )
     locked.state = WatchlistState.SUBMITTED
     locked.save(update_fields=["state", "updated_at"])
+    _bump_revision(locked)
     audit.record(
         "watchlist.submit",
         locked,
         actor,
-        data={
-            "version": locked.version,
-            "content_hash": review.content_hash,
-            "entries": len(frozen["entries"]),
-        },
+        data={"version": locked.version, "content_hash": review.content_hash, "entries": len(frozen["entries"])},
     )
     return review
 
@@ -514,6 +583,11 @@ def approve(
         raise Conflict(f"{locked.reference} has ended; it can no longer be approved.")
     if route == ApprovalRoute.URGENT and actor.outranks_or_equals(settings.AUTHORISING_MIN_RANK):
         route = ApprovalRoute.STANDARD  # an officer of the full rank needs no ratification
+    lapsed = Review.objects.filter(watchlist=locked, version=locked.version, state=ReviewState.LAPSED).exists()
+    if route == ApprovalRoute.URGENT and lapsed:
+        raise PermissionDenied(
+            "An urgent approval of this version already lapsed unratified: it now needs an officer of the full rank."
+        )
     review.state, review.decided_by, review.decided_at = ReviewState.APPROVED, actor, now
     review.route, review.comment = route, (reason if route == ApprovalRoute.URGENT else comment).strip()
     review.save()
@@ -523,6 +597,7 @@ def approve(
     if route == ApprovalRoute.URGENT:
         locked.ratify_by = now + datetime.timedelta(hours=settings.URGENT_RATIFICATION_HOURS)
     locked.save()
+    _bump_revision(locked)
     audit.record(
         "watchlist.approve",
         locked,
@@ -610,7 +685,7 @@ class SweepAction:
     detail: str
 
 
-def _lapse(watchlist: Watchlist, now) -> None:
+def _lapse(watchlist: Watchlist, now) -> bool:
     locked = _lock(watchlist)
     if not (
         locked.state == WatchlistState.APPROVED
@@ -618,35 +693,41 @@ def _lapse(watchlist: Watchlist, now) -> None:
         and locked.ratified_at is None
         and now >= locked.ratify_by
     ):
-        return
-    Review.objects.filter(watchlist=locked, state=ReviewState.APPROVED, version=locked.version).update(
-        state=ReviewState.LAPSED
-    )
-    frozen = snapshot(locked)
+        return False
+    approved = Review.objects.get(watchlist=locked, state=ReviewState.APPROVED, version=locked.version)
+    approved.state = ReviewState.LAPSED
+    approved.save(update_fields=["state"])
+    # The same version, as submitted, waits again for an officer of the full rank.
     Review.objects.create(
         watchlist=locked,
         version=locked.version,
-        content_hash=content_hash(frozen),
-        snapshot=frozen,
-        submitted_by=locked.approved_by,
+        content_hash=approved.content_hash,
+        snapshot=approved.snapshot,
+        submitted_by=approved.submitted_by,
         submitted_at=now,
-        comment="Urgent approval lapsed: awaiting approval again.",
+        comment="Urgent approval lapsed: awaiting approval by an officer of the full rank.",
     )
     lapsed_by = locked.approved_by_id
     locked.state = WatchlistState.SUBMITTED
     locked.approved_version, locked.approved_hash, locked.approved_by, locked.approved_at = None, "", None, None
     locked.approval_route, locked.ratify_by = "", None
     locked.save()
+    _bump_revision(locked)
     audit.record(
-        "watchlist.approval_lapsed", locked, None, data={"version": locked.version, "urgent_approver": lapsed_by}
+        "watchlist.approval_lapsed",
+        locked,
+        None,
+        data={"version": locked.version, "content_hash": approved.content_hash, "urgent_approver": lapsed_by},
     )
+    return True
 
 
-def _expire(watchlist: Watchlist, now) -> None:
+def _expire(watchlist: Watchlist, now) -> bool:
     locked = _lock(watchlist)
     if locked.state not in EDITABLE_STATES or now < locked.intended_end:
-        return
+        return False
     _expire_now(locked, now, why="its period ended")
+    return True
 
 
 def _expire_now(locked: Watchlist, now, why: str) -> None:
@@ -671,12 +752,17 @@ def end_of_deployment(watchlist: Watchlist, ended_at: datetime.datetime) -> Watc
     return locked
 
 
-def purge(watchlist: Watchlist, now=None) -> Manifest:
-    """Delete an expired list's entries, keeping a manifest of who was listed, why and who approved (no biometrics)."""
+def purge(watchlist: Watchlist, now=None) -> Manifest | None:
+    """Delete an expired list's entries, keeping a manifest of who was listed and who approved (no biometrics).
+
+    The reviews' snapshots shrink to the manifest's fields and the entries' history rows go too, so the manifest
+    is what remains. Returns None when the list is no longer expired (another sweep purged it first).
+    """
     now = _now(now)
     with transaction.atomic():
         locked = _lock(watchlist)
-        _require_state(locked, WatchlistState.EXPIRED)
+        if locked.state != WatchlistState.EXPIRED:
+            return None
         approvals = Review.objects.filter(watchlist=locked, state__in=[ReviewState.APPROVED, ReviewState.LAPSED])
         manifest = Manifest.objects.create(
             watchlist=locked,
@@ -712,16 +798,41 @@ def purge(watchlist: Watchlist, now=None) -> Manifest:
             },
         )
         removed = locked.entries.count()
+        entry_ids = list(locked.entries.values_list("pk", flat=True))
         locked.entries.all().delete()
+        Entry.history.filter(id__in=entry_ids).delete()
+        for review in Review.objects.filter(watchlist=locked):
+            review.snapshot = {
+                "reference": review.snapshot.get("reference"),
+                "version": review.snapshot.get("version"),
+                "purged": True,
+                "entries": [{"subject": e["subject"], "category": e["category"]} for e in review.snapshot["entries"]],
+            }
+            review.save(update_fields=["snapshot"])
         locked.state = WatchlistState.PURGED
         locked.save(update_fields=["state", "updated_at"])
         audit.record("watchlist.purge", locked, None, data={"entries_removed": removed, "manifest": manifest.pk})
     return manifest
 
 
+_SWEEP_LOCK = 7_245_002  # one sweep at a time: a beat tick during a long run, or the command beside beat
+
+
 def sweep(now=None, dry_run: bool = False) -> list[SweepAction]:
-    """Lapse unratified urgent approvals, expire ended lists, purge expired ones past the retention window."""
+    """Lapse unratified urgent approvals, expire ended lists, purge expired ones when due; one sweep at a time."""
     now = _now(now)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [_SWEEP_LOCK])
+        if not cursor.fetchone()[0]:
+            return []  # another sweep is running; it does this work
+    try:
+        return _sweep(now, dry_run)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [_SWEEP_LOCK])
+
+
+def _sweep(now, dry_run: bool) -> list[SweepAction]:
     actions = []
     lapsing = Watchlist.objects.filter(
         state=WatchlistState.APPROVED,
@@ -730,26 +841,31 @@ def sweep(now=None, dry_run: bool = False) -> list[SweepAction]:
         ratify_by__lte=now,
     )
     for watchlist in lapsing:
-        actions.append(SweepAction(watchlist.reference, "lapse", f"unratified since {watchlist.ratify_by}"))
-        if not dry_run:
-            with transaction.atomic():
-                _lapse(watchlist, now)
+        action = SweepAction(watchlist.reference, "lapse", f"unratified since {watchlist.ratify_by}")
+        if dry_run:
+            actions.append(action)
+            continue
+        with transaction.atomic():
+            if _lapse(watchlist, now):
+                actions.append(action)
     for watchlist in Watchlist.objects.filter(state__in=EDITABLE_STATES, intended_end__lte=now):
-        actions.append(SweepAction(watchlist.reference, "expire", f"ended {watchlist.intended_end}"))
-        if not dry_run:
-            with transaction.atomic():
-                _expire(watchlist, now)
+        action = SweepAction(watchlist.reference, "expire", f"ended {watchlist.intended_end}")
+        if dry_run:
+            actions.append(action)
+            continue
+        with transaction.atomic():
+            if _expire(watchlist, now):
+                actions.append(action)
     purge_before = now - datetime.timedelta(hours=settings.WATCHLIST_PURGE_AFTER_HOURS)
     # Due: the date its deployment set, else the retention window after the list's own end.
     due = Q(purge_due_at__lte=now) | Q(purge_due_at__isnull=True, intended_end__lte=purge_before)
     purgeable = [WatchlistState.EXPIRED]
     if dry_run:  # lists that would expire in this run would also be purged when due
         purgeable = [*EDITABLE_STATES, WatchlistState.EXPIRED]
-    expired = Watchlist.objects.filter(due, state__in=purgeable)
-    for watchlist in expired:
-        actions.append(SweepAction(watchlist.reference, "purge", f"ended {watchlist.intended_end}"))
-        if not dry_run:
-            purge(watchlist, now)
+    for watchlist in Watchlist.objects.filter(due, state__in=purgeable):
+        action = SweepAction(watchlist.reference, "purge", f"ended {watchlist.intended_end}")
+        if dry_run or purge(watchlist, now) is not None:
+            actions.append(action)
     return actions
 
 

@@ -45,6 +45,12 @@ def _errors(form, error: ValidationError) -> None:
         form.add_error(None, error.messages)
 
 
+def _posted_revision(request) -> int | None:
+    """The revision the form was rendered at, so a change made meanwhile is not overwritten unseen."""
+    value = request.POST.get("revision", "")
+    return int(value) if value.isdigit() else None
+
+
 def _acting(view):
     """Turn a service's Conflict or PermissionDenied on a POST into a message and a way back."""
 
@@ -54,6 +60,8 @@ def _acting(view):
             return view(request, *args, **kwargs)
         except Conflict as exc:
             messages.error(request, str(exc))
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
         except PermissionDenied as exc:
             messages.error(request, str(exc) or "You may not do this.")
             if request.method != "POST":
@@ -149,7 +157,7 @@ def entry_add(request, pk):
                 ("watchlists.subject", "search"),
                 request.user,
                 f"Compiling {watchlist.reference}",
-                data={"query": {"q": query}, "results": [s.pk for s in found]},
+                data={"query": audit.commitment({"q": query}), "results": [s.pk for s in found]},
             )
     form = EntryForm(request.POST or None, subjects=subjects)
     if request.method == "POST" and form.is_valid():
@@ -163,7 +171,7 @@ def entry_add(request, pk):
                     request.user,
                     watchlist,
                     image=image,
-                    expected_version=int(request.POST.get("version", watchlist.version)),
+                    expected_revision=_posted_revision(request),
                     **data,
                 )
             except ValidationError as exc:
@@ -182,7 +190,7 @@ def watchlist_submit(request, pk):
     """Send the current version for approval."""
     watchlist = _visible_watchlist(request, pk)
     try:
-        services.submit(request.user, watchlist, expected_version=int(request.POST["version"]))
+        services.submit(request.user, watchlist, expected_revision=_posted_revision(request))
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -260,7 +268,11 @@ def watchlist_history(request, pk):
     context = {
         "watchlist": watchlist,
         "reviews": Review.objects.filter(watchlist=watchlist).select_related("submitted_by", "decided_by"),
-        "events": Event.objects.filter(target_type="watchlists.watchlist", target_id=str(watchlist.pk)).order_by("seq"),
+        "changes": watchlist.history.select_related("history_user").order_by("history_date")[:500],
+        # The log itself only for those the audit policy lets read it (privacy officers, oversight).
+        "events": Event.objects.restrict(request.user, "view")
+        .filter(target_type="watchlists.watchlist", target_id=str(watchlist.pk))
+        .order_by("seq"),
         "ReviewState": ReviewState,
     }
     return render(request, "watchlists/history.html", context)
@@ -297,7 +309,7 @@ def subject_search(request):
                 ("watchlists.subject", "search"),
                 request.user,
                 reason,
-                data={"query": {"q": query}, "results": [s.pk for s in found]},
+                data={"query": audit.commitment({"q": query}), "results": [s.pk for s in found]},
             )
     context = {
         "query": query,

@@ -13,6 +13,10 @@ def exception_handler(exc, context):
     """Map Django's own errors to DRF responses before DRF handles the rest."""
     if isinstance(exc, RequestDataTooBig):
         return Response({"detail": "Request body too large."}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    from apps.audit.services import AuditDataError
+
+    if isinstance(exc, AuditDataError):
+        return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, PreconditionFailed):
         return Response({"detail": str(exc)}, status=status.HTTP_412_PRECONDITION_FAILED)
     if isinstance(exc, Conflict):

@@ -78,6 +78,7 @@ URGENT_RATIFICATION_HOURS = env.integer("URGENT_RATIFICATION_HOURS", 24, minimum
 
 # --- Watchlists -----------------------------------------------------------------------------------------------------
 WATCHLIST_COMPILE_WINDOW_HOURS = env.integer("WATCHLIST_COMPILE_WINDOW_HOURS", 24, minimum=1, maximum=24 * 14)
+WATCHLIST_MAX_HOURS = env.integer("WATCHLIST_MAX_HOURS", 24, minimum=1, maximum=24 * 7)
 WATCHLIST_IMAGE_MAX_AGE_DAYS = env.integer("WATCHLIST_IMAGE_MAX_AGE_DAYS", 730, minimum=1)
 WATCHLIST_PURGE_AFTER_HOURS = env.integer("WATCHLIST_PURGE_AFTER_HOURS", 24, minimum=0, maximum=24 * 30)
 WATCHLIST_MIN_JUSTIFICATION = env.integer("WATCHLIST_MIN_JUSTIFICATION", 30, minimum=1)

@@ -97,6 +97,8 @@ def test_a_failed_change_leaves_no_event(actors):
     from apps.accounts import services
 
     before = Event.objects.count()
-    with pytest.raises(ValueError, match="rank"):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError, match="rank"):
         services.update_profile(actors.admin, actors.officer, rank="field_marshal")
     assert Event.objects.count() == before

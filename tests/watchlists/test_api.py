@@ -70,15 +70,18 @@ def test_compiler_creates_a_subject_uploads_an_image_and_builds_a_list(actors, a
     )
     assert listed.status_code == 201, listed.json()
     watchlist_id = listed.json()["id"]
-    assert listed["ETag"] == '"v1"'
+    assert listed["ETag"] == '"r1"'
     entry = client.post(
         f"/api/watchlists/watchlists/{watchlist_id}/entries/",
         {"subject": subject_id, "image": image_id, "category": "wanted_by_courts", "justification": JUSTIFICATION},
         format="json",
-        HTTP_IF_MATCH='"v1"',
+        HTTP_IF_MATCH=listed["ETag"],
     )
     assert entry.status_code == 201, entry.json()
-    submitted = client.post(f"/api/watchlists/watchlists/{watchlist_id}/submit/", HTTP_IF_MATCH='"v1"')
+    assert entry["ETag"] == '"r2"'
+    stale = client.post(f"/api/watchlists/watchlists/{watchlist_id}/submit/", HTTP_IF_MATCH='"r1"')
+    assert stale.status_code == 412
+    submitted = client.post(f"/api/watchlists/watchlists/{watchlist_id}/submit/", HTTP_IF_MATCH=entry["ETag"])
     assert submitted.status_code == 200 and submitted.json()["state"] == "submitted"
 
 
@@ -116,7 +119,7 @@ def test_a_stale_if_match_gets_412_and_changes_nothing(actors, api, draft, galle
         f"/api/watchlists/watchlists/{draft.pk}/entries/",
         {"subject": subject.pk, "image": image.pk, "category": "wanted_by_courts", "justification": JUSTIFICATION},
         format="json",
-        HTTP_IF_MATCH='"v7"',
+        HTTP_IF_MATCH='"r7"',
     )
     assert response.status_code == 412
     assert Entry.objects.filter(watchlist=draft).count() == 1

@@ -53,11 +53,14 @@ def test_a_chief_inspector_is_refused_on_the_page_with_the_reason(approvers, cli
     assert Watchlist.objects.get(pk=watchlist.pk).state == WatchlistState.SUBMITTED
 
 
-def test_history_lists_versions_and_events(approvers, client, submitted):
+def test_history_lists_versions_and_only_privacy_and_oversight_see_the_log(actors, approvers, client, submitted):
     watchlist, review = submitted
     client.force_login(approvers.superintendent)
     page = client.get(reverse("watchlists:history", args=[watchlist.pk]))
-    assert b"watchlist.submit" in page.content and review.content_hash[:16].encode() in page.content
+    assert review.content_hash[:16].encode() in page.content and b"Submitted for approval" in page.content
+    assert b"watchlist.submit" not in page.content  # the audit policy does not let commanders read the log
+    client.force_login(actors.privacy)
+    assert b"watchlist.submit" in client.get(reverse("watchlists:history", args=[watchlist.pk])).content
 
 
 def test_an_officer_sees_which_lists_exist_but_never_who_is_on_them(actors, client, draft, gallery, now):

@@ -47,7 +47,7 @@ def test_the_compiler_cannot_approve_even_holding_the_approver_role_and_rank(mak
         now=now,
     )
     review = services.submit(both, watchlist, now=now)
-    with pytest.raises(PermissionDenied, match="compiled or edited"):
+    with pytest.raises(PermissionDenied, match="compiled, edited or submitted"):
         services.approve(both, watchlist, content_hash=review.content_hash, now=now)
     assert Watchlist.objects.get(pk=watchlist.pk).state == WatchlistState.SUBMITTED
     assert not Event.objects.filter(action="watchlist.approve").exists()
@@ -68,7 +68,7 @@ def test_an_editor_of_the_version_cannot_approve_it(make_user, actors, approvers
         now=now,
     )
     review = services.submit(actors.compiler, draft, now=now)
-    with pytest.raises(PermissionDenied, match="compiled or edited"):
+    with pytest.raises(PermissionDenied, match="compiled, edited or submitted"):
         services.approve(editor, draft, content_hash=review.content_hash, now=now)
     services.approve(approvers.superintendent, draft, content_hash=review.content_hash, now=now)
 

@@ -22,20 +22,25 @@ from . import serializers
 
 REASON = OpenApiParameter("reason", str, required=True, description="Why you consult this personal data (logged).")
 IF_MATCH = OpenApiParameter(
-    "If-Match", str, OpenApiParameter.HEADER, description='The version you edit, e.g. "v3" (from the ETag).'
+    "If-Match", str, OpenApiParameter.HEADER, description='The ETag of the watchlist you edit, e.g. "r3".'
 )
-_ETAG = re.compile(r'^(?:W/)?"?v(\d+)"?$')
+_ETAG = re.compile(r'^(?:W/)?"r(\d+)"$')
 
 
-def expected_version(request) -> int | None:
-    """The version named by If-Match, so two editors cannot silently overwrite each other."""
-    header = request.headers.get("If-Match")
-    if not header:
+def expected_revision(request) -> int | None:
+    """The revision named by If-Match (from the ETag), so two editors cannot silently overwrite each other."""
+    header = (request.headers.get("If-Match") or "").strip()
+    if not header or header == "*":
         return None
-    match = _ETAG.match(header.strip())
+    match = _ETAG.match(header)
     if not match:
-        raise exceptions.ValidationError({"If-Match": 'Give the version as in the ETag, e.g. "v3".'})
+        raise exceptions.ValidationError({"If-Match": 'Give the ETag you were sent, e.g. "r3".'})
     return int(match.group(1))
+
+
+def etag(watchlist: Watchlist) -> str:
+    """The watchlist's current revision as an ETag."""
+    return f'"r{watchlist.revision}"'
 
 
 class SubjectViewSet(ConsultationLoggedMixin, mixins.RetrieveModelMixin, RestrictedViewSet):
@@ -56,7 +61,7 @@ class SubjectViewSet(ConsultationLoggedMixin, mixins.RetrieveModelMixin, Restric
                 request.user,
                 reason,
                 data={
-                    "query": {k: v for k, v in request.query_params.items() if k != "reason"},
+                    "query": audit.commitment({k: v for k, v in request.query_params.items() if k != "reason"}),
                     "results": [subject.pk for subject in page],
                 },
             )
@@ -73,10 +78,10 @@ class SubjectViewSet(ConsultationLoggedMixin, mixins.RetrieveModelMixin, Restric
     def partial_update(self, request, pk=None):
         """Correct a subject's details, with the reason."""
         subject = self.get_object()
-        body = serializers.SubjectUpdateSerializer(data=request.data)
+        body = serializers.SubjectUpdateSerializer(subject, data=request.data, partial=True)
         body.is_valid(raise_exception=True)
         changes = dict(body.validated_data)
-        subject = services.update_subject(request.user, subject, reason=changes.pop("reason"), **changes)
+        subject = services.update_subject(request.user, subject, reason=changes.pop("reason", ""), **changes)
         return Response(self.get_serializer(subject).data)
 
     @extend_schema(request=serializers.ImageUploadSerializer, responses={201: serializers.CustodyImageSerializer})
@@ -120,7 +125,7 @@ class WatchlistViewSet(mixins.ListModelMixin, RestrictedViewSet):
 
     def _respond(self, watchlist, code=status.HTTP_200_OK):
         watchlist.refresh_from_db()
-        return Response(self.get_serializer(watchlist).data, status=code, headers={"ETag": f'"v{watchlist.version}"'})
+        return Response(self.get_serializer(watchlist).data, status=code, headers={"ETag": etag(watchlist)})
 
     def retrieve(self, request, pk=None):
         """A watchlist's record; the ETag names its version."""
@@ -154,15 +159,19 @@ class WatchlistViewSet(mixins.ListModelMixin, RestrictedViewSet):
         body = serializers.EntryWriteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         entry = services.add_entry(
-            request.user, watchlist, expected_version=expected_version(request), **body.validated_data
+            request.user, watchlist, expected_revision=expected_revision(request), **body.validated_data
         )
-        return Response(serializers.EntrySerializer(entry).data, status=status.HTTP_201_CREATED)
+        return Response(
+            serializers.EntrySerializer(entry).data,
+            status=status.HTTP_201_CREATED,
+            headers={"ETag": etag(entry.watchlist)},
+        )
 
     @extend_schema(parameters=[IF_MATCH], request=None)
     @action(detail=True, methods=["post"])
     def submit(self, request, pk=None):
         """Send the current version for approval."""
-        services.submit(request.user, self.get_object(), expected_version=expected_version(request))
+        services.submit(request.user, self.get_object(), expected_revision=expected_revision(request))
         return self._respond(self.get_object())
 
     @extend_schema(request=serializers.ApproveSerializer)
@@ -215,9 +224,10 @@ class EntryViewSet(ConsultationLoggedMixin, mixins.RetrieveModelMixin, Restricte
         body = serializers.EntryUpdateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         entry = services.update_entry(
-            request.user, self.get_object(), expected_version=expected_version(request), **body.validated_data
+            request.user, self.get_object(), expected_revision=expected_revision(request), **body.validated_data
         )
-        return Response(self.get_serializer(entry).data)
+        entry.watchlist.refresh_from_db()
+        return Response(self.get_serializer(entry).data, headers={"ETag": etag(entry.watchlist)})
 
     @extend_schema(parameters=[IF_MATCH], request=serializers.ReasonSerializer, responses={204: None})
     def destroy(self, request, pk=None):
@@ -228,6 +238,6 @@ class EntryViewSet(ConsultationLoggedMixin, mixins.RetrieveModelMixin, Restricte
             request.user,
             self.get_object(),
             reason=body.validated_data["reason"],
-            expected_version=expected_version(request),
+            expected_revision=expected_revision(request),
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
