@@ -151,3 +151,20 @@ def planned_later(actors, approved_list, documents, vans):
         documents=documents,
         **{**PLACE, "location_name": "Stratford", "latitude": "51.5416", "longitude": "-0.0033"},
     )
+
+
+def test_seed_demo_has_past_live_and_upcoming_deployments(tmp_path):
+    from django.core.management import call_command
+
+    from apps.audit.verification import verify
+
+    call_command("seed_demo", password="demo-password-123", force=True, credentials_file=tmp_path / "c.txt")
+    states = set(Deployment.objects.values_list("state", flat=True))
+    assert {DeploymentState.COMPLETED, DeploymentState.LIVE, DeploymentState.AUTHORISED} <= states
+    live = Deployment.objects.get(state=DeploymentState.LIVE)
+    assert services.is_live(live)
+    assert all(d.grounds.startswith("SYNTHETIC DEMO") for d in Deployment.objects.all())
+    count = Deployment.objects.count()
+    call_command("seed_demo", password="demo-password-123", force=True, credentials_file=tmp_path / "c.txt")
+    assert Deployment.objects.count() == count
+    assert verify().ok
