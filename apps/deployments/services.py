@@ -274,6 +274,11 @@ def authorise(actor, deployment: Deployment, *, now=None) -> Deployment:
             f"The watchlist {watchlist.reference} is not approved and in force "
             f"(it is {watchlist.get_state_display().lower()})."
         )
+    elif watchlists.content_hash(watchlists.snapshot(watchlist)) != watchlist.approved_hash:
+        problems.append(
+            f"The watchlist {watchlist.reference} was approved for a different content hash than it holds now: "
+            "it must be approved again."
+        )
     if problems:
         raise ValidationError({"authorisation": problems})
     locked.state = DeploymentState.AUTHORISED

@@ -250,3 +250,9 @@ def test_the_schedule_command_has_a_dry_run(approvers, planned, now):
     call_command("deployments_schedule", "--dry-run", stdout=out)
     assert "would cancel" in out.getvalue()
     assert Deployment.objects.get(pk=planned.pk).state == DeploymentState.PLANNED
+
+
+def test_authorising_is_refused_when_the_list_was_approved_for_a_different_hash(approvers, planned, now):
+    Watchlist.objects.filter(pk=planned.watchlist_id).update(approved_hash="0" * 64, revision=99)
+    with pytest.raises(ValidationError, match="approved for a different content hash"):
+        services.authorise(approvers.superintendent, Deployment.objects.get(pk=planned.pk), now=now)
