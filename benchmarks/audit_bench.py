@@ -645,6 +645,25 @@ def bench_appends(appends: int, rounds: int, debug: bool) -> dict:
     return result
 
 
+def bench_batched(count: int, batch: int = 100) -> dict:
+    """Many events in one transaction (as a worker writing deletion receipts could): the cost without the commit."""
+    from django.db import transaction
+
+    functions = _append_functions()
+    result = {"batch": batch}
+    counter = 30_000_000
+    for name in ("audit", "audit_proto", "audit_sql"):
+        fn = functions[name]
+        t0 = time.perf_counter()
+        for _ in range(max(1, count // batch)):
+            with transaction.atomic():
+                for _ in range(batch):
+                    fn(counter)
+                    counter += 1
+        result[name] = max(1, count // batch) * batch / (time.perf_counter() - t0)
+    return result
+
+
 def _worker(name: str, barrier, stop, counts, slot: int) -> None:
     fn = _append_functions()[name]
     fn(-1 - slot)  # connect and warm up before the clock starts
@@ -1031,6 +1050,12 @@ def print_report(args, host: dict, server: dict, results: dict, total_seconds: f
             f"(ratios to bare {pa['rate'] / pb['rate']:.2f} / {pp['rate'] / pb['rate']:.2f} / "
             f"{ps['rate'] / pb['rate']:.2f}) | | |"
         )
+    batched = results.get("batched")
+    if batched:
+        lines.append(
+            f"| {batched['batch']} events per transaction: record() / proto_record / proto_record_sql | "
+            f"{batched['audit']:,.0f} / {batched['audit_proto']:,.0f} / {batched['audit_sql']:,.0f} per s | | |"
+        )
     if concurrent:
         c = concurrent
         lines.append(
@@ -1068,12 +1093,11 @@ def print_report(args, host: dict, server: dict, results: dict, total_seconds: f
             )
     lines += ["", "machine load during each phase (another developer shares this machine):"]
     for name, value in results.items():
-        if isinstance(value, dict):
-            for key in ("load", "proto_load"):
-                if key in value:
-                    lines.append(f"  {name}{' (prototype)' if key == 'proto_load' else ''}: {value[key]}")
-    for number, run in enumerate(v["runs"]):
-        lines.append(f"  verify round {number // 2 + 1}, {run['kind']}: {run['load']}")
+        if name == "verify":
+            for number, run in enumerate(v["runs"]):
+                lines.append(f"  verify round {number // 2 + 1}, {run['kind']}: {run['load']}")
+        elif isinstance(value, dict) and "load" in value:
+            lines.append(f"  {name}: {value['load']}")
     lines.append(f"table sizes: {results['sizes']}; whole run {total_seconds:.0f} s")
     if results.get("tamper"):
         lines.append(f"tamper check: verify() and proto_verify() both report {results['tamper']}")
@@ -1112,6 +1136,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"   {results['appends']}", flush=True)
             results["appends_production"] = bench_appends(args.appends // 4, max(1, args.rounds // 2), debug=False)
             print(f"   DEBUG=false: {results['appends_production']}", flush=True)
+            results["batched"] = bench_batched(args.appends // 4)
+            print(f"   batched: {results['batched']}", flush=True)
             if args.processes:
                 results["concurrent"] = bench_concurrent(args.processes, 5.0)
                 print(f"   concurrent: {results['concurrent']}", flush=True)

@@ -20,6 +20,7 @@ api_patterns = [
     path("audit/", include("apps.audit.api.urls")),
     path("watchlists/", include("apps.watchlists.api.urls")),
     path("deployments/", include("apps.deployments.api.urls")),
+    path("matching/", include("apps.matching.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]

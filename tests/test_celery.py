@@ -52,6 +52,7 @@ def test_a_real_worker_on_redis_signs_a_checkpoint():
         "ALLOWED_HOSTS": "localhost",
         "AUDIT_SIGNING_KEY_FILE": str(settings.AUDIT_SIGNING_KEY_FILE),
         "IMAGE_ENCRYPTION_KEY_FILE": str(settings.IMAGE_ENCRYPTION_KEY_FILE),
+        "RECEIPT_KEY_FILE": str(settings.RECEIPT_KEY_FILE),
         "DATABASE_URL": _test_database_url(),
         "CELERY_BROKER_URL": BROKER,
     }

@@ -85,6 +85,7 @@ def _start(**overrides):
         "AUDIT_SIGNING_KEY_FILE",
         "DATABASE_URL",
         "IMAGE_ENCRYPTION_KEY_FILE",
+        "RECEIPT_KEY_FILE",
     }
     environment = {k: v for k, v in os.environ.items() if k not in ours}
     environment.update({"DJANGO_SETTINGS_MODULE": "govern.settings.base"}, **overrides)

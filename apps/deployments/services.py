@@ -353,6 +353,17 @@ class Condition:
     detail: str
 
 
+# Conditions the apps above this one add to the gate (matching adds the engine's): (deployment, now) -> Condition.
+EXTRA_GATE_CONDITIONS: list = []
+
+
+def add_gate_condition(check):
+    """Register one more go-live condition."""
+    if check not in EXTRA_GATE_CONDITIONS:
+        EXTRA_GATE_CONDITIONS.append(check)
+    return check
+
+
 def gate(deployment: Deployment, now=None) -> list[Condition]:
     """Every condition for going live, checked now."""
     now = _now(now)
@@ -399,6 +410,7 @@ def gate(deployment: Deployment, now=None) -> list[Condition]:
     }
     missing = [label for label, done in ticks.items() if not done]
     check("checklist", not missing, "Signage, leaflets and briefing done.", f"Not done on site: {', '.join(missing)}.")
+    conditions.extend(extra(deployment, now) for extra in EXTRA_GATE_CONDITIONS)
     return conditions
 
 

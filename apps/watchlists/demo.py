@@ -6,6 +6,7 @@ it) and the purposes. Idempotent: it tops up what is missing and makes new lists
 
 import datetime
 import io
+from pathlib import Path
 
 from django.db import transaction
 from django.utils import timezone
@@ -49,17 +50,23 @@ SUBJECTS = [
 DETAIL_FIELD = {Category.WANTED_FOR_OFFENCE: "offence", Category.COURT_ORDER_OR_BAIL: "order_details"}
 
 
+FACE_PHOTO = Path(__file__).resolve().parent / "demo_faces" / "astronaut.jpg"
+
+
 def synthetic_portrait(index: int) -> bytes:
-    """A drawn face, different for each index, with SYNTHETIC written across it."""
-    skin = [(224, 187, 160), (141, 85, 36), (198, 134, 66), (241, 194, 125), (170, 120, 90)][index % 5]
-    image = Image.new("RGB", (240, 300), (225, 228, 235))
-    draw = ImageDraw.Draw(image)
-    draw.ellipse([55, 55, 185, 225], fill=skin)
-    draw.ellipse([88, 115, 108, 130], fill=(40, 40, 40))
-    draw.ellipse([132, 115, 152, 130], fill=(40, 40, 40))
-    draw.arc([95, 160, 145, 195], 10, 170, fill=(90, 30, 30), width=3)
-    draw.rectangle([0, 265, 240, 300], fill=(164, 22, 26))
-    draw.text((70, 275), "SYNTHETIC", fill=(255, 255, 255))
+    """A demo custody image: a public-domain test photo, varied per index, with SYNTHETIC DEMO written under it.
+
+    The photo (NASA's portrait of astronaut Eileen Collins, as shipped in scikit-image's test data) stands in for
+    a custody image because a drawn face is not detected by MTCNN and no synthetic face set can be downloaded here.
+    It is the same face for every invented subject; nobody in the demo is a real person.
+    """
+    face = Image.open(FACE_PHOTO).convert("RGB")
+    if index % 2:
+        face = face.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    face = face.rotate((index % 5 - 2) * 4, fillcolor=(200, 200, 200))
+    image = Image.new("RGB", (face.width, face.height + 40), (164, 22, 26))
+    image.paste(face, (0, 0))
+    ImageDraw.Draw(image).text((12, face.height + 12), "SYNTHETIC DEMO - not a real subject", fill=(255, 255, 255))
     out = io.BytesIO()
     image.save(out, "JPEG", quality=88)
     return out.getvalue()

@@ -21,7 +21,7 @@ from apps.audit import services as audit
 from apps.audit.services import canonical_json
 from govern.errors import Conflict, PreconditionFailed
 
-from . import images
+from . import images, signals
 from .choices import (
     CATEGORY_DETAIL,
     EDITABLE_STATES,
@@ -598,6 +598,10 @@ def approve(
         locked.ratify_by = now + datetime.timedelta(hours=settings.URGENT_RATIFICATION_HOURS)
     locked.save()
     _bump_revision(locked)
+    approved_hash = locked.approved_hash
+    transaction.on_commit(
+        lambda: signals.watchlist_approved.send(Watchlist, watchlist_id=locked.pk, approved_hash=approved_hash)
+    )
     audit.record(
         "watchlist.approve",
         locked,
@@ -741,6 +745,22 @@ def _expire_now(locked: Watchlist, now, why: str) -> None:
 
 
 @transaction.atomic
+def return_after_quality_gate(watchlist: Watchlist, approved_hash: str, problems: list[str]) -> bool:
+    """The system sends an approved list back when its images fail the face quality gate at enrolment."""
+    locked = _lock(watchlist)
+    if locked.state != WatchlistState.APPROVED or locked.approved_hash != approved_hash:
+        return False
+    review = Review.objects.get(watchlist=locked, state=ReviewState.APPROVED, version=locked.version)
+    comment = "Images failed the face quality gate: " + " ".join(problems)
+    _start_new_version(None, locked, timezone.now(), comment)
+    locked.state = WatchlistState.RETURNED
+    locked.save(update_fields=["state", "updated_at"])
+    Review.objects.filter(pk=review.pk).update(comment=(review.comment + " " + comment).strip())
+    _bump_revision(locked)
+    return True
+
+
+@transaction.atomic
 def end_of_deployment(watchlist: Watchlist, ended_at: datetime.datetime) -> Watchlist:
     """The deployment using this list has ended: expire the list now and set its purge for after the window."""
     locked = _lock(watchlist)
@@ -797,6 +817,7 @@ def purge(watchlist: Watchlist, now=None) -> Manifest | None:
                 ],
             },
         )
+        signals.watchlist_purging.send(Watchlist, watchlist_id=locked.pk)
         removed = locked.entries.count()
         entry_ids = list(locked.entries.values_list("pk", flat=True))
         locked.entries.all().delete()

@@ -88,6 +88,28 @@ DEPLOYMENT_NOTICE_HOURS = env.integer("DEPLOYMENT_NOTICE_HOURS", 24, minimum=0, 
 DEPLOYMENT_PLACE_RADIUS_METRES = env.integer("DEPLOYMENT_PLACE_RADIUS_METRES", 200, minimum=1)
 DEPLOYMENT_SCHEDULE_INTERVAL_SECONDS = env.integer("DEPLOYMENT_SCHEDULE_INTERVAL_SECONDS", 60, minimum=10)
 
+# --- Face matching ----------------------------------------------------------------------------------------------------
+# Real weights: a file of InceptionResnetV1 VGGFace2 weights, or facenet-pytorch's own download where allowed. With
+# neither, the real code runs with random weights (a fixed seed) and the engine is "uncalibrated": it recognises
+# nobody, and a live deployment may use it only where FACE_ALLOW_UNCALIBRATED is set (tests and demo).
+FACE_WEIGHTS = env.path("FACE_WEIGHTS")
+FACE_ALLOW_DOWNLOAD = env.boolean("FACE_ALLOW_DOWNLOAD", default=False)
+FACE_ALLOW_UNCALIBRATED = env.boolean("FACE_ALLOW_UNCALIBRATED", default=DEBUG)
+FACE_SEED = env.integer("FACE_SEED", 0, minimum=0)
+FACE_THREADS = env.integer("FACE_THREADS", 2, minimum=1, maximum=64)
+FACE_BATCH_SIZE = env.integer("FACE_BATCH_SIZE", 32, minimum=1, maximum=512)
+FACE_MIN_SIZE = env.integer("FACE_MIN_SIZE", 40, minimum=10)
+FACE_MIN_PROBABILITY = float(env.string("FACE_MIN_PROBABILITY", "0.95"))
+FACE_TOP_K = env.integer("FACE_TOP_K", 5, minimum=1, maximum=100)
+# The key of the HMAC commitments in deletion receipts: a file, never the database.
+RECEIPT_KEY_FILE = env.path("RECEIPT_KEY_FILE")
+RECEIPT_KEY_GENERATE = False
+if RECEIPT_KEY_FILE is None:
+    if not DEBUG:
+        raise ImproperlyConfigured("RECEIPT_KEY_FILE must name the deletion-receipt HMAC key file when DEBUG is false.")
+    RECEIPT_KEY_FILE = VAR_DIR / "receipt-hmac.key"
+    RECEIPT_KEY_GENERATE = True
+
 # --- Request limits -------------------------------------------------------------------------------------------------
 MAX_REQUEST_BODY_BYTES = env.integer("MAX_REQUEST_BODY_BYTES", 16 * 1024 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.integer("MAX_FORM_BODY_BYTES", 1024 * 1024, minimum=1024)
@@ -104,7 +126,7 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {"apps.audit.tasks.*": {"queue": "audit"}}
+CELERY_TASK_ROUTES = {"apps.audit.tasks.*": {"queue": "audit"}, "apps.matching.tasks.embed_*": {"queue": "embed"}}
 CELERY_BEAT_SCHEDULE = {
     "audit-checkpoint": {
         "task": "apps.audit.tasks.sign_checkpoint",
@@ -136,6 +158,7 @@ INSTALLED_APPS = [
     "apps.audit",
     "apps.watchlists",
     "apps.deployments",
+    "apps.matching",
 ]
 
 MIDDLEWARE = [

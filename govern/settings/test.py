@@ -9,12 +9,15 @@ os.environ.setdefault("SECRET_KEY", "test-only-secret-key-that-is-long-enough-01
 os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
 os.environ.setdefault("AUDIT_SIGNING_KEY_FILE", str(_BASE / "var" / "test" / "audit-signing-key.pem"))
 os.environ.setdefault("IMAGE_ENCRYPTION_KEY_FILE", str(_BASE / "var" / "test" / "image-encryption.key"))
+os.environ.setdefault("RECEIPT_KEY_FILE", str(_BASE / "var" / "test" / "receipt-hmac.key"))
+os.environ.setdefault("FACE_ALLOW_UNCALIBRATED", "true")
 os.environ.pop("CELERY_BROKER_URL", None)
 
 from .base import *  # noqa: E402,F403
 
 AUDIT_SIGNING_KEY_GENERATE = True
 IMAGE_ENCRYPTION_KEY_GENERATE = True
+RECEIPT_KEY_GENERATE = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed; production keeps the default
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_BROKER_URL = "memory://"

@@ -9,7 +9,14 @@ from apps.audit.models import Event
 pytestmark = pytest.mark.django_db
 
 # Endpoints that answer anonymous requests on purpose.
-PUBLIC_API = {"api/schema/", "api/docs/", "api/audit/public-key/", "api/accounts/token/", "api/deployments/published/"}
+PUBLIC_API = {
+    "api/schema/",
+    "api/docs/",
+    "api/audit/public-key/",
+    "api/accounts/token/",
+    "api/deployments/published/",
+    "api/matching/capture/",
+}
 
 
 def _api_routes(resolver=None, prefix=""):

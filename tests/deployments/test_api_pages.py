@@ -10,8 +10,7 @@ from django.urls import reverse
 from apps.deployments import services
 from apps.deployments.choices import DeploymentState
 from apps.deployments.models import Deployment
-
-from .conftest import PLACE, ready
+from tests.deployment_fixtures import PLACE, ready
 
 pytestmark = pytest.mark.django_db
 

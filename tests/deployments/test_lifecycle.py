@@ -12,8 +12,7 @@ from apps.deployments.models import Deployment
 from apps.watchlists import services as watchlists
 from apps.watchlists.choices import Category, WatchlistState
 from apps.watchlists.models import Watchlist
-
-from .conftest import PLACE, ready
+from tests.deployment_fixtures import PLACE, ready
 
 pytestmark = pytest.mark.django_db
 

@@ -12,7 +12,8 @@ from apps.deployments.choices import AssetKind, DeploymentState, DocumentKind
 from apps.deployments.models import Deployment
 from apps.watchlists import services as watchlists
 from apps.watchlists.choices import Category, LegalBasis
-from tests.watchlist_fixtures import JUSTIFICATION, make_jpeg
+from apps.watchlists.demo import synthetic_portrait
+from tests.watchlist_fixtures import JUSTIFICATION
 
 from .conftest import sign_in
 
@@ -36,7 +37,7 @@ def world(transactional_db):
     image = watchlists.upload_image(
         compiler,
         subject,
-        make_jpeg(),
+        synthetic_portrait(0),
         captured_on=datetime.date(2026, 3, 1),
         source_system="Custody suite A",
         legal_basis=LegalBasis.PACE_CUSTODY,
@@ -65,6 +66,9 @@ def world(transactional_db):
         )
         services.approve_document(supt, document)
     services.register_asset(supt, kind=AssetKind.VAN, identifier="LFR-VAN-7")
+    from apps.matching import services as matching
+
+    matching.approve_engine(supt, reason="Test engine for the browser test.")
     return start
 
 

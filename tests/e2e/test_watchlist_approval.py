@@ -9,8 +9,8 @@ from apps.accounts import services as accounts
 from apps.accounts.choices import Rank, Role
 from apps.watchlists import services
 from apps.watchlists.choices import LegalBasis, WatchlistState
+from apps.watchlists.demo import synthetic_portrait
 from apps.watchlists.models import Watchlist
-from tests.watchlist_fixtures import make_jpeg
 
 from .conftest import sign_in
 
@@ -24,7 +24,7 @@ def people(transactional_db):
     accounts.create_user(None, "supt", PASSWORD, roles=[Role.AUTHORISING_OFFICER], rank=Rank.SUPERINTENDENT)
     subject = services.create_subject(compiler, family_name="Example", given_names="Adam",
                                       date_of_birth=datetime.date(1990, 5, 17), pnc_id="90/123456A")  # fmt: skip
-    services.upload_image(compiler, subject, make_jpeg(), captured_on=datetime.date(2026, 3, 1),
+    services.upload_image(compiler, subject, synthetic_portrait(0), captured_on=datetime.date(2026, 3, 1),
                           source_system="Custody suite A", legal_basis=LegalBasis.PACE_CUSTODY)  # fmt: skip
 
 

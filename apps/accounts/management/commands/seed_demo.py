@@ -62,10 +62,15 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo accounts ready (passwords in {credentials_file}):")
         for username, *_rest, role in DEMO_ACCOUNTS:
             self.stdout.write(f"  {username:<10} {chosen[username]:<20} {role.label}")
-        # Each app above accounts may bring its own demo data in a `demo` module with `seed(stdout)`.
-        for config in apps.get_app_configs():
-            if config.name.startswith("apps.") and module_has_submodule(config.module, "demo"):
-                import_module(f"{config.name}.demo").seed(self.stdout)
+        # Each app above accounts may bring its own demo data in a `demo` module with `seed(stdout)`, run in the
+        # order of the module's ORDER (default: the app's place in INSTALLED_APPS).
+        modules = [
+            import_module(f"{config.name}.demo")
+            for config in apps.get_app_configs()
+            if config.name.startswith("apps.") and module_has_submodule(config.module, "demo")
+        ]
+        for module in sorted(modules, key=lambda module: getattr(module, "ORDER", 100)):  # stable: app order
+            module.seed(self.stdout)
 
 
 def _read_credentials(path: Path) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""Fixtures for deployments: current documents, vans, an approved list in force, a planned deployment."""
+"""Shared fixtures (a pytest plugin): current documents, vans, an approved engine and list, a planned deployment."""
 
 import datetime
 from decimal import Decimal
@@ -8,6 +8,14 @@ import pytest
 from apps.deployments import services
 from apps.deployments.choices import AssetKind, DocumentKind, LocationType
 from apps.watchlists import services as watchlists
+
+
+@pytest.fixture
+def engine_approved(approvers):
+    """The face engine in use is approved (uncalibrated engines are allowed by the test settings)."""
+    from apps.matching import services as matching
+
+    return matching.approve_engine(approvers.superintendent, reason="Test engine for the deployment tests.")
 
 
 @pytest.fixture
@@ -51,7 +59,7 @@ PLACE = {
 
 
 @pytest.fixture
-def planned(actors, approved_list, documents, vans, now):
+def planned(actors, approved_list, documents, vans, now, engine_approved):
     """Planned by an officer for the watchlist's period, with van 1 and every document."""
     return services.plan(
         actors.officer,

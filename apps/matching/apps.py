@@ -1,0 +1,26 @@
+"""The matching app: the face engine, templates, live capture, alerts and deletion receipts."""
+
+from django.apps import AppConfig
+
+
+class MatchingConfig(AppConfig):
+    """Registers rules and actions, adds the engine to the go-live gate, enrols lists when approved."""
+
+    name = "apps.matching"
+    label = "matching"
+    verbose_name = "Matching"
+
+    def ready(self):
+        from apps.audit.registry import register_all
+        from apps.deployments.services import add_gate_condition
+        from apps.watchlists.signals import watchlist_approved, watchlist_purging
+
+        from . import permissions  # noqa: F401  (declares the rules)
+        from .choices import AUDIT_ACTIONS
+        from .services import engine_condition
+        from .tasks import enrol_on_approval, purge_on_purging
+
+        register_all(AUDIT_ACTIONS)
+        add_gate_condition(engine_condition)
+        watchlist_approved.connect(enrol_on_approval, dispatch_uid="matching.enrol_on_approval")
+        watchlist_purging.connect(purge_on_purging, dispatch_uid="matching.purge_on_purging")

@@ -1,0 +1,26 @@
+"""Demo: the commander approves the engine in use, so demo deployments can go live.
+
+Runs before the deployments' demo (ORDER). With no real weights the engine is uncalibrated; it is approved only
+where FACE_ALLOW_UNCALIBRATED is set (the demo and the tests), and every page then says so in a banner.
+"""
+
+from django.conf import settings
+
+from apps.accounts.models import User
+
+from . import services
+
+ORDER = 50
+
+
+def seed(stdout) -> None:
+    """Approve the engine in use, if it may be used at all."""
+    name, _weights, calibrated = services.engine_identity()
+    if not calibrated and not settings.FACE_ALLOW_UNCALIBRATED:
+        stdout.write(f"Face engine {name} is uncalibrated and not allowed: demo deployments will not go live.")
+        return
+    services.approve_engine(
+        User.objects.get(username="commander"),
+        reason="SYNTHETIC DEMO: approved for demonstration only; it recognises nobody.",
+    )
+    stdout.write(f"Face engine {name} ({'calibrated' if calibrated else 'UNCALIBRATED'}) approved for the demo.")

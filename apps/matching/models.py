@@ -1,0 +1,154 @@
+"""Engines approved for live use, camera credentials, templates (never history-tracked), captures, alerts, receipts."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from pgvector.django import HalfVectorField
+
+from apps.accounts.models import RestrictedManager
+from apps.deployments.models import Asset, Deployment
+from apps.watchlists.models import Entry, Subject, Watchlist
+
+from .choices import AlertState, Outcome
+
+USER = settings.AUTH_USER_MODEL
+
+
+class EngineApproval(models.Model):
+    """An authorising officer's approval of one engine (model name and weights hash) for live deployments."""
+
+    name = models.CharField(max_length=100)
+    weights_sha256 = models.CharField(max_length=64)
+    calibrated = models.BooleanField()
+    approved_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    approved_at = models.DateTimeField(auto_now_add=True)
+    reason = models.TextField()
+
+    objects = RestrictedManager()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["name", "weights_sha256"], name="engine_approved_once")]
+
+    def __str__(self):
+        return f"{self.name} {self.weights_sha256[:12]}"
+
+
+class CameraCredential(models.Model):
+    """The API credential of one van or camera; only a hash of the secret is kept."""
+
+    asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="credentials")
+    key_id = models.CharField(max_length=16, unique=True)
+    secret_sha256 = models.CharField(max_length=64)
+    issued_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    issued_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = RestrictedManager()
+
+    def __str__(self):
+        return f"credential {self.key_id} of {self.asset}"
+
+
+class WatchlistTemplate(models.Model):
+    """A watchlist entry's face vector, for exactly one approved version; deleted (with receipts) at purge."""
+
+    watchlist = models.ForeignKey(Watchlist, on_delete=models.PROTECT, related_name="+")
+    approved_hash = models.CharField(max_length=64)
+    entry = models.ForeignKey(Entry, null=True, on_delete=models.SET_NULL, related_name="+")
+    subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="+")
+    embedding = HalfVectorField(dimensions=512)
+    engine = models.CharField(max_length=100)
+    weights_sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["watchlist", "approved_hash"])]
+
+    def __str__(self):
+        return f"template of subject {self.subject_id} for {self.watchlist_id}"
+
+
+class Capture(models.Model):
+    """One frame from a camera: how many faces it held and what became of each (never the frame itself)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    deployment = models.ForeignKey(Deployment, on_delete=models.PROTECT, related_name="captures")
+    asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="+")
+    received_at = models.DateTimeField()
+    faces = models.PositiveIntegerField()
+    alerts = models.PositiveIntegerField()
+    receipts = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(faces=models.F("alerts") + models.F("receipts")), name="capture_faces_reconcile"
+            )
+        ]
+
+    def __str__(self):
+        return f"capture {self.id}"
+
+
+class Alert(models.Model):
+    """A face at or above the threshold against a watchlist entry; it waits for an officer's judgement."""
+
+    deployment = models.ForeignKey(Deployment, on_delete=models.PROTECT, related_name="alerts")
+    capture = models.ForeignKey(Capture, on_delete=models.PROTECT, related_name="alert_set")
+    watchlist_hash = models.CharField(max_length=64)
+    entry = models.ForeignKey(Entry, null=True, on_delete=models.SET_NULL, related_name="+")
+    subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="+")
+    score = models.FloatField()
+    threshold = models.DecimalField(max_digits=4, decimal_places=3)
+    candidates = models.JSONField(help_text="The top-k subjects and scores, best first.")
+    engine = models.CharField(max_length=100)
+    weights_sha256 = models.CharField(max_length=64)
+    probe_ciphertext = models.BinaryField(editable=False)
+    probe_sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+    state = models.CharField(max_length=16, choices=AlertState.choices, default=AlertState.PENDING)
+    adjudicated_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    adjudicated_at = models.DateTimeField(null=True, blank=True)
+    adjudication_reason = models.TextField(blank=True)
+    engaged_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    engaged_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
+    outcome_note = models.TextField(blank=True)
+
+    objects = RestrictedManager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # No engagement or outcome before a human has judged the alert a true match.
+            models.CheckConstraint(
+                condition=Q(engaged_at__isnull=True) | Q(adjudicated_at__isnull=False, state__in=["engaged", "closed"]),
+                name="alert_engaged_only_after_adjudication",
+            ),
+        ]
+
+    def __str__(self):
+        return f"alert {self.pk} at {self.deployment_id} ({self.state})"
+
+    def associated_data(self) -> bytes:
+        """What the probe's ciphertext is bound to."""
+        return f"alert-probe:{self.capture_id}:{self.probe_sha256}".encode()
+
+
+class DeletionReceipt(models.Model):
+    """Proof that a non-matching face was seen, compared and destroyed: nothing to rebuild it from."""
+
+    capture = models.ForeignKey(Capture, on_delete=models.PROTECT, related_name="receipt_set")
+    deployment = models.ForeignKey(Deployment, on_delete=models.PROTECT, related_name="receipts")
+    watchlist_hash = models.CharField(max_length=64)
+    best_score = models.FloatField()
+    commitment = models.CharField(max_length=64, help_text="HMAC of the destroyed template; the key is not here.")
+    engine = models.CharField(max_length=100)
+    weights_sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField()
+    event_seq = models.BigIntegerField(help_text="The receipt's event in the audit log.")
+
+    def __str__(self):
+        return f"receipt {self.pk} of {self.capture_id}"

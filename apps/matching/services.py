@@ -1,0 +1,438 @@
+"""Matching inside what was approved: engine approval, enrolment of watchlist templates, live capture.
+
+A frame is matched only for a live deployment, from a camera booked on it, against the templates of the exact
+watchlist version it was authorised with. Each face ends as an alert (at or above the threshold) or a deletion
+receipt; a non-matching face's template and crop live only in this process's memory and are dropped at once. A
+frame's alerts, receipts and their audit events commit together, so faces = alerts + receipts, always.
+"""
+
+import hashlib
+import hmac
+import io
+import logging
+import os
+import secrets
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+from PIL import Image
+
+from apps.accounts import policy
+from apps.audit import services as audit
+from apps.deployments import services as deployments
+from apps.deployments.choices import DeploymentState
+from apps.deployments.models import Asset, Deployment
+from apps.watchlists import images
+from apps.watchlists import services as watchlists
+from apps.watchlists.choices import WatchlistState
+from apps.watchlists.models import Watchlist
+
+from .engine import get_engine
+from .models import Alert, CameraCredential, Capture, DeletionReceipt, EngineApproval, WatchlistTemplate
+
+logger = logging.getLogger(__name__)
+
+
+# --- The engine and its approval ------------------------------------------------------------------------------------
+
+
+def engine_identity() -> tuple[str, str, bool]:
+    """The process engine's name, weights hash and whether it is calibrated."""
+    engine = get_engine()
+    return engine.name, engine.weights_sha256, engine.calibrated
+
+
+def engine_refusal() -> str | None:
+    """Why the engine in use may not run a live deployment, or None."""
+    name, weights, calibrated = engine_identity()
+    if not calibrated and not settings.FACE_ALLOW_UNCALIBRATED:
+        return f"The face engine {name} is uncalibrated (no real weights): it recognises nobody."
+    if not EngineApproval.objects.filter(name=name, weights_sha256=weights).exists():
+        return f"The face engine {name} (weights {weights[:12]}…) is not approved for live use."
+    return None
+
+
+@transaction.atomic
+def approve_engine(actor, *, reason: str) -> EngineApproval:
+    """An authorising officer approves the engine in use (its name and weights hash) for live deployments."""
+    policy.require(actor, "matching.approve_engine")
+    if len(reason.strip()) < 10:
+        raise ValidationError({"reason": "Say what the approval rests on (e.g. the test report)."})
+    name, weights, calibrated = engine_identity()
+    approval, created = EngineApproval.objects.get_or_create(
+        name=name, weights_sha256=weights, defaults={"calibrated": calibrated, "approved_by": actor, "reason": reason}
+    )
+    if created:
+        audit.record(
+            "engine.approve",
+            approval,
+            actor,
+            data={"engine": name, "weights_sha256": weights, "calibrated": calibrated},
+            reason=reason,
+        )
+    return approval
+
+
+def engine_condition(deployment, now) -> deployments.Condition:
+    """The go-live gate's engine condition."""
+    refusal = engine_refusal()
+    name, _, calibrated = engine_identity()
+    good = f"The face engine {name} is approved." + ("" if calibrated else " (UNCALIBRATED: allowed by setting)")
+    return deployments.Condition("engine", refusal is None, good if refusal is None else refusal)
+
+
+# --- Camera credentials ---------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def issue_credential(actor, asset: Asset) -> str:
+    """A new secret for a van or camera, shown once; earlier ones are revoked."""
+    policy.require(actor, "matching.add_cameracredential")
+    now = timezone.now()
+    CameraCredential.objects.filter(asset=asset, revoked_at__isnull=True).update(revoked_at=now)
+    key_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
+    CameraCredential.objects.create(asset=asset, key_id=key_id, secret_sha256=_sha256(secret), issued_by=actor)
+    audit.record("camera.credential_issued", asset, actor, data={"key_id": key_id})
+    return f"{key_id}.{secret}"
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def authenticate_camera(token: str) -> Asset | None:
+    """The asset a camera token belongs to, or None."""
+    key_id, _, secret = (token or "").partition(".")
+    credential = CameraCredential.objects.filter(key_id=key_id, revoked_at__isnull=True).select_related("asset").first()
+    if credential is None or not hmac.compare_digest(credential.secret_sha256, _sha256(secret)):
+        return None
+    return credential.asset if credential.asset.active else None
+
+
+# --- Enrolment: approved watchlist → templates ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EnrolResult:
+    """What enrolment did."""
+
+    enrolled: int
+    problems: list[str]
+
+
+def _quality(faces) -> str | None:
+    """The quality gate for an enrolment image: exactly one face, confident and large enough."""
+    if len(faces) != 1:
+        return f"{len(faces)} faces found, exactly one needed"
+    face = faces[0]
+    if face.probability < settings.FACE_MIN_PROBABILITY:
+        return f"face detected with probability {face.probability:.2f}, below {settings.FACE_MIN_PROBABILITY}"
+    if face.size < settings.FACE_MIN_SIZE:
+        return f"face {face.size:.0f} px across, below {settings.FACE_MIN_SIZE} px"
+    return None
+
+
+def enrol_watchlist(watchlist_id: int, approved_hash: str) -> EnrolResult:
+    """Embed every entry image of an approved version; any failure sends the list back to the compiler."""
+    watchlist = Watchlist.objects.get(pk=watchlist_id)
+    if watchlist.state != WatchlistState.APPROVED or watchlist.approved_hash != approved_hash:
+        return EnrolResult(0, ["the version is no longer the approved one"])
+    engine = get_engine()
+    faces, rows, problems = [], [], []
+    for entry in watchlist.entries.select_related("image", "subject").order_by("pk"):
+        content = images.decrypt(bytes(entry.image.ciphertext), associated_data=entry.image.associated_data())
+        found = engine.detect(Image.open(io.BytesIO(content)))
+        problem = _quality(found)
+        if problem:
+            problems.append(f"{entry.subject}: {problem}.")
+            continue
+        faces.append(found[0])
+        rows.append(entry)
+    if problems:
+        with transaction.atomic():
+            if watchlists.return_after_quality_gate(watchlist, approved_hash, problems):
+                audit.record(
+                    "templates.enrol_failed",
+                    watchlist,
+                    None,
+                    data={"problems": len(problems), "approved_hash": approved_hash},
+                )
+        return EnrolResult(0, problems)
+    vectors = engine.embed(faces)
+    with transaction.atomic():
+        WatchlistTemplate.objects.filter(watchlist=watchlist, approved_hash=approved_hash).delete()
+        WatchlistTemplate.objects.bulk_create(
+            [
+                WatchlistTemplate(
+                    watchlist=watchlist,
+                    approved_hash=approved_hash,
+                    entry=entry,
+                    subject=entry.subject,
+                    embedding=vector,
+                    engine=engine.name,
+                    weights_sha256=engine.weights_sha256,
+                )
+                for entry, vector in zip(rows, vectors, strict=True)
+            ]
+        )
+        audit.record(
+            "templates.enrolled",
+            watchlist,
+            None,
+            data={
+                "approved_hash": approved_hash,
+                "templates": len(rows),
+                "engine": engine.name,
+                "weights_sha256": engine.weights_sha256,
+            },
+        )
+    _templates.cache_clear()
+    return EnrolResult(len(rows), [])
+
+
+def _as_list(vector) -> list[float]:
+    """pgvector returns a HalfVector or a list, depending on the driver's registration."""
+    return vector.to_list() if hasattr(vector, "to_list") else list(vector)
+
+
+@lru_cache(maxsize=16)
+def _templates(watchlist_id: int, approved_hash: str) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """An approved version's templates as a matrix in this process's memory (pgvector is the record)."""
+    rows = list(
+        WatchlistTemplate.objects.filter(watchlist_id=watchlist_id, approved_hash=approved_hash)
+        .order_by("pk")
+        .values_list("embedding", "entry_id", "subject_id")
+    )
+    if not rows:
+        return np.zeros((0, 512), dtype=np.float32), []
+    matrix = np.stack([np.asarray(_as_list(row[0]), dtype=np.float32) for row in rows])
+    return matrix, [(row[1], row[2]) for row in rows]
+
+
+# --- Live capture ---------------------------------------------------------------------------------------------------
+
+
+class CaptureRefused(Exception):
+    """A frame that may not be matched; the reason is logged and returned."""
+
+
+@dataclass(frozen=True)
+class CaptureResult:
+    """What became of a frame's faces."""
+
+    capture_id: str
+    faces: int
+    alerts: list[int]
+    receipts: int
+
+
+def _receipt_key() -> bytes:
+    path = Path(settings.RECEIPT_KEY_FILE)
+    if not path.exists() and settings.RECEIPT_KEY_GENERATE:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(secrets.token_bytes(32))
+    try:
+        key = path.read_bytes()
+    except OSError as exc:
+        raise ImproperlyConfigured(f"RECEIPT_KEY_FILE {path} cannot be read: {exc}") from exc
+    if len(key) < 32:
+        raise ImproperlyConfigured(f"RECEIPT_KEY_FILE {path} holds fewer than 32 bytes.")
+    return key
+
+
+def _refuse(asset: Asset, reason: str, deployment: Deployment | None = None) -> None:
+    with transaction.atomic():
+        audit.record("capture.refused", deployment or asset, None, data={"asset": asset.identifier}, reason=reason)
+    raise CaptureRefused(reason)
+
+
+def live_deployment_for(asset: Asset, now) -> Deployment | None:
+    """The deployment this camera is booked on that is live now."""
+    for deployment in Deployment.objects.filter(assets=asset, state=DeploymentState.LIVE).select_related("watchlist"):
+        if deployments.is_live(deployment, now):
+            return deployment
+    return None
+
+
+def capture_frame(asset: Asset, frame: bytes, *, deployment_id: int | None = None, now=None) -> CaptureResult:
+    """Match one JPEG frame from a camera; every face ends as an alert or a deletion receipt, in one transaction."""
+    now = now or timezone.now()
+    deployment = live_deployment_for(asset, now)
+    if deployment is None:
+        _refuse(asset, f"{asset} is not booked on a deployment that is live now.")
+    if deployment_id is not None and deployment.pk != deployment_id:
+        _refuse(asset, f"{asset} belongs to {deployment.reference}, not to deployment {deployment_id}.", deployment)
+    refusal = engine_refusal()
+    if refusal:
+        _refuse(asset, refusal, deployment)
+    try:
+        checked = images.validate_image(frame)
+    except images.ImageRejected as exc:
+        _refuse(asset, f"Frame refused: {exc}", deployment)
+    engine = get_engine()
+    faces = engine.detect(Image.open(io.BytesIO(checked.content)))
+    vectors = engine.embed(faces)
+    del checked, frame
+    return _match_and_record(deployment, asset, engine, faces, vectors, now)
+
+
+def _match_and_record(deployment, asset, engine, faces, vectors, now) -> CaptureResult:
+    """Compare each face with the authorised version's templates and record alerts and receipts together."""
+    matrix, owners = _templates(deployment.watchlist_id, deployment.authorised_watchlist_hash)
+    threshold = float(deployment.threshold)
+    key = _receipt_key()
+    with transaction.atomic():
+        # Counts are set at the end: the database holds faces = alerts + receipts at every statement.
+        capture = Capture.objects.create(
+            deployment=deployment, asset=asset, received_at=now, faces=0, alerts=0, receipts=0
+        )
+        alerts, receipts = [], 0
+        for index, (face, vector) in enumerate(zip(faces, vectors, strict=True)):
+            scores = matrix @ vector if len(owners) else np.zeros(0, dtype=np.float32)
+            order = np.argsort(-scores)[: settings.FACE_TOP_K]
+            best = float(scores[order[0]]) if len(order) else -1.0
+            if best >= threshold:
+                alerts.append(_raise_alert(deployment, capture, engine, face, scores, order, owners, now))
+            else:
+                commitment = hmac.new(
+                    key, capture.pk.bytes + index.to_bytes(4, "big") + vector.tobytes(), hashlib.sha256
+                ).hexdigest()
+                event = audit.record(
+                    "face.deleted",
+                    capture,
+                    None,
+                    data={
+                        "deployment": deployment.pk,
+                        "watchlist_hash": deployment.authorised_watchlist_hash,
+                        "best_score": round(best, 6),
+                        "commitment": commitment,
+                        "engine": engine.name,
+                        "weights_sha256": engine.weights_sha256,
+                        "time": audit.format_time(now),
+                    },
+                )
+                DeletionReceipt.objects.create(
+                    capture=capture,
+                    deployment=deployment,
+                    watchlist_hash=deployment.authorised_watchlist_hash,
+                    best_score=best,
+                    commitment=commitment,
+                    engine=engine.name,
+                    weights_sha256=engine.weights_sha256,
+                    created_at=now,
+                    event_seq=event.seq,
+                )
+                receipts += 1
+        Capture.objects.filter(pk=capture.pk).update(faces=len(faces), alerts=len(alerts), receipts=receipts)
+        audit.record(
+            "capture.processed",
+            capture,
+            None,
+            data={
+                "deployment": deployment.pk,
+                "asset": asset.identifier,
+                "faces": len(faces),
+                "alerts": len(alerts),
+                "receipts": receipts,
+            },
+        )
+    # Nothing of a non-matching face outlives this call: the vectors and crops go with the frame.
+    del faces, vectors
+    return CaptureResult(str(capture.pk), len(alerts) + receipts, [alert.pk for alert in alerts], receipts)
+
+
+def _raise_alert(deployment, capture, engine, face, scores, order, owners, now) -> Alert:
+    probe = face.crop_jpeg()
+    probe_sha = hashlib.sha256(probe).hexdigest()
+    entry_id, subject_id = owners[order[0]]
+    alert = Alert(
+        deployment=deployment,
+        capture=capture,
+        watchlist_hash=deployment.authorised_watchlist_hash,
+        entry_id=entry_id,
+        subject_id=subject_id,
+        score=float(scores[order[0]]),
+        threshold=deployment.threshold,
+        candidates=[
+            {"subject": owners[i][1], "entry": owners[i][0], "score": round(float(scores[i]), 6)} for i in order
+        ],
+        engine=engine.name,
+        weights_sha256=engine.weights_sha256,
+        probe_sha256=probe_sha,
+        created_at=now,
+    )
+    alert.probe_ciphertext = images.encrypt(probe, associated_data=alert.associated_data())
+    alert.save()
+    audit.record(
+        "alert.raised",
+        alert,
+        None,
+        data={
+            "deployment": deployment.pk,
+            "capture": str(capture.pk),
+            "entry": entry_id,
+            "score": round(alert.score, 6),
+            "threshold": deployment.threshold,
+            "watchlist_hash": deployment.authorised_watchlist_hash,
+            "engine": engine.name,
+            "weights_sha256": engine.weights_sha256,
+            "probe_sha256": probe_sha,
+        },
+    )
+    return alert
+
+
+def _vacuum_task():
+    from .tasks import vacuum_templates
+
+    return vacuum_templates
+
+
+def purge_templates(watchlist_id: int) -> int:
+    """Delete every template of a watchlist inside the purging transaction, confirm none is left, log a receipt."""
+    deleted, _ = WatchlistTemplate.objects.filter(watchlist_id=watchlist_id).delete()
+    with connection.cursor() as cursor:
+        # An exact search (a sequential scan, no index) for any vector of this list.
+        cursor.execute("SET LOCAL enable_indexscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        cursor.execute("SELECT count(*) FROM matching_watchlisttemplate WHERE watchlist_id = %s", [watchlist_id])
+        left = cursor.fetchone()[0]
+        cursor.execute("SET LOCAL enable_indexscan = on")
+        cursor.execute("SET LOCAL enable_bitmapscan = on")
+    if left:
+        raise RuntimeError(f"{left} templates of watchlist {watchlist_id} survived their deletion.")
+    audit.record(
+        "templates.purged",
+        ("watchlists.watchlist", watchlist_id),
+        None,
+        data={"templates_deleted": deleted, "absence_confirmed_by_exact_search": True},
+    )
+    transaction.on_commit(lambda: _vacuum_task().delay())
+    _templates.cache_clear()
+    return deleted
+
+
+def vacuum_table() -> None:
+    """VACUUM the template table so deleted vectors leave the pages (outside any transaction)."""
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM matching_watchlisttemplate")
+
+
+def reconciliation(deployment: Deployment) -> dict:
+    """Faces processed, alerts and receipts for a deployment, and whether faces = alerts + receipts."""
+    faces = sum(Capture.objects.filter(deployment=deployment).values_list("faces", flat=True))
+    alerts = Alert.objects.filter(deployment=deployment).count()
+    receipts = DeletionReceipt.objects.filter(deployment=deployment).count()
+    return {"faces": faces, "alerts": alerts, "receipts": receipts, "reconciles": faces == alerts + receipts}

@@ -1,0 +1,27 @@
+"""Matching work on Celery: enrolment runs on the `embed` queue (GPU hosts, where there are any)."""
+
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(name="apps.matching.tasks.embed_watchlist", acks_late=True)
+def embed_watchlist(watchlist_id: int, approved_hash: str) -> int:
+    """Enrol an approved watchlist version's templates (idempotent: re-enrolling replaces them)."""
+    return services.enrol_watchlist(watchlist_id, approved_hash).enrolled
+
+
+@shared_task(name="apps.matching.tasks.vacuum_templates")
+def vacuum_templates() -> None:
+    """VACUUM the template table after a purge."""
+    services.vacuum_table()
+
+
+def purge_on_purging(sender, watchlist_id: int, **_kwargs) -> None:
+    """A watchlist is being purged: its templates go in the same transaction."""
+    services.purge_templates(watchlist_id)
+
+
+def enrol_on_approval(sender, watchlist_id: int, approved_hash: str, **_kwargs) -> None:
+    """When a watchlist is approved (after commit), enrol it."""
+    embed_watchlist.delay(watchlist_id, approved_hash)

@@ -1,0 +1,223 @@
+"""The real pipeline on a real photo: enrol on approval, match a frame, destroy what does not match, with receipts.
+
+The engine is uncalibrated here (no real weights can be downloaded): the same pixels give the same vector, so
+these are honest pipeline tests, not recognition tests.
+"""
+
+import datetime
+import io
+
+import numpy as np
+import pytest
+from django.db import connection
+from PIL import Image
+
+from apps.audit import proofs, verifier
+from apps.audit.models import Event
+from apps.deployments import services as deployments
+from apps.deployments.models import Deployment
+from apps.matching import services
+from apps.matching.models import Alert, Capture, DeletionReceipt, WatchlistTemplate
+from apps.watchlists import services as watchlists
+from apps.watchlists.choices import Category, LegalBasis, WatchlistState
+from apps.watchlists.models import Watchlist
+from tests.deployment_fixtures import PLACE, ready
+from tests.watchlist_fixtures import JUSTIFICATION
+
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
+
+
+def _jpeg(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=92)
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def astronaut() -> bytes:
+    from skimage import data
+
+    return _jpeg(Image.fromarray(data.astronaut()))
+
+
+@pytest.fixture
+def blank() -> bytes:
+    return _jpeg(Image.new("RGB", (640, 480), (120, 130, 140)))
+
+
+@pytest.fixture
+def live(actors, approvers, documents, vans, engine_approved, astronaut, now):
+    """A live deployment whose approved list holds one person, enrolled from the astronaut photo."""
+    subject = watchlists.create_subject(
+        actors.compiler,
+        family_name="Collins",
+        given_names="Eileen",
+        date_of_birth=datetime.date(1956, 11, 19),
+        pnc_id="56/000001C",
+    )
+    image = watchlists.upload_image(
+        actors.compiler,
+        subject,
+        astronaut,
+        captured_on=datetime.date(2026, 1, 5),
+        source_system="Public-domain test photo",
+        legal_basis=LegalBasis.OTHER_LAWFUL,
+        legal_basis_note="Test fixture: public-domain NASA portrait",
+    )
+    watchlist = watchlists.create_watchlist(
+        actors.compiler,
+        purpose="Pipeline test",
+        now=now,
+        intended_start=now - datetime.timedelta(minutes=30),
+        intended_end=now + datetime.timedelta(hours=4),
+    )
+    watchlists.add_entry(
+        actors.compiler,
+        watchlist,
+        subject=subject,
+        image=image,
+        category=Category.WANTED_BY_COURTS,
+        justification=JUSTIFICATION,
+        now=now,
+    )
+    review = watchlists.submit(actors.compiler, watchlist, now=now)
+    watchlists.approve(approvers.superintendent, watchlist, content_hash=review.content_hash, now=now)
+    watchlist.refresh_from_db()
+    result = services.enrol_watchlist(watchlist.pk, watchlist.approved_hash)
+    assert result.enrolled == 1, result.problems
+    deployment = deployments.plan(
+        actors.officer,
+        watchlist=watchlist,
+        start=watchlist.intended_start,
+        end=watchlist.intended_end,
+        assets=[vans[0]],
+        documents=documents,
+        now=now,
+        **PLACE,
+    )
+    deployments.authorise(approvers.superintendent, deployment, now=now)
+    ready(deployment, actors.officer, now - datetime.timedelta(days=1))
+    went, conditions = deployments.try_go_live(deployment, now=now)
+    assert went, [c for c in conditions if not c.ok]
+    return Deployment.objects.get(pk=deployment.pk)
+
+
+def test_enrolment_records_the_engine_with_every_template(live):
+    template = WatchlistTemplate.objects.get(watchlist=live.watchlist)
+    name, weights, calibrated = services.engine_identity()
+    assert (template.engine, template.weights_sha256) == (name, weights)
+    assert not calibrated and name.endswith("uncalibrated-seed0")
+    assert template.approved_hash == live.authorised_watchlist_hash
+
+
+def test_an_enrolled_face_reposted_as_a_frame_matches_its_own_template(live, vans, astronaut):
+    result = services.capture_frame(vans[0], astronaut)
+    assert result.faces == 1 and len(result.alerts) == 1 and result.receipts == 0
+    alert = Alert.objects.get(pk=result.alerts[0])
+    assert alert.score > 0.99 and alert.subject.family_name == "Collins"
+    assert alert.engine == services.engine_identity()[0] and alert.watchlist_hash == live.authorised_watchlist_hash
+    assert bytes(alert.probe_ciphertext)[:4] == b"GVI1"
+    assert Event.objects.filter(action="alert.raised", target_id=str(alert.pk)).exists()
+
+
+def test_a_face_not_on_the_list_leaves_only_a_receipt_and_nothing_to_rebuild_it(live, vans, astronaut):
+    rng = np.random.default_rng(7)
+    other = rng.normal(size=512).astype(np.float32)
+    WatchlistTemplate.objects.filter(watchlist=live.watchlist).update(
+        embedding=(other / np.linalg.norm(other)).tolist()
+    )
+    services._templates.cache_clear()
+    result = services.capture_frame(vans[0], astronaut)
+    assert (result.faces, result.alerts, result.receipts) == (1, [], 1)
+    receipt = DeletionReceipt.objects.get()
+    assert receipt.best_score < float(live.threshold) and len(receipt.commitment) == 64
+    event = Event.objects.get(seq=receipt.event_seq)
+    assert event.action == "face.deleted" and event.data["commitment"] == receipt.commitment
+    checkpoint = __import__("apps.audit.services", fromlist=["sign_checkpoint"]).sign_checkpoint()
+    proof = proofs.inclusion(event.seq)
+    assert verifier.verify_inclusion(
+        event.seq, checkpoint.tree_size, bytes(event.leaf_hash), proof.audit_path, bytes(checkpoint.root_hash)
+    )
+    # No table holds a vector for this face: the only vectors in the database are the enrolled template's.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM matching_watchlisttemplate")
+        assert cursor.fetchone()[0] == 1
+        cursor.execute("SELECT table_name FROM information_schema.columns WHERE udt_name IN ('vector', 'halfvec')")
+        assert {row[0] for row in cursor.fetchall()} == {"matching_watchlisttemplate"}
+    assert not Alert.objects.exists()
+
+
+def test_a_frame_without_faces_changes_no_count(live, vans, blank):
+    result = services.capture_frame(vans[0], blank)
+    assert (result.faces, result.alerts, result.receipts) == (0, [], 0)
+    assert services.reconciliation(live)["reconciles"]
+
+
+def test_faces_equal_alerts_plus_receipts_after_a_run(live, vans, astronaut, blank):
+    for frame in (astronaut, blank, astronaut):
+        services.capture_frame(vans[0], frame)
+    counts = services.reconciliation(live)
+    assert counts == {"faces": 2, "alerts": 2, "receipts": 0, "reconciles": True}
+    assert Capture.objects.count() == 3
+
+
+def test_frames_are_refused_when_the_deployment_is_not_live_or_the_camera_is_elsewhere(live, vans, astronaut):
+    with pytest.raises(services.CaptureRefused, match="not booked on a deployment that is live"):
+        services.capture_frame(vans[1], astronaut)  # a camera of no live deployment
+    with pytest.raises(services.CaptureRefused, match="not booked on a deployment that is live"):
+        services.capture_frame(vans[0], astronaut, now=live.end + datetime.timedelta(minutes=1))  # after the end
+    with pytest.raises(services.CaptureRefused, match="belongs to"):
+        services.capture_frame(vans[0], astronaut, deployment_id=live.pk + 1000)
+    assert not Capture.objects.exists() and not Alert.objects.exists()
+    assert Event.objects.filter(action="capture.refused").count() == 3
+
+
+def test_a_list_whose_images_fail_the_quality_gate_goes_back_to_the_compiler(approvers, submitted, now):
+    watchlist, review = submitted  # its image is a drawing: MTCNN finds no face in it
+    watchlists.approve(approvers.superintendent, watchlist, content_hash=review.content_hash, now=now)
+    watchlist.refresh_from_db()
+    result = services.enrol_watchlist(watchlist.pk, watchlist.approved_hash)
+    assert result.enrolled == 0 and "0 faces found" in result.problems[0]
+    returned = Watchlist.objects.get(pk=watchlist.pk)
+    assert returned.state == WatchlistState.RETURNED and not WatchlistTemplate.objects.exists()
+    assert "quality gate" in returned.reviews.order_by("-id").first().comment
+
+
+def test_the_capture_api_needs_a_camera_credential(live, vans, astronaut, approvers, client):
+    url = "/api/matching/capture/"
+    assert client.post(url, astronaut, content_type="image/jpeg").status_code == 401
+    token = services.issue_credential(approvers.superintendent, vans[0])
+    response = client.post(url, astronaut, content_type="image/jpeg", HTTP_AUTHORIZATION=f"Camera {token}")
+    assert response.status_code == 201, response.content
+    assert response.json()["faces"] == 1 and len(response.json()["alerts"]) == 1
+    bad = client.post(url, b"not a jpeg", content_type="image/jpeg", HTTP_AUTHORIZATION=f"Camera {token}")
+    assert bad.status_code == 400
+    other = services.issue_credential(approvers.superintendent, vans[1])
+    refused = client.post(url, astronaut, content_type="image/jpeg", HTTP_AUTHORIZATION=f"Camera {other}")
+    assert refused.status_code == 403 and "not booked" in refused.json()["detail"]
+
+
+def test_going_live_needs_an_approved_engine(actors, approvers, planned, now):
+    from apps.matching.models import EngineApproval
+
+    EngineApproval.objects.all().delete()
+    deployment = deployments.authorise(approvers.superintendent, planned, now=now)
+    conditions = {c.name: c for c in deployments.gate(deployment, deployment.start)}
+    assert not conditions["engine"].ok and "not approved for live use" in conditions["engine"].detail
+
+
+def test_an_uncalibrated_engine_is_refused_unless_the_setting_allows_it(live, settings):
+    settings.FACE_ALLOW_UNCALIBRATED = False
+    assert "uncalibrated" in services.engine_refusal()
+
+
+def test_purging_the_list_deletes_its_templates_and_logs_it(live):
+    watchlist = live.watchlist
+    deployments.run_schedule(now=live.end + datetime.timedelta(minutes=1))
+    watchlists.sweep(now=live.end + datetime.timedelta(days=2))
+    assert Watchlist.objects.get(pk=watchlist.pk).state == WatchlistState.PURGED
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM matching_watchlisttemplate WHERE watchlist_id = %s", [watchlist.pk])
+        assert cursor.fetchone()[0] == 0
+    event = Event.objects.get(action="templates.purged", target_id=str(watchlist.pk))
+    assert event.data == {"templates_deleted": 1, "absence_confirmed_by_exact_search": True}
