@@ -32,6 +32,7 @@ urlpatterns = [
     path("audit/", include("apps.audit.urls")),
     path("watchlists/", include("apps.watchlists.urls")),
     path("deployments/", include("apps.deployments.urls")),
+    path("matching/", include("apps.matching.urls")),
     path("public/deployments/", deployment_views.public_records, name="public-deployments"),
     path("api/", include(api_patterns)),
     path("admin/", admin.site.urls),

@@ -524,8 +524,9 @@ def cancel(actor, deployment: Deployment, *, reason: str, now=None) -> Deploymen
 
 @transaction.atomic
 def record_outcome(actor, deployment: Deployment, **counts: int) -> Outcome:
-    """Record the deployment's figures (engagements and arrests come from officers; alerts from matching)."""
-    policy.require(actor, "deployments.change_outcome", deployment)
+    """Record the deployment's figures: by an officer, or by the matching app as the system (actor None)."""
+    if actor is not None:
+        policy.require(actor, "deployments.change_outcome", deployment)
     unknown = set(counts) - set(OUTCOME_FIELDS)
     if unknown:
         raise ValidationError(f"Unknown outcome fields: {', '.join(sorted(unknown))}.")

@@ -32,7 +32,9 @@ from apps.watchlists import images
 from apps.watchlists import services as watchlists
 from apps.watchlists.choices import WatchlistState
 from apps.watchlists.models import Watchlist
+from govern.errors import Conflict
 
+from .choices import AlertState, Outcome
 from .engine import get_engine
 from .models import Alert, CameraCredential, Capture, DeletionReceipt, EngineApproval, WatchlistTemplate
 
@@ -348,6 +350,7 @@ def _match_and_record(deployment, asset, engine, faces, vectors, now) -> Capture
                 "receipts": receipts,
             },
         )
+        refresh_figures(deployment)
     # Nothing of a non-matching face outlives this call: the vectors and crops go with the frame.
     del faces, vectors
     return CaptureResult(str(capture.pk), len(alerts) + receipts, [alert.pk for alert in alerts], receipts)
@@ -436,3 +439,81 @@ def reconciliation(deployment: Deployment) -> dict:
     alerts = Alert.objects.filter(deployment=deployment).count()
     receipts = DeletionReceipt.objects.filter(deployment=deployment).count()
     return {"faces": faces, "alerts": alerts, "receipts": receipts, "reconciles": faces == alerts + receipts}
+
+
+# --- Alerts: a human judges every one before anything is done ------------------------------------------------------
+
+
+def _lock_alert(alert: Alert) -> Alert:
+    return Alert.objects.select_for_update().select_related("deployment").get(pk=alert.pk)
+
+
+def refresh_figures(deployment: Deployment) -> None:
+    """The deployment's published figures, from its captures and alerts (the system records them)."""
+    alerts = Alert.objects.filter(deployment=deployment)
+    deployments.record_outcome(
+        None,
+        deployment,
+        faces_processed=sum(Capture.objects.filter(deployment=deployment).values_list("faces", flat=True)),
+        alerts=alerts.count(),
+        true_alerts=alerts.filter(state__in=[AlertState.CONFIRMED, AlertState.ENGAGED, AlertState.CLOSED]).count(),
+        false_alerts=alerts.filter(state=AlertState.FALSE).count(),
+        engagements=alerts.filter(engaged_at__isnull=False).count(),
+        arrests=alerts.filter(outcome=Outcome.ARREST).count(),
+        other_outcomes=alerts.filter(outcome=Outcome.OTHER_ACTION).count(),
+    )
+
+
+@transaction.atomic
+def adjudicate(actor, alert: Alert, *, match: bool, reason: str) -> Alert:
+    """An officer judges the alert: a true match, or a false alert, with the reason."""
+    locked = _lock_alert(alert)
+    policy.require(actor, "matching.adjudicate_alert", locked)
+    if not reason or len(reason.strip()) < 5:
+        raise ValidationError({"reason": "Say what the judgement rests on."})
+    if locked.state != AlertState.PENDING:
+        raise Conflict(f"Alert {locked.pk} was already judged ({locked.get_state_display().lower()}).")
+    locked.state = AlertState.CONFIRMED if match else AlertState.FALSE
+    locked.adjudicated_by, locked.adjudicated_at, locked.adjudication_reason = actor, timezone.now(), reason.strip()
+    locked.save()
+    audit.record("alert.adjudicated", locked, actor, data={"match": match, "score": locked.score}, reason=reason)
+    refresh_figures(locked.deployment)
+    return locked
+
+
+@transaction.atomic
+def engage(actor, alert: Alert) -> Alert:
+    """Officers speak to the person: only after the alert was judged a true match."""
+    locked = _lock_alert(alert)
+    policy.require(actor, "matching.adjudicate_alert", locked)
+    if locked.state != AlertState.CONFIRMED:
+        raise Conflict("An engagement is recorded only after the alert was judged a true match.")
+    locked.state, locked.engaged_by, locked.engaged_at = AlertState.ENGAGED, actor, timezone.now()
+    locked.save()
+    audit.record("alert.engaged", locked, actor)
+    refresh_figures(locked.deployment)
+    return locked
+
+
+@transaction.atomic
+def record_alert_outcome(actor, alert: Alert, *, outcome: str, note: str = "") -> Alert:
+    """What followed the engagement: arrest, other action, or none."""
+    locked = _lock_alert(alert)
+    policy.require(actor, "matching.adjudicate_alert", locked)
+    if outcome not in Outcome.values:
+        raise ValidationError({"outcome": f"Choose one of: {', '.join(Outcome.values)}."})
+    if locked.state != AlertState.ENGAGED:
+        raise Conflict("An outcome is recorded only after an engagement.")
+    locked.state, locked.outcome, locked.outcome_note = AlertState.CLOSED, outcome, note.strip()
+    locked.save()
+    audit.record("alert.outcome", locked, actor, data={"outcome": outcome}, reason=note)
+    refresh_figures(locked.deployment)
+    return locked
+
+
+def read_probe(actor, alert: Alert, reason: str) -> bytes:
+    """The alert's probe crop, for someone who may see alerts and said why; the consultation is logged first."""
+    policy.require(actor, "matching.view_alert", alert)
+    with transaction.atomic():
+        audit.record_access(alert, actor, reason, data={"deployment": alert.deployment_id})
+    return images.decrypt(bytes(alert.probe_ciphertext), associated_data=alert.associated_data())

@@ -1,0 +1,12 @@
+"""Matching pages."""
+
+from django.urls import path
+
+from . import views
+
+app_name = "matching"
+urlpatterns = [
+    path("deployments/<int:pk>/alerts/", views.alert_queue, name="alerts"),
+    path("alerts/<int:pk>/<str:which>.jpg", views.alert_image, name="alert-image"),
+    path("alerts/<int:pk>/<slug:act>/", views.alert_act, name="alert-act"),
+]

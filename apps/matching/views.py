@@ -1,0 +1,101 @@
+"""Officers' pages: a deployment's alerts, each judged by a human before anything is done on it."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from apps.accounts import policy
+from apps.audit import services as audit
+from apps.audit.access import MIN_REASON_LENGTH, consultation_logged, reason_from
+from apps.deployments.models import Deployment
+from apps.watchlists import images
+from govern.errors import Conflict
+
+from . import services
+from .choices import AlertState, Outcome
+from .models import Alert
+
+
+def _deployment(request, pk):
+    if not policy.may(request.user, "matching.view_alert"):
+        raise PermissionDenied("Your role does not see alerts.")
+    return get_object_or_404(Deployment.objects.restrict(request.user, "view"), pk=pk)
+
+
+@login_required
+@consultation_logged(_deployment)
+def alert_queue(request, pk, target, reason):
+    """A deployment's alerts, pending first: the probe beside the watchlist image, the score, the judgement."""
+    deployment = target
+    alerts = Alert.objects.filter(deployment=deployment).select_related("subject").order_by("state", "-created_at")
+    context = {
+        "deployment": deployment,
+        "alerts": alerts,
+        "reason": reason,
+        "Outcome": Outcome,
+        "AlertState": AlertState,
+        "may_judge": policy.may(request.user, "matching.adjudicate_alert"),
+        "counts": services.reconciliation(deployment),
+    }
+    return render(request, "matching/alerts.html", context)
+
+
+def _image_response(content: bytes) -> HttpResponse:
+    response = HttpResponse(content, content_type="image/jpeg")
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+def alert_image(request, pk, which):
+    """The probe crop or the matched watchlist image of an alert, with the reason from the page; logged."""
+    alert = get_object_or_404(Alert.objects.restrict(request.user, "view"), pk=pk)
+    reason = reason_from(request)
+    if len(reason) < MIN_REASON_LENGTH:
+        return HttpResponse("A reason is required to see this image.", status=400, content_type="text/plain")
+    if which == "probe":
+        return _image_response(services.read_probe(request.user, alert, reason))
+    if alert.entry is None:
+        return HttpResponse("The watchlist entry no longer exists.", status=404, content_type="text/plain")
+    image = alert.entry.image
+    with transaction.atomic():
+        audit.record_access(image, request.user, reason, data={"alert": alert.pk})
+    return _image_response(images.decrypt(bytes(image.ciphertext), associated_data=image.associated_data()))
+
+
+@login_required
+@require_POST
+def alert_act(request, pk, act):
+    """Judge, engage, or record the outcome: the same services as the API."""
+    alert = get_object_or_404(Alert.objects.restrict(request.user, "view"), pk=pk)
+    try:
+        if act == "judge":
+            services.adjudicate(
+                request.user, alert, match=request.POST.get("match") == "yes", reason=request.POST.get("reason", "")
+            )
+        elif act == "engage":
+            services.engage(request.user, alert)
+        elif act == "outcome":
+            services.record_alert_outcome(
+                request.user, alert, outcome=request.POST.get("outcome", ""), note=request.POST.get("note", "")
+            )
+        else:
+            raise PermissionDenied("Unknown action.")
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    except (PermissionDenied, Conflict) as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"Alert {alert.pk}: recorded.")
+    return redirect("matching:alerts", pk=alert.deployment_id)
+
+
+def engine_banner(request):
+    """Every page says so while the engine in use is uncalibrated (no real weights)."""
+    uncalibrated = settings.FACE_WEIGHTS is None and not settings.FACE_ALLOW_DOWNLOAD
+    return {"engine_uncalibrated": uncalibrated}

@@ -1,0 +1,37 @@
+"""An officer adjudicates an alert on the real page, in a real browser, and records the outcome."""
+
+import pytest
+
+from apps.deployments.models import Outcome as Figures
+from apps.matching import services
+from apps.matching.choices import AlertState
+from apps.matching.models import Alert
+
+from .conftest import sign_in
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+def test_officer_adjudicates_an_alert(transactional_db, live_server, browser, live, vans, astronaut, screenshots):
+    services.capture_frame(vans[0], astronaut)  # the enrolled face passes the van: an alert
+    page = browser.new_page()
+    sign_in(page, live_server.url, "officer", "correct-horse-battery-staple")
+    assert page.locator("#uncalibrated-banner").count() == 1
+    page.goto(f"{live_server.url}/deployments/{live.pk}/")
+    page.click("#alerts-link")
+    page.fill("#id_reason", "Adjudicating alerts at the van")
+    page.click("main button[type=submit]")
+    card = page.locator("article.alert")
+    assert card.get_attribute("data-state") == "pending"
+    page.wait_for_function("Array.from(document.querySelectorAll('article.alert img')).every(i => i.naturalWidth > 0)")
+    page.screenshot(path=str(screenshots / "alert-pending.png"), full_page=True)
+    page.fill("form.judge input[name=reason]", "Same face shape, scar and ears; spoke to the operator")
+    page.click("form.judge button.confirm")
+    assert page.locator("article.alert").get_attribute("data-state") == "confirmed"
+    page.click("button.engage")
+    page.select_option("form.outcome select", "arrest")
+    page.click("form.outcome button")
+    assert page.locator("article.alert").get_attribute("data-state") == "closed"
+    alert = Alert.objects.get()
+    assert alert.state == AlertState.CLOSED and alert.outcome == "arrest"
+    assert Figures.objects.get(deployment=live).arrests == 1

@@ -1,0 +1,88 @@
+"""Every alert waits for a human: no engagement or outcome before adjudication; figures follow."""
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from apps.audit.models import Event
+from apps.deployments.models import Outcome as Figures
+from apps.matching import services
+from apps.matching.choices import AlertState, Outcome
+from apps.matching.models import Alert
+from govern.errors import Conflict
+
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
+REASON = "Compared the faces: same scar, same ears"
+
+
+@pytest.fixture
+def alert(live, vans, astronaut):
+    return Alert.objects.get(pk=services.capture_frame(vans[0], astronaut).alerts[0])
+
+
+def test_nothing_is_done_on_an_alert_before_a_human_judges_it(actors, alert):
+    with pytest.raises(Conflict, match="only after the alert was judged"):
+        services.engage(actors.officer, alert)
+    with pytest.raises(Conflict, match="only after an engagement"):
+        services.record_alert_outcome(actors.officer, alert, outcome=Outcome.ARREST)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Alert.objects.filter(pk=alert.pk).update(engaged_at=timezone.now())  # the database refuses it too
+
+
+def test_only_officers_judge_and_a_reason_is_needed(actors, approvers, alert):
+    with pytest.raises(PermissionDenied):
+        services.adjudicate(actors.retail, alert, match=True, reason=REASON)
+    with pytest.raises(PermissionDenied):
+        services.adjudicate(actors.compiler, alert, match=True, reason=REASON)
+    with pytest.raises(ValidationError):
+        services.adjudicate(actors.officer, alert, match=True, reason="")
+    judged = services.adjudicate(actors.officer, alert, match=True, reason=REASON)
+    assert judged.state == AlertState.CONFIRMED and judged.adjudicated_by == actors.officer
+    with pytest.raises(Conflict, match="already judged"):
+        services.adjudicate(actors.officer, alert, match=False, reason=REASON)
+
+
+def test_engagement_and_outcome_feed_the_published_figures(actors, live, alert):
+    services.adjudicate(actors.officer, alert, match=True, reason=REASON)
+    services.engage(actors.officer, alert)
+    services.record_alert_outcome(actors.officer, alert, outcome=Outcome.ARREST, note="Arrested on the warrant")
+    figures = Figures.objects.get(deployment=live)
+    assert (figures.faces_processed, figures.alerts, figures.true_alerts, figures.engagements, figures.arrests) == (
+        1,
+        1,
+        1,
+        1,
+        1,
+    )
+    assert Event.objects.filter(action="alert.outcome").count() == 1
+
+
+def test_a_false_alert_is_counted_as_false(actors, live, alert):
+    services.adjudicate(actors.officer, alert, match=False, reason="Different person: height and age wrong")
+    assert Figures.objects.get(deployment=live).false_alerts == 1
+
+
+def test_retail_partners_and_compilers_never_see_alerts(actors, client, live, alert):
+    for user in (actors.retail, actors.compiler):
+        client.force_login(user)
+        assert client.get(reverse("matching:alerts", args=[live.pk]), {"reason": "curious"}).status_code == 403
+        probe = client.get(reverse("matching:alert-image", args=[alert.pk, "probe"]), {"reason": "curious"})
+        assert probe.status_code == 404
+
+
+def test_the_officer_page_needs_a_reason_and_logs_every_image(actors, client, live, alert):
+    client.force_login(actors.officer)
+    page = client.get(reverse("matching:alerts", args=[live.pk]))
+    assert b"Why are you consulting this record?" in page.content
+    page = client.get(reverse("matching:alerts", args=[live.pk]), {"reason": "Adjudicating at the van"})
+    assert b"COLLINS" in page.content and b"uncalibrated" in page.content
+    probe = client.get(reverse("matching:alert-image", args=[alert.pk, "probe"]), {"reason": "Adjudicating at the van"})
+    assert probe.status_code == 200 and probe.content[:3] == b"\xff\xd8\xff"
+    reference = client.get(
+        reverse("matching:alert-image", args=[alert.pk, "reference"]), {"reason": "Adjudicating at the van"}
+    )
+    assert reference.status_code == 200
+    consulted = Event.objects.filter(action="record.consulted", reason="Adjudicating at the van")
+    assert {e.target_type for e in consulted} == {"deployments.deployment", "matching.alert", "watchlists.custodyimage"}

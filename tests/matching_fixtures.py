@@ -1,0 +1,90 @@
+"""Shared fixtures (a pytest plugin): a real photo, and a live deployment whose list was enrolled from it."""
+
+import datetime
+import io
+
+import pytest
+from PIL import Image
+
+from apps.deployments import services as deployments
+from apps.deployments.models import Deployment
+from apps.matching import services
+from apps.watchlists import services as watchlists
+from apps.watchlists.choices import Category, LegalBasis
+from tests.deployment_fixtures import PLACE, ready
+from tests.watchlist_fixtures import JUSTIFICATION
+
+
+def _jpeg(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=92)
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def astronaut() -> bytes:
+    from skimage import data
+
+    return _jpeg(Image.fromarray(data.astronaut()))
+
+
+@pytest.fixture
+def blank() -> bytes:
+    return _jpeg(Image.new("RGB", (640, 480), (120, 130, 140)))
+
+
+@pytest.fixture
+def live(actors, approvers, documents, vans, engine_approved, astronaut, now):
+    """A live deployment whose approved list holds one person, enrolled from the astronaut photo."""
+    subject = watchlists.create_subject(
+        actors.compiler,
+        family_name="Collins",
+        given_names="Eileen",
+        date_of_birth=datetime.date(1956, 11, 19),
+        pnc_id="56/000001C",
+    )
+    image = watchlists.upload_image(
+        actors.compiler,
+        subject,
+        astronaut,
+        captured_on=datetime.date(2026, 1, 5),
+        source_system="Public-domain test photo",
+        legal_basis=LegalBasis.OTHER_LAWFUL,
+        legal_basis_note="Test fixture: public-domain NASA portrait",
+    )
+    watchlist = watchlists.create_watchlist(
+        actors.compiler,
+        purpose="Pipeline test",
+        now=now,
+        intended_start=now - datetime.timedelta(minutes=30),
+        intended_end=now + datetime.timedelta(hours=4),
+    )
+    watchlists.add_entry(
+        actors.compiler,
+        watchlist,
+        subject=subject,
+        image=image,
+        category=Category.WANTED_BY_COURTS,
+        justification=JUSTIFICATION,
+        now=now,
+    )
+    review = watchlists.submit(actors.compiler, watchlist, now=now)
+    watchlists.approve(approvers.superintendent, watchlist, content_hash=review.content_hash, now=now)
+    watchlist.refresh_from_db()
+    result = services.enrol_watchlist(watchlist.pk, watchlist.approved_hash)
+    assert result.enrolled == 1, result.problems
+    deployment = deployments.plan(
+        actors.officer,
+        watchlist=watchlist,
+        start=watchlist.intended_start,
+        end=watchlist.intended_end,
+        assets=[vans[0]],
+        documents=documents,
+        now=now,
+        **PLACE,
+    )
+    deployments.authorise(approvers.superintendent, deployment, now=now)
+    ready(deployment, actors.officer, now - datetime.timedelta(days=1))
+    went, conditions = deployments.try_go_live(deployment, now=now)
+    assert went, [c for c in conditions if not c.ok]
+    return Deployment.objects.get(pk=deployment.pk)
