@@ -86,3 +86,18 @@ def test_the_officer_page_needs_a_reason_and_logs_every_image(actors, client, li
     assert reference.status_code == 200
     consulted = Event.objects.filter(action="record.consulted", reason="Adjudicating at the van")
     assert {e.target_type for e in consulted} == {"deployments.deployment", "matching.alert", "watchlists.custodyimage"}
+
+
+def test_the_alerts_api_logs_reads_and_enforces_the_order(actors, api, live, alert):
+    client = api(actors.officer)
+    assert client.get("/api/matching/alerts/").status_code == 400
+    rows = client.get("/api/matching/alerts/", {"reason": "Shift handover review", "deployment": live.pk}).json()
+    assert [row["id"] for row in rows["results"]] == [alert.pk]
+    assert Event.objects.filter(action="record.consulted", target_id="list").count() == 1
+    assert client.post(f"/api/matching/alerts/{alert.pk}/engage/").status_code == 409
+    judged = client.post(
+        f"/api/matching/alerts/{alert.pk}/adjudicate/", {"match": True, "reason": REASON}, format="json"
+    )
+    assert judged.status_code == 200 and judged.json()["state"] == "confirmed"
+    assert api(actors.retail).get("/api/matching/alerts/", {"reason": "Shift handover review"}).json()["count"] == 0
+    assert api(actors.retail).post(f"/api/matching/alerts/{alert.pk}/engage/").status_code == 404

@@ -1,7 +1,11 @@
 """Matching API routes."""
 
 from django.urls import path
+from rest_framework.routers import SimpleRouter
 
 from . import views
 
-urlpatterns = [path("capture/", views.CaptureView.as_view(), name="matching-capture")]
+router = SimpleRouter()
+router.register("alerts", views.AlertViewSet)
+
+urlpatterns = [path("capture/", views.CaptureView.as_view(), name="matching-capture"), *router.urls]

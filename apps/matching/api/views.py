@@ -1,13 +1,19 @@
 """The camera-facing capture endpoint and the engine's status."""
 
+from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema, inline_serializer
-from rest_framework import exceptions, parsers, permissions, serializers, status
+from rest_framework import exceptions, mixins, parsers, permissions, serializers, status
+from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from govern.api.viewsets import StrictQueryMixin
+from apps.audit import services as audit
+from apps.audit.access import ConsultationLoggedMixin, stated_reason
+from govern.api.viewsets import RestrictedViewSet, StrictQueryMixin
 
 from .. import services
+from ..models import Alert
+from .serializers import AlertSerializer, JudgementSerializer, OutcomeSerializer
 
 CAMERA_SCHEME = "Camera"
 
@@ -77,3 +83,62 @@ class CaptureView(StrictQueryMixin, APIView):
 
     def get_authenticate_header(self, request):
         return CAMERA_SCHEME
+
+
+class AlertViewSet(ConsultationLoggedMixin, mixins.RetrieveModelMixin, RestrictedViewSet):
+    """Alerts: reading them is a logged consultation; judging them is an officer's."""
+
+    queryset = Alert.objects.select_related("subject")
+    serializer_class = AlertSerializer
+    extra_query_parameters = frozenset({"deployment", "state"})
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("reason", str, required=True),
+            OpenApiParameter("deployment", int),
+            OpenApiParameter("state", str),
+        ]
+    )
+    def list(self, request):
+        """Alerts, newest first; the ids returned are logged with your reason."""
+        reason = stated_reason(request)
+        queryset = self.get_queryset().order_by("-created_at")
+        for field in ("deployment", "state"):
+            value = request.query_params.get(field)
+            if value:
+                if field == "deployment" and not value.isdigit():
+                    raise exceptions.ValidationError({"deployment": "A deployment id is a whole number."})
+                queryset = queryset.filter(**{field: value})
+        page = self.paginate_queryset(queryset)
+        with transaction.atomic():
+            audit.record_access(
+                ("matching.alert", "list"), request.user, reason, data={"results": [alert.pk for alert in page]}
+            )
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(request=JudgementSerializer, responses=AlertSerializer)
+    @action(detail=True, methods=["post"])
+    def adjudicate(self, request, pk=None):
+        """Judge the alert: a true match or a false alert, with the reason."""
+        body = JudgementSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        alert = services.adjudicate(request.user, self.get_object(), **body.validated_data)
+        return Response(self.get_serializer(alert).data)
+
+    @extend_schema(request=None, responses=AlertSerializer)
+    @action(detail=True, methods=["post"])
+    def engage(self, request, pk=None):
+        """Record that officers engaged the person (only after a true-match judgement)."""
+        return Response(self.get_serializer(services.engage(request.user, self.get_object())).data)
+
+    @extend_schema(request=OutcomeSerializer, responses=AlertSerializer)
+    @action(detail=True, methods=["post"])
+    def outcome(self, request, pk=None):
+        """Record what followed the engagement."""
+        body = OutcomeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return Response(
+            self.get_serializer(
+                services.record_alert_outcome(request.user, self.get_object(), **body.validated_data)
+            ).data
+        )
