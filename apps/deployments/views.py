@@ -5,8 +5,8 @@ import datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 from apps.accounts import policy
 from apps.watchlists.models import Watchlist
 from govern.errors import Conflict
+from govern.pages import form_errors, perform
 
 from . import publication, services
 from .choices import DeploymentState
@@ -23,14 +24,6 @@ from .models import Deployment
 
 def _visible(request, pk) -> Deployment:
     return get_object_or_404(Deployment.objects.restrict(request.user, "view").select_related("watchlist"), pk=pk)
-
-
-def _form_errors(form, error: ValidationError) -> None:
-    if hasattr(error, "error_dict"):
-        for field, problems in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, problems)
-    else:
-        form.add_error(None, error.messages)
 
 
 @login_required
@@ -63,7 +56,7 @@ def deployment_plan(request):
                 request.user, assets=list(data.pop("assets")), documents=list(data.pop("documents")), **data
             )
         except ValidationError as exc:
-            _form_errors(form, exc)
+            form_errors(form, exc)
         except Conflict as exc:
             form.add_error(None, str(exc))
         else:
@@ -103,44 +96,43 @@ def deployment_detail(request, pk):
     return render(request, "deployments/detail.html", context)
 
 
+def _notice(user, deployment, post):
+    form = NoticeForm(post)
+    if not form.is_valid():
+        raise ValidationError(form.errors.as_text())
+    return services.publish_notice(user, deployment, **form.cleaned_data)
+
+
+def _checklist(user, deployment, post):
+    form = ChecklistForm(post)
+    form.is_valid()
+    return services.update_checklist(user, deployment, **form.cleaned_data)
+
+
+def _go_live(user, deployment):
+    went, conditions = services.try_go_live(deployment, actor=user)
+    if not went:
+        raise ValidationError([c.detail for c in conditions if not c.ok])
+
+
 @login_required
 @require_POST
 def deployment_act(request, pk, act):
     """One button on the deployment page: the same services as the API."""
-    deployment = _visible(request, pk)
-    user = request.user
-    try:
-        if act == "authorise":
-            services.authorise(user, deployment)
-        elif act == "notice":
-            form = NoticeForm(request.POST)
-            if not form.is_valid():
-                raise ValidationError(form.errors.as_text())
-            services.publish_notice(user, deployment, **form.cleaned_data)
-        elif act == "exempt":
-            services.exempt_notice(user, deployment, reason=request.POST.get("reason", ""))
-        elif act == "checklist":
-            form = ChecklistForm(request.POST)
-            form.is_valid()
-            services.update_checklist(user, deployment, **form.cleaned_data)
-        elif act == "go-live":
-            went, conditions = services.try_go_live(deployment, actor=user)
-            if not went:
-                raise ValidationError([c.detail for c in conditions if not c.ok])
-        elif act == "suspend":
-            services.suspend(user, deployment, reason=request.POST.get("reason", ""))
-        elif act == "resume":
-            services.resume(user, deployment)
-        elif act == "cancel":
-            services.cancel(user, deployment, reason=request.POST.get("reason", ""))
-        else:
-            raise PermissionDenied("Unknown action.")
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    except (PermissionDenied, Conflict) as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, f"{deployment.reference}: done.")
+    deployment, user, post = _visible(request, pk), request.user, request.POST
+    actions = {
+        "authorise": lambda: services.authorise(user, deployment),
+        "notice": lambda: _notice(user, deployment, post),
+        "exempt": lambda: services.exempt_notice(user, deployment, reason=post.get("reason", "")),
+        "checklist": lambda: _checklist(user, deployment, post),
+        "go-live": lambda: _go_live(user, deployment),
+        "suspend": lambda: services.suspend(user, deployment, reason=post.get("reason", "")),
+        "resume": lambda: services.resume(user, deployment),
+        "cancel": lambda: services.cancel(user, deployment, reason=post.get("reason", "")),
+    }
+    if act not in actions:
+        raise Http404("No such action.")
+    perform(request, actions[act], success=f"{deployment.reference}: done.")
     return redirect("deployments:detail", pk=pk)
 
 

@@ -1,11 +1,10 @@
 """Officers' pages: a deployment's alerts, each judged by a human before anything is done on it."""
 
 from django.conf import settings
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -14,7 +13,7 @@ from apps.audit import services as audit
 from apps.audit.access import MIN_REASON_LENGTH, consultation_logged, reason_from
 from apps.deployments.models import Deployment
 from apps.watchlists import images
-from govern.errors import Conflict
+from govern.pages import perform
 
 from . import services
 from .choices import AlertState, Outcome
@@ -72,26 +71,23 @@ def alert_image(request, pk, which):
 @require_POST
 def alert_act(request, pk, act):
     """Judge, engage, or record the outcome: the same services as the API."""
-    alert = get_object_or_404(Alert.objects.restrict(request.user, "view"), pk=pk)
-    try:
-        if act == "judge":
-            services.adjudicate(
-                request.user, alert, match=request.POST.get("match") == "yes", reason=request.POST.get("reason", "")
-            )
-        elif act == "engage":
-            services.engage(request.user, alert)
-        elif act == "outcome":
-            services.record_alert_outcome(
-                request.user, alert, outcome=request.POST.get("outcome", ""), note=request.POST.get("note", "")
-            )
-        else:
-            raise PermissionDenied("Unknown action.")
-    except ValidationError as exc:
-        messages.error(request, " ".join(exc.messages))
-    except (PermissionDenied, Conflict) as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, f"Alert {alert.pk}: recorded.")
+    alert, user, post = (
+        get_object_or_404(Alert.objects.restrict(request.user, "view"), pk=pk),
+        request.user,
+        request.POST,
+    )
+    actions = {
+        "judge": lambda: services.adjudicate(
+            user, alert, match=post.get("match") == "yes", reason=post.get("reason", "")
+        ),
+        "engage": lambda: services.engage(user, alert),
+        "outcome": lambda: services.record_alert_outcome(
+            user, alert, outcome=post.get("outcome", ""), note=post.get("note", "")
+        ),
+    }
+    if act not in actions:
+        raise Http404("No such action.")
+    perform(request, actions[act], success=f"Alert {alert.pk}: recorded.")
     return redirect("matching:alerts", pk=alert.deployment_id)
 
 

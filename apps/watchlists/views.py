@@ -20,6 +20,7 @@ from apps.audit import services as audit
 from apps.audit.access import MIN_REASON_LENGTH, consultation_logged, reason_from
 from apps.audit.models import Event
 from govern.errors import Conflict
+from govern.pages import form_errors
 
 from . import services
 from .choices import ApprovalRoute, Category, ReviewState, WatchlistState
@@ -34,15 +35,6 @@ def _visible_watchlist(request, pk) -> Watchlist:
 
 def _visible_subject(request, pk) -> Subject:
     return get_object_or_404(Subject.objects.restrict(request.user, "view"), pk=pk)
-
-
-def _errors(form, error: ValidationError) -> None:
-    """Put a service's refusal onto the form, field by field where it names fields."""
-    if hasattr(error, "error_dict"):
-        for field, messages_ in error.message_dict.items():
-            form.add_error(field if field in form.fields else None, messages_)
-    else:
-        form.add_error(None, error.messages)
 
 
 def _posted_revision(request) -> int | None:
@@ -103,7 +95,7 @@ def watchlist_create(request):
         try:
             watchlist = services.create_watchlist(request.user, **form.cleaned_data)
         except ValidationError as exc:
-            _errors(form, exc)
+            form_errors(form, exc)
         except Conflict as exc:
             form.add_error(None, str(exc))
         else:
@@ -175,7 +167,7 @@ def entry_add(request, pk):
                     **data,
                 )
             except ValidationError as exc:
-                _errors(form, exc)
+                form_errors(form, exc)
             else:
                 messages.success(request, f"{data['subject']} added to {watchlist.reference}.")
                 return redirect("watchlists:detail", pk=watchlist.pk)
@@ -226,7 +218,7 @@ def watchlist_review(request, pk, target, reason):
                 messages.success(request, f"{watchlist.reference} returned for changes.")
             return redirect("watchlists:detail", pk=pk)
         except ValidationError as exc:
-            _errors(form, exc)
+            form_errors(form, exc)
         except (PermissionDenied, Conflict) as exc:
             form.add_error(None, str(exc))
     labels = dict(Category.choices)
@@ -329,7 +321,7 @@ def subject_create(request):
         try:
             subject = services.create_subject(request.user, **form.cleaned_data)
         except ValidationError as exc:
-            _errors(form, exc)
+            form_errors(form, exc)
         else:
             messages.success(request, f"{subject} recorded. Now upload an image.")
             return redirect("watchlists:image-upload", pk=subject.pk)
@@ -347,7 +339,7 @@ def image_upload(request, pk):
         try:
             services.upload_image(request.user, subject, data.pop("image").read(), **data)
         except ValidationError as exc:
-            _errors(form, exc)
+            form_errors(form, exc)
         else:
             messages.success(request, f"Image added to {subject}.")
             return redirect(f"{reverse('watchlists:subjects')}?q={subject.pnc_id or subject.family_name}")

@@ -1,0 +1,29 @@
+"""What every page does with a service's answer: refusals shown where the person acted, never a 500."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from govern.errors import Conflict
+
+
+def form_errors(form, error: ValidationError) -> None:
+    """Put a service's ValidationError onto the form, field by field where it names the form's fields."""
+    if hasattr(error, "error_dict"):
+        for field, problems in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, problems)
+    else:
+        form.add_error(None, error.messages)
+
+
+def perform(request, action, success: str) -> bool:
+    """Run one button's service call; a refusal becomes a message, success another. Returns whether it was done."""
+    try:
+        action()
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    except (PermissionDenied, Conflict) as exc:
+        messages.error(request, str(exc) or "You may not do this.")
+    else:
+        messages.success(request, success)
+        return True
+    return False
