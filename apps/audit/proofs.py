@@ -2,8 +2,9 @@
 
 from dataclasses import dataclass
 
+from django.db import connection
+
 from . import merkle
-from .models import Checkpoint, Event, LogHead, TreeNode
 
 
 class ProofError(ValueError):
@@ -32,31 +33,34 @@ class ConsistencyProof:
     proof: list[bytes]
 
 
-def _log_size() -> int:
-    return LogHead.objects.filter(pk=1).values_list("size", flat=True).first() or 0
+_NODES = (
+    "SELECT 0, seq, leaf_hash FROM audit_event WHERE seq = ANY(%s::bigint[]) UNION ALL "
+    'SELECT t.level, t."index", t.hash FROM audit_treenode t '
+    'JOIN unnest(%s::smallint[], %s::bigint[]) AS k(level, idx) ON t.level = k.level AND t."index" = k.idx'
+)
 
 
-def _fetch(keys: set[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
-    """Every node the proof needs: leaves from the event table, higher levels from the node table."""
-    found: dict[tuple[int, int], bytes] = {}
+def _sizes(cursor) -> tuple[int, int | None]:
+    """The log's size and the latest checkpoint's, in one query."""
+    cursor.execute(
+        "SELECT (SELECT size FROM audit_loghead WHERE id = 1), (SELECT max(tree_size) FROM audit_checkpoint)"
+    )
+    log_size, latest = cursor.fetchone()
+    return log_size or 0, latest
+
+
+def _fetch(cursor, keys: set[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+    """Every node a proof needs, leaves and stored inner nodes together, in one query."""
+    if not keys:
+        return {}
     leaves = [index for level, index in keys if level == 0]
-    if leaves:
-        for seq, leaf in Event.objects.filter(seq__in=leaves).values_list("seq", "leaf_hash"):
-            found[(0, seq)] = bytes(leaf)
     inner = [key for key in keys if key[0] > 0]
-    if inner:
-        for level, index, value in TreeNode.objects.filter(pk__in=inner).values_list("level", "index", "hash"):
-            found[(level, index)] = bytes(value)
+    cursor.execute(_NODES, [leaves, [level for level, _ in inner], [index for _, index in inner]])
+    found = {(level, index): bytes(value) for level, index, value in cursor.fetchall()}
     missing = keys - found.keys()
     if missing:
         raise ProofError(f"The log is missing tree nodes {sorted(missing)[:5]}; run `manage.py audit verify`.")
     return found
-
-
-def _run(fn, *args):
-    """Call a merkle proof function with every node it needs fetched in one go."""
-    nodes = _fetch(merkle.nodes_needed(fn, *args))
-    return fn(*args, node=lambda level, index: nodes[(level, index)])
 
 
 def _check_size(size: int, log_size: int) -> None:
@@ -64,37 +68,62 @@ def _check_size(size: int, log_size: int) -> None:
         raise ProofError(f"Tree size {size} is outside the log (0 to {log_size}).")
 
 
+def _root_keys(size: int) -> set[tuple[int, int]]:
+    return merkle.nodes_needed(merkle.range_hash, 0, size) if size else set()
+
+
+def _root(size: int, node) -> bytes:
+    return merkle.range_hash(0, size, node) if size else merkle.EMPTY_ROOT
+
+
 def default_size() -> int:
     """The size of the latest signed checkpoint, else the whole log: proofs are most useful against a signature."""
-    latest = Checkpoint.objects.order_by("-tree_size").values_list("tree_size", flat=True).first()
-    return latest if latest is not None else _log_size()
+    with connection.cursor() as cursor:
+        log_size, latest = _sizes(cursor)
+    return latest if latest is not None else log_size
 
 
 def root_at(size: int) -> bytes:
     """The Merkle tree hash of the first `size` events."""
-    _check_size(size, _log_size())
-    if size == 0:
-        return merkle.EMPTY_ROOT
-    return _run(merkle.range_hash, 0, size)
+    with connection.cursor() as cursor:
+        _check_size(size, _sizes(cursor)[0])
+        nodes = _fetch(cursor, _root_keys(size))
+    return _root(size, lambda level, index: nodes[(level, index)])
 
 
 def inclusion(seq: int, size: int | None = None) -> InclusionProof:
     """The inclusion proof of event `seq` in the tree of `size` events (default: the latest checkpoint)."""
-    size = default_size() if size is None else size
-    _check_size(size, _log_size())
-    if seq < 0 or seq >= size:
-        raise ProofError(f"Event {seq} is not in a tree of {size} events.")
-    path = _run(merkle.inclusion_proof, seq, size)
-    leaf = bytes(Event.objects.values_list("leaf_hash", flat=True).get(seq=seq))
-    return InclusionProof(seq, size, leaf, path, root_at(size))
+    with connection.cursor() as cursor:
+        log_size, latest = _sizes(cursor)
+        if size is None:
+            size = latest if latest is not None else log_size
+        _check_size(size, log_size)
+        if seq < 0 or seq >= size:
+            raise ProofError(f"Event {seq} is not in a tree of {size} events.")
+        keys = merkle.nodes_needed(merkle.inclusion_proof, seq, size) | _root_keys(size) | {(0, seq)}
+        nodes = _fetch(cursor, keys)
+
+    def node(level: int, index: int) -> bytes:
+        return nodes[(level, index)]
+
+    return InclusionProof(seq, size, nodes[(0, seq)], merkle.inclusion_proof(seq, size, node), _root(size, node))
 
 
 def consistency(first: int, second: int) -> ConsistencyProof:
     """The consistency proof from a tree of `first` events to one of `second` events."""
-    log_size = _log_size()
-    _check_size(first, log_size)
-    _check_size(second, log_size)
-    if first > second:
-        raise ProofError(f"The first size ({first}) must not exceed the second ({second}).")
-    proof = [] if first in (0, second) else _run(merkle.consistency_proof, first, second)
-    return ConsistencyProof(first, second, root_at(first), root_at(second), proof)
+    with connection.cursor() as cursor:
+        log_size, _ = _sizes(cursor)
+        _check_size(first, log_size)
+        _check_size(second, log_size)
+        if first > second:
+            raise ProofError(f"The first size ({first}) must not exceed the second ({second}).")
+        keys = _root_keys(first) | _root_keys(second)
+        if first not in (0, second):
+            keys |= merkle.nodes_needed(merkle.consistency_proof, first, second)
+        nodes = _fetch(cursor, keys)
+
+    def node(level: int, index: int) -> bytes:
+        return nodes[(level, index)]
+
+    proof = [] if first in (0, second) else merkle.consistency_proof(first, second, node)
+    return ConsistencyProof(first, second, _root(first, node), _root(second, node), proof)

@@ -11,7 +11,6 @@ import hashlib
 import hmac
 import json
 import uuid
-from contextlib import nullcontext
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -22,7 +21,7 @@ from django.utils import timezone
 from . import merkle, registry, signing, verifier
 from .choices import CONSULTATION_ACTION
 from .context import current_request_id
-from .models import Checkpoint, Event, LogHead, TreeNode
+from .models import Checkpoint, Event, LogHead
 
 SYSTEM_ACTOR = "(system)"
 ANONYMOUS_ACTOR = "(anonymous)"
@@ -97,8 +96,15 @@ def _lock_head() -> LogHead:
         return LogHead.objects.select_for_update().get(pk=1)
 
 
+_SEQ_MARK, _TIME_MARK = ',"seq":-1,', ',"time":"-","v":'
+
+
 def record(action: str, target, actor, data: dict | None = None, reason: str = "") -> Event:
-    """Append one event to the log inside the caller's transaction; an unregistered action is refused."""
+    """Append one event to the log inside the caller's transaction; an unregistered action is refused.
+
+    One call of the database function audit_append (migration 0003): it locks the head, takes the position and
+    the time, completes the canonical text Python built, hashes it and extends the tree, in one statement.
+    """
     registry.get(action)
     described = Target.of(target)
     actor_id, actor_username = _actor(actor)
@@ -107,49 +113,61 @@ def record(action: str, target, actor, data: dict | None = None, reason: str = "
         raise AuditDataError(f"Reason is longer than {MAX_REASON_LENGTH} characters.")
     if "\x00" in reason:
         raise AuditDataError("Reason holds a NUL character.")
-    payload = json.loads(canonical_json(data or {}))
     request_id: uuid.UUID = current_request_id()
-
-    scope = nullcontext() if connection.in_atomic_block else transaction.atomic()
-    with scope:
-        head = _lock_head()
-        seq = head.size
-        created_at = timezone.now()
-        body = {
-            "v": 1,
-            "seq": seq,
-            "time": format_time(created_at),
-            "actor_id": actor_id,
-            "actor": actor_username,
-            "request_id": str(request_id),
-            "action": action,
-            "target_type": described.type,
-            "target_id": described.id,
-            "reason": reason,
-            "data": payload,
-        }
-        canonical = canonical_json(body)
-        if "\\u0000" in canonical:  # PostgreSQL text cannot hold NUL
-            raise AuditDataError("Audit data holds a NUL character.")
-        leaf = merkle.leaf_hash(canonical.encode())
-        event = Event.objects.create(
-            seq=seq,
-            created_at=created_at,
-            actor_id=actor_id,
-            actor_username=actor_username,
-            request_id=request_id,
-            action=action,
-            target_type=described.type,
-            target_id=described.id,
-            reason=reason,
-            canonical=canonical,
-            leaf_hash=leaf,
+    body = {
+        "v": 1,
+        "seq": -1,
+        "time": "-",
+        "actor_id": actor_id,
+        "actor": actor_username,
+        "request_id": str(request_id),
+        "action": action,
+        "target_type": described.type,
+        "target_id": described.id,
+        "reason": reason,
+        "data": json.loads(canonical_json(data or {})),
+    }
+    text = canonical_json(body)
+    if "\\u0000" in text:  # PostgreSQL text cannot hold NUL
+        raise AuditDataError("Audit data holds a NUL character.")
+    # "seq" and "time" are top-level keys sorting after "data"; after "data" come only strings, in which a quote
+    # is always escaped, so the last occurrence of each mark is the key itself.
+    seq_at, time_at = text.rindex(_SEQ_MARK), text.rindex(_TIME_MARK)
+    before_seq = text[:seq_at] + ',"seq":'
+    before_time = text[seq_at + len(_SEQ_MARK) - 1 : time_at] + ',"time":"'
+    after_time = '","v":' + text[time_at + len(_TIME_MARK) :]
+    with connection.cursor() as cursor:  # one statement: atomic alone, or part of the caller's transaction
+        cursor.execute(
+            "SELECT * FROM audit_append(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            [
+                before_seq,
+                before_time,
+                after_time,
+                actor_id,
+                actor_username,
+                request_id,
+                action,
+                described.type,
+                described.id,
+                reason,
+            ],
         )
-        edge = merkle.CompactRange.from_bytes(seq, bytes(head.frontier))
-        completed = edge.append(leaf)
-        if completed:
-            TreeNode.objects.bulk_create([TreeNode(level=lvl, index=idx, hash=h) for lvl, idx, h in completed])
-        LogHead.objects.filter(pk=1).update(size=edge.size, frontier=edge.to_bytes())
+        seq, created_at, canonical, leaf = cursor.fetchone()
+    event = Event(
+        seq=seq,
+        created_at=created_at,
+        actor_id=actor_id,
+        actor_username=actor_username,
+        request_id=request_id,
+        action=action,
+        target_type=described.type,
+        target_id=described.id,
+        reason=reason,
+        canonical=canonical,
+        leaf_hash=bytes(leaf),
+    )
+    event._state.adding = False
+    event._state.db = connection.alias
     return event
 
 
