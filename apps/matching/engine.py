@@ -98,6 +98,12 @@ class FaceEngine:
             for box, probability, crop in zip(boxes, probabilities, crops, strict=True)
         ]
 
+    def face_from_crop(self, image: Image.Image) -> Face:
+        """A face a van detected and cropped itself: resized to 160x160 and standardised as MTCNN's crops are."""
+        pixels = np.asarray(image.convert("RGB").resize((160, 160), Image.Resampling.BILINEAR), dtype=np.float32)
+        tensor = self._torch.from_numpy((pixels - 127.5) / 128.0).permute(2, 0, 1).contiguous()
+        return Face((0.0, 0.0, float(image.width), float(image.height)), 1.0, tensor)
+
     def embed(self, faces: list[Face]) -> np.ndarray:
         """Unit 512-d float32 vectors, one row per face, in batches of FACE_BATCH_SIZE."""
         if not faces:

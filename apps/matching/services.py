@@ -290,6 +290,34 @@ def capture_frame(asset: Asset, frame: bytes, *, deployment_id: int | None = Non
     return _match_and_record(deployment, asset, engine, faces, vectors, now)
 
 
+MAX_CROPS = 64
+
+
+def capture_crops(asset: Asset, crops: list[bytes], *, deployment_id: int | None = None, now=None) -> CaptureResult:
+    """Match faces a van detected itself (one JPEG crop per face), with the same rules and receipts as frames."""
+    now = now or timezone.now()
+    deployment = live_deployment_for(asset, now)
+    if deployment is None:
+        _refuse(asset, f"{asset} is not booked on a deployment that is live now.")
+    if deployment_id is not None and deployment.pk != deployment_id:
+        _refuse(asset, f"{asset} belongs to {deployment.reference}, not to deployment {deployment_id}.", deployment)
+    refusal = engine_refusal()
+    if refusal:
+        _refuse(asset, refusal, deployment)
+    if not 1 <= len(crops) <= MAX_CROPS:
+        _refuse(asset, f"Frame refused: send 1 to {MAX_CROPS} crops at a time, not {len(crops)}.", deployment)
+    engine = get_engine()
+    faces = []
+    for number, crop in enumerate(crops, start=1):
+        try:
+            checked = images.validate_image(crop, min_side=32)
+        except images.ImageRejected as exc:
+            _refuse(asset, f"Frame refused: crop {number}: {exc}", deployment)
+        faces.append(engine.face_from_crop(Image.open(io.BytesIO(checked.content))))
+    vectors = engine.embed(faces)
+    return _match_and_record(deployment, asset, engine, faces, vectors, now)
+
+
 def _match_and_record(deployment, asset, engine, faces, vectors, now) -> CaptureResult:
     """Compare each face with the authorised version's templates and record alerts and receipts together."""
     matrix, owners = _templates(deployment.watchlist_id, deployment.authorised_watchlist_hash)

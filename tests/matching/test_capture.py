@@ -5,10 +5,12 @@ these are honest pipeline tests, not recognition tests.
 """
 
 import datetime
+import io
 
 import numpy as np
 import pytest
 from django.db import connection
+from PIL import Image
 
 from apps.audit import proofs, verifier
 from apps.audit.models import Event
@@ -141,3 +143,23 @@ def test_purging_the_list_deletes_its_templates_and_logs_it(live):
         assert cursor.fetchone()[0] == 0
     event = Event.objects.get(action="templates.purged", target_id=str(watchlist.pk))
     assert event.data == {"templates_deleted": 1, "absence_confirmed_by_exact_search": True}
+
+
+def test_a_van_that_detects_faces_itself_posts_crops(live, vans, astronaut, approvers, client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from apps.matching.engine import get_engine
+
+    face = get_engine().detect(Image.open(io.BytesIO(astronaut)))[0]
+    crop = face.crop_jpeg()
+    token = services.issue_credential(approvers.superintendent, vans[0])
+    response = client.post(
+        "/api/matching/capture/crops/",
+        {"crop": [SimpleUploadedFile("a.jpg", crop, "image/jpeg"), SimpleUploadedFile("b.jpg", crop, "image/jpeg")]},
+        HTTP_AUTHORIZATION=f"Camera {token}",
+    )
+    assert response.status_code == 201, response.content
+    assert response.json()["faces"] == 2 and len(response.json()["alerts"]) == 2
+    assert services.reconciliation(live)["reconciles"]
+    empty = client.post("/api/matching/capture/crops/", {}, HTTP_AUTHORIZATION=f"Camera {token}")
+    assert empty.status_code == 400

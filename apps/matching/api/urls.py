@@ -8,4 +8,8 @@ from . import views
 router = SimpleRouter()
 router.register("alerts", views.AlertViewSet)
 
-urlpatterns = [path("capture/", views.CaptureView.as_view(), name="matching-capture"), *router.urls]
+urlpatterns = [
+    path("capture/", views.CaptureView.as_view(), name="matching-capture"),
+    path("capture/crops/", views.CropsView.as_view(), name="matching-capture-crops"),
+    *router.urls,
+]

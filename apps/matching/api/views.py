@@ -27,6 +27,52 @@ class RawImageParser(parsers.BaseParser):
         return {"frame": stream.read()}
 
 
+def _camera(request):
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    asset = services.authenticate_camera(token.strip()) if scheme == CAMERA_SCHEME else None
+    if asset is None:
+        raise exceptions.AuthenticationFailed("A valid camera credential is required (Authorization: Camera …).")
+    return asset
+
+
+def _deployment_param(request) -> int | None:
+    deployment = request.query_params.get("deployment")
+    if deployment is not None and not deployment.isdigit():
+        raise exceptions.ValidationError({"deployment": "A deployment id is a whole number."})
+    return int(deployment) if deployment else None
+
+
+def _refused(exc) -> Response:
+    code = status.HTTP_400_BAD_REQUEST if str(exc).startswith("Frame refused") else status.HTTP_403_FORBIDDEN
+    return Response({"detail": str(exc)}, status=code)
+
+
+def _result(result) -> Response:
+    body = {"capture": result.capture_id, "faces": result.faces, "alerts": result.alerts, "receipts": result.receipts}
+    return Response(body, status=status.HTTP_201_CREATED)
+
+
+class CropsView(StrictQueryMixin, APIView):
+    """A van that detects faces itself posts the crops (multipart, one `crop` file per face, up to 64)."""
+
+    authentication_classes = []
+    permission_classes = [permissions.AllowAny]
+    parser_classes = [parsers.MultiPartParser]
+    extra_query_parameters = frozenset({"deployment"})
+
+    @extend_schema(request={"multipart/form-data": OpenApiTypes.OBJECT}, responses={201: OpenApiTypes.OBJECT})
+    def post(self, request):
+        asset = _camera(request)
+        crops = [upload.read() for upload in request.FILES.getlist("crop")]
+        try:
+            return _result(services.capture_crops(asset, crops, deployment_id=_deployment_param(request)))
+        except services.CaptureRefused as exc:
+            return _refused(exc)
+
+    def get_authenticate_header(self, request):
+        return CAMERA_SCHEME
+
+
 class CaptureView(StrictQueryMixin, APIView):
     """A van or camera posts a frame (JPEG) while its deployment is live; each face becomes an alert or a receipt."""
 
@@ -56,30 +102,16 @@ class CaptureView(StrictQueryMixin, APIView):
         },
     )
     def post(self, request):
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        asset = services.authenticate_camera(token.strip()) if scheme == CAMERA_SCHEME else None
-        if asset is None:
-            raise exceptions.AuthenticationFailed("A valid camera credential is required (Authorization: Camera …).")
+        asset = _camera(request)
         frame = request.data.get("frame")
         if hasattr(frame, "read"):
             frame = frame.read()
         if not frame:
             raise exceptions.ValidationError({"frame": "Post the frame as an image/jpeg body or a 'frame' file."})
-        deployment = request.query_params.get("deployment")
-        if deployment is not None and not deployment.isdigit():
-            raise exceptions.ValidationError({"deployment": "A deployment id is a whole number."})
         try:
-            result = services.capture_frame(asset, frame, deployment_id=int(deployment) if deployment else None)
+            return _result(services.capture_frame(asset, frame, deployment_id=_deployment_param(request)))
         except services.CaptureRefused as exc:
-            status_code = status.HTTP_400_BAD_REQUEST if str(exc).startswith("Frame refused") else 403
-            return Response({"detail": str(exc)}, status=status_code)
-        body = {
-            "capture": result.capture_id,
-            "faces": result.faces,
-            "alerts": result.alerts,
-            "receipts": result.receipts,
-        }
-        return Response(body, status=status.HTTP_201_CREATED)
+            return _refused(exc)
 
     def get_authenticate_header(self, request):
         return CAMERA_SCHEME
