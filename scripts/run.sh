@@ -35,7 +35,7 @@ trap stop INT TERM EXIT
 
 if [ -n "${CELERY_BROKER_URL:-}" ]; then
   echo "Celery worker (with beat) on $CELERY_BROKER_URL"
-  "$BIN/celery" -A govern worker --beat --loglevel INFO --concurrency 2 -Q default,audit \
+  "$BIN/celery" -A govern worker --beat --loglevel INFO --concurrency 2 -Q default,audit,embed \
     --schedule var/celerybeat-schedule &
   pids+=($!)
 fi

@@ -19,8 +19,12 @@ DASHBOARD_LINKS = {
         ("Authorisation queue", "deployments:list", "Deployments awaiting authorisation, and those under way."),
         ("Schedule", "deployments:schedule", "Deployments by week or month."),
     ],
+    Role.RETAIL_PARTNER: [
+        ("Submit CCTV stills", "matching:searches", "Send stills with an incident reference; follow their status."),
+    ],
     Role.OFFICER: [
         ("Deployments", "deployments:list", "Plan a deployment, run the on-site checklist, record outcomes."),
+        ("Retrospective search", "matching:searches", "Search stills against custody images; review candidates."),
         ("Schedule", "deployments:schedule", "Deployments by week or month."),
     ],
     Role.PRIVACY_OFFICER: [

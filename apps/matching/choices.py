@@ -21,7 +21,37 @@ class Outcome(models.TextChoices):
     NO_ACTION = "no_action", "No action"
 
 
+class SearchState(models.TextChoices):
+    """A retrospective search request."""
+
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Searching"
+    READY = "ready", "Candidates ready for review"
+    CLOSED = "closed", "Case closed (probes deleted)"
+
+
+class ProbeState(models.TextChoices):
+    """One still in a search."""
+
+    PENDING = "pending", "Waiting"
+    REFUSED = "refused", "Refused"
+    SEARCHED = "searched", "Candidates ready"
+    SELECTED = "selected", "Operator chose a candidate"
+    NO_MATCH = "no_match", "Operator found no match"
+    CONFIRMED = "confirmed", "Confirmed by the investigating officer"
+    DELETED = "deleted", "Deleted at case closure"
+
+
 AUDIT_ACTIONS = {
+    "custody_template.enrolled": "Custody image enrolled for retrospective search",
+    "custody_template.refused": "Custody image not searchable (face quality)",
+    "search.submitted": "Retrospective search submitted",
+    "search.probe_refused": "Search still refused",
+    "search.probe_searched": "Search still compared with custody images",
+    "search.operator_choice": "Operator reviewed the candidates",
+    "search.confirmed": "Investigating officer confirmed the identification",
+    "search.closed": "Search closed; probes deleted",
+    "probe.deleted": "Probe image deleted (receipt)",
     "engine.approve": "Face engine approved for live use",
     "camera.credential_issued": "Camera credential issued",
     "camera.credential_revoked": "Camera credential revoked",

@@ -5,13 +5,13 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from pgvector.django import HalfVectorField
+from pgvector.django import HalfVectorField, HnswIndex
 
 from apps.accounts.models import RestrictedManager
 from apps.deployments.models import Asset, Deployment
-from apps.watchlists.models import Entry, Subject, Watchlist
+from apps.watchlists.models import CustodyImage, Entry, Subject, Watchlist
 
-from .choices import AlertState, Outcome
+from .choices import AlertState, Outcome, ProbeState, SearchState
 
 USER = settings.AUTH_USER_MODEL
 
@@ -152,3 +152,89 @@ class DeletionReceipt(models.Model):
 
     def __str__(self):
         return f"receipt {self.pk} of {self.capture_id}"
+
+
+class CustodyTemplate(models.Model):
+    """A custody image's face vector for retrospective search (HNSW, cosine); never history-tracked."""
+
+    image = models.OneToOneField(CustodyImage, on_delete=models.CASCADE, related_name="template")
+    subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="+")
+    embedding = HalfVectorField(dimensions=512)
+    engine = models.CharField(max_length=100)
+    weights_sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            HnswIndex(
+                name="custody_template_hnsw",
+                fields=["embedding"],
+                m=16,
+                ef_construction=64,
+                opclasses=["halfvec_cosine_ops"],
+            )
+        ]
+
+    def __str__(self):
+        return f"custody template of image {self.image_id}"
+
+
+class SearchRequest(models.Model):
+    """A retrospective search: stills from an incident, searched against custody images, never enrolled."""
+
+    reference = models.CharField(max_length=32, unique=True)
+    submitted_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    submitted_at = models.DateTimeField(auto_now_add=True)
+    incident_reference = models.CharField(max_length=100)
+    crime_type = models.CharField(max_length=100)
+    sharing_agreement = models.CharField(max_length=100, blank=True, help_text="Required from retail partners.")
+    state = models.CharField(max_length=16, choices=SearchState.choices, default=SearchState.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    processed = models.PositiveIntegerField(default=0)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = RestrictedManager()
+
+    class Meta:
+        ordering = ["-submitted_at"]
+
+    def __str__(self):
+        return self.reference
+
+
+class Probe(models.Model):
+    """One still of a search; its bytes (encrypted) are deleted, with a receipt, when the case closes."""
+
+    request = models.ForeignKey(SearchRequest, on_delete=models.CASCADE, related_name="probes")
+    position = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    ciphertext = models.BinaryField(null=True, editable=False)
+    state = models.CharField(max_length=16, choices=ProbeState.choices, default=ProbeState.PENDING)
+    refusal = models.TextField(blank=True)
+    candidates = models.JSONField(default=list, help_text="Subjects, images and scores, best first.")
+    engine = models.CharField(max_length=100, blank=True)
+    weights_sha256 = models.CharField(max_length=64, blank=True)
+    chosen_subject = models.ForeignKey(Subject, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    operator = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    operator_note = models.TextField(blank=True)
+    confirmed_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    corroboration = models.TextField(blank=True)
+
+    objects = RestrictedManager()
+
+    class Meta:
+        ordering = ["request", "position"]
+        constraints = [
+            # The investigating officer who confirms is not the operator who chose.
+            models.CheckConstraint(
+                condition=Q(confirmed_by__isnull=True) | ~Q(confirmed_by=models.F("operator")),
+                name="probe_confirmer_is_not_operator",
+            ),
+        ]
+
+    def __str__(self):
+        return f"probe {self.position} of {self.request_id}"
+
+    def associated_data(self) -> bytes:
+        """What the probe's ciphertext is bound to."""
+        return f"search-probe:{self.request_id}:{self.sha256}".encode()

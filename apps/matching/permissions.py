@@ -20,3 +20,30 @@ rule("matching.add_cameracredential", roles=[APPROVER], label="Issue camera cred
 rule("matching.view_cameracredential", roles=[APPROVER], label="View camera credentials")
 rule("matching.view_alert", roles=[OFFICER, APPROVER, PRIVACY], label="View alerts")
 rule("matching.adjudicate_alert", roles=[OFFICER], label="Adjudicate alerts")
+
+
+def _own_searches(user):
+    """Retail partners see only their own submissions; officers and privacy officers see all."""
+    from django.db.models import Q
+
+    return Q() if user.has_role(OFFICER, PRIVACY) else Q(submitted_by=user)
+
+
+def _not_the_operator(user, probe) -> str | None:
+    if probe.operator_id == user.pk:
+        return "The operator who chose the candidate may not also confirm it: another officer investigates."
+    return None
+
+
+rule("matching.add_searchrequest", roles=[OFFICER, Role.RETAIL_PARTNER], label="Submit retrospective searches")
+rule(
+    "matching.view_searchrequest",
+    roles=[OFFICER, PRIVACY, Role.RETAIL_PARTNER],
+    label="View search requests",
+    scope=_own_searches,
+)
+# Candidates are for trained police operators: never for retail partners.
+rule("matching.view_probe", roles=[OFFICER, PRIVACY], label="View search candidates")
+rule("matching.review_probe", roles=[OFFICER], label="Review search candidates")
+rule("matching.confirm_probe", roles=[OFFICER], label="Confirm identifications", check=_not_the_operator)
+rule("matching.close_searchrequest", roles=[OFFICER], label="Close searches")

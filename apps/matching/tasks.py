@@ -17,6 +17,27 @@ def vacuum_templates() -> None:
     services.vacuum_table()
 
 
+@shared_task(name="apps.matching.tasks.embed_custody_image", acks_late=True)
+def embed_custody_image(image_id: int) -> bool:
+    """Enrol one custody image for retrospective search (idempotent)."""
+    from . import retrospective
+
+    return retrospective.enrol_custody_image(image_id)
+
+
+@shared_task(name="apps.matching.tasks.run_search", acks_late=True)
+def run_search(request_id: int) -> int:
+    """Run a retrospective search (a redelivery skips the stills already done)."""
+    from . import retrospective
+
+    return retrospective.run_search(request_id).processed
+
+
+def enrol_custody_on_upload(sender, image_id: int, **_kwargs) -> None:
+    """A custody image was stored (after commit): enrol it for retrospective search."""
+    embed_custody_image.delay(image_id)
+
+
 def purge_on_purging(sender, watchlist_id: int, **_kwargs) -> None:
     """A watchlist is being purged: its templates go in the same transaction."""
     services.purge_templates(watchlist_id)

@@ -1,8 +1,10 @@
 """Officers' pages: a deployment's alerts, each judged by a human before anything is done on it."""
 
+from django import forms
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -13,11 +15,12 @@ from apps.audit import services as audit
 from apps.audit.access import MIN_REASON_LENGTH, consultation_logged, reason_from
 from apps.deployments.models import Deployment
 from apps.watchlists import images
-from govern.pages import perform
+from apps.watchlists.models import Subject
+from govern.pages import form_errors, perform
 
-from . import services
+from . import retrospective, services
 from .choices import AlertState, Outcome
-from .models import Alert
+from .models import Alert, Probe, SearchRequest
 
 
 def _deployment(request, pk):
@@ -95,3 +98,93 @@ def engine_banner(request):
     """Every page says so while the engine in use is uncalibrated (no real weights)."""
     uncalibrated = settings.FACE_WEIGHTS is None and not settings.FACE_ALLOW_DOWNLOAD
     return {"engine_uncalibrated": uncalibrated}
+
+
+# --- Retrospective search pages -------------------------------------------------------------------------------------
+
+
+class SearchForm(forms.Form):
+    """A new retrospective search."""
+
+    incident_reference = forms.CharField(max_length=100)
+    crime_type = forms.CharField(max_length=100)
+    sharing_agreement = forms.CharField(max_length=100, required=False, help_text="Retail partners: the DSA reference.")
+
+
+@login_required
+def searches(request):
+    """The user's searches (a retail partner's own only) and a form for a new one."""
+    policy.require(request.user, "matching.view_searchrequest")
+    form = SearchForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        stills = [upload.read() for upload in request.FILES.getlist("stills")]
+        try:
+            search = retrospective.submit(request.user, stills, **form.cleaned_data)
+        except ValidationError as exc:
+            form_errors(form, exc)
+        except PermissionDenied as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"{search.reference} submitted: {search.total} still(s).")
+            return redirect("matching:search", pk=search.pk)
+    context = {
+        "searches": SearchRequest.objects.restrict(request.user, "view")[:100],
+        "form": form,
+        "may_submit": policy.may(request.user, "matching.add_searchrequest"),
+    }
+    return render(request, "matching/searches.html", context)
+
+
+@login_required
+def search(request, pk):
+    """A search's status and progress: everything a retail partner may see."""
+    found = get_object_or_404(SearchRequest.objects.restrict(request.user, "view"), pk=pk)
+    context = {
+        "search": found,
+        "refused": found.probes.filter(state="refused"),
+        "may_review": policy.may(request.user, "matching.view_probe"),
+        "running": found.state in ("queued", "running"),
+    }
+    return render(request, "matching/search.html", context)
+
+
+def _reviewable(request, pk):
+    if not policy.may(request.user, "matching.view_probe"):
+        raise PermissionDenied("Candidates are for trained police operators only.")
+    return get_object_or_404(SearchRequest.objects.restrict(request.user, "view"), pk=pk)
+
+
+@login_required
+@consultation_logged(_reviewable)
+def search_review(request, pk, target, reason):
+    """The candidates of each still for the operator, and the investigating officer's confirmation."""
+    if request.method == "POST":
+        probe = get_object_or_404(Probe, pk=request.POST.get("probe"), request=target)
+        if request.POST.get("step") == "choose":
+            subject = request.POST.get("subject", "")
+            perform(
+                request,
+                lambda: retrospective.choose(
+                    request.user,
+                    probe,
+                    subject_id=int(subject) if subject.isdigit() else None,
+                    note=request.POST.get("note", ""),
+                ),
+                "Choice recorded.",
+            )
+        else:
+            perform(
+                request,
+                lambda: retrospective.confirm(request.user, probe, corroboration=request.POST.get("corroboration", "")),
+                "Identification confirmed.",
+            )
+        return redirect(f"{request.path}?reason={reason}")
+    subjects = {
+        s.pk: s
+        for s in Subject.objects.filter(pk__in={c["subject"] for p in target.probes.all() for c in p.candidates})
+    }
+    probes = [
+        (probe, [(c, subjects.get(c["subject"])) for c in probe.candidates])
+        for probe in target.probes.order_by("position")
+    ]
+    return render(request, "matching/review.html", {"search": target, "probes": probes, "reason": reason})

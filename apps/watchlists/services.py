@@ -154,6 +154,7 @@ def upload_image(
     )
     image.ciphertext = images.encrypt(checked.content, associated_data=image.associated_data())
     image.save()
+    transaction.on_commit(lambda: signals.custody_image_uploaded.send(CustodyImage, image_id=image.pk))
     audit.record(
         "custody_image.upload",
         image,

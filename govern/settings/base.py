@@ -126,7 +126,11 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {"apps.audit.tasks.*": {"queue": "audit"}, "apps.matching.tasks.embed_*": {"queue": "embed"}}
+CELERY_TASK_ROUTES = {
+    "apps.audit.tasks.*": {"queue": "audit"},
+    "apps.matching.tasks.embed_*": {"queue": "embed"},
+    "apps.matching.tasks.run_search": {"queue": "embed"},
+}
 CELERY_BEAT_SCHEDULE = {
     "audit-checkpoint": {
         "task": "apps.audit.tasks.sign_checkpoint",

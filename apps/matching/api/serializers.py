@@ -3,7 +3,7 @@
 from rest_framework import serializers
 
 from ..choices import Outcome
-from ..models import Alert
+from ..models import Alert, Probe, SearchRequest
 
 
 class AlertSerializer(serializers.ModelSerializer):
@@ -51,3 +51,72 @@ class OutcomeSerializer(serializers.Serializer):
 
     outcome = serializers.ChoiceField(choices=Outcome.choices)
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class SearchStatusSerializer(serializers.ModelSerializer):
+    """A search's status: what a retail partner may see (no candidates, no identities)."""
+
+    refused = serializers.SerializerMethodField()
+
+    class Meta:
+        model = SearchRequest
+        fields = [
+            "id",
+            "reference",
+            "incident_reference",
+            "crime_type",
+            "sharing_agreement",
+            "state",
+            "total",
+            "processed",
+            "refused",
+            "submitted_at",
+            "closed_at",
+        ]
+        read_only_fields = fields
+
+    def get_refused(self, request) -> list[dict]:
+        return [{"position": p.position, "reason": p.refusal} for p in request.probes.filter(state="refused")]
+
+
+class SearchSubmitSerializer(serializers.Serializer):
+    """A new search: one or more stills (multipart `stills`), the incident and, for retail, the agreement."""
+
+    incident_reference = serializers.CharField(max_length=100)
+    crime_type = serializers.CharField(max_length=100)
+    sharing_agreement = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+
+
+class ProbeSerializer(serializers.ModelSerializer):
+    """A still's candidates and their review (for officers)."""
+
+    class Meta:
+        model = Probe
+        fields = [
+            "id",
+            "position",
+            "state",
+            "refusal",
+            "candidates",
+            "engine",
+            "weights_sha256",
+            "chosen_subject",
+            "operator",
+            "operator_note",
+            "confirmed_by",
+            "corroboration",
+        ]
+        read_only_fields = fields
+
+
+class ChoiceSerializer(serializers.Serializer):
+    """The operator's choice: a candidate subject, or none."""
+
+    subject = serializers.IntegerField(allow_null=True)
+    note = serializers.CharField(max_length=2000)
+
+
+class ConfirmSerializer(serializers.Serializer):
+    """The investigating officer's corroboration."""
+
+    corroboration = serializers.CharField(max_length=4000)

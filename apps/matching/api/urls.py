@@ -7,6 +7,8 @@ from . import views
 
 router = SimpleRouter()
 router.register("alerts", views.AlertViewSet)
+router.register("searches", views.SearchViewSet)
+router.register("probes", views.ProbeViewSet)
 
 urlpatterns = [
     path("capture/", views.CaptureView.as_view(), name="matching-capture"),

@@ -7,13 +7,23 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.accounts import policy
 from apps.audit import services as audit
 from apps.audit.access import ConsultationLoggedMixin, stated_reason
 from govern.api.viewsets import RestrictedViewSet, StrictQueryMixin
 
-from .. import services
-from ..models import Alert
-from .serializers import AlertSerializer, JudgementSerializer, OutcomeSerializer
+from .. import retrospective, services
+from ..models import Alert, Probe, SearchRequest
+from .serializers import (
+    AlertSerializer,
+    ChoiceSerializer,
+    ConfirmSerializer,
+    JudgementSerializer,
+    OutcomeSerializer,
+    ProbeSerializer,
+    SearchStatusSerializer,
+    SearchSubmitSerializer,
+)
 
 CAMERA_SCHEME = "Camera"
 
@@ -173,4 +183,69 @@ class AlertViewSet(ConsultationLoggedMixin, mixins.RetrieveModelMixin, Restricte
             self.get_serializer(
                 services.record_alert_outcome(request.user, self.get_object(), **body.validated_data)
             ).data
+        )
+
+
+class SearchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedViewSet):
+    """Retrospective searches: status for whoever submitted; candidates only for officers, with a reason."""
+
+    queryset = SearchRequest.objects.prefetch_related("probes")
+    serializer_class = SearchStatusSerializer
+    parser_classes = [parsers.MultiPartParser, parsers.JSONParser]
+
+    @extend_schema(request={"multipart/form-data": OpenApiTypes.OBJECT}, responses={201: SearchStatusSerializer})
+    def create(self, request):
+        """Submit stills (multipart `stills`, one file each) with the incident reference and crime type."""
+        body = SearchSubmitSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        stills = [upload.read() for upload in request.FILES.getlist("stills")]
+        search = retrospective.submit(request.user, stills, **body.validated_data)
+        return Response(self.get_serializer(search).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(parameters=[OpenApiParameter("reason", str, required=True)], responses=ProbeSerializer(many=True))
+    @action(detail=True, methods=["get"])
+    def probes(self, request, pk=None):
+        """The stills' candidate lists (officers and privacy officers only), logged with your reason."""
+        search = self.get_object()
+        if not policy.may(request.user, "matching.view_probe"):
+            raise exceptions.PermissionDenied("Candidates are for trained police operators only.")
+        reason = stated_reason(request)
+        rows = list(search.probes.order_by("position"))
+        with transaction.atomic():
+            audit.record_access(search, request.user, reason, data={"probes": [probe.pk for probe in rows]})
+        return Response(ProbeSerializer(rows, many=True).data)
+
+    @extend_schema(request=None)
+    @action(detail=True, methods=["post"])
+    def close(self, request, pk=None):
+        """Close the case: the stills are deleted, with receipts."""
+        body = serializers.CharField(max_length=2000).run_validation(request.data.get("reason", ""))
+        return Response(self.get_serializer(retrospective.close(request.user, self.get_object(), reason=body)).data)
+
+
+class ProbeViewSet(RestrictedViewSet):
+    """One still's review: the operator's choice and the investigating officer's confirmation."""
+
+    queryset = Probe.objects.all()
+    serializer_class = ProbeSerializer
+
+    @extend_schema(request=ChoiceSerializer, responses=ProbeSerializer)
+    @action(detail=True, methods=["post"])
+    def choose(self, request, pk=None):
+        """The operator chooses a candidate (or none), with a note."""
+        body = ChoiceSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        probe = retrospective.choose(
+            request.user, self.get_object(), subject_id=body.validated_data["subject"], note=body.validated_data["note"]
+        )
+        return Response(ProbeSerializer(probe).data)
+
+    @extend_schema(request=ConfirmSerializer, responses=ProbeSerializer)
+    @action(detail=True, methods=["post"])
+    def confirm(self, request, pk=None):
+        """A different, investigating officer confirms with the corroboration."""
+        body = ConfirmSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return Response(
+            ProbeSerializer(retrospective.confirm(request.user, self.get_object(), **body.validated_data)).data
         )

@@ -1,0 +1,224 @@
+"""Retrospective search: stills searched against custody images, for a trained operator and then an investigator.
+
+A probe is searched, never enrolled: its vector lives only in memory while the custody templates are queried,
+and the still itself (encrypted) is deleted with a receipt when the case closes. The result is a ranked candidate
+list, not an identification: an operator chooses (or finds no match) and a different, investigating officer
+confirms with a corroboration note before anything is actionable. Retail partners see the status only.
+"""
+
+import hashlib
+import io
+
+import numpy as np
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+from PIL import Image
+
+from apps.accounts import policy
+from apps.accounts.choices import Role
+from apps.audit import services as audit
+from apps.watchlists import images
+from apps.watchlists.models import CustodyImage
+from govern.errors import Conflict
+
+from .choices import ProbeState, SearchState
+from .engine import get_engine
+from .models import CustodyTemplate, Probe, SearchRequest
+from .services import _quality
+
+MAX_STILLS = 500
+CANDIDATES = 10
+EF_SEARCH = 100
+
+
+def enrol_custody_image(image_id: int) -> bool:
+    """Embed one custody image for retrospective search (exactly one good face), replacing any earlier template."""
+    image = CustodyImage.objects.filter(pk=image_id).select_related("subject").first()
+    if image is None:
+        return False
+    engine = get_engine()
+    content = images.decrypt(bytes(image.ciphertext), associated_data=image.associated_data())
+    faces = engine.detect(Image.open(io.BytesIO(content)))
+    problem = _quality(faces)
+    with transaction.atomic():
+        CustodyTemplate.objects.filter(image=image).delete()
+        if problem:
+            audit.record("custody_template.refused", image, None, data={"problem": problem})
+            return False
+        vector = engine.embed(faces)[0]
+        CustodyTemplate.objects.create(
+            image=image,
+            subject=image.subject,
+            embedding=vector.tolist(),
+            engine=engine.name,
+            weights_sha256=engine.weights_sha256,
+        )
+        audit.record(
+            "custody_template.enrolled",
+            image,
+            None,
+            data={"engine": engine.name, "weights_sha256": engine.weights_sha256},
+        )
+    return True
+
+
+def _next_reference() -> str:
+    year = timezone.localdate().year
+    return f"RFR-{year}-{SearchRequest.objects.filter(reference__startswith=f'RFR-{year}-').count() + 1:05d}"
+
+
+@transaction.atomic
+def submit(actor, stills: list[bytes], *, incident_reference: str, crime_type: str, sharing_agreement: str = ""):
+    """Accept a search with its stills (validated, encrypted); the search itself runs after commit, on Celery."""
+    policy.require(actor, "matching.add_searchrequest")
+    if not 1 <= len(stills) <= MAX_STILLS:
+        raise ValidationError({"stills": f"Send 1 to {MAX_STILLS} stills."})
+    if not incident_reference.strip() or not crime_type.strip():
+        raise ValidationError("Give the incident reference and the crime type.")
+    if actor.has_role(Role.RETAIL_PARTNER) and not sharing_agreement.strip():
+        raise ValidationError({"sharing_agreement": "A retail partner names its data-sharing agreement."})
+    checked = []
+    for number, still in enumerate(stills, start=1):
+        try:
+            checked.append(images.validate_image(still))
+        except images.ImageRejected as exc:
+            raise ValidationError({"stills": f"Still {number}: {exc}"}) from exc
+    request = SearchRequest.objects.create(
+        reference=_next_reference(),
+        submitted_by=actor,
+        incident_reference=incident_reference.strip(),
+        crime_type=crime_type.strip(),
+        sharing_agreement=sharing_agreement.strip(),
+        total=len(checked),
+    )
+    for position, still in enumerate(checked, start=1):
+        probe = Probe(request=request, position=position, sha256=still.sha256)
+        probe.ciphertext = images.encrypt(still.content, associated_data=probe.associated_data())
+        probe.save()
+    audit.record(
+        "search.submitted",
+        request,
+        actor,
+        data={
+            "stills": len(checked),
+            "incident_reference": request.incident_reference,
+            "crime_type": request.crime_type,
+            "sharing_agreement": request.sharing_agreement,
+        },
+    )
+    from .tasks import run_search
+
+    run_search.delay_on_commit(request.pk)
+    return request
+
+
+def _candidates(vector: np.ndarray) -> list[dict]:
+    """The nearest custody templates by cosine (HNSW), best first."""
+    literal = "[" + ",".join(f"{x:.6f}" for x in vector) + "]"
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL hnsw.ef_search = %s", [EF_SEARCH])
+        cursor.execute(
+            "SELECT image_id, subject_id, 1 - (embedding <=> %s::halfvec) FROM matching_custodytemplate "
+            "ORDER BY embedding <=> %s::halfvec LIMIT %s",
+            [literal, literal, CANDIDATES],
+        )
+        rows = cursor.fetchall()
+    return [{"image": image, "subject": subject, "score": round(float(score), 6)} for image, subject, score in rows]
+
+
+def run_search(request_id: int) -> SearchRequest:
+    """Search every pending still; each is committed on its own, so the page shows progress."""
+    request = SearchRequest.objects.get(pk=request_id)
+    if request.state == SearchState.CLOSED:
+        return request
+    SearchRequest.objects.filter(pk=request_id, state=SearchState.QUEUED).update(state=SearchState.RUNNING)
+    engine = get_engine()
+    for probe in Probe.objects.filter(request=request, state=ProbeState.PENDING).order_by("position"):
+        content = images.decrypt(bytes(probe.ciphertext), associated_data=probe.associated_data())
+        faces = engine.detect(Image.open(io.BytesIO(content)))
+        with transaction.atomic():
+            locked = Probe.objects.select_for_update().get(pk=probe.pk)
+            if locked.state != ProbeState.PENDING:
+                continue  # a redelivered task: already done
+            if len(faces) != 1:
+                locked.state = ProbeState.REFUSED
+                locked.refusal = (
+                    "No face was found in the still."
+                    if not faces
+                    else f"{len(faces)} faces were found: crop the still to the one person sought."
+                )
+                locked.save()
+                audit.record("search.probe_refused", locked, None, data={"faces": len(faces)}, reason=locked.refusal)
+            else:
+                vector = engine.embed(faces)[0]
+                locked.candidates = _candidates(vector)
+                del vector  # the probe is searched, never enrolled
+                locked.state, locked.engine, locked.weights_sha256 = (
+                    ProbeState.SEARCHED,
+                    engine.name,
+                    engine.weights_sha256,
+                )
+                locked.save()
+                audit.record(
+                    "search.probe_searched",
+                    locked,
+                    None,
+                    data={"candidates": len(locked.candidates), "engine": engine.name},
+                )
+            SearchRequest.objects.filter(pk=request_id).update(processed=F("processed") + 1)
+    SearchRequest.objects.filter(pk=request_id, state=SearchState.RUNNING).update(state=SearchState.READY)
+    return SearchRequest.objects.get(pk=request_id)
+
+
+@transaction.atomic
+def choose(actor, probe: Probe, *, subject_id: int | None, note: str) -> Probe:
+    """The trained operator's review: one candidate, or no match; with a note."""
+    locked = Probe.objects.select_for_update().get(pk=probe.pk)
+    policy.require(actor, "matching.review_probe", locked)
+    if locked.state != ProbeState.SEARCHED:
+        raise Conflict(f"Probe {locked.pk} is {locked.get_state_display().lower()}, not awaiting review.")
+    if len(note.strip()) < 5:
+        raise ValidationError({"note": "Note what the choice rests on."})
+    if subject_id is not None and subject_id not in {c["subject"] for c in locked.candidates}:
+        raise ValidationError({"subject": "Choose one of the candidates, or no match."})
+    locked.chosen_subject_id, locked.operator, locked.operator_note = subject_id, actor, note.strip()
+    locked.state = ProbeState.SELECTED if subject_id is not None else ProbeState.NO_MATCH
+    locked.save()
+    audit.record("search.operator_choice", locked, actor, data={"subject": subject_id}, reason=note)
+    return locked
+
+
+@transaction.atomic
+def confirm(actor, probe: Probe, *, corroboration: str) -> Probe:
+    """The investigating officer (not the operator) confirms, with the corroboration, before any action."""
+    locked = Probe.objects.select_for_update().get(pk=probe.pk)
+    policy.require(actor, "matching.confirm_probe", locked)
+    if locked.state != ProbeState.SELECTED:
+        raise Conflict("Only an operator's chosen candidate can be confirmed.")
+    if len(corroboration.strip()) < 20:
+        raise ValidationError({"corroboration": "Record the corroboration (at least 20 characters)."})
+    locked.state, locked.confirmed_by, locked.corroboration = ProbeState.CONFIRMED, actor, corroboration.strip()
+    locked.save()
+    audit.record("search.confirmed", locked, actor, data={"subject": locked.chosen_subject_id}, reason=corroboration)
+    return locked
+
+
+@transaction.atomic
+def close(actor, request: SearchRequest, *, reason: str) -> SearchRequest:
+    """Close the case: every probe's still is deleted, each with a receipt in the log."""
+    locked = SearchRequest.objects.select_for_update().get(pk=request.pk)
+    policy.require(actor, "matching.close_searchrequest", locked)
+    if locked.state == SearchState.CLOSED:
+        raise Conflict(f"{locked.reference} is already closed.")
+    key = hashlib.sha256(settings.SECRET_KEY.encode()).digest()
+    for probe in Probe.objects.select_for_update().filter(request=locked).exclude(ciphertext=None):
+        commitment = hashlib.sha256(key + probe.sha256.encode()).hexdigest()
+        Probe.objects.filter(pk=probe.pk).update(ciphertext=None)
+        audit.record("probe.deleted", probe, actor, data={"request": locked.reference, "commitment": commitment})
+    locked.state, locked.closed_at = SearchState.CLOSED, timezone.now()
+    locked.save()
+    audit.record("search.closed", locked, actor, reason=reason)
+    return locked

@@ -1,0 +1,176 @@
+"""Retrospective search: one face per still, candidates for officers only, operator then investigator, receipts."""
+
+import datetime
+import io
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from PIL import Image
+
+from apps.audit.models import Event
+from apps.matching import retrospective
+from apps.matching.choices import ProbeState, SearchState
+from apps.matching.models import CustodyTemplate, Probe
+from apps.watchlists import services as watchlists
+from apps.watchlists.choices import LegalBasis
+from govern.errors import Conflict
+
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
+
+
+def _jpeg(image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+@pytest.fixture
+def gallery_with_a_face(actors, astronaut):
+    subject = watchlists.create_subject(
+        actors.compiler,
+        family_name="Collins",
+        given_names="Eileen",
+        date_of_birth=datetime.date(1956, 11, 19),
+        pnc_id="56/000002D",
+    )
+    image = watchlists.upload_image(
+        actors.compiler,
+        subject,
+        astronaut,
+        captured_on=datetime.date(2026, 1, 5),
+        source_system="Public-domain test photo",
+        legal_basis=LegalBasis.OTHER_LAWFUL,
+        legal_basis_note="Test fixture",
+    )
+    assert retrospective.enrol_custody_image(image.pk)
+    return subject
+
+
+@pytest.fixture
+def two_faces(astronaut) -> bytes:
+    face = Image.open(io.BytesIO(astronaut)).convert("RGB")
+    both = Image.new("RGB", (face.width * 2, face.height), (255, 255, 255))
+    both.paste(face, (0, 0))
+    both.paste(face, (face.width, 0))
+    return _jpeg(both)
+
+
+def test_a_still_is_searched_against_custody_images_and_never_enrolled(actors, gallery_with_a_face, astronaut):
+    request = retrospective.submit(
+        actors.officer, [astronaut], incident_reference="CAD 4411/22NOV", crime_type="Robbery"
+    )
+    done = retrospective.run_search(request.pk)
+    assert (done.state, done.processed, done.total) == (SearchState.READY, 1, 1)
+    probe = Probe.objects.get(request=request)
+    assert probe.state == ProbeState.SEARCHED
+    assert probe.candidates[0]["subject"] == gallery_with_a_face.pk and probe.candidates[0]["score"] > 0.99
+    assert CustodyTemplate.objects.count() == 1  # the probe was not added to the gallery
+    assert retrospective.run_search(request.pk).processed == 1  # a redelivered task changes nothing
+
+
+def test_no_face_and_several_faces_are_refused_with_the_reason(actors, gallery_with_a_face, two_faces):
+    blank = _jpeg(Image.new("RGB", (640, 480), (90, 90, 90)))
+    request = retrospective.submit(actors.officer, [blank, two_faces], incident_reference="CAD 1/1", crime_type="Theft")
+    retrospective.run_search(request.pk)
+    refusals = list(Probe.objects.filter(request=request).order_by("position").values_list("state", "refusal"))
+    assert refusals[0] == (ProbeState.REFUSED, "No face was found in the still.")
+    assert refusals[1][0] == ProbeState.REFUSED and "2 faces" in refusals[1][1]
+
+
+def test_operator_then_a_different_investigating_officer_confirms(make_user, actors, gallery_with_a_face, astronaut):
+    from apps.accounts.choices import Role
+
+    investigator = make_user("investigator", Role.OFFICER)
+    request = retrospective.submit(actors.officer, [astronaut], incident_reference="CAD 9/9", crime_type="Assault")
+    retrospective.run_search(request.pk)
+    probe = Probe.objects.get(request=request)
+    with pytest.raises(ValidationError):
+        retrospective.choose(actors.officer, probe, subject_id=999_999, note="looks like him")
+    retrospective.choose(actors.officer, probe, subject_id=gallery_with_a_face.pk, note="Same scar, ears, hairline")
+    with pytest.raises(PermissionDenied, match="operator who chose"):
+        retrospective.confirm(actors.officer, probe, corroboration="CCTV timeline and phone data agree.")
+    with pytest.raises(ValidationError):
+        retrospective.confirm(investigator, probe, corroboration="ok")
+    confirmed = retrospective.confirm(
+        investigator, probe, corroboration="Phone cell-site data and the bus CCTV put her at the scene."
+    )
+    assert confirmed.state == ProbeState.CONFIRMED
+    with pytest.raises(Conflict):
+        retrospective.confirm(investigator, probe, corroboration="Phone cell-site data again, second time.")
+
+
+def test_retail_partners_submit_with_an_agreement_and_never_see_candidates(actors, api, gallery_with_a_face, astronaut):
+    with pytest.raises(ValidationError, match="data-sharing agreement"):
+        retrospective.submit(actors.retail, [astronaut], incident_reference="STORE-881", crime_type="Shop theft")
+    request = retrospective.submit(
+        actors.retail,
+        [astronaut],
+        incident_reference="STORE-881",
+        crime_type="Shop theft",
+        sharing_agreement="DSA-2026-014",
+    )
+    retrospective.run_search(request.pk)
+    status = api(actors.retail).get(f"/api/matching/searches/{request.pk}/").json()
+    assert status["state"] == "ready" and "candidates" not in str(status) and "Collins" not in str(status)
+    assert (
+        api(actors.retail)
+        .get(f"/api/matching/searches/{request.pk}/probes/", {"reason": "checking my submission"})
+        .status_code
+        == 403
+    )
+    officer = api(actors.officer).get(
+        f"/api/matching/searches/{request.pk}/probes/", {"reason": "Reviewing candidates for STORE-881"}
+    )
+    assert officer.status_code == 200 and officer.json()[0]["candidates"][0]["subject"] == gallery_with_a_face.pk
+
+
+def test_retail_partners_see_only_their_own_submissions(make_user, actors, api, astronaut, gallery_with_a_face):
+    from apps.accounts.choices import Role
+
+    other = make_user("otherstore", Role.RETAIL_PARTNER)
+    mine = retrospective.submit(
+        actors.retail, [astronaut], incident_reference="S-1", crime_type="Theft", sharing_agreement="DSA-1"
+    )
+    assert api(other).get(f"/api/matching/searches/{mine.pk}/").status_code == 404
+    assert api(actors.retail).get("/api/matching/searches/").json()["count"] == 1
+    assert api(other).get("/api/matching/searches/").json()["count"] == 0
+
+
+def test_closing_the_case_deletes_the_stills_with_receipts(actors, gallery_with_a_face, astronaut):
+    request = retrospective.submit(
+        actors.officer, [astronaut, astronaut], incident_reference="CAD 7/7", crime_type="Robbery"
+    )
+    retrospective.run_search(request.pk)
+    retrospective.close(actors.officer, request, reason="Case closed: charged")
+    assert not Probe.objects.filter(request=request, ciphertext__isnull=False).exists()
+    assert Event.objects.filter(action="probe.deleted").count() == 2
+    with pytest.raises(Conflict):
+        retrospective.close(actors.officer, request, reason="again")
+
+
+def test_the_pages_show_a_retail_partner_the_status_but_never_candidates(
+    actors, client, gallery_with_a_face, astronaut
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    client.force_login(actors.retail)
+    page = client.post(
+        reverse("matching:searches"),
+        {
+            "incident_reference": "STORE-12",
+            "crime_type": "Shop theft",
+            "sharing_agreement": "DSA-2026-014",
+            "stills": [SimpleUploadedFile("cctv.jpg", astronaut, "image/jpeg")],
+        },
+    )
+    assert page.status_code == 302
+    search = Probe.objects.get().request
+    retrospective.run_search(search.pk)
+    status = client.get(reverse("matching:search", args=[search.pk])).content.decode()
+    assert "Candidates ready" in status and "Collins" not in status.upper().title() and "review-link" not in status
+    review = client.get(reverse("matching:search-review", args=[search.pk]), {"reason": "want to see"})
+    assert review.status_code == 403
+    client.force_login(actors.officer)
+    review = client.get(reverse("matching:search-review", args=[search.pk]), {"reason": "Reviewing STORE-12"})
+    assert review.status_code == 200 and "COLLINS, Eileen" in review.content.decode()
