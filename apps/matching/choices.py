@@ -65,4 +65,7 @@ AUDIT_ACTIONS = {
     "alert.engaged": "Engagement recorded",
     "alert.outcome": "Engagement outcome recorded",
     "face.deleted": "Non-matching face destroyed (deletion receipt)",
+    "alert.hold": "Evidential hold placed on an alert",
+    "alert.hold_released": "Evidential hold released",
+    "alert.probe_deleted": "Alert probe deleted under the retention policy (receipt)",
 }

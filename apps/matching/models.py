@@ -116,6 +116,9 @@ class Alert(models.Model):
     engaged_at = models.DateTimeField(null=True, blank=True)
     outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
     outcome_note = models.TextField(blank=True)
+    hold_reason = models.TextField(blank=True, help_text="An evidential hold stops retention deleting the alert.")
+    hold_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    probe_deleted_at = models.DateTimeField(null=True, blank=True)
 
     objects = RestrictedManager()
 

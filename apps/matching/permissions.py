@@ -20,6 +20,7 @@ rule("matching.add_cameracredential", roles=[APPROVER], label="Issue camera cred
 rule("matching.view_cameracredential", roles=[APPROVER], label="View camera credentials")
 rule("matching.view_alert", roles=[OFFICER, APPROVER, PRIVACY], label="View alerts")
 rule("matching.adjudicate_alert", roles=[OFFICER], label="Adjudicate alerts")
+rule("matching.hold_alert", roles=[OFFICER, APPROVER], label="Place evidential holds on alerts")
 
 
 def _own_searches(user):

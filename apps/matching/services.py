@@ -6,6 +6,7 @@ receipt; a non-matching face's template and crop live only in this process's mem
 frame's alerts, receipts and their audit events commit together, so faces = alerts + receipts, always.
 """
 
+import datetime
 import hashlib
 import hmac
 import io
@@ -542,6 +543,69 @@ def record_alert_outcome(actor, alert: Alert, *, outcome: str, note: str = "") -
 def read_probe(actor, alert: Alert, reason: str) -> bytes:
     """The alert's probe crop, for someone who may see alerts and said why; the consultation is logged first."""
     policy.require(actor, "matching.view_alert", alert)
+    if alert.probe_deleted_at is not None:
+        raise Conflict("This alert's probe was deleted under the retention policy.")
     with transaction.atomic():
         audit.record_access(alert, actor, reason, data={"deployment": alert.deployment_id})
     return images.decrypt(bytes(alert.probe_ciphertext), associated_data=alert.associated_data())
+
+
+# --- Retention of alerts --------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def place_hold(actor, alert: Alert, *, reason: str) -> Alert:
+    """An evidential hold: retention will not delete this alert's probe until it is released."""
+    locked = _lock_alert(alert)
+    policy.require(actor, "matching.hold_alert", locked)
+    if len(reason.strip()) < 10:
+        raise ValidationError({"reason": "Say what the hold is for (at least 10 characters)."})
+    if locked.probe_deleted_at is not None:
+        raise Conflict("This alert's probe was already deleted under the retention policy.")
+    locked.hold_reason, locked.hold_by = reason.strip(), actor
+    locked.save()
+    audit.record("alert.hold", locked, actor, reason=reason)
+    return locked
+
+
+@transaction.atomic
+def release_hold(actor, alert: Alert, *, reason: str) -> Alert:
+    """Release an evidential hold."""
+    locked = _lock_alert(alert)
+    policy.require(actor, "matching.hold_alert", locked)
+    if not locked.hold_reason:
+        raise Conflict("This alert has no evidential hold.")
+    locked.hold_reason, locked.hold_by = "", None
+    locked.save()
+    audit.record("alert.hold_released", locked, actor, reason=reason)
+    return locked
+
+
+def retention_sweep(now=None, dry_run: bool = False) -> list[int]:
+    """Delete the probes of false alerts older than ALERT_FALSE_RETENTION_DAYS and not on hold, with receipts.
+
+    The alert row stays (its counts, judgement and receipt), so faces = alerts + receipts still holds.
+    """
+    now = now or timezone.now()
+    cutoff = now - datetime.timedelta(days=settings.ALERT_FALSE_RETENTION_DAYS)
+    due = Alert.objects.filter(
+        state=AlertState.FALSE, adjudicated_at__lte=cutoff, hold_reason="", probe_deleted_at__isnull=True
+    )
+    done = []
+    for alert in due.order_by("pk"):
+        if dry_run:
+            done.append(alert.pk)
+            continue
+        with transaction.atomic():
+            locked = _lock_alert(alert)
+            if locked.hold_reason or locked.probe_deleted_at is not None:
+                continue
+            Alert.objects.filter(pk=locked.pk).update(probe_ciphertext=b"", probe_deleted_at=now, candidates=[])
+            audit.record(
+                "alert.probe_deleted",
+                locked,
+                None,
+                data={"probe_sha256": locked.probe_sha256, "retention_days": settings.ALERT_FALSE_RETENTION_DAYS},
+            )
+            done.append(locked.pk)
+    return done

@@ -43,6 +43,12 @@ def purge_on_purging(sender, watchlist_id: int, **_kwargs) -> None:
     services.purge_templates(watchlist_id)
 
 
+@shared_task(name="apps.matching.tasks.alerts_retention")
+def alerts_retention() -> int:
+    """Apply the false-alert retention policy (idempotent)."""
+    return len(services.retention_sweep())
+
+
 def enrol_on_approval(sender, watchlist_id: int, approved_hash: str, **_kwargs) -> None:
     """When a watchlist is approved (after commit), enrol it."""
     embed_watchlist.delay(watchlist_id, approved_hash)

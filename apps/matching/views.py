@@ -61,6 +61,8 @@ def alert_image(request, pk, which):
     if len(reason) < MIN_REASON_LENGTH:
         return HttpResponse("A reason is required to see this image.", status=400, content_type="text/plain")
     if which == "probe":
+        if alert.probe_deleted_at is not None:
+            return HttpResponse("Deleted under the retention policy.", status=410, content_type="text/plain")
         return _image_response(services.read_probe(request.user, alert, reason))
     if alert.entry is None:
         return HttpResponse("The watchlist entry no longer exists.", status=404, content_type="text/plain")

@@ -100,6 +100,7 @@ FACE_THREADS = env.integer("FACE_THREADS", 2, minimum=1, maximum=64)
 FACE_BATCH_SIZE = env.integer("FACE_BATCH_SIZE", 32, minimum=1, maximum=512)
 FACE_MIN_SIZE = env.integer("FACE_MIN_SIZE", 40, minimum=10)
 FACE_MIN_PROBABILITY = float(env.string("FACE_MIN_PROBABILITY", "0.95"))
+ALERT_FALSE_RETENTION_DAYS = env.integer("ALERT_FALSE_RETENTION_DAYS", 31, minimum=0)
 FACE_TOP_K = env.integer("FACE_TOP_K", 5, minimum=1, maximum=100)
 # The key of the HMAC commitments in deletion receipts: a file, never the database.
 RECEIPT_KEY_FILE = env.path("RECEIPT_KEY_FILE")
@@ -137,6 +138,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(AUDIT_CHECKPOINT_INTERVAL_SECONDS),
     },
     "watchlists-sweep": {"task": "apps.watchlists.tasks.sweep", "schedule": 60.0},
+    "alerts-retention": {"task": "apps.matching.tasks.alerts_retention", "schedule": 3600.0},
     "deployments-schedule": {
         "task": "apps.deployments.tasks.run_schedule",
         "schedule": float(DEPLOYMENT_SCHEDULE_INTERVAL_SECONDS),

@@ -101,3 +101,25 @@ def test_the_alerts_api_logs_reads_and_enforces_the_order(actors, api, live, ale
     assert judged.status_code == 200 and judged.json()["state"] == "confirmed"
     assert api(actors.retail).get("/api/matching/alerts/", {"reason": "Shift handover review"}).json()["count"] == 0
     assert api(actors.retail).post(f"/api/matching/alerts/{alert.pk}/engage/").status_code == 404
+
+
+def test_false_alerts_lose_their_probe_after_retention_unless_held(actors, approvers, live, vans, astronaut, settings):
+    import datetime
+
+    settings.ALERT_FALSE_RETENTION_DAYS = 30
+    first, second = (Alert.objects.get(pk=services.capture_frame(vans[0], astronaut).alerts[0]) for _ in range(2))
+    for alert in (first, second):
+        services.adjudicate(actors.officer, alert, match=False, reason="Different person: older, taller")
+    services.place_hold(approvers.superintendent, second, reason="Complaint received: keep as evidence")
+    later = timezone.now() + datetime.timedelta(days=31)
+    assert services.retention_sweep(now=later, dry_run=True) == [first.pk]
+    assert services.retention_sweep(now=later) == [first.pk]
+    assert services.retention_sweep(now=later) == []  # idempotent
+    first.refresh_from_db()
+    assert bytes(first.probe_ciphertext) == b"" and first.probe_deleted_at is not None
+    assert Event.objects.filter(action="alert.probe_deleted", target_id=str(first.pk)).count() == 1
+    with pytest.raises(Conflict, match="retention"):
+        services.read_probe(actors.officer, first, reason="Reviewing the complaint")
+    assert services.reconciliation(live)["reconciles"]
+    services.release_hold(approvers.superintendent, second, reason="Complaint resolved")
+    assert services.retention_sweep(now=later) == [second.pk]
