@@ -125,7 +125,7 @@ def record(action: str, target, actor, data: dict | None = None, reason: str = "
         "target_type": described.type,
         "target_id": described.id,
         "reason": reason,
-        "data": json.loads(canonical_json(data or {})),
+        "data": data or {},
     }
     text = canonical_json(body)
     if "\\u0000" in text:  # PostgreSQL text cannot hold NUL
@@ -136,7 +136,10 @@ def record(action: str, target, actor, data: dict | None = None, reason: str = "
     before_seq = text[:seq_at] + ',"seq":'
     before_time = text[seq_at + len(_SEQ_MARK) - 1 : time_at] + ',"time":"'
     after_time = '","v":' + text[time_at + len(_TIME_MARK) :]
-    with connection.cursor() as cursor:  # one statement: atomic alone, or part of the caller's transaction
+    # One statement: atomic alone, or part of the caller's transaction. The driver's own cursor: the append is hot
+    # (every change, every face) and Django's cursor wrapper costs about as much as the statement's own Python.
+    connection.ensure_connection()
+    with connection.wrap_database_errors, connection.connection.cursor() as cursor:
         cursor.execute(
             "SELECT * FROM audit_append(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             [
