@@ -1,7 +1,6 @@
 """The Ed25519 key that signs checkpoints: read from a file (generated on first run in development only)."""
 
 import hashlib
-import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -10,19 +9,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from govern.keyfiles import create_secret_file
+
 
 def _generate(path: Path) -> None:
-    """Write a new private key readable by its owner only; never overwrite an existing one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write a new private key (PEM, PKCS#8) readable by its owner only; never overwrite an existing one."""
     pem = Ed25519PrivateKey.generate().private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return  # another process generated it first: use theirs
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(pem)
+    create_secret_file(path, pem)
 
 
 @lru_cache(maxsize=4)

@@ -6,11 +6,9 @@ list, not an identification: an operator chooses (or finds no match) and a diffe
 confirms with a corroboration note before anything is actionable. Retail partners see the status only.
 """
 
-import hashlib
 import io
 
 import numpy as np
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import F
@@ -213,9 +211,8 @@ def close(actor, request: SearchRequest, *, reason: str) -> SearchRequest:
     policy.require(actor, "matching.close_searchrequest", locked)
     if locked.state == SearchState.CLOSED:
         raise Conflict(f"{locked.reference} is already closed.")
-    key = hashlib.sha256(settings.SECRET_KEY.encode()).digest()
     for probe in Probe.objects.select_for_update().filter(request=locked).exclude(ciphertext=None):
-        commitment = hashlib.sha256(key + probe.sha256.encode()).hexdigest()
+        commitment = audit.commitment(probe.sha256)
         Probe.objects.filter(pk=probe.pk).update(ciphertext=None)
         audit.record("probe.deleted", probe, actor, data={"request": locked.reference, "commitment": commitment})
     locked.state, locked.closed_at = SearchState.CLOSED, timezone.now()

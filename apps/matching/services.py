@@ -11,7 +11,6 @@ import hashlib
 import hmac
 import io
 import logging
-import os
 import secrets
 from dataclasses import dataclass
 from functools import lru_cache
@@ -34,6 +33,7 @@ from apps.watchlists import services as watchlists
 from apps.watchlists.choices import WatchlistState
 from apps.watchlists.models import Watchlist
 from govern.errors import Conflict
+from govern.keyfiles import create_secret_file
 
 from .choices import AlertState, Outcome
 from .engine import get_engine
@@ -236,16 +236,15 @@ class CaptureResult:
 
 
 def _receipt_key() -> bytes:
-    path = Path(settings.RECEIPT_KEY_FILE)
-    if not path.exists() and settings.RECEIPT_KEY_GENERATE:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(secrets.token_bytes(32))
+    """The receipts' HMAC key, read once per process (frames are a hot path)."""
+    return _read_receipt_key(str(settings.RECEIPT_KEY_FILE), settings.RECEIPT_KEY_GENERATE)
+
+
+@lru_cache(maxsize=2)
+def _read_receipt_key(name: str, generate: bool) -> bytes:
+    path = Path(name)
+    if not path.exists() and generate:
+        create_secret_file(path, secrets.token_bytes(32))
     try:
         key = path.read_bytes()
     except OSError as exc:
@@ -269,9 +268,8 @@ def live_deployment_for(asset: Asset, now) -> Deployment | None:
     return None
 
 
-def capture_frame(asset: Asset, frame: bytes, *, deployment_id: int | None = None, now=None) -> CaptureResult:
-    """Match one JPEG frame from a camera; every face ends as an alert or a deletion receipt, in one transaction."""
-    now = now or timezone.now()
+def _admit(asset: Asset, deployment_id: int | None, now) -> Deployment:
+    """The live deployment this camera may send faces to now, or a logged refusal."""
     deployment = live_deployment_for(asset, now)
     if deployment is None:
         _refuse(asset, f"{asset} is not booked on a deployment that is live now.")
@@ -280,6 +278,13 @@ def capture_frame(asset: Asset, frame: bytes, *, deployment_id: int | None = Non
     refusal = engine_refusal()
     if refusal:
         _refuse(asset, refusal, deployment)
+    return deployment
+
+
+def capture_frame(asset: Asset, frame: bytes, *, deployment_id: int | None = None, now=None) -> CaptureResult:
+    """Match one JPEG frame from a camera; every face ends as an alert or a deletion receipt, in one transaction."""
+    now = now or timezone.now()
+    deployment = _admit(asset, deployment_id, now)
     try:
         checked = images.validate_image(frame)
     except images.ImageRejected as exc:
@@ -297,14 +302,7 @@ MAX_CROPS = 64
 def capture_crops(asset: Asset, crops: list[bytes], *, deployment_id: int | None = None, now=None) -> CaptureResult:
     """Match faces a van detected itself (one JPEG crop per face), with the same rules and receipts as frames."""
     now = now or timezone.now()
-    deployment = live_deployment_for(asset, now)
-    if deployment is None:
-        _refuse(asset, f"{asset} is not booked on a deployment that is live now.")
-    if deployment_id is not None and deployment.pk != deployment_id:
-        _refuse(asset, f"{asset} belongs to {deployment.reference}, not to deployment {deployment_id}.", deployment)
-    refusal = engine_refusal()
-    if refusal:
-        _refuse(asset, refusal, deployment)
+    deployment = _admit(asset, deployment_id, now)
     if not 1 <= len(crops) <= MAX_CROPS:
         _refuse(asset, f"Frame refused: send 1 to {MAX_CROPS} crops at a time, not {len(crops)}.", deployment)
     engine = get_engine()

@@ -17,6 +17,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from PIL import Image, ImageFile
 
+from govern.keyfiles import create_secret_file
+
 # A few stray bytes after the end marker are common (editors pad with newlines or zeros); more is how polyglot
 # files (an image that is also a ZIP, an HTML page or a script) are made.
 TRAILING_SLACK_BYTES = 16
@@ -296,17 +298,6 @@ def _decode(data: bytes, image_format: str, *, max_pixels: int, min_side: int) -
     return width, height
 
 
-def _generate_key(path: Path) -> None:
-    """Write a new random key readable by its owner only; never overwrite an existing one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return  # another process generated it first: use theirs
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(AESGCM.generate_key(bit_length=_KEY_BYTES * 8))
-
-
 @lru_cache(maxsize=4)
 def _load_key(path: str) -> _Key:
     try:
@@ -336,7 +327,7 @@ def _from_hex(text: bytes) -> bytes | None:
 def _key() -> _Key:
     path = Path(settings.IMAGE_ENCRYPTION_KEY_FILE)
     if not path.exists() and settings.IMAGE_ENCRYPTION_KEY_GENERATE:
-        _generate_key(path)
+        create_secret_file(path, AESGCM.generate_key(bit_length=_KEY_BYTES * 8))
     return _load_key(str(path))
 
 

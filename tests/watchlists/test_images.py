@@ -476,7 +476,9 @@ def test_existing_key_file_is_never_overwritten(key_file):
     key_file.parent.mkdir()
     key_file.write_bytes(b"k" * 32)
 
-    images._generate_key(key_file)  # as a second process that lost the race would
+    from govern.keyfiles import create_secret_file
+
+    create_secret_file(key_file, b"n" * 32)  # as a second process that lost the race would
 
     assert key_file.read_bytes() == b"k" * 32
     assert images.key_id() == hashlib.sha256(b"k" * 32).hexdigest()[:16]
