@@ -43,6 +43,20 @@ def _posted_revision(request) -> int | None:
     return int(value) if value.isdigit() else None
 
 
+def _search_subjects(user, query: str, reason: str, limit: int) -> list[Subject]:
+    """Search the gallery and log the consultation: the query as a commitment, the ids it returned."""
+    subjects = Subject.objects.restrict(user, "view").prefetch_related("images")
+    found = list(SubjectFilterSet({"q": query}, queryset=subjects).qs[:limit])
+    with transaction.atomic():  # a search that finds nobody was still a search of personal data
+        audit.record_access(
+            ("watchlists.subject", "search"),
+            user,
+            reason,
+            data={"query": audit.commitment({"q": query}), "results": [s.pk for s in found]},
+        )
+    return found
+
+
 def _acting(view):
     """Turn a service's Conflict or PermissionDenied on a POST into a message and a way back."""
 
@@ -142,15 +156,7 @@ def entry_add(request, pk):
     policy.require(request.user, "watchlists.change_watchlist", watchlist)
     subjects = Subject.objects.restrict(request.user, "view").prefetch_related("images")
     query = request.GET.get("q", "").strip()
-    found = SubjectFilterSet({"q": query}, queryset=subjects).qs[:20] if len(query) >= 2 else []
-    if found:
-        with transaction.atomic():
-            audit.record_access(
-                ("watchlists.subject", "search"),
-                request.user,
-                f"Compiling {watchlist.reference}",
-                data={"query": audit.commitment({"q": query}), "results": [s.pk for s in found]},
-            )
+    found = _search_subjects(request.user, query, f"Compiling {watchlist.reference}", 20) if len(query) >= 2 else []
     form = EntryForm(request.POST or None, subjects=subjects)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -294,15 +300,7 @@ def subject_search(request):
     query, reason = request.GET.get("q", "").strip(), reason_from(request)
     found = []
     if query and len(reason) >= MIN_REASON_LENGTH:
-        subjects = Subject.objects.restrict(request.user, "view").prefetch_related("images")
-        found = list(SubjectFilterSet({"q": query}, queryset=subjects).qs[:50])
-        with transaction.atomic():
-            audit.record_access(
-                ("watchlists.subject", "search"),
-                request.user,
-                reason,
-                data={"query": audit.commitment({"q": query}), "results": [s.pk for s in found]},
-            )
+        found = _search_subjects(request.user, query, reason, 50)
     context = {
         "query": query,
         "reason": reason,
