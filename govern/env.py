@@ -1,6 +1,7 @@
 """Strict parsers for settings read from the environment: a bad value stops start-up with a clear message."""
 
 import os
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -61,6 +62,18 @@ def integer(name: str, default: int, *, minimum: int | None = None, maximum: int
     if maximum is not None and number > maximum:
         raise ImproperlyConfigured(f"{name}={number} is above the maximum {maximum}.")
     return number
+
+
+def score(name: str, default: str) -> Decimal:
+    """A similarity score from 0 to 1 with at most three decimal places, e.g. 0.600."""
+    value = _raw(name) or default
+    try:
+        number = Decimal(value.strip())
+    except InvalidOperation:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a number.") from None
+    if not number.is_finite() or not 0 <= number <= 1 or number.as_tuple().exponent < -3:
+        raise ImproperlyConfigured(f"{name}={value!r} must lie between 0 and 1, with at most three decimals.")
+    return number.quantize(Decimal("0.001"))
 
 
 def host_list(name: str, default: list[str]) -> list[str]:

@@ -21,6 +21,7 @@ api_patterns = [
     path("watchlists/", include("apps.watchlists.api.urls")),
     path("deployments/", include("apps.deployments.api.urls")),
     path("matching/", include("apps.matching.api.urls")),
+    path("oversight/", include("apps.oversight.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]
@@ -33,6 +34,7 @@ urlpatterns = [
     path("watchlists/", include("apps.watchlists.urls")),
     path("deployments/", include("apps.deployments.urls")),
     path("matching/", include("apps.matching.urls")),
+    path("oversight/", include("apps.oversight.urls")),
     path("public/deployments/", deployment_views.public_records, name="public-deployments"),
     path("api/", include(api_patterns)),
     path("admin/", admin.site.urls),

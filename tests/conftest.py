@@ -9,7 +9,12 @@ from rest_framework.test import APIClient
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 PASSWORD = "correct-horse-battery-staple"
-pytest_plugins = ["tests.watchlist_fixtures", "tests.deployment_fixtures", "tests.matching_fixtures"]
+pytest_plugins = [
+    "tests.watchlist_fixtures",
+    "tests.deployment_fixtures",
+    "tests.matching_fixtures",
+    "tests.oversight_fixtures",
+]
 
 
 def pytest_configure(config):

@@ -11,11 +11,15 @@ from apps.watchlists import services as watchlists
 
 
 @pytest.fixture
-def engine_approved(approvers):
-    """The face engine in use is approved (uncalibrated engines are allowed by the test settings)."""
+def engine_approved(approvers, make_user):
+    """The face engine in use is approved and countersigned (uncalibrated engines are allowed by the test settings)."""
+    from apps.accounts.choices import Role
     from apps.matching import services as matching
 
-    return matching.approve_engine(approvers.superintendent, reason="Test engine for the deployment tests.")
+    countersigner = make_user("dpo-engine", Role.PRIVACY_OFFICER)
+    return matching.approve_engine(
+        approvers.superintendent, reason="Test engine for the deployment tests.", countersigned_by=countersigner
+    )
 
 
 @pytest.fixture

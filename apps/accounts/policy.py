@@ -61,13 +61,24 @@ def _active(user) -> bool:
     return user is not None and user.is_authenticated and user.is_active
 
 
-def refusal(user, action: str, obj=None) -> str | None:
-    """Why `user` may not perform `action` (on `obj`), or None when they may."""
-    declared = get_rule(action)
+class RoleRefused(PermissionDenied):
+    """The user holds no role that may ever perform the action: a 403 on every page and endpoint, never a message."""
+
+
+def _role_refusal(user, declared: Rule) -> str | None:
     if not _active(user):
         return "Sign in with an active account first."
     if not user.has_role(*declared.roles):
         return f"You may not {declared.label.lower()}: your role does not allow it."
+    return None
+
+
+def refusal(user, action: str, obj=None) -> str | None:
+    """Why `user` may not perform `action` (on `obj`), or None when they may."""
+    declared = get_rule(action)
+    role = _role_refusal(user, declared)
+    if role is not None:
+        return role
     if obj is not None:
         if (
             declared.scope is not None
@@ -85,7 +96,10 @@ def may(user, action: str, obj=None) -> bool:
 
 
 def require(user, action: str, obj=None) -> None:
-    """Raise PermissionDenied, with the reason, unless `user` may perform `action`."""
+    """Raise PermissionDenied, with the reason, unless `user` may perform `action` (RoleRefused for the role)."""
+    role = _role_refusal(user, get_rule(action))
+    if role is not None:
+        raise RoleRefused(role)
     reason = refusal(user, action, obj)
     if reason is not None:
         raise PermissionDenied(reason)

@@ -2,6 +2,7 @@
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
+from django.views.decorators.http import require_safe
 
 from apps.audit.models import Checkpoint
 from apps.audit.services import tree_size
@@ -18,6 +19,7 @@ DASHBOARD_LINKS = {
         ("Approval queue", "watchlists:list", "Watchlists awaiting your decision and urgent approvals to ratify."),
         ("Authorisation queue", "deployments:list", "Deployments awaiting authorisation, and those under way."),
         ("Schedule", "deployments:schedule", "Deployments by week or month."),
+        ("Threshold and engine", "oversight:governance", "Propose a threshold or engine change with its evidence."),
     ],
     Role.RETAIL_PARTNER: [
         ("Submit CCTV stills", "matching:searches", "Send stills with an incident reference; follow their status."),
@@ -28,11 +30,16 @@ DASHBOARD_LINKS = {
         ("Schedule", "deployments:schedule", "Deployments by week or month."),
     ],
     Role.PRIVACY_OFFICER: [
+        ("Oversight", "oversight:dashboard", "Deletion reconciliation, purges, retention, checkpoints, notifications."),
+        ("Access log review", "oversight:access", "Consultations and disclosures, unusual reads flagged, exports."),
+        ("Retention", "oversight:retention", "Policies per data class, evidential holds, the sweep."),
+        ("Threshold and engine", "oversight:governance", "Countersign or reject proposed changes."),
         ("Watchlists", "watchlists:list", "Every watchlist, its versions, approvals and history."),
         ("Audit log", "audit:events", "Every change, sign-in and consultation, with its proof."),
         ("Checkpoints", "audit:checkpoints", "Signed tree heads a regulator can verify."),
     ],
     Role.OVERSIGHT: [
+        ("Oversight", "oversight:dashboard", "Reconciliation, purges, retention, equality, evidence bundles."),
         ("Checkpoints", "audit:checkpoints", "Signed tree heads and how to verify them."),
         ("Audit log", "audit:events", "Events with inclusion proofs."),
         ("Deployments", "deployments:list", "Every deployment and its gate."),
@@ -46,6 +53,7 @@ DASHBOARD_LINKS = {
 
 
 @login_required
+@require_safe
 def home(request):
     """Each role lands on its own dashboard."""
     sections = [{"role": role, "links": DASHBOARD_LINKS.get(role, [])} for role in Role if role in request.user.roles]

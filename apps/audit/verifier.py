@@ -1,9 +1,10 @@
-"""Standalone verifier for Govern audit log proofs and signed checkpoints.
+"""Standalone verifier for Govern audit log proofs, signed checkpoints and evidence bundles.
 
 Needs only the Python standard library and the ``cryptography`` package, so a regulator can run this single
-file without the Govern code base:
+file without the Govern code base (evidence bundles carry it as ``verify_bundle.py``):
 
     python verifier.py proof.json
+    python verify_bundle.py bundle.zip [--public-key KEY.pem]
 
 proof.json holds either an inclusion proof
     {"type": "inclusion", "leaf_index", "tree_size", "leaf_hash", "audit_path": [...], "root_hash"}
@@ -21,8 +22,10 @@ import base64
 import binascii
 import hashlib
 import hmac
+import itertools
 import json
 import sys
+import zipfile
 from collections.abc import Sequence
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -208,16 +211,203 @@ def _check_file(doc: dict) -> list[tuple[str, bool]]:
     return results
 
 
+# --- Evidence bundles -----------------------------------------------------------------------------------------------
+
+BUNDLE_FORMAT = "govern-evidence-bundle/1"
+
+
+def _signed(key: bytes, checkpoint: dict) -> bool:
+    return verify_checkpoint(
+        key,
+        checkpoint["tree_size"],
+        _hex(checkpoint["root_hash"]),
+        checkpoint["timestamp"],
+        base64.b64decode(checkpoint["signature"], validate=True),
+    )
+
+
+def _events(lines: list[bytes], first: int, last: int) -> tuple[list[tuple[int, bytes, dict]], list[str]]:
+    """Parse the events; name every missing, duplicated or misplaced sequence number."""
+    problems, parsed = [], []
+    for position, line in enumerate(lines):
+        expected = first + position
+        try:
+            event = json.loads(line)
+            seq = event["seq"]
+            if not _is_size(seq):
+                raise ValueError("seq is not a number")
+        except (ValueError, KeyError, TypeError) as exc:
+            problems.append(f"event {expected}: unreadable ({exc})")
+            continue
+        parsed.append((seq, line, event))
+    seqs = [seq for seq, _, _ in parsed]
+    seen = set(seqs)
+    for seq in range(first, last + 1):
+        if seq not in seen:
+            problems.append(f"event {seq} is missing")
+    if len(seen) != len(seqs):
+        duplicated = sorted({seq for seq in seqs if seqs.count(seq) > 1})
+        problems.append(f"events {duplicated} appear more than once")
+    for earlier, later in itertools.pairwise(seqs):
+        if later < earlier:
+            problems.append(f"event {later} comes after event {earlier}: the events were reordered")
+    for seq in sorted(seen - set(range(first, last + 1))):
+        problems.append(f"event {seq} lies outside the bundle's range {first}-{last}")
+    return parsed, problems
+
+
+def verify_inclusions(size: int, root: bytes, items) -> list[int]:
+    """Check many inclusion proofs against one tree at once; the indexes whose proof fails.
+
+    Each proof is checked in full, but a subtree hash already shown to lead to the root is remembered, so a run
+    of neighbouring leaves costs about two hashes each instead of one per level.
+    """
+    proven: dict[tuple[int, int], bytes] = {(0, size): root}
+    bad = []
+    for index, leaf, path in items:
+        if not (_is_size(index) and index < size):
+            bad.append(index)
+            continue
+        chain = []  # the subtrees holding the leaf, root first: (offset, width, leaf is in the left half)
+        offset, width = 0, size
+        while width > 1:
+            half = 1 << ((width - 1).bit_length() - 1)
+            left = index - offset < half
+            chain.append((offset, width, left))
+            if left:
+                width = half
+            else:
+                offset, width = offset + half, width - half
+        if len(path) != len(chain) or not all(_is_hash(p) for p in path) or not _is_hash(leaf):
+            bad.append(index)
+            continue
+        value, computed, holds = leaf, [], size == 1 and hmac.compare_digest(leaf, root)
+        for (offset, width, left), sibling in zip(reversed(chain), path, strict=True):
+            value = _node_hash(value, sibling) if left else _node_hash(sibling, value)
+            known = proven.get((offset, width))
+            if known is not None:
+                holds = hmac.compare_digest(known, value)
+                break
+            computed.append(((offset, width), value))
+        if holds:
+            proven.update(computed)
+        else:
+            bad.append(index)
+    return bad
+
+
+def _ledger(parsed, receipts: list[dict], deployment: int) -> tuple[dict, list[str]]:
+    """Recompute faces = alerts + receipts for one deployment from its events and receipts."""
+    faces = alerts = deleted = 0
+    deletions = {}
+    for seq, _, event in parsed:
+        data = event.get("data") or {}
+        if data.get("deployment") != deployment:
+            continue
+        if event.get("action") == "capture.processed":
+            faces += int(data.get("faces", 0))
+        elif event.get("action") == "alert.raised":
+            alerts += 1
+        elif event.get("action") == "face.deleted":
+            deleted += 1
+            deletions[seq] = data.get("commitment")
+    problems = []
+    if faces != alerts + deleted:
+        problems.append(f"faces {faces} != alerts {alerts} + deletion events {deleted}")
+    mine = [r for r in receipts if r.get("deployment") == deployment]
+    if len(mine) != deleted:
+        problems.append(f"{len(mine)} deletion receipts in the bundle for {deleted} deletion events")
+    for receipt in mine:
+        if deletions.get(receipt.get("event_seq")) != receipt.get("commitment"):
+            problems.append(f"receipt for event {receipt.get('event_seq')} does not match a deletion event")
+    return {"faces": faces, "alerts": alerts, "receipts": len(mine)}, problems
+
+
+def verify_bundle(path: str, public_key: bytes | None = None) -> list[tuple[str, bool]]:
+    """Check an evidence bundle; a list of (what was checked, whether it held), naming any bad event by seq."""
+    results: list[tuple[str, bool]] = []
+    with zipfile.ZipFile(path) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+        if manifest.get("format") != BUNDLE_FORMAT:
+            return [(f"bundle format {manifest.get('format')!r} is {BUNDLE_FORMAT}", False)]
+        contents = {name: archive.read(name) for name in manifest["files"]}
+    for name, digest in manifest["files"].items():
+        if hashlib.sha256(contents[name]).hexdigest() != digest:
+            results.append((f"{name} matches the manifest's hash", False))
+    key = public_key if public_key is not None else contents["public_key.pem"]
+    raw = _load_public_key(key).public_bytes(Encoding.Raw, PublicFormat.Raw)
+    pinned = "pinned with --public-key" if public_key is not None else "bundled: compare with the published key"
+    checkpoints = json.loads(contents["checkpoints.json"])
+    covering, latest = checkpoints["covering"], checkpoints["latest"]
+    results.append(
+        (f"covering checkpoint {covering['tree_size']} signed by key {key_id(raw)} ({pinned})", _signed(key, covering))
+    )
+    results.append((f"latest checkpoint {latest['tree_size']} signed by key {key_id(raw)}", _signed(key, latest)))
+    consistent = verify_consistency(
+        covering["tree_size"],
+        latest["tree_size"],
+        _hex(covering["root_hash"]),
+        _hex(latest["root_hash"]),
+        [_hex(p) for p in checkpoints["consistency"]],
+    )
+    results.append((f"checkpoint {covering['tree_size']} is a prefix of checkpoint {latest['tree_size']}", consistent))
+    first, last = manifest["first_seq"], manifest["last_seq"]
+    lines = contents["events.jsonl"].split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    parsed, problems = _events(lines, first, last)
+    results += [(problem, False) for problem in problems]
+    results.append((f"events {first} to {last} all present and in order", not problems))
+    if last >= covering["tree_size"]:
+        results.append((f"checkpoint {covering['tree_size']} covers event {last}", False))
+    paths = {}
+    for line in contents["proofs.jsonl"].splitlines():
+        if line.strip():
+            proof = json.loads(line)
+            paths[proof["seq"]] = proof["path"]
+    size, root = covering["tree_size"], _hex(covering["root_hash"])
+    bad = verify_inclusions(
+        size, root, ((seq, leaf_hash(line), [bytes.fromhex(p) for p in paths.get(seq, [])]) for seq, line, _ in parsed)
+    )
+    for seq in bad[:20]:
+        results.append((f"event {seq}: its inclusion proof fails (the event was altered, or its proof)", False))
+    if len(bad) > 20:
+        results.append((f"... and {len(bad) - 20} more events whose inclusion proofs fail", False))
+    results.append((f"{len(parsed)} events included in checkpoint {size}", not bad and bool(parsed)))
+    scope = manifest.get("scope", {})
+    if scope.get("kind") == "deployment":
+        receipts = [json.loads(line) for line in contents["receipts.jsonl"].splitlines() if line.strip()]
+        recomputed, ledger_problems = _ledger(parsed, receipts, scope["deployment"])
+        results += [(f"deployment {scope.get('reference')}: {p}", False) for p in ledger_problems]
+        label = (
+            f"deployment {scope.get('reference')}: faces {recomputed['faces']} = alerts {recomputed['alerts']}"
+            f" + receipts {recomputed['receipts']}"
+        )
+        results.append((label, not ledger_problems))
+        claimed = manifest.get("ledger")
+        if claimed is not None and claimed != recomputed:
+            results.append((f"the server's ledger {claimed} matches the one recomputed {recomputed}", False))
+    return results
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Verify a proof file, print an OK / FAIL report and return the exit status."""
-    parser = argparse.ArgumentParser(description="Verify a Govern audit log proof (RFC 9162) and its checkpoint.")
-    parser.add_argument("proof", help="path to the proof JSON file")
+    """Verify a proof file or an evidence bundle, print an OK / FAIL report and return the exit status."""
+    parser = argparse.ArgumentParser(description="Verify a Govern audit log proof (RFC 9162) or evidence bundle.")
+    parser.add_argument("proof", help="path to the proof JSON file or the evidence bundle (.zip)")
+    parser.add_argument("--public-key", help="PEM file of the force's published checkpoint key (bundles)")
     args = parser.parse_args(argv)
     try:
-        with open(args.proof, encoding="utf-8") as fh:
-            results = _check_file(json.load(fh))
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, binascii.Error) as exc:
-        print(f"FAIL  could not read proof file: {exc!r}")
+        if zipfile.is_zipfile(args.proof):
+            key = None
+            if args.public_key:
+                with open(args.public_key, "rb") as fh:
+                    key = fh.read()
+            results = verify_bundle(args.proof, key)
+        else:
+            with open(args.proof, encoding="utf-8") as fh:
+                results = _check_file(json.load(fh))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, binascii.Error, zipfile.BadZipFile) as exc:
+        print(f"FAIL  could not read {args.proof}: {exc!r}")
         return 1
     for label, ok in results:
         print(f"{'OK  ' if ok else 'FAIL'}  {label}")

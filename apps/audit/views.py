@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import render
+from django.views.decorators.http import require_safe
 
 from apps.accounts import policy
 
@@ -13,6 +14,7 @@ from .models import Checkpoint, Event
 
 
 @login_required
+@require_safe
 def events(request):
     """The log, newest first, filtered by action, actor, target and time."""
     if not policy.may(request.user, "audit.view_event"):
@@ -26,6 +28,7 @@ def events(request):
 
 
 @login_required
+@require_safe
 def checkpoints(request):
     """Signed checkpoints and the public key that verifies them."""
     if not policy.may(request.user, "audit.view_checkpoint"):

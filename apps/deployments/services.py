@@ -192,6 +192,9 @@ def _validate_plan(deployment: Deployment) -> None:
     if deployment.watchlist.state in (WatchlistState.EXPIRED, WatchlistState.PURGED):
         raise ValidationError({"watchlist": f"{deployment.watchlist.reference} has expired."})
     deployment.full_clean(exclude=["planned_by", "watchlist", "assets", "documents"])
+    if deployment.threshold < settings.MATCH_THRESHOLD_FLOOR:
+        floor = settings.MATCH_THRESHOLD_FLOOR
+        raise ValidationError({"threshold": f"{deployment.threshold} is below the floor {floor}: no deployment runs."})
 
 
 @transaction.atomic

@@ -7,14 +7,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from apps.accounts import policy
 from apps.watchlists.models import Watchlist
 from govern.errors import Conflict
-from govern.pages import form_errors, perform
+from govern.pages import form_errors, perform, visible_or_404
 
 from . import publication, services
 from .choices import DeploymentState
@@ -23,10 +23,11 @@ from .models import Deployment
 
 
 def _visible(request, pk) -> Deployment:
-    return get_object_or_404(Deployment.objects.restrict(request.user, "view").select_related("watchlist"), pk=pk)
+    return visible_or_404(request.user, Deployment.objects.select_related("watchlist"), pk)
 
 
 @login_required
+@require_safe
 def deployment_list(request):
     """Upcoming and live deployments; for a commander, the authorisation queue first."""
     policy.require(request.user, "deployments.view_deployment")
@@ -66,6 +67,7 @@ def deployment_plan(request):
 
 
 @login_required
+@require_safe
 def deployment_detail(request, pk):
     """A deployment, its gate condition by condition, and the actions open to the user."""
     deployment = _visible(request, pk)
@@ -137,6 +139,7 @@ def deployment_act(request, pk, act):
 
 
 @login_required
+@require_safe
 def schedule(request):
     """A week or month calendar of deployments by status."""
     policy.require(request.user, "deployments.view_deployment")

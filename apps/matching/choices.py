@@ -52,6 +52,8 @@ AUDIT_ACTIONS = {
     "search.confirmed": "Investigating officer confirmed the identification",
     "search.closed": "Search closed; probes deleted",
     "probe.deleted": "Probe image deleted (receipt)",
+    "templates.vacuumed": "Template index vacuumed after a purge",
+    "probe.candidates_deleted": "Search candidates deleted under retention (receipt)",
     "engine.approve": "Face engine approved for live use",
     "camera.credential_issued": "Camera credential issued",
     "camera.credential_revoked": "Camera credential revoked",

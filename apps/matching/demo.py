@@ -22,5 +22,6 @@ def seed(stdout) -> None:
     services.approve_engine(
         User.objects.get(username="commander"),
         reason="SYNTHETIC DEMO: approved for demonstration only; it recognises nobody.",
+        countersigned_by=User.objects.get(username="privacy"),
     )
     stdout.write(f"Face engine {name} ({'calibrated' if calibrated else 'UNCALIBRATED'}) approved for the demo.")

@@ -15,6 +15,7 @@ def _full_rank(user, _obj=None) -> str | None:
 
 
 rule("matching.approve_engine", roles=[APPROVER], label="Approve face engines", check=_full_rank)
+rule("matching.countersign_engine", roles=[PRIVACY], label="Countersign face engine approvals")
 rule("matching.view_engineapproval", roles=[APPROVER, PRIVACY, Role.OVERSIGHT], label="View engine approvals")
 rule("matching.add_cameracredential", roles=[APPROVER], label="Issue camera credentials")
 rule("matching.view_cameracredential", roles=[APPROVER], label="View camera credentials")

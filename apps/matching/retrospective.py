@@ -6,6 +6,7 @@ list, not an identification: an operator chooses (or finds no match) and a diffe
 confirms with a corroboration note before anything is actionable. Retail partners see the status only.
 """
 
+import datetime
 import io
 
 import numpy as np
@@ -219,3 +220,30 @@ def close(actor, request: SearchRequest, *, reason: str) -> SearchRequest:
     locked.save()
     audit.record("search.closed", locked, actor, reason=reason)
     return locked
+
+
+def forget_candidates(request_id: int, *, hours: int, now=None) -> int:
+    """Retention after closure: the candidate lists of a closed search go, each probe with a receipt.
+
+    The stills went when the search closed; what the operator chose and the officer confirmed stays as the
+    record of the identification. Returns how many probes' candidates were deleted (0 on a second run).
+    """
+    now = now or timezone.now()
+    done = 0
+    with transaction.atomic():
+        locked = SearchRequest.objects.select_for_update().get(pk=request_id)
+        if locked.state != SearchState.CLOSED or locked.closed_at is None:
+            return 0
+        if locked.closed_at > now - datetime.timedelta(hours=hours):
+            return 0
+        for probe in Probe.objects.select_for_update().filter(request=locked).exclude(candidates=[]):
+            commitment = audit.commitment(probe.candidates)
+            Probe.objects.filter(pk=probe.pk).update(candidates=[])
+            audit.record(
+                "probe.candidates_deleted",
+                probe,
+                None,
+                data={"request": locked.reference, "commitment": commitment, "retention_hours": hours},
+            )
+            done += 1
+    return done

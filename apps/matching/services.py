@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 from PIL import Image
@@ -38,6 +38,7 @@ from govern.keyfiles import create_secret_file
 from .choices import AlertState, Outcome
 from .engine import get_engine
 from .models import Alert, CameraCredential, Capture, DeletionReceipt, EngineApproval, WatchlistTemplate
+from .permissions import _full_rank
 
 logger = logging.getLogger(__name__)
 
@@ -62,9 +63,19 @@ def engine_refusal() -> str | None:
 
 
 @transaction.atomic
-def approve_engine(actor, *, reason: str) -> EngineApproval:
-    """An authorising officer approves the engine in use (its name and weights hash) for live deployments."""
+def approve_engine(actor, *, reason: str, countersigned_by) -> EngineApproval:
+    """The engine in use (its name and weights hash) approved for live deployments by two people.
+
+    An authorising officer of full rank approves and a privacy officer countersigns: the oversight app's
+    governed changes call this when the countersignature lands.
+    """
     policy.require(actor, "matching.approve_engine")
+    refusal = _full_rank(actor)
+    if refusal:
+        raise PermissionDenied(refusal)
+    if countersigned_by is None or countersigned_by.pk == actor.pk:
+        raise PermissionDenied("An engine approval needs a countersignature by another person.")
+    policy.require(countersigned_by, "matching.countersign_engine")
     if len(reason.strip()) < 10:
         raise ValidationError({"reason": "Say what the approval rests on (e.g. the test report)."})
     name, weights, calibrated = engine_identity()
@@ -76,7 +87,12 @@ def approve_engine(actor, *, reason: str) -> EngineApproval:
             "engine.approve",
             approval,
             actor,
-            data={"engine": name, "weights_sha256": weights, "calibrated": calibrated},
+            data={
+                "engine": name,
+                "weights_sha256": weights,
+                "calibrated": calibrated,
+                "countersigned_by": countersigned_by.get_username(),
+            },
             reason=reason,
         )
     return approval
@@ -451,15 +467,18 @@ def purge_templates(watchlist_id: int) -> int:
         None,
         data={"templates_deleted": deleted, "absence_confirmed_by_exact_search": True},
     )
-    transaction.on_commit(lambda: _vacuum_task().delay())
+    transaction.on_commit(lambda: _vacuum_task().delay(watchlist_id))
     _templates.cache_clear()
     return deleted
 
 
-def vacuum_table() -> None:
-    """VACUUM the template table so deleted vectors leave the pages (outside any transaction)."""
+def vacuum_table(watchlist_id: int | None = None) -> None:
+    """VACUUM the template table so deleted vectors leave the pages (outside any transaction), and log it."""
     with connection.cursor() as cursor:
         cursor.execute("VACUUM matching_watchlisttemplate")
+    if watchlist_id is not None:
+        with transaction.atomic():
+            audit.record("templates.vacuumed", ("watchlists.watchlist", watchlist_id), None)
 
 
 def reconciliation(deployment: Deployment) -> dict:
@@ -581,16 +600,21 @@ def release_hold(actor, alert: Alert, *, reason: str) -> Alert:
     return locked
 
 
-def retention_sweep(now=None, dry_run: bool = False) -> list[int]:
-    """Delete the probes of false alerts older than ALERT_FALSE_RETENTION_DAYS and not on hold, with receipts.
+def alerts_past_retention(states, cutoff):
+    """Alerts in these states judged at or before the cutoff whose probe is still held (held ones included)."""
+    return Alert.objects.filter(state__in=list(states), adjudicated_at__lte=cutoff, probe_deleted_at__isnull=True)
 
-    The alert row stays (its counts, judgement and receipt), so faces = alerts + receipts still holds.
+
+def retention_sweep(now=None, dry_run: bool = False, *, states=(AlertState.FALSE,), hours=None) -> list[int]:
+    """Delete the probes of alerts in `states` judged more than `hours` ago and not on hold, each with a receipt.
+
+    The oversight app's retention sweep calls this once per data class with the privacy officers' policy; the
+    default is false alerts after ALERT_FALSE_RETENTION_DAYS. The alert row stays (its counts, judgement and
+    receipt), so faces = alerts + receipts still holds.
     """
     now = now or timezone.now()
-    cutoff = now - datetime.timedelta(days=settings.ALERT_FALSE_RETENTION_DAYS)
-    due = Alert.objects.filter(
-        state=AlertState.FALSE, adjudicated_at__lte=cutoff, hold_reason="", probe_deleted_at__isnull=True
-    )
+    hours = settings.ALERT_FALSE_RETENTION_DAYS * 24 if hours is None else hours
+    due = alerts_past_retention(states, now - datetime.timedelta(hours=hours)).filter(hold_reason="")
     done = []
     for alert in due.order_by("pk"):
         if dry_run:
@@ -605,7 +629,7 @@ def retention_sweep(now=None, dry_run: bool = False) -> list[int]:
                 "alert.probe_deleted",
                 locked,
                 None,
-                data={"probe_sha256": locked.probe_sha256, "retention_days": settings.ALERT_FALSE_RETENTION_DAYS},
+                data={"probe_sha256": locked.probe_sha256, "state": locked.state, "retention_hours": hours},
             )
             done.append(locked.pk)
     return done

@@ -12,9 +12,9 @@ def embed_watchlist(watchlist_id: int, approved_hash: str) -> int:
 
 
 @shared_task(name="apps.matching.tasks.vacuum_templates")
-def vacuum_templates() -> None:
-    """VACUUM the template table after a purge."""
-    services.vacuum_table()
+def vacuum_templates(watchlist_id: int | None = None) -> None:
+    """VACUUM the template table after a purge, and log that the purged list's vectors left the pages."""
+    services.vacuum_table(watchlist_id)
 
 
 @shared_task(name="apps.matching.tasks.embed_custody_image", acks_late=True)
@@ -41,12 +41,6 @@ def enrol_custody_on_upload(sender, image_id: int, **_kwargs) -> None:
 def purge_on_purging(sender, watchlist_id: int, **_kwargs) -> None:
     """A watchlist is being purged: its templates go in the same transaction."""
     services.purge_templates(watchlist_id)
-
-
-@shared_task(name="apps.matching.tasks.alerts_retention")
-def alerts_retention() -> int:
-    """Apply the false-alert retention policy (idempotent)."""
-    return len(services.retention_sweep())
 
 
 def enrol_on_approval(sender, watchlist_id: int, approved_hash: str, **_kwargs) -> None:

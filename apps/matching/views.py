@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from apps.accounts import policy
 from apps.audit import services as audit
@@ -16,7 +16,7 @@ from apps.audit.access import MIN_REASON_LENGTH, consultation_logged, reason_fro
 from apps.deployments.models import Deployment
 from apps.watchlists import images
 from apps.watchlists.models import Subject
-from govern.pages import form_errors, perform
+from govern.pages import form_errors, perform, visible_or_404
 
 from . import retrospective, services
 from .choices import AlertState, Outcome
@@ -26,7 +26,7 @@ from .models import Alert, Probe, SearchRequest
 def _deployment(request, pk):
     if not policy.may(request.user, "matching.view_alert"):
         raise PermissionDenied("Your role does not see alerts.")
-    return get_object_or_404(Deployment.objects.restrict(request.user, "view"), pk=pk)
+    return visible_or_404(request.user, Deployment.objects.all(), pk)
 
 
 @login_required
@@ -56,7 +56,7 @@ def _image_response(content: bytes) -> HttpResponse:
 @login_required
 def alert_image(request, pk, which):
     """The probe crop or the matched watchlist image of an alert, with the reason from the page; logged."""
-    alert = get_object_or_404(Alert.objects.restrict(request.user, "view"), pk=pk)
+    alert = visible_or_404(request.user, Alert.objects.all(), pk)
     reason = reason_from(request)
     if len(reason) < MIN_REASON_LENGTH:
         return HttpResponse("A reason is required to see this image.", status=400, content_type="text/plain")
@@ -77,7 +77,7 @@ def alert_image(request, pk, which):
 def alert_act(request, pk, act):
     """Judge, engage, or record the outcome: the same services as the API."""
     alert, user, post = (
-        get_object_or_404(Alert.objects.restrict(request.user, "view"), pk=pk),
+        visible_or_404(request.user, Alert.objects.all(), pk),
         request.user,
         request.POST,
     )
@@ -138,9 +138,10 @@ def searches(request):
 
 
 @login_required
+@require_safe
 def search(request, pk):
     """A search's status and progress: everything a retail partner may see."""
-    found = get_object_or_404(SearchRequest.objects.restrict(request.user, "view"), pk=pk)
+    found = visible_or_404(request.user, SearchRequest.objects.all(), pk)
     context = {
         "search": found,
         "refused": found.probes.filter(state="refused"),

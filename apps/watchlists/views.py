@@ -11,7 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
@@ -20,7 +20,7 @@ from apps.audit import services as audit
 from apps.audit.access import MIN_REASON_LENGTH, consultation_logged, reason_from
 from apps.audit.models import Event
 from govern.errors import Conflict
-from govern.pages import form_errors
+from govern.pages import form_errors, visible_or_404
 
 from . import services
 from .choices import ApprovalRoute, Category, ReviewState, WatchlistState
@@ -30,11 +30,11 @@ from .models import CustodyImage, Entry, Review, Subject, Watchlist
 
 
 def _visible_watchlist(request, pk) -> Watchlist:
-    return get_object_or_404(Watchlist.objects.restrict(request.user, "view"), pk=pk)
+    return visible_or_404(request.user, Watchlist.objects.all(), pk)
 
 
 def _visible_subject(request, pk) -> Subject:
-    return get_object_or_404(Subject.objects.restrict(request.user, "view"), pk=pk)
+    return visible_or_404(request.user, Subject.objects.all(), pk)
 
 
 def _posted_revision(request) -> int | None:
@@ -69,9 +69,9 @@ def _acting(view):
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         except PermissionDenied as exc:
+            if request.method != "POST" or isinstance(exc, policy.RoleRefused):
+                raise  # a role that may never do this gets a 403, not a message
             messages.error(request, str(exc) or "You may not do this.")
-            if request.method != "POST":
-                raise
         return redirect(request.META.get("HTTP_REFERER") or reverse("watchlists:list"))
 
     return wrapper
@@ -277,7 +277,7 @@ def watchlist_history(request, pk):
 
 
 def _image_target(request, pk):
-    return get_object_or_404(CustodyImage.objects.restrict(request.user, "view"), pk=pk)
+    return visible_or_404(request.user, CustodyImage.objects.all(), pk)
 
 
 @login_required

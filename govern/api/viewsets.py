@@ -30,7 +30,32 @@ class StrictQueryMixin:
             )
 
 
-class RestrictedReadOnlyViewSet(StrictQueryMixin, viewsets.ReadOnlyModelViewSet):
+class RoleGateMixin:
+    """A role that may see none of the model's rows is refused (403 with the policy's reason), never told 404.
+
+    `action_rules` names the policy action of each write, checked for the role before the body is read, so a
+    refused request gets 403 whatever it carries (the service checks again, with the object).
+    """
+
+    action_rules: dict[str, str] = {}
+
+    def check_permissions(self, request):
+        super().check_permissions(request)
+        from apps.accounts import policy
+
+        rule = self.action_rules.get(getattr(self, "action", None) or "")
+        if rule is not None:
+            reason = policy.refusal(request.user, rule)
+            if reason is not None:
+                self.permission_denied(request, message=reason)
+        model = self.queryset.model
+        verb = getattr(self, "restrict_action", "view")
+        reason = policy.refusal(request.user, f"{model._meta.app_label}.{verb}_{model._meta.model_name}")
+        if reason is not None:
+            self.permission_denied(request, message=reason)
+
+
+class RestrictedReadOnlyViewSet(RoleGateMixin, StrictQueryMixin, viewsets.ReadOnlyModelViewSet):
     """List and detail through Model.objects.restrict(user, "view"): a list never leaks a row the detail refuses."""
 
     restrict_action = "view"
@@ -39,7 +64,7 @@ class RestrictedReadOnlyViewSet(StrictQueryMixin, viewsets.ReadOnlyModelViewSet)
         return super().get_queryset().restrict(self.request.user, self.restrict_action)
 
 
-class RestrictedViewSet(StrictQueryMixin, viewsets.GenericViewSet):
+class RestrictedViewSet(RoleGateMixin, StrictQueryMixin, viewsets.GenericViewSet):
     """Reads through Model.objects.restrict(user, "view"); writes are the subclass's, and go to services."""
 
     parser_classes = [JSONParser, FormParser]  # an upload action declares multipart itself

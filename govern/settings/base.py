@@ -111,6 +111,30 @@ if RECEIPT_KEY_FILE is None:
     RECEIPT_KEY_FILE = VAR_DIR / "receipt-hmac.key"
     RECEIPT_KEY_GENERATE = True
 
+# --- Oversight: the governed threshold, retention, access review ----------------------------------------------------
+# The match threshold in force until a countersigned change replaces it, and the floor no change may go below
+# (NPL 2023 found demographic imbalance below 0.6 with the engine tested at the Met).
+MATCH_THRESHOLD = env.score("MATCH_THRESHOLD", "0.600")
+MATCH_THRESHOLD_FLOOR = env.score("MATCH_THRESHOLD_FLOOR", "0.600")
+if MATCH_THRESHOLD < MATCH_THRESHOLD_FLOOR:
+    raise ImproperlyConfigured(f"MATCH_THRESHOLD {MATCH_THRESHOLD} is below the floor {MATCH_THRESHOLD_FLOOR}.")
+# Retention until a privacy officer sets a policy, in hours, per data class.
+RETENTION_DEFAULT_HOURS = {
+    "false_alerts": ALERT_FALSE_RETENTION_DAYS * 24,
+    "confirmed_alerts": env.integer("CONFIRMED_ALERT_RETENTION_DAYS", 31, minimum=0) * 24,
+    "retrospective_probes": env.integer("RETROSPECTIVE_PROBE_RETENTION_DAYS", 31, minimum=0) * 24,
+    "watchlists": WATCHLIST_PURGE_AFTER_HOURS,
+    "access_logs": env.integer("ACCESS_LOG_RETENTION_DAYS", 6 * 366, minimum=1) * 24,
+}
+# s.62 logs are kept at least this long (the force's legal period); no policy may go below it.
+ACCESS_LOG_MIN_DAYS = env.integer("ACCESS_LOG_MIN_DAYS", 6 * 366, minimum=1)
+# Access review: an actor reading more than this many times the median of their peers (and at least the minimum).
+ACCESS_HEAVY_READER_FACTOR = env.integer("ACCESS_HEAVY_READER_FACTOR", 3, minimum=2)
+ACCESS_HEAVY_READER_MINIMUM = env.integer("ACCESS_HEAVY_READER_MINIMUM", 20, minimum=1)
+# A reason "links to a case" when it cites a reference like LFR-2026-0001, WL-…, RFR-…, CSO-… or a crime number.
+ACCESS_CASE_REFERENCE_PATTERN = env.string("ACCESS_CASE_REFERENCE_PATTERN", r"\b[A-Z]{2,5}[-/]\d{2,}[-/\d]*")
+GOVERNANCE_EVIDENCE_MAX_BYTES = env.integer("GOVERNANCE_EVIDENCE_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
+
 # --- Request limits -------------------------------------------------------------------------------------------------
 MAX_REQUEST_BODY_BYTES = env.integer("MAX_REQUEST_BODY_BYTES", 16 * 1024 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.integer("MAX_FORM_BODY_BYTES", 1024 * 1024, minimum=1024)
@@ -138,7 +162,8 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(AUDIT_CHECKPOINT_INTERVAL_SECONDS),
     },
     "watchlists-sweep": {"task": "apps.watchlists.tasks.sweep", "schedule": 60.0},
-    "alerts-retention": {"task": "apps.matching.tasks.alerts_retention", "schedule": 3600.0},
+    "oversight-retention": {"task": "apps.oversight.tasks.retention_sweep", "schedule": 3600.0},
+    "oversight-check": {"task": "apps.oversight.tasks.check", "schedule": 900.0},
     "deployments-schedule": {
         "task": "apps.deployments.tasks.run_schedule",
         "schedule": float(DEPLOYMENT_SCHEDULE_INTERVAL_SECONDS),
@@ -165,6 +190,7 @@ INSTALLED_APPS = [
     "apps.watchlists",
     "apps.deployments",
     "apps.matching",
+    "apps.oversight",
 ]
 
 MIDDLEWARE = [

@@ -68,7 +68,8 @@ def world(transactional_db):
     services.register_asset(supt, kind=AssetKind.VAN, identifier="LFR-VAN-7")
     from apps.matching import services as matching
 
-    matching.approve_engine(supt, reason="Test engine for the browser test.")
+    dpo = accounts.create_user(None, "e2e-dpo", "not-used-1234567", roles=[Role.PRIVACY_OFFICER])
+    matching.approve_engine(supt, reason="Test engine for the browser test.", countersigned_by=dpo)
     return start
 
 

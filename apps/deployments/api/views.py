@@ -20,6 +20,7 @@ class AssetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedV
 
     queryset = Asset.objects.all()
     serializer_class = serializers.AssetSerializer
+    action_rules = {"create": "deployments.add_asset"}
 
     def create(self, request):
         """Register a van or camera."""
@@ -34,6 +35,7 @@ class PolicyDocumentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Re
 
     queryset = PolicyDocument.objects.all()
     serializer_class = serializers.PolicyDocumentSerializer
+    action_rules = {"create": "deployments.add_policydocument", "approve": "deployments.approve_policydocument"}
 
     def create(self, request):
         """Record a new version (unapproved)."""
@@ -55,6 +57,18 @@ class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restri
     queryset = Deployment.objects.select_related("watchlist").prefetch_related("assets", "documents")
     serializer_class = serializers.DeploymentSerializer
     filterset_class = DeploymentFilterSet
+    action_rules = {
+        "create": "deployments.add_deployment",
+        "partial_update": "deployments.change_deployment",
+        "authorise": "deployments.authorise_deployment",
+        "notice": "deployments.change_deployment",
+        "exempt_notice": "deployments.exempt_notice",
+        "checklist": "deployments.run_deployment",
+        "go_live": "deployments.command_deployment",
+        "suspend": "deployments.command_deployment",
+        "resume": "deployments.command_deployment",
+        "cancel": "deployments.command_deployment",
+    }
 
     def _respond(self, deployment, code=status.HTTP_200_OK):
         deployment.refresh_from_db()

@@ -1,0 +1,156 @@
+"""Oversight API shapes: no biometric field anywhere."""
+
+from rest_framework import serializers
+
+from ..choices import ChangeKind, DataClass
+from ..models import GovernedChange, Notification, RetentionPolicy
+
+
+class LedgerSerializer(serializers.Serializer):
+    """A deployment's faces, alerts and receipts."""
+
+    deployment = serializers.IntegerField(source="deployment.pk")
+    reference = serializers.CharField(source="deployment.reference")
+    state = serializers.CharField(source="deployment.state")
+    faces = serializers.IntegerField()
+    alerts = serializers.IntegerField()
+    receipts = serializers.IntegerField()
+    reconciles = serializers.BooleanField()
+    problem = serializers.CharField()
+
+
+class PurgeSerializer(serializers.Serializer):
+    """An ended watchlist's purge status."""
+
+    watchlist = serializers.IntegerField(source="watchlist.pk")
+    reference = serializers.CharField(source="watchlist.reference")
+    state = serializers.CharField(source="watchlist.state")
+    templates_left = serializers.IntegerField()
+    absence_confirmed = serializers.BooleanField()
+    vacuumed = serializers.BooleanField()
+    receipt = serializers.BooleanField()
+    manifest = serializers.BooleanField()
+    ok = serializers.BooleanField()
+    problems = serializers.ListField(child=serializers.CharField())
+
+
+class RetentionStatusSerializer(serializers.Serializer):
+    """A data class, its period, and what is past it."""
+
+    data_class = serializers.CharField()
+    label = serializers.CharField()
+    hours = serializers.IntegerField()
+    due = serializers.IntegerField()
+    held = serializers.SerializerMethodField()
+    note = serializers.CharField()
+
+    def get_held(self, status) -> list[dict]:
+        return [
+            {"alert": a.pk, "reason": a.hold_reason, "owner": a.hold_by.get_username() if a.hold_by else ""}
+            for a in status.held
+        ]
+
+
+class RetentionPolicySerializer(serializers.ModelSerializer):
+    """A policy as set."""
+
+    changed_by = serializers.CharField(source="changed_by.username", read_only=True)
+
+    class Meta:
+        model = RetentionPolicy
+        fields = ["data_class", "hours", "reason", "changed_by", "changed_at"]
+
+
+class SetRetentionSerializer(serializers.Serializer):
+    """A new period for a data class."""
+
+    data_class = serializers.ChoiceField(choices=DataClass.choices)
+    hours = serializers.IntegerField(min_value=0)
+    reason = serializers.CharField()
+
+
+class SweepItemSerializer(serializers.Serializer):
+    """What the sweep did to one item."""
+
+    data_class = serializers.CharField()
+    target = serializers.CharField()
+    outcome = serializers.CharField()
+    detail = serializers.CharField()
+
+
+class GovernedChangeSerializer(serializers.ModelSerializer):
+    """A threshold or engine change and its decision."""
+
+    proposed_by = serializers.CharField(source="proposed_by.username", read_only=True)
+    decided_by = serializers.CharField(source="decided_by.username", read_only=True, default=None)
+
+    class Meta:
+        model = GovernedChange
+        fields = [
+            "id",
+            "kind",
+            "version",
+            "threshold",
+            "engine_name",
+            "engine_weights_sha256",
+            "engine_calibrated",
+            "reason",
+            "equality_evidence",
+            "evidence_name",
+            "evidence_sha256",
+            "state",
+            "proposed_by",
+            "proposed_at",
+            "decided_by",
+            "decided_at",
+            "decision_note",
+        ]
+
+
+class ProposeSerializer(serializers.Serializer):
+    """A proposal with its test report (multipart)."""
+
+    kind = serializers.ChoiceField(choices=ChangeKind.choices)
+    threshold = serializers.DecimalField(max_digits=4, decimal_places=3, required=False)
+    reason = serializers.CharField()
+    equality_evidence = serializers.CharField()
+    evidence = serializers.FileField()
+
+
+class DecisionSerializer(serializers.Serializer):
+    """A countersignature's or a rejection's note."""
+
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    """A finding raised to the privacy officers."""
+
+    class Meta:
+        model = Notification
+        fields = ["id", "key", "level", "title", "message", "url", "raised_at", "resolved_at"]
+
+
+class AccessEventSerializer(serializers.Serializer):
+    """A consultation or disclosure with its flags."""
+
+    seq = serializers.IntegerField(source="event.seq")
+    time = serializers.DateTimeField(source="event.created_at")
+    kind = serializers.CharField()
+    action = serializers.CharField(source="event.action")
+    actor = serializers.CharField(source="event.actor_username")
+    target_type = serializers.CharField(source="event.target_type")
+    target_id = serializers.CharField(source="event.target_id")
+    reason = serializers.CharField(source="event.reason")
+    flags = serializers.ListField(child=serializers.CharField())
+
+
+class EqualityCellSerializer(serializers.Serializer):
+    """True and false alerts of one group, and the false share."""
+
+    group = serializers.CharField()
+    label = serializers.CharField()
+    true = serializers.IntegerField()
+    false = serializers.IntegerField()
+    total = serializers.IntegerField()
+    false_rate = serializers.FloatField(allow_null=True)

@@ -1,0 +1,235 @@
+"""Oversight API: ledgers, purges, retention and the sweep, governed changes, notifications, the access log,
+equality figures and evidence bundles. Reads for privacy officers and overseers; writes as the policy says."""
+
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import exceptions, mixins, parsers, serializers
+from rest_framework.decorators import action
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.deployments.models import Deployment
+from govern.api.permissions import PolicyPermission
+from govern.api.viewsets import RestrictedViewSet, StrictQueryMixin
+
+from .. import access_review, bundles, equality, reconciliation, services
+from ..forms import AccessSearchForm
+from ..models import GovernedChange, Notification, RetentionPolicy
+from .serializers import (
+    AccessEventSerializer,
+    DecisionSerializer,
+    EqualityCellSerializer,
+    GovernedChangeSerializer,
+    LedgerSerializer,
+    NotificationSerializer,
+    ProposeSerializer,
+    PurgeSerializer,
+    RetentionPolicySerializer,
+    RetentionStatusSerializer,
+    SetRetentionSerializer,
+    SweepItemSerializer,
+)
+
+
+class _PolicyView(StrictQueryMixin, APIView):
+    permission_classes = [PolicyPermission]
+    policy_action = "oversight.view_dashboard"
+
+
+class LedgerView(_PolicyView):
+    """Deletion reconciliation: for each deployment, faces = alerts + receipts."""
+
+    @extend_schema(responses=LedgerSerializer(many=True))
+    def get(self, request):
+        return Response(LedgerSerializer(reconciliation.ledgers(), many=True).data)
+
+
+class PurgeView(_PolicyView):
+    """Each ended watchlist's purge status."""
+
+    @extend_schema(responses=PurgeSerializer(many=True))
+    def get(self, request):
+        return Response(PurgeSerializer(reconciliation.purge_statuses(), many=True).data)
+
+
+class EqualityView(_PolicyView):
+    """Adjudicated alerts by the matched subject's ethnicity and sex, with counts."""
+
+    @extend_schema(
+        responses=inline_serializer(
+            "Equality",
+            {
+                "ethnicity": EqualityCellSerializer(many=True),
+                "sex": EqualityCellSerializer(many=True),
+                "monthly": serializers.ListField(child=serializers.DictField()),
+            },
+        )
+    )
+    def get(self, request):
+        monthly = [
+            {
+                "month": row["month"].date().isoformat(),
+                "ethnicity": row["ethnicity"],
+                "sex": row["sex"],
+                "true": row["cell"].true,
+                "false": row["cell"].false,
+            }
+            for row in equality.monthly()
+        ]
+        return Response(
+            {
+                "ethnicity": EqualityCellSerializer(equality.by_group("ethnicity"), many=True).data,
+                "sex": EqualityCellSerializer(equality.by_group("sex"), many=True).data,
+                "monthly": monthly,
+            }
+        )
+
+
+class RetentionViewSet(RestrictedViewSet):
+    """Retention policies and status; privacy officers set them and run the sweep."""
+
+    queryset = RetentionPolicy.objects.select_related("changed_by")
+    serializer_class = RetentionPolicySerializer
+    extra_query_parameters = frozenset({"dry_run"})
+    action_rules = {"set_policy": "oversight.change_retentionpolicy", "sweep": "oversight.run_sweep"}
+
+    @extend_schema(responses=RetentionStatusSerializer(many=True))
+    def list(self, request):
+        """Every data class: its period, how many items are past it, and the evidential holds."""
+        self.get_queryset()  # the view rule applies
+        from apps.accounts import policy
+
+        policy.require(request.user, "oversight.view_retentionpolicy")
+        return Response(RetentionStatusSerializer(reconciliation.retention_statuses(), many=True).data)
+
+    @extend_schema(request=SetRetentionSerializer, responses=RetentionPolicySerializer)
+    @action(detail=False, methods=["post"], url_path="set")
+    def set_policy(self, request):
+        """Set one data class's period, with the reason."""
+        body = SetRetentionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        found = services.set_retention(request.user, body.validated_data.pop("data_class"), **body.validated_data)
+        return Response(RetentionPolicySerializer(found).data)
+
+    @extend_schema(
+        request=None,
+        parameters=[OpenApiParameter("dry_run", bool)],
+        responses=SweepItemSerializer(many=True),
+    )
+    @action(detail=False, methods=["post"])
+    def sweep(self, request):
+        """Run the sweep now (?dry_run=true lists what is due)."""
+        from apps.accounts import policy
+
+        policy.require(request.user, "oversight.run_sweep")
+        dry_run = request.query_params.get("dry_run", "false").lower() in ("1", "true", "yes")
+        return Response(SweepItemSerializer(services.retention_sweep(dry_run=dry_run), many=True).data)
+
+
+class GovernedChangeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedViewSet):
+    """Threshold and engine changes: proposed by an authorising officer, countersigned by a privacy officer."""
+
+    queryset = GovernedChange.objects.select_related("proposed_by", "decided_by").defer("evidence")
+    serializer_class = GovernedChangeSerializer
+    parser_classes = [parsers.MultiPartParser, parsers.FormParser, parsers.JSONParser]  # proposals carry a report
+    action_rules = {
+        "create": "oversight.propose_governedchange",
+        "countersign": "oversight.countersign_governedchange",
+        "reject": "oversight.countersign_governedchange",
+    }
+
+    @extend_schema(request={"multipart/form-data": ProposeSerializer}, responses={201: GovernedChangeSerializer})
+    def create(self, request):
+        """Propose a threshold, or approval of the engine in use, with the test report."""
+        body = ProposeSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        change = services.propose(
+            request.user,
+            data["kind"],
+            threshold=data.get("threshold"),
+            reason=data["reason"],
+            equality_evidence=data["equality_evidence"],
+            evidence=data["evidence"],
+        )
+        return Response(GovernedChangeSerializer(change).data, status=201)
+
+    @extend_schema(request=DecisionSerializer, responses=GovernedChangeSerializer)
+    @action(detail=True, methods=["post"])
+    def countersign(self, request, pk=None):
+        """Countersign: the change comes into force."""
+        body = DecisionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        change = services.countersign(request.user, self.get_object(), note=body.validated_data["note"])
+        return Response(GovernedChangeSerializer(change).data)
+
+    @extend_schema(request=DecisionSerializer, responses=GovernedChangeSerializer)
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        """Decline to countersign, saying why."""
+        body = DecisionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        change = services.reject(request.user, self.get_object(), note=body.validated_data["note"])
+        return Response(GovernedChangeSerializer(change).data)
+
+
+class NotificationViewSet(mixins.ListModelMixin, RestrictedViewSet):
+    """Open and resolved findings raised to the privacy officers."""
+
+    queryset = Notification.objects.all()
+    serializer_class = NotificationSerializer
+
+
+ACCESS_PARAMETERS = ["person", "record", "actor", "start", "end", "reason", "flagged_only", "export"]
+
+
+class AccessLogView(_PolicyView):
+    """Consultations and disclosures, searchable, flagged; ?export=csv downloads them (and is logged)."""
+
+    policy_action = "oversight.view_accesslog"
+    extra_query_parameters = frozenset(ACCESS_PARAMETERS)
+
+    @extend_schema(
+        parameters=[OpenApiParameter(name, str) for name in ACCESS_PARAMETERS[:-1]]
+        + [OpenApiParameter("export", str, enum=["csv"], description="csv: download (the export is logged)")],
+        responses=AccessEventSerializer(many=True),
+    )
+    def get(self, request):
+        form = AccessSearchForm(request.query_params)
+        if not form.is_valid():
+            raise exceptions.ValidationError(form.errors)
+        data = form.cleaned_data
+        chosen = access_review.AccessFilter(
+            person=data.get("person"),
+            record=data.get("record") or "",
+            actor=data.get("actor") or "",
+            start=data.get("start"),
+            end=data.get("end"),
+            reason=data.get("reason") or "",
+            flagged_only=bool(data.get("flagged_only")),
+        )
+        rows = access_review.flag(access_review.search(chosen)[: access_review.EXPORT_LIMIT], chosen)
+        if request.query_params.get("export") == "csv":
+            content, content_type = access_review.export(rows, "csv")
+            services.log_access_export(request.user, chosen, len(rows), "csv")
+            return HttpResponse(content, content_type=content_type)
+        return Response(AccessEventSerializer(rows, many=True).data)
+
+
+class BundleView(_PolicyView):
+    """A deployment's evidence bundle (zip), for checking offline with verify_bundle.py."""
+
+    policy_action = "oversight.export_bundle"
+
+    @extend_schema(responses={(200, "application/zip"): OpenApiTypes.BINARY})
+    def get(self, request, pk):
+        scope = bundles.Scope(deployment=get_object_or_404(Deployment, pk=pk))
+        try:
+            content, _ = bundles.build(request.user, scope)
+        except bundles.BundleError as exc:
+            raise exceptions.ValidationError({"detail": str(exc)}) from exc
+        response = HttpResponse(content, content_type="application/zip")
+        response["Content-Disposition"] = f'attachment; filename="{scope.filename()}"'
+        return response

@@ -1,0 +1,23 @@
+"""The oversight app: deletion reconciliation, retention, threshold governance, evidence bundles."""
+
+from django.apps import AppConfig
+
+
+class OversightConfig(AppConfig):
+    """Loads the rules, registers the audit actions and adds the governed threshold to the go-live gate."""
+
+    name = "apps.oversight"
+    label = "oversight"
+    verbose_name = "Oversight"
+
+    def ready(self):
+        from apps.audit.registry import register
+        from apps.deployments.services import add_gate_condition
+
+        from . import permissions  # noqa: F401  (declares the rules)
+        from .choices import AUDIT_ACTIONS
+        from .services import threshold_condition
+
+        for name, (label, kind) in AUDIT_ACTIONS.items():
+            register(name, label, kind)
+        add_gate_condition(threshold_condition)

@@ -1,0 +1,227 @@
+"""Evidence bundles: a zip a regulator can check offline, trusting nothing but the public key.
+
+A bundle holds a contiguous run of the log (every event from the first to the last that concerns its scope, so
+a dropped event is a gap the verifier names), each event's inclusion proof in a signed checkpoint covering them
+all, a consistency proof from that checkpoint to the latest, the deletion receipts, the public key, and the
+verifier itself (`verify_bundle.py`: the standard library plus `cryptography`).
+"""
+
+import base64
+import datetime
+import hashlib
+import io
+import json
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from apps.accounts import policy
+from apps.audit import merkle, proofs, signing
+from apps.audit import services as audit
+from apps.audit.models import Checkpoint, Event
+from apps.deployments.models import Deployment
+from apps.matching.models import DeletionReceipt
+
+from . import reconciliation
+
+FORMAT = "govern-evidence-bundle/1"
+VERIFIER = Path(__file__).resolve().parent.parent / "audit" / "verifier.py"
+README = """Govern evidence bundle
+======================
+
+Check it without Govern, with Python 3.10+ and the `cryptography` package only:
+
+    python -m venv v && v/bin/pip install cryptography
+    v/bin/python verify_bundle.py bundle.zip [--public-key KEY.pem]
+
+Pass --public-key with the key the force publishes to pin it; otherwise the bundled key is used and its id printed
+for you to compare. The verifier checks every checkpoint signature, every event's inclusion proof, the consistency
+of the covering checkpoint with the latest, that no event is missing or out of order, and, for a deployment, that
+faces processed = alerts + deletion receipts.
+
+Files: manifest.json (scope, sequence range, file hashes), events.jsonl (each event's canonical JSON, exactly as
+hashed), proofs.jsonl (audit paths), checkpoints.json, receipts.jsonl, public_key.pem, verify_bundle.py.
+"""
+
+
+class BundleError(ValueError):
+    """The bundle's scope has nothing to prove, or the log cannot prove it."""
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a bundle covers: one deployment, or a time range."""
+
+    deployment: Deployment | None = None
+    start: datetime.datetime | None = None
+    end: datetime.datetime | None = None
+
+    def describe(self) -> dict:
+        if self.deployment is not None:
+            return {"kind": "deployment", "deployment": self.deployment.pk, "reference": self.deployment.reference}
+        return {"kind": "range", "start": audit.format_time(self.start), "end": audit.format_time(self.end)}
+
+    def filename(self) -> str:
+        if self.deployment is not None:
+            return f"govern-bundle-{self.deployment.reference}.zip"
+        return f"govern-bundle-{self.start:%Y%m%d%H%M}-{self.end:%Y%m%d%H%M}.zip"
+
+
+_DEPLOYMENT_RANGE = """
+SELECT min(seq), max(seq) FROM (
+    SELECT seq FROM audit_event WHERE target_type = 'deployments.deployment' AND target_id = %(id)s
+    UNION ALL
+    SELECT e.seq FROM audit_event e JOIN matching_capture c
+        ON e.target_type = 'matching.capture' AND e.target_id = c.id::text WHERE c.deployment_id = %(pk)s
+    UNION ALL
+    SELECT e.seq FROM audit_event e JOIN matching_alert a
+        ON e.target_type = 'matching.alert' AND e.target_id = a.id::text WHERE a.deployment_id = %(pk)s
+) AS concerned
+"""
+
+
+def seq_range(scope: Scope) -> tuple[int, int]:
+    """The first and last event of the scope (inclusive)."""
+    with connection.cursor() as cursor:
+        if scope.deployment is not None:
+            cursor.execute(_DEPLOYMENT_RANGE, {"id": str(scope.deployment.pk), "pk": scope.deployment.pk})
+        else:
+            cursor.execute(
+                "SELECT min(seq), max(seq) FROM audit_event WHERE created_at >= %s AND created_at < %s",
+                [scope.start, scope.end],
+            )
+        first, last = cursor.fetchone()
+    if first is None:
+        raise BundleError("The log holds no event in this scope.")
+    return first, last
+
+
+class _Nodes:
+    """Tree nodes for many proofs over one run of leaves: fetched a level at a time, the rest on demand."""
+
+    def __init__(self, leaves: dict[int, bytes], first: int, last: int, size: int):
+        self.nodes = {(0, seq): value for seq, value in leaves.items()}
+        clauses, params = [], []
+        for level in range(1, size.bit_length() + 1):
+            clauses.append('(level = %s AND "index" BETWEEN %s AND %s)')
+            params += [level, (first >> level) - 1, (last >> level) + 1]
+        with connection.cursor() as cursor:
+            # The clauses are fixed text; only the numbers are parameters.
+            cursor.execute(f'SELECT level, "index", hash FROM audit_treenode WHERE {" OR ".join(clauses)}', params)  # noqa: S608
+            for level, index, value in cursor.fetchall():
+                self.nodes[(level, index)] = bytes(value)
+
+    def __call__(self, level: int, index: int) -> bytes:
+        key = (level, index)
+        if key not in self.nodes:
+            with connection.cursor() as cursor:
+                if level == 0:
+                    cursor.execute("SELECT leaf_hash FROM audit_event WHERE seq = %s", [index])
+                else:
+                    cursor.execute('SELECT hash FROM audit_treenode WHERE level = %s AND "index" = %s', [level, index])
+                row = cursor.fetchone()
+            if row is None:
+                raise BundleError(f"The log is missing tree node {key}; run `manage.py audit verify`.")
+            self.nodes[key] = bytes(row[0])
+        return self.nodes[key]
+
+
+def _checkpoint_json(checkpoint: Checkpoint) -> dict:
+    return {
+        "tree_size": checkpoint.tree_size,
+        "root_hash": bytes(checkpoint.root_hash).hex(),
+        "timestamp": checkpoint.timestamp,
+        "signature": base64.b64encode(bytes(checkpoint.signature)).decode(),
+        "key_id": checkpoint.key_id,
+    }
+
+
+def _covering_checkpoint(last: int) -> Checkpoint:
+    """The first signed checkpoint holding event `last`; one is signed now when none does yet."""
+    found = Checkpoint.objects.filter(tree_size__gt=last).order_by("tree_size").first()
+    return found or audit.sign_checkpoint()
+
+
+def _receipts(scope: Scope, first: int, last: int) -> list[dict]:
+    receipts = DeletionReceipt.objects.filter(event_seq__gte=first, event_seq__lte=last)
+    if scope.deployment is not None:
+        receipts = receipts.filter(deployment=scope.deployment)
+    fields = ["capture_id", "deployment_id", "watchlist_hash", "best_score", "commitment", "engine", "event_seq"]
+    return [
+        {
+            "capture": str(r["capture_id"]),
+            "deployment": r["deployment_id"],
+            "watchlist_hash": r["watchlist_hash"],
+            "best_score": round(r["best_score"], 6),
+            "commitment": r["commitment"],
+            "engine": r["engine"],
+            "event_seq": r["event_seq"],
+        }
+        for r in receipts.order_by("event_seq").values(*fields)
+    ]
+
+
+def build(actor, scope: Scope) -> tuple[bytes, dict]:
+    """The bundle's bytes and its manifest; the export is logged (a disclosure) before the bytes leave."""
+    policy.require(actor, "oversight.export_bundle")
+    first, last = seq_range(scope)
+    covering = _covering_checkpoint(last)
+    latest = Checkpoint.objects.order_by("-tree_size").first()
+    rows = list(
+        Event.objects.filter(seq__gte=first, seq__lte=last).order_by("seq").values_list("seq", "canonical", "leaf_hash")
+    )
+    if [seq for seq, _, _ in rows] != list(range(first, last + 1)):
+        raise BundleError("The log has a gap in this range; run `manage.py audit verify`.")
+    leaves = {seq: bytes(leaf) for seq, _, leaf in rows}
+    nodes = _Nodes(leaves, first, last, covering.tree_size)
+    proof_lines = []
+    for seq, _, _ in rows:
+        path = merkle.inclusion_proof(seq, covering.tree_size, nodes)
+        proof_lines.append(json.dumps({"seq": seq, "path": [p.hex() for p in path]}, separators=(",", ":")))
+    consistency = proofs.consistency(covering.tree_size, latest.tree_size)
+    checkpoints = {
+        "covering": _checkpoint_json(covering),
+        "latest": _checkpoint_json(latest),
+        "consistency": [p.hex() for p in consistency.proof],
+    }
+    files = {
+        "events.jsonl": ("\n".join(canonical for _, canonical, _ in rows) + "\n").encode(),
+        "proofs.jsonl": ("\n".join(proof_lines) + "\n").encode(),
+        "receipts.jsonl": "".join(json.dumps(r, sort_keys=True) + "\n" for r in _receipts(scope, first, last)).encode(),
+        "checkpoints.json": json.dumps(checkpoints, indent=1).encode(),
+        "public_key.pem": signing.public_key_pem().encode(),
+        "verify_bundle.py": VERIFIER.read_bytes(),
+        "README.txt": README.encode(),
+    }
+    manifest = {
+        "format": FORMAT,
+        "scope": scope.describe(),
+        "created_at": audit.format_time(timezone.now()),
+        "created_by": actor.get_username(),
+        "first_seq": first,
+        "last_seq": last,
+        "events": len(rows),
+        "key_id": signing.key_id(),
+        "files": {name: hashlib.sha256(content).hexdigest() for name, content in files.items()},
+    }
+    if scope.deployment is not None:
+        ledger = reconciliation.ledgers(Deployment.objects.filter(pk=scope.deployment.pk))[0]
+        manifest["ledger"] = {"faces": ledger.faces, "alerts": ledger.alerts, "receipts": ledger.receipts}
+    with transaction.atomic():
+        target = scope.deployment if scope.deployment is not None else ("audit.event", f"{first}-{last}")
+        audit.record(
+            "bundle.exported",
+            target,
+            actor,
+            data={"scope": manifest["scope"], "first_seq": first, "last_seq": last, "checkpoint": covering.tree_size},
+            reason="Evidence bundle for an oversight body",
+        )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
+        archive.writestr("manifest.json", json.dumps(manifest, indent=1))
+        for name, content in files.items():
+            archive.writestr(name, content)
+    return buffer.getvalue(), manifest

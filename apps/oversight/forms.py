@@ -1,0 +1,60 @@
+"""Forms of the oversight pages: retention policies, threshold and engine proposals, decisions, access search."""
+
+from django import forms
+
+from .choices import ChangeKind, DataClass
+
+
+class RetentionForm(forms.Form):
+    """A new period for one data class, with the reason."""
+
+    data_class = forms.ChoiceField(choices=DataClass.choices)
+    days = forms.IntegerField(min_value=0, max_value=100 * 366, help_text="Whole days; zero deletes at once.")
+    hours = forms.IntegerField(min_value=0, max_value=23, initial=0, required=False, help_text="And hours.")
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), min_length=20)
+
+
+class ProposalForm(forms.Form):
+    """A new threshold, or approval of the engine in use, with the test report."""
+
+    kind = forms.ChoiceField(choices=ChangeKind.choices)
+    threshold = forms.DecimalField(max_digits=4, decimal_places=3, min_value=0, max_value=1, required=False)
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+    equality_evidence = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="What the report shows for each sex and ethnic group at this setting.",
+    )
+    evidence = forms.FileField(required=False, help_text="The vendor's or laboratory's test report (PDF, text, CSV).")
+
+
+class DecisionForm(forms.Form):
+    """A privacy officer's countersignature or rejection."""
+
+    note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
+
+
+class AccessSearchForm(forms.Form):
+    """Search the consultations and disclosures."""
+
+    person = forms.IntegerField(required=False, min_value=1, help_text="Subject id")
+    record = forms.RegexField(
+        regex=r"^[a-z_]+\.[a-z_]+:[\w-]+$", required=False, help_text="e.g. matching.alert:12", max_length=120
+    )
+    actor = forms.CharField(required=False, max_length=150)
+    start = forms.DateTimeField(required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    end = forms.DateTimeField(required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    reason = forms.CharField(required=False, max_length=200, label="Reason contains")
+    flagged_only = forms.BooleanField(required=False)
+
+
+class RangeForm(forms.Form):
+    """A time range for an evidence bundle."""
+
+    start = forms.DateTimeField(widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    end = forms.DateTimeField(widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("start") and data.get("end") and data["end"] <= data["start"]:
+            raise forms.ValidationError("The end must be after the start.")
+        return data

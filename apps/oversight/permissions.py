@@ -1,0 +1,48 @@
+"""Who may see oversight findings, set retention, govern the threshold and engine, and export evidence.
+
+Privacy officers audit and set retention but change no operational data; oversight users (regulator, PCC) read
+dashboards and bundles only, never biometric data; authorising officers propose threshold and engine changes,
+which only a privacy officer's countersignature brings into force.
+"""
+
+from django.conf import settings
+
+from apps.accounts.choices import Rank, Role
+from apps.accounts.policy import rule
+
+APPROVER, PRIVACY, OVERSIGHT = Role.AUTHORISING_OFFICER, Role.PRIVACY_OFFICER, Role.OVERSIGHT
+
+
+def _full_rank(user, _obj=None) -> str | None:
+    if user.outranks_or_equals(settings.AUTHORISING_MIN_RANK):
+        return None
+    return f"Only a {Rank(settings.AUTHORISING_MIN_RANK).label} or above proposes a threshold or engine change."
+
+
+def _not_the_proposer(user, change) -> str | None:
+    if change.proposed_by_id == user.pk:
+        return "You proposed this change, so you may not countersign it: another person must."
+    return None
+
+
+rule("oversight.view_dashboard", roles=[PRIVACY, OVERSIGHT], label="View the oversight dashboard")
+rule("oversight.view_retentionpolicy", roles=[PRIVACY, OVERSIGHT, APPROVER], label="View retention policies")
+rule("oversight.change_retentionpolicy", roles=[PRIVACY], label="Set retention policies")
+rule("oversight.run_sweep", roles=[PRIVACY], label="Run the retention sweep")
+rule("oversight.view_notification", roles=[PRIVACY], label="View oversight notifications")
+rule("oversight.view_accesslog", roles=[PRIVACY, OVERSIGHT], label="Review the access log")
+rule("oversight.export_accesslog", roles=[PRIVACY, OVERSIGHT], label="Export the access log")
+rule("oversight.export_bundle", roles=[PRIVACY, OVERSIGHT], label="Download evidence bundles")
+rule("oversight.view_governedchange", roles=[PRIVACY, OVERSIGHT, APPROVER], label="View threshold and engine changes")
+rule(
+    "oversight.propose_governedchange",
+    roles=[APPROVER],
+    label="Propose threshold or engine changes",
+    check=_full_rank,
+)
+rule(
+    "oversight.countersign_governedchange",
+    roles=[PRIVACY],
+    label="Countersign threshold or engine changes",
+    check=_not_the_proposer,
+)

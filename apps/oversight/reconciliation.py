@@ -1,0 +1,203 @@
+"""What the privacy officer checks: each deployment's ledger, each list's purge, and data kept past retention.
+
+Every finding is computed from the operational tables and the log, never from a stored verdict, so a row changed
+behind the services' back (a deleted receipt, a purge that left vectors) shows red the next time anyone looks.
+"""
+
+import datetime
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db.models import Count, Sum
+from django.utils import timezone
+
+from apps.audit.models import Event
+from apps.deployments.models import Deployment
+from apps.matching.choices import AlertState, SearchState
+from apps.matching.models import Alert, Capture, DeletionReceipt, SearchRequest, WatchlistTemplate
+from apps.matching.services import alerts_past_retention
+from apps.watchlists.choices import WatchlistState
+from apps.watchlists.models import Manifest, Watchlist
+
+from .choices import DataClass
+from .retention import retention_hours
+
+TRUE_STATES = (AlertState.CONFIRMED, AlertState.ENGAGED, AlertState.CLOSED)
+
+
+@dataclass
+class Ledger:
+    """One deployment's faces, alerts and deletion receipts, and whether faces = alerts + receipts."""
+
+    deployment: Deployment
+    faces: int
+    alerts: int
+    receipts: int
+
+    @property
+    def reconciles(self) -> bool:
+        return self.faces == self.alerts + self.receipts
+
+    @property
+    def problem(self) -> str:
+        """Why the ledger is red, in words; blank when it balances."""
+        gap = self.faces - self.alerts - self.receipts
+        if gap == 0:
+            return ""
+        if gap > 0:
+            return f"{gap} face(s) processed with neither an alert nor a deletion receipt."
+        return f"{-gap} more alert(s) and receipt(s) than faces processed."
+
+
+def ledgers(deployments=None) -> list[Ledger]:
+    """The ledger of every deployment that processed faces (or of those given), in three grouped queries."""
+    chosen = Deployment.objects.all() if deployments is None else deployments
+    ids = list(chosen.values_list("pk", flat=True))
+    faces = dict(
+        Capture.objects.filter(deployment_id__in=ids)
+        .values("deployment_id")
+        .annotate(n=Sum("faces"))
+        .values_list("deployment_id", "n")
+    )
+    alerts = dict(
+        Alert.objects.filter(deployment_id__in=ids)
+        .values("deployment_id")
+        .annotate(n=Count("pk"))
+        .values_list("deployment_id", "n")
+    )
+    receipts = dict(
+        DeletionReceipt.objects.filter(deployment_id__in=ids)
+        .values("deployment_id")
+        .annotate(n=Count("pk"))
+        .values_list("deployment_id", "n")
+    )
+    found = []
+    for deployment in chosen.order_by("-start", "-pk"):
+        pk = deployment.pk
+        found.append(Ledger(deployment, faces.get(pk) or 0, alerts.get(pk, 0), receipts.get(pk, 0)))
+    return found
+
+
+@dataclass
+class PurgeStatus:
+    """Where one ended watchlist stands on its way to a manifest."""
+
+    watchlist: Watchlist
+    templates_left: int
+    absence_confirmed: bool
+    vacuumed: bool
+    receipt: bool
+    manifest: bool
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def purge_statuses(now=None) -> list[PurgeStatus]:
+    """Each expired or purged watchlist: templates gone, index vacuumed, absence confirmed, receipt and manifest."""
+    now = now or timezone.now()
+    lists = list(Watchlist.objects.filter(state__in=[WatchlistState.EXPIRED, WatchlistState.PURGED]))
+    ids = [str(w.pk) for w in lists]
+    events = {}
+    for target_id, action, canonical in Event.objects.filter(
+        target_type="watchlists.watchlist",
+        target_id__in=ids,
+        action__in=["templates.purged", "templates.vacuumed", "watchlist.purge"],
+    ).values_list("target_id", "action", "canonical"):
+        events.setdefault(int(target_id), {})[action] = canonical
+    left = dict(
+        WatchlistTemplate.objects.filter(watchlist_id__in=[w.pk for w in lists])
+        .values("watchlist_id")
+        .annotate(n=Count("pk"))
+        .values_list("watchlist_id", "n")
+    )
+    manifests = set(
+        Manifest.objects.filter(watchlist_id__in=[w.pk for w in lists]).values_list("watchlist_id", flat=True)
+    )
+    statuses = []
+    for watchlist in lists:
+        logged = events.get(watchlist.pk, {})
+        status = PurgeStatus(
+            watchlist,
+            templates_left=left.get(watchlist.pk, 0),
+            absence_confirmed='"absence_confirmed_by_exact_search":true' in logged.get("templates.purged", ""),
+            vacuumed="templates.vacuumed" in logged,
+            receipt="watchlist.purge" in logged,
+            manifest=watchlist.pk in manifests,
+        )
+        if watchlist.state == WatchlistState.EXPIRED:
+            if watchlist.purge_due_at is not None and watchlist.purge_due_at < now:
+                status.problems.append(
+                    f"Purge overdue since {timezone.localtime(watchlist.purge_due_at):%d %b %Y %H:%M}."
+                )
+            if status.templates_left:
+                status.problems.append(f"{status.templates_left} template(s) of an expired list are still stored.")
+        else:
+            if status.templates_left:
+                status.problems.append(f"{status.templates_left} template(s) survived the purge.")
+            if not status.receipt:
+                status.problems.append("No purge receipt in the log.")
+            if not status.manifest:
+                status.problems.append("No manifest of who was listed.")
+            if not status.absence_confirmed and "templates.purged" in logged:
+                status.problems.append("The templates' absence was not confirmed by an exact search.")
+        statuses.append(status)
+    return statuses
+
+
+@dataclass
+class RetentionStatus:
+    """One data class: its period, what is past it and due, and what an evidential hold keeps."""
+
+    data_class: str
+    label: str
+    hours: int
+    due: int
+    held: list = field(default_factory=list)
+    note: str = ""
+
+    @property
+    def overdue(self) -> bool:
+        return self.due > 0
+
+
+def _watchlists_due(hours: int, now):
+    """Expired lists whose deployment ended more than `hours` ago (their end is their purge time less the window)."""
+    window = datetime.timedelta(hours=settings.WATCHLIST_PURGE_AFTER_HOURS)
+    ended_before = now - datetime.timedelta(hours=hours) + window
+    return Watchlist.objects.filter(state=WatchlistState.EXPIRED, purge_due_at__lte=ended_before)
+
+
+def _searches_due(hours: int, now):
+    cutoff = now - datetime.timedelta(hours=hours)
+    return SearchRequest.objects.filter(state=SearchState.CLOSED, closed_at__lte=cutoff).exclude(probes__candidates=[])
+
+
+def due_items(data_class: str, hours: int, now) -> tuple[list, list]:
+    """What is past retention for a data class: (due for deletion, kept by an evidential hold)."""
+    cutoff = now - datetime.timedelta(hours=hours)
+    if data_class in (DataClass.FALSE_ALERTS, DataClass.CONFIRMED_ALERTS):
+        states = (AlertState.FALSE,) if data_class == DataClass.FALSE_ALERTS else TRUE_STATES
+        past = alerts_past_retention(states, cutoff).select_related("hold_by", "deployment").order_by("pk")
+        return [a for a in past if not a.hold_reason], [a for a in past if a.hold_reason]
+    if data_class == DataClass.RETROSPECTIVE_PROBES:
+        return list(_searches_due(hours, now).distinct().order_by("pk")), []
+    if data_class == DataClass.WATCHLISTS:
+        return list(_watchlists_due(hours, now).order_by("pk")), []
+    return [], []
+
+
+def retention_statuses(now=None) -> list[RetentionStatus]:
+    """Every data class's policy and what is overdue under it."""
+    now = now or timezone.now()
+    statuses = []
+    for data_class in DataClass:
+        hours = retention_hours(data_class)
+        due, held = due_items(data_class, hours, now)
+        note = ""
+        if data_class == DataClass.ACCESS_LOGS:
+            note = "Kept in the append-only log, which never deletes: at least the legal period, by construction."
+        statuses.append(RetentionStatus(data_class.value, data_class.label, hours, len(due), held, note))
+    return statuses

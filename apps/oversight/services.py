@@ -1,0 +1,423 @@
+"""Every oversight state change: retention policies and the sweep, countersigned threshold and engine changes,
+and the notifications that tell privacy officers what does not reconcile.
+
+Deletions go through the owning app's services (matching, watchlists), so each leaves its own receipt.
+"""
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.mail import send_mail
+from django.db import connection, transaction
+from django.db.models import Max
+from django.urls import reverse
+from django.utils import timezone
+
+from apps.accounts import policy
+from apps.accounts.choices import Role
+from apps.accounts.models import User
+from apps.audit import services as audit
+from apps.deployments import services as deployments
+from apps.matching import retrospective
+from apps.matching import services as matching
+from apps.matching.choices import AlertState
+from apps.watchlists import services as watchlists
+from govern.errors import Conflict
+
+from . import reconciliation
+from .choices import ChangeKind, ChangeState, DataClass, Level
+from .models import GovernedChange, Notification, RetentionPolicy
+from .permissions import _full_rank
+from .retention import minimum_hours, retention_hours
+
+logger = logging.getLogger(__name__)
+
+MIN_REASON = 20
+EVIDENCE_TYPES = {"application/pdf", "text/plain", "text/csv", "application/json"}
+
+
+def _reason(reason: str, what: str = "reason") -> str:
+    reason = (reason or "").strip()
+    if len(reason) < MIN_REASON:
+        raise ValidationError({what: f"Give the {what.replace('_', ' ')} in at least {MIN_REASON} characters."})
+    return reason
+
+
+# --- Retention ------------------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def set_retention(actor, data_class: str, *, hours: int, reason: str, now=None) -> RetentionPolicy:
+    """A privacy officer sets how long a data class is kept, with the reason; access logs never below the law."""
+    policy.require(actor, "oversight.change_retentionpolicy")
+    if data_class not in DataClass.values:
+        raise ValidationError({"data_class": f"Choose one of: {', '.join(DataClass.values)}."})
+    if isinstance(hours, bool) or not isinstance(hours, int) or hours < 0:
+        raise ValidationError({"hours": "A whole number of hours, zero or more."})
+    floor = minimum_hours(data_class)
+    if hours < floor:
+        raise ValidationError({"hours": f"Access logs are kept at least {floor // 24} days (the legal period)."})
+    reason = _reason(reason)
+    previous = retention_hours(data_class)
+    found = RetentionPolicy.objects.select_for_update().filter(data_class=data_class).first()
+    found = found or RetentionPolicy(data_class=data_class)
+    found.hours, found.reason, found.changed_by, found.changed_at = hours, reason, actor, now or timezone.now()
+    found.save()
+    audit.record(
+        "retention.policy_set",
+        found,
+        actor,
+        data={"data_class": data_class, "hours": hours, "previous_hours": previous},
+        reason=reason,
+    )
+    return found
+
+
+@dataclass(frozen=True)
+class SweepItem:
+    """One thing the sweep deleted, would delete, or was stopped from deleting by a hold."""
+
+    data_class: str
+    target: str
+    outcome: str  # "deleted", "due" (dry run) or "held"
+    detail: str = ""
+
+
+_SWEEP_LOCK = 7_245_006  # one retention sweep at a time
+
+
+def retention_sweep(now=None, dry_run: bool = False) -> list[SweepItem]:
+    """Delete what is past retention and not on hold, through each app's services; idempotent, one at a time."""
+    now = now or timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [_SWEEP_LOCK])
+        if not cursor.fetchone()[0]:
+            return []
+    try:
+        items = _sweep(now, dry_run)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [_SWEEP_LOCK])
+    deleted = [item for item in items if item.outcome == "deleted"]
+    if deleted and not dry_run:
+        with transaction.atomic():
+            counts = {}
+            for item in deleted:
+                counts[item.data_class] = counts.get(item.data_class, 0) + 1
+            audit.record("retention.sweep", ("oversight.retention", "sweep"), None, data={"deleted": counts})
+    return items
+
+
+def _sweep(now, dry_run: bool) -> list[SweepItem]:
+    items = []
+    for data_class, states in (
+        (DataClass.FALSE_ALERTS, (AlertState.FALSE,)),
+        (DataClass.CONFIRMED_ALERTS, reconciliation.TRUE_STATES),
+    ):
+        hours = retention_hours(data_class)
+        _due, held = reconciliation.due_items(data_class, hours, now)
+        for alert in held:
+            detail = f"held by {alert.hold_by.get_username() if alert.hold_by else '?'}: {alert.hold_reason}"
+            items.append(SweepItem(data_class, f"alert {alert.pk}", "held", detail))
+        for pk in matching.retention_sweep(now=now, dry_run=dry_run, states=states, hours=hours):
+            items.append(SweepItem(data_class, f"alert {pk}", "due" if dry_run else "deleted", "probe image"))
+    hours = retention_hours(DataClass.RETROSPECTIVE_PROBES)
+    for request in reconciliation.due_items(DataClass.RETROSPECTIVE_PROBES, hours, now)[0]:
+        if dry_run:
+            items.append(SweepItem(DataClass.RETROSPECTIVE_PROBES, request.reference, "due", "candidate lists"))
+        elif retrospective.forget_candidates(request.pk, hours=hours, now=now):
+            items.append(SweepItem(DataClass.RETROSPECTIVE_PROBES, request.reference, "deleted", "candidate lists"))
+    hours = retention_hours(DataClass.WATCHLISTS)
+    for watchlist in reconciliation.due_items(DataClass.WATCHLISTS, hours, now)[0]:
+        if dry_run:
+            items.append(SweepItem(DataClass.WATCHLISTS, watchlist.reference, "due", "entries and templates"))
+        elif watchlists.purge(watchlist, now=now) is not None:
+            items.append(SweepItem(DataClass.WATCHLISTS, watchlist.reference, "deleted", "entries and templates"))
+    return items
+
+
+# --- The threshold and the engine: proposed by an authorising officer, countersigned by a privacy officer ---------
+
+
+def current_threshold() -> tuple[Decimal, GovernedChange | None]:
+    """The match threshold in force and the change that set it (None: the configured MATCH_THRESHOLD)."""
+    change = GovernedChange.objects.filter(kind=ChangeKind.THRESHOLD, state=ChangeState.IN_FORCE).first()
+    return (change.threshold, change) if change else (settings.MATCH_THRESHOLD, None)
+
+
+def threshold_condition(deployment, now) -> deployments.Condition:
+    """The go-live gate's threshold condition: the deployment runs at the governed threshold, above the floor."""
+    threshold, change = current_threshold()
+    source = f"version {change.version}, countersigned" if change else "the configured default"
+    if deployment.threshold < settings.MATCH_THRESHOLD_FLOOR:
+        return deployments.Condition(
+            "threshold", False, f"Threshold {deployment.threshold} is below the floor {settings.MATCH_THRESHOLD_FLOOR}."
+        )
+    if deployment.threshold != threshold:
+        return deployments.Condition(
+            "threshold",
+            False,
+            f"Threshold {deployment.threshold} is not the governed threshold {threshold} ({source}); "
+            "a different threshold needs a countersigned change.",
+        )
+    return deployments.Condition("threshold", True, f"Threshold {threshold} is the governed threshold ({source}).")
+
+
+def _evidence(evidence) -> tuple[str, str, bytes]:
+    """(name, content type, bytes) of an uploaded test report; refused when missing, empty, too big or odd."""
+    if evidence is None:
+        raise ValidationError({"evidence": "Attach the equality evidence (the vendor's or laboratory's test report)."})
+    name = getattr(evidence, "name", "") or "evidence"
+    content_type = (getattr(evidence, "content_type", "") or "").split(";")[0].strip().lower()
+    size = getattr(evidence, "size", None)
+    if size is not None and size > settings.GOVERNANCE_EVIDENCE_MAX_BYTES:
+        raise ValidationError(
+            {"evidence": f"The report is larger than {settings.GOVERNANCE_EVIDENCE_MAX_BYTES} bytes."}
+        )
+    data = evidence.read(settings.GOVERNANCE_EVIDENCE_MAX_BYTES + 1)
+    if len(data) > settings.GOVERNANCE_EVIDENCE_MAX_BYTES:
+        raise ValidationError(
+            {"evidence": f"The report is larger than {settings.GOVERNANCE_EVIDENCE_MAX_BYTES} bytes."}
+        )
+    if not data:
+        raise ValidationError({"evidence": "The report is empty."})
+    if content_type not in EVIDENCE_TYPES:
+        raise ValidationError({"evidence": f"Attach a PDF, text, CSV or JSON report, not {content_type or 'unknown'}."})
+    if content_type == "application/pdf" and not data.startswith(b"%PDF-"):
+        raise ValidationError({"evidence": "The file says it is a PDF but is not one."})
+    return name[:200], content_type, data
+
+
+def _threshold_value(value) -> Decimal:
+    try:
+        threshold = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise ValidationError({"threshold": "The threshold is a number between 0 and 1."}) from None
+    if not threshold.is_finite() or not 0 <= threshold <= 1 or threshold.as_tuple().exponent < -3:
+        raise ValidationError({"threshold": "The threshold is a number between 0 and 1, with at most three decimals."})
+    if threshold < settings.MATCH_THRESHOLD_FLOOR:
+        raise ValidationError(
+            {"threshold": f"{threshold} is below the floor {settings.MATCH_THRESHOLD_FLOOR}: no threshold goes there."}
+        )
+    return threshold.quantize(Decimal("0.001"))
+
+
+@transaction.atomic
+def propose(actor, kind: str, *, reason: str, equality_evidence: str, evidence, threshold=None, now=None):
+    """An authorising officer proposes a new threshold, or approval of the engine in use, with the test report."""
+    policy.require(actor, "oversight.propose_governedchange")
+    refusal = _full_rank(actor)
+    if refusal:
+        raise PermissionDenied(refusal)
+    if kind not in ChangeKind.values:
+        raise ValidationError({"kind": f"Choose one of: {', '.join(ChangeKind.values)}."})
+    fields = {}
+    if kind == ChangeKind.THRESHOLD:
+        fields["threshold"] = _threshold_value(threshold)
+    else:
+        name, weights, calibrated = matching.engine_identity()
+        fields.update(engine_name=name, engine_weights_sha256=weights, engine_calibrated=calibrated)
+    reason = _reason(reason)
+    equality_evidence = _reason(equality_evidence, "equality_evidence")
+    evidence_name, content_type, data = _evidence(evidence)
+    # Serialise proposals of one kind: the version and the one-open rule hold under concurrency.
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(7245007, hashtext(%s))", [kind])
+    if GovernedChange.objects.filter(kind=kind, state=ChangeState.PROPOSED).exists():
+        raise Conflict("A change of this kind is already awaiting countersignature; decide it first.")
+    version = (GovernedChange.objects.filter(kind=kind).aggregate(v=Max("version"))["v"] or 0) + 1
+    change = GovernedChange.objects.create(
+        kind=kind,
+        version=version,
+        reason=reason,
+        equality_evidence=equality_evidence,
+        evidence_name=evidence_name,
+        evidence_content_type=content_type,
+        evidence_sha256=hashlib.sha256(data).hexdigest(),
+        evidence=data,
+        proposed_by=actor,
+        proposed_at=now or timezone.now(),
+        **fields,
+    )
+    audit.record("governance.proposed", change, actor, data=_change_data(change), reason=reason)
+    return change
+
+
+def _change_data(change: GovernedChange) -> dict:
+    data = {"kind": change.kind, "version": change.version, "evidence_sha256": change.evidence_sha256}
+    if change.kind == ChangeKind.THRESHOLD:
+        data["threshold"] = str(change.threshold)
+    else:
+        data.update(engine=change.engine_name, weights_sha256=change.engine_weights_sha256)
+    return data
+
+
+def _lock_change(change: GovernedChange) -> GovernedChange:
+    return GovernedChange.objects.select_for_update().get(pk=change.pk)
+
+
+@transaction.atomic
+def countersign(actor, change: GovernedChange, *, note: str = "", now=None) -> GovernedChange:
+    """A privacy officer (not the proposer) countersigns: the change comes into force and the last one ends."""
+    locked = _lock_change(change)
+    policy.require(actor, "oversight.countersign_governedchange", locked)
+    if locked.state != ChangeState.PROPOSED:
+        raise Conflict(f"This change is {locked.get_state_display().lower()}; only a proposal can be countersigned.")
+    if locked.kind == ChangeKind.THRESHOLD:
+        _threshold_value(locked.threshold)  # the floor may have been raised since it was proposed
+    else:
+        name, weights, _ = matching.engine_identity()
+        if (name, weights) != (locked.engine_name, locked.engine_weights_sha256):
+            raise Conflict("The engine running now is not the one proposed; propose the engine in use again.")
+        matching.approve_engine(locked.proposed_by, reason=locked.reason, countersigned_by=actor)
+    GovernedChange.objects.filter(kind=locked.kind, state=ChangeState.IN_FORCE).update(state=ChangeState.SUPERSEDED)
+    locked.state, locked.decided_by, locked.decided_at = ChangeState.IN_FORCE, actor, now or timezone.now()
+    locked.decision_note = note.strip()
+    locked.save()
+    audit.record("governance.countersigned", locked, actor, data=_change_data(locked), reason=note)
+    return locked
+
+
+@transaction.atomic
+def reject(actor, change: GovernedChange, *, note: str, now=None) -> GovernedChange:
+    """A privacy officer declines to countersign, saying why; the setting in force stays."""
+    locked = _lock_change(change)
+    policy.require(actor, "oversight.countersign_governedchange", locked)
+    if locked.state != ChangeState.PROPOSED:
+        raise Conflict(f"This change is {locked.get_state_display().lower()}; only a proposal can be rejected.")
+    note = _reason(note, "note")
+    locked.state, locked.decided_by, locked.decided_at, locked.decision_note = (
+        ChangeState.REJECTED,
+        actor,
+        now or timezone.now(),
+        note,
+    )
+    locked.save()
+    audit.record("governance.rejected", locked, actor, data=_change_data(locked), reason=note)
+    return locked
+
+
+# --- Findings and notifications -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Finding:
+    """Something that does not reconcile or is overdue."""
+
+    key: str
+    title: str
+    message: str
+    url: str = ""
+    level: str = Level.RED
+
+
+def findings(now=None) -> list[Finding]:
+    """Every open problem: unbalanced ledgers, unfinished purges, data kept past retention."""
+    now = now or timezone.now()
+    found = []
+    for ledger in reconciliation.ledgers():
+        if not ledger.reconciles:
+            reference = ledger.deployment.reference
+            found.append(
+                Finding(
+                    f"reconcile:deployment:{ledger.deployment.pk}",
+                    f"{reference}: faces do not reconcile",
+                    f"{ledger.faces} faces, {ledger.alerts} alerts, {ledger.receipts} receipts. {ledger.problem}",
+                    reverse("oversight:deployment", args=[ledger.deployment.pk]),
+                )
+            )
+    for status in reconciliation.purge_statuses(now):
+        if not status.ok:
+            found.append(
+                Finding(
+                    f"purge:watchlist:{status.watchlist.pk}",
+                    f"{status.watchlist.reference}: purge incomplete",
+                    " ".join(status.problems),
+                    reverse("oversight:dashboard") + "#purges",
+                )
+            )
+    for status in reconciliation.retention_statuses(now):
+        if status.overdue:
+            found.append(
+                Finding(
+                    f"retention:{status.data_class}",
+                    f"{status.label}: past retention",
+                    f"{status.due} item(s) are past their {status.hours}-hour retention and not on hold.",
+                    reverse("oversight:dashboard") + "#retention",
+                    Level.AMBER,
+                )
+            )
+    return found
+
+
+def _recipients() -> list[str]:
+    return list(
+        User.objects.filter(groups__name=Role.PRIVACY_OFFICER, is_active=True)
+        .exclude(email="")
+        .values_list("email", flat=True)
+    )
+
+
+def check(now=None) -> tuple[list[Notification], list[Notification]]:
+    """Raise a notification for each new finding (once), resolve those that no longer hold; (raised, resolved)."""
+    now = now or timezone.now()
+    current = {finding.key: finding for finding in findings(now)}
+    raised, resolved = [], []
+    with transaction.atomic():
+        open_ones = {n.key: n for n in Notification.objects.select_for_update().filter(resolved_at__isnull=True)}
+        for key, finding in current.items():
+            if key in open_ones:
+                continue
+            notification = Notification.objects.create(
+                key=key,
+                level=finding.level,
+                title=finding.title,
+                message=finding.message,
+                url=finding.url,
+                raised_at=now,
+            )
+            audit.record("oversight.notified", notification, None, data={"key": key, "title": finding.title})
+            raised.append(notification)
+        for key, notification in open_ones.items():
+            if key not in current:
+                notification.resolved_at = now
+                notification.save(update_fields=["resolved_at"])
+                audit.record("oversight.resolved", notification, None, data={"key": key})
+                resolved.append(notification)
+    if raised:
+        transaction.on_commit(lambda: _mail(raised))
+    return raised, resolved
+
+
+def _mail(raised: list[Notification]) -> None:
+    recipients = _recipients()
+    if not recipients:
+        return
+    lines = [f"- {n.title}: {n.message}" for n in raised]
+    try:
+        send_mail(
+            f"Govern oversight: {len(raised)} new finding(s)",
+            "Findings that need a privacy officer:\n\n" + "\n".join(lines) + "\n\nOpen the oversight dashboard.",
+            None,
+            recipients,
+        )
+    except OSError:
+        logger.exception("Could not e-mail the privacy officers; the notifications are on the dashboard.")
+
+
+@transaction.atomic
+def log_access_export(actor, chosen, count: int, fmt: str) -> None:
+    """An export of the access log is itself a disclosure, logged with its filters."""
+    policy.require(actor, "oversight.export_accesslog")
+    filters = {k: (str(v) if v is not None else None) for k, v in vars(chosen).items() if v not in (None, "", False)}
+    audit.record(
+        "access_log.exported",
+        ("audit.event", "access-log"),
+        actor,
+        data={"filters": filters, "rows": count, "format": fmt},
+        reason="Access log export for oversight",
+    )

@@ -1,0 +1,297 @@
+"""The privacy officer's dashboard and the read-only oversight view: no page here shows a biometric image."""
+
+import datetime
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST, require_safe
+
+from apps.accounts import policy
+from apps.audit import proofs, signing, verifier
+from apps.audit.models import Checkpoint
+from apps.deployments.models import Deployment
+from govern.errors import Conflict
+from govern.pages import form_errors, perform, visible_or_404
+
+from . import access_review, bundles, equality, reconciliation, services
+from .choices import ChangeKind, ChangeState
+from .forms import AccessSearchForm, DecisionForm, ProposalForm, RangeForm, RetentionForm
+from .models import GovernedChange, Notification, RetentionPolicy
+
+PAGE = 200
+
+
+def checkpoint_status() -> dict:
+    """The latest checkpoint: its signature, its root against the stored tree, and consistency with the one before."""
+    latest = Checkpoint.objects.order_by("-tree_size").first()
+    if latest is None:
+        return {"checkpoint": None, "ok": False, "problems": ["No checkpoint has been signed yet."]}
+    problems = []
+    root = bytes(latest.root_hash)
+    if not verifier.verify_checkpoint(
+        signing.public_key_raw(), latest.tree_size, root, latest.timestamp, bytes(latest.signature)
+    ):
+        problems.append("Its signature does not verify with the current public key.")
+    if proofs.root_at(latest.tree_size) != root:
+        problems.append("Its root differs from the stored tree's root at that size.")
+    previous = Checkpoint.objects.filter(tree_size__lt=latest.tree_size).order_by("-tree_size").first()
+    if previous is not None:
+        proof = proofs.consistency(previous.tree_size, latest.tree_size)
+        if not verifier.verify_consistency(
+            previous.tree_size, latest.tree_size, bytes(previous.root_hash), root, proof.proof
+        ):
+            problems.append(f"It is not consistent with checkpoint {previous.tree_size}.")
+    return {"checkpoint": latest, "previous": previous, "ok": not problems, "problems": problems}
+
+
+@login_required
+@require_safe
+def dashboard(request):
+    """Reconciliation per deployment, purges, retention, checkpoints, and (privacy officers) notifications."""
+    policy.require(request.user, "oversight.view_dashboard")
+    ledgers = reconciliation.ledgers()
+    context = {
+        "ledgers": ledgers,
+        "red": sum(1 for ledger in ledgers if not ledger.reconciles),
+        "purges": reconciliation.purge_statuses(),
+        "retention": reconciliation.retention_statuses(),
+        "checkpoints": checkpoint_status(),
+        "notifications": Notification.objects.filter(resolved_at__isnull=True)
+        if policy.may(request.user, "oversight.view_notification")
+        else None,
+        "threshold": services.current_threshold(),
+        "may_sweep": policy.may(request.user, "oversight.run_sweep"),
+        "range_form": RangeForm(),
+    }
+    return render(request, "oversight/dashboard.html", context)
+
+
+@login_required
+@require_safe
+def deployment(request, pk):
+    """One deployment's ledger, with its evidence bundle."""
+    policy.require(request.user, "oversight.view_dashboard")
+    found = get_object_or_404(Deployment, pk=pk)
+    ledger = reconciliation.ledgers(Deployment.objects.filter(pk=pk))[0]
+    return render(request, "oversight/deployment.html", {"deployment": found, "ledger": ledger})
+
+
+def _zip(content: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@login_required
+@require_safe
+def deployment_bundle(request, pk):
+    """The deployment's evidence bundle (zip); the export is logged."""
+    policy.require(request.user, "oversight.export_bundle")
+    scope = bundles.Scope(deployment=get_object_or_404(Deployment, pk=pk))
+    try:
+        content, _ = bundles.build(request.user, scope)
+    except bundles.BundleError as exc:
+        messages.error(request, str(exc))
+        return redirect("oversight:deployment", pk=pk)
+    return _zip(content, scope.filename())
+
+
+@login_required
+@require_safe
+def range_bundle(request):
+    """An evidence bundle for a time range."""
+    policy.require(request.user, "oversight.export_bundle")
+    form = RangeForm(request.GET or None)
+    if not form.is_valid():
+        messages.error(request, "Give a start and an end, the end after the start.")
+        return redirect("oversight:dashboard")
+    scope = bundles.Scope(start=form.cleaned_data["start"], end=form.cleaned_data["end"])
+    try:
+        content, _ = bundles.build(request.user, scope)
+    except bundles.BundleError as exc:
+        messages.error(request, str(exc))
+        return redirect("oversight:dashboard")
+    return _zip(content, scope.filename())
+
+
+@login_required
+@require_safe
+def verifier_file(request):
+    """The offline verifier, one file, for anyone who checks a bundle or a proof."""
+    policy.require(request.user, "oversight.export_bundle")
+    return FileResponse(bundles.VERIFIER.open("rb"), as_attachment=True, filename="verify_bundle.py")
+
+
+@login_required
+def retention(request):
+    """Policies per data class, what is past them and held; privacy officers set them and run the sweep."""
+    policy.require(request.user, "oversight.view_retentionpolicy")
+    may_change = policy.may(request.user, "oversight.change_retentionpolicy")
+    form = RetentionForm(request.POST or None) if may_change else None
+    if request.method == "POST":
+        policy.require(request.user, "oversight.change_retentionpolicy")
+        if form.is_valid():
+            data = form.cleaned_data
+            hours = data["days"] * 24 + (data.get("hours") or 0)
+            try:
+                services.set_retention(request.user, data["data_class"], hours=hours, reason=data["reason"])
+            except ValidationError as exc:
+                form_errors(form, exc)
+            else:
+                messages.success(request, "Retention policy set.")
+                return redirect("oversight:retention")
+    context = {
+        "statuses": reconciliation.retention_statuses(),
+        "policies": RetentionPolicy.objects.select_related("changed_by"),
+        "history": RetentionPolicy.history.select_related("changed_by").order_by("-history_date")[:50],
+        "form": form,
+        "may_sweep": policy.may(request.user, "oversight.run_sweep"),
+        "preview": services.retention_sweep(dry_run=True) if request.GET.get("preview") else None,
+    }
+    return render(request, "oversight/retention.html", context)
+
+
+@login_required
+@require_POST
+def sweep(request):
+    """Run the retention sweep now (it also runs hourly)."""
+    policy.require(request.user, "oversight.run_sweep")
+    items = services.retention_sweep()
+    deleted = sum(1 for item in items if item.outcome == "deleted")
+    held = sum(1 for item in items if item.outcome == "held")
+    messages.success(request, f"Retention sweep: {deleted} deleted with receipts, {held} kept by evidential holds.")
+    return redirect("oversight:retention")
+
+
+@login_required
+def governance(request):
+    """The threshold and engine in force, their versions, and proposals awaiting a countersignature."""
+    policy.require(request.user, "oversight.view_governedchange")
+    may_propose = policy.may(request.user, "oversight.propose_governedchange")
+    form = ProposalForm(request.POST or None, request.FILES or None) if may_propose else None
+    if request.method == "POST":
+        policy.require(request.user, "oversight.propose_governedchange")
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.propose(
+                    request.user,
+                    data["kind"],
+                    threshold=data.get("threshold"),
+                    reason=data["reason"],
+                    equality_evidence=data["equality_evidence"],
+                    evidence=data.get("evidence"),
+                )
+            except ValidationError as exc:
+                form_errors(form, exc)
+            except Conflict as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, "Proposed: a privacy officer must countersign before it is in force.")
+                return redirect("oversight:governance")
+    changes = GovernedChange.objects.select_related("proposed_by", "decided_by").defer("evidence")
+    context = {
+        "threshold": services.current_threshold(),
+        "changes": changes,
+        "open": changes.filter(state=ChangeState.PROPOSED),
+        "form": form,
+        "decision_form": DecisionForm(),
+        "may_countersign": policy.may(request.user, "oversight.countersign_governedchange"),
+        "engine": ChangeKind.ENGINE,
+    }
+    return render(request, "oversight/governance.html", context)
+
+
+@login_required
+@require_POST
+def decide(request, pk, act):
+    """Countersign or reject a proposal."""
+    policy.require(request.user, "oversight.countersign_governedchange")
+    change = get_object_or_404(GovernedChange.objects.defer("evidence"), pk=pk)
+    form = DecisionForm(request.POST)
+    note = form.data.get("note", "")
+    if act == "countersign":
+        perform(request, lambda: services.countersign(request.user, change, note=note), "Countersigned: in force now.")
+    elif act == "reject":
+        perform(request, lambda: services.reject(request.user, change, note=note), "Rejected.")
+    else:
+        messages.error(request, "Unknown decision.")
+    return redirect("oversight:governance")
+
+
+@login_required
+@require_safe
+def evidence(request, pk):
+    """A proposal's test report (not biometric data)."""
+    change = visible_or_404(request.user, GovernedChange.objects.all(), pk)
+    response = HttpResponse(bytes(change.evidence), content_type=change.evidence_content_type)
+    response["Content-Disposition"] = f'attachment; filename="{change.evidence_name.replace(chr(34), "")}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@login_required
+@require_safe
+def equality_page(request):
+    """True and false alerts by the matched subject's ethnicity and sex, with the counts behind every rate."""
+    policy.require(request.user, "oversight.view_dashboard")
+    by_ethnicity, by_sex = equality.by_group("ethnicity"), equality.by_group("sex")
+    context = {
+        "ethnicity": equality.bars(by_ethnicity),
+        "sex": equality.bars(by_sex),
+        "ethnicity_height": 22 * len(by_ethnicity) + 4,
+        "sex_height": 22 * len(by_sex) + 4,
+        "monthly": equality.monthly(),
+        "small": equality.SMALL,
+    }
+    return render(request, "oversight/equality.html", context)
+
+
+def _access_filter(form) -> access_review.AccessFilter:
+    data = form.cleaned_data
+    return access_review.AccessFilter(
+        person=data.get("person"),
+        record=data.get("record") or "",
+        actor=data.get("actor") or "",
+        start=data.get("start"),
+        end=data.get("end"),
+        reason=data.get("reason") or "",
+        flagged_only=bool(data.get("flagged_only")),
+    )
+
+
+@login_required
+@require_safe
+def access_log(request):
+    """Search consultations and disclosures; unusual patterns flagged; export as CSV or JSON."""
+    policy.require(request.user, "oversight.view_accesslog")
+    form = AccessSearchForm(request.GET or None)
+    chosen = _access_filter(form) if form.is_valid() else access_review.AccessFilter()
+    if request.GET and not form.is_valid():
+        return render(request, "oversight/access.html", {"form": form, "rows": [], "labels": {}}, status=400)
+    fmt = request.GET.get("format")
+    if fmt in ("csv", "json"):
+        policy.require(request.user, "oversight.export_accesslog")
+        rows = access_review.flag(access_review.search(chosen)[: access_review.EXPORT_LIMIT], chosen)
+        content, content_type = access_review.export(rows, fmt)
+        services.log_access_export(request.user, chosen, len(rows), fmt)
+        response = HttpResponse(content, content_type=content_type)
+        stamp = timezone.now().strftime("%Y%m%d-%H%M")
+        response["Content-Disposition"] = f'attachment; filename="govern-access-log-{stamp}.{fmt}"'
+        return response
+    rows = access_review.flag(access_review.search(chosen)[:PAGE], chosen)
+    context = {
+        "form": form,
+        "rows": rows,
+        "labels": access_review.FLAG_LABELS,
+        "page": PAGE,
+        "query": request.GET.urlencode(),
+        "heavy": access_review.heavy_readers(
+            chosen.start, chosen.end or timezone.now() + datetime.timedelta(seconds=1)
+        ),
+    }
+    return render(request, "oversight/access.html", context)
