@@ -1,0 +1,65 @@
+"""Demo: the threshold and the engine in force through a countersigned change, and retention policies set.
+
+Runs before the matching demo (ORDER), so the engine the demo deployments use is approved the governed way:
+the commander proposes with a (SYNTHETIC) test report, the privacy officer countersigns. Idempotent.
+"""
+
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from apps.accounts.models import User
+from apps.matching import services as matching
+
+from . import services
+from .choices import ChangeKind, ChangeState, DataClass
+from .models import GovernedChange, RetentionPolicy
+
+ORDER = 40
+REPORT = (
+    b"SYNTHETIC DEMO REPORT - not a real test.\n"
+    b"A real report gives TPIR and FPIR at the threshold, by sex and by self-defined ethnicity, with the counts.\n"
+)
+EQUALITY = "SYNTHETIC DEMO: stands in for the laboratory's figures by sex and ethnicity at this setting."
+
+
+def _report():
+    return SimpleUploadedFile("synthetic-demo-report.txt", REPORT, content_type="text/plain")
+
+
+def seed(stdout) -> None:
+    """Threshold version 1 and the engine in use in force; retention policies as the configured defaults."""
+    commander, privacy = User.objects.get(username="commander"), User.objects.get(username="privacy")
+    if not GovernedChange.objects.filter(kind=ChangeKind.THRESHOLD).exists():
+        change = services.propose(
+            commander,
+            ChangeKind.THRESHOLD,
+            threshold=settings.MATCH_THRESHOLD,
+            reason="SYNTHETIC DEMO: the threshold tested for this engine, as configured.",
+            equality_evidence=EQUALITY,
+            evidence=_report(),
+        )
+        services.countersign(privacy, change, note="SYNTHETIC DEMO countersignature.")
+    name, weights, calibrated = matching.engine_identity()
+    if (calibrated or settings.FACE_ALLOW_UNCALIBRATED) and not GovernedChange.objects.filter(
+        kind=ChangeKind.ENGINE, engine_weights_sha256=weights, state=ChangeState.IN_FORCE
+    ).exists():
+        GovernedChange.objects.filter(kind=ChangeKind.ENGINE, state=ChangeState.PROPOSED).update(
+            state=ChangeState.REJECTED, decision_note="Superseded by the demo seed."
+        )
+        change = services.propose(
+            commander,
+            ChangeKind.ENGINE,
+            reason="SYNTHETIC DEMO: approved for demonstration only; it recognises nobody.",
+            equality_evidence=EQUALITY,
+            evidence=_report(),
+        )
+        services.countersign(privacy, change, note="SYNTHETIC DEMO countersignature.")
+    for data_class in DataClass:
+        if not RetentionPolicy.objects.filter(data_class=data_class).exists():
+            services.set_retention(
+                privacy,
+                data_class,
+                hours=settings.RETENTION_DEFAULT_HOURS[data_class],
+                reason="SYNTHETIC DEMO: the configured default, confirmed by the privacy officer.",
+            )
+    stdout.write(f"Threshold {services.current_threshold()[0]} and engine {name} in force by countersigned changes.")
