@@ -26,6 +26,7 @@ DASHBOARD_LINKS = {
     ],
     Role.OFFICER: [
         ("Deployments", "deployments:list", "Plan a deployment, run the on-site checklist, record outcomes."),
+        ("Sarah's Law cases", "disclosures:cases", "Public protection unit: disclosure cases by next deadline."),
         ("Retrospective search", "matching:searches", "Search stills against custody images; review candidates."),
         ("Schedule", "deployments:schedule", "Deployments by week or month."),
     ],
@@ -34,12 +35,14 @@ DASHBOARD_LINKS = {
         ("Access log review", "oversight:access", "Consultations and disclosures, unusual reads flagged, exports."),
         ("Retention", "oversight:retention", "Policies per data class, evidential holds, the sweep."),
         ("Threshold and engine", "oversight:governance", "Countersign or reject proposed changes."),
+        ("Sarah's Law cases", "disclosures:cases", "Audit disclosure cases: every read is logged."),
         ("Watchlists", "watchlists:list", "Every watchlist, its versions, approvals and history."),
         ("Audit log", "audit:events", "Every change, sign-in and consultation, with its proof."),
         ("Checkpoints", "audit:checkpoints", "Signed tree heads a regulator can verify."),
     ],
     Role.OVERSIGHT: [
         ("Oversight", "oversight:dashboard", "Reconciliation, purges, retention, equality, evidence bundles."),
+        ("Sarah's Law statistics", "disclosures:statistics", "Applications, disclosures, days taken, overdue."),
         ("Checkpoints", "audit:checkpoints", "Signed tree heads and how to verify them."),
         ("Audit log", "audit:events", "Events with inclusion proofs."),
         ("Deployments", "deployments:list", "Every deployment and its gate."),

@@ -21,6 +21,7 @@ from govern.pages import form_errors, perform, visible_or_404
 from . import retrospective, services
 from .choices import AlertState, Outcome
 from .models import Alert, Probe, SearchRequest
+from .panels import render_alert_panels
 
 
 def _deployment(request, pk):
@@ -34,7 +35,11 @@ def _deployment(request, pk):
 def alert_queue(request, pk, target, reason):
     """A deployment's alerts, pending first: the probe beside the watchlist image, the score, the judgement."""
     deployment = target
-    alerts = Alert.objects.filter(deployment=deployment).select_related("subject").order_by("state", "-created_at")
+    alerts = list(
+        Alert.objects.filter(deployment=deployment).select_related("subject").order_by("state", "-created_at")
+    )
+    for alert in alerts:
+        alert.panels = render_alert_panels(request, alert)  # what the apps above add (e.g. a Sarah's Law case)
     context = {
         "deployment": deployment,
         "alerts": alerts,

@@ -86,6 +86,7 @@ def _subjects(compiler) -> list[tuple[Subject, tuple]]:
                 pnc_id=pnc,
                 sex=sex,
                 ethnicity=ethnicity,
+                registered_sex_offender=index == 1,  # one subject is on the register: Sarah's Law from an alert
                 reason=MARK,
             )
         if not subject.images.exists():

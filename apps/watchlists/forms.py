@@ -43,7 +43,15 @@ class SubjectForm(forms.ModelForm):
 
     class Meta:
         model = Subject
-        fields = ["family_name", "given_names", "date_of_birth", "pnc_id", "sex", "ethnicity"]
+        fields = [
+            "family_name",
+            "given_names",
+            "date_of_birth",
+            "pnc_id",
+            "sex",
+            "ethnicity",
+            "registered_sex_offender",
+        ]
         widgets = {"date_of_birth": forms.DateInput(attrs={"type": "date"})}
 
 

@@ -27,6 +27,10 @@ class Subject(models.Model):
     pnc_id = models.CharField("PNC ID", max_length=20, blank=True, help_text="Police National Computer id, YY/NNNNNNA")
     sex = models.CharField(max_length=16, choices=Sex.choices, default=Sex.NOT_STATED)
     ethnicity = models.CharField("self-defined ethnicity", max_length=2, choices=Ethnicity.choices, default="NS")
+    registered_sex_offender = models.BooleanField(
+        default=False,
+        help_text="On the sex offender register (ViSOR); an alert on this person may open a Sarah's Law case.",
+    )
     created_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

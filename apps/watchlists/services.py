@@ -33,7 +33,15 @@ from .choices import (
 )
 from .models import CustodyImage, Entry, Manifest, Review, Subject, VersionEditor, Watchlist
 
-SUBJECT_FIELDS = ("family_name", "given_names", "date_of_birth", "pnc_id", "sex", "ethnicity")
+SUBJECT_FIELDS = (
+    "family_name",
+    "given_names",
+    "date_of_birth",
+    "pnc_id",
+    "sex",
+    "ethnicity",
+    "registered_sex_offender",
+)
 ENTRY_FIELDS = ("image", "category", "offence", "order_details", "justification", "under_18_rationale")
 
 

@@ -190,6 +190,7 @@ INSTALLED_APPS = [
     "apps.watchlists",
     "apps.deployments",
     "apps.matching",
+    "apps.disclosures",
     "apps.oversight",
 ]
 

@@ -21,6 +21,7 @@ class SubjectSerializer(serializers.ModelSerializer):
             "pnc_id",
             "sex",
             "ethnicity",
+            "registered_sex_offender",
             "image_ids",
             "created_at",
             "updated_at",
@@ -35,7 +36,16 @@ class SubjectUpdateSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Subject
-        fields = ["family_name", "given_names", "date_of_birth", "pnc_id", "sex", "ethnicity", "reason"]
+        fields = [
+            "family_name",
+            "given_names",
+            "date_of_birth",
+            "pnc_id",
+            "sex",
+            "ethnicity",
+            "registered_sex_offender",
+            "reason",
+        ]
         extra_kwargs = {field: {"required": False} for field in fields if field != "reason"}
 
 

@@ -22,6 +22,8 @@ DEMO_ACCOUNTS = [
     ("compiler", "Priya", "Shah", "", "Intelligence Unit", Role.WATCHLIST_COMPILER),
     ("officer", "Sam", "Okafor", Rank.CONSTABLE, "Response Team 3", Role.OFFICER),
     ("privacy", "Jordan", "Ellis", "", "Data Protection Office", Role.PRIVACY_OFFICER),
+    ("ppu", "Dana", "Hale", Rank.CONSTABLE, "Public Protection Unit", Role.OFFICER),
+    ("ppu-sergeant", "Lee", "Cole", Rank.SERGEANT, "Public Protection Unit", Role.OFFICER),
     ("oversight", "Ruth", "Campbell", "", "Office of the Police and Crime Commissioner", Role.OVERSIGHT),
     ("retail", "Chris", "Bennett", "", "Northgate Retail Ltd", Role.RETAIL_PARTNER),
     ("admin", "Morgan", "Reid", "", "Information Services", Role.ADMINISTRATOR),
