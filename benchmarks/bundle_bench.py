@@ -112,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--faces", type=int, default=100_000)
     parser.add_argument("--per-frame", type=int, default=100)
     parser.add_argument("--pgdata", type=Path, default=ROOT / ".pgdata")
+    parser.add_argument("--keep", type=Path, help="copy the bundle here (to profile the verifier)")
     args = parser.parse_args(argv)
     host = machine()
     print(f"machine: {host}, load average {load_average()}", flush=True)
@@ -151,6 +152,8 @@ def main(argv: list[str] | None = None) -> int:
             results["bundle_mb"] = len(content) / 1e6
             path = Path(var_dir) / "bundle.zip"
             path.write_bytes(content)
+            if args.keep:
+                args.keep.write_bytes(content)
             with zipfile.ZipFile(path) as archive:
                 archive.extract("verify_bundle.py", var_dir)
                 events = archive.read("events.jsonl").split(b"\n")[:-1]

@@ -226,13 +226,35 @@ def _signed(key: bytes, checkpoint: dict) -> bool:
     )
 
 
+def _json_objects(lines: list[bytes]) -> list:
+    """Each line's JSON object, parsed in one call when every line is one object (much faster than line by line).
+
+    Falls back to one call per line, where a line that is not an object becomes its exception, to be named.
+    """
+    if all(line[:1] == b"{" and line[-1:] == b"}" for line in lines):
+        try:
+            objects = json.loads(b"[" + b",".join(lines) + b"]")
+        except ValueError:
+            objects = None
+        if objects is not None and len(objects) == len(lines) and all(isinstance(o, dict) for o in objects):
+            return objects
+    parsed = []
+    for line in lines:
+        try:
+            parsed.append(json.loads(line))
+        except ValueError as exc:
+            parsed.append(exc)
+    return parsed
+
+
 def _events(lines: list[bytes], first: int, last: int) -> tuple[list[tuple[int, bytes, dict]], list[str]]:
     """Parse the events; name every missing, duplicated or misplaced sequence number."""
     problems, parsed = [], []
-    for position, line in enumerate(lines):
+    for position, (line, event) in enumerate(zip(lines, _json_objects(lines), strict=True)):
         expected = first + position
         try:
-            event = json.loads(line)
+            if isinstance(event, Exception):
+                raise event
             seq = event["seq"]
             if not _is_size(seq):
                 raise ValueError("seq is not a number")
@@ -364,10 +386,9 @@ def verify_bundle(path: str, public_key: bytes | None = None) -> list[tuple[str,
     if last >= covering["tree_size"]:
         results.append((f"checkpoint {covering['tree_size']} covers event {last}", False))
     paths = {}
-    for line in contents["proofs.jsonl"].splitlines():
-        if line.strip():
-            proof = json.loads(line)
-            paths[proof["seq"]] = proof["path"]
+    for proof in _json_objects([line for line in contents["proofs.jsonl"].splitlines() if line.strip()]):
+        if isinstance(proof, dict):
+            paths[proof.get("seq")] = proof.get("path", [])
     size, root = covering["tree_size"], _hex(covering["root_hash"])
     bad = verify_inclusions(size, root, ((seq, leaf_hash(line), paths.get(seq, [])) for seq, line, _ in parsed))
     for seq in bad[:20]:
@@ -377,7 +398,8 @@ def verify_bundle(path: str, public_key: bytes | None = None) -> list[tuple[str,
     results.append((f"{len(parsed)} events included in checkpoint {size}", not bad and bool(parsed)))
     scope = manifest.get("scope", {})
     if scope.get("kind") == "deployment":
-        receipts = [json.loads(line) for line in contents["receipts.jsonl"].splitlines() if line.strip()]
+        lines = [line for line in contents["receipts.jsonl"].splitlines() if line.strip()]
+        receipts = [r if isinstance(r, dict) else {} for r in _json_objects(lines)]
         recomputed, ledger_problems = _ledger(parsed, receipts, scope["deployment"])
         results += [(f"deployment {scope.get('reference')}: {p}", False) for p in ledger_problems]
         label = (
