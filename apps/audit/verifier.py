@@ -278,10 +278,19 @@ def _events(lines: list[bytes], first: int, last: int) -> tuple[list[tuple[int, 
     return parsed, problems
 
 
+def _lookup(table: list[bytes], numbers):
+    """An audit path's hashes from the bundle's table, one by one (a bad number ends the path as a ValueError)."""
+    for number in numbers:
+        if not (_is_size(number) and number < len(table)):
+            raise ValueError(f"hash number {number!r} is not in the table")
+        yield table[number]
+
+
 def verify_inclusions(size: int, root: bytes, items) -> list[int]:
     """Check many inclusion proofs against one tree at once; the indexes whose proof fails.
 
-    Items are (index, leaf hash, audit path), the path's hashes as bytes or hex. Each proof is walked as in
+    Items are (index, leaf hash, audit path), the path's hashes as bytes or hex, in a list or an iterator
+    (read only as far as needed). Each proof is walked as in
     RFC 9162 2.1.3.2, but a subtree hash already shown to lead to the root is remembered by its place (level, index),
     and a walk that reaches it stops there: a run of neighbouring leaves costs about two hashes each, not one per
     level, and only the hashes used are decoded.
@@ -385,12 +394,15 @@ def verify_bundle(path: str, public_key: bytes | None = None) -> list[tuple[str,
     results.append((f"events {first} to {last} all present and in order", not problems))
     if last >= covering["tree_size"]:
         results.append((f"checkpoint {covering['tree_size']} covers event {last}", False))
-    paths = {}
-    for proof in _json_objects([line for line in contents["proofs.jsonl"].splitlines() if line.strip()]):
-        if isinstance(proof, dict):
-            paths[proof.get("seq")] = proof.get("path", [])
+    proofs = json.loads(contents["proofs.json"])
+    table = [bytes.fromhex(value) for value in proofs["hashes"]]
+    paths = {entry[0]: entry[1:] for entry in proofs["paths"] if isinstance(entry, list) and entry}
     size, root = covering["tree_size"], _hex(covering["root_hash"])
-    bad = verify_inclusions(size, root, ((seq, leaf_hash(line), paths.get(seq, [])) for seq, line, _ in parsed))
+    if proofs.get("tree_size") != size:
+        results.append((f"the proofs are for tree size {proofs.get('tree_size')}, not checkpoint {size}", False))
+    bad = verify_inclusions(
+        size, root, ((seq, leaf_hash(line), _lookup(table, paths.get(seq, []))) for seq, line, _ in parsed)
+    )
     for seq in bad[:20]:
         results.append((f"event {seq}: its inclusion proof fails (the event was altered, or its proof)", False))
     if len(bad) > 20:
