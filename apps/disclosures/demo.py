@@ -1,87 +1,32 @@
 """Synthetic Sarah's Law cases, one at each stage and one overdue, worked by two demo officers of the unit.
 
 Everything is invented and says so: the references start DEMO-, every name is "SYNTHETIC ...". The unit's demo
-accounts (a constable and a sergeant who supervises) are made through the accounts services when missing, and their
-passwords are kept in the same credentials file as the other demo accounts; officers of the unit that already
-exist (e.g. listed in seed_demo's DEMO_ACCOUNTS) are used instead. Idempotent: a case whose reference exists is
-left alone.
+accounts (a constable and a sergeant who supervises) are seed_demo's own (DEMO_ACCOUNTS), made before any app's
+demo runs, with their passwords in its credentials file. Idempotent: a case whose reference exists is left alone.
 """
 
-import base64
 import datetime
-import hashlib
-import hmac
-from pathlib import Path
 
-from django.conf import settings
+from django.core.management import CommandError
 from django.db import transaction
 from django.utils import timezone
 
-from apps.accounts import services as accounts
-from apps.accounts.choices import Rank, Role
 from apps.accounts.models import User
 
 from . import permissions, services
-from .choices import CheckKind, ContactMethod, Decision, Forum, RiskLevel, Route, public_protection_unit
+from .choices import CheckKind, ContactMethod, Decision, Forum, RiskLevel, Route
 from .models import DisclosureCase
 
 MARK = "SYNTHETIC"
-FORCE = "Demo Constabulary"
-# username, first name, last name, rank: a case worker and a supervisor of the unit.
-UNIT_ACCOUNTS = [("ppu", "Dana", "Hale", Rank.CONSTABLE), ("ppu-sergeant", "Lee", "Cole", Rank.SERGEANT)]
-
-
-def credentials_file() -> Path:
-    """Where seed_demo keeps the demo passwords by default."""
-    return Path(settings.VAR_DIR) / "demo-credentials.txt"
-
-
-def _password(username: str, stored: dict[str, str]) -> str:
-    """The file's password; else the one password seed_demo was given for all; else one derived from the secret.
-
-    seed_demo rewrites the file with its own accounts only, so a derived password keeps ours the same run to run.
-    """
-    if username in stored:
-        return stored[username]
-    shared = set(stored.values())
-    if len(stored) > 1 and len(shared) == 1:
-        return shared.pop()
-    digest = hmac.new(settings.SECRET_KEY.encode(), f"demo-password:{username}".encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest)[:16].decode()
-
-
-def _unit_officer(supervisor: bool) -> User | None:
-    """An active officer of the unit, a supervisor or not, if the force already has one."""
-    found = User.objects.filter(is_active=True, unit__iexact=public_protection_unit()).order_by("pk")
-    return next(
-        (u for u in found if permissions.is_case_worker(u) and permissions.is_supervisor(u) == supervisor), None
-    )
+UNIT_ACCOUNTS = ("ppu", "ppu-sergeant")  # seed_demo's case worker and supervisor
 
 
 def _accounts(stdout) -> tuple[User, User]:
-    """The unit's case worker and supervisor: existing ones, or demo accounts made through the accounts services."""
-    from apps.accounts.management.commands.seed_demo import _read_credentials, _write_credentials
-
-    path = credentials_file()
-    stored = _read_credentials(path)
-    made, found = {}, []
-    for (username, first, last, rank), supervisor in zip(UNIT_ACCOUNTS, (False, True), strict=True):
-        user = User.objects.filter(username=username).first() or _unit_officer(supervisor)
-        if user is None:
-            password = made[username] = _password(username, stored)
-            profile = {"first_name": first, "last_name": last, "rank": rank, "force": FORCE}
-            profile["unit"] = public_protection_unit()
-            user = accounts.create_user(None, username, password, roles=[Role.OFFICER], reason="demo data", **profile)
-        elif user.get_username() == username and username not in stored:  # ours, dropped from the file by seed_demo
-            password = made[username] = _password(username, stored)
-            if not user.check_password(password):
-                accounts.set_password(None, user, password, reason="demo data")
-        found.append(user)
-    if made:
-        _write_credentials(path, {**stored, **made})
-        for username, password in made.items():
-            stdout.write(f"  {username:<12} {password:<20} Officer, {public_protection_unit()} (passwords in {path})")
-    return found[0], found[1]
+    """The unit's demo case worker and supervisor."""
+    worker, supervisor = (User.objects.filter(username=name).first() for name in UNIT_ACCOUNTS)
+    if worker is None or supervisor is None or not permissions.is_supervisor(supervisor):
+        raise CommandError("The unit's demo accounts (ppu, ppu-sergeant) are missing: run seed_demo, which makes them.")
+    return worker, supervisor
 
 
 def _open(officer, number: int, now, *, days_ago: float, route=Route.RIGHT_TO_ASK) -> DisclosureCase:
