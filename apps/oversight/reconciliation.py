@@ -5,6 +5,7 @@ behind the services' back (a deleted receipt, a purge that left vectors) shows r
 """
 
 import datetime
+import json
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -23,6 +24,11 @@ from .choices import DataClass
 from .retention import retention_hours
 
 TRUE_STATES = (AlertState.CONFIRMED, AlertState.ENGAGED, AlertState.CLOSED)
+VACUUM_GRACE = datetime.timedelta(hours=1)  # the vacuum runs on a worker after the purge commits
+
+
+def _data(canonical: str | None) -> dict:
+    return json.loads(canonical)["data"] if canonical else {}
 
 
 @dataclass
@@ -122,7 +128,7 @@ def purge_statuses(now=None) -> list[PurgeStatus]:
         status = PurgeStatus(
             watchlist,
             templates_left=left.get(watchlist.pk, 0),
-            absence_confirmed='"absence_confirmed_by_exact_search":true' in logged.get("templates.purged", ""),
+            absence_confirmed=_data(logged.get("templates.purged")).get("absence_confirmed_by_exact_search") is True,
             vacuumed="templates.vacuumed" in logged,
             receipt="watchlist.purge" in logged,
             manifest=watchlist.pk in manifests,
@@ -143,6 +149,8 @@ def purge_statuses(now=None) -> list[PurgeStatus]:
                 status.problems.append("No manifest of who was listed.")
             if not status.absence_confirmed and "templates.purged" in logged:
                 status.problems.append("The templates' absence was not confirmed by an exact search.")
+            if not status.vacuumed and watchlist.updated_at < now - VACUUM_GRACE:
+                status.problems.append("The template index was not vacuumed after the purge (is the worker running?).")
         statuses.append(status)
     return statuses
 

@@ -75,3 +75,22 @@ def test_an_overdue_purge_and_surviving_templates_show_red(ledgered):
     assert any("Purge overdue" in p for p in status.problems)
     keys = {finding.key for finding in services.findings()}
     assert f"purge:watchlist:{watchlist.pk}" in keys
+
+
+def test_a_purged_list_shows_each_step_and_a_missing_vacuum_turns_red(ledgered):
+    from apps.watchlists import services as watchlists
+
+    watchlist = Watchlist.objects.get(pk=ledgered.watchlist_id)
+    Watchlist.objects.filter(pk=watchlist.pk).update(state=WatchlistState.EXPIRED)
+    watchlists.purge(watchlist)
+    (status,) = [s for s in reconciliation.purge_statuses() if s.watchlist.pk == watchlist.pk]
+    assert (status.templates_left, status.absence_confirmed, status.receipt, status.manifest) == (0, True, True, True)
+    assert status.ok and not status.vacuumed  # the vacuum runs on a worker after commit: not yet
+    later = timezone.now() + datetime.timedelta(hours=2)
+    (status,) = [s for s in reconciliation.purge_statuses(later) if s.watchlist.pk == watchlist.pk]
+    assert not status.ok and "not vacuumed" in status.problems[0]
+    from apps.audit import services as audit  # what vacuum_table logs after its VACUUM (no VACUUM in a transaction)
+
+    audit.record("templates.vacuumed", ("watchlists.watchlist", watchlist.pk), None)
+    (status,) = [s for s in reconciliation.purge_statuses(later) if s.watchlist.pk == watchlist.pk]
+    assert status.ok and status.vacuumed
