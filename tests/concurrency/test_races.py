@@ -1,0 +1,106 @@
+"""Two people acting on the same thing at the same moment: exactly one wins, the other gets a clear refusal, and the
+log holds one event, not two (issue 8, part 5). Each contender is a thread with its own database connection,
+released together from a barrier."""
+
+import datetime
+import threading
+
+import pytest
+from django.db import connections
+from django.utils import timezone
+
+from apps.audit.models import Event
+from apps.matching import services as matching
+from apps.matching.models import Alert
+from apps.oversight import services as oversight
+from apps.oversight.choices import ChangeKind
+from govern.errors import Conflict
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+WHY = "Laboratory retest of the engine at 0.64 shows lower FPIR with no demographic imbalance."
+EQUALITY = "Report section 4: FPIR by sex and ethnicity within the intervals."
+
+
+def race(*calls) -> list:
+    """Run the calls at once; each result is the call's value or the exception it raised."""
+    barrier = threading.Barrier(len(calls))
+    results = [None] * len(calls)
+
+    def run(index, call):
+        try:
+            barrier.wait()
+            results[index] = call()
+        except Exception as exc:  # the refusal is the result
+            results[index] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
+def _one_won(results, refusal=Conflict):
+    winners = [r for r in results if not isinstance(r, Exception)]
+    losers = [r for r in results if isinstance(r, Exception)]
+    assert len(winners) == 1, results
+    assert all(isinstance(r, refusal) for r in losers), losers
+    return winners[0]
+
+
+def test_two_officers_judge_the_same_alert_at_once(make_user, live, vans, astronaut):
+    from apps.accounts.choices import Rank, Role
+
+    alert = Alert.objects.get(pk=matching.capture_frame(vans[0], astronaut).alerts[0])
+    first, second = (make_user(f"pc{i}", Role.OFFICER, rank=Rank.CONSTABLE) for i in range(2))
+    results = race(
+        lambda: matching.adjudicate(first, alert, match=True, reason="Same person: scar and ears"),
+        lambda: matching.adjudicate(second, alert, match=False, reason="Different person: older, taller"),
+    )
+    judged = _one_won(results)
+    alert.refresh_from_db()
+    assert alert.state == judged.state and alert.adjudicated_by == judged.adjudicated_by
+    assert Event.objects.filter(action="alert.adjudicated", target_id=str(alert.pk)).count() == 1
+
+
+def test_two_privacy_officers_countersign_the_same_change_at_once(make_user, approvers, evidence):
+    from apps.accounts.choices import Role
+
+    change = oversight.propose(
+        approvers.superintendent,
+        ChangeKind.THRESHOLD,
+        threshold="0.640",
+        reason=WHY,
+        equality_evidence=EQUALITY,
+        evidence=evidence(),
+    )
+    dpo1, dpo2 = (make_user(f"dpo{i}", Role.PRIVACY_OFFICER) for i in range(2))
+    _one_won(race(lambda: oversight.countersign(dpo1, change), lambda: oversight.countersign(dpo2, change)))
+    assert Event.objects.filter(action="governance.countersigned").count() == 1
+    assert str(oversight.current_threshold()[0]) == "0.640"
+
+
+def test_two_proposals_of_the_same_kind_at_once_leave_one_open(approvers, evidence):
+    def propose(actor, value):
+        return lambda: oversight.propose(
+            actor, ChangeKind.THRESHOLD, threshold=value, reason=WHY, equality_evidence=EQUALITY, evidence=evidence()
+        )
+
+    _one_won(race(propose(approvers.superintendent, "0.640"), propose(approvers.superintendent2, "0.650")))
+    assert Event.objects.filter(action="governance.proposed").count() == 1
+
+
+def test_two_retention_sweeps_at_once_delete_each_probe_once(actors, live, vans, astronaut):
+    alerts = [Alert.objects.get(pk=matching.capture_frame(vans[0], astronaut).alerts[0]) for _ in range(4)]
+    for alert in alerts:
+        matching.adjudicate(actors.officer, alert, match=False, reason="Different person: older, taller")
+    later = timezone.now() + datetime.timedelta(days=40)
+    results = race(lambda: oversight.retention_sweep(now=later), lambda: oversight.retention_sweep(now=later))
+    assert not [r for r in results if isinstance(r, Exception)], results
+    deleted = [item.target for result in results for item in result if item.outcome == "deleted"]
+    assert sorted(deleted) == sorted(f"alert {a.pk}" for a in alerts)  # each once, by one sweep or the other
+    assert Event.objects.filter(action="alert.probe_deleted").count() == len(alerts)
+    assert Event.objects.filter(action="retention.sweep").count() == 1
