@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.govern-installed
 PYTEST_ARGS ?=
 
-.PHONY: setup run test lint format browser clean-db bench
+.PHONY: setup run test lint format browser clean-db bench fuzz
 
 setup: $(STAMP)
 
@@ -43,6 +43,12 @@ test: setup browser lint
 
 bench: setup
 	$(BIN)/python benchmarks/audit_bench.py
+
+# The schema fuzzer at length: FUZZ_EXAMPLES generated requests per operation, each sent as every role (the suite
+# runs 3). FUZZ_ONLY=<regex on the path> narrows it to a few operations.
+FUZZ_EXAMPLES ?= 200
+fuzz: setup
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest tests/reliability/test_schema_fuzz.py -p no:cacheprovider -s -q
 
 clean-db: setup
 	$(BIN)/python -m govern.embedded_db stop

@@ -1,12 +1,17 @@
 """One error shape for the API: {"detail": ...} with the right 4xx, never a 500 for bad input."""
 
+import logging
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, ValidationError
+from django.db import DataError
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from govern.errors import Conflict, PreconditionFailed
+
+logger = logging.getLogger(__name__)
 
 
 def exception_handler(exc, context):
@@ -17,6 +22,11 @@ def exception_handler(exc, context):
 
     if isinstance(exc, AuditDataError):
         return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, DataError):
+        # PostgreSQL refused a value the request carried (class 22: a NUL character in text, a time-zone offset or
+        # a number beyond its range) after the parsers let it through: the request is at fault, not the server.
+        logger.warning("Refused a value the database cannot hold: %s", exc)
+        return Response({"detail": "A value in the request is outside what can be stored or compared."}, status=400)
     if isinstance(exc, PreconditionFailed):
         return Response({"detail": str(exc)}, status=status.HTTP_412_PRECONDITION_FAILED)
     if isinstance(exc, Conflict):
@@ -25,4 +35,8 @@ def exception_handler(exc, context):
         exc = exceptions.PermissionDenied(str(exc) or None)
     if isinstance(exc, ValidationError):
         exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
-    return drf_exception_handler(exc, context)
+    response = drf_exception_handler(exc, context)
+    if response is not None and isinstance(response.data, list):
+        # A bare message (ValidationError("...")) renders as a list; keep the one shape clients are promised.
+        response.data = {"detail": " ".join(str(message) for message in response.data)}
+    return response

@@ -3,6 +3,8 @@
 from rest_framework import exceptions, viewsets
 from rest_framework.parsers import FormParser, JSONParser
 
+from .schema import GovernAutoSchema
+
 # Query parameters every list endpoint understands besides its filters.
 COMMON_QUERY_PARAMETERS = frozenset({"limit", "offset", "format", "reason"})
 
@@ -11,6 +13,7 @@ class StrictQueryMixin:
     """Refuse query parameters the endpoint does not know, so a typo never silently widens a result."""
 
     extra_query_parameters: frozenset[str] = frozenset()
+    schema = GovernAutoSchema()  # every API view has this mixin: the schema documents its refusals too
 
     def allowed_query_parameters(self) -> set[str]:
         """The filterset's fields, pagination and anything the view declares."""

@@ -143,11 +143,20 @@ class DeploymentUpdateSerializer(serializers.Serializer):
     documents = serializers.PrimaryKeyRelatedField(many=True, queryset=PolicyDocument.objects.all(), required=False)
 
 
+EARLIEST_NOTICE_YEAR = 1900
+
+
 class NoticeSerializer(serializers.Serializer):
     """Where and when the advance notice was published."""
 
     published_at = serializers.DateTimeField()
     reference = serializers.CharField(max_length=300)
+
+    def validate_published_at(self, value):
+        # Before 1900 is a typing slip; it would also come back in local mean time (-00:01:15), not RFC 3339.
+        if value.year < EARLIEST_NOTICE_YEAR:
+            raise serializers.ValidationError(f"A notice published before {EARLIEST_NOTICE_YEAR} is not plausible.")
+        return value
 
 
 class ReasonSerializer(serializers.Serializer):
@@ -178,3 +187,22 @@ class PublishedDeploymentSerializer(serializers.Serializer):
     alerts = serializers.IntegerField()
     false_alerts = serializers.IntegerField()
     arrests = serializers.IntegerField()
+
+
+class YearlyTotalSerializer(serializers.Serializer):
+    """Deployments and their figures in one calendar year."""
+
+    year = serializers.CharField()
+    deployments = serializers.IntegerField()
+    watchlist_size = serializers.IntegerField()
+    faces_processed = serializers.IntegerField()
+    alerts = serializers.IntegerField()
+    false_alerts = serializers.IntegerField()
+    arrests = serializers.IntegerField()
+
+
+class PublishedRecordSerializer(serializers.Serializer):
+    """The public record: every completed deployment, and the totals per year."""
+
+    deployments = PublishedDeploymentSerializer(many=True)
+    yearly_totals = YearlyTotalSerializer(many=True)

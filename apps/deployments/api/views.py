@@ -173,7 +173,7 @@ class PublishedDeploymentsView(StrictQueryMixin, APIView):
     authentication_classes = []
     extra_query_parameters = frozenset({"format"})
 
-    @extend_schema(responses=serializers.PublishedDeploymentSerializer(many=True))
+    @extend_schema(responses=serializers.PublishedRecordSerializer)
     def get(self, request):
         rows = publication.published_deployments()
         if request.query_params.get("format") == "csv":

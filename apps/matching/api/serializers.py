@@ -10,6 +10,8 @@ class AlertSerializer(serializers.ModelSerializer):
     """An alert and its judgement."""
 
     subject_name = serializers.CharField(source="subject.__str__", read_only=True)
+    # Blank until an outcome is recorded; the schema's enum must allow that.
+    outcome = serializers.ChoiceField(choices=Outcome.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = Alert

@@ -117,7 +117,9 @@ class CaptureView(StrictQueryMixin, APIView):
         if hasattr(frame, "read"):
             frame = frame.read()
         if not frame:
-            raise exceptions.ValidationError({"frame": "Post the frame as an image/jpeg body or a 'frame' file."})
+            raise exceptions.ValidationError(
+                {"frame": "The frame is empty: post it as an image/jpeg body or a 'frame' file."}
+            )
         try:
             return _result(services.capture_frame(asset, frame, deployment_id=_deployment_param(request)))
         except services.CaptureRefused as exc:
@@ -203,7 +205,7 @@ class SearchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restricted
         return Response(self.get_serializer(search).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(parameters=[OpenApiParameter("reason", str, required=True)], responses=ProbeSerializer(many=True))
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)  # every still of the search, never paged
     def probes(self, request, pk=None):
         """The stills' candidate lists (officers and privacy officers only), logged with your reason."""
         search = self.get_object()

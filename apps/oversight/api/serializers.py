@@ -82,7 +82,7 @@ class GovernedChangeSerializer(serializers.ModelSerializer):
     """A threshold or engine change and its decision."""
 
     proposed_by = serializers.CharField(source="proposed_by.username", read_only=True)
-    decided_by = serializers.CharField(source="decided_by.username", read_only=True, default=None)
+    decided_by = serializers.CharField(source="decided_by.username", read_only=True, default=None, allow_null=True)
 
     class Meta:
         model = GovernedChange

@@ -1,9 +1,24 @@
 """Oversight API routes."""
 
-from django.urls import path
+from django.urls import path, register_converter
 from rest_framework.routers import SimpleRouter
 
 from . import views
+
+
+class SignedIntegerConverter:
+    """Any whole number, so that an id no deployment has (a negative one) gets the API's JSON 404, not Django's page."""
+
+    regex = "-?[0-9]+"
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value: int) -> str:
+        return str(value)
+
+
+register_converter(SignedIntegerConverter, "signed")
 
 router = SimpleRouter()
 router.register("retention", views.RetentionViewSet, basename="oversight-retention")
@@ -15,6 +30,6 @@ urlpatterns = [
     path("purges/", views.PurgeView.as_view(), name="oversight-purges"),
     path("equality/", views.EqualityView.as_view(), name="oversight-equality"),
     path("access/", views.AccessLogView.as_view(), name="oversight-access"),
-    path("deployments/<int:pk>/bundle/", views.BundleView.as_view(), name="oversight-bundle"),
+    path("deployments/<signed:pk>/bundle/", views.BundleView.as_view(), name="oversight-bundle"),
     *router.urls,
 ]

@@ -92,6 +92,7 @@ class RetentionViewSet(RestrictedViewSet):
 
     queryset = RetentionPolicy.objects.select_related("changed_by")
     serializer_class = RetentionPolicySerializer
+    pagination_class = None  # the list is one row per data class, never paged (and the schema must say so)
     extra_query_parameters = frozenset({"dry_run"})
     action_rules = {"set_policy": "oversight.change_retentionpolicy", "sweep": "oversight.run_sweep"}
 
@@ -194,7 +195,10 @@ class AccessLogView(_PolicyView):
     @extend_schema(
         parameters=[OpenApiParameter(name, str) for name in ACCESS_PARAMETERS[:-1]]
         + [OpenApiParameter("export", str, enum=["csv"], description="csv: download (the export is logged)")],
-        responses=AccessEventSerializer(many=True),
+        responses={
+            (200, "application/json"): AccessEventSerializer(many=True),
+            (200, "text/csv"): OpenApiTypes.STR,
+        },
     )
     def get(self, request):
         form = AccessSearchForm(request.query_params)
@@ -223,7 +227,10 @@ class BundleView(_PolicyView):
 
     policy_action = "oversight.export_bundle"
 
-    @extend_schema(responses={(200, "application/zip"): OpenApiTypes.BINARY})
+    @extend_schema(
+        parameters=[OpenApiParameter("id", int, OpenApiParameter.PATH, description="The deployment's id.")],
+        responses={(200, "application/zip"): OpenApiTypes.BINARY},
+    )
     def get(self, request, pk):
         scope = bundles.Scope(deployment=get_object_or_404(Deployment, pk=pk))
         try:

@@ -86,6 +86,8 @@ class WatchlistSerializer(serializers.ModelSerializer):
     """A watchlist's record; its entries (personal data) come from /entries/ with a reason."""
 
     entry_count = serializers.IntegerField(source="entries.count", read_only=True)
+    # Blank until the list is approved; the schema's enum must allow that.
+    approval_route = serializers.ChoiceField(choices=ApprovalRoute.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = Watchlist

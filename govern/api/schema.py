@@ -1,0 +1,55 @@
+"""The OpenAPI schema documents the errors every endpoint can answer with, not only its success."""
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.openapi import AutoSchema
+from rest_framework import serializers
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+# 400: a field-by-field object from a serializer ({"field": ["problem"]}), or {"detail": ...} from the rest.
+VALIDATION_ERROR = {
+    "type": "object",
+    "additionalProperties": {},
+    "description": "What is wrong: {field: [problems]} or {detail: problem}.",
+}
+
+
+class ErrorSerializer(serializers.Serializer):
+    """Every refusal other than a validation error: {"detail": why}."""
+
+    detail = serializers.CharField()
+
+
+class GovernAutoSchema(AutoSchema):
+    """drf-spectacular's schema plus the refusals the platform really returns, so clients (and fuzzers) can rely on it.
+
+    Every operation may answer 400 (a bad field or an unknown query parameter), 401, 403 and 404 (an object named
+    in the path or the body that does not exist or is not one the user may see, or nothing yet to show); a write may
+    also answer 409 (the state moved on), 412 (If-Match did not match), 413 (body above MAX_REQUEST_BODY_BYTES) and
+    415 (a body in a media type it does not parse); a throttled view may answer 429.
+    """
+
+    def _error_statuses(self) -> dict[int, str]:
+        statuses = {
+            400: _("The request is malformed or a value is refused."),
+            401: _("No valid credentials were sent."),
+            403: _("The credentials do not allow this."),
+            404: _("No such object, or not one you may see."),
+        }
+        if self.method not in SAFE_METHODS:
+            statuses[409] = _("The object's state does not allow this now.")
+            statuses[412] = _("The object changed since the version named in If-Match.")
+            statuses[413] = _("The request body is larger than the limit.")
+            statuses[415] = _("The body's media type is not accepted here.")
+        if self.view.get_throttles():
+            statuses[429] = _("Too many requests; try again later.")
+        return statuses
+
+    def _get_response_bodies(self, direction="response"):
+        responses = super()._get_response_bodies(direction)
+        if direction != "response":
+            return responses
+        for status_code, description in self._error_statuses().items():
+            body = VALIDATION_ERROR if status_code == 400 else ErrorSerializer
+            response = self._get_response_for_code(body, str(status_code), ["application/json"], direction)
+            responses.setdefault(str(status_code), {**response, "description": description})
+        return responses
