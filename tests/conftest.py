@@ -32,6 +32,45 @@ def pytest_configure(config):
         return original(self, ["SET LOCAL session_replication_role = replica", *sql_list])
 
     DatabaseOperations.execute_sql_flush = execute_sql_flush
+    _verify_second_factor_on_test_login()
+
+
+def _verify_second_factor_on_test_login():
+    """`client.force_login(user)` and `client.login(...)` sign in fully: for a role that needs a second factor, the
+    user gets a confirmed authenticator (if none) and the session is marked verified by it, as django-otp's
+    `login` does after a right code. Tests of the second step itself sign in through the pages instead
+    (tests/security/test_two_factor.py), or call `unverify(client)`."""
+    from django.test.client import ClientMixin
+
+    original = ClientMixin._login
+
+    def _login(self, user, backend=None):
+        original(self, user, backend)
+        user.refresh_roles()
+        if user.needs_second_factor:
+            from django_otp import DEVICE_ID_SESSION_KEY
+            from django_otp.plugins.otp_totp.models import TOTPDevice
+
+            from apps.accounts import two_factor
+
+            # Created directly, not through the service: a test's own count of audit events stays its own.
+            device = two_factor.confirmed_device(user) or TOTPDevice.objects.create(
+                user=user, name=two_factor.DEVICE_NAME, confirmed=True
+            )
+            session = self.session
+            session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+            session.save()
+
+    ClientMixin._login = _login
+
+
+def unverify(client) -> None:
+    """Undo the test login's second factor: the session is signed in with the password only."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    session = client.session
+    session.pop(DEVICE_ID_SESSION_KEY, None)
+    session.save()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -1,21 +1,21 @@
 """Account management in the admin site: every save goes into the audit log in the admin's transaction."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from rest_framework.authtoken.models import TokenProxy
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.audit import services as audit
 
-from . import policy
+from . import lockout, policy, services, two_factor
 from .choices import Role
-from .models import User
+from .models import ApiToken, SignInLockout, User
 from .services import INCOMPATIBLE_WITH_ADMINISTRATOR, PROFILE_FIELDS
 
-# Roles are a fixed list and tokens are secrets: neither is edited by hand.
-for model in (Group, TokenProxy):
+# Roles are a fixed list, and authenticator secrets are nobody's to read: neither is edited by hand.
+for model in (Group, TOTPDevice):
     if admin.site.is_registered(model):
         admin.site.unregister(model)
 
@@ -38,6 +38,13 @@ class UserAdmin(DjangoUserAdmin):
         ("Police", {"fields": ["rank", "warrant_number", "force", "unit"]}),
     ]
     filter_horizontal = ["groups"]
+    actions = ["reset_second_factor"]
+
+    @admin.action(description="Remove their authenticator app (they enrol a new one at next sign-in)")
+    def reset_second_factor(self, request, queryset):
+        for user in queryset:
+            two_factor.reset(request.user, user, reason="admin site")
+        self.message_user(request, "Authenticator apps removed.", messages.SUCCESS)
 
     def has_module_permission(self, request):
         return policy.may(request.user, "accounts.view_user")
@@ -101,3 +108,58 @@ class UserAdmin(DjangoUserAdmin):
             if request.method == "POST" and response.status_code == 302:
                 audit.record("account.password_set", User.objects.get(pk=id), request.user, reason="admin site")
         return response
+
+
+class _ReadOnlyForAdministrators(admin.ModelAdmin):
+    """Listed for administrators; changed only through the actions, which call the services."""
+
+    def has_module_permission(self, request):
+        return policy.may(request.user, "accounts.change_user")
+
+    def has_view_permission(self, request, obj=None):
+        return policy.may(request.user, "accounts.change_user")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(_ReadOnlyForAdministrators):
+    """Every API token by its first characters (the key itself is never stored); revoke any of them."""
+
+    list_display = ["prefix", "user", "name", "created_at", "last_used_at", "revoked_at", "revoked_by"]
+    list_filter = ["revoked_at"]
+    search_fields = ["user__username", "name", "prefix"]
+    fields = list_display
+    actions = ["revoke"]
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request, queryset):
+        revoked = 0
+        for token in queryset.filter(revoked_at__isnull=True):
+            services.revoke_token(request.user, token, reason="admin site")
+            revoked += 1
+        self.message_user(request, f"{revoked} token(s) revoked.", messages.SUCCESS)
+
+
+@admin.register(SignInLockout)
+class SignInLockoutAdmin(_ReadOnlyForAdministrators):
+    """Pauses on signing in after repeated failures; lift one early."""
+
+    list_display = ["key", "value", "failures", "locked_at", "locked_until", "lifted_at"]
+    list_filter = ["key"]
+    search_fields = ["value"]
+    fields = list_display
+    actions = ["lift"]
+
+    @admin.action(description="Lift the selected pauses")
+    def lift(self, request, queryset):
+        for pause in queryset.filter(lifted_at__isnull=True):
+            lockout.lift(request.user, pause, reason="admin site")
+        self.message_user(request, "Pauses lifted.", messages.SUCCESS)

@@ -41,4 +41,22 @@ AUDIT_ACTIONS = {
     "account.login_failed": "Sign-in refused",
     "account.logout": "Signed out",
     "account.token_issued": "API token issued",
+    "account.token_revoked": "API token revoked",
+    "account.locked_out": "Sign-in paused after repeated failures",
+    "account.second_factor_enrolled": "Authenticator app enrolled",
+    "account.second_factor_verified": "Two-factor code accepted",
+    "account.second_factor_failed": "Two-factor code refused",
+    "account.second_factor_reset": "Authenticator app removed (enrol again)",
+    "account.unlocked": "Sign-in pause lifted",
 }
+
+
+# Roles that must sign in with a second factor (a TOTP code from an authenticator app) after the password.
+SECOND_FACTOR_ROLES = frozenset({Role.AUTHORISING_OFFICER, Role.PRIVACY_OFFICER, Role.ADMINISTRATOR})
+
+
+class LockoutKey(models.TextChoices):
+    """What repeated failed sign-ins are counted against."""
+
+    USERNAME = "username", "Account (the username as typed)"
+    ADDRESS = "address", "IP address"

@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
-from .choices import SENIORITY, Rank, Role
+from .choices import SECOND_FACTOR_ROLES, SENIORITY, LockoutKey, Rank, Role
 
 
 class RestrictedQuerySet(models.QuerySet):
@@ -67,6 +67,69 @@ class User(AbstractUser):
             return False
         return SENIORITY[Rank(self.rank)] >= SENIORITY[Rank(rank)]
 
+    @property
+    def needs_second_factor(self) -> bool:
+        """Whether this user signs in with a TOTP code after the password (authorising, privacy, administrator)."""
+        return self.has_role(*SECOND_FACTOR_ROLES)
+
     def refresh_roles(self) -> None:
         """Forget the cached roles after the groups changed."""
         self.__dict__.pop("roles", None)
+
+
+class SignInFailure(models.Model):
+    """One refused sign-in, counted against the username as typed and the address it came from."""
+
+    username = models.CharField(max_length=150, db_index=True)
+    address = models.GenericIPAddressField(null=True, blank=True, db_index=True)
+    at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        ordering = ["-at"]
+
+    def __str__(self):
+        return f"{self.username} from {self.address} at {self.at:%Y-%m-%d %H:%M:%S}"
+
+
+class SignInLockout(models.Model):
+    """A pause on signing in for one username or one address, after too many failures in the window."""
+
+    key = models.CharField(max_length=16, choices=LockoutKey.choices)
+    value = models.CharField(max_length=150)
+    failures = models.PositiveIntegerField()
+    locked_at = models.DateTimeField()
+    locked_until = models.DateTimeField()
+    lifted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-locked_at"]
+        indexes = [models.Index(fields=["key", "value", "locked_until"])]
+
+    def __str__(self):
+        return f"{self.get_key_display()} {self.value} until {self.locked_until:%Y-%m-%d %H:%M}"
+
+
+class ApiToken(models.Model):
+    """An API token of one user (`Authorization: Token <key>`): only its SHA-256 is kept, shown once, revocable."""
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="api_tokens")
+    name = models.CharField(max_length=100, blank=True, help_text="What the token is for, e.g. the script using it.")
+    prefix = models.CharField(max_length=8, help_text="The token's first characters, to recognise it in a list.")
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+
+    objects = RestrictedManager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"token {self.prefix}… of {self.user}"
+
+    @property
+    def is_active(self) -> bool:
+        """Whether the token still authenticates."""
+        return self.revoked_at is None

@@ -12,3 +12,26 @@ rule("accounts.change_user", roles=[Role.ADMINISTRATOR], label="Change accounts"
 rule("accounts.add_user", roles=[Role.ADMINISTRATOR], label="Create accounts")
 # Everyone may read their own account.
 rule("accounts.view_self", roles=EVERY_ROLE, label="View your own account", scope=lambda user: Q(pk=user.pk))
+
+
+def _own_tokens_unless_administrator(user):
+    return Q() if user.has_role(Role.ADMINISTRATOR) else Q(user=user)
+
+
+def _revocation_refusal(user, token):
+    if token.user_id != user.pk and not user.has_role(Role.ADMINISTRATOR):
+        return "Only the token's holder or an administrator may revoke it."
+    if token.revoked_at is not None:
+        return "This token is already revoked."
+    return None
+
+
+# Everyone sees and revokes their own API tokens; administrators see and revoke anyone's.
+rule("accounts.view_apitoken", roles=EVERY_ROLE, label="View API tokens", scope=_own_tokens_unless_administrator)
+rule(
+    "accounts.revoke_apitoken",
+    roles=EVERY_ROLE,
+    label="Revoke API tokens",
+    scope=_own_tokens_unless_administrator,
+    check=_revocation_refusal,
+)

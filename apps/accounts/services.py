@@ -4,15 +4,19 @@
 hold the permission for the action.
 """
 
+import hashlib
+import secrets
+
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from apps.audit import services as audit
 
 from . import policy
 from .choices import Rank, Role
-from .models import User
+from .models import ApiToken, User
 
 PROFILE_FIELDS = ("first_name", "last_name", "email", "rank", "warrant_number", "force", "unit")
 
@@ -129,3 +133,36 @@ def deactivate(actor, user: User, reason: str) -> User:
     user.save(update_fields=["is_active"])
     audit.record("account.deactivate", user, actor, reason=reason)
     return user
+
+
+def token_digest(key: str) -> str:
+    """The SHA-256 of a token: 256 random bits need no slow hash, and the digest is looked up by index."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+@transaction.atomic
+def issue_token(user: User, name: str = "", via: str = "api") -> tuple[ApiToken, str]:
+    """A new API token for `user` (who proved who they are); the clear key is returned here once, never stored."""
+    if not user.is_active:
+        raise PermissionDenied("An inactive account gets no token.")
+    key = secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(user=user, name=name.strip()[:100], prefix=key[:8], digest=token_digest(key))
+    audit.record(
+        "account.token_issued", token.user, user, data={"token": token.pk, "prefix": token.prefix, "name": token.name,
+                                                        "via": via},
+    )  # fmt: skip
+    return token, key
+
+
+@transaction.atomic
+def revoke_token(actor, token: ApiToken, reason: str = "") -> ApiToken:
+    """Revoke a token at once: its holder or an administrator; the row stays, so the log's references resolve."""
+    token = ApiToken.objects.select_for_update().get(pk=token.pk)
+    policy.require(actor, "accounts.revoke_apitoken", token)
+    token.revoked_at = timezone.now()
+    token.revoked_by = actor
+    token.save(update_fields=["revoked_at", "revoked_by"])
+    audit.record(
+        "account.token_revoked", token.user, actor, data={"token": token.pk, "prefix": token.prefix}, reason=reason
+    )
+    return token

@@ -1,13 +1,18 @@
-"""Pages: the role-aware home page."""
+"""Pages: signing in, the role-aware home page."""
 
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
-from django.views.decorators.http import require_safe
+from django.shortcuts import redirect, render, resolve_url
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_safe
 
 from apps.audit.models import Checkpoint
 from apps.audit.services import tree_size
 
+from . import two_factor
 from .choices import Role
+from .forms import SecondFactorForm, SignInForm
 
 # What each role's dashboard offers, until each app brings its own queue; (title, url name, description).
 DASHBOARD_LINKS = {
@@ -66,3 +71,59 @@ def home(request):
         "latest_checkpoint": Checkpoint.objects.order_by("-tree_size").first(),
     }
     return render(request, "accounts/home.html", context)
+
+
+class SignInView(auth_views.LoginView):
+    """Username and password, refused while the username or the address is paused after repeated failures."""
+
+    authentication_form = SignInForm
+    redirect_authenticated_user = True
+
+
+def _next_page(request) -> str:
+    wanted = request.POST.get("next") or request.GET.get("next") or ""
+    if url_has_allowed_host_and_scheme(wanted, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return wanted
+    return resolve_url("home")
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def two_factor_verify(request):
+    """The sign-in's second step: the code from the person's authenticator app."""
+    if not request.user.needs_second_factor or request.user.is_verified():
+        return redirect(_next_page(request))
+    if two_factor.confirmed_device(request.user) is None:
+        return redirect("two-factor-enrol")
+    form = SecondFactorForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if two_factor.sign_in_second_factor(request, form.cleaned_data["otp_token"]):
+            return redirect(_next_page(request))
+        form.add_error("otp_token", "That code is not right, or was used already. Wait for the next one and retry.")
+    return render(request, "registration/two_factor_verify.html", {"form": form, "next": _next_page(request)})
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def two_factor_enrol(request):
+    """First sign-in of a role that needs a second factor: add Govern to an authenticator app, confirm a code."""
+    if not request.user.needs_second_factor or request.user.is_verified():
+        return redirect(_next_page(request))
+    if two_factor.confirmed_device(request.user) is not None:
+        return redirect("two-factor-verify")
+    device = two_factor.pending_device(request.user)
+    form = SecondFactorForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if two_factor.confirm_enrolment(request, device, form.cleaned_data["otp_token"]):
+            return redirect(_next_page(request))
+        form.add_error("otp_token", "That code is not right. Check the app shows Govern's entry and retry.")
+    context = {
+        "form": form,
+        "next": _next_page(request),
+        "otpauth_uri": device.config_url,
+        "secret": two_factor.secret(device),
+        "qr_code": two_factor.qr_code_data_url(device),
+    }
+    return render(request, "registration/two_factor_enrol.html", context)

@@ -76,6 +76,19 @@ URGENT_AUTHORISING_MIN_RANK = env.choice("URGENT_AUTHORISING_MIN_RANK", "inspect
 # An urgent approval lapses unless an officer of AUTHORISING_MIN_RANK ratifies it within this time.
 URGENT_RATIFICATION_HOURS = env.integer("URGENT_RATIFICATION_HOURS", 24, minimum=1, maximum=168)
 
+# --- Signing in: repeated failures pause sign-in for the username (as typed) and for the address ------------------
+LOGIN_LOCKOUT_ATTEMPTS = env.integer("LOGIN_LOCKOUT_ATTEMPTS", 5, minimum=1, maximum=100)
+# One address may be a whole police station behind NAT: a higher bar, so one person cannot lock out a building.
+LOGIN_LOCKOUT_ADDRESS_ATTEMPTS = env.integer("LOGIN_LOCKOUT_ADDRESS_ATTEMPTS", 20, minimum=1, maximum=10_000)
+LOGIN_LOCKOUT_WINDOW_MINUTES = env.integer("LOGIN_LOCKOUT_WINDOW_MINUTES", 15, minimum=1, maximum=24 * 60)
+LOGIN_LOCKOUT_MINUTES = env.integer("LOGIN_LOCKOUT_MINUTES", 15, minimum=1, maximum=24 * 60)
+# Behind a reverse proxy every request comes from the proxy's address: when the proxy appends the client's address to
+# X-Forwarded-For, count that (the header's last entry, the one the proxy wrote) instead. Never without such a proxy.
+PROXY_FORWARDED_FOR = env.boolean("PROXY_FORWARDED_FOR", default=False)
+# The second factor (django-otp, TOTP): the name authenticator apps show, and no admin page that shows secrets.
+OTP_TOTP_ISSUER = env.string("OTP_TOTP_ISSUER", "Govern")
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+
 # --- Watchlists -----------------------------------------------------------------------------------------------------
 WATCHLIST_COMPILE_WINDOW_HOURS = env.integer("WATCHLIST_COMPILE_WINDOW_HOURS", 24, minimum=1, maximum=24 * 14)
 WATCHLIST_MAX_HOURS = env.integer("WATCHLIST_MAX_HOURS", 24, minimum=1, maximum=24 * 7)
@@ -180,11 +193,12 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "simple_history",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "apps.accounts",
     "apps.audit",
     "apps.watchlists",
@@ -195,6 +209,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "govern.middleware.ContentSecurityPolicyMiddleware",
     "govern.middleware.RequestBodyLimitMiddleware",
     "apps.audit.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -203,6 +218,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "apps.accounts.middleware.SecondFactorRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -211,6 +228,7 @@ MIDDLEWARE = [
 ROOT_URLCONF = "govern.urls"
 WSGI_APPLICATION = "govern.wsgi.application"
 AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = ["apps.accounts.backends.LockoutModelBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -257,18 +275,46 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG
 
+# --- Cookies, transport and browser protections ---------------------------------------------------------------------
+# Session and CSRF cookies: never readable by scripts, sent only over TLS unless DEBUG, never on cross-site requests
+# that could change anything (Lax lets a link from an e-mail open a page; Strict would sign the reader out).
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env.boolean("SECURE_COOKIES", default=not DEBUG)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_SAMESITE = env.choice("COOKIE_SAMESITE", "Lax", ["Lax", "Strict"])
 SESSION_COOKIE_AGE = env.integer("SESSION_COOKIE_AGE", 8 * 3600, minimum=300)
-X_FRAME_OPTIONS = "DENY"
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+CSRF_COOKIE_HTTPONLY = True  # no page script reads it: every form carries {% csrf_token %}
+CSRF_COOKIE_SAMESITE = SESSION_COOKIE_SAMESITE
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and strips it from clients): trust it for "https".
+if env.boolean("SECURE_PROXY_SSL_HEADER", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.boolean("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # the load balancer's liveness probe may speak plain HTTP inside the network
+# HSTS is only ever sent on HTTPS responses; a year by default in production, off with DEBUG.
+SECURE_HSTS_SECONDS = env.integer("SECURE_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 3600, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.boolean("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = False
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# The Content-Security-Policy of every response (govern.middleware.ContentSecurityPolicyMiddleware): scripts and
+# styles only from Govern's own static files, never inline; one view may widen a directive with `csp_override`.
+CONTENT_SECURITY_POLICY = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self'",
+    "img-src": "'self' data:",
+    "object-src": "'none'",
+    "base-uri": "'self'",
+    "frame-ancestors": "'none'",
+    "form-action": "'self'",
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: an anonymous request then gets 401 with WWW-Authenticate, not a bare 403.
-        "rest_framework.authentication.TokenAuthentication",
+        "apps.accounts.authentication.HashedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -25,6 +25,8 @@ STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticF
 WHITENOISE_USE_FINDERS = True
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False
+SECURE_SSL_REDIRECT = False  # the test client and the live server speak plain HTTP
+SECURE_HSTS_SECONDS = 0
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 STATIC_ROOT = _BASE / "var" / "test" / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)

@@ -4,6 +4,7 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
+from apps.accounts import two_factor
 from apps.accounts.choices import Role
 from apps.accounts.management.commands.seed_demo import DEMO_ACCOUNTS
 from apps.accounts.models import User
@@ -11,6 +12,20 @@ from apps.audit.models import Event
 
 pytestmark = pytest.mark.django_db
 DEMO_PASSWORD = "demo-password-for-tests"
+
+
+def _sign_in(client, username, password=DEMO_PASSWORD):
+    """Password, then (for a role that needs it) the code of the authenticator seed_demo enrolled."""
+    response = client.post(reverse("login"), {"username": username, "password": password})
+    assert response.status_code == 302 and response.url == reverse("home")
+    user = User.objects.get(username=username)
+    if user.needs_second_factor:
+        refused = client.get(reverse("home"))
+        assert refused.status_code == 302 and refused.url.startswith(reverse("two-factor-verify"))
+        code = two_factor.current_code(two_factor.confirmed_device(user))
+        verified = client.post(reverse("two-factor-verify"), {"otp_token": code, "next": reverse("home")})
+        assert verified.status_code == 302 and verified.url == reverse("home")
+    return response
 
 
 @pytest.fixture
@@ -38,8 +53,9 @@ def test_seed_demo_generates_and_keeps_passwords_when_none_is_given(tmp_path):
     first = credentials.read_text()
     call_command("seed_demo", force=True, credentials_file=credentials)
     assert credentials.read_text() == first
-    username, password = first.splitlines()[0].split()
+    username, password, otpauth = first.splitlines()[0].split()  # the commander signs in with a second factor
     assert User.objects.get(username=username).check_password(password)
+    assert otpauth.startswith(f"otpauth://totp/Govern%3A{username}?secret=")
     assert oct(credentials.stat().st_mode)[-3:] == "600"
 
 
@@ -54,8 +70,7 @@ def test_seed_demo_refuses_without_debug(settings, tmp_path):
 
 @pytest.mark.parametrize(("username", "role"), [(account[0], account[-1]) for account in DEMO_ACCOUNTS])
 def test_every_demo_account_signs_in_and_sees_its_dashboard(demo, client, username, role):
-    response = client.post(reverse("login"), {"username": username, "password": DEMO_PASSWORD})
-    assert response.status_code == 302 and response.url == reverse("home")
+    _sign_in(client, username)
     home = client.get(reverse("home"))
     assert home.status_code == 200
     assert f'data-role="{role.value}"'.encode() in home.content
@@ -77,22 +92,22 @@ def test_home_requires_sign_in(client):
 
 
 def test_sign_out_is_logged(demo, client):
-    client.post(reverse("login"), {"username": "officer", "password": DEMO_PASSWORD})
+    _sign_in(client, "officer")
     client.post(reverse("logout"))
     assert Event.objects.filter(action="account.logout", actor_username="officer").exists()
 
 
 def test_admin_site_is_for_administrators_only(demo, client):
-    client.post(reverse("login"), {"username": "privacy", "password": DEMO_PASSWORD})
+    _sign_in(client, "privacy")
     assert client.get("/admin/").status_code == 302
     client.post(reverse("logout"))
-    client.post(reverse("login"), {"username": "admin", "password": DEMO_PASSWORD})
+    _sign_in(client, "admin")
     assert client.get("/admin/").status_code == 200
     assert client.get("/admin/accounts/user/").status_code == 200
 
 
 def test_admin_role_change_is_logged_with_the_change(demo, client):
-    client.post(reverse("login"), {"username": "admin", "password": DEMO_PASSWORD})
+    _sign_in(client, "admin")
     officer = User.objects.get(username="officer")
     from django.contrib.auth.models import Group
 

@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from ..models import User
+from ..models import ApiToken, User
 
 
 class UserSerializer(serializers.ModelSerializer):
@@ -24,13 +24,42 @@ class UserSerializer(serializers.ModelSerializer):
 
 
 class TokenRequestSerializer(serializers.Serializer):
-    """Credentials exchanged for an API token."""
+    """Credentials exchanged for a new API token."""
 
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=4096, trim_whitespace=False, style={"input_type": "password"})
+    name = serializers.CharField(max_length=100, required=False, allow_blank=True, help_text="What the token is for.")
+    otp = serializers.CharField(
+        max_length=16,
+        required=False,
+        allow_blank=True,
+        help_text="The code from the account's authenticator app: needed by authorising officers, privacy officers "
+        "and administrators.",
+    )
 
 
 class TokenSerializer(serializers.Serializer):
-    """An API token to send as `Authorization: Token <key>`."""
+    """A new API token to send as `Authorization: Token <key>`: shown this once, never again."""
 
     token = serializers.CharField()
+    id = serializers.IntegerField()
+    prefix = serializers.CharField()
+    name = serializers.CharField()
+
+
+class ApiTokenSerializer(serializers.ModelSerializer):
+    """An API token as listed: its first characters, never the key."""
+
+    username = serializers.CharField(source="user.username", read_only=True)
+    revoked_by = serializers.CharField(source="revoked_by.username", read_only=True, default=None)
+
+    class Meta:
+        model = ApiToken
+        fields = ["id", "username", "name", "prefix", "created_at", "last_used_at", "revoked_at", "revoked_by"]
+        read_only_fields = fields
+
+
+class RevocationSerializer(serializers.Serializer):
+    """Why a token is revoked (optional)."""
+
+    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True)

@@ -7,6 +7,7 @@ from . import views
 
 router = SimpleRouter()
 router.register("users", views.UserViewSet)
+router.register("tokens", views.ApiTokenViewSet)
 
 urlpatterns = [
     path("me/", views.MeView.as_view(), name="accounts-me"),

@@ -3,17 +3,17 @@
 from django.contrib.auth import authenticate
 from django.db import transaction
 from drf_spectacular.utils import extend_schema
-from rest_framework import exceptions, permissions
-from rest_framework.authtoken.models import Token
+from rest_framework import exceptions, mixins, permissions
+from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from apps.audit import services as audit
 from apps.audit.access import ConsultationLoggedMixin
-from govern.api.viewsets import RestrictedReadOnlyViewSet, StrictQueryMixin
+from govern.api.viewsets import RestrictedReadOnlyViewSet, RestrictedViewSet, StrictQueryMixin
 
-from ..models import User
+from .. import lockout, services, two_factor
+from ..models import ApiToken, User
 from . import serializers
 
 
@@ -39,7 +39,8 @@ class TokenThrottle(AnonRateThrottle):
 
 
 class TokenView(StrictQueryMixin, APIView):
-    """Exchange a username and password for an API token (one per account; re-issuing returns it)."""
+    """Exchange a username and password (and the two-factor code, for the roles that need one) for a new API token,
+    shown once (only its SHA-256 is kept)."""
 
     permission_classes = [permissions.AllowAny]
     authentication_classes = []
@@ -49,10 +50,43 @@ class TokenView(StrictQueryMixin, APIView):
     def post(self, request):
         credentials = serializers.TokenRequestSerializer(data=request.data)
         credentials.is_valid(raise_exception=True)
-        user = authenticate(request, **credentials.validated_data)
+        username, password = credentials.validated_data["username"], credentials.validated_data["password"]
+        user = authenticate(request, username=username, password=password)
         if user is None:
+            until = lockout.locked_until(username, lockout.address_of(request))
+            if until is not None:
+                raise exceptions.AuthenticationFailed(lockout.message(until))
             raise exceptions.AuthenticationFailed("Wrong username or password, or the account is inactive.")
+        if user.needs_second_factor:
+            # A token is a sign-in that lasts: the roles that sign in with a second factor need it here too.
+            code = credentials.validated_data.get("otp", "")
+            if not code:
+                raise exceptions.AuthenticationFailed(
+                    "This account signs in with a second factor: send the code from its authenticator app as otp."
+                )
+            if two_factor.verify(user, code, via="api") is None:
+                raise exceptions.AuthenticationFailed(
+                    "That two-factor code is not right, or was used already (no authenticator app yet? Sign in on the "
+                    "web once to add one)."
+                )
         with transaction.atomic():
-            token, created = Token.objects.get_or_create(user=user)
-            audit.record("account.token_issued", user, user, data={"new": created})
-        return Response({"token": token.key})
+            lockout.forget_failures(user.get_username())
+            token, key = services.issue_token(user, credentials.validated_data.get("name", ""))
+        return Response({"token": key, "id": token.pk, "prefix": token.prefix, "name": token.name})
+
+
+class ApiTokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedViewSet):
+    """Your API tokens (an administrator's: everyone's), never their keys; revoke one at once."""
+
+    queryset = ApiToken.objects.select_related("user", "revoked_by")
+    serializer_class = serializers.ApiTokenSerializer
+    action_rules = {"revoke": "accounts.revoke_apitoken"}
+
+    @extend_schema(request=serializers.RevocationSerializer, responses=serializers.ApiTokenSerializer)
+    @action(detail=True, methods=["post"])
+    def revoke(self, request, pk=None):
+        """Revoke the token: it stops authenticating at once."""
+        body = serializers.RevocationSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        token = services.revoke_token(request.user, self.get_object(), body.validated_data.get("reason", ""))
+        return Response(serializers.ApiTokenSerializer(token).data)

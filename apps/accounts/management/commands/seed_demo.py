@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils.module_loading import module_has_submodule
 
-from ... import services
+from ... import services, two_factor
 from ...choices import Rank, Role
 from ...models import User
 
@@ -46,6 +46,7 @@ class Command(BaseCommand):
         credentials_file = credentials_file or Path(settings.VAR_DIR) / "demo-credentials.txt"
         stored = _read_credentials(credentials_file)
         chosen = {}
+        otpauth = {}
         with transaction.atomic():
             services.ensure_role_groups()
             for username, first, last, rank, unit, role in DEMO_ACCOUNTS:
@@ -54,16 +55,20 @@ class Command(BaseCommand):
                 user = User.objects.filter(username=username).first()
                 profile = {"first_name": first, "last_name": last, "rank": rank, "force": FORCE, "unit": unit}
                 if user is None:
-                    services.create_user(None, username, wanted, roles=[role], reason="demo data", **profile)
-                    continue
-                if user.roles != {role}:
-                    services.set_roles(None, user, [role], reason="demo data")
-                if not user.check_password(wanted):
-                    services.set_password(None, user, wanted, reason="demo data")
-        _write_credentials(credentials_file, chosen)
-        self.stdout.write(f"Demo accounts ready (passwords in {credentials_file}):")
+                    user = services.create_user(None, username, wanted, roles=[role], reason="demo data", **profile)
+                else:
+                    if user.roles != {role}:
+                        services.set_roles(None, user, [role], reason="demo data")
+                    if not user.check_password(wanted):
+                        services.set_password(None, user, wanted, reason="demo data")
+                if user.needs_second_factor:
+                    # Its authenticator secret goes into the credentials file beside the password (see README).
+                    otpauth[username] = two_factor.enrol_for_demo(user).config_url
+        _write_credentials(credentials_file, chosen, otpauth)
+        self.stdout.write(f"Demo accounts ready (passwords and two-factor secrets in {credentials_file}):")
         for username, *_rest, role in DEMO_ACCOUNTS:
-            self.stdout.write(f"  {username:<10} {chosen[username]:<20} {role.label}")
+            second = "  + two-factor code (secret in the file)" if username in otpauth else ""
+            self.stdout.write(f"  {username:<12} {chosen[username]:<20} {role.label}{second}")
         # Each app above accounts may bring its own demo data in a `demo` module with `seed(stdout)`, run in the
         # order of the module's ORDER (default: the app's place in INSTALLED_APPS).
         modules = [
@@ -75,14 +80,32 @@ class Command(BaseCommand):
             module.seed(self.stdout)
 
 
+# Each line: username, password and, for a role that signs in with a second factor, its otpauth:// URI.
+OTPAUTH_MARK = " otpauth://"
+
+
 def _read_credentials(path: Path) -> dict[str, str]:
     if not path.exists():
         return {}
     pairs = (line.split(None, 1) for line in path.read_text().splitlines() if line.strip())
-    return {parts[0]: parts[1].strip() for parts in pairs if len(parts) == 2}
+    return {parts[0]: parts[1].split(OTPAUTH_MARK, 1)[0].strip() for parts in pairs if len(parts) == 2}
 
 
-def _write_credentials(path: Path, chosen: dict[str, str]) -> None:
+def _read_otpauth(path: Path) -> dict[str, str]:
+    if not path.exists():
+        return {}
+    pairs = (line.split(OTPAUTH_MARK, 1) for line in path.read_text().splitlines() if OTPAUTH_MARK in line)
+    return {head.split()[0]: "otpauth://" + uri.strip() for head, uri in pairs if head.strip()}
+
+
+def _write_credentials(path: Path, chosen: dict[str, str], otpauth: dict[str, str] | None = None) -> None:
+    """Write the file; without `otpauth` (another app's demo adding its accounts) the file's URIs are kept."""
+    if otpauth is None:
+        otpauth = _read_otpauth(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(f"{username} {password}\n" for username, password in chosen.items()))
+    lines = (
+        f"{username} {password}{' ' + otpauth[username] if username in otpauth else ''}\n"
+        for username, password in chosen.items()
+    )
+    path.write_text("".join(lines))
     path.chmod(0o600)

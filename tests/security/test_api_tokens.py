@@ -1,0 +1,135 @@
+"""API tokens: only a hash is stored, each is shown once, belongs to one user, and is revocable at once."""
+
+import hashlib
+
+import pytest
+from django.db import connection
+
+from apps.accounts import services
+from apps.accounts.models import ApiToken
+from apps.audit.models import Event
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def _issue(api, username, **extra):
+    response = api().post("/api/accounts/token/", {"username": username, "password": PASSWORD, **extra}, format="json")
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def _me(api, key):
+    return api().get("/api/accounts/me/", HTTP_AUTHORIZATION=f"Token {key}")
+
+
+def test_only_a_hash_of_the_token_is_stored(actors, api):
+    issued = _issue(api, "officer", name="nightly export")
+    key = issued["token"]
+    stored = ApiToken.objects.get(pk=issued["id"])
+    assert stored.digest == hashlib.sha256(key.encode()).hexdigest()
+    assert (stored.prefix, stored.name, stored.user) == (key[:8], "nightly export", actors.officer)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT * FROM accounts_apitoken")
+        rows = cursor.fetchall()
+    assert rows and not any(key in str(value) for row in rows for value in row)
+    assert "authtoken_token" not in connection.introspection.table_names()
+    issued_event = Event.objects.get(action="account.token_issued")
+    assert key not in issued_event.canonical
+
+
+def test_a_token_is_shown_once_and_never_listed(actors, api):
+    key = _issue(api, "officer")["token"]
+    assert _me(api, key).json()["username"] == "officer"
+    listed = api(actors.officer).get("/api/accounts/tokens/").json()
+    assert listed["count"] == 1
+    assert key not in str(listed) and listed["results"][0]["prefix"] == key[:8]
+    second = _issue(api, "officer")["token"]
+    assert second != key  # a new token each time: the old one cannot be shown again
+    assert _me(api, key).status_code == 200 and _me(api, second).status_code == 200
+
+
+def test_a_token_acts_as_its_one_user_only(actors, api):
+    key = _issue(api, "officer")["token"]
+    me = _me(api, key).json()
+    assert (me["username"], me["roles"]) == ("officer", ["officer"])
+    assert api().get("/api/accounts/users/", HTTP_AUTHORIZATION=f"Token {key}").status_code == 403
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from apps.accounts import two_factor
+
+    device = TOTPDevice.objects.create(user=actors.admin, name="app", confirmed=True)
+    admin_key = _issue(api, "admin", otp=two_factor.current_code(device))["token"]
+    assert api().get("/api/accounts/users/", HTTP_AUTHORIZATION=f"Token {admin_key}").status_code == 200
+
+
+def test_a_wrong_or_made_up_token_gets_401_with_the_challenge(actors, api):
+    key = _issue(api, "officer")["token"]
+    for wrong in (key[:-1] + ("A" if key[-1] != "A" else "B"), hashlib.sha256(key.encode()).hexdigest(), "x"):
+        response = _me(api, wrong)
+        assert response.status_code == 401 and response["WWW-Authenticate"] == "Token"
+
+
+def test_the_holder_revokes_their_token_and_it_stops_at_once(actors, api):
+    key = _issue(api, "officer")["token"]
+    token = ApiToken.objects.get()
+    client = api()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    response = client.post(f"/api/accounts/tokens/{token.pk}/revoke/", {"reason": "laptop lost"}, format="json")
+    assert response.status_code == 200 and response.json()["revoked_by"] == "officer"
+    assert _me(api, key).status_code == 401
+    revoked = Event.objects.get(action="account.token_revoked")
+    assert (revoked.actor_username, revoked.target_id, revoked.reason) == (
+        "officer", str(actors.officer.pk), "laptop lost",
+    )  # fmt: skip
+    again = api(actors.officer).post(f"/api/accounts/tokens/{token.pk}/revoke/", {}, format="json")
+    assert again.status_code == 403 and "already revoked" in again.json()["detail"]
+
+
+def test_an_administrator_revokes_anyones_token_and_others_may_not(actors, api):
+    key = _issue(api, "officer")["token"]
+    token = ApiToken.objects.get()
+    assert api(actors.privacy).post(f"/api/accounts/tokens/{token.pk}/revoke/", {}, format="json").status_code == 404
+    assert api(actors.privacy).get("/api/accounts/tokens/").json()["count"] == 0
+    assert _me(api, key).status_code == 200
+    assert api(actors.admin).get("/api/accounts/tokens/").json()["count"] == 1
+    response = api(actors.admin).post(
+        f"/api/accounts/tokens/{token.pk}/revoke/", {"reason": "leaver 2026/31"}, format="json"
+    )
+    assert response.status_code == 200
+    assert _me(api, key).status_code == 401
+    event = Event.objects.get(action="account.token_revoked")
+    assert (event.actor_username, event.reason) == ("admin", "leaver 2026/31")
+
+
+def test_the_admin_site_revokes_a_token(actors, api, client):
+    key = _issue(api, "officer")["token"]
+    token = ApiToken.objects.get()
+    client.force_login(actors.admin)
+    listing = client.get("/admin/accounts/apitoken/")
+    assert listing.status_code == 200 and key not in listing.content.decode()
+    response = client.post(
+        "/admin/accounts/apitoken/", {"action": "revoke", "_selected_action": [token.pk]}, follow=True
+    )
+    assert response.status_code == 200
+    assert _me(api, key).status_code == 401
+    assert Event.objects.get(action="account.token_revoked").actor_username == "admin"
+
+
+def test_an_inactive_accounts_token_stops_working(actors, api):
+    key = _issue(api, "officer")["token"]
+    services.deactivate(actors.admin, actors.officer, reason="left the force")
+    assert _me(api, key).status_code == 401
+
+
+def test_revoking_needs_an_account_and_a_session_post_needs_csrf(actors, api):
+    _issue(api, "officer")
+    token = ApiToken.objects.get()
+    assert api().post(f"/api/accounts/tokens/{token.pk}/revoke/", {}, format="json").status_code == 401
+    assert api(actors.outsider).post(f"/api/accounts/tokens/{token.pk}/revoke/", {}, format="json").status_code == 403
+    from rest_framework.test import APIClient
+
+    session = APIClient(enforce_csrf_checks=True)
+    session.force_login(actors.officer)
+    assert session.post(f"/api/accounts/tokens/{token.pk}/revoke/", {}, format="json").status_code == 403
+    assert ApiToken.objects.get().revoked_at is None
