@@ -1,5 +1,6 @@
 """Project-wide middleware that protects every endpoint before any view runs."""
 
+import re
 from functools import wraps
 
 from django.conf import settings
@@ -66,3 +67,22 @@ class ContentSecurityPolicyMiddleware:
         if "Content-Security-Policy" not in response:
             response["Content-Security-Policy"] = content_security_policy(getattr(response, "csp_overrides", None))
         return response
+
+
+class SessionCookieGuardMiddleware:
+    """A session cookie that cannot be a session key is no session at all (before SessionMiddleware reads it).
+
+    Django's keys are 32 lower-case letters and digits; anything else (a NUL character, say, which PostgreSQL
+    refuses in text) would otherwise reach the session table and answer 500 on every page.
+    """
+
+    KEY = re.compile(r"[a-z0-9]{8,64}")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        value = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
+        if value is not None and not self.KEY.fullmatch(value):
+            del request.COOKIES[settings.SESSION_COOKIE_NAME]
+        return self.get_response(request)

@@ -231,3 +231,15 @@ def test_development_settings_do_not_demand_tls():
     development = json.loads(result.stdout.strip().splitlines()[-1])
     assert not development["SESSION_COOKIE_SECURE"] and not development["SECURE_SSL_REDIRECT"]
     assert development["SESSION_COOKIE_HTTPONLY"] and development["CSRF_COOKIE_HTTPONLY"]
+
+
+def test_a_session_cookie_that_is_no_session_key_is_ignored_not_a_500(client, actors):
+    from django.conf import settings
+
+    for value in (
+        "abcdefgh\x00ijklmnopqrstuvwxyz12345",
+        "x" * 300,
+    ):  # a NUL reaches PostgreSQL as text, which refuses it
+        header = {"HTTP_COOKIE": f"{settings.SESSION_COOKIE_NAME}={value}"}
+        assert client.get("/", **header).status_code == 302  # to the sign-in page, as with no session
+        assert client.get("/api/deployments/deployments/", **header).status_code in (401, 403)

@@ -9,6 +9,9 @@ class UserSerializer(serializers.ModelSerializer):
     """An account with its roles (never the password)."""
 
     roles = serializers.SerializerMethodField()
+    # Blank for police staff and for accounts without an e-mail: plain strings, so the schema allows "".
+    rank = serializers.CharField(read_only=True, help_text="A rank code (see rank_label); blank for police staff.")
+    email = serializers.CharField(read_only=True)
     rank_label = serializers.CharField(source="get_rank_display", read_only=True)
 
     class Meta:
