@@ -251,26 +251,15 @@ def equality_page(request):
     return render(request, "oversight/equality.html", context)
 
 
-def _access_filter(form) -> access_review.AccessFilter:
-    data = form.cleaned_data
-    return access_review.AccessFilter(
-        person=data.get("person"),
-        record=data.get("record") or "",
-        actor=data.get("actor") or "",
-        start=data.get("start"),
-        end=data.get("end"),
-        reason=data.get("reason") or "",
-        flagged_only=bool(data.get("flagged_only")),
-    )
-
-
 @login_required
 @require_safe
 def access_log(request):
     """Search consultations and disclosures; unusual patterns flagged; export as CSV or JSON."""
     policy.require(request.user, "oversight.view_accesslog")
     form = AccessSearchForm(request.GET or None)
-    chosen = _access_filter(form) if form.is_valid() else access_review.AccessFilter()
+    chosen = (
+        access_review.AccessFilter.from_form(form.cleaned_data) if form.is_valid() else access_review.AccessFilter()
+    )
     if request.GET and not form.is_valid():
         return render(request, "oversight/access.html", {"form": form, "rows": [], "labels": {}}, status=400)
     fmt = request.GET.get("format")

@@ -4,6 +4,7 @@ from django import forms
 
 from .choices import ApprovalRoute, Category, LegalBasis
 from .models import Subject
+from .services import SUBJECT_FIELDS
 
 
 class DateTimeInput(forms.DateTimeInput):
@@ -43,15 +44,7 @@ class SubjectForm(forms.ModelForm):
 
     class Meta:
         model = Subject
-        fields = [
-            "family_name",
-            "given_names",
-            "date_of_birth",
-            "pnc_id",
-            "sex",
-            "ethnicity",
-            "registered_sex_offender",
-        ]
+        fields = list(SUBJECT_FIELDS)  # what the services accept, in one place
         widgets = {"date_of_birth": forms.DateInput(attrs={"type": "date"})}
 
 

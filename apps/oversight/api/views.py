@@ -204,16 +204,7 @@ class AccessLogView(_PolicyView):
         form = AccessSearchForm(request.query_params)
         if not form.is_valid():
             raise exceptions.ValidationError(form.errors)
-        data = form.cleaned_data
-        chosen = access_review.AccessFilter(
-            person=data.get("person"),
-            record=data.get("record") or "",
-            actor=data.get("actor") or "",
-            start=data.get("start"),
-            end=data.get("end"),
-            reason=data.get("reason") or "",
-            flagged_only=bool(data.get("flagged_only")),
-        )
+        chosen = access_review.AccessFilter.from_form(form.cleaned_data)
         rows = access_review.flag(access_review.search(chosen)[: access_review.EXPORT_LIMIT], chosen)
         if request.query_params.get("export") == "csv":
             content, content_type = access_review.export(rows, "csv")

@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from ..choices import ApprovalRoute, Category, LegalBasis
 from ..models import CustodyImage, Entry, Review, Subject, Watchlist
+from ..services import SUBJECT_FIELDS
 
 
 class SubjectSerializer(serializers.ModelSerializer):
@@ -13,19 +14,7 @@ class SubjectSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Subject
-        fields = [
-            "id",
-            "family_name",
-            "given_names",
-            "date_of_birth",
-            "pnc_id",
-            "sex",
-            "ethnicity",
-            "registered_sex_offender",
-            "image_ids",
-            "created_at",
-            "updated_at",
-        ]
+        fields = ["id", *SUBJECT_FIELDS, "image_ids", "created_at", "updated_at"]
         read_only_fields = ["id", "image_ids", "created_at", "updated_at"]
 
 
@@ -36,16 +25,7 @@ class SubjectUpdateSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Subject
-        fields = [
-            "family_name",
-            "given_names",
-            "date_of_birth",
-            "pnc_id",
-            "sex",
-            "ethnicity",
-            "registered_sex_offender",
-            "reason",
-        ]
+        fields = [*SUBJECT_FIELDS, "reason"]
         extra_kwargs = {field: {"required": False} for field in fields if field != "reason"}
 
 
