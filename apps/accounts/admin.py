@@ -38,13 +38,28 @@ class UserAdmin(DjangoUserAdmin):
         ("Police", {"fields": ["rank", "warrant_number", "force", "unit"]}),
     ]
     filter_horizontal = ["groups"]
-    actions = ["reset_second_factor"]
+    actions = ["reset_second_factor", "issue_enrolment_code"]
 
-    @admin.action(description="Remove their authenticator app (they enrol a new one at next sign-in)")
+    @admin.action(description="Remove their authenticator app (they enrol a new one with an enrolment code)")
     def reset_second_factor(self, request, queryset):
         for user in queryset:
             two_factor.reset(request.user, user, reason="admin site")
         self.message_user(request, "Authenticator apps removed.", messages.SUCCESS)
+        self.issue_enrolment_code(request, queryset)
+
+    @admin.action(description="Issue an enrolment code (shown once: give it to the person in person or by phone)")
+    def issue_enrolment_code(self, request, queryset):
+        for user in queryset:
+            if not user.needs_second_factor:
+                self.message_user(request, f"{user.username} signs in without a second factor.", messages.INFO)
+                continue
+            code = two_factor.issue_enrolment_code(request.user, user, reason="admin site")
+            self.message_user(
+                request,
+                f"Enrolment code for {user.username}: {code} (valid {two_factor.ENROLMENT_CODE_HOURS} hours, once; "
+                "it is not shown again).",
+                messages.WARNING,
+            )
 
     def has_module_permission(self, request):
         return policy.may(request.user, "accounts.view_user")

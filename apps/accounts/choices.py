@@ -47,6 +47,9 @@ AUDIT_ACTIONS = {
     "account.second_factor_verified": "Two-factor code accepted",
     "account.second_factor_failed": "Two-factor code refused",
     "account.second_factor_reset": "Authenticator app removed (enrol again)",
+    "account.enrolment_code_issued": "Enrolment code for an authenticator app issued",
+    "account.enrolment_code_refused": "Enrolment code refused",
+    "account.enrolment_code_accepted": "Enrolment code accepted",
     "account.unlocked": "Sign-in pause lifted",
 }
 

@@ -31,3 +31,13 @@ class SecondFactorForm(forms.Form):
         max_length=16,
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}),
     )
+
+
+class EnrolmentCodeForm(forms.Form):
+    """The one-time code an administrator gave the person, before any authenticator secret is shown."""
+
+    enrolment_code = forms.CharField(
+        label="Enrolment code from your administrator",
+        max_length=32,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters", "autofocus": True}),
+    )

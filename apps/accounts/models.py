@@ -133,3 +133,34 @@ class ApiToken(models.Model):
     def is_active(self) -> bool:
         """Whether the token still authenticates."""
         return self.revoked_at is None
+
+
+class EnrolmentCode(models.Model):
+    """A one-time code an administrator hands a person, out of band, to enrol their authenticator app.
+
+    Without it, whoever learnt a password before its owner first signed in could enrol their own phone and hold the
+    account's second factor for good. Only the code's SHA-256 is kept; it expires, is used once, and a new one (or
+    too many wrong tries) voids it.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="enrolment_codes")
+    digest = models.CharField(max_length=64)
+    issued_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    issued_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    voided_at = models.DateTimeField(null=True, blank=True)
+    failed_attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-issued_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user"],
+                condition=Q(used_at__isnull=True, voided_at__isnull=True),
+                name="accounts_one_open_enrolment_code_per_user",
+            )
+        ]
+
+    def __str__(self):
+        return f"enrolment code of {self.user} issued {self.issued_at:%Y-%m-%d %H:%M}"

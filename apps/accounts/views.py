@@ -3,7 +3,8 @@
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render, resolve_url
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_safe
 
@@ -12,7 +13,7 @@ from apps.audit.services import tree_size
 
 from . import two_factor
 from .choices import Role
-from .forms import SecondFactorForm, SignInForm
+from .forms import EnrolmentCodeForm, SecondFactorForm, SignInForm
 
 # What each role's dashboard offers, until each app brings its own queue; (title, url name, description).
 DASHBOARD_LINKS = {
@@ -113,6 +114,8 @@ def two_factor_enrol(request):
         return redirect(_next_page(request))
     if two_factor.confirmed_device(request.user) is not None:
         return redirect("two-factor-verify")
+    if two_factor.accepted_code(request) is None:
+        return _enrolment_code_step(request)
     device = two_factor.pending_device(request.user)
     form = SecondFactorForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -127,3 +130,15 @@ def two_factor_enrol(request):
         "qr_code": two_factor.qr_code_data_url(device),
     }
     return render(request, "registration/two_factor_enrol.html", context)
+
+
+def _enrolment_code_step(request):
+    """Enrolment's first step: the administrator's one-time code, so a stolen password alone enrols nobody's phone."""
+    form = EnrolmentCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        refusal = two_factor.accept_enrolment_code(request, form.cleaned_data["enrolment_code"])
+        if refusal is None:
+            return redirect(f"{reverse('two-factor-enrol')}?{urlencode({'next': _next_page(request)})}")
+        form.add_error("enrolment_code", refusal)
+    context = {"form": form, "next": _next_page(request)}
+    return render(request, "registration/two_factor_enrolment_code.html", context)

@@ -1,5 +1,6 @@
 """Two-factor sign-in (TOTP, django-otp) for authorising officers, privacy officers and administrators."""
 
+import io
 import re
 import subprocess
 import sys
@@ -10,12 +11,13 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.accounts import two_factor
 from apps.accounts.choices import SECOND_FACTOR_ROLES, Role
-from apps.accounts.models import User
+from apps.accounts.models import EnrolmentCode, User
 from apps.audit.models import Event
 from tests.conftest import PASSWORD, unverify
 from tests.security.routes import page_routes
@@ -113,9 +115,14 @@ def test_next_never_leaves_the_site(actors):
 
 
 def test_first_sign_in_enrols_an_authenticator_then_verifies(actors):
+    code = two_factor.issue_enrolment_code(actors.admin, actors.commander, reason="new commander, ticket 12")
     client = _password_only("commander")
     assert client.get(reverse("home")).url.startswith(ENROL)
     assert client.get(VERIFY).url.startswith(ENROL)
+    asked = client.get(ENROL)
+    assert 'name="enrolment_code"' in asked.content.decode() and "otpauth" not in asked.content.decode()
+    opened = client.post(ENROL, {"enrolment_code": code.lower().replace("-", " "), "next": "/oversight/"})
+    assert opened.status_code == 302 and opened.url == f"{ENROL}?next=%2Foversight%2F"
     page = client.get(ENROL)
     html = page.content.decode()
     assert page.status_code == 200
@@ -134,6 +141,7 @@ def test_first_sign_in_enrols_an_authenticator_then_verifies(actors):
     right = client.post(ENROL, {"otp_token": two_factor.current_code(device)})
     assert right.status_code == 302 and right.url == reverse("home")
     assert TOTPDevice.objects.get().confirmed
+    assert EnrolmentCode.objects.get().used_at is not None
     assert client.get(reverse("home")).status_code == 200
     assert Event.objects.filter(action="account.second_factor_enrolled", target_id=str(actors.commander.pk)).exists()
     assert client.get(ENROL).status_code == 302  # nothing more to enrol, and the secret is not shown again
@@ -226,3 +234,103 @@ def test_seed_demo_enrols_the_demo_accounts_that_need_it_and_writes_their_secret
     call_command("seed_demo", password="demo-password-for-2fa", force=True, credentials_file=credentials)
     assert Event.objects.count() == before and TOTPDevice.objects.count() == 3
     assert credentials.read_text().count("otpauth://") == 3
+
+
+# --- Enrolment codes: a password alone never enrols a phone -----------------------------------------------------
+
+
+@pytest.fixture
+def deputy(make_user):
+    return make_user("admin-deputy", Role.ADMINISTRATOR)
+
+
+def _open_enrolment(client, code):
+    response = client.post(ENROL, {"enrolment_code": code})
+    assert response.status_code == 302, response.content.decode()[:500]
+
+
+def test_without_an_enrolment_code_no_secret_is_shown_or_made(actors):
+    client = _password_only("privacy")
+    page = client.get(ENROL).content.decode()
+    assert 'name="enrolment_code"' in page and "totp-secret" not in page and "qr-code" not in page
+    refused = client.post(ENROL, {"enrolment_code": "ABCD-EFGH-JKLM"})
+    assert refused.status_code == 200 and "No enrolment code is open" in refused.content.decode()
+    forced = client.post(ENROL, {"otp_token": "123456"})  # the code step cannot be skipped
+    assert forced.status_code == 200 and "totp-secret" not in forced.content.decode()
+    assert not TOTPDevice.objects.filter(user=actors.privacy).exists()
+    assert Event.objects.filter(action="account.enrolment_code_refused", target_id=str(actors.privacy.pk)).exists()
+
+
+def test_wrong_enrolment_codes_void_it_after_five_tries(actors):
+    code = two_factor.issue_enrolment_code(actors.admin, actors.privacy, reason="new starter")
+    client = _password_only("privacy")
+    for _ in range(two_factor.ENROLMENT_CODE_ATTEMPTS):
+        response = client.post(ENROL, {"enrolment_code": "WRNG-WRNG-WRNG"})
+        assert response.status_code == 200
+    assert "it is void" in response.content.decode()
+    assert EnrolmentCode.objects.get().voided_at is not None
+    response = client.post(ENROL, {"enrolment_code": code})  # even the right code now: it is void
+    assert response.status_code == 200 and "No enrolment code is open" in response.content.decode()
+    assert (
+        Event.objects.filter(action="account.enrolment_code_refused").count() == two_factor.ENROLMENT_CODE_ATTEMPTS + 1
+    )
+
+
+def test_an_enrolment_code_opens_one_session_once_and_expires(actors, deputy):
+    code = two_factor.issue_enrolment_code(actors.admin, deputy, reason="second administrator")
+    owner, thief = _password_only("admin-deputy"), _password_only("admin-deputy", address="192.0.2.99")
+    _open_enrolment(owner, code)
+    assert "totp-secret" in owner.get(ENROL).content.decode()
+    assert "totp-secret" not in thief.get(ENROL).content.decode()  # the same password, another session: no secret
+    device = TOTPDevice.objects.get(user=deputy)
+    assert owner.post(ENROL, {"otp_token": two_factor.current_code(device)}).status_code == 302
+    # Used: the code opens nothing again, even after the phone is lost and removed.
+    two_factor.reset(actors.admin, deputy, reason="phone lost")
+    again = _password_only("admin-deputy")
+    assert again.post(ENROL, {"enrolment_code": code}).status_code == 200
+    late = two_factor.issue_enrolment_code(actors.admin, deputy, reason="phone lost, new code")
+    EnrolmentCode.objects.filter(used_at__isnull=True).update(expires_at=timezone.now())
+    assert "No enrolment code is open" in again.post(ENROL, {"enrolment_code": late}).content.decode()
+
+
+def test_a_secret_made_before_the_code_is_dropped_when_the_code_is_accepted(actors):
+    stale = TOTPDevice.objects.create(user=actors.commander, name=two_factor.DEVICE_NAME, confirmed=False)
+    code = two_factor.issue_enrolment_code(actors.admin, actors.commander, reason="new commander")
+    client = _password_only("commander")
+    _open_enrolment(client, code)
+    client.get(ENROL)
+    (fresh,) = TOTPDevice.objects.filter(user=actors.commander)
+    assert fresh.pk != stale.pk and fresh.key != stale.key
+
+
+def test_who_issues_enrolment_codes(actors):
+    with pytest.raises(Exception, match="role"):
+        two_factor.issue_enrolment_code(actors.officer, actors.privacy, reason="asked nicely")
+    with pytest.raises(Exception, match="own"):
+        two_factor.issue_enrolment_code(actors.admin, actors.admin, reason="mine")
+    with pytest.raises(Exception, match="why"):
+        two_factor.issue_enrolment_code(actors.admin, actors.privacy, reason=" ")
+    first = two_factor.issue_enrolment_code(actors.admin, actors.privacy, reason="new starter")
+    second = two_factor.issue_enrolment_code(actors.admin, actors.privacy, reason="lost the first")
+    assert first != second and EnrolmentCode.objects.filter(voided_at__isnull=False).count() == 1
+    event = Event.objects.filter(action="account.enrolment_code_issued").latest("seq")
+    assert (event.actor_username, event.reason) == ("admin", "lost the first")
+    assert first not in str(event.data) and second not in str(event.data)
+
+
+def test_the_admin_site_and_the_command_issue_codes(actors, deputy, client):
+    client.force_login(actors.admin)
+    response = client.post(
+        "/admin/accounts/user/",
+        {"action": "issue_enrolment_code", "_selected_action": [actors.privacy.pk, actors.officer.pk]},
+        follow=True,
+    )
+    shown = re.search(r"Enrolment code for privacy: ([A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4})", response.content.decode())
+    assert shown and "officer signs in without a second factor" in response.content.decode().lower()
+    assert EnrolmentCode.objects.filter(user=actors.privacy, issued_by=actors.admin).count() == 1
+    out = io.StringIO()
+    call_command("enrolment_code", "admin-deputy", "--reason", "bootstrap", stdout=out)
+    code = re.search(r"([A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4})", out.getvalue()).group(1)
+    _open_enrolment(_password_only("admin-deputy"), code)
+    event = Event.objects.filter(action="account.enrolment_code_issued").latest("seq")
+    assert event.actor_username == "(system)" and event.reason == "bootstrap"
