@@ -1,0 +1,337 @@
+"""Load run on loopback (issue 8, part 5): API reads and camera frames through gunicorn, as production serves them.
+
+    .venv/bin/python benchmarks/load_bench.py [--workers 4] [--connections 16] [--duration 15] [--frames 40]
+
+Runs against a dedicated database `govern_load_bench` on the embedded PostgreSQL server (`.pgdata/`), created
+afresh, filled by `seed_demo` (the demo's accounts, lists, deployments, alerts and Sarah's Law cases), and dropped at
+the end. gunicorn then serves Govern with DEBUG off (production settings: keys from files, no debug toolbar, no
+query log) on a free loopback port; `wrk` (Debian's package, installed when missing) sends the reads, bounded by
+`--duration` per endpoint, and this script sends the frames, bounded by `--frames`.
+
+Reads: the public report of deployments (anonymous), the caller's own account and the list of signed checkpoints
+(both with an API token, so every request authenticates). Target: each at >= 300 requests/s with p99 <= 100 ms on a
+2-core machine. Baseline in the same run: `/healthz`, which passes through every middleware but touches no
+database, so the ratio says what the view and its queries cost.
+
+Frames: one-face JPEGs posted by a van with its camera credential to the live demo deployment; every face must end
+as an alert or a deletion receipt (the ledger balances) and no request may fail. Baseline in the same run: the same
+frames through `capture_frame` in this process, without HTTP: the pipeline's own rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks import matching_bench  # noqa: E402
+from benchmarks.audit_bench import Load, load_average, machine  # noqa: E402
+
+matching_bench.BENCH_DB = "govern_load_bench"
+TARGET_RPS = 300.0
+TARGET_P99_MS = 100.0
+PASSWORD = "load-bench-pass-12345"  # noqa: S105  (demo accounts in a throwaway database)
+
+
+def ensure_wrk() -> str:
+    """The path of wrk, installing Debian's package when it is missing."""
+    found = shutil.which("wrk")
+    if found:
+        return found
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    subprocess.run([*sudo, "apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run([*sudo, "apt-get", "install", "-y", "-qq", "wrk"], check=True, env=env, stdout=subprocess.DEVNULL)
+    return shutil.which("wrk")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def one_face_jpeg() -> bytes:
+    """A 640x480 frame holding one demo face, as a van's camera would send it."""
+    from PIL import Image
+
+    face = Image.open(ROOT / "apps/watchlists/demo_faces/astronaut.jpg").convert("RGB")
+    face.thumbnail((260, 260))
+    frame = Image.new("RGB", (640, 480), (90, 96, 104))
+    frame.paste(face, (190, 110))
+    buffer = io.BytesIO()
+    frame.save(buffer, "JPEG", quality=85)
+    return buffer.getvalue()
+
+
+def prepare() -> dict:
+    """Seed the demo, then a token for an officer and one for the oversight account, and the live van's credential."""
+    from django.core.management import call_command
+
+    from apps.accounts import services as accounts
+    from apps.accounts.models import User
+    from apps.deployments.choices import DeploymentState
+    from apps.deployments.models import Deployment
+    from apps.matching import services as matching
+
+    call_command("collectstatic", interactive=False, verbosity=0)
+    call_command("seed_demo", password=PASSWORD, stdout=io.StringIO())
+    call_command("audit", "checkpoint", stdout=io.StringIO())
+    live = Deployment.objects.filter(state=DeploymentState.LIVE).order_by("-start").first()
+    assert live is not None, "seed_demo made no live deployment"
+    asset = live.assets.first()
+    commander = User.objects.get(username="commander")
+    _, officer_token = accounts.issue_token(User.objects.get(username="officer"), "load bench")
+    _, oversight_token = accounts.issue_token(User.objects.get(username="oversight"), "load bench")
+    return {
+        "deployment": live,
+        "asset": asset,
+        "camera": matching.issue_credential(commander, asset),
+        "officer_token": officer_token,
+        "oversight_token": oversight_token,
+    }
+
+
+def pipeline_rate(asset, deployment, frame: bytes, count: int) -> float:
+    """Frames per second through `capture_frame` in this process: the pipeline's own rate."""
+    from apps.matching import services as matching
+
+    matching.capture_frame(asset, frame, deployment_id=deployment.pk)  # the engine loads outside the timing
+    started = time.perf_counter()
+    for _ in range(count):
+        matching.capture_frame(asset, frame, deployment_id=deployment.pk)
+    return count / (time.perf_counter() - started)
+
+
+def server_env(socket_dir: str, var_dir: str) -> dict:
+    """Production settings (DEBUG off) for gunicorn, with the keys seed_demo's run generated in `var_dir`."""
+    var = Path(var_dir)
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_FILE") and k not in ("DEBUG", "DATABASE_URL")}
+    env.update(
+        DJANGO_SETTINGS_MODULE="govern.settings.base",
+        DEBUG="false",
+        SECRET_KEY=(var / "dev-secret-key").read_text().strip(),
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        DATABASE_URL=f"postgresql://postgres@/{matching_bench.BENCH_DB}?host={socket_dir}",
+        GOVERN_VAR_DIR=var_dir,
+        AUDIT_SIGNING_KEY_FILE=str(var / "audit-signing-key.pem"),
+        IMAGE_ENCRYPTION_KEY_FILE=str(var / "image-encryption.key"),
+        RECEIPT_KEY_FILE=str(var / "receipt-hmac.key"),
+        SECURE_SSL_REDIRECT="false",
+        SECURE_COOKIES="false",
+        FACE_ALLOW_UNCALIBRATED="true",
+        LOG_LEVEL="WARNING",
+    )
+    env.pop("CELERY_BROKER_URL", None)  # tasks run in-process: the load run measures the web tier
+    for name in ("AUDIT_SIGNING_KEY_FILE", "IMAGE_ENCRYPTION_KEY_FILE", "RECEIPT_KEY_FILE"):
+        assert Path(env[name]).exists(), f"{name}: {env[name]} was not generated by the seeding run"
+    return env
+
+
+class Server:
+    """gunicorn serving Govern on a free loopback port; stopped (the whole group) on exit."""
+
+    def __init__(self, env: dict, workers: int, threads: int) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        command = [str(ROOT / ".venv/bin/gunicorn"), "govern.wsgi", "--bind", f"127.0.0.1:{self.port}"]
+        command += ["--workers", str(workers), "--threads", str(threads), "--log-level", "warning"]
+        self.process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+
+    def __enter__(self) -> Server:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {self.process.returncode}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/healthz", timeout=2) as response:  # noqa: S310  (our loopback URL)
+                    if response.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.3)
+        raise RuntimeError("gunicorn did not answer /healthz within 60 s")
+
+    def __exit__(self, *exc) -> None:
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+
+
+def _latency_ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def wrk(binary: str, url: str, connections: int, duration: int, token: str | None = None) -> dict:
+    """One wrk run: requests/s, p50 and p99 latency, non-2xx responses and socket errors."""
+    command = [binary, "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "5s"]
+    if token:
+        command += ["-H", f"Authorization: Token {token}"]
+    output = subprocess.run([*command, url], check=True, capture_output=True, text=True).stdout
+    result = {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+        "p50_ms": _latency_ms(re.search(r"\n\s+50%\s+(\S+)", output).group(1)),
+        "p99_ms": _latency_ms(re.search(r"\n\s+99%\s+(\S+)", output).group(1)),
+        "requests": int(re.search(r"(\d+) requests in", output).group(1)),
+        "non_2xx": int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", output)) else 0,
+        "socket_errors": sum(map(int, m.groups())) if (m := re.search(
+            r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)) else 0,
+    }  # fmt: skip
+    return result
+
+
+def post_frames(url: str, credential: str, deployment_id: int, frame: bytes, count: int, clients: int) -> dict:
+    """`count` frames from `clients` concurrent senders; frames/s, and every status other than 201."""
+    statuses: list[int] = []
+    faces: list[int] = []
+    lock = threading.Lock()
+    todo = iter(range(count))
+
+    def sender():
+        while True:
+            with lock:
+                if next(todo, None) is None:
+                    return
+            request = urllib.request.Request(  # noqa: S310  (our loopback URL)
+                f"{url}/api/matching/capture/?deployment={deployment_id}",
+                data=frame,
+                method="POST",
+                headers={"Content-Type": "image/jpeg", "Authorization": f"Camera {credential}"},
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+                    status, body = response.status, json.loads(response.read())
+            except urllib.error.HTTPError as exc:
+                status, body = exc.code, {}
+            with lock:
+                statuses.append(status)
+                faces.append(body.get("faces", 0))
+
+    threads = [threading.Thread(target=sender) for _ in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - started
+    return {
+        "frames_per_s": count / seconds,
+        "faces": sum(faces),
+        "failed": sum(1 for status in statuses if status != 201),
+        "statuses": sorted(set(statuses)),
+    }
+
+
+def ledger(deployment_id: int) -> tuple[int, int, int]:
+    from apps.deployments.models import Deployment
+    from apps.oversight import reconciliation
+
+    (row,) = reconciliation.ledgers(Deployment.objects.filter(pk=deployment_id))
+    return row.faces, row.alerts, row.receipts
+
+
+def report(host: dict, args, reads: dict, frames: dict) -> None:
+    print(f"\nmachine: {host}")
+    print(f"gunicorn: {args.workers} workers x {args.threads} threads; wrk: 2 threads, {args.connections} connections, "
+          f"{args.duration} s per endpoint")  # fmt: skip
+    print("\n| endpoint | requests/s | p50 ms | p99 ms | requests | non-2xx | socket errors | vs /healthz | target |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    base = reads["/healthz"]["rps"]
+    for path, row in reads.items():
+        met = "" if path == "/healthz" else ("met" if row["rps"] >= TARGET_RPS and row["p99_ms"] <= TARGET_P99_MS
+                                             else "MISSED")  # fmt: skip
+        print(f"| `{path}` | {row['rps']:,.0f} | {row['p50_ms']:.1f} | {row['p99_ms']:.1f} | {row['requests']:,} "
+              f"| {row['non_2xx']} | {row['socket_errors']} | {row['rps'] / base:.2f} | {met} |")  # fmt: skip
+    print(f"\nframes: {frames['count']} one-face frames from {frames['clients']} senders: "
+          f"{frames['http']['frames_per_s']:.2f} frames/s over HTTP vs {frames['pipeline']:.2f} in-process "
+          f"(ratio {frames['http']['frames_per_s'] / frames['pipeline']:.2f}); failed {frames['http']['failed']}, "
+          f"statuses {frames['http']['statuses']}; ledger faces/alerts/receipts {frames['ledger']}")  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--duration", type=int, default=15, help="seconds of wrk per endpoint")
+    parser.add_argument("--frames", type=int, default=40)
+    parser.add_argument("--frame-clients", type=int, default=2)
+    parser.add_argument("--pgdata", type=Path, default=ROOT / ".pgdata")
+    args = parser.parse_args(argv)
+    binary = ensure_wrk()
+    host = machine()
+    print(f"machine: {host}, load average {load_average()}", flush=True)
+    socket_dir = matching_bench.create_bench_database(args.pgdata)
+    with tempfile.TemporaryDirectory(prefix="govern-load-bench-") as var_dir:
+        matching_bench.setup_django(socket_dir, var_dir)
+        try:
+            print("1. seeding the demo", flush=True)
+            seeded = prepare()
+            deployment, asset = seeded["deployment"], seeded["asset"]
+            frame = one_face_jpeg()
+            print("2. baseline: frames through capture_frame in this process", flush=True)
+            pipeline = pipeline_rate(asset, deployment, frame, max(5, args.frames // 4))
+            from django.db import connections
+
+            connections.close_all()
+            reads = {}
+            with Server(server_env(socket_dir, var_dir), args.workers, args.threads) as server:
+                targets = [
+                    ("/healthz", None),
+                    ("/api/deployments/published/", None),
+                    ("/api/accounts/me/", seeded["officer_token"]),
+                    ("/api/audit/checkpoints/", seeded["oversight_token"]),
+                ]
+                for path, token in targets:
+                    wrk(binary, server.url + path, args.connections, 2, token)  # warm every worker
+                    load = Load()
+                    reads[path] = wrk(binary, server.url + path, args.connections, args.duration, token)
+                    print(f"3. {path}: {reads[path]['rps']:,.0f} requests/s, p99 {reads[path]['p99_ms']:.1f} ms; "
+                          f"{load.done()}", flush=True)  # fmt: skip
+                # Each worker loads the face engine on its first frame: warm them all before timing.
+                post_frames(server.url, seeded["camera"], deployment.pk, frame, 3 * args.workers, args.workers)
+                load = Load()
+                http = post_frames(server.url, seeded["camera"], deployment.pk, frame, args.frames, args.frame_clients)
+                print(f"4. frames: {http['frames_per_s']:.2f}/s over HTTP; {load.done()}", flush=True)
+            frames = {
+                "count": args.frames,
+                "clients": args.frame_clients,
+                "pipeline": pipeline,
+                "http": http,
+                "ledger": ledger(deployment.pk),
+            }
+            report(host, args, reads, frames)
+            faces, alerts, receipts = frames["ledger"]
+            balanced = faces == alerts + receipts
+            print(f"ledger balanced: {balanced}")
+            missed = [
+                p
+                for p, r in reads.items()
+                if p != "/healthz" and (r["rps"] < TARGET_RPS or r["p99_ms"] > TARGET_P99_MS)
+            ]
+            errors = http["failed"] + sum(r["non_2xx"] + r["socket_errors"] for r in reads.values())
+            return 0 if balanced and not errors and not missed else 1
+        finally:
+            matching_bench.drop_bench_database(socket_dir)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
