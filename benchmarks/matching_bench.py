@@ -296,7 +296,7 @@ def bench_pipeline(matrix: np.ndarray, rounds: int) -> dict:
     face = faces[0]
     batch = [face] * 32
     engine.embed(batch)  # warm-up
-    key = _receipt_key()
+    key = _receipt_key().material
     owners = [(i, i) for i in range(len(matrix))]
     top_k, threshold = settings.FACE_TOP_K, 0.6
 

@@ -11,9 +11,14 @@ class AuditConfig(AppConfig):
     verbose_name = "Audit log"
 
     def ready(self):
+        from django.core import checks
+
+        from govern.keyfiles import check_key_files
+
         from . import permissions  # noqa: F401  (declares the rules)
         from .choices import AUDIT_ACTIONS
         from .registry import register
 
         for name, (label, kind) in AUDIT_ACTIONS.items():
             register(name, label, kind)
+        checks.register(check_key_files, checks.Tags.security)

@@ -13,8 +13,20 @@ class ActionKind(models.TextChoices):
     SYSTEM = "system", "System"
 
 
+class Secret(models.TextChoices):
+    """The secrets `manage.py rotate_secret` rotates."""
+
+    AUDIT_SIGNING = "audit-signing", "Audit checkpoint signing key (Ed25519)"
+    RECEIPT = "receipt", "Deletion-receipt commitment key (HMAC-SHA-256)"
+    IMAGE = "image", "Image encryption key (AES-256-GCM)"
+
+
 CONSULTATION_ACTION = "record.consulted"
+KEY_ROTATED = "audit.key_rotated"
+KEY_RETIRED = "audit.key_retired"
 
 AUDIT_ACTIONS = {
     CONSULTATION_ACTION: ("Personal data consulted", ActionKind.CONSULTATION),
+    KEY_ROTATED: ("Secret key rotated", ActionKind.SYSTEM),
+    KEY_RETIRED: ("Retired key destroyed", ActionKind.SYSTEM),
 }

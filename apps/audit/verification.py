@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from django.db import DataError, connection, transaction
 
-from . import merkle, signing, verifier
+from . import merkle, rotation, signing, verifier
 from .models import Checkpoint, LogHead
 
 _LEAF = b"\x00"
@@ -245,9 +245,12 @@ def _tree_node_check(report: Report, levels: list[list[bytes]]) -> None:
 
 
 def _checkpoint_check(report: Report, levels: list[list[bytes]]) -> None:
-    """Each checkpoint's root, signature, and consistency with the one before it."""
-    public_key = signing.public_key_raw()
-    current_key = signing.key_id()
+    """Each checkpoint's root, its signature by a key of the key history, and consistency with the one before it.
+
+    A key a rotation introduced may sign only trees that already hold the rotation event naming it.
+    """
+    keys = signing.public_keys()
+    announced = rotation.signing_keys_announced()
 
     def node(level: int, index: int) -> bytes:
         return levels[level][index]
@@ -264,12 +267,23 @@ def _checkpoint_check(report: Report, levels: list[list[bytes]]) -> None:
         root = merkle.range_hash(0, size, node)
         if root != stored_root:
             report.problems.append(Problem(None, f"{label}: root does not match the events it covers"))
-        if checkpoint.key_id != current_key:
-            report.problems.append(Problem(None, f"{label}: signed by key {checkpoint.key_id}, not {current_key}"))
+        public_key = keys.get(checkpoint.key_id)
+        if public_key is None:
+            report.problems.append(
+                Problem(None, f"{label}: signed by key {checkpoint.key_id}, which the key history does not hold")
+            )
         elif not verifier.verify_checkpoint(
             public_key, size, stored_root, checkpoint.timestamp, bytes(checkpoint.signature)
         ):
             report.problems.append(Problem(None, f"{label}: signature does not verify"))
+        if announced.get(checkpoint.key_id, -1) >= size:
+            report.problems.append(
+                Problem(
+                    None,
+                    f"{label}: signed by key {checkpoint.key_id} before the log held the rotation event "
+                    f"{announced[checkpoint.key_id]} that introduced it",
+                )
+            )
         if previous is not None:
             proof = merkle.consistency_proof(previous.tree_size, size, node) if previous.tree_size else []
             if (

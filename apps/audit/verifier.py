@@ -11,8 +11,13 @@ proof.json holds either an inclusion proof
 or a consistency proof
     {"type": "consistency", "first", "second", "first_root", "second_root", "proof": [...]}
 with hashes in hex, optionally plus a signed checkpoint of the (second) tree
-    "checkpoint": {"tree_size", "root_hash", "timestamp", "signature" (base64), "public_key" (PEM)}.
+    "checkpoint": {"tree_size", "root_hash", "timestamp", "signature" (base64), "public_key" (PEM), "key_id"}.
 Proofs follow RFC 9162 sections 2.1.3.2 and 2.1.4.2 (RFC 6962 hashing).
+
+The checkpoint key is rotated from time to time: a public key file may hold several PEM blocks (the force's key
+history), and each checkpoint is checked with the key its key id names (the first 16 hex digits of the SHA-256 of
+the raw public key). The log records each rotation (`audit.key_rotated`, naming the new key) in a tree the old key
+signs, so the hand-over itself is verifiable.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import re
 import sys
 import zipfile
 from collections.abc import Sequence
@@ -154,6 +160,31 @@ def _load_public_key(public_key: bytes | str) -> Ed25519PublicKey:
     return key
 
 
+_PEM_BLOCK = re.compile(rb"-----BEGIN PUBLIC KEY-----.+?-----END PUBLIC KEY-----", re.DOTALL)
+
+
+def public_keys(data: bytes | str) -> dict[str, bytes]:
+    """Every Ed25519 public key in one or more PEM blocks (or one raw 32-byte key), raw, by key id."""
+    if isinstance(data, str):
+        data = data.encode()
+    blocks = [data] if len(data) == 32 else _PEM_BLOCK.findall(data)
+    if not blocks:
+        raise ValueError("no PEM public key found")
+    keys = {}
+    for block in blocks:
+        raw = _load_public_key(block).public_bytes(Encoding.Raw, PublicFormat.Raw)
+        keys[key_id(raw)] = raw
+    return keys
+
+
+def _by_key_id(keys: dict[str, bytes], checkpoint: dict) -> tuple[str, list[bytes]]:
+    """The key id a checkpoint names and the keys to try: that one, or every key when it names none."""
+    named = checkpoint.get("key_id")
+    if named is None:
+        return "/".join(keys) or "(none)", list(keys.values())
+    return str(named), [keys[named]] if named in keys else []
+
+
 def verify_checkpoint(public_key: bytes, tree_size: int, root_hash: bytes, timestamp: str, signature: bytes) -> bool:
     """Return True if signature is a valid Ed25519 signature of the checkpoint; never raises."""
     try:
@@ -197,14 +228,16 @@ def _check_file(doc: dict) -> list[tuple[str, bool]]:
         cp_root = checkpoint["root_hash"]
         # Checkpoints carry the root in hex like the proof, or in base64 as it appears in the signed message.
         cp_root = _hex(cp_root) if len(cp_root) == 2 * HASH_SIZE else base64.b64decode(cp_root, validate=True)
-        key = checkpoint["public_key"]
         signature = base64.b64decode(checkpoint["signature"], validate=True)
-        signed = verify_checkpoint(key.encode(), checkpoint["tree_size"], cp_root, checkpoint["timestamp"], signature)
         try:
-            raw = _load_public_key(key).public_bytes(Encoding.Raw, PublicFormat.Raw)
-            label = f"checkpoint signature (key id {key_id(raw)})"
+            named, candidates = _by_key_id(public_keys(checkpoint["public_key"]), checkpoint)
+            label = f"checkpoint signature (key id {named})"
         except Exception:
-            label = "checkpoint signature (unreadable public key)"
+            candidates, label = [], "checkpoint signature (unreadable public key)"
+        signed = any(
+            verify_checkpoint(key, checkpoint["tree_size"], cp_root, checkpoint["timestamp"], signature)
+            for key in candidates
+        )
         results.append((label, signed))
         same_tree = checkpoint["tree_size"] == size and cp_root == root
         results.append(("checkpoint names the same tree size and root", same_tree))
@@ -216,13 +249,12 @@ def _check_file(doc: dict) -> list[tuple[str, bool]]:
 BUNDLE_FORMAT = "govern-evidence-bundle/1"
 
 
-def _signed(key: bytes, checkpoint: dict) -> bool:
-    return verify_checkpoint(
-        key,
-        checkpoint["tree_size"],
-        _hex(checkpoint["root_hash"]),
-        checkpoint["timestamp"],
-        base64.b64decode(checkpoint["signature"], validate=True),
+def _signed(keys: dict[str, bytes], checkpoint: dict) -> tuple[str, bool]:
+    """The key id the checkpoint names, and whether that key (one of these) signed it."""
+    named, candidates = _by_key_id(keys, checkpoint)
+    root, signature = _hex(checkpoint["root_hash"]), base64.b64decode(checkpoint["signature"], validate=True)
+    return named, any(
+        verify_checkpoint(key, checkpoint["tree_size"], root, checkpoint["timestamp"], signature) for key in candidates
     )
 
 
@@ -368,15 +400,15 @@ def verify_bundle(path: str, public_key: bytes | None = None) -> list[tuple[str,
     for name, digest in manifest["files"].items():
         if hashlib.sha256(contents[name]).hexdigest() != digest:
             results.append((f"{name} matches the manifest's hash", False))
-    key = public_key if public_key is not None else contents["public_key.pem"]
-    raw = _load_public_key(key).public_bytes(Encoding.Raw, PublicFormat.Raw)
-    pinned = "pinned with --public-key" if public_key is not None else "bundled: compare with the published key"
+    keys = public_keys(public_key if public_key is not None else contents["public_key.pem"])
+    pinned = "pinned with --public-key" if public_key is not None else "bundled: compare with the published keys"
     checkpoints = json.loads(contents["checkpoints.json"])
     covering, latest = checkpoints["covering"], checkpoints["latest"]
-    results.append(
-        (f"covering checkpoint {covering['tree_size']} signed by key {key_id(raw)} ({pinned})", _signed(key, covering))
-    )
-    results.append((f"latest checkpoint {latest['tree_size']} signed by key {key_id(raw)}", _signed(key, latest)))
+    for name, checkpoint, note in (("covering", covering, f" ({pinned})"), ("latest", latest, "")):
+        named, ok = _signed(keys, checkpoint)
+        if named not in keys and checkpoint.get("key_id") is not None:
+            note += f" (key {named} is not among the {len(keys)} key(s) given)"
+        results.append((f"{name} checkpoint {checkpoint['tree_size']} signed by key {named}{note}", ok))
     consistent = verify_consistency(
         covering["tree_size"],
         latest["tree_size"],
@@ -429,7 +461,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Verify a proof file or an evidence bundle, print an OK / FAIL report and return the exit status."""
     parser = argparse.ArgumentParser(description="Verify a Govern audit log proof (RFC 9162) or evidence bundle.")
     parser.add_argument("proof", help="path to the proof JSON file or the evidence bundle (.zip)")
-    parser.add_argument("--public-key", help="PEM file of the force's published checkpoint key (bundles)")
+    parser.add_argument(
+        "--public-key", help="PEM file of the force's published checkpoint keys, one or more blocks (bundles)"
+    )
     args = parser.parse_args(argv)
     try:
         if zipfile.is_zipfile(args.proof):

@@ -37,10 +37,11 @@ Check it without Govern, with Python 3.10+ and the `cryptography` package only:
     python -m venv v && v/bin/pip install cryptography
     v/bin/python verify_bundle.py bundle.zip [--public-key KEY.pem]
 
-Pass --public-key with the key the force publishes to pin it; otherwise the bundled key is used and its id printed
-for you to compare. The verifier checks every checkpoint signature, every event's inclusion proof, the consistency
-of the covering checkpoint with the latest, that no event is missing or out of order, and, for a deployment, that
-faces processed = alerts + deletion receipts.
+Pass --public-key with the keys the force publishes to pin them; otherwise the bundled keys are used and the id of
+the key that signed each checkpoint printed for you to compare. The key is rotated from time to time, so
+public_key.pem may hold several PEM blocks: the current key first, then every earlier one. The verifier checks every
+checkpoint signature, every event's inclusion proof, the consistency of the covering checkpoint with the latest,
+that no event is missing or out of order, and, for a deployment, that faces processed = alerts + deletion receipts.
 
 Files: manifest.json (scope, sequence range, file hashes), events.jsonl (each event's canonical JSON, exactly as
 hashed), proofs.json (each event's audit path, as [seq, hash numbers...] into one table of hashes),
@@ -197,7 +198,7 @@ def build(actor, scope: Scope) -> tuple[bytes, dict]:
         "proofs.json": json.dumps(proof_document, separators=(",", ":")).encode(),
         "receipts.jsonl": "".join(json.dumps(r, sort_keys=True) + "\n" for r in _receipts(scope, first, last)).encode(),
         "checkpoints.json": json.dumps(checkpoints, indent=1).encode(),
-        "public_key.pem": signing.public_key_pem().encode(),
+        "public_key.pem": signing.public_keys_pem().encode(),  # the key history: a checkpoint may predate a rotation
         "verify_bundle.py": VERIFIER.read_bytes(),
         "README.txt": README.encode(),
     }
@@ -210,6 +211,7 @@ def build(actor, scope: Scope) -> tuple[bytes, dict]:
         "last_seq": last,
         "events": len(rows),
         "key_id": signing.key_id(),
+        "key_ids": list(signing.public_keys()),
         "files": {name: hashlib.sha256(content).hexdigest() for name, content in files.items()},
     }
     if scope.deployment is not None:

@@ -406,7 +406,9 @@ def key_file(settings, tmp_path):
     settings.IMAGE_ENCRYPTION_KEY_FILE = tmp_path / "keys" / "image.key"
     settings.IMAGE_ENCRYPTION_KEY_GENERATE = True
     images._load_key.cache_clear()
+    saved = os.umask(0o077)  # key files a test writes are the owner's alone, as the key loader demands
     yield settings.IMAGE_ENCRYPTION_KEY_FILE
+    os.umask(saved)
     images._load_key.cache_clear()
 
 

@@ -1,4 +1,4 @@
-"""`manage.py audit checkpoint|verify|proof|consistency|public-key`."""
+"""`manage.py audit checkpoint|verify|proof|consistency|public-key [--history]`."""
 
 import base64
 import json
@@ -29,7 +29,10 @@ class Command(BaseCommand):
         consistency = sub.add_parser("consistency", help="Print a consistency proof as JSON.")
         consistency.add_argument("first", type=int)
         consistency.add_argument("second", type=int)
-        sub.add_parser("public-key", help="Print the checkpoint public key (PEM).")
+        public_key = sub.add_parser("public-key", help="Print the checkpoint public key (PEM).")
+        public_key.add_argument(
+            "--history", action="store_true", help="Print every key checkpoints were signed with, current first."
+        )
 
     def handle(self, *args, subcommand, **options):
         return getattr(self, f"_{subcommand.replace('-', '_')}")(**options) or None
@@ -82,8 +85,8 @@ class Command(BaseCommand):
             "proof": [h.hex() for h in proof.proof], **_signed(proof.second),
         }))  # fmt: skip
 
-    def _public_key(self, **_options):
-        self.stdout.write(signing.public_key_pem().rstrip())
+    def _public_key(self, history=False, **_options):
+        self.stdout.write((signing.public_keys_pem() if history else signing.public_key_pem()).rstrip())
 
 
 def _signed(tree_size: int) -> dict:
@@ -91,13 +94,16 @@ def _signed(tree_size: int) -> dict:
     checkpoint = Checkpoint.objects.filter(tree_size=tree_size).first()
     if checkpoint is None:
         return {}
+    # The key that signed it, which may be an earlier one than today's (the key history keeps them all).
+    raw = signing.public_key_for(checkpoint.key_id)
     return {
         "checkpoint": {
             "tree_size": checkpoint.tree_size,
             "root_hash": bytes(checkpoint.root_hash).hex(),
             "timestamp": checkpoint.timestamp,
             "signature": base64.b64encode(bytes(checkpoint.signature)).decode(),
-            "public_key": signing.public_key_pem(),
+            "key_id": checkpoint.key_id,
+            "public_key": signing.pem_of(raw) if raw is not None else signing.public_key_pem(),
         }
     }
 
