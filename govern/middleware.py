@@ -1,10 +1,18 @@
 """Project-wide middleware that protects every endpoint before any view runs."""
 
+import logging
 import re
+import sys
 from functools import wraps
 
 from django.conf import settings
-from django.http import JsonResponse
+from django.core.signals import got_request_exception
+from django.http import HttpResponse, JsonResponse
+from django.template.loader import render_to_string
+
+from govern import errors
+
+logger = logging.getLogger(__name__)
 
 
 class RequestBodyLimitMiddleware:
@@ -86,3 +94,51 @@ class SessionCookieGuardMiddleware:
         if value is not None and not self.KEY.fullmatch(value):
             del request.COOKIES[settings.SESSION_COOKIE_NAME]
         return self.get_response(request)
+
+
+def database_unavailable(request, failure: Exception) -> HttpResponse:
+    """503 with Retry-After: JSON for the API, a plain page (rendered without the database) for people."""
+    retry_after = errors.DATABASE_RETRY_AFTER_SECONDS
+    message = errors.database_refusal_message(failure)
+    if request.path_info.startswith("/api/") or "application/json" in request.headers.get("Accept", ""):
+        response = JsonResponse({"detail": message}, status=503)
+    else:
+        # No request context: a context processor would ask the database who is signed in.
+        page = render_to_string("503.html", {"message": message, "retry_after": retry_after})
+        response = HttpResponse(page, status=503)
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
+def _note_database_failure(sender, request=None, **kwargs):
+    """Django is about to answer 500 for an exception a middleware raised: remember whether the database caused it."""
+    failure = sys.exc_info()[1]
+    if request is not None and isinstance(failure, errors.DATABASE_UNAVAILABLE):
+        request.database_failure = failure
+
+
+class DatabaseUnavailableMiddleware:
+    """A database that is restarting or unreachable answers 503 with Retry-After, never a 500 with a traceback.
+
+    A view's error is caught on its way out (`process_exception`). One raised inside another middleware (loading the
+    session or the signed-in user) has already become Django's 500 by the time it reaches this one, which sits near
+    the top of the stack: Django's `got_request_exception` signal marks the request, and the 500 becomes the 503.
+    The API's own views answer the same 503 through DRF (govern.api.exceptions).
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        got_request_exception.connect(_note_database_failure, dispatch_uid="govern.database_unavailable")
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        failure = getattr(request, "database_failure", None)
+        if response.status_code == 500 and failure is not None:
+            return database_unavailable(request, failure)
+        return response
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, errors.DATABASE_UNAVAILABLE):
+            logger.warning("Database refused %s %s, answered 503: %s", request.method, request.path, exception)
+            return database_unavailable(request, exception)
+        return None

@@ -7,6 +7,8 @@ from collections import defaultdict
 from django.db.models import Count
 from django.utils import timezone
 
+from govern.db_router import reading_from_replica
+
 from .choices import DeploymentState
 from .models import Deployment
 
@@ -27,7 +29,12 @@ FIGURES = ["watchlist_size", "faces_processed", "alerts", "false_alerts", "arres
 
 
 def published_deployments() -> list[dict]:
-    """Every completed deployment as a row of published fields only, newest first."""
+    """Every completed deployment as a row of published fields only, newest first (from the replica, if any)."""
+    with reading_from_replica():
+        return _published_rows()
+
+
+def _published_rows() -> list[dict]:
     rows = []
     completed = (
         Deployment.objects.filter(state=DeploymentState.COMPLETED)

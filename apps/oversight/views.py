@@ -14,6 +14,7 @@ from apps.accounts import policy
 from apps.audit import proofs, signing, verifier
 from apps.audit.models import Checkpoint
 from apps.deployments.models import Deployment
+from govern.db_router import reads_from_replica
 from govern.errors import Conflict
 from govern.pages import form_errors, perform, visible_or_404
 
@@ -32,10 +33,11 @@ def checkpoint_status() -> dict:
         return {"checkpoint": None, "ok": False, "problems": ["No checkpoint has been signed yet."]}
     problems = []
     root = bytes(latest.root_hash)
-    if not verifier.verify_checkpoint(
-        signing.public_key_raw(), latest.tree_size, root, latest.timestamp, bytes(latest.signature)
-    ):
-        problems.append("Its signature does not verify with the current public key.")
+    public_key = signing.public_key_for(latest.key_id)
+    if public_key is None:
+        problems.append(f"It names a signing key ({latest.key_id}) that is not in the key history.")
+    elif not verifier.verify_checkpoint(public_key, latest.tree_size, root, latest.timestamp, bytes(latest.signature)):
+        problems.append("Its signature does not verify with the public key it names.")
     if proofs.root_at(latest.tree_size) != root:
         problems.append("Its root differs from the stored tree's root at that size.")
     previous = Checkpoint.objects.filter(tree_size__lt=latest.tree_size).order_by("-tree_size").first()
@@ -50,6 +52,7 @@ def checkpoint_status() -> dict:
 
 @login_required
 @require_safe
+@reads_from_replica
 def dashboard(request):
     """Reconciliation per deployment, purges, retention, checkpoints, and (privacy officers) notifications."""
     policy.require(request.user, "oversight.view_dashboard")
@@ -236,6 +239,7 @@ def evidence(request, pk):
 
 @login_required
 @require_safe
+@reads_from_replica
 def equality_page(request):
     """True and false alerts by the matched subject's ethnicity and sex, with the counts behind every rate."""
     policy.require(request.user, "oversight.view_dashboard")

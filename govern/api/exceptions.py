@@ -1,4 +1,4 @@
-"""One error shape for the API: {"detail": ...} with the right 4xx, never a 500 for bad input."""
+"""One error shape for the API: {"detail": ...} with the right 4xx; never a 500 for bad input or a database outage."""
 
 import logging
 
@@ -9,7 +9,13 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from govern.errors import Conflict, PreconditionFailed
+from govern.errors import (
+    DATABASE_RETRY_AFTER_SECONDS,
+    DATABASE_UNAVAILABLE,
+    Conflict,
+    PreconditionFailed,
+    database_refusal_message,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -27,6 +33,15 @@ def exception_handler(exc, context):
         # a number beyond its range) after the parsers let it through: the request is at fault, not the server.
         logger.warning("Refused a value the database cannot hold: %s", exc)
         return Response({"detail": "A value in the request is outside what can be stored or compared."}, status=400)
+    if isinstance(exc, DATABASE_UNAVAILABLE):
+        # Any transaction the view opened has rolled back (or its commit is in doubt only if the connection dropped
+        # at the commit itself): the client retries, and a service that already acted answers 409 the second time.
+        logger.warning("Database refused the request, answered 503: %s", exc)
+        return Response(
+            {"detail": database_refusal_message(exc)},
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+        )
     if isinstance(exc, PreconditionFailed):
         return Response({"detail": str(exc)}, status=status.HTTP_412_PRECONDITION_FAILED)
     if isinstance(exc, Conflict):

@@ -12,6 +12,7 @@ os.environ.setdefault("IMAGE_ENCRYPTION_KEY_FILE", str(_BASE / "var" / "test" / 
 os.environ.setdefault("RECEIPT_KEY_FILE", str(_BASE / "var" / "test" / "receipt-hmac.key"))
 os.environ.setdefault("FACE_ALLOW_UNCALIBRATED", "true")
 os.environ.pop("CELERY_BROKER_URL", None)
+os.environ.pop("DATABASE_REPLICA_URL", None)  # one database here; tests/scaling runs a real replica in subprocesses
 
 from .base import *  # noqa: E402,F403
 
