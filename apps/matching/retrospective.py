@@ -19,6 +19,7 @@ from PIL import Image
 from apps.accounts import policy
 from apps.accounts.choices import Role
 from apps.audit import services as audit
+from apps.outbox import services as outbox
 from apps.watchlists import images
 from apps.watchlists.models import CustodyImage
 from govern.errors import Conflict
@@ -34,15 +35,25 @@ EF_SEARCH = 100
 
 
 def enrol_custody_image(image_id: int) -> bool:
-    """Embed one custody image for retrospective search (exactly one good face), replacing any earlier template."""
+    """Embed one custody image for retrospective search (exactly one good face), replacing any earlier template.
+
+    Delivered twice, it enrols once: an image this engine enrolled already is left alone, and the write holds the
+    image's row, so two deliveries at once cannot both write.
+    """
     image = CustodyImage.objects.filter(pk=image_id).select_related("subject").first()
     if image is None:
         return False
     engine = get_engine()
+    if _enrolled_by(image_id, engine):
+        return True
     content = images.decrypt(bytes(image.ciphertext), associated_data=image.associated_data())
     faces = engine.detect(Image.open(io.BytesIO(content)))
     problem = _quality(faces)
     with transaction.atomic():
+        if CustodyImage.objects.select_for_update().filter(pk=image_id).values_list("pk", flat=True).first() is None:
+            return False  # deleted while it was being embedded
+        if _enrolled_by(image_id, engine):
+            return True
         CustodyTemplate.objects.filter(image=image).delete()
         if problem:
             audit.record("custody_template.refused", image, None, data={"problem": problem})
@@ -62,6 +73,12 @@ def enrol_custody_image(image_id: int) -> bool:
             data={"engine": engine.name, "weights_sha256": engine.weights_sha256},
         )
     return True
+
+
+def _enrolled_by(image_id: int, engine) -> bool:
+    return CustodyTemplate.objects.filter(
+        image_id=image_id, engine=engine.name, weights_sha256=engine.weights_sha256
+    ).exists()
 
 
 def _next_reference() -> str:
@@ -110,7 +127,7 @@ def submit(actor, stills: list[bytes], *, incident_reference: str, crime_type: s
     )
     from .tasks import run_search
 
-    run_search.delay_on_commit(request.pk)
+    outbox.enqueue(run_search, request.pk)
     return request
 
 

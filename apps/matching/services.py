@@ -14,12 +14,11 @@ import logging
 import secrets
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 import psycopg
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured, PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 from PIL import Image
@@ -29,12 +28,13 @@ from apps.audit import services as audit
 from apps.deployments import services as deployments
 from apps.deployments.choices import DeploymentState
 from apps.deployments.models import Asset, Deployment
+from apps.outbox import services as outbox
 from apps.watchlists import images
 from apps.watchlists import services as watchlists
 from apps.watchlists.choices import WatchlistState
 from apps.watchlists.models import Watchlist
+from govern import keyfiles
 from govern.errors import Conflict
-from govern.keyfiles import create_secret_file
 
 from .choices import AlertState, Outcome
 from .engine import get_engine
@@ -159,11 +159,19 @@ def _quality(faces) -> str | None:
 
 
 def enrol_watchlist(watchlist_id: int, approved_hash: str) -> EnrolResult:
-    """Embed every entry image of an approved version; any failure sends the list back to the compiler."""
+    """Embed every entry image of an approved version; any failure sends the list back to the compiler.
+
+    Delivered twice (the outbox and Celery deliver at least once), it enrols once: a version this engine enrolled
+    already is left alone, and the write holds the list's row, so two deliveries at once cannot both write, and a
+    purge that committed while the images were being embedded is not undone.
+    """
     watchlist = Watchlist.objects.get(pk=watchlist_id)
     if watchlist.state != WatchlistState.APPROVED or watchlist.approved_hash != approved_hash:
         return EnrolResult(0, ["the version is no longer the approved one"])
     engine = get_engine()
+    enrolled = _enrolled(watchlist, approved_hash, engine)
+    if enrolled:
+        return EnrolResult(enrolled, [])
     faces, rows, problems = [], [], []
     for entry in watchlist.entries.select_related("image", "subject").order_by("pk"):
         content = images.decrypt(bytes(entry.image.ciphertext), associated_data=entry.image.associated_data())
@@ -186,6 +194,12 @@ def enrol_watchlist(watchlist_id: int, approved_hash: str) -> EnrolResult:
         return EnrolResult(0, problems)
     vectors = engine.embed(faces)
     with transaction.atomic():
+        watchlist = Watchlist.objects.select_for_update().get(pk=watchlist_id)
+        if watchlist.state != WatchlistState.APPROVED or watchlist.approved_hash != approved_hash:
+            return EnrolResult(0, ["the version is no longer the approved one"])
+        enrolled = _enrolled(watchlist, approved_hash, engine)
+        if enrolled:
+            return EnrolResult(enrolled, [])
         WatchlistTemplate.objects.filter(watchlist=watchlist, approved_hash=approved_hash).delete()
         WatchlistTemplate.objects.bulk_create(
             [
@@ -214,6 +228,15 @@ def enrol_watchlist(watchlist_id: int, approved_hash: str) -> EnrolResult:
         )
     _templates.cache_clear()
     return EnrolResult(len(rows), [])
+
+
+def _enrolled(watchlist: Watchlist, approved_hash: str, engine) -> int:
+    """How many templates this engine made for the version, if it made one for every entry (else 0)."""
+    entries = watchlist.entries.count()
+    templates = WatchlistTemplate.objects.filter(
+        watchlist=watchlist, approved_hash=approved_hash, engine=engine.name, weights_sha256=engine.weights_sha256
+    ).count()
+    return templates if entries and templates == entries else 0
 
 
 def _as_list(vector) -> list[float]:
@@ -268,23 +291,9 @@ class CaptureResult:
     receipts: int
 
 
-def _receipt_key() -> bytes:
-    """The receipts' HMAC key, read once per process (frames are a hot path)."""
-    return _read_receipt_key(str(settings.RECEIPT_KEY_FILE), settings.RECEIPT_KEY_GENERATE)
-
-
-@lru_cache(maxsize=2)
-def _read_receipt_key(name: str, generate: bool) -> bytes:
-    path = Path(name)
-    if not path.exists() and generate:
-        create_secret_file(path, secrets.token_bytes(32))
-    try:
-        key = path.read_bytes()
-    except OSError as exc:
-        raise ImproperlyConfigured(f"RECEIPT_KEY_FILE {path} cannot be read: {exc}") from exc
-    if len(key) < 32:
-        raise ImproperlyConfigured(f"RECEIPT_KEY_FILE {path} holds fewer than 32 bytes.")
-    return key
+def _receipt_key() -> keyfiles.SymmetricKey:
+    """The receipts' HMAC key and its id (re-read only when a rotation changed the file: frames are a hot path)."""
+    return keyfiles.receipt_key()
 
 
 def _refuse(asset: Asset, reason: str, deployment: Deployment | None = None) -> None:
@@ -371,7 +380,7 @@ def _match_and_record(deployment, asset, engine, faces, vectors, now) -> Capture
                 alerts.append(_raise_alert(deployment, capture, engine, face, scores, order, owners, now))
             else:
                 commitment = hmac.new(
-                    key, capture.pk.bytes + index.to_bytes(4, "big") + vector.tobytes(), hashlib.sha256
+                    key.material, capture.pk.bytes + index.to_bytes(4, "big") + vector.tobytes(), hashlib.sha256
                 ).hexdigest()
                 event = audit.record(
                     "face.deleted",
@@ -382,6 +391,7 @@ def _match_and_record(deployment, asset, engine, faces, vectors, now) -> Capture
                         "watchlist_hash": deployment.authorised_watchlist_hash,
                         "best_score": round(best, 6),
                         "commitment": commitment,
+                        "receipt_key": key.key_id,
                         "engine": engine.name,
                         "weights_sha256": engine.weights_sha256,
                         "time": audit.format_time(now),
@@ -484,7 +494,7 @@ def purge_templates(watchlist_id: int) -> int:
         None,
         data={"templates_deleted": deleted, "absence_confirmed_by_exact_search": True},
     )
-    transaction.on_commit(lambda: _vacuum_task().delay(watchlist_id))
+    outbox.enqueue(_vacuum_task(), watchlist_id)
     _templates.cache_clear()
     return deleted
 
@@ -510,7 +520,7 @@ def reconciliation(deployment: Deployment) -> dict:
 
 
 def _lock_alert(alert: Alert) -> Alert:
-    return Alert.objects.select_for_update().select_related("deployment").get(pk=alert.pk)
+    return Alert.objects.select_for_update(of=("self",)).select_related("deployment").get(pk=alert.pk)
 
 
 def refresh_figures(deployment: Deployment) -> None:

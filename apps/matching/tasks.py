@@ -2,6 +2,8 @@
 
 from celery import shared_task
 
+from apps.outbox import services as outbox
+
 from . import services
 
 
@@ -34,8 +36,8 @@ def run_search(request_id: int) -> int:
 
 
 def enrol_custody_on_upload(sender, image_id: int, **_kwargs) -> None:
-    """A custody image was stored (after commit): enrol it for retrospective search."""
-    embed_custody_image.delay(image_id)
+    """A custody image is being stored: enrol it for retrospective search once that commits."""
+    outbox.enqueue(embed_custody_image, image_id)
 
 
 def purge_on_purging(sender, watchlist_id: int, **_kwargs) -> None:
@@ -44,5 +46,5 @@ def purge_on_purging(sender, watchlist_id: int, **_kwargs) -> None:
 
 
 def enrol_on_approval(sender, watchlist_id: int, approved_hash: str, **_kwargs) -> None:
-    """When a watchlist is approved (after commit), enrol it."""
-    embed_watchlist.delay(watchlist_id, approved_hash)
+    """A watchlist is being approved: enrol it once that commits."""
+    outbox.enqueue(embed_watchlist, watchlist_id, approved_hash)

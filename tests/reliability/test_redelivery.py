@@ -1,6 +1,8 @@
-"""A Celery task delivered twice (acks_late: a worker died before acknowledging) does its work once (issue 8, part 4).
+"""A Celery task delivered twice (acks_late: a worker died before acknowledging; or the outbox sent a message again
+because its sender died before marking it sent) does its work once (issue 8, part 4).
 
-The second delivery finds the work done: no second template, no probe searched twice, no second deletion.
+The second delivery finds the work done: no second template or enrolment event, no probe searched twice, no second
+deletion.
 """
 
 import pytest
@@ -23,15 +25,18 @@ def test_work_tasks_are_acknowledged_late_so_a_lost_worker_means_a_redelivery(se
 def test_a_watchlist_enrolled_twice_has_one_template_per_entry(live):
     watchlist = live.watchlist
     before = WatchlistTemplate.objects.filter(watchlist=watchlist).count()
-    tasks.embed_watchlist(watchlist.pk, watchlist.approved_hash)
-    tasks.embed_watchlist(watchlist.pk, watchlist.approved_hash)
+    enrolments = Event.objects.filter(action="templates.enrolled").count()
+    assert tasks.embed_watchlist(watchlist.pk, watchlist.approved_hash) == before
+    assert tasks.embed_watchlist(watchlist.pk, watchlist.approved_hash) == before
     assert WatchlistTemplate.objects.filter(watchlist=watchlist).count() == before == watchlist.entries.count()
+    assert Event.objects.filter(action="templates.enrolled").count() == enrolments  # nothing embedded again
 
 
 def test_a_custody_image_enrolled_twice_has_one_template(live):
     image = CustodyImage.objects.first()
     assert tasks.embed_custody_image(image.pk) and tasks.embed_custody_image(image.pk)
     assert CustodyTemplate.objects.filter(image=image).count() == 1
+    assert Event.objects.filter(action="custody_template.enrolled", target_id=str(image.pk)).count() == 1
 
 
 def test_a_search_run_twice_searches_each_still_once(actors, live, astronaut):
