@@ -64,7 +64,7 @@ PLACE = {
 
 @pytest.fixture
 def planned(actors, approved_list, documents, vans, now, engine_approved):
-    """Planned by an officer for the watchlist's period, with van 1 and every document."""
+    """Planned by an officer for the watchlist's period, with van 1, every document and the officer on its team."""
     return services.plan(
         actors.officer,
         watchlist=approved_list,
@@ -72,6 +72,7 @@ def planned(actors, approved_list, documents, vans, now, engine_approved):
         end=approved_list.intended_end,
         assets=[vans[0]],
         documents=documents,
+        team=[actors.officer],
         now=now,
         **PLACE,
     )

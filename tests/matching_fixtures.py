@@ -33,9 +33,21 @@ def blank() -> bytes:
     return _jpeg(Image.new("RGB", (640, 480), (120, 130, 140)))
 
 
+def officers_so_far():
+    """Every officer the test has made before the deployment: they all work at it and see its alerts.
+
+    Tests of who sees which alerts (tests/security/test_object_scope.py) set the team themselves.
+    """
+    from apps.accounts.choices import Role
+    from apps.accounts.models import User
+
+    return list(User.objects.filter(groups__name=Role.OFFICER))
+
+
 @pytest.fixture
 def live(actors, approvers, documents, vans, engine_approved, astronaut, now):
-    """A live deployment whose approved list holds one person, enrolled from the astronaut photo."""
+    """A live deployment whose approved list holds one person, enrolled from the astronaut photo; every officer made
+    so far is on its team."""
     subject = watchlists.create_subject(
         actors.compiler,
         family_name="Collins",
@@ -80,6 +92,7 @@ def live(actors, approvers, documents, vans, engine_approved, astronaut, now):
         end=watchlist.intended_end,
         assets=[vans[0]],
         documents=documents,
+        team=officers_so_far(),
         now=now,
         **PLACE,
     )

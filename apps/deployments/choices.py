@@ -48,6 +48,7 @@ AUDIT_ACTIONS = {
     "document.approve": "Policy document version approved",
     "deployment.plan": "Deployment planned",
     "deployment.update": "Deployment plan changed",
+    "deployment.team": "Deployment team changed",
     "deployment.authorise": "Deployment authorised",
     "deployment.notice": "Advance public notice published",
     "deployment.notice_exempt": "Advance public notice exemption recorded",

@@ -21,6 +21,9 @@ from .choices import AssetKind, DeploymentState, DocumentKind, LocationType
 from .models import Asset, Deployment, PolicyDocument
 
 MARK = watchlist_demo.MARK
+# The demo officers who work every demo deployment: the response officer, and the public protection unit's
+# constable, who opens a Sarah's Law case from an alert. Only they (and the commander) see the alerts.
+TEAM = ("officer", "ppu")
 PLACES = [
     ("Northgate shopping centre", "Northgate, Demo Town", "51.5200", "-0.1000", LocationType.CRIME_HOTSPOT),
     ("Central station concourse", "Station Road, Demo Town", "51.5300", "-0.1200", LocationType.INTELLIGENCE),
@@ -84,6 +87,10 @@ def _approved_list(compiler, commander, start, hours, at) -> Watchlist:
     return watchlists.approve(commander, watchlist, content_hash=review.content_hash, comment=MARK, now=at)
 
 
+def _team() -> list[User]:
+    return list(User.objects.filter(username__in=TEAM))
+
+
 def _deployment(officer, commander, place, watchlist, van, documents, at, ready=True) -> Deployment:
     name, address, lat, lon, kind = place
     deployment = services.plan(
@@ -101,6 +108,7 @@ def _deployment(officer, commander, place, watchlist, van, documents, at, ready=
         threshold=Decimal("0.600"),
         assets=[van],
         documents=documents,
+        team=_team(),
         now=at,
     )
     services.authorise(commander, deployment, now=at)
@@ -150,5 +158,7 @@ def seed(stdout) -> None:
         ).first()
         if upcoming_list is not None and not demo.filter(watchlist=upcoming_list).exists():
             _deployment(officer, commander, PLACES[2], upcoming_list, vans[2], documents, now, ready=False)
+        for deployment in demo.filter(team=None):  # seeded before deployments had teams
+            services.set_team(deployment.planned_by, deployment, _team(), reason=f"{MARK}: the demo officers' shift")
     counts = {state: demo.filter(state=state).count() for state in DeploymentState.values}
     stdout.write("Synthetic demo deployments: " + ", ".join(f"{n} {s}" for s, n in counts.items() if n) + ".")

@@ -2,11 +2,33 @@
 
 from django import forms
 
+from apps.accounts.choices import Role
+from apps.accounts.models import User
 from apps.watchlists.forms import DateTimeInput
 from apps.watchlists.models import Watchlist
 
 from .choices import LocationType
 from .models import Asset, PolicyDocument
+
+
+def officers():
+    """The accounts that may work at a deployment: active officers."""
+    return User.objects.filter(is_active=True, groups__name=Role.OFFICER).order_by("last_name", "username")
+
+
+class TeamField(forms.ModelMultipleChoiceField):
+    """The officers working at a deployment, shown by rank, name and unit."""
+
+    widget = forms.CheckboxSelectMultiple
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("help_text", "Only these officers see and judge the deployment's alerts.")
+        super().__init__(queryset=officers(), required=False, **kwargs)
+
+    def label_from_instance(self, user):
+        name = user.get_full_name() or user.get_username()
+        rank = f"{user.get_rank_display()} " if user.rank else ""
+        return f"{rank}{name} ({user.unit})" if user.unit else f"{rank}{name}"
 
 
 class PlanForm(forms.Form):
@@ -29,10 +51,18 @@ class PlanForm(forms.Form):
     documents = forms.ModelMultipleChoiceField(
         queryset=PolicyDocument.objects.all(), required=False, widget=forms.CheckboxSelectMultiple
     )
+    team = TeamField()
 
     def __init__(self, *args, watchlists=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["watchlist"].queryset = watchlists if watchlists is not None else Watchlist.objects.none()
+
+
+class TeamForm(forms.Form):
+    """Who works at the deployment, and why it changed."""
+
+    team = TeamField()
+    reason = forms.CharField(required=False, max_length=2000, help_text="Why the team changes (e.g. a new shift).")
 
 
 class NoticeForm(forms.Form):

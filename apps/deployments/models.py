@@ -84,6 +84,10 @@ class Deployment(models.Model):
         help_text="The match threshold in force (a similarity score from 0 to 1).",
     )
     assets = models.ManyToManyField(Asset, related_name="deployments")
+    # The officers who work the deployment: only they (and commanders and privacy officers) see its alerts.
+    team = models.ManyToManyField(
+        USER, related_name="deployment_teams", blank=True, help_text="The officers working at the deployment."
+    )
     documents = models.ManyToManyField(PolicyDocument, related_name="deployments")
     state = models.CharField(max_length=16, choices=DeploymentState.choices, default=DeploymentState.PLANNED)
     planned_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")

@@ -25,6 +25,13 @@ def _may_exempt_notice(user, deployment) -> str | None:
     return None
 
 
+def _may_change_team(user, deployment) -> str | None:
+    # The team decides who sees the deployment's alerts: its planner sets it, a commander may change it.
+    if deployment.planned_by_id == user.pk or user.has_role(APPROVER):
+        return None
+    return "Only the officer who planned this deployment or an authorising officer changes its team."
+
+
 rule("deployments.view_asset", roles=[OFFICER, COMPILER, APPROVER, PRIVACY], label="View vans and cameras")
 rule("deployments.add_asset", roles=[APPROVER], label="Register vans and cameras")
 rule(
@@ -46,6 +53,7 @@ rule(
 rule("deployments.view_deployment", roles=[OFFICER, COMPILER, APPROVER, PRIVACY, OVERSIGHT], label="View deployments")
 rule("deployments.add_deployment", roles=PLANNERS, label="Plan deployments")
 rule("deployments.change_deployment", roles=[*PLANNERS, APPROVER], label="Change deployments")
+rule("deployments.change_team", roles=[*PLANNERS, APPROVER], label="Change deployment teams", check=_may_change_team)
 rule("deployments.authorise_deployment", roles=[APPROVER], label="Authorise deployments", check=_may_authorise)
 rule(
     "deployments.exempt_notice",

@@ -15,6 +15,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from apps.accounts import policy
+from apps.accounts.choices import Role
 from apps.audit import services as audit
 from apps.watchlists import services as watchlists
 from apps.watchlists.choices import WatchlistState
@@ -179,7 +180,21 @@ def _plan_data(deployment: Deployment) -> dict:
     data["watchlist"] = deployment.watchlist_id
     data["assets"] = sorted(deployment.assets.values_list("identifier", flat=True))
     data["documents"] = sorted(f"{d.kind}:{d.version}" for d in deployment.documents.all())
+    data["team"] = _team_names(deployment)
     return data
+
+
+def _team_names(deployment: Deployment) -> list[str]:
+    return sorted(deployment.team.values_list("username", flat=True))
+
+
+def _checked_team(officers) -> list:
+    """The team as given, if everyone on it is an active officer (the team is who sees the alerts)."""
+    members = list(officers)
+    refused = sorted(user.get_username() for user in members if not (user.is_active and user.has_role(Role.OFFICER)))
+    if refused:
+        raise ValidationError({"team": f"Only active officers work at a deployment, not: {', '.join(refused)}."})
+    return members
 
 
 def _validate_plan(deployment: Deployment) -> None:
@@ -198,12 +213,13 @@ def _validate_plan(deployment: Deployment) -> None:
 
 
 @transaction.atomic
-def plan(actor, *, assets=(), documents=(), reference: str = "", now=None, **fields) -> Deployment:
-    """Plan a deployment: place and grounds, period, list, threshold, assets and documents."""
+def plan(actor, *, assets=(), documents=(), team=(), reference: str = "", now=None, **fields) -> Deployment:
+    """Plan a deployment: place and grounds, period, list, threshold, assets, documents and the officers' team."""
     policy.require(actor, "deployments.add_deployment")
     unknown = set(fields) - set(PLAN_FIELDS)
     if unknown:
         raise ValidationError(f"Unknown deployment fields: {', '.join(sorted(unknown))}.")
+    team = _checked_team(team)
     now = _now(now)
     deployment = Deployment(reference=reference or _next_reference(now), planned_by=actor, **fields)
     _validate_plan(deployment)
@@ -217,8 +233,26 @@ def plan(actor, *, assets=(), documents=(), reference: str = "", now=None, **fie
         raise Conflict(f"The reference {deployment.reference} is taken; try again.") from exc
     deployment.assets.set(assets)
     deployment.documents.set(documents)
+    deployment.team.set(team)
     audit.record("deployment.plan", deployment, actor, data=_plan_data(deployment))
     return deployment
+
+
+@transaction.atomic
+def set_team(actor, deployment: Deployment, team, *, reason: str = "") -> Deployment:
+    """Set the officers who work the deployment, and so see its alerts; the planner or a commander does.
+
+    The team is not part of what was authorised, so changing it (a new shift, say) keeps the authorisation.
+    """
+    locked = Deployment.objects.select_for_update().get(pk=deployment.pk)
+    policy.require(actor, "deployments.change_team", locked)
+    team = _checked_team(team)
+    before = _team_names(locked)
+    locked.team.set(team)
+    after = _team_names(locked)
+    if after != before:  # no event without a change
+        audit.record("deployment.team", locked, actor, data={"before": before, "after": after}, reason=reason)
+    return locked
 
 
 @transaction.atomic

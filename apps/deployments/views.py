@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from apps.accounts import policy
 from apps.watchlists.models import Watchlist
@@ -18,7 +18,7 @@ from govern.pages import form_errors, perform, visible_or_404
 
 from . import publication, services
 from .choices import DeploymentState
-from .forms import ChecklistForm, NoticeForm, PlanForm, ReasonForm
+from .forms import ChecklistForm, NoticeForm, PlanForm, ReasonForm, TeamForm
 from .models import Deployment
 
 
@@ -45,6 +45,7 @@ def deployment_list(request):
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def deployment_plan(request):
     """Plan a deployment."""
     policy.require(request.user, "deployments.add_deployment")
@@ -85,6 +86,9 @@ def deployment_detail(request, pk):
         "may_exempt": policy.may(user, "deployments.exempt_notice", deployment),
         "may_run": policy.may(user, "deployments.run_deployment", deployment),
         "may_command": policy.may(user, "deployments.command_deployment", deployment),
+        "may_change_team": policy.may(user, "deployments.change_team", deployment),
+        "team": deployment.team.order_by("last_name", "username"),
+        "team_form": TeamForm(initial={"team": deployment.team.all()}),
         "notice_form": NoticeForm(),
         "reason_form": ReasonForm(),
         "checklist_form": ChecklistForm(
@@ -111,6 +115,13 @@ def _checklist(user, deployment, post):
     return services.update_checklist(user, deployment, **form.cleaned_data)
 
 
+def _team(user, deployment, post):
+    form = TeamForm(post)
+    if not form.is_valid():
+        raise ValidationError(form.errors.as_text())
+    return services.set_team(user, deployment, form.cleaned_data["team"], reason=form.cleaned_data["reason"])
+
+
 def _go_live(user, deployment):
     went, conditions = services.try_go_live(deployment, actor=user)
     if not went:
@@ -127,6 +138,7 @@ def deployment_act(request, pk, act):
         "notice": lambda: _notice(user, deployment, post),
         "exempt": lambda: services.exempt_notice(user, deployment, reason=post.get("reason", "")),
         "checklist": lambda: _checklist(user, deployment, post),
+        "team": lambda: _team(user, deployment, post),
         "go-live": lambda: _go_live(user, deployment),
         "suspend": lambda: services.suspend(user, deployment, reason=post.get("reason", "")),
         "resume": lambda: services.resume(user, deployment),

@@ -1,6 +1,11 @@
-"""Who may approve engines, issue camera credentials and see alerts."""
+"""Who may approve engines, issue camera credentials and see alerts.
+
+An officer sees, judges and holds only the alerts of deployments whose team they are on; authorising officers and
+privacy officers see every alert. An alert outside the officer's deployments is not there for them (404).
+"""
 
 from django.conf import settings
+from django.db.models import Q
 
 from apps.accounts.choices import Rank, Role
 from apps.accounts.policy import rule
@@ -19,15 +24,31 @@ rule("matching.countersign_engine", roles=[PRIVACY], label="Countersign face eng
 rule("matching.view_engineapproval", roles=[APPROVER, PRIVACY, Role.OVERSIGHT], label="View engine approvals")
 rule("matching.add_cameracredential", roles=[APPROVER], label="Issue camera credentials")
 rule("matching.view_cameracredential", roles=[APPROVER], label="View camera credentials")
-rule("matching.view_alert", roles=[OFFICER, APPROVER, PRIVACY], label="View alerts")
-rule("matching.adjudicate_alert", roles=[OFFICER], label="Adjudicate alerts")
-rule("matching.hold_alert", roles=[OFFICER, APPROVER], label="Place evidential holds on alerts")
+
+
+def deployments_with_visible_alerts(user) -> Q:
+    """The deployments (a Q on Deployment) whose alerts the user sees: an officer their teams', an authorising or
+    privacy officer every one."""
+    return Q() if user.has_role(APPROVER, PRIVACY) else Q(team=user)
+
+
+def _alerts_of_own_deployments(user) -> Q:
+    # The same rule as deployments_with_visible_alerts, seen from the alert.
+    return Q() if user.has_role(APPROVER, PRIVACY) else Q(deployment__team=user)
+
+
+rule("matching.view_alert", roles=[OFFICER, APPROVER, PRIVACY], label="View alerts", scope=_alerts_of_own_deployments)
+rule("matching.adjudicate_alert", roles=[OFFICER], label="Adjudicate alerts", scope=_alerts_of_own_deployments)
+rule(
+    "matching.hold_alert",
+    roles=[OFFICER, APPROVER],
+    label="Place evidential holds on alerts",
+    scope=_alerts_of_own_deployments,
+)
 
 
 def _own_searches(user):
     """Retail partners see only their own submissions; officers and privacy officers see all."""
-    from django.db.models import Q
-
     return Q() if user.has_role(OFFICER, PRIVACY) else Q(submitted_by=user)
 
 

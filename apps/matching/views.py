@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from apps.accounts import policy
 from apps.audit import services as audit
@@ -22,21 +22,27 @@ from . import retrospective, services
 from .choices import AlertState, Outcome
 from .models import Alert, Probe, SearchRequest
 from .panels import render_alert_panels
+from .permissions import deployments_with_visible_alerts
 
 
 def _deployment(request, pk):
+    """A deployment whose alerts the user sees: an officer's own team's (another deployment is not there: 404)."""
     if not policy.may(request.user, "matching.view_alert"):
         raise PermissionDenied("Your role does not see alerts.")
-    return visible_or_404(request.user, Deployment.objects.all(), pk)
+    return visible_or_404(request.user, Deployment.objects.filter(deployments_with_visible_alerts(request.user)), pk)
 
 
 @login_required
+@require_safe
 @consultation_logged(_deployment)
 def alert_queue(request, pk, target, reason):
     """A deployment's alerts, pending first: the probe beside the watchlist image, the score, the judgement."""
     deployment = target
     alerts = list(
-        Alert.objects.filter(deployment=deployment).select_related("subject").order_by("state", "-created_at")
+        Alert.objects.restrict(request.user, "view")
+        .filter(deployment=deployment)
+        .select_related("subject")
+        .order_by("state", "-created_at")
     )
     for alert in alerts:
         alert.panels = render_alert_panels(request, alert)  # what the apps above add (e.g. a Sarah's Law case)
@@ -59,6 +65,7 @@ def _image_response(content: bytes) -> HttpResponse:
 
 
 @login_required
+@require_safe
 def alert_image(request, pk, which):
     """The probe crop or the matched watchlist image of an alert, with the reason from the page; logged."""
     alert = visible_or_404(request.user, Alert.objects.all(), pk)
@@ -119,6 +126,7 @@ class SearchForm(forms.Form):
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def searches(request):
     """The user's searches (a retail partner's own only) and a form for a new one."""
     policy.require(request.user, "matching.view_searchrequest")
@@ -129,6 +137,8 @@ def searches(request):
             search = retrospective.submit(request.user, stills, **form.cleaned_data)
         except ValidationError as exc:
             form_errors(form, exc)
+        except policy.RoleRefused:
+            raise  # a role that may never submit (a privacy officer) gets a 403, as on every page
         except PermissionDenied as exc:
             form.add_error(None, str(exc))
         else:
@@ -159,10 +169,13 @@ def search(request, pk):
 def _reviewable(request, pk):
     if not policy.may(request.user, "matching.view_probe"):
         raise PermissionDenied("Candidates are for trained police operators only.")
+    if request.method == "POST":  # a choice or a confirmation: refused before the read is logged, as nothing is shown
+        policy.require(request.user, "matching.review_probe")
     return get_object_or_404(SearchRequest.objects.restrict(request.user, "view"), pk=pk)
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 @consultation_logged(_reviewable)
 def search_review(request, pk, target, reason):
     """The candidates of each still for the operator, and the investigating officer's confirmation."""

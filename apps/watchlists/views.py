@@ -13,7 +13,7 @@ from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from apps.accounts import policy
 from apps.audit import services as audit
@@ -78,6 +78,7 @@ def _acting(view):
 
 
 @login_required
+@require_safe
 def watchlist_list(request):
     """The lists the user may see; for a commander, the approval queue first."""
     if not policy.may(request.user, "watchlists.view_watchlist"):
@@ -101,6 +102,7 @@ def watchlist_list(request):
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def watchlist_create(request):
     """A compiler starts a draft."""
     policy.require(request.user, "watchlists.add_watchlist")
@@ -123,6 +125,7 @@ def _watchlist_target(request, pk):
 
 
 @login_required
+@require_safe
 @consultation_logged(_watchlist_target)
 def watchlist_detail(request, pk, target, reason):
     """A list's entries (personal data, so after a reason), its state and the actions open to the user."""
@@ -149,6 +152,7 @@ def watchlist_detail(request, pk, target, reason):
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 @_acting
 def entry_add(request, pk):
     """Search the gallery, pick a subject and image, and say why they belong on the list."""
@@ -196,8 +200,15 @@ def watchlist_submit(request, pk):
     return redirect("watchlists:detail", pk=pk)
 
 
+def _review_target(request, pk):
+    """The list under review, for the roles that see approval decisions (the review shows who is on it)."""
+    policy.require(request.user, "watchlists.view_review")
+    return _visible_watchlist(request, pk)
+
+
 @login_required
-@consultation_logged(_watchlist_target)
+@require_http_methods(["GET", "HEAD", "POST"])
+@consultation_logged(_review_target)
 def watchlist_review(request, pk, target, reason):
     """The commander's review: the frozen version, what changed since the last approval, and the decision."""
     watchlist = target
@@ -260,12 +271,15 @@ def watchlist_ratify(request, pk):
 
 
 @login_required
+@require_safe
 def watchlist_history(request, pk):
     """Versions, decisions and every logged event about this list."""
     watchlist = _visible_watchlist(request, pk)
     context = {
         "watchlist": watchlist,
-        "reviews": Review.objects.filter(watchlist=watchlist).select_related("submitted_by", "decided_by"),
+        "reviews": Review.objects.restrict(request.user, "view")
+        .filter(watchlist=watchlist)
+        .select_related("submitted_by", "decided_by"),
         "changes": watchlist.history.select_related("history_user").order_by("history_date")[:500],
         # The log itself only for those the audit policy lets read it (privacy officers, oversight).
         "events": Event.objects.restrict(request.user, "view")
@@ -281,6 +295,7 @@ def _image_target(request, pk):
 
 
 @login_required
+@require_safe
 def image_content(request, pk):
     """An image's bytes; the reason comes from the page that shows it (or is asked for), and is logged."""
     image = _image_target(request, pk)
@@ -294,6 +309,7 @@ def image_content(request, pk):
 
 
 @login_required
+@require_safe
 def subject_search(request):
     """Find a subject by name or PNC ID (the search is logged with its reason)."""
     policy.require(request.user, "watchlists.view_subject")
@@ -311,6 +327,7 @@ def subject_search(request):
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def subject_create(request):
     """Record a new subject, then upload their image."""
     policy.require(request.user, "watchlists.add_subject")
@@ -327,6 +344,7 @@ def subject_create(request):
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def image_upload(request, pk):
     """Upload a custody image for a subject."""
     policy.require(request.user, "watchlists.add_custodyimage")

@@ -10,6 +10,7 @@ from django.db import connections
 from django.utils import timezone
 
 from apps.audit.models import Event
+from apps.deployments import services as deployments
 from apps.matching import services as matching
 from apps.matching.models import Alert
 from apps.oversight import services as oversight
@@ -56,6 +57,7 @@ def test_two_officers_judge_the_same_alert_at_once(make_user, live, vans, astron
 
     alert = Alert.objects.get(pk=matching.capture_frame(vans[0], astronaut).alerts[0])
     first, second = (make_user(f"pc{i}", Role.OFFICER, rank=Rank.CONSTABLE) for i in range(2))
+    deployments.set_team(live.planned_by, live, [first, second])
     results = race(
         lambda: matching.adjudicate(first, alert, match=True, reason="Same person: scar and ears"),
         lambda: matching.adjudicate(second, alert, match=False, reason="Different person: older, taller"),

@@ -97,10 +97,12 @@ def test_a_right_to_ask_case_from_contact_to_a_signed_disclosure(live_server, br
 def test_an_officer_of_the_unit_opens_a_case_from_an_alert(
     transactional_db, live_server, browser, live, vans, astronaut, make_user
 ):
+    from apps.deployments import services as deployments
     from apps.matching import services as matching
     from apps.watchlists.models import Subject
 
-    make_user("ppu-alert", Role.OFFICER, rank=Rank.CONSTABLE, unit=UNIT)
+    officer = make_user("ppu-alert", Role.OFFICER, rank=Rank.CONSTABLE, unit=UNIT)
+    deployments.set_team(live.planned_by, live, [*live.team.all(), officer], reason="Joins the van's shift")
     alert = matching.capture_frame(vans[0], astronaut).alerts[0]
     Subject.objects.update(registered_sex_offender=True)  # no service sets the flag yet: test setup
     page = browser.new_page()

@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from apps.accounts.models import User
 from apps.watchlists.models import Watchlist
 
 from .. import services
@@ -68,6 +69,9 @@ class DeploymentSerializer(serializers.ModelSerializer):
     assets = serializers.PrimaryKeyRelatedField(many=True, queryset=Asset.objects.all())
     documents = serializers.PrimaryKeyRelatedField(many=True, queryset=PolicyDocument.objects.all())
     watchlist = serializers.PrimaryKeyRelatedField(queryset=Watchlist.objects.all())
+    team = serializers.PrimaryKeyRelatedField(
+        many=True, queryset=User.objects.all(), required=False, help_text="The officers who see the alerts."
+    )
     gate = serializers.SerializerMethodField()
 
     class Meta:
@@ -88,6 +92,7 @@ class DeploymentSerializer(serializers.ModelSerializer):
             "threshold",
             "assets",
             "documents",
+            "team",
             "state",
             "planned_by",
             "authorised_by",
@@ -144,6 +149,13 @@ class DeploymentUpdateSerializer(serializers.Serializer):
 
 
 EARLIEST_NOTICE_YEAR = 1900
+
+
+class TeamSerializer(serializers.Serializer):
+    """The officers working at a deployment, and why the team changes."""
+
+    team = serializers.PrimaryKeyRelatedField(many=True, queryset=User.objects.all())
+    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
 class NoticeSerializer(serializers.Serializer):

@@ -54,13 +54,14 @@ class PolicyDocumentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Re
 class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedViewSet):
     """Deployments, their gate and their transitions."""
 
-    queryset = Deployment.objects.select_related("watchlist").prefetch_related("assets", "documents")
+    queryset = Deployment.objects.select_related("watchlist").prefetch_related("assets", "documents", "team")
     serializer_class = serializers.DeploymentSerializer
     filterset_class = DeploymentFilterSet
     action_rules = {
         "create": "deployments.add_deployment",
         "partial_update": "deployments.change_deployment",
         "authorise": "deployments.authorise_deployment",
+        "team": "deployments.change_team",
         "notice": "deployments.change_deployment",
         "exempt_notice": "deployments.exempt_notice",
         "checklist": "deployments.run_deployment",
@@ -92,6 +93,14 @@ class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restri
     def authorise(self, request, pk=None):
         """Authorise the plan, bound to the watchlist's approved version."""
         return self._respond(services.authorise(request.user, self.get_object()))
+
+    @extend_schema(request=serializers.TeamSerializer)
+    @action(detail=True, methods=["post"])
+    def team(self, request, pk=None):
+        """Set the officers who work the deployment (they alone, with commanders, see its alerts)."""
+        body = serializers.TeamSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return self._respond(services.set_team(request.user, self.get_object(), **body.validated_data))
 
     @extend_schema(request=serializers.NoticeSerializer)
     @action(detail=True, methods=["post"])

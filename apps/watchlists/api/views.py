@@ -142,9 +142,12 @@ class WatchlistViewSet(mixins.ListModelMixin, RestrictedViewSet):
     @action(detail=True, methods=["get"], url_path="entries")
     def entries(self, request, pk=None):
         """Who is on the list and why; logged with your reason."""
+        policy.require(request.user, "watchlists.view_entry")  # officers see which lists exist, not who is on them
         reason = stated_reason(request)
         watchlist = self.get_object()
-        rows = list(watchlist.entries.select_related("subject", "image"))
+        rows = list(
+            Entry.objects.restrict(request.user, "view").filter(watchlist=watchlist).select_related("subject", "image")
+        )
         with transaction.atomic():
             audit.record_access(watchlist, request.user, reason, data={"entries": [entry.pk for entry in rows]})
         return Response(serializers.EntrySerializer(rows, many=True).data)
@@ -202,6 +205,7 @@ class WatchlistViewSet(mixins.ListModelMixin, RestrictedViewSet):
     @action(detail=True, methods=["get"])
     def review(self, request, pk=None):
         """The version under review (or last decided) with what changed since the last approval; logged."""
+        policy.require(request.user, "watchlists.view_review")  # the review lists who is on the list
         reason = stated_reason(request)
         watchlist = self.get_object()
         review = Review.objects.filter(watchlist=watchlist).order_by("-version", "-id").first()
