@@ -55,7 +55,11 @@ class User(AbstractUser):
     def roles(self) -> frozenset[Role]:
         """The roles this user holds (their groups that name a role)."""
         names = set(self.groups.values_list("name", flat=True)) if self.pk else set()
-        return frozenset(Role(name) for name in names if name in Role.values)
+        return _roles_named(names)
+
+    def prime_roles(self, group_names) -> None:
+        """Set the roles from group names the caller already read (the token lookup reads them in its own query)."""
+        self.__dict__["roles"] = _roles_named(group_names)
 
     def has_role(self, *roles: Role) -> bool:
         """Whether the user holds any of these roles."""
@@ -75,6 +79,10 @@ class User(AbstractUser):
     def refresh_roles(self) -> None:
         """Forget the cached roles after the groups changed."""
         self.__dict__.pop("roles", None)
+
+
+def _roles_named(group_names) -> frozenset[Role]:
+    return frozenset(Role(name) for name in group_names if name in Role.values)
 
 
 class SignInFailure(models.Model):

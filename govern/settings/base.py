@@ -123,7 +123,9 @@ FACE_WEIGHTS = env.path("FACE_WEIGHTS")
 FACE_ALLOW_DOWNLOAD = env.boolean("FACE_ALLOW_DOWNLOAD", default=False)
 FACE_ALLOW_UNCALIBRATED = env.boolean("FACE_ALLOW_UNCALIBRATED", default=DEBUG)
 FACE_SEED = env.integer("FACE_SEED", 0, minimum=0)
-FACE_THREADS = env.integer("FACE_THREADS", 2, minimum=1, maximum=64)
+# One torch thread per process: every gunicorn worker and Celery child loads its own engine, and on two cores two
+# processes of two threads ran frames at a tenth of the rate of two processes of one (docs/benchmarks.md, load).
+FACE_THREADS = env.integer("FACE_THREADS", 1, minimum=1, maximum=64)
 FACE_BATCH_SIZE = env.integer("FACE_BATCH_SIZE", 32, minimum=1, maximum=512)
 FACE_MIN_SIZE = env.integer("FACE_MIN_SIZE", 40, minimum=10)
 FACE_MIN_PROBABILITY = float(env.string("FACE_MIN_PROBABILITY", "0.95"))

@@ -133,3 +133,18 @@ def test_revoking_needs_an_account_and_a_session_post_needs_csrf(actors, api):
     session.force_login(actors.officer)
     assert session.post(f"/api/accounts/tokens/{token.pk}/revoke/", {}, format="json").status_code == 403
     assert ApiToken.objects.get().revoked_at is None
+
+
+def test_a_token_request_reads_its_token_user_and_roles_in_one_query(actors, api, django_assert_num_queries):
+    """Every API call by token authenticates: the token, its user and the user's roles come in one query (the load
+    run's reads depend on it, docs/benchmarks.md), and the roles read are the user's current ones."""
+    key = _issue(api, "oversight")["token"]
+    assert _me(api, key).status_code == 200  # the first use records last_used_at; the next ones within a minute don't
+    with django_assert_num_queries(1):
+        response = _me(api, key)
+    assert response.status_code == 200
+    assert set(response.json()["roles"]) == {role.value for role in actors.oversight.roles}
+    response = api().get("/api/audit/checkpoints/", HTTP_AUTHORIZATION=f"Token {key}")
+    assert response.status_code == 200
+    actors.oversight.groups.clear()
+    assert api().get("/api/audit/checkpoints/", HTTP_AUTHORIZATION=f"Token {key}").status_code == 403
