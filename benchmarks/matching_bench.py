@@ -9,7 +9,9 @@ measure is set beside a baseline taken in the same run, as a ratio, because the 
 Synthetic embeddings: each identity is a random unit centre in 512-d (Gaussian, normalised). A watchlist template
 is its centre. A probe of identity i is centre_i plus Gaussian noise of per-dimension scale s, normalised, with s
 drawn per probe so that its cosine to its own template is uniform in 0.70-0.85 (s = sqrt((1/c^2 - 1) / 512));
-two different identities then have cosine ~ N(0, 1/sqrt(512)) = 0 +/- 0.044, as with real face embeddings.
+two different identities then have cosine ~ N(0, 1/sqrt(512)) = 0 +/- 0.044. That is the isotropic case, every
+direction of the 512 as likely as any other: the hardest one for an index (benchmarks/custody_bench.py also has
+centres on a low-dimensional manifold, closer to how face representations are modelled).
 """
 
 from __future__ import annotations
