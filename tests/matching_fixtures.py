@@ -33,6 +33,28 @@ def blank() -> bytes:
     return _jpeg(Image.new("RGB", (640, 480), (120, 130, 140)))
 
 
+def astronaut_subject(compiler, photo: bytes):
+    """The person in the astronaut photo (NASA's public-domain portrait of Eileen Collins), with that photo as their
+    image, as a compiler records them."""
+    subject = watchlists.create_subject(
+        compiler,
+        family_name="Collins",
+        given_names="Eileen",
+        date_of_birth=datetime.date(1956, 11, 19),
+        pnc_id="56/000001C",
+    )
+    image = watchlists.upload_image(
+        compiler,
+        subject,
+        photo,
+        captured_on=datetime.date(2026, 1, 5),
+        source_system="Public-domain test photo",
+        legal_basis=LegalBasis.OTHER_LAWFUL,
+        legal_basis_note="Test fixture: public-domain NASA portrait",
+    )
+    return subject, image
+
+
 def officers_so_far():
     """Every officer the test has made before the deployment: they all work at it and see its alerts.
 
@@ -48,22 +70,7 @@ def officers_so_far():
 def live(actors, approvers, documents, vans, engine_approved, astronaut, now):
     """A live deployment whose approved list holds one person, enrolled from the astronaut photo; every officer made
     so far is on its team."""
-    subject = watchlists.create_subject(
-        actors.compiler,
-        family_name="Collins",
-        given_names="Eileen",
-        date_of_birth=datetime.date(1956, 11, 19),
-        pnc_id="56/000001C",
-    )
-    image = watchlists.upload_image(
-        actors.compiler,
-        subject,
-        astronaut,
-        captured_on=datetime.date(2026, 1, 5),
-        source_system="Public-domain test photo",
-        legal_basis=LegalBasis.OTHER_LAWFUL,
-        legal_basis_note="Test fixture: public-domain NASA portrait",
-    )
+    subject, image = astronaut_subject(actors.compiler, astronaut)
     watchlist = watchlists.create_watchlist(
         actors.compiler,
         purpose="Pipeline test",

@@ -37,6 +37,7 @@ from apps.watchlists import services as watchlists
 from apps.watchlists.choices import Category, LegalBasis, WatchlistState
 from apps.watchlists.models import Watchlist
 from govern.celery import app
+from tests.matching_fixtures import astronaut_subject
 from tests.watchlist_fixtures import JUSTIFICATION
 
 pytestmark = [pytest.mark.slow]
@@ -180,22 +181,7 @@ def test_with_redis_stopped_the_web_serves_and_the_queued_work_runs_once_it_is_b
 ):
     # --- Redis stops. The data a compiler prepared beforehand waits too (its image's enrolment is queued).
     broker.stop()
-    subject = watchlists.create_subject(
-        actors.compiler,
-        family_name="Collins",
-        given_names="Eileen",
-        date_of_birth=datetime.date(1956, 11, 19),
-        pnc_id="56/000001C",
-    )
-    image = watchlists.upload_image(
-        actors.compiler,
-        subject,
-        astronaut,
-        captured_on=datetime.date(2026, 1, 5),
-        source_system="Public-domain test photo",
-        legal_basis=LegalBasis.OTHER_LAWFUL,
-        legal_basis_note="Test fixture: public-domain NASA portrait",
-    )
+    subject, image = astronaut_subject(actors.compiler, astronaut)
     watchlist = watchlists.create_watchlist(
         actors.compiler,
         purpose="LFR at Oxford Circus: wanted offenders",

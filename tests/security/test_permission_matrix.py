@@ -33,6 +33,7 @@ from django.utils import timezone
 from PIL import Image
 
 from tests.conftest import PASSWORD
+from tests.matching_fixtures import astronaut_subject
 from tests.security import permission_table as table
 from tests.security.permission_table import (
     ADMIN,
@@ -193,22 +194,7 @@ def _build_world(now) -> World:
         )
         documents.append(deployments.approve_document(commander, document))
     van = deployments.register_asset(commander, kind=AssetKind.VAN, identifier="MATRIX-VAN-1")
-    subject = watchlists.create_subject(
-        compiler,
-        family_name="Collins",
-        given_names="Eileen",
-        date_of_birth=datetime.date(1956, 11, 19),
-        pnc_id="56/000001C",
-    )
-    image = watchlists.upload_image(
-        compiler,
-        subject,
-        astronaut,
-        captured_on=datetime.date(2026, 1, 5),
-        source_system="Public-domain test photo",
-        legal_basis=LegalBasis.OTHER_LAWFUL,
-        legal_basis_note="Test fixture: public-domain NASA portrait",
-    )
+    subject, image = astronaut_subject(compiler, astronaut)
     listed = watchlists.create_watchlist(
         compiler,
         purpose="Matrix: the live deployment's list",
