@@ -552,3 +552,56 @@ def test_the_verifier_reads_several_public_keys_from_one_file():
     assert verifier.public_keys(raws[0]) == {verifier.key_id(raws[0]): raws[0]}
     with pytest.raises(ValueError):
         verifier.public_keys("not a key")
+
+
+def _gunicorn(environment) -> subprocess.Popen:
+    from django.conf import settings
+
+    from tests.pgcluster import free_port
+
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "govern.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
+        cwd=settings.BASE_DIR, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )  # fmt: skip
+    server.port = port
+    return server
+
+
+@pytest.mark.django_db(databases=[])
+def test_gunicorn_refuses_to_serve_with_a_key_file_others_can_read(tmp_path):
+    """The server runs the same system checks as manage.py before it serves: a world-readable key stops it."""
+    import signal
+    import time
+    import urllib.request
+
+    from tests.scaling.conftest import govern_environment
+
+    environment = govern_environment(tmp_path, "postgresql://postgres@127.0.0.1:9/unused")  # the checks need no DB
+    environment["DJANGO_SETTINGS_MODULE"] = "govern.settings.base"
+    server = _gunicorn(environment)  # safe keys first: it serves
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{server.port}/healthz", timeout=2) as answer:
+                    assert answer.status == 200
+                    break
+            except OSError:
+                assert server.poll() is None, server.stdout.read().decode()
+                assert time.monotonic() < deadline, "gunicorn did not serve with safe key files"
+                time.sleep(0.3)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+    os.chmod(environment["RECEIPT_KEY_FILE"], 0o644)
+    server = _gunicorn(environment)
+    try:
+        output = server.communicate(timeout=60)[0].decode()
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGKILL)
+    assert server.returncode != 0
+    assert "govern.E001" in output and "receipt-hmac.key" in output
