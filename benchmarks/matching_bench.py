@@ -147,10 +147,13 @@ def spread(probes: np.ndarray, templates: np.ndarray, truth: np.ndarray) -> dict
 
 
 def bench_search(templates: np.ndarray, probes: np.ndarray, truth: np.ndarray, top_k: int) -> dict:
-    """Per-probe latency of the production top-k (matrix @ v, argsort) beside argpartition, and batched."""
+    """Per-probe latency of the production top-k (matrix @ v, then `_top`: a partial selection) beside the full
+    argsort it replaced and the multiply alone, and batched."""
+    from apps.matching.services import _top
+
     exact = np.argmax(probes.astype(np.float64) @ templates.astype(np.float64).T, axis=1)
     clock = time.perf_counter
-    timings: dict[str, list[float]] = {"argsort": [], "argpartition": [], "matmul only": []}
+    timings: dict[str, list[float]] = {"production": [], "argsort": [], "matmul only": []}
     top_sort, top_part = [], []
     for _ in range(20):  # warm-up
         np.argsort(-(templates @ probes[0]))
@@ -161,27 +164,26 @@ def bench_search(templates: np.ndarray, probes: np.ndarray, truth: np.ndarray, t
         t1 = clock()
         top_sort.append(order[0])
         scores = templates @ vector
-        part = np.argpartition(-scores, top_k)[:top_k]
-        order2 = part[np.argsort(-scores[part])]
+        order2 = _top(scores, top_k)
         t2 = clock()
         top_part.append(order2[0])
         scores = templates @ vector
         t3 = clock()
         timings["argsort"].append(t1 - t0)
-        timings["argpartition"].append(t2 - t1)
+        timings["production"].append(t2 - t1)
         timings["matmul only"].append(t3 - t2)
     batch = 32
     t0 = clock()
     for start in range(0, len(probes), batch):
-        scores = probes[start : start + batch] @ templates.T
-        part = np.argpartition(-scores, top_k, axis=1)[:, :top_k]
+        for scores in probes[start : start + batch] @ templates.T:  # as _match_and_record does a frame's faces
+            _top(scores, top_k)
     batched = (clock() - t0) / len(probes)
     result = {
         name: {"p50": pct(values, 50), "p99": pct(values, 99), "max": max(values)} for name, values in timings.items()
     }
-    result["batched32_argpartition_per_probe"] = batched
+    result["batched32_per_probe"] = batched
     result["top1_argsort_equals_exact"] = int(np.sum(np.asarray(top_sort) == exact))
-    result["top1_argpartition_equals_exact"] = int(np.sum(np.asarray(top_part) == exact))
+    result["top1_production_equals_exact"] = int(np.sum(np.asarray(top_part) == exact))
     result["top1_is_true_identity"] = int(np.sum(exact == truth))
     result["probes"] = len(probes)
     return result
@@ -247,11 +249,13 @@ def timed(fn, repeats: int) -> list[float]:
 
 def match_in_memory(matrix, owners, vectors, key, threshold, top_k, engine, capture_id) -> tuple[list, list]:
     """_match_and_record without the database: top-k, decision, HMAC commitment and receipt/audit data."""
+    from apps.matching.services import _top
+
     alerts, receipts = [], []
     now = datetime.datetime.now(datetime.UTC).isoformat()
     for index, vector in enumerate(vectors):
         scores = matrix @ vector
-        order = np.argsort(-scores)[:top_k]
+        order = _top(scores, top_k)
         best = float(scores[order[0]])
         if best >= threshold:
             alerts.append([(owners[i], float(scores[i])) for i in order])
@@ -465,17 +469,18 @@ def report(host, results) -> None:
     s = results["search"]
     print("\n== 1. watchlist search", flush=True)
     print(f"   embeddings: {results['spread']}")
-    for name in ("argsort", "argpartition", "matmul only"):
+    for name in ("production", "argsort", "matmul only"):
         v = s[name]
         print(f"   {name:>13}: p50 {ms(v['p50'])}, p99 {ms(v['p99'])}, max {ms(v['max'])}")
-    verdict = "met" if s["argsort"]["p99"] * 1000 <= TARGET_SEARCH_P99_MS else "MISSED"
+    verdict = "met" if s["production"]["p99"] * 1000 <= TARGET_SEARCH_P99_MS else "MISSED"
     print(f"   production p99 vs target {TARGET_SEARCH_P99_MS} ms: {verdict}")
-    print(f"   argsort / matmul-only p50 ratio {s['argsort']['p50'] / s['matmul only']['p50']:.2f}")
-    print(f"   argpartition / argsort p99 ratio {s['argpartition']['p99'] / s['argsort']['p99']:.2f}")
-    print(f"   batched 32 (argpartition) per probe {ms(s['batched32_argpartition_per_probe'])}")
+    print(f"   production / matmul-only p50 ratio {s['production']['p50'] / s['matmul only']['p50']:.2f}")
+    print(f"   production / argsort p50 ratio {s['production']['p50'] / s['argsort']['p50']:.2f}, "
+          f"p99 ratio {s['production']['p99'] / s['argsort']['p99']:.2f}")  # fmt: skip
+    print(f"   batched 32 (one multiply, _top per face) per probe {ms(s['batched32_per_probe'])}")
     print(
-        f"   top-1 equals exact (float64): argsort {s['top1_argsort_equals_exact']}/{s['probes']}, argpartition "
-        f"{s['top1_argpartition_equals_exact']}/{s['probes']}; true identity {s['top1_is_true_identity']}"
+        f"   top-1 equals exact (float64): argsort {s['top1_argsort_equals_exact']}/{s['probes']}, production "
+        f"{s['top1_production_equals_exact']}/{s['probes']}; true identity {s['top1_is_true_identity']}"
     )
     print(f"   load: {results['search_load']}")
     print(f"   template load: {results['load']}")

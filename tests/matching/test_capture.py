@@ -166,3 +166,18 @@ def test_a_van_that_detects_faces_itself_posts_crops(live, vans, astronaut, appr
     assert services.reconciliation(live)["reconciles"]
     empty = client.post("/api/matching/capture/crops/", {}, HTTP_AUTHORIZATION=f"Camera {token}")
     assert empty.status_code == 400
+
+
+@pytest.mark.django_db(databases=[])
+@pytest.mark.parametrize("size", [0, 1, 3, 5, 6, 20_000])
+def test_a_faces_top_k_is_the_highest_scores_highest_first_with_ties_by_index(size):
+    """The partial selection that replaced a full sort of every template's score gives the same k, in order; ties
+    (also at the k-th place) resolve to the lower index, so the chosen entry never depends on the sort's whims."""
+    rng = np.random.default_rng(size)
+    scores = rng.standard_normal(size).astype(np.float32)
+    if size > 10:
+        scores[[3, 7, 11]] = scores.max()  # three tied at the top: k = 1 must pick index 3
+        scores[[20, 21]] = np.sort(scores)[-5]  # three tied at the 5th place: k = 5 takes the lowest index
+    for k in (1, 5):
+        expected = np.lexsort((np.arange(size), -scores))[:k]
+        assert services._top(scores, k).tolist() == expected.tolist()
