@@ -5,11 +5,12 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.govern-installed
+HTMX := govern/static/vendor/htmx.min.js
 PYTEST_ARGS ?=
 
 .PHONY: setup run test lint format browser clean-db bench fuzz
 
-setup: $(STAMP)
+setup: $(STAMP) $(HTMX)
 
 # torch and torchvision come from this machine's disk; facenet-pytorch goes in with --no-deps because its
 # metadata pins torch<2.3 (and ~3 GB of CUDA packages) although its code runs on these releases.
@@ -20,6 +21,10 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/pip install --quiet --no-deps facenet-pytorch==2.6.0
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+# htmx from the npm registry, pinned by version and SHA-256, served by Govern itself (scripts/vendor_static.sh).
+$(HTMX): scripts/vendor_static.sh
+	scripts/vendor_static.sh
 
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
