@@ -7,6 +7,7 @@ from . import views
 app_name = "matching"
 urlpatterns = [
     path("deployments/<int:pk>/alerts/", views.alert_queue, name="alerts"),
+    path("deployments/<int:pk>/alerts/counts/", views.alert_counts, name="alert-counts"),
     path("alerts/<int:pk>/<str:which>.jpg", views.alert_image, name="alert-image"),
     path("alerts/<int:pk>/<slug:act>/", views.alert_act, name="alert-act"),
     path("searches/", views.searches, name="searches"),

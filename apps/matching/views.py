@@ -49,6 +49,7 @@ def alert_queue(request, pk, target, reason):
     context = {
         "deployment": deployment,
         "alerts": alerts,
+        "since": max((alert.pk for alert in alerts), default=0),
         "reason": reason,
         "Outcome": Outcome,
         "AlertState": AlertState,
@@ -56,6 +57,29 @@ def alert_queue(request, pk, target, reason):
         "counts": services.reconciliation(deployment),
     }
     return render(request, "matching/alerts.html", context)
+
+
+@login_required
+@require_safe
+def alert_counts(request, pk):
+    """The queue's figures and how many alerts came after `since` (the newest the page shows), for htmx to poll.
+
+    Numbers only, no face and no name: not a consultation. Seeing the new alerts is one, on the queue itself.
+    """
+    deployment = _deployment(request, pk)
+    try:
+        since = max(0, int(request.GET.get("since", "0")))
+    except ValueError:
+        return HttpResponse("since must be an alert number.", status=400, content_type="text/plain")
+    visible = Alert.objects.restrict(request.user, "view").filter(deployment=deployment)
+    context = {
+        "deployment": deployment,
+        "counts": services.reconciliation(deployment),
+        "since": since,
+        "pending": visible.filter(state=AlertState.PENDING).count(),
+        "new": visible.filter(pk__gt=since).count(),
+    }
+    return render(request, "matching/alert_counts.html", context)
 
 
 def _image_response(content: bytes) -> HttpResponse:

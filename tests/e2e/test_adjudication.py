@@ -35,3 +35,25 @@ def test_officer_adjudicates_an_alert(transactional_db, live_server, browser, li
     alert = Alert.objects.get()
     assert alert.state == AlertState.CLOSED and alert.outcome == "arrest"
     assert Figures.objects.get(deployment=live).arrests == 1
+
+
+def test_the_queue_announces_a_new_alert_in_place(transactional_db, live_server, browser, live, vans, astronaut):
+    """htmx polls the queue's numbers: a new alert is announced without a reload; showing it is a consultation."""
+    services.capture_frame(vans[0], astronaut)
+    page = browser.new_page()
+    sign_in(page, live_server.url, "officer", "correct-horse-battery-staple")
+    page.goto(f"{live_server.url}/matching/deployments/{live.pk}/alerts/?reason=Adjudicating%20alerts%20at%20the%20van")
+    assert page.locator("article.alert").count() == 1 and page.locator("#new-alerts").count() == 0
+    page.wait_for_function("typeof window.htmx === 'object'")
+    page.evaluate("window.sameDocument = true")
+
+    services.capture_frame(vans[0], astronaut)  # the face passes the van again
+
+    page.wait_for_function("document.querySelector('#new-alerts') !== null", timeout=15_000)
+    assert page.evaluate("window.sameDocument === true")
+    assert page.locator("#new-alerts").inner_text().startswith("1 new alert")
+    assert page.locator("#pending").inner_text() == "2"
+    assert page.locator("article.alert").count() == 1  # the new alert's face is not shown until asked for
+    page.click("#show-new-alerts")
+    page.wait_for_function("document.querySelectorAll('article.alert').length === 2")
+    assert Alert.objects.count() == 2

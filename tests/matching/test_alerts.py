@@ -88,6 +88,28 @@ def test_the_officer_page_needs_a_reason_and_logs_every_image(actors, client, li
     assert {e.target_type for e in consulted} == {"deployments.deployment", "matching.alert", "watchlists.custodyimage"}
 
 
+def test_the_queue_polls_numbers_only_and_logs_no_consultation_for_them(actors, client, live, vans, astronaut, alert):
+    """The counts htmx polls on the alert queue: the figures and how many alerts came after the newest shown, with
+    no face, no name and no consultation event; the queue itself is still where alerts are seen (and logged)."""
+    client.force_login(actors.officer)
+    queue = client.get(reverse("matching:alerts", args=[live.pk]), {"reason": "Adjudicating at the van"})
+    assert f'hx-get="/matching/deployments/{live.pk}/alerts/counts/?since={alert.pk}"'.encode() in queue.content
+    logged = Event.objects.filter(action="record.consulted").count()
+    url = reverse("matching:alert-counts", args=[live.pk])
+
+    counts = client.get(url, {"since": alert.pk})
+    assert counts.status_code == 200 and b'id="pending">1<' in counts.content and b"new-alerts" not in counts.content
+    newer = services.capture_frame(vans[0], astronaut).alerts[0]  # the van sees the face again
+    counts = client.get(url, {"since": alert.pk})
+    assert b"1 new alert</strong>" in counts.content and b'id="pending">2<' in counts.content
+    assert b"COLLINS" not in counts.content.upper() and b"<img" not in counts.content
+    assert client.get(url, {"since": newer}).content.count(b"new-alerts") == 0
+    assert Event.objects.filter(action="record.consulted").count() == logged
+    assert client.get(url, {"since": "yesterday"}).status_code == 400
+    client.force_login(actors.retail)
+    assert client.get(url, {"since": 0}).status_code == 403
+
+
 def test_the_alerts_api_logs_reads_and_enforces_the_order(actors, api, live, alert):
     client = api(actors.officer)
     assert client.get("/api/matching/alerts/").status_code == 400

@@ -229,6 +229,7 @@ TABLE: dict[str, Access] = {
     "/api/deployments/deployments/{pk}/team/": api_action({OFFICER, COMMANDER}, gate=DEPLOYMENT_READERS),
     # --- Matching: alerts (of the live deployment, whose team is the officer) -----------------------------------------
     "/matching/deployments/{pk}/alerts/": page(TEAM_ALERTS, hidden={OTHER_UNIT}),
+    "/matching/deployments/{pk}/alerts/counts/": page(TEAM_ALERTS, hidden={OTHER_UNIT}),
     **_acts("/matching/alerts/{{pk}}/{act}.jpg", ["probe", "watchlist"], page(TEAM_ALERTS, hidden={OTHER_UNIT})),
     **_acts("/matching/alerts/{{pk}}/{act}/", ["judge", "engage", "outcome"], button({OFFICER}, hidden={OTHER_UNIT})),
     "/api/matching/capture/": _access(POST={CAMERA}, OPTIONS=ANYONE | {CAMERA}),
