@@ -98,6 +98,16 @@ def test_the_schedule_page_shows_week_and_month(actors, client, planned):
     assert client.get(reverse("deployments:schedule"), {"date": "not-a-date"}).status_code == 200
 
 
+def test_the_schedule_re_reads_its_calendar_in_place(actors, client, planned):
+    """The scheduler moves deployments on its own; the page polls its own calendar (htmx), keeping its view."""
+    client.force_login(actors.officer)
+    page = client.get(reverse("deployments:schedule"), {"view": "month", "date": planned.start.date().isoformat()})
+    text = page.content.decode()
+    query = f"view=month&amp;date={planned.start.date().isoformat()}"
+    assert f'id="calendar" hx-get="/deployments/schedule/?{query}" hx-trigger="every 30s"' in text
+    assert 'hx-select="#calendar"' in text and "/static/vendor/htmx.min.js" in text
+
+
 PERSONAL = ["EXAMPLE", "Adam", "90/123456A", "1990-05-17", "officer", "supt", "compiler", "Warrant"]
 
 
