@@ -49,12 +49,11 @@ def alert_queue(request, pk, target, reason):
     context = {
         "deployment": deployment,
         "alerts": alerts,
-        "since": max((alert.pk for alert in alerts), default=0),
         "reason": reason,
         "Outcome": Outcome,
         "AlertState": AlertState,
         "may_judge": policy.may(request.user, "matching.adjudicate_alert"),
-        "counts": services.reconciliation(deployment),
+        **_queue_figures(request.user, deployment, since=max((alert.pk for alert in alerts), default=0)),
     }
     return render(request, "matching/alerts.html", context)
 
@@ -71,15 +70,20 @@ def alert_counts(request, pk):
         since = max(0, int(request.GET.get("since", "0")))
     except ValueError:
         return HttpResponse("since must be an alert number.", status=400, content_type="text/plain")
-    visible = Alert.objects.restrict(request.user, "view").filter(deployment=deployment)
-    context = {
-        "deployment": deployment,
+    context = {"deployment": deployment, **_queue_figures(request.user, deployment, since)}
+    return render(request, "matching/alert_counts.html", context)
+
+
+def _queue_figures(user, deployment, since: int) -> dict:
+    """What matching/alert_counts.html shows, on the queue and when polled: the ledger, the alerts pending judgement
+    and those newer than `since` that this user may see."""
+    visible = Alert.objects.restrict(user, "view").filter(deployment=deployment)
+    return {
         "counts": services.reconciliation(deployment),
         "since": since,
         "pending": visible.filter(state=AlertState.PENDING).count(),
         "new": visible.filter(pk__gt=since).count(),
     }
-    return render(request, "matching/alert_counts.html", context)
 
 
 def _image_response(content: bytes) -> HttpResponse:

@@ -94,6 +94,7 @@ def test_the_queue_polls_numbers_only_and_logs_no_consultation_for_them(actors, 
     client.force_login(actors.officer)
     queue = client.get(reverse("matching:alerts", args=[live.pk]), {"reason": "Adjudicating at the van"})
     assert f'hx-get="/matching/deployments/{live.pk}/alerts/counts/?since={alert.pk}"'.encode() in queue.content
+    assert b'id="pending">1<' in queue.content and b"new-alerts" not in queue.content  # filled from the start
     logged = Event.objects.filter(action="record.consulted").count()
     url = reverse("matching:alert-counts", args=[live.pk])
 
