@@ -41,6 +41,6 @@ if [ -n "${CELERY_BROKER_URL:-}" ]; then
 fi
 
 echo "Govern: http://127.0.0.1:${PORT}/  (API docs: http://127.0.0.1:${PORT}/api/docs/)  Ctrl-C stops."
-"$BIN/gunicorn" govern.wsgi --bind "127.0.0.1:${PORT}" --workers 2 --access-logfile - &
+"$BIN/gunicorn" govern.wsgi --bind "127.0.0.1:${PORT}" --access-logfile - &  # workers: gunicorn.conf.py
 pids+=($!)
 wait -n "${pids[@]}"

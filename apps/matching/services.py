@@ -332,8 +332,7 @@ def capture_frame(asset: Asset, frame: bytes, *, deployment_id: int | None = Non
     except images.ImageRejected as exc:
         _refuse(asset, f"Frame refused: {exc}", deployment)
     engine = get_engine()
-    faces = engine.detect(Image.open(io.BytesIO(checked.content)))
-    vectors = engine.embed(faces)
+    faces, vectors = engine.detect_and_embed(Image.open(io.BytesIO(checked.content)))
     del checked, frame
     return _match_and_record(deployment, asset, engine, faces, vectors, now)
 

@@ -1,0 +1,183 @@
+"""Faces of frames that arrive together go through the embedding model in one batch (issue 5, live pipeline).
+
+A gunicorn worker serves several request threads; its engine runs one forward pass at a time. These tests hold the
+engine busy with a detection, let frames queue behind it, and check what the gate does when it is released: the
+queued faces go in one batch, each caller gets its own rows, a waiting detection goes first, and a failed batch
+fails every frame in it and frees the engine.
+"""
+
+import threading
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from apps.matching.engine import EngineFailed, _Gate, get_engine
+
+
+def _until(condition, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the gate did not reach the expected state"
+        time.sleep(0.005)
+
+
+class _Callers:
+    """Threads that each embed their own faces through one gate, keeping what each got back or raised."""
+
+    def __init__(self, gate: _Gate, run) -> None:
+        self.gate, self.run, self.results, self.threads = gate, run, {}, []
+
+    def embed(self, name: str, faces: list) -> None:
+        def call():
+            try:
+                self.results[name] = self.gate.embed(faces, self.run)
+            except EngineFailed as exc:
+                self.results[name] = exc
+
+        thread = threading.Thread(target=call)
+        thread.start()
+        self.threads.append(thread)
+
+    def join(self) -> None:
+        for thread in self.threads:
+            thread.join(10)
+            assert not thread.is_alive()
+
+
+def _rows(faces: list) -> np.ndarray:
+    """A stand-in model: one row per face, holding the face's own number."""
+    return np.array([[float(face)] for face in faces])
+
+
+def test_faces_queued_behind_a_detection_are_embedded_in_one_batch_and_each_caller_gets_its_own():
+    gate, passes = _Gate(batch_size=32), []
+    callers = _Callers(gate, lambda faces: passes.append(list(faces)) or _rows(faces))
+    with gate.detection():
+        callers.embed("a", [1])
+        callers.embed("b", [2, 3])
+        callers.embed("c", [4])
+        _until(lambda: len(gate.queue) == 3)
+        assert passes == []  # nothing runs while the engine is detecting
+    callers.join()
+    assert len(passes) == 1 and sorted(passes[0]) == [1, 2, 3, 4]
+    assert {name: rows[:, 0].tolist() for name, rows in callers.results.items()} == {
+        "a": [1.0],
+        "b": [2.0, 3.0],
+        "c": [4.0],
+    }
+
+
+def test_a_frame_waiting_to_be_detected_goes_before_the_queued_embeddings_and_joins_their_batch():
+    gate, order = _Gate(batch_size=32), []
+
+    def run(faces):
+        order.append(("embed", sorted(faces)))
+        return _rows(faces)
+
+    callers = _Callers(gate, run)
+
+    def second_frame():
+        with gate.detection() as job:
+            order.append(("detect", None))
+            job.faces = [9]
+        callers.results["d"] = gate.wait(job, run)
+
+    with gate.detection():
+        callers.embed("e", [5])
+        _until(lambda: len(gate.queue) == 1)
+        detector = threading.Thread(target=second_frame)
+        detector.start()
+        _until(lambda: gate.detecting == 1)
+    detector.join(10)
+    callers.join()
+    assert order == [("detect", None), ("embed", [5, 9])]
+    assert callers.results["d"][:, 0].tolist() == [9.0] and callers.results["e"][:, 0].tolist() == [5.0]
+
+
+def test_a_full_batch_runs_without_waiting_for_the_detections():
+    gate, passes = _Gate(batch_size=2), []
+    callers = _Callers(gate, lambda faces: passes.append(sorted(faces)) or _rows(faces))
+    with gate.detection():
+        callers.embed("a", [1])
+        callers.embed("b", [2])
+        callers.embed("c", [3])
+        _until(lambda: len(gate.queue) == 3)
+        with gate.cond:
+            gate.detecting += 1  # a frame is waiting to be detected all along
+    try:
+        _until(lambda: len(passes) >= 1)
+    finally:
+        with gate.cond:
+            gate.detecting -= 1
+            gate.cond.notify_all()
+    callers.join()
+    assert passes[0] == [1, 2] and sorted(face for batch in passes for face in batch) == [1, 2, 3]
+
+
+def test_a_failed_batch_fails_every_frame_in_it_and_frees_the_engine():
+    gate, calls = _Gate(batch_size=32), []
+
+    def run(faces):
+        calls.append(list(faces))
+        if len(calls) == 1:
+            raise RuntimeError("out of memory")
+        return _rows(faces)
+
+    callers = _Callers(gate, run)
+    with gate.detection():
+        callers.embed("a", [1])
+        callers.embed("b", [2])
+        _until(lambda: len(gate.queue) == 2)
+    callers.join()
+    assert all(isinstance(result, EngineFailed) for result in callers.results.values())
+    assert "out of memory" in str(callers.results["a"])
+    assert not gate.busy and gate.queue == []
+    assert gate.embed([7], run)[:, 0].tolist() == [7.0]  # the next frame is served
+
+
+@pytest.mark.slow
+def test_the_real_engine_gives_each_frame_its_own_vectors_in_a_shared_batch():
+    from skimage import data
+
+    engine = get_engine()
+    photo = Image.fromarray(data.astronaut())
+    face = engine.detect(photo)[0]
+    noise = np.random.default_rng(0).integers(0, 256, (160, 160, 3), dtype=np.uint8)
+    noise = engine.face_from_crop(Image.fromarray(noise))
+    alone = engine.embed([face, noise])
+    callers = _Callers(engine.gate, engine._forward)
+    before = engine.gate.batches
+    with engine.gate.detection():
+        callers.embed("face", [face])
+        callers.embed("noise", [noise])
+        _until(lambda: len(engine.gate.queue) == 2)
+    callers.join()
+    assert engine.gate.batches == before + 1
+    assert np.allclose(callers.results["face"][0], alone[0], atol=1e-5)
+    assert np.allclose(callers.results["noise"][0], alone[1], atol=1e-5)
+    assert np.abs(alone[0] - alone[1]).max() > 1e-3  # two different crops, so a mix-up would show
+
+
+@pytest.mark.slow
+def test_the_detection_networks_in_channels_last_find_the_same_face_and_crop():
+    """The layout is an optimisation (torch's max-pooling is 10-15x faster in it), so it must change nothing."""
+    import copy
+
+    import torch
+    from skimage import data
+
+    engine = get_engine()
+    photo = Image.fromarray(data.astronaut())
+    standard = copy.deepcopy(engine.detector)
+    for network in (standard.pnet, standard.rnet, standard.onet):
+        network.to(memory_format=torch.contiguous_format)
+    with torch.no_grad():
+        boxes, probabilities = standard.detect(photo)
+        crops = standard.extract(photo, boxes, None)
+    faces = engine.detect(photo)
+    assert len(faces) == len(boxes) == 1
+    assert np.allclose(faces[0].box, boxes[0].astype(float), atol=1e-3)
+    assert abs(faces[0].probability - float(probabilities[0])) < 1e-5
+    assert torch.equal(faces[0].crop, crops[0])
