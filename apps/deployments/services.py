@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from apps.accounts import policy
@@ -577,6 +578,25 @@ def record_outcome(actor, deployment: Deployment, **counts: int) -> Outcome:
     outcome.save()
     audit.record("deployment.outcome", deployment, actor, data={f: getattr(outcome, f) for f in OUTCOME_FIELDS})
     return outcome
+
+
+def add_capture_to_figures(deployment: Deployment, *, faces: int, alerts: int) -> None:
+    """Add a frame's faces and alerts to the deployment's figures, inside the frame's transaction (the matching app,
+    as the system). The UPDATE adds to the committed figures under the row's lock, so frames committing together on
+    several request threads or processes never overwrite each other's counts; the frame's own `capture.processed`
+    event records what it added. The deployment's first frame makes the row, with its own event."""
+    figures = Outcome.objects.filter(deployment=deployment)
+    added = {"faces_processed": F("faces_processed") + faces, "alerts": F("alerts") + alerts}
+    if figures.update(**added, updated_at=timezone.now()):
+        return
+    with transaction.atomic():  # a frame on another thread may make the row first: then this adds to it
+        outcome, made = Outcome.objects.get_or_create(
+            deployment=deployment, defaults={"faces_processed": faces, "alerts": alerts}
+        )
+        if made:
+            audit.record("deployment.outcome", deployment, None, data={f: getattr(outcome, f) for f in OUTCOME_FIELDS})
+        else:
+            figures.update(**added, updated_at=timezone.now())
 
 
 @dataclass(frozen=True)

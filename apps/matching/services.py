@@ -20,6 +20,7 @@ import psycopg
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
+from django.db.models import Sum
 from django.utils import timezone
 from PIL import Image
 
@@ -28,6 +29,7 @@ from apps.audit import services as audit
 from apps.deployments import services as deployments
 from apps.deployments.choices import DeploymentState
 from apps.deployments.models import Asset, Deployment
+from apps.deployments.models import Outcome as Figures
 from apps.outbox import services as outbox
 from apps.watchlists import images
 from apps.watchlists import services as watchlists
@@ -432,7 +434,7 @@ def _match_and_record(deployment, asset, engine, faces, vectors, now) -> Capture
                 "receipts": receipts,
             },
         )
-        refresh_figures(deployment)
+        deployments.add_capture_to_figures(deployment, faces=len(faces), alerts=len(alerts))
     # Nothing of a non-matching face outlives this call: the vectors and crops go with the frame.
     del faces, vectors
     return CaptureResult(str(capture.pk), len(alerts) + receipts, [alert.pk for alert in alerts], receipts)
@@ -534,12 +536,14 @@ def _lock_alert(alert: Alert) -> Alert:
 
 
 def refresh_figures(deployment: Deployment) -> None:
-    """The deployment's published figures, from its captures and alerts (the system records them)."""
+    """The deployment's published figures, recounted from its captures and alerts (the system records them) after an
+    officer's judgement. The figures' row is locked before counting, so a frame committing meanwhile is counted."""
+    list(Figures.objects.select_for_update().filter(deployment=deployment))
     alerts = Alert.objects.filter(deployment=deployment)
     deployments.record_outcome(
         None,
         deployment,
-        faces_processed=sum(Capture.objects.filter(deployment=deployment).values_list("faces", flat=True)),
+        faces_processed=Capture.objects.filter(deployment=deployment).aggregate(faces=Sum("faces"))["faces"] or 0,
         alerts=alerts.count(),
         true_alerts=alerts.filter(state__in=[AlertState.CONFIRMED, AlertState.ENGAGED, AlertState.CLOSED]).count(),
         false_alerts=alerts.filter(state=AlertState.FALSE).count(),

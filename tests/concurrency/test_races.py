@@ -106,3 +106,53 @@ def test_two_retention_sweeps_at_once_delete_each_probe_once(actors, live, vans,
     assert sorted(deleted) == sorted(f"alert {a.pk}" for a in alerts)  # each once, by one sweep or the other
     assert Event.objects.filter(action="alert.probe_deleted").count() == len(alerts)
     assert Event.objects.filter(action="retention.sweep").count() == 1
+
+
+def test_frames_committing_together_each_add_their_faces_to_the_published_figures(live, vans, astronaut):
+    """Two frames on two request threads wait on the figures' row, held here, then commit one after the other: each
+    adds its face, neither overwrites the other's count."""
+    from django.db import connection, transaction
+
+    from apps.deployments.models import Outcome
+
+    matching.capture_frame(vans[0], astronaut)  # the figures' row exists from the first frame
+    before = Outcome.objects.get(deployment=live).faces_processed
+    results = []
+    with transaction.atomic():
+        list(Outcome.objects.select_for_update().filter(deployment=live))
+        threads = [
+            threading.Thread(target=lambda: results.append(_capture_and_close(vans[0], astronaut))) for _ in range(2)
+        ]
+        for thread in threads:
+            thread.start()
+        _until_waiting_on_a_lock(connection, 2)
+    for thread in threads:
+        thread.join(timeout=60)
+    assert [result.faces for result in results] == [1, 1]
+    figures = Outcome.objects.get(deployment=live)
+    assert figures.faces_processed == before + 2
+    assert figures.alerts == Alert.objects.filter(deployment=live).count() == 3
+
+
+def _capture_and_close(van, frame):
+    try:
+        return matching.capture_frame(van, frame)
+    finally:
+        connections.close_all()
+
+
+def _until_waiting_on_a_lock(connection, count: int) -> None:
+    """Until `count` other sessions are waiting for a lock (the figures' row, or the log's head behind it)."""
+    import time
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_stat_clear_snapshot()")  # else the view is read once per transaction
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+            if cursor.fetchone()[0] >= count:
+                return
+        time.sleep(0.02)
+    raise AssertionError(f"{count} frames did not reach the figures' lock")

@@ -181,3 +181,24 @@ def test_a_faces_top_k_is_the_highest_scores_highest_first_with_ties_by_index(si
     for k in (1, 5):
         expected = np.lexsort((np.arange(size), -scores))[:k]
         assert services._top(scores, k).tolist() == expected.tolist()
+
+
+def test_a_frame_adds_to_the_figures_without_recounting_the_deployment(live, vans, astronaut, blank):
+    """A frame's cost must not grow with the deployment's history: it adds its faces and alerts to the figures
+    (the frame's capture.processed event says what it added) instead of recounting every capture and alert."""
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.deployments.models import Outcome
+
+    services.capture_frame(vans[0], astronaut)
+    events = Event.objects.count()
+    with CaptureQueriesContext(connection) as queries:
+        services.capture_frame(vans[0], astronaut)
+        services.capture_frame(vans[0], blank)
+    recounts = [q["sql"] for q in queries if "COUNT(" in q["sql"].upper() or "SUM(" in q["sql"].upper()]
+    assert recounts == []
+    actions = list(Event.objects.filter(seq__gt=events).values_list("action", flat=True))
+    assert actions.count("capture.processed") == 2 and "deployment.outcome" not in actions
+    figures = Outcome.objects.get(deployment=live)
+    assert (figures.faces_processed, figures.alerts) == (2, 2)
+    assert figures.faces_processed == sum(Capture.objects.filter(deployment=live).values_list("faces", flat=True))
