@@ -45,6 +45,7 @@ class ProbeState(models.TextChoices):
 AUDIT_ACTIONS = {
     "custody_template.enrolled": "Custody image enrolled for retrospective search",
     "custody_template.refused": "Custody image not searchable (face quality)",
+    "custody_projection.fitted": "Custody search index refitted (the gallery's projection, every template projected)",
     "search.submitted": "Retrospective search submitted",
     "search.probe_refused": "Search still refused",
     "search.probe_searched": "Search still compared with custody images",

@@ -182,6 +182,47 @@ class CustodyTemplate(models.Model):
         return f"custody template of image {self.image_id}"
 
 
+class CustodyProjection(models.Model):
+    """The principal directions of the custody gallery's templates, from a random sample: the custody search's index
+    works on templates projected onto the first `dimensions` of them and re-ranks its candidates exactly on the full
+    vectors (docs/benchmarks.md, custody runs). At most one exists; fitting anew replaces it and its projections."""
+
+    dimensions = models.PositiveSmallIntegerField()
+    components = models.BinaryField()  # float32, dimensions x 512, row-major
+    components_sha256 = models.CharField(max_length=64)
+    sample_size = models.PositiveIntegerField()
+    energy_kept = models.FloatField(help_text="The share of the sample's energy the kept directions hold.")
+    engine = models.CharField(max_length=100)
+    weights_sha256 = models.CharField(max_length=64)
+    fitted_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"custody projection to {self.dimensions} dimensions ({self.components_sha256[:12]})"
+
+
+class CustodyReduced(models.Model):
+    """A custody template projected onto the gallery's principal directions, for the search's index (HNSW, cosine).
+    Derived from the template and deleted with it; never history-tracked."""
+
+    template = models.OneToOneField(CustodyTemplate, on_delete=models.CASCADE, primary_key=True, related_name="+")
+    projection = models.ForeignKey(CustodyProjection, on_delete=models.CASCADE, related_name="+")
+    vector = HalfVectorField(dimensions=128)
+
+    class Meta:
+        indexes = [
+            HnswIndex(
+                name="custody_reduced_hnsw",
+                fields=["vector"],
+                m=32,
+                ef_construction=128,
+                opclasses=["halfvec_cosine_ops"],
+            )
+        ]
+
+    def __str__(self):
+        return f"reduced custody template {self.template_id}"
+
+
 class SearchRequest(models.Model):
     """A retrospective search: stills from an incident, searched against custody images, never enrolled."""
 

@@ -24,6 +24,7 @@ from apps.watchlists import images
 from apps.watchlists.models import CustodyImage
 from govern.errors import Conflict
 
+from . import custody_index
 from .choices import ProbeState, SearchState
 from .engine import get_engine
 from .models import CustodyTemplate, Probe, SearchRequest
@@ -32,6 +33,7 @@ from .services import _quality
 MAX_STILLS = 500
 CANDIDATES = 10
 EF_SEARCH = 100
+REDUCED_WIDTH = 100  # candidates fetched by the projection's index and re-ranked exactly (docs/benchmarks.md)
 
 
 def enrol_custody_image(image_id: int) -> bool:
@@ -59,13 +61,14 @@ def enrol_custody_image(image_id: int) -> bool:
             audit.record("custody_template.refused", image, None, data={"problem": problem})
             return False
         vector = engine.embed(faces)[0]
-        CustodyTemplate.objects.create(
+        template = CustodyTemplate.objects.create(
             image=image,
             subject=image.subject,
             embedding=vector.tolist(),
             engine=engine.name,
             weights_sha256=engine.weights_sha256,
         )
+        custody_index.add(template, vector)
         audit.record(
             "custody_template.enrolled",
             image,
@@ -132,16 +135,19 @@ def submit(actor, stills: list[bytes], *, incident_reference: str, crime_type: s
 
 
 def _candidates(vector: np.ndarray) -> list[dict]:
-    """The nearest custody templates by cosine (HNSW), best first."""
-    literal = "[" + ",".join(f"{x:.6f}" for x in vector) + "]"
+    """The nearest custody templates by exact cosine, best first: among the nearest REDUCED_WIDTH by the gallery's
+    projection where one is in force (custody_index), else by HNSW on the full vectors."""
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL hnsw.ef_search = %s", [EF_SEARCH])
-        cursor.execute(
-            "SELECT image_id, subject_id, 1 - (embedding <=> %s::halfvec) FROM matching_custodytemplate "
-            "ORDER BY embedding <=> %s::halfvec LIMIT %s",
-            [literal, literal, CANDIDATES],
-        )
-        rows = cursor.fetchall()
+        rows = custody_index.candidates(cursor, vector, CANDIDATES, REDUCED_WIDTH)
+        if rows is None:
+            literal = "[" + ",".join(f"{x:.6f}" for x in vector) + "]"
+            cursor.execute("SET LOCAL hnsw.ef_search = %s", [EF_SEARCH])
+            cursor.execute(
+                "SELECT image_id, subject_id, 1 - (embedding <=> %s::halfvec) FROM matching_custodytemplate "
+                "ORDER BY embedding <=> %s::halfvec LIMIT %s",
+                [literal, literal, CANDIDATES],
+            )
+            rows = cursor.fetchall()
     return [{"image": image, "subject": subject, "score": round(float(score), 6)} for image, subject, score in rows]
 
 
