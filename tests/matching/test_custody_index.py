@@ -140,24 +140,11 @@ def test_fitting_again_replaces_the_projection_and_every_projected_template(gall
     assert CustodyReduced.objects.count() == CustodyTemplate.objects.count()
 
 
-def test_a_template_enrolled_after_the_fit_is_projected_and_deleted_with_its_image(
-    actors, gallery, astronaut, monkeypatch
-):
-    from apps.watchlists import services as watchlists
+def test_a_template_enrolled_after_the_fit_is_projected_and_deleted_with_its_image(actors, gallery, astronaut):
+    from tests.matching_fixtures import astronaut_subject
 
     custody_index.fit(sample=1_000)
-    subject = watchlists.create_subject(
-        actors.compiler, family_name="Collins", given_names="Eileen", date_of_birth=datetime.date(1956, 11, 19)
-    )
-    image = watchlists.upload_image(
-        actors.compiler,
-        subject,
-        astronaut,
-        captured_on=datetime.date(2026, 1, 5),
-        source_system="Public-domain test photo",
-        legal_basis=LegalBasis.OTHER_LAWFUL,
-        legal_basis_note="Test fixture",
-    )
+    _, image = astronaut_subject(actors.compiler, astronaut)
     assert retrospective.enrol_custody_image(image.pk)
     template = CustodyTemplate.objects.get(image=image)
     assert CustodyReduced.objects.filter(template=template).exists()
