@@ -330,11 +330,11 @@ def capture_frame(asset: Asset, frame: bytes, *, deployment_id: int | None = Non
     now = now or timezone.now()
     deployment = _admit(asset, deployment_id, now)
     try:
-        checked = images.validate_image(frame)
+        checked = images.validate_image(frame, keep_pixels=True)
     except images.ImageRejected as exc:
         _refuse(asset, f"Frame refused: {exc}", deployment)
     engine = get_engine()
-    faces, vectors = engine.detect_and_embed(Image.open(io.BytesIO(checked.content)))
+    faces, vectors = engine.detect_and_embed(checked.pixels)
     del checked, frame
     return _match_and_record(deployment, asset, engine, faces, vectors, now)
 

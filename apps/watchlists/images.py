@@ -90,6 +90,7 @@ class ValidatedImage:
     width: int
     height: int
     sha256: str
+    pixels: Image.Image | None = field(default=None, repr=False, compare=False)  # with keep_pixels: the decoded image
 
 
 @dataclass(frozen=True)
@@ -106,9 +107,15 @@ class _Key:
 
 
 def validate_image(
-    data: bytes, *, max_bytes: int | None = None, max_pixels: int | None = None, min_side: int | None = None
+    data: bytes,
+    *,
+    max_bytes: int | None = None,
+    max_pixels: int | None = None,
+    min_side: int | None = None,
+    keep_pixels: bool = False,
 ) -> ValidatedImage:
-    """Accept a JPEG, PNG or WebP still image judged by its content alone, or raise ImageRejected saying why."""
+    """Accept a JPEG, PNG or WebP still image judged by its content alone, or raise ImageRejected saying why. With
+    `keep_pixels`, the image the check decoded comes back too (a frame is then decoded once, not twice)."""
     max_bytes = settings.IMAGE_MAX_BYTES if max_bytes is None else max_bytes
     max_pixels = settings.IMAGE_MAX_PIXELS if max_pixels is None else max_pixels
     min_side = settings.IMAGE_MIN_SIDE if min_side is None else min_side
@@ -133,14 +140,15 @@ def validate_image(
             f"{METADATA_MAX_BYTES:,} bytes."
         )
 
-    width, height = _decode(data, image_format, max_pixels=max_pixels, min_side=min_side)
+    decoded = _decode(data, image_format, max_pixels=max_pixels, min_side=min_side)
     return ValidatedImage(
         content=data,
         content_type=_CONTENT_TYPES[image_format],
         format=image_format,
-        width=width,
-        height=height,
+        width=decoded.width,
+        height=decoded.height,
         sha256=hashlib.sha256(data).hexdigest(),
+        pixels=decoded if keep_pixels else None,
     )
 
 
@@ -278,8 +286,8 @@ def _webp_layout(data: bytes) -> _Layout:
 _LAYOUTS = {"JPEG": _jpeg_layout, "PNG": _png_layout, "WEBP": _webp_layout}
 
 
-def _decode(data: bytes, image_format: str, *, max_pixels: int, min_side: int) -> tuple[int, int]:
-    """Check the declared size from the header, then decode every pixel; return (width, height)."""
+def _decode(data: bytes, image_format: str, *, max_pixels: int, min_side: int) -> Image.Image:
+    """Check the declared size from the header, then decode every pixel; return the decoded image."""
     try:
         # Only in this block is Pillow's bomb warning an error; its process-wide MAX_IMAGE_PIXELS is left alone.
         with warnings.catch_warnings():
@@ -300,6 +308,7 @@ def _decode(data: bytes, image_format: str, *, max_pixels: int, min_side: int) -
             # verify() leaves the image unusable; decoding needs a fresh one.
             with Image.open(io.BytesIO(data), formats=[image_format]) as img:
                 img.load()
+                decoded = img
         # Pillow fills the rest of a PNG whose pixel data stops short with black instead of failing.
         if image_format == "PNG" and not _png_pixel_data_is_whole(data):
             raise _truncated()
@@ -309,7 +318,7 @@ def _decode(data: bytes, image_format: str, *, max_pixels: int, min_side: int) -
         raise ImageRejected(f"The image declares more pixels than the limit of {max_pixels:,}.") from None
     except Exception as exc:  # Pillow signals damaged input with many exception types
         raise _truncated() from exc
-    return width, height
+    return decoded
 
 
 @lru_cache(maxsize=16)
