@@ -13,8 +13,3 @@ workers = env.integer("WEB_WORKERS", os.cpu_count() or 2, minimum=1, maximum=64)
 threads = env.integer("WEB_THREADS", 4, minimum=1, maximum=64)
 worker_class = "gthread"
 
-
-def post_fork(server, worker):
-    import sys
-
-    sys.setswitchinterval(float(os.environ.get("WEB_SWITCH_INTERVAL", "0.005")))

@@ -132,6 +132,17 @@ def test_a_small_gallery_is_not_fitted(actors, gallery, monkeypatch):
     assert not CustodyProjection.objects.exists() and not CustodyReduced.objects.exists()
 
 
+def test_a_gallery_whose_energy_is_spread_evenly_is_not_fitted(gallery):
+    rng = np.random.default_rng(9)
+    for template in CustodyTemplate.objects.all():
+        spread = rng.standard_normal(512)
+        template.embedding = (spread / np.linalg.norm(spread)).tolist()
+        template.save(update_fields=["embedding"])
+    with pytest.raises(ValidationError, match="under 60%"):
+        custody_index.fit(sample=1_000)
+    assert not CustodyProjection.objects.exists() and not CustodyReduced.objects.exists()
+
+
 def test_fitting_again_replaces_the_projection_and_every_projected_template(gallery):
     first = custody_index.fit(sample=1_000)
     second = custody_index.fit(sample=1_100)
