@@ -12,4 +12,3 @@ from govern import env
 workers = env.integer("WEB_WORKERS", os.cpu_count() or 2, minimum=1, maximum=64)
 threads = env.integer("WEB_THREADS", 4, minimum=1, maximum=64)
 worker_class = "gthread"
-
