@@ -12,3 +12,19 @@ from govern import env
 workers = env.integer("WEB_WORKERS", os.cpu_count() or 2, minimum=1, maximum=64)
 threads = env.integer("WEB_THREADS", 4, minimum=1, maximum=64)
 worker_class = "gthread"
+
+
+def worker_exit(server, worker):
+    """Say how well the worker's face engine batched the faces of frames arriving together."""
+    from apps.matching import engine
+
+    if engine._engine is not None:
+        gate = engine._engine.gate
+        mean = gate.embedded / gate.batches if gate.batches else 0.0
+        server.log.warning(
+            "worker %s: %d faces embedded in %d forward passes (%.2f a pass)",
+            worker.pid,
+            gate.embedded,
+            gate.batches,
+            mean,
+        )

@@ -71,7 +71,8 @@ class _Gate:
     busy: bool = False
     detecting: int = 0
     queue: list = field(default_factory=list)
-    batches: int = 0  # forward passes of the embedding model, for tests and benchmarks
+    batches: int = 0  # forward passes of the embedding model, and the faces they embedded (logged at a worker's exit)
+    embedded: int = 0
 
     @contextmanager
     def detection(self):
@@ -127,6 +128,7 @@ class _Gate:
                 batch = self._take()
                 self.busy = True
                 self.batches += 1
+                self.embedded += sum(len(taken.faces) for taken in batch)
             vectors, error = None, None
             try:
                 vectors = run([face for taken in batch for face in taken.faces])

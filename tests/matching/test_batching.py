@@ -148,13 +148,13 @@ def test_the_real_engine_gives_each_frame_its_own_vectors_in_a_shared_batch():
     noise = engine.face_from_crop(Image.fromarray(noise))
     alone = engine.embed([face, noise])
     callers = _Callers(engine.gate, engine._forward)
-    before = engine.gate.batches
+    before, embedded = engine.gate.batches, engine.gate.embedded
     with engine.gate.detection():
         callers.embed("face", [face])
         callers.embed("noise", [noise])
         _until(lambda: len(engine.gate.queue) == 2)
     callers.join()
-    assert engine.gate.batches == before + 1
+    assert (engine.gate.batches, engine.gate.embedded) == (before + 1, embedded + 2)
     assert np.allclose(callers.results["face"][0], alone[0], atol=1e-5)
     assert np.allclose(callers.results["noise"][0], alone[1], atol=1e-5)
     assert np.abs(alone[0] - alone[1]).max() > 1e-3  # two different crops, so a mix-up would show
