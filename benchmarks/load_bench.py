@@ -69,15 +69,9 @@ def free_port() -> int:
 
 def one_face_jpeg() -> bytes:
     """A 640x480 frame holding one demo face, as a van's camera would send it."""
-    from PIL import Image
+    from benchmarks.live_bench import frame_jpeg
 
-    face = Image.open(ROOT / "apps/watchlists/demo_faces/astronaut.jpg").convert("RGB")
-    face.thumbnail((260, 260))
-    frame = Image.new("RGB", (640, 480), (90, 96, 104))
-    frame.paste(face, (190, 110))
-    buffer = io.BytesIO()
-    frame.save(buffer, "JPEG", quality=85)
-    return buffer.getvalue()
+    return frame_jpeg(1, (640, 480))
 
 
 def prepare() -> dict:

@@ -72,7 +72,7 @@ def add_gallery(count: int, uploader_id: int, seed: int = 7) -> float:
     """`count` synthetic custody templates with their image records and subjects; seconds taken."""
     from django.db import connection
 
-    from apps.matching.custody_index import HALFVEC_HEADER
+    from apps.matching.custody_index import halfvec_bytes
     from benchmarks import custody_bench
 
     started = time.perf_counter()
@@ -113,10 +113,8 @@ def add_gallery(count: int, uploader_id: int, seed: int = 7) -> float:
     ):
         copy.set_types(["int8", "int8", "bytea", "text", "text", "timestamptz"])
         now = datetime.datetime.now(datetime.UTC)
-        header = (512).to_bytes(2, "big") + bytes(2)
-        assert len(HALFVEC_HEADER) == len(header)
-        for (image_id, subject_id), vector in zip(owners, vectors.astype(">f2"), strict=True):
-            copy.write_row((image_id, subject_id, header + vector.tobytes(), "synthetic", "0" * 64, now))
+        for (image_id, subject_id), vector in zip(owners, vectors, strict=True):
+            copy.write_row((image_id, subject_id, halfvec_bytes(vector), "synthetic", "0" * 64, now))
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE matching_custodytemplate")
     return time.perf_counter() - started

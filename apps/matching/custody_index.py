@@ -32,9 +32,6 @@ MIN_TEMPLATES = 1_000  # fewer, and the exact scan is quick and a sample says li
 # benchmark's face-like data); on vectors spread evenly (25 %) it finds the wrong candidates, so it is refused there.
 MIN_ENERGY = 0.6
 CHUNK = 20_000
-HALFVEC_HEADER = DIMENSIONS.to_bytes(2, "big") + bytes(
-    2
-)  # halfvec's binary form: dimensions, unused, big-endian values
 INDEX_SQL = (
     "CREATE INDEX custody_reduced_hnsw ON matching_custodyreduced USING hnsw (vector halfvec_cosine_ops) "
     "WITH (m = 32, ef_construction = 128)"
@@ -60,6 +57,16 @@ def _load(pk: int, sha256: str) -> tuple[CustodyProjection, np.ndarray]:
         _cache.clear()
         _cache[(pk, sha256)] = (projection, matrix)
     return _cache[(pk, sha256)]
+
+
+def literal(vector: np.ndarray) -> str:
+    """A vector as pgvector's text form, for a query parameter."""
+    return "[" + ",".join(f"{x:.6f}" for x in vector) + "]"
+
+
+def halfvec_bytes(vector: np.ndarray) -> bytes:
+    """A vector in halfvec's binary form (dimensions, unused, big-endian float16 values), for a binary COPY."""
+    return len(vector).to_bytes(2, "big") + bytes(2) + np.asarray(vector, dtype=">f2").tobytes()
 
 
 def project(vectors: np.ndarray, matrix: np.ndarray) -> np.ndarray:
@@ -96,7 +103,7 @@ def _fill(projection: CustodyProjection, matrix: np.ndarray) -> int:
         source.itersize = CHUNK
         source.execute("SELECT id, embedding FROM matching_custodytemplate")
         while rows := source.fetchmany(CHUNK):
-            reduced = project(np.stack([_halfvec(row[1]) for row in rows]), matrix).astype(">f2")
+            reduced = project(np.stack([_halfvec(row[1]) for row in rows]), matrix)
             with (
                 raw.cursor() as target,
                 target.copy(
@@ -105,7 +112,7 @@ def _fill(projection: CustodyProjection, matrix: np.ndarray) -> int:
             ):
                 copy.set_types(["int8", "int8", "bytea"])  # the bytes are halfvec's binary form, which the server reads
                 for (template_id, _), vector in zip(rows, reduced, strict=True):
-                    copy.write_row((template_id, projection.pk, HALFVEC_HEADER + vector.tobytes()))
+                    copy.write_row((template_id, projection.pk, halfvec_bytes(vector)))
             written += len(rows)
     return written
 
@@ -178,14 +185,13 @@ def candidates(cursor, vector: np.ndarray, limit: int, width: int) -> list[tuple
     if found is None:
         return None
     _, matrix = found
-    literal = "[" + ",".join(f"{x:.6f}" for x in vector) + "]"
-    reduced = "[" + ",".join(f"{x:.6f}" for x in project(vector[None, :], matrix)[0]) + "]"
+    full, reduced = literal(vector), literal(project(vector[None, :], matrix)[0])
     cursor.execute("SET LOCAL hnsw.ef_search = %s", [width])
     cursor.execute(
         "SELECT t.image_id, t.subject_id, 1 - (t.embedding <=> %s::halfvec) AS score FROM ("
         "  SELECT template_id FROM matching_custodyreduced ORDER BY vector <=> %s::halfvec LIMIT %s"
         ") AS near JOIN matching_custodytemplate AS t ON t.id = near.template_id "
         "ORDER BY t.embedding <=> %s::halfvec LIMIT %s",
-        [literal, reduced, width, literal, limit],
+        [full, reduced, width, full, limit],
     )
     return cursor.fetchall()

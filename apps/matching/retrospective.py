@@ -33,9 +33,8 @@ from .services import _quality
 MAX_STILLS = 500
 CANDIDATES = 10
 EF_SEARCH = 100
-REDUCED_WIDTH = (
-    200  # candidates fetched by the projection's index, re-ranked exactly: recall@10 0.956 at 1M (benchmarks.md)
-)
+# Candidates fetched by the projection's index, then re-ranked exactly: recall@10 0.956 at 1M (docs/benchmarks.md).
+REDUCED_WIDTH = 200
 
 
 def enrol_custody_image(image_id: int) -> bool:
@@ -142,7 +141,7 @@ def _candidates(vector: np.ndarray) -> list[dict]:
     with transaction.atomic(), connection.cursor() as cursor:
         rows = custody_index.candidates(cursor, vector, CANDIDATES, REDUCED_WIDTH)
         if rows is None:
-            literal = "[" + ",".join(f"{x:.6f}" for x in vector) + "]"
+            literal = custody_index.literal(vector)
             cursor.execute("SET LOCAL hnsw.ef_search = %s", [EF_SEARCH])
             cursor.execute(
                 "SELECT image_id, subject_id, 1 - (embedding <=> %s::halfvec) FROM matching_custodytemplate "

@@ -112,7 +112,7 @@ def test_the_search_finds_its_candidates_through_the_projections_index(gallery):
         cursor.execute("SET LOCAL enable_seqscan = off")  # a 1,200-row table: make the planner show the index path
         cursor.execute(
             "EXPLAIN SELECT template_id FROM matching_custodyreduced ORDER BY vector <=> %s::halfvec LIMIT 100",
-            ["[" + ",".join(f"{x:.6f}" for x in reduced) + "]"],
+            [custody_index.literal(reduced)],
         )
         assert "custody_reduced_hnsw" in " ".join(row[0] for row in cursor.fetchall())
 
