@@ -6,25 +6,34 @@ process runs torch on one thread (FACE_THREADS), so the processes do not fight o
 """
 
 import os
+import time
 
 from govern import env
 
 workers = env.integer("WEB_WORKERS", os.cpu_count() or 2, minimum=1, maximum=64)
 threads = env.integer("WEB_THREADS", 4, minimum=1, maximum=64)
 worker_class = "gthread"
+# A worker takes no more connections than it has threads: otherwise one process could hold frames waiting for a
+# thread while another sits idle (connections are handed out by whichever process wakes first). Keep-alive to the
+# clients is the reverse proxy's, in front.
+worker_connections = threads
 
 
 def worker_exit(server, worker):
-    """Say how well the worker's face engine batched the faces of frames arriving together."""
-    from apps.matching import engine
+    """Say how well the worker's face engine batched the faces of frames arriving together, and how busy it was."""
+    from apps.matching.engine import loaded_engine
 
-    if engine._engine is not None:
-        gate = engine._engine.gate
-        mean = gate.embedded / gate.batches if gate.batches else 0.0
-        server.log.warning(
-            "worker %s: %d faces embedded in %d forward passes (%.2f a pass)",
-            worker.pid,
-            gate.embedded,
-            gate.batches,
-            mean,
-        )
+    engine = loaded_engine()
+    if engine is None:
+        return
+    gate = engine.gate
+    server.log.warning(
+        "worker %s: %d faces embedded in %d forward passes (%.2f a pass); engine in use %.1f s of the %.1f s since "
+        "its first use",
+        worker.pid,
+        gate.embedded,
+        gate.batches,
+        gate.embedded / gate.batches if gate.batches else 0.0,
+        gate.busy_seconds,
+        time.monotonic() - gate.first_use if gate.first_use is not None else 0.0,
+    )

@@ -162,6 +162,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
     parser.add_argument("--threads", type=int, default=4, help="request threads per gunicorn worker")
     parser.add_argument("--senders", type=int, default=8, help="frames in flight at once")
+    parser.add_argument(
+        "--batch", type=int, help="the baseline's batch, and FACE_BATCH_SIZE for the server (default: --threads)"
+    )
     parser.add_argument("--faces-per-frame", type=int, default=1)
     parser.add_argument("--size", default="640x480", help="frame size, WIDTHxHEIGHT")
     parser.add_argument("--chunks", type=int, default=6, help="alternations of raw models and end to end a round")
@@ -178,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks.audit_bench import Load, load_average, machine
 
     width, height = map(int, args.size.split("x"))
+    batch = args.batch or args.threads
     frame = frame_jpeg(args.faces_per_frame, (width, height))
     host = machine()
     print(f"machine: {host}, load average {load_average()}", flush=True)
@@ -201,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
             from django.db import connections
 
             connections.close_all()
-            env = load_bench.server_env(socket_dir, var_dir, 1)
+            env = dict(load_bench.server_env(socket_dir, var_dir, 1), FACE_BATCH_SIZE=str(batch))
             negated = False
             for name in args.rounds:
                 if negated != (name == "receipts"):
@@ -219,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
                     raw_faces = raw_seconds = e2e_seconds = failed = 0
                     load, cpu = Load(), dict.fromkeys(("gunicorn", "postgres", "other"), 0.0)
                     for _ in range(args.chunks):
-                        result = raw_model_rate(frame, chunk, args.workers, args.threads)
+                        result = raw_model_rate(frame, chunk, args.workers, batch)
                         raw_faces, raw_seconds = raw_faces + result["faces"], raw_seconds + result["seconds"]
                         cpu_before = cpu_seconds(args.pgdata)
                         sent = post(count=chunk)
@@ -261,7 +265,7 @@ def main(argv: list[str] | None = None) -> int:
         sent = args.chunks * max(1, args.frames // args.chunks) * args.faces_per_frame
         balanced = faces == alerts + receipts == expected == sent and not row["failed"]
         ok = ok and met and balanced
-        print(f"| end to end, {name} ({alerts} alerts, {receipts} receipts); raw models in batches of {args.threads} "
+        print(f"| end to end, {name} ({alerts} alerts, {receipts} receipts); raw models in batches of {batch} "
               f"beside it: {row['raw']:.2f} | {row['faces_per_s']:.2f} | {row['faces_per_s'] / row['raw']:.2f}; "
               f"overhead {row['overhead']:+.3f} | "
               f">= {TARGET_FACES_PER_S:.0f}, <= +{TARGET_OVERHEAD:.2f}: {'met' if met else 'missed'}"

@@ -146,7 +146,8 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         command = [str(ROOT / ".venv/bin/gunicorn"), "govern.wsgi", "--bind", f"127.0.0.1:{self.port}"]
-        command += ["--workers", str(workers), "--threads", str(threads), "--log-level", "warning"]
+        command += ["--log-level", "warning"]  # workers and threads through gunicorn.conf.py, as in production
+        env = dict(env, WEB_WORKERS=str(workers), WEB_THREADS=str(threads))
         self.process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
 
     def __enter__(self) -> Server:

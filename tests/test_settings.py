@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
@@ -118,3 +119,41 @@ def test_production_settings_refuse_to_start_on_bad_values(overrides, message):
     result = _start(**overrides)
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr and message in result.stderr
+
+
+def _gunicorn_config(monkeypatch, **environ) -> dict:
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    namespace: dict = {"__file__": str(ROOT / "gunicorn.conf.py")}
+    exec(compile((ROOT / "gunicorn.conf.py").read_text(), "gunicorn.conf.py", "exec"), namespace)  # noqa: S102
+    return namespace
+
+
+def test_a_gunicorn_worker_takes_no_more_connections_than_it_has_threads(monkeypatch):
+    """Otherwise whichever process wakes first takes frames that wait for its threads while the other idles."""
+    config = _gunicorn_config(monkeypatch, WEB_WORKERS="3", WEB_THREADS="6")
+    assert (config["workers"], config["threads"], config["worker_connections"]) == (3, 6, 6)
+    assert config["worker_class"] == "gthread"
+    with pytest.raises(ImproperlyConfigured, match="WEB_THREADS"):
+        _gunicorn_config(monkeypatch, WEB_THREADS="0")
+
+
+def test_a_gunicorn_worker_says_at_exit_how_its_engine_batched_and_how_busy_it_was(monkeypatch):
+    from types import SimpleNamespace
+
+    from apps.matching import engine
+
+    config = _gunicorn_config(monkeypatch)
+    logged = []
+    server = SimpleNamespace(log=SimpleNamespace(warning=lambda text, *values: logged.append(text % values)))
+    gate = engine._Gate(batch_size=4)
+    monkeypatch.setattr(engine, "_engine", None)
+    config["worker_exit"](server, SimpleNamespace(pid=7))
+    assert logged == []  # no engine was loaded: nothing to say
+    with gate.detection() as job:
+        job.faces = ["a", "b"]
+    gate.wait(job, lambda faces: np.zeros((len(faces), 512), dtype=np.float32))
+    monkeypatch.setattr(engine, "_engine", SimpleNamespace(gate=gate))
+    config["worker_exit"](server, SimpleNamespace(pid=7))
+    assert len(logged) == 1 and "worker 7: 2 faces embedded in 1 forward passes (2.00 a pass)" in logged[0]
+    assert gate.busy_seconds > 0 and "engine in use" in logged[0]

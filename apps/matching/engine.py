@@ -8,6 +8,7 @@ code runs with random weights from a fixed seed: the engine then says it is unca
 import hashlib
 import logging
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -71,8 +72,23 @@ class _Gate:
     busy: bool = False
     detecting: int = 0
     queue: list = field(default_factory=list)
-    batches: int = 0  # forward passes of the embedding model, and the faces they embedded (logged at a worker's exit)
+    # Logged at a worker's exit: forward passes of the embedding model, the faces they embedded, and the seconds the
+    # engine was in use (detections and embeddings) since its first use.
+    batches: int = 0
     embedded: int = 0
+    busy_seconds: float = 0.0
+    first_use: float | None = None
+    _taken_at: float = 0.0
+
+    def _acquire(self) -> None:
+        self.busy, self._taken_at = True, time.monotonic()
+        if self.first_use is None:
+            self.first_use = self._taken_at
+
+    def _release(self) -> None:
+        self.busy = False
+        self.busy_seconds += time.monotonic() - self._taken_at
+        self.cond.notify_all()
 
     @contextmanager
     def detection(self):
@@ -85,16 +101,15 @@ class _Gate:
                 self.cond.wait_for(lambda: not self.busy)
             finally:
                 self.detecting -= 1
-            self.busy = True
+            self._acquire()
         job = _Job([])
         try:
             yield job
         finally:
             with self.cond:
-                self.busy = False
                 if job.faces:
                     self.queue.append(job)
-                self.cond.notify_all()
+                self._release()
 
     def _queued(self) -> int:
         return sum(len(job.faces) for job in self.queue)
@@ -126,7 +141,7 @@ class _Gate:
                 if job.done:
                     break
                 batch = self._take()
-                self.busy = True
+                self._acquire()
                 self.batches += 1
                 self.embedded += sum(len(taken.faces) for taken in batch)
             vectors, error = None, None
@@ -143,8 +158,7 @@ class _Gate:
                             taken.vectors = vectors[start : start + len(taken.faces)]
                             start += len(taken.faces)
                         taken.error, taken.done = failure, True
-                    self.busy = False
-                    self.cond.notify_all()
+                    self._release()
         if job.error is not None:
             raise EngineFailed(f"The face engine failed on a batch of faces: {job.error}") from job.error
         return job.vectors
@@ -264,4 +278,9 @@ def get_engine() -> FaceEngine:
         with _engine_lock:
             if _engine is None:
                 _engine = FaceEngine()
+    return _engine
+
+
+def loaded_engine() -> FaceEngine | None:
+    """The process's engine if it has been loaded, without loading it."""
     return _engine

@@ -20,7 +20,7 @@ import psycopg
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import Sum
+from django.db.models import Exists, Sum
 from django.utils import timezone
 from PIL import Image
 
@@ -55,12 +55,19 @@ def engine_identity() -> tuple[str, str, bool]:
     return engine.name, engine.weights_sha256, engine.calibrated
 
 
-def engine_refusal() -> str | None:
-    """Why the engine in use may not run a live deployment, or None."""
+def _approvals():
+    """The approvals of the engine in use (at most one)."""
+    name, weights, _ = engine_identity()
+    return EngineApproval.objects.filter(name=name, weights_sha256=weights)
+
+
+def engine_refusal(approved: bool | None = None) -> str | None:
+    """Why the engine in use may not run a live deployment, or None. `approved`: whether it is approved, when the
+    caller already read that (a frame's admission reads it with the deployment, in one query)."""
     name, weights, calibrated = engine_identity()
     if not calibrated and not settings.FACE_ALLOW_UNCALIBRATED:
         return f"The face engine {name} is uncalibrated (no real weights): it recognises nobody."
-    if not EngineApproval.objects.filter(name=name, weights_sha256=weights).exists():
+    if not (_approvals().exists() if approved is None else approved):
         return f"The face engine {name} (weights {weights[:12]}…) is not approved for live use."
     return None
 
@@ -304,9 +311,30 @@ def _refuse(asset: Asset, reason: str, deployment: Deployment | None = None) -> 
     raise CaptureRefused(reason)
 
 
+# What a frame's admission and matching read of its deployment and list (deployments.is_live and
+# watchlists.in_force, the threshold and the authorised version): not the plan, grounds and gate report.
+ADMISSION_FIELDS = (
+    "reference",
+    "start",
+    "end",
+    "state",
+    "threshold",
+    "authorised_watchlist_hash",
+    "watchlist__state",
+    "watchlist__intended_end",
+    "watchlist__approval_route",
+    "watchlist__ratify_by",
+    "watchlist__ratified_at",
+    "watchlist__approved_hash",
+)
+
+
 def live_deployment_for(asset: Asset, now) -> Deployment | None:
-    """The deployment this camera is booked on that is live now."""
-    for deployment in Deployment.objects.filter(assets=asset, state=DeploymentState.LIVE).select_related("watchlist"):
+    """The deployment this camera is booked on that is live now, with its list and, as `engine_approved`, whether
+    the engine in use is approved: one query, since every frame asks."""
+    booked = Deployment.objects.filter(assets=asset, state=DeploymentState.LIVE).select_related("watchlist")
+    booked = booked.only(*ADMISSION_FIELDS).annotate(engine_approved=Exists(_approvals()))
+    for deployment in booked:
         if deployments.is_live(deployment, now):
             return deployment
     return None
@@ -319,7 +347,7 @@ def _admit(asset: Asset, deployment_id: int | None, now) -> Deployment:
         _refuse(asset, f"{asset} is not booked on a deployment that is live now.")
     if deployment_id is not None and deployment.pk != deployment_id:
         _refuse(asset, f"{asset} belongs to {deployment.reference}, not to deployment {deployment_id}.", deployment)
-    refusal = engine_refusal()
+    refusal = engine_refusal(approved=deployment.engine_approved)
     if refusal:
         _refuse(asset, refusal, deployment)
     return deployment
@@ -376,52 +404,57 @@ def _match_and_record(deployment, asset, engine, faces, vectors, now) -> Capture
     matrix, owners = _templates(deployment.watchlist_id, deployment.authorised_watchlist_hash)
     threshold = float(deployment.threshold)
     key = _receipt_key()
+    # All of a frame's faces in one multiply: the matrix is read once, not once per face (benchmarks/).
+    all_scores = vectors @ matrix.T if len(owners) else np.zeros((len(faces), 0), dtype=np.float32)
+    orders = [_top(scores, settings.FACE_TOP_K) for scores in all_scores]
+    bests = [float(scores[order[0]]) if len(order) else -1.0 for scores, order in zip(all_scores, orders, strict=True)]
+    matched = sum(best >= threshold for best in bests)
     with transaction.atomic():
-        # Counts are set at the end: the database holds faces = alerts + receipts at every statement.
+        # Decided in memory first, so the capture row is written once with its counts (faces = alerts + receipts).
         capture = Capture.objects.create(
-            deployment=deployment, asset=asset, received_at=now, faces=0, alerts=0, receipts=0
+            deployment=deployment,
+            asset=asset,
+            received_at=now,
+            faces=len(faces),
+            alerts=matched,
+            receipts=len(faces) - matched,
         )
         alerts, receipts = [], 0
-        # All of a frame's faces in one multiply: the matrix is read once, not once per face (benchmarks/).
-        all_scores = vectors @ matrix.T if len(owners) else np.zeros((len(faces), 0), dtype=np.float32)
-        for index, (face, vector) in enumerate(zip(faces, vectors, strict=True)):
-            scores = all_scores[index]
-            order = _top(scores, settings.FACE_TOP_K)
-            best = float(scores[order[0]]) if len(order) else -1.0
+        for index, (face, vector, best) in enumerate(zip(faces, vectors, bests, strict=True)):
             if best >= threshold:
-                alerts.append(_raise_alert(deployment, capture, engine, face, scores, order, owners, now))
-            else:
-                commitment = hmac.new(
-                    key.material, capture.pk.bytes + index.to_bytes(4, "big") + vector.tobytes(), hashlib.sha256
-                ).hexdigest()
-                event = audit.record(
-                    "face.deleted",
-                    capture,
-                    None,
-                    data={
-                        "deployment": deployment.pk,
-                        "watchlist_hash": deployment.authorised_watchlist_hash,
-                        "best_score": round(best, 6),
-                        "commitment": commitment,
-                        "receipt_key": key.key_id,
-                        "engine": engine.name,
-                        "weights_sha256": engine.weights_sha256,
-                        "time": audit.format_time(now),
-                    },
-                )
-                DeletionReceipt.objects.create(
-                    capture=capture,
-                    deployment=deployment,
-                    watchlist_hash=deployment.authorised_watchlist_hash,
-                    best_score=best,
-                    commitment=commitment,
-                    engine=engine.name,
-                    weights_sha256=engine.weights_sha256,
-                    created_at=now,
-                    event_seq=event.seq,
-                )
-                receipts += 1
-        Capture.objects.filter(pk=capture.pk).update(faces=len(faces), alerts=len(alerts), receipts=receipts)
+                alert = _raise_alert(deployment, capture, engine, face, all_scores[index], orders[index], owners, now)
+                alerts.append(alert)
+                continue
+            commitment = hmac.new(
+                key.material, capture.pk.bytes + index.to_bytes(4, "big") + vector.tobytes(), hashlib.sha256
+            ).hexdigest()
+            event = audit.record(
+                "face.deleted",
+                capture,
+                None,
+                data={
+                    "deployment": deployment.pk,
+                    "watchlist_hash": deployment.authorised_watchlist_hash,
+                    "best_score": round(best, 6),
+                    "commitment": commitment,
+                    "receipt_key": key.key_id,
+                    "engine": engine.name,
+                    "weights_sha256": engine.weights_sha256,
+                    "time": audit.format_time(now),
+                },
+            )
+            DeletionReceipt.objects.create(
+                capture=capture,
+                deployment=deployment,
+                watchlist_hash=deployment.authorised_watchlist_hash,
+                best_score=best,
+                commitment=commitment,
+                engine=engine.name,
+                weights_sha256=engine.weights_sha256,
+                created_at=now,
+                event_seq=event.seq,
+            )
+            receipts += 1
         audit.record(
             "capture.processed",
             capture,
@@ -436,7 +469,7 @@ def _match_and_record(deployment, asset, engine, faces, vectors, now) -> Capture
         )
         deployments.add_capture_to_figures(deployment, faces=len(faces), alerts=len(alerts))
     # Nothing of a non-matching face outlives this call: the vectors and crops go with the frame.
-    del faces, vectors
+    del faces, vectors, all_scores
     return CaptureResult(str(capture.pk), len(alerts) + receipts, [alert.pk for alert in alerts], receipts)
 
 

@@ -203,3 +203,36 @@ def test_a_frame_adds_to_the_figures_without_recounting_the_deployment(live, van
     figures = Outcome.objects.get(deployment=live)
     assert (figures.faces_processed, figures.alerts) == (2, 2)
     assert figures.faces_processed == sum(Capture.objects.filter(deployment=live).values_list("faces", flat=True))
+
+
+def test_a_frame_is_admitted_in_one_query_and_its_capture_written_once(live, vans, astronaut, blank):
+    """Every frame pays for its admission: the camera's live deployment, its list and the engine's approval come
+    back in one query, and the capture row is inserted with its counts, never updated."""
+    from django.test.utils import CaptureQueriesContext
+
+    services.capture_frame(vans[0], astronaut)
+    with CaptureQueriesContext(connection) as queries:
+        services.capture_frame(vans[0], blank)  # no face: admission only, and an empty capture
+        services.capture_frame(vans[0], astronaut)
+    statements = [q["sql"] for q in queries]
+    reads = [sql for sql in statements if sql.startswith("SELECT")]
+    assert len(reads) == 2, reads  # one admission a frame
+    assert all("matching_engineapproval" in sql and "watchlists_watchlist" in sql for sql in reads)
+    assert not [sql for sql in statements if sql.startswith('UPDATE "matching_capture"')]
+    assert list(Capture.objects.order_by("received_at").values_list("faces", "alerts", "receipts"))[-2:] == [
+        (0, 0, 0),
+        (1, 1, 0),
+    ]
+
+
+def test_a_frame_is_refused_once_the_engines_approval_is_withdrawn(live, vans, astronaut):
+    from apps.matching.models import EngineApproval
+
+    services.capture_frame(vans[0], astronaut)
+    captures = Capture.objects.count()
+    EngineApproval.objects.all().delete()
+    with pytest.raises(services.CaptureRefused, match="not approved for live use"):
+        services.capture_frame(vans[0], astronaut)
+    assert Capture.objects.count() == captures
+    refusal = Event.objects.filter(action="capture.refused").latest("seq")
+    assert "not approved for live use" in refusal.reason
