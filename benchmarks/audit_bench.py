@@ -103,27 +103,27 @@ class Load:
         return f"CPUs {machine_busy:.0f}% busy (this script's Python: {own:.0f}% of all CPUs), load {load_average()}"
 
 
-def create_bench_database(pgdata: Path) -> str:
-    """Start (or attach to) the embedded server, recreate the bench database and return the socket folder."""
+def create_bench_database(pgdata: Path, name: str = BENCH_DB) -> str:
+    """Start (or attach to) the embedded server, recreate the bench database `name` and return the socket folder."""
     import psycopg
 
     from govern import embedded_db
 
     socket_dir = embedded_db.database_settings(pgdata)["HOST"]
     with psycopg.connect(host=socket_dir, user="postgres", dbname="postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
     return socket_dir
 
 
-def drop_bench_database(socket_dir: str) -> None:
-    """Drop the bench database (after closing Django's connections to it)."""
+def drop_bench_database(socket_dir: str, name: str = BENCH_DB) -> None:
+    """Drop the bench database `name` (after closing Django's connections to it)."""
     import psycopg
     from django.db import connections
 
     connections.close_all()
     with psycopg.connect(host=socket_dir, user="postgres", dbname="postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def setup_django(socket_dir: str, var_dir: str) -> None:

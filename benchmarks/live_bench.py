@@ -1,7 +1,7 @@
 """Live pipeline on the whole machine (issue 5): faces/s end to end, and the platform's overhead over the models.
 
-    .venv/bin/python benchmarks/live_bench.py [--frames 240] [--workers 2] [--threads 4] [--senders 8]
-                                              [--faces-per-frame 1] [--size 640x480]
+    .venv/bin/python benchmarks/live_bench.py [--frames 240] [--workers 2] [--threads 6] [--senders 12]
+                                              [--batch 4] [--faces-per-frame 1] [--size 640x480]
 
 Target (2 cores): >= 20 faces/s end to end, and the platform's time <= 10 % over the raw model time of the same run.
 
@@ -20,8 +20,8 @@ Two rounds, each with the ledger checked (faces = alerts + receipts, no request 
 Each round starts its own server (the workers keep a list's templates in memory) and warms every worker first.
 
 Baseline, the raw model time, in the same run: `--workers` processes (one per core), each with one torch thread,
-detect the same frames one by one and embed their faces in batches of `--threads` (what one process's request
-threads can put together), with nothing else: no HTTP, no JPEG checks, no database. The machine's speed drifts by a
+detect the same frames one by one and embed their faces in batches of `--batch` (the server's FACE_LIVE_BATCH, at
+which its gate starts a pass), with nothing else: no HTTP, no JPEG checks, no database. The machine's speed drifts by a
 third either way over minutes, so each round alternates `--chunks` chunks of the models alone with chunks end to end
 and compares the sums: overhead = raw model rate / end-to-end rate - 1. Also, to show what batching across frames
 gives, the raw rate with every face embedded alone.
@@ -72,6 +72,7 @@ def models_only(frame: bytes, count: int, batch: int) -> None:
         FACE_SEED=0,
         FACE_THREADS=1,
         FACE_BATCH_SIZE=32,
+        FACE_LIVE_BATCH=batch,
         FACE_MIN_SIZE=40,
     )
     from PIL import Image
@@ -160,11 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--frames", type=int, default=240, help="frames per round")
     parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
-    parser.add_argument("--threads", type=int, default=4, help="request threads per gunicorn worker")
-    parser.add_argument("--senders", type=int, default=8, help="frames in flight at once")
-    parser.add_argument(
-        "--batch", type=int, help="the baseline's batch, and FACE_BATCH_SIZE for the server (default: --threads)"
-    )
+    parser.add_argument("--threads", type=int, default=6, help="request threads per gunicorn worker")
+    parser.add_argument("--senders", type=int, default=12, help="frames in flight at once")
+    parser.add_argument("--batch", type=int, default=4, help="the baseline's batch, and FACE_LIVE_BATCH for the server")
     parser.add_argument("--faces-per-frame", type=int, default=1)
     parser.add_argument("--size", default="640x480", help="frame size, WIDTHxHEIGHT")
     parser.add_argument("--chunks", type=int, default=6, help="alternations of raw models and end to end a round")
@@ -181,7 +180,6 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks.audit_bench import Load, load_average, machine
 
     width, height = map(int, args.size.split("x"))
-    batch = args.batch or args.threads
     frame = frame_jpeg(args.faces_per_frame, (width, height))
     host = machine()
     print(f"machine: {host}, load average {load_average()}", flush=True)
@@ -205,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
             from django.db import connections
 
             connections.close_all()
-            env = dict(load_bench.server_env(socket_dir, var_dir, 1), FACE_BATCH_SIZE=str(batch))
+            env = dict(load_bench.server_env(socket_dir, var_dir, 1), FACE_LIVE_BATCH=str(args.batch))
             negated = False
             for name in args.rounds:
                 if negated != (name == "receipts"):
@@ -223,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
                     raw_faces = raw_seconds = e2e_seconds = failed = 0
                     load, cpu = Load(), dict.fromkeys(("gunicorn", "postgres", "other"), 0.0)
                     for _ in range(args.chunks):
-                        result = raw_model_rate(frame, chunk, args.workers, batch)
+                        result = raw_model_rate(frame, chunk, args.workers, args.batch)
                         raw_faces, raw_seconds = raw_faces + result["faces"], raw_seconds + result["seconds"]
                         cpu_before = cpu_seconds(args.pgdata)
                         sent = post(count=chunk)
@@ -265,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         sent = args.chunks * max(1, args.frames // args.chunks) * args.faces_per_frame
         balanced = faces == alerts + receipts == expected == sent and not row["failed"]
         ok = ok and met and balanced
-        print(f"| end to end, {name} ({alerts} alerts, {receipts} receipts); raw models in batches of {batch} "
+        print(f"| end to end, {name} ({alerts} alerts, {receipts} receipts); raw models in batches of {args.batch} "
               f"beside it: {row['raw']:.2f} | {row['faces_per_s']:.2f} | {row['faces_per_s'] / row['raw']:.2f}; "
               f"overhead {row['overhead']:+.3f} | "
               f">= {TARGET_FACES_PER_S:.0f}, <= +{TARGET_OVERHEAD:.2f}: {'met' if met else 'missed'}"

@@ -34,6 +34,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks import audit_bench  # noqa: E402
 from benchmarks.audit_bench import Load, load_average, machine  # noqa: E402
 
 BENCH_DB = "govern_match_bench"
@@ -48,26 +49,13 @@ MATE_COSINE = 0.4  # an exact top-10 result this close is the same synthetic ide
 
 
 def create_bench_database(pgdata: Path) -> str:
-    """Start (or attach to) the embedded server, recreate the bench database and return the socket folder."""
-    import psycopg
-
-    from govern import embedded_db
-
-    socket_dir = embedded_db.database_settings(pgdata)["HOST"]
-    with psycopg.connect(host=socket_dir, user="postgres", dbname="postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    return socket_dir
+    """Start (or attach to) the embedded server, recreate this bench's database and return the socket folder."""
+    return audit_bench.create_bench_database(pgdata, BENCH_DB)
 
 
 def drop_bench_database(socket_dir: str) -> None:
-    """Drop the bench database (after closing Django's connections to it)."""
-    import psycopg
-    from django.db import connections
-
-    connections.close_all()
-    with psycopg.connect(host=socket_dir, user="postgres", dbname="postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+    """Drop this bench's database (after closing Django's connections to it)."""
+    audit_bench.drop_bench_database(socket_dir, BENCH_DB)
 
 
 def setup_django(socket_dir: str, var_dir: str) -> None:

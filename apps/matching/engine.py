@@ -63,11 +63,17 @@ class _Job:
 class _Gate:
     """One forward pass at a time in a process (with one torch thread a process, that is its core), and the faces of
     frames that arrive together embedded in one batch: an embedding waits while another frame is waiting to be
-    detected, unless a batch's worth of faces is already queued. The first waiting caller runs the batch for all, so
-    no thread of its own is needed (gunicorn and Celery fork after import). Each request thread has at most one frame
-    in flight, so a frame waits for at most its process's other threads' detections, never indefinitely."""
+    detected, unless `start_at` faces are already queued; a pass takes at most `batch_size`. The first waiting caller
+    runs the batch for all, so no thread of its own is needed (gunicorn and Celery fork after import). Each request
+    thread has at most one frame in flight, so a frame waits for at most its process's other threads' detections,
+    never indefinitely.
+
+    `start_at` keeps the engine busy when more frames are in flight than make a good batch: with 6 request threads
+    and batches started at 4, the next frames are detected while a batch's frames are being recorded and answered,
+    instead of every thread's frame moving through the process in step (benchmarks/live_bench.py)."""
 
     batch_size: int
+    start_at: int = 0  # 0: batch_size
     cond: threading.Condition = field(default_factory=threading.Condition)
     busy: bool = False
     detecting: int = 0
@@ -115,7 +121,8 @@ class _Gate:
         return sum(len(job.faces) for job in self.queue)
 
     def _may_run(self) -> bool:
-        return not self.busy and bool(self.queue) and (self.detecting == 0 or self._queued() >= self.batch_size)
+        start_at = min(self.start_at or self.batch_size, self.batch_size)
+        return not self.busy and bool(self.queue) and (self.detecting == 0 or self._queued() >= start_at)
 
     def _take(self) -> list[_Job]:
         """Jobs in arrival order up to a batch of faces (one caller's faces are never split; the first always goes)."""
@@ -173,7 +180,7 @@ class FaceEngine:
 
         torch.set_num_threads(settings.FACE_THREADS)
         self._torch = torch
-        self.gate = _Gate(settings.FACE_BATCH_SIZE)
+        self.gate = _Gate(settings.FACE_BATCH_SIZE, settings.FACE_LIVE_BATCH)
         self.detector = MTCNN(
             image_size=160,
             margin=0,

@@ -116,6 +116,33 @@ def test_a_full_batch_runs_without_waiting_for_the_detections():
     assert passes[0] == [1, 2] and sorted(face for batch in passes for face in batch) == [1, 2, 3]
 
 
+def test_a_batch_starts_at_the_live_batch_while_detections_wait_and_takes_all_queued():
+    """FACE_LIVE_BATCH: enough faces start a pass although another frame waits to be detected (so the engine is not
+    idle while a batch's frames are recorded), and the pass takes every queued face up to FACE_BATCH_SIZE."""
+    gate, passes = _Gate(batch_size=32, start_at=2), []
+    callers = _Callers(gate, lambda faces: passes.append(sorted(faces)) or _rows(faces))
+    with gate.detection():
+        callers.embed("a", [1])
+        callers.embed("b", [2, 3])
+        callers.embed("c", [4])
+        _until(lambda: len(gate.queue) == 3)
+        with gate.cond:
+            gate.detecting += 1  # a frame is waiting to be detected all along
+    try:
+        _until(lambda: len(passes) >= 1)
+    finally:
+        with gate.cond:
+            gate.detecting -= 1
+            gate.cond.notify_all()
+    callers.join()
+    assert passes == [[1, 2, 3, 4]]
+    assert {name: rows[:, 0].tolist() for name, rows in callers.results.items()} == {
+        "a": [1.0],
+        "b": [2.0, 3.0],
+        "c": [4.0],
+    }
+
+
 def test_a_failed_batch_fails_every_frame_in_it_and_frees_the_engine():
     gate, calls = _Gate(batch_size=32), []
 
