@@ -3,8 +3,8 @@
 One process per core, each serving several requests on threads: a camera's frames that arrive together on one
 process's threads share the face engine's forward passes (apps/matching/engine.py batches their faces), and each
 process runs torch on one thread (FACE_THREADS), so the processes do not fight over the cores. Six threads against
-batches started at four faces (FACE_LIVE_BATCH) keep a frame waiting for detection while a batch's frames are
-recorded and answered (benchmarks/live_bench.py: +0.22 over the raw models, against +0.27 with four threads).
+passes started at four frames (FACE_BATCH_FRAMES) keep a frame waiting for detection while a batch's frames are
+recorded and answered (docs/benchmarks.md, matching run 8: +0.22 over the raw models, against +0.26 with four threads).
 """
 
 import os

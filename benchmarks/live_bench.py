@@ -20,11 +20,11 @@ Two rounds, each with the ledger checked (faces = alerts + receipts, no request 
 Each round starts its own server (the workers keep a list's templates in memory) and warms every worker first.
 
 Baseline, the raw model time, in the same run: `--workers` processes (one per core), each with one torch thread,
-detect the same frames one by one and embed their faces in batches of `--batch` (the server's FACE_LIVE_BATCH, at
-which its gate starts a pass), with nothing else: no HTTP, no JPEG checks, no database. The machine's speed drifts by a
-third either way over minutes, so each round alternates `--chunks` chunks of the models alone with chunks end to end
-and compares the sums: overhead = raw model rate / end-to-end rate - 1. Also, to show what batching across frames
-gives, the raw rate with every face embedded alone.
+detect the same frames one by one and embed the faces of `--batch` frames at a time (the server's
+FACE_BATCH_FRAMES, at which its gate starts a pass), with nothing else: no HTTP, no JPEG checks, no database. The
+machine's speed drifts by a third either way over minutes, so each round alternates `--chunks` chunks of the models
+alone with chunks end to end and compares the sums: overhead = raw model rate / end-to-end rate - 1. Also, to show
+what batching across frames gives, the raw rate with every face embedded alone.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def models_only(frame: bytes, count: int, batch: int) -> None:
         FACE_SEED=0,
         FACE_THREADS=1,
         FACE_BATCH_SIZE=32,
-        FACE_LIVE_BATCH=batch,
+        FACE_BATCH_FRAMES=batch,
         FACE_MIN_SIZE=40,
     )
     from PIL import Image
@@ -84,12 +84,13 @@ def models_only(frame: bytes, count: int, batch: int) -> None:
     engine.embed(engine.detect(image))  # first passes outside the timing
     print("ready", flush=True)
     sys.stdin.readline()
-    started, waiting, faces = time.perf_counter(), [], 0
+    started, waiting, frames, faces = time.perf_counter(), [], 0, 0
     for _ in range(count):
         waiting += engine.detect(Image.open(io.BytesIO(frame)))
-        if len(waiting) >= batch:
+        frames += 1
+        if frames == batch:
             faces += len(engine.embed(waiting))
-            waiting = []
+            waiting, frames = [], 0
     faces += len(engine.embed(waiting))
     print(json.dumps({"seconds": time.perf_counter() - started, "faces": faces}), flush=True)
 
@@ -163,7 +164,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
     parser.add_argument("--threads", type=int, default=6, help="request threads per gunicorn worker")
     parser.add_argument("--senders", type=int, default=12, help="frames in flight at once")
-    parser.add_argument("--batch", type=int, default=4, help="the baseline's batch, and FACE_LIVE_BATCH for the server")
+    parser.add_argument(
+        "--batch", type=int, default=4, help="frames a pass for the baseline, and FACE_BATCH_FRAMES for the server"
+    )
     parser.add_argument("--faces-per-frame", type=int, default=1)
     parser.add_argument("--size", default="640x480", help="frame size, WIDTHxHEIGHT")
     parser.add_argument("--chunks", type=int, default=6, help="alternations of raw models and end to end a round")
@@ -203,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
             from django.db import connections
 
             connections.close_all()
-            env = dict(load_bench.server_env(socket_dir, var_dir, 1), FACE_LIVE_BATCH=str(args.batch))
+            env = dict(load_bench.server_env(socket_dir, var_dir, 1), FACE_BATCH_FRAMES=str(args.batch))
             negated = False
             for name in args.rounds:
                 if negated != (name == "receipts"):
@@ -263,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
         sent = args.chunks * max(1, args.frames // args.chunks) * args.faces_per_frame
         balanced = faces == alerts + receipts == expected == sent and not row["failed"]
         ok = ok and met and balanced
-        print(f"| end to end, {name} ({alerts} alerts, {receipts} receipts); raw models in batches of {args.batch} "
+        print(f"| end to end, {name} ({alerts} alerts, {receipts} receipts); raw models, {args.batch} frames a pass, "
               f"beside it: {row['raw']:.2f} | {row['faces_per_s']:.2f} | {row['faces_per_s'] / row['raw']:.2f}; "
               f"overhead {row['overhead']:+.3f} | "
               f">= {TARGET_FACES_PER_S:.0f}, <= +{TARGET_OVERHEAD:.2f}: {'met' if met else 'missed'}"

@@ -63,17 +63,18 @@ class _Job:
 class _Gate:
     """One forward pass at a time in a process (with one torch thread a process, that is its core), and the faces of
     frames that arrive together embedded in one batch: an embedding waits while another frame is waiting to be
-    detected, unless `start_at` faces are already queued; a pass takes at most `batch_size`. The first waiting caller
+    detected, unless `start_frames` frames' faces are already queued (or `batch_size` faces); a pass takes at most
+    `batch_size` faces. The first waiting caller
     runs the batch for all, so no thread of its own is needed (gunicorn and Celery fork after import). Each request
     thread has at most one frame in flight, so a frame waits for at most its process's other threads' detections,
     never indefinitely.
 
-    `start_at` keeps the engine busy when more frames are in flight than make a good batch: with 6 request threads
-    and batches started at 4, the next frames are detected while a batch's frames are being recorded and answered,
+    `start_frames` keeps the engine busy when more frames are in flight than make a good batch: with 6 request threads
+    and passes started at 4 frames, the next frames are detected while a batch's frames are being recorded and answered,
     instead of every thread's frame moving through the process in step (benchmarks/live_bench.py)."""
 
     batch_size: int
-    start_at: int = 0  # 0: batch_size
+    start_frames: int = 0  # 0: only a full batch starts a pass while detections wait
     cond: threading.Condition = field(default_factory=threading.Condition)
     busy: bool = False
     detecting: int = 0
@@ -121,8 +122,10 @@ class _Gate:
         return sum(len(job.faces) for job in self.queue)
 
     def _may_run(self) -> bool:
-        start_at = min(self.start_at or self.batch_size, self.batch_size)
-        return not self.busy and bool(self.queue) and (self.detecting == 0 or self._queued() >= start_at)
+        if self.busy or not self.queue:
+            return False
+        enough = 0 < self.start_frames <= len(self.queue) or self._queued() >= self.batch_size
+        return self.detecting == 0 or enough
 
     def _take(self) -> list[_Job]:
         """Jobs in arrival order up to a batch of faces (one caller's faces are never split; the first always goes)."""
@@ -180,7 +183,7 @@ class FaceEngine:
 
         torch.set_num_threads(settings.FACE_THREADS)
         self._torch = torch
-        self.gate = _Gate(settings.FACE_BATCH_SIZE, settings.FACE_LIVE_BATCH)
+        self.gate = _Gate(settings.FACE_BATCH_SIZE, settings.FACE_BATCH_FRAMES)
         self.detector = MTCNN(
             image_size=160,
             margin=0,

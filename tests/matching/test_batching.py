@@ -116,10 +116,11 @@ def test_a_full_batch_runs_without_waiting_for_the_detections():
     assert passes[0] == [1, 2] and sorted(face for batch in passes for face in batch) == [1, 2, 3]
 
 
-def test_a_batch_starts_at_the_live_batch_while_detections_wait_and_takes_all_queued():
-    """FACE_LIVE_BATCH: enough faces start a pass although another frame waits to be detected (so the engine is not
-    idle while a batch's frames are recorded), and the pass takes every queued face up to FACE_BATCH_SIZE."""
-    gate, passes = _Gate(batch_size=32, start_at=2), []
+def test_a_pass_starts_at_enough_frames_while_detections_wait_and_takes_all_queued():
+    """FACE_BATCH_FRAMES: enough frames' faces start a pass although another frame waits to be detected (so the
+    engine is not idle while a batch's frames are recorded), and the pass takes every queued face up to
+    FACE_BATCH_SIZE."""
+    gate, passes = _Gate(batch_size=32, start_frames=3), []
     callers = _Callers(gate, lambda faces: passes.append(sorted(faces)) or _rows(faces))
     with gate.detection():
         callers.embed("a", [1])
