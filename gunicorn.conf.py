@@ -16,9 +16,11 @@ workers = env.integer("WEB_WORKERS", os.cpu_count() or 2, minimum=1, maximum=64)
 threads = env.integer("WEB_THREADS", 6, minimum=1, maximum=64)
 worker_class = "gthread"
 # A worker takes no more connections than it has threads: otherwise one process could hold frames waiting for a
-# thread while another sits idle (connections are handed out by whichever process wakes first). Keep-alive to the
-# clients is the reverse proxy's, in front.
+# thread while another sits idle (connections are handed out by whichever process wakes first). So a connection
+# closes after its response (gthread keeps none alive with no spare connection); keep-alive to the clients is the
+# reverse proxy's, in front.
 worker_connections = threads
+keepalive = 0
 
 
 def worker_exit(server, worker):

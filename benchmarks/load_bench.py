@@ -140,13 +140,18 @@ def server_env(socket_dir: str, var_dir: str, face_threads: int = 1) -> dict:
 
 
 class Server:
-    """gunicorn serving Govern on a free loopback port; stopped (the whole group) on exit."""
+    """gunicorn serving Govern on a free loopback port; stopped (the whole group) on exit. Workers and threads go
+    through gunicorn.conf.py, as in production. `keep_alive`: gunicorn's own defaults instead of the production
+    file's one connection a thread and no keep-alive (the read round's wrk keeps its connections open, as it did
+    before gunicorn.conf.py took that choice)."""
 
-    def __init__(self, env: dict, workers: int, threads: int) -> None:
+    def __init__(self, env: dict, workers: int, threads: int, keep_alive: bool = False) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         command = [str(ROOT / ".venv/bin/gunicorn"), "govern.wsgi", "--bind", f"127.0.0.1:{self.port}"]
-        command += ["--log-level", "warning"]  # workers and threads through gunicorn.conf.py, as in production
+        command += ["--log-level", "warning"]
+        if keep_alive:
+            command += ["--worker-connections", "1000", "--keep-alive", "2"]
         env = dict(env, WEB_WORKERS=str(workers), WEB_THREADS=str(threads))
         self.process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
 
@@ -291,7 +296,8 @@ def main(argv: list[str] | None = None) -> int:
 
             connections.close_all()
             reads = {}
-            with Server(server_env(socket_dir, var_dir, args.face_threads), args.workers, args.threads) as server:
+            env = server_env(socket_dir, var_dir, args.face_threads)
+            with Server(env, args.workers, args.threads, keep_alive=True) as server:
                 targets = [
                     ("/healthz", None),
                     ("/api/deployments/published/", None),

@@ -133,7 +133,7 @@ def test_a_gunicorn_worker_takes_no_more_connections_than_it_has_threads(monkeyp
     """Otherwise whichever process wakes first takes frames that wait for its threads while the other idles."""
     config = _gunicorn_config(monkeypatch, WEB_WORKERS="3", WEB_THREADS="6")
     assert (config["workers"], config["threads"], config["worker_connections"]) == (3, 6, 6)
-    assert config["worker_class"] == "gthread"
+    assert config["worker_class"] == "gthread" and config["keepalive"] == 0
     with pytest.raises(ImproperlyConfigured, match="WEB_THREADS"):
         _gunicorn_config(monkeypatch, WEB_THREADS="0")
 

@@ -63,11 +63,11 @@ class _Job:
 class _Gate:
     """One forward pass at a time in a process (with one torch thread a process, that is its core), and the faces of
     frames that arrive together embedded in one batch: an embedding waits while another frame is waiting to be
-    detected, unless `start_frames` frames' faces are already queued (or `batch_size` faces); a pass takes at most
-    `batch_size` faces. The first waiting caller
-    runs the batch for all, so no thread of its own is needed (gunicorn and Celery fork after import). Each request
-    thread has at most one frame in flight, so a frame waits for at most its process's other threads' detections,
-    never indefinitely.
+    detected, unless `start_frames` frames' faces are already queued (or `batch_size` faces): then the pass and the
+    waiting detection may go first, whichever takes the lock. A pass takes at most `batch_size` faces. The first
+    waiting caller runs the batch for all, so no thread of its own is needed (gunicorn and Celery fork after import).
+    Each request thread has at most one frame in flight, so a frame waits for at most its process's other threads'
+    detections, never indefinitely.
 
     `start_frames` keeps the engine busy when more frames are in flight than make a good batch: with 6 request threads
     and passes started at 4 frames, the next frames are detected while a batch's frames are being recorded and answered,

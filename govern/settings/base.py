@@ -127,8 +127,9 @@ FACE_SEED = env.integer("FACE_SEED", 0, minimum=0)
 # processes of two threads ran frames at a tenth of the rate of two processes of one (docs/benchmarks.md, load).
 FACE_THREADS = env.integer("FACE_THREADS", 1, minimum=1, maximum=64)
 FACE_BATCH_SIZE = env.integer("FACE_BATCH_SIZE", 32, minimum=1, maximum=512)
-# Frames of a process whose queued faces start a forward pass even while other frames wait to be detected.
-FACE_BATCH_FRAMES = env.integer("FACE_BATCH_FRAMES", 4, minimum=1, maximum=512)
+# Frames of a process whose queued faces may start a forward pass while other frames wait to be detected (0: only
+# FACE_BATCH_SIZE faces do; otherwise a pass waits for every pending detection).
+FACE_BATCH_FRAMES = env.integer("FACE_BATCH_FRAMES", 4, minimum=0, maximum=512)
 FACE_MIN_SIZE = env.integer("FACE_MIN_SIZE", 40, minimum=10)
 FACE_MIN_PROBABILITY = float(env.string("FACE_MIN_PROBABILITY", "0.95"))
 ALERT_FALSE_RETENTION_DAYS = env.integer("ALERT_FALSE_RETENTION_DAYS", 31, minimum=0)

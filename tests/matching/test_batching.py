@@ -96,16 +96,17 @@ def test_a_frame_waiting_to_be_detected_goes_before_the_queued_embeddings_and_jo
     assert callers.results["d"][:, 0].tolist() == [9.0] and callers.results["e"][:, 0].tolist() == [5.0]
 
 
-def test_a_full_batch_runs_without_waiting_for_the_detections():
-    gate, passes = _Gate(batch_size=2), []
+def _first_pass_while_a_detection_waits(gate: _Gate, frames: dict[str, list]) -> tuple[_Callers, list]:
+    """Queue each frame's faces behind a detection, keep another frame waiting to be detected all along, and return
+    once the first pass has run (then let everything finish): the callers and the passes, faces sorted."""
+    passes = []
     callers = _Callers(gate, lambda faces: passes.append(sorted(faces)) or _rows(faces))
     with gate.detection():
-        callers.embed("a", [1])
-        callers.embed("b", [2])
-        callers.embed("c", [3])
-        _until(lambda: len(gate.queue) == 3)
+        for name, faces in frames.items():
+            callers.embed(name, faces)
+        _until(lambda: len(gate.queue) == len(frames))
         with gate.cond:
-            gate.detecting += 1  # a frame is waiting to be detected all along
+            gate.detecting += 1
     try:
         _until(lambda: len(passes) >= 1)
     finally:
@@ -113,6 +114,11 @@ def test_a_full_batch_runs_without_waiting_for_the_detections():
             gate.detecting -= 1
             gate.cond.notify_all()
     callers.join()
+    return callers, passes
+
+
+def test_a_full_batch_runs_without_waiting_for_the_detections():
+    _, passes = _first_pass_while_a_detection_waits(_Gate(batch_size=2), {"a": [1], "b": [2], "c": [3]})
     assert passes[0] == [1, 2] and sorted(face for batch in passes for face in batch) == [1, 2, 3]
 
 
@@ -120,28 +126,32 @@ def test_a_pass_starts_at_enough_frames_while_detections_wait_and_takes_all_queu
     """FACE_BATCH_FRAMES: enough frames' faces start a pass although another frame waits to be detected (so the
     engine is not idle while a batch's frames are recorded), and the pass takes every queued face up to
     FACE_BATCH_SIZE."""
-    gate, passes = _Gate(batch_size=32, start_frames=3), []
-    callers = _Callers(gate, lambda faces: passes.append(sorted(faces)) or _rows(faces))
-    with gate.detection():
-        callers.embed("a", [1])
-        callers.embed("b", [2, 3])
-        callers.embed("c", [4])
-        _until(lambda: len(gate.queue) == 3)
-        with gate.cond:
-            gate.detecting += 1  # a frame is waiting to be detected all along
-    try:
-        _until(lambda: len(passes) >= 1)
-    finally:
-        with gate.cond:
-            gate.detecting -= 1
-            gate.cond.notify_all()
-    callers.join()
+    gate = _Gate(batch_size=32, start_frames=3)
+    callers, passes = _first_pass_while_a_detection_waits(gate, {"a": [1], "b": [2, 3], "c": [4]})
     assert passes == [[1, 2, 3, 4]]
     assert {name: rows[:, 0].tolist() for name, rows in callers.results.items()} == {
         "a": [1.0],
         "b": [2.0, 3.0],
         "c": [4.0],
     }
+
+
+def test_fewer_frames_than_start_frames_wait_for_the_pending_detection():
+    gate, passes = _Gate(batch_size=32, start_frames=3), []
+    callers = _Callers(gate, lambda faces: passes.append(sorted(faces)) or _rows(faces))
+    with gate.detection():
+        callers.embed("a", [1])
+        callers.embed("b", [2, 3])
+        _until(lambda: len(gate.queue) == 2)
+        with gate.cond:
+            gate.detecting += 1  # a frame waits to be detected
+    time.sleep(0.2)
+    assert passes == []  # two frames of three: the pass waits for the detection
+    with gate.cond:
+        gate.detecting -= 1
+        gate.cond.notify_all()
+    callers.join()
+    assert passes == [[1, 2, 3]]
 
 
 def test_a_failed_batch_fails_every_frame_in_it_and_frees_the_engine():
