@@ -123,7 +123,9 @@ def raw_model_rate(frame: bytes, count: int, processes: int, batch: int) -> dict
 
 def cpu_seconds(pgdata: Path) -> dict[str, float]:
     """CPU time used so far, summed by kind: the gunicorn processes, the PostgreSQL server in `pgdata` (its
-    postmaster and every backend), and every other process on the machine."""
+    postmaster and every backend, including backends that have exited: a worker's connection is closed and reopened
+    every CONN_MAX_AGE seconds, and the postmaster's reaped children count in its cutime and cstime), and every
+    other process on the machine."""
     ticks = os.sysconf("SC_CLK_TCK")
     postmaster = (pgdata / "postmaster.pid").read_text().split()[0]
     totals = {"gunicorn": 0.0, "postgres": 0.0, "other": 0.0}
@@ -137,6 +139,8 @@ def cpu_seconds(pgdata: Path) -> dict[str, float]:
             continue
         fields = stat.rsplit(")", 1)[1].split()
         used = (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+        if entry.name == postmaster:
+            used += (int(fields[13]) + int(fields[14])) / ticks  # cutime + cstime: its exited backends
         ours = postmaster in (entry.name, fields[1])  # the postmaster, or one of its children
         kind = "gunicorn" if "gunicorn" in command else "postgres" if ours else "other"
         totals[kind] += used
