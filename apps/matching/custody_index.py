@@ -32,10 +32,6 @@ MIN_TEMPLATES = 1_000  # fewer, and the exact scan is quick and a sample says li
 # benchmark's face-like data); on vectors spread evenly (25 %) it finds the wrong candidates, so it is refused there.
 MIN_ENERGY = 0.6
 CHUNK = 20_000
-INDEX_SQL = (
-    "CREATE INDEX custody_reduced_hnsw ON matching_custodyreduced USING hnsw (vector halfvec_cosine_ops) "
-    "WITH (m = 32, ef_construction = 128)"
-)  # as CustodyReduced.Meta.indexes declares it
 
 
 def current() -> tuple[CustodyProjection, np.ndarray] | None:
@@ -141,9 +137,11 @@ def fit(*, sample: int = 20_000, now=None) -> CustodyProjection:
                 f"The gallery's first {DIMENSIONS} directions hold {energy:.0%} of its templates' energy, under "
                 f"{MIN_ENERGY:.0%}: a projection would miss candidates, so the search keeps the full vectors' index."
             )
+        (index,) = CustodyReduced._meta.indexes  # the HNSW index, as the model declares it
         with connection.cursor() as cursor:
             cursor.execute("TRUNCATE matching_custodyreduced, matching_custodyprojection")
-            cursor.execute("DROP INDEX IF EXISTS custody_reduced_hnsw")  # built once after the COPY, not row by row
+        with connection.schema_editor(atomic=False) as editor:
+            editor.remove_index(CustodyReduced, index)  # built once after the COPY, not row by row
         projection = CustodyProjection.objects.create(
             dimensions=DIMENSIONS,
             components=matrix.tobytes(),
@@ -159,7 +157,9 @@ def fit(*, sample: int = 20_000, now=None) -> CustodyProjection:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # check the copied rows' keys now: an index needs no
             cursor.execute("SET CONSTRAINTS ALL DEFERRED")  # pending checks on its table; then defer again
             cursor.execute("SET LOCAL maintenance_work_mem = %s", [settings.CUSTODY_INDEX_MEMORY])
-            cursor.execute(INDEX_SQL)
+        with connection.schema_editor(atomic=False) as editor:
+            editor.add_index(CustodyReduced, index)
+        with connection.cursor() as cursor:
             cursor.execute("ANALYZE matching_custodyreduced")
         audit.record(
             "custody_projection.fitted",
