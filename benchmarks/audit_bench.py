@@ -126,13 +126,14 @@ def drop_bench_database(socket_dir: str, name: str = BENCH_DB) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def setup_django(socket_dir: str, var_dir: str) -> None:
-    """Point Django at the bench database, with development settings and a throwaway var folder, and migrate."""
-    for name in ("DATABASE_URL_FILE", "DEBUG_FILE", "GOVERN_VAR_DIR_FILE"):
-        os.environ.pop(name, None)
+def setup_django(socket_dir: str, var_dir: str, name: str = BENCH_DB) -> None:
+    """Point Django at the bench database `name`, with development settings, a throwaway var folder and the
+    uncalibrated engine (no FACE_WEIGHTS, a receipt key generated there), and migrate."""
+    for setting in ("DATABASE_URL_FILE", "DEBUG_FILE", "GOVERN_VAR_DIR_FILE", "FACE_WEIGHTS", "RECEIPT_KEY_FILE"):
+        os.environ.pop(setting, None)
     os.environ["DJANGO_SETTINGS_MODULE"] = "govern.settings.base"
     os.environ["DEBUG"] = "true"
-    os.environ["DATABASE_URL"] = f"postgresql://postgres@/{BENCH_DB}?host={socket_dir}"
+    os.environ["DATABASE_URL"] = f"postgresql://postgres@/{name}?host={socket_dir}"
     os.environ["GOVERN_VAR_DIR"] = var_dir  # dev secret and (unless configured) signing key land here, not in var/
     os.environ.setdefault("LOG_LEVEL", "WARNING")
 
@@ -142,7 +143,7 @@ def setup_django(socket_dir: str, var_dir: str) -> None:
 
     django.setup()
     database = settings.DATABASES["default"]
-    assert database["NAME"] == BENCH_DB and database["HOST"] == socket_dir, database
+    assert database["NAME"] == name and database["HOST"] == socket_dir, database
     call_command("migrate", verbosity=0)
 
 

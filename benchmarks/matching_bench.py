@@ -21,7 +21,6 @@ import datetime
 import hashlib
 import hmac
 import io
-import os
 import statistics
 import sys
 import tempfile
@@ -59,23 +58,8 @@ def drop_bench_database(socket_dir: str) -> None:
 
 
 def setup_django(socket_dir: str, var_dir: str) -> None:
-    """Point Django at the bench database, with development settings and a throwaway var folder, and migrate."""
-    for name in ("DATABASE_URL_FILE", "DEBUG_FILE", "GOVERN_VAR_DIR_FILE", "FACE_WEIGHTS", "RECEIPT_KEY_FILE"):
-        os.environ.pop(name, None)
-    os.environ["DJANGO_SETTINGS_MODULE"] = "govern.settings.base"
-    os.environ["DEBUG"] = "true"
-    os.environ["DATABASE_URL"] = f"postgresql://postgres@/{BENCH_DB}?host={socket_dir}"
-    os.environ["GOVERN_VAR_DIR"] = var_dir
-    os.environ.setdefault("LOG_LEVEL", "WARNING")
-
-    import django
-    from django.conf import settings
-    from django.core.management import call_command
-
-    django.setup()
-    database = settings.DATABASES["default"]
-    assert database["NAME"] == BENCH_DB and database["HOST"] == socket_dir, database
-    call_command("migrate", verbosity=0)
+    """Point Django at this bench's database, with development settings and a throwaway var folder, and migrate."""
+    audit_bench.setup_django(socket_dir, var_dir, BENCH_DB)
 
 
 def raw_connection(socket_dir: str):
