@@ -32,6 +32,13 @@ Index kinds:
   the PCA fit and the projection of the gallery; the table is larger by the extra column. It needs the gallery to
   have a few dominant directions (as `manifold` has, and as face representations are modelled to have): on
   `isotropic` data a 128-d projection keeps about a third of the variance and cannot rank the near neighbours.
+- `faiss`: the same projection, but the HNSW graph is FAISS's (`IndexHNSWSQ`: the unit projections in 8-bit codes,
+  inner product, `--m`, `--ef-construction`), built and walked in this process's memory, as the production search does
+  (apps/matching/custody_graph.py). The graph is walked keeping the best W (`efSearch` = W); the nearest `--rerank`
+  of them (200) are re-ranked exactly in the database: `WITH near AS MATERIALIZED (... WHERE id = ANY(their ids))`,
+  ordered by cosine on the full halfvec. The
+  time of a probe is all of it: projection, graph walk, and the re-ranking query (each also reported alone). The build
+  time is the PCA fit, the projection and FAISS's build on both cores; the size is the links plus the codes held.
 
 Data (`--data`), both synthetic, seeded, and described in docs/benchmarks.md:
 - `isotropic`: identity centres are random unit vectors in all 512 dimensions (different people: cosine 0 +/- 0.044).
@@ -50,6 +57,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
+import os
 import re
 import sys
 import time
@@ -70,6 +78,7 @@ TARGET_P95_MS, TARGET_RECALL, TARGET_SPEEDUP, TARGET_BUILD_MIN = 25.0, 0.98, 40.
 LATENT, LATENT_SHARE = 64, 0.75
 WIDTHS = {"hnsw": (40, 100, 200, 400), "bq": (100, 200, 400, 800), "ivfflat": (10, 20, 40, 80)}
 WIDTHS["reduced"] = (100, 200, 400, 800)
+WIDTHS["faiss"] = (400, 600, 800, 1200)
 PCA_SAMPLE = 20_000
 
 
@@ -226,7 +235,6 @@ def plan(conn, setting: str, sql: str, values: list) -> str:
 def bench_index(conn, kind: str, args, probes, exact: tuple, exact_p50: float, pca: dict | None = None) -> dict:
     """Build one index kind (timed, with its size) and run every probe at each search width. `pca` (for `reduced`):
     the projected probes and the seconds the PCA fit and projection took, which count in the build time."""
-    truth, mates = exact
     count = args.count
     conn.execute("DROP INDEX IF EXISTS bench_custody_ix")
     load = Load()
@@ -251,26 +259,84 @@ def bench_index(conn, kind: str, args, probes, exact: tuple, exact_p50: float, p
             print(f"   plan: {shown}", flush=True)
         run_queries(conn, setting, sql, params[:5])  # warm the cache
         times, found = run_queries(conn, setting, sql, params)
-        recalls = [len(set(f) & set(t.tolist())) / TOP for f, t in zip(found, truth, strict=True)]
-        top1 = sum(bool(f) and f[0] == t[0] for f, t in zip(found, truth, strict=True))
-        same_person = sum(len(set(f) & m) for f, m in zip(found, mates, strict=True)) / max(1, sum(map(len, mates)))
-        result["widths"][width] = {
-            "p50_ms": pct(times, 50) * 1000,
-            "p95_ms": pct(times, 95) * 1000,
-            "recall10": float(np.mean(recalls)),
-            "recall10_min": float(np.min(recalls)),
-            "top1": top1,
-            "same_person": same_person,
-            "speedup_p50": exact_p50 / pct(times, 50),
-        }
-        row = result["widths"][width]
-        print(
-            f"   {kind} width {width}: p50 {row['p50_ms']:.1f} ms, p95 {row['p95_ms']:.1f} ms, recall@10 "
-            f"{row['recall10']:.3f} (min {row['recall10_min']:.1f}), top-1 {top1}/{len(probes)}, same person "
-            f"{same_person:.3f}, "
-            f"{row['speedup_p50']:.0f}x exact",
-            flush=True,
-        )
+        result["widths"][width] = row = scored(times, found, exact, exact_p50)
+        print(f"   {kind} width {width}: {shown_row(row, len(probes))}", flush=True)
+    return result
+
+
+def scored(times: list[float], found: list[list[int]], exact: tuple, exact_p50: float) -> dict:
+    """One width's latency, recall@10, top-1 and same-person share against the exact answers, and speed-up."""
+    truth, mates = exact
+    recalls = [len(set(f) & set(t.tolist())) / TOP for f, t in zip(found, truth, strict=True)]
+    return {
+        "p50_ms": pct(times, 50) * 1000,
+        "p95_ms": pct(times, 95) * 1000,
+        "recall10": float(np.mean(recalls)),
+        "recall10_min": float(np.min(recalls)),
+        "top1": sum(bool(f) and f[0] == t[0] for f, t in zip(found, truth, strict=True)),
+        "same_person": sum(len(set(f) & m) for f, m in zip(found, mates, strict=True)) / max(1, sum(map(len, mates))),
+        "speedup_p50": exact_p50 / pct(times, 50),
+    }
+
+
+def shown_row(row: dict, probes: int) -> str:
+    return (
+        f"p50 {row['p50_ms']:.1f} ms, p95 {row['p95_ms']:.1f} ms, recall@10 {row['recall10']:.3f} (min "
+        f"{row['recall10_min']:.1f}), top-1 {row['top1']}/{probes}, same person {row['same_person']:.3f}, "
+        f"{row['speedup_p50']:.0f}x exact"
+    )
+
+
+FAISS_RERANK = (
+    "WITH near AS MATERIALIZED (SELECT id, embedding FROM bench_custody WHERE id = ANY(%s)) "
+    "SELECT id FROM near ORDER BY embedding <=> %s LIMIT 10"
+)
+
+
+def bench_faiss(conn, args, probes, exact: tuple, exact_p50: float, pca: dict) -> dict:
+    """Build FAISS's HNSW over the unit projections (timed, with its memory) and run every probe at each width: the
+    graph's nearest W, re-ranked exactly by the database."""
+    import faiss
+
+    load = Load()
+    started = time.perf_counter()
+    reduced = np.asarray(pca["gallery"], dtype=np.float32)
+    reduced /= np.linalg.norm(reduced, axis=1, keepdims=True)
+    index = faiss.IndexHNSWSQ(reduced.shape[1], faiss.ScalarQuantizer.QT_8bit, args.m, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = args.ef_construction
+    index.train(reduced)
+    index.add(reduced)
+    index_s = time.perf_counter() - started
+    writer = faiss.VectorIOWriter()
+    faiss.write_index(index, writer, faiss.IO_FLAG_SKIP_STORAGE)
+    links = writer.data.size()
+    del reduced
+    result = {"kind": "faiss", "build_s": index_s + pca["seconds"], "index_s": index_s, "pca_s": pca["seconds"]}
+    result |= {"build_load": load.done(), "index_mb": (links + index.ntotal * index.d) / 2**20, "widths": {}}
+    print(f"   links {links / 2**20:,.0f} MB, codes {index.ntotal * index.d / 2**20:,.0f} MB", flush=True)
+    queries = [(low.to_numpy().astype(np.float32), probe) for low, probe in zip(pca["probes"], probes, strict=True)]
+    shown = plan(conn, "", FAISS_RERANK, [list(range(args.rerank)), probes[0]])
+    assert "bench_custody_ix" not in shown and "bench_custody_pkey" in shown, shown
+    print(f"   re-rank plan: {' / '.join(line.strip() for line in shown.splitlines())}", flush=True)
+    faiss.omp_set_num_threads(1)  # one probe at a time, as a search request runs
+    for width in args.widths or WIDTHS["faiss"]:
+        params = faiss.SearchParametersHNSW(efSearch=width)
+        times, walks, found = [], [], []
+        for n, (low, probe) in enumerate(queries[:20] + queries):  # the first 20 warm the caches, untimed
+            started = time.perf_counter()
+            query = (low / np.linalg.norm(low))[None, :]
+            _, near = index.search(query, min(args.rerank, width), params=params)
+            walked = time.perf_counter()
+            rows = conn.execute(FAISS_RERANK, [near[0][near[0] >= 0].tolist(), probe]).fetchall()
+            if n >= 20:
+                times.append(time.perf_counter() - started)
+                walks.append(walked - started)
+                found.append([row[0] for row in rows])
+        result["widths"][width] = row = scored(times, found, exact, exact_p50)
+        reranks = [t - w for t, w in zip(times, walks, strict=True)]
+        print(f"   faiss width {width}: {shown_row(row, len(probes))}; the walk alone p50 {pct(walks, 50) * 1000:.1f} "
+              f"ms, the re-rank alone p50 {pct(reranks, 50) * 1000:.1f} ms", flush=True)  # fmt: skip
+    faiss.omp_set_num_threads(os.cpu_count() or 1)
     return result
 
 
@@ -287,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=1_000_000)
     parser.add_argument("--data", choices=["manifold", "isotropic"], default="manifold")
-    parser.add_argument("--index", nargs="+", choices=list(INDEXES), default=["bq", "hnsw", "ivfflat"])
+    parser.add_argument("--index", nargs="+", choices=[*INDEXES, "faiss"], default=["bq", "hnsw", "ivfflat"])
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--exact-queries", type=int, default=40)
     parser.add_argument("--maintenance-work-mem", default="4GB")
@@ -296,6 +362,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ef-construction", type=int, default=64, help="HNSW build width (hnsw, bq, reduced)")
     parser.add_argument("--reduced-dim", type=int, default=128, help="PCA components kept (reduced)")
     parser.add_argument("--widths", type=int, nargs="*", help="search widths instead of the kind's defaults")
+    parser.add_argument("--rerank", type=int, default=200, help="the graph's nearest re-ranked exactly (faiss)")
     parser.add_argument("--pgdata", type=Path, default=ROOT / ".pgdata")
     parser.add_argument(
         "--shared-buffers",
@@ -315,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
           flush=True)  # fmt: skip
     probes = [HalfVector(p) for p in probes16]
     pca = None
-    if "reduced" in args.index:
+    if {"reduced", "faiss"} & set(args.index):
         started = time.perf_counter()
         basis, kept = pca_basis(gallery, args.reduced_dim, args.seed)
         pca = {"dim": args.reduced_dim, "kept": kept, "gallery": project(gallery, basis)}
@@ -357,7 +424,7 @@ def measure(args, server: dict, gallery, probes, exact_answers: tuple, spread, p
                            prepare_threshold=None)  # fmt: skip
     register_vector(conn)
     try:
-        copy_s = load_table(conn, gallery, None if pca is None else pca.pop("gallery"))
+        copy_s = load_table(conn, gallery, pca["gallery"] if "reduced" in args.index else None)
         table_mb = conn.execute("SELECT pg_total_relation_size('bench_custody')").fetchone()[0] / 2**20
         print(f"2. loaded by binary COPY in {copy_s:.1f} s; table {table_mb:,.0f} MB", flush=True)
         conn.execute(f"SET maintenance_work_mem = '{args.maintenance_work_mem}'")
@@ -373,7 +440,10 @@ def measure(args, server: dict, gallery, probes, exact_answers: tuple, spread, p
         results = []
         for kind in args.index:
             print(f"4. {kind}", flush=True)
-            result = bench_index(conn, kind, args, probes, exact_answers, exact_p50, pca)
+            if kind == "faiss":
+                result = bench_faiss(conn, args, probes, exact_answers, exact_p50, pca)
+            else:
+                result = bench_index(conn, kind, args, probes, exact_answers, exact_p50, pca)
             print(f"   built in {result['build_s']:.0f} s (index {result['index_s']:.0f} s, PCA "
                   f"{result['pca_s']:.1f} s), {result['index_mb']:,.0f} MB; {result['build_load']}",
                   flush=True)  # fmt: skip
@@ -392,9 +462,10 @@ def report(args, spread, copy_s, table_mb, exact_p50, exact_p95, agree, timed, r
     print(f"load: binary COPY {copy_s:.1f} s, table {table_mb:,.0f} MB; maintenance_work_mem "
           f"{args.maintenance_work_mem}, 2 parallel maintenance workers, shared_buffers {shared_buffers}; "
           f"HNSW m {args.m}, ef_construction {args.ef_construction}")  # fmt: skip
-    if "reduced" in args.index:
-        print(f"reduced: PCA to {args.reduced_dim} dimensions (uncentred, {PCA_SAMPLE:,}-row sample); build time "
-              "includes the PCA fit and projection; exact re-rank of the W candidates on the full halfvec")  # fmt: skip
+    if {"reduced", "faiss"} & set(args.index):
+        print(f"reduced, faiss: PCA to {args.reduced_dim} dimensions (uncentred, {PCA_SAMPLE:,}-row sample); build "
+              "time includes the PCA fit and projection; exact re-rank of the W candidates on the full "
+              "halfvec")  # fmt: skip
     print(f"exact: p50 {exact_p50 * 1000:.0f} ms, p95 {exact_p95 * 1000:.0f} ms ({timed} probes; numpy agrees on "
           f"{agree})\n")  # fmt: skip
     print("| index | build | size | width | p50 ms | p95 ms | recall@10 (min) | top-1 | same person | vs exact (p50) "

@@ -3,26 +3,29 @@ dimensions, then re-ranked exactly on their full 512-d vectors.
 
 Why (docs/benchmarks.md, custody runs): at a million face-like templates, HNSW over the full halfvec vectors finds a
 probe's own images but misses the near-tied strangers in the tail of its top 10 (recall@10 0.82-0.88 at 46x faster
-than exact search). Most of such templates' energy lies in few directions (72 % in 128 of 512 there): HNSW over the
-projections is half the size (731 against 1,563 MB), builds a denser graph in the same time, and the nearest 200 by
-it, re-ranked on the full vectors, give recall@10 0.956 at 45x exact. The scores shown are always the full vectors'
-exact cosines. Where the energy does not concentrate (under MIN_ENERGY), fitting is refused.
+than exact search). Most of such templates' energy lies in few directions (72 % in 128 of 512 there), so the graph
+is walked over the projections: smaller, and a denser graph in the same build time. The graph is FAISS's, in the
+searching process's memory, with the projections in PostgreSQL as its record (custody_graph: pgvector's HNSW over
+the same projections stopped at recall@10 0.956 at 45x). The nearest 200 by the projection, from a walk of the graph
+that keeps the best 700, are re-ranked on the full vectors, so the scores shown are always exact cosines. Where the
+energy does not concentrate (under MIN_ENERGY), fitting is refused.
 
 Until `fit` has run (`manage.py custody_index fit`, once the gallery holds enough templates), the search uses the HNSW
-index on the full vectors. Fitting again replaces the projection and rebuilds the index; searches wait meanwhile.
+index on the full vectors. Fitting again replaces the projection and rebuilds the graph; searches wait meanwhile.
 """
 
 import hashlib
+from dataclasses import dataclass
 
 import numpy as np
 import psycopg
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.audit import services as audit
 
+from . import custody_graph
 from .engine import get_engine
 from .models import CustodyProjection, CustodyReduced, CustodyTemplate
 
@@ -114,8 +117,8 @@ def _fill(projection: CustodyProjection, matrix: np.ndarray) -> int:
 
 
 def fit(*, sample: int = 20_000, now=None) -> CustodyProjection:
-    """Fit the projection on a random sample of the gallery, project every template and build the index, in one
-    transaction: enrolments wait (the templates are locked against writes), searches wait for the new index."""
+    """Fit the projection on a random sample of the gallery, project every template and build the graph, in one
+    transaction: enrolments wait (the templates are locked against writes), searches wait for the new graph."""
     now = now or timezone.now()
     engine = get_engine()
     with transaction.atomic():
@@ -137,11 +140,8 @@ def fit(*, sample: int = 20_000, now=None) -> CustodyProjection:
                 f"The gallery's first {DIMENSIONS} directions hold {energy:.0%} of its templates' energy, under "
                 f"{MIN_ENERGY:.0%}: a projection would miss candidates, so the search keeps the full vectors' index."
             )
-        (index,) = CustodyReduced._meta.indexes  # the HNSW index, as the model declares it
         with connection.cursor() as cursor:
             cursor.execute("TRUNCATE matching_custodyreduced, matching_custodyprojection")
-        with connection.schema_editor(atomic=False) as editor:
-            editor.remove_index(CustodyReduced, index)  # built once after the COPY, not row by row
         projection = CustodyProjection.objects.create(
             dimensions=DIMENSIONS,
             components=matrix.tobytes(),
@@ -154,13 +154,11 @@ def fit(*, sample: int = 20_000, now=None) -> CustodyProjection:
         )
         projected = _fill(projection, matrix)
         with connection.cursor() as cursor:
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # check the copied rows' keys now: an index needs no
-            cursor.execute("SET CONSTRAINTS ALL DEFERRED")  # pending checks on its table; then defer again
-            cursor.execute("SET LOCAL maintenance_work_mem = %s", [settings.CUSTODY_INDEX_MEMORY])
-        with connection.schema_editor(atomic=False) as editor:
-            editor.add_index(CustodyReduced, index)
-        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # check the copied rows' keys now, before the graph is
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")  # built and while nothing else is pending; defer again
             cursor.execute("ANALYZE matching_custodyreduced")
+        graph = custody_graph.build(projection.pk, projection.components_sha256)
+        transaction.on_commit(lambda: custody_graph.remove_files_except(*graph.projection))
         audit.record(
             "custody_projection.fitted",
             projection,
@@ -178,20 +176,34 @@ def fit(*, sample: int = 20_000, now=None) -> CustodyProjection:
     return projection
 
 
-def candidates(cursor, vector: np.ndarray, limit: int, width: int) -> list[tuple] | None:
-    """The `limit` nearest templates by exact cosine among the `width` nearest by the projection (HNSW), or None when
-    no projection is in force. Runs in the caller's transaction (it sets hnsw.ef_search for it)."""
+@dataclass
+class Search:
+    """The fitted search for one search request: the projection's matrix and its graph, synced with the record."""
+
+    matrix: np.ndarray
+    graph: custody_graph.Graph
+
+    def candidates(self, cursor, vector: np.ndarray, limit: int, reranked: int, width: int) -> list[tuple]:
+        """The `limit` nearest templates by exact cosine among the `reranked` nearest by the projection (from a walk
+        of the graph `width` wide): (image id, subject id, score), best first. The candidates are fetched by id
+        before they are ordered (MATERIALIZED), so no index on the full vectors can reorder and filter them."""
+        near = self.graph.search(project(vector[None, :], self.matrix)[0], reranked, width)
+        full = literal(vector)
+        cursor.execute(
+            "WITH near AS MATERIALIZED ("
+            "  SELECT image_id, subject_id, embedding FROM matching_custodytemplate WHERE id = ANY(%s)"
+            ") SELECT image_id, subject_id, 1 - (embedding <=> %s::halfvec) AS score FROM near "
+            "ORDER BY embedding <=> %s::halfvec LIMIT %s",
+            [near.tolist(), full, full, limit],
+        )
+        return cursor.fetchall()
+
+
+def searcher() -> Search | None:
+    """The fitted search, its graph brought up to date with the record (once per search request), or None before
+    the first fit."""
     found = current()
     if found is None:
         return None
-    _, matrix = found
-    full, reduced = literal(vector), literal(project(vector[None, :], matrix)[0])
-    cursor.execute("SET LOCAL hnsw.ef_search = %s", [width])
-    cursor.execute(
-        "SELECT t.image_id, t.subject_id, 1 - (t.embedding <=> %s::halfvec) AS score FROM ("
-        "  SELECT template_id FROM matching_custodyreduced ORDER BY vector <=> %s::halfvec LIMIT %s"
-        ") AS near JOIN matching_custodytemplate AS t ON t.id = near.template_id "
-        "ORDER BY t.embedding <=> %s::halfvec LIMIT %s",
-        [full, reduced, width, full, limit],
-    )
-    return cursor.fetchall()
+    projection, matrix = found
+    return Search(matrix, custody_graph.for_projection(projection.pk, projection.components_sha256))

@@ -183,7 +183,7 @@ class CustodyTemplate(models.Model):
 
 
 class CustodyProjection(models.Model):
-    """The principal directions of the custody gallery's templates, from a random sample: the custody search's index
+    """The principal directions of the custody gallery's templates, from a random sample: the custody search's graph
     works on templates projected onto the first `dimensions` of them and re-ranks its candidates exactly on the full
     vectors (docs/benchmarks.md, custody runs). At most one exists; fitting anew replaces it and its projections."""
 
@@ -201,23 +201,13 @@ class CustodyProjection(models.Model):
 
 
 class CustodyReduced(models.Model):
-    """A custody template projected onto the gallery's principal directions, for the search's index (HNSW, cosine).
-    Derived from the template and deleted with it; never history-tracked."""
+    """A custody template projected onto the gallery's principal directions: the record from which the search's graph
+    is built and kept up to date (custody_graph). Derived from the template and deleted with it; never history-tracked.
+    No index of its own: the graph lives in the searching process's memory."""
 
     template = models.OneToOneField(CustodyTemplate, on_delete=models.CASCADE, primary_key=True, related_name="+")
     projection = models.ForeignKey(CustodyProjection, on_delete=models.CASCADE, related_name="+")
     vector = HalfVectorField(dimensions=128)
-
-    class Meta:
-        indexes = [
-            HnswIndex(
-                name="custody_reduced_hnsw",
-                fields=["vector"],
-                m=32,
-                ef_construction=128,
-                opclasses=["halfvec_cosine_ops"],
-            )
-        ]
 
     def __str__(self):
         return f"reduced custody template {self.template_id}"

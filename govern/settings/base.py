@@ -134,9 +134,9 @@ FACE_MIN_SIZE = env.integer("FACE_MIN_SIZE", 40, minimum=10)
 FACE_MIN_PROBABILITY = float(env.string("FACE_MIN_PROBABILITY", "0.95"))
 ALERT_FALSE_RETENTION_DAYS = env.integer("ALERT_FALSE_RETENTION_DAYS", 31, minimum=0)
 FACE_TOP_K = env.integer("FACE_TOP_K", 5, minimum=1, maximum=100)
-# The custody index's build memory (manage.py custody_index fit): 1 GB builds 100k templates' HNSW in memory; more
-# for millions (docs/benchmarks.md).
-CUSTODY_INDEX_MEMORY = env.string("CUSTODY_INDEX_MEMORY", "1GB")
+# Where the custody search's graphs are kept (their links and ids, never a vector): a cache of the record, which a
+# process rebuilds when its projection's files are missing (apps/matching/custody_graph.py).
+CUSTODY_GRAPH_DIR = env.path("CUSTODY_GRAPH_DIR", VAR_DIR / "custody-graph")
 # The key of the HMAC commitments in deletion receipts: a file, never the database.
 RECEIPT_KEY_FILE = env.path("RECEIPT_KEY_FILE")
 RECEIPT_KEY_GENERATE = False

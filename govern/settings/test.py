@@ -29,6 +29,7 @@ CSRF_COOKIE_SECURE = False
 SECURE_SSL_REDIRECT = False  # the test client and the live server speak plain HTTP
 SECURE_HSTS_SECONDS = 0
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+CUSTODY_GRAPH_DIR = _BASE / "var" / "test" / "custody-graph"  # the custody tests give each test its own
 STATIC_ROOT = _BASE / "var" / "test" / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405  (the live server's request threads must not keep connections)

@@ -1,4 +1,4 @@
-"""`manage.py custody_index fit [--sample N]|status`: the custody search's projection and its index."""
+"""`manage.py custody_index fit [--sample N]|status`: the custody search's projection and its graph."""
 
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
@@ -8,7 +8,7 @@ from ...models import CustodyReduced, CustodyTemplate
 
 
 class Command(BaseCommand):
-    """Fit the gallery's projection (and build its index), or say which index the custody search uses."""
+    """Fit the gallery's projection (and build its graph), or say which index the custody search uses."""
 
     help = "Custody search index: fit the projection of the gallery's templates, or show its status."
 
@@ -29,7 +29,7 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"Fitted {projection}: {projection.sample_size:,} templates sampled, "
                 f"{projection.energy_kept:.1%} of their energy kept; "
-                f"{CustodyReduced.objects.count():,} templates projected and indexed."
+                f"{CustodyReduced.objects.count():,} templates projected, and their graph built."
             )
             return
         found = custody_index.current()

@@ -1,0 +1,274 @@
+"""The custody search's graph: HNSW over the gallery's projections, walked in the searching process's memory by FAISS,
+with PostgreSQL as the record (docs/benchmarks.md, custody run 9).
+
+Why not pgvector's HNSW over the same projections: at a million templates its graph reached recall@10 0.956 at 45x
+faster than exact search, and more only at a width too slow for 40x. FAISS walks the same kind of graph, built with
+the same links (m 32, ef_construction 128), over the projections in 8-bit codes, about ten times faster per candidate,
+so the search can afford the width that recall needs: a walk that keeps the best 700, whose nearest 200 are re-ranked
+exactly on the full vectors in PostgreSQL.
+
+What lies where:
+- The record: `matching_custodyreduced`, every template's projection, in PostgreSQL.
+- On disk, one pair of files per projection in CUSTODY_GRAPH_DIR: the graph's links, and the template id at each of
+  its positions. Never a vector: the files say which positions are neighbours, nothing about any face. `fit` writes
+  them; a process that finds none for the projection in force builds them from the record (about 8 minutes at a
+  million templates on 2 cores) and writes them, one process at a time.
+- In memory: the graph, with the projections read from the record when the process loads it and kept as 8-bit
+  codes (128 bytes a template; the links take about 270 more).
+
+Keeping up with the record: each search request starts with `sync`. Templates projected since the graph was loaded
+are added to it. Those deleted since have their code zeroed and their position forgotten, so no process keeps a
+deleted face's projection beyond its next search. The exact re-rank joins the templates table, so a template deleted
+during a request is never a candidate either.
+"""
+
+import contextlib
+import fcntl
+import logging
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import faiss
+import numpy as np
+import psycopg
+from django.conf import settings
+from django.db import connection
+
+logger = logging.getLogger(__name__)
+
+LINKS = 32  # HNSW links per node (m): as the pgvector index it replaces
+BUILD_WIDTH = 128  # ef_construction
+_COPY_HEADER, _COPY_TRAILER = 19, 2  # PostgreSQL's binary COPY: signature, flags and extension length; then -1
+_ID_ROW = np.dtype([("fields", ">i2"), ("length", ">i4"), ("id", ">i8")])
+
+
+@dataclass
+class Graph:
+    """One projection's graph in this process: the FAISS index, its vectors, and the template id at each position."""
+
+    projection: tuple[int, str]  # the projection's pk and components' SHA-256
+    index: faiss.IndexHNSWSQ
+    storage: faiss.IndexScalarQuantizer  # the codes; held here too, since a loaded graph does not own them
+    ids: np.ndarray  # int64; -1 where the template was deleted
+
+    def search(self, reduced: np.ndarray, count: int, width: int) -> np.ndarray:
+        """The ids of the (up to) `count` templates nearest by cosine in the projection, nearest first, from a walk
+        of the graph that keeps the `width` best seen (FAISS's efSearch; at least `count`)."""
+        query = _unit(np.asarray(reduced, dtype=np.float32)[None, :])
+        params = faiss.SearchParametersHNSW(efSearch=max(width, count))
+        with _lock:
+            _, positions = self.index.search(query, count, params=params)
+            found = self.ids[positions[0][positions[0] >= 0]]
+        return found[found >= 0]
+
+    def sync(self) -> tuple[int, int]:
+        """Catch up with the record: add templates projected since, zero the codes of those deleted since.
+        Returns (added, removed)."""
+        present = _read_ids(self.projection[0])
+        with _lock:
+            known = self.ids[self.ids >= 0]
+            gone = np.setdiff1d(known, present, assume_unique=True)
+            if len(gone):
+                at = np.flatnonzero(np.isin(self.ids, gone))
+                _codes(self.storage)[at] = 0  # the projection leaves this process's memory
+                self.ids[at] = -1
+            new = np.setdiff1d(present, known, assume_unique=True)
+            if len(new):
+                ids, vectors = _read_rows(self.projection[0], only=new)
+                self.index.add(_unit(vectors))
+                self.ids = np.concatenate([self.ids, ids])
+        return len(new), len(gone)
+
+    @property
+    def size(self) -> int:
+        return int((self.ids >= 0).sum())
+
+
+_lock = threading.RLock()
+_loaded: Graph | None = None
+
+
+def for_projection(pk: int, sha256: str) -> Graph:
+    """The projection's graph in this process, loaded (or built) once, and brought up to date with the record."""
+    global _loaded
+    key = (pk, sha256)
+    with _lock:
+        if _loaded is None or _loaded.projection != key:
+            _loaded = None  # let the old projection's memory go first
+            _loaded = _load_or_build(key)
+        graph = _loaded
+    graph.sync()
+    return graph
+
+
+def build(pk: int, sha256: str) -> Graph:
+    """Build the projection's graph from the record (in the caller's transaction, so `fit` sees its own rows),
+    write its files, and keep it as this process's graph."""
+    global _loaded
+    key = (pk, sha256)
+    with _lock, _file_lock():
+        graph = _build(key)
+        _save(graph)
+        _loaded = graph
+    return graph
+
+
+def forget() -> None:
+    """Drop this process's graph (the next search loads it again from the files and the record)."""
+    global _loaded
+    with _lock:
+        _loaded = None
+
+
+def remove_files_except(pk: int, sha256: str) -> None:
+    """Delete the files of every other projection (run once a new projection has committed)."""
+    keep = _path((pk, sha256)).name
+    for path in Path(settings.CUSTODY_GRAPH_DIR).glob("*.hnsw"):
+        if path.name != keep:
+            path.with_suffix(".ids.npy").unlink(missing_ok=True)
+            path.unlink(missing_ok=True)
+
+
+def _load_or_build(key: tuple[int, str]) -> Graph:
+    with _file_lock():  # another process building the same graph finishes first, and this one loads its files
+        graph = _load(key)
+        if graph is None:
+            logger.warning("No custody graph on disk for projection %s: building it from the record", key[0])
+            graph = _build(key)
+            _save(graph)
+    return graph
+
+
+def _load(key: tuple[int, str]) -> Graph | None:
+    path = _path(key)
+    try:
+        index = faiss.read_index(str(path), faiss.IO_FLAG_SKIP_STORAGE)
+        ids = np.load(path.with_suffix(".ids.npy"))
+    except (OSError, RuntimeError, ValueError) as exc:
+        if path.exists():
+            logger.warning("Custody graph %s unreadable (%s): building it again", path, exc)
+        return None
+    if not isinstance(index, faiss.IndexHNSWSQ) or index.ntotal != len(ids) or index.d != _dimensions(key[0]):
+        logger.warning("Custody graph %s does not fit its projection: building it again", path)
+        return None
+    record_ids, vectors = _read_rows(key[0])
+    at = np.searchsorted(record_ids, ids).clip(max=max(len(record_ids) - 1, 0))
+    kept = (record_ids[at] == ids) if len(record_ids) else np.zeros(len(ids), dtype=bool)
+    aligned = np.zeros((len(ids), index.d), dtype=np.float32)
+    aligned[kept] = _unit(vectors[at[kept]])
+    storage = _storage(index.d, aligned[kept])
+    storage.add(aligned)
+    _codes(storage)[~kept] = 0  # a template deleted since the files were written: no code
+    index.storage = storage
+    index.own_fields = False
+    return Graph(key, index, storage, np.where(kept, ids, -1).astype(np.int64))
+
+
+def _build(key: tuple[int, str]) -> Graph:
+    ids, vectors = _read_rows(key[0])
+    vectors = _unit(vectors)
+    index = faiss.IndexHNSWSQ(_dimensions(key[0]), faiss.ScalarQuantizer.QT_8bit, LINKS, faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = BUILD_WIDTH
+    index.train(vectors if len(vectors) else np.zeros((1, index.d), dtype=np.float32))
+    index.add(vectors)
+    return Graph(key, index, faiss.downcast_index(index.storage), ids)
+
+
+def _save(graph: Graph) -> None:
+    """Write a freshly built graph's links and ids, not its vectors, each to a temporary name first: a reader sees
+    whole files."""
+    path = _path(graph.projection)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_suffix(".ids.tmp"), "wb") as out:
+        np.save(out, graph.ids)
+    os.replace(path.with_suffix(".ids.tmp"), path.with_suffix(".ids.npy"))
+    faiss.write_index(graph.index, str(path.with_suffix(".tmp")), faiss.IO_FLAG_SKIP_STORAGE)
+    os.replace(path.with_suffix(".tmp"), path)
+
+
+def _path(key: tuple[int, str]) -> Path:
+    return Path(settings.CUSTODY_GRAPH_DIR) / f"projection-{key[0]}-{key[1][:16]}.hnsw"
+
+
+@contextlib.contextmanager
+def _file_lock():
+    """One process at a time loads or builds a graph on this machine (`flock` on the directory's lock file)."""
+    directory = Path(settings.CUSTODY_GRAPH_DIR)
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / ".lock", "a") as file:
+        fcntl.flock(file, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(file, fcntl.LOCK_UN)
+
+
+def _dimensions(pk: int) -> int:
+    from .models import CustodyProjection
+
+    return CustodyProjection.objects.values_list("dimensions", flat=True).get(pk=pk)
+
+
+def _copy_out(query: psycopg.sql.Composable) -> bytes:
+    """A query's rows in PostgreSQL's binary COPY format, on the Django connection (so in its transaction)."""
+    connection.ensure_connection()
+    statement = psycopg.sql.SQL("COPY ({}) TO STDOUT (FORMAT BINARY)").format(query)
+    with connection.wrap_database_errors, connection.connection.cursor() as cursor, cursor.copy(statement) as copy:
+        return b"".join(bytes(block) for block in copy)
+
+
+def _read_ids(projection: int) -> np.ndarray:
+    """The ids of every template projected by `projection`, sorted (14 bytes a row in the binary format)."""
+    query = "SELECT template_id FROM matching_custodyreduced WHERE projection_id = {} ORDER BY template_id"
+    data = _copy_out(psycopg.sql.SQL(query).format(projection))
+    rows = np.frombuffer(
+        data, dtype=_ID_ROW, offset=_COPY_HEADER, count=(len(data) - _COPY_HEADER - _COPY_TRAILER) // _ID_ROW.itemsize
+    )
+    return rows["id"].astype(np.int64)
+
+
+def _read_rows(projection: int, *, only: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Template ids (sorted) and their projections (float32), read in the binary format as fixed-size rows."""
+    dimensions = _dimensions(projection)
+    row = np.dtype(
+        [
+            ("fields", ">i2"),
+            ("id_length", ">i4"),
+            ("id", ">i8"),
+            ("vector_length", ">i4"),
+            ("dimensions", ">i2"),
+            ("unused", ">i2"),
+            ("vector", ">f2", (dimensions,)),
+        ]
+    )
+    where = psycopg.sql.SQL("projection_id = {}").format(projection)
+    if only is not None:
+        where = psycopg.sql.SQL("{} AND template_id = ANY({})").format(where, [int(i) for i in only])
+    query = "SELECT template_id, vector FROM matching_custodyreduced WHERE {} ORDER BY template_id"
+    data = _copy_out(psycopg.sql.SQL(query).format(where))
+    rows = np.frombuffer(
+        data, dtype=row, offset=_COPY_HEADER, count=(len(data) - _COPY_HEADER - _COPY_TRAILER) // row.itemsize
+    )
+    return rows["id"].astype(np.int64), rows["vector"].astype(np.float32)
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (inner product is then cosine); a zero row stays zero."""
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return np.divide(vectors, norms, out=np.zeros_like(vectors), where=norms > 0)
+
+
+def _storage(dimensions: int, sample: np.ndarray) -> faiss.IndexScalarQuantizer:
+    """An empty store of 8-bit codes (cosine as inner product on unit vectors), its range trained on `sample`."""
+    storage = faiss.IndexScalarQuantizer(dimensions, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT)
+    storage.train(sample if len(sample) else np.zeros((1, dimensions), dtype=np.float32))
+    return storage
+
+
+def _codes(storage: faiss.IndexScalarQuantizer) -> np.ndarray:
+    """The store's codes, one row per position, as a writable array over its own memory."""
+    size = storage.ntotal * storage.code_size
+    return faiss.rev_swig_ptr(storage.codes.data(), size).reshape(storage.ntotal, storage.code_size)
