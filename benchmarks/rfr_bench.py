@@ -134,14 +134,14 @@ def models_only(engine, jpegs: list[bytes]) -> float:
 
 
 def _graph_mb() -> tuple[float, float]:
-    """The graph's files on disk and the projections it holds in memory, in MB."""
+    """The graph's files on disk and the projections' codes it holds in memory, in MB."""
     from django.conf import settings
 
     from apps.matching import custody_graph
 
     files = sum(path.stat().st_size for path in Path(settings.CUSTODY_GRAPH_DIR).glob("projection-*"))
     storage = custody_graph._loaded.storage
-    return files / 1e6, storage.ntotal * storage.d * 4 / 1e6
+    return files / 1e6, storage.ntotal * storage.code_size / 1e6
 
 
 def _timed_load() -> tuple[float, float]:
@@ -197,7 +197,7 @@ def run(args) -> int:
         started = time.perf_counter()
         projection = custody_index.fit()
         fitted = (time.perf_counter() - started, projection, load.done(), *_graph_mb(), *_timed_load())
-        print(f"   fitted in {fitted[0]:.0f} s, graph files {fitted[3]:,.0f} MB, projections in memory "
+        print(f"   fitted in {fitted[0]:.0f} s, graph files {fitted[3]:,.0f} MB, codes in memory "
               f"{fitted[4]:,.0f} MB; {fitted[2]}; a worker's load {fitted[5]:.1f} s, a sync {fitted[6]:.2f} s",
               flush=True)  # fmt: skip
     gallery = CustodyTemplate.objects.count()
@@ -259,7 +259,7 @@ def run(args) -> int:
         seconds, projection, fit_load, files_mb, memory_mb, load_s, sync_s = fitted
         print(f"| custody_index.fit: sample, projection, {gallery:,} templates projected, graph built "
               f"| {seconds:.0f} s ({projection.energy_kept:.1%} of the energy kept); graph files {files_mb:,.0f} MB, "
-              f"projections in memory {memory_mb:,.0f} MB; {fit_load} |")  # fmt: skip
+              f"codes in memory {memory_mb:,.0f} MB; {fit_load} |")  # fmt: skip
         print(f"| a worker's first search: the graph loaded from its files and the record | {load_s:.1f} s |")
         print(f"| every search request: the graph synced with the record | {sync_s * 1000:.0f} ms |")
     print(f"| batch end to end: submit + run_search | {submit_s + run_s:.1f} s (target <= 90 s) |")

@@ -41,7 +41,6 @@ logger = logging.getLogger(__name__)
 LINKS = 32  # HNSW links per node (m): as the pgvector index it replaces
 BUILD_WIDTH = 128  # ef_construction
 _COPY_HEADER, _COPY_TRAILER = 19, 2  # PostgreSQL's binary COPY: signature, flags and extension length; then -1
-_ID_ROW = np.dtype([("fields", ">i2"), ("length", ">i4"), ("id", ">i8")])
 
 
 @dataclass
@@ -220,13 +219,15 @@ def _copy_out(query: psycopg.sql.Composable) -> bytes:
 
 
 def _read_ids(projection: int) -> np.ndarray:
-    """The ids of every template projected by `projection`, sorted (14 bytes a row in the binary format)."""
-    query = "SELECT template_id FROM matching_custodyreduced WHERE projection_id = {} ORDER BY template_id"
-    data = _copy_out(psycopg.sql.SQL(query).format(projection))
-    rows = np.frombuffer(
-        data, dtype=_ID_ROW, offset=_COPY_HEADER, count=(len(data) - _COPY_HEADER - _COPY_TRAILER) // _ID_ROW.itemsize
-    )
-    return rows["id"].astype(np.int64)
+    """The ids of every template projected by `projection`, in no order: one bytea of 8-byte integers, 137 ms at a
+    million rows where the same ids as rows took 750 ms (COPY's cost is per row)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT string_agg(int8send(template_id), ''::bytea) FROM matching_custodyreduced WHERE projection_id = %s",
+            [projection],
+        )
+        (packed,) = cursor.fetchone()
+    return np.frombuffer(bytes(packed or b""), dtype=">i8").astype(np.int64)
 
 
 def _read_rows(projection: int, *, only: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
