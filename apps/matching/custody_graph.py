@@ -3,7 +3,7 @@ with PostgreSQL as the record (docs/benchmarks.md, custody run 9).
 
 Why not pgvector's HNSW over the same projections: at a million templates its graph reached recall@10 0.956 at 45x
 faster than exact search, and more only at a width too slow for 40x. FAISS walks the same kind of graph, built with
-the same links (m 32, ef_construction 128), over the projections in 8-bit codes, about ten times faster per candidate,
+the same links (m 32, ef_construction 128), over the projections in 8-bit codes, about eight times faster per candidate,
 so the search can afford the width that recall needs: a walk that keeps the best 700, whose nearest 200 are re-ranked
 exactly on the full vectors in PostgreSQL.
 
@@ -11,10 +11,10 @@ What lies where:
 - The record: `matching_custodyreduced`, every template's projection, in PostgreSQL.
 - On disk, one pair of files per projection in CUSTODY_GRAPH_DIR: the graph's links, and the template id at each of
   its positions. Never a vector: the files say which positions are neighbours, nothing about any face. `fit` writes
-  them; a process that finds none for the projection in force builds them from the record (about 8 minutes at a
+  them; a process that finds none for the projection in force builds them from the record (about 6 minutes at a
   million templates on 2 cores) and writes them, one process at a time.
 - In memory: the graph, with the projections read from the record when the process loads it and kept as 8-bit
-  codes (128 bytes a template; the links take about 270 more).
+  codes (128 bytes a template; the links take about 260 more).
 
 Keeping up with the record: each search request starts with `sync`. Templates projected since the graph was loaded
 are added to it. Those deleted since have their code zeroed and their position forgotten, so no process keeps a
