@@ -17,9 +17,10 @@ What lies where:
   codes (128 bytes a template; the links take about 260 more).
 
 Keeping up with the record: each search request starts with `sync`. Templates projected since the graph was loaded
-are added to it. Those deleted since have their code zeroed and their position forgotten, so no process keeps a
-deleted face's projection beyond its next search. The exact re-rank joins the templates table, so a template deleted
-during a request is never a candidate either.
+are added to it. Those deleted since have their code overwritten with the zero vector's and their position left out
+of every result, so no process keeps a deleted face's projection beyond its next search. The exact re-rank joins
+the templates table, so a template deleted during a request is never a candidate either. A search whose projection
+a refit replaced meanwhile is told so (Superseded) and takes the new one.
 """
 
 import contextlib
@@ -51,33 +52,41 @@ class Graph:
     index: faiss.IndexHNSWSQ
     storage: faiss.IndexScalarQuantizer  # the codes; held here too, since a loaded graph does not own them
     ids: np.ndarray  # int64; -1 where the template was deleted
+    live: np.ndarray | None = None  # a bitmap of the positions still held, once any was deleted (else None)
 
     def search(self, reduced: np.ndarray, count: int, width: int) -> np.ndarray:
         """The ids of the (up to) `count` templates nearest by cosine in the projection, nearest first, from a walk
-        of the graph that keeps the `width` best seen (FAISS's efSearch; at least `count`)."""
+        of the graph that keeps the `width` best seen (FAISS's efSearch; at least `count`). Deleted positions are
+        walked through (they keep the graph connected) but never returned, so they take no candidate's place."""
         query = _unit(np.asarray(reduced, dtype=np.float32)[None, :])
-        params = faiss.SearchParametersHNSW(efSearch=max(width, count))
         with _lock:
+            params = faiss.SearchParametersHNSW(efSearch=max(width, count))
+            if self.live is not None:
+                selector = faiss.IDSelectorBitmap(len(self.ids), faiss.swig_ptr(self.live))
+                params.sel = selector  # `selector` and `self.live` outlive the search below
             _, positions = self.index.search(query, count, params=params)
             found = self.ids[positions[0][positions[0] >= 0]]
         return found[found >= 0]
 
     def sync(self) -> tuple[int, int]:
-        """Catch up with the record: add templates projected since, zero the codes of those deleted since.
-        Returns (added, removed)."""
-        present = _read_ids(self.projection[0])
+        """Catch up with the record: add templates projected since; overwrite the codes of those deleted since with
+        the zero vector's, and stop returning them. Returns (added, removed). Raises Superseded when the projection
+        is no longer in force (a refit committed): nothing is changed then."""
         with _lock:
+            present = _read_ids(self.projection[0])
             known = self.ids[self.ids >= 0]
             gone = np.setdiff1d(known, present, assume_unique=True)
             if len(gone):
                 at = np.flatnonzero(np.isin(self.ids, gone))
-                _codes(self.storage)[at] = 0  # the projection leaves this process's memory
+                _codes(self.storage)[at] = _zero_code(self.storage)  # the projection leaves this process's memory
                 self.ids[at] = -1
             new = np.setdiff1d(present, known, assume_unique=True)
             if len(new):
                 ids, vectors = _read_rows(self.projection[0], only=new)
                 self.index.add(_unit(vectors))
                 self.ids = np.concatenate([self.ids, ids])
+            if len(gone) or (self.live is not None and len(new)):
+                self.live = _bitmap(self.ids >= 0)
         return len(new), len(gone)
 
     @property
@@ -89,8 +98,13 @@ _lock = threading.RLock()
 _loaded: Graph | None = None
 
 
+class Superseded(Exception):
+    """The projection asked for is no longer in force: a refit replaced it. Ask custody_index for the current one."""
+
+
 def for_projection(pk: int, sha256: str) -> Graph:
-    """The projection's graph in this process, loaded (or built) once, and brought up to date with the record."""
+    """The projection's graph in this process, loaded (or built) once, and brought up to date with the record.
+    Raises Superseded when the projection has been replaced meanwhile."""
     global _loaded
     key = (pk, sha256)
     with _lock:
@@ -107,9 +121,9 @@ def build(pk: int, sha256: str) -> Graph:
     write its files, and keep it as this process's graph."""
     global _loaded
     key = (pk, sha256)
-    with _lock, _file_lock():
+    with _lock:  # no file lock: `fit` holds the tables, and a process holding the file lock may be waiting for them
         graph = _build(key)
-        _save(graph)
+        _save(graph)  # each file is written to a temporary name and renamed, so a reader never sees half of one
         _loaded = graph
     return graph
 
@@ -158,11 +172,11 @@ def _load(key: tuple[int, str]) -> Graph | None:
     aligned = np.zeros((len(ids), index.d), dtype=np.float32)
     aligned[kept] = _unit(vectors[at[kept]])
     storage = _storage(index.d, aligned[kept])
-    storage.add(aligned)
-    _codes(storage)[~kept] = 0  # a template deleted since the files were written: no code
+    storage.add(aligned)  # a template deleted since the files were written: the zero vector's code
     index.storage = storage
     index.own_fields = False
-    return Graph(key, index, storage, np.where(kept, ids, -1).astype(np.int64))
+    live = None if kept.all() else _bitmap(kept)
+    return Graph(key, index, storage, np.where(kept, ids, -1).astype(np.int64), live)
 
 
 def _build(key: tuple[int, str]) -> Graph:
@@ -207,7 +221,10 @@ def _file_lock():
 def _dimensions(pk: int) -> int:
     from .models import CustodyProjection
 
-    return CustodyProjection.objects.values_list("dimensions", flat=True).get(pk=pk)
+    dimensions = CustodyProjection.objects.filter(pk=pk).values_list("dimensions", flat=True).first()
+    if dimensions is None:
+        raise Superseded(pk)
+    return dimensions
 
 
 def _copy_out(query: psycopg.sql.Composable) -> bytes:
@@ -220,13 +237,17 @@ def _copy_out(query: psycopg.sql.Composable) -> bytes:
 
 def _read_ids(projection: int) -> np.ndarray:
     """The ids of every template projected by `projection`, in no order: one bytea of 8-byte integers, 137 ms at a
-    million rows where the same ids as rows took 750 ms (COPY's cost is per row)."""
+    million rows where the same ids as rows took 750 ms (COPY's cost is per row). In the same statement, so the same
+    snapshot: whether the projection is still in force (if not, its rows are gone, not its templates)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT string_agg(int8send(template_id), ''::bytea) FROM matching_custodyreduced WHERE projection_id = %s",
-            [projection],
+            "SELECT EXISTS (SELECT 1 FROM matching_custodyprojection WHERE id = %s), (SELECT "
+            "string_agg(int8send(template_id), ''::bytea) FROM matching_custodyreduced WHERE projection_id = %s)",
+            [projection, projection],
         )
-        (packed,) = cursor.fetchone()
+        in_force, packed = cursor.fetchone()
+    if not in_force:
+        raise Superseded(projection)
     return np.frombuffer(bytes(packed or b""), dtype=">i8").astype(np.int64)
 
 
@@ -267,6 +288,17 @@ def _storage(dimensions: int, sample: np.ndarray) -> faiss.IndexScalarQuantizer:
     storage = faiss.IndexScalarQuantizer(dimensions, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT)
     storage.train(sample if len(sample) else np.zeros((1, dimensions), dtype=np.float32))
     return storage
+
+
+def _zero_code(storage: faiss.IndexScalarQuantizer) -> np.ndarray:
+    """The code of the zero vector: what a deleted template's code becomes (the code 0 would decode to each
+    dimension's minimum, a vector that outscores real matches)."""
+    return storage.sa_encode(np.zeros((1, storage.d), dtype=np.float32))[0]
+
+
+def _bitmap(held: np.ndarray) -> np.ndarray:
+    """FAISS's selector bitmap: bit i (little-endian within each byte) set where position i is held."""
+    return np.packbits(held, bitorder="little")
 
 
 def _codes(storage: faiss.IndexScalarQuantizer) -> np.ndarray:

@@ -202,8 +202,13 @@ class Search:
 def searcher() -> Search | None:
     """The fitted search, its graph brought up to date with the record (once per search request), or None before
     the first fit."""
-    found = current()
-    if found is None:
-        return None
-    projection, matrix = found
-    return Search(matrix, custody_graph.for_projection(projection.pk, projection.components_sha256))
+    for _ in range(3):
+        found = current()
+        if found is None:
+            return None
+        projection, matrix = found
+        try:
+            return Search(matrix, custody_graph.for_projection(projection.pk, projection.components_sha256))
+        except custody_graph.Superseded:
+            continue  # a refit committed while this looked: take the new projection
+    raise custody_graph.Superseded("the custody projection kept changing; try the search again")

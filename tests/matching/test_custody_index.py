@@ -225,7 +225,9 @@ def test_a_loaded_graph_reads_its_vectors_from_the_record(gallery):
     search = custody_index.searcher()
     assert search.graph.size == len(images) - 1
     (position,) = np.flatnonzero(search.graph.ids == -1)
-    assert not custody_graph._codes(search.graph.storage)[position].any()
+    assert (
+        custody_graph._codes(search.graph.storage)[position] == custody_graph._zero_code(search.graph.storage)
+    ).all()
     assert gone.pk not in search.graph.ids
     loaded = [retrospective._candidates(probe, search) for probe in probes[:5]]
     assert [[c for c in found if c["image"] != images[0].pk] for found in built] == [
@@ -242,10 +244,43 @@ def test_a_deleted_template_is_never_a_candidate_and_leaves_the_graphs_memory(ga
     (position,) = np.flatnonzero(search.graph.ids == template.pk)
     CustodyImage.objects.filter(pk=nearest).delete()
     assert nearest not in [c["image"] for c in retrospective._candidates(probes[0], search)]  # before any sync
-    assert custody_graph._codes(search.graph.storage)[position].any()
+    zero = custody_graph._zero_code(search.graph.storage)
+    assert (custody_graph._codes(search.graph.storage)[position] != zero).any()
     search = custody_index.searcher()  # the next search request
-    assert search.graph.ids[position] == -1 and not custody_graph._codes(search.graph.storage)[position].any()
+    assert search.graph.ids[position] == -1 and (custody_graph._codes(search.graph.storage)[position] == zero).all()
     assert search.graph.size == len(images) - 1
+
+
+def test_after_a_third_of_the_gallery_is_deleted_the_search_still_matches_exact_search(gallery):
+    """Deleted positions stay in the graph as the zero vector's code and are never returned: they neither outscore
+    real candidates nor take their places among the re-ranked."""
+    vectors, images, probes = gallery
+    custody_index.fit(sample=1_000)
+    custody_index.searcher()
+    gone = np.random.default_rng(3).choice(len(images), len(images) // 3, replace=False)
+    CustodyImage.objects.filter(pk__in=[images[i].pk for i in gone]).delete()
+    kept = np.setdiff1d(np.arange(len(images)), gone)
+    search = custody_index.searcher()
+    assert search.graph.size == len(kept)
+    agree = 0
+    for probe in probes:
+        found = [c["image"] for c in retrospective._candidates(probe, search)]
+        agree += found == _exact(vectors[kept], [images[i] for i in kept], probe)
+    assert agree >= 39
+
+
+def test_a_search_that_overlaps_a_refit_takes_the_new_projection(gallery):
+    _, _, probes = gallery
+    first = custody_index.fit(sample=1_000)
+    custody_index.searcher()
+    second = custody_index.fit(sample=1_100)  # meanwhile, in another process, say
+    custody_graph.forget()
+    with pytest.raises(custody_graph.Superseded):
+        custody_graph.for_projection(first.pk, first.components_sha256)  # no longer in force: nothing is zeroed
+    search = custody_index.searcher()
+    assert search.graph.projection == (second.pk, second.components_sha256)
+    assert search.graph.size == CustodyTemplate.objects.count()
+    assert retrospective._candidates(probes[0], search)
 
 
 def test_fitting_again_removes_the_old_projections_files_once_it_commits(
