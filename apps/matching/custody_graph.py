@@ -85,8 +85,8 @@ class Graph:
                 ids, vectors = _read_rows(self.projection[0], only=new)
                 self.index.add(_unit(vectors))
                 self.ids = np.concatenate([self.ids, ids])
-            if len(gone) or (self.live is not None and len(new)):
-                self.live = _bitmap(self.ids >= 0)
+            if len(gone) or len(new):
+                self.live = _live(self.ids)
         return len(new), len(gone)
 
     @property
@@ -175,14 +175,14 @@ def _load(key: tuple[int, str]) -> Graph | None:
     storage.add(aligned)  # a template deleted since the files were written: the zero vector's code
     index.storage = storage
     index.own_fields = False
-    live = None if kept.all() else _bitmap(kept)
-    return Graph(key, index, storage, np.where(kept, ids, -1).astype(np.int64), live)
+    ids = np.where(kept, ids, -1).astype(np.int64)
+    return Graph(key, index, storage, ids, _live(ids))
 
 
 def _build(key: tuple[int, str]) -> Graph:
     ids, vectors = _read_rows(key[0])
     vectors = _unit(vectors)
-    index = faiss.IndexHNSWSQ(_dimensions(key[0]), faiss.ScalarQuantizer.QT_8bit, LINKS, faiss.METRIC_INNER_PRODUCT)
+    index = faiss.IndexHNSWSQ(vectors.shape[1], faiss.ScalarQuantizer.QT_8bit, LINKS, faiss.METRIC_INNER_PRODUCT)
     index.hnsw.efConstruction = BUILD_WIDTH
     index.train(vectors if len(vectors) else np.zeros((1, index.d), dtype=np.float32))
     index.add(vectors)
@@ -296,9 +296,11 @@ def _zero_code(storage: faiss.IndexScalarQuantizer) -> np.ndarray:
     return storage.sa_encode(np.zeros((1, storage.d), dtype=np.float32))[0]
 
 
-def _bitmap(held: np.ndarray) -> np.ndarray:
-    """FAISS's selector bitmap: bit i (little-endian within each byte) set where position i is held."""
-    return np.packbits(held, bitorder="little")
+def _live(ids: np.ndarray) -> np.ndarray | None:
+    """FAISS's selector bitmap of the positions still held (bit i, little-endian within each byte, set where
+    position i's template exists), or None while every position is held and no selector is needed."""
+    held = ids >= 0
+    return None if held.all() else np.packbits(held, bitorder="little")
 
 
 def _codes(storage: faiss.IndexScalarQuantizer) -> np.ndarray:
