@@ -99,12 +99,17 @@ def _lock_head() -> LogHead:
 _SEQ_MARK, _TIME_MARK = ',"seq":-1,', ',"time":"-","v":'
 
 
-def record(action: str, target, actor, data: dict | None = None, reason: str = "") -> Event:
-    """Append one event to the log inside the caller's transaction; an unregistered action is refused.
+# The database function that appends an event (migration 0003): it locks the head, takes the position and the time,
+# completes the canonical text Python built, hashes it and extends the tree, in one statement.
+APPEND_CALL = "audit_append(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+_RECORD_SQL = "SELECT * FROM audit_append(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+_SEND_SQL = "SELECT FROM audit_append(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
 
-    One call of the database function audit_append (migration 0003): it locks the head, takes the position and
-    the time, completes the canonical text Python built, hashes it and extends the tree, in one statement.
-    """
+
+def append_params(action: str, target, actor, data: dict | None = None, reason: str = "") -> list:
+    """The parameters of APPEND_CALL for this event, for a statement of the caller's (`INSERT ... SELECT ..., o_seq
+    FROM audit_append(...)` keeps the event's position with a row), so a hot path can send several appends without
+    waiting for each; an unregistered action is refused."""
     registry.get(action)
     described = Target.of(target)
     actor_id, actor_username = _actor(actor)
@@ -136,26 +141,27 @@ def record(action: str, target, actor, data: dict | None = None, reason: str = "
     before_seq = text[:seq_at] + ',"seq":'
     before_time = text[seq_at + len(_SEQ_MARK) - 1 : time_at] + ',"time":"'
     after_time = '","v":' + text[time_at + len(_TIME_MARK) :]
+    texts = [before_seq, before_time, after_time]
+    return [*texts, actor_id, actor_username, request_id, action, described.type, described.id, reason]
+
+
+def send(cursor, action: str, target, actor, data: dict | None = None, reason: str = "") -> None:
+    """Append one event inside the caller's transaction on its driver cursor, without waiting for the result: in
+    psycopg's pipeline mode the append goes with the caller's other statements in one round trip."""
+    cursor.execute(_SEND_SQL, append_params(action, target, actor, data, reason))
+
+
+def record(action: str, target, actor, data: dict | None = None, reason: str = "") -> Event:
+    """Append one event to the log inside the caller's transaction (one call of audit_append); an unregistered
+    action is refused."""
+    params = append_params(action, target, actor, data, reason)
     # One statement: atomic alone, or part of the caller's transaction. The driver's own cursor: the append is hot
     # (every change, every face) and Django's cursor wrapper costs about as much as the statement's own Python.
     connection.ensure_connection()
     with connection.wrap_database_errors, connection.connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT * FROM audit_append(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            [
-                before_seq,
-                before_time,
-                after_time,
-                actor_id,
-                actor_username,
-                request_id,
-                action,
-                described.type,
-                described.id,
-                reason,
-            ],
-        )
+        cursor.execute(_RECORD_SQL, params)
         seq, created_at, canonical, leaf = cursor.fetchone()
+    actor_id, actor_username, request_id, _, target_type, target_id, reason = params[3:]
     event = Event(
         seq=seq,
         created_at=created_at,
@@ -163,8 +169,8 @@ def record(action: str, target, actor, data: dict | None = None, reason: str = "
         actor_username=actor_username,
         request_id=request_id,
         action=action,
-        target_type=described.type,
-        target_id=described.id,
+        target_type=target_type,
+        target_id=target_id,
         reason=reason,
         canonical=canonical,
         leaf_hash=bytes(leaf),

@@ -580,15 +580,26 @@ def record_outcome(actor, deployment: Deployment, **counts: int) -> Outcome:
     return outcome
 
 
+# Every frame runs this: the driver's cursor, not the ORM's compilation (benchmarks/frame_cost.py). RETURNING, so the
+# answer comes by a fetch, which also works inside the caller's pipeline.
+_ADD_TO_FIGURES = (
+    "UPDATE deployments_outcome SET faces_processed = faces_processed + %s, alerts = alerts + %s, updated_at = %s "
+    "WHERE deployment_id = %s RETURNING 1"
+)
+
+
 def add_capture_to_figures(deployment: Deployment, *, faces: int, alerts: int) -> None:
     """Add a frame's faces and alerts to the deployment's figures, inside the frame's transaction (the matching app,
     as the system). The UPDATE adds to the committed figures under the row's lock, so frames committing together on
     several request threads or processes never overwrite each other's counts; the frame's own `capture.processed`
     event records what it added. The deployment's first frame makes the row, with its own event."""
+    connection.ensure_connection()
+    with connection.wrap_database_errors, connection.connection.cursor() as cursor:
+        cursor.execute(_ADD_TO_FIGURES, [faces, alerts, timezone.now(), deployment.pk])
+        if cursor.fetchone():
+            return
     figures = Outcome.objects.filter(deployment=deployment)
     added = {"faces_processed": F("faces_processed") + faces, "alerts": F("alerts") + alerts}
-    if figures.update(**added, updated_at=timezone.now()):
-        return
     with transaction.atomic():  # a frame on another thread may make the row first: then this adds to it
         outcome, made = Outcome.objects.get_or_create(
             deployment=deployment, defaults={"faces_processed": faces, "alerts": alerts}

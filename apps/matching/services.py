@@ -20,7 +20,7 @@ import psycopg
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import Exists, Sum
+from django.db.models import Sum
 from django.utils import timezone
 from PIL import Image
 
@@ -133,15 +133,6 @@ def issue_credential(actor, asset: Asset) -> str:
 
 def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def authenticate_camera(token: str) -> Asset | None:
-    """The asset a camera token belongs to, or None."""
-    key_id, _, secret = (token or "").partition(".")
-    credential = CameraCredential.objects.filter(key_id=key_id, revoked_at__isnull=True).select_related("asset").first()
-    if credential is None or not hmac.compare_digest(credential.secret_sha256, _sha256(secret)):
-        return None
-    return credential.asset if credential.asset.active else None
 
 
 # --- Enrolment: approved watchlist → templates ---------------------------------------------------------------------
@@ -311,38 +302,112 @@ def _refuse(asset: Asset, reason: str, deployment: Deployment | None = None) -> 
     raise CaptureRefused(reason)
 
 
-# What a frame's admission and matching read of its deployment and list (deployments.is_live and
-# watchlists.in_force, the threshold and the authorised version): not the plan, grounds and gate report.
-ADMISSION_FIELDS = (
-    "reference",
-    "start",
-    "end",
-    "state",
-    "threshold",
-    "authorised_watchlist_hash",
-    "watchlist__state",
-    "watchlist__intended_end",
-    "watchlist__approval_route",
-    "watchlist__ratify_by",
-    "watchlist__ratified_at",
-    "watchlist__approved_hash",
+@dataclass(frozen=True)
+class Camera:
+    """A van or camera as a frame's admission reads it: its asset, and the deployments it is booked on that are in
+    the live state, each with its list and, as `engine_approved`, whether the engine in use is approved."""
+
+    asset: Asset
+    booked: list[Deployment]
+
+
+# A frame's credential and admission in one statement on the driver's cursor, since every frame asks: the ORM's
+# compilation of the two queries this replaces was a third of a frame's Python (benchmarks/frame_cost.py). It reads
+# only what admission and matching use (deployments.is_live and watchlists.in_force, the threshold and the authorised
+# version), never the plan, grounds and gate report.
+_ASSET_FIELDS = ("id", "kind", "identifier", "description", "active")
+_DEPLOYMENT_FIELDS = ("id", "reference", "start", "end", "state", "threshold", "authorised_watchlist_hash")
+_DEPLOYMENT_FIELDS += ("watchlist_id",)
+_WATCHLIST_FIELDS = ("id", "state", "intended_end", "approval_route", "ratify_by", "ratified_at", "approved_hash")
+
+
+def _columns(model, alias: str, names: tuple[str, ...]) -> tuple[tuple[str, ...], str]:
+    """The named fields in the model's own order (Model.from_db takes the values in that order) and their columns
+    as SQL, prefixed with the table's alias."""
+    fields = [field for field in model._meta.concrete_fields if field.attname in names]
+    return tuple(field.attname for field in fields), ", ".join(f'{alias}."{field.column}"' for field in fields)
+
+
+_ASSET_FIELDS, _ASSET_COLUMNS = _columns(Asset, "a", _ASSET_FIELDS)
+_DEPLOYMENT_FIELDS, _DEPLOYMENT_COLUMNS = _columns(Deployment, "d", _DEPLOYMENT_FIELDS)
+_WATCHLIST_FIELDS, _WATCHLIST_COLUMNS = _columns(Watchlist, "w", _WATCHLIST_FIELDS)
+_CAMERA_SQL = """
+SELECT {credential_hash}, {asset}, {deployment}, {watchlist},
+       EXISTS (SELECT FROM matching_engineapproval e WHERE e.name = %s AND e.weights_sha256 = %s)
+FROM {source}
+LEFT JOIN deployments_deployment_assets da ON da.asset_id = a.id
+LEFT JOIN deployments_deployment d ON d.id = da.deployment_id AND d.state = %s
+LEFT JOIN watchlists_watchlist w ON w.id = d.watchlist_id
+WHERE {key}
+"""
+_BY_TOKEN = _CAMERA_SQL.format(
+    credential_hash="c.secret_sha256",
+    asset=_ASSET_COLUMNS,
+    deployment=_DEPLOYMENT_COLUMNS,
+    watchlist=_WATCHLIST_COLUMNS,
+    source="matching_cameracredential c JOIN deployments_asset a ON a.id = c.asset_id",
+    key="c.key_id = %s AND c.revoked_at IS NULL",
+)
+_BY_ASSET = _CAMERA_SQL.format(
+    credential_hash="NULL",
+    asset=_ASSET_COLUMNS,
+    deployment=_DEPLOYMENT_COLUMNS,
+    watchlist=_WATCHLIST_COLUMNS,
+    source="deployments_asset a",
+    key="a.id = %s",
 )
 
 
-def live_deployment_for(asset: Asset, now) -> Deployment | None:
+def _camera_rows(sql: str, key) -> list[tuple]:
+    name, weights, _ = engine_identity()
+    connection.ensure_connection()
+    with connection.wrap_database_errors, connection.connection.cursor() as cursor:
+        cursor.execute(sql, [name, weights, DeploymentState.LIVE.value, key])
+        return cursor.fetchall()
+
+
+def _camera(rows: list[tuple]) -> Camera:
+    alias, fields = connection.alias, len(_ASSET_FIELDS)
+
+    asset = Asset.from_db(alias, _ASSET_FIELDS, rows[0][1 : 1 + fields])
+    booked = []
+    for row in rows:
+        if row[1 + fields] is None:
+            continue
+        deployment_at, watchlist_at = 1 + fields, 1 + fields + len(_DEPLOYMENT_FIELDS)
+        deployment = Deployment.from_db(alias, _DEPLOYMENT_FIELDS, row[deployment_at:watchlist_at])
+        deployment.watchlist = Watchlist.from_db(alias, _WATCHLIST_FIELDS, row[watchlist_at:-1])
+        deployment.engine_approved = row[-1]
+        booked.append(deployment)
+    return Camera(asset, booked)
+
+
+def camera_for_token(token: str) -> Camera | None:
+    """The camera a token `<key_id>.<secret>` belongs to, as admission reads it; None for a token unknown, revoked
+    or wrong, or a camera no longer active."""
+    key_id, _, secret = (token or "").partition(".")
+    rows = _camera_rows(_BY_TOKEN, key_id)
+    if not rows or not hmac.compare_digest(rows[0][0], _sha256(secret)):
+        return None
+    camera = _camera(rows)
+    return camera if camera.asset.active else None
+
+
+def live_deployment_for(camera: Asset | Camera, now) -> Deployment | None:
     """The deployment this camera is booked on that is live now, with its list and, as `engine_approved`, whether
-    the engine in use is approved: one query, since every frame asks."""
-    booked = Deployment.objects.filter(assets=asset, state=DeploymentState.LIVE).select_related("watchlist")
-    booked = booked.only(*ADMISSION_FIELDS).annotate(engine_approved=Exists(_approvals()))
-    for deployment in booked:
+    the engine in use is approved."""
+    if isinstance(camera, Asset):
+        camera = _camera(_camera_rows(_BY_ASSET, camera.pk))
+    for deployment in camera.booked:
         if deployments.is_live(deployment, now):
             return deployment
     return None
 
 
-def _admit(asset: Asset, deployment_id: int | None, now) -> Deployment:
-    """The live deployment this camera may send faces to now, or a logged refusal."""
-    deployment = live_deployment_for(asset, now)
+def _admit(camera: Asset | Camera, deployment_id: int | None, now) -> tuple[Asset, Deployment]:
+    """The camera's asset and the live deployment it may send faces to now, or a logged refusal."""
+    deployment = live_deployment_for(camera, now)
+    asset = camera.asset if isinstance(camera, Camera) else camera
     if deployment is None:
         _refuse(asset, f"{asset} is not booked on a deployment that is live now.")
     if deployment_id is not None and deployment.pk != deployment_id:
@@ -350,13 +415,14 @@ def _admit(asset: Asset, deployment_id: int | None, now) -> Deployment:
     refusal = engine_refusal(approved=deployment.engine_approved)
     if refusal:
         _refuse(asset, refusal, deployment)
-    return deployment
+    return asset, deployment
 
 
-def capture_frame(asset: Asset, frame: bytes, *, deployment_id: int | None = None, now=None) -> CaptureResult:
-    """Match one JPEG frame from a camera; every face ends as an alert or a deletion receipt, in one transaction."""
+def capture_frame(camera: Asset | Camera, frame: bytes, *, deployment_id: int | None = None, now=None) -> CaptureResult:
+    """Match one JPEG frame from a camera (its asset, or the Camera its credential's lookup read); every face ends
+    as an alert or a deletion receipt, in one transaction."""
     now = now or timezone.now()
-    deployment = _admit(asset, deployment_id, now)
+    asset, deployment = _admit(camera, deployment_id, now)
     try:
         checked = images.validate_image(frame, keep_pixels=True)
     except images.ImageRejected as exc:
@@ -370,10 +436,12 @@ def capture_frame(asset: Asset, frame: bytes, *, deployment_id: int | None = Non
 MAX_CROPS = 64
 
 
-def capture_crops(asset: Asset, crops: list[bytes], *, deployment_id: int | None = None, now=None) -> CaptureResult:
+def capture_crops(
+    camera: Asset | Camera, crops: list[bytes], *, deployment_id: int | None = None, now=None
+) -> CaptureResult:
     """Match faces a van detected itself (one JPEG crop per face), with the same rules and receipts as frames."""
     now = now or timezone.now()
-    deployment = _admit(asset, deployment_id, now)
+    asset, deployment = _admit(camera, deployment_id, now)
     if not 1 <= len(crops) <= MAX_CROPS:
         _refuse(asset, f"Frame refused: send 1 to {MAX_CROPS} crops at a time, not {len(crops)}.", deployment)
     engine = get_engine()
@@ -399,6 +467,18 @@ def _top(scores: np.ndarray, k: int) -> np.ndarray:
     return chosen[np.lexsort((chosen, -scores[chosen]))][:k]
 
 
+_CAPTURE_SQL = (
+    "INSERT INTO matching_capture (id, deployment_id, asset_id, received_at, faces, alerts, receipts) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s)"
+)
+# A receipt and its event in one statement: the event's position goes into the receipt without a round trip.
+_RECEIPT_COLUMNS = "(capture_id, deployment_id, watchlist_hash, best_score, commitment, engine, weights_sha256, "
+_RECEIPT_COLUMNS += "created_at, event_seq)"
+_RECEIPT_VALUES = "%s, %s, %s, %s, %s, %s, %s, %s, o_seq"
+_RECEIPT_SQL = " ".join(("INSERT INTO matching_deletionreceipt", _RECEIPT_COLUMNS, "SELECT", _RECEIPT_VALUES, "FROM"))
+_RECEIPT_SQL += " " + audit.APPEND_CALL
+
+
 def _match_and_record(deployment, asset, engine, faces, vectors, now) -> CaptureResult:
     """Compare each face with the authorised version's templates and record alerts and receipts together."""
     matrix, owners = _templates(deployment.watchlist_id, deployment.authorised_watchlist_hash)
@@ -409,64 +489,59 @@ def _match_and_record(deployment, asset, engine, faces, vectors, now) -> Capture
     orders = [_top(scores, settings.FACE_TOP_K) for scores in all_scores]
     bests = [float(scores[order[0]]) if len(order) else -1.0 for scores, order in zip(all_scores, orders, strict=True)]
     matched = sum(best >= threshold for best in bests)
-    with transaction.atomic():
-        # Decided in memory first, so the capture row is written once with its counts (faces = alerts + receipts).
-        capture = Capture.objects.create(
-            deployment=deployment,
-            asset=asset,
-            received_at=now,
-            faces=len(faces),
-            alerts=matched,
-            receipts=len(faces) - matched,
-        )
-        alerts, receipts = [], 0
-        for index, (face, vector, best) in enumerate(zip(faces, vectors, bests, strict=True)):
-            if best >= threshold:
-                alert = _raise_alert(deployment, capture, engine, face, all_scores[index], orders[index], owners, now)
-                alerts.append(alert)
-                continue
-            commitment = hmac.new(
-                key.material, capture.pk.bytes + index.to_bytes(4, "big") + vector.tobytes(), hashlib.sha256
-            ).hexdigest()
-            event = audit.record(
-                "face.deleted",
+    # Decided in memory first, so the capture row is written once with its counts (faces = alerts + receipts).
+    capture = Capture(
+        deployment=deployment,
+        asset=asset,
+        received_at=now,
+        faces=len(faces),
+        alerts=matched,
+        receipts=len(faces) - matched,
+    )
+    receipt = {
+        "deployment": deployment.pk,
+        "watchlist_hash": deployment.authorised_watchlist_hash,
+        "receipt_key": key.key_id,
+        "engine": engine.name,
+        "weights_sha256": engine.weights_sha256,
+        "time": audit.format_time(now),
+    }
+    alerts, receipts = [], 0
+    # One transaction, and on the driver's cursor in pipeline mode: the statements go out without waiting for each
+    # other's answers, so a frame of receipts costs two round trips (its statements, then COMMIT), not seven.
+    connection.ensure_connection()
+    with transaction.atomic(), connection.wrap_database_errors, connection.connection.pipeline():
+        with connection.connection.cursor() as cursor:
+            counts = [capture.faces, capture.alerts, capture.receipts]
+            cursor.execute(_CAPTURE_SQL, [capture.pk, deployment.pk, asset.pk, now, *counts])
+            capture._state.adding, capture._state.db = False, connection.alias
+            for index, (face, vector, best) in enumerate(zip(faces, vectors, bests, strict=True)):
+                if best >= threshold:
+                    alert = _raise_alert(
+                        deployment, capture, engine, face, all_scores[index], orders[index], owners, now
+                    )
+                    alerts.append(alert)
+                    continue
+                commitment = hmac.new(
+                    key.material, capture.pk.bytes + index.to_bytes(4, "big") + vector.tobytes(), hashlib.sha256
+                ).hexdigest()
+                event = audit.append_params(
+                    "face.deleted",
+                    capture,
+                    None,
+                    data={**receipt, "best_score": round(best, 6), "commitment": commitment},
+                )
+                row = [capture.pk, deployment.pk, deployment.authorised_watchlist_hash, best, commitment, engine.name]
+                cursor.execute(_RECEIPT_SQL, [*row, engine.weights_sha256, now, *event])
+                receipts += 1
+            processed = {"faces": len(faces), "alerts": len(alerts), "receipts": receipts}
+            audit.send(
+                cursor,
+                "capture.processed",
                 capture,
                 None,
-                data={
-                    "deployment": deployment.pk,
-                    "watchlist_hash": deployment.authorised_watchlist_hash,
-                    "best_score": round(best, 6),
-                    "commitment": commitment,
-                    "receipt_key": key.key_id,
-                    "engine": engine.name,
-                    "weights_sha256": engine.weights_sha256,
-                    "time": audit.format_time(now),
-                },
+                data={"deployment": deployment.pk, "asset": asset.identifier, **processed},
             )
-            DeletionReceipt.objects.create(
-                capture=capture,
-                deployment=deployment,
-                watchlist_hash=deployment.authorised_watchlist_hash,
-                best_score=best,
-                commitment=commitment,
-                engine=engine.name,
-                weights_sha256=engine.weights_sha256,
-                created_at=now,
-                event_seq=event.seq,
-            )
-            receipts += 1
-        audit.record(
-            "capture.processed",
-            capture,
-            None,
-            data={
-                "deployment": deployment.pk,
-                "asset": asset.identifier,
-                "faces": len(faces),
-                "alerts": len(alerts),
-                "receipts": receipts,
-            },
-        )
         deployments.add_capture_to_figures(deployment, faces=len(faces), alerts=len(alerts))
     # Nothing of a non-matching face outlives this call: the vectors and crops go with the frame.
     del faces, vectors, all_scores

@@ -188,20 +188,34 @@ def test_a_faces_top_k_is_the_highest_scores_highest_first_with_ties_by_index(si
         assert services._top(scores, k).tolist() == expected.tolist()
 
 
-def test_a_frame_adds_to_the_figures_without_recounting_the_deployment(live, vans, astronaut, blank):
+@pytest.fixture
+def sent(monkeypatch):
+    """Every statement the driver sends from here on, Django's cursors and the driver's own alike, each with whether
+    it went in a pipeline (no round trip of its own): (sql, pipelined)."""
+    import psycopg
+
+    statements = []
+    execute = psycopg.Cursor.execute
+
+    def recorded(cursor, query, *args, **kwargs):
+        statements.append((str(query).strip(), cursor.connection._pipeline is not None))
+        return execute(cursor, query, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.Cursor, "execute", recorded)
+    return statements
+
+
+def test_a_frame_adds_to_the_figures_without_recounting_the_deployment(live, vans, astronaut, blank, sent):
     """A frame's cost must not grow with the deployment's history: it adds its faces and alerts to the figures
     (the frame's capture.processed event says what it added) instead of recounting every capture and alert."""
-    from django.test.utils import CaptureQueriesContext
-
     from apps.deployments.models import Outcome
 
     services.capture_frame(vans[0], astronaut)
     events = Event.objects.count()
-    with CaptureQueriesContext(connection) as queries:
-        services.capture_frame(vans[0], astronaut)
-        services.capture_frame(vans[0], blank)
-    recounts = [q["sql"] for q in queries if "COUNT(" in q["sql"].upper() or "SUM(" in q["sql"].upper()]
-    assert recounts == []
+    sent.clear()
+    services.capture_frame(vans[0], astronaut)
+    services.capture_frame(vans[0], blank)
+    assert [sql for sql, _ in sent if "COUNT(" in sql.upper() or "SUM(" in sql.upper()] == []
     actions = list(Event.objects.filter(seq__gt=events).values_list("action", flat=True))
     assert actions.count("capture.processed") == 2 and "deployment.outcome" not in actions
     figures = Outcome.objects.get(deployment=live)
@@ -209,25 +223,33 @@ def test_a_frame_adds_to_the_figures_without_recounting_the_deployment(live, van
     assert figures.faces_processed == sum(Capture.objects.filter(deployment=live).values_list("faces", flat=True))
 
 
-def test_a_frame_is_admitted_in_one_query_and_its_capture_written_once(live, vans, astronaut, blank):
-    """Every frame pays for its admission: the camera's live deployment, its list and the engine's approval come
-    back in one query, and the capture row is inserted with its counts, never updated."""
-    from django.test.utils import CaptureQueriesContext
-
+def test_a_frame_is_admitted_in_one_statement_and_recorded_in_one_pipeline(live, vans, astronaut, blank, sent):
+    """Every frame pays for its admission and its record: the camera's live deployment, its list and the engine's
+    approval come back in one statement; the capture row is inserted with its counts, never updated; and every
+    write of the frame (capture, receipts or alerts, their events, the figures) goes out in one pipeline, without
+    a round trip each."""
     services.capture_frame(vans[0], astronaut)
-    with CaptureQueriesContext(connection) as queries:
-        services.capture_frame(vans[0], blank)  # no face: admission only, and an empty capture
-        services.capture_frame(vans[0], astronaut)  # an alert
+    frames = []
+    for frame in (blank, astronaut):  # no face: admission only, and an empty capture; then an alert
+        sent.clear()
+        services.capture_frame(vans[0], frame)
+        frames.append(list(sent))
     _list_without_the_astronaut(live)
     services.capture_frame(vans[0], astronaut)  # the list's templates are read once, outside the count
-    with CaptureQueriesContext(connection) as more:
-        services.capture_frame(vans[0], astronaut)  # a receipt
-    # Django's queries only: the audit appends and the templates' read go through the driver's own cursor.
-    statements = [q["sql"] for q in [*queries, *more]]
-    reads = [sql for sql in statements if sql.startswith("SELECT")]
-    assert len(reads) == 3, reads  # one admission a frame
-    assert all("matching_engineapproval" in sql and "watchlists_watchlist" in sql for sql in reads)
-    assert not [sql for sql in statements if sql.startswith('UPDATE "matching_capture"')]
+    sent.clear()
+    services.capture_frame(vans[0], astronaut)  # a receipt
+    frames.append(list(sent))
+    for statements in frames:
+        reads = [sql for sql, _ in statements if sql.lstrip("(").startswith("SELECT") and "audit_append" not in sql]
+        assert len(reads) == 1, reads  # one admission a frame
+        assert "matching_engineapproval" in reads[0] and "watchlists_watchlist" in reads[0]
+        writes = [(sql, pipelined) for sql, pipelined in statements if sql not in reads]
+        assert [sql for sql, pipelined in writes if not pipelined and "SAVEPOINT" not in sql] == []
+        assert not [sql for sql, _ in writes if sql.startswith('UPDATE "matching_capture"')]
+    receipt_frame = [sql for sql, _ in frames[-1]]
+    assert any(
+        sql.startswith("INSERT INTO matching_deletionreceipt") and "audit_append" in sql for sql in receipt_frame
+    )
     counts = list(Capture.objects.order_by("received_at").values_list("faces", "alerts", "receipts"))
     assert counts[1:3] == [(0, 0, 0), (1, 1, 0)] and counts[-1] == (1, 0, 1)
 

@@ -378,7 +378,7 @@ def test_a_view_that_loses_the_database_answers_503(client, monkeypatch):
         raise OperationalError(DROPPED)
 
     monkeypatch.setattr(publication, "published_deployments", lost)
-    monkeypatch.setattr(services, "authenticate_camera", lost)
+    monkeypatch.setattr(services, "camera_for_token", lost)
     _assert_clean_503(client.get("/public/deployments/"), page=True)
     _assert_clean_503(client.get("/api/deployments/published/"), page=False)
     frame = client.post("/api/matching/capture/", b"\xff\xd8", content_type="image/jpeg",

@@ -37,12 +37,12 @@ class RawImageParser(parsers.BaseParser):
         return {"frame": stream.read()}
 
 
-def _camera(request):
+def _camera(request) -> services.Camera:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    asset = services.authenticate_camera(token.strip()) if scheme == CAMERA_SCHEME else None
-    if asset is None:
+    camera = services.camera_for_token(token.strip()) if scheme == CAMERA_SCHEME else None
+    if camera is None:
         raise exceptions.AuthenticationFailed("A valid camera credential is required (Authorization: Camera …).")
-    return asset
+    return camera
 
 
 def _deployment_param(request) -> int | None:
@@ -72,10 +72,10 @@ class CropsView(StrictQueryMixin, APIView):
 
     @extend_schema(request={"multipart/form-data": OpenApiTypes.OBJECT}, responses={201: OpenApiTypes.OBJECT})
     def post(self, request):
-        asset = _camera(request)
+        camera = _camera(request)
         crops = [upload.read() for upload in request.FILES.getlist("crop")]
         try:
-            return _result(services.capture_crops(asset, crops, deployment_id=_deployment_param(request)))
+            return _result(services.capture_crops(camera, crops, deployment_id=_deployment_param(request)))
         except services.CaptureRefused as exc:
             return _refused(exc)
 
@@ -112,7 +112,7 @@ class CaptureView(StrictQueryMixin, APIView):
         },
     )
     def post(self, request):
-        asset = _camera(request)
+        camera = _camera(request)
         frame = request.data.get("frame")
         if hasattr(frame, "read"):
             frame = frame.read()
@@ -121,7 +121,7 @@ class CaptureView(StrictQueryMixin, APIView):
                 {"frame": "The frame is empty: post it as an image/jpeg body or a 'frame' file."}
             )
         try:
-            return _result(services.capture_frame(asset, frame, deployment_id=_deployment_param(request)))
+            return _result(services.capture_frame(camera, frame, deployment_id=_deployment_param(request)))
         except services.CaptureRefused as exc:
             return _refused(exc)
 
