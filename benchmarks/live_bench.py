@@ -25,6 +25,11 @@ FACE_BATCH_FRAMES, at which its gate starts a pass), with nothing else: no HTTP,
 machine's speed drifts by a third either way over minutes, so each round alternates `--chunks` chunks of the models
 alone with chunks end to end and compares the sums: overhead = raw model rate / end-to-end rate - 1. Also, to show
 what batching across frames gives, the raw rate with every face embedded alone.
+
+The same overhead by CPU time: the CPU a face of the platform (the gunicorn processes and the PostgreSQL server, from
+/proc) over the CPU a face of the raw models' processes (their own process time while timed). The rate ratio above
+also charges the platform with this script's senders, which stand in for the vans' uploaders but share the two cores
+here, and with the machine's other processes and any idle time; the CPU ratio does not.
 """
 
 from __future__ import annotations
@@ -84,7 +89,7 @@ def models_only(frame: bytes, count: int, batch: int) -> None:
     engine.embed(engine.detect(image))  # first passes outside the timing
     print("ready", flush=True)
     sys.stdin.readline()
-    started, waiting, frames, faces = time.perf_counter(), [], 0, 0
+    started, cpu, waiting, frames, faces = time.perf_counter(), time.process_time(), [], 0, 0
     for _ in range(count):
         waiting += engine.detect(Image.open(io.BytesIO(frame)))
         frames += 1
@@ -92,7 +97,8 @@ def models_only(frame: bytes, count: int, batch: int) -> None:
             faces += len(engine.embed(waiting))
             waiting, frames = [], 0
     faces += len(engine.embed(waiting))
-    print(json.dumps({"seconds": time.perf_counter() - started, "faces": faces}), flush=True)
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    print(json.dumps({"seconds": seconds, "faces": faces, "cpu": cpu}), flush=True)
 
 
 def raw_model_rate(frame: bytes, count: int, processes: int, batch: int) -> dict:
@@ -118,17 +124,18 @@ def raw_model_rate(frame: bytes, count: int, processes: int, batch: int) -> dict
             child.wait(timeout=60)
     seconds = max(result["seconds"] for result in results)
     faces = sum(result["faces"] for result in results)
-    return {"faces": faces, "seconds": seconds, "faces_per_s": faces / seconds}
+    cpu = sum(result["cpu"] for result in results)
+    return {"faces": faces, "seconds": seconds, "faces_per_s": faces / seconds, "cpu": cpu}
 
 
 def cpu_seconds(pgdata: Path) -> dict[str, float]:
     """CPU time used so far, summed by kind: the gunicorn processes, the PostgreSQL server in `pgdata` (its
     postmaster and every backend, including backends that have exited: a worker's connection is closed and reopened
-    every CONN_MAX_AGE seconds, and the postmaster's reaped children count in its cutime and cstime), and every
-    other process on the machine."""
+    every CONN_MAX_AGE seconds, and the postmaster's reaped children count in its cutime and cstime), this script
+    (the senders, standing in for the vans' uploaders), and every other process on the machine."""
     ticks = os.sysconf("SC_CLK_TCK")
     postmaster = (pgdata / "postmaster.pid").read_text().split()[0]
-    totals = {"gunicorn": 0.0, "postgres": 0.0, "other": 0.0}
+    totals = {"gunicorn": 0.0, "postgres": 0.0, "senders": 0.0, "other": 0.0}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -143,6 +150,7 @@ def cpu_seconds(pgdata: Path) -> dict[str, float]:
             used += (int(fields[13]) + int(fields[14])) / ticks  # cutime + cstime: its exited backends
         ours = postmaster in (entry.name, fields[1])  # the postmaster, or one of its children
         kind = "gunicorn" if "gunicorn" in command else "postgres" if ours else "other"
+        kind = "senders" if entry.name == str(os.getpid()) else kind
         totals[kind] += used
     return totals
 
@@ -226,10 +234,12 @@ def main(argv: list[str] | None = None) -> int:
                     # The machine's speed drifts over minutes (a third either way here): the round alternates
                     # chunks of the models alone and chunks end to end, and compares their sums.
                     raw_faces = raw_seconds = e2e_seconds = failed = 0
-                    load, cpu = Load(), dict.fromkeys(("gunicorn", "postgres", "other"), 0.0)
+                    load, cpu = Load(), dict.fromkeys(("gunicorn", "postgres", "senders", "other"), 0.0)
+                    raw_cpu = 0.0
                     for _ in range(args.chunks):
                         result = raw_model_rate(frame, chunk, args.workers, args.batch)
                         raw_faces, raw_seconds = raw_faces + result["faces"], raw_seconds + result["seconds"]
+                        raw_cpu += result["cpu"]
                         cpu_before = cpu_seconds(args.pgdata)
                         sent = post(count=chunk)
                         for kind, used in cpu_seconds(args.pgdata).items():
@@ -247,21 +257,27 @@ def main(argv: list[str] | None = None) -> int:
                     "ledger": (faces, alerts, receipts),
                     "overhead": raw / faces_per_s - 1,
                     "cpu_ms_per_face": {kind: 1000 * used / max(1, faces) for kind, used in cpu.items()},
+                    "raw_cpu_ms_per_face": 1000 * raw_cpu / raw_faces,
                 }
                 print(f"3. {name}: {faces_per_s:.2f} faces/s end to end, raw models {raw:.2f} beside it; "
                       f"faces/alerts/receipts {faces}/{alerts}/{receipts}, failed {failed}; {load.done()}",
                       flush=True)  # fmt: skip
                 spent = ", ".join(f"{kind} {ms:.1f}" for kind, ms in rounds[name]["cpu_ms_per_face"].items())
-                print(f"   CPU ms a face: {spent}", flush=True)
+                raw_cpu_ms = rounds[name]["raw_cpu_ms_per_face"]
+                platform = rounds[name]["cpu_ms_per_face"]["gunicorn"] + rounds[name]["cpu_ms_per_face"]["postgres"]
+                rounds[name]["cpu_overhead"] = platform / raw_cpu_ms - 1
+                over = rounds[name]["cpu_overhead"]
+                print(f"   CPU ms a face: {spent}; the raw models alone {raw_cpu_ms:.1f}; the platform (gunicorn and "
+                      f"PostgreSQL) over the models alone: {over:+.3f}", flush=True)  # fmt: skip
         finally:
             matching_bench.drop_bench_database(socket_dir)
 
     print(f"\nmachine: {host}")
     print(f"gunicorn: {args.workers} workers x {args.threads} threads; {args.senders} senders; {args.frames} frames "
           f"a round of {width}x{height}, {args.faces_per_frame} face(s) each")  # fmt: skip
-    print("\n| measure | faces/s | ratio to the raw models beside it | target |")
-    print("| --- | --- | --- | --- |")
-    print(f"| raw models, each face embedded alone (before the rounds) | {alone:.2f} | | |")
+    print("\n| measure | faces/s | ratio to the raw models beside it | CPU a face: platform over models | target |")
+    print("| --- | --- | --- | --- | --- |")
+    print(f"| raw models, each face embedded alone (before the rounds) | {alone:.2f} | | | |")
     ok = True
     for name, row in rounds.items():
         faces, alerts, receipts = row["ledger"]
@@ -272,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
         ok = ok and met and balanced
         print(f"| end to end, {name} ({alerts} alerts, {receipts} receipts); raw models, {args.batch} frames a pass, "
               f"beside it: {row['raw']:.2f} | {row['faces_per_s']:.2f} | {row['faces_per_s'] / row['raw']:.2f}; "
-              f"overhead {row['overhead']:+.3f} | "
+              f"overhead {row['overhead']:+.3f} | {row['cpu_overhead']:+.3f} | "
               f">= {TARGET_FACES_PER_S:.0f}, <= +{TARGET_OVERHEAD:.2f}: {'met' if met else 'missed'}"
               f"{'' if balanced else '; LEDGER OR REQUESTS FAILED'} |")  # fmt: skip
     return 0 if ok else 1

@@ -13,6 +13,7 @@ import json
 import uuid
 from dataclasses import dataclass
 
+import psycopg
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
@@ -148,7 +149,7 @@ def append_params(action: str, target, actor, data: dict | None = None, reason: 
 def send(cursor, action: str, target, actor, data: dict | None = None, reason: str = "") -> None:
     """Append one event inside the caller's transaction on its driver cursor, without waiting for the result: in
     psycopg's pipeline mode the append goes with the caller's other statements in one round trip."""
-    cursor.execute(_SEND_SQL, append_params(action, target, actor, data, reason))
+    cursor.execute(_SEND_SQL, append_params(action, target, actor, data, reason), prepare=True)
 
 
 def record(action: str, target, actor, data: dict | None = None, reason: str = "") -> Event:
@@ -158,8 +159,8 @@ def record(action: str, target, actor, data: dict | None = None, reason: str = "
     # One statement: atomic alone, or part of the caller's transaction. The driver's own cursor: the append is hot
     # (every change, every face) and Django's cursor wrapper costs about as much as the statement's own Python.
     connection.ensure_connection()
-    with connection.wrap_database_errors, connection.connection.cursor() as cursor:
-        cursor.execute(_RECORD_SQL, params)
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(_RECORD_SQL, params, prepare=True)
         seq, created_at, canonical, leaf = cursor.fetchone()
     actor_id, actor_username, request_id, _, target_type, target_id, reason = params[3:]
     event = Event(

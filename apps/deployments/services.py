@@ -9,6 +9,7 @@ import datetime
 import math
 from dataclasses import asdict, dataclass
 
+import psycopg
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
@@ -594,8 +595,8 @@ def add_capture_to_figures(deployment: Deployment, *, faces: int, alerts: int) -
     several request threads or processes never overwrite each other's counts; the frame's own `capture.processed`
     event records what it added. The deployment's first frame makes the row, with its own event."""
     connection.ensure_connection()
-    with connection.wrap_database_errors, connection.connection.cursor() as cursor:
-        cursor.execute(_ADD_TO_FIGURES, [faces, alerts, timezone.now(), deployment.pk])
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(_ADD_TO_FIGURES, [faces, alerts, timezone.now(), deployment.pk], prepare=True)
         if cursor.fetchone():
             return
     figures = Outcome.objects.filter(deployment=deployment)

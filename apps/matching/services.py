@@ -361,8 +361,8 @@ _BY_ASSET = _CAMERA_SQL.format(
 def _camera_rows(sql: str, key) -> list[tuple]:
     name, weights, _ = engine_identity()
     connection.ensure_connection()
-    with connection.wrap_database_errors, connection.connection.cursor() as cursor:
-        cursor.execute(sql, [name, weights, DeploymentState.LIVE.value, key])
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, [name, weights, DeploymentState.LIVE.value, key], prepare=True)
         return cursor.fetchall()
 
 
@@ -511,9 +511,9 @@ def _match_and_record(deployment, asset, engine, faces, vectors, now) -> Capture
     # other's answers, so a frame of receipts costs two round trips (its statements, then COMMIT), not seven.
     connection.ensure_connection()
     with transaction.atomic(), connection.wrap_database_errors, connection.connection.pipeline():
-        with connection.connection.cursor() as cursor:
+        with psycopg.Cursor(connection.connection) as cursor:
             counts = [capture.faces, capture.alerts, capture.receipts]
-            cursor.execute(_CAPTURE_SQL, [capture.pk, deployment.pk, asset.pk, now, *counts])
+            cursor.execute(_CAPTURE_SQL, [capture.pk, deployment.pk, asset.pk, now, *counts], prepare=True)
             capture._state.adding, capture._state.db = False, connection.alias
             for index, (face, vector, best) in enumerate(zip(faces, vectors, bests, strict=True)):
                 if best >= threshold:
@@ -532,7 +532,7 @@ def _match_and_record(deployment, asset, engine, faces, vectors, now) -> Capture
                     data={**receipt, "best_score": round(best, 6), "commitment": commitment},
                 )
                 row = [capture.pk, deployment.pk, deployment.authorised_watchlist_hash, best, commitment, engine.name]
-                cursor.execute(_RECEIPT_SQL, [*row, engine.weights_sha256, now, *event])
+                cursor.execute(_RECEIPT_SQL, [*row, engine.weights_sha256, now, *event], prepare=True)
                 receipts += 1
             processed = {"faces": len(faces), "alerts": len(alerts), "receipts": receipts}
             audit.send(
