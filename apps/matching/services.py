@@ -518,7 +518,7 @@ def _match_and_record(deployment, asset, engine, faces, vectors, now) -> Capture
             for index, (face, vector, best) in enumerate(zip(faces, vectors, bests, strict=True)):
                 if best >= threshold:
                     alert = _raise_alert(
-                        deployment, capture, engine, face, all_scores[index], orders[index], owners, now
+                        cursor, deployment, capture, engine, face, all_scores[index], orders[index], owners, now
                     )
                     alerts.append(alert)
                     continue
@@ -548,7 +548,8 @@ def _match_and_record(deployment, asset, engine, faces, vectors, now) -> Capture
     return CaptureResult(str(capture.pk), len(alerts) + receipts, [alert.pk for alert in alerts], receipts)
 
 
-def _raise_alert(deployment, capture, engine, face, scores, order, owners, now) -> Alert:
+def _raise_alert(cursor, deployment, capture, engine, face, scores, order, owners, now) -> Alert:
+    """An alert with its encrypted probe crop, and its event sent on the frame's cursor (in its pipeline)."""
     probe = face.crop_jpeg()
     probe_sha = hashlib.sha256(probe).hexdigest()
     entry_id, subject_id = owners[order[0]]
@@ -570,7 +571,8 @@ def _raise_alert(deployment, capture, engine, face, scores, order, owners, now) 
     )
     alert.probe_ciphertext = images.encrypt(probe, associated_data=alert.associated_data())
     alert.save()
-    audit.record(
+    audit.send(
+        cursor,
         "alert.raised",
         alert,
         None,
