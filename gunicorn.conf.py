@@ -33,11 +33,12 @@ def worker_exit(server, worker):
     gate = engine.gate
     server.log.warning(
         "worker %s: %d faces embedded in %d forward passes (%.2f a pass); engine in use %.1f s of the %.1f s since "
-        "its first use",
+        "its first use, %.1f s of CPU",
         worker.pid,
         gate.embedded,
         gate.batches,
         gate.embedded / gate.batches if gate.batches else 0.0,
         gate.busy_seconds,
         time.monotonic() - gate.first_use if gate.first_use is not None else 0.0,
+        gate.cpu_seconds,
     )

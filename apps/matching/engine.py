@@ -79,22 +79,26 @@ class _Gate:
     busy: bool = False
     detecting: int = 0
     queue: list = field(default_factory=list)
-    # Logged at a worker's exit: forward passes of the embedding model, the faces they embedded, and the seconds the
-    # engine was in use (detections and embeddings) since its first use.
+    # Logged at a worker's exit: forward passes of the embedding model, the faces they embedded, the seconds the
+    # engine was in use (detections and embeddings) since its first use, and the CPU seconds the thread holding it
+    # spent meanwhile (so a benchmark can tell the models' CPU in the server from the platform's).
     batches: int = 0
     embedded: int = 0
     busy_seconds: float = 0.0
+    cpu_seconds: float = 0.0
     first_use: float | None = None
     _taken_at: float = 0.0
+    _taken_cpu: float = 0.0
 
     def _acquire(self) -> None:
-        self.busy, self._taken_at = True, time.monotonic()
+        self.busy, self._taken_at, self._taken_cpu = True, time.monotonic(), time.thread_time()
         if self.first_use is None:
             self.first_use = self._taken_at
 
     def _release(self) -> None:
         self.busy = False
         self.busy_seconds += time.monotonic() - self._taken_at
+        self.cpu_seconds += time.thread_time() - self._taken_cpu
         self.cond.notify_all()
 
     @contextmanager
