@@ -340,22 +340,14 @@ LEFT JOIN deployments_deployment d ON d.id = da.deployment_id AND d.state = %s
 LEFT JOIN watchlists_watchlist w ON w.id = d.watchlist_id
 WHERE {key}
 """
+_COLUMNS = {"asset": _ASSET_COLUMNS, "deployment": _DEPLOYMENT_COLUMNS, "watchlist": _WATCHLIST_COLUMNS}
 _BY_TOKEN = _CAMERA_SQL.format(
+    **_COLUMNS,
     credential_hash="c.secret_sha256",
-    asset=_ASSET_COLUMNS,
-    deployment=_DEPLOYMENT_COLUMNS,
-    watchlist=_WATCHLIST_COLUMNS,
     source="matching_cameracredential c JOIN deployments_asset a ON a.id = c.asset_id",
     key="c.key_id = %s AND c.revoked_at IS NULL",
 )
-_BY_ASSET = _CAMERA_SQL.format(
-    credential_hash="NULL",
-    asset=_ASSET_COLUMNS,
-    deployment=_DEPLOYMENT_COLUMNS,
-    watchlist=_WATCHLIST_COLUMNS,
-    source="deployments_asset a",
-    key="a.id = %s",
-)
+_BY_ASSET = _CAMERA_SQL.format(**_COLUMNS, credential_hash="NULL", source="deployments_asset a", key="a.id = %s")
 
 
 def _camera_rows(sql: str, key) -> list[tuple]:

@@ -68,29 +68,34 @@ CHILD = textwrap.dedent(
 
 
     def pause():
-        # Say which database session holds the batch, then wait for the SIGKILL.
+        # Say which database session holds the batch and how many of its faces that session has written (its own
+        # uncommitted rows count: the query also flushes the frame's pipeline), then wait for the SIGKILL.
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_backend_pid()")
-            pid = cursor.fetchone()[0]
+            cursor.execute(
+                "SELECT pg_backend_pid(), (SELECT count(*) FROM matching_alert)"
+                " + (SELECT count(*) FROM matching_deletionreceipt)"
+            )
+            pid, written = cursor.fetchone()
         partial = marker.with_suffix(".partial")
-        partial.write_text(str(pid))
+        partial.write_text(f"{pid} {written}")
         partial.rename(marker)
         time.sleep(600)
 
 
     point = os.environ["FAULT_AT"]
     if point.startswith("face:"):
-        after, compared, record = int(point[5:]), [0], audit.record
+        after, compared, append = int(point[5:]), [0], audit.append_params
 
+        # A face's event is built just before the statement that writes the face and it is sent: the event of
+        # face `after + 1` means `after` faces have been sent.
         def counting(action, *args, **kwargs):
-            event = record(action, *args, **kwargs)
             if action in ("alert.raised", "face.deleted"):
                 compared[0] += 1
-                if compared[0] == after:
+                if compared[0] == after + 1:
                     pause()
-            return event
+            return append(action, *args, **kwargs)
 
-        audit.record = counting
+        audit.append_params = counting
     else:  # "committed": the batch's transaction is over; the camera has no answer yet
         matching.CaptureResult = lambda *args, **kwargs: pause()
 
@@ -151,18 +156,19 @@ def _files(folder: Path) -> list[str]:
     return sorted(str(path.relative_to(folder)) for path in folder.rglob("*"))
 
 
-def _kill_when_paused(child: subprocess.Popen, marker: Path) -> int:
-    """Wait until the child reports its database session paused at the fault point; SIGKILL it; return the session."""
+def _kill_when_paused(child: subprocess.Popen, marker: Path) -> tuple[int, int]:
+    """Wait until the child reports its database session paused at the fault point; SIGKILL it; return the session
+    and how many faces it had written."""
     deadline = time.monotonic() + 300
     while not marker.exists():
         if child.poll() is not None:
             pytest.fail(f"the capture ended before the fault point:\n{child.stdout.read()}")
         assert time.monotonic() < deadline, "the child never reached the fault point"
         time.sleep(0.1)
-    backend = int(marker.read_text())
+    backend, written = map(int, marker.read_text().split())
     os.kill(child.pid, signal.SIGKILL)
     assert child.wait(timeout=30) == -signal.SIGKILL
-    return backend
+    return backend, written
 
 
 def _session_ended(backend: int) -> None:
@@ -183,8 +189,9 @@ def _balanced(deployment: Deployment) -> None:
     assert ledger.reconciles, ledger.problem
 
 
-def _capture_in_a_child(batch: Path, tmp_path: Path, camera: str, point: str) -> Path:
-    """Run the batch in a child process, kill it at `point`; return the child's temporary folder."""
+def _capture_in_a_child(batch: Path, tmp_path: Path, camera: str, point: str) -> tuple[Path, int]:
+    """Run the batch in a child process, kill it at `point`; return the child's temporary folder and how many faces
+    it had written when killed."""
     spool = tmp_path / "child-tmp"
     spool.mkdir()
     marker = tmp_path / "paused"
@@ -202,12 +209,13 @@ def _capture_in_a_child(batch: Path, tmp_path: Path, camera: str, point: str) ->
         cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
-        _session_ended(_kill_when_paused(child, marker))
+        backend, written = _kill_when_paused(child, marker)
+        _session_ended(backend)
     finally:
         if child.poll() is None:
             child.kill()
             child.wait(timeout=30)
-    return spool
+    return spool, written
 
 
 @pytest.mark.parametrize(
@@ -232,7 +240,8 @@ def test_a_capture_killed_mid_batch_leaves_no_trace_and_the_ledger_balances(
     log_size = LogHead.objects.get().size
     events = Event.objects.count()
 
-    spool = _capture_in_a_child(batch, tmp_path, camera, point)
+    spool, written = _capture_in_a_child(batch, tmp_path, camera, point)
+    assert written == (faces if point == "committed" else 3)  # the child was killed where the test meant
 
     if point == "committed":  # the batch is whole: every face an alert or a receipt
         capture = Capture.objects.get(deployment=live)
