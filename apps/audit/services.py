@@ -19,6 +19,8 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
 from django.utils import timezone
 
+from govern import prepared
+
 from . import merkle, registry, signing, verifier
 from .choices import CONSULTATION_ACTION
 from .context import current_request_id
@@ -149,7 +151,7 @@ def append_params(action: str, target, actor, data: dict | None = None, reason: 
 def send(cursor, action: str, target, actor, data: dict | None = None, reason: str = "") -> None:
     """Append one event inside the caller's transaction on its driver cursor, without waiting for the result: in
     psycopg's pipeline mode the append goes with the caller's other statements in one round trip."""
-    cursor.execute(_SEND_SQL, append_params(action, target, actor, data, reason), prepare=True)
+    prepared.execute(cursor, _SEND_SQL, append_params(action, target, actor, data, reason))
 
 
 def record(action: str, target, actor, data: dict | None = None, reason: str = "") -> Event:
@@ -160,7 +162,7 @@ def record(action: str, target, actor, data: dict | None = None, reason: str = "
     # (every change, every face) and Django's cursor wrapper costs about as much as the statement's own Python.
     connection.ensure_connection()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(_RECORD_SQL, params, prepare=True)
+        prepared.execute(cursor, _RECORD_SQL, params)
         seq, created_at, canonical, leaf = cursor.fetchone()
     actor_id, actor_username, request_id, _, target_type, target_id, reason = params[3:]
     event = Event(

@@ -13,7 +13,6 @@ import psycopg
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from apps.accounts import policy
@@ -21,6 +20,7 @@ from apps.accounts.choices import Role
 from apps.audit import services as audit
 from apps.watchlists import services as watchlists
 from apps.watchlists.choices import WatchlistState
+from govern import prepared
 from govern.errors import Conflict
 
 from .choices import BOOKING_STATES, DeploymentState, DocumentKind, LocationType
@@ -581,34 +581,33 @@ def record_outcome(actor, deployment: Deployment, **counts: int) -> Outcome:
     return outcome
 
 
-# Every frame runs this: the driver's cursor, not the ORM's compilation (benchmarks/frame_cost.py). RETURNING, so the
-# answer comes by a fetch, which also works inside the caller's pipeline.
-_ADD_TO_FIGURES = (
-    "UPDATE deployments_outcome SET faces_processed = faces_processed + %s, alerts = alerts + %s, updated_at = %s "
-    "WHERE deployment_id = %s RETURNING 1"
-)
+# Every frame runs this, prepared, on the driver's cursor (benchmarks/frame_cost.py). One upsert: the deployment's
+# first frames may race to make the row, and ON CONFLICT makes the loser add to the winner's row instead of failing
+# (a unique violation would abort the frame's whole pipeline). RETURNING, so the answer comes by a fetch, which also
+# works inside the caller's pipeline; `xmax = 0` only on a row this statement inserted.
+_ADD_TO_FIGURES = """
+INSERT INTO deployments_outcome (deployment_id, faces_processed, alerts, true_alerts, false_alerts, engagements,
+                                 arrests, other_outcomes, updated_at)
+VALUES (%s, %s, %s, 0, 0, 0, 0, 0, %s)
+ON CONFLICT (deployment_id) DO UPDATE SET
+    faces_processed = deployments_outcome.faces_processed + EXCLUDED.faces_processed,
+    alerts = deployments_outcome.alerts + EXCLUDED.alerts,
+    updated_at = EXCLUDED.updated_at
+RETURNING xmax = 0, {fields}
+""".format(fields=", ".join(OUTCOME_FIELDS))
 
 
 def add_capture_to_figures(deployment: Deployment, *, faces: int, alerts: int) -> None:
     """Add a frame's faces and alerts to the deployment's figures, inside the frame's transaction (the matching app,
-    as the system). The UPDATE adds to the committed figures under the row's lock, so frames committing together on
-    several request threads or processes never overwrite each other's counts; the frame's own `capture.processed`
+    as the system). The statement adds to the committed figures under the row's lock, so frames committing together
+    on several request threads or processes never overwrite each other's counts; the frame's own `capture.processed`
     event records what it added. The deployment's first frame makes the row, with its own event."""
     connection.ensure_connection()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(_ADD_TO_FIGURES, [faces, alerts, timezone.now(), deployment.pk], prepare=True)
-        if cursor.fetchone():
-            return
-    figures = Outcome.objects.filter(deployment=deployment)
-    added = {"faces_processed": F("faces_processed") + faces, "alerts": F("alerts") + alerts}
-    with transaction.atomic():  # a frame on another thread may make the row first: then this adds to it
-        outcome, made = Outcome.objects.get_or_create(
-            deployment=deployment, defaults={"faces_processed": faces, "alerts": alerts}
-        )
-        if made:
-            audit.record("deployment.outcome", deployment, None, data={f: getattr(outcome, f) for f in OUTCOME_FIELDS})
-        else:
-            figures.update(**added, updated_at=timezone.now())
+        prepared.execute(cursor, _ADD_TO_FIGURES, [deployment.pk, faces, alerts, timezone.now()])
+        made, *figures = cursor.fetchone()
+    if made:
+        audit.record("deployment.outcome", deployment, None, data=dict(zip(OUTCOME_FIELDS, figures, strict=True)))
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ from apps.watchlists import images
 from apps.watchlists import services as watchlists
 from apps.watchlists.choices import WatchlistState
 from apps.watchlists.models import Watchlist
-from govern import keyfiles
+from govern import keyfiles, prepared
 from govern.errors import Conflict
 
 from .choices import AlertState, Outcome
@@ -325,6 +325,7 @@ def _columns(model, alias: str, names: tuple[str, ...]) -> tuple[tuple[str, ...]
     """The named fields in the model's own order (Model.from_db takes the values in that order) and their columns
     as SQL, prefixed with the table's alias."""
     fields = [field for field in model._meta.concrete_fields if field.attname in names]
+    assert len(fields) == len(names), f"{model.__name__} has no field among {names}"  # else it would load lazily
     return tuple(field.attname for field in fields), ", ".join(f'{alias}."{field.column}"' for field in fields)
 
 
@@ -335,10 +336,11 @@ _CAMERA_SQL = """
 SELECT {credential_hash}, {asset}, {deployment}, {watchlist},
        EXISTS (SELECT FROM matching_engineapproval e WHERE e.name = %s AND e.weights_sha256 = %s)
 FROM {source}
-LEFT JOIN deployments_deployment_assets da ON da.asset_id = a.id
-LEFT JOIN deployments_deployment d ON d.id = da.deployment_id AND d.state = %s
-LEFT JOIN watchlists_watchlist w ON w.id = d.watchlist_id
+LEFT JOIN (deployments_deployment_assets da
+           JOIN deployments_deployment d ON d.id = da.deployment_id AND d.state = %s
+           JOIN watchlists_watchlist w ON w.id = d.watchlist_id) ON da.asset_id = a.id
 WHERE {key}
+ORDER BY d.start DESC, d.id DESC
 """
 _COLUMNS = {"asset": _ASSET_COLUMNS, "deployment": _DEPLOYMENT_COLUMNS, "watchlist": _WATCHLIST_COLUMNS}
 _BY_TOKEN = _CAMERA_SQL.format(
@@ -354,13 +356,12 @@ def _camera_rows(sql: str, key) -> list[tuple]:
     name, weights, _ = engine_identity()
     connection.ensure_connection()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(sql, [name, weights, DeploymentState.LIVE.value, key], prepare=True)
+        prepared.execute(cursor, sql, [name, weights, DeploymentState.LIVE.value, key])
         return cursor.fetchall()
 
 
 def _camera(rows: list[tuple]) -> Camera:
     alias, fields = connection.alias, len(_ASSET_FIELDS)
-
     asset = Asset.from_db(alias, _ASSET_FIELDS, rows[0][1 : 1 + fields])
     booked = []
     for row in rows:
@@ -389,7 +390,8 @@ def live_deployment_for(camera: Asset | Camera, now) -> Deployment | None:
     """The deployment this camera is booked on that is live now, with its list and, as `engine_approved`, whether
     the engine in use is approved."""
     if isinstance(camera, Asset):
-        camera = _camera(_camera_rows(_BY_ASSET, camera.pk))
+        rows = _camera_rows(_BY_ASSET, camera.pk)
+        camera = _camera(rows) if rows else Camera(camera, [])
     for deployment in camera.booked:
         if deployments.is_live(deployment, now):
             return deployment
@@ -500,12 +502,13 @@ def _match_and_record(deployment, asset, engine, faces, vectors, now) -> Capture
     }
     alerts, receipts = [], 0
     # One transaction, and on the driver's cursor in pipeline mode: the statements go out without waiting for each
-    # other's answers, so a frame of receipts costs two round trips (its statements, then COMMIT), not seven.
+    # other's answers, so a frame of receipts writes in four round trips (BEGIN, the figures' answer, the pipeline's
+    # sync, COMMIT), not seven; an alert adds one, for its id.
     connection.ensure_connection()
     with transaction.atomic(), connection.wrap_database_errors, connection.connection.pipeline():
         with psycopg.Cursor(connection.connection) as cursor:
             counts = [capture.faces, capture.alerts, capture.receipts]
-            cursor.execute(_CAPTURE_SQL, [capture.pk, deployment.pk, asset.pk, now, *counts], prepare=True)
+            prepared.execute(cursor, _CAPTURE_SQL, [capture.pk, deployment.pk, asset.pk, now, *counts])
             capture._state.adding, capture._state.db = False, connection.alias
             for index, (face, vector, best) in enumerate(zip(faces, vectors, bests, strict=True)):
                 if best >= threshold:
@@ -524,7 +527,7 @@ def _match_and_record(deployment, asset, engine, faces, vectors, now) -> Capture
                     data={**receipt, "best_score": round(best, 6), "commitment": commitment},
                 )
                 row = [capture.pk, deployment.pk, deployment.authorised_watchlist_hash, best, commitment, engine.name]
-                cursor.execute(_RECEIPT_SQL, [*row, engine.weights_sha256, now, *event], prepare=True)
+                prepared.execute(cursor, _RECEIPT_SQL, [*row, engine.weights_sha256, now, *event])
                 receipts += 1
             processed = {"faces": len(faces), "alerts": len(alerts), "receipts": receipts}
             audit.send(

@@ -43,11 +43,6 @@ DATABASES = {"default": _database or embedded_db.database_settings(EMBEDDED_PGDA
 DATABASES["default"]["CONN_MAX_AGE"] = env.integer("DATABASE_CONN_MAX_AGE", 60, minimum=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
-# Prepared statements only where the code asks for them (`execute(..., prepare=True)` on the driver's cursor: a
-# frame's admission and record, the audit log's appends), where one saves PostgreSQL's planning on every frame
-# (7x less server CPU for the admission's join; benchmarks/frame_cost.py). Never automatically, since a cached
-# generic plan can skip a vector index; psycopg's default here, None, would refuse even the ones asked for.
-DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 2**31 - 1
 # A streaming replica of the primary, read by the few report pages that may lag by seconds (govern.db_router);
 # unset, there is no "replica" alias and every query goes to the primary.
 _replica = env.database_url("DATABASE_REPLICA_URL")

@@ -265,3 +265,103 @@ def test_a_frame_is_refused_once_the_engines_approval_is_withdrawn(live, vans, a
     assert Capture.objects.count() == captures
     refusal = Event.objects.filter(action="capture.refused").latest("seq")
     assert "not approved for live use" in refusal.reason
+
+
+def _frame_state() -> tuple[int, ...]:
+    from apps.deployments.models import Outcome
+
+    figures = list(Outcome.objects.values_list("faces_processed", flat=True))
+    return (
+        Capture.objects.count(),
+        DeletionReceipt.objects.count(),
+        Alert.objects.count(),
+        Event.objects.count(),
+        *figures,
+    )
+
+
+def test_a_statement_failing_inside_the_frames_pipeline_leaves_nothing_and_the_next_frame_works(
+    live, vans, astronaut, monkeypatch
+):
+    """The frame's writes go out together; if the server refuses one, none of them is kept."""
+    from django.db import DatabaseError
+
+    _list_without_the_astronaut(live)
+    services.capture_frame(vans[0], astronaut)
+    before = _frame_state()
+    monkeypatch.setattr(services, "_RECEIPT_SQL", services._RECEIPT_SQL.replace("best_score,", "no_such_column,"))
+    with pytest.raises(DatabaseError):
+        services.capture_frame(vans[0], astronaut)
+    assert _frame_state() == before
+    monkeypatch.undo()
+    assert services.capture_frame(vans[0], astronaut).receipts == 1
+    assert _frame_state()[:2] == (before[0] + 1, before[1] + 1)
+
+
+def test_admission_reads_only_the_deployments_in_the_live_state(live, vans):
+    """A camera's admission must not grow with its history: a van booked on many finished deployments still reads
+    one row, its live deployment's."""
+    from apps.deployments.models import Deployment
+
+    past = []
+    for number in range(30):
+        finished = Deployment.objects.get(pk=live.pk)
+        finished.pk, finished.reference, finished.state = None, f"PAST-{number}", "completed"
+        past.append(finished)
+    Deployment.assets.through.objects.bulk_create(
+        [
+            Deployment.assets.through(deployment_id=d.pk, asset_id=vans[0].pk)
+            for d in Deployment.objects.bulk_create(past)
+        ]
+    )
+    rows = services._camera_rows(services._BY_ASSET, vans[0].pk)
+    assert [row[len(services._ASSET_FIELDS) + 1] for row in rows] == [live.pk]
+    assert services.live_deployment_for(vans[0], live.start).pk == live.pk
+
+
+def test_a_frames_statements_are_prepared_and_no_other_statement_is_remembered(live, vans, astronaut):
+    """Preparing is switched on only for the frame's own statements: psycopg keeps no text of any other statement,
+    where Django's client-side binding would leave its values (a probe's vector, say) in the worker's memory."""
+    from apps.deployments.models import Deployment
+
+    services.capture_frame(vans[0], astronaut)
+    assert Deployment.objects.filter(reference="REMEMBER-ME-NOT").count() == 0
+    services.capture_frame(vans[0], astronaut)
+    memory = connection.connection._prepared
+    assert memory.prepare_threshold is None and not memory._counts
+    assert not [key for key in memory._names if b"REMEMBER-ME-NOT" in key[0]]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        statements = [row[0] for row in cursor.fetchall()]
+    assert any("matching_engineapproval" in sql for sql in statements)  # the admission
+    assert any(sql.lstrip().startswith("INSERT INTO deployments_outcome") for sql in statements)  # the figures
+
+
+@pytest.mark.django_db(transaction=True)
+def test_first_frames_racing_to_make_the_figures_row_both_count(live, vans, astronaut):
+    """Before a deployment's first frame it has no figures row; two frames may race to make it. The one that loses
+    adds to the other's row instead of failing."""
+    import threading
+    import time
+
+    import psycopg
+
+    from apps.deployments.models import Outcome
+
+    assert not Outcome.objects.filter(deployment=live).exists()
+    params = connection.get_connection_params()
+    other = psycopg.connect(**{k: v for k, v in params.items() if k not in ("context", "cursor_factory")})
+    other.execute(
+        "INSERT INTO deployments_outcome (deployment_id, faces_processed, alerts, true_alerts, false_alerts, "
+        "engagements, arrests, other_outcomes, updated_at) VALUES (%s, 5, 0, 0, 0, 0, 0, 0, now())",
+        [live.pk],
+    )
+    threading.Timer(1.0, other.commit).start()  # the other frame commits while this one waits on its row
+    try:
+        result = services.capture_frame(vans[0], astronaut)
+    finally:
+        time.sleep(1.2)
+        other.close()
+    assert result.faces == 1
+    assert Outcome.objects.get(deployment=live).faces_processed == 6
+    assert not Event.objects.filter(action="deployment.outcome").exists()  # the row was not this frame's to make
