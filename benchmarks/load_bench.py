@@ -222,11 +222,14 @@ def post_frames(url: str, credential: str, deployment_id: int, frame: bytes, cou
             with lock:
                 if next(todo, None) is None:
                     return
-            with socket.create_connection(address, timeout=60) as connection:
-                connection.sendall(request)
-                answer = b"".join(iter(lambda: connection.recv(65536), b""))
-            status = int(answer.split(b" ", 2)[1])
-            body = json.loads(answer.partition(b"\r\n\r\n")[2]) if status == 201 else {}
+            try:
+                with socket.create_connection(address, timeout=60) as connection:
+                    connection.sendall(request)
+                    answer = b"".join(iter(lambda: connection.recv(65536), b""))
+                status = int(answer.split(b" ", 2)[1])
+                body = json.loads(answer.partition(b"\r\n\r\n")[2]) if status == 201 else {}
+            except (OSError, IndexError, ValueError):  # reset, timeout or a broken answer: a failed frame, counted
+                status, body = 0, {}
             with lock:
                 statuses.append(status)
                 faces.append(body.get("faces", 0))
