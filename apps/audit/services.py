@@ -105,8 +105,8 @@ _SEQ_MARK, _TIME_MARK = ',"seq":-1,', ',"time":"-","v":'
 # The database function that appends an event (migration 0003): it locks the head, takes the position and the time,
 # completes the canonical text Python built, hashes it and extends the tree, in one statement.
 APPEND_CALL = "audit_append(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-_RECORD_SQL = "SELECT * FROM audit_append(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-_SEND_SQL = "SELECT FROM audit_append(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+_RECORD_SQL = f"SELECT * FROM {APPEND_CALL}"  # noqa: S608  (constant text)
+_SEND_SQL = f"SELECT FROM {APPEND_CALL}"
 
 
 def append_params(action: str, target, actor, data: dict | None = None, reason: str = "") -> list:

@@ -360,16 +360,20 @@ def _camera_rows(sql: str, key) -> list[tuple]:
         return cursor.fetchall()
 
 
+# Where each model's values start in a row of _CAMERA_SQL (the credential's hash comes first).
+_DEPLOYMENT_AT = 1 + len(_ASSET_FIELDS)
+_WATCHLIST_AT = _DEPLOYMENT_AT + len(_DEPLOYMENT_FIELDS)
+
+
 def _camera(rows: list[tuple]) -> Camera:
-    alias, fields = connection.alias, len(_ASSET_FIELDS)
-    asset = Asset.from_db(alias, _ASSET_FIELDS, rows[0][1 : 1 + fields])
+    alias = connection.alias
+    asset = Asset.from_db(alias, _ASSET_FIELDS, rows[0][1:_DEPLOYMENT_AT])
     booked = []
     for row in rows:
-        if row[1 + fields] is None:
+        if row[_DEPLOYMENT_AT] is None:
             continue
-        deployment_at, watchlist_at = 1 + fields, 1 + fields + len(_DEPLOYMENT_FIELDS)
-        deployment = Deployment.from_db(alias, _DEPLOYMENT_FIELDS, row[deployment_at:watchlist_at])
-        deployment.watchlist = Watchlist.from_db(alias, _WATCHLIST_FIELDS, row[watchlist_at:-1])
+        deployment = Deployment.from_db(alias, _DEPLOYMENT_FIELDS, row[_DEPLOYMENT_AT:_WATCHLIST_AT])
+        deployment.watchlist = Watchlist.from_db(alias, _WATCHLIST_FIELDS, row[_WATCHLIST_AT:-1])
         deployment.engine_approved = row[-1]
         booked.append(deployment)
     return Camera(asset, booked)
@@ -386,12 +390,15 @@ def camera_for_token(token: str) -> Camera | None:
     return camera if camera.asset.active else None
 
 
-def live_deployment_for(camera: Asset | Camera, now) -> Deployment | None:
+def camera_for_asset(asset: Asset) -> Camera:
+    """An asset's camera as admission reads it (tests and benchmarks send frames as an asset, not with a token)."""
+    rows = _camera_rows(_BY_ASSET, asset.pk)
+    return _camera(rows) if rows else Camera(asset, [])
+
+
+def live_deployment_for(camera: Camera, now) -> Deployment | None:
     """The deployment this camera is booked on that is live now, with its list and, as `engine_approved`, whether
     the engine in use is approved."""
-    if isinstance(camera, Asset):
-        rows = _camera_rows(_BY_ASSET, camera.pk)
-        camera = _camera(rows) if rows else Camera(camera, [])
     for deployment in camera.booked:
         if deployments.is_live(deployment, now):
             return deployment
@@ -400,8 +407,10 @@ def live_deployment_for(camera: Asset | Camera, now) -> Deployment | None:
 
 def _admit(camera: Asset | Camera, deployment_id: int | None, now) -> tuple[Asset, Deployment]:
     """The camera's asset and the live deployment it may send faces to now, or a logged refusal."""
+    if isinstance(camera, Asset):
+        camera = camera_for_asset(camera)
     deployment = live_deployment_for(camera, now)
-    asset = camera.asset if isinstance(camera, Camera) else camera
+    asset = camera.asset
     if deployment is None:
         _refuse(asset, f"{asset} is not booked on a deployment that is live now.")
     if deployment_id is not None and deployment.pk != deployment_id:
@@ -466,11 +475,11 @@ _CAPTURE_SQL = (
     "VALUES (%s, %s, %s, %s, %s, %s, %s)"
 )
 # A receipt and its event in one statement: the event's position goes into the receipt without a round trip.
-_RECEIPT_COLUMNS = "(capture_id, deployment_id, watchlist_hash, best_score, commitment, engine, weights_sha256, "
-_RECEIPT_COLUMNS += "created_at, event_seq)"
-_RECEIPT_VALUES = "%s, %s, %s, %s, %s, %s, %s, %s, o_seq"
-_RECEIPT_SQL = " ".join(("INSERT INTO matching_deletionreceipt", _RECEIPT_COLUMNS, "SELECT", _RECEIPT_VALUES, "FROM"))
-_RECEIPT_SQL += " " + audit.APPEND_CALL
+_RECEIPT_SQL = (
+    "INSERT INTO matching_deletionreceipt (capture_id, deployment_id, watchlist_hash, best_score, "  # noqa: S608
+    "commitment, engine, weights_sha256, created_at, event_seq) "
+    f"SELECT %s, %s, %s, %s, %s, %s, %s, %s, o_seq FROM {audit.APPEND_CALL}"
+)
 
 
 def _match_and_record(deployment, asset, engine, faces, vectors, now) -> CaptureResult:

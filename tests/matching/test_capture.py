@@ -316,7 +316,7 @@ def test_admission_reads_only_the_deployments_in_the_live_state(live, vans):
     )
     rows = services._camera_rows(services._BY_ASSET, vans[0].pk)
     assert [row[len(services._ASSET_FIELDS) + 1] for row in rows] == [live.pk]
-    assert services.live_deployment_for(vans[0], live.start).pk == live.pk
+    assert services.live_deployment_for(services.camera_for_asset(vans[0]), live.start).pk == live.pk
 
 
 def test_a_frames_statements_are_prepared_and_no_other_statement_is_remembered(live, vans, astronaut):
