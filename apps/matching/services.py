@@ -19,7 +19,7 @@ import numpy as np
 import psycopg
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 from PIL import Image
@@ -353,11 +353,28 @@ _BY_ASSET = _CAMERA_SQL.format(**_COLUMNS, credential_hash="NULL", source="deplo
 
 
 def _camera_rows(sql: str, key) -> list[tuple]:
+    """The admission's rows. The statement is also the request's check of its kept connection: one the server
+    dropped (a restart) is reopened and the read sent again, once; one that answered needs no `SELECT 1` before the
+    frame's transaction (Django's CONN_HEALTH_CHECKS would send one: a round trip a frame)."""
     name, weights, _ = engine_identity()
+    params = [name, weights, DeploymentState.LIVE.value, key]
+    try:
+        return _read(sql, params)
+    except (OperationalError, InterfaceError):
+        dropped = connection.connection is not None and connection.connection.closed
+        if connection.in_atomic_block or not dropped:
+            raise
+        connection.close()
+        return _read(sql, params)
+
+
+def _read(sql: str, params: list) -> list[tuple]:
     connection.ensure_connection()
     with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        prepared.execute(cursor, sql, [name, weights, DeploymentState.LIVE.value, key])
-        return cursor.fetchall()
+        prepared.execute(cursor, sql, params)
+        rows = cursor.fetchall()
+    connection.health_check_done = True  # it just answered
+    return rows
 
 
 # Where each model's values start in a row of _CAMERA_SQL (the credential's hash comes first).
@@ -482,6 +499,24 @@ _RECEIPT_SQL = (
 )
 
 
+# An alert's row straight from the model's fields, on the frame's driver cursor: the ORM's save compiled the same
+# INSERT on every alert, a millisecond of a frame's Python (benchmarks/frame_cost.py --alerts).
+_ALERT_FIELDS = [field for field in Alert._meta.concrete_fields if not field.primary_key]
+_ALERT_COLUMNS = ", ".join(f'"{field.column}"' for field in _ALERT_FIELDS)
+_ALERT_SQL = (
+    f"INSERT INTO {Alert._meta.db_table} ({_ALERT_COLUMNS}) "  # noqa: S608  (the model's own names)
+    f"VALUES ({', '.join(['%s'] * len(_ALERT_FIELDS))}) RETURNING id"
+)
+
+
+def _insert_alert(cursor, alert: Alert) -> None:
+    """Write a new alert's row as the ORM's save would (each field's value as it prepares it) and set its id."""
+    values = [field.get_db_prep_save(field.pre_save(alert, True), connection) for field in _ALERT_FIELDS]
+    prepared.execute(cursor, _ALERT_SQL, values)
+    alert.pk = cursor.fetchone()[0]
+    alert._state.adding, alert._state.db = False, connection.alias
+
+
 def _match_and_record(deployment, asset, engine, faces, vectors, now) -> CaptureResult:
     """Compare each face with the authorised version's templates and record alerts and receipts together."""
     matrix, owners = _templates(deployment.watchlist_id, deployment.authorised_watchlist_hash)
@@ -574,7 +609,7 @@ def _raise_alert(cursor, deployment, capture, engine, face, scores, order, owner
         created_at=now,
     )
     alert.probe_ciphertext = images.encrypt(probe, associated_data=alert.associated_data())
-    alert.save()
+    _insert_alert(cursor, alert)
     audit.send(
         cursor,
         "alert.raised",

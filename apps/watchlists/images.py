@@ -304,11 +304,16 @@ def _decode(data: bytes, image_format: str, *, max_pixels: int, min_side: int) -
                     )
                 if getattr(img, "n_frames", 1) > 1:
                     raise ImageRejected("Animated and multi-frame images are not accepted; upload a single still.")
-                img.verify()
-            # verify() leaves the image unusable; decoding needs a fresh one.
-            with Image.open(io.BytesIO(data), formats=[image_format]) as img:
-                img.load()
-                decoded = img
+                if image_format != "PNG":
+                    # Pillow's verify() checks only a PNG's chunks; a JPEG or WebP is checked by decoding it, once.
+                    img.load()
+                    decoded = img
+                else:
+                    img.verify()
+            if image_format == "PNG":  # verify() leaves the image unusable; decoding needs a fresh one
+                with Image.open(io.BytesIO(data), formats=[image_format]) as img:
+                    img.load()
+                    decoded = img
         # Pillow fills the rest of a PNG whose pixel data stops short with black instead of failing.
         if image_format == "PNG" and not _png_pixel_data_is_whole(data):
             raise _truncated()

@@ -6,6 +6,7 @@ these are honest pipeline tests, not recognition tests.
 
 import datetime
 import io
+import uuid
 
 import numpy as np
 import pytest
@@ -40,6 +41,11 @@ def test_an_enrolled_face_reposted_as_a_frame_matches_its_own_template(live, van
     assert alert.engine == services.engine_identity()[0] and alert.watchlist_hash == live.authorised_watchlist_hash
     assert bytes(alert.probe_ciphertext)[:4] == b"GVI1"
     assert Event.objects.filter(action="alert.raised", target_id=str(alert.pk)).exists()
+    # Written on the frame's own cursor, not by the ORM's save: every field as the model defines it.
+    assert (alert.state, alert.threshold, alert.capture_id) == ("pending", live.threshold, uuid.UUID(result.capture_id))
+    assert alert.candidates[0] == {"subject": alert.subject_id, "entry": alert.entry_id, "score": round(alert.score, 6)}
+    assert [alert.adjudicated_by, alert.adjudicated_at, alert.engaged_at, alert.probe_deleted_at] == [None] * 4
+    assert alert.outcome == alert.outcome_note == alert.hold_reason == alert.adjudication_reason == ""
 
 
 def _list_without_the_astronaut(live) -> None:
@@ -89,6 +95,7 @@ def test_faces_equal_alerts_plus_receipts_after_a_run(live, vans, astronaut, bla
     counts = services.reconciliation(live)
     assert counts == {"faces": 2, "alerts": 2, "receipts": 0, "reconciles": True}
     assert Capture.objects.count() == 3
+    connection.close()
 
 
 def test_frames_are_refused_when_the_deployment_is_not_live_or_the_camera_is_elsewhere(live, vans, astronaut):
@@ -252,6 +259,40 @@ def test_a_frame_is_admitted_in_one_statement_and_recorded_in_one_pipeline(live,
     )
     counts = list(Capture.objects.order_by("received_at").values_list("faces", "alerts", "receipts"))
     assert counts[1:3] == [(0, 0, 0), (1, 1, 0)] and counts[-1] == (1, 0, 1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_frames_admission_is_the_check_of_its_kept_connection(
+    live, vans, astronaut, approvers, client, sent, monkeypatch
+):
+    """Django checks a kept connection with `SELECT 1` before a request's first transaction (CONN_HEALTH_CHECKS). A
+    frame's admission statement has just used the connection, so the frame sends no `SELECT 1`; and a connection
+    the server dropped between two frames (a restart) is reopened by the admission, so the frame is matched, not
+    refused."""
+    import psycopg
+
+    token = services.issue_credential(approvers.superintendent, vans[0])
+    monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 60)  # kept, as in production (tests set 0)
+    connection.close()
+
+    def post():
+        connection.close_if_unusable_or_obsolete()  # what each request's start does under gunicorn (the test client
+        # leaves it out)
+        return client.post("/api/matching/capture/", astronaut, content_type="image/jpeg",
+                           HTTP_AUTHORIZATION=f"Camera {token}")  # fmt: skip
+
+    assert post().status_code == 201
+    sent.clear()
+    assert post().status_code == 201
+    assert len(sent) > 3 and [sql for sql, _ in sent if sql == "SELECT 1"] == []
+    dropped = connection.connection.info.backend_pid
+    params = connection.get_connection_params()
+    with psycopg.connect(**{k: v for k, v in params.items() if k not in ("context", "cursor_factory")}) as other:
+        other.execute("SELECT pg_terminate_backend(%s)", [dropped])
+    response = post()
+    assert response.status_code == 201, response.content
+    assert connection.connection.info.backend_pid != dropped
+    assert Capture.objects.count() == 3
 
 
 def test_a_frame_is_refused_once_the_engines_approval_is_withdrawn(live, vans, astronaut):
