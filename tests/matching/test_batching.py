@@ -219,3 +219,26 @@ def test_the_detection_networks_in_channels_last_find_the_same_face_and_crop():
     assert np.allclose(faces[0].box, boxes[0].astype(float), atol=1e-3)
     assert abs(faces[0].probability - float(probabilities[0])) < 1e-5
     assert torch.equal(faces[0].crop, crops[0])
+
+
+@pytest.mark.slow
+def test_the_embedding_network_in_channels_last_gives_the_same_vectors():
+    """Also an optimisation (oneDNN's convolutions are about a third faster in that layout), so the vectors are the
+    model's own: a copy in the standard layout gives the same rows, and the weights' hash is unchanged."""
+    import copy
+
+    import torch
+    from skimage import data
+
+    from apps.matching.engine import _weights_hash
+
+    engine = get_engine()
+    faces = engine.detect(Image.fromarray(data.astronaut()))
+    noise = type(faces[0])(faces[0].box, 1.0, torch.rand(3, 160, 160) * 2 - 1)
+    standard = copy.deepcopy(engine.model).to(memory_format=torch.contiguous_format)
+    assert next(p for p in engine.model.parameters() if p.dim() == 4).is_contiguous(memory_format=torch.channels_last)
+    with torch.no_grad():
+        rows = standard(torch.stack([faces[0].crop, noise.crop])).numpy()
+    expected = rows / np.linalg.norm(rows, axis=1, keepdims=True)
+    assert np.allclose(engine.embed([faces[0], noise]), expected, atol=1e-5)
+    assert _weights_hash(standard) == engine.weights_sha256
