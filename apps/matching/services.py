@@ -19,7 +19,7 @@ import numpy as np
 import psycopg
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 from PIL import Image
@@ -36,7 +36,7 @@ from apps.watchlists import services as watchlists
 from apps.watchlists.choices import WatchlistState
 from apps.watchlists.models import Watchlist
 from govern import keyfiles, prepared
-from govern.errors import Conflict
+from govern.errors import DATABASE_UNAVAILABLE, Conflict
 
 from .choices import AlertState, Outcome
 from .engine import get_engine
@@ -355,15 +355,18 @@ _BY_ASSET = _CAMERA_SQL.format(**_COLUMNS, credential_hash="NULL", source="deplo
 def _camera_rows(sql: str, key) -> list[tuple]:
     """The admission's rows. The statement is also the request's check of its kept connection: one the server
     dropped (a restart) is reopened and the read sent again, once; one that answered needs no `SELECT 1` before the
-    frame's transaction (Django's CONN_HEALTH_CHECKS would send one: a round trip a frame)."""
+    frame's transaction (Django's CONN_HEALTH_CHECKS would send one: a round trip a frame). The check now comes
+    before the models rather than just before the transaction, so a restart during a frame's detection fails that
+    frame (503), as a restart during its transaction always did."""
     name, weights, _ = engine_identity()
     params = [name, weights, DeploymentState.LIVE.value, key]
     try:
         return _read(sql, params)
-    except (OperationalError, InterfaceError):
+    except DATABASE_UNAVAILABLE as exc:
         dropped = connection.connection is not None and connection.connection.closed
         if connection.in_atomic_block or not dropped:
             raise
+        logger.warning("A frame's admission found its database connection dropped (%s); reconnecting", exc)
         connection.close()
         return _read(sql, params)
 

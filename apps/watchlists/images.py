@@ -304,12 +304,11 @@ def _decode(data: bytes, image_format: str, *, max_pixels: int, min_side: int) -
                     )
                 if getattr(img, "n_frames", 1) > 1:
                     raise ImageRejected("Animated and multi-frame images are not accepted; upload a single still.")
-                if image_format != "PNG":
-                    # Pillow's verify() checks only a PNG's chunks; a JPEG or WebP is checked by decoding it, once.
+                if image_format == "PNG":
+                    img.verify()
+                else:  # Pillow's verify() checks only a PNG's chunks; a JPEG or WebP is checked by decoding it, once
                     img.load()
                     decoded = img
-                else:
-                    img.verify()
             if image_format == "PNG":  # verify() leaves the image unusable; decoding needs a fresh one
                 with Image.open(io.BytesIO(data), formats=[image_format]) as img:
                     img.load()

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from apps.matching.engine import EngineFailed, _Gate, get_engine
+from apps.matching.engine import EngineFailed, Face, _Gate, get_engine
 
 
 def _until(condition, seconds: float = 10.0) -> None:
@@ -234,9 +234,10 @@ def test_the_embedding_network_rearranged_for_the_cpu_gives_the_models_own_vecto
 
     engine = get_engine()
     faces = engine.detect(Image.fromarray(data.astronaut()))
-    noise = type(faces[0])(faces[0].box, 1.0, torch.rand(3, 160, 160) * 2 - 1)
-    torch.manual_seed(settings.FACE_SEED)
-    loaded = InceptionResnetV1(pretrained=None).eval()
+    with torch.random.fork_rng():  # the seed is this test's, not the tests' after it
+        noise = Face(faces[0].box, 1.0, torch.rand(3, 160, 160) * 2 - 1)
+        torch.manual_seed(settings.FACE_SEED)
+        loaded = InceptionResnetV1(pretrained=None).eval()
     assert _weights_hash(loaded) == engine.weights_sha256
     assert not any(isinstance(module, torch.nn.BatchNorm2d) for module in engine.model.modules())
     assert next(p for p in engine.model.parameters() if p.dim() == 4).is_contiguous(memory_format=torch.channels_last)

@@ -11,6 +11,7 @@ import uuid
 import numpy as np
 import pytest
 from django.db import connection
+from django.db.models.signals import post_save, pre_save
 from PIL import Image
 
 from apps.audit import proofs, verifier
@@ -41,7 +42,9 @@ def test_an_enrolled_face_reposted_as_a_frame_matches_its_own_template(live, van
     assert alert.engine == services.engine_identity()[0] and alert.watchlist_hash == live.authorised_watchlist_hash
     assert bytes(alert.probe_ciphertext)[:4] == b"GVI1"
     assert Event.objects.filter(action="alert.raised", target_id=str(alert.pk)).exists()
-    # Written on the frame's own cursor, not by the ORM's save: every field as the model defines it.
+    # Written on the frame's own cursor, not by the ORM's save: every field as the model defines it, and no signal
+    # that a save would have sent is listened to.
+    assert not (pre_save.has_listeners(Alert) or post_save.has_listeners(Alert))
     assert (alert.state, alert.threshold, alert.capture_id) == ("pending", live.threshold, uuid.UUID(result.capture_id))
     assert alert.candidates[0] == {"subject": alert.subject_id, "entry": alert.entry_id, "score": round(alert.score, 6)}
     assert [alert.adjudicated_by, alert.adjudicated_at, alert.engaged_at, alert.probe_deleted_at] == [None] * 4
@@ -95,7 +98,6 @@ def test_faces_equal_alerts_plus_receipts_after_a_run(live, vans, astronaut, bla
     counts = services.reconciliation(live)
     assert counts == {"faces": 2, "alerts": 2, "receipts": 0, "reconciles": True}
     assert Capture.objects.count() == 3
-    connection.close()
 
 
 def test_frames_are_refused_when_the_deployment_is_not_live_or_the_camera_is_elsewhere(live, vans, astronaut):
@@ -263,7 +265,7 @@ def test_a_frame_is_admitted_in_one_statement_and_recorded_in_one_pipeline(live,
 
 @pytest.mark.django_db(transaction=True)
 def test_a_frames_admission_is_the_check_of_its_kept_connection(
-    live, vans, astronaut, approvers, client, sent, monkeypatch
+    live, vans, astronaut, approvers, client, sent, monkeypatch, request
 ):
     """Django checks a kept connection with `SELECT 1` before a request's first transaction (CONN_HEALTH_CHECKS). A
     frame's admission statement has just used the connection, so the frame sends no `SELECT 1`; and a connection
@@ -274,6 +276,7 @@ def test_a_frames_admission_is_the_check_of_its_kept_connection(
     token = services.issue_credential(approvers.superintendent, vans[0])
     monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 60)  # kept, as in production (tests set 0)
     connection.close()
+    request.addfinalizer(connection.close)  # not kept past this test
 
     def post():
         connection.close_if_unusable_or_obsolete()  # what each request's start does under gunicorn (the test client
@@ -288,7 +291,7 @@ def test_a_frames_admission_is_the_check_of_its_kept_connection(
     dropped = connection.connection.info.backend_pid
     params = connection.get_connection_params()
     with psycopg.connect(**{k: v for k, v in params.items() if k not in ("context", "cursor_factory")}) as other:
-        other.execute("SELECT pg_terminate_backend(%s)", [dropped])
+        other.execute("SELECT pg_terminate_backend(%s, 5000)", [dropped])  # returns once the backend has gone
     response = post()
     assert response.status_code == 201, response.content
     assert connection.connection.info.backend_pid != dropped
