@@ -67,7 +67,7 @@ def frame_jpeg(faces: int, size: tuple[int, int]) -> bytes:
     return buffer.getvalue()
 
 
-def models_only(frame: bytes, count: int, batch: int) -> None:
+def models_only(frame: bytes, count: int, batch: int, min_face_size: int) -> None:
     """A child process: load the engine, say ready, wait for go, then time the models alone on `count` frames."""
     from django.conf import settings
 
@@ -78,7 +78,7 @@ def models_only(frame: bytes, count: int, batch: int) -> None:
         FACE_THREADS=1,
         FACE_BATCH_SIZE=32,
         FACE_BATCH_FRAMES=batch,
-        FACE_MIN_SIZE=40,
+        FACE_MIN_SIZE=min_face_size,
     )
     from PIL import Image
 
@@ -101,7 +101,7 @@ def models_only(frame: bytes, count: int, batch: int) -> None:
     print(json.dumps({"seconds": seconds, "faces": faces, "cpu": cpu}), flush=True)
 
 
-def raw_model_rate(frame: bytes, count: int, processes: int, batch: int) -> dict:
+def raw_model_rate(frame: bytes, count: int, processes: int, batch: int, min_face_size: int) -> dict:
     """Faces/s of the models alone in `processes` processes at once, `count` frames in all."""
     share = [count // processes + (1 if n < count % processes else 0) for n in range(processes)]
     children = []
@@ -110,6 +110,7 @@ def raw_model_rate(frame: bytes, count: int, processes: int, batch: int) -> dict
         handle.flush()
         for frames in share:
             command = [sys.executable, __file__, "--models-only", handle.name, str(frames), str(batch)]
+            command.append(str(min_face_size))
             env = dict(os.environ, OMP_NUM_THREADS="1")
             children.append(
                 subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
@@ -183,12 +184,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", default="640x480", help="frame size, WIDTHxHEIGHT")
     parser.add_argument("--chunks", type=int, default=6, help="alternations of raw models and end to end a round")
     parser.add_argument("--rounds", nargs="+", choices=["receipts", "alerts"], default=["receipts", "alerts"])
+    parser.add_argument(
+        "--min-face-size", type=int, default=40, help="FACE_MIN_SIZE for the baseline and the server (the default: 40)"
+    )
     parser.add_argument("--pgdata", type=Path, default=ROOT / ".pgdata")
-    parser.add_argument("--models-only", nargs=3, metavar=("JPEG", "FRAMES", "BATCH"), help=argparse.SUPPRESS)
+    parser.add_argument("--models-only", nargs=4, metavar=("JPEG", "FRAMES", "BATCH", "MIN"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.models_only:
-        path, count, batch = args.models_only
-        models_only(Path(path).read_bytes(), int(count), int(batch))
+        path, count, batch, min_face_size = args.models_only
+        models_only(Path(path).read_bytes(), int(count), int(batch), int(min_face_size))
         return 0
 
     from benchmarks import load_bench, matching_bench
@@ -202,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
 
     chunk = max(1, args.frames // args.chunks)
     print("1. baseline: each face embedded alone", flush=True)
-    alone = raw_model_rate(frame, chunk, args.workers, 1)["faces_per_s"]
+    alone = raw_model_rate(frame, chunk, args.workers, 1, args.min_face_size)["faces_per_s"]
 
     socket_dir = matching_bench.create_bench_database(args.pgdata)
     rounds = {}
@@ -219,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
 
             connections.close_all()
             env = dict(load_bench.server_env(socket_dir, var_dir, 1), FACE_BATCH_FRAMES=str(args.batch))
+            env["FACE_MIN_SIZE"] = str(args.min_face_size)
             negated = False
             for name in args.rounds:
                 if negated != (name == "receipts"):
@@ -237,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
                     load, cpu = Load(), dict.fromkeys(("gunicorn", "postgres", "senders", "other"), 0.0)
                     raw_cpu = 0.0
                     for _ in range(args.chunks):
-                        result = raw_model_rate(frame, chunk, args.workers, args.batch)
+                        result = raw_model_rate(frame, chunk, args.workers, args.batch, args.min_face_size)
                         raw_faces, raw_seconds = raw_faces + result["faces"], raw_seconds + result["seconds"]
                         raw_cpu += result["cpu"]
                         cpu_before = cpu_seconds(args.pgdata)
@@ -273,8 +278,10 @@ def main(argv: list[str] | None = None) -> int:
             matching_bench.drop_bench_database(socket_dir)
 
     print(f"\nmachine: {host}")
-    print(f"gunicorn: {args.workers} workers x {args.threads} threads; {args.senders} senders; {args.frames} frames "
-          f"a round of {width}x{height}, {args.faces_per_frame} face(s) each")  # fmt: skip
+    print(
+        f"gunicorn: {args.workers} workers x {args.threads} threads; {args.senders} senders; {args.frames} frames "
+        f"a round of {width}x{height}, {args.faces_per_frame} face(s) each, FACE_MIN_SIZE {args.min_face_size}"
+    )
     print("\n| measure | faces/s | ratio to the raw models beside it | CPU a face: platform over models | target |")
     print("| --- | --- | --- | --- | --- |")
     print(f"| raw models, each face embedded alone (before the rounds) | {alone:.2f} | | | |")
