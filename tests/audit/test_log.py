@@ -243,7 +243,8 @@ def test_a_proof_printed_by_the_command_verifies_offline_with_the_standalone_ver
     assert "checkpoint signature" in result.stdout and "RESULT: OK" in result.stdout
 
     tampered = json.loads(out.getvalue())
-    tampered["leaf_hash"] = "00" + tampered["leaf_hash"][2:]
+    leaf = tampered["leaf_hash"]
+    tampered["leaf_hash"] = f"{int(leaf[:2], 16) ^ 0xFF:02x}{leaf[2:]}"  # its first byte flipped: never the same hash
     proof_file.write_text(json.dumps(tampered))
     result = subprocess.run([sys.executable, "-I", str(alone), str(proof_file)], capture_output=True, text=True)
     assert result.returncode == 1 and "RESULT: FAIL" in result.stdout
