@@ -13,7 +13,6 @@ import json
 import uuid
 from dataclasses import dataclass
 
-import psycopg
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
@@ -160,8 +159,7 @@ def record(action: str, target, actor, data: dict | None = None, reason: str = "
     params = append_params(action, target, actor, data, reason)
     # One statement: atomic alone, or part of the caller's transaction. The driver's own cursor: the append is hot
     # (every change, every face) and Django's cursor wrapper costs about as much as the statement's own Python.
-    connection.ensure_connection()
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+    with prepared.cursor() as cursor:
         prepared.execute(cursor, _RECORD_SQL, params)
         seq, created_at, canonical, leaf = cursor.fetchone()
     actor_id, actor_username, request_id, _, target_type, target_id, reason = params[3:]

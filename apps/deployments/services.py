@@ -9,7 +9,6 @@ import datetime
 import math
 from dataclasses import asdict, dataclass
 
-import psycopg
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
@@ -602,8 +601,7 @@ def add_capture_to_figures(deployment: Deployment, *, faces: int, alerts: int) -
     as the system). The statement adds to the committed figures under the row's lock, so frames committing together
     on several request threads or processes never overwrite each other's counts; the frame's own `capture.processed`
     event records what it added. The deployment's first frame makes the row, with its own event."""
-    connection.ensure_connection()
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+    with prepared.cursor() as cursor:
         prepared.execute(cursor, _ADD_TO_FIGURES, [deployment.pk, faces, alerts, timezone.now()])
         made, *figures = cursor.fetchone()
     if made:

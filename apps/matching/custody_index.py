@@ -18,12 +18,12 @@ import hashlib
 from dataclasses import dataclass
 
 import numpy as np
-import psycopg
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
 from apps.audit import services as audit
+from govern import prepared
 
 from . import custody_graph
 from .engine import get_engine
@@ -87,7 +87,7 @@ def _sample(size: int) -> np.ndarray:
     """A uniform random sample of the gallery's templates, the float16 values as stored."""
     from .services import _halfvec
 
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+    with prepared.cursor() as cursor:
         cursor.execute("SELECT embedding FROM matching_custodytemplate ORDER BY random() LIMIT %s", [size], binary=True)
         return np.stack([_halfvec(row[0]) for row in cursor.fetchall()]).astype(np.float32)
 

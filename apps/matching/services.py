@@ -258,9 +258,8 @@ def _templates(watchlist_id: int, approved_hash: str) -> tuple[np.ndarray, list[
     Read in PostgreSQL's binary format, the float16 values as stored: at 20k templates 0.26 s against the ORM's
     text path's 4.6 s, with identical values (docs/benchmarks.md); a worker pays it on its first frame of a list.
     """
-    connection.ensure_connection()
     # Django's cursors bind on the client, which cannot ask for binary results: a server-binding cursor can.
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+    with prepared.cursor() as cursor:
         cursor.execute(
             "SELECT embedding, entry_id, subject_id FROM matching_watchlisttemplate "
             "WHERE watchlist_id = %s AND approved_hash = %s ORDER BY id",
@@ -372,8 +371,7 @@ def _camera_rows(sql: str, key) -> list[tuple]:
 
 
 def _read(sql: str, params: list) -> list[tuple]:
-    connection.ensure_connection()
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+    with prepared.cursor() as cursor:
         prepared.execute(cursor, sql, params)
         rows = cursor.fetchall()
     connection.health_check_done = True  # it just answered
