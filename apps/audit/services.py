@@ -12,6 +12,7 @@ import hmac
 import json
 import uuid
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
@@ -108,7 +109,23 @@ _RECORD_SQL = f"SELECT * FROM {APPEND_CALL}"  # noqa: S608  (constant text)
 _SEND_SQL = f"SELECT FROM {APPEND_CALL}"
 
 
-def append_params(action: str, target, actor, data: dict | None = None, reason: str = "") -> list:
+class AppendParams(NamedTuple):
+    """The parameters of APPEND_CALL, in its order: the canonical text around its position and time, which the
+    database fills in, then the event's columns."""
+
+    before_seq: str
+    before_time: str
+    after_time: str
+    actor_id: int | None
+    actor_username: str
+    request_id: uuid.UUID
+    action: str
+    target_type: str
+    target_id: str
+    reason: str
+
+
+def append_params(action: str, target, actor, data: dict | None = None, reason: str = "") -> AppendParams:
     """The parameters of APPEND_CALL for this event, for a statement of the caller's (`INSERT ... SELECT ..., o_seq
     FROM audit_append(...)` keeps the event's position with a row), so a hot path can send several appends without
     waiting for each; an unregistered action is refused."""
@@ -140,11 +157,18 @@ def append_params(action: str, target, actor, data: dict | None = None, reason: 
     # "seq" and "time" are top-level keys sorting after "data"; after "data" come only strings, in which a quote
     # is always escaped, so the last occurrence of each mark is the key itself.
     seq_at, time_at = text.rindex(_SEQ_MARK), text.rindex(_TIME_MARK)
-    before_seq = text[:seq_at] + ',"seq":'
-    before_time = text[seq_at + len(_SEQ_MARK) - 1 : time_at] + ',"time":"'
-    after_time = '","v":' + text[time_at + len(_TIME_MARK) :]
-    texts = [before_seq, before_time, after_time]
-    return [*texts, actor_id, actor_username, request_id, action, described.type, described.id, reason]
+    return AppendParams(
+        before_seq=text[:seq_at] + ',"seq":',
+        before_time=text[seq_at + len(_SEQ_MARK) - 1 : time_at] + ',"time":"',
+        after_time='","v":' + text[time_at + len(_TIME_MARK) :],
+        actor_id=actor_id,
+        actor_username=actor_username,
+        request_id=request_id,
+        action=action,
+        target_type=described.type,
+        target_id=described.id,
+        reason=reason,
+    )
 
 
 def send(cursor, action: str, target, actor, data: dict | None = None, reason: str = "") -> None:
@@ -162,17 +186,16 @@ def record(action: str, target, actor, data: dict | None = None, reason: str = "
     with prepared.cursor() as cursor:
         prepared.execute(cursor, _RECORD_SQL, params)
         seq, created_at, canonical, leaf = cursor.fetchone()
-    actor_id, actor_username, request_id, _, target_type, target_id, reason = params[3:]
     event = Event(
         seq=seq,
         created_at=created_at,
-        actor_id=actor_id,
-        actor_username=actor_username,
-        request_id=request_id,
+        actor_id=params.actor_id,
+        actor_username=params.actor_username,
+        request_id=params.request_id,
         action=action,
-        target_type=target_type,
-        target_id=target_id,
-        reason=reason,
+        target_type=params.target_type,
+        target_id=params.target_id,
+        reason=params.reason,
         canonical=canonical,
         leaf_hash=bytes(leaf),
     )

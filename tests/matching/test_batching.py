@@ -245,3 +245,21 @@ def test_the_embedding_network_rearranged_for_the_cpu_gives_the_models_own_vecto
         rows = loaded(torch.stack([faces[0].crop, noise.crop])).numpy()
     expected = rows / np.linalg.norm(rows, axis=1, keepdims=True)
     assert np.allclose(engine.embed([faces[0], noise]), expected, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_an_alerts_probe_jpeg_is_the_aligned_crop_as_interleaved_pixels_would_encode_it():
+    """The probe is encoded from the crop's planes (quicker in the frame's request); the file is the one that the
+    crop's pixels, interleaved the usual way, encode to, and it decodes to the crop."""
+    import io
+
+    from skimage import data
+
+    face = get_engine().detect(Image.fromarray(data.astronaut()))[0]
+    pixels = ((face.crop.permute(1, 2, 0).numpy() * 128.0) + 127.5).clip(0, 255).astype(np.uint8)
+    interleaved = io.BytesIO()
+    Image.fromarray(pixels).save(interleaved, "JPEG", quality=90)
+    probe = face.crop_jpeg()
+    assert probe == interleaved.getvalue()
+    decoded = np.asarray(Image.open(io.BytesIO(probe)).convert("RGB"), dtype=np.float32)
+    assert decoded.shape == (160, 160, 3) and np.abs(decoded - pixels).mean() < 3.0
