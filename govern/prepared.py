@@ -38,3 +38,10 @@ def execute(cursor: psycopg.Cursor, sql: str, params) -> None:
         cursor.execute(sql, params, prepare=True)
     finally:
         raw.prepare_threshold = None
+
+
+def mark_saved(instance):
+    """Tell Django that a model instance written here by raw SQL is a saved row of the default connection (as its
+    own save would have), so that later saves update it instead of inserting it again."""
+    instance._state.adding, instance._state.db = False, connection.alias
+    return instance

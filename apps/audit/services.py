@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from govern import prepared
@@ -199,9 +199,7 @@ def record(action: str, target, actor, data: dict | None = None, reason: str = "
         canonical=canonical,
         leaf_hash=bytes(leaf),
     )
-    event._state.adding = False
-    event._state.db = connection.alias
-    return event
+    return prepared.mark_saved(event)
 
 
 def record_access(target, actor, reason: str, data: dict | None = None) -> Event:

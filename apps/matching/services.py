@@ -515,7 +515,7 @@ def _insert_alert(cursor, alert: Alert) -> None:
     values = [field.get_db_prep_save(field.pre_save(alert, True), connection) for field in _ALERT_FIELDS]
     prepared.execute(cursor, _ALERT_SQL, values)
     alert.pk = cursor.fetchone()[0]
-    alert._state.adding, alert._state.db = False, connection.alias
+    prepared.mark_saved(alert)
 
 
 def _match_and_record(deployment, asset, engine, faces, vectors, now) -> CaptureResult:
@@ -554,7 +554,7 @@ def _match_and_record(deployment, asset, engine, faces, vectors, now) -> Capture
         with psycopg.Cursor(connection.connection) as cursor:
             counts = [capture.faces, capture.alerts, capture.receipts]
             prepared.execute(cursor, _CAPTURE_SQL, [capture.pk, deployment.pk, asset.pk, now, *counts])
-            capture._state.adding, capture._state.db = False, connection.alias
+            prepared.mark_saved(capture)
             for index, (face, vector, best) in enumerate(zip(faces, vectors, bests, strict=True)):
                 if best >= threshold:
                     alert = _raise_alert(

@@ -38,6 +38,10 @@ def test_record_writes_every_field_and_hashes_the_canonical_text(actors):
     assert body["request_id"] == str(stored.request_id)
     assert bytes(stored.leaf_hash) == verifier.leaf_hash(stored.canonical.encode())
     assert stored.canonical == services.canonical_json(body)
+    # The returned event is the stored row, column for column, and Django knows it as saved.
+    for field in Event._meta.concrete_fields:
+        assert getattr(event, field.attname) == getattr(stored, field.attname), field.name
+    assert not event._state.adding and event._state.db == "default"
 
 
 def test_unknown_action_is_refused_and_writes_nothing():
