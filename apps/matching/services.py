@@ -40,6 +40,7 @@ from govern.errors import DATABASE_UNAVAILABLE, Conflict
 
 from .choices import AlertState, Outcome
 from .engine import get_engine
+from .list_index import DIMENSIONS, ListIndex
 from .models import Alert, CameraCredential, Capture, DeletionReceipt, EngineApproval, WatchlistTemplate
 from .permissions import _full_rank
 
@@ -252,8 +253,8 @@ def _halfvec(value) -> np.ndarray:
 
 
 @lru_cache(maxsize=16)
-def _templates(watchlist_id: int, approved_hash: str) -> tuple[np.ndarray, list[tuple[int, int]]]:
-    """An approved version's templates as a matrix in this process's memory (pgvector is the record).
+def _templates(watchlist_id: int, approved_hash: str) -> ListIndex:
+    """An approved version's templates in this process's memory, for an exact search (pgvector is the record).
 
     Read in PostgreSQL's binary format, the float16 values as stored: at 20k templates 0.26 s against the ORM's
     text path's 4.6 s, with identical values (docs/benchmarks.md); a worker pays it on its first frame of a list.
@@ -267,10 +268,8 @@ def _templates(watchlist_id: int, approved_hash: str) -> tuple[np.ndarray, list[
             binary=True,
         )
         rows = cursor.fetchall()
-    if not rows:
-        return np.zeros((0, 512), dtype=np.float32), []
-    matrix = np.stack([_halfvec(row[0]) for row in rows]).astype(np.float32)
-    return matrix, [(row[1], row[2]) for row in rows]
+    halves = np.stack([_halfvec(row[0]) for row in rows]) if rows else np.zeros((0, DIMENSIONS), dtype=np.float16)
+    return ListIndex(halves, [(row[1], row[2]) for row in rows])
 
 
 # --- Live capture ---------------------------------------------------------------------------------------------------
@@ -477,17 +476,6 @@ def capture_crops(
     return _match_and_record(deployment, asset, engine, faces, vectors, now)
 
 
-def _top(scores: np.ndarray, k: int) -> np.ndarray:
-    """The indexes of the k highest scores, highest first, ties by index: a partial selection, then a sort of k, not
-    a sort of the whole list (20k scores a face)."""
-    if len(scores) > k:
-        kth = -np.partition(-scores, k - 1)[k - 1]
-        chosen = np.flatnonzero(scores >= kth)  # every score tied with the k-th, so ties resolve by index
-    else:
-        chosen = np.arange(len(scores))
-    return chosen[np.lexsort((chosen, -scores[chosen]))][:k]
-
-
 _CAPTURE_SQL = (
     "INSERT INTO matching_capture (id, deployment_id, asset_id, received_at, faces, alerts, receipts) "
     "VALUES (%s, %s, %s, %s, %s, %s, %s)"
@@ -520,13 +508,11 @@ def _insert_alert(cursor, alert: Alert) -> None:
 
 def _match_and_record(deployment, asset, engine, faces, vectors, now) -> CaptureResult:
     """Compare each face with the authorised version's templates and record alerts and receipts together."""
-    matrix, owners = _templates(deployment.watchlist_id, deployment.authorised_watchlist_hash)
+    templates = _templates(deployment.watchlist_id, deployment.authorised_watchlist_hash)
     threshold = float(deployment.threshold)
     key = _receipt_key()
-    # All of a frame's faces in one multiply: the matrix is read once, not once per face (benchmarks/).
-    all_scores = vectors @ matrix.T if len(owners) else np.zeros((len(faces), 0), dtype=np.float32)
-    orders = [_top(scores, settings.FACE_TOP_K) for scores in all_scores]
-    bests = [float(scores[order[0]]) if len(order) else -1.0 for scores, order in zip(all_scores, orders, strict=True)]
+    top_scores, top_positions = templates.nearest(vectors, settings.FACE_TOP_K)
+    bests = [float(scores[0]) if len(scores) else -1.0 for scores in top_scores]
     matched = sum(best >= threshold for best in bests)
     # Decided in memory first, so the capture row is written once with its counts (faces = alerts + receipts).
     capture = Capture(
@@ -558,7 +544,7 @@ def _match_and_record(deployment, asset, engine, faces, vectors, now) -> Capture
             for index, (face, vector, best) in enumerate(zip(faces, vectors, bests, strict=True)):
                 if best >= threshold:
                     alert = _raise_alert(
-                        cursor, deployment, capture, engine, face, all_scores[index], orders[index], owners, now
+                        cursor, deployment, capture, engine, face, top_scores[index], top_positions[index], templates
                     )
                     alerts.append(alert)
                     continue
@@ -584,30 +570,33 @@ def _match_and_record(deployment, asset, engine, faces, vectors, now) -> Capture
             )
         deployments.add_capture_to_figures(deployment, faces=len(faces), alerts=len(alerts))
     # Nothing of a non-matching face outlives this call: the vectors and crops go with the frame.
-    del faces, vectors, all_scores
+    del faces, vectors, top_scores
     return CaptureResult(str(capture.pk), len(alerts) + receipts, [alert.pk for alert in alerts], receipts)
 
 
-def _raise_alert(cursor, deployment, capture, engine, face, scores, order, owners, now) -> Alert:
-    """An alert with its encrypted probe crop, and its event sent on the frame's cursor (in its pipeline)."""
+def _raise_alert(cursor, deployment, capture, engine, face, scores, positions, templates: ListIndex) -> Alert:
+    """An alert with its encrypted probe crop, and its event sent on the frame's cursor (in its pipeline); `scores`
+    and `positions` are the face's best templates, best first."""
     probe = face.crop_jpeg()
     probe_sha = hashlib.sha256(probe).hexdigest()
-    entry_id, subject_id = owners[order[0]]
+    owners = [templates.owners[position] for position in positions]
+    entry_id, subject_id = owners[0]
     alert = Alert(
         deployment=deployment,
         capture=capture,
         watchlist_hash=deployment.authorised_watchlist_hash,
         entry_id=entry_id,
         subject_id=subject_id,
-        score=float(scores[order[0]]),
+        score=float(scores[0]),
         threshold=deployment.threshold,
         candidates=[
-            {"subject": owners[i][1], "entry": owners[i][0], "score": round(float(scores[i]), 6)} for i in order
+            {"subject": subject, "entry": entry, "score": round(float(score), 6)}
+            for (entry, subject), score in zip(owners, scores, strict=True)
         ],
         engine=engine.name,
         weights_sha256=engine.weights_sha256,
         probe_sha256=probe_sha,
-        created_at=now,
+        created_at=capture.received_at,
     )
     alert.probe_ciphertext = images.encrypt(probe, associated_data=alert.associated_data())
     _insert_alert(cursor, alert)

@@ -184,17 +184,45 @@ def test_a_van_that_detects_faces_itself_posts_crops(live, vans, astronaut, appr
 
 @pytest.mark.django_db(databases=[])
 @pytest.mark.parametrize("size", [0, 1, 3, 5, 6, 20_000])
-def test_a_faces_top_k_is_the_highest_scores_highest_first_with_ties_by_index(size):
-    """The partial selection that replaced a full sort of every template's score gives the same k, in order; ties
-    (also at the k-th place) resolve to the lower index, so the chosen entry never depends on the sort's whims."""
+def test_a_faces_best_templates_are_the_exact_top_k_with_ties_by_position(size):
+    """The list's templates are scanned whole, every score: the k best equal an exact float64 search of the stored
+    float16 values, best first; ties (duplicated templates, at the top and across the k-th place) go to the lower
+    position, so the entry an alert names never depends on the scan's order."""
+    from apps.matching.list_index import ListIndex
+
     rng = np.random.default_rng(size)
-    scores = rng.standard_normal(size).astype(np.float32)
+    templates = rng.standard_normal((size, 512)).astype(np.float32)
+    templates /= np.linalg.norm(templates, axis=1, keepdims=True) if size else 1
+    faces = rng.standard_normal((4, 512)).astype(np.float32)
     if size > 10:
-        scores[[3, 7, 11]] = scores.max()  # three tied at the top: k = 1 must pick index 3
-        scores[[20, 21]] = np.sort(scores)[-5]  # three tied at the 5th place: k = 5 takes the lowest index
+        templates[[7, 11]] = templates[3]  # three tied at the top for the first face
+        faces[0] = templates[3]
+        # for the second face: the 5th best copied to two later positions, three tied across the k-th place
+        fifth = np.argsort(-(templates.astype(np.float64) @ faces[1].astype(np.float64)), kind="stable")[4]
+        templates[[size - 2, size - 1]] = templates[fifth]
+    halves = templates.astype(np.float16)
+    index = ListIndex(halves, [(position, position + 1) for position in range(size)])
+    exact = faces.astype(np.float64) @ halves.astype(np.float64).T
     for k in (1, 5):
-        expected = np.lexsort((np.arange(size), -scores))[:k]
-        assert services._top(scores, k).tolist() == expected.tolist()
+        scores, positions = index.nearest(faces, k)
+        assert scores.shape == positions.shape == (4, min(k, size))
+        for row in range(4):
+            expected = np.lexsort((np.arange(size), -exact[row].astype(np.float32)))[:k]
+            assert positions[row].tolist() == expected.tolist()
+            assert np.allclose(scores[row], exact[row][expected], atol=1e-5)
+    if size > 10:
+        assert index.nearest(faces[:1], 1)[1][0, 0] == 3
+        assert index.nearest(faces[1:2], 5)[1][0, 4] == fifth
+
+        def later_of_ties_first(vectors, count):  # a scan that keeps the later of tied templates
+            rows = [np.lexsort((-np.arange(size), -(halves.astype(np.float32) @ vector)))[:count] for vector in vectors]
+            return np.stack(
+                [halves.astype(np.float32)[row] @ v for row, v in zip(rows, vectors, strict=True)]
+            ), np.stack(rows)
+
+        index._search = later_of_ties_first
+        assert index.nearest(faces[:1], 1)[1][0, 0] == 3
+        assert index.nearest(faces[1:2], 5)[1][0, 4] == fifth
 
 
 @pytest.fixture

@@ -142,8 +142,10 @@ def batch(live, astronaut, tmp_path):
     template = along * middle + np.sqrt(1 - along**2) * apart
     WatchlistTemplate.objects.filter(watchlist=live.watchlist).update(embedding=template.tolist())
     services._templates.cache_clear()
-    stored, _ = services._templates(live.watchlist_id, live.authorised_watchlist_hash)
-    above, below = float(stored[0] @ a), float(stored[0] @ b)
+    (above, below), _ = services._templates(live.watchlist_id, live.authorised_watchlist_hash).nearest(
+        np.stack([a, b]), 1
+    )
+    above, below = float(above[0]), float(below[0])
     assert above > threshold + 0.002 and below < threshold - 0.002, (above, below, threshold)
     folder = tmp_path / "crops"
     folder.mkdir()

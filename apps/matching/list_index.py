@@ -1,0 +1,64 @@
+"""An approved watchlist version's templates in a worker's memory, and the exact search of every face against them.
+
+pgvector is the record: `matching_watchlisttemplate` holds each template as `halfvec(512)`, float16. A worker reads
+a version's templates once and keeps them as FAISS's flat float16 codes, the record's own values, and every face is
+scored against every template: an exact search, with no index to miss a match. What makes it quick is the bytes a
+face reads: 20 MB at 20,000 templates as float16, against 41 MB as a float32 matrix, so a one-face frame's search
+takes about half the time (docs/benchmarks.md, matching run 13).
+
+FAISS splits a search over OpenMP threads; a worker's core is the face engine's, so each search runs on the calling
+thread alone (the setting is the thread's own in OpenMP, so it is made before every search).
+"""
+
+import faiss
+import numpy as np
+
+DIMENSIONS = 512
+
+
+class ListIndex:
+    """One version's templates, position by position, with the (entry, subject) each belongs to."""
+
+    def __init__(self, halves: np.ndarray, owners: list[tuple[int, int]]):
+        if len(halves) != len(owners):
+            raise ValueError("every template needs its owner")
+        self.owners = owners
+        self._codes = faiss.IndexScalarQuantizer(DIMENSIONS, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
+        if len(halves):
+            # float16 values widened to float32 and narrowed back: the codes are the record's values, bit for bit.
+            self._codes.add(np.ascontiguousarray(halves, dtype=np.float32))
+
+    def __len__(self) -> int:
+        return len(self.owners)
+
+    def nearest(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Each vector's k best templates by inner product: (scores, positions), one row per vector, best first.
+
+        Ties go to the lower position, at the top and at the k-th place alike, so the entry an alert names never
+        depends on how the scan met the templates. With fewer than k templates, each row holds them all."""
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, DIMENSIONS)
+        k = min(k, len(self))
+        if k == 0:
+            return np.zeros((len(vectors), 0), dtype=np.float32), np.zeros((len(vectors), 0), dtype=np.int64)
+        # One more than asked: when it ties with the k-th, the tie may reach past what the scan returned.
+        scores, positions = self._search(vectors, min(k + 1, len(self)))
+        best_scores = np.empty((len(vectors), k), dtype=np.float32)
+        best_positions = np.empty((len(vectors), k), dtype=np.int64)
+        for row, vector in enumerate(vectors):
+            row_scores, row_positions = scores[row], positions[row]
+            if len(row_scores) > k and row_scores[k] == row_scores[k - 1]:
+                row_scores, row_positions = self._every_score(vector)
+            tied_or_better = row_scores >= row_scores[k - 1]
+            row_scores, row_positions = row_scores[tied_or_better], row_positions[tied_or_better]
+            order = np.lexsort((row_positions, -row_scores))[:k]
+            best_scores[row], best_positions[row] = row_scores[order], row_positions[order]
+        return best_scores, best_positions
+
+    def _search(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        faiss.omp_set_num_threads(1)
+        return self._codes.search(vectors, k)
+
+    def _every_score(self, vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Every template's score for one vector (only when a tie crosses the k-th place: duplicated templates)."""
+        scores, positions = self._search(vector[None, :], len(self))
+        return scores[0], positions[0]
