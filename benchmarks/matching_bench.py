@@ -170,7 +170,8 @@ def bench_search(templates: np.ndarray, probes: np.ndarray, truth: np.ndarray, t
 
 
 def bench_load(socket_dir: str, templates: np.ndarray) -> dict:
-    """Loading N halfvec(512) rows into the matrix: the _templates path (ORM text -> list -> np.stack) vs binary."""
+    """Loading N halfvec(512) rows into memory: the ORM's text path (text -> list -> np.stack) against the binary
+    format that `_templates` reads."""
     from django.db import connection
     from pgvector import HalfVector
 
@@ -508,7 +509,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"machine: {host}, load average {load_average()}", flush=True)
     rng = np.random.default_rng(5)
     identities = centres(rng, args.templates)
-    # Templates go through halfvec in the database: use the float16-rounded values, as the worker's matrix holds.
+    # Templates go through halfvec in the database: use the float16-rounded values, as a worker holds them.
     templates = identities.astype(np.float16).astype(np.float32)
     truth = rng.integers(0, args.templates, size=args.probes)
     probes = samples(rng, identities[truth], 0.70, 0.85)

@@ -3,17 +3,32 @@
 pgvector is the record: `matching_watchlisttemplate` holds each template as `halfvec(512)`, float16. A worker reads
 a version's templates once and keeps them as FAISS's flat float16 codes, the record's own values, and every face is
 scored against every template: an exact search, with no index to miss a match. What makes it quick is the bytes a
-face reads: 20 MB at 20,000 templates as float16, against 41 MB as a float32 matrix, so a one-face frame's search
-takes about half the time (docs/benchmarks.md, matching run 13).
+face reads: 20 MB at 20,000 templates as float16, against 41 MB as a float32 matrix. One face's search took 0.71x
+the matrix's time at the median and 0.49x at p99 (docs/benchmarks.md, matching run 13). A crowded frame pays for
+it: the scan reads every code once per face, where the matrix scored a frame's faces in one multiply (0.61 against
+0.43 ms a face for 32 faces); most frames hold one or two.
 
-FAISS splits a search over OpenMP threads; a worker's core is the face engine's, so each search runs on the calling
-thread alone (the setting is the thread's own in OpenMP, so it is made before every search).
+FAISS spreads its work over OpenMP threads, but a worker's core is the face engine's, so the codes are made and
+scanned on the calling thread alone. OpenMP keeps that setting per thread, so it is set for each call and the
+thread's own is put back after (a request thread may run other FAISS work, such as the custody graph's).
 """
+
+from contextlib import contextmanager
 
 import faiss
 import numpy as np
 
 DIMENSIONS = 512
+
+
+@contextmanager
+def _one_thread():
+    previous = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(previous)
 
 
 class ListIndex:
@@ -26,7 +41,8 @@ class ListIndex:
         self._codes = faiss.IndexScalarQuantizer(DIMENSIONS, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
         if len(halves):
             # float16 values widened to float32 and narrowed back: the codes are the record's values, bit for bit.
-            self._codes.add(np.ascontiguousarray(halves, dtype=np.float32))
+            with _one_thread():
+                self._codes.add(np.ascontiguousarray(halves, dtype=np.float32))
 
     def __len__(self) -> int:
         return len(self.owners)
@@ -36,7 +52,11 @@ class ListIndex:
 
         Ties go to the lower position, at the top and at the k-th place alike, so the entry an alert names never
         depends on how the scan met the templates. With fewer than k templates, each row holds them all."""
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, DIMENSIONS)
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if vectors.ndim == 1:
+            vectors = vectors[None, :]
+        if vectors.ndim != 2 or vectors.shape[1] != DIMENSIONS or not np.isfinite(vectors).all():
+            raise ValueError(f"Expected finite {DIMENSIONS}-d vectors, got an array of shape {vectors.shape}.")
         k = min(k, len(self))
         if k == 0:
             return np.zeros((len(vectors), 0), dtype=np.float32), np.zeros((len(vectors), 0), dtype=np.int64)
@@ -55,8 +75,8 @@ class ListIndex:
         return best_scores, best_positions
 
     def _search(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        faiss.omp_set_num_threads(1)
-        return self._codes.search(vectors, k)
+        with _one_thread():
+            return self._codes.search(vectors, k)
 
     def _every_score(self, vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Every template's score for one vector (only when a tie crosses the k-th place: duplicated templates)."""

@@ -570,7 +570,7 @@ def _match_and_record(deployment, asset, engine, faces, vectors, now) -> Capture
             )
         deployments.add_capture_to_figures(deployment, faces=len(faces), alerts=len(alerts))
     # Nothing of a non-matching face outlives this call: the vectors and crops go with the frame.
-    del faces, vectors, top_scores
+    del faces, vectors, top_scores, top_positions, bests
     return CaptureResult(str(capture.pk), len(alerts) + receipts, [alert.pk for alert in alerts], receipts)
 
 

@@ -225,6 +225,41 @@ def test_a_faces_best_templates_are_the_exact_top_k_with_ties_by_position(size):
         assert index.nearest(faces[1:2], 5)[1][0, 4] == fifth
 
 
+@pytest.mark.django_db(databases=[])
+def test_a_lists_codes_are_made_and_scanned_on_the_calling_thread_alone_and_bad_vectors_are_refused(monkeypatch):
+    """The worker's core is the face engine's: FAISS encodes and scans on one thread, and the thread's own OpenMP
+    setting is put back after (other FAISS work on it keeps its threads)."""
+    import faiss
+
+    from apps.matching import list_index
+
+    threads = []
+
+    class Recording(faiss.IndexScalarQuantizer):
+        def add(self, x):
+            threads.append(("add", faiss.omp_get_max_threads()))
+            return super().add(x)
+
+        def search(self, *args, **kwargs):
+            threads.append(("search", faiss.omp_get_max_threads()))
+            return super().search(*args, **kwargs)
+
+    monkeypatch.setattr(list_index.faiss, "IndexScalarQuantizer", Recording)
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(2)
+    try:
+        rng = np.random.default_rng(3)
+        index = list_index.ListIndex(rng.standard_normal((50, 512)).astype(np.float16), [(n, n) for n in range(50)])
+        index.nearest(rng.standard_normal(512), 5)
+        assert threads == [("add", 1), ("search", 1)]
+        assert faiss.omp_get_max_threads() == 2
+        for bad in (np.zeros((2, 256)), np.zeros((1, 2, 512)), np.full(512, np.nan), np.full((2, 512), np.inf)):
+            with pytest.raises(ValueError, match="512-d"):
+                index.nearest(bad, 5)
+    finally:
+        faiss.omp_set_num_threads(before)
+
+
 @pytest.fixture
 def sent(monkeypatch):
     """Every statement the driver sends from here on, Django's cursors and the driver's own alike, each with whether
