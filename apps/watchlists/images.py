@@ -304,25 +304,23 @@ def _decode(data: bytes, image_format: str, *, max_pixels: int, min_side: int) -
                     )
                 if getattr(img, "n_frames", 1) > 1:
                     raise ImageRejected("Animated and multi-frame images are not accepted; upload a single still.")
-                if image_format == "PNG":
-                    img.verify()
-                else:  # Pillow's verify() checks only a PNG's chunks; a JPEG or WebP is checked by decoding it, once
-                    img.load()
-                    decoded = img
-            if image_format == "PNG":  # verify() leaves the image unusable; decoding needs a fresh one
-                with Image.open(io.BytesIO(data), formats=[image_format]) as img:
-                    img.load()
-                    decoded = img
-        # Pillow fills the rest of a PNG whose pixel data stops short with black instead of failing.
-        if image_format == "PNG" and not _png_pixel_data_is_whole(data):
-            raise _truncated()
+                if image_format != "PNG":  # Pillow's verify() checks only a PNG's chunks: a JPEG or WebP is
+                    img.load()  # checked by decoding it, once
+                    return img
+                img.verify()
+            # A PNG: verify() leaves the image unusable, so decoding needs a fresh one; and Pillow fills the rest of a
+            # PNG whose pixel data stops short with black instead of failing.
+            with Image.open(io.BytesIO(data), formats=[image_format]) as img:
+                img.load()
+            if not _png_pixel_data_is_whole(data):
+                raise _truncated()
+            return img
     except ImageRejected:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageRejected(f"The image declares more pixels than the limit of {max_pixels:,}.") from None
     except Exception as exc:  # Pillow signals damaged input with many exception types
         raise _truncated() from exc
-    return decoded
 
 
 @lru_cache(maxsize=16)
