@@ -8,7 +8,7 @@ STAMP := $(VENV)/.govern-installed
 HTMX := govern/static/vendor/htmx.min.js
 PYTEST_ARGS ?=
 
-.PHONY: setup run test lint format browser clean-db bench fuzz
+.PHONY: setup run test lint format browser server clean-db bench fuzz
 
 setup: $(STAMP) $(HTMX)
 
@@ -32,7 +32,15 @@ browser:
 		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-run: setup
+# nginx in front of gunicorn (govern/serve.py): it reads each request whole, with timeouts, before a request thread
+# sees it, so idle and slow clients cannot hold gunicorn's threads. Debian's nginx-light is enough.
+server:
+	@command -v nginx >/dev/null 2>&1 || test -x /usr/sbin/nginx || { \
+		echo "Installing Debian's nginx-light to serve Govern"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nginx-light >/dev/null; }
+
+run: setup server
 	scripts/run.sh
 
 lint: setup
@@ -43,10 +51,10 @@ format: setup
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: setup browser lint
+test: setup browser server lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: setup
+bench: setup server
 	$(BIN)/python benchmarks/audit_bench.py
 
 # The schema fuzzer at length: FUZZ_EXAMPLES generated requests per operation, each sent as every role (the suite

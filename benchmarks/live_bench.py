@@ -130,13 +130,13 @@ def raw_model_rate(frame: bytes, count: int, processes: int, batch: int, min_fac
 
 
 def cpu_seconds(pgdata: Path) -> dict[str, float]:
-    """CPU time used so far, summed by kind: the gunicorn processes, the PostgreSQL server in `pgdata` (its
-    postmaster and every backend, including backends that have exited: a worker's connection is closed and reopened
-    every CONN_MAX_AGE seconds, and the postmaster's reaped children count in its cutime and cstime), this script
-    (the senders, standing in for the vans' uploaders), and every other process on the machine."""
+    """CPU time used so far, summed by kind: the web tier (nginx, gunicorn and govern.serve), the PostgreSQL server
+    in `pgdata` (its postmaster and every backend, including backends that have exited: a worker's connection is
+    closed and reopened every CONN_MAX_AGE seconds, and the postmaster's reaped children count in its cutime and
+    cstime), this script (the senders, standing in for the vans' uploaders), and every other process on the machine."""
     ticks = os.sysconf("SC_CLK_TCK")
     postmaster = (pgdata / "postmaster.pid").read_text().split()[0]
-    totals = {"gunicorn": 0.0, "postgres": 0.0, "senders": 0.0, "other": 0.0}
+    totals = {"web": 0.0, "postgres": 0.0, "senders": 0.0, "other": 0.0}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -150,7 +150,8 @@ def cpu_seconds(pgdata: Path) -> dict[str, float]:
         if entry.name == postmaster:
             used += (int(fields[13]) + int(fields[14])) / ticks  # cutime + cstime: its exited backends
         ours = postmaster in (entry.name, fields[1])  # the postmaster, or one of its children
-        kind = "gunicorn" if "gunicorn" in command else "postgres" if ours else "other"
+        web = any(name in command for name in ("gunicorn", "nginx", "govern.serve"))
+        kind = "web" if web else "postgres" if ours else "other"
         kind = "senders" if entry.name == str(os.getpid()) else kind
         totals[kind] += used
     return totals
@@ -186,6 +187,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", nargs="+", choices=["receipts", "alerts"], default=["receipts", "alerts"])
     parser.add_argument(
         "--min-face-size", type=int, default=40, help="FACE_MIN_SIZE for the baseline and the server (the default: 40)"
+    )
+    parser.add_argument(
+        "--serving",
+        choices=["nginx", "gunicorn"],
+        default="nginx",
+        help="nginx in front of gunicorn (production), or gunicorn alone (the set-up before issue 20)",
     )
     parser.add_argument("--pgdata", type=Path, default=ROOT / ".pgdata")
     parser.add_argument("--models-only", nargs=4, metavar=("JPEG", "FRAMES", "BATCH", "MIN"), help=argparse.SUPPRESS)
@@ -229,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
                 if negated != (name == "receipts"):
                     negate_templates(deployment.watchlist_id)
                     negated = not negated
-                with load_bench.Server(env, args.workers, args.threads) as server:
+                with load_bench.Server(env, args.workers, args.threads, serving=args.serving) as server:
                     post = functools.partial(
                         load_bench.post_frames, server.url, seeded["camera"], deployment.pk, frame, clients=args.senders
                     )
@@ -239,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
                     # The machine's speed drifts over minutes (a third either way here): the round alternates
                     # chunks of the models alone and chunks end to end, and compares their sums.
                     raw_faces = raw_seconds = e2e_seconds = failed = 0
-                    load, cpu = Load(), dict.fromkeys(("gunicorn", "postgres", "senders", "other"), 0.0)
+                    load, cpu = Load(), dict.fromkeys(("web", "postgres", "senders", "other"), 0.0)
                     raw_cpu = 0.0
                     for _ in range(args.chunks):
                         result = raw_model_rate(frame, chunk, args.workers, args.batch, args.min_face_size)
@@ -269,18 +276,19 @@ def main(argv: list[str] | None = None) -> int:
                       flush=True)  # fmt: skip
                 spent = ", ".join(f"{kind} {ms:.1f}" for kind, ms in rounds[name]["cpu_ms_per_face"].items())
                 raw_cpu_ms = rounds[name]["raw_cpu_ms_per_face"]
-                platform = rounds[name]["cpu_ms_per_face"]["gunicorn"] + rounds[name]["cpu_ms_per_face"]["postgres"]
+                platform = rounds[name]["cpu_ms_per_face"]["web"] + rounds[name]["cpu_ms_per_face"]["postgres"]
                 rounds[name]["cpu_overhead"] = platform / raw_cpu_ms - 1
                 over = rounds[name]["cpu_overhead"]
-                print(f"   CPU ms a face: {spent}; the raw models alone {raw_cpu_ms:.1f}; the platform (gunicorn and "
+                print(f"   CPU ms a face: {spent}; the raw models alone {raw_cpu_ms:.1f}; the platform (web tier and "
                       f"PostgreSQL) over the models alone: {over:+.3f}", flush=True)  # fmt: skip
         finally:
             matching_bench.drop_bench_database(socket_dir)
 
     print(f"\nmachine: {host}")
     print(
-        f"gunicorn: {args.workers} workers x {args.threads} threads; {args.senders} senders; {args.frames} frames "
-        f"a round of {width}x{height}, {args.faces_per_frame} face(s) each, FACE_MIN_SIZE {args.min_face_size}"
+        f"serving: {args.serving}; gunicorn: {args.workers} workers x {args.threads} threads; {args.senders} senders; "
+        f"{args.frames} frames a round of {width}x{height}, {args.faces_per_frame} face(s) each, "
+        f"FACE_MIN_SIZE {args.min_face_size}"
     )
     print("\n| measure | faces/s | ratio to the raw models beside it | CPU a face: platform over models | target |")
     print("| --- | --- | --- | --- | --- |")

@@ -41,6 +41,7 @@ if [ -n "${CELERY_BROKER_URL:-}" ]; then
 fi
 
 echo "Govern: http://127.0.0.1:${PORT}/  (API docs: http://127.0.0.1:${PORT}/api/docs/)  Ctrl-C stops."
-"$BIN/gunicorn" govern.wsgi --bind "127.0.0.1:${PORT}" --access-logfile - &  # workers: gunicorn.conf.py
+# nginx in front, gunicorn behind it (govern/serve.py; workers: gunicorn.conf.py); nginx's log has no query strings.
+"$BIN/python" -m govern.serve --bind "127.0.0.1:${PORT}" --access-log &
 pids+=($!)
 wait -n "${pids[@]}"
