@@ -93,7 +93,8 @@ def prepare() -> dict:
     asset = live.assets.first()
     commander = User.objects.get(username="commander")
     _, officer_token = accounts.issue_token(User.objects.get(username="officer"), "load bench")
-    _, oversight_token = accounts.issue_token(User.objects.get(username="oversight"), "load bench")
+    # Seeded in a throwaway database as the demo's own accounts, whose authenticators seed_demo enrolled.
+    _, oversight_token = accounts.issue_token(User.objects.get(username="oversight"), "load bench", second_factor=True)
     return {
         "deployment": live,
         "asset": asset,
@@ -141,18 +142,24 @@ def server_env(socket_dir: str, var_dir: str, face_threads: int = 1) -> dict:
 
 
 class Server:
-    """gunicorn serving Govern on a free loopback port; stopped (the whole group) on exit. Workers and threads go
-    through gunicorn.conf.py, as in production. `keep_alive`: gunicorn's own defaults instead of the production
-    file's one connection a thread and no keep-alive (the read round's wrk keeps its connections open, as it did
-    before gunicorn.conf.py took that choice)."""
+    """Govern served on a free loopback port as production serves it (`serving="nginx"`: `python -m govern.serve`,
+    nginx in front of gunicorn), or by gunicorn alone (`serving="gunicorn"`: the set-up before issue 20, kept to
+    compare against); stopped (the whole group) on exit. Workers and threads go through gunicorn.conf.py.
+    `keep_alive` (gunicorn alone only): gunicorn's own defaults instead of the production file's one connection a
+    thread and no keep-alive (the read round's wrk keeps its connections open; behind nginx, nginx keeps them)."""
 
-    def __init__(self, env: dict, workers: int, threads: int, keep_alive: bool = False) -> None:
+    def __init__(self, env: dict, workers: int, threads: int, keep_alive: bool = False, serving: str = "nginx") -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        command = [str(ROOT / ".venv/bin/gunicorn"), "govern.wsgi", "--bind", f"127.0.0.1:{self.port}"]
-        command += ["--log-level", "warning"]
-        if keep_alive:
-            command += ["--worker-connections", "1000", "--keep-alive", "2"]
+        self.run_dir = tempfile.mkdtemp(prefix="govern-serve-run-")
+        if serving == "nginx":
+            command = [sys.executable, "-m", "govern.serve", "--bind", f"127.0.0.1:{self.port}"]
+            command += ["--run-dir", self.run_dir]
+        else:
+            command = [str(ROOT / ".venv/bin/gunicorn"), "govern.wsgi", "--bind", f"127.0.0.1:{self.port}"]
+            command += ["--log-level", "warning"]
+            if keep_alive:
+                command += ["--worker-connections", "1000", "--keep-alive", "2"]
         env = dict(env, WEB_WORKERS=str(workers), WEB_THREADS=str(threads))
         self.process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
 
@@ -175,6 +182,7 @@ class Server:
             self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
+        shutil.rmtree(self.run_dir, ignore_errors=True)
 
 
 def _latency_ms(text: str) -> float:
@@ -259,8 +267,8 @@ def ledger(deployment_id: int) -> tuple[int, int, int]:
 
 def report(host: dict, args, reads: dict, frames: dict) -> None:
     print(f"\nmachine: {host}")
-    print(f"gunicorn: {args.workers} workers x {args.threads} threads; wrk: 2 threads, {args.connections} connections, "
-          f"{args.duration} s per endpoint")  # fmt: skip
+    print(f"serving: {args.serving}; gunicorn: {args.workers} workers x {args.threads} threads; wrk: 2 threads, "
+          f"{args.connections} connections, {args.duration} s per endpoint")  # fmt: skip
     print("\n| endpoint | requests/s | p50 ms | p99 ms | requests | non-2xx | socket errors | vs /healthz | target |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     base = reads["/healthz"]["rps"] if reads else 1.0
@@ -285,6 +293,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frame-clients", type=int, default=2)
     parser.add_argument("--face-threads", type=int, default=1, help="torch threads per gunicorn worker")
     parser.add_argument("--skip-reads", action="store_true", help="frames only")
+    parser.add_argument(
+        "--serving",
+        choices=["nginx", "gunicorn"],
+        default="nginx",
+        help="nginx in front of gunicorn (production), or gunicorn alone (the set-up before issue 20)",
+    )
     parser.add_argument("--pgdata", type=Path, default=ROOT / ".pgdata")
     args = parser.parse_args(argv)
     binary = ensure_wrk()
@@ -305,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
             connections.close_all()
             reads = {}
             env = server_env(socket_dir, var_dir, args.face_threads)
-            with Server(env, args.workers, args.threads, keep_alive=True) as server:
+            with Server(env, args.workers, args.threads, keep_alive=True, serving=args.serving) as server:
                 targets = [
                     ("/healthz", None),
                     ("/api/deployments/published/", None),

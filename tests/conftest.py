@@ -86,6 +86,14 @@ def _close_stray_connections_before_teardown(django_db_setup, django_db_blocker)
         )
 
 
+@pytest.fixture(autouse=True)
+def _fresh_throttles():
+    """Each test starts with no request counted against the API's throttles (Django's local-memory cache)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def make_user(db):
     """Create an account with roles through the accounts service (as the system)."""

@@ -3,16 +3,16 @@
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.models import Group
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.audit import services as audit
 
 from . import lockout, policy, services, two_factor
-from .choices import Role
-from .models import ApiToken, SignInLockout, User
-from .services import INCOMPATIBLE_WITH_ADMINISTRATOR, PROFILE_FIELDS
+from .choices import AccountChangeKind, AccountChangeState, Role
+from .models import AccountChange, ApiToken, SignInLockout, User
+from .services import PROFILE_FIELDS
 
 # Roles are a fixed list, and authenticator secrets are nobody's to read: neither is edited by hand.
 for model in (Group, TOTPDevice):
@@ -40,12 +40,16 @@ class UserAdmin(DjangoUserAdmin):
     filter_horizontal = ["groups"]
     actions = ["reset_second_factor", "issue_enrolment_code"]
 
-    @admin.action(description="Remove their authenticator app (they enrol a new one with an enrolment code)")
+    @admin.action(description="Ask to remove their authenticator app (a second administrator approves)")
     def reset_second_factor(self, request, queryset):
         for user in queryset:
             two_factor.reset(request.user, user, reason="admin site")
-        self.message_user(request, "Authenticator apps removed.", messages.SUCCESS)
-        self.issue_enrolment_code(request, queryset)
+        self.message_user(
+            request,
+            "Removal asked for: it takes effect when a second administrator approves it (Account changes); then issue "
+            "an enrolment code.",
+            messages.WARNING,
+        )
 
     @admin.action(description="Issue an enrolment code (shown once: give it to the person in person or by phone)")
     def issue_enrolment_code(self, request, queryset):
@@ -96,32 +100,39 @@ class UserAdmin(DjangoUserAdmin):
         changed = {field: [old, getattr(obj, field)] for field, old in before.items() if getattr(obj, field) != old}
         if changed:
             audit.record("account.update", obj, request.user, data={"changed": changed}, reason="admin site")
+        if {"rank", "is_active"} & set(changed):
+            services.revoke_tokens(request.user, obj, " and ".join(sorted(set(changed) & {"rank", "is_active"})) +
+                                   " changed")  # fmt: skip
 
     def save_related(self, request, form, formsets, change):
+        """Roles go through the accounts service: a grant of authorising officer, privacy officer or administrator
+        waits for a second administrator (Account changes), as everywhere else."""
         user = form.instance
-        before = sorted(user.groups.filter(name__in=Role.values).values_list("name", flat=True)) if change else []
+        groups = form.cleaned_data.pop("groups", None)
         super().save_related(request, form, formsets, change)
-        after = sorted(user.groups.filter(name__in=Role.values).values_list("name", flat=True))
-        held = {Role(name) for name in after}
-        if Role.ADMINISTRATOR in held and held & INCOMPATIBLE_WITH_ADMINISTRATOR:
-            raise PermissionDenied("An administrator may not also hold an approving, compiling or privacy role.")
-        is_admin = Role.ADMINISTRATOR.value in after
-        if user.is_staff != is_admin:
-            User.objects.filter(pk=user.pk).update(is_staff=is_admin)
-        if before != after:
-            audit.record(
-                "account.roles_changed",
-                user,
-                request.user,
-                data={"before": before, "after": after},
-                reason="admin site",
+        if groups is None:
+            return
+        wanted = [group.name for group in groups if group.name in Role.values]
+        try:
+            services.set_roles(request.user, user, wanted, reason="admin site")
+        except ValidationError as exc:
+            raise PermissionDenied(" ".join(exc.messages)) from exc
+        waiting = user.account_changes.filter(state=AccountChangeState.PENDING, kind=AccountChangeKind.GRANT_ROLES)
+        if waiting.exists():
+            self.message_user(
+                request,
+                "Authorising officer, privacy officer and administrator take effect only when a second administrator "
+                "approves them (Account changes).",
+                messages.WARNING,
             )
 
     def user_change_password(self, request, id, form_url=""):
         with transaction.atomic():
             response = super().user_change_password(request, id, form_url)
             if request.method == "POST" and response.status_code == 302:
-                audit.record("account.password_set", User.objects.get(pk=id), request.user, reason="admin site")
+                user = User.objects.get(pk=id)
+                audit.record("account.password_set", user, request.user, reason="admin site")
+                services.revoke_tokens(request.user, user, "password changed")
         return response
 
 
@@ -178,3 +189,39 @@ class SignInLockoutAdmin(_ReadOnlyForAdministrators):
         for pause in queryset.filter(lifted_at__isnull=True):
             lockout.lift(request.user, pause, reason="admin site")
         self.message_user(request, "Pauses lifted.", messages.SUCCESS)
+
+
+@admin.register(AccountChange)
+class AccountChangeAdmin(_ReadOnlyForAdministrators):
+    """Grants of authorising officer, privacy officer or administrator, and removals of an authenticator, asked for
+    by one administrator: another approves or refuses them here."""
+
+    list_display = ["user", "kind", "roles", "reason", "requested_by", "requested_at", "state", "decided_by"]
+    list_filter = ["state", "kind"]
+    search_fields = ["user__username", "requested_by__username"]
+    fields = list_display
+    actions = ["approve", "refuse"]
+
+    @admin.action(description="Approve the selected changes (they take effect now)")
+    def approve(self, request, queryset):
+        for change in queryset.filter(state=AccountChangeState.PENDING):
+            try:
+                services.approve_change(request.user, change, reason="admin site")
+            except (PermissionDenied, ValidationError) as exc:
+                self.message_user(
+                    request, f"{change}: {' '.join(getattr(exc, 'messages', [str(exc)]))}", messages.ERROR
+                )
+            else:
+                self.message_user(request, f"Approved: {change}.", messages.SUCCESS)
+
+    @admin.action(description="Refuse the selected changes")
+    def refuse(self, request, queryset):
+        for change in queryset.filter(state=AccountChangeState.PENDING):
+            try:
+                services.refuse_change(request.user, change, reason="refused on the admin site")
+            except (PermissionDenied, ValidationError) as exc:
+                self.message_user(
+                    request, f"{change}: {' '.join(getattr(exc, 'messages', [str(exc)]))}", messages.ERROR
+                )
+            else:
+                self.message_user(request, f"Refused: {change}.", messages.SUCCESS)

@@ -51,11 +51,31 @@ AUDIT_ACTIONS = {
     "account.enrolment_code_refused": "Enrolment code refused",
     "account.enrolment_code_accepted": "Enrolment code accepted",
     "account.unlocked": "Sign-in pause lifted",
+    "account.change_requested": "Account change requested (awaiting a second administrator)",
+    "account.change_approved": "Account change approved by a second administrator",
+    "account.change_refused": "Account change refused by a second administrator",
 }
 
 
 # Roles that must sign in with a second factor (a TOTP code from an authenticator app) after the password.
 SECOND_FACTOR_ROLES = frozenset({Role.AUTHORISING_OFFICER, Role.PRIVACY_OFFICER, Role.ADMINISTRATOR})
+# Roles whose grant takes effect only when a second administrator approves it (four eyes).
+FOUR_EYES_ROLES = SECOND_FACTOR_ROLES
+
+
+class AccountChangeKind(models.TextChoices):
+    """A change to an account that one administrator alone may not make."""
+
+    GRANT_ROLES = "grant_roles", "Grant roles"
+    REMOVE_AUTHENTICATOR = "remove_authenticator", "Remove the authenticator app"
+
+
+class AccountChangeState(models.TextChoices):
+    """Where a four-eyes account change stands."""
+
+    PENDING = "pending", "Awaiting a second administrator"
+    APPROVED = "approved", "Approved"
+    REFUSED = "refused", "Refused"
 
 
 class LockoutKey(models.TextChoices):

@@ -26,6 +26,8 @@ class SecondFactorRequiredMiddleware:
         user = request.user
         if not user.is_authenticated or not user.needs_second_factor or user.is_verified():
             return self.get_response(request)
+        # Wherever this session may still go (the open paths), the policy refuses it every action.
+        user.second_factor_missing = True
         path = request.path_info
         verify, enrol, logout = reverse("two-factor-verify"), reverse("two-factor-enrol"), reverse("logout")
         if path in (verify, enrol, logout) or path.startswith((*OPEN_PATHS, "/" + settings.STATIC_URL.lstrip("/"))):

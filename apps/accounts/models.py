@@ -1,5 +1,7 @@
 """Users with rank, warrant number, force and unit; roles are groups."""
 
+import hashlib
+import json
 from functools import cached_property
 
 from django.contrib.auth.models import AbstractUser
@@ -8,7 +10,7 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
-from .choices import SECOND_FACTOR_ROLES, SENIORITY, LockoutKey, Rank, Role
+from .choices import SECOND_FACTOR_ROLES, SENIORITY, AccountChangeKind, AccountChangeState, LockoutKey, Rank, Role
 
 
 class RestrictedQuerySet(models.QuerySet):
@@ -80,6 +82,27 @@ class User(AbstractUser):
         """Forget the cached roles after the groups changed."""
         self.__dict__.pop("roles", None)
 
+    def security_stamp(self) -> str:
+        """The stamp of this account's roles, rank, active flag, password and authenticators, as stored now."""
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        groups = self.groups.filter(name__in=Role.values).values_list("name", flat=True)
+        devices = TOTPDevice.objects.filter(user=self, confirmed=True).values_list("pk", flat=True)
+        stored = User.objects.values_list("rank", "is_active", "password").get(pk=self.pk)
+        return account_stamp(groups, *stored, devices)
+
+
+def account_stamp(role_names, rank, is_active, password_hash, device_ids) -> str:
+    """What an API token is bound to: the account's roles, rank, active flag, password and confirmed authenticators.
+
+    A change to any of them changes the stamp, and a token issued under the old one no longer authenticates.
+    """
+    material = json.dumps(
+        [sorted(name for name in role_names if name in Role.values), rank, bool(is_active), password_hash,
+         sorted(device_ids)]
+    )  # fmt: skip
+    return hashlib.sha256(material.encode()).hexdigest()
+
 
 def _roles_named(group_names) -> frozenset[Role]:
     return frozenset(Role(name) for name in group_names if name in Role.values)
@@ -128,6 +151,12 @@ class ApiToken(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    second_factor = models.BooleanField(
+        default=False, help_text="Whether it was issued after a verified second factor (its assurance)."
+    )
+    account_stamp = models.CharField(
+        max_length=64, blank=True, help_text="The account's roles, rank, password and authenticators at issue."
+    )
 
     objects = RestrictedManager()
 
@@ -172,3 +201,32 @@ class EnrolmentCode(models.Model):
 
     def __str__(self):
         return f"enrolment code of {self.user} issued {self.issued_at:%Y-%m-%d %H:%M}"
+
+
+class AccountChange(models.Model):
+    """A change one administrator asked for and a second must approve: a grant of authorising officer, privacy
+    officer or administrator, or the removal of an authenticator app. Nothing changes until it is approved."""
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="account_changes")
+    kind = models.CharField(max_length=32, choices=AccountChangeKind.choices)
+    roles = models.JSONField(default=list, blank=True, help_text="For a grant: the roles the account is to hold.")
+    reason = models.TextField()
+    requested_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    state = models.CharField(max_length=16, choices=AccountChangeState.choices, default=AccountChangeState.PENDING)
+    decided_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True)
+
+    objects = RestrictedManager()
+
+    class Meta:
+        ordering = ["-requested_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "kind"], condition=Q(state="pending"), name="account_change_one_pending_per_kind"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} for {self.user} ({self.get_state_display().lower()})"

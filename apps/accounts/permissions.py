@@ -35,3 +35,23 @@ rule(
     scope=_own_tokens_unless_administrator,
     check=_revocation_refusal,
 )
+
+
+def _may_decide_change(user, change):
+    if change.state != "pending":
+        return "This change is already decided."
+    if change.requested_by_id == user.pk:
+        return "You asked for this change, so another administrator decides it."
+    if change.user_id == user.pk:
+        return "Nobody decides a change to their own account."
+    return None
+
+
+# Four eyes: one administrator asks, another approves; the change waits until then.
+rule("accounts.view_accountchange", roles=[Role.ADMINISTRATOR], label="View account changes awaiting approval")
+rule(
+    "accounts.decide_accountchange",
+    roles=[Role.ADMINISTRATOR],
+    label="Approve account changes",
+    check=_may_decide_change,
+)

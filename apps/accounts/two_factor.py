@@ -19,7 +19,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.audit import services as audit
 
-from . import policy
+from . import policy, services
 from .models import EnrolmentCode, User
 
 DEVICE_NAME = "authenticator app"
@@ -147,6 +147,7 @@ def confirm_enrolment(request, device: TOTPDevice, code) -> bool:
     request.session.pop(ENROLMENT_SESSION_KEY, None)
     django_otp.login(request, device)
     audit.record("account.second_factor_enrolled", user, user, data={"device": device.persistent_id})
+    services.revoke_tokens(user, user, "authenticator enrolled")
     return True
 
 
@@ -170,14 +171,10 @@ def sign_in_second_factor(request, code) -> bool:
 
 
 @transaction.atomic
-def reset(actor, user: User, reason: str) -> int:
-    """An administrator removes a person's authenticator (lost phone); they enrol again at their next sign-in."""
-    policy.require(actor, "accounts.change_user", user)
-    if actor.pk == user.pk:
-        raise PermissionDenied("Nobody removes their own second factor: ask another administrator.")
-    removed, _ = TOTPDevice.objects.filter(user=user).delete()
-    audit.record("account.second_factor_reset", user, actor, data={"devices": removed}, reason=reason)
-    return removed
+def reset(actor, user: User, reason: str):
+    """An administrator asks to remove a person's authenticator (lost phone); it is removed when a second
+    administrator approves (services.approve_change), and they enrol again at their next sign-in."""
+    return services.request_authenticator_removal(actor, user, reason)
 
 
 @transaction.atomic

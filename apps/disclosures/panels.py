@@ -2,23 +2,23 @@
 
 from django.template.loader import render_to_string
 
+from apps.accounts import policy
 from apps.matching.choices import AlertState
 
-from . import permissions
 from .models import DisclosureCase
 
 
 def alert_panel(request, alert) -> str:
     """Shown to case workers (and privacy officers): the case opened from this alert, or the one-click action."""
     user = request.user
-    if not permissions.may(user, "disclosures.view_disclosurecase"):
+    if not policy.may(user, "disclosures.view_disclosurecase"):
         return ""
     cases = list(DisclosureCase.objects.restrict(user, "view").filter(alert=alert).order_by("opened_at"))
     may_open = (
         not cases
         and alert.subject.registered_sex_offender
         and alert.state not in (AlertState.PENDING, AlertState.FALSE)
-        and permissions.may(user, "disclosures.add_disclosurecase")
+        and policy.may(user, "disclosures.add_disclosurecase")
     )
     if not cases and not may_open:
         return ""

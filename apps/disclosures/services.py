@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from apps.accounts import policy
 from apps.audit import services as audit
 from apps.matching.choices import AlertState
 from apps.matching.models import Alert
@@ -105,7 +106,7 @@ def clocks(contact_at: datetime.datetime, extension_days: int = 0) -> dict[str, 
 def _lock(actor, case: DisclosureCase, action: str = "disclosures.change_disclosurecase") -> DisclosureCase:
     """Lock the case row, check the actor may change it and that it is not completed."""
     locked = DisclosureCase.objects.select_for_update().get(pk=case.pk)
-    permissions.require(actor, action, locked)
+    policy.require(actor, action, locked)
     if locked.is_completed:
         raise Conflict(f"{locked.reference} is completed and locked: nothing on it can change.")
     return locked
@@ -192,7 +193,7 @@ def open_case(
     **fields,
 ) -> DisclosureCase:
     """Open a case at first contact, with the immediate-risk triage; every clock starts at the contact."""
-    permissions.require(actor, "disclosures.add_disclosurecase")
+    policy.require(actor, "disclosures.add_disclosurecase")
     unknown = set(fields) - set(CASE_FIELDS)
     if unknown:
         raise ValidationError(f"Unknown case fields: {', '.join(sorted(unknown))}.")
@@ -250,7 +251,7 @@ def open_case(
 @transaction.atomic
 def open_from_alert(actor, alert: Alert, *, now=None) -> DisclosureCase:
     """Right to be told: open a case from an adjudicated alert on a registered sex offender, cross-referenced."""
-    permissions.require(actor, "disclosures.add_disclosurecase")
+    policy.require(actor, "disclosures.add_disclosurecase")
     alert = Alert.objects.select_for_update().select_related("subject", "deployment").get(pk=alert.pk)
     if alert.state == AlertState.PENDING:
         raise Conflict(f"Alert {alert.pk} has not been adjudicated: judge it before acting on it.")
@@ -651,7 +652,7 @@ def decide_extension(actor, extension: Extension, *, approve: bool, note: str = 
     """A supervisor (not the requester, not the officer in charge) approves or refuses an extension."""
     extension = Extension.objects.select_for_update().select_related("case").get(pk=extension.pk)
     locked = _lock(actor, extension.case, action="disclosures.view_disclosurecase")
-    permissions.require(actor, "disclosures.decide_extension", extension)
+    policy.require(actor, "disclosures.decide_extension", extension)
     if extension.state != ExtensionState.REQUESTED:
         raise Conflict(f"This extension was already {extension.get_state_display().lower()}.")
     note = _text(note)

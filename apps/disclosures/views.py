@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
+from apps.accounts import policy
 from apps.audit.access import consultation_logged
 from apps.matching.models import Alert
 from govern.errors import Conflict
@@ -37,18 +38,18 @@ from .models import DisclosureCase, Extension
 
 def _case(request, pk, *args, **kwargs) -> DisclosureCase:
     """The case, for someone who may see cases at all: others get 403 with the reason, not a 404."""
-    permissions.require(request.user, "disclosures.view_disclosurecase")
+    policy.require(request.user, "disclosures.view_disclosurecase")
     return get_object_or_404(DisclosureCase.objects.restrict(request.user, "view"), pk=pk)
 
 
 def _may_work(request, case) -> bool:
-    return not case.is_completed and permissions.may(request.user, "disclosures.change_disclosurecase", case)
+    return not case.is_completed and policy.may(request.user, "disclosures.change_disclosurecase", case)
 
 
 @login_required
 def case_list(request):
     """The officers' cases, the next deadline first; overdue ones flagged. No personal data is shown here."""
-    permissions.require(request.user, "disclosures.view_disclosurecase")
+    policy.require(request.user, "disclosures.view_disclosurecase")
     now = timezone.now()
     visible = DisclosureCase.objects.restrict(request.user, "view").select_related("officer_in_charge")
     open_cases = visible.exclude(stage=Stage.COMPLETED).with_clocks(now).order_by("next_due", "id")
@@ -56,7 +57,7 @@ def case_list(request):
         "open_cases": [(case, case.deadlines(now)) for case in open_cases],
         "overdue": sum(1 for case in open_cases if case.is_overdue),
         "completed": visible.filter(stage=Stage.COMPLETED).order_by("-completed_at")[:50],
-        "may_open": permissions.may(request.user, "disclosures.add_disclosurecase"),
+        "may_open": policy.may(request.user, "disclosures.add_disclosurecase"),
     }
     return render(request, "disclosures/list.html", context)
 
@@ -64,7 +65,7 @@ def case_list(request):
 @login_required
 def case_open(request):
     """First contact: open a case."""
-    permissions.require(request.user, "disclosures.add_disclosurecase")
+    policy.require(request.user, "disclosures.add_disclosurecase")
     form = OpenCaseForm(
         request.POST or None,
         initial={"officer_in_charge": request.user.pk, "contact_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M")},
@@ -110,7 +111,7 @@ def case_detail(request, pk, target, reason):
             "checks": case.checks.select_related("made_by"),
             "extensions": case.extensions.select_related("requested_by", "decided_by"),
             "pending_extensions": [
-                (extension, permissions.refusal(request.user, "disclosures.decide_extension", extension))
+                (extension, policy.refusal(request.user, "disclosures.decide_extension", extension))
                 for extension in case.extensions.filter(state="requested")
             ]
             if supervisor and not case.is_completed
@@ -222,7 +223,7 @@ def case_act(request, pk, act):
 @require_POST
 def open_from_alert(request, alert_pk):
     """Right to be told from an adjudicated alert: one action opens the cross-referenced case."""
-    permissions.require(request.user, "disclosures.add_disclosurecase")
+    policy.require(request.user, "disclosures.add_disclosurecase")
     alert = get_object_or_404(Alert.objects.restrict(request.user, "view"), pk=alert_pk)
     try:
         case = services.open_from_alert(request.user, alert)
@@ -237,7 +238,7 @@ def open_from_alert(request, alert_pk):
 @require_safe
 def statistics_page(request):
     """The force's figures: applications, disclosures, non-disclosures, average days, overdue; charts in SVG."""
-    permissions.require(request.user, "disclosures.view_statistics")
+    policy.require(request.user, "disclosures.view_statistics")
     figures = statistics.figures()
     context = {"figures": figures, "monthly": statistics.monthly_chart(), "stages": statistics.stage_chart()}
     return render(request, "disclosures/statistics.html", context)

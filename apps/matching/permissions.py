@@ -4,22 +4,19 @@ An officer sees, judges and holds only the alerts of deployments whose team they
 privacy officers see every alert. An alert outside the officer's deployments is not there for them (404).
 """
 
-from django.conf import settings
 from django.db.models import Q
 
-from apps.accounts.choices import Rank, Role
-from apps.accounts.policy import rule
+from apps.accounts.choices import Role
+from apps.accounts.policy import minimum_rank, rule
 
 OFFICER, APPROVER, PRIVACY = Role.OFFICER, Role.AUTHORISING_OFFICER, Role.PRIVACY_OFFICER
 
-
-def _full_rank(user, _obj=None) -> str | None:
-    if user.outranks_or_equals(settings.AUTHORISING_MIN_RANK):
-        return None
-    return f"Only a {Rank(settings.AUTHORISING_MIN_RANK).label} or above approves a face engine."
-
-
-rule("matching.approve_engine", roles=[APPROVER], label="Approve face engines", check=_full_rank)
+rule(
+    "matching.approve_engine",
+    roles=[APPROVER],
+    label="Approve face engines",
+    actor=minimum_rank("AUTHORISING_MIN_RANK", "approves a face engine"),
+)
 rule("matching.countersign_engine", roles=[PRIVACY], label="Countersign face engine approvals")
 rule("matching.view_engineapproval", roles=[APPROVER, PRIVACY, Role.OVERSIGHT], label="View engine approvals")
 rule("matching.add_cameracredential", roles=[APPROVER], label="Issue camera credentials")

@@ -5,18 +5,10 @@ dashboards and bundles only, never biometric data; authorising officers propose 
 which only a privacy officer's countersignature brings into force.
 """
 
-from django.conf import settings
-
-from apps.accounts.choices import Rank, Role
-from apps.accounts.policy import rule
+from apps.accounts.choices import Role
+from apps.accounts.policy import minimum_rank, rule
 
 APPROVER, PRIVACY, OVERSIGHT = Role.AUTHORISING_OFFICER, Role.PRIVACY_OFFICER, Role.OVERSIGHT
-
-
-def _full_rank(user, _obj=None) -> str | None:
-    if user.outranks_or_equals(settings.AUTHORISING_MIN_RANK):
-        return None
-    return f"Only a {Rank(settings.AUTHORISING_MIN_RANK).label} or above proposes a threshold or engine change."
 
 
 def _not_the_proposer(user, change) -> str | None:
@@ -38,7 +30,7 @@ rule(
     "oversight.propose_governedchange",
     roles=[APPROVER],
     label="Propose threshold or engine changes",
-    check=_full_rank,
+    actor=minimum_rank("AUTHORISING_MIN_RANK", "proposes a threshold or engine change"),
 )
 rule(
     "oversight.countersign_governedchange",

@@ -1,10 +1,9 @@
 """Who may compile, see and approve watchlists: separation of duties lives here, not in the pages."""
 
-from django.conf import settings
 from django.db.models import Q
 
-from apps.accounts.choices import Rank, Role
-from apps.accounts.policy import rule
+from apps.accounts.choices import Role
+from apps.accounts.policy import minimum_rank, rule
 
 from .choices import WatchlistState
 
@@ -20,19 +19,10 @@ def _contributed(user, watchlist) -> bool:
     )
 
 
-def _rank_at_least(user, minimum: str) -> str | None:
-    if user.outranks_or_equals(minimum):
-        return None
-    return f"Only a {Rank(minimum).label} or above may do this; your rank is {user.get_rank_display() or 'none'}."
-
-
-def _may_approve(minimum_setting: str):
-    def check(user, watchlist) -> str | None:
-        if _contributed(user, watchlist):
-            return "You compiled, edited or submitted this watchlist, so you may not approve it."
-        return _rank_at_least(user, getattr(settings, minimum_setting))
-
-    return check
+def _may_approve(user, watchlist) -> str | None:
+    if _contributed(user, watchlist):
+        return "You compiled, edited or submitted this watchlist, so you may not approve it."
+    return None
 
 
 def _may_return(user, watchlist) -> str | None:
@@ -44,7 +34,7 @@ def _may_return(user, watchlist) -> str | None:
 def _may_ratify(user, watchlist) -> str | None:
     if watchlist.approved_by_id == user.pk:
         return "The officer who approved urgently may not ratify their own approval."
-    return _may_approve("AUTHORISING_MIN_RANK")(user, watchlist)
+    return _may_approve(user, watchlist)
 
 
 def _watchlists_visible(prefix: str = ""):
@@ -92,13 +82,21 @@ rule(
     "watchlists.approve_watchlist",
     roles=[APPROVER],
     label="Approve watchlists",
-    check=_may_approve("AUTHORISING_MIN_RANK"),
+    check=_may_approve,
+    actor=minimum_rank("AUTHORISING_MIN_RANK", "may do this"),
 )
 rule(
     "watchlists.approve_watchlist_urgently",
     roles=[APPROVER],
     label="Approve watchlists urgently",
-    check=_may_approve("URGENT_AUTHORISING_MIN_RANK"),
+    check=_may_approve,
+    actor=minimum_rank("URGENT_AUTHORISING_MIN_RANK", "may do this"),
 )
 rule("watchlists.return_watchlist", roles=[APPROVER], label="Return watchlists for changes", check=_may_return)
-rule("watchlists.ratify_watchlist", roles=[APPROVER], label="Ratify urgent approvals", check=_may_ratify)
+rule(
+    "watchlists.ratify_watchlist",
+    roles=[APPROVER],
+    label="Ratify urgent approvals",
+    check=_may_ratify,
+    actor=minimum_rank("AUTHORISING_MIN_RANK", "may do this"),
+)

@@ -102,3 +102,73 @@ def test_a_failed_change_leaves_no_event(actors):
     with pytest.raises(ValidationError, match="rank"):
         services.update_profile(actors.admin, actors.officer, rank="field_marshal")
     assert Event.objects.count() == before
+
+
+# --- Actor conditions hold on every call, with or without an object (issue 20, item 3) --------------------------
+
+
+def _candidates(make_user, declared):
+    """For each of the rule's roles, a person holding only it, of no rank and no unit: who fails rank and unit."""
+    return [make_user(f"cand-{declared.action}-{role}"[:150], role, rank="", unit="") for role in declared.roles]
+
+
+def test_every_rule_refuses_an_actor_who_fails_its_actor_conditions_without_an_object(make_user):
+    """Meta-test: for every registered rule, a person without its role, and (where the rule has an actor condition)
+    a person with the role who fails the condition, is refused with no object: require raises RoleRefused, may says
+    no and the rule's scope is empty. A rule with an actor condition that no candidate fails is reported: the walk
+    must not pass by skipping it."""
+    outsider = make_user("meta-outsider")
+    untested = []
+    for action, declared in policy.rules().items():
+        assert not policy.may(outsider, action), action
+        with pytest.raises(policy.RoleRefused):
+            policy.require(outsider, action)
+        if declared.actor is None:
+            continue
+        failing = [user for user in _candidates(make_user, declared) if declared.actor(user) is not None]
+        if not failing:
+            untested.append(action)
+        for user in failing:
+            assert not policy.may(user, action), (action, user)
+            assert policy.refusal(user, action) == declared.actor(user)
+            with pytest.raises(policy.RoleRefused):
+                policy.require(user, action)
+            assert policy.scope(user, action) == policy.NOTHING
+    assert not untested, f"no candidate fails the actor condition of: {untested}"
+
+
+def test_rank_is_checked_without_an_object(approvers):
+    """The hole: policy.require(actor, "matching.approve_engine") did not check rank, as no object was passed."""
+    for action in (
+        "matching.approve_engine",
+        "oversight.propose_governedchange",
+        "deployments.authorise_deployment",
+        "deployments.approve_policydocument",
+        "watchlists.approve_watchlist",
+        "watchlists.ratify_watchlist",
+    ):
+        with pytest.raises(policy.RoleRefused, match="Superintendent or above"):
+            policy.require(approvers.chief_inspector, action)
+        policy.require(approvers.superintendent, action)
+    policy.require(approvers.inspector, "watchlists.approve_watchlist_urgently")
+
+
+def test_one_rank_helper_and_no_local_patches():
+    """The shadow policy API and the hand-written rank checks are gone: every app states rank through the policy."""
+    import pathlib
+
+    root = pathlib.Path(__file__).resolve().parents[2] / "apps"
+    sources = {path: path.read_text() for path in root.rglob("*.py")}
+    assert not [p for p, text in sources.items() if "_full_rank" in text or "def _rank_at_least" in text]
+    from apps.disclosures import permissions as disclosures
+
+    assert not hasattr(disclosures, "require") and not hasattr(disclosures, "refusal")
+
+
+def test_a_request_without_its_second_factor_is_refused_by_every_rule_of_such_a_role(actors):
+    """A user marked by a request as not having entered their code is refused whatever the rule."""
+    actors.commander.second_factor_missing = True
+    with pytest.raises(policy.RoleRefused, match="two-factor"):
+        policy.require(actors.commander, "deployments.authorise_deployment")
+    actors.officer.second_factor_missing = True  # an officer signs in without one: the mark changes nothing
+    policy.require(actors.officer, "deployments.run_deployment")

@@ -3,6 +3,7 @@
 import hashlib
 
 import pytest
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 
 from apps.accounts import services
@@ -146,5 +147,125 @@ def test_a_token_request_reads_its_token_user_and_roles_in_one_query(actors, api
     assert set(response.json()["roles"]) == {role.value for role in actors.oversight.roles}
     response = api().get("/api/audit/checkpoints/", HTTP_AUTHORIZATION=f"Token {key}")
     assert response.status_code == 200
-    actors.oversight.groups.clear()
-    assert api().get("/api/audit/checkpoints/", HTTP_AUTHORIZATION=f"Token {key}").status_code == 403
+    actors.oversight.groups.clear()  # roles changed outside the services: the token no longer holds
+    response = api().get("/api/audit/checkpoints/", HTTP_AUTHORIZATION=f"Token {key}")
+    assert response.status_code == 401 and "roles, rank, password" in response.json()["detail"]
+
+
+# --- A token carries the assurance it was issued with, and any change to the account revokes it (issue 20, 2) ------
+
+
+def _promote(actors):
+    from apps.accounts.choices import Rank, Role
+
+    services.update_profile(actors.admin, actors.officer, rank=Rank.SUPERINTENDENT, reason="promoted")
+    services.set_roles(actors.admin, actors.officer, [Role.OFFICER, Role.AUTHORISING_OFFICER], reason="promoted")
+
+
+def _revocations(user) -> list[dict]:
+    return [e.data for e in Event.objects.filter(action="account.token_revoked", target_id=str(user.pk))]
+
+
+def test_a_token_issued_before_a_promotion_stops_and_the_revocation_is_logged(actors, api):
+    key = _issue(api, "officer")["token"]
+    assert ApiToken.objects.get().second_factor is False
+    _promote(actors)
+    response = _me(api, key)
+    assert response.status_code == 401
+    assert [data["cause"] for data in _revocations(actors.officer)] == ["rank changed"]
+    assert ApiToken.objects.get().revoked_by == actors.admin
+
+
+@pytest.mark.parametrize("change", ["roles", "rank", "password", "deactivate", "authenticator"])
+def test_every_change_to_roles_rank_password_active_flag_or_authenticator_revokes(actors, api, change, make_user):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from apps.accounts import two_factor
+    from apps.accounts.choices import Rank, Role
+
+    if change == "authenticator":
+        TOTPDevice.objects.create(user=actors.officer, name="app", confirmed=True)
+    key = _issue(api, "officer")["token"]
+    if change == "roles":
+        services.set_roles(actors.admin, actors.officer, [Role.OFFICER, Role.OVERSIGHT], reason="new duty")
+    elif change == "rank":
+        services.update_profile(actors.admin, actors.officer, rank=Rank.SERGEANT, reason="promoted")
+    elif change == "password":
+        services.set_password(actors.admin, actors.officer, "a-new-password-for-officer-1", reason="reset")
+    elif change == "deactivate":
+        services.deactivate(actors.admin, actors.officer, reason="left the force")
+    else:
+        removal = two_factor.reset(actors.admin, actors.officer, reason="phone lost")
+        assert _me(api, key).status_code == 200  # asked for, not yet approved: nothing changed
+        services.approve_change(make_user("admin2", Role.ADMINISTRATOR), removal)
+    assert _me(api, key).status_code == 401
+    assert len(_revocations(actors.officer)) == 1
+    assert ApiToken.objects.get().revoked_at is not None
+
+
+def test_a_change_of_unit_or_name_keeps_the_token(actors, api):
+    key = _issue(api, "officer")["token"]
+    services.update_profile(actors.admin, actors.officer, unit="Response team 2", reason="moved")
+    assert _me(api, key).status_code == 200 and not _revocations(actors.officer)
+
+
+def test_a_change_made_outside_the_services_revokes_at_the_tokens_next_use(actors, api):
+    """A shell or a raw update bypasses the services: the token is bound to the account as it was, so it stops."""
+    from django.contrib.auth.models import Group
+
+    from apps.accounts.choices import Role
+    from apps.accounts.models import User
+
+    key = _issue(api, "officer")["token"]
+    actors.officer.groups.add(Group.objects.get(name=Role.AUTHORISING_OFFICER))
+    User.objects.filter(pk=actors.officer.pk).update(rank="superintendent")
+    response = _me(api, key)
+    assert response.status_code == 401 and "Ask for a new token" in response.json()["detail"]
+    (data,) = _revocations(actors.officer)
+    assert data["cause"] == "the account changed since the token was issued"
+
+
+def test_a_token_without_a_second_factor_is_refused_for_an_account_that_needs_one(actors, api):
+    from apps.accounts.models import account_stamp
+
+    key = _issue(api, "officer")["token"]
+    token = ApiToken.objects.get()
+    # Made as if the account had needed no second factor when the token was issued under its present stamp.
+    from django.contrib.auth.models import Group
+
+    from apps.accounts.choices import Role
+
+    actors.officer.groups.add(Group.objects.get(name=Role.PRIVACY_OFFICER))
+    token.account_stamp = account_stamp(["officer", "privacy_officer"], actors.officer.rank, True,
+                                        actors.officer.password, [])  # fmt: skip
+    token.save(update_fields=["account_stamp"])
+    assert actors.officer.security_stamp() == token.account_stamp
+    response = _me(api, key)
+    assert response.status_code == 401 and "without a second factor" in response.json()["detail"]
+    with pytest.raises(PermissionDenied):
+        services.issue_token(actors.officer, "no second factor")
+
+
+def test_the_admin_site_revokes_tokens_when_it_changes_roles_rank_or_password(actors, api, client):
+    from django.contrib.auth.models import Group
+
+    from apps.accounts.choices import Role
+
+    key = _issue(api, "officer")["token"]
+    client.force_login(actors.admin)
+    session = client.session
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.create(user=actors.admin, name="app", confirmed=True)
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    officer = actors.officer
+    groups = [Group.objects.get(name=Role.OFFICER).pk, Group.objects.get(name=Role.OVERSIGHT).pk]
+    response = client.post(f"/admin/accounts/user/{officer.pk}/change/", {
+        "username": officer.username, "first_name": "", "last_name": "", "email": "", "rank": officer.rank,
+        "warrant_number": "", "force": officer.force, "unit": "", "is_active": "on", "groups": groups,
+    })  # fmt: skip
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert _me(api, key).status_code == 401
+    assert [data["cause"] for data in _revocations(officer)] == ["roles changed"]

@@ -147,38 +147,51 @@ def test_first_sign_in_enrols_an_authenticator_then_verifies(actors):
     assert client.get(ENROL).status_code == 302  # nothing more to enrol, and the secret is not shown again
 
 
-def test_a_new_role_needing_it_sends_the_person_to_enrol(actors):
+def test_a_new_role_needing_it_sends_the_person_to_enrol(actors, deputy):
     from apps.accounts import services
+    from apps.accounts.models import AccountChange
 
     client = _password_only("officer")
     assert client.get(reverse("home")).status_code == 200
     services.set_roles(actors.admin, actors.officer, [Role.AUTHORISING_OFFICER], reason="promoted")
+    services.approve_change(deputy, AccountChange.objects.get(user=actors.officer))  # four eyes (item 6)
     assert client.get(reverse("home")).url.startswith(ENROL)
 
 
-def test_an_administrator_removes_a_lost_authenticator(actors):
+def test_an_administrator_removes_a_lost_authenticator(actors, deputy):
+    from apps.accounts import services
+
     _device(actors.privacy)
     with pytest.raises(Exception, match="role"):
         two_factor.reset(actors.officer, actors.privacy, reason="phone lost")
     with pytest.raises(Exception, match="own"):
         two_factor.reset(actors.admin, actors.admin, reason="mine")
-    assert two_factor.reset(actors.admin, actors.privacy, reason="phone lost, ticket 77") == 1
+    change = two_factor.reset(actors.admin, actors.privacy, reason="phone lost, ticket 77")
+    assert TOTPDevice.objects.filter(user=actors.privacy).exists()  # asked for: a second administrator approves
+    asked = Event.objects.get(action="account.change_requested")
+    assert (asked.actor_username, asked.target_id, asked.reason) == ("admin", str(actors.privacy.pk),
+                                                                     "phone lost, ticket 77")  # fmt: skip
+    services.approve_change(deputy, change)
     event = Event.objects.get(action="account.second_factor_reset")
-    assert (event.actor_username, event.target_id, event.reason) == (
-        "admin",
-        str(actors.privacy.pk),
-        "phone lost, ticket 77",
-    )
+    assert (event.actor_username, event.target_id) == ("admin-deputy", str(actors.privacy.pk))
+    assert "phone lost, ticket 77" in event.reason
     assert _password_only("privacy").get(reverse("home")).url.startswith(ENROL)
 
 
-def test_the_admin_site_action_removes_an_authenticator(actors, client):
+def test_the_admin_site_action_removes_an_authenticator(actors, client, deputy):
+    from apps.accounts.models import AccountChange
+
     _device(actors.privacy)
     client.force_login(actors.admin)
     response = client.post(
         "/admin/accounts/user/", {"action": "reset_second_factor", "_selected_action": [actors.privacy.pk]}
     )
     assert response.status_code == 302
+    assert TOTPDevice.objects.filter(user=actors.privacy).exists()  # one administrator alone removes nothing
+    second = client.__class__()
+    second.force_login(deputy)
+    change = AccountChange.objects.get(user=actors.privacy)
+    second.post("/admin/accounts/accountchange/", {"action": "approve", "_selected_action": [change.pk]})
     assert not TOTPDevice.objects.filter(user=actors.privacy).exists()
     assert "otp_totp" not in client.get("/admin/").content.decode()  # no page shows authenticator secrets
 
@@ -276,7 +289,9 @@ def test_wrong_enrolment_codes_void_it_after_five_tries(actors):
     )
 
 
-def test_an_enrolment_code_opens_one_session_once_and_expires(actors, deputy):
+def test_an_enrolment_code_opens_one_session_once_and_expires(actors, deputy, make_user):
+    from apps.accounts import services
+
     code = two_factor.issue_enrolment_code(actors.admin, deputy, reason="second administrator")
     owner, thief = _password_only("admin-deputy"), _password_only("admin-deputy", address="192.0.2.99")
     _open_enrolment(owner, code)
@@ -285,7 +300,8 @@ def test_an_enrolment_code_opens_one_session_once_and_expires(actors, deputy):
     device = TOTPDevice.objects.get(user=deputy)
     assert owner.post(ENROL, {"otp_token": two_factor.current_code(device)}).status_code == 302
     # Used: the code opens nothing again, even after the phone is lost and removed.
-    two_factor.reset(actors.admin, deputy, reason="phone lost")
+    removal = two_factor.reset(actors.admin, deputy, reason="phone lost")
+    services.approve_change(make_user("admin-third", Role.ADMINISTRATOR), removal)
     again = _password_only("admin-deputy")
     assert again.post(ENROL, {"enrolment_code": code}).status_code == 200
     late = two_factor.issue_enrolment_code(actors.admin, deputy, reason="phone lost, new code")

@@ -71,7 +71,9 @@ class TokenView(StrictQueryMixin, APIView):
                 )
         with transaction.atomic():
             lockout.forget_failures(user.get_username())
-            token, key = services.issue_token(user, credentials.validated_data.get("name", ""))
+            token, key = services.issue_token(
+                user, credentials.validated_data.get("name", ""), second_factor=user.needs_second_factor
+            )
         return Response({"token": key, "id": token.pk, "prefix": token.prefix, "name": token.name})
 
 

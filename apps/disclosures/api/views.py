@@ -9,11 +9,12 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.accounts import policy
 from apps.audit.access import ConsultationLoggedMixin
 from apps.matching.models import Alert
 from govern.api.viewsets import RestrictedViewSet, StrictQueryMixin
 
-from .. import permissions, services, statistics
+from .. import services, statistics
 from ..filtersets import CaseFilterSet
 from ..models import DisclosureCase, Extension
 from . import serializers
@@ -25,7 +26,7 @@ class UnitPermission(BasePermission):
     action = "disclosures.view_disclosurecase"
 
     def has_permission(self, request, view):
-        reason = permissions.refusal(request.user, getattr(view, "policy_action", self.action))
+        reason = policy.refusal(request.user, getattr(view, "policy_action", self.action))
         if reason is not None:
             self.message = reason
         return reason is None
