@@ -11,6 +11,16 @@ class PreconditionFailed(Conflict):
     """An If-Match header named a version that is no longer current (HTTP 412)."""
 
 
+class TooLarge(Exception):
+    """The request asks for more than one request may carry (HTTP 413): send less at a time."""
+
+
+class TooMany(Exception):
+    """The caller has used up what it may ask for in a period, or at once (HTTP 429): try again later."""
+
+    retry_after_seconds = 60
+
+
 # The database refused or dropped the connection (restarting, failing over, unreachable) or gave up on the statement
 # (a deadlock, a cancelled query): nothing the request did wrong, and nothing a retry in a few seconds cannot mend.
 # The API and the pages answer 503 with Retry-After, never a 500 with a traceback.

@@ -62,6 +62,10 @@ PLACE = {
 }
 
 
+# Plans are made days ahead, so their public notice (which may not predate the plan) can be in time.
+EARLIER = datetime.timedelta(days=4)
+
+
 @pytest.fixture
 def planned(actors, approved_list, documents, vans, now, engine_approved):
     """Planned by an officer for the watchlist's period, with van 1, every document and the officer on its team."""
@@ -73,14 +77,15 @@ def planned(actors, approved_list, documents, vans, now, engine_approved):
         assets=[vans[0]],
         documents=documents,
         team=[actors.officer],
-        now=now,
+        now=now - EARLIER,
         **PLACE,
     )
 
 
 def ready(deployment, actor, now):
-    """Publish notice in time and tick the checklist."""
+    """Publish notice in time (two days before `now`, recorded then) and tick the checklist."""
+    published = now - datetime.timedelta(days=2)
     services.publish_notice(
-        actor, deployment, published_at=now - datetime.timedelta(days=2), reference="force website, 20 Nov 2026"
+        actor, deployment, published_at=published, reference="force website, 20 Nov 2026", now=published
     )
     return services.update_checklist(actor, deployment, signage_up=True, leaflets_available=True, briefing_done=True)

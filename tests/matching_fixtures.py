@@ -11,7 +11,7 @@ from apps.deployments.models import Deployment
 from apps.matching import services
 from apps.watchlists import services as watchlists
 from apps.watchlists.choices import Category, LegalBasis
-from tests.deployment_fixtures import PLACE, ready
+from tests.deployment_fixtures import EARLIER, PLACE, ready
 from tests.watchlist_fixtures import JUSTIFICATION
 
 
@@ -100,10 +100,10 @@ def live(actors, approvers, documents, vans, engine_approved, astronaut, now):
         assets=[vans[0]],
         documents=documents,
         team=officers_so_far(),
-        now=now,
+        now=now - EARLIER,
         **PLACE,
     )
-    deployments.authorise(approvers.superintendent, deployment, now=now)
+    deployments.authorise(approvers.superintendent, deployment, revision=deployment.revision, now=now)
     ready(deployment, actors.officer, now - datetime.timedelta(days=1))
     went, conditions = deployments.try_go_live(deployment, now=now)
     assert went, [c for c in conditions if not c.ok]

@@ -92,7 +92,10 @@ def _team() -> list[User]:
 
 
 def _deployment(officer, commander, place, watchlist, van, documents, at, ready=True) -> Deployment:
+    """Planned four days ahead without a list, the notice published the day after, the list attached when compiled
+    (`at`), then authorised: the order a force works in."""
     name, address, lat, lon, kind = place
+    planned_at, noticed_at = at - datetime.timedelta(days=4), at - datetime.timedelta(days=3)
     deployment = services.plan(
         officer,
         location_name=name,
@@ -104,17 +107,15 @@ def _deployment(officer, commander, place, watchlist, van, documents, at, ready=
         evidence_refs="SYNTHETIC",
         start=watchlist.intended_start,
         end=watchlist.intended_end,
-        watchlist=watchlist,
         threshold=Decimal("0.600"),
         assets=[van],
         documents=documents,
         team=_team(),
-        now=at,
+        now=planned_at,
     )
-    services.authorise(commander, deployment, now=at)
-    services.publish_notice(
-        officer, deployment, published_at=at - datetime.timedelta(days=3), reference=f"{MARK}: force website"
-    )
+    services.publish_notice(officer, deployment, reference=f"{MARK}: force website", now=noticed_at)
+    deployment = services.update_plan(officer, deployment, watchlist=watchlist, reason=f"{MARK}: the list compiled")
+    services.authorise(commander, deployment, revision=deployment.revision, now=at)
     if ready:
         services.update_checklist(officer, deployment, signage_up=True, leaflets_available=True, briefing_done=True)
     return deployment
@@ -136,8 +137,9 @@ def seed(stdout) -> None:
                 past = _deployment(officer, commander, place, watchlist, vans[0], documents, at)
                 services.try_go_live(past, now=start + datetime.timedelta(minutes=1))
                 services.complete(past, now=past.end)
+                # Typed as the system until the demo's figures come from real frames (issue 22).
                 services.record_outcome(
-                    commander,
+                    None,
                     past,
                     faces_processed=faces,
                     alerts=3,

@@ -43,7 +43,10 @@ class PlanForm(forms.Form):
     evidence_refs = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     start = forms.DateTimeField(widget=DateTimeInput)
     end = forms.DateTimeField(widget=DateTimeInput)
-    watchlist = forms.ModelChoiceField(queryset=Watchlist.objects.none())
+    watchlist = forms.ModelChoiceField(
+        queryset=Watchlist.objects.none(), required=False,
+        help_text="Attach it now or later: a list is compiled shortly before the start, the plan and notice earlier.",
+    )  # fmt: skip
     threshold = forms.DecimalField(max_digits=4, decimal_places=3, min_value=0, max_value=1, initial="0.600")
     assets = forms.ModelMultipleChoiceField(
         queryset=Asset.objects.filter(active=True), required=False, widget=forms.CheckboxSelectMultiple
@@ -52,6 +55,17 @@ class PlanForm(forms.Form):
         queryset=PolicyDocument.objects.all(), required=False, widget=forms.CheckboxSelectMultiple
     )
     team = TeamField()
+
+    def __init__(self, *args, watchlists=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["watchlist"].queryset = watchlists if watchlists is not None else Watchlist.objects.none()
+
+
+class WatchlistForm(forms.Form):
+    """Attach (or change) the deployment's watchlist."""
+
+    watchlist = forms.ModelChoiceField(queryset=Watchlist.objects.none())
+    reason = forms.CharField(required=False, max_length=2000, help_text="Needed if the plan was authorised.")
 
     def __init__(self, *args, watchlists=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -68,7 +82,10 @@ class TeamForm(forms.Form):
 class NoticeForm(forms.Form):
     """The advance public notice."""
 
-    published_at = forms.DateTimeField(widget=DateTimeInput)
+    published_at = forms.DateTimeField(
+        widget=DateTimeInput, required=False,
+        help_text="When it was published: no earlier than the plan, never in the future; blank for now.",
+    )  # fmt: skip
     reference = forms.CharField(max_length=300, help_text="Where it was published.")
 
 

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from apps.accounts.models import RestrictedManager
@@ -75,7 +76,11 @@ class Deployment(models.Model):
     evidence_refs = models.TextField(blank=True, help_text="References to the evidence behind the grounds.")
     start = models.DateTimeField()
     end = models.DateTimeField()
-    watchlist = models.ForeignKey(Watchlist, on_delete=models.PROTECT, related_name="deployments")
+    # Attached when compiled, within its window shortly before the start; the plan (and its public notice) can come
+    # days earlier. No deployment is authorised or runs without one.
+    watchlist = models.ForeignKey(
+        Watchlist, null=True, blank=True, on_delete=models.PROTECT, related_name="deployments"
+    )
     threshold = models.DecimalField(
         max_digits=4,
         decimal_places=3,
@@ -91,7 +96,15 @@ class Deployment(models.Model):
     documents = models.ManyToManyField(PolicyDocument, related_name="deployments")
     state = models.CharField(max_length=16, choices=DeploymentState.choices, default=DeploymentState.PLANNED)
     planned_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
-    planned_at = models.DateTimeField(auto_now_add=True)
+    planned_at = models.DateTimeField(default=timezone.now)
+    # Every change to the plan moves the revision: an authorisation names the revision its officer reviewed.
+    revision = models.PositiveIntegerField(default=1)
+    editors = models.ManyToManyField(
+        USER,
+        related_name="edited_deployments",
+        blank=True,
+        help_text="Everyone who changed the plan after it was made.",
+    )
     authorised_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     authorised_at = models.DateTimeField(null=True, blank=True)
     authorised_watchlist_hash = models.CharField(max_length=64, blank=True)
@@ -118,6 +131,12 @@ class Deployment(models.Model):
                 condition=~Q(state__in=[DeploymentState.AUTHORISED, DeploymentState.LIVE])
                 | ~Q(authorised_watchlist_hash=""),
                 name="deployment_authorised_with_hash",
+            ),
+            models.CheckConstraint(
+                condition=Q(state=DeploymentState.PLANNED)
+                | Q(state=DeploymentState.CANCELLED)
+                | Q(watchlist__isnull=False),
+                name="deployment_beyond_planning_has_list",
             ),
         ]
 

@@ -1,9 +1,9 @@
 """Who may plan, authorise and run deployments; separation of duties and rank live here."""
 
-from django.conf import settings
+from django.db.models import Q
 
-from apps.accounts.choices import Rank, Role
-from apps.accounts.policy import rule
+from apps.accounts.choices import Role
+from apps.accounts.policy import minimum_rank, rule
 
 OFFICER, COMPILER, APPROVER = Role.OFFICER, Role.WATCHLIST_COMPILER, Role.AUTHORISING_OFFICER
 PRIVACY, OVERSIGHT = Role.PRIVACY_OFFICER, Role.OVERSIGHT
@@ -13,10 +13,20 @@ PLANNERS = [OFFICER, COMPILER]
 def _may_authorise(user, deployment) -> str | None:
     if deployment.planned_by_id == user.pk:
         return "You planned this deployment, so you may not authorise it."
-    if not user.outranks_or_equals(settings.AUTHORISING_MIN_RANK):
-        minimum = Rank(settings.AUTHORISING_MIN_RANK).label
-        return f"Only a {minimum} or above may authorise; your rank is {user.get_rank_display() or 'none'}."
+    if deployment.editors.filter(pk=user.pk).exists():
+        return "You changed this deployment's plan, so you may not authorise it: another authorising officer does."
     return None
+
+
+def _planner_or_team(user) -> Q:
+    return Q(planned_by=user) | Q(team=user)
+
+
+def _may_work_on(user, deployment) -> str | None:
+    # Only the people who answer for the deployment change, prepare or run it: its planner and its team.
+    if deployment.planned_by_id == user.pk or deployment.team.filter(pk=user.pk).exists():
+        return None
+    return "Only the officer who planned this deployment or an officer of its team changes, prepares or runs it."
 
 
 def _may_exempt_notice(user, deployment) -> str | None:
@@ -44,24 +54,54 @@ rule(
     "deployments.approve_policydocument",
     roles=[APPROVER],
     label="Approve policy documents",
-    check=lambda user, doc: (
-        None
-        if user.outranks_or_equals(settings.AUTHORISING_MIN_RANK)
-        else "Only an authorising officer of the minimum rank approves policy documents."
-    ),
+    actor=minimum_rank("AUTHORISING_MIN_RANK", "approves policy documents"),
 )
 rule("deployments.view_deployment", roles=[OFFICER, COMPILER, APPROVER, PRIVACY, OVERSIGHT], label="View deployments")
 rule("deployments.add_deployment", roles=PLANNERS, label="Plan deployments")
-rule("deployments.change_deployment", roles=[*PLANNERS, APPROVER], label="Change deployments")
+rule(
+    "deployments.change_deployment",
+    roles=[*PLANNERS, APPROVER],
+    label="Change deployments",
+    check=_may_work_on,
+    scope=_planner_or_team,
+)
 rule("deployments.change_team", roles=[*PLANNERS, APPROVER], label="Change deployment teams", check=_may_change_team)
-rule("deployments.authorise_deployment", roles=[APPROVER], label="Authorise deployments", check=_may_authorise)
+rule(
+    "deployments.authorise_deployment",
+    roles=[APPROVER],
+    label="Authorise deployments",
+    check=_may_authorise,
+    actor=minimum_rank("AUTHORISING_MIN_RANK", "may authorise"),
+)
 rule(
     "deployments.exempt_notice",
     roles=[APPROVER],
     label="Exempt deployments from advance notice",
     check=_may_exempt_notice,
 )
-rule("deployments.run_deployment", roles=[OFFICER, APPROVER], label="Run deployments on site")
+rule(
+    "deployments.run_deployment",
+    roles=[OFFICER, APPROVER],
+    label="Run deployments on site",
+    check=_may_work_on,
+    scope=_planner_or_team,
+)
 rule("deployments.command_deployment", roles=[APPROVER], label="Suspend, resume or cancel deployments")
 rule("deployments.view_outcome", roles=[OFFICER, COMPILER, APPROVER, PRIVACY, OVERSIGHT], label="View outcomes")
-rule("deployments.change_outcome", roles=[OFFICER, APPROVER], label="Record outcomes")
+
+
+def _may_record_outcome(user, deployment) -> str | None:
+    if deployment.state not in ("live", "suspended"):
+        return "Outcomes are recorded while the deployment runs; afterwards they come from the judged alerts."
+    if not deployment.team.filter(pk=user.pk).exists():
+        return "Only an officer of this deployment's team records its outcomes."
+    return None
+
+
+rule(
+    "deployments.change_outcome",
+    roles=[OFFICER],
+    label="Record outcomes",
+    check=_may_record_outcome,
+    scope=lambda user: Q(team=user),
+)

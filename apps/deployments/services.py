@@ -17,10 +17,11 @@ from django.utils import timezone
 from apps.accounts import policy
 from apps.accounts.choices import Role
 from apps.audit import services as audit
+from apps.audit.models import Event
 from apps.watchlists import services as watchlists
 from apps.watchlists.choices import WatchlistState
 from govern import prepared
-from govern.errors import Conflict
+from govern.errors import Conflict, PreconditionFailed
 
 from .choices import BOOKING_STATES, DeploymentState, DocumentKind, LocationType
 from .models import Asset, Deployment, Outcome, PolicyDocument
@@ -205,7 +206,10 @@ def _validate_plan(deployment: Deployment) -> None:
         raise ValidationError({"grounds": "Record the grounds for deploying here."})
     if deployment.end <= deployment.start:
         raise ValidationError({"end": "The end must be after the start."})
-    if deployment.watchlist.state in (WatchlistState.EXPIRED, WatchlistState.PURGED):
+    if deployment.watchlist is not None and deployment.watchlist.state in (
+        WatchlistState.EXPIRED,
+        WatchlistState.PURGED,
+    ):
         raise ValidationError({"watchlist": f"{deployment.watchlist.reference} has expired."})
     deployment.full_clean(exclude=["planned_by", "watchlist", "assets", "documents"])
     if deployment.threshold < settings.MATCH_THRESHOLD_FLOOR:
@@ -222,7 +226,7 @@ def plan(actor, *, assets=(), documents=(), team=(), reference: str = "", now=No
         raise ValidationError(f"Unknown deployment fields: {', '.join(sorted(unknown))}.")
     team = _checked_team(team)
     now = _now(now)
-    deployment = Deployment(reference=reference or _next_reference(now), planned_by=actor, **fields)
+    deployment = Deployment(reference=reference or _next_reference(now), planned_by=actor, planned_at=now, **fields)
     _validate_plan(deployment)
     if deployment.end <= now:
         raise ValidationError({"end": "The deployment would already be over."})
@@ -256,11 +260,39 @@ def set_team(actor, deployment: Deployment, team, *, reason: str = "") -> Deploy
     return locked
 
 
+def _check_revision(locked: Deployment, expected_revision: int | None, doing: str) -> None:
+    """Refuse with 412 when the plan moved on since the revision the person reviewed, saying what changed."""
+    if expected_revision is None or expected_revision == locked.revision:
+        return
+    changed = set()
+    events = Event.objects.filter(action="deployment.update", target_type=Deployment._meta.label_lower,
+                                  target_id=str(locked.pk))  # fmt: skip
+    for event in events:
+        if (event.data.get("revision") or 0) > expected_revision:
+            changed.update(event.data.get("changed", {}))
+    what = ", ".join(sorted(changed)) or "the plan"
+    raise PreconditionFailed(
+        f"{locked.reference} changed since you reviewed revision {expected_revision}: it is at revision "
+        f"{locked.revision} ({what} changed). Review it again before you {doing}."
+    )
+
+
 @transaction.atomic
-def update_plan(actor, deployment: Deployment, *, reason: str, assets=None, documents=None, **changes) -> Deployment:
-    """Change a plan; an authorised deployment goes back to planned and needs authorising again."""
+def update_plan(
+    actor,
+    deployment: Deployment,
+    *,
+    reason: str,
+    expected_revision: int | None = None,
+    assets=None,
+    documents=None,
+    **changes,
+) -> Deployment:
+    """Change a plan; an authorised deployment goes back to planned and needs authorising again (the reason logged).
+    The change moves the plan's revision and makes the actor one of its editors, who may never authorise it."""
     locked = Deployment.objects.select_for_update().get(pk=deployment.pk)
     policy.require(actor, "deployments.change_deployment", locked)
+    _check_revision(locked, expected_revision, "change it")
     unknown = set(changes) - set(PLAN_FIELDS)
     if unknown:
         raise ValidationError(f"Unknown deployment fields: {', '.join(sorted(unknown))}.")
@@ -271,22 +303,28 @@ def update_plan(actor, deployment: Deployment, *, reason: str, assets=None, docu
         setattr(locked, field, value)
     _validate_plan(locked)
     _check_bookings(locked, assets if assets is not None else locked.assets.all())
-    was_authorised = locked.state == DeploymentState.AUTHORISED
-    if was_authorised:
-        locked.state = DeploymentState.PLANNED
-        locked.authorised_by, locked.authorised_at, locked.authorised_watchlist_hash = None, None, ""
-    locked.save()
     if assets is not None:
         locked.assets.set(assets)
     if documents is not None:
         locked.documents.set(documents)
     after = _plan_data(locked)
     changed = {key: [before[key], after[key]] for key in after if before[key] != after[key]}
+    if not changed:
+        return locked  # nothing changed: no new revision, no withdrawal, no event
+    was_authorised = locked.state == DeploymentState.AUTHORISED
+    if was_authorised:
+        if not reason.strip():
+            raise ValidationError({"reason": "Say why the authorised plan changes: the authorisation is withdrawn."})
+        locked.state = DeploymentState.PLANNED
+        locked.authorised_by, locked.authorised_at, locked.authorised_watchlist_hash = None, None, ""
+    locked.revision += 1
+    locked.save()
+    locked.editors.add(actor)
     audit.record(
         "deployment.update",
         locked,
         actor,
-        data={"changed": changed, "authorisation_withdrawn": was_authorised},
+        data={"changed": changed, "authorisation_withdrawn": was_authorised, "revision": locked.revision},
         reason=reason,
     )
     return locked
@@ -296,18 +334,25 @@ def update_plan(actor, deployment: Deployment, *, reason: str, assets=None, docu
 
 
 @transaction.atomic
-def authorise(actor, deployment: Deployment, *, now=None) -> Deployment:
-    """Authorise the plan as it stands, binding it to the watchlist version approved now."""
+def authorise(actor, deployment: Deployment, *, revision: int | None, now=None) -> Deployment:
+    """Authorise the plan at the revision the officer reviewed, binding it to the watchlist version approved now."""
     now = _now(now)
     locked = Deployment.objects.select_for_update().get(pk=deployment.pk)
     policy.require(actor, "deployments.authorise_deployment", locked)
+    if revision is None:
+        raise ValidationError(
+            {"revision": "Say which revision of the plan you reviewed: authorisation is bound to it."}
+        )
+    _check_revision(locked, revision, "authorise it")
     if locked.state != DeploymentState.PLANNED:
         raise Conflict(f"{locked.reference} is {locked.get_state_display().lower()}, not planned.")
     if locked.end <= now:
         raise ValidationError("The deployment's period has ended.")
     problems = documents_problems(locked, timezone.localdate(now))
     watchlist = locked.watchlist
-    if not watchlists.in_force(watchlist, now):
+    if watchlist is None:
+        problems.append("No watchlist is attached yet: the planner attaches the approved list first.")
+    elif not watchlists.in_force(watchlist, now):
         problems.append(
             f"The watchlist {watchlist.reference} is not approved and in force "
             f"(it is {watchlist.get_state_display().lower()})."
@@ -319,6 +364,7 @@ def authorise(actor, deployment: Deployment, *, now=None) -> Deployment:
         )
     if problems:
         raise ValidationError({"authorisation": problems})
+    assert watchlist is not None  # refused above
     locked.state = DeploymentState.AUTHORISED
     locked.authorised_by, locked.authorised_at = actor, now
     locked.authorised_watchlist_hash = watchlist.approved_hash
@@ -328,6 +374,7 @@ def authorise(actor, deployment: Deployment, *, now=None) -> Deployment:
         locked,
         actor,
         data={
+            "revision": locked.revision,
             "watchlist": watchlist.reference,
             "watchlist_version": watchlist.approved_version,
             "watchlist_hash": watchlist.approved_hash,
@@ -338,16 +385,36 @@ def authorise(actor, deployment: Deployment, *, now=None) -> Deployment:
     return locked
 
 
+# A stated time a little ahead of the server's clock is the person's clock, not the future.
+NOTICE_CLOCK_SKEW = datetime.timedelta(minutes=2)
+
+
 @transaction.atomic
-def publish_notice(actor, deployment: Deployment, *, published_at: datetime.datetime, reference: str) -> Deployment:
-    """Record the advance public notice (where and when it was published)."""
+def publish_notice(
+    actor, deployment: Deployment, *, reference: str, published_at: datetime.datetime | None = None, now=None
+) -> Deployment:
+    """Record the advance public notice: where, and when it was published. Unstated, that is now (when it is
+    recorded); a stated time is no earlier than the plan and never in the future, so no notice can be backdated
+    past the go-live gate."""
+    now = _now(now)
     locked = Deployment.objects.select_for_update().get(pk=deployment.pk)
     policy.require(actor, "deployments.change_deployment", locked)
     if not reference.strip():
         raise ValidationError({"reference": "Say where the notice was published."})
+    published_at = now if published_at is None else published_at
+    if published_at > now + NOTICE_CLOCK_SKEW:
+        raise ValidationError({"published_at": "A notice cannot be published in the future: record it once it is."})
+    if published_at < locked.planned_at:
+        planned = timezone.localtime(locked.planned_at)
+        raise ValidationError(
+            {"published_at": f"A notice cannot predate the plan it announces (planned {planned:%Y-%m-%d %H:%M})."}
+        )
     locked.notice_published_at, locked.notice_reference = published_at, reference.strip()
     locked.save()
-    audit.record("deployment.notice", locked, actor, data={"published_at": published_at, "reference": reference})
+    audit.record(
+        "deployment.notice", locked, actor,
+        data={"published_at": published_at, "recorded_at": now, "reference": reference},
+    )  # fmt: skip
     return locked
 
 
@@ -419,18 +486,22 @@ def gate(deployment: Deployment, now=None) -> list[Condition]:
         "Within its period.",
         f"Outside its period ({deployment.start:%Y-%m-%d %H:%M} to {deployment.end:%Y-%m-%d %H:%M}).",
     )
-    check(
-        "watchlist",
-        watchlists.in_force(watchlist, now),
-        f"{watchlist.reference} is approved and in force.",
-        f"{watchlist.reference} is not in force ({watchlist.get_state_display().lower()}).",
-    )
-    check(
-        "watchlist_hash",
-        bool(watchlist.approved_hash) and watchlist.approved_hash == deployment.authorised_watchlist_hash,
-        "The approved list is the one authorised.",
-        "The watchlist's approved version is not the one that was authorised.",
-    )
+    if watchlist is None:
+        check("watchlist", False, "", "No watchlist attached yet.")
+        check("watchlist_hash", False, "", "No watchlist attached yet.")
+    else:
+        check(
+            "watchlist",
+            watchlists.in_force(watchlist, now),
+            f"{watchlist.reference} is approved and in force.",
+            f"{watchlist.reference} is not in force ({watchlist.get_state_display().lower()}).",
+        )
+        check(
+            "watchlist_hash",
+            bool(watchlist.approved_hash) and watchlist.approved_hash == deployment.authorised_watchlist_hash,
+            "The approved list is the one authorised.",
+            "The watchlist's approved version is not the one that was authorised.",
+        )
     documents = documents_problems(deployment, timezone.localdate(now))
     check("documents", not documents, "DPIA, EIA and APD are current.", " ".join(documents))
     notice_due = deployment.start - datetime.timedelta(hours=settings.DEPLOYMENT_NOTICE_HOURS)
@@ -463,6 +534,7 @@ def is_live(deployment: Deployment, now=None) -> bool:
     return (
         deployment.state == DeploymentState.LIVE
         and deployment.start <= now < deployment.end
+        and deployment.watchlist is not None
         and watchlists.in_force(deployment.watchlist, now)
         and deployment.watchlist.approved_hash == deployment.authorised_watchlist_hash
     )
@@ -476,7 +548,7 @@ def _report(conditions: list[Condition]) -> list[dict]:
 def try_go_live(deployment: Deployment, *, actor=None, now=None) -> tuple[bool, list[Condition]]:
     """Go live if every gate condition holds; otherwise record which did not (once per distinct failure)."""
     now = _now(now)
-    locked = Deployment.objects.select_for_update().select_related("watchlist").get(pk=deployment.pk)
+    locked = Deployment.objects.select_for_update(of=("self",)).select_related("watchlist").get(pk=deployment.pk)
     if actor is not None:
         policy.require(actor, "deployments.command_deployment", locked)
     if locked.state != DeploymentState.AUTHORISED:
@@ -506,7 +578,7 @@ def complete(deployment: Deployment, *, now=None) -> Deployment:
     locked.state, locked.completed_at = DeploymentState.COMPLETED, now
     locked.save()
     Outcome.objects.get_or_create(deployment=locked)
-    watchlist = watchlists.end_of_deployment(locked.watchlist, min(now, locked.end))
+    watchlist = watchlists.end_of_deployment(locked.watchlist, min(now, locked.end))  # a live one always has a list
     audit.record("deployment.complete", locked, None, data={"purge_due_at": watchlist.purge_due_at})
     return locked
 
@@ -562,12 +634,21 @@ def cancel(actor, deployment: Deployment, *, reason: str, now=None) -> Deploymen
 
 @transaction.atomic
 def record_outcome(actor, deployment: Deployment, **counts: int) -> Outcome:
-    """Record the deployment's figures: by an officer, or by the matching app as the system (actor None)."""
-    if actor is not None:
-        policy.require(actor, "deployments.change_outcome", deployment)
+    """Record the deployment's figures: the matching app counts them as the system (actor None); an officer of the
+    deployment's team, while it runs, may record only what is not counted (engagements, arrests, other outcomes)."""
     unknown = set(counts) - set(OUTCOME_FIELDS)
     if unknown:
         raise ValidationError(f"Unknown outcome fields: {', '.join(sorted(unknown))}.")
+    if actor is not None:
+        policy.require(actor, "deployments.change_outcome", deployment)
+        counted = sorted(set(counts) & set(COUNTED_OUTCOME_FIELDS))
+        if counted:
+            raise ValidationError(
+                {
+                    field: "Counted from the capture ledger and the judged alerts: it cannot be typed."
+                    for field in counted
+                }
+            )
     if any(not isinstance(value, int) or value < 0 for value in counts.values()):
         raise ValidationError("Outcome figures are whole numbers, zero or more.")
     outcome, _ = Outcome.objects.select_for_update().get_or_create(deployment=deployment)
@@ -578,6 +659,10 @@ def record_outcome(actor, deployment: Deployment, **counts: int) -> Outcome:
     outcome.save()
     audit.record("deployment.outcome", deployment, actor, data={f: getattr(outcome, f) for f in OUTCOME_FIELDS})
     return outcome
+
+
+# Figures the platform counts from its records (captures and judged alerts); nobody types them.
+COUNTED_OUTCOME_FIELDS = ("faces_processed", "alerts", "true_alerts", "false_alerts")
 
 
 # Every frame runs this, prepared, on the driver's cursor (benchmarks/frame_cost.py). One upsert: the deployment's

@@ -18,7 +18,7 @@ from govern.pages import form_errors, perform, visible_or_404
 
 from . import publication, services
 from .choices import DeploymentState
-from .forms import ChecklistForm, NoticeForm, PlanForm, ReasonForm, TeamForm
+from .forms import ChecklistForm, NoticeForm, PlanForm, ReasonForm, TeamForm, WatchlistForm
 from .models import Deployment
 
 
@@ -49,8 +49,7 @@ def deployment_list(request):
 def deployment_plan(request):
     """Plan a deployment."""
     policy.require(request.user, "deployments.add_deployment")
-    usable = Watchlist.objects.restrict(request.user, "view").exclude(state__in=["expired", "purged"])
-    form = PlanForm(request.POST or None, watchlists=usable)
+    form = PlanForm(request.POST or None, watchlists=_usable_watchlists(request.user))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -89,6 +88,9 @@ def deployment_detail(request, pk):
         "may_change_team": policy.may(user, "deployments.change_team", deployment),
         "team": deployment.team.order_by("last_name", "username"),
         "team_form": TeamForm(initial={"team": deployment.team.all()}),
+        "watchlist_form": WatchlistForm(
+            initial={"watchlist": deployment.watchlist_id}, watchlists=_usable_watchlists(user)
+        ),
         "notice_form": NoticeForm(),
         "reason_form": ReasonForm(),
         "checklist_form": ChecklistForm(
@@ -115,6 +117,20 @@ def _checklist(user, deployment, post):
     return services.update_checklist(user, deployment, **form.cleaned_data)
 
 
+def _usable_watchlists(user):
+    return Watchlist.objects.restrict(user, "view").exclude(state__in=["expired", "purged"])
+
+
+def _watchlist(user, deployment, post):
+    policy.require(user, "deployments.change_deployment")  # the role first: a 403, not a message about the form
+    form = WatchlistForm(post, watchlists=_usable_watchlists(user))
+    if not form.is_valid():
+        raise ValidationError(form.errors.as_text())
+    return services.update_plan(
+        user, deployment, watchlist=form.cleaned_data["watchlist"], reason=form.cleaned_data["reason"]
+    )
+
+
 def _team(user, deployment, post):
     form = TeamForm(post)
     if not form.is_valid():
@@ -128,17 +144,25 @@ def _go_live(user, deployment):
         raise ValidationError([c.detail for c in conditions if not c.ok])
 
 
+def _revision(post) -> int | None:
+    """The plan's revision the page showed when the button was pressed (None when it sent none: the service, after
+    its permission check, refuses that)."""
+    value = post.get("revision", "")
+    return int(value) if value.isdigit() and len(value) <= 9 else None
+
+
 @login_required
 @require_POST
 def deployment_act(request, pk, act):
     """One button on the deployment page: the same services as the API."""
     deployment, user, post = _visible(request, pk), request.user, request.POST
     actions = {
-        "authorise": lambda: services.authorise(user, deployment),
+        "authorise": lambda: services.authorise(user, deployment, revision=_revision(post)),
         "notice": lambda: _notice(user, deployment, post),
         "exempt": lambda: services.exempt_notice(user, deployment, reason=post.get("reason", "")),
         "checklist": lambda: _checklist(user, deployment, post),
         "team": lambda: _team(user, deployment, post),
+        "watchlist": lambda: _watchlist(user, deployment, post),
         "go-live": lambda: _go_live(user, deployment),
         "suspend": lambda: services.suspend(user, deployment, reason=post.get("reason", "")),
         "resume": lambda: services.resume(user, deployment),

@@ -10,6 +10,7 @@ import datetime
 import io
 
 import numpy as np
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import F
@@ -22,7 +23,7 @@ from apps.audit import services as audit
 from apps.outbox import services as outbox
 from apps.watchlists import images
 from apps.watchlists.models import CustodyImage
-from govern.errors import Conflict
+from govern.errors import Conflict, TooLarge, TooMany
 
 from . import custody_index
 from .choices import ProbeState, SearchState
@@ -55,7 +56,10 @@ def enrol_custody_image(image_id: int) -> bool:
     faces = engine.detect(Image.open(io.BytesIO(content)))
     problem = _quality(faces)
     with transaction.atomic():
-        if CustodyImage.objects.select_for_update().filter(pk=image_id).values_list("pk", flat=True).first() is None:
+        # FOR NO KEY UPDATE: it keeps a second delivery and the image's deletion waiting, but not a new entry's foreign
+        # key (FOR KEY SHARE), whose edit may already hold the audit log's head this transaction waits for below.
+        held = CustodyImage.objects.select_for_update(no_key=True).filter(pk=image_id)
+        if held.values_list("pk", flat=True).first() is None:
             return False  # deleted while it was being embedded
         if _enrolled_by(image_id, engine):
             return True
@@ -96,18 +100,31 @@ def _next_reference() -> str:
 def submit(actor, stills: list[bytes], *, incident_reference: str, crime_type: str, sharing_agreement: str = ""):
     """Accept a search with its stills (validated, encrypted); the search itself runs after commit, on Celery."""
     policy.require(actor, "matching.add_searchrequest")
-    if not 1 <= len(stills) <= MAX_STILLS:
-        raise ValidationError({"stills": f"Send 1 to {MAX_STILLS} stills."})
+    partner = actor.has_role(Role.RETAIL_PARTNER) and not actor.has_role(Role.OFFICER)
+    most = settings.RFR_PARTNER_MAX_STILLS if partner else MAX_STILLS
+    if not stills:
+        raise ValidationError({"stills": f"Send 1 to {most} stills."})
+    if len(stills) > most:
+        raise TooLarge(f"{len(stills)} stills in one request: send at most {most}.")
     if not incident_reference.strip() or not crime_type.strip():
         raise ValidationError("Give the incident reference and the crime type.")
-    if actor.has_role(Role.RETAIL_PARTNER) and not sharing_agreement.strip():
-        raise ValidationError({"sharing_agreement": "A retail partner names its data-sharing agreement."})
-    checked = []
+    if partner:
+        if not sharing_agreement.strip():
+            raise ValidationError({"sharing_agreement": "A retail partner names its data-sharing agreement."})
+        _partner_allowance(actor)
+    checked, pixels = [], 0
     for number, still in enumerate(stills, start=1):
         try:
-            checked.append(images.validate_image(still))
+            image = images.validate_image(still, max_pixels=settings.RFR_STILL_MAX_PIXELS)
         except images.ImageRejected as exc:
             raise ValidationError({"stills": f"Still {number}: {exc}"}) from exc
+        pixels += image.width * image.height
+        if partner and pixels > settings.RFR_PARTNER_MAX_PIXELS:
+            raise TooLarge(
+                f"The stills hold more than {settings.RFR_PARTNER_MAX_PIXELS:,} pixels in all (reached at still "
+                f"{number}): send fewer or smaller stills a request."
+            )
+        checked.append(image)
     request = SearchRequest.objects.create(
         reference=_next_reference(),
         submitted_by=actor,
@@ -135,6 +152,39 @@ def submit(actor, stills: list[bytes], *, incident_reference: str, crime_type: s
 
     outbox.enqueue(run_search, request.pk)
     return request
+
+
+def _partner_allowance(actor) -> None:
+    """A retail partner's searches a day, and at once: beyond them, 429. Read under a lock on the partner's row, so
+    two requests at once cannot both take the last one."""
+    from apps.accounts.models import User
+
+    User.objects.select_for_update().filter(pk=actor.pk).first()
+    mine = SearchRequest.objects.filter(submitted_by=actor)
+    since = timezone.now() - datetime.timedelta(days=1)
+    if mine.filter(submitted_at__gte=since).count() >= settings.RFR_PARTNER_SEARCHES_PER_DAY:
+        raise TooMany(
+            f"{settings.RFR_PARTNER_SEARCHES_PER_DAY} searches in the last 24 hours is this partner's limit: "
+            "try again later, or ask the force."
+        )
+    if (
+        mine.filter(state__in=[SearchState.QUEUED, SearchState.RUNNING]).count()
+        >= settings.RFR_PARTNER_SEARCHES_AT_ONCE
+    ):
+        raise TooMany(
+            f"{settings.RFR_PARTNER_SEARCHES_AT_ONCE} of this partner's searches are still running: "
+            "wait for one to finish."
+        )
+
+
+def _for_detection(content: bytes) -> Image.Image:
+    """The still, decoded at most RFR_DETECT_MAX_SIDE on its longer side (JPEGs decode at the smaller size)."""
+    image = Image.open(io.BytesIO(content))
+    side = settings.RFR_DETECT_MAX_SIDE
+    image.draft("RGB", (side, side))
+    image = image.convert("RGB")
+    image.thumbnail((side, side))
+    return image
 
 
 def _candidates(vector: np.ndarray, search: custody_index.Search | None) -> list[dict]:
@@ -168,7 +218,7 @@ def run_search(request_id: int) -> SearchRequest:
     search = custody_index.searcher()  # the gallery as it stands now: enrolled since the last request, or deleted
     for probe in Probe.objects.filter(request=request, state=ProbeState.PENDING).order_by("position"):
         content = images.decrypt(bytes(probe.ciphertext), associated_data=probe.associated_data())
-        faces = engine.detect(Image.open(io.BytesIO(content)))
+        faces = engine.detect(_for_detection(content))
         with transaction.atomic():
             locked = Probe.objects.select_for_update().get(pk=probe.pk)
             if locked.state != ProbeState.PENDING:

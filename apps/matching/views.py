@@ -16,6 +16,7 @@ from apps.audit.access import MIN_REASON_LENGTH, consultation_logged, reason_fro
 from apps.deployments.models import Deployment
 from apps.watchlists import images
 from apps.watchlists.models import Subject
+from govern.errors import TooLarge, TooMany
 from govern.pages import form_errors, perform, visible_or_404
 
 from . import retrospective, services
@@ -159,6 +160,7 @@ def searches(request):
     """The user's searches (a retail partner's own only) and a form for a new one."""
     policy.require(request.user, "matching.view_searchrequest")
     form = SearchForm(request.POST or None)
+    refused_with = 200
     if request.method == "POST" and form.is_valid():
         stills = [upload.read() for upload in request.FILES.getlist("stills")]
         try:
@@ -169,6 +171,9 @@ def searches(request):
             raise  # a role that may never submit (a privacy officer) gets a 403, as on every page
         except PermissionDenied as exc:
             form.add_error(None, str(exc))
+        except (TooLarge, TooMany) as exc:
+            form.add_error(None, str(exc))
+            refused_with = 413 if isinstance(exc, TooLarge) else 429
         else:
             messages.success(request, f"{search.reference} submitted: {search.total} still(s).")
             return redirect("matching:search", pk=search.pk)
@@ -177,7 +182,7 @@ def searches(request):
         "form": form,
         "may_submit": policy.may(request.user, "matching.add_searchrequest"),
     }
-    return render(request, "matching/searches.html", context)
+    return render(request, "matching/searches.html", context, status=refused_with)
 
 
 @login_required

@@ -14,6 +14,8 @@ from govern.errors import (
     DATABASE_UNAVAILABLE,
     Conflict,
     PreconditionFailed,
+    TooLarge,
+    TooMany,
     database_refusal_message,
 )
 
@@ -41,6 +43,14 @@ def exception_handler(exc, context):
             {"detail": database_refusal_message(exc)},
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
             headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+        )
+    if isinstance(exc, TooLarge):
+        return Response({"detail": str(exc)}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+    if isinstance(exc, TooMany):
+        return Response(
+            {"detail": str(exc)},
+            status=status.HTTP_429_TOO_MANY_REQUESTS,
+            headers={"Retry-After": str(exc.retry_after_seconds)},
         )
     if isinstance(exc, PreconditionFailed):
         return Response({"detail": str(exc)}, status=status.HTTP_412_PRECONDITION_FAILED)

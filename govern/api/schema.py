@@ -25,7 +25,8 @@ class GovernAutoSchema(AutoSchema):
     Every operation may answer 400 (a bad field or an unknown query parameter), 401, 403 and 404 (an object named
     in the path or the body that does not exist or is not one the user may see, or nothing yet to show); a write may
     also answer 409 (the state moved on), 412 (If-Match did not match), 413 (body above MAX_REQUEST_BODY_BYTES) and
-    415 (a body in a media type it does not parse); a throttled view may answer 429.
+    415 (a body in a media type it does not parse); a write bound to a reviewed version answers 428 without If-Match;
+    a throttled view, or one with a quota (`answers_too_many`), may answer 429.
     """
 
     def _error_statuses(self) -> dict[int, str]:
@@ -40,7 +41,12 @@ class GovernAutoSchema(AutoSchema):
             statuses[412] = _("The object changed since the version named in If-Match.")
             statuses[413] = _("The request body is larger than the limit.")
             statuses[415] = _("The body's media type is not accepted here.")
-        if self.view.get_throttles():
+            if any(
+                getattr(parameter, "name", "") == "If-Match" and getattr(parameter, "required", False)
+                for parameter in self.get_override_parameters()
+            ):
+                statuses[428] = _("Send If-Match with the ETag of the version you reviewed.")
+        if self.view.get_throttles() or getattr(self.view, "answers_too_many", False):
             statuses[429] = _("Too many requests; try again later.")
         return statuses
 

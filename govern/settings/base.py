@@ -151,6 +151,18 @@ if RECEIPT_KEY_FILE is None:
 # (NPL 2023 found demographic imbalance below 0.6 with the engine tested at the Met).
 MATCH_THRESHOLD = env.score("MATCH_THRESHOLD", "0.600")
 MATCH_THRESHOLD_FLOOR = env.score("MATCH_THRESHOLD_FLOOR", "0.600")
+
+# --- Retrospective search: what one request, one partner and one day may cost -------------------------------------
+# A CCTV still needs no 36 Mpx: each still may hold at most RFR_STILL_MAX_PIXELS, and is scaled down so that its
+# longer side is at most RFR_DETECT_MAX_SIDE before detection. A retail partner may send RFR_PARTNER_MAX_STILLS stills
+# and RFR_PARTNER_MAX_PIXELS pixels in all in one request, RFR_PARTNER_SEARCHES_PER_DAY requests a day and have
+# RFR_PARTNER_SEARCHES_AT_ONCE waiting or running; beyond, 413 or 429 with a message.
+RFR_STILL_MAX_PIXELS = env.integer("RFR_STILL_MAX_PIXELS", 16_000_000, minimum=10_000)
+RFR_DETECT_MAX_SIDE = env.integer("RFR_DETECT_MAX_SIDE", 2048, minimum=160, maximum=8192)
+RFR_PARTNER_MAX_STILLS = env.integer("RFR_PARTNER_MAX_STILLS", 20, minimum=1, maximum=500)
+RFR_PARTNER_MAX_PIXELS = env.integer("RFR_PARTNER_MAX_PIXELS", 100_000_000, minimum=10_000)
+RFR_PARTNER_SEARCHES_PER_DAY = env.integer("RFR_PARTNER_SEARCHES_PER_DAY", 20, minimum=1)
+RFR_PARTNER_SEARCHES_AT_ONCE = env.integer("RFR_PARTNER_SEARCHES_AT_ONCE", 2, minimum=1)
 if MATCH_THRESHOLD < MATCH_THRESHOLD_FLOOR:
     raise ImproperlyConfigured(f"MATCH_THRESHOLD {MATCH_THRESHOLD} is below the floor {MATCH_THRESHOLD_FLOOR}.")
 # Retention until a privacy officer sets a policy, in hours, per data class.

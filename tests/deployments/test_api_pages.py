@@ -17,12 +17,12 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def completed(actors, approvers, planned, now):
-    deployment = services.authorise(approvers.superintendent, planned, now=now)
+    deployment = services.authorise(approvers.superintendent, planned, revision=planned.revision, now=now)
     ready(deployment, actors.officer, now)
     services.run_schedule(now=deployment.start + datetime.timedelta(minutes=1))
     services.run_schedule(now=deployment.end + datetime.timedelta(minutes=1))
-    services.record_outcome(
-        actors.officer,
+    services.record_outcome(  # the system's counts (officers type none of them)
+        None,
         deployment,
         faces_processed=15432,
         alerts=3,
@@ -51,10 +51,11 @@ def test_plan_and_authorise_through_the_api(actors, approvers, api, approved_lis
     assert api(actors.officer).post(url).status_code == 403
     refused = api(approvers.chief_inspector).post(url)
     assert refused.status_code == 403 and "Superintendent" in refused.json()["detail"]
-    authorised = api(approvers.superintendent).post(url)
+    assert api(approvers.superintendent).post(url).status_code == 428  # the revision reviewed must be named
+    authorised = api(approvers.superintendent).post(url, HTTP_IF_MATCH=created["ETag"])
     assert authorised.status_code == 200 and authorised.json()["state"] == "authorised"
     assert authorised.json()["authorised_watchlist_hash"] == approved_list.approved_hash
-    again = api(approvers.superintendent2).post(url)
+    again = api(approvers.superintendent2).post(url, HTTP_IF_MATCH=created["ETag"])
     assert again.status_code == 409
 
 
@@ -75,7 +76,7 @@ def test_a_double_booked_van_gets_400_through_the_api(actors, api, planned, appr
 
 
 def test_go_live_too_early_is_409_with_the_failing_conditions(approvers, api, planned, now):
-    services.authorise(approvers.superintendent, planned, now=now)
+    services.authorise(approvers.superintendent, planned, revision=planned.revision, now=now)
     response = api(approvers.superintendent2).post(f"/api/deployments/deployments/{planned.pk}/go-live/")
     assert response.status_code == 409
     assert any("Outside its period" in reason for reason in response.json()["failing"])
@@ -86,7 +87,7 @@ def test_the_deployment_page_shows_each_gate_condition(approvers, client, planne
     page = client.get(reverse("deployments:detail", args=[planned.pk])).content.decode()
     assert 'data-condition="authorisation"' in page and "Not authorised." in page
     assert 'data-condition="public_notice"' in page and 'id="authorise"' in page
-    client.post(reverse("deployments:act", args=[planned.pk, "authorise"]))
+    client.post(reverse("deployments:act", args=[planned.pk, "authorise"]), {"revision": str(planned.revision)})
     assert Deployment.objects.get(pk=planned.pk).state == DeploymentState.AUTHORISED
 
 

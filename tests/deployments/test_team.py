@@ -66,7 +66,7 @@ def test_an_unchanged_team_writes_no_event(actors, planned):
 
 
 def test_changing_the_team_keeps_the_authorisation(actors, approvers, planned, second_officer, now):
-    services.authorise(approvers.superintendent, planned, now=now)
+    services.authorise(approvers.superintendent, planned, revision=planned.revision, now=now)
     services.set_team(actors.officer, planned, [second_officer], reason="New shift")
     planned.refresh_from_db()
     assert planned.state == DeploymentState.AUTHORISED and planned.authorised_by == approvers.superintendent

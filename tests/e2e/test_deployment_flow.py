@@ -23,7 +23,8 @@ PASSWORD = "browser-test-password"
 
 @pytest.fixture
 def world(transactional_db):
-    """An approved list in force from in 2 hours, current documents and a van."""
+    """A deployment's day a little over a day ahead: its list compiled and approved two hours before the start (the
+    services' clock moved on), current documents and a van."""
     compiler = accounts.create_user(None, "analyst", PASSWORD, roles=[Role.WATCHLIST_COMPILER])
     accounts.create_user(None, "pc", PASSWORD, roles=[Role.OFFICER], rank=Rank.CONSTABLE)
     supt = accounts.create_user(None, "supt", PASSWORD, roles=[Role.AUTHORISING_OFFICER], rank=Rank.SUPERINTENDENT)
@@ -42,10 +43,12 @@ def world(transactional_db):
         source_system="Custody suite A",
         legal_basis=LegalBasis.PACE_CUSTODY,
     )
-    start = timezone.now().replace(second=0, microsecond=0) + datetime.timedelta(hours=2)
+    start = timezone.now().replace(second=0, microsecond=0) + datetime.timedelta(hours=26)
+    compiled = start - datetime.timedelta(hours=2)
     watchlist = watchlists.create_watchlist(
-        compiler, purpose="LFR, Oxford Circus", intended_start=start, intended_end=start + datetime.timedelta(hours=4)
-    )
+        compiler, purpose="LFR, Oxford Circus", intended_start=start, intended_end=start + datetime.timedelta(hours=4),
+        now=compiled,
+    )  # fmt: skip
     watchlists.add_entry(
         compiler,
         watchlist,
@@ -53,9 +56,10 @@ def world(transactional_db):
         image=image,
         category=Category.WANTED_BY_COURTS,
         justification=JUSTIFICATION,
+        now=compiled,
     )
-    review = watchlists.submit(compiler, watchlist)
-    watchlists.approve(supt, watchlist, content_hash=review.content_hash)
+    review = watchlists.submit(compiler, watchlist, now=compiled)
+    watchlists.approve(supt, watchlist, content_hash=review.content_hash, now=compiled)
     for kind in DocumentKind.values:
         document = services.record_document(
             supt,
@@ -87,7 +91,6 @@ def test_plan_authorise_live_completed_public(live_server, browser, world, scree
     page.fill("#id_grounds", "Robbery hotspot: 41 robberies in 28 days around the station exits.")
     page.fill("#id_start", start.strftime("%Y-%m-%dT%H:%M"))
     page.fill("#id_end", (start + datetime.timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M"))
-    page.select_option("#id_watchlist", label="WL-2026-0001 v1 (Approved)")
     page.check("text=LFR van LFR-VAN-7")
     for label in (
         "Data protection impact assessment v1",
@@ -98,10 +101,18 @@ def test_plan_authorise_live_completed_public(live_server, browser, world, scree
     page.click("#plan")
     assert page.locator("#state").inner_text() == "Planned"
     assert "Not authorised." in page.locator("ul.gate").inner_text()
-    published = (timezone.localtime() - datetime.timedelta(days=2)).strftime("%Y-%m-%dT%H:%M")
-    page.fill("#notice-form #id_published_at", published)
+    assert page.locator("#no-watchlist").is_visible()  # planned a day ahead: the list is compiled later
+    # A backdated notice is refused; recorded now, a day before the start, it is in time.
+    page.fill("#notice-form #id_published_at", "0001-01-01T00:00")
     page.fill("#notice-form #id_reference", "Force website and local press, 20 Nov")
     page.click("#notice-form button")
+    assert "predate the plan" in page.locator("ul.messages").inner_text()
+    page.fill("#notice-form #id_published_at", "")
+    page.fill("#notice-form #id_reference", "Force website and local press, 20 Nov")
+    page.click("#notice-form button")
+    page.select_option("#watchlist-form #id_watchlist", label="WL-2026-0001 v1 (Approved)")
+    page.fill("#watchlist-form #id_reason", "The list was compiled and approved.")
+    page.click("#watchlist-form button")
     page.check("#checklist-form #id_signage_up")
     page.check("#checklist-form #id_leaflets_available")
     page.check("#checklist-form #id_briefing_done")
@@ -124,8 +135,8 @@ def test_plan_authorise_live_completed_public(live_server, browser, world, scree
     assert page.locator("ul.gate li.bad").get_attribute("data-condition") == "period"
 
     services.run_schedule(now=deployment.end + datetime.timedelta(minutes=1))  # and past the end
-    services.record_outcome(
-        deployment.authorised_by,
+    services.record_outcome(  # the system's counts (issue 22 derives them from the ledger)
+        None,
         deployment,
         faces_processed=12873,
         alerts=2,

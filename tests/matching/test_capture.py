@@ -140,7 +140,7 @@ def test_going_live_needs_an_approved_engine(actors, approvers, planned, now):
     from apps.matching.models import EngineApproval
 
     EngineApproval.objects.all().delete()
-    deployment = deployments.authorise(approvers.superintendent, planned, now=now)
+    deployment = deployments.authorise(approvers.superintendent, planned, revision=planned.revision, now=now)
     conditions = {c.name: c for c in deployments.gate(deployment, deployment.start)}
     assert not conditions["engine"].ok and "not approved for live use" in conditions["engine"].detail
 

@@ -174,3 +174,87 @@ def test_the_pages_show_a_retail_partner_the_status_but_never_candidates(
     client.force_login(actors.officer)
     review = client.get(reverse("matching:search-review", args=[search.pk]), {"reason": "Reviewing STORE-12"})
     assert review.status_code == 200 and "COLLINS, Eileen" in review.content.decode()
+
+
+# --- What a retail partner may cost (issue 20, item 7) -------------------------------------------------------------
+
+
+def _big_png(side: int = 6000) -> bytes:
+    """A flat PNG of side x side pixels: tens of kilobytes on the wire, side² pixels to decode."""
+    out = io.BytesIO()
+    Image.new("RGB", (side, side), (200, 200, 200)).save(out, "PNG", optimize=True)
+    return out.getvalue()
+
+
+def _partner_submit(actors, stills, reference="STORE-1"):
+    return retrospective.submit(
+        actors.retail, stills, incident_reference=reference, crime_type="Theft", sharing_agreement="DSA-1"
+    )
+
+
+def test_a_partner_cannot_send_the_sixty_large_pngs(actors, settings):
+    from govern.errors import TooLarge
+
+    png = _big_png(4100)  # 16.8 Mpx: over the per-still limit of 16 Mpx
+    with pytest.raises(TooLarge, match="at most 20"):
+        _partner_submit(actors, [png] * 60)
+    with pytest.raises(ValidationError, match="more than the limit of 16,000,000"):
+        _partner_submit(actors, [png])
+    settings.RFR_PARTNER_MAX_PIXELS = 20_000_000
+    with pytest.raises(TooLarge, match="reached at still 3"):
+        _partner_submit(actors, [_big_png(3000)] * 3)  # 9 Mpx each
+    assert not Probe.objects.exists()
+
+
+def test_a_partner_has_searches_a_day_and_at_once(actors, astronaut, settings):
+    from apps.matching.models import SearchRequest
+    from govern.errors import TooMany
+
+    settings.RFR_PARTNER_SEARCHES_AT_ONCE, settings.RFR_PARTNER_SEARCHES_PER_DAY = 2, 3
+    first = _partner_submit(actors, [astronaut], "S-1")
+    _partner_submit(actors, [astronaut], "S-2")
+    with pytest.raises(TooMany, match="still running"):
+        _partner_submit(actors, [astronaut], "S-3")
+    SearchRequest.objects.filter(pk=first.pk).update(state=SearchState.READY)
+    _partner_submit(actors, [astronaut], "S-3")
+    SearchRequest.objects.update(state=SearchState.READY)
+    with pytest.raises(TooMany, match="3 searches in the last 24 hours"):
+        _partner_submit(actors, [astronaut], "S-4")
+    retrospective.submit(actors.officer, [astronaut], incident_reference="CAD 1", crime_type="Robbery")  # no quota
+
+
+def test_the_api_answers_413_and_429_with_the_reason(actors, api, astronaut, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.RFR_PARTNER_SEARCHES_AT_ONCE = 1
+
+    def post(count):
+        files = [SimpleUploadedFile(f"s{n}.jpg", astronaut, "image/jpeg") for n in range(count)]
+        body = {"incident_reference": "S-9", "crime_type": "Theft", "sharing_agreement": "DSA-1", "stills": files}
+        return api(actors.retail).post("/api/matching/searches/", body, format="multipart")
+
+    too_many_stills = post(21)
+    assert too_many_stills.status_code == 413 and "at most 20" in too_many_stills.json()["detail"]
+    assert post(1).status_code == 201
+    busy = post(1)
+    assert busy.status_code == 429 and busy["Retry-After"] and "still running" in busy.json()["detail"]
+
+
+def test_a_still_is_scaled_down_before_detection(actors, gallery_with_a_face, astronaut, monkeypatch, settings):
+    """The cost of one still is bounded: whatever its size, the detector sees at most RFR_DETECT_MAX_SIDE a side."""
+    from apps.matching import engine as engine_module
+
+    seen = []
+    real = engine_module.get_engine()
+    detect = real.detect
+
+    def spy(image, *args, **kwargs):
+        seen.append(image.size)
+        return detect(image, *args, **kwargs)
+
+    monkeypatch.setattr(real, "detect", spy)
+    settings.RFR_DETECT_MAX_SIDE = 512
+    large = Image.open(io.BytesIO(astronaut)).convert("RGB").resize((3000, 3000))
+    request = retrospective.submit(actors.officer, [_jpeg(large)], incident_reference="CAD 9", crime_type="Robbery")
+    retrospective.run_search(request.pk)
+    assert seen and max(max(size) for size in seen) <= 512

@@ -44,6 +44,7 @@ class Surface:
     name: str
     send: Callable[[Hostile], object]
     min_side: int | None = None  # the image rule the surface applies (None: settings.IMAGE_MIN_SIDE)
+    still: bool = False  # a retrospective still: at most RFR_STILL_MAX_PIXELS
     evidence: bool = False  # the governed-change report, which takes documents, not images
 
 
@@ -100,10 +101,12 @@ def surfaces(live, vans, actors, approvers, api):
             lambda item: api(actors.officer).post(
                 "/api/matching/searches/", {"stills": [_upload(item)], **search_fields}, format="multipart"
             ),
+            still=True,
         ),
         Surface(
             "search-page",
             lambda item: officer_page.post(reverse("matching:searches"), {"stills": [_upload(item)], **search_fields}),
+            still=True,
         ),
         Surface(
             "evidence-api",
@@ -124,7 +127,8 @@ def _expected_message(surface: Surface, item: Hostile, settings) -> str:
             return "larger than"
         return "Attach a PDF, text, CSV or JSON report"
     try:
-        images.validate_image(item.content, min_side=surface.min_side)
+        max_pixels = settings.RFR_STILL_MAX_PIXELS if surface.still else None
+        images.validate_image(item.content, min_side=surface.min_side, max_pixels=max_pixels)
     except images.ImageRejected as exc:
         return str(exc)
     raise AssertionError(f"{item.name} is accepted by the validator: it does not belong in the hostile corpus")

@@ -77,15 +77,15 @@ def seed(approvals: int) -> dict:
     assert enrolled.enrolled == 1, enrolled.problems
     deployment = deployments.plan(
         officer, watchlist=watchlist, start=watchlist.intended_start, end=watchlist.intended_end, assets=[van],
-        team=[officer], documents=documents, now=now, location_name="Oxford Circus", address="Oxford Street, London W1",
+        team=[officer], documents=documents, now=now - datetime.timedelta(days=4), location_name="Oxford Circus",
+        address="Oxford Street, London W1",
         latitude=Decimal("51.515200"), longitude=Decimal("-0.141800"), location_type=LocationType.CRIME_HOTSPOT,
         grounds="Robbery hotspot: 41 robberies in the last 28 days around the station exits.",
         evidence_refs="Crime analysis CA/2026/311",
     )  # fmt: skip
-    deployments.authorise(commander, deployment, now=now)
-    deployments.publish_notice(
-        officer, deployment, published_at=now - datetime.timedelta(days=3), reference="force website"
-    )
+    deployments.authorise(commander, deployment, revision=deployment.revision, now=now)
+    published = now - datetime.timedelta(days=3)
+    deployments.publish_notice(officer, deployment, published_at=published, reference="force website", now=published)
     deployments.update_checklist(officer, deployment, signage_up=True, leaflets_available=True, briefing_done=True)
     went, conditions = deployments.try_go_live(deployment, now=now)
     assert went, [condition for condition in conditions if not condition.ok]
@@ -100,7 +100,7 @@ def seed(approvals: int) -> dict:
         "deployment": deployment.pk,
         "camera": matching.issue_credential(commander, van),
         "officer_token": accounts.issue_token(officer, "restart test")[1],
-        "commander_token": accounts.issue_token(commander, "restart test")[1],
+        "commander_token": accounts.issue_token(commander, "restart test", second_factor=True)[1],
         "approvals": [{"id": w.pk, "content_hash": r.content_hash} for w, r in waiting],
         "officer_session": session.session_key,
     }

@@ -52,7 +52,8 @@ GALLERY = frozenset({COMPILER, COMMANDER})  # subjects and custody images
 DEPLOYMENT_READERS = OFFICERS | {COMPILER, COMMANDER, PRIVACY, OVERSIGHT}
 PLANNERS = OFFICERS | {COMPILER}
 PLAN_EDITORS = PLANNERS | {COMMANDER}
-ON_SITE = OFFICERS | {COMMANDER}  # run the deployment, record its outcome
+ON_SITE = OFFICERS | {COMMANDER}  # the run buttons' callers (a refusal there is a message on the page)
+TEAM = frozenset({OFFICER})  # the live deployment's planner and team: who changes, prepares and runs it
 ASSET_READERS = OFFICERS | {COMPILER, COMMANDER, PRIVACY}
 ALERT_READERS = OFFICERS | {COMMANDER, PRIVACY}  # the alert endpoints; an officer sees their team's alerts only
 TEAM_ALERTS = frozenset({OFFICER, COMMANDER, PRIVACY})  # one deployment's alerts: its team, commanders, privacy
@@ -208,6 +209,7 @@ TABLE: dict[str, Access] = {
     "/deployments/{pk}/notice/": button(PLAN_EDITORS),
     "/deployments/{pk}/checklist/": button(ON_SITE),
     "/deployments/{pk}/team/": button(PLAN_EDITORS),  # another planner is told on the page that it is not theirs
+    "/deployments/{pk}/watchlist/": button(PLAN_EDITORS),  # attach the list: others are told it is not theirs
     "/public/deployments/": any_method(ANYONE),
     "/api/deployments/published/": api(ANYONE),
     "/api/deployments/assets/": api(ASSET_READERS, post={COMMANDER}),
@@ -216,15 +218,16 @@ TABLE: dict[str, Access] = {
     "/api/deployments/documents/{pk}/": api(DEPLOYMENT_READERS),
     "/api/deployments/documents/{pk}/approve/": api_action({COMMANDER}, gate=DEPLOYMENT_READERS),
     "/api/deployments/deployments/": api(DEPLOYMENT_READERS, post=PLANNERS),
-    "/api/deployments/deployments/{pk}/": api(DEPLOYMENT_READERS, patch=PLAN_EDITORS),
+    # Only the planner and the deployment's team change, prepare or run it (issue 20, item 4): here the officer.
+    "/api/deployments/deployments/{pk}/": api(DEPLOYMENT_READERS, patch=TEAM),
     **_acts(
         "/api/deployments/deployments/{{pk}}/{act}/",
         ["authorise", "cancel", "exempt-notice", "go-live", "resume", "suspend"],
         api_action({COMMANDER}, gate=DEPLOYMENT_READERS),
     ),
-    "/api/deployments/deployments/{pk}/checklist/": api_action(ON_SITE, gate=DEPLOYMENT_READERS),
-    "/api/deployments/deployments/{pk}/notice/": api_action(PLAN_EDITORS, gate=DEPLOYMENT_READERS),
-    "/api/deployments/deployments/{pk}/outcome/": api(DEPLOYMENT_READERS, put=ON_SITE),
+    "/api/deployments/deployments/{pk}/checklist/": api_action(TEAM, gate=DEPLOYMENT_READERS),
+    "/api/deployments/deployments/{pk}/notice/": api_action(TEAM, gate=DEPLOYMENT_READERS),
+    "/api/deployments/deployments/{pk}/outcome/": api(DEPLOYMENT_READERS, put=TEAM),  # while it runs (item 12)
     # The team: its planner (the officer) or a commander; another planner is refused on this deployment.
     "/api/deployments/deployments/{pk}/team/": api_action({OFFICER, COMMANDER}, gate=DEPLOYMENT_READERS),
     # --- Matching: alerts (of the live deployment, whose team is the officer) -----------------------------------------
@@ -338,7 +341,8 @@ TABLE: dict[str, Access] = {
 # Django's admin site. Its views take any method and are Django's own; what Govern decides is who gets in
 # (GovernAdminSite.has_permission: the administrator role), so the matrix checks the methods declared here only.
 NOBODY = frozenset()
-READ_ONLY = ("apitoken", "signinlockout")  # shown to administrators, changed by no one on the admin site
+# Shown to administrators, changed by no one on the admin site (only by its actions, through the services).
+READ_ONLY = ("apitoken", "signinlockout", "accountchange")
 ADMIN_TABLE: dict[str, Access] = {
     "/admin/": admin("GET", "HEAD", "POST"),
     "/admin/login/": _access(GET=ANYONE, HEAD=ANYONE, POST=ANYONE),

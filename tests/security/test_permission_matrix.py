@@ -104,6 +104,7 @@ TARGETS = {
     "/admin/accounts/user/": "officer",
     "/admin/accounts/apitoken/": "token",
     "/admin/accounts/signinlockout/": "lockout",
+    "/admin/accounts/accountchange/": "account_change",
 }
 
 
@@ -154,7 +155,7 @@ def _build_world(now) -> World:
     from apps.oversight import services as oversight
     from apps.watchlists import services as watchlists
     from apps.watchlists.choices import Category, LegalBasis
-    from tests.deployment_fixtures import PLACE, ready
+    from tests.deployment_fixtures import EARLIER, PLACE, ready
 
     world = World()
     ppu = public_protection_unit()
@@ -223,10 +224,10 @@ def _build_world(now) -> World:
         assets=[van],
         documents=documents,
         team=[officer],
-        now=now,
+        now=now - EARLIER,
         **PLACE,
     )
-    deployments.authorise(commander, live, now=now)
+    deployments.authorise(commander, live, revision=live.revision, now=now)
     ready(live, officer, now - datetime.timedelta(days=1))
     went, conditions = deployments.try_go_live(live, now=now)
     assert went, [c for c in conditions if not c.ok]
@@ -297,6 +298,10 @@ def _build_world(now) -> World:
     lockout = SignInLockout.objects.create(  # test set-up: a pause as the lockout service would leave it
         key="username", value="someone", failures=5, locked_at=now, locked_until=now + datetime.timedelta(minutes=15)
     )
+    # A grant one administrator asked for, awaiting a second (four eyes): the admin site lists it.
+    account_change = accounts.set_roles(
+        user("m-admin-2", Role.ADMINISTRATOR), world.users[NO_ROLE], [Role.PRIVACY_OFFICER], reason="matrix"
+    ).account_changes.get()
     checkpoint = audit.sign_checkpoint()
     from django.contrib.contenttypes.models import ContentType
 
@@ -320,6 +325,7 @@ def _build_world(now) -> World:
         "change": change.pk,
         "token": token.pk,
         "lockout": lockout.pk,
+        "account_change": account_change.pk,
         "officer": officer.pk,
         "user_type": ContentType.objects.get_for_model(officer).pk,
         "event": Event.objects.filter(action__startswith="account.").order_by("seq").first().seq,

@@ -55,6 +55,25 @@ class OutcomeSerializer(serializers.ModelSerializer):
         read_only_fields = ["updated_at"]
 
 
+class OutcomeUpdateSerializer(serializers.Serializer):
+    """What an officer of the team records while the deployment runs; the counted figures are refused."""
+
+    engagements = serializers.IntegerField(required=False, min_value=0, max_value=1_000_000)
+    arrests = serializers.IntegerField(required=False, min_value=0, max_value=1_000_000)
+    other_outcomes = serializers.IntegerField(required=False, min_value=0, max_value=1_000_000)
+
+    def validate(self, attrs):
+        counted = sorted({"faces_processed", "alerts", "true_alerts", "false_alerts"} & set(self.initial_data))
+        if counted:
+            raise serializers.ValidationError(
+                {
+                    field: "Counted from the capture ledger and the judged alerts: it cannot be typed."
+                    for field in counted
+                }
+            )
+        return attrs
+
+
 class ConditionSerializer(serializers.Serializer):
     """One gate condition."""
 
@@ -68,7 +87,10 @@ class DeploymentSerializer(serializers.ModelSerializer):
 
     assets = serializers.PrimaryKeyRelatedField(many=True, queryset=Asset.objects.all())
     documents = serializers.PrimaryKeyRelatedField(many=True, queryset=PolicyDocument.objects.all())
-    watchlist = serializers.PrimaryKeyRelatedField(queryset=Watchlist.objects.all())
+    watchlist = serializers.PrimaryKeyRelatedField(
+        queryset=Watchlist.objects.all(), required=False, allow_null=True,
+        help_text="Attached now or later (PATCH), once compiled; no deployment is authorised without one.",
+    )  # fmt: skip
     team = serializers.PrimaryKeyRelatedField(
         many=True, queryset=User.objects.all(), required=False, help_text="The officers who see the alerts."
     )
@@ -94,6 +116,7 @@ class DeploymentSerializer(serializers.ModelSerializer):
             "documents",
             "team",
             "state",
+            "revision",
             "planned_by",
             "authorised_by",
             "authorised_at",
@@ -113,6 +136,7 @@ class DeploymentSerializer(serializers.ModelSerializer):
             "id",
             "reference",
             "state",
+            "revision",
             "planned_by",
             "authorised_by",
             "authorised_at",
@@ -144,6 +168,7 @@ class DeploymentUpdateSerializer(serializers.Serializer):
     start = serializers.DateTimeField(required=False)
     end = serializers.DateTimeField(required=False)
     threshold = serializers.DecimalField(required=False, max_digits=4, decimal_places=3, min_value=0, max_value=1)
+    watchlist = serializers.PrimaryKeyRelatedField(queryset=Watchlist.objects.all(), required=False)
     assets = serializers.PrimaryKeyRelatedField(many=True, queryset=Asset.objects.all(), required=False)
     documents = serializers.PrimaryKeyRelatedField(many=True, queryset=PolicyDocument.objects.all(), required=False)
 
@@ -161,7 +186,9 @@ class TeamSerializer(serializers.Serializer):
 class NoticeSerializer(serializers.Serializer):
     """Where and when the advance notice was published."""
 
-    published_at = serializers.DateTimeField()
+    published_at = serializers.DateTimeField(
+        required=False, help_text="When it was published: no earlier than the plan, never in the future; omit for now."
+    )
     reference = serializers.CharField(max_length=300)
 
     def validate_published_at(self, value):

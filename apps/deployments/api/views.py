@@ -7,6 +7,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from govern.api import revisions
 from govern.api.viewsets import RestrictedViewSet, StrictQueryMixin
 
 from .. import publication, services
@@ -73,7 +74,12 @@ class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restri
 
     def _respond(self, deployment, code=status.HTTP_200_OK):
         deployment.refresh_from_db()
-        return Response(self.get_serializer(deployment).data, status=code)
+        headers = {"ETag": revisions.etag(deployment.revision)}
+        return Response(self.get_serializer(deployment).data, status=code, headers=headers)
+
+    def retrieve(self, request, pk=None):
+        """A deployment's plan; the ETag names its revision, which an authorisation must send back (If-Match)."""
+        return self._respond(self.get_object())
 
     def create(self, request):
         """Plan a deployment."""
@@ -81,18 +87,25 @@ class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restri
         body.is_valid(raise_exception=True)
         return self._respond(services.plan(request.user, **body.validated_data), status.HTTP_201_CREATED)
 
-    @extend_schema(request=serializers.DeploymentUpdateSerializer)
+    @extend_schema(request=serializers.DeploymentUpdateSerializer, parameters=[revisions.if_match("deployment")])
     def partial_update(self, request, pk=None):
-        """Change the plan (an authorised one goes back to planned)."""
+        """Change the plan (an authorised one goes back to planned, the reason logged); a new revision."""
         body = serializers.DeploymentUpdateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        return self._respond(services.update_plan(request.user, self.get_object(), **body.validated_data))
+        revision = revisions.expected_revision(request)
+        deployment = services.update_plan(
+            request.user, self.get_object(), expected_revision=revision, **body.validated_data
+        )
+        return self._respond(deployment)
 
-    @extend_schema(request=None)
+    @extend_schema(request=None, parameters=[revisions.if_match("deployment", required=True)])
     @action(detail=True, methods=["post"])
     def authorise(self, request, pk=None):
-        """Authorise the plan, bound to the watchlist's approved version."""
-        return self._respond(services.authorise(request.user, self.get_object()))
+        """Authorise the plan at the revision you reviewed (If-Match, required), bound to the watchlist's approved
+        version; a plan changed since is refused with 412, saying what changed."""
+        deployment = self.get_object()
+        revision = revisions.expected_revision(request, required=True)
+        return self._respond(services.authorise(request.user, deployment, revision=revision))
 
     @extend_schema(request=serializers.TeamSerializer)
     @action(detail=True, methods=["post"])
@@ -158,13 +171,13 @@ class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restri
         body.is_valid(raise_exception=True)
         return self._respond(services.cancel(request.user, self.get_object(), **body.validated_data))
 
-    @extend_schema(request=serializers.OutcomeSerializer, responses=serializers.OutcomeSerializer)
+    @extend_schema(request=serializers.OutcomeUpdateSerializer, responses=serializers.OutcomeSerializer)
     @action(detail=True, methods=["get", "put"])
     def outcome(self, request, pk=None):
         """The deployment's figures; officers record engagements and arrests."""
         deployment = self.get_object()
         if request.method == "PUT":
-            body = serializers.OutcomeSerializer(data=request.data)
+            body = serializers.OutcomeUpdateSerializer(data=request.data)
             body.is_valid(raise_exception=True)
             return Response(
                 serializers.OutcomeSerializer(

@@ -193,6 +193,7 @@ class SearchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restricted
 
     queryset = SearchRequest.objects.prefetch_related("probes")
     serializer_class = SearchStatusSerializer
+    answers_too_many = True  # a retail partner's searches a day and at once (429)
     parser_classes = [parsers.MultiPartParser, parsers.JSONParser]
 
     @extend_schema(request={"multipart/form-data": OpenApiTypes.OBJECT}, responses={201: SearchStatusSerializer})

@@ -1,7 +1,5 @@
 """The watchlists API: every write calls a service; every read of personal data needs a reason and is logged."""
 
-import re
-
 from django.db import transaction
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -13,6 +11,7 @@ from rest_framework.response import Response
 from apps.accounts import policy
 from apps.audit import services as audit
 from apps.audit.access import ConsultationLoggedMixin, stated_reason
+from govern.api import revisions
 from govern.api.viewsets import RestrictedViewSet
 
 from .. import services
@@ -21,26 +20,13 @@ from ..models import CustodyImage, Entry, Review, Subject, Watchlist
 from . import serializers
 
 REASON = OpenApiParameter("reason", str, required=True, description="Why you consult this personal data (logged).")
-IF_MATCH = OpenApiParameter(
-    "If-Match", str, OpenApiParameter.HEADER, description='The ETag of the watchlist you edit, e.g. "r3".'
-)
-_ETAG = re.compile(r'^(?:W/)?"r(\d+)"$')
-
-
-def expected_revision(request) -> int | None:
-    """The revision named by If-Match (from the ETag), so two editors cannot silently overwrite each other."""
-    header = (request.headers.get("If-Match") or "").strip()
-    if not header or header == "*":
-        return None
-    match = _ETAG.match(header)
-    if not match:
-        raise exceptions.ValidationError({"If-Match": 'Give the ETag you were sent, e.g. "r3".'})
-    return int(match.group(1))
+IF_MATCH = revisions.if_match("watchlist")
+expected_revision = revisions.expected_revision
 
 
 def etag(watchlist: Watchlist) -> str:
     """The watchlist's current revision as an ETag."""
-    return f'"r{watchlist.revision}"'
+    return revisions.etag(watchlist.revision)
 
 
 class SubjectViewSet(ConsultationLoggedMixin, mixins.RetrieveModelMixin, RestrictedViewSet):
