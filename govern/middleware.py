@@ -141,4 +141,29 @@ class DatabaseUnavailableMiddleware:
         if isinstance(exception, errors.DATABASE_UNAVAILABLE):
             logger.warning("Database refused %s %s, answered 503: %s", request.method, request.path, exception)
             return database_unavailable(request, exception)
+        refusal = bad_input_refusal(exception)
+        if refusal is not None:
+            logger.warning("Refused bad input to %s %s with 400: %r", request.method, request.path, exception)
+            if request.path_info.startswith("/api/"):
+                return JsonResponse({"detail": refusal}, status=400)
+            return HttpResponse(f"Bad request: {refusal}\n", status=400, content_type="text/plain; charset=utf-8")
         return None
+
+
+def bad_input_refusal(exception: Exception) -> str | None:
+    """What to tell a person whose input a page could not take, as the API does: a value PostgreSQL refuses (a NUL
+    character, a number out of range), nesting too deep to read, or a date beyond the calendar. None: not bad input,
+    a real fault (a 500, logged)."""
+    from django.db import DataError
+
+    from apps.audit.services import AuditDataError  # a value the log refuses (a reason over 2,000 characters)
+
+    if isinstance(exception, AuditDataError):
+        return str(exception)
+    if isinstance(exception, DataError):
+        return "A value in the request is outside what can be stored or compared."
+    if isinstance(exception, RecursionError):
+        return "The request is nested too deeply to read."
+    if isinstance(exception, OverflowError):
+        return "A date or number in the request is out of range."
+    return None

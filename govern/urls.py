@@ -4,11 +4,22 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.http import JsonResponse
 from django.urls import include, path
+from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from apps.accounts import views as account_views
 from apps.deployments import views as deployment_views
 from govern.middleware import csp_override
+
+
+def not_found(request, exception):
+    """404: JSON under /api/ (a client parses it), the page otherwise."""
+    if request.path_info.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+handler404 = "govern.urls.not_found"
 
 
 def healthz(request):

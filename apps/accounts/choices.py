@@ -81,5 +81,6 @@ class AccountChangeState(models.TextChoices):
 class LockoutKey(models.TextChoices):
     """What repeated failed sign-ins are counted against."""
 
-    USERNAME = "username", "Account (the username as typed)"
+    USERNAME_AT_ADDRESS = "username_at_address", "Account from one address"
+    USERNAME = "username", "Account, from any address (the username as typed)"
     ADDRESS = "address", "IP address"

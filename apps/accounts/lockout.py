@@ -1,7 +1,11 @@
-"""Pausing sign-in after repeated failures, for the username as typed and for the address they come from.
+"""Pausing sign-in after repeated failures: for the username from the address they come from, for the address,
+and (at a much higher bar) for the username from anywhere.
 
-A failure is counted against both keys; when either reaches its limit within LOGIN_LOCKOUT_WINDOW_MINUTES,
-sign-in with that username, or from that address, is refused for LOGIN_LOCKOUT_MINUTES, whatever the password.
+A failure is counted against each key; when one reaches its limit within LOGIN_LOCKOUT_WINDOW_MINUTES, sign-in
+with that username from that address (LOGIN_LOCKOUT_ATTEMPTS), from that address (LOGIN_LOCKOUT_ADDRESS_ATTEMPTS),
+or with that username from anywhere (LOGIN_LOCKOUT_ACCOUNT_ATTEMPTS, a guess spread over many addresses) is refused
+for LOGIN_LOCKOUT_MINUTES, whatever the password. So five anonymous requests no longer lock a commander out: they
+pause only the address they came from, for that username.
 The username is counted as typed, whether or not such an account exists, so a pause says nothing about which
 accounts exist. A successful sign-in forgets the account's failures (not the address's: one valid account must
 not let its holder keep guessing others' passwords from the same machine).
@@ -47,9 +51,26 @@ def address_of(request) -> str | None:
 
 
 def _keys(username: str, address: str | None):
-    yield LockoutKey.USERNAME, normalise(username), settings.LOGIN_LOCKOUT_ATTEMPTS
+    name = normalise(username)
     if address:
+        yield LockoutKey.USERNAME_AT_ADDRESS, _pair(name, address), settings.LOGIN_LOCKOUT_ATTEMPTS
         yield LockoutKey.ADDRESS, address, settings.LOGIN_LOCKOUT_ADDRESS_ATTEMPTS
+        yield LockoutKey.USERNAME, name, settings.LOGIN_LOCKOUT_ACCOUNT_ATTEMPTS
+    else:  # no address known (a command, a test client without one): the username alone
+        yield LockoutKey.USERNAME, name, settings.LOGIN_LOCKOUT_ATTEMPTS
+
+
+def _pair(name: str, address: str) -> str:
+    return f"{name} from {address}"
+
+
+def _failures(key: str, value: str):
+    """The failures a key counts."""
+    if key == LockoutKey.USERNAME_AT_ADDRESS:
+        name, _, address = value.rpartition(" from ")
+        return SignInFailure.objects.filter(username=name, address=address)
+    field = "username" if key == LockoutKey.USERNAME else "address"
+    return SignInFailure.objects.filter(**{field: value})
 
 
 def locked_until(username, address: str | None) -> datetime.datetime | None:
@@ -84,8 +105,7 @@ def record_failure(username, address: str | None) -> list[SignInLockout]:
     for key, value, limit in _keys(username, address):
         last = SignInLockout.objects.filter(key=key, value=value).order_by("-locked_at").first()
         since = max(window_start, last.locked_at) if last is not None else window_start
-        field = "username" if key == LockoutKey.USERNAME else "address"
-        failures = SignInFailure.objects.filter(**{field: value}, at__gt=since).count()
+        failures = _failures(key, value).filter(at__gt=since).count()
         if failures < limit:
             continue
         lockout = SignInLockout.objects.create(
@@ -95,7 +115,8 @@ def record_failure(username, address: str | None) -> list[SignInLockout]:
             locked_at=now,
             locked_until=now + datetime.timedelta(minutes=settings.LOGIN_LOCKOUT_MINUTES),
         )
-        account = User.objects.filter(username__iexact=value).first() if key == LockoutKey.USERNAME else None
+        name = normalise(username)
+        account = User.objects.filter(username__iexact=name).first() if key != LockoutKey.ADDRESS else None
         audit.record(
             "account.locked_out",
             account,
@@ -125,8 +146,7 @@ def lift(actor, lockout: SignInLockout, reason: str) -> SignInLockout:
     policy.require(actor, "accounts.change_user")
     lockout.lifted_at = timezone.now()
     lockout.save(update_fields=["lifted_at"])
-    field = "username" if lockout.key == LockoutKey.USERNAME else "address"
-    SignInFailure.objects.filter(**{field: lockout.value}).delete()
+    _failures(lockout.key, lockout.value).delete()
     audit.record(
         "account.unlocked",
         ("accounts.signinlockout", lockout.pk),

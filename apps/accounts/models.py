@@ -125,8 +125,8 @@ class SignInFailure(models.Model):
 class SignInLockout(models.Model):
     """A pause on signing in for one username or one address, after too many failures in the window."""
 
-    key = models.CharField(max_length=16, choices=LockoutKey.choices)
-    value = models.CharField(max_length=150)
+    key = models.CharField(max_length=32, choices=LockoutKey.choices)
+    value = models.CharField(max_length=220)
     failures = models.PositiveIntegerField()
     locked_at = models.DateTimeField()
     locked_until = models.DateTimeField()

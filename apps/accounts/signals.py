@@ -8,6 +8,7 @@ from django.dispatch import receiver
 from apps.audit import services as audit
 
 from . import lockout
+from .models import User
 
 
 @receiver(signals.user_logged_in)
@@ -23,15 +24,23 @@ def _logged_out(sender, request, user, **_kwargs):
         audit.record("account.logout", user, user)
 
 
+def _attempted(username: str) -> dict:
+    """How the log names the account tried: an existing account's username, which a privacy officer looks for in
+    repeated refusals; anything else only as a commitment, since what was typed may be a password, and the log
+    keeps it for ever."""
+    if User.objects.filter(username=username).exists():
+        return {"username": username}
+    return {"unknown_username_commitment": audit.commitment(lockout.normalise(username))}
+
+
 @receiver(signals.user_login_failed)
 def _login_failed(sender, credentials, request=None, **_kwargs):
-    # The attempted username is kept: repeated refusals for one account are what a privacy officer looks for.
     username = str(credentials.get("username", ""))[:150]
     address = lockout.address_of(request)
     if lockout.locked_until(username, address) is not None:
         # Refused without checking the password: logged, but not counted again (the pause does not grow).
-        audit.record("account.login_failed", None, AnonymousUser(), data={"username": username, "paused": True})
+        audit.record("account.login_failed", None, AnonymousUser(), data={**_attempted(username), "paused": True})
         return
     with transaction.atomic():
-        audit.record("account.login_failed", None, AnonymousUser(), data={"username": username})
+        audit.record("account.login_failed", None, AnonymousUser(), data=_attempted(username))
         lockout.record_failure(username, address)

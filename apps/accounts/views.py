@@ -83,7 +83,10 @@ class SignInView(auth_views.LoginView):
 
 def _next_page(request) -> str:
     wanted = request.POST.get("next") or request.GET.get("next") or ""
-    if url_has_allowed_host_and_scheme(wanted, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+    # A local path only: anything else ("9999-12-31", a bare word) would be taken for a URL name and answer 500.
+    if wanted.startswith("/") and url_has_allowed_host_and_scheme(
+        wanted, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return wanted
     return resolve_url("home")
 

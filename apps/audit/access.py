@@ -1,7 +1,10 @@
 """Consultation logging (DPA 2018 s.62): a read of personal or biometric data needs a reason and leaves an event.
 
 API: mix `ConsultationLoggedMixin` into a viewset; its detail reads require `?reason=` or an `X-Access-Reason`
-header. Pages: decorate a view with `@consultation_logged(get_target)`; without a reason it shows a form.
+header. Pages: decorate a view with `@consultation_logged(get_target)`; without a reason it shows a form, which
+POSTs the reason to `/audit/consult/`: it is kept in the session for the page (and the images it shows) for
+REMEMBER_SECONDS, and the page is loaded again without it. So a page's reason never travels in a URL, where access
+logs and Referer headers would carry it.
 """
 
 import time
@@ -25,8 +28,13 @@ def reason_from(request) -> str:
     return (value or request.META.get(REASON_HEADER, "")).strip()
 
 
-def _valid(reason: str) -> bool:
+def valid_reason(reason: str) -> bool:
+    """A reason the log takes: 5 to 2,000 characters on one line, none of them a control character (no NUL, CR or
+    LF to forge a log line with)."""
     return MIN_REASON_LENGTH <= len(reason) <= services.MAX_REASON_LENGTH and reason.isprintable()
+
+
+_valid = valid_reason
 
 
 def stated_reason(request) -> str:
@@ -57,17 +65,33 @@ def _session_key(target) -> str:
     return f"consultation:{described.type}:{described.id}"
 
 
-def _remembered(request, target) -> str:
-    """A reason the user gave for this record in the last few minutes: each read is still logged with it."""
-    saved = request.session.get(_session_key(target)) if hasattr(request, "session") else None
+def _saved(request, key: str) -> str:
+    saved = request.session.get(key) if hasattr(request, "session") else None
     if not saved or saved.get("until", 0) < time.time():
         return ""
     return saved.get("reason", "")
 
 
+def remembered_reason(request, target) -> str:
+    """A reason the user gave for this record in the last few minutes: each read is still logged with it."""
+    return _saved(request, _session_key(target))
+
+
+_remembered = remembered_reason
+
+
 def _remember(request, target, reason: str) -> None:
     if hasattr(request, "session"):
         request.session[_session_key(target)] = {"reason": reason, "until": time.time() + REMEMBER_SECONDS}
+
+
+def _page_key(path: str) -> str:
+    return f"consultation:page:{path}"
+
+
+def remember_for_page(request, path: str, reason: str) -> None:
+    """The reason posted from a page's reason form, for that page (its path), for REMEMBER_SECONDS."""
+    request.session[_page_key(path)] = {"reason": reason, "until": time.time() + REMEMBER_SECONDS}
 
 
 def consultation_logged(get_target):
@@ -77,10 +101,12 @@ def consultation_logged(get_target):
         @wraps(view)
         def wrapper(request, *args, **kwargs):
             target = get_target(request, *args, **kwargs)
-            reason = reason_from(request) or _remembered(request, target)
+            reason = reason_from(request) or _remembered(request, target) or _saved(request, _page_key(request.path))
             if not _valid(reason):
                 status = 400 if "reason" in request.GET or "reason" in request.POST else 200
-                context = {"target": target, "min_length": MIN_REASON_LENGTH, "given": reason}
+                context = {
+                    "target": target, "min_length": MIN_REASON_LENGTH, "given": reason, "next": request.get_full_path()
+                }  # fmt: skip
                 return render(request, "audit/reason_required.html", context, status=status)
             with transaction.atomic():
                 services.record_access(target, request.user, reason)

@@ -8,4 +8,5 @@ app_name = "audit"
 urlpatterns = [
     path("events/", views.events, name="events"),
     path("checkpoints/", views.checkpoints, name="checkpoints"),
+    path("consult/", views.consult, name="consult"),
 ]

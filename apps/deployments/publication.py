@@ -1,12 +1,11 @@
 """What the public may see of deployments: completed ones, place, times and numbers; never anyone's identity."""
 
-import csv
-import io
 from collections import defaultdict
 
 from django.db.models import Count, F, Func, IntegerField
 from django.utils import timezone
 
+from govern import spreadsheet
 from govern.db_router import reading_from_replica
 
 from .choices import DeploymentState
@@ -83,8 +82,4 @@ def yearly_totals(rows: list[dict]) -> list[dict]:
 
 def as_csv(rows: list[dict]) -> str:
     """The published rows as CSV."""
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=PUBLISHED_FIELDS)
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue()
+    return spreadsheet.csv_text(PUBLISHED_FIELDS, rows)

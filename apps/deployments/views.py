@@ -174,6 +174,9 @@ def deployment_act(request, pk, act):
     return redirect("deployments:detail", pk=pk)
 
 
+SCHEDULE_YEARS = (1900, 9000)
+
+
 @login_required
 @require_safe
 def schedule(request):
@@ -190,6 +193,8 @@ def schedule(request):
         )
     except ValueError:
         day = timezone.localdate()
+    if not SCHEDULE_YEARS[0] <= day.year <= SCHEDULE_YEARS[1]:
+        day = timezone.localdate()  # a calendar at year 9999 would step past the last date Python knows
     if view == "week":
         first = day - datetime.timedelta(days=day.weekday())
         days = [first + datetime.timedelta(days=n) for n in range(7)]
@@ -212,6 +217,7 @@ def schedule(request):
     return render(request, "deployments/schedule.html", context)
 
 
+@require_safe
 def public_records(request):
     """Completed deployments and their numbers, for anyone; CSV with ?format=csv."""
     rows = publication.published_deployments()

@@ -16,6 +16,7 @@ from simple_history.models import HistoricalRecords
 from apps.accounts.models import RestrictedManager, RestrictedQuerySet
 from apps.matching.models import Alert
 from apps.watchlists.models import Subject
+from govern import validators
 
 from .choices import (
     CarerKnows,
@@ -92,7 +93,7 @@ class DisclosureCase(models.Model):
     applicant_safe_contact = models.TextField(blank=True, help_text="How and when it is safe to contact them.")
     # The person the case is about.
     subject_name = models.CharField(max_length=200)
-    subject_date_of_birth = models.DateField(null=True, blank=True)
+    subject_date_of_birth = models.DateField(validators=[validators.date_of_birth], null=True, blank=True)
     subject_relationship = models.CharField(max_length=200, blank=True, help_text="Their relationship to the child.")
     household = models.TextField(blank=True, help_text="Who lives in the household, as far as is known.")
     watchlist_subject = models.ForeignKey(
@@ -186,7 +187,7 @@ class Child(models.Model):
 
     case = models.ForeignKey(DisclosureCase, on_delete=models.PROTECT, related_name="children")
     name = models.CharField(max_length=200, help_text="First name or initials are enough.")
-    date_of_birth = models.DateField(null=True, blank=True)
+    date_of_birth = models.DateField(validators=[validators.date_of_birth], null=True, blank=True)
     carer_name = models.CharField(max_length=200, blank=True, help_text="Parent or carer.")
     carer_knows = models.CharField(max_length=8, choices=CarerKnows.choices, default=CarerKnows.UNKNOWN)
     added_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")

@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from apps.accounts import policy
 from apps.audit.access import consultation_logged
@@ -47,6 +47,7 @@ def _may_work(request, case) -> bool:
 
 
 @login_required
+@require_safe
 def case_list(request):
     """The officers' cases, the next deadline first; overdue ones flagged. No personal data is shown here."""
     policy.require(request.user, "disclosures.view_disclosurecase")
@@ -63,6 +64,7 @@ def case_list(request):
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def case_open(request):
     """First contact: open a case."""
     policy.require(request.user, "disclosures.add_disclosurecase")
@@ -99,6 +101,7 @@ def _context(request, case, reason) -> dict:
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])  # POST: the reason form; never OPTIONS or TRACE rendering the case
 @consultation_logged(_case)
 def case_detail(request, pk, target, reason):
     """The case, stage by stage, with the form for the next step when the user works cases."""
@@ -128,6 +131,7 @@ def case_detail(request, pk, target, reason):
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])  # POST: the reason form; never OPTIONS or TRACE rendering the case
 @consultation_logged(_case)
 def forum(request, pk, target, reason):
     """The decision forum's record: each decision, who sat, the rationale; the form when a decision is due."""
@@ -138,6 +142,7 @@ def forum(request, pk, target, reason):
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])  # POST: the reason form; never OPTIONS or TRACE rendering the case
 @consultation_logged(_case)
 def disclosure(request, pk, target, reason):
     """The disclosure with the undertaking: recipient, warning, signature or refusal, what was said."""
@@ -155,6 +160,7 @@ def disclosure(request, pk, target, reason):
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])  # POST: the reason form; never OPTIONS or TRACE rendering the case
 @consultation_logged(_case)
 def letter(request, pk, target, reason):
     """The letter: as issued (locked), or a draft from its template with the button that issues it."""

@@ -695,6 +695,8 @@ def adjudicate(actor, alert: Alert, *, match: bool, reason: str) -> Alert:
     policy.require(actor, "matching.adjudicate_alert", locked)
     if not reason or len(reason.strip()) < 5:
         raise ValidationError({"reason": "Say what the judgement rests on."})
+    if not reason.strip().isprintable():
+        raise ValidationError({"reason": "Write the reason as one line of text: no line breaks or control characters."})
     if locked.state != AlertState.PENDING:
         raise Conflict(f"Alert {locked.pk} was already judged ({locked.get_state_display().lower()}).")
     locked.state = AlertState.CONFIRMED if match else AlertState.FALSE

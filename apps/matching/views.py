@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from apps.accounts import policy
 from apps.audit import services as audit
-from apps.audit.access import MIN_REASON_LENGTH, consultation_logged, reason_from
+from apps.audit.access import MIN_REASON_LENGTH, consultation_logged, reason_from, remembered_reason, valid_reason
 from apps.deployments.models import Deployment
 from apps.watchlists import images
 from apps.watchlists.models import Subject
@@ -98,9 +98,13 @@ def _image_response(content: bytes) -> HttpResponse:
 def alert_image(request, pk, which):
     """The probe crop or the matched watchlist image of an alert, with the reason from the page; logged."""
     alert = visible_or_404(request.user, Alert.objects.all(), pk)
-    reason = reason_from(request)
-    if len(reason) < MIN_REASON_LENGTH:
-        return HttpResponse("A reason is required to see this image.", status=400, content_type="text/plain")
+    # The reason given for the alert queue this image is shown on (kept in the session), or one sent with it.
+    reason = reason_from(request) or remembered_reason(request, alert.deployment)
+    if not valid_reason(reason):
+        return HttpResponse(
+            f"A reason is required to see this image: {MIN_REASON_LENGTH} to 2,000 characters on one line.",
+            status=400, content_type="text/plain",
+        )  # fmt: skip
     if which == "probe":
         if alert.probe_deleted_at is not None:
             return HttpResponse("Deleted under the retention policy.", status=410, content_type="text/plain")
@@ -213,7 +217,10 @@ def _reviewable(request, pk):
 def search_review(request, pk, target, reason):
     """The candidates of each still for the operator, and the investigating officer's confirmation."""
     if request.method == "POST":
-        probe = get_object_or_404(Probe, pk=request.POST.get("probe"), request=target)
+        probe_id = request.POST.get("probe", "")
+        if not probe_id.isdigit() or len(probe_id) > 18:
+            raise Http404("No such still in this search.")
+        probe = get_object_or_404(Probe, pk=int(probe_id), request=target)
         if request.POST.get("step") == "choose":
             subject = request.POST.get("subject", "")
             perform(

@@ -5,9 +5,7 @@ their peers in the period, a read of an alert outside its deployment's window (p
 read whose reason cites no case, deployment or crime reference.
 """
 
-import csv
 import datetime
-import io
 import json
 import re
 import statistics
@@ -21,6 +19,7 @@ from apps.audit.choices import ActionKind
 from apps.audit.models import Event
 from apps.matching.models import Alert, Probe
 from apps.watchlists.models import CustodyImage, Entry
+from govern import spreadsheet
 
 REVIEW_GRACE = datetime.timedelta(hours=24)
 EXPORT_LIMIT = 100_000
@@ -183,12 +182,5 @@ def export(rows: list[Row], fmt: str) -> tuple[bytes, str]:
     if fmt == "json":
         document = {"format": "govern-access-log/1", "count": len(records), "events": records}
         return json.dumps(document, indent=1, ensure_ascii=False).encode(), "application/json"
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS)
-    writer.writeheader()
-    for record in records:
-        # A cell starting with = + - @ would run as a formula in a spreadsheet: quote it as text.
-        safe = {k: ("'" + v if isinstance(v, str) and v[:1] in "=+-@" else v) for k, v in record.items()}
-        safe["flags"] = " ".join(record["flags"])
-        writer.writerow(safe)
-    return out.getvalue().encode(), "text/csv"
+    rows = [{**record, "flags": " ".join(record["flags"])} for record in records]
+    return spreadsheet.csv_text(EXPORT_FIELDS, rows).encode(), "text/csv"

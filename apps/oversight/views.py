@@ -8,7 +8,8 @@ from django.core.exceptions import ValidationError
 from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST, require_safe
+from django.utils.http import content_disposition_header
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from apps.accounts import policy
 from apps.audit import proofs, signing, verifier
@@ -85,7 +86,7 @@ def deployment(request, pk):
 
 def _zip(content: bytes, filename: str) -> HttpResponse:
     response = HttpResponse(content, content_type="application/zip")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Content-Disposition"] = content_disposition_header(True, filename)
     return response
 
 
@@ -130,6 +131,7 @@ def verifier_file(request):
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def retention(request):
     """Policies per data class, what is past them and held; privacy officers set them and run the sweep."""
     policy.require(request.user, "oversight.view_retentionpolicy")
@@ -171,6 +173,7 @@ def sweep(request):
 
 
 @login_required
+@require_http_methods(["GET", "HEAD", "POST"])
 def governance(request):
     """The threshold and engine in force, their versions, and proposals awaiting a countersignature."""
     policy.require(request.user, "oversight.view_governedchange")
@@ -232,7 +235,7 @@ def evidence(request, pk):
     """A proposal's test report (not biometric data)."""
     change = visible_or_404(request.user, GovernedChange.objects.all(), pk)
     response = HttpResponse(bytes(change.evidence), content_type=change.evidence_content_type)
-    response["Content-Disposition"] = f'attachment; filename="{change.evidence_name.replace(chr(34), "")}"'
+    response["Content-Disposition"] = content_disposition_header(True, change.evidence_name)  # RFC 6266
     response["X-Content-Type-Options"] = "nosniff"
     return response
 

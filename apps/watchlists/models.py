@@ -12,6 +12,7 @@ from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
 from apps.accounts.models import RestrictedManager
+from govern import validators
 
 from .choices import ApprovalRoute, Category, Ethnicity, LegalBasis, ReviewState, Sex, WatchlistState
 
@@ -23,7 +24,7 @@ class Subject(models.Model):
 
     family_name = models.CharField(max_length=100)
     given_names = models.CharField(max_length=150)
-    date_of_birth = models.DateField()
+    date_of_birth = models.DateField(validators=[validators.date_of_birth])
     pnc_id = models.CharField("PNC ID", max_length=20, blank=True, help_text="Police National Computer id, YY/NNNNNNA")
     sex = models.CharField(max_length=16, choices=Sex.choices, default=Sex.NOT_STATED)
     ethnicity = models.CharField("self-defined ethnicity", max_length=2, choices=Ethnicity.choices, default="NS")

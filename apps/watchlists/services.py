@@ -69,9 +69,7 @@ def create_subject(actor, *, reason: str = "", **fields) -> Subject:
     if unknown:
         raise ValidationError(f"Unknown subject fields: {', '.join(sorted(unknown))}.")
     subject = Subject(created_by=actor, **fields)
-    _full_clean(subject, exclude=["created_by"])
-    if subject.date_of_birth > timezone.localdate():
-        raise ValidationError({"date_of_birth": "The date of birth is in the future."})
+    _full_clean(subject, exclude=["created_by"])  # a date of birth before 1900 or in the future is refused
     subject.save()
     audit.record("subject.create", subject, actor, data=_subject_audit(subject), reason=reason)
     return subject

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from apps.accounts import policy
 from apps.audit import services as audit
-from apps.audit.access import MIN_REASON_LENGTH, consultation_logged, reason_from
+from apps.audit.access import MIN_REASON_LENGTH, consultation_logged, reason_from, remembered_reason, valid_reason
 from apps.audit.models import Event
 from govern.errors import Conflict
 from govern.pages import form_errors, visible_or_404
@@ -294,14 +294,26 @@ def _image_target(request, pk):
     return visible_or_404(request.user, CustodyImage.objects.all(), pk)
 
 
+def _reason_of_the_list_showing(request, image) -> str:
+    """The reason given for the watchlist page that shows this image (`?watchlist=`), kept in the session."""
+    listed = request.GET.get("watchlist", "")
+    if not listed.isdigit() or len(listed) > 18:
+        return ""
+    watchlist = Watchlist.objects.restrict(request.user, "view").filter(pk=int(listed), entries__image=image).first()
+    return remembered_reason(request, watchlist) if watchlist is not None else ""
+
+
 @login_required
 @require_safe
 def image_content(request, pk):
     """An image's bytes; the reason comes from the page that shows it (or is asked for), and is logged."""
     image = _image_target(request, pk)
-    reason = reason_from(request)
-    if len(reason) < MIN_REASON_LENGTH:
-        return HttpResponse("A reason is required to see this image.", status=400, content_type="text/plain")
+    reason = reason_from(request) or _reason_of_the_list_showing(request, image)
+    if not valid_reason(reason):
+        return HttpResponse(
+            "A reason is required to see this image: 5 to 2,000 characters on one line.",
+            status=400, content_type="text/plain",
+        )  # fmt: skip
     content = services.read_image(request.user, image, reason)
     response = HttpResponse(content, content_type=image.content_type)
     response["Cache-Control"] = "no-store"
@@ -309,11 +321,12 @@ def image_content(request, pk):
 
 
 @login_required
-@require_safe
+@require_http_methods(["GET", "HEAD", "POST"])
 def subject_search(request):
-    """Find a subject by name or PNC ID (the search is logged with its reason)."""
+    """Find a subject by name or PNC ID (the search is logged with its reason). The form POSTs: a reason (and a
+    name searched for) never travels in the address."""
     policy.require(request.user, "watchlists.view_subject")
-    query, reason = request.GET.get("q", "").strip(), reason_from(request)
+    query, reason = request.POST.get("q", "").strip(), reason_from(request)
     found = []
     if query and len(reason) >= MIN_REASON_LENGTH:
         found = _search_subjects(request.user, query, reason, 50)

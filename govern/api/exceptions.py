@@ -30,6 +30,13 @@ def exception_handler(exc, context):
 
     if isinstance(exc, AuditDataError):
         return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, (RecursionError, OverflowError)):
+        # JSON nested past the interpreter's depth (the token endpoint took 100,000 levels to a 500), or a date or
+        # number beyond what Python's types hold: the request is at fault.
+        logger.warning("Refused a request Python could not hold: %r", exc)
+        from govern.middleware import bad_input_refusal
+
+        return Response({"detail": bad_input_refusal(exc)}, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, DataError):
         # PostgreSQL refused a value the request carried (class 22: a NUL character in text, a time-zone offset or
         # a number beyond its range) after the parsers let it through: the request is at fault, not the server.

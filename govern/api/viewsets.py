@@ -31,6 +31,19 @@ class StrictQueryMixin:
             raise exceptions.ValidationError(
                 {"detail": f"Unknown query parameter(s): {', '.join(unknown)}. Allowed: {allowed}."}
             )
+        # The documented types hold: a page's bounds are whole numbers (`offset=null` was taken as 0), and a filter
+        # sent is a value, not an empty string that quietly filters nothing.
+        problems = {}
+        for name in ("limit", "offset"):
+            value = request.query_params.get(name)
+            if value is not None and not (value.isdigit() and len(value) <= 9):
+                problems[name] = f"{name} is a whole number, 0 or more."
+        filterset_class = getattr(self, "filterset_class", None)
+        for name in set(getattr(filterset_class, "base_filters", {})) & set(request.query_params):
+            if request.query_params.get(name, "").strip() == "":
+                problems[name] = f"Give {name} a value, or leave it out."
+        if problems:
+            raise exceptions.ValidationError(problems)
 
 
 class RoleGateMixin:

@@ -91,7 +91,10 @@ URGENT_AUTHORISING_MIN_RANK = env.choice("URGENT_AUTHORISING_MIN_RANK", "inspect
 URGENT_RATIFICATION_HOURS = env.integer("URGENT_RATIFICATION_HOURS", 24, minimum=1, maximum=168)
 
 # --- Signing in: repeated failures pause sign-in for the username (as typed) and for the address ------------------
+# The pause is for the username from the address the failures came from: someone else guessing a commander's
+# password cannot lock the commander out. Only failures from many addresses at once pause the account everywhere.
 LOGIN_LOCKOUT_ATTEMPTS = env.integer("LOGIN_LOCKOUT_ATTEMPTS", 5, minimum=1, maximum=100)
+LOGIN_LOCKOUT_ACCOUNT_ATTEMPTS = env.integer("LOGIN_LOCKOUT_ACCOUNT_ATTEMPTS", 50, minimum=1, maximum=100_000)
 # One address may be a whole police station behind NAT: a higher bar, so one person cannot lock out a building.
 LOGIN_LOCKOUT_ADDRESS_ATTEMPTS = env.integer("LOGIN_LOCKOUT_ADDRESS_ATTEMPTS", 20, minimum=1, maximum=10_000)
 LOGIN_LOCKOUT_WINDOW_MINUTES = env.integer("LOGIN_LOCKOUT_WINDOW_MINUTES", 15, minimum=1, maximum=24 * 60)

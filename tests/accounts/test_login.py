@@ -122,3 +122,13 @@ def test_admin_role_change_is_logged_with_the_change(demo, client):
     assert changed.data == {"before": ["officer"], "after": ["officer", "watchlist_compiler"]}
     updated = Event.objects.filter(action="account.update", target_id=str(officer.pk)).last()
     assert updated.data["changed"]["rank"] == ["constable", "sergeant"]
+
+
+def test_a_password_typed_as_the_username_is_kept_only_as_a_commitment(demo, client):
+    """Issue 20, item 10: what was typed for an unknown username may be a password; the log keeps it for ever."""
+    from apps.audit import services as audit
+
+    client.post(reverse("login"), {"username": "Tr0ub4dor&3-commander", "password": "commander"})
+    refused = Event.objects.filter(action="account.login_failed").last()
+    assert "Tr0ub4dor" not in refused.canonical
+    assert refused.data == {"unknown_username_commitment": audit.commitment("tr0ub4dor&3-commander")}

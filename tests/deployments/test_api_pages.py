@@ -182,3 +182,17 @@ def test_seed_demo_has_past_live_and_upcoming_deployments(tmp_path):
     call_command("seed_demo", password="demo-password-123", force=True, credentials_file=tmp_path / "c.txt")
     assert Deployment.objects.count() == count
     assert verify().ok
+
+
+def test_no_csv_cell_runs_as_a_formula_in_a_spreadsheet(client, completed):
+    """Issue 20, item 10: a deployment named =HYPERLINK(...) reached every downloader of the public CSV raw."""
+    from govern.spreadsheet import csv_text
+
+    Deployment.objects.filter(pk=completed.pk).update(location_name='=HYPERLINK("http://x.example/","Click")')
+    rows = list(
+        csv.DictReader(io.StringIO(client.get(reverse("public-deployments"), {"format": "csv"}).content.decode()))
+    )
+    assert rows[0]["location"] == '\'=HYPERLINK("http://x.example/","Click")'
+    for start in ("=", "+", "-", "@", "\t", "\r"):
+        assert csv_text(["a"], [{"a": f"{start}1+1"}]).splitlines()[1].lstrip('"').startswith("'")
+    assert csv_text(["a"], [{"a": -3}]).splitlines()[1] == "-3"  # numbers stay numbers

@@ -146,3 +146,22 @@ def test_false_alerts_lose_their_probe_after_retention_unless_held(actors, appro
     assert services.reconciliation(live)["reconciles"]
     services.release_hold(approvers.superintendent, second, reason="Complaint resolved")
     assert services.retention_sweep(now=later) == [second.pk]
+
+
+# --- Bad input on pages gets a clear 4xx (issue 20, item 8) --------------------------------------------------------
+
+
+def test_a_nul_or_a_line_break_in_an_adjudication_reason_is_refused_not_a_500(actors, client, alert):
+    client.force_login(actors.officer)
+    for reason in ("Not him\x00", "Not him: different\r\nInjected: log line"):
+        response = client.post(f"/matching/alerts/{alert.pk}/judge/", {"match": "no", "reason": reason})
+        assert response.status_code in (302, 400), response.status_code
+        assert Alert.objects.get(pk=alert.pk).state == "pending"
+    with pytest.raises(ValidationError, match="one line"):
+        services.adjudicate(actors.officer, alert, match=False, reason="Different\nperson")
+
+
+def test_a_nul_in_an_image_reason_is_a_400(actors, client, alert):
+    client.force_login(actors.officer)
+    response = client.get(f"/matching/alerts/{alert.pk}/probe.jpg", {"reason": "looking\x00"})
+    assert response.status_code == 400 and b"one line" in response.content

@@ -90,6 +90,8 @@ def test_oversight_gets_403_on_every_write(actors, ledgered, api, client):
     for pattern in _page_patterns():
         if pattern.startswith(("accounts/log", "public/", "healthz")) or "verify_bundle" in pattern:
             continue
+        if pattern.startswith("audit/consult"):
+            continue  # the reason form of any page: it keeps a reason in the session and writes nothing
         url = "/" + _fill(pattern, ledgered.pk).lstrip("^").rstrip("$")
         status = client.post(url, {}).status_code
         if status != 405:  # a page that takes no POST has nothing to write

@@ -83,3 +83,33 @@ def test_a_notice_published_in_antiquity_is_refused(actors, api, planned):
         format="json",
     )
     assert response.status_code == 400 and "published_at" in response.json()
+
+
+# --- Found from outside against `make run` (issue 20, item 8) ------------------------------------------------------
+
+
+def test_json_nested_past_the_interpreters_depth_is_a_400(actors, api):
+    deep = "[" * 100_000 + "]" * 100_000
+    response = api().post("/api/accounts/token/", deep, content_type="application/json")
+    assert response.status_code == 400 and "nested too deeply" in response.json()["detail"]
+
+
+def test_the_schedule_at_the_end_of_the_calendar_is_a_page_not_a_500(actors, client):
+    client.force_login(actors.officer)
+    for date in ("9999-12-31", "0001-01-01", "2026-02-30", "x" * 100):
+        for view in ("week", "month"):
+            assert client.get("/deployments/schedule/", {"date": date, "view": view}).status_code == 200
+
+
+def test_a_page_maps_a_value_postgresql_refuses_to_a_400(rf):
+    """The pages get the API's error mapping: a DataError (a NUL in text), deep nesting or an overflow is the
+    request's fault, answered 400 in plain words, never a 500."""
+    from django.db import DataError
+
+    from govern.middleware import DatabaseUnavailableMiddleware
+
+    middleware = DatabaseUnavailableMiddleware(lambda request: None)
+    for exception in (DataError("A string literal cannot contain NUL"), RecursionError(), OverflowError()):
+        response = middleware.process_exception(rf.get("/deployments/"), exception)
+        assert response.status_code == 400 and response.content.startswith(b"Bad request:")
+    assert middleware.process_exception(rf.get("/"), ValueError("a real bug")) is None  # still a 500, logged

@@ -158,6 +158,8 @@ TABLE: dict[str, Access] = {
     # --- Audit log ----------------------------------------------------------------------------------------------------
     "/audit/events/": page(AUDIT_READERS),
     "/audit/checkpoints/": page(WITH_A_ROLE),
+    # A page's reason form posts here; every signed-in person may give a reason (the page itself decides who sees).
+    "/audit/consult/": button(SIGNED_IN),
     "/api/audit/consistency/": api(WITH_A_ROLE),
     "/api/audit/public-key/": api(ANYONE),
     "/api/audit/events/": api(AUDIT_READERS),
@@ -177,7 +179,7 @@ TABLE: dict[str, Access] = {
     "/watchlists/{pk}/ratify/": button({COMMANDER}),
     "/watchlists/{pk}/history/": page(LIST_READERS),
     "/watchlists/images/{pk}/": page(GALLERY),
-    "/watchlists/subjects/": page(GALLERY),
+    "/watchlists/subjects/": form(GALLERY),  # the search POSTs its name and reason: neither in the address
     "/watchlists/subjects/new/": form({COMPILER}),
     "/watchlists/subjects/{pk}/images/new/": form({COMPILER}),
     "/api/watchlists/subjects/": api(GALLERY, post={COMPILER}),
@@ -210,7 +212,7 @@ TABLE: dict[str, Access] = {
     "/deployments/{pk}/checklist/": button(ON_SITE),
     "/deployments/{pk}/team/": button(PLAN_EDITORS),  # another planner is told on the page that it is not theirs
     "/deployments/{pk}/watchlist/": button(PLAN_EDITORS),  # attach the list: others are told it is not theirs
-    "/public/deployments/": any_method(ANYONE),
+    "/public/deployments/": page(ANYONE),
     "/api/deployments/published/": api(ANYONE),
     "/api/deployments/assets/": api(ASSET_READERS, post={COMMANDER}),
     "/api/deployments/assets/{pk}/": api(ASSET_READERS),
@@ -259,14 +261,14 @@ TABLE: dict[str, Access] = {
     "/api/matching/probes/{pk}/choose/": api_action(OFFICERS, gate=CANDIDATE_READERS),
     "/api/matching/probes/{pk}/confirm/": api_action(OFFICERS, gate=CANDIDATE_READERS),
     # --- Sarah's Law (the case's officer in charge is another officer of the unit) ------------------------------------
-    "/disclosures/": any_method(CASE_READERS),
-    "/disclosures/new/": any_method(UNIT),
+    "/disclosures/": page(CASE_READERS),
+    "/disclosures/new/": form(UNIT),
     "/disclosures/statistics/": page(STATISTICS_READERS),
     "/disclosures/from-alert/{alert_pk}/": button(UNIT),
-    "/disclosures/{pk}/": any_method(CASE_READERS),
-    "/disclosures/{pk}/forum/": any_method(CASE_READERS),
-    "/disclosures/{pk}/disclosure/": any_method(CASE_READERS),
-    "/disclosures/{pk}/letter/": any_method(CASE_READERS),
+    "/disclosures/{pk}/": page(CASE_READERS, post=CASE_READERS),  # POST: the reason form
+    "/disclosures/{pk}/forum/": page(CASE_READERS, post=CASE_READERS),  # POST: the reason form
+    "/disclosures/{pk}/disclosure/": page(CASE_READERS, post=CASE_READERS),  # POST: the reason form
+    "/disclosures/{pk}/letter/": page(CASE_READERS, post=CASE_READERS),  # POST: the reason form
     **_acts(
         "/disclosures/{{pk}}/{act}/",
         [
@@ -312,9 +314,9 @@ TABLE: dict[str, Access] = {
     "/oversight/deployments/{pk}/bundle.zip": page(OVERSEERS),
     "/oversight/bundle.zip": page(OVERSEERS),
     "/oversight/verify_bundle.py": page(OVERSEERS),
-    "/oversight/retention/": any_method(GOVERNANCE_READERS, post={PRIVACY}),
+    "/oversight/retention/": page(GOVERNANCE_READERS, post={PRIVACY}),
     "/oversight/retention/sweep/": button({PRIVACY}),
-    "/oversight/governance/": any_method(GOVERNANCE_READERS, post={COMMANDER}),
+    "/oversight/governance/": page(GOVERNANCE_READERS, post={COMMANDER}),
     "/oversight/governance/{pk}/evidence/": page(GOVERNANCE_READERS),
     **_acts("/oversight/governance/{{pk}}/{act}/", ["countersign", "reject"], button({PRIVACY})),
     "/oversight/equality/": page(OVERSEERS),

@@ -42,7 +42,7 @@ def test_five_failures_pause_the_account_even_for_the_right_password(actors, cli
     assert events.count() == 1
     event = events.get()
     assert (event.target_id, event.data["key"], event.data["value"], event.data["failures"]) == (
-        str(actors.commander.pk), "username", "commander", 5,
+        str(actors.commander.pk), "username_at_address", "commander from 192.0.2.10", 5,
     )  # fmt: skip
     assert [e.data.get("paused") for e in Event.objects.filter(action="account.login_failed")].count(True) == 1
     assert SignInFailure.objects.filter(username="commander").count() == 5  # paused attempts are not counted
@@ -86,7 +86,7 @@ def test_failures_older_than_the_window_do_not_count(actors, client, settings):
 def test_the_pause_ends_after_the_cool_off(actors, client):
     _fail(client, "officer", 5)
     assert _sign_in(client, "officer", PASSWORD).status_code == 200
-    pause = SignInLockout.objects.get(key="username")
+    pause = SignInLockout.objects.get(key="username_at_address")
     assert pause.locked_until - pause.locked_at == datetime.timedelta(minutes=15)
     SignInLockout.objects.update(locked_until=timezone.now() - datetime.timedelta(seconds=1))
     assert _sign_in(client, "officer", PASSWORD).status_code == 302
@@ -176,3 +176,16 @@ def test_behind_a_proxy_the_address_it_forwarded_is_counted(actors, client, sett
         reverse("login"), {"username": "compiler", "password": PASSWORD}, HTTP_X_FORWARDED_FOR="203.0.113.10", **proxy
     )
     assert other.status_code == 302
+
+
+def test_an_attacker_cannot_lock_a_commander_out(actors, client, settings):
+    """Issue 20, item 10: five anonymous requests paused a named account everywhere, for ever if repeated. Now they
+    pause that username from the attacker's address only; the commander signs in from their own."""
+    _fail(client, "commander", 5, address="203.0.113.66")
+    assert "paused until" in _refusal(_sign_in(client, "commander", PASSWORD, address="203.0.113.66"))
+    assert _sign_in(Client(), "commander", PASSWORD, address="192.0.2.10").status_code == 302
+    # A guess spread over many addresses still pauses the account everywhere, at a much higher bar.
+    settings.LOGIN_LOCKOUT_ACCOUNT_ATTEMPTS = 12
+    for n in range(12):
+        _sign_in(Client(), "officer", "wrong password", address=f"198.51.100.{n + 1}")
+    assert "paused until" in _refusal(_sign_in(Client(), "officer", PASSWORD, address="192.0.2.99"))

@@ -419,3 +419,23 @@ def test_the_database_refuses_an_approved_state_without_the_approved_hash(submit
     watchlist, _ = submitted
     with pytest.raises(IntegrityError), transaction.atomic():
         Watchlist.objects.filter(pk=watchlist.pk).update(state=WatchlistState.APPROVED)
+
+
+def test_a_date_of_birth_in_year_one_or_in_the_future_is_refused(actors):
+    """Issue 20, item 10: 0001-01-01 and dates in the future were accepted."""
+    import datetime
+
+    from django.core.exceptions import ValidationError
+    from django.utils import timezone
+
+    from apps.watchlists import services
+
+    for born in (
+        datetime.date(1, 1, 1),
+        datetime.date(1899, 12, 31),
+        timezone.localdate() + datetime.timedelta(days=1),
+    ):
+        with pytest.raises(ValidationError, match="date of birth"):
+            services.create_subject(
+                actors.compiler, family_name="Doe", given_names="J", date_of_birth=born, pnc_id="01/000001A"
+            )

@@ -54,7 +54,7 @@ class ApiTokenSerializer(serializers.ModelSerializer):
     """An API token as listed: its first characters, never the key."""
 
     username = serializers.CharField(source="user.username", read_only=True)
-    revoked_by = serializers.CharField(source="revoked_by.username", read_only=True, default=None)
+    revoked_by = serializers.CharField(source="revoked_by.username", read_only=True, default=None, allow_null=True)
 
     class Meta:
         model = ApiToken

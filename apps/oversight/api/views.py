@@ -3,6 +3,7 @@ equality figures and evidence bundles. Reads for privacy officers and overseers;
 
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
+from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, mixins, parsers, serializers
@@ -229,5 +230,5 @@ class BundleView(_PolicyView):
         except bundles.BundleError as exc:
             raise exceptions.ValidationError({"detail": str(exc)}) from exc
         response = HttpResponse(content, content_type="application/zip")
-        response["Content-Disposition"] = f'attachment; filename="{scope.filename()}"'
+        response["Content-Disposition"] = content_disposition_header(True, scope.filename())
         return response

@@ -125,7 +125,7 @@ class WatchlistViewSet(mixins.ListModelMixin, RestrictedViewSet):
         return self._respond(watchlist, status.HTTP_201_CREATED)
 
     @extend_schema(parameters=[REASON], responses=serializers.EntrySerializer(many=True))
-    @action(detail=True, methods=["get"], url_path="entries")
+    @action(detail=True, methods=["get"], url_path="entries", pagination_class=None)  # every entry, never paged
     def entries(self, request, pk=None):
         """Who is on the list and why; logged with your reason."""
         policy.require(request.user, "watchlists.view_entry")  # officers see which lists exist, not who is on them
