@@ -23,7 +23,7 @@ worker_class = "gthread"
 # closes after its response (gthread keeps none alive with no spare connection); keep-alive to the clients is
 # nginx's, in front. gunicorn 23 stopped polling a worker's connections once they reached the cap and spun for ever
 # when all of them were idle (gunicorn issue 3146: six idle clients did it; behind nginx, one thread a worker did it
-# at the first connection). From gunicorn 25 a worker at its cap only stops accepting and keeps serving; and nginx
+# at the first connection). In gunicorn 27 a worker at its cap only stops accepting and keeps serving; and nginx
 # connects only with a whole request in hand, so a connection here is never idle.
 worker_connections = threads
 keepalive = 0

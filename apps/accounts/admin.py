@@ -204,24 +204,22 @@ class AccountChangeAdmin(_ReadOnlyForAdministrators):
 
     @admin.action(description="Approve the selected changes (they take effect now)")
     def approve(self, request, queryset):
-        for change in queryset.filter(state=AccountChangeState.PENDING):
-            try:
-                services.approve_change(request.user, change, reason="admin site")
-            except (PermissionDenied, ValidationError) as exc:
-                self.message_user(
-                    request, f"{change}: {' '.join(getattr(exc, 'messages', [str(exc)]))}", messages.ERROR
-                )
-            else:
-                self.message_user(request, f"Approved: {change}.", messages.SUCCESS)
+        self._decide(request, queryset, lambda change: services.approve_change(request.user, change, "admin site"))
 
     @admin.action(description="Refuse the selected changes")
     def refuse(self, request, queryset):
+        self._decide(
+            request, queryset, lambda change: services.refuse_change(request.user, change, "refused on the admin site")
+        )
+
+    def _decide(self, request, queryset, decide):
+        """Each pending change through the service; a refusal (one's own request, say) is shown, not a 500."""
         for change in queryset.filter(state=AccountChangeState.PENDING):
             try:
-                services.refuse_change(request.user, change, reason="refused on the admin site")
+                decided = decide(change)
             except (PermissionDenied, ValidationError) as exc:
                 self.message_user(
                     request, f"{change}: {' '.join(getattr(exc, 'messages', [str(exc)]))}", messages.ERROR
                 )
             else:
-                self.message_user(request, f"Refused: {change}.", messages.SUCCESS)
+                self.message_user(request, f"{decided.get_state_display()}: {decided}.", messages.SUCCESS)
