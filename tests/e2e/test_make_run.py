@@ -48,7 +48,15 @@ def _children(pid: int) -> set[int]:
 def test_make_run_serves_login_and_api_docs_and_ctrl_c_stops_everything(tmp_path):
     port = _free_port()
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST"))}
-    for name in ("DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "AUDIT_SIGNING_KEY_FILE", "CELERY_BROKER_URL"):
+    for name in (
+        "DEBUG",
+        "SECRET_KEY",
+        "ALLOWED_HOSTS",
+        "AUDIT_SIGNING_KEY_FILE",
+        "IMAGE_ENCRYPTION_KEY_FILE",
+        "RECEIPT_KEY_FILE",
+        "CELERY_BROKER_URL",
+    ):
         environment.pop(name, None)
     environment["PORT"] = str(port)
     log = (tmp_path / "run.log").open("w+")
