@@ -104,19 +104,22 @@ def _actor_refusal(user, declared: Rule) -> str | None:
 def refusal(user, action: str, obj=None) -> str | None:
     """Why `user` may not perform `action` (on `obj`), or None when they may."""
     declared = get_rule(action)
-    standing = _actor_refusal(user, declared)
-    if standing is not None:
-        return standing
-    if obj is not None:
-        # The check first: it says why; the scope's refusal can only say "not this record".
-        reason = declared.check(user, obj) if declared.check is not None else None
-        if reason is not None:
-            return reason
-        if (
-            declared.scope is not None
-            and not type(obj)._default_manager.filter(pk=obj.pk).filter(declared.scope(user)).exists()
-        ):
-            return f"You may not {declared.label.lower()} on this record."
+    return _actor_refusal(user, declared) or _object_refusal(user, declared, obj)
+
+
+def _object_refusal(user, declared: Rule, obj) -> str | None:
+    """What refuses the person this one object, once the person may act at all."""
+    if obj is None:
+        return None
+    # The check first: it says why; the scope's refusal can only say "not this record".
+    reason = declared.check(user, obj) if declared.check is not None else None
+    if reason is not None:
+        return reason
+    if (
+        declared.scope is not None
+        and not type(obj)._default_manager.filter(pk=obj.pk).filter(declared.scope(user)).exists()
+    ):
+        return f"You may not {declared.label.lower()} on this record."
     return None
 
 
@@ -128,10 +131,11 @@ def may(user, action: str, obj=None) -> bool:
 def require(user, action: str, obj=None) -> None:
     """Raise PermissionDenied, with the reason, unless `user` may perform `action` (RoleRefused when the refusal
     holds for every object: the role, the second factor or the rule's actor condition)."""
-    standing = _actor_refusal(user, get_rule(action))
+    declared = get_rule(action)
+    standing = _actor_refusal(user, declared)
     if standing is not None:
         raise RoleRefused(standing)
-    reason = refusal(user, action, obj)
+    reason = _object_refusal(user, declared, obj)
     if reason is not None:
         raise PermissionDenied(reason)
 

@@ -34,13 +34,10 @@ def valid_reason(reason: str) -> bool:
     return MIN_REASON_LENGTH <= len(reason) <= services.MAX_REASON_LENGTH and reason.isprintable()
 
 
-_valid = valid_reason
-
-
 def stated_reason(request) -> str:
     """The reason given for an API read of personal data; a 400 when there is none."""
     reason = reason_from(request)
-    if not _valid(reason):
+    if not valid_reason(reason):
         raise exceptions.ValidationError(
             {
                 "reason": f"State why you are consulting this record ({MIN_REASON_LENGTH} to "
@@ -77,9 +74,6 @@ def remembered_reason(request, target) -> str:
     return _saved(request, _session_key(target))
 
 
-_remembered = remembered_reason
-
-
 def _remember(request, target, reason: str) -> None:
     if hasattr(request, "session"):
         request.session[_session_key(target)] = {"reason": reason, "until": time.time() + REMEMBER_SECONDS}
@@ -101,8 +95,10 @@ def consultation_logged(get_target):
         @wraps(view)
         def wrapper(request, *args, **kwargs):
             target = get_target(request, *args, **kwargs)
-            reason = reason_from(request) or _remembered(request, target) or _saved(request, _page_key(request.path))
-            if not _valid(reason):
+            reason = (
+                reason_from(request) or remembered_reason(request, target) or _saved(request, _page_key(request.path))
+            )
+            if not valid_reason(reason):
                 status = 400 if "reason" in request.GET or "reason" in request.POST else 200
                 context = {
                     "target": target, "min_length": MIN_REASON_LENGTH, "given": reason, "next": request.get_full_path()
