@@ -9,7 +9,7 @@ from django.db.models import OuterRef
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework import exceptions
-from rest_framework.authentication import TokenAuthentication
+from rest_framework.authentication import TokenAuthentication, get_authorization_header
 
 from .models import ApiToken, account_stamp
 from .services import revoke_tokens, token_digest
@@ -23,6 +23,11 @@ NEEDS_SECOND_FACTOR = (
     "with the code from its authenticator app (otp)."
 )
 
+UNKNOWN_SCHEME = (
+    "The Authorization header names no scheme this API takes: send `Authorization: Token <key>`, or leave the header "
+    "out and sign in."
+)
+
 # Recording each use would write on every request; a token's last use is kept to the minute.
 LAST_USED_RESOLUTION = datetime.timedelta(minutes=1)
 
@@ -32,6 +37,14 @@ class HashedTokenAuthentication(TokenAuthentication):
 
     keyword = "Token"
     model = ApiToken
+
+    def authenticate(self, request):
+        # A credential that cannot be read is refused, never passed over for the session cookie beside it: the
+        # caller meant the header to say who they are.
+        header = get_authorization_header(request).split()
+        if header and header[0].lower() != self.keyword.lower().encode():
+            raise exceptions.AuthenticationFailed(UNKNOWN_SCHEME)
+        return super().authenticate(request)
 
     def authenticate_credentials(self, key):
         # One query for the token, its user, the user's role names and authenticators: every API request by token

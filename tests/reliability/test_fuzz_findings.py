@@ -113,3 +113,34 @@ def test_a_page_maps_a_value_postgresql_refuses_to_a_400(rf):
         response = middleware.process_exception(rf.get("/deployments/"), exception)
         assert response.status_code == 400 and response.content.startswith(b"Bad request:")
     assert middleware.process_exception(rf.get("/"), ValueError("a real bug")) is None  # still a 500, logged
+
+
+# --- schemathesis with every check (issue 20, item 10) ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "query"),
+    [
+        ("/api/deployments/deployments/", {"offset": "null"}),
+        ("/api/deployments/deployments/", {"limit": "-1"}),
+        ("/api/deployments/deployments/", {"starts_after": "null"}),
+        ("/api/deployments/deployments/", {"starts_after": ""}),
+        ("/api/watchlists/watchlists/", {"starts_before": "null"}),
+        ("/api/audit/events/", {"since": ""}),
+        ("/api/audit/events/", {"until": "null"}),
+    ],
+)
+def test_a_bound_or_filter_that_is_not_a_value_is_refused(actors, api, path, query):
+    response = api(actors.privacy).get(path, query)
+    assert response.status_code == 400, (query, response.content)
+    assert set(response.json()) == set(query)
+
+
+def test_a_file_name_outside_ascii_is_sent_as_rfc_6266_not_rfc_2047(actors, api, planned):
+    Deployment = type(planned)
+    Deployment.objects.filter(pk=planned.pk).update(reference="LFR-Ünterführung")
+    response = api(actors.privacy).get(f"/api/oversight/deployments/{planned.pk}/bundle/")
+    assert response.status_code == 200, response.content
+    disposition = response["Content-Disposition"]
+    assert "=?utf-8?" not in disposition.lower()
+    assert disposition == "attachment; filename*=utf-8''govern-bundle-LFR-%C3%9Cnterf%C3%BChrung.zip"

@@ -269,3 +269,13 @@ def test_the_admin_site_revokes_tokens_when_it_changes_roles_rank_or_password(ac
     assert response.status_code == 302, response.content.decode()[:2000]
     assert _me(api, key).status_code == 401
     assert [data["cause"] for data in _revocations(officer)] == ["roles changed"]
+
+
+def test_an_authorization_header_in_another_scheme_is_refused_not_passed_over_for_the_session(actors, client):
+    client.force_login(actors.officer)
+    assert client.get("/api/accounts/me/").status_code == 200
+    for header in ("Basic b2ZmaWNlcjpwYXNzd29yZA==", "Bearer abc", "Camera 1.2", "\u00a8uI"):
+        response = client.get("/api/accounts/me/", HTTP_AUTHORIZATION=header)
+        assert response.status_code == 401, header
+        assert "Token <key>" in response.json()["detail"]
+    assert client.get("/api/accounts/me/", HTTP_AUTHORIZATION="").status_code == 200  # an empty header says nothing
