@@ -39,7 +39,8 @@ class StrictQueryMixin:
             if value is not None and not (value.isdigit() and len(value) <= 9):
                 problems[name] = f"{name} is a whole number, 0 or more."
         filterset_class = getattr(self, "filterset_class", None)
-        for name in set(getattr(filterset_class, "base_filters", {})) & set(request.query_params):
+        valued = set(getattr(filterset_class, "base_filters", {})) | set(self.extra_query_parameters)
+        for name in valued & set(request.query_params):
             if request.query_params.get(name, "").strip() == "":
                 problems[name] = f"Give {name} a value, or leave it out."
         if problems:

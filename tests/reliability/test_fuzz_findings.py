@@ -144,3 +144,11 @@ def test_a_file_name_outside_ascii_is_sent_as_rfc_6266_not_rfc_2047(actors, api,
     disposition = response["Content-Disposition"]
     assert "=?utf-8?" not in disposition.lower()
     assert disposition == "attachment; filename*=utf-8''govern-bundle-LFR-%C3%9Cnterf%C3%BChrung.zip"
+
+
+@pytest.mark.parametrize("query", [{"export": ""}, {"export": "xlsx"}, {"person": ""}, {"flagged_only": " "}])
+def test_the_access_log_refuses_an_export_it_does_not_make_and_empty_filters(actors, api, query):
+    response = api(actors.privacy).get("/api/oversight/access/", query)
+    assert response.status_code == 400, (query, response.content)
+    assert set(response.json()) == set(query)
+

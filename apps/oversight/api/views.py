@@ -202,6 +202,8 @@ class AccessLogView(_PolicyView):
         },
     )
     def get(self, request):
+        if request.query_params.get("export", "csv") != "csv":
+            raise exceptions.ValidationError({"export": "The one export is csv; leave export out for JSON."})
         form = AccessSearchForm(request.query_params)
         if not form.is_valid():
             raise exceptions.ValidationError(form.errors)
