@@ -7,7 +7,7 @@ import pytest
 
 from apps.deployments import services
 from apps.deployments.choices import AssetKind, DocumentKind, LocationType
-from apps.watchlists import services as watchlists
+from apps.deployments.models import Deployment
 
 
 @pytest.fixture
@@ -46,9 +46,9 @@ def vans(approvers):
 
 
 @pytest.fixture
-def approved_list(approvers, submitted, now):
-    watchlist, review = submitted
-    return watchlists.approve(approvers.superintendent2, watchlist, content_hash=review.content_hash, now=now)
+def approved_list(approved_watchlist, approvers):
+    """The draft's twin, approved by the second superintendent (the first authorises the deployments here)."""
+    return approved_watchlist(approver=approvers.superintendent2)
 
 
 PLACE = {
@@ -66,20 +66,40 @@ PLACE = {
 EARLIER = datetime.timedelta(days=4)
 
 
+def plan_deployment(planner, watchlist, **fields):
+    """A deployment at PLACE planned for the watchlist's period, unless `fields` say otherwise."""
+    fields = {"start": watchlist.intended_start, "end": watchlist.intended_end, **PLACE, **fields}
+    return services.plan(planner, watchlist=watchlist, **fields)
+
+
+def plan_body(watchlist, documents, **fields) -> dict:
+    """What the API is sent to plan a deployment at PLACE for the watchlist's period, unless `fields` say otherwise."""
+    return {
+        **{name: str(value) for name, value in PLACE.items()},
+        "start": watchlist.intended_start.isoformat(),
+        "end": watchlist.intended_end.isoformat(),
+        "watchlist": watchlist.pk,
+        "threshold": "0.600",
+        "documents": [document.pk for document in documents],
+        **fields,
+    }
+
+
 @pytest.fixture
 def planned(actors, approved_list, documents, vans, now, engine_approved):
     """Planned by an officer for the watchlist's period, with van 1, every document and the officer on its team."""
-    return services.plan(
-        actors.officer,
-        watchlist=approved_list,
-        start=approved_list.intended_start,
-        end=approved_list.intended_end,
-        assets=[vans[0]],
-        documents=documents,
-        team=[actors.officer],
-        now=now - EARLIER,
-        **PLACE,
+    return plan_deployment(
+        actors.officer, approved_list, assets=[vans[0]], documents=documents, team=[actors.officer], now=now - EARLIER
     )
+
+
+def go_live(deployment, commander, officer, now):
+    """The commander authorises the deployment, the officer gets it ready a day ahead, and it goes live at `now`."""
+    services.authorise(commander, deployment, revision=deployment.revision, now=now)
+    ready(deployment, officer, now - datetime.timedelta(days=1))
+    went, conditions = services.try_go_live(deployment, now=now)
+    assert went, [c for c in conditions if not c.ok]
+    return Deployment.objects.get(pk=deployment.pk)
 
 
 def ready(deployment, actor, now):

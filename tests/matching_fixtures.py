@@ -6,13 +6,10 @@ import io
 import pytest
 from PIL import Image
 
-from apps.deployments import services as deployments
-from apps.deployments.models import Deployment
 from apps.matching import services
 from apps.watchlists import services as watchlists
-from apps.watchlists.choices import Category, LegalBasis
-from tests.deployment_fixtures import EARLIER, PLACE, ready
-from tests.watchlist_fixtures import JUSTIFICATION
+from apps.watchlists.choices import LegalBasis
+from tests.deployment_fixtures import EARLIER, go_live, plan_deployment
 
 
 def _jpeg(image: Image.Image) -> bytes:
@@ -33,7 +30,7 @@ def blank() -> bytes:
     return _jpeg(Image.new("RGB", (640, 480), (120, 130, 140)))
 
 
-def astronaut_subject(compiler, photo: bytes):
+def astronaut_subject(compiler, photo: bytes, pnc_id="56/000001C"):
     """The person in the astronaut photo (NASA's public-domain portrait of Eileen Collins), with that photo as their
     image, as a compiler records them."""
     subject = watchlists.create_subject(
@@ -41,7 +38,7 @@ def astronaut_subject(compiler, photo: bytes):
         family_name="Collins",
         given_names="Eileen",
         date_of_birth=datetime.date(1956, 11, 19),
-        pnc_id="56/000001C",
+        pnc_id=pnc_id,
     )
     image = watchlists.upload_image(
         compiler,
@@ -67,44 +64,18 @@ def officers_so_far():
 
 
 @pytest.fixture
-def live(actors, approvers, documents, vans, engine_approved, astronaut, now):
+def live(actors, approvers, approved_watchlist, documents, vans, engine_approved, astronaut, now):
     """A live deployment whose approved list holds one person, enrolled from the astronaut photo; every officer made
     so far is on its team."""
-    subject, image = astronaut_subject(actors.compiler, astronaut)
-    watchlist = watchlists.create_watchlist(
-        actors.compiler,
+    watchlist = approved_watchlist(
+        *astronaut_subject(actors.compiler, astronaut),
         purpose="Pipeline test",
-        now=now,
-        intended_start=now - datetime.timedelta(minutes=30),
-        intended_end=now + datetime.timedelta(hours=4),
+        start=now - datetime.timedelta(minutes=30),
+        end=now + datetime.timedelta(hours=4),
     )
-    watchlists.add_entry(
-        actors.compiler,
-        watchlist,
-        subject=subject,
-        image=image,
-        category=Category.WANTED_BY_COURTS,
-        justification=JUSTIFICATION,
-        now=now,
-    )
-    review = watchlists.submit(actors.compiler, watchlist, now=now)
-    watchlists.approve(approvers.superintendent, watchlist, content_hash=review.content_hash, now=now)
-    watchlist.refresh_from_db()
     result = services.enrol_watchlist(watchlist.pk, watchlist.approved_hash)
     assert result.enrolled == 1, result.problems
-    deployment = deployments.plan(
-        actors.officer,
-        watchlist=watchlist,
-        start=watchlist.intended_start,
-        end=watchlist.intended_end,
-        assets=[vans[0]],
-        documents=documents,
-        team=officers_so_far(),
-        now=now - EARLIER,
-        **PLACE,
+    deployment = plan_deployment(
+        actors.officer, watchlist, assets=[vans[0]], documents=documents, team=officers_so_far(), now=now - EARLIER
     )
-    deployments.authorise(approvers.superintendent, deployment, revision=deployment.revision, now=now)
-    ready(deployment, actors.officer, now - datetime.timedelta(days=1))
-    went, conditions = deployments.try_go_live(deployment, now=now)
-    assert went, [c for c in conditions if not c.ok]
-    return Deployment.objects.get(pk=deployment.pk)
+    return go_live(deployment, approvers.superintendent, actors.officer, now)

@@ -1,4 +1,4 @@
-"""Shared fixtures (a pytest plugin): approvers of each rank, a gallery, a draft and a submitted watchlist."""
+"""Shared fixtures (a pytest plugin): approvers of each rank, a gallery, and watchlists drafted, submitted, approved."""
 
 import datetime
 import io
@@ -9,7 +9,7 @@ from PIL import Image, ImageDraw
 
 from apps.accounts.choices import Rank, Role
 from apps.watchlists import services
-from apps.watchlists.choices import Category, LegalBasis
+from apps.watchlists.choices import ApprovalRoute, Category, LegalBasis
 
 
 def make_jpeg(size=(240, 300), colour=(180, 140, 120), seed=0) -> bytes:
@@ -75,31 +75,61 @@ def gallery(actors):
     return Gallery
 
 
+# What a compiler types to record a new subject, in the page's form or to the API.
+NEW_SUBJECT = {
+    "family_name": "Doe",
+    "given_names": "Jo",
+    "date_of_birth": "1991-04-03",
+    "pnc_id": "91/000001X",
+    "sex": "female",
+    "ethnicity": "B2",
+}
 JUSTIFICATION = "Wanted on a warrant issued by Westminster Magistrates for failing to appear, 12 Oct 2026."
+PURPOSE = "LFR at Oxford Circus: wanted offenders"
+
+
+def list_person(compiler, watchlist, subject, image, *, now, **fields):
+    """Put the person on the list as the compiler: wanted by the courts, on a warrant, unless `fields` say otherwise."""
+    fields = {"category": Category.WANTED_BY_COURTS, "justification": JUSTIFICATION, **fields}
+    return services.add_entry(compiler, watchlist, subject=subject, image=image, now=now, **fields)
+
+
+def compile_watchlist(compiler, subject, image, *, now, start=None, end=None, purpose=PURPOSE):
+    """A draft list with one person on it, wanted by the courts, as the compiler makes it; by default it starts in 6
+    hours and lasts 6 hours."""
+    start = now + datetime.timedelta(hours=6) if start is None else start
+    end = start + datetime.timedelta(hours=6) if end is None else end
+    watchlist = services.create_watchlist(compiler, purpose=purpose, intended_start=start, intended_end=end, now=now)
+    list_person(compiler, watchlist, subject, image, now=now)
+    watchlist.refresh_from_db()
+    return watchlist
+
+
+def submit_and_approve(compiler, approver, watchlist, *, now):
+    """The compiler submits the list and the approver approves the version submitted; the list as approved."""
+    review = services.submit(compiler, watchlist, now=now)
+    services.approve(approver, watchlist, content_hash=review.content_hash, now=now)
+    watchlist.refresh_from_db()
+    return watchlist
+
+
+def approve_urgently(approver, watchlist, content_hash, *, now):
+    """Approve by the urgent route, with its reason: an inspector may, and a superintendent must ratify in time."""
+    return services.approve(
+        approver,
+        watchlist,
+        content_hash=content_hash,
+        route=ApprovalRoute.URGENT,
+        reason="Credible threat at the event tonight",
+        now=now,
+    )
 
 
 @pytest.fixture
 def draft(actors, gallery, now):
     """A draft list starting in 6 hours, with one adult on it."""
-    watchlist = services.create_watchlist(
-        actors.compiler,
-        purpose="LFR at Oxford Circus: wanted offenders",
-        intended_start=now + datetime.timedelta(hours=6),
-        intended_end=now + datetime.timedelta(hours=12),
-        now=now,
-    )
     subject, image = gallery.adult
-    services.add_entry(
-        actors.compiler,
-        watchlist,
-        subject=subject,
-        image=image,
-        category=Category.WANTED_BY_COURTS,
-        justification=JUSTIFICATION,
-        now=now,
-    )
-    watchlist.refresh_from_db()
-    return watchlist
+    return compile_watchlist(actors.compiler, subject, image, now=now)
 
 
 @pytest.fixture
@@ -107,3 +137,21 @@ def submitted(actors, draft, now):
     review = services.submit(actors.compiler, draft, now=now)
     draft.refresh_from_db()
     return draft, review
+
+
+@pytest.fixture
+def approved_watchlist(request, actors, approvers, now):
+    """Make a list with one person on it that the compiler compiled and submitted and an approver approved.
+
+    `approved_watchlist()` is the draft's twin (the gallery's adult, from 6 to 12 hours ahead) approved by a
+    superintendent; `approved_watchlist(subject, image, approver=..., start=..., end=..., purpose=...)` another. The
+    gallery is made only for the default: a test with a list of someone else (the astronaut) gets no gallery too.
+    """
+
+    def make(subject=None, image=None, *, approver=None, **compiled):
+        if subject is None:
+            subject, image = request.getfixturevalue("gallery").adult
+        watchlist = compile_watchlist(actors.compiler, subject, image, now=now, **compiled)
+        return submit_and_approve(actors.compiler, approver or approvers.superintendent, watchlist, now=now)
+
+    return make

@@ -1,10 +1,10 @@
 """The accounts API: me, the administrators' list with consultation logging, tokens; anonymous gets nothing."""
 
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver
 
 from apps.accounts.models import ApiToken as Token
 from apps.audit.models import Event
+from tests.security.routes import concrete, routes
 
 pytestmark = pytest.mark.django_db
 
@@ -20,30 +20,14 @@ PUBLIC_API = {
 }
 
 
-def _api_routes(resolver=None, prefix=""):
-    resolver = resolver or get_resolver()
-    for pattern in resolver.url_patterns:
-        route = prefix + str(pattern.pattern)
-        if isinstance(pattern, URLResolver):
-            yield from _api_routes(pattern, route)
-        elif isinstance(pattern, URLPattern) and route.startswith("api/"):
-            yield route
-
-
-def _concrete(route: str) -> str:
-    import re
-
-    route = re.sub(r"\(\?P<(?!format>)[a-z_]+>[^)]*\)", "1", route)  # any named group but the format suffix
-    route = re.sub(r"<[a-z_:]+>", "1", route)
-    return "/" + route.replace("^", "").replace("$", "").replace("\\.", ".").replace("(?P<format>[a-z0-9]+)/?", "json")
-
-
 def test_every_api_endpoint_refuses_anonymous_requests(actors, api):
-    routes = [r for r in _api_routes() if r.replace("^", "").replace("$", "") not in PUBLIC_API and "format" not in r]
-    assert len(routes) >= 8
-    for route in routes:
-        response = api().get(_concrete(route))
-        assert response.status_code == 401, (route, response.status_code)
+    public = {f"/{path}" for path in PUBLIC_API}
+    paths = [concrete(route) for route in routes() if route.startswith("api/") and "format" not in route]
+    paths = [path for path in paths if path not in public]
+    assert len(paths) >= 8
+    for path in paths:
+        response = api().get(path)
+        assert response.status_code == 401, (path, response.status_code)
         assert response["WWW-Authenticate"] == "Token"
 
 

@@ -10,7 +10,7 @@ from django.urls import reverse
 from apps.deployments import services
 from apps.deployments.choices import DeploymentState
 from apps.deployments.models import Deployment
-from tests.deployment_fixtures import PLACE, ready
+from tests.deployment_fixtures import plan_body, plan_deployment, ready
 
 pytestmark = pytest.mark.django_db
 
@@ -35,15 +35,7 @@ def completed(actors, approvers, planned, now):
 
 
 def test_plan_and_authorise_through_the_api(actors, approvers, api, approved_list, documents, vans):
-    body = {
-        **{k: str(v) for k, v in PLACE.items()},
-        "start": approved_list.intended_start.isoformat(),
-        "end": approved_list.intended_end.isoformat(),
-        "watchlist": approved_list.pk,
-        "threshold": "0.600",
-        "assets": [vans[0].pk],
-        "documents": [d.pk for d in documents],
-    }
+    body = plan_body(approved_list, documents, assets=[vans[0].pk])
     created = api(actors.officer).post("/api/deployments/deployments/", body, format="json")
     assert created.status_code == 201, created.json()
     assert {c["name"]: c["ok"] for c in created.json()["gate"]}["authorisation"] is False
@@ -60,17 +52,16 @@ def test_plan_and_authorise_through_the_api(actors, approvers, api, approved_lis
 
 
 def test_a_double_booked_van_gets_400_through_the_api(actors, api, planned, approved_list, documents, vans):
-    body = {
-        **{k: str(v) for k, v in PLACE.items()},
-        "location_name": "Brixton",
-        "latitude": "51.4613",
-        "longitude": "-0.1156",
-        "start": planned.start.isoformat(),
-        "end": planned.end.isoformat(),
-        "watchlist": approved_list.pk,
-        "assets": [vans[0].pk],
-        "documents": [d.pk for d in documents],
-    }
+    body = plan_body(
+        approved_list,
+        documents,
+        location_name="Brixton",
+        latitude="51.4613",
+        longitude="-0.1156",
+        start=planned.start.isoformat(),
+        end=planned.end.isoformat(),
+        assets=[vans[0].pk],
+    )
     response = api(actors.officer).post("/api/deployments/deployments/", body, format="json")
     assert response.status_code == 400 and "booked" in str(response.json())
 
@@ -156,14 +147,16 @@ def test_public_records_show_only_completed_deployments_and_no_personal_data(
 
 @pytest.fixture
 def planned_later(actors, approved_list, documents, vans):
-    return services.plan(
+    return plan_deployment(
         actors.officer,
-        watchlist=approved_list,
+        approved_list,
         start=approved_list.intended_end,
         end=approved_list.intended_end + datetime.timedelta(hours=1),
         assets=[vans[1]],
         documents=documents,
-        **{**PLACE, "location_name": "Stratford", "latitude": "51.5416", "longitude": "-0.0033"},
+        location_name="Stratford",
+        latitude="51.5416",
+        longitude="-0.0033",
     )
 
 

@@ -10,9 +10,10 @@ from apps.deployments import services
 from apps.deployments.choices import DeploymentState
 from apps.deployments.models import Deployment
 from apps.watchlists import services as watchlists
-from apps.watchlists.choices import Category, WatchlistState
+from apps.watchlists.choices import WatchlistState
 from apps.watchlists.models import Watchlist
-from tests.deployment_fixtures import PLACE, ready
+from tests.deployment_fixtures import plan_deployment, ready
+from tests.watchlist_fixtures import list_person, submit_and_approve
 
 pytestmark = pytest.mark.django_db
 
@@ -30,16 +31,7 @@ def test_the_planner_cannot_authorise_their_own_deployment(make_user, approved_l
     from apps.accounts.choices import Rank, Role
 
     both = make_user("both", Role.OFFICER, Role.AUTHORISING_OFFICER, rank=Rank.SUPERINTENDENT)
-    deployment = services.plan(
-        both,
-        watchlist=approved_list,
-        start=approved_list.intended_start,
-        end=approved_list.intended_end,
-        assets=[vans[0]],
-        documents=documents,
-        now=now,
-        **PLACE,
-    )
+    deployment = plan_deployment(both, approved_list, assets=[vans[0]], documents=documents, now=now)
     with pytest.raises(PermissionDenied, match="You planned this deployment"):
         services.authorise(both, deployment, revision=deployment.revision, now=now)
 
@@ -69,16 +61,7 @@ def test_authorising_is_refused_with_a_missing_or_unapproved_document(approvers,
 
 
 def test_authorising_is_refused_when_the_watchlist_is_not_approved(actors, approvers, draft, documents, vans, now):
-    deployment = services.plan(
-        actors.officer,
-        watchlist=draft,
-        start=draft.intended_start,
-        end=draft.intended_end,
-        assets=[vans[0]],
-        documents=documents,
-        now=now,
-        **PLACE,
-    )
+    deployment = plan_deployment(actors.officer, draft, assets=[vans[0]], documents=documents, now=now)
     with pytest.raises(ValidationError, match="not approved and in force"):
         services.authorise(approvers.superintendent, deployment, revision=deployment.revision, now=now)
 
@@ -87,18 +70,14 @@ def test_a_watchlist_reapproved_for_a_different_hash_fails_the_gate(actors, appr
     deployment = services.authorise(approvers.superintendent, planned, revision=planned.revision, now=now)
     ready(deployment, actors.officer, now)
     watchlist = Watchlist.objects.get(pk=deployment.watchlist_id)
-    subject, image = gallery.other
-    watchlists.add_entry(
+    list_person(
         actors.compiler,
         watchlist,
-        subject=subject,
-        image=image,
-        category=Category.WANTED_BY_COURTS,
+        *gallery.other,
         justification="Wanted on a warrant issued by Southwark Crown Court on 3 Nov 2026.",
         now=now,
     )
-    review = watchlists.submit(actors.compiler, watchlist, now=now)
-    watchlists.approve(approvers.superintendent2, watchlist, content_hash=review.content_hash, now=now)
+    submit_and_approve(actors.compiler, approvers.superintendent2, watchlist, now=now)
     conditions = {c.name: c for c in services.gate(Deployment.objects.get(pk=deployment.pk), deployment.start)}
     assert not conditions["watchlist_hash"].ok
     assert "not the one that was authorised" in conditions["watchlist_hash"].detail
@@ -161,40 +140,42 @@ def test_a_deployment_never_authorised_is_cancelled_at_its_end(planned):
 
 def test_a_double_booked_van_is_refused(actors, approved_list, documents, vans, planned, now):
     with pytest.raises(ValidationError, match="LFR-VAN-1 is booked for"):
-        services.plan(
+        plan_deployment(
             actors.officer,
-            watchlist=approved_list,
+            approved_list,
             start=planned.start,
             end=planned.end,
             assets=[vans[0]],
             documents=documents,
             now=now,
-            **{**PLACE, "location_name": "Brixton", "latitude": "51.4613", "longitude": "-0.1156"},
+            location_name="Brixton",
+            latitude="51.4613",
+            longitude="-0.1156",
         )
     assert Deployment.objects.count() == 1
 
 
 def test_an_overlapping_deployment_at_the_same_place_is_refused(actors, approved_list, documents, vans, planned, now):
     with pytest.raises(ValidationError, match="same place"):
-        services.plan(
+        plan_deployment(
             actors.officer,
-            watchlist=approved_list,
+            approved_list,
             start=planned.start + datetime.timedelta(hours=1),
             end=planned.end,
             assets=[vans[1]],
             documents=documents,
             now=now,
-            **{**PLACE, "location_name": "Oxford Circus station, north exit", "latitude": "51.515400"},
+            location_name="Oxford Circus station, north exit",
+            latitude="51.515400",
         )
-    later = services.plan(
+    later = plan_deployment(
         actors.officer,
-        watchlist=approved_list,
+        approved_list,
         start=planned.end,
         end=planned.end + datetime.timedelta(hours=2),
         assets=[vans[0]],
         documents=documents,
         now=now,
-        **PLACE,
     )
     assert later.pk
 

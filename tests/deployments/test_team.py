@@ -13,7 +13,7 @@ from apps.audit.models import Event
 from apps.deployments import services
 from apps.deployments.choices import DeploymentState
 from apps.deployments.models import Deployment
-from tests.deployment_fixtures import PLACE
+from tests.deployment_fixtures import plan_body
 
 pytestmark = pytest.mark.django_db
 
@@ -73,16 +73,7 @@ def test_changing_the_team_keeps_the_authorisation(actors, approvers, planned, s
 
 
 def test_the_api_plans_with_a_team_and_changes_it(actors, approvers, api, approved_list, documents, second_officer):
-    body = {
-        **{k: str(v) for k, v in PLACE.items()},
-        "start": approved_list.intended_start.isoformat(),
-        "end": approved_list.intended_end.isoformat(),
-        "watchlist": approved_list.pk,
-        "threshold": "0.600",
-        "assets": [],
-        "documents": [d.pk for d in documents],
-        "team": [actors.officer.pk],
-    }
+    body = plan_body(approved_list, documents, assets=[], team=[actors.officer.pk])
     created = api(actors.officer).post("/api/deployments/deployments/", body, format="json")
     assert created.status_code == 201 and created.json()["team"] == [actors.officer.pk], created.json()
     url = f"/api/deployments/deployments/{created.json()['id']}/team/"

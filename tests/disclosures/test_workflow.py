@@ -1,6 +1,7 @@
 """Sarah's Law cases: the clocks, the guarded stages, the undertaking, the lock on completion, the log."""
 
 import datetime
+import functools
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -165,29 +166,14 @@ def test_a_refused_undertaking_returns_the_case_to_the_forum_which_may_disclose_
 def test_a_non_disclosure_ends_with_its_letter(unit):
     case = right_to_ask(unit.pc)
     assessed(unit.pc, case)
+    local_forum = functools.partial(
+        services.record_forum_decision, unit.pc, case, forum=Forum.LOCAL, attendees="DI Grant"
+    )
     with pytest.raises(ValidationError, match="presumed"):
-        services.record_forum_decision(
-            unit.pc,
-            case,
-            forum=Forum.LOCAL,
-            attendees="DI Grant",
-            decision=Decision.NOT_DISCLOSE,
-            rationale="Not needed here.",
-        )
+        local_forum(decision=Decision.NOT_DISCLOSE, rationale="Not needed here.")
     with pytest.raises(ValidationError, match="necessary and proportionate"):
-        services.record_forum_decision(
-            unit.pc,
-            case,
-            forum=Forum.LOCAL,
-            attendees="DI Grant",
-            decision=Decision.DISCLOSE,
-            rationale="Disclose it now.",
-        )
-    services.record_forum_decision(
-        unit.pc,
-        case,
-        forum=Forum.LOCAL,
-        attendees="DI Grant",
+        local_forum(decision=Decision.DISCLOSE, rationale="Disclose it now.")
+    local_forum(
         decision=Decision.NOT_DISCLOSE,
         rationale="The subject has left the household and is in custody until 2030; the mother knows the history.",
     )

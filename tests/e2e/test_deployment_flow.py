@@ -11,9 +11,9 @@ from apps.deployments import services
 from apps.deployments.choices import AssetKind, DeploymentState, DocumentKind
 from apps.deployments.models import Deployment
 from apps.watchlists import services as watchlists
-from apps.watchlists.choices import Category, LegalBasis
+from apps.watchlists.choices import LegalBasis
 from apps.watchlists.demo import synthetic_portrait
-from tests.watchlist_fixtures import JUSTIFICATION
+from tests.watchlist_fixtures import compile_watchlist, submit_and_approve
 
 from .conftest import sign_in
 
@@ -45,21 +45,11 @@ def world(transactional_db):
     )
     start = timezone.now().replace(second=0, microsecond=0) + datetime.timedelta(hours=26)
     compiled = start - datetime.timedelta(hours=2)
-    watchlist = watchlists.create_watchlist(
-        compiler, purpose="LFR, Oxford Circus", intended_start=start, intended_end=start + datetime.timedelta(hours=4),
+    watchlist = compile_watchlist(
+        compiler, subject, image, purpose="LFR, Oxford Circus", start=start, end=start + datetime.timedelta(hours=4),
         now=compiled,
     )  # fmt: skip
-    watchlists.add_entry(
-        compiler,
-        watchlist,
-        subject=subject,
-        image=image,
-        category=Category.WANTED_BY_COURTS,
-        justification=JUSTIFICATION,
-        now=compiled,
-    )
-    review = watchlists.submit(compiler, watchlist, now=compiled)
-    watchlists.approve(supt, watchlist, content_hash=review.content_hash, now=compiled)
+    submit_and_approve(compiler, supt, watchlist, now=compiled)
     for kind in DocumentKind.values:
         document = services.record_document(
             supt,

@@ -111,10 +111,8 @@ def test_frames_are_refused_when_the_deployment_is_not_live_or_the_camera_is_els
     assert Event.objects.filter(action="capture.refused").count() == 3
 
 
-def test_a_list_whose_images_fail_the_quality_gate_goes_back_to_the_compiler(approvers, submitted, now):
-    watchlist, review = submitted  # its image is a drawing: MTCNN finds no face in it
-    watchlists.approve(approvers.superintendent, watchlist, content_hash=review.content_hash, now=now)
-    watchlist.refresh_from_db()
+def test_a_list_whose_images_fail_the_quality_gate_goes_back_to_the_compiler(approved_watchlist):
+    watchlist = approved_watchlist()  # its image is a drawing: MTCNN finds no face in it
     result = services.enrol_watchlist(watchlist.pk, watchlist.approved_hash)
     assert result.enrolled == 0 and "0 faces found" in result.problems[0]
     returned = Watchlist.objects.get(pk=watchlist.pk)

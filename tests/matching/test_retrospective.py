@@ -1,6 +1,5 @@
 """Retrospective search: one face per still, candidates for officers only, operator then investigator, receipts."""
 
-import datetime
 import io
 
 import pytest
@@ -11,9 +10,8 @@ from apps.audit.models import Event
 from apps.matching import retrospective
 from apps.matching.choices import ProbeState, SearchState
 from apps.matching.models import CustodyTemplate, Probe
-from apps.watchlists import services as watchlists
-from apps.watchlists.choices import LegalBasis
 from govern.errors import Conflict
+from tests.matching_fixtures import astronaut_subject
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
@@ -26,22 +24,7 @@ def _jpeg(image) -> bytes:
 
 @pytest.fixture
 def gallery_with_a_face(actors, astronaut):
-    subject = watchlists.create_subject(
-        actors.compiler,
-        family_name="Collins",
-        given_names="Eileen",
-        date_of_birth=datetime.date(1956, 11, 19),
-        pnc_id="56/000002D",
-    )
-    image = watchlists.upload_image(
-        actors.compiler,
-        subject,
-        astronaut,
-        captured_on=datetime.date(2026, 1, 5),
-        source_system="Public-domain test photo",
-        legal_basis=LegalBasis.OTHER_LAWFUL,
-        legal_basis_note="Test fixture",
-    )
+    subject, image = astronaut_subject(actors.compiler, astronaut, pnc_id="56/000002D")
     assert retrospective.enrol_custody_image(image.pk)
     return subject
 

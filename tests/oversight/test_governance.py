@@ -110,14 +110,7 @@ def test_the_engine_is_approved_only_with_a_countersignature(actors, approvers, 
 
 
 def test_a_plan_below_the_floor_is_refused(actors, live):
-    from tests.deployment_fixtures import PLACE
+    from tests.deployment_fixtures import plan_deployment
 
     with pytest.raises(ValidationError, match="below the floor"):
-        deployments.plan(
-            actors.officer,
-            watchlist=live.watchlist,
-            start=live.start,
-            end=live.end,
-            threshold=Decimal("0.500"),
-            **PLACE,
-        )
+        plan_deployment(actors.officer, live.watchlist, start=live.start, end=live.end, threshold=Decimal("0.500"))

@@ -26,7 +26,6 @@ import sys
 import textwrap
 import time
 from pathlib import Path
-from urllib.parse import quote
 
 import numpy as np
 import pytest
@@ -42,6 +41,7 @@ from apps.matching import services
 from apps.matching.engine import get_engine
 from apps.matching.models import Alert, Capture, DeletionReceipt, WatchlistTemplate
 from apps.oversight.reconciliation import ledgers
+from tests.processes import database_url
 
 pytestmark = [pytest.mark.slow]
 
@@ -106,14 +106,6 @@ CHILD = textwrap.dedent(
     sys.exit(3)
     """
 )
-
-
-def _database_url() -> str:
-    db = connection.settings_dict
-    credentials = quote(db["USER"]) + (f":{quote(db['PASSWORD'])}" if db["PASSWORD"] else "")
-    if db["HOST"].startswith("/"):
-        return f"postgresql://{credentials}@/{db['NAME']}?host={db['HOST']}"
-    return f"postgresql://{credentials}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 def _jpeg(image: Image.Image, quality: int = 92) -> bytes:
@@ -200,7 +192,7 @@ def _capture_in_a_child(batch: Path, tmp_path: Path, camera: str, point: str) ->
     environment = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "govern.settings.test",
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url(),
         "TMPDIR": str(spool),  # where Python, Django (uploads) and torch put temporary files
         "FAULT_MARKER": str(marker),
         "FAULT_AT": point,

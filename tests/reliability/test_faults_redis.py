@@ -11,20 +11,16 @@ delivered a second time (a sender that died after publishing and before marking 
 import contextlib
 import datetime
 import io
-import os
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 import redis
-from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
-from django.db import connection
 from django.test import Client
 from django.urls import reverse
 from PIL import Image, ImageOps
@@ -34,11 +30,12 @@ from apps.matching.choices import SearchState
 from apps.matching.models import CustodyTemplate, SearchRequest, WatchlistTemplate
 from apps.outbox.models import Message
 from apps.watchlists import services as watchlists
-from apps.watchlists.choices import Category, LegalBasis, WatchlistState
+from apps.watchlists.choices import LegalBasis, WatchlistState
 from apps.watchlists.models import Watchlist
 from govern.celery import app
 from tests.matching_fixtures import astronaut_subject
-from tests.watchlist_fixtures import JUSTIFICATION
+from tests.processes import stop, worker_environment
+from tests.watchlist_fixtures import compile_watchlist
 
 pytestmark = [pytest.mark.slow]
 
@@ -113,29 +110,9 @@ def broker():
         _forget_producers()
 
 
-def _database_url() -> str:
-    db = connection.settings_dict
-    credentials = quote(db["USER"]) + (f":{quote(db['PASSWORD'])}" if db["PASSWORD"] else "")
-    if db["HOST"].startswith("/"):
-        return f"postgresql://{credentials}@/{db['NAME']}?host={db['HOST']}"
-    return f"postgresql://{credentials}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 def _worker(broker_url: str) -> subprocess.Popen:
     """A real Celery worker (production settings, this broker, the committed test database) on embed and default."""
-    environment = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "govern.settings.base",
-        "DEBUG": "false",
-        "SECRET_KEY": settings.SECRET_KEY,
-        "ALLOWED_HOSTS": "localhost",
-        "AUDIT_SIGNING_KEY_FILE": str(settings.AUDIT_SIGNING_KEY_FILE),
-        "IMAGE_ENCRYPTION_KEY_FILE": str(settings.IMAGE_ENCRYPTION_KEY_FILE),
-        "RECEIPT_KEY_FILE": str(settings.RECEIPT_KEY_FILE),
-        "FACE_ALLOW_UNCALIBRATED": "true",
-        "DATABASE_URL": _database_url(),
-        "CELERY_BROKER_URL": broker_url,
-    }
+    environment = worker_environment(broker_url, FACE_ALLOW_UNCALIBRATED="true")
     return subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "govern", "worker", "-Q", "embed,default", "--pool", "solo",
          "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel", "WARNING"],
@@ -182,22 +159,7 @@ def test_with_redis_stopped_the_web_serves_and_the_queued_work_runs_once_it_is_b
     # --- Redis stops. The data a compiler prepared beforehand waits too (its image's enrolment is queued).
     broker.stop()
     subject, image = astronaut_subject(actors.compiler, astronaut)
-    watchlist = watchlists.create_watchlist(
-        actors.compiler,
-        purpose="LFR at Oxford Circus: wanted offenders",
-        intended_start=now + datetime.timedelta(hours=6),
-        intended_end=now + datetime.timedelta(hours=12),
-        now=now,
-    )
-    watchlists.add_entry(
-        actors.compiler,
-        watchlist,
-        subject=subject,
-        image=image,
-        category=Category.WANTED_BY_COURTS,
-        justification=JUSTIFICATION,
-        now=now,
-    )
+    watchlist = compile_watchlist(actors.compiler, subject, image, now=now)
     review = watchlists.submit(actors.compiler, watchlist, now=now)
 
     # --- Through the real pages, three actions that queue work: each answers as usual, and at once.
@@ -314,31 +276,36 @@ def test_with_redis_stopped_the_web_serves_and_the_queued_work_runs_once_it_is_b
         assert WatchlistTemplate.objects.filter(watchlist=watchlist).count() == 1
         assert SearchRequest.objects.get().processed == 1
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait(timeout=30)
+        stop(worker)
+
+
+def _collins(compiler):
+    """The astronaut's subject, with no image yet."""
+    return watchlists.create_subject(
+        compiler, family_name="Collins", given_names="Eileen", date_of_birth=datetime.date(1956, 11, 19)
+    )
+
+
+def _upload(compiler, subject, photo: bytes, day: int = 5):
+    """The compiler uploads a custody image of the subject, which queues its enrolment."""
+    return watchlists.upload_image(
+        compiler,
+        subject,
+        photo,
+        captured_on=datetime.date(2026, 1, day),
+        source_system="Custody suite",
+        legal_basis=LegalBasis.OTHER_LAWFUL,
+        legal_basis_note="Reliability test",
+    )
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_message_queued_in_a_transaction_that_rolls_back_never_exists(broker, actors, astronaut):
     from django.db import transaction
 
-    subject = watchlists.create_subject(
-        actors.compiler, family_name="Collins", given_names="Eileen", date_of_birth=datetime.date(1956, 11, 19)
-    )
+    subject = _collins(actors.compiler)
     with pytest.raises(RuntimeError), transaction.atomic():
-        watchlists.upload_image(
-            actors.compiler,
-            subject,
-            astronaut,
-            captured_on=datetime.date(2026, 1, 5),
-            source_system="Custody suite",
-            legal_basis=LegalBasis.OTHER_LAWFUL,
-            legal_basis_note="Reliability test",
-        )
+        _upload(actors.compiler, subject, astronaut)
         raise RuntimeError("the change failed")
     assert not Message.objects.exists()
     assert broker.client().llen("embed") == 0
@@ -346,20 +313,10 @@ def test_a_message_queued_in_a_transaction_that_rolls_back_never_exists(broker, 
 
 @pytest.mark.django_db(transaction=True)
 def test_with_redis_up_a_message_is_sent_at_commit_and_takes_the_backlog_with_it(broker, actors, astronaut):
-    subject = watchlists.create_subject(
-        actors.compiler, family_name="Collins", given_names="Eileen", date_of_birth=datetime.date(1956, 11, 19)
-    )
+    subject = _collins(actors.compiler)
 
     def upload(day: int):
-        return watchlists.upload_image(
-            actors.compiler,
-            subject,
-            _jpeg(Image.open(io.BytesIO(astronaut)).rotate(day)),
-            captured_on=datetime.date(2026, 1, day),
-            source_system="Custody suite",
-            legal_basis=LegalBasis.OTHER_LAWFUL,
-            legal_basis_note="Reliability test",
-        )
+        return _upload(actors.compiler, subject, _jpeg(Image.open(io.BytesIO(astronaut)).rotate(day)), day)
 
     broker.stop()
     upload(1)
@@ -374,19 +331,9 @@ def test_with_redis_up_a_message_is_sent_at_commit_and_takes_the_backlog_with_it
 @pytest.mark.django_db
 def test_without_a_broker_the_task_runs_at_commit_as_before(actors, astronaut, django_capture_on_commit_callbacks):
     assert app.conf.task_always_eager  # the test settings: no broker, tasks run in-process
-    subject = watchlists.create_subject(
-        actors.compiler, family_name="Collins", given_names="Eileen", date_of_birth=datetime.date(1956, 11, 19)
-    )
+    subject = _collins(actors.compiler)
     with django_capture_on_commit_callbacks(execute=True):
-        image = watchlists.upload_image(
-            actors.compiler,
-            subject,
-            astronaut,
-            captured_on=datetime.date(2026, 1, 5),
-            source_system="Custody suite",
-            legal_basis=LegalBasis.OTHER_LAWFUL,
-            legal_basis_note="Reliability test",
-        )
+        image = _upload(actors.compiler, subject, astronaut)
         assert not CustodyTemplate.objects.exists()  # not before commit
     message = Message.objects.get()
     assert message.sent_at is not None and message.attempts == 1 and message.last_error == ""

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.pgcluster import Cluster, free_port
+from tests.processes import stop
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "TZ", "USER", "LOGNAME")
@@ -130,9 +131,4 @@ def redis_url(tmp_path_factory):
                 time.sleep(0.05)
         yield url
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server, timeout=10)

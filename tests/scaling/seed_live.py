@@ -2,15 +2,14 @@
 
 Run as `python -m tests.scaling.seed_live APPROVALS` with DJANGO_SETTINGS_MODULE and DATABASE_URL set; it prints
 one JSON line: the deployment, the camera credential, API tokens of the officer and the commander, the watchlists
-waiting for approval (with the content hash each was reviewed at) and a signed-in session of the officer. It runs
-the same services, in the same order, as the `live` fixture of tests/matching_fixtures.py.
+waiting for approval (with the content hash each was reviewed at) and a signed-in session of the officer. It makes
+the deployment with the functions the `live` fixture of tests/matching_fixtures.py makes it with.
 """
 
 import datetime
 import io
 import json
 import sys
-from decimal import Decimal
 
 
 def seed(approvals: int) -> dict:
@@ -23,10 +22,12 @@ def seed(approvals: int) -> dict:
     from apps.accounts import services as accounts
     from apps.accounts.choices import Rank, Role
     from apps.deployments import services as deployments
-    from apps.deployments.choices import AssetKind, DocumentKind, LocationType
+    from apps.deployments.choices import AssetKind, DocumentKind
     from apps.matching import services as matching
     from apps.watchlists import services as watchlists
-    from apps.watchlists.choices import Category, LegalBasis
+    from tests.deployment_fixtures import go_live, plan_deployment
+    from tests.matching_fixtures import astronaut_subject
+    from tests.watchlist_fixtures import compile_watchlist, submit_and_approve
 
     now = timezone.now().replace(microsecond=0)
     password = "correct-horse-battery-staple"
@@ -50,45 +51,25 @@ def seed(approvals: int) -> dict:
 
     out = io.BytesIO()
     Image.fromarray(data.astronaut()).save(out, "JPEG", quality=92)
-    subject = watchlists.create_subject(
-        compiler, family_name="Collins", given_names="Eileen", date_of_birth=datetime.date(1956, 11, 19),
-        pnc_id="56/000001C",
-    )  # fmt: skip
-    image = watchlists.upload_image(
-        compiler, subject, out.getvalue(), captured_on=datetime.date(2026, 1, 5), source_system="Public-domain photo",
-        legal_basis=LegalBasis.OTHER_LAWFUL, legal_basis_note="Test fixture: public-domain NASA portrait",
-    )  # fmt: skip
+    subject, image = astronaut_subject(compiler, out.getvalue())
+
+    def compiled(purpose):
+        return compile_watchlist(
+            compiler, subject, image, purpose=purpose, now=now, start=now - datetime.timedelta(minutes=30),
+            end=now + datetime.timedelta(hours=4),
+        )  # fmt: skip
 
     def submitted_list(purpose):
-        watchlist = watchlists.create_watchlist(
-            compiler, purpose=purpose, now=now, intended_start=now - datetime.timedelta(minutes=30),
-            intended_end=now + datetime.timedelta(hours=4),
-        )  # fmt: skip
-        watchlists.add_entry(
-            compiler, watchlist, subject=subject, image=image, category=Category.WANTED_BY_COURTS, now=now,
-            justification="Wanted on a warrant issued by Westminster Magistrates for failing to appear, 12 Oct 2026.",
-        )  # fmt: skip
+        watchlist = compiled(purpose)
         return watchlist, watchlists.submit(compiler, watchlist, now=now)
 
-    watchlist, review = submitted_list("Restart test: the live list")
-    watchlists.approve(commander, watchlist, content_hash=review.content_hash, now=now)
-    watchlist.refresh_from_db()
+    watchlist = submit_and_approve(compiler, commander, compiled("Restart test: the live list"), now=now)
     enrolled = matching.enrol_watchlist(watchlist.pk, watchlist.approved_hash)
     assert enrolled.enrolled == 1, enrolled.problems
-    deployment = deployments.plan(
-        officer, watchlist=watchlist, start=watchlist.intended_start, end=watchlist.intended_end, assets=[van],
-        team=[officer], documents=documents, now=now - datetime.timedelta(days=4), location_name="Oxford Circus",
-        address="Oxford Street, London W1",
-        latitude=Decimal("51.515200"), longitude=Decimal("-0.141800"), location_type=LocationType.CRIME_HOTSPOT,
-        grounds="Robbery hotspot: 41 robberies in the last 28 days around the station exits.",
-        evidence_refs="Crime analysis CA/2026/311",
-    )  # fmt: skip
-    deployments.authorise(commander, deployment, revision=deployment.revision, now=now)
-    published = now - datetime.timedelta(days=3)
-    deployments.publish_notice(officer, deployment, published_at=published, reference="force website", now=published)
-    deployments.update_checklist(officer, deployment, signage_up=True, leaflets_available=True, briefing_done=True)
-    went, conditions = deployments.try_go_live(deployment, now=now)
-    assert went, [condition for condition in conditions if not condition.ok]
+    deployment = plan_deployment(
+        officer, watchlist, assets=[van], team=[officer], documents=documents, now=now - datetime.timedelta(days=4)
+    )
+    go_live(deployment, commander, officer, now)
 
     waiting = [submitted_list(f"Restart test: list {n} waiting for approval") for n in range(approvals)]
     session = SessionStore()

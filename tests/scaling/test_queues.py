@@ -11,16 +11,15 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
 from apps.audit import services as audit
 from apps.audit.models import Checkpoint, Event
 from apps.watchlists import services as watchlists
 from apps.watchlists.choices import LegalBasis
+from tests.processes import database_url
 from tests.scaling.conftest import ROOT, govern_environment
 from tests.watchlist_fixtures import make_jpeg
 
@@ -32,14 +31,6 @@ EMBED, CHECKPOINT, SWEEP = (
     "apps.audit.tasks.sign_checkpoint",
     "apps.watchlists.tasks.sweep",
 )
-
-
-def _test_database_url() -> str:
-    db = connection.settings_dict
-    credentials = quote(db["USER"]) + (f":{quote(db['PASSWORD'])}" if db["PASSWORD"] else "")
-    if db["HOST"].startswith("/"):
-        return f"postgresql://{credentials}@/{db['NAME']}?host={db['HOST']}"
-    return f"postgresql://{credentials}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
 
 
 def _start_worker(name: str, queues: str, environment: dict, log: Path) -> subprocess.Popen:
@@ -70,7 +61,7 @@ def test_each_task_is_consumed_by_the_worker_of_its_queue(actors, redis_url, tmp
 
     # The workers decrypt the image the test uploaded: they use the test run's key files.
     environment = govern_environment(
-        tmp_path, _test_database_url(), CELERY_BROKER_URL=redis_url,
+        tmp_path, database_url(), CELERY_BROKER_URL=redis_url,
         AUDIT_SIGNING_KEY_FILE=str(settings.AUDIT_SIGNING_KEY_FILE),
         IMAGE_ENCRYPTION_KEY_FILE=str(settings.IMAGE_ENCRYPTION_KEY_FILE),
         RECEIPT_KEY_FILE=str(settings.RECEIPT_KEY_FILE),

@@ -21,6 +21,7 @@ import requests
 from PIL import Image
 
 from tests.pgcluster import free_port
+from tests.processes import stop
 from tests.scaling.conftest import ROOT, govern_environment, manage
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -147,12 +148,7 @@ def test_idle_and_slow_clients_do_not_stop_health_pages_or_frames(primary, tmp_p
         assert all(seconds < ANSWER_WITHIN for _status, seconds in after.values()), after
         assert server.poll() is None, log.read_text()
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        stop(server)
 
 
 def test_nginx_refuses_what_it_will_not_pass_on_with_a_plain_sentence(tmp_path, monkeypatch):

@@ -5,15 +5,10 @@ import re
 from django.urls import URLPattern, URLResolver, get_resolver
 
 
-def routes(resolver=None, prefix=""):
+def routes():
     """Each route's pattern text, prefixed by its includes."""
-    resolver = resolver or get_resolver()
-    for pattern in resolver.url_patterns:
-        route = prefix + str(pattern.pattern)
-        if isinstance(pattern, URLResolver):
-            yield from routes(pattern, route)
-        elif isinstance(pattern, URLPattern):
-            yield route
+    for route, _view in route_views():
+        yield route
 
 
 def concrete(route: str) -> str:

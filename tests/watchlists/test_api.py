@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from apps.audit.models import Event
 from apps.watchlists.choices import Category, WatchlistState
 from apps.watchlists.models import CustodyImage, Entry, Subject, Watchlist
-from tests.watchlist_fixtures import JUSTIFICATION, make_jpeg
+from tests.watchlist_fixtures import JUSTIFICATION, NEW_SUBJECT, make_jpeg
 
 pytestmark = pytest.mark.django_db
 REASON = {"reason": "Preparing the briefing for WL review"}
@@ -40,18 +40,7 @@ def _png_bomb() -> bytes:
 
 def test_compiler_creates_a_subject_uploads_an_image_and_builds_a_list(actors, api, now):
     client = api(actors.compiler)
-    created = client.post(
-        "/api/watchlists/subjects/",
-        {
-            "family_name": "Doe",
-            "given_names": "Jo",
-            "date_of_birth": "1991-04-03",
-            "pnc_id": "91/000001X",
-            "sex": "female",
-            "ethnicity": "B2",
-        },
-        format="json",
-    )
+    created = client.post("/api/watchlists/subjects/", NEW_SUBJECT, format="json")
     assert created.status_code == 201, created.json()
     subject_id = created.json()["id"]
     uploaded = _upload(client, subject_id, make_jpeg())

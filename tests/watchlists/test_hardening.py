@@ -9,45 +9,29 @@ from django.db import IntegrityError, connection, transaction
 from apps.accounts.choices import Rank, Role
 from apps.audit.models import Event
 from apps.watchlists import services
-from apps.watchlists.choices import ApprovalRoute, Category, ReviewState, WatchlistState
+from apps.watchlists.choices import ReviewState, WatchlistState
 from apps.watchlists.models import Entry, Review, Watchlist
 from govern.errors import Conflict
-from tests.watchlist_fixtures import JUSTIFICATION
+from tests.watchlist_fixtures import JUSTIFICATION, approve_urgently, list_person
 
 pytestmark = pytest.mark.django_db
-URGENT = "Credible threat at the event tonight"
 
 
 def test_after_an_urgent_approval_lapses_the_urgent_route_is_closed(approvers, submitted, now, settings):
     settings.URGENT_RATIFICATION_HOURS = 1
     watchlist, review = submitted
-    services.approve(
-        approvers.inspector,
-        watchlist,
-        content_hash=review.content_hash,
-        route=ApprovalRoute.URGENT,
-        reason=URGENT,
-        now=now,
-    )
+    approve_urgently(approvers.inspector, watchlist, review.content_hash, now=now)
     later = now + datetime.timedelta(hours=1, minutes=1)
     services.sweep(now=later)
     again = services.open_review(watchlist)
     assert again.submitted_by == review.submitted_by and again.content_hash == review.content_hash
     with pytest.raises(PermissionDenied, match="already lapsed"):
-        services.approve(
-            approvers.inspector,
-            watchlist,
-            content_hash=again.content_hash,
-            route=ApprovalRoute.URGENT,
-            reason=URGENT,
-            now=later,
-        )
+        approve_urgently(approvers.inspector, watchlist, again.content_hash, now=later)
     services.approve(approvers.superintendent, watchlist, content_hash=again.content_hash, now=later)
 
 
-def test_changing_a_listed_subjects_details_withdraws_the_approval(actors, approvers, submitted, gallery, now):
-    watchlist, review = submitted
-    services.approve(approvers.superintendent, watchlist, content_hash=review.content_hash, now=now)
+def test_changing_a_listed_subjects_details_withdraws_the_approval(actors, approved_watchlist, gallery, now):
+    watchlist = approved_watchlist()
     subject, _ = gallery.adult
     fifteen = now.date().replace(year=now.year - 15)
     services.update_subject(
@@ -68,16 +52,7 @@ def test_the_submitter_of_someone_elses_draft_may_not_approve_it(make_user, acto
 
 def test_a_contributor_to_an_earlier_version_may_not_approve_a_later_one(make_user, actors, draft, gallery, now):
     both = make_user("both", Role.WATCHLIST_COMPILER, Role.AUTHORISING_OFFICER, rank=Rank.SUPERINTENDENT)
-    subject, image = gallery.other
-    services.add_entry(
-        both,
-        draft,
-        subject=subject,
-        image=image,
-        category=Category.WANTED_BY_COURTS,
-        justification=JUSTIFICATION,
-        now=now,
-    )
+    list_person(both, draft, *gallery.other, now=now)
     services.submit(actors.compiler, draft, now=now)
     entry = Entry.objects.get(watchlist=draft, subject=gallery.adult[0])
     services.update_entry(actors.compiler, entry, justification=JUSTIFICATION + " Checked.", now=now)
@@ -187,9 +162,8 @@ def test_a_standing_watchlist_is_refused(actors, now):
         )
 
 
-def test_purge_leaves_only_the_manifest(approvers, submitted, now):
-    watchlist, review = submitted
-    services.approve(approvers.superintendent, watchlist, content_hash=review.content_hash, now=now)
+def test_purge_leaves_only_the_manifest(approved_watchlist):
+    watchlist = approved_watchlist()
     entry_id = Entry.objects.get(watchlist=watchlist).pk
     services.sweep(now=watchlist.intended_end + datetime.timedelta(days=2))
     assert Watchlist.objects.get(pk=watchlist.pk).state == WatchlistState.PURGED
@@ -199,11 +173,10 @@ def test_purge_leaves_only_the_manifest(approvers, submitted, now):
     assert services.purge(watchlist) is None  # a second purge does nothing
 
 
-def test_a_sweep_already_running_makes_another_do_nothing(approvers, submitted, now):
+def test_a_sweep_already_running_makes_another_do_nothing(approved_watchlist):
     from django.db import connections
 
-    watchlist, review = submitted
-    services.approve(approvers.superintendent, watchlist, content_hash=review.content_hash, now=now)
+    watchlist = approved_watchlist()
     other = connections.create_connection("default")
     try:
         with other.cursor() as cursor:

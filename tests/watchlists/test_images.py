@@ -355,7 +355,7 @@ def test_metadata_limit_is_a_module_constant(monkeypatch):
     refused(data, "limit of 500 bytes")
 
 
-# --- Arbitrary input never escapes as anything but ImageRejected ---------------------------------------------------
+# --- Arbitrary input is refused with a reason; damaged images are refused or accepted, never anything else -----------
 
 LIMITS = {"max_bytes": 1_000_000, "max_pixels": 1_000_000, "min_side": 1}
 SMALL_VALID = [encode(photo(size=(24, 16)), f) for f in ("JPEG", "PNG", "WEBP")]
@@ -364,6 +364,7 @@ fuzz = hypothesis_settings(deadline=None, max_examples=300, suppress_health_chec
 
 
 def validate_or_refuse(data: bytes) -> None:
+    """Accepted as it came, or refused with a reason: never another exception."""
     try:
         result = validate_image(data, **LIMITS)
     except ImageRejected as exc:
@@ -372,16 +373,23 @@ def validate_or_refuse(data: bytes) -> None:
         assert result.content == data
 
 
+def refused_with_a_reason(data: bytes) -> None:
+    """Refused with a reason; accepting the bytes, or failing with another exception, fails the test."""
+    with pytest.raises(ImageRejected) as refusal:
+        validate_image(data, **LIMITS)
+    assert str(refusal.value)
+
+
 @fuzz
 @given(st.binary(max_size=4096))
 def test_random_bytes_are_only_ever_refused(data):
-    validate_or_refuse(data)
+    refused_with_a_reason(data)
 
 
 @fuzz
 @given(st.sampled_from(MAGICS), st.binary(max_size=4096))
 def test_random_bytes_behind_an_image_signature_are_only_ever_refused(magic, rest):
-    validate_or_refuse(magic + rest)
+    refused_with_a_reason(magic + rest)
 
 
 @fuzz

@@ -32,12 +32,17 @@ def test_a_watchlists_entries_need_a_reason_first(actors, client, draft):
     assert Event.objects.filter(action="record.consulted", reason=REASON).count() == 2
 
 
+def _approve_on_the_review_page(client, watchlist, review):
+    """Post the review page's approval of the version reviewed, with a reason for reading the list."""
+    url = reverse("watchlists:review", args=[watchlist.pk])
+    body = {"content_hash": review.content_hash, "decision": "approve", "route": "standard", "comment": ""}
+    return client.post(f"{url}?reason={REASON}", body)
+
+
 def test_the_compiler_is_refused_on_the_review_page(actors, client, submitted):
     watchlist, review = submitted
     client.force_login(actors.compiler)
-    url = reverse("watchlists:review", args=[watchlist.pk])
-    page = client.post(f"{url}?reason={REASON}", {"content_hash": review.content_hash, "decision": "approve",
-                                                   "route": "standard", "comment": ""})  # fmt: skip
+    page = _approve_on_the_review_page(client, watchlist, review)
     assert page.status_code == 200
     assert Watchlist.objects.get(pk=watchlist.pk).state == WatchlistState.SUBMITTED
     assert not Event.objects.filter(action="watchlist.approve").exists()
@@ -46,9 +51,7 @@ def test_the_compiler_is_refused_on_the_review_page(actors, client, submitted):
 def test_a_chief_inspector_is_refused_on_the_page_with_the_reason(approvers, client, submitted):
     watchlist, review = submitted
     client.force_login(approvers.chief_inspector)
-    url = reverse("watchlists:review", args=[watchlist.pk])
-    page = client.post(f"{url}?reason={REASON}", {"content_hash": review.content_hash, "decision": "approve",
-                                                   "route": "standard", "comment": ""})  # fmt: skip
+    page = _approve_on_the_review_page(client, watchlist, review)
     assert b"Superintendent or above" in page.content
     assert Watchlist.objects.get(pk=watchlist.pk).state == WatchlistState.SUBMITTED
 

@@ -12,7 +12,7 @@ from apps.watchlists import services
 from apps.watchlists.choices import ApprovalRoute, Category, ReviewState, WatchlistState
 from apps.watchlists.models import Entry, Manifest, Review, Watchlist
 from govern.errors import Conflict
-from tests.watchlist_fixtures import JUSTIFICATION
+from tests.watchlist_fixtures import JUSTIFICATION, approve_urgently, compile_watchlist, list_person
 
 pytestmark = pytest.mark.django_db
 
@@ -29,23 +29,7 @@ def test_the_compiler_cannot_approve_even_holding_the_approver_role_and_rank(mak
     from apps.accounts.choices import Rank, Role
 
     both = make_user("both", Role.WATCHLIST_COMPILER, Role.AUTHORISING_OFFICER, rank=Rank.SUPERINTENDENT)
-    watchlist = services.create_watchlist(
-        both,
-        purpose="Test",
-        intended_start=now + datetime.timedelta(hours=1),
-        intended_end=now + datetime.timedelta(hours=3),
-        now=now,
-    )
-    subject, image = gallery.adult
-    services.add_entry(
-        both,
-        watchlist,
-        subject=subject,
-        image=image,
-        category=Category.WANTED_BY_COURTS,
-        justification=JUSTIFICATION,
-        now=now,
-    )
+    watchlist = compile_watchlist(both, *gallery.adult, now=now)
     review = services.submit(both, watchlist, now=now)
     with pytest.raises(PermissionDenied, match="compiled, edited or submitted"):
         services.approve(both, watchlist, content_hash=review.content_hash, now=now)
@@ -57,16 +41,7 @@ def test_an_editor_of_the_version_cannot_approve_it(make_user, actors, approvers
     from apps.accounts.choices import Rank, Role
 
     editor = make_user("editor", Role.WATCHLIST_COMPILER, Role.AUTHORISING_OFFICER, rank=Rank.SUPERINTENDENT)
-    subject, image = gallery.other
-    services.add_entry(
-        editor,
-        draft,
-        subject=subject,
-        image=image,
-        category=Category.WANTED_BY_COURTS,
-        justification=JUSTIFICATION,
-        now=now,
-    )
+    list_person(editor, draft, *gallery.other, now=now)
     review = services.submit(actors.compiler, draft, now=now)
     with pytest.raises(PermissionDenied, match="compiled, edited or submitted"):
         services.approve(editor, draft, content_hash=review.content_hash, now=now)
@@ -102,14 +77,7 @@ def test_an_inspectors_urgent_approval_needs_a_reason_and_lapses_unless_ratified
         services.approve(
             approvers.inspector, watchlist, content_hash=review.content_hash, route=ApprovalRoute.URGENT, now=now
         )
-    approved = services.approve(
-        approvers.inspector,
-        watchlist,
-        content_hash=review.content_hash,
-        route=ApprovalRoute.URGENT,
-        reason="Credible threat at the event tonight",
-        now=now,
-    )
+    approved = approve_urgently(approvers.inspector, watchlist, review.content_hash, now=now)
     assert approved.ratify_by == now + datetime.timedelta(hours=settings.URGENT_RATIFICATION_HOURS)
     assert services.in_force(approved, now + datetime.timedelta(hours=1))
 
@@ -128,14 +96,7 @@ def test_an_inspectors_urgent_approval_needs_a_reason_and_lapses_unless_ratified
 def test_ratification_in_time_keeps_the_urgent_approval(approvers, submitted, now, settings):
     settings.URGENT_RATIFICATION_HOURS = 4
     watchlist, review = submitted
-    approved = services.approve(
-        approvers.inspector,
-        watchlist,
-        content_hash=review.content_hash,
-        route=ApprovalRoute.URGENT,
-        reason="Credible threat at the event tonight",
-        now=now,
-    )
+    approved = approve_urgently(approvers.inspector, watchlist, review.content_hash, now=now)
     with pytest.raises(PermissionDenied, match="Superintendent"):
         services.ratify(approvers.chief_inspector, approved, now=now)
     ratified = services.ratify(approvers.superintendent, approved, now=now + datetime.timedelta(hours=1))
@@ -145,19 +106,16 @@ def test_ratification_in_time_keeps_the_urgent_approval(approvers, submitted, no
 
 
 def test_editing_an_approved_list_starts_a_new_version_that_needs_approval_again(
-    actors, approvers, submitted, gallery, now
+    actors, approvers, approved_watchlist, gallery, now
 ):
-    watchlist, review = submitted
-    services.approve(approvers.superintendent, watchlist, content_hash=review.content_hash, now=now)
-    subject, image = gallery.other
-    services.add_entry(
+    watchlist = approved_watchlist()
+    first_hash = watchlist.approved_hash
+    list_person(
         actors.compiler,
         watchlist,
-        subject=subject,
-        image=image,
+        *gallery.other,
         category=Category.WANTED_FOR_OFFENCE,
         offence="Robbery, Theft Act 1968 s.8",
-        justification=JUSTIFICATION,
         now=now,
     )
     edited = Watchlist.objects.get(pk=watchlist.pk)
@@ -169,11 +127,11 @@ def test_editing_an_approved_list_starts_a_new_version_that_needs_approval_again
     )
     assert not services.in_force(edited, now)
     with pytest.raises(Conflict):
-        services.approve(approvers.superintendent2, edited, content_hash=review.content_hash, now=now)
+        services.approve(approvers.superintendent2, edited, content_hash=first_hash, now=now)
     new_review = services.submit(actors.compiler, edited, now=now)
-    assert new_review.content_hash != review.content_hash
+    assert new_review.content_hash != first_hash
     with pytest.raises(Conflict, match="changed since you reviewed"):
-        services.approve(approvers.superintendent2, edited, content_hash=review.content_hash, now=now)
+        services.approve(approvers.superintendent2, edited, content_hash=first_hash, now=now)
     approved = services.approve(approvers.superintendent2, edited, content_hash=new_review.content_hash, now=now)
     assert approved.approved_version == 2
     assert approved.approved_hash == services.content_hash(services.snapshot(approved))
@@ -212,35 +170,22 @@ def test_return_for_changes_needs_a_comment_and_the_compiler_resubmits(actors, a
     ],
 )
 def test_bad_entries_are_refused_and_nothing_is_stored_or_logged(actors, draft, gallery, now, changes, field):
-    subject, image = gallery.other
-    fields = {"category": Category.WANTED_BY_COURTS, "justification": JUSTIFICATION, **changes}
     entries, events = Entry.objects.count(), Event.objects.count()
     with pytest.raises(ValidationError) as refused:
-        services.add_entry(actors.compiler, draft, subject=subject, image=image, now=now, **fields)
+        list_person(actors.compiler, draft, *gallery.other, now=now, **changes)
     assert field in refused.value.message_dict
     assert (Entry.objects.count(), Event.objects.count()) == (entries, events)
 
 
 def test_an_under_18_needs_a_risk_of_harm_rationale(actors, draft, gallery, now):
-    subject, image = gallery.child
     with pytest.raises(ValidationError) as refused:
-        services.add_entry(
-            actors.compiler,
-            draft,
-            subject=subject,
-            image=image,
-            category=Category.MISSING_AT_RISK,
-            justification=JUSTIFICATION,
-            now=now,
-        )
+        list_person(actors.compiler, draft, *gallery.child, category=Category.MISSING_AT_RISK, now=now)
     assert "under_18_rationale" in refused.value.message_dict
-    services.add_entry(
+    list_person(
         actors.compiler,
         draft,
-        subject=subject,
-        image=image,
+        *gallery.child,
         category=Category.MISSING_AT_RISK,
-        justification=JUSTIFICATION,
         under_18_rationale="Missing from care for 3 days; believed exploited; at immediate risk.",
         now=now,
     )
@@ -250,15 +195,7 @@ def test_an_image_of_another_subject_is_refused(actors, draft, gallery, now):
     subject, _ = gallery.other
     _, image = gallery.adult
     with pytest.raises(ValidationError, match="another subject"):
-        services.add_entry(
-            actors.compiler,
-            draft,
-            subject=subject,
-            image=image,
-            category=Category.WANTED_BY_COURTS,
-            justification=JUSTIFICATION,
-            now=now,
-        )
+        list_person(actors.compiler, draft, subject, image, now=now)
 
 
 def test_compiling_outside_the_window_is_refused(actors, now):
@@ -283,17 +220,8 @@ def test_compiling_outside_the_window_is_refused(actors, now):
 
 
 def test_edits_after_the_end_are_refused(actors, draft, gallery, now):
-    subject, image = gallery.other
     with pytest.raises(ValidationError, match="ended"):
-        services.add_entry(
-            actors.compiler,
-            draft,
-            subject=subject,
-            image=image,
-            category=Category.WANTED_BY_COURTS,
-            justification=JUSTIFICATION,
-            now=draft.intended_end,
-        )
+        list_person(actors.compiler, draft, *gallery.other, now=draft.intended_end)
 
 
 def test_stale_images_are_flagged(gallery, settings):
@@ -303,9 +231,8 @@ def test_stale_images_are_flagged(gallery, settings):
     assert not services.image_is_stale(image, on=image.captured_on + datetime.timedelta(days=29))
 
 
-def test_expiry_and_purge_keep_a_manifest_without_biometrics(approvers, submitted, now, settings):
-    watchlist, review = submitted
-    services.approve(approvers.superintendent, watchlist, content_hash=review.content_hash, now=now)
+def test_expiry_and_purge_keep_a_manifest_without_biometrics(approved_watchlist, settings):
+    watchlist = approved_watchlist()  # approved by the superintendent "supt"
     at_end = watchlist.intended_end
     services.sweep(now=at_end)
     assert Watchlist.objects.get(pk=watchlist.pk).state == WatchlistState.EXPIRED
@@ -371,13 +298,12 @@ def test_two_commanders_approving_at_once_one_wins_one_gets_a_conflict(actors, a
     assert Review.objects.filter(watchlist=watchlist, state=ReviewState.APPROVED).count() == 1
 
 
-def test_the_sweep_command_has_a_dry_run(approvers, submitted, now):
+def test_the_sweep_command_has_a_dry_run(approved_watchlist, now):
     from io import StringIO
 
     from django.core.management import call_command
 
-    watchlist, review = submitted
-    services.approve(approvers.superintendent, watchlist, content_hash=review.content_hash, now=now)
+    watchlist = approved_watchlist()
     Watchlist.objects.filter(pk=watchlist.pk).update(
         intended_start=now - datetime.timedelta(days=3), intended_end=now - datetime.timedelta(days=2)
     )
