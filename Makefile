@@ -54,8 +54,11 @@ format: setup
 test: setup browser server lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The audit log at 1,000,000 events (a few minutes). BENCH_ARGS=--smoke runs every phase at a tiny size in seconds,
+# as the suite does for every benchmark (tests/test_benchmarks_smoke.py).
+BENCH_ARGS ?=
 bench: setup server
-	$(BIN)/python benchmarks/audit_bench.py
+	$(BIN)/python benchmarks/audit_bench.py $(BENCH_ARGS)
 
 # The schema fuzzer at length: FUZZ_EXAMPLES generated requests per operation, each sent as every role (the suite
 # runs 3). FUZZ_ONLY=<regex on the path> narrows it to a few operations.

@@ -1,13 +1,14 @@
 """Audit log benchmark (issue 2): append rate, bulk fill, verify rate and proof times at N events.
 
     .venv/bin/python benchmarks/audit_bench.py [--events N] [--appends M] [--keep]    (make bench: N = 1,000,000)
+    .venv/bin/python benchmarks/audit_bench.py --smoke    (10,000 events, every phase, in seconds: the test suite)
 
-Runs against a dedicated database `govern_bench` on the embedded PostgreSQL server (`.pgdata/`), dropped and
-created afresh, never the developer's `govern` database nor the test database. Django's secret and the signing
-key go to a temporary folder, so nothing under `var/` is touched. It measures the code in `apps/audit` as it
-stands: `services.record` (the `audit_append` database function), `verification.verify` with and without the
-column check, and `proofs.inclusion` / `proofs.consistency`, each proof checked with `verifier` against the
-signed root.
+Runs against a dedicated database `govern_bench` (with --smoke, `govern_bench_smoke_<pid>`) on the embedded
+PostgreSQL server (`.pgdata/`), dropped and created afresh, never the developer's `govern` database nor the test
+database. Django's secret and the signing key go to a temporary folder, so nothing under `var/` is touched. It
+measures the code in `apps/audit` as it stands: `services.record` (the `audit_append` database function),
+`verification.verify` with and without the column check, and `proofs.inclusion` / `proofs.consistency`, each proof
+checked with `verifier` against the signed root.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import multiprocessing
 import os
 import platform
 import random
+import signal
 import statistics
 import sys
 import tempfile
@@ -40,6 +42,11 @@ TARGET_PROOF_MS = 5.0  # median and p99
 
 RANKS = ["constable", "sergeant", "inspector", "chief_inspector", "superintendent"]
 UNITS = ["Met LFR Team 1", "Met LFR Team 2", "RFR Bureau", "Custody Imaging", "Public Protection"]
+
+SMOKE_HELP = (
+    "a tiny size that runs every phase end to end in seconds, on a database of its own; the test suite runs it "
+    "(tests/test_benchmarks_smoke.py). Targets are shown but do not decide the exit status"
+)
 
 # The steps of verification.verify(), timed by wrapping them for the length of a run; the second group are the
 # row-by-row fallbacks, which should not run on an intact log.
@@ -103,6 +110,25 @@ class Load:
         return f"CPUs {machine_busy:.0f}% busy (this script's Python: {own:.0f}% of all CPUs), load {load_average()}"
 
 
+def stop_on_terminate() -> None:
+    """Let SIGTERM (a timed-out test's, or `kill`'s) stop a run as Ctrl-C does, through its cleanup: its servers
+    stopped, its database dropped."""
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+
+
+def smoke_database(name: str) -> str:
+    """The database a --smoke run uses instead of `name`: this process's own, so that a smoke run (the test suite's)
+    never drops the database of a full run or of another smoke run on the same server."""
+    return f"{name}_smoke_{os.getpid()}"
+
+
+def _drop_stale_smoke_databases(conn) -> None:
+    """Drop the databases of smoke runs whose process is gone (killed before it could drop its own)."""
+    for (name,) in conn.execute("SELECT datname FROM pg_database WHERE datname ~ '_smoke_[0-9]+$'").fetchall():
+        if not Path(f"/proc/{name.rsplit('_', 1)[1]}").exists():
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def create_bench_database(pgdata: Path, name: str = BENCH_DB) -> str:
     """Start (or attach to) the embedded server, recreate the bench database `name` and return the socket folder."""
     import psycopg
@@ -111,6 +137,7 @@ def create_bench_database(pgdata: Path, name: str = BENCH_DB) -> str:
 
     socket_dir = embedded_db.database_settings(pgdata)["HOST"]
     with psycopg.connect(host=socket_dir, user="postgres", dbname="postgres", autocommit=True) as conn:
+        _drop_stale_smoke_databases(conn)
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
     return socket_dir
@@ -246,30 +273,13 @@ def _rates(latencies: dict[str, list[float]], totals: dict[str, float]) -> dict:
     return result
 
 
-def _captured_append_params() -> list:
-    """The arguments record() passes to audit_append, captured from one real call, to replay without Python."""
-    from django.db import connection
-
+def _replayed_append_params() -> list:
+    """The arguments record() passes to audit_append for one event, from the function record() builds them with, to
+    replay without Python."""
     from apps.audit import context, services
 
-    connection.ensure_connection()
-    raw = connection.connection
-    previous = raw.cursor_factory
-    captured: list = []
-
-    class Recording(previous):  # record() uses the driver's cursor directly, so capture there
-        def execute(self, query, params=None, **kwargs):
-            if "audit_append" in str(query):
-                captured.append(list(params))
-            return super().execute(query, params, **kwargs)
-
-    raw.cursor_factory = Recording
-    try:
-        context.begin_request()
-        services.record(ACTION, (TARGET_TYPE, "replayed"), None, data=payload(0))
-    finally:
-        raw.cursor_factory = previous
-    return captured[0]
+    context.begin_request()
+    return list(services.append_params(ACTION, (TARGET_TYPE, "replayed"), None, data=payload(0)))
 
 
 def _append_functions() -> dict:
@@ -277,6 +287,7 @@ def _append_functions() -> dict:
     from django.db import connection, transaction
 
     from apps.audit import context, services
+    from govern import prepared
 
     body = services.canonical_json({"seq": 0, "data": payload(0), "pad": "x" * 200})  # about an event's size
     replay: list = []
@@ -299,9 +310,11 @@ def _append_functions() -> dict:
 
     def function_only(_i: int) -> None:
         if not replay:
-            replay.extend(_captured_append_params())
-        with connection.connection.cursor() as cursor:  # the database's share: same call, no Django, no JSON
-            cursor.execute("SELECT * FROM audit_append(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", replay)
+            replay.extend(_replayed_append_params())
+        # The database's share: the statement record() sends, prepared on the driver's cursor as record() sends it,
+        # with no JSON built and no Event made.
+        with prepared.cursor() as cursor:
+            prepared.execute(cursor, f"SELECT * FROM {services.APPEND_CALL}", replay)
             cursor.fetchone()
 
     return {
@@ -813,7 +826,7 @@ def print_report(args, host: dict, server: dict, results: dict, total_seconds: f
     ]
     for c in results["concurrent"]:
         lines.append(
-            f"| {c['processes']} processes at once, {c['seconds']:.0f} s each: record() / bare | "
+            f"| {c['processes']} processes at once, {c['seconds']:g} s each: record() / bare | "
             f"{c['record']:,.0f} / {c['bare']:,.0f} per s (ratio {c['record'] / c['bare']:.2f}; "
             f"{c['appended']:,} events) | ≥ {TARGET_APPENDS:,}/s | {_verdict(c['record'] >= TARGET_APPENDS)} |"
         )
@@ -865,12 +878,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--processes", type=int, nargs="*", default=[2, 4], help="process counts for concurrent runs (2 4; none skips)"
     )
+    parser.add_argument("--concurrent-seconds", type=float, default=5.0, help="length of each concurrent run (5)")
     parser.add_argument("--verify-rounds", type=int, default=2, help="runs of each verify mode, alternately (2)")
     parser.add_argument("--proofs", type=int, default=500, help="proofs of each kind (500)")
     parser.add_argument("--tamper-check", action="store_true", help="finally, tamper with the log and verify")
     parser.add_argument("--pgdata", type=Path, default=ROOT / ".pgdata", help="the embedded server's data folder")
     parser.add_argument("--keep", action="store_true", help=f"keep the {BENCH_DB} database afterwards")
+    parser.add_argument("--smoke", action="store_true", help=SMOKE_HELP)
     args = parser.parse_args(argv)
+    database = BENCH_DB
+    if args.smoke:
+        args.events, args.appends, args.rounds, args.processes, args.concurrent_seconds = 10_000, 200, 2, [2], 0.5
+        args.verify_rounds, args.proofs, args.tamper_check = 1, 20, True
+        database = smoke_database(BENCH_DB)
     args.appends = max(args.rounds, min(args.appends, args.events // 10))
 
     started = time.perf_counter()
@@ -880,9 +900,9 @@ def main(argv: list[str] | None = None) -> int:
         "load_at_start": load_average(),
     }
     print(f"machine: {host}, load average {results['load_at_start']}", flush=True)
-    socket_dir = create_bench_database(args.pgdata)
+    socket_dir = create_bench_database(args.pgdata, database)
     with tempfile.TemporaryDirectory(prefix="govern-bench-") as var_dir:
-        setup_django(socket_dir, var_dir)
+        setup_django(socket_dir, var_dir, database)
         try:
             from apps.audit import services
 
@@ -898,7 +918,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"   batched: {results['batched']}, without flush: {results['without_flush']}", flush=True)
             results["concurrent"] = []
             for processes in args.processes:
-                results["concurrent"].append(bench_concurrent(processes, 5.0))
+                results["concurrent"].append(bench_concurrent(processes, args.concurrent_seconds))
                 print(f"   concurrent: {results['concurrent'][-1]}", flush=True)
             results["canonical_checked"] = check_canonical_form()
             print(f"   {results['canonical_checked']:,} events so far are byte-for-byte canonical", flush=True)
@@ -920,11 +940,12 @@ def main(argv: list[str] | None = None) -> int:
             print_report(args, host, server, results, time.perf_counter() - started)
         finally:
             if args.keep:
-                print(f"kept database {BENCH_DB}: DATABASE_URL=postgresql://postgres@/{BENCH_DB}?host={socket_dir}")
+                print(f"kept database {database}: DATABASE_URL=postgresql://postgres@/{database}?host={socket_dir}")
             else:
-                drop_bench_database(socket_dir)
+                drop_bench_database(socket_dir, database)
     return 0
 
 
 if __name__ == "__main__":
+    stop_on_terminate()
     sys.exit(main())

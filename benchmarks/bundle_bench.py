@@ -1,12 +1,14 @@
 """Evidence bundle benchmark (issue 6): build and verify offline the bundle of a deployment of 100k faces.
 
     .venv/bin/python benchmarks/bundle_bench.py [--faces 100000] [--per-frame 100]
+    .venv/bin/python benchmarks/bundle_bench.py --smoke    (1,000 faces, every step: the test suite runs it)
 
-Runs against a dedicated database `govern_bundle_bench` on the embedded PostgreSQL server (`.pgdata/`), created
-afresh and dropped at the end. The deployment's faces are recorded through the real recording path
-(`matching.services._match_and_record`: a receipt and a `face.deleted` event per face, a `capture.processed` and
-an outcome event per frame) with random vectors against an empty list, so every face ends as a deletion receipt;
-detection and embedding are skipped (they are the matching benchmark's subject, not the bundle's).
+Runs against a dedicated database `govern_bundle_bench` (with --smoke, `govern_bundle_bench_smoke_<pid>`) on the
+embedded PostgreSQL server (`.pgdata/`), created afresh and dropped at the end. The deployment's faces are recorded
+through the real recording path (`matching.services._match_and_record`: a receipt and a `face.deleted` event per
+face, a `capture.processed` and an outcome event per frame) with random vectors against an empty list, so every face
+ends as a deletion receipt; detection and embedding are skipped (they are the matching benchmark's subject, not the
+bundle's). The run fails (exit status 1) if the offline verifier refuses the bundle or the ledger does not balance.
 
 Targets: built in <= 30 s, verified offline in <= 5 s on a 2-core machine. Baselines in the same run, as ratios:
 build against reading the same events' rows from the database; verify against parsing and leaf-hashing them only.
@@ -33,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks import matching_bench  # noqa: E402
-from benchmarks.audit_bench import load_average, machine  # noqa: E402
+from benchmarks.audit_bench import SMOKE_HELP, load_average, machine, stop_on_terminate  # noqa: E402
 
 matching_bench.BENCH_DB = "govern_bundle_bench"
 TARGET_BUILD_S = 30.0
@@ -114,7 +116,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--per-frame", type=int, default=100)
     parser.add_argument("--pgdata", type=Path, default=ROOT / ".pgdata")
     parser.add_argument("--keep", type=Path, help="copy the bundle here (to profile the verifier)")
+    parser.add_argument("--smoke", action="store_true", help=SMOKE_HELP)
     args = parser.parse_args(argv)
+    if args.smoke:
+        args.faces, args.per_frame = 1_000, 100
+        matching_bench.use_smoke_database()
     host = machine()
     print(f"machine: {host}, load average {load_average()}", flush=True)
     socket_dir = matching_bench.create_bench_database(args.pgdata)
@@ -205,8 +211,10 @@ def main(argv: list[str] | None = None) -> int:
         f"ratio {r['verify_s'] / r['parse_s']:.1f}; verifier CPU time {r['verify_cpu_s']:.2f} s"
     )
     print(f"machine {host}, load at end {load_average()}")
-    return 0
+    faces, alerts, receipts = r["ledger"]
+    return 0 if r["verify_ok"] and faces == alerts + receipts == args.faces else 1
 
 
 if __name__ == "__main__":
+    stop_on_terminate()
     sys.exit(main())

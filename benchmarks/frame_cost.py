@@ -1,6 +1,7 @@
 """What a live frame costs beyond the models (issue 5): CPU, database round trips and statements, in one process.
 
     .venv/bin/python benchmarks/frame_cost.py [--frames 300] [--faces-per-frame 1] [--alerts] [--profile 25]
+    .venv/bin/python benchmarks/frame_cost.py --smoke    (50 frames: the test suite runs it)
 
 The live target is the platform's time <= 10 % over the raw model time (benchmarks/live_bench.py measures it end to
 end under gunicorn). This isolates the platform's share: Django's WSGI handler is called directly, in this process,
@@ -13,8 +14,8 @@ Reported a frame: this process's CPU, the PostgreSQL backend's CPU (from /proc),
 driver sent (Django's and the driver's own cursors both count). `--profile N` prints cProfile's N heaviest
 functions by cumulative time.
 
-Runs against the throwaway database `govern_match_bench` (dropped at the end), seeded by `seed_demo`, as
-live_bench.py does.
+Runs against the throwaway database `govern_load_bench` (with --smoke, `govern_load_bench_smoke_<pid>`; dropped at
+the end), seeded by `seed_demo`, as live_bench.py does.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks import live_bench  # noqa: E402
+from benchmarks.audit_bench import SMOKE_HELP, stop_on_terminate  # noqa: E402
 
 
 def backend_cpu(pid: int) -> float:
@@ -74,10 +76,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="post from this many threads at once (own connections)")
     parser.add_argument("--profile", type=int, default=0, metavar="N", help="print cProfile's N heaviest functions")
     parser.add_argument("--pgdata", type=Path, default=ROOT / ".pgdata")
+    parser.add_argument("--smoke", action="store_true", help=SMOKE_HELP)
     args = parser.parse_args(argv)
 
     from benchmarks import load_bench, matching_bench
     from benchmarks.audit_bench import machine
+
+    if args.smoke:
+        args.frames = 50
+        matching_bench.use_smoke_database()
 
     frame = live_bench.frame_jpeg(args.faces_per_frame, (640, 480))
     socket_dir = matching_bench.create_bench_database(args.pgdata)
@@ -214,4 +221,5 @@ def measure_threads(args, post, host: dict) -> int:
 
 
 if __name__ == "__main__":
+    stop_on_terminate()
     sys.exit(main())

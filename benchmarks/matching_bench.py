@@ -1,10 +1,12 @@
 """Matching benchmark (issue 5): watchlist search at 20k templates, the live pipeline, optional custody HNSW.
 
     .venv/bin/python benchmarks/matching_bench.py [--small] [--custody N]
+    .venv/bin/python benchmarks/matching_bench.py --smoke    (1,000 templates, every phase: the test suite runs it)
 
-Runs against a dedicated database `govern_match_bench` on the embedded PostgreSQL server (`.pgdata/`), dropped and
-created afresh and dropped at the end; Django's secret and the receipt HMAC key go to a temporary folder. Every
-measure is set beside a baseline taken in the same run, as a ratio, because the machine is shared.
+Runs against a dedicated database `govern_match_bench` (with --smoke, `govern_match_bench_smoke_<pid>`) on the
+embedded PostgreSQL server (`.pgdata/`), dropped and created afresh and dropped at the end; Django's secret and the
+receipt HMAC key go to a temporary folder. Every measure is set beside a baseline taken in the same run, as a ratio,
+because the machine is shared.
 
 Synthetic embeddings: each identity is a random unit centre in 512-d (Gaussian, normalised). A watchlist template
 is its centre. A probe of identity i is centre_i plus Gaussian noise of per-dimension scale s, normalised, with s
@@ -34,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks import audit_bench  # noqa: E402
-from benchmarks.audit_bench import Load, load_average, machine  # noqa: E402
+from benchmarks.audit_bench import Load, load_average, machine, stop_on_terminate  # noqa: E402
 
 BENCH_DB = "govern_match_bench"
 DIM = 512
@@ -50,6 +52,12 @@ MATE_COSINE = 0.4  # an exact top-10 result this close is the same synthetic ide
 def create_bench_database(pgdata: Path) -> str:
     """Start (or attach to) the embedded server, recreate this bench's database and return the socket folder."""
     return audit_bench.create_bench_database(pgdata, BENCH_DB)
+
+
+def use_smoke_database() -> None:
+    """Run on a --smoke run's own database (audit_bench.smoke_database) instead of this bench's."""
+    global BENCH_DB
+    BENCH_DB = audit_bench.smoke_database(BENCH_DB)
 
 
 def drop_bench_database(socket_dir: str) -> None:
@@ -499,10 +507,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--custody-queries", type=int, default=200, help="queries in the custody phase (200)")
     parser.add_argument("--skip-pipeline", action="store_true", help="skip phase 2 (the models)")
     parser.add_argument("--pgdata", type=Path, default=ROOT / ".pgdata", help="the embedded server's data folder")
+    parser.add_argument("--smoke", action="store_true", help=audit_bench.SMOKE_HELP)
     args = parser.parse_args(argv)
     if args.small:
         args.templates, args.probes, args.rounds = 2_000, 200, 2
         args.custody = min(args.custody, 5_000)
+    if args.smoke:
+        args.templates, args.probes, args.rounds, args.custody, args.custody_queries = 1_000, 100, 1, 1_000, 10
+        args.skip_pipeline = False
+        use_smoke_database()
 
     host = machine()
     results: dict = {"started": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")}
@@ -541,4 +554,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    stop_on_terminate()
     sys.exit(main())

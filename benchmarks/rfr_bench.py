@@ -2,12 +2,14 @@
 a custody gallery of up to a million templates.
 
     .venv/bin/python benchmarks/rfr_bench.py [--stills 302] [--size 1280x720] [--gallery 1000000]
+    .venv/bin/python benchmarks/rfr_bench.py --smoke    (4 stills against 2,000 added templates: the test suite)
 
 Targets (2 cores): the batch of 302 stills (1280x720) against 1M custody templates within 90 s end to end, and a
 single still's candidate list within 1 s of its submission.
 
-Runs against its own database `govern_rfr_bench` on the embedded PostgreSQL server (`.pgdata/`), created afresh,
-filled by `seed_demo` (whose custody gallery is enrolled on the way in) and dropped at the end.
+Runs against its own database `govern_rfr_bench` (with --smoke, `govern_rfr_bench_smoke_<pid>`) on the embedded
+PostgreSQL server (`.pgdata/`), created afresh, filled by `seed_demo` (whose custody gallery is enrolled on the way
+in) and dropped at the end.
 
 The gallery (`--gallery N`): N synthetic custody templates beside seed_demo's, made as benchmarks/custody_bench.py
 makes them (people with about 4 images each, mostly in a 64-d subspace), each with its own custody image record and
@@ -45,7 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks import matching_bench  # noqa: E402
-from benchmarks.audit_bench import Load, load_average, machine  # noqa: E402
+from benchmarks.audit_bench import SMOKE_HELP, Load, load_average, machine, stop_on_terminate  # noqa: E402
 
 matching_bench.BENCH_DB = "govern_rfr_bench"
 
@@ -162,7 +164,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", default="1280x720", help="still size, WIDTHxHEIGHT")
     parser.add_argument("--gallery", type=int, default=0, help="synthetic custody templates to add (e.g. 1000000)")
     parser.add_argument("--pgdata", type=Path, default=ROOT / ".pgdata")
+    parser.add_argument("--smoke", action="store_true", help=SMOKE_HELP)
     args = parser.parse_args(argv)
+    if args.smoke:
+        args.stills, args.size, args.gallery = 4, "640x360", 2_000
+        matching_bench.use_smoke_database()
     print(f"machine: {machine()}, load average {load_average()}", flush=True)
     socket_dir = matching_bench.create_bench_database(args.pgdata)
     with tempfile.TemporaryDirectory(prefix="govern-rfr-bench-") as var_dir:
@@ -272,4 +278,5 @@ def run(args) -> int:
 
 
 if __name__ == "__main__":
+    stop_on_terminate()
     sys.exit(main())
