@@ -47,9 +47,9 @@ def make_deployment():
     from django.utils import timezone
 
     from apps.accounts import services as accounts
-    from apps.accounts.choices import Rank, Role
     from apps.deployments.models import Asset, Deployment
     from apps.watchlists.models import Watchlist
+    from govern.roles import Rank, Role
 
     now = timezone.now()
     commander = accounts.create_user(None, "bench-supt", "bench-pass-12345", roles=[Role.AUTHORISING_OFFICER],

@@ -11,7 +11,7 @@ class GovernAdminSite(admin.AdminSite):
     site_title = "Govern administration"
 
     def has_permission(self, request):
-        from apps.accounts.choices import Role
+        from govern.roles import Role
 
         user = request.user
         return user.is_active and user.is_authenticated and user.has_role(Role.ADMINISTRATOR)

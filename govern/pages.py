@@ -18,7 +18,7 @@ def form_errors(form, error: ValidationError) -> None:
 
 def perform(request, action, success: str) -> bool:
     """Run one button's service call; a refusal becomes a message, success another. Returns whether it was done."""
-    from apps.accounts.policy import RoleRefused
+    from govern.policy import RoleRefused
 
     try:
         action()
@@ -36,7 +36,7 @@ def perform(request, action, success: str) -> bool:
 
 def visible_or_404(user, queryset, pk, verb: str = "view"):
     """The object if the user may see it: a role that sees none of the model is refused (403), not told 404."""
-    from apps.accounts import policy
+    from govern import policy
 
     meta = queryset.model._meta
     policy.require(user, f"{meta.app_label}.{verb}_{meta.model_name}")

@@ -110,7 +110,7 @@ def make_user(db):
 @pytest.fixture
 def actors(make_user):
     """The named actors every test shares."""
-    from apps.accounts.choices import Rank, Role
+    from govern.roles import Rank, Role
 
     class Actors:
         commander = make_user("commander", Role.AUTHORISING_OFFICER, rank=Rank.SUPERINTENDENT)

@@ -13,8 +13,8 @@ from apps.deployments.models import Deployment
 @pytest.fixture
 def engine_approved(approvers, make_user):
     """The face engine in use is approved and countersigned (uncalibrated engines are allowed by the test settings)."""
-    from apps.accounts.choices import Role
     from apps.matching import services as matching
+    from govern.roles import Role
 
     countersigner = make_user("dpo-engine", Role.PRIVACY_OFFICER)
     return matching.approve_engine(

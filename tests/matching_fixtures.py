@@ -57,8 +57,8 @@ def officers_so_far():
 
     Tests of who sees which alerts (tests/security/test_object_scope.py) set the team themselves.
     """
-    from apps.accounts.choices import Role
     from apps.accounts.models import User
+    from govern.roles import Role
 
     return list(User.objects.filter(groups__name=Role.OFFICER))
 

@@ -7,9 +7,9 @@ import pytest
 from django.utils import timezone
 from PIL import Image, ImageDraw
 
-from apps.accounts.choices import Rank, Role
 from apps.watchlists import services
 from apps.watchlists.choices import ApprovalRoute, Category, LegalBasis
+from govern.roles import Rank, Role
 
 
 def make_jpeg(size=(240, 300), colour=(180, 140, 120), seed=0) -> bytes:

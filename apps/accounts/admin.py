@@ -8,9 +8,11 @@ from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.audit import services as audit
+from govern import policy
+from govern.roles import Role
 
-from . import lockout, policy, services, two_factor
-from .choices import AccountChangeKind, AccountChangeState, Role
+from . import lockout, services, two_factor
+from .choices import AccountChangeKind, AccountChangeState
 from .models import AccountChange, ApiToken, SignInLockout, User
 from .services import PROFILE_FIELDS
 

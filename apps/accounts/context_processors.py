@@ -1,6 +1,6 @@
 """Template context: the signed-in user's roles."""
 
-from .choices import Role
+from govern.roles import Role
 
 
 def roles(request):

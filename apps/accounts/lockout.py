@@ -141,7 +141,7 @@ def forget_failures(username) -> None:
 @transaction.atomic
 def lift(actor, lockout: SignInLockout, reason: str) -> SignInLockout:
     """An administrator ends a pause early (with a reason, logged)."""
-    from . import policy
+    from govern import policy
 
     policy.require(actor, "accounts.change_user")
     lockout.lifted_at = timezone.now()

@@ -10,22 +10,10 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
-from .choices import SECOND_FACTOR_ROLES, SENIORITY, AccountChangeKind, AccountChangeState, LockoutKey, Rank, Role
+from govern.restricted import RestrictedManager, RestrictedQuerySet
+from govern.roles import SECOND_FACTOR_ROLES, SENIORITY, Rank, Role
 
-
-class RestrictedQuerySet(models.QuerySet):
-    """A queryset that can be narrowed to what a user may do: `Model.objects.restrict(user, "view")`."""
-
-    def restrict(self, user, verb: str = "view"):
-        """Only the rows `user` may `verb`, by the permission policy; none when the policy says no."""
-        from . import policy
-
-        action = f"{self.model._meta.app_label}.{verb}_{self.model._meta.model_name}"
-        return self.filter(policy.scope(user, action))
-
-
-class RestrictedManager(models.Manager.from_queryset(RestrictedQuerySet)):
-    """The default manager of every model whose rows are restricted by the policy."""
+from .choices import AccountChangeKind, AccountChangeState, LockoutKey
 
 
 class UserManager(DjangoUserManager.from_queryset(RestrictedQuerySet)):

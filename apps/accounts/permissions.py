@@ -2,8 +2,8 @@
 
 from django.db.models import Q
 
-from .choices import Role
-from .policy import rule
+from govern.policy import rule
+from govern.roles import Role
 
 EVERY_ROLE = list(Role)
 

@@ -14,10 +14,11 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.audit import services as audit
+from govern import policy
 from govern.errors import Conflict
+from govern.roles import Rank, Role
 
-from . import policy
-from .choices import FOUR_EYES_ROLES, AccountChangeKind, AccountChangeState, Rank, Role
+from .choices import FOUR_EYES_ROLES, AccountChangeKind, AccountChangeState
 from .models import AccountChange, ApiToken, User
 
 PROFILE_FIELDS = ("first_name", "last_name", "email", "rank", "warrant_number", "force", "unit")

@@ -18,8 +18,9 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.audit import services as audit
+from govern import policy
 
-from . import policy, services
+from . import services
 from .models import EnrolmentCode, User
 
 DEVICE_NAME = "authenticator app"

@@ -10,9 +10,9 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from apps.audit.models import Checkpoint
 from apps.audit.services import tree_size
+from govern.roles import Role
 
 from . import two_factor
-from .choices import Role
 from .forms import EnrolmentCodeForm, SecondFactorForm, SignInForm
 
 # What each role's dashboard offers, until each app brings its own queue; (title, url name, description).

@@ -5,7 +5,7 @@ import json
 from django.conf import settings
 from django.db import models
 
-from apps.accounts.models import RestrictedManager
+from govern.restricted import RestrictedManager
 
 
 class Event(models.Model):

@@ -2,8 +2,8 @@
 
 from django.db.models import Q
 
-from apps.accounts.choices import Role
-from apps.accounts.policy import rule
+from govern.policy import rule
+from govern.roles import Role
 
 EVERY_ROLE = list(Role)
 

@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST, require_safe
 
-from apps.accounts import policy
+from govern import policy
 
 from . import access, signing
 from .filtersets import EventFilterSet

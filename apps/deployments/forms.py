@@ -2,10 +2,10 @@
 
 from django import forms
 
-from apps.accounts.choices import Role
 from apps.accounts.models import User
 from apps.watchlists.forms import DateTimeInput
 from apps.watchlists.models import Watchlist
+from govern.roles import Role
 
 from .choices import LocationType
 from .models import Asset, PolicyDocument

@@ -9,8 +9,8 @@ from django.db.models import Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from apps.accounts.models import RestrictedManager
 from apps.watchlists.models import Watchlist
+from govern.restricted import RestrictedManager
 
 from .choices import AssetKind, DeploymentState, DocumentKind, LocationType
 

@@ -14,14 +14,13 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from apps.accounts import policy
-from apps.accounts.choices import Role
 from apps.audit import services as audit
 from apps.audit.models import Event
 from apps.watchlists import services as watchlists
 from apps.watchlists.choices import WatchlistState
-from govern import prepared
+from govern import policy, prepared
 from govern.errors import Conflict, PreconditionFailed
+from govern.roles import Role
 
 from .choices import BOOKING_STATES, DeploymentState, DocumentKind, LocationType
 from .models import Asset, Deployment, Outcome, PolicyDocument

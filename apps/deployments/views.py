@@ -11,8 +11,8 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from apps.accounts import policy
 from apps.watchlists.models import Watchlist
+from govern import policy
 from govern.errors import Conflict
 from govern.pages import form_errors, perform, visible_or_404
 

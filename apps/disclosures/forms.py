@@ -2,9 +2,9 @@
 
 from django import forms
 
-from apps.accounts.choices import Role
 from apps.accounts.models import User
 from apps.watchlists.forms import DateTimeInput
+from govern.roles import Role
 
 from .choices import CarerKnows, CheckKind, ContactMethod, Decision, Forum, RiskLevel, Route, public_protection_unit
 

@@ -13,10 +13,10 @@ from django.db.models import Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from apps.accounts.models import RestrictedManager, RestrictedQuerySet
 from apps.matching.models import Alert
 from apps.watchlists.models import Subject
 from govern import validators
+from govern.restricted import RestrictedManager, RestrictedQuerySet
 
 from .choices import (
     CarerKnows,

@@ -2,8 +2,8 @@
 
 from django.template.loader import render_to_string
 
-from apps.accounts import policy
 from apps.matching.choices import AlertState
+from govern import policy
 
 from .models import DisclosureCase
 

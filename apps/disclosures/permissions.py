@@ -5,8 +5,8 @@ with the reason, on the pages and the API alike. A unit is not a role, so the un
 condition: it holds with or without a case.
 """
 
-from apps.accounts.choices import Rank, Role
-from apps.accounts.policy import rule
+from govern.policy import rule
+from govern.roles import Rank, Role
 
 from .choices import public_protection_unit
 

@@ -17,10 +17,10 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from apps.accounts import policy
 from apps.audit import services as audit
 from apps.matching.choices import AlertState
 from apps.matching.models import Alert
+from govern import policy
 from govern.errors import Conflict
 
 from . import permissions

@@ -13,9 +13,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from apps.accounts import policy
 from apps.audit.access import consultation_logged
 from apps.matching.models import Alert
+from govern import policy
 from govern.errors import Conflict
 from govern.pages import form_errors, perform
 

@@ -7,9 +7,9 @@ from django.db import models
 from django.db.models import Q
 from pgvector.django import HalfVectorField, HnswIndex
 
-from apps.accounts.models import RestrictedManager
 from apps.deployments.models import Asset, Deployment
 from apps.watchlists.models import CustodyImage, Entry, Subject, Watchlist
+from govern.restricted import RestrictedManager
 
 from .choices import AlertState, Outcome, ProbeState, SearchState
 

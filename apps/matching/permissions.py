@@ -6,8 +6,8 @@ privacy officers see every alert. An alert outside the officer's deployments is 
 
 from django.db.models import Q
 
-from apps.accounts.choices import Role
-from apps.accounts.policy import minimum_rank, rule
+from govern.policy import minimum_rank, rule
+from govern.roles import Role
 
 OFFICER, APPROVER, PRIVACY = Role.OFFICER, Role.AUTHORISING_OFFICER, Role.PRIVACY_OFFICER
 

@@ -17,13 +17,13 @@ from django.db.models import F
 from django.utils import timezone
 from PIL import Image
 
-from apps.accounts import policy
-from apps.accounts.choices import Role
 from apps.audit import services as audit
 from apps.outbox import services as outbox
 from apps.watchlists import images
 from apps.watchlists.models import CustodyImage
+from govern import policy
 from govern.errors import Conflict, TooLarge, TooMany
+from govern.roles import Role
 
 from . import custody_index
 from .choices import ProbeState, SearchState

@@ -24,7 +24,6 @@ from django.db.models import Sum
 from django.utils import timezone
 from PIL import Image
 
-from apps.accounts import policy
 from apps.audit import services as audit
 from apps.deployments import services as deployments
 from apps.deployments.choices import DeploymentState
@@ -35,7 +34,7 @@ from apps.watchlists import images
 from apps.watchlists import services as watchlists
 from apps.watchlists.choices import WatchlistState
 from apps.watchlists.models import Watchlist
-from govern import keyfiles, prepared
+from govern import keyfiles, policy, prepared
 from govern.errors import DATABASE_UNAVAILABLE, Conflict
 
 from .choices import AlertState, Outcome

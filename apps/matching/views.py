@@ -10,12 +10,12 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from apps.accounts import policy
 from apps.audit import services as audit
 from apps.audit.access import MIN_REASON_LENGTH, consultation_logged, reason_from, remembered_reason, valid_reason
 from apps.deployments.models import Deployment
 from apps.watchlists import images
 from apps.watchlists.models import Subject
+from govern import policy
 from govern.errors import TooLarge, TooMany
 from govern.pages import form_errors, perform, visible_or_404
 

@@ -18,12 +18,12 @@ from pathlib import Path
 from django.db import connection, transaction
 from django.utils import timezone
 
-from apps.accounts import policy
 from apps.audit import merkle, proofs, signing
 from apps.audit import services as audit
 from apps.audit.models import Checkpoint, Event
 from apps.deployments.models import Deployment
 from apps.matching.models import DeletionReceipt
+from govern import policy
 
 from . import reconciliation
 

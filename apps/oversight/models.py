@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
-from apps.accounts.models import RestrictedManager
+from govern.restricted import RestrictedManager
 
 from .choices import ChangeKind, ChangeState, DataClass, Level
 

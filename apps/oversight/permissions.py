@@ -5,8 +5,8 @@ dashboards and bundles only, never biometric data; authorising officers propose 
 which only a privacy officer's countersignature brings into force.
 """
 
-from apps.accounts.choices import Role
-from apps.accounts.policy import minimum_rank, rule
+from govern.policy import minimum_rank, rule
+from govern.roles import Role
 
 APPROVER, PRIVACY, OVERSIGHT = Role.AUTHORISING_OFFICER, Role.PRIVACY_OFFICER, Role.OVERSIGHT
 

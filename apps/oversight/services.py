@@ -17,8 +17,6 @@ from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.accounts import policy
-from apps.accounts.choices import Role
 from apps.accounts.models import User
 from apps.audit import services as audit
 from apps.deployments import services as deployments
@@ -26,7 +24,9 @@ from apps.matching import retrospective
 from apps.matching import services as matching
 from apps.matching.choices import AlertState
 from apps.watchlists import services as watchlists
+from govern import policy
 from govern.errors import Conflict
+from govern.roles import Role
 
 from . import reconciliation
 from .choices import ChangeKind, ChangeState, DataClass, Level

@@ -11,10 +11,10 @@ from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from apps.accounts import policy
 from apps.audit import proofs, signing, verifier
 from apps.audit.models import Checkpoint
 from apps.deployments.models import Deployment
+from govern import policy
 from govern.db_router import reads_from_replica
 from govern.errors import Conflict
 from govern.pages import form_errors, perform, visible_or_404

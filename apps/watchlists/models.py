@@ -11,8 +11,8 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
-from apps.accounts.models import RestrictedManager
 from govern import validators
+from govern.restricted import RestrictedManager
 
 from .choices import ApprovalRoute, Category, Ethnicity, LegalBasis, ReviewState, Sex, WatchlistState
 

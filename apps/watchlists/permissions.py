@@ -2,8 +2,8 @@
 
 from django.db.models import Q
 
-from apps.accounts.choices import Role
-from apps.accounts.policy import minimum_rank, rule
+from govern.policy import minimum_rank, rule
+from govern.roles import Role
 
 from .choices import WatchlistState
 

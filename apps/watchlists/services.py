@@ -16,9 +16,9 @@ from django.db import IntegrityError, connection, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from apps.accounts import policy
 from apps.audit import services as audit
 from apps.audit.services import canonical_json
+from govern import policy
 from govern.errors import Conflict, PreconditionFailed
 
 from . import images, signals

@@ -15,10 +15,10 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from apps.accounts import policy
 from apps.audit import services as audit
 from apps.audit.access import MIN_REASON_LENGTH, consultation_logged, reason_from, remembered_reason, valid_reason
 from apps.audit.models import Event
+from govern import policy
 from govern.errors import Conflict
 from govern.pages import form_errors, visible_or_404
 

@@ -9,6 +9,6 @@ class PolicyPermission(BasePermission):
     message = "You do not hold a role that may do this."
 
     def has_permission(self, request, view):
-        from apps.accounts import policy
+        from govern import policy
 
         return policy.may(request.user, view.policy_action)

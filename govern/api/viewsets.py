@@ -58,7 +58,7 @@ class RoleGateMixin:
 
     def check_permissions(self, request):
         super().check_permissions(request)
-        from apps.accounts import policy
+        from govern import policy
 
         rule = self.action_rules.get(getattr(self, "action", None) or "")
         if rule is not None:

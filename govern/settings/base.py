@@ -5,8 +5,8 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from apps.accounts.choices import Rank
 from govern import embedded_db, env
+from govern.roles import Rank
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = env.path("GOVERN_VAR_DIR", BASE_DIR / "var")

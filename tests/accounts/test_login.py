@@ -5,10 +5,10 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from apps.accounts import two_factor
-from apps.accounts.choices import Role
 from apps.accounts.management.commands.seed_demo import DEMO_ACCOUNTS
 from apps.accounts.models import User
 from apps.audit.models import Event
+from govern.roles import Role
 
 pytestmark = pytest.mark.django_db
 DEMO_PASSWORD = "demo-password-for-tests"

@@ -4,10 +4,11 @@ import pytest
 from django.apps import apps
 from django.core.exceptions import PermissionDenied
 
-from apps.accounts import policy
-from apps.accounts.choices import Rank
-from apps.accounts.models import RestrictedQuerySet, User
+from apps.accounts.models import User
 from apps.audit.models import Event
+from govern import policy
+from govern.restricted import RestrictedQuerySet
+from govern.roles import Rank
 
 pytestmark = pytest.mark.django_db
 

@@ -54,7 +54,7 @@ def _one_won(results, refusal=Conflict):
 
 
 def test_two_officers_judge_the_same_alert_at_once(make_user, live, vans, astronaut):
-    from apps.accounts.choices import Rank, Role
+    from govern.roles import Rank, Role
 
     alert = Alert.objects.get(pk=matching.capture_frame(vans[0], astronaut).alerts[0])
     first, second = (make_user(f"pc{i}", Role.OFFICER, rank=Rank.CONSTABLE) for i in range(2))
@@ -70,7 +70,7 @@ def test_two_officers_judge_the_same_alert_at_once(make_user, live, vans, astron
 
 
 def test_two_privacy_officers_countersign_the_same_change_at_once(make_user, approvers, evidence):
-    from apps.accounts.choices import Role
+    from govern.roles import Role
 
     change = oversight.propose(
         approvers.superintendent,

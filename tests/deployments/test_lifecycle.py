@@ -28,7 +28,7 @@ def test_authorising_is_refused_for_the_wrong_role_and_a_low_rank(actors, approv
 
 
 def test_the_planner_cannot_authorise_their_own_deployment(make_user, approved_list, documents, vans, now):
-    from apps.accounts.choices import Rank, Role
+    from govern.roles import Rank, Role
 
     both = make_user("both", Role.OFFICER, Role.AUTHORISING_OFFICER, rank=Rank.SUPERINTENDENT)
     deployment = plan_deployment(both, approved_list, assets=[vans[0]], documents=documents, now=now)

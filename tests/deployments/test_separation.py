@@ -21,7 +21,7 @@ def _url(deployment, tail=""):
 
 def test_nobody_authorises_a_plan_they_edited(make_user, actors, approvers, planned, now):
     """An authorising officer on the team changes the grounds, then may not authorise: another one does."""
-    from apps.accounts.choices import Rank, Role
+    from govern.roles import Rank, Role
 
     both = make_user("both", Role.OFFICER, Role.AUTHORISING_OFFICER, rank=Rank.SUPERINTENDENT)
     services.set_team(actors.officer, planned, [actors.officer, both])
@@ -33,7 +33,7 @@ def test_nobody_authorises_a_plan_they_edited(make_user, actors, approvers, plan
 
 
 def test_only_the_planner_and_the_team_change_prepare_or_run_a_deployment(make_user, actors, approvers, planned, now):
-    from apps.accounts.choices import Rank, Role
+    from govern.roles import Rank, Role
 
     stranger = make_user("stranger", Role.OFFICER, rank=Rank.CONSTABLE)
     for attempt in (
@@ -50,8 +50,8 @@ def test_only_the_planner_and_the_team_change_prepare_or_run_a_deployment(make_u
 
 
 def test_the_api_refuses_a_stranger_and_the_restricted_list_agrees(make_user, api, actors, planned):
-    from apps.accounts.choices import Rank, Role
-    from apps.accounts.policy import scope
+    from govern.policy import scope
+    from govern.roles import Rank, Role
 
     stranger = make_user("stranger", Role.OFFICER, rank=Rank.CONSTABLE)
     response = api(stranger).patch(_url(planned), {"grounds": "Mine.", "reason": "x"}, format="json")
@@ -150,7 +150,7 @@ def _outcome(api, user, deployment, body):
 
 
 def test_the_counted_figures_are_refused_and_the_rest_is_for_the_team_while_it_runs(make_user, api, actors, live):
-    from apps.accounts.choices import Rank, Role
+    from govern.roles import Rank, Role
 
     counted = _outcome(api, actors.officer, live, {"faces_processed": 5362871, "alerts": 9, "arrests": 1})
     assert counted.status_code == 400 and "cannot be typed" in str(counted.json())

@@ -8,11 +8,11 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
-from apps.accounts.choices import Rank, Role
 from apps.audit.models import Event
 from apps.deployments import services
 from apps.deployments.choices import DeploymentState
 from apps.deployments.models import Deployment
+from govern.roles import Rank, Role
 from tests.deployment_fixtures import plan_body
 
 pytestmark = pytest.mark.django_db

@@ -5,9 +5,9 @@ import zoneinfo
 
 import pytest
 
-from apps.accounts.choices import Rank, Role
 from apps.disclosures import services
 from apps.disclosures.choices import CheckKind, ContactMethod, Decision, Forum, RiskLevel, Route
+from govern.roles import Rank, Role
 
 LONDON = zoneinfo.ZoneInfo("Europe/London")
 UNIT = "Public Protection Unit"

@@ -3,12 +3,12 @@
 import pytest
 from django.core.management import call_command
 
-from apps.accounts.choices import Rank
 from apps.accounts.models import User
 from apps.audit.verification import verify
 from apps.disclosures import permissions
 from apps.disclosures.choices import Stage
 from apps.disclosures.models import DisclosureCase
+from govern.roles import Rank
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
@@ -39,8 +39,8 @@ def test_seed_demo_makes_synthetic_cases_at_each_stage_and_one_overdue(tmp_path)
 
 def test_the_unit_accounts_are_seed_demos_own(tmp_path):
     """seed_demo lists the unit's officers, so the cases use them and no account is added behind its back."""
-    from apps.accounts.choices import Role
     from apps.accounts.management.commands import seed_demo
+    from govern.roles import Role
 
     assert ("ppu", "Dana", "Hale", Rank.CONSTABLE, "Public Protection Unit", Role.OFFICER) in seed_demo.DEMO_ACCOUNTS
     call_command("seed_demo", password="demo-password-123", force=True, credentials_file=tmp_path / "c.txt")

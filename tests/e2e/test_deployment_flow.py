@@ -6,13 +6,13 @@ import pytest
 from django.utils import timezone
 
 from apps.accounts import services as accounts
-from apps.accounts.choices import Rank, Role
 from apps.deployments import services
 from apps.deployments.choices import AssetKind, DeploymentState, DocumentKind
 from apps.deployments.models import Deployment
 from apps.watchlists import services as watchlists
 from apps.watchlists.choices import LegalBasis
 from apps.watchlists.demo import synthetic_portrait
+from govern.roles import Rank, Role
 from tests.watchlist_fixtures import compile_watchlist, submit_and_approve
 
 from .conftest import sign_in

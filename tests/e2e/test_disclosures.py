@@ -3,10 +3,10 @@
 import pytest
 
 from apps.accounts import services as accounts
-from apps.accounts.choices import Rank, Role
 from apps.audit.models import Event
 from apps.disclosures.choices import Stage, UndertakingOutcome
 from apps.disclosures.models import DisclosureCase
+from govern.roles import Rank, Role
 
 from .conftest import sign_in
 

@@ -6,11 +6,11 @@ import pytest
 from django.utils import timezone
 
 from apps.accounts import services as accounts
-from apps.accounts.choices import Rank, Role
 from apps.watchlists import services
 from apps.watchlists.choices import LegalBasis, WatchlistState
 from apps.watchlists.demo import synthetic_portrait
 from apps.watchlists.models import Watchlist
+from govern.roles import Rank, Role
 
 from .conftest import sign_in
 

@@ -61,7 +61,7 @@ def test_no_face_and_several_faces_are_refused_with_the_reason(actors, gallery_w
 
 
 def test_operator_then_a_different_investigating_officer_confirms(make_user, actors, gallery_with_a_face, astronaut):
-    from apps.accounts.choices import Role
+    from govern.roles import Role
 
     investigator = make_user("investigator", Role.OFFICER)
     request = retrospective.submit(actors.officer, [astronaut], incident_reference="CAD 9/9", crime_type="Assault")
@@ -108,7 +108,7 @@ def test_retail_partners_submit_with_an_agreement_and_never_see_candidates(actor
 
 
 def test_retail_partners_see_only_their_own_submissions(make_user, actors, api, astronaut, gallery_with_a_face):
-    from apps.accounts.choices import Role
+    from govern.roles import Role
 
     other = make_user("otherstore", Role.RETAIL_PARTNER)
     mine = retrospective.submit(

@@ -75,7 +75,7 @@ def test_a_threshold_is_not_in_force_without_a_countersignature(actors, approver
 
 
 def test_a_privacy_officer_who_proposed_cannot_countersign(make_user, approvers, evidence):
-    from apps.accounts.choices import Rank, Role
+    from govern.roles import Rank, Role
 
     both = make_user("both", Role.AUTHORISING_OFFICER, Role.PRIVACY_OFFICER, rank=Rank.SUPERINTENDENT)
     change = _propose(both, evidence)

@@ -151,4 +151,3 @@ def test_the_access_log_refuses_an_export_it_does_not_make_and_empty_filters(act
     response = api(actors.privacy).get("/api/oversight/access/", query)
     assert response.status_code == 400, (query, response.content)
     assert set(response.json()) == set(query)
-

@@ -48,9 +48,9 @@ def probe() -> dict:
     from django.test.utils import CaptureQueriesContext
 
     from apps.accounts import services as accounts
-    from apps.accounts.choices import Role
     from apps.accounts.models import User
     from govern.db_router import reading_from_replica
+    from govern.roles import Role
 
     found = {"aliases": sorted(settings.DATABASES), "routers": settings.DATABASE_ROUTERS}
     found["unmarked_read"] = router.db_for_read(User)

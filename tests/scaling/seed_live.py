@@ -20,11 +20,11 @@ def seed(approvals: int) -> dict:
     from skimage import data
 
     from apps.accounts import services as accounts
-    from apps.accounts.choices import Rank, Role
     from apps.deployments import services as deployments
     from apps.deployments.choices import AssetKind, DocumentKind
     from apps.matching import services as matching
     from apps.watchlists import services as watchlists
+    from govern.roles import Rank, Role
     from tests.deployment_fixtures import go_live, plan_deployment
     from tests.matching_fixtures import astronaut_subject
     from tests.watchlist_fixtures import compile_watchlist, submit_and_approve

@@ -156,7 +156,7 @@ def test_a_token_request_reads_its_token_user_and_roles_in_one_query(actors, api
 
 
 def _promote(actors):
-    from apps.accounts.choices import Rank, Role
+    from govern.roles import Rank, Role
 
     services.update_profile(actors.admin, actors.officer, rank=Rank.SUPERINTENDENT, reason="promoted")
     services.set_roles(actors.admin, actors.officer, [Role.OFFICER, Role.AUTHORISING_OFFICER], reason="promoted")
@@ -181,7 +181,7 @@ def test_every_change_to_roles_rank_password_active_flag_or_authenticator_revoke
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
     from apps.accounts import two_factor
-    from apps.accounts.choices import Rank, Role
+    from govern.roles import Rank, Role
 
     if change == "authenticator":
         TOTPDevice.objects.create(user=actors.officer, name="app", confirmed=True)
@@ -213,8 +213,8 @@ def test_a_change_made_outside_the_services_revokes_at_the_tokens_next_use(actor
     """A shell or a raw update bypasses the services: the token is bound to the account as it was, so it stops."""
     from django.contrib.auth.models import Group
 
-    from apps.accounts.choices import Role
     from apps.accounts.models import User
+    from govern.roles import Role
 
     key = _issue(api, "officer")["token"]
     actors.officer.groups.add(Group.objects.get(name=Role.AUTHORISING_OFFICER))
@@ -233,7 +233,7 @@ def test_a_token_without_a_second_factor_is_refused_for_an_account_that_needs_on
     # Made as if the account had needed no second factor when the token was issued under its present stamp.
     from django.contrib.auth.models import Group
 
-    from apps.accounts.choices import Role
+    from govern.roles import Role
 
     actors.officer.groups.add(Group.objects.get(name=Role.PRIVACY_OFFICER))
     token.account_stamp = account_stamp(["officer", "privacy_officer"], actors.officer.rank, True,
@@ -249,7 +249,7 @@ def test_a_token_without_a_second_factor_is_refused_for_an_account_that_needs_on
 def test_the_admin_site_revokes_tokens_when_it_changes_roles_rank_or_password(actors, api, client):
     from django.contrib.auth.models import Group
 
-    from apps.accounts.choices import Role
+    from govern.roles import Role
 
     key = _issue(api, "officer")["token"]
     client.force_login(actors.admin)

@@ -9,9 +9,10 @@ from django.core.exceptions import PermissionDenied
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.accounts import services, two_factor
-from apps.accounts.choices import AccountChangeState, Role
+from apps.accounts.choices import AccountChangeState
 from apps.accounts.models import AccountChange, User
 from apps.audit.models import Event
+from govern.roles import Role
 
 pytestmark = pytest.mark.django_db
 

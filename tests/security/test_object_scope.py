@@ -8,7 +8,6 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
-from apps.accounts.choices import Rank, Role
 from apps.audit.models import Event
 from apps.deployments import services as deployments
 from apps.matching import retrospective
@@ -16,6 +15,7 @@ from apps.matching import services as matching
 from apps.matching.models import Alert, SearchRequest
 from apps.watchlists import services as watchlists
 from apps.watchlists.models import Watchlist
+from govern.roles import Rank, Role
 
 pytestmark = pytest.mark.django_db
 REASON = "Checking what each person may see"

@@ -142,7 +142,6 @@ def _build_world(now) -> World:
     from skimage import data
 
     from apps.accounts import services as accounts
-    from apps.accounts.choices import Rank, Role
     from apps.accounts.models import SignInLockout
     from apps.audit import services as audit
     from apps.audit.models import Event
@@ -155,6 +154,7 @@ def _build_world(now) -> World:
     from apps.oversight import services as oversight
     from apps.watchlists import services as watchlists
     from apps.watchlists.choices import LegalBasis
+    from govern.roles import Rank, Role
     from tests.deployment_fixtures import EARLIER, go_live, plan_deployment
 
     world = World()
@@ -745,7 +745,7 @@ def test_the_table_names_only_known_callers():
 @pytest.mark.django_db
 def test_every_role_is_a_caller_of_the_matrix(world):
     """A role nobody in the world holds would never be asked: the matrix would pass without it."""
-    from apps.accounts.choices import Role
+    from govern.roles import Role
 
     assert set(world.users) == set(CALLERS) - {ANONYMOUS}
     assert {role for person in world.users.values() for role in person.roles} == set(Role.values)

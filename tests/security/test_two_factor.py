@@ -16,9 +16,9 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.accounts import two_factor
-from apps.accounts.choices import SECOND_FACTOR_ROLES, Role
 from apps.accounts.models import EnrolmentCode, User
 from apps.audit.models import Event
+from govern.roles import SECOND_FACTOR_ROLES, Role
 from tests.conftest import PASSWORD, unverify
 from tests.security.routes import page_routes
 

@@ -202,7 +202,7 @@ def test_searching_subjects_is_a_logged_consultation(actors, api, gallery):
 
 
 def test_drafts_are_private_to_their_compiler_and_officers_see_no_lists(make_user, actors, api, approvers, draft):
-    from apps.accounts.choices import Role
+    from govern.roles import Role
 
     other_compiler = make_user("compiler2", Role.WATCHLIST_COMPILER)
     assert api(actors.compiler).get("/api/watchlists/watchlists/").json()["count"] == 1

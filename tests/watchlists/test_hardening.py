@@ -6,12 +6,12 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 
-from apps.accounts.choices import Rank, Role
 from apps.audit.models import Event
 from apps.watchlists import services
 from apps.watchlists.choices import ReviewState, WatchlistState
 from apps.watchlists.models import Entry, Review, Watchlist
 from govern.errors import Conflict
+from govern.roles import Rank, Role
 from tests.watchlist_fixtures import JUSTIFICATION, approve_urgently, list_person
 
 pytestmark = pytest.mark.django_db

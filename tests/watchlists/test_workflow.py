@@ -26,7 +26,7 @@ def test_compiler_drafts_and_submits_and_the_version_is_frozen_by_its_hash(actor
 
 
 def test_the_compiler_cannot_approve_even_holding_the_approver_role_and_rank(make_user, gallery, now):
-    from apps.accounts.choices import Rank, Role
+    from govern.roles import Rank, Role
 
     both = make_user("both", Role.WATCHLIST_COMPILER, Role.AUTHORISING_OFFICER, rank=Rank.SUPERINTENDENT)
     watchlist = compile_watchlist(both, *gallery.adult, now=now)
@@ -38,7 +38,7 @@ def test_the_compiler_cannot_approve_even_holding_the_approver_role_and_rank(mak
 
 
 def test_an_editor_of_the_version_cannot_approve_it(make_user, actors, approvers, draft, gallery, now):
-    from apps.accounts.choices import Rank, Role
+    from govern.roles import Rank, Role
 
     editor = make_user("editor", Role.WATCHLIST_COMPILER, Role.AUTHORISING_OFFICER, rank=Rank.SUPERINTENDENT)
     list_person(editor, draft, *gallery.other, now=now)

@@ -9,9 +9,9 @@ from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.accounts import policy
 from apps.audit.access import ConsultationLoggedMixin
 from apps.matching.models import Alert
+from govern import policy
 from govern.api.viewsets import RestrictedViewSet, StrictQueryMixin
 
 from .. import services, statistics

@@ -7,9 +7,9 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.accounts import policy
 from apps.audit import services as audit
 from apps.audit.access import ConsultationLoggedMixin, stated_reason
+from govern import policy
 from govern.api.viewsets import RestrictedViewSet, StrictQueryMixin
 
 from .. import retrospective, services

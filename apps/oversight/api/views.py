@@ -101,7 +101,7 @@ class RetentionViewSet(RestrictedViewSet):
     def list(self, request):
         """Every data class: its period, how many items are past it, and the evidential holds."""
         self.get_queryset()  # the view rule applies
-        from apps.accounts import policy
+        from govern import policy
 
         policy.require(request.user, "oversight.view_retentionpolicy")
         return Response(RetentionStatusSerializer(reconciliation.retention_statuses(), many=True).data)
@@ -123,7 +123,7 @@ class RetentionViewSet(RestrictedViewSet):
     @action(detail=False, methods=["post"])
     def sweep(self, request):
         """Run the sweep now (?dry_run=true lists what is due)."""
-        from apps.accounts import policy
+        from govern import policy
 
         policy.require(request.user, "oversight.run_sweep")
         dry_run = request.query_params.get("dry_run", "false").lower() in ("1", "true", "yes")

@@ -8,9 +8,9 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from apps.accounts import policy
 from apps.audit import services as audit
 from apps.audit.access import ConsultationLoggedMixin, stated_reason
+from govern import policy
 from govern.api import revisions
 from govern.api.viewsets import RestrictedViewSet
 

@@ -10,8 +10,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils.module_loading import module_has_submodule
 
+from govern.roles import Rank, Role
+
 from ... import services, two_factor
-from ...choices import Rank, Role
 from ...models import User
 
 FORCE = "Demo Constabulary"

@@ -1,5 +1,7 @@
 """The permission policy: which role may do which action, on which objects.
 
+Part of the kernel (with govern.roles and govern.restricted): it imports no app, so every app may declare rules.
+
 Permissions are data: each app declares its rules in its own `permissions.py` (loaded when the app is ready).
 A rule names the roles that may act; optionally `actor`, a condition on the person alone (rank, unit), which holds
 on every call, with or without an object; a `check` for one object; and a `scope` (a Q) that restricts querysets,
@@ -17,7 +19,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.db.models import Q
 
-from .choices import Rank, Role
+from .roles import Rank, Role
 
 NOTHING = Q(pk__in=[])
 
