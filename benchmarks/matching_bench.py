@@ -275,7 +275,7 @@ def bench_pipeline(matrix: np.ndarray, rounds: int) -> dict:
     from apps.matching.engine import get_engine
     from apps.matching.list_index import ListIndex
     from apps.matching.services import _receipt_key
-    from apps.watchlists import images
+    from govern import uploads
 
     t0 = time.perf_counter()
     engine = get_engine()
@@ -294,11 +294,11 @@ def bench_pipeline(matrix: np.ndarray, rounds: int) -> dict:
     top_k, threshold = settings.FACE_TOP_K, 0.6
 
     def decode_detect():
-        checked = images.validate_image(jpeg)
+        checked = uploads.validate_image(jpeg)
         return engine.detect(Image.open(io.BytesIO(checked.content)))
 
     detect = timed(lambda: engine.detect(image), rounds * 2)
-    validate = timed(lambda: images.validate_image(jpeg), rounds * 2)
+    validate = timed(lambda: uploads.validate_image(jpeg), rounds * 2)
     embed1 = timed(lambda: engine.embed([face]), rounds * 2)
     embed32 = timed(lambda: engine.embed(batch), rounds)
     vectors32 = engine.embed(batch)

@@ -3,6 +3,8 @@
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
 
+from govern.roles import Role
+
 
 class GovernAdminSite(admin.AdminSite):
     """Django admin for account management; operational data is changed only through each app's services."""
@@ -11,8 +13,6 @@ class GovernAdminSite(admin.AdminSite):
     site_title = "Govern administration"
 
     def has_permission(self, request):
-        from govern.roles import Role
-
         user = request.user
         return user.is_active and user.is_authenticated and user.has_role(Role.ADMINISTRATOR)
 

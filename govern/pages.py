@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404
 
+from govern import policy
 from govern.errors import Conflict
 
 
@@ -18,11 +19,9 @@ def form_errors(form, error: ValidationError) -> None:
 
 def perform(request, action, success: str) -> bool:
     """Run one button's service call; a refusal becomes a message, success another. Returns whether it was done."""
-    from govern.policy import RoleRefused
-
     try:
         action()
-    except RoleRefused:
+    except policy.RoleRefused:
         raise  # no role that may do this: a 403, not a message
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
@@ -36,8 +35,6 @@ def perform(request, action, success: str) -> bool:
 
 def visible_or_404(user, queryset, pk, verb: str = "view"):
     """The object if the user may see it: a role that sees none of the model is refused (403), not told 404."""
-    from govern import policy
-
     meta = queryset.model._meta
     policy.require(user, f"{meta.app_label}.{verb}_{meta.model_name}")
     return get_object_or_404(queryset.restrict(user, verb), pk=pk)

@@ -11,7 +11,7 @@ What each secret keeps of its old key:
   rotation event (naming the new public key), so a verifier sees the hand-over; the new key signs from then on.
 - receipt: nothing. A commitment is to a template that was destroyed, so nobody can recompute one, old or new;
   each receipt's event names the key id that made it.
-- image: the old key stays in the ring until no stored image is encrypted under it (apps/watchlists/images.py).
+- image: the old key stays in the ring until no stored image is encrypted under it (govern/encryption.py).
 """
 
 from dataclasses import dataclass
@@ -20,7 +20,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 
-from govern import keyfiles
+from govern import encryption, keyfiles
 
 from . import services, signing
 from .choices import KEY_RETIRED, KEY_ROTATED, Secret
@@ -145,6 +145,50 @@ def rotate_receipt_key(actor, reason: str) -> Rotation:
         )
     keyfiles.install_staged(path)
     return Rotation(Secret.RECEIPT, old_id, new_id, event.seq)
+
+
+def rotate_image_key(actor, reason: str) -> Rotation:
+    """A new current image key; the old one goes to the key ring first, so every image stays readable.
+
+    Then `encryption.reencrypt` and `retire_unused_image_keys` finish the job.
+    """
+    path = encryption.key_file()
+    old_id = encryption.key_id()
+    staged_path = keyfiles.pending_path(path)
+    resumed = resume_interrupted(Secret.IMAGE, path, lambda staged: encryption.key_id_of(staged, staged_path), old_id)
+    if resumed is not None:
+        return resumed
+    new, new_id = encryption.new_key()
+    keyfiles.keep_in_ring(path, old_id, encryption.RING_SUFFIX, encryption.current_material())
+    keyfiles.stage(path, new)
+    with transaction.atomic():
+        event = record_rotation(
+            Secret.IMAGE,
+            actor,
+            reason,
+            old_id,
+            new_id,
+            data={"old_key": "kept in the key ring until no image is encrypted under it"},
+        )
+    keyfiles.install_staged(path)
+    return Rotation(Secret.IMAGE, old_id, new_id, event.seq)
+
+
+def retire_unused_image_keys(actor, reason: str) -> list[str]:
+    """Destroy each key in the image key ring that no stored image is encrypted under any more; their ids.
+
+    A key still in use is kept (re-encrypt first). Each destruction is logged before the file goes.
+    """
+    current = encryption.key_id()
+    retired = []
+    for name in encryption.ring_key_ids():
+        if name == current or encryption.images_under(name):
+            continue
+        with transaction.atomic():
+            record_retirement(Secret.IMAGE, actor, reason, name, data={"images_under_key": 0})
+        keyfiles.discard_from_ring(encryption.key_file(), name, encryption.RING_SUFFIX)
+        retired.append(name)
+    return retired
 
 
 def signing_keys_announced() -> dict[str, int]:

@@ -19,9 +19,8 @@ from PIL import Image
 
 from apps.audit import services as audit
 from apps.outbox import services as outbox
-from apps.watchlists import images
 from apps.watchlists.models import CustodyImage
-from govern import policy
+from govern import encryption, policy, uploads
 from govern.errors import Conflict, TooLarge, TooMany
 from govern.roles import Role
 
@@ -52,7 +51,7 @@ def enrol_custody_image(image_id: int) -> bool:
     engine = get_engine()
     if _enrolled_by(image_id, engine):
         return True
-    content = images.decrypt(bytes(image.ciphertext), associated_data=image.associated_data())
+    content = encryption.decrypt(bytes(image.ciphertext), associated_data=image.associated_data())
     faces = engine.detect(Image.open(io.BytesIO(content)))
     problem = _quality(faces)
     with transaction.atomic():
@@ -115,8 +114,8 @@ def submit(actor, stills: list[bytes], *, incident_reference: str, crime_type: s
     checked, pixels = [], 0
     for number, still in enumerate(stills, start=1):
         try:
-            image = images.validate_image(still, max_pixels=settings.RFR_STILL_MAX_PIXELS)
-        except images.ImageRejected as exc:
+            image = uploads.validate_image(still, max_pixels=settings.RFR_STILL_MAX_PIXELS)
+        except uploads.ImageRejected as exc:
             raise ValidationError({"stills": f"Still {number}: {exc}"}) from exc
         pixels += image.width * image.height
         if partner and pixels > settings.RFR_PARTNER_MAX_PIXELS:
@@ -135,7 +134,7 @@ def submit(actor, stills: list[bytes], *, incident_reference: str, crime_type: s
     )
     for position, still in enumerate(checked, start=1):
         probe = Probe(request=request, position=position, sha256=still.sha256)
-        probe.ciphertext = images.encrypt(still.content, associated_data=probe.associated_data())
+        probe.ciphertext = encryption.encrypt(still.content, associated_data=probe.associated_data())
         probe.save()
     audit.record(
         "search.submitted",
@@ -217,7 +216,7 @@ def run_search(request_id: int) -> SearchRequest:
     engine = get_engine()
     search = custody_index.searcher()  # the gallery as it stands now: enrolled since the last request, or deleted
     for probe in Probe.objects.filter(request=request, state=ProbeState.PENDING).order_by("position"):
-        content = images.decrypt(bytes(probe.ciphertext), associated_data=probe.associated_data())
+        content = encryption.decrypt(bytes(probe.ciphertext), associated_data=probe.associated_data())
         faces = engine.detect(_for_detection(content))
         with transaction.atomic():
             locked = Probe.objects.select_for_update().get(pk=probe.pk)

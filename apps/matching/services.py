@@ -30,11 +30,10 @@ from apps.deployments.choices import DeploymentState
 from apps.deployments.models import Asset, Deployment
 from apps.deployments.models import Outcome as Figures
 from apps.outbox import services as outbox
-from apps.watchlists import images
 from apps.watchlists import services as watchlists
 from apps.watchlists.choices import WatchlistState
 from apps.watchlists.models import Watchlist
-from govern import keyfiles, policy, prepared
+from govern import encryption, keyfiles, policy, prepared, uploads
 from govern.errors import DATABASE_UNAVAILABLE, Conflict
 
 from .choices import AlertState, Outcome
@@ -170,7 +169,7 @@ def enrol_watchlist(watchlist_id: int, approved_hash: str) -> EnrolResult:
         return EnrolResult(enrolled, [])
     faces, rows, problems = [], [], []
     for entry in watchlist.entries.select_related("image", "subject").order_by("pk"):
-        content = images.decrypt(bytes(entry.image.ciphertext), associated_data=entry.image.associated_data())
+        content = encryption.decrypt(bytes(entry.image.ciphertext), associated_data=entry.image.associated_data())
         found = engine.detect(Image.open(io.BytesIO(content)))
         problem = _quality(found)
         if problem:
@@ -439,8 +438,8 @@ def capture_frame(camera: Asset | Camera, frame: bytes, *, deployment_id: int | 
     now = now or timezone.now()
     asset, deployment = _admit(camera, deployment_id, now)
     try:
-        checked = images.validate_image(frame, keep_pixels=True)
-    except images.ImageRejected as exc:
+        checked = uploads.validate_image(frame, keep_pixels=True)
+    except uploads.ImageRejected as exc:
         _refuse(asset, f"Frame refused: {exc}", deployment)
     engine = get_engine()
     faces, vectors = engine.detect_and_embed(checked.pixels)
@@ -463,8 +462,8 @@ def capture_crops(
     faces = []
     for number, crop in enumerate(crops, start=1):
         try:
-            checked = images.validate_image(crop, min_side=32)
-        except images.ImageRejected as exc:
+            checked = uploads.validate_image(crop, min_side=32)
+        except uploads.ImageRejected as exc:
             _refuse(asset, f"Frame refused: crop {number}: {exc}", deployment)
         faces.append(engine.face_from_crop(Image.open(io.BytesIO(checked.content))))
     vectors = engine.embed(faces)
@@ -593,7 +592,7 @@ def _raise_alert(cursor, deployment, capture, engine, face, scores, positions, t
         probe_sha256=probe_sha,
         created_at=capture.received_at,
     )
-    alert.probe_ciphertext = images.encrypt(probe, associated_data=alert.associated_data())
+    alert.probe_ciphertext = encryption.encrypt(probe, associated_data=alert.associated_data())
     _insert_alert(cursor, alert)
     audit.send(
         cursor,
@@ -743,7 +742,7 @@ def read_probe(actor, alert: Alert, reason: str) -> bytes:
         raise Conflict("This alert's probe was deleted under the retention policy.")
     with transaction.atomic():
         audit.record_access(alert, actor, reason, data={"deployment": alert.deployment_id})
-    return images.decrypt(bytes(alert.probe_ciphertext), associated_data=alert.associated_data())
+    return encryption.decrypt(bytes(alert.probe_ciphertext), associated_data=alert.associated_data())
 
 
 # --- Retention of alerts --------------------------------------------------------------------------------------------

@@ -13,9 +13,8 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from apps.audit import services as audit
 from apps.audit.access import MIN_REASON_LENGTH, consultation_logged, reason_from, remembered_reason, valid_reason
 from apps.deployments.models import Deployment
-from apps.watchlists import images
 from apps.watchlists.models import Subject
-from govern import policy
+from govern import encryption, policy
 from govern.errors import TooLarge, TooMany
 from govern.pages import form_errors, perform, visible_or_404
 
@@ -114,7 +113,7 @@ def alert_image(request, pk, which):
     image = alert.entry.image
     with transaction.atomic():
         audit.record_access(image, request.user, reason, data={"alert": alert.pk})
-    return _image_response(images.decrypt(bytes(image.ciphertext), associated_data=image.associated_data()))
+    return _image_response(encryption.decrypt(bytes(image.ciphertext), associated_data=image.associated_data()))
 
 
 @login_required

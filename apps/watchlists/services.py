@@ -18,10 +18,10 @@ from django.utils import timezone
 
 from apps.audit import services as audit
 from apps.audit.services import canonical_json
-from govern import policy
+from govern import encryption, policy, uploads
 from govern.errors import Conflict, PreconditionFailed
 
-from . import images, signals
+from . import signals
 from .choices import (
     CATEGORY_DETAIL,
     EDITABLE_STATES,
@@ -133,8 +133,8 @@ def upload_image(
     """Validate an image by its content, encrypt it and add it to the subject's images."""
     policy.require(actor, "watchlists.add_custodyimage")
     try:
-        checked = images.validate_image(data)
-    except images.ImageRejected as exc:
+        checked = uploads.validate_image(data)
+    except uploads.ImageRejected as exc:
         raise ValidationError({"image": str(exc)}) from exc
     if legal_basis not in LegalBasis.values:
         raise ValidationError({"legal_basis": f"Choose one of: {', '.join(LegalBasis.values)}."})
@@ -156,9 +156,9 @@ def upload_image(
         height=checked.height,
         size_bytes=len(checked.content),
         sha256=checked.sha256,
-        key_id=images.key_id(),
+        key_id=encryption.key_id(),
     )
-    image.ciphertext = images.encrypt(checked.content, associated_data=image.associated_data())
+    image.ciphertext = encryption.encrypt(checked.content, associated_data=image.associated_data())
     image.save()
     signals.custody_image_uploaded.send(CustodyImage, image_id=image.pk)
     audit.record(
@@ -183,7 +183,7 @@ def read_image(actor, image: CustodyImage, reason: str) -> bytes:
     policy.require(actor, "watchlists.view_custodyimage", image)
     with transaction.atomic():
         audit.record_access(image, actor, reason, data={"subject": image.subject_id, "sha256": image.sha256})
-    return images.decrypt(bytes(image.ciphertext), associated_data=image.associated_data())
+    return encryption.decrypt(bytes(image.ciphertext), associated_data=image.associated_data())
 
 
 def image_is_stale(image: CustodyImage, on: datetime.date | None = None) -> bool:

@@ -2,6 +2,8 @@
 
 from rest_framework.permissions import BasePermission
 
+from govern import policy
+
 
 class PolicyPermission(BasePermission):
     """Allow when the policy lets the user perform the view's `policy_action`."""
@@ -9,6 +11,4 @@ class PolicyPermission(BasePermission):
     message = "You do not hold a role that may do this."
 
     def has_permission(self, request, view):
-        from govern import policy
-
         return policy.may(request.user, view.policy_action)

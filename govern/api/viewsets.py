@@ -3,6 +3,8 @@
 from rest_framework import exceptions, viewsets
 from rest_framework.parsers import FormParser, JSONParser
 
+from govern import policy
+
 from .schema import GovernAutoSchema
 
 # Query parameters every list endpoint understands besides its filters.
@@ -58,8 +60,6 @@ class RoleGateMixin:
 
     def check_permissions(self, request):
         super().check_permissions(request)
-        from govern import policy
-
         rule = self.action_rules.get(getattr(self, "action", None) or "")
         if rule is not None:
             reason = policy.refusal(request.user, rule)

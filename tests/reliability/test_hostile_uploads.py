@@ -23,9 +23,9 @@ from apps.audit.models import Event
 from apps.matching import services as matching
 from apps.matching.models import Alert, Capture, CustodyTemplate, DeletionReceipt, Probe, SearchRequest
 from apps.oversight.models import GovernedChange
-from apps.watchlists import images
 from apps.watchlists.choices import LegalBasis
 from apps.watchlists.models import CustodyImage, Subject
+from govern import uploads
 
 from .corpus import Hostile, hostile_corpus
 
@@ -128,8 +128,8 @@ def _expected_message(surface: Surface, item: Hostile, settings) -> str:
         return "Attach a PDF, text, CSV or JSON report"
     try:
         max_pixels = settings.RFR_STILL_MAX_PIXELS if surface.still else None
-        images.validate_image(item.content, min_side=surface.min_side, max_pixels=max_pixels)
-    except images.ImageRejected as exc:
+        uploads.validate_image(item.content, min_side=surface.min_side, max_pixels=max_pixels)
+    except uploads.ImageRejected as exc:
         return str(exc)
     raise AssertionError(f"{item.name} is accepted by the validator: it does not belong in the hostile corpus")
 

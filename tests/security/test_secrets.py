@@ -24,11 +24,10 @@ from apps.audit import proofs, services, signing, verifier
 from apps.audit.choices import KEY_RETIRED, KEY_ROTATED
 from apps.audit.models import Checkpoint, Event
 from apps.audit.verification import verify
-from apps.watchlists import images
 from apps.watchlists import services as watchlists
 from apps.watchlists.choices import LegalBasis
 from apps.watchlists.models import CustodyImage
-from govern import keyfiles
+from govern import encryption, keyfiles
 from govern.logging import REDACTED, RedactSecretsFilter
 from tests.watchlist_fixtures import make_jpeg
 
@@ -275,13 +274,13 @@ def _upload(actors, subject, seed):
 
 def _plaintexts() -> dict[int, bytes]:
     return {
-        image.pk: images.decrypt(bytes(image.ciphertext), associated_data=image.associated_data())
+        image.pk: encryption.decrypt(bytes(image.ciphertext), associated_data=image.associated_data())
         for image in CustodyImage.objects.all()
     }
 
 
 def test_the_encrypted_columns_are_found_in_every_app():
-    found = {f"{model._meta.label}.{column}" for model, column in images.encrypted_columns()}
+    found = {f"{model._meta.label}.{column}" for model, column in encryption.encrypted_columns()}
     assert found == {
         "watchlists.CustodyImage.ciphertext",
         "matching.Alert.probe_ciphertext",
@@ -293,17 +292,17 @@ def test_image_rotation_re_encrypts_every_image_and_destroys_the_old_key(keys, a
     for seed in range(4):
         _upload(actors, gallery.adult[0], 10 + seed)
     before = _plaintexts()
-    old_id = images.key_id()
+    old_id = encryption.key_id()
 
     output = _rotate("image", "--batch-size", "2", actor=actors.admin)
 
-    new_id = images.key_id()
+    new_id = encryption.key_id()
     assert new_id != old_id
     assert f"{len(before)} image(s) re-encrypted" in output and f"destroyed retired key {old_id}" in output
     assert _plaintexts() == before
     assert set(CustodyImage.objects.values_list("key_id", flat=True)) == {new_id}
     assert {bytes(blob)[4:12].hex() for blob in CustodyImage.objects.values_list("ciphertext", flat=True)} == {new_id}
-    assert images.ring_key_ids() == []
+    assert encryption.ring_key_ids() == []
     (rotated,) = _rotations("image")
     assert (rotated.data["old_key_id"], rotated.data["new_key_id"]) == (old_id, new_id)
     retired = Event.objects.get(action=KEY_RETIRED)
@@ -316,8 +315,8 @@ def test_image_re_encryption_killed_mid_way_loses_nothing_and_resumes(keys, acto
     for seed in range(5):
         _upload(actors, gallery.other[0], 20 + seed)
     before = _plaintexts()
-    old_id = images.key_id()
-    real_encrypt, calls = images._encrypt, []
+    old_id = encryption.key_id()
+    real_encrypt, calls = encryption._encrypt, []
 
     def killed_after_three(key, plaintext, associated_data):
         calls.append(1)
@@ -325,33 +324,33 @@ def test_image_re_encryption_killed_mid_way_loses_nothing_and_resumes(keys, acto
             raise KeyboardInterrupt  # the process dies inside its second batch of two
         return real_encrypt(key, plaintext, associated_data)
 
-    monkeypatch.setattr(images, "_encrypt", killed_after_three)
+    monkeypatch.setattr(encryption, "_encrypt", killed_after_three)
     with pytest.raises(KeyboardInterrupt):
         _rotate("image", "--batch-size", "2")
-    monkeypatch.setattr(images, "_encrypt", real_encrypt)
+    monkeypatch.setattr(encryption, "_encrypt", real_encrypt)
 
-    new_id = images.key_id()
+    new_id = encryption.key_id()
     under = CustodyImage.objects.values_list("key_id", flat=True)
     assert sorted(under).count(new_id) == 2  # the first batch committed, the second rolled back whole
-    assert images.ring_key_ids() == [old_id]  # the old key is kept while any image needs it
+    assert encryption.ring_key_ids() == [old_id]  # the old key is kept while any image needs it
     assert _plaintexts() == before  # and every image reads, under whichever key it is
 
     output = _rotate("image", "--resume")
 
     assert f"{len(before) - 2} image(s) re-encrypted" in output
     assert set(CustodyImage.objects.values_list("key_id", flat=True)) == {new_id}
-    assert images.ring_key_ids() == [] and _plaintexts() == before
+    assert encryption.ring_key_ids() == [] and _plaintexts() == before
     assert len(_rotations("image")) == 1  # resuming made no new key
 
 
 def test_a_retired_key_still_in_use_is_kept(keys, actors, gallery, monkeypatch):
-    old_id = images.key_id()
-    monkeypatch.setattr(images, "reencrypt", lambda **kwargs: 0)  # as if re-encryption had not run yet
+    old_id = encryption.key_id()
+    monkeypatch.setattr(encryption, "reencrypt", lambda **kwargs: 0)  # as if re-encryption had not run yet
 
     output = _rotate("image")
 
     assert f"still kept (images remain under them): {old_id}" in output
-    assert images.ring_key_ids() == [old_id] and images.images_under(old_id) == 3
+    assert encryption.ring_key_ids() == [old_id] and encryption.images_under(old_id) == 3
     assert not Event.objects.filter(action=KEY_RETIRED).exists()
     assert len(_plaintexts()) == 3
 
@@ -431,8 +430,8 @@ def test_no_key_material_reaches_a_log_record_or_the_audit_log(
     call_command("audit", "verify", stdout=io.StringIO())
     bundles.build(actors.privacy, bundles.Scope(deployment=ledgered))
     try:
-        images.decrypt(b"GVI1" + b"\x00" * 40, associated_data=b"x")
-    except images.ImageDecryptionError:
+        encryption.decrypt(b"GVI1" + b"\x00" * 40, associated_data=b"x")
+    except encryption.ImageDecryptionError:
         logging.getLogger("govern.test").exception("a decryption failed")
     material |= _all_key_material(keys) | {m for m in keyfiles.known_material() if len(m) >= 16}
 
@@ -477,7 +476,7 @@ def test_the_redaction_filter_blanks_every_form_of_a_key_it_knows(keys):
 def test_settings_pages_hide_the_keys(keys, settings):
     signing.private_key()
     keyfiles.receipt_key()
-    images.key_id()
+    encryption.key_id()
     safe = SafeExceptionReporterFilter().get_safe_settings()
     assert safe["SECRET_KEY"] != settings.SECRET_KEY
     shown = repr(safe)
@@ -494,7 +493,7 @@ def test_settings_pages_hide_the_keys(keys, settings):
     ("setting", "use"),
     [
         ("AUDIT_SIGNING_KEY_FILE", lambda: signing.private_key()),
-        ("IMAGE_ENCRYPTION_KEY_FILE", lambda: images.key_id()),
+        ("IMAGE_ENCRYPTION_KEY_FILE", lambda: encryption.key_id()),
         ("RECEIPT_KEY_FILE", lambda: keyfiles.receipt_key()),
     ],
     ids=["audit-signing", "image", "receipt"],
@@ -517,9 +516,9 @@ def test_a_key_file_others_may_read_or_change_is_refused(keys, settings, setting
 
 def test_the_system_check_names_every_unsafe_key_file(keys, settings):
     keyfiles.receipt_key()
-    images.key_id()
+    encryption.key_id()
     _rotate("audit-signing")
-    ring_key = keyfiles.keep_in_ring(keys / "image-encryption.key", "0" * 16, images.RING_SUFFIX, b"k" * 32)
+    ring_key = keyfiles.keep_in_ring(keys / "image-encryption.key", "0" * 16, encryption.RING_SUFFIX, b"k" * 32)
     assert keyfiles.check_key_files() == []
     unsafe = [keys / "receipt-hmac.key", ring_key]
     for path in unsafe:

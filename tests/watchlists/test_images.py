@@ -19,8 +19,9 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from PIL import Image, ImageCms, ImageFile, PngImagePlugin
 
-from apps.watchlists import images
-from apps.watchlists.images import ImageDecryptionError, ImageRejected, ValidatedImage, validate_image
+from govern import encryption, uploads
+from govern.encryption import ImageDecryptionError
+from govern.uploads import ImageRejected, ValidatedImage, validate_image
 
 SIZE = (160, 120)
 
@@ -87,7 +88,7 @@ def refused(data: bytes, match: str, **limits) -> ImageRejected:
 def pillow_untouched(monkeypatch):
     """Fail if Pillow is asked to open the upload: the cheap checks must come first."""
     opened = []
-    monkeypatch.setattr(images.Image, "open", lambda *args, **kwargs: opened.append(args))
+    monkeypatch.setattr(uploads.Image, "open", lambda *args, **kwargs: opened.append(args))
     yield
     assert opened == []
 
@@ -163,7 +164,7 @@ def test_interlaced_png_is_accepted(size):
 
 
 def test_a_few_bytes_of_trailing_padding_are_tolerated():
-    padded = JPEG + b"\x00" * images.TRAILING_SLACK_BYTES
+    padded = JPEG + b"\x00" * uploads.TRAILING_SLACK_BYTES
 
     assert validate_image(padded).sha256 == hashlib.sha256(padded).hexdigest()
 
@@ -313,7 +314,7 @@ def test_animated_images_are_refused(image_format):
         JPEG + a_zip(),
         PNG + b"<html><body><script>fetch('//evil.example')</script></body></html>",
         WEBP + b"<?php system($_GET['c']); ?>",
-        JPEG + b"\x00" * (images.TRAILING_SLACK_BYTES + 1),
+        JPEG + b"\x00" * (uploads.TRAILING_SLACK_BYTES + 1),
     ],
     ids=["jpeg+zip", "png+html", "webp+php", "jpeg+17-zero-bytes"],
 )
@@ -350,7 +351,7 @@ def test_metadata_limit_is_a_module_constant(monkeypatch):
     data = jpeg_with_segments(JPEG, 0xFE, [b"A comment of a thousand bytes." * 33])
     assert validate_image(data).format == "JPEG"
 
-    monkeypatch.setattr(images, "METADATA_MAX_BYTES", 500)
+    monkeypatch.setattr(uploads, "METADATA_MAX_BYTES", 500)
 
     refused(data, "limit of 500 bytes")
 
@@ -413,38 +414,38 @@ def key_file(settings, tmp_path):
     """A fresh key file path under tmp_path, generated on first use."""
     settings.IMAGE_ENCRYPTION_KEY_FILE = tmp_path / "keys" / "image.key"
     settings.IMAGE_ENCRYPTION_KEY_GENERATE = True
-    images._load_key.cache_clear()
+    encryption._load_key.cache_clear()
     saved = os.umask(0o077)  # key files a test writes are the owner's alone, as the key loader demands
     yield settings.IMAGE_ENCRYPTION_KEY_FILE
     os.umask(saved)
-    images._load_key.cache_clear()
+    encryption._load_key.cache_clear()
 
 
 def test_round_trip(key_file):
-    blob = images.encrypt(JPEG, associated_data=AD)
+    blob = encryption.encrypt(JPEG, associated_data=AD)
 
-    assert images.decrypt(blob, associated_data=AD) == JPEG
+    assert encryption.decrypt(blob, associated_data=AD) == JPEG
     assert blob[:4] == b"GVI1"
-    assert blob[4:12].hex() == images.key_id()
+    assert blob[4:12].hex() == encryption.key_id()
     assert len(blob) == 4 + 8 + 12 + len(JPEG) + 16
     assert JPEG not in blob
-    assert images.encrypt(JPEG, associated_data=AD)[12:24] != blob[12:24]  # a fresh nonce each time
+    assert encryption.encrypt(JPEG, associated_data=AD)[12:24] != blob[12:24]  # a fresh nonce each time
 
 
 def test_generated_key_is_32_bytes_owner_only(key_file):
-    images.key_id()
+    encryption.key_id()
 
     assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
     key = key_file.read_bytes()
     assert len(key) == 32
-    assert images.key_id() == hashlib.sha256(key).hexdigest()[:16]
+    assert encryption.key_id() == hashlib.sha256(key).hexdigest()[:16]
 
 
 def test_ciphertext_is_bound_to_its_associated_data(key_file):
-    blob = images.encrypt(JPEG, associated_data=AD)
+    blob = encryption.encrypt(JPEG, associated_data=AD)
 
     with pytest.raises(ImageDecryptionError, match="authentication"):
-        images.decrypt(blob, associated_data=b"custody-image:43")
+        encryption.decrypt(blob, associated_data=b"custody-image:43")
 
 
 @pytest.mark.parametrize(
@@ -453,32 +454,32 @@ def test_ciphertext_is_bound_to_its_associated_data(key_file):
     ids=["magic", "key-id", "nonce", "ciphertext", "tag"],
 )
 def test_any_flipped_byte_is_detected(key_file, offset, match):
-    blob = bytearray(images.encrypt(JPEG, associated_data=AD))
+    blob = bytearray(encryption.encrypt(JPEG, associated_data=AD))
     blob[offset] ^= 0x01
 
     with pytest.raises(ImageDecryptionError, match=match):
-        images.decrypt(bytes(blob), associated_data=AD)
+        encryption.decrypt(bytes(blob), associated_data=AD)
 
 
 @pytest.mark.parametrize("blob", [b"", b"GVI1", b"GVI1" + b"\x00" * 35])
 def test_short_blobs_are_refused(key_file, blob):
     with pytest.raises(ImageDecryptionError):
-        images.decrypt(blob, associated_data=AD)
+        encryption.decrypt(blob, associated_data=AD)
 
 
 def test_another_key_cannot_decrypt(key_file, settings, tmp_path):
-    blob = images.encrypt(JPEG, associated_data=AD)
+    blob = encryption.encrypt(JPEG, associated_data=AD)
     settings.IMAGE_ENCRYPTION_KEY_FILE = tmp_path / "other.key"
 
     with pytest.raises(ImageDecryptionError, match="not the current key"):
-        images.decrypt(blob, associated_data=AD)
+        encryption.decrypt(blob, associated_data=AD)
 
 
 def test_missing_key_file_is_not_generated_unless_allowed(key_file, settings):
     settings.IMAGE_ENCRYPTION_KEY_GENERATE = False
 
     with pytest.raises(ImproperlyConfigured, match="does not exist"):
-        images.encrypt(JPEG, associated_data=AD)
+        encryption.encrypt(JPEG, associated_data=AD)
     assert not key_file.exists()
 
 
@@ -491,21 +492,21 @@ def test_existing_key_file_is_never_overwritten(key_file):
     create_secret_file(key_file, b"n" * 32)  # as a second process that lost the race would
 
     assert key_file.read_bytes() == b"k" * 32
-    assert images.key_id() == hashlib.sha256(b"k" * 32).hexdigest()[:16]
+    assert encryption.key_id() == hashlib.sha256(b"k" * 32).hexdigest()[:16]
 
 
 def test_hex_key_file_is_the_same_key_as_its_raw_bytes(key_file, settings, tmp_path):
     key = os.urandom(32)
     key_file.parent.mkdir()
     key_file.write_text(key.hex() + "\n")
-    blob = images.encrypt(JPEG, associated_data=AD)
+    blob = encryption.encrypt(JPEG, associated_data=AD)
 
     raw_file = tmp_path / "raw.key"
     raw_file.write_bytes(key)
     settings.IMAGE_ENCRYPTION_KEY_FILE = raw_file
 
-    assert images.decrypt(blob, associated_data=AD) == JPEG
-    assert images.key_id() == hashlib.sha256(key).hexdigest()[:16]
+    assert encryption.decrypt(blob, associated_data=AD) == JPEG
+    assert encryption.key_id() == hashlib.sha256(key).hexdigest()[:16]
 
 
 @pytest.mark.parametrize(
@@ -516,4 +517,4 @@ def test_malformed_key_file_is_improperly_configured(key_file, content):
     key_file.write_bytes(content)
 
     with pytest.raises(ImproperlyConfigured, match="32 raw bytes or 64 hex digits"):
-        images.key_id()
+        encryption.key_id()

@@ -11,6 +11,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
+from govern import encryption
+
 from ... import rotation
 from ...choices import Secret
 
@@ -78,26 +80,22 @@ class Command(BaseCommand):
             )
 
     def _image(self, user, reason, resume, batch_size):
-        # The image key belongs to watchlists, which sits above audit: reached from this entry point only, never
-        # from the audit app's modules.
-        from apps.watchlists import images
-
         if not resume:
-            self._report(images.rotate_key(user, reason))
+            self._report(rotation.rotate_image_key(user, reason))
 
         def progress(model, count):
             self.stdout.write(f"re-encrypted {count} {model._meta.label} image(s)")
 
         try:
-            total = images.reencrypt(batch_size=batch_size, progress=progress)
-        except images.ImageDecryptionError as exc:
+            total = encryption.reencrypt(batch_size=batch_size, progress=progress)
+        except encryption.ImageDecryptionError as exc:
             raise CommandError(
                 f"Re-encryption stopped at an image no kept key opens ({exc}); the images done so far are under the "
                 "new key, the rest are as they were."
             ) from exc
-        self.stdout.write(f"{total} image(s) re-encrypted under key {images.key_id()}")
-        for key_id in images.retire_unused_keys(user, reason):
+        self.stdout.write(f"{total} image(s) re-encrypted under key {encryption.key_id()}")
+        for key_id in rotation.retire_unused_image_keys(user, reason):
             self.stdout.write(f"destroyed retired key {key_id}: no image is encrypted under it")
-        left = images.ring_key_ids()
+        left = encryption.ring_key_ids()
         if left:
             self.stdout.write(f"still kept (images remain under them): {', '.join(left)}")

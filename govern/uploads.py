@@ -1,34 +1,19 @@
-"""Custody images: strict validation of uploads, and AES-256-GCM encryption at rest with a key read from a file.
+"""Uploaded images, checked strictly before anything else reads them: format by signature, layout, size, pixels.
 
-Each blob names the key it was encrypted under (b"GVI1" + 8-byte key id + nonce + ciphertext and tag), so after a
-rotation (`manage.py rotate_secret image`) an image stays readable under the retired key, kept in the key ring
-beside IMAGE_ENCRYPTION_KEY_FILE, until it is re-encrypted under the current one.
+Part of the kernel: it imports no app. Custody images, CCTV stills and camera frames all pass through here.
 """
 
 import hashlib
 import io
-import os
 import struct
 import warnings
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from django.apps import apps as django_apps
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import models, transaction
-from django.db.models.functions import Substr
 from PIL import Image, ImageFile
-
-from apps.audit import rotation
-from apps.audit.choices import Secret
-from govern import keyfiles
-from govern.keyfiles import create_secret_file
 
 # A few stray bytes after the end marker are common (editors pad with newlines or zeros); more is how polyglot
 # files (an image that is also a ZIP, an HTML page or a script) are made.
@@ -63,21 +48,9 @@ _PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # by colour type: grey, RGB, pal
 _ADAM7_PASSES = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
 _INFLATE_STEP = 1024 * 1024  # inflate in bounded steps: a small IDAT may expand a thousandfold
 
-_MAGIC = b"GVI1"
-_KEY_BYTES = 32
-_KEY_ID_BYTES = 8
-_NONCE_BYTES = 12
-_TAG_BYTES = 16
-_SETTING = "IMAGE_ENCRYPTION_KEY_FILE"
-RING_SUFFIX = ".key"
-
 
 class ImageRejected(ValueError):
     """An upload that is not an acceptable image; str(exc) is a clear message for the uploader."""
-
-
-class ImageDecryptionError(Exception):
-    """A stored image that cannot be decrypted: wrong key, not an image blob, tampered, or bound to other data."""
 
 
 @dataclass(frozen=True)
@@ -97,13 +70,6 @@ class ValidatedImage:
 class _Layout:
     end: int  # offset just past the image's end marker
     metadata_bytes: int
-
-
-@dataclass(frozen=True)
-class _Key:
-    aead: AESGCM
-    key_id: bytes
-    material: bytes = field(repr=False)
 
 
 def validate_image(
@@ -321,212 +287,3 @@ def _decode(data: bytes, image_format: str, *, max_pixels: int, min_side: int) -
         raise ImageRejected(f"The image declares more pixels than the limit of {max_pixels:,}.") from None
     except Exception as exc:  # Pillow signals damaged input with many exception types
         raise _truncated() from exc
-
-
-@lru_cache(maxsize=16)
-def _load_key(raw: bytes, path: str) -> _Key:
-    """The AES key in a key file's bytes (32 raw bytes or 64 hex digits), with its id."""
-    key = raw if len(raw) == _KEY_BYTES else _from_hex(raw.strip())
-    if key is None:
-        raise ImproperlyConfigured(
-            f"IMAGE_ENCRYPTION_KEY_FILE {path} must hold {_KEY_BYTES} raw bytes or {_KEY_BYTES * 2} hex digits "
-            f"(it holds {len(raw)} bytes)."
-        )
-    keyfiles.register_material(key)
-    return _Key(aead=AESGCM(key), key_id=hashlib.sha256(key).digest()[:_KEY_ID_BYTES], material=key)
-
-
-def _from_hex(text: bytes) -> bytes | None:
-    if len(text) != _KEY_BYTES * 2:
-        return None
-    try:
-        return bytes.fromhex(text.decode("ascii"))
-    except ValueError:  # UnicodeDecodeError is a ValueError too
-        return None
-
-
-def _key_file() -> Path:
-    return Path(settings.IMAGE_ENCRYPTION_KEY_FILE)
-
-
-def _key() -> _Key:
-    """The current key: every new image is encrypted under it (a rotated file is taken up at once)."""
-    path = _key_file()
-    if not path.exists() and settings.IMAGE_ENCRYPTION_KEY_GENERATE:
-        create_secret_file(path, AESGCM.generate_key(bit_length=_KEY_BYTES * 8))
-    return _load_key(keyfiles.read_secret(path, _SETTING), str(path))
-
-
-def _ring() -> dict[bytes, _Key]:
-    """The retired keys still kept for images not yet re-encrypted, by key id."""
-    ring = {}
-    for name, path in keyfiles.ring_files(_key_file(), RING_SUFFIX).items():
-        key = _load_key(keyfiles.read_secret(path, f"{_SETTING} key ring"), str(path))
-        if key.key_id.hex() != name:
-            raise ImproperlyConfigured(f"The image key ring's {path} does not hold the key its name says.")
-        ring[key.key_id] = key
-    return ring
-
-
-def key_id() -> str:
-    """The current image key's id: hex of the first 8 bytes of its SHA-256."""
-    return _key().key_id.hex()
-
-
-def ring_key_ids() -> list[str]:
-    """The ids of the retired keys the ring still holds."""
-    return sorted(key_id.hex() for key_id in _ring())
-
-
-def encrypt(plaintext: bytes, *, associated_data: bytes) -> bytes:
-    """Encrypt with AES-256-GCM, bound to associated_data: b"GVI1" + key id + nonce + ciphertext and tag."""
-    return _encrypt(_key(), plaintext, associated_data)
-
-
-def _encrypt(key: _Key, plaintext: bytes, associated_data: bytes) -> bytes:
-    nonce = os.urandom(_NONCE_BYTES)
-    return _MAGIC + key.key_id + nonce + key.aead.encrypt(nonce, plaintext, associated_data)
-
-
-def decrypt(blob: bytes, *, associated_data: bytes) -> bytes:
-    """Decrypt a blob made by encrypt() under the current key or one the key ring keeps, or raise ImageDecryptionError.
-
-    The key id in the header says which key: old images stay readable while a rotation re-encrypts them.
-    """
-    header = len(_MAGIC) + _KEY_ID_BYTES + _NONCE_BYTES
-    if len(blob) < header + _TAG_BYTES or not blob.startswith(_MAGIC):
-        raise ImageDecryptionError("Not an encrypted Govern image (bad magic or too short).")
-    key = _key()
-    blob_key_id = blob[len(_MAGIC) : len(_MAGIC) + _KEY_ID_BYTES]
-    if blob_key_id != key.key_id:
-        retired = _ring().get(blob_key_id)
-        if retired is None:
-            raise ImageDecryptionError(
-                f"The image was encrypted with key {blob_key_id.hex()}, not the current key {key.key_id.hex()}, "
-                "and the key ring does not hold it."
-            )
-        key = retired
-    nonce = blob[header - _NONCE_BYTES : header]
-    try:
-        return key.aead.decrypt(nonce, blob[header:], associated_data)
-    except InvalidTag:
-        raise ImageDecryptionError("The image failed authentication: tampered, or bound to other data.") from None
-
-
-# --- Rotation: a new key, re-encryption in batches, the old key destroyed once nothing needs it -------------------
-
-
-def encrypted_columns() -> list[tuple[type[models.Model], str]]:
-    """Every column holding images encrypted here, in any app.
-
-    A binary field named `ciphertext` or `*_ciphertext` on a model that says what its ciphertext is bound to
-    (`associated_data()`): found, not listed, so this module names no app above it.
-    """
-    columns = []
-    for model in django_apps.get_models():
-        if not callable(getattr(model, "associated_data", None)):
-            continue
-        for column in model._meta.concrete_fields:
-            if isinstance(column, models.BinaryField) and (
-                column.name == "ciphertext" or column.name.endswith("_ciphertext")
-            ):
-                columns.append((model, column.name))
-    return columns
-
-
-def _under(model, column: str, key_ids: list[bytes], *, exclude: bool = False):
-    """The rows whose blob in `column` is under one of these keys (or, with exclude, under any other key)."""
-    rows = model._default_manager.annotate(
-        _magic=Substr(column, 1, len(_MAGIC), output_field=models.BinaryField()),
-        _key_id=Substr(column, len(_MAGIC) + 1, _KEY_ID_BYTES, output_field=models.BinaryField()),
-    ).filter(_magic=_MAGIC)
-    return rows.exclude(_key_id__in=key_ids) if exclude else rows.filter(_key_id__in=key_ids)
-
-
-def images_under(key_id_hex: str) -> int:
-    """How many stored images are encrypted under this key."""
-    wanted = [bytes.fromhex(key_id_hex)]
-    return sum(_under(model, column, wanted).count() for model, column in encrypted_columns())
-
-
-def rotate_key(actor, reason: str):
-    """A new current image key; the old one goes to the key ring first, so every image stays readable.
-
-    Returns the rotation (apps.audit.rotation.Rotation). Then `reencrypt` and `retire_unused_keys` finish the job.
-    """
-    path = _key_file()
-    current = _key()
-    old_id = current.key_id.hex()
-    resumed = rotation.resume_interrupted(
-        Secret.IMAGE, path, lambda staged: _load_key(staged, str(keyfiles.pending_path(path))).key_id.hex(), old_id
-    )
-    if resumed is not None:
-        return resumed
-    new = AESGCM.generate_key(bit_length=_KEY_BYTES * 8)
-    new_id = _load_key(new, str(keyfiles.pending_path(path))).key_id.hex()
-    keyfiles.keep_in_ring(path, old_id, RING_SUFFIX, current.material)
-    keyfiles.stage(path, new)
-    with transaction.atomic():
-        event = rotation.record_rotation(
-            Secret.IMAGE,
-            actor,
-            reason,
-            old_id,
-            new_id,
-            data={"old_key": "kept in the key ring until no image is encrypted under it"},
-        )
-    keyfiles.install_staged(path)
-    return rotation.Rotation(Secret.IMAGE, old_id, new_id, event.seq)
-
-
-def reencrypt(batch_size: int = 100, progress=None) -> int:
-    """Re-encrypt under the current key every image under another key, a batch per transaction; how many.
-
-    Killed at any moment, nothing is lost: a batch commits whole or not at all, and an image not yet re-encrypted is
-    still under a key the ring holds. Run again, it carries on with what is left. `progress(model, done)` is told
-    after each batch.
-    """
-    current = _key()
-    total = 0
-    for model, column in encrypted_columns():
-        has_key_id = any(other.name == "key_id" for other in model._meta.concrete_fields)
-        while True:
-            with transaction.atomic():
-                rows = list(
-                    _under(model, column, [current.key_id], exclude=True)
-                    .select_for_update()
-                    .order_by("pk")[:batch_size]
-                )
-                for row in rows:
-                    bound_to = row.associated_data()
-                    try:
-                        plaintext = decrypt(bytes(getattr(row, column)), associated_data=bound_to)
-                    except ImageDecryptionError as exc:
-                        raise ImageDecryptionError(f"{model._meta.label} {row.pk}: {exc}") from None
-                    changes = {column: _encrypt(current, plaintext, bound_to)}
-                    if has_key_id:
-                        changes["key_id"] = current.key_id.hex()
-                    model._default_manager.filter(pk=row.pk).update(**changes)
-            if not rows:
-                break
-            total += len(rows)
-            if progress is not None:
-                progress(model, len(rows))
-    return total
-
-
-def retire_unused_keys(actor, reason: str) -> list[str]:
-    """Destroy each key in the ring that no stored image is encrypted under any more; their ids.
-
-    A key still in use is kept (run `reencrypt` first). Each destruction is logged before the file goes.
-    """
-    current = key_id()
-    retired = []
-    for name in ring_key_ids():
-        if name == current or images_under(name):
-            continue
-        with transaction.atomic():
-            rotation.record_retirement(Secret.IMAGE, actor, reason, name, data={"images_under_key": 0})
-        keyfiles.discard_from_ring(_key_file(), name, RING_SUFFIX)
-        retired.append(name)
-    return retired
