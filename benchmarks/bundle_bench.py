@@ -5,10 +5,11 @@
 
 Runs against a dedicated database `govern_bundle_bench` (with --smoke, `govern_bundle_bench_smoke_<pid>`) on the
 embedded PostgreSQL server (`.pgdata/`), created afresh and dropped at the end. The deployment's faces are recorded
-through the real recording path (`matching.services._match_and_record`: a receipt and a `face.deleted` event per
-face, a `capture.processed` and an outcome event per frame) with random vectors against an empty list, so every face
-ends as a deletion receipt; detection and embedding are skipped (they are the matching benchmark's subject, not the
-bundle's). The run fails (exit status 1) if the offline verifier refuses the bundle or the ledger does not balance.
+through the real recording path (`live_capture._match_and_record` in apps/matching/services: a receipt and a
+`face.deleted` event per face, a `capture.processed` and an outcome event per frame) with random vectors against
+an empty list, so every face ends as a deletion receipt; detection and embedding are skipped (they are the matching
+benchmark's subject, not the bundle's). The run fails (exit status 1) if the offline verifier refuses the bundle or
+the ledger does not balance.
 
 Targets: built in <= 30 s, verified offline in <= 5 s on a 2-core machine. Baselines in the same run, as ratios:
 build against reading the same events' rows from the database; verify against parsing and leaf-hashing them only.
@@ -93,7 +94,7 @@ def record_faces(deployment, asset, faces: int, per_frame: int) -> float:
     """Record `faces` faces in frames of `per_frame`, through the real recording path; seconds taken."""
     from django.utils import timezone
 
-    from apps.matching import services
+    from apps.matching.services import live_capture
 
     engine = SimpleNamespace(name="bench-engine", weights_sha256="b" * 64)
     rng = np.random.default_rng(3)
@@ -103,7 +104,7 @@ def record_faces(deployment, asset, faces: int, per_frame: int) -> float:
         n = min(per_frame, faces - done)
         vectors = rng.normal(size=(n, 512)).astype(np.float32)
         vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-        services._match_and_record(deployment, asset, engine, [None] * n, vectors, timezone.now())
+        live_capture._match_and_record(deployment, asset, engine, [None] * n, vectors, timezone.now())
         done += n
         if done % 10_000 < per_frame:
             print(f"   {done:,} faces recorded", flush=True)

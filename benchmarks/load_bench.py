@@ -85,7 +85,7 @@ def prepare() -> dict:
     from apps.accounts.models import User
     from apps.deployments.choices import DeploymentState
     from apps.deployments.models import Deployment
-    from apps.matching import services as matching
+    from apps.matching.services import live_capture
 
     call_command("collectstatic", interactive=False, verbosity=0)
     call_command("seed_demo", password=PASSWORD, stdout=io.StringIO())
@@ -100,7 +100,7 @@ def prepare() -> dict:
     return {
         "deployment": live,
         "asset": asset,
-        "camera": matching.issue_credential(commander, asset),
+        "camera": live_capture.issue_credential(commander, asset),
         "officer_token": officer_token,
         "oversight_token": oversight_token,
     }
@@ -108,12 +108,12 @@ def prepare() -> dict:
 
 def pipeline_rate(asset, deployment, frame: bytes, count: int) -> float:
     """Frames per second through `capture_frame` in this process: the pipeline's own rate."""
-    from apps.matching import services as matching
+    from apps.matching.services import live_capture
 
-    matching.capture_frame(asset, frame, deployment_id=deployment.pk)  # the engine loads outside the timing
+    live_capture.capture_frame(asset, frame, deployment_id=deployment.pk)  # the engine loads outside the timing
     started = time.perf_counter()
     for _ in range(count):
-        matching.capture_frame(asset, frame, deployment_id=deployment.pk)
+        live_capture.capture_frame(asset, frame, deployment_id=deployment.pk)
     return count / (time.perf_counter() - started)
 
 

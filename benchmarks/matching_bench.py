@@ -183,7 +183,7 @@ def bench_load(socket_dir: str, templates: np.ndarray) -> dict:
     from django.db import connection
     from pgvector import HalfVector
 
-    from apps.matching.services import _as_list
+    from apps.matching.list_index import as_list as _as_list
 
     conn = raw_connection(socket_dir)
     conn.execute("CREATE TABLE bench_watchlist (id serial PRIMARY KEY, entry_id int, embedding halfvec(512))")
@@ -274,7 +274,7 @@ def bench_pipeline(matrix: np.ndarray, rounds: int) -> dict:
     from apps.audit import services as audit
     from apps.matching.engine import get_engine
     from apps.matching.list_index import ListIndex
-    from apps.matching.services import _receipt_key
+    from apps.matching.services.live_capture import _receipt_key
     from govern import uploads
 
     t0 = time.perf_counter()

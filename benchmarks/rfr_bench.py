@@ -76,7 +76,7 @@ def add_gallery(count: int, uploader_id: int, seed: int = 7) -> float:
     """`count` synthetic custody templates with their image records and subjects; seconds taken."""
     from django.db import connection
 
-    from apps.matching.custody_index import halfvec_bytes
+    from apps.matching.services.custody_index import halfvec_bytes
     from benchmarks import custody_bench
 
     started = time.perf_counter()
@@ -148,7 +148,8 @@ def _graph_mb() -> tuple[float, float]:
 
 def _timed_load() -> tuple[float, float]:
     """Seconds a worker with the files but no graph in memory takes to load it, then for a search's sync."""
-    from apps.matching import custody_graph, custody_index
+    from apps.matching import custody_graph
+    from apps.matching.services import custody_index
 
     custody_graph.forget()
     started = time.perf_counter()
@@ -185,10 +186,10 @@ def run(args) -> int:
 
     from apps.accounts.models import User
     from apps.audit.models import Event
-    from apps.matching import custody_index, retrospective
     from apps.matching.choices import ProbeState, SearchState
     from apps.matching.engine import get_engine
     from apps.matching.models import CustodyTemplate, Probe
+    from apps.matching.services import custody_index, retrospective
     from apps.outbox import services as outbox
 
     print("1. seeding the demo (its custody gallery is enrolled)", flush=True)

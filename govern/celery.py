@@ -5,6 +5,8 @@ import os
 
 from celery import Celery, signals
 
+from govern.request_id import begin_request, current_request_id
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "govern.settings.base")
 
 app = Celery("govern")
@@ -18,8 +20,6 @@ REQUEST_ID_HEADER = "govern_request_id"
 @signals.before_task_publish.connect
 def _carry_request_id(headers=None, **_kwargs):
     """Give the task the request id of whatever enqueued it, so its audit events trace back."""
-    from apps.audit.context import current_request_id
-
     if headers is not None:
         headers.setdefault(REQUEST_ID_HEADER, str(current_request_id()))
 
@@ -27,8 +27,6 @@ def _carry_request_id(headers=None, **_kwargs):
 @signals.task_prerun.connect
 def _adopt_request_id(task=None, **_kwargs):
     """Run the task under the enqueuing request's id, or a new one."""
-    from apps.audit.context import begin_request
-
     carried = None
     if task is not None:
         request = task.request

@@ -13,11 +13,11 @@ from apps.deployments.models import Deployment
 @pytest.fixture
 def engine_approved(approvers, make_user):
     """The face engine in use is approved and countersigned (uncalibrated engines are allowed by the test settings)."""
-    from apps.matching import services as matching
+    from apps.matching.services import engine_approval
     from govern.roles import Role
 
     countersigner = make_user("dpo-engine", Role.PRIVACY_OFFICER)
-    return matching.approve_engine(
+    return engine_approval.approve_engine(
         approvers.superintendent, reason="Test engine for the deployment tests.", countersigned_by=countersigner
     )
 

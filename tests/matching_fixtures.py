@@ -6,7 +6,7 @@ import io
 import pytest
 from PIL import Image
 
-from apps.matching import services
+from apps.matching.services import enrolment
 from apps.watchlists import services as watchlists
 from apps.watchlists.choices import LegalBasis
 from tests.deployment_fixtures import EARLIER, go_live, plan_deployment
@@ -73,7 +73,7 @@ def live(actors, approvers, approved_watchlist, documents, vans, engine_approved
         start=now - datetime.timedelta(minutes=30),
         end=now + datetime.timedelta(hours=4),
     )
-    result = services.enrol_watchlist(watchlist.pk, watchlist.approved_hash)
+    result = enrolment.enrol_watchlist(watchlist.pk, watchlist.approved_hash)
     assert result.enrolled == 1, result.problems
     deployment = plan_deployment(
         actors.officer, watchlist, assets=[vans[0]], documents=documents, team=officers_so_far(), now=now - EARLIER

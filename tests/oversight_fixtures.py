@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from apps.matching import services as matching
 from apps.matching.models import WatchlistTemplate
+from apps.matching.services import enrolment, live_capture
 
 EVIDENCE_TEXT = b"NPL-style test report: TPIR 89%, FPIR 1/6000 at 0.6; no significant difference by sex or ethnicity."
 
@@ -15,16 +15,16 @@ def receipts_only(deployment) -> None:
     WatchlistTemplate.objects.filter(watchlist=deployment.watchlist).update(
         embedding=(other / np.linalg.norm(other)).tolist()
     )
-    matching._templates.cache_clear()
+    enrolment.templates.cache_clear()
 
 
 @pytest.fixture
 def ledgered(live, vans, astronaut):
     """The live deployment after three frames: one alert, then two faces destroyed with receipts."""
-    first = matching.capture_frame(vans[0], astronaut)
+    first = live_capture.capture_frame(vans[0], astronaut)
     receipts_only(live)
-    matching.capture_frame(vans[0], astronaut)
-    matching.capture_frame(vans[0], astronaut)
+    live_capture.capture_frame(vans[0], astronaut)
+    live_capture.capture_frame(vans[0], astronaut)
     live.alert_id = first.alerts[0]
     return live
 

@@ -1,6 +1,6 @@
 """Give every HTTP request its own id and return it to the client."""
 
-from .context import begin_request
+from govern.request_id import begin_request
 
 RESPONSE_HEADER = "X-Request-ID"
 

@@ -20,10 +20,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from govern import prepared
+from govern.request_id import current_request_id
 
 from . import merkle, registry, signing, verifier
 from .choices import CONSULTATION_ACTION
-from .context import current_request_id
 from .models import Checkpoint, Event, LogHead
 
 SYSTEM_ACTOR = "(system)"

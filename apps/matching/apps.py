@@ -17,7 +17,7 @@ class MatchingConfig(AppConfig):
 
         from . import permissions  # noqa: F401  (declares the rules)
         from .choices import AUDIT_ACTIONS
-        from .services import engine_condition
+        from .services.engine_approval import engine_condition
         from .tasks import enrol_custody_on_upload, enrol_on_approval, purge_on_purging
 
         register_all(AUDIT_ACTIONS)

@@ -8,18 +8,18 @@ from django.conf import settings
 
 from apps.accounts.models import User
 
-from . import services
+from .services import engine_approval
 
 ORDER = 50
 
 
 def seed(stdout) -> None:
     """Approve the engine in use, if it may be used at all."""
-    name, _weights, calibrated = services.engine_identity()
+    name, _weights, calibrated = engine_approval.engine_identity()
     if not calibrated and not settings.FACE_ALLOW_UNCALIBRATED:
         stdout.write(f"Face engine {name} is uncalibrated and not allowed: demo deployments will not go live.")
         return
-    services.approve_engine(
+    engine_approval.approve_engine(
         User.objects.get(username="commander"),
         reason="SYNTHETIC DEMO: approved for demonstration only; it recognises nobody.",
         countersigned_by=User.objects.get(username="privacy"),

@@ -82,3 +82,15 @@ class ListIndex:
         """Every template's score for one vector (only when a tie crosses the k-th place: duplicated templates)."""
         scores, positions = self._search(vector[None, :], len(self))
         return scores[0], positions[0]
+
+
+def as_list(vector) -> list[float]:
+    """pgvector returns a HalfVector or a list, depending on the driver's registration."""
+    return vector.to_list() if hasattr(vector, "to_list") else list(vector)
+
+
+def halfvec(value) -> np.ndarray:
+    """A halfvec from the binary protocol: int16 dimensions, int16 unused, then big-endian float16 values."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return np.frombuffer(value, dtype=">f2", offset=4)
+    return np.asarray(as_list(value), dtype=np.float32)  # a driver that registered pgvector's own loaders

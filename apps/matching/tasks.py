@@ -4,47 +4,43 @@ from celery import shared_task
 
 from apps.outbox import services as outbox
 
-from . import services
+from .services import enrolment, retrospective
 
 
 @shared_task(name="apps.matching.tasks.embed_watchlist", acks_late=True)
 def embed_watchlist(watchlist_id: int, approved_hash: str) -> int:
     """Enrol an approved watchlist version's templates (idempotent: re-enrolling replaces them)."""
-    return services.enrol_watchlist(watchlist_id, approved_hash).enrolled
+    return enrolment.enrol_watchlist(watchlist_id, approved_hash).enrolled
 
 
 @shared_task(name="apps.matching.tasks.vacuum_templates")
 def vacuum_templates(watchlist_id: int | None = None) -> None:
     """VACUUM the template table after a purge, and log that the purged list's vectors left the pages."""
-    services.vacuum_table(watchlist_id)
+    enrolment.vacuum_table(watchlist_id)
 
 
 @shared_task(name="apps.matching.tasks.embed_custody_image", acks_late=True)
 def embed_custody_image(image_id: int) -> bool:
     """Enrol one custody image for retrospective search (idempotent)."""
-    from . import retrospective
-
     return retrospective.enrol_custody_image(image_id)
 
 
 @shared_task(name="apps.matching.tasks.run_search", acks_late=True)
 def run_search(request_id: int) -> int:
     """Run a retrospective search (a redelivery skips the stills already done)."""
-    from . import retrospective
-
     return retrospective.run_search(request_id).processed
 
 
 def enrol_custody_on_upload(sender, image_id: int, **_kwargs) -> None:
     """A custody image is being stored: enrol it for retrospective search once that commits."""
-    outbox.enqueue(embed_custody_image, image_id)
+    outbox.enqueue(embed_custody_image.name, image_id)
 
 
 def purge_on_purging(sender, watchlist_id: int, **_kwargs) -> None:
     """A watchlist is being purged: its templates go in the same transaction."""
-    services.purge_templates(watchlist_id)
+    enrolment.purge_templates(watchlist_id)
 
 
 def enrol_on_approval(sender, watchlist_id: int, approved_hash: str, **_kwargs) -> None:
     """A watchlist is being approved: enrol it once that commits."""
-    outbox.enqueue(embed_watchlist, watchlist_id, approved_hash)
+    outbox.enqueue(embed_watchlist.name, watchlist_id, approved_hash)

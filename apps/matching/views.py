@@ -18,11 +18,11 @@ from govern import encryption, policy
 from govern.errors import TooLarge, TooMany
 from govern.pages import form_errors, perform, visible_or_404
 
-from . import retrospective, services
 from .choices import AlertState, Outcome
 from .models import Alert, Probe, SearchRequest
 from .panels import render_alert_panels
 from .permissions import deployments_with_visible_alerts
+from .services import alert_handling, retrospective
 
 
 def _deployment(request, pk):
@@ -79,7 +79,7 @@ def _queue_figures(user, deployment, since: int) -> dict:
     and those newer than `since` that this user may see."""
     visible = Alert.objects.restrict(user, "view").filter(deployment=deployment)
     return {
-        "counts": services.reconciliation(deployment),
+        "counts": alert_handling.reconciliation(deployment),
         "since": since,
         "pending": visible.filter(state=AlertState.PENDING).count(),
         "new": visible.filter(pk__gt=since).count(),
@@ -107,7 +107,7 @@ def alert_image(request, pk, which):
     if which == "probe":
         if alert.probe_deleted_at is not None:
             return HttpResponse("Deleted under the retention policy.", status=410, content_type="text/plain")
-        return _image_response(services.read_probe(request.user, alert, reason))
+        return _image_response(alert_handling.read_probe(request.user, alert, reason))
     if alert.entry is None:
         return HttpResponse("The watchlist entry no longer exists.", status=404, content_type="text/plain")
     image = alert.entry.image
@@ -126,11 +126,11 @@ def alert_act(request, pk, act):
         request.POST,
     )
     actions = {
-        "judge": lambda: services.adjudicate(
+        "judge": lambda: alert_handling.adjudicate(
             user, alert, match=post.get("match") == "yes", reason=post.get("reason", "")
         ),
-        "engage": lambda: services.engage(user, alert),
-        "outcome": lambda: services.record_alert_outcome(
+        "engage": lambda: alert_handling.engage(user, alert),
+        "outcome": lambda: alert_handling.record_alert_outcome(
             user, alert, outcome=post.get("outcome", ""), note=post.get("note", "")
         ),
     }

@@ -1,6 +1,6 @@
 """The transactional outbox: a Celery task is written in the transaction of the change that calls for it.
 
-`enqueue(task, *args)` adds a row to the caller's transaction, and after commit the row is published and marked
+`enqueue(task_name, *args)` adds a row to the caller's transaction, and after commit the row is published and marked
 sent. If the broker is unreachable the publish gives up at once (one attempt, a short connect timeout: the request
 that committed the change must neither fail nor hang) and the row stays pending until the dispatcher sends it:
 Celery beat every 30 s, the next message that reaches the broker, or `manage.py outbox_dispatch`. A task queued in
@@ -25,8 +25,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from apps.audit.context import current_request_id
 from govern.celery import REQUEST_ID_HEADER, app
+from govern.request_id import current_request_id
 
 from .models import Message
 
@@ -50,10 +50,13 @@ class Dispatched:
     error: str = ""
 
 
-def enqueue(task, *args) -> Message:
-    """Queue a Celery task in the caller's transaction; it is sent after commit, or later if the broker is down."""
+def enqueue(task_name: str, *args) -> Message:
+    """Queue a Celery task, by its registered name, in the caller's transaction; it is sent after commit, or later
+    if the broker is down. A name, not the task: a service need not import the tasks module that calls it back."""
+    if task_name not in app.tasks:
+        raise LookupError(f"No Celery task is registered as {task_name!r}.")
     message = Message.objects.create(
-        task=task.name, args=list(args), queue=_queue_of(task.name, args), request_id=current_request_id()
+        task=task_name, args=list(args), queue=_queue_of(task_name, args), request_id=current_request_id()
     )
     transaction.on_commit(partial(_after_commit, message.pk))
     return message

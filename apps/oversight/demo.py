@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from apps.accounts.models import User
-from apps.matching import services as matching
+from apps.matching.services import engine_approval
 
 from . import services
 from .choices import ChangeKind, ChangeState, DataClass
@@ -39,7 +39,7 @@ def seed(stdout) -> None:
             evidence=_report(),
         )
         services.countersign(privacy, change, note="SYNTHETIC DEMO countersignature.")
-    name, weights, calibrated = matching.engine_identity()
+    name, weights, calibrated = engine_approval.engine_identity()
     if (calibrated or settings.FACE_ALLOW_UNCALIBRATED) and not GovernedChange.objects.filter(
         kind=ChangeKind.ENGINE, engine_weights_sha256=weights, state=ChangeState.IN_FORCE
     ).exists():

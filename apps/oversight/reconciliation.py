@@ -16,7 +16,7 @@ from apps.audit.models import Event
 from apps.deployments.models import Deployment
 from apps.matching.choices import AlertState, SearchState
 from apps.matching.models import Alert, Capture, DeletionReceipt, SearchRequest, WatchlistTemplate
-from apps.matching.services import alerts_past_retention
+from apps.matching.services.alert_handling import alerts_past_retention
 from apps.watchlists.choices import WatchlistState
 from apps.watchlists.models import Manifest, Watchlist
 

@@ -20,9 +20,8 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.audit import services as audit
 from apps.deployments import services as deployments
-from apps.matching import retrospective
-from apps.matching import services as matching
 from apps.matching.choices import AlertState
+from apps.matching.services import alert_handling, engine_approval, retrospective
 from apps.watchlists import services as watchlists
 from govern import policy
 from govern.errors import Conflict
@@ -122,7 +121,7 @@ def _sweep(now, dry_run: bool) -> list[SweepItem]:
         for alert in held:
             detail = f"held by {alert.hold_by.get_username() if alert.hold_by else '?'}: {alert.hold_reason}"
             items.append(SweepItem(data_class, f"alert {alert.pk}", "held", detail))
-        for pk in matching.retention_sweep(now=now, dry_run=dry_run, states=states, hours=hours):
+        for pk in alert_handling.retention_sweep(now=now, dry_run=dry_run, states=states, hours=hours):
             items.append(SweepItem(data_class, f"alert {pk}", "due" if dry_run else "deleted", "probe image"))
     hours = retention_hours(DataClass.RETROSPECTIVE_PROBES)
     for request in reconciliation.due_items(DataClass.RETROSPECTIVE_PROBES, hours, now)[0]:
@@ -215,7 +214,7 @@ def propose(actor, kind: str, *, reason: str, equality_evidence: str, evidence, 
     if kind == ChangeKind.THRESHOLD:
         fields["threshold"] = _threshold_value(threshold)
     else:
-        name, weights, calibrated = matching.engine_identity()
+        name, weights, calibrated = engine_approval.engine_identity()
         fields.update(engine_name=name, engine_weights_sha256=weights, engine_calibrated=calibrated)
     reason = _reason(reason)
     equality_evidence = _reason(equality_evidence, "equality_evidence")
@@ -266,10 +265,10 @@ def countersign(actor, change: GovernedChange, *, note: str = "", now=None) -> G
     if locked.kind == ChangeKind.THRESHOLD:
         _threshold_value(locked.threshold)  # the floor may have been raised since it was proposed
     else:
-        name, weights, _ = matching.engine_identity()
+        name, weights, _ = engine_approval.engine_identity()
         if (name, weights) != (locked.engine_name, locked.engine_weights_sha256):
             raise Conflict("The engine running now is not the one proposed; propose the engine in use again.")
-        matching.approve_engine(locked.proposed_by, reason=locked.reason, countersigned_by=actor)
+        engine_approval.approve_engine(locked.proposed_by, reason=locked.reason, countersigned_by=actor)
     GovernedChange.objects.filter(kind=locked.kind, state=ChangeState.IN_FORCE).update(state=ChangeState.SUPERSEDED)
     locked.state, locked.decided_by, locked.decided_at = ChangeState.IN_FORCE, actor, now or timezone.now()
     locked.decision_note = note.strip()

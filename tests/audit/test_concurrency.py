@@ -17,7 +17,7 @@ EVENTS_EACH = 40
 
 def _writer(number: int) -> None:
     """Append events, rolling back every fifth, from a forked process with its own connection."""
-    from apps.audit.context import begin_request
+    from govern.request_id import begin_request
 
     begin_request()
     for i in range(EVENTS_EACH):

@@ -205,7 +205,7 @@ def test_proofs_refuse_sizes_outside_the_log():
 
 
 def test_events_of_one_unit_of_work_share_a_request_id():
-    from apps.audit.context import begin_request
+    from govern.request_id import begin_request
 
     request_id = begin_request()
     first, second = _record(2)

@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from apps.audit.models import Event
 from apps.deployments import services as deployments
-from apps.matching import services as matching
 from apps.matching.models import Alert
+from apps.matching.services import alert_handling, live_capture
 from apps.oversight import services as oversight
 from apps.oversight.choices import ChangeKind
 from govern.errors import Conflict
@@ -56,12 +56,12 @@ def _one_won(results, refusal=Conflict):
 def test_two_officers_judge_the_same_alert_at_once(make_user, live, vans, astronaut):
     from govern.roles import Rank, Role
 
-    alert = Alert.objects.get(pk=matching.capture_frame(vans[0], astronaut).alerts[0])
+    alert = Alert.objects.get(pk=live_capture.capture_frame(vans[0], astronaut).alerts[0])
     first, second = (make_user(f"pc{i}", Role.OFFICER, rank=Rank.CONSTABLE) for i in range(2))
     deployments.set_team(live.planned_by, live, [first, second])
     results = race(
-        lambda: matching.adjudicate(first, alert, match=True, reason="Same person: scar and ears"),
-        lambda: matching.adjudicate(second, alert, match=False, reason="Different person: older, taller"),
+        lambda: alert_handling.adjudicate(first, alert, match=True, reason="Same person: scar and ears"),
+        lambda: alert_handling.adjudicate(second, alert, match=False, reason="Different person: older, taller"),
     )
     judged = _one_won(results)
     alert.refresh_from_db()
@@ -97,9 +97,9 @@ def test_two_proposals_of_the_same_kind_at_once_leave_one_open(approvers, eviden
 
 
 def test_two_retention_sweeps_at_once_delete_each_probe_once(actors, live, vans, astronaut):
-    alerts = [Alert.objects.get(pk=matching.capture_frame(vans[0], astronaut).alerts[0]) for _ in range(4)]
+    alerts = [Alert.objects.get(pk=live_capture.capture_frame(vans[0], astronaut).alerts[0]) for _ in range(4)]
     for alert in alerts:
-        matching.adjudicate(actors.officer, alert, match=False, reason="Different person: older, taller")
+        alert_handling.adjudicate(actors.officer, alert, match=False, reason="Different person: older, taller")
     later = timezone.now() + datetime.timedelta(days=40)
     results = race(lambda: oversight.retention_sweep(now=later), lambda: oversight.retention_sweep(now=later))
     assert not [r for r in results if isinstance(r, Exception)], results
@@ -116,7 +116,7 @@ def test_frames_committing_together_each_add_their_faces_to_the_published_figure
 
     from apps.deployments.models import Outcome
 
-    matching.capture_frame(vans[0], astronaut)  # the figures' row exists from the first frame
+    live_capture.capture_frame(vans[0], astronaut)  # the figures' row exists from the first frame
     before = Outcome.objects.get(deployment=live).faces_processed
     results = []
     with transaction.atomic():
@@ -137,7 +137,7 @@ def test_frames_committing_together_each_add_their_faces_to_the_published_figure
 
 def _capture_and_close(van, frame):
     try:
-        return matching.capture_frame(van, frame)
+        return live_capture.capture_frame(van, frame)
     finally:
         connections.close_all()
 
@@ -166,9 +166,9 @@ def test_a_custody_image_enrolled_while_it_is_added_to_a_list_never_deadlocks(
     enrolment task (503 in 3 of 4 tries from outside). The enrolment held the image's row while it waited for the
     audit log's head; the edit held the head (its new version's event) while its entry's foreign key waited for the
     image's row. Here the edit is sent at the worst moment, each time: while the enrolment holds the image."""
-    from apps.matching import retrospective
     from apps.matching.engine import get_engine
     from apps.matching.models import CustodyTemplate
+    from apps.matching.services import retrospective
     from apps.watchlists import services as watchlists
     from apps.watchlists.choices import Category, LegalBasis
     from apps.watchlists.models import Entry

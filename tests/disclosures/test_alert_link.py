@@ -8,8 +8,8 @@ from django.urls import reverse
 from apps.disclosures import services
 from apps.disclosures.choices import ContactMethod, Route, Stage
 from apps.disclosures.models import DisclosureCase
-from apps.matching import services as matching
 from apps.matching.models import Alert
+from apps.matching.services import alert_handling, live_capture
 from apps.watchlists.models import Subject
 from govern.errors import Conflict
 
@@ -20,7 +20,7 @@ ALERTS_REASON = "Adjudicating alerts at the van"
 
 @pytest.fixture
 def alert(live, vans, astronaut):
-    return Alert.objects.get(pk=matching.capture_frame(vans[0], astronaut).alerts[0])
+    return Alert.objects.get(pk=live_capture.capture_frame(vans[0], astronaut).alerts[0])
 
 
 def _flag(alert):
@@ -33,7 +33,7 @@ def test_only_an_adjudicated_alert_on_a_registered_sex_offender_opens_a_case(uni
     _flag(alert)
     with pytest.raises(Conflict, match="not been adjudicated"):
         services.open_from_alert(unit.pc, alert)
-    matching.adjudicate(unit.pc, alert, match=True, reason=JUDGED)
+    alert_handling.adjudicate(unit.pc, alert, match=True, reason=JUDGED)
     Subject.objects.filter(pk=alert.subject_id).update(registered_sex_offender=False)
     with pytest.raises(ValidationError, match="registered sex offender"):
         services.open_from_alert(unit.pc, alert)
@@ -42,14 +42,14 @@ def test_only_an_adjudicated_alert_on_a_registered_sex_offender_opens_a_case(uni
 
 def test_a_false_alert_opens_nothing(unit, alert):
     _flag(alert)
-    matching.adjudicate(unit.pc, alert, match=False, reason="Different person: height and age are wrong")
+    alert_handling.adjudicate(unit.pc, alert, match=False, reason="Different person: height and age are wrong")
     with pytest.raises(Conflict, match="false alert"):
         services.open_from_alert(unit.pc, alert)
 
 
 def test_the_alert_page_opens_a_linked_case_in_one_action_and_then_shows_it(client, unit, actors, live, alert):
     _flag(alert)
-    matching.adjudicate(unit.pc, alert, match=True, reason=JUDGED)
+    alert_handling.adjudicate(unit.pc, alert, match=True, reason=JUDGED)
     alerts_url = reverse("matching:alerts", args=[live.pk])
     client.force_login(actors.officer)  # an officer outside the unit sees no panel and may not open a case
     assert b"open-disclosure-case" not in client.get(alerts_url, {"reason": ALERTS_REASON}).content
@@ -73,7 +73,7 @@ def test_the_api_opens_a_case_from_an_alert(api, unit, alert):
     _flag(alert)
     client = api(unit.pc)
     assert client.post("/api/disclosures/cases/from-alert/", {"alert": alert.pk}, format="json").status_code == 409
-    matching.adjudicate(unit.pc, alert, match=True, reason=JUDGED)
+    alert_handling.adjudicate(unit.pc, alert, match=True, reason=JUDGED)
     opened = client.post("/api/disclosures/cases/from-alert/", {"alert": alert.pk}, format="json")
     assert (
         opened.status_code == 201

@@ -3,9 +3,9 @@
 import pytest
 
 from apps.deployments.models import Outcome as Figures
-from apps.matching import services
 from apps.matching.choices import AlertState
 from apps.matching.models import Alert
+from apps.matching.services import live_capture
 
 from .conftest import sign_in
 
@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def test_officer_adjudicates_an_alert(transactional_db, live_server, browser, live, vans, astronaut, screenshots):
-    services.capture_frame(vans[0], astronaut)  # the enrolled face passes the van: an alert
+    live_capture.capture_frame(vans[0], astronaut)  # the enrolled face passes the van: an alert
     page = browser.new_page()
     sign_in(page, live_server.url, "officer", "correct-horse-battery-staple")
     assert page.locator("#uncalibrated-banner").count() == 1
@@ -39,7 +39,7 @@ def test_officer_adjudicates_an_alert(transactional_db, live_server, browser, li
 
 def test_the_queue_announces_a_new_alert_in_place(transactional_db, live_server, browser, live, vans, astronaut):
     """htmx polls the queue's numbers: a new alert is announced without a reload; showing it is a consultation."""
-    services.capture_frame(vans[0], astronaut)
+    live_capture.capture_frame(vans[0], astronaut)
     page = browser.new_page()
     sign_in(page, live_server.url, "officer", "correct-horse-battery-staple")
     page.goto(f"{live_server.url}/matching/deployments/{live.pk}/alerts/?reason=Adjudicating%20alerts%20at%20the%20van")
@@ -47,7 +47,7 @@ def test_the_queue_announces_a_new_alert_in_place(transactional_db, live_server,
     page.wait_for_function("typeof window.htmx === 'object'")
     page.evaluate("window.sameDocument = true")
 
-    services.capture_frame(vans[0], astronaut)  # the face passes the van again
+    live_capture.capture_frame(vans[0], astronaut)  # the face passes the van again
 
     page.wait_for_function("document.querySelector('#new-alerts') !== null", timeout=15_000)
     assert page.evaluate("window.sameDocument === true")

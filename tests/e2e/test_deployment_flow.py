@@ -60,10 +60,10 @@ def world(transactional_db):
         )
         services.approve_document(supt, document)
     services.register_asset(supt, kind=AssetKind.VAN, identifier="LFR-VAN-7")
-    from apps.matching import services as matching
+    from apps.matching.services import engine_approval
 
     dpo = accounts.create_user(None, "e2e-dpo", "not-used-1234567", roles=[Role.PRIVACY_OFFICER])
-    matching.approve_engine(supt, reason="Test engine for the browser test.", countersigned_by=dpo)
+    engine_approval.approve_engine(supt, reason="Test engine for the browser test.", countersigned_by=dpo)
     return start
 
 

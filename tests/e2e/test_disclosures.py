@@ -98,12 +98,12 @@ def test_an_officer_of_the_unit_opens_a_case_from_an_alert(
     transactional_db, live_server, browser, live, vans, astronaut, make_user
 ):
     from apps.deployments import services as deployments
-    from apps.matching import services as matching
+    from apps.matching.services import live_capture
     from apps.watchlists.models import Subject
 
     officer = make_user("ppu-alert", Role.OFFICER, rank=Rank.CONSTABLE, unit=UNIT)
     deployments.set_team(live.planned_by, live, [*live.team.all(), officer], reason="Joins the van's shift")
-    alert = matching.capture_frame(vans[0], astronaut).alerts[0]
+    alert = live_capture.capture_frame(vans[0], astronaut).alerts[0]
     Subject.objects.update(registered_sex_offender=True)  # no service sets the flag yet: test setup
     page = browser.new_page()
     sign_in(page, live_server.url, "ppu-alert", "correct-horse-battery-staple")

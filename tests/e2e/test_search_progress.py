@@ -2,8 +2,8 @@
 
 import pytest
 
-from apps.matching import retrospective
 from apps.matching.choices import SearchState
+from apps.matching.services import retrospective
 from apps.outbox import services as outbox
 
 from .conftest import sign_in

@@ -8,9 +8,9 @@ from django.utils import timezone
 
 from apps.audit.models import Event
 from apps.deployments.models import Outcome as Figures
-from apps.matching import services
 from apps.matching.choices import AlertState, Outcome
 from apps.matching.models import Alert
+from apps.matching.services import alert_handling, live_capture
 from govern.errors import Conflict
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
@@ -19,35 +19,35 @@ REASON = "Compared the faces: same scar, same ears"
 
 @pytest.fixture
 def alert(live, vans, astronaut):
-    return Alert.objects.get(pk=services.capture_frame(vans[0], astronaut).alerts[0])
+    return Alert.objects.get(pk=live_capture.capture_frame(vans[0], astronaut).alerts[0])
 
 
 def test_nothing_is_done_on_an_alert_before_a_human_judges_it(actors, alert):
     with pytest.raises(Conflict, match="only after the alert was judged"):
-        services.engage(actors.officer, alert)
+        alert_handling.engage(actors.officer, alert)
     with pytest.raises(Conflict, match="only after an engagement"):
-        services.record_alert_outcome(actors.officer, alert, outcome=Outcome.ARREST)
+        alert_handling.record_alert_outcome(actors.officer, alert, outcome=Outcome.ARREST)
     with pytest.raises(IntegrityError), transaction.atomic():
         Alert.objects.filter(pk=alert.pk).update(engaged_at=timezone.now())  # the database refuses it too
 
 
 def test_only_officers_judge_and_a_reason_is_needed(actors, approvers, alert):
     with pytest.raises(PermissionDenied):
-        services.adjudicate(actors.retail, alert, match=True, reason=REASON)
+        alert_handling.adjudicate(actors.retail, alert, match=True, reason=REASON)
     with pytest.raises(PermissionDenied):
-        services.adjudicate(actors.compiler, alert, match=True, reason=REASON)
+        alert_handling.adjudicate(actors.compiler, alert, match=True, reason=REASON)
     with pytest.raises(ValidationError):
-        services.adjudicate(actors.officer, alert, match=True, reason="")
-    judged = services.adjudicate(actors.officer, alert, match=True, reason=REASON)
+        alert_handling.adjudicate(actors.officer, alert, match=True, reason="")
+    judged = alert_handling.adjudicate(actors.officer, alert, match=True, reason=REASON)
     assert judged.state == AlertState.CONFIRMED and judged.adjudicated_by == actors.officer
     with pytest.raises(Conflict, match="already judged"):
-        services.adjudicate(actors.officer, alert, match=False, reason=REASON)
+        alert_handling.adjudicate(actors.officer, alert, match=False, reason=REASON)
 
 
 def test_engagement_and_outcome_feed_the_published_figures(actors, live, alert):
-    services.adjudicate(actors.officer, alert, match=True, reason=REASON)
-    services.engage(actors.officer, alert)
-    services.record_alert_outcome(actors.officer, alert, outcome=Outcome.ARREST, note="Arrested on the warrant")
+    alert_handling.adjudicate(actors.officer, alert, match=True, reason=REASON)
+    alert_handling.engage(actors.officer, alert)
+    alert_handling.record_alert_outcome(actors.officer, alert, outcome=Outcome.ARREST, note="Arrested on the warrant")
     figures = Figures.objects.get(deployment=live)
     assert (figures.faces_processed, figures.alerts, figures.true_alerts, figures.engagements, figures.arrests) == (
         1,
@@ -60,7 +60,7 @@ def test_engagement_and_outcome_feed_the_published_figures(actors, live, alert):
 
 
 def test_a_false_alert_is_counted_as_false(actors, live, alert):
-    services.adjudicate(actors.officer, alert, match=False, reason="Different person: height and age wrong")
+    alert_handling.adjudicate(actors.officer, alert, match=False, reason="Different person: height and age wrong")
     assert Figures.objects.get(deployment=live).false_alerts == 1
 
 
@@ -100,7 +100,7 @@ def test_the_queue_polls_numbers_only_and_logs_no_consultation_for_them(actors, 
 
     counts = client.get(url, {"since": alert.pk})
     assert counts.status_code == 200 and b'id="pending">1<' in counts.content and b"new-alerts" not in counts.content
-    newer = services.capture_frame(vans[0], astronaut).alerts[0]  # the van sees the face again
+    newer = live_capture.capture_frame(vans[0], astronaut).alerts[0]  # the van sees the face again
     counts = client.get(url, {"since": alert.pk})
     assert b"1 new alert</strong>" in counts.content and b'id="pending">2<' in counts.content
     assert b"COLLINS" not in counts.content.upper() and b"<img" not in counts.content
@@ -130,22 +130,22 @@ def test_false_alerts_lose_their_probe_after_retention_unless_held(actors, appro
     import datetime
 
     settings.ALERT_FALSE_RETENTION_DAYS = 30
-    first, second = (Alert.objects.get(pk=services.capture_frame(vans[0], astronaut).alerts[0]) for _ in range(2))
+    first, second = (Alert.objects.get(pk=live_capture.capture_frame(vans[0], astronaut).alerts[0]) for _ in range(2))
     for alert in (first, second):
-        services.adjudicate(actors.officer, alert, match=False, reason="Different person: older, taller")
-    services.place_hold(approvers.superintendent, second, reason="Complaint received: keep as evidence")
+        alert_handling.adjudicate(actors.officer, alert, match=False, reason="Different person: older, taller")
+    alert_handling.place_hold(approvers.superintendent, second, reason="Complaint received: keep as evidence")
     later = timezone.now() + datetime.timedelta(days=31)
-    assert services.retention_sweep(now=later, dry_run=True) == [first.pk]
-    assert services.retention_sweep(now=later) == [first.pk]
-    assert services.retention_sweep(now=later) == []  # idempotent
+    assert alert_handling.retention_sweep(now=later, dry_run=True) == [first.pk]
+    assert alert_handling.retention_sweep(now=later) == [first.pk]
+    assert alert_handling.retention_sweep(now=later) == []  # idempotent
     first.refresh_from_db()
     assert bytes(first.probe_ciphertext) == b"" and first.probe_deleted_at is not None
     assert Event.objects.filter(action="alert.probe_deleted", target_id=str(first.pk)).count() == 1
     with pytest.raises(Conflict, match="retention"):
-        services.read_probe(actors.officer, first, reason="Reviewing the complaint")
-    assert services.reconciliation(live)["reconciles"]
-    services.release_hold(approvers.superintendent, second, reason="Complaint resolved")
-    assert services.retention_sweep(now=later) == [second.pk]
+        alert_handling.read_probe(actors.officer, first, reason="Reviewing the complaint")
+    assert alert_handling.reconciliation(live)["reconciles"]
+    alert_handling.release_hold(approvers.superintendent, second, reason="Complaint resolved")
+    assert alert_handling.retention_sweep(now=later) == [second.pk]
 
 
 # --- Bad input on pages gets a clear 4xx (issue 20, item 8) --------------------------------------------------------
@@ -158,7 +158,7 @@ def test_a_nul_or_a_line_break_in_an_adjudication_reason_is_refused_not_a_500(ac
         assert response.status_code in (302, 400), response.status_code
         assert Alert.objects.get(pk=alert.pk).state == "pending"
     with pytest.raises(ValidationError, match="one line"):
-        services.adjudicate(actors.officer, alert, match=False, reason="Different\nperson")
+        alert_handling.adjudicate(actors.officer, alert, match=False, reason="Different\nperson")
 
 
 def test_a_nul_in_an_image_reason_is_a_400(actors, client, alert):

@@ -17,8 +17,8 @@ from PIL import Image
 from apps.audit import proofs, verifier
 from apps.audit.models import Event
 from apps.deployments import services as deployments
-from apps.matching import services
 from apps.matching.models import Alert, Capture, DeletionReceipt, WatchlistTemplate
+from apps.matching.services import alert_handling, engine_approval, enrolment, live_capture
 from apps.watchlists import services as watchlists
 from apps.watchlists.choices import WatchlistState
 from apps.watchlists.models import Watchlist
@@ -28,18 +28,19 @@ pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 def test_enrolment_records_the_engine_with_every_template(live):
     template = WatchlistTemplate.objects.get(watchlist=live.watchlist)
-    name, weights, calibrated = services.engine_identity()
+    name, weights, calibrated = engine_approval.engine_identity()
     assert (template.engine, template.weights_sha256) == (name, weights)
     assert not calibrated and name.endswith("uncalibrated-seed0")
     assert template.approved_hash == live.authorised_watchlist_hash
 
 
 def test_an_enrolled_face_reposted_as_a_frame_matches_its_own_template(live, vans, astronaut):
-    result = services.capture_frame(vans[0], astronaut)
+    result = live_capture.capture_frame(vans[0], astronaut)
     assert result.faces == 1 and len(result.alerts) == 1 and result.receipts == 0
     alert = Alert.objects.get(pk=result.alerts[0])
     assert alert.score > 0.99 and alert.subject.family_name == "Collins"
-    assert alert.engine == services.engine_identity()[0] and alert.watchlist_hash == live.authorised_watchlist_hash
+    assert alert.engine == engine_approval.engine_identity()[0]
+    assert alert.watchlist_hash == live.authorised_watchlist_hash
     assert bytes(alert.probe_ciphertext)[:4] == b"GVI1"
     assert Event.objects.filter(action="alert.raised", target_id=str(alert.pk)).exists()
     # Written on the frame's own cursor, not by the ORM's save: every field as the model defines it, and no signal
@@ -57,12 +58,12 @@ def _list_without_the_astronaut(live) -> None:
     WatchlistTemplate.objects.filter(watchlist=live.watchlist).update(
         embedding=(other / np.linalg.norm(other)).tolist()
     )
-    services._templates.cache_clear()
+    enrolment.templates.cache_clear()
 
 
 def test_a_face_not_on_the_list_leaves_only_a_receipt_and_nothing_to_rebuild_it(live, vans, astronaut):
     _list_without_the_astronaut(live)
-    result = services.capture_frame(vans[0], astronaut)
+    result = live_capture.capture_frame(vans[0], astronaut)
     assert (result.faces, result.alerts, result.receipts) == (1, [], 1)
     receipt = DeletionReceipt.objects.get()
     assert receipt.best_score < float(live.threshold) and len(receipt.commitment) == 64
@@ -87,33 +88,33 @@ def test_a_face_not_on_the_list_leaves_only_a_receipt_and_nothing_to_rebuild_it(
 
 
 def test_a_frame_without_faces_changes_no_count(live, vans, blank):
-    result = services.capture_frame(vans[0], blank)
+    result = live_capture.capture_frame(vans[0], blank)
     assert (result.faces, result.alerts, result.receipts) == (0, [], 0)
-    assert services.reconciliation(live)["reconciles"]
+    assert alert_handling.reconciliation(live)["reconciles"]
 
 
 def test_faces_equal_alerts_plus_receipts_after_a_run(live, vans, astronaut, blank):
     for frame in (astronaut, blank, astronaut):
-        services.capture_frame(vans[0], frame)
-    counts = services.reconciliation(live)
+        live_capture.capture_frame(vans[0], frame)
+    counts = alert_handling.reconciliation(live)
     assert counts == {"faces": 2, "alerts": 2, "receipts": 0, "reconciles": True}
     assert Capture.objects.count() == 3
 
 
 def test_frames_are_refused_when_the_deployment_is_not_live_or_the_camera_is_elsewhere(live, vans, astronaut):
-    with pytest.raises(services.CaptureRefused, match="not booked on a deployment that is live"):
-        services.capture_frame(vans[1], astronaut)  # a camera of no live deployment
-    with pytest.raises(services.CaptureRefused, match="not booked on a deployment that is live"):
-        services.capture_frame(vans[0], astronaut, now=live.end + datetime.timedelta(minutes=1))  # after the end
-    with pytest.raises(services.CaptureRefused, match="belongs to"):
-        services.capture_frame(vans[0], astronaut, deployment_id=live.pk + 1000)
+    with pytest.raises(live_capture.CaptureRefused, match="not booked on a deployment that is live"):
+        live_capture.capture_frame(vans[1], astronaut)  # a camera of no live deployment
+    with pytest.raises(live_capture.CaptureRefused, match="not booked on a deployment that is live"):
+        live_capture.capture_frame(vans[0], astronaut, now=live.end + datetime.timedelta(minutes=1))  # after the end
+    with pytest.raises(live_capture.CaptureRefused, match="belongs to"):
+        live_capture.capture_frame(vans[0], astronaut, deployment_id=live.pk + 1000)
     assert not Capture.objects.exists() and not Alert.objects.exists()
     assert Event.objects.filter(action="capture.refused").count() == 3
 
 
 def test_a_list_whose_images_fail_the_quality_gate_goes_back_to_the_compiler(approved_watchlist):
     watchlist = approved_watchlist()  # its image is a drawing: MTCNN finds no face in it
-    result = services.enrol_watchlist(watchlist.pk, watchlist.approved_hash)
+    result = enrolment.enrol_watchlist(watchlist.pk, watchlist.approved_hash)
     assert result.enrolled == 0 and "0 faces found" in result.problems[0]
     returned = Watchlist.objects.get(pk=watchlist.pk)
     assert returned.state == WatchlistState.RETURNED and not WatchlistTemplate.objects.exists()
@@ -123,13 +124,13 @@ def test_a_list_whose_images_fail_the_quality_gate_goes_back_to_the_compiler(app
 def test_the_capture_api_needs_a_camera_credential(live, vans, astronaut, approvers, client):
     url = "/api/matching/capture/"
     assert client.post(url, astronaut, content_type="image/jpeg").status_code == 401
-    token = services.issue_credential(approvers.superintendent, vans[0])
+    token = live_capture.issue_credential(approvers.superintendent, vans[0])
     response = client.post(url, astronaut, content_type="image/jpeg", HTTP_AUTHORIZATION=f"Camera {token}")
     assert response.status_code == 201, response.content
     assert response.json()["faces"] == 1 and len(response.json()["alerts"]) == 1
     bad = client.post(url, b"not a jpeg", content_type="image/jpeg", HTTP_AUTHORIZATION=f"Camera {token}")
     assert bad.status_code == 400
-    other = services.issue_credential(approvers.superintendent, vans[1])
+    other = live_capture.issue_credential(approvers.superintendent, vans[1])
     refused = client.post(url, astronaut, content_type="image/jpeg", HTTP_AUTHORIZATION=f"Camera {other}")
     assert refused.status_code == 403 and "not booked" in refused.json()["detail"]
 
@@ -145,7 +146,7 @@ def test_going_live_needs_an_approved_engine(actors, approvers, planned, now):
 
 def test_an_uncalibrated_engine_is_refused_unless_the_setting_allows_it(live, settings):
     settings.FACE_ALLOW_UNCALIBRATED = False
-    assert "uncalibrated" in services.engine_refusal()
+    assert "uncalibrated" in engine_approval.engine_refusal()
 
 
 def test_purging_the_list_deletes_its_templates_and_logs_it(live):
@@ -167,7 +168,7 @@ def test_a_van_that_detects_faces_itself_posts_crops(live, vans, astronaut, appr
 
     face = get_engine().detect(Image.open(io.BytesIO(astronaut)))[0]
     crop = face.crop_jpeg()
-    token = services.issue_credential(approvers.superintendent, vans[0])
+    token = live_capture.issue_credential(approvers.superintendent, vans[0])
     response = client.post(
         "/api/matching/capture/crops/",
         {"crop": [SimpleUploadedFile("a.jpg", crop, "image/jpeg"), SimpleUploadedFile("b.jpg", crop, "image/jpeg")]},
@@ -175,7 +176,7 @@ def test_a_van_that_detects_faces_itself_posts_crops(live, vans, astronaut, appr
     )
     assert response.status_code == 201, response.content
     assert response.json()["faces"] == 2 and len(response.json()["alerts"]) == 2
-    assert services.reconciliation(live)["reconciles"]
+    assert alert_handling.reconciliation(live)["reconciles"]
     empty = client.post("/api/matching/capture/crops/", {}, HTTP_AUTHORIZATION=f"Camera {token}")
     assert empty.status_code == 400
 
@@ -280,11 +281,11 @@ def test_a_frame_adds_to_the_figures_without_recounting_the_deployment(live, van
     (the frame's capture.processed event says what it added) instead of recounting every capture and alert."""
     from apps.deployments.models import Outcome
 
-    services.capture_frame(vans[0], astronaut)
+    live_capture.capture_frame(vans[0], astronaut)
     events = Event.objects.count()
     sent.clear()
-    services.capture_frame(vans[0], astronaut)
-    services.capture_frame(vans[0], blank)
+    live_capture.capture_frame(vans[0], astronaut)
+    live_capture.capture_frame(vans[0], blank)
     assert [sql for sql, _ in sent if "COUNT(" in sql.upper() or "SUM(" in sql.upper()] == []
     actions = list(Event.objects.filter(seq__gt=events).values_list("action", flat=True))
     assert actions.count("capture.processed") == 2 and "deployment.outcome" not in actions
@@ -298,16 +299,16 @@ def test_a_frame_is_admitted_in_one_statement_and_recorded_in_one_pipeline(live,
     approval come back in one statement; the capture row is inserted with its counts, never updated; and every
     write of the frame (capture, receipts or alerts, their events, the figures) goes out in one pipeline, without
     a round trip each."""
-    services.capture_frame(vans[0], astronaut)
+    live_capture.capture_frame(vans[0], astronaut)
     frames = []
     for frame in (blank, astronaut):  # no face: admission only, and an empty capture; then an alert
         sent.clear()
-        services.capture_frame(vans[0], frame)
+        live_capture.capture_frame(vans[0], frame)
         frames.append(list(sent))
     _list_without_the_astronaut(live)
-    services.capture_frame(vans[0], astronaut)  # the list's templates are read once, outside the count
+    live_capture.capture_frame(vans[0], astronaut)  # the list's templates are read once, outside the count
     sent.clear()
-    services.capture_frame(vans[0], astronaut)  # a receipt
+    live_capture.capture_frame(vans[0], astronaut)  # a receipt
     frames.append(list(sent))
     for statements in frames:
         reads = [sql for sql, _ in statements if sql.lstrip("(").startswith("SELECT") and "audit_append" not in sql]
@@ -334,7 +335,7 @@ def test_a_frames_admission_is_the_check_of_its_kept_connection(
     refused."""
     import psycopg
 
-    token = services.issue_credential(approvers.superintendent, vans[0])
+    token = live_capture.issue_credential(approvers.superintendent, vans[0])
     monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 60)  # kept, as in production (tests set 0)
     connection.close()
     request.addfinalizer(connection.close)  # not kept past this test
@@ -362,11 +363,11 @@ def test_a_frames_admission_is_the_check_of_its_kept_connection(
 def test_a_frame_is_refused_once_the_engines_approval_is_withdrawn(live, vans, astronaut):
     from apps.matching.models import EngineApproval
 
-    services.capture_frame(vans[0], astronaut)
+    live_capture.capture_frame(vans[0], astronaut)
     captures = Capture.objects.count()
     EngineApproval.objects.all().delete()
-    with pytest.raises(services.CaptureRefused, match="not approved for live use"):
-        services.capture_frame(vans[0], astronaut)
+    with pytest.raises(live_capture.CaptureRefused, match="not approved for live use"):
+        live_capture.capture_frame(vans[0], astronaut)
     assert Capture.objects.count() == captures
     refusal = Event.objects.filter(action="capture.refused").latest("seq")
     assert "not approved for live use" in refusal.reason
@@ -392,14 +393,15 @@ def test_a_statement_failing_inside_the_frames_pipeline_leaves_nothing_and_the_n
     from django.db import DatabaseError
 
     _list_without_the_astronaut(live)
-    services.capture_frame(vans[0], astronaut)
+    live_capture.capture_frame(vans[0], astronaut)
     before = _frame_state()
-    monkeypatch.setattr(services, "_RECEIPT_SQL", services._RECEIPT_SQL.replace("best_score,", "no_such_column,"))
+    broken = live_capture._RECEIPT_SQL.replace("best_score,", "no_such_column,")
+    monkeypatch.setattr(live_capture, "_RECEIPT_SQL", broken)
     with pytest.raises(DatabaseError):
-        services.capture_frame(vans[0], astronaut)
+        live_capture.capture_frame(vans[0], astronaut)
     assert _frame_state() == before
     monkeypatch.undo()
-    assert services.capture_frame(vans[0], astronaut).receipts == 1
+    assert live_capture.capture_frame(vans[0], astronaut).receipts == 1
     assert _frame_state()[:2] == (before[0] + 1, before[1] + 1)
 
 
@@ -419,9 +421,9 @@ def test_admission_reads_only_the_deployments_in_the_live_state(live, vans):
             for d in Deployment.objects.bulk_create(past)
         ]
     )
-    rows = services._camera_rows(services._BY_ASSET, vans[0].pk)
-    assert [row[len(services._ASSET_FIELDS) + 1] for row in rows] == [live.pk]
-    assert services.live_deployment_for(services.camera_for_asset(vans[0]), live.start).pk == live.pk
+    rows = live_capture._camera_rows(live_capture._BY_ASSET, vans[0].pk)
+    assert [row[len(live_capture._ASSET_FIELDS) + 1] for row in rows] == [live.pk]
+    assert live_capture.live_deployment_for(live_capture.camera_for_asset(vans[0]), live.start).pk == live.pk
 
 
 def test_a_frames_statements_are_prepared_and_no_other_statement_is_remembered(live, vans, astronaut):
@@ -429,9 +431,9 @@ def test_a_frames_statements_are_prepared_and_no_other_statement_is_remembered(l
     where Django's client-side binding would leave its values (a probe's vector, say) in the worker's memory."""
     from apps.deployments.models import Deployment
 
-    services.capture_frame(vans[0], astronaut)
+    live_capture.capture_frame(vans[0], astronaut)
     assert Deployment.objects.filter(reference="REMEMBER-ME-NOT").count() == 0
-    services.capture_frame(vans[0], astronaut)
+    live_capture.capture_frame(vans[0], astronaut)
     memory = connection.connection._prepared
     assert memory.prepare_threshold is None and not memory._counts
     assert not [key for key in memory._names if b"REMEMBER-ME-NOT" in key[0]]
@@ -463,7 +465,7 @@ def test_first_frames_racing_to_make_the_figures_row_both_count(live, vans, astr
     )
     threading.Timer(1.0, other.commit).start()  # the other frame commits while this one waits on its row
     try:
-        result = services.capture_frame(vans[0], astronaut)
+        result = live_capture.capture_frame(vans[0], astronaut)
     finally:
         time.sleep(1.2)
         other.close()

@@ -15,8 +15,9 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from apps.audit.models import Event
-from apps.matching import custody_graph, custody_index, retrospective
+from apps.matching import custody_graph
 from apps.matching.models import CustodyProjection, CustodyReduced, CustodyTemplate
+from apps.matching.services import custody_index, retrospective
 from apps.watchlists.choices import LegalBasis
 from apps.watchlists.models import CustodyImage, Subject
 

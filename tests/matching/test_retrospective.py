@@ -7,9 +7,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from PIL import Image
 
 from apps.audit.models import Event
-from apps.matching import retrospective
 from apps.matching.choices import ProbeState, SearchState
 from apps.matching.models import CustodyTemplate, Probe
+from apps.matching.services import retrospective
 from govern.errors import Conflict
 from tests.matching_fixtures import astronaut_subject
 

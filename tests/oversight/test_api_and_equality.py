@@ -3,8 +3,8 @@
 import pytest
 from django.urls import reverse
 
-from apps.matching import services as matching
 from apps.matching.models import Alert
+from apps.matching.services import alert_handling, live_capture
 from apps.oversight import equality
 from apps.watchlists.models import Subject
 
@@ -67,10 +67,10 @@ def test_notifications_are_the_privacy_officers(actors, api):
 
 def test_equality_counts_true_and_false_alerts_by_ethnicity_and_sex(actors, live, vans, astronaut, api, client):
     Subject.objects.update(ethnicity="B1", sex="female")
-    alerts = [Alert.objects.get(pk=matching.capture_frame(vans[0], astronaut).alerts[0]) for _ in range(3)]
-    matching.adjudicate(actors.officer, alerts[0], match=True, reason="Same person: scar and ears")
+    alerts = [Alert.objects.get(pk=live_capture.capture_frame(vans[0], astronaut).alerts[0]) for _ in range(3)]
+    alert_handling.adjudicate(actors.officer, alerts[0], match=True, reason="Same person: scar and ears")
     for alert in alerts[1:]:
-        matching.adjudicate(actors.officer, alert, match=False, reason="Different person: older, taller")
+        alert_handling.adjudicate(actors.officer, alert, match=False, reason="Different person: older, taller")
     (cell,) = equality.by_group("ethnicity")
     assert (cell.group, cell.true, cell.false, cell.total) == ("B1", 1, 2, 3)
     assert round(cell.false_rate, 3) == 0.667 and cell.few

@@ -7,8 +7,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from apps.audit.models import Event
 from apps.deployments import services as deployments
-from apps.matching import services as matching
 from apps.matching.models import EngineApproval
+from apps.matching.services import engine_approval
 from apps.oversight import services
 from apps.oversight.choices import ChangeKind, ChangeState
 from govern.errors import Conflict
@@ -94,7 +94,7 @@ def test_a_rejected_change_leaves_the_threshold_alone(actors, approvers, evidenc
 
 def test_the_engine_is_approved_only_with_a_countersignature(actors, approvers, evidence):
     with pytest.raises(PermissionDenied, match="countersignature"):
-        matching.approve_engine(approvers.superintendent, reason="Approving alone", countersigned_by=None)
+        engine_approval.approve_engine(approvers.superintendent, reason="Approving alone", countersigned_by=None)
     change = services.propose(
         approvers.superintendent,
         ChangeKind.ENGINE,
@@ -102,7 +102,7 @@ def test_the_engine_is_approved_only_with_a_countersignature(actors, approvers, 
         equality_evidence=EQUALITY,
         evidence=evidence(),
     )
-    assert change.engine_name == matching.engine_identity()[0] and not EngineApproval.objects.exists()
+    assert change.engine_name == engine_approval.engine_identity()[0] and not EngineApproval.objects.exists()
     services.countersign(actors.privacy, change)
     approval = EngineApproval.objects.get()
     assert approval.approved_by == approvers.superintendent

@@ -7,8 +7,8 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from apps.audit.models import Event
-from apps.matching import services as matching
 from apps.matching.models import Alert
+from apps.matching.services import alert_handling, live_capture
 from apps.oversight import services
 from apps.oversight.choices import DataClass
 from apps.oversight.retention import retention_hours
@@ -34,7 +34,7 @@ def test_only_a_privacy_officer_sets_retention_with_a_reason(actors, approvers):
 
 
 def _alerts(live, vans, astronaut, n):
-    return [Alert.objects.get(pk=matching.capture_frame(vans[0], astronaut).alerts[0]) for _ in range(n)]
+    return [Alert.objects.get(pk=live_capture.capture_frame(vans[0], astronaut).alerts[0]) for _ in range(n)]
 
 
 def test_the_sweep_deletes_exactly_what_is_past_retention_and_not_held(actors, approvers, live, vans, astronaut):
@@ -43,9 +43,9 @@ def test_the_sweep_deletes_exactly_what_is_past_retention_and_not_held(actors, a
     services.set_retention(actors.privacy, DataClass.WATCHLISTS, hours=12, reason=WHY)
     old_false, held_false, recent_false, old_true, pending = _alerts(live, vans, astronaut, 5)
     for alert in (old_false, held_false, recent_false):
-        matching.adjudicate(actors.officer, alert, match=False, reason="Different person: older, taller")
-    matching.adjudicate(actors.officer, old_true, match=True, reason="Same person: scar and ears")
-    matching.place_hold(approvers.superintendent, held_false, reason="Complaint received: keep as evidence")
+        alert_handling.adjudicate(actors.officer, alert, match=False, reason="Different person: older, taller")
+    alert_handling.adjudicate(actors.officer, old_true, match=True, reason="Same person: scar and ears")
+    alert_handling.place_hold(approvers.superintendent, held_false, reason="Complaint received: keep as evidence")
     now = timezone.now()
     Alert.objects.filter(pk__in=[old_false.pk, held_false.pk]).update(adjudicated_at=now - datetime.timedelta(hours=30))
     Alert.objects.filter(pk=old_true.pk).update(adjudicated_at=now - datetime.timedelta(hours=80))
@@ -95,12 +95,12 @@ def test_the_sweep_deletes_exactly_what_is_past_retention_and_not_held(actors, a
     second = services.retention_sweep(now=now)
     assert [i.outcome for i in second] == ["held"]  # the hold is listed again; nothing else is touched
     assert Event.objects.count() == receipts
-    assert matching.reconciliation(live)["reconciles"]
+    assert alert_handling.reconciliation(live)["reconciles"]
 
 
 def test_retrospective_candidates_go_after_closure(actors, live, astronaut):
-    from apps.matching import retrospective
     from apps.matching.models import Probe
+    from apps.matching.services import retrospective
     from apps.watchlists.models import CustodyImage
 
     for image in CustodyImage.objects.all():

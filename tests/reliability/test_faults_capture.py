@@ -37,9 +37,9 @@ from PIL import Image
 
 from apps.audit.models import Event, LogHead
 from apps.deployments.models import Deployment
-from apps.matching import services
 from apps.matching.engine import get_engine
 from apps.matching.models import Alert, Capture, DeletionReceipt, WatchlistTemplate
+from apps.matching.services import alert_handling, enrolment, live_capture
 from apps.oversight.reconciliation import ledgers
 from tests.processes import database_url
 
@@ -62,8 +62,6 @@ CHILD = textwrap.dedent(
     from django.test import Client
 
     from apps.audit import services as audit
-    from apps.matching import services as matching
-
     marker = Path(os.environ["FAULT_MARKER"])
 
 
@@ -133,8 +131,8 @@ def batch(live, astronaut, tmp_path):
     along = threshold / float(middle @ a)
     template = along * middle + np.sqrt(1 - along**2) * apart
     WatchlistTemplate.objects.filter(watchlist=live.watchlist).update(embedding=template.tolist())
-    services._templates.cache_clear()
-    (above, below), _ = services._templates(live.watchlist_id, live.authorised_watchlist_hash).nearest(
+    enrolment.templates.cache_clear()
+    (above, below), _ = enrolment.templates(live.watchlist_id, live.authorised_watchlist_hash).nearest(
         np.stack([a, b]), 1
     )
     above, below = float(above[0]), float(below[0])
@@ -178,7 +176,7 @@ def _session_ended(backend: int) -> None:
 
 
 def _balanced(deployment: Deployment) -> None:
-    assert services.reconciliation(deployment)["reconciles"], services.reconciliation(deployment)
+    assert alert_handling.reconciliation(deployment)["reconciles"], alert_handling.reconciliation(deployment)
     (ledger,) = ledgers(Deployment.objects.filter(pk=deployment.pk))
     assert ledger.reconciles, ledger.problem
 
@@ -230,7 +228,7 @@ def test_a_capture_killed_mid_batch_leaves_no_trace_and_the_ledger_balances(
     body = sum(path.stat().st_size for path in batch.iterdir())
     assert (body > MEMORY_UPLOAD_LIMIT) == (size == "spooled"), body
     faces = len(list(batch.iterdir()))
-    camera = services.issue_credential(approvers.superintendent, vans[0])
+    camera = live_capture.issue_credential(approvers.superintendent, vans[0])
     log_size = LogHead.objects.get().size
     events = Event.objects.count()
 

@@ -20,8 +20,9 @@ from PIL import Image
 
 from apps.audit import services as audit
 from apps.audit.models import Event
-from apps.matching import services as matching
+from apps.matching.engine import get_engine
 from apps.matching.models import Alert, Capture, CustodyTemplate, DeletionReceipt, Probe, SearchRequest
+from apps.matching.services import alert_handling, live_capture
 from apps.oversight.models import GovernedChange
 from apps.watchlists.choices import LegalBasis
 from apps.watchlists.models import CustodyImage, Subject
@@ -56,7 +57,7 @@ def _upload(item: Hostile) -> SimpleUploadedFile:
 def surfaces(live, vans, actors, approvers, api):
     """Every upload surface, with a user (or camera) entitled to use it and well-formed fields around the file."""
     subject = Subject.objects.get(family_name="Collins")
-    camera = f"Camera {matching.issue_credential(approvers.superintendent, vans[0])}"
+    camera = f"Camera {live_capture.issue_credential(approvers.superintendent, vans[0])}"
     compiler_page, officer_page = Client(), Client()
     compiler_page.force_login(actors.compiler)
     officer_page.force_login(actors.officer)
@@ -185,7 +186,7 @@ def test_every_hostile_file_is_refused_on_every_surface_and_leaves_nothing(surfa
     # The process, and the face engine inside it, still serve: a good file is accepted on every surface.
     for surface in surfaces:
         if surface.name == "capture-crops":
-            face = matching.get_engine().detect(Image.open(io.BytesIO(astronaut)))[0]
+            face = get_engine().detect(Image.open(io.BytesIO(astronaut)))[0]
             good = Hostile("crop", face.crop_jpeg(), "face.jpg", "image/jpeg", "a face crop")
         else:
             good = _good_file(surface, astronaut)
@@ -217,7 +218,7 @@ def test_unusual_but_valid_frames_are_matched_not_crashed_on(live, vans, approve
         frame = frame.convert(mode)
     out = io.BytesIO()
     frame.save(out, image_format)
-    camera = f"Camera {matching.issue_credential(approvers.superintendent, vans[0])}"
+    camera = f"Camera {live_capture.issue_credential(approvers.superintendent, vans[0])}"
     response = Client().post(
         "/api/matching/capture/",
         out.getvalue(),
@@ -225,4 +226,4 @@ def test_unusual_but_valid_frames_are_matched_not_crashed_on(live, vans, approve
         HTTP_AUTHORIZATION=camera,
     )
     assert response.status_code == 201, response.content[:300]
-    assert matching.reconciliation(live)["reconciles"]
+    assert alert_handling.reconciliation(live)["reconciles"]

@@ -8,8 +8,9 @@ deletion.
 import pytest
 
 from apps.audit.models import Event
-from apps.matching import retrospective, tasks
+from apps.matching import tasks
 from apps.matching.models import CustodyTemplate, Probe, WatchlistTemplate
+from apps.matching.services import retrospective
 from apps.oversight import tasks as oversight_tasks
 from apps.watchlists.models import CustodyImage
 

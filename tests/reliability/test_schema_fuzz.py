@@ -34,9 +34,8 @@ from schemathesis.specs.openapi.checks import negative_data_rejection
 
 from apps.accounts.models import User
 from apps.deployments.models import Asset, Deployment, PolicyDocument
-from apps.matching import retrospective
-from apps.matching import services as matching
 from apps.matching.models import Alert, Probe, SearchRequest
+from apps.matching.services import live_capture, retrospective
 from apps.oversight import services as oversight
 from apps.oversight.models import GovernedChange
 from apps.watchlists.models import CustodyImage, Entry, Subject, Watchlist
@@ -179,7 +178,8 @@ def world(ledgered, actors, approvers, vans, astronaut, evidence):
     }
     sessions = {role: _session(user) for role, user in users.items()}
     sessions["anonymous"] = {}
-    camera = {"headers": {"Authorization": f"Camera {matching.issue_credential(approvers.superintendent, vans[0])}"}}
+    credential = live_capture.issue_credential(approvers.superintendent, vans[0])
+    camera = {"headers": {"Authorization": f"Camera {credential}"}}
     return sessions, camera
 
 

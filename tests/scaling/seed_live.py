@@ -22,7 +22,7 @@ def seed(approvals: int) -> dict:
     from apps.accounts import services as accounts
     from apps.deployments import services as deployments
     from apps.deployments.choices import AssetKind, DocumentKind
-    from apps.matching import services as matching
+    from apps.matching.services import engine_approval, enrolment, live_capture
     from apps.watchlists import services as watchlists
     from govern.roles import Rank, Role
     from tests.deployment_fixtures import go_live, plan_deployment
@@ -39,7 +39,7 @@ def seed(approvals: int) -> dict:
     compiler = user("compiler", Role.WATCHLIST_COMPILER)
     officer = user("officer", Role.OFFICER, Rank.CONSTABLE)
     privacy = user("privacy", Role.PRIVACY_OFFICER)
-    matching.approve_engine(commander, reason="Restart test: the uncalibrated engine.", countersigned_by=privacy)
+    engine_approval.approve_engine(commander, reason="Restart test: the uncalibrated engine.", countersigned_by=privacy)
     documents = []
     for kind in DocumentKind.values:
         document = deployments.record_document(
@@ -64,7 +64,7 @@ def seed(approvals: int) -> dict:
         return watchlist, watchlists.submit(compiler, watchlist, now=now)
 
     watchlist = submit_and_approve(compiler, commander, compiled("Restart test: the live list"), now=now)
-    enrolled = matching.enrol_watchlist(watchlist.pk, watchlist.approved_hash)
+    enrolled = enrolment.enrol_watchlist(watchlist.pk, watchlist.approved_hash)
     assert enrolled.enrolled == 1, enrolled.problems
     deployment = plan_deployment(
         officer, watchlist, assets=[van], team=[officer], documents=documents, now=now - datetime.timedelta(days=4)
@@ -79,7 +79,7 @@ def seed(approvals: int) -> dict:
     session.create()
     return {
         "deployment": deployment.pk,
-        "camera": matching.issue_credential(commander, van),
+        "camera": live_capture.issue_credential(commander, van),
         "officer_token": accounts.issue_token(officer, "restart test")[1],
         "commander_token": accounts.issue_token(commander, "restart test", second_factor=True)[1],
         "approvals": [{"id": w.pk, "content_hash": r.content_hash} for w, r in waiting],

@@ -372,13 +372,13 @@ def test_a_view_that_loses_the_database_answers_503(client, monkeypatch):
     from django.db import OperationalError
 
     from apps.deployments import publication
-    from apps.matching import services
+    from apps.matching.services import live_capture
 
     def lost(*args, **kwargs):
         raise OperationalError(DROPPED)
 
     monkeypatch.setattr(publication, "published_deployments", lost)
-    monkeypatch.setattr(services, "camera_for_token", lost)
+    monkeypatch.setattr(live_capture, "camera_for_token", lost)
     _assert_clean_503(client.get("/public/deployments/"), page=True)
     _assert_clean_503(client.get("/api/deployments/published/"), page=False)
     frame = client.post("/api/matching/capture/", b"\xff\xd8", content_type="image/jpeg",

@@ -10,9 +10,8 @@ from django.urls import reverse
 
 from apps.audit.models import Event
 from apps.deployments import services as deployments
-from apps.matching import retrospective
-from apps.matching import services as matching
 from apps.matching.models import Alert, SearchRequest
+from apps.matching.services import alert_handling, live_capture, retrospective
 from apps.watchlists import services as watchlists
 from apps.watchlists.models import Watchlist
 from govern.roles import Rank, Role
@@ -146,7 +145,7 @@ def test_a_retail_partner_sees_only_its_own_submissions_on_the_pages(actors, cli
 
 @pytest.fixture
 def alert(live, vans, astronaut):
-    return Alert.objects.get(pk=matching.capture_frame(vans[0], astronaut).alerts[0])
+    return Alert.objects.get(pk=live_capture.capture_frame(vans[0], astronaut).alerts[0])
 
 
 @pytest.fixture
@@ -195,12 +194,12 @@ def test_an_officer_off_the_team_is_not_shown_the_alert_on_the_pages(actors, cli
 
 def test_the_services_refuse_an_officer_off_the_team(actors, alert, outsider_officer):
     with pytest.raises(PermissionDenied):
-        matching.adjudicate(outsider_officer, alert, match=True, reason="Same face, scar and ears")
+        alert_handling.adjudicate(outsider_officer, alert, match=True, reason="Same face, scar and ears")
     with pytest.raises(PermissionDenied):
-        matching.read_probe(outsider_officer, alert, REASON)
+        alert_handling.read_probe(outsider_officer, alert, REASON)
     with pytest.raises(PermissionDenied):
-        matching.place_hold(outsider_officer, alert, reason="Complaint received: keep as evidence")
-    held = matching.place_hold(actors.officer, alert, reason="Complaint received: keep as evidence")
+        alert_handling.place_hold(outsider_officer, alert, reason="Complaint received: keep as evidence")
+    held = alert_handling.place_hold(actors.officer, alert, reason="Complaint received: keep as evidence")
     assert held.hold_by == actors.officer
 
 

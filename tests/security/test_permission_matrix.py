@@ -149,8 +149,7 @@ def _build_world(now) -> World:
     from apps.deployments.choices import AssetKind, DocumentKind
     from apps.disclosures import services as disclosures
     from apps.disclosures.choices import ContactMethod, Route, public_protection_unit
-    from apps.matching import retrospective
-    from apps.matching import services as matching
+    from apps.matching.services import engine_approval, enrolment, live_capture, retrospective
     from apps.oversight import services as oversight
     from apps.watchlists import services as watchlists
     from apps.watchlists.choices import LegalBasis
@@ -183,7 +182,7 @@ def _build_world(now) -> World:
     world.astronaut = astronaut
 
     # The engine, documents and vans; a live deployment planned by the officer, who is its team, with one alert.
-    matching.approve_engine(commander, reason="Permission matrix engine.", countersigned_by=countersigner)
+    engine_approval.approve_engine(commander, reason="Permission matrix engine.", countersigned_by=countersigner)
     documents = []
     for kind in DocumentKind.values:
         document = deployments.record_document(
@@ -206,11 +205,11 @@ def _build_world(now) -> World:
         end=now + datetime.timedelta(hours=4),
     )
     submit_and_approve(compiler, commander, listed, now=now)
-    assert matching.enrol_watchlist(listed.pk, listed.approved_hash).enrolled == 1
+    assert enrolment.enrol_watchlist(listed.pk, listed.approved_hash).enrolled == 1
     live = plan_deployment(officer, listed, assets=[van], documents=documents, team=[officer], now=now - EARLIER)
     go_live(live, commander, officer, now)
-    alert = matching.capture_frame(van, astronaut).alerts[0]
-    world.camera = f"Camera {matching.issue_credential(commander, van)}"
+    alert = live_capture.capture_frame(van, astronaut).alerts[0]
+    world.camera = f"Camera {live_capture.issue_credential(commander, van)}"
 
     # A submitted watchlist (compiled by the compiler, so the commander may decide it), and a second person to add.
     other = watchlists.create_subject(

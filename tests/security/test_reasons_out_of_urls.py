@@ -9,8 +9,8 @@ import pytest
 from django.urls import reverse
 
 from apps.audit.models import Event
-from apps.matching import services as matching
 from apps.matching.models import Alert
+from apps.matching.services import live_capture
 
 pytestmark = pytest.mark.django_db
 WHY = "Reviewing the list before approval, ticket 4411"
@@ -44,7 +44,7 @@ def test_a_watchlist_page_takes_its_reason_in_a_post_and_shows_images_without_it
 
 
 def test_the_alert_queue_shows_its_images_without_the_reason_in_their_address(actors, client, live, vans, astronaut):
-    alert = Alert.objects.get(pk=matching.capture_frame(vans[0], astronaut).alerts[0])
+    alert = Alert.objects.get(pk=live_capture.capture_frame(vans[0], astronaut).alerts[0])
     client.force_login(actors.officer)
     page = reverse("matching:alerts", args=[live.pk])
     _consult(client, page)

@@ -200,15 +200,15 @@ def test_an_evidence_bundle_verifies_across_a_rotation(keys, actors, ledgered, t
 
 @pytest.mark.slow
 def test_receipt_rotation_names_the_key_of_each_receipt_and_keeps_no_old_key(keys, actors, live, vans, astronaut):
-    from apps.matching import services as matching
+    from apps.matching.services import live_capture
     from tests.oversight_fixtures import receipts_only
 
     receipts_only(live)
-    matching.capture_frame(vans[0], astronaut)
+    live_capture.capture_frame(vans[0], astronaut)
     old = keyfiles.receipt_key()
 
     _rotate("receipt", actor=actors.admin)
-    matching.capture_frame(vans[0], astronaut)
+    live_capture.capture_frame(vans[0], astronaut)
 
     new = keyfiles.receipt_key()
     assert new.key_id != old.key_id
@@ -412,7 +412,7 @@ def every_logger_at_debug(caplog):
 def test_no_key_material_reaches_a_log_record_or_the_audit_log(
     keys, actors, ledgered, vans, astronaut, every_logger_at_debug
 ):
-    from apps.matching import services as matching
+    from apps.matching.services import live_capture
     from apps.oversight import bundles
 
     caplog = every_logger_at_debug
@@ -424,7 +424,7 @@ def test_no_key_material_reaches_a_log_record_or_the_audit_log(
     for secret in ("audit-signing", "receipt", "image"):
         outputs.append(_rotate(secret, actor=actors.admin))
         material |= _all_key_material(keys)
-    matching.capture_frame(vans[0], astronaut)
+    live_capture.capture_frame(vans[0], astronaut)
     _record(2)
     services.sign_checkpoint()
     call_command("audit", "verify", stdout=io.StringIO())

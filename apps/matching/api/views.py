@@ -12,8 +12,8 @@ from apps.audit.access import ConsultationLoggedMixin, stated_reason
 from govern import policy
 from govern.api.viewsets import RestrictedViewSet, StrictQueryMixin
 
-from .. import retrospective, services
 from ..models import Alert, Probe, SearchRequest
+from ..services import alert_handling, live_capture, retrospective
 from .serializers import (
     AlertSerializer,
     ChoiceSerializer,
@@ -37,9 +37,9 @@ class RawImageParser(parsers.BaseParser):
         return {"frame": stream.read()}
 
 
-def _camera(request) -> services.Camera:
+def _camera(request) -> live_capture.Camera:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    camera = services.camera_for_token(token.strip()) if scheme == CAMERA_SCHEME else None
+    camera = live_capture.camera_for_token(token.strip()) if scheme == CAMERA_SCHEME else None
     if camera is None:
         raise exceptions.AuthenticationFailed("A valid camera credential is required (Authorization: Camera …).")
     return camera
@@ -75,8 +75,8 @@ class CropsView(StrictQueryMixin, APIView):
         camera = _camera(request)
         crops = [upload.read() for upload in request.FILES.getlist("crop")]
         try:
-            return _result(services.capture_crops(camera, crops, deployment_id=_deployment_param(request)))
-        except services.CaptureRefused as exc:
+            return _result(live_capture.capture_crops(camera, crops, deployment_id=_deployment_param(request)))
+        except live_capture.CaptureRefused as exc:
             return _refused(exc)
 
     def get_authenticate_header(self, request):
@@ -121,8 +121,8 @@ class CaptureView(StrictQueryMixin, APIView):
                 {"frame": "The frame is empty: post it as an image/jpeg body or a 'frame' file."}
             )
         try:
-            return _result(services.capture_frame(camera, frame, deployment_id=_deployment_param(request)))
-        except services.CaptureRefused as exc:
+            return _result(live_capture.capture_frame(camera, frame, deployment_id=_deployment_param(request)))
+        except live_capture.CaptureRefused as exc:
             return _refused(exc)
 
     def get_authenticate_header(self, request):
@@ -166,14 +166,14 @@ class AlertViewSet(ConsultationLoggedMixin, mixins.RetrieveModelMixin, Restricte
         """Judge the alert: a true match or a false alert, with the reason."""
         body = JudgementSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        alert = services.adjudicate(request.user, self.get_object(), **body.validated_data)
+        alert = alert_handling.adjudicate(request.user, self.get_object(), **body.validated_data)
         return Response(self.get_serializer(alert).data)
 
     @extend_schema(request=None, responses=AlertSerializer)
     @action(detail=True, methods=["post"])
     def engage(self, request, pk=None):
         """Record that officers engaged the person (only after a true-match judgement)."""
-        return Response(self.get_serializer(services.engage(request.user, self.get_object())).data)
+        return Response(self.get_serializer(alert_handling.engage(request.user, self.get_object())).data)
 
     @extend_schema(request=OutcomeSerializer, responses=AlertSerializer)
     @action(detail=True, methods=["post"])
@@ -183,7 +183,7 @@ class AlertViewSet(ConsultationLoggedMixin, mixins.RetrieveModelMixin, Restricte
         body.is_valid(raise_exception=True)
         return Response(
             self.get_serializer(
-                services.record_alert_outcome(request.user, self.get_object(), **body.validated_data)
+                alert_handling.record_alert_outcome(request.user, self.get_object(), **body.validated_data)
             ).data
         )
 

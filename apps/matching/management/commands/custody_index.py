@@ -3,8 +3,8 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from ... import custody_index
 from ...models import CustodyReduced, CustodyTemplate
+from ...services import custody_index
 
 
 class Command(BaseCommand):

@@ -17,6 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 from PIL import Image
 
+from apps.accounts.models import User
 from apps.audit import services as audit
 from apps.outbox import services as outbox
 from apps.watchlists.models import CustodyImage
@@ -24,11 +25,11 @@ from govern import encryption, policy, uploads
 from govern.errors import Conflict, TooLarge, TooMany
 from govern.roles import Role
 
+from ..choices import ProbeState, SearchState
+from ..engine import get_engine
+from ..models import CustodyTemplate, Probe, SearchRequest
 from . import custody_index
-from .choices import ProbeState, SearchState
-from .engine import get_engine
-from .models import CustodyTemplate, Probe, SearchRequest
-from .services import _quality
+from .enrolment import quality_problem
 
 MAX_STILLS = 500
 CANDIDATES = 10
@@ -53,7 +54,7 @@ def enrol_custody_image(image_id: int) -> bool:
         return True
     content = encryption.decrypt(bytes(image.ciphertext), associated_data=image.associated_data())
     faces = engine.detect(Image.open(io.BytesIO(content)))
-    problem = _quality(faces)
+    problem = quality_problem(faces)
     with transaction.atomic():
         # FOR NO KEY UPDATE: it keeps a second delivery and the image's deletion waiting, but not a new entry's foreign
         # key (FOR KEY SHARE), whose edit may already hold the audit log's head this transaction waits for below.
@@ -147,17 +148,13 @@ def submit(actor, stills: list[bytes], *, incident_reference: str, crime_type: s
             "sharing_agreement": request.sharing_agreement,
         },
     )
-    from .tasks import run_search
-
-    outbox.enqueue(run_search, request.pk)
+    outbox.enqueue("apps.matching.tasks.run_search", request.pk)
     return request
 
 
 def _partner_allowance(actor) -> None:
     """A retail partner's searches a day, and at once: beyond them, 429. Read under a lock on the partner's row, so
     two requests at once cannot both take the last one."""
-    from apps.accounts.models import User
-
     User.objects.select_for_update().filter(pk=actor.pk).first()
     mine = SearchRequest.objects.filter(submitted_by=actor)
     since = timezone.now() - datetime.timedelta(days=1)

@@ -1,4 +1,5 @@
-"""The request id that ties every audit event to the request, task or command that caused it."""
+"""The request id that ties every audit event to the request, task or command that caused it (part of the kernel:
+the audit log, the outbox and Celery all read it, so it imports no app)."""
 
 import uuid
 from contextvars import ContextVar

@@ -25,9 +25,10 @@ from django.utils import timezone
 from apps.audit import services as audit
 from govern import prepared
 
-from . import custody_graph
-from .engine import get_engine
-from .models import CustodyProjection, CustodyReduced, CustodyTemplate
+from .. import custody_graph
+from ..engine import get_engine
+from ..list_index import halfvec
+from ..models import CustodyProjection, CustodyReduced, CustodyTemplate
 
 DIMENSIONS = 128  # the column's type: CustodyReduced.vector is halfvec(128)
 MIN_TEMPLATES = 1_000  # fewer, and the exact scan is quick and a sample says little about the gallery
@@ -85,24 +86,20 @@ def add(template: CustodyTemplate, vector: np.ndarray) -> None:
 
 def _sample(size: int) -> np.ndarray:
     """A uniform random sample of the gallery's templates, the float16 values as stored."""
-    from .services import _halfvec
-
     with prepared.cursor() as cursor:
         cursor.execute("SELECT embedding FROM matching_custodytemplate ORDER BY random() LIMIT %s", [size], binary=True)
-        return np.stack([_halfvec(row[0]) for row in cursor.fetchall()]).astype(np.float32)
+        return np.stack([halfvec(row[0]) for row in cursor.fetchall()]).astype(np.float32)
 
 
 def _fill(projection: CustodyProjection, matrix: np.ndarray) -> int:
     """Every template's projection, streamed from the templates and written back by binary COPY, a chunk at a time."""
-    from .services import _halfvec
-
     written = 0
     raw = connection.connection
     with connection.wrap_database_errors, raw.cursor(name="custody_templates", binary=True) as source:
         source.itersize = CHUNK
         source.execute("SELECT id, embedding FROM matching_custodytemplate")
         while rows := source.fetchmany(CHUNK):
-            reduced = project(np.stack([_halfvec(row[1]) for row in rows]), matrix)
+            reduced = project(np.stack([halfvec(row[1]) for row in rows]), matrix)
             with (
                 raw.cursor() as target,
                 target.copy(

@@ -1,0 +1,10 @@
+"""Matching's services, one module a job; each state change checks the policy and writes its audit entry in its
+transaction.
+
+- engine_approval: the face engine in use, and its approval for live use by two people
+- enrolment: approved watchlist versions become templates (and purges take them away)
+- live_capture: the hot path, a camera's frame matched and recorded (changes only with its benchmark)
+- alert_handling: judging alerts, the figures recounted from them, their probes' retention
+- retrospective: CCTV stills searched against custody images, chosen and confirmed by two people
+- custody_index: the custody templates and the index retrospective search walks
+"""

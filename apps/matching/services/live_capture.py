@@ -1,0 +1,401 @@
+"""The live hot path: a camera's frame (or its crops) admitted, matched and recorded. Changes here go with
+benchmarks/frame_cost.py and benchmarks/live_bench.py run before and after (docs/benchmarks.md).
+
+A frame is matched only for a live deployment, from a camera booked on it, against the templates of the exact
+watchlist version it was authorised with. Each face ends as an alert (at or above the threshold) or a deletion
+receipt; a non-matching face's template and crop live only in this process's memory and are dropped at once. A
+frame's alerts, receipts and their audit events commit together, so faces = alerts + receipts, always.
+"""
+
+import hashlib
+import hmac
+import io
+import logging
+import secrets
+from dataclasses import dataclass
+
+import psycopg
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+from PIL import Image
+
+from apps.audit import services as audit
+from apps.deployments import services as deployments
+from apps.deployments.choices import DeploymentState
+from apps.deployments.models import Asset, Deployment
+from apps.watchlists.models import Watchlist
+from govern import encryption, keyfiles, policy, prepared, uploads
+from govern.errors import DATABASE_UNAVAILABLE
+
+from ..engine import get_engine
+from ..list_index import ListIndex
+from ..models import Alert, CameraCredential, Capture
+from .engine_approval import engine_identity, engine_refusal
+from .enrolment import templates
+
+logger = logging.getLogger(__name__)
+
+
+@transaction.atomic
+def issue_credential(actor, asset: Asset) -> str:
+    """A new secret for a van or camera, shown once; earlier ones are revoked."""
+    policy.require(actor, "matching.add_cameracredential")
+    now = timezone.now()
+    CameraCredential.objects.filter(asset=asset, revoked_at__isnull=True).update(revoked_at=now)
+    key_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
+    CameraCredential.objects.create(asset=asset, key_id=key_id, secret_sha256=_sha256(secret), issued_by=actor)
+    audit.record("camera.credential_issued", asset, actor, data={"key_id": key_id})
+    return f"{key_id}.{secret}"
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+# --- Live capture ---------------------------------------------------------------------------------------------------
+
+
+class CaptureRefused(Exception):
+    """A frame that may not be matched; the reason is logged and returned."""
+
+
+@dataclass(frozen=True)
+class CaptureResult:
+    """What became of a frame's faces."""
+
+    capture_id: str
+    faces: int
+    alerts: list[int]
+    receipts: int
+
+
+def _receipt_key() -> keyfiles.SymmetricKey:
+    """The receipts' HMAC key and its id (re-read only when a rotation changed the file: frames are a hot path)."""
+    return keyfiles.receipt_key()
+
+
+def _refuse(asset: Asset, reason: str, deployment: Deployment | None = None) -> None:
+    with transaction.atomic():
+        audit.record("capture.refused", deployment or asset, None, data={"asset": asset.identifier}, reason=reason)
+    raise CaptureRefused(reason)
+
+
+@dataclass(frozen=True)
+class Camera:
+    """A van or camera as a frame's admission reads it: its asset, and the deployments it is booked on that are in
+    the live state, each with its list and, as `engine_approved`, whether the engine in use is approved."""
+
+    asset: Asset
+    booked: list[Deployment]
+
+
+# A frame's credential and admission in one statement on the driver's cursor, since every frame asks: the ORM's
+# compilation of the two queries this replaces was a third of a frame's Python (benchmarks/frame_cost.py). It reads
+# only what admission and matching use (deployments.is_live and watchlists.in_force, the threshold and the authorised
+# version), never the plan, grounds and gate report.
+_ASSET_FIELDS = ("id", "kind", "identifier", "description", "active")
+_DEPLOYMENT_FIELDS = ("id", "reference", "start", "end", "state", "threshold", "authorised_watchlist_hash")
+_DEPLOYMENT_FIELDS += ("watchlist_id",)
+_WATCHLIST_FIELDS = ("id", "state", "intended_end", "approval_route", "ratify_by", "ratified_at", "approved_hash")
+
+
+def _columns(model, alias: str, names: tuple[str, ...]) -> tuple[tuple[str, ...], str]:
+    """The named fields in the model's own order (Model.from_db takes the values in that order) and their columns
+    as SQL, prefixed with the table's alias."""
+    fields = [field for field in model._meta.concrete_fields if field.attname in names]
+    assert len(fields) == len(names), f"{model.__name__} has no field among {names}"  # else it would load lazily
+    return tuple(field.attname for field in fields), ", ".join(f'{alias}."{field.column}"' for field in fields)
+
+
+_ASSET_FIELDS, _ASSET_COLUMNS = _columns(Asset, "a", _ASSET_FIELDS)
+_DEPLOYMENT_FIELDS, _DEPLOYMENT_COLUMNS = _columns(Deployment, "d", _DEPLOYMENT_FIELDS)
+_WATCHLIST_FIELDS, _WATCHLIST_COLUMNS = _columns(Watchlist, "w", _WATCHLIST_FIELDS)
+_CAMERA_SQL = """
+SELECT {credential_hash}, {asset}, {deployment}, {watchlist},
+       EXISTS (SELECT FROM matching_engineapproval e WHERE e.name = %s AND e.weights_sha256 = %s)
+FROM {source}
+LEFT JOIN (deployments_deployment_assets da
+           JOIN deployments_deployment d ON d.id = da.deployment_id AND d.state = %s
+           JOIN watchlists_watchlist w ON w.id = d.watchlist_id) ON da.asset_id = a.id
+WHERE {key}
+ORDER BY d.start DESC, d.id DESC
+"""
+_COLUMNS = {"asset": _ASSET_COLUMNS, "deployment": _DEPLOYMENT_COLUMNS, "watchlist": _WATCHLIST_COLUMNS}
+_BY_TOKEN = _CAMERA_SQL.format(
+    **_COLUMNS,
+    credential_hash="c.secret_sha256",
+    source="matching_cameracredential c JOIN deployments_asset a ON a.id = c.asset_id",
+    key="c.key_id = %s AND c.revoked_at IS NULL",
+)
+_BY_ASSET = _CAMERA_SQL.format(**_COLUMNS, credential_hash="NULL", source="deployments_asset a", key="a.id = %s")
+
+
+def _camera_rows(sql: str, key) -> list[tuple]:
+    """The admission's rows. The statement is also the request's check of its kept connection: one the server
+    dropped (a restart) is reopened and the read sent again, once; one that answered needs no `SELECT 1` before the
+    frame's transaction (Django's CONN_HEALTH_CHECKS would send one: a round trip a frame). The check now comes
+    before the models rather than just before the transaction, so a restart during a frame's detection fails that
+    frame (503), as a restart during its transaction always did."""
+    name, weights, _ = engine_identity()
+    params = [name, weights, DeploymentState.LIVE.value, key]
+    try:
+        return _read(sql, params)
+    except DATABASE_UNAVAILABLE as exc:
+        dropped = connection.connection is not None and connection.connection.closed
+        if connection.in_atomic_block or not dropped:
+            raise
+        logger.warning("A frame's admission found its database connection dropped (%s); reconnecting", exc)
+        connection.close()
+        return _read(sql, params)
+
+
+def _read(sql: str, params: list) -> list[tuple]:
+    with prepared.cursor() as cursor:
+        prepared.execute(cursor, sql, params)
+        rows = cursor.fetchall()
+    connection.health_check_done = True  # it just answered
+    return rows
+
+
+# Where each model's values start in a row of _CAMERA_SQL (the credential's hash comes first).
+_DEPLOYMENT_AT = 1 + len(_ASSET_FIELDS)
+_WATCHLIST_AT = _DEPLOYMENT_AT + len(_DEPLOYMENT_FIELDS)
+
+
+def _camera(rows: list[tuple]) -> Camera:
+    alias = connection.alias
+    asset = Asset.from_db(alias, _ASSET_FIELDS, rows[0][1:_DEPLOYMENT_AT])
+    booked = []
+    for row in rows:
+        if row[_DEPLOYMENT_AT] is None:
+            continue
+        deployment = Deployment.from_db(alias, _DEPLOYMENT_FIELDS, row[_DEPLOYMENT_AT:_WATCHLIST_AT])
+        deployment.watchlist = Watchlist.from_db(alias, _WATCHLIST_FIELDS, row[_WATCHLIST_AT:-1])
+        deployment.engine_approved = row[-1]
+        booked.append(deployment)
+    return Camera(asset, booked)
+
+
+def camera_for_token(token: str) -> Camera | None:
+    """The camera a token `<key_id>.<secret>` belongs to, as admission reads it; None for a token unknown, revoked
+    or wrong, or a camera no longer active."""
+    key_id, _, secret = (token or "").partition(".")
+    rows = _camera_rows(_BY_TOKEN, key_id)
+    if not rows or not hmac.compare_digest(rows[0][0], _sha256(secret)):
+        return None
+    camera = _camera(rows)
+    return camera if camera.asset.active else None
+
+
+def camera_for_asset(asset: Asset) -> Camera:
+    """An asset's camera as admission reads it (tests and benchmarks send frames as an asset, not with a token)."""
+    rows = _camera_rows(_BY_ASSET, asset.pk)
+    return _camera(rows) if rows else Camera(asset, [])
+
+
+def live_deployment_for(camera: Camera, now) -> Deployment | None:
+    """The deployment this camera is booked on that is live now, with its list and, as `engine_approved`, whether
+    the engine in use is approved."""
+    for deployment in camera.booked:
+        if deployments.is_live(deployment, now):
+            return deployment
+    return None
+
+
+def _admit(camera: Asset | Camera, deployment_id: int | None, now) -> tuple[Asset, Deployment]:
+    """The camera's asset and the live deployment it may send faces to now, or a logged refusal."""
+    if isinstance(camera, Asset):
+        camera = camera_for_asset(camera)
+    deployment = live_deployment_for(camera, now)
+    asset = camera.asset
+    if deployment is None:
+        _refuse(asset, f"{asset} is not booked on a deployment that is live now.")
+    if deployment_id is not None and deployment.pk != deployment_id:
+        _refuse(asset, f"{asset} belongs to {deployment.reference}, not to deployment {deployment_id}.", deployment)
+    refusal = engine_refusal(approved=deployment.engine_approved)
+    if refusal:
+        _refuse(asset, refusal, deployment)
+    return asset, deployment
+
+
+def capture_frame(camera: Asset | Camera, frame: bytes, *, deployment_id: int | None = None, now=None) -> CaptureResult:
+    """Match one JPEG frame from a camera (its asset, or the Camera its credential's lookup read); every face ends
+    as an alert or a deletion receipt, in one transaction."""
+    now = now or timezone.now()
+    asset, deployment = _admit(camera, deployment_id, now)
+    try:
+        checked = uploads.validate_image(frame, keep_pixels=True)
+    except uploads.ImageRejected as exc:
+        _refuse(asset, f"Frame refused: {exc}", deployment)
+    engine = get_engine()
+    faces, vectors = engine.detect_and_embed(checked.pixels)
+    del checked, frame
+    return _match_and_record(deployment, asset, engine, faces, vectors, now)
+
+
+MAX_CROPS = 64
+
+
+def capture_crops(
+    camera: Asset | Camera, crops: list[bytes], *, deployment_id: int | None = None, now=None
+) -> CaptureResult:
+    """Match faces a van detected itself (one JPEG crop per face), with the same rules and receipts as frames."""
+    now = now or timezone.now()
+    asset, deployment = _admit(camera, deployment_id, now)
+    if not 1 <= len(crops) <= MAX_CROPS:
+        _refuse(asset, f"Frame refused: send 1 to {MAX_CROPS} crops at a time, not {len(crops)}.", deployment)
+    engine = get_engine()
+    faces = []
+    for number, crop in enumerate(crops, start=1):
+        try:
+            checked = uploads.validate_image(crop, min_side=32)
+        except uploads.ImageRejected as exc:
+            _refuse(asset, f"Frame refused: crop {number}: {exc}", deployment)
+        faces.append(engine.face_from_crop(Image.open(io.BytesIO(checked.content))))
+    vectors = engine.embed(faces)
+    return _match_and_record(deployment, asset, engine, faces, vectors, now)
+
+
+_CAPTURE_SQL = (
+    "INSERT INTO matching_capture (id, deployment_id, asset_id, received_at, faces, alerts, receipts) "
+    "VALUES (%s, %s, %s, %s, %s, %s, %s)"
+)
+# A receipt and its event in one statement: the event's position goes into the receipt without a round trip.
+_RECEIPT_SQL = (
+    "INSERT INTO matching_deletionreceipt (capture_id, deployment_id, watchlist_hash, best_score, "  # noqa: S608
+    "commitment, engine, weights_sha256, created_at, event_seq) "
+    f"SELECT %s, %s, %s, %s, %s, %s, %s, %s, o_seq FROM {audit.APPEND_CALL}"
+)
+
+
+# An alert's row straight from the model's fields, on the frame's driver cursor: the ORM's save compiled the same
+# INSERT on every alert, a millisecond of a frame's Python (benchmarks/frame_cost.py --alerts).
+_ALERT_FIELDS = [field for field in Alert._meta.concrete_fields if not field.primary_key]
+_ALERT_COLUMNS = ", ".join(f'"{field.column}"' for field in _ALERT_FIELDS)
+_ALERT_SQL = (
+    f"INSERT INTO {Alert._meta.db_table} ({_ALERT_COLUMNS}) "  # noqa: S608  (the model's own names)
+    f"VALUES ({', '.join(['%s'] * len(_ALERT_FIELDS))}) RETURNING id"
+)
+
+
+def _insert_alert(cursor, alert: Alert) -> None:
+    """Write a new alert's row as the ORM's save would (each field's value as it prepares it) and set its id."""
+    values = [field.get_db_prep_save(field.pre_save(alert, True), connection) for field in _ALERT_FIELDS]
+    prepared.execute(cursor, _ALERT_SQL, values)
+    alert.pk = cursor.fetchone()[0]
+    prepared.mark_saved(alert)
+
+
+def _match_and_record(deployment, asset, engine, faces, vectors, now) -> CaptureResult:
+    """Compare each face with the authorised version's templates and record alerts and receipts together."""
+    known = templates(deployment.watchlist_id, deployment.authorised_watchlist_hash)
+    threshold = float(deployment.threshold)
+    key = _receipt_key()
+    top_scores, top_positions = known.nearest(vectors, settings.FACE_TOP_K)
+    bests = [float(scores[0]) if len(scores) else -1.0 for scores in top_scores]
+    matched = sum(best >= threshold for best in bests)
+    # Decided in memory first, so the capture row is written once with its counts (faces = alerts + receipts).
+    capture = Capture(
+        deployment=deployment,
+        asset=asset,
+        received_at=now,
+        faces=len(faces),
+        alerts=matched,
+        receipts=len(faces) - matched,
+    )
+    receipt = {
+        "deployment": deployment.pk,
+        "watchlist_hash": deployment.authorised_watchlist_hash,
+        "receipt_key": key.key_id,
+        "engine": engine.name,
+        "weights_sha256": engine.weights_sha256,
+        "time": audit.format_time(now),
+    }
+    alerts, receipts = [], 0
+    # One transaction, and on the driver's cursor in pipeline mode: the statements go out without waiting for each
+    # other's answers, so a frame of receipts writes in four round trips (BEGIN, the figures' answer, the pipeline's
+    # sync, COMMIT), not seven; an alert adds one, for its id.
+    connection.ensure_connection()
+    with transaction.atomic(), connection.wrap_database_errors, connection.connection.pipeline():
+        with psycopg.Cursor(connection.connection) as cursor:
+            counts = [capture.faces, capture.alerts, capture.receipts]
+            prepared.execute(cursor, _CAPTURE_SQL, [capture.pk, deployment.pk, asset.pk, now, *counts])
+            prepared.mark_saved(capture)
+            for index, (face, vector, best) in enumerate(zip(faces, vectors, bests, strict=True)):
+                if best >= threshold:
+                    alert = _raise_alert(
+                        cursor, deployment, capture, engine, face, top_scores[index], top_positions[index], known
+                    )
+                    alerts.append(alert)
+                    continue
+                commitment = hmac.new(
+                    key.material, capture.pk.bytes + index.to_bytes(4, "big") + vector.tobytes(), hashlib.sha256
+                ).hexdigest()
+                event = audit.append_params(
+                    "face.deleted",
+                    capture,
+                    None,
+                    data={**receipt, "best_score": round(best, 6), "commitment": commitment},
+                )
+                row = [capture.pk, deployment.pk, deployment.authorised_watchlist_hash, best, commitment, engine.name]
+                prepared.execute(cursor, _RECEIPT_SQL, [*row, engine.weights_sha256, now, *event])
+                receipts += 1
+            processed = {"faces": len(faces), "alerts": len(alerts), "receipts": receipts}
+            audit.send(
+                cursor,
+                "capture.processed",
+                capture,
+                None,
+                data={"deployment": deployment.pk, "asset": asset.identifier, **processed},
+            )
+        deployments.add_capture_to_figures(deployment, faces=len(faces), alerts=len(alerts))
+    # Nothing of a non-matching face outlives this call: the vectors and crops go with the frame.
+    del faces, vectors, top_scores, top_positions, bests
+    return CaptureResult(str(capture.pk), len(alerts) + receipts, [alert.pk for alert in alerts], receipts)
+
+
+def _raise_alert(cursor, deployment, capture, engine, face, scores, positions, templates: ListIndex) -> Alert:
+    """An alert with its encrypted probe crop, and its event sent on the frame's cursor (in its pipeline); `scores`
+    and `positions` are the face's best templates, best first."""
+    probe = face.crop_jpeg()
+    probe_sha = hashlib.sha256(probe).hexdigest()
+    owners = [templates.owners[position] for position in positions]
+    entry_id, subject_id = owners[0]
+    alert = Alert(
+        deployment=deployment,
+        capture=capture,
+        watchlist_hash=deployment.authorised_watchlist_hash,
+        entry_id=entry_id,
+        subject_id=subject_id,
+        score=float(scores[0]),
+        threshold=deployment.threshold,
+        candidates=[
+            {"subject": subject, "entry": entry, "score": round(float(score), 6)}
+            for (entry, subject), score in zip(owners, scores, strict=True)
+        ],
+        engine=engine.name,
+        weights_sha256=engine.weights_sha256,
+        probe_sha256=probe_sha,
+        created_at=capture.received_at,
+    )
+    alert.probe_ciphertext = encryption.encrypt(probe, associated_data=alert.associated_data())
+    _insert_alert(cursor, alert)
+    audit.send(
+        cursor,
+        "alert.raised",
+        alert,
+        None,
+        data={
+            "deployment": deployment.pk,
+            "capture": str(capture.pk),
+            "entry": entry_id,
+            "score": round(alert.score, 6),
+            "threshold": deployment.threshold,
+            "watchlist_hash": deployment.authorised_watchlist_hash,
+            "engine": engine.name,
+            "weights_sha256": engine.weights_sha256,
+            "probe_sha256": probe_sha,
+        },
+    )
+    return alert
