@@ -62,6 +62,8 @@ CHILD = textwrap.dedent(
     from django.test import Client
 
     from apps.audit import services as audit
+    from apps.matching.services import live_capture
+
     marker = Path(os.environ["FAULT_MARKER"])
 
 
@@ -95,7 +97,7 @@ CHILD = textwrap.dedent(
 
         audit.append_params = counting
     else:  # "committed": the batch's transaction is over; the camera has no answer yet
-        matching.CaptureResult = lambda *args, **kwargs: pause()
+        live_capture.CaptureResult = lambda *args, **kwargs: pause()
 
     crops = [SimpleUploadedFile(p.name, p.read_bytes(), "image/jpeg") for p in sorted(Path(sys.argv[1]).iterdir())]
     camera = "Camera " + os.environ["FAULT_CAMERA"]
