@@ -7,8 +7,8 @@ import pytest
 from PIL import Image
 
 from apps.matching.services import enrolment
-from apps.watchlists import services as watchlists
 from apps.watchlists.choices import LegalBasis
+from apps.watchlists.services import custody
 from tests.deployment_fixtures import EARLIER, go_live, plan_deployment
 
 
@@ -33,14 +33,14 @@ def blank() -> bytes:
 def astronaut_subject(compiler, photo: bytes, pnc_id="56/000001C"):
     """The person in the astronaut photo (NASA's public-domain portrait of Eileen Collins), with that photo as their
     image, as a compiler records them."""
-    subject = watchlists.create_subject(
+    subject = custody.create_subject(
         compiler,
         family_name="Collins",
         given_names="Eileen",
         date_of_birth=datetime.date(1956, 11, 19),
         pnc_id=pnc_id,
     )
-    image = watchlists.upload_image(
+    image = custody.upload_image(
         compiler,
         subject,
         photo,

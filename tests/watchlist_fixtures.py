@@ -7,8 +7,8 @@ import pytest
 from django.utils import timezone
 from PIL import Image, ImageDraw
 
-from apps.watchlists import services
 from apps.watchlists.choices import ApprovalRoute, Category, LegalBasis
+from apps.watchlists.services import custody, watchlists
 from govern.roles import Rank, Role
 
 
@@ -48,7 +48,7 @@ def gallery(actors):
     """Two adult subjects and a 16-year-old, each with one image."""
 
     def subject(family, given, born, pnc):
-        person = services.create_subject(
+        person = custody.create_subject(
             actors.compiler,
             family_name=family,
             given_names=given,
@@ -57,7 +57,7 @@ def gallery(actors):
             sex="male",
             ethnicity="W1",
         )
-        image = services.upload_image(
+        image = custody.upload_image(
             actors.compiler,
             person,
             make_jpeg(seed=len(family)),
@@ -91,7 +91,7 @@ PURPOSE = "LFR at Oxford Circus: wanted offenders"
 def list_person(compiler, watchlist, subject, image, *, now, **fields):
     """Put the person on the list as the compiler: wanted by the courts, on a warrant, unless `fields` say otherwise."""
     fields = {"category": Category.WANTED_BY_COURTS, "justification": JUSTIFICATION, **fields}
-    return services.add_entry(compiler, watchlist, subject=subject, image=image, now=now, **fields)
+    return watchlists.add_entry(compiler, watchlist, subject=subject, image=image, now=now, **fields)
 
 
 def compile_watchlist(compiler, subject, image, *, now, start=None, end=None, purpose=PURPOSE):
@@ -99,7 +99,7 @@ def compile_watchlist(compiler, subject, image, *, now, start=None, end=None, pu
     hours and lasts 6 hours."""
     start = now + datetime.timedelta(hours=6) if start is None else start
     end = start + datetime.timedelta(hours=6) if end is None else end
-    watchlist = services.create_watchlist(compiler, purpose=purpose, intended_start=start, intended_end=end, now=now)
+    watchlist = watchlists.create_watchlist(compiler, purpose=purpose, intended_start=start, intended_end=end, now=now)
     list_person(compiler, watchlist, subject, image, now=now)
     watchlist.refresh_from_db()
     return watchlist
@@ -107,15 +107,15 @@ def compile_watchlist(compiler, subject, image, *, now, start=None, end=None, pu
 
 def submit_and_approve(compiler, approver, watchlist, *, now):
     """The compiler submits the list and the approver approves the version submitted; the list as approved."""
-    review = services.submit(compiler, watchlist, now=now)
-    services.approve(approver, watchlist, content_hash=review.content_hash, now=now)
+    review = watchlists.submit(compiler, watchlist, now=now)
+    watchlists.approve(approver, watchlist, content_hash=review.content_hash, now=now)
     watchlist.refresh_from_db()
     return watchlist
 
 
 def approve_urgently(approver, watchlist, content_hash, *, now):
     """Approve by the urgent route, with its reason: an inspector may, and a superintendent must ratify in time."""
-    return services.approve(
+    return watchlists.approve(
         approver,
         watchlist,
         content_hash=content_hash,
@@ -134,7 +134,7 @@ def draft(actors, gallery, now):
 
 @pytest.fixture
 def submitted(actors, draft, now):
-    review = services.submit(actors.compiler, draft, now=now)
+    review = watchlists.submit(actors.compiler, draft, now=now)
     draft.refresh_from_db()
     return draft, review
 

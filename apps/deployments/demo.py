@@ -12,9 +12,9 @@ from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.watchlists import demo as watchlist_demo
-from apps.watchlists import services as watchlists
 from apps.watchlists.choices import Category, WatchlistState
 from apps.watchlists.models import Subject, Watchlist
+from apps.watchlists.services import watchlists
 
 from . import services
 from .choices import AssetKind, DeploymentState, DocumentKind, LocationType

@@ -16,9 +16,9 @@ from django.utils import timezone
 
 from apps.audit import services as audit
 from apps.audit.models import Event
-from apps.watchlists import services as watchlists
 from apps.watchlists.choices import WatchlistState
-from govern import policy, prepared
+from apps.watchlists.services import watchlists
+from govern import policy, prepared, records
 from govern.errors import Conflict, PreconditionFailed
 from govern.roles import Role
 
@@ -48,10 +48,6 @@ OUTCOME_FIELDS = (
     "other_outcomes",
 )
 _BOOKING_LOCK = 7_245_001  # one advisory lock serialises bookings, so two planners never double-book
-
-
-def _now(now):
-    return now or timezone.now()
 
 
 # --- Assets and documents ------------------------------------------------------------------------------------------
@@ -170,12 +166,6 @@ def _check_bookings(deployment: Deployment, assets) -> None:
             )
 
 
-def _next_reference(now) -> str:
-    year = timezone.localtime(now).year
-    count = Deployment.objects.filter(reference__startswith=f"LFR-{year}-").count()
-    return f"LFR-{year}-{count + 1:04d}"
-
-
 def _plan_data(deployment: Deployment) -> dict:
     data = {field: getattr(deployment, field) for field in PLAN_FIELDS if field != "watchlist"}
     data["watchlist"] = deployment.watchlist_id
@@ -224,8 +214,13 @@ def plan(actor, *, assets=(), documents=(), team=(), reference: str = "", now=No
     if unknown:
         raise ValidationError(f"Unknown deployment fields: {', '.join(sorted(unknown))}.")
     team = _checked_team(team)
-    now = _now(now)
-    deployment = Deployment(reference=reference or _next_reference(now), planned_by=actor, planned_at=now, **fields)
+    now = records.moment(now)
+    deployment = Deployment(
+        reference=reference or records.next_reference(Deployment, "LFR", now),
+        planned_by=actor,
+        planned_at=now,
+        **fields,
+    )
     _validate_plan(deployment)
     if deployment.end <= now:
         raise ValidationError({"end": "The deployment would already be over."})
@@ -335,7 +330,7 @@ def update_plan(
 @transaction.atomic
 def authorise(actor, deployment: Deployment, *, revision: int | None, now=None) -> Deployment:
     """Authorise the plan at the revision the officer reviewed, binding it to the watchlist version approved now."""
-    now = _now(now)
+    now = records.moment(now)
     locked = Deployment.objects.select_for_update().get(pk=deployment.pk)
     policy.require(actor, "deployments.authorise_deployment", locked)
     if revision is None:
@@ -395,7 +390,7 @@ def publish_notice(
     """Record the advance public notice: where, and when it was published. Unstated, that is now (when it is
     recorded); a stated time is no earlier than the plan and never in the future, so no notice can be backdated
     past the go-live gate."""
-    now = _now(now)
+    now = records.moment(now)
     locked = Deployment.objects.select_for_update().get(pk=deployment.pk)
     policy.require(actor, "deployments.change_deployment", locked)
     if not reference.strip():
@@ -470,7 +465,7 @@ def add_gate_condition(check):
 
 def gate(deployment: Deployment, now=None) -> list[Condition]:
     """Every condition for going live, checked now."""
-    now = _now(now)
+    now = records.moment(now)
     watchlist = deployment.watchlist
     conditions = []
 
@@ -529,7 +524,7 @@ def gate_passes(conditions: list[Condition]) -> bool:
 
 def is_live(deployment: Deployment, now=None) -> bool:
     """Whether matching may run for this deployment now: live, within its period, list still in force."""
-    now = _now(now)
+    now = records.moment(now)
     return (
         deployment.state == DeploymentState.LIVE
         and deployment.start <= now < deployment.end
@@ -546,7 +541,7 @@ def _report(conditions: list[Condition]) -> list[dict]:
 @transaction.atomic
 def try_go_live(deployment: Deployment, *, actor=None, now=None) -> tuple[bool, list[Condition]]:
     """Go live if every gate condition holds; otherwise record which did not (once per distinct failure)."""
-    now = _now(now)
+    now = records.moment(now)
     locked = Deployment.objects.select_for_update(of=("self",)).select_related("watchlist").get(pk=deployment.pk)
     if actor is not None:
         policy.require(actor, "deployments.command_deployment", locked)
@@ -570,7 +565,7 @@ def try_go_live(deployment: Deployment, *, actor=None, now=None) -> tuple[bool, 
 @transaction.atomic
 def complete(deployment: Deployment, *, now=None) -> Deployment:
     """End a live (or suspended) deployment at its end, and set the watchlist's purge."""
-    now = _now(now)
+    now = records.moment(now)
     locked = Deployment.objects.select_for_update().get(pk=deployment.pk)
     if locked.state not in (DeploymentState.LIVE, DeploymentState.SUSPENDED):
         raise Conflict(f"{locked.reference} is {locked.get_state_display().lower()}, not live.")
@@ -600,7 +595,7 @@ def suspend(actor, deployment: Deployment, *, reason: str) -> Deployment:
 @transaction.atomic
 def resume(actor, deployment: Deployment, *, now=None) -> Deployment:
     """Resume a suspended deployment, if the gate still passes."""
-    now = _now(now)
+    now = records.moment(now)
     locked = Deployment.objects.select_for_update().get(pk=deployment.pk)
     policy.require(actor, "deployments.command_deployment", locked)
     if locked.state != DeploymentState.SUSPENDED:
@@ -706,7 +701,7 @@ _SCHEDULE_LOCK = 7_245_003  # one schedule run at a time (beat and the command m
 
 def run_schedule(now=None, dry_run: bool = False) -> list[ScheduleAction]:
     """Go live at the start when the gate passes; complete at the end; cancel what never went live by its end."""
-    now = _now(now)
+    now = records.moment(now)
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(%s)", [_SCHEDULE_LOCK])
         if not cursor.fetchone()[0]:

@@ -20,7 +20,7 @@ from django.utils import timezone
 from apps.audit import services as audit
 from apps.matching.choices import AlertState
 from apps.matching.models import Alert
-from govern import policy
+from govern import policy, records
 from govern.errors import Conflict
 
 from . import permissions
@@ -72,10 +72,6 @@ REQUIRED_CHECKS = (CheckKind.NATIONAL_SYSTEMS, CheckKind.SEX_OFFENDER_REGISTER)
 MIN_TEXT = 10  # the shortest rationale, result or reason worth the name
 
 
-def _now(now):
-    return now or timezone.now()
-
-
 def _text(value) -> str:
     return (value or "").strip()
 
@@ -121,23 +117,7 @@ def _personal(case: DisclosureCase) -> str:
     return audit.commitment({field: getattr(case, field) for field in PERSONAL_CASE_FIELDS})
 
 
-def _save(instance, exclude=()) -> None:
-    try:
-        instance.full_clean(exclude=list(exclude))
-    except ValidationError:
-        raise
-    except Exception as exc:  # a bad type in a field, e.g. a date given as text
-        raise ValidationError(str(exc)) from exc
-    instance.save()
-
-
 # --- Opening -------------------------------------------------------------------------------------------------------
-
-
-def _next_reference(now) -> str:
-    year = timezone.localtime(now).year
-    count = DisclosureCase.objects.filter(reference__startswith=f"CSODS-{year}-").count()
-    return f"CSODS-{year}-{count + 1:04d}"
 
 
 def _add_child(actor, case: DisclosureCase, fields: dict) -> Child:
@@ -148,7 +128,8 @@ def _add_child(actor, case: DisclosureCase, fields: dict) -> Child:
     child.name = _need(child.name, "name", "Give the child's first name or initials.")
     if child.carer_knows not in CarerKnows.values:
         raise ValidationError({"carer_knows": f"Choose one of: {', '.join(CarerKnows.values)}."})
-    _save(child, exclude=["case", "added_by"])
+    records.validate(child, exclude=["case", "added_by"])
+    child.save()
     return child
 
 
@@ -197,12 +178,12 @@ def open_case(
     unknown = set(fields) - set(CASE_FIELDS)
     if unknown:
         raise ValidationError(f"Unknown case fields: {', '.join(sorted(unknown))}.")
-    now = _now(now)
+    now = records.moment(now)
     officer_in_charge = officer_in_charge or actor
     if not permissions.is_case_worker(officer_in_charge):
         raise ValidationError({"officer_in_charge": "The officer in charge must be an officer of the unit."})
     case = DisclosureCase(
-        reference=_text(reference) or _next_reference(now),
+        reference=_text(reference) or records.next_reference(DisclosureCase, "CSODS", now),
         officer_in_charge=officer_in_charge,
         opened_by=actor,
         watchlist_subject=watchlist_subject,
@@ -219,7 +200,8 @@ def open_case(
         setattr(case, field, due)
     try:
         with transaction.atomic():
-            _save(case, exclude=["officer_in_charge", "opened_by", "watchlist_subject", "alert"])
+            records.validate(case, exclude=["officer_in_charge", "opened_by", "watchlist_subject", "alert"])
+            case.save()
     except IntegrityError as exc:
         raise Conflict(f"The reference {case.reference} is taken; try again.") from exc
     for child in children:
@@ -267,7 +249,7 @@ def open_from_alert(actor, alert: Alert, *, now=None) -> DisclosureCase:
         actor,
         route=Route.RIGHT_TO_BE_TOLD,
         contact_method=ContactMethod.POLICE_INFORMATION,
-        contact_at=_now(now),
+        contact_at=records.moment(now),
         subject_name=f"{subject.given_names} {subject.family_name}",
         subject_date_of_birth=subject.date_of_birth,
         watchlist_subject=subject,
@@ -304,11 +286,12 @@ def record_check(actor, case: DisclosureCase, *, kind: str, result: str, agency:
     result = _need(result, "result", "Record what the check found.", 2)
     if kind == CheckKind.PARTNER_AGENCY:
         agency = _need(agency, "agency", "Name the partner agency and who answered.")
-    made_at = _now(made_at)
+    made_at = records.moment(made_at)
     if made_at < locked.contact_at:
         raise ValidationError({"made_at": "A check cannot come before the first contact."})
     check = Check(case=locked, kind=kind, agency=_text(agency), made_by=actor, made_at=made_at, result=result)
-    _save(check, exclude=["case", "made_by"])
+    records.validate(check, exclude=["case", "made_by"])
+    check.save()
     audit.record(
         "disclosure_case.check",
         locked,
@@ -327,7 +310,7 @@ def complete_checks(actor, case: DisclosureCase, *, now=None) -> DisclosureCase:
     missing = [CheckKind(kind).label for kind in REQUIRED_CHECKS if kind not in done]
     if missing:
         raise ValidationError(f"Still to check: {'; '.join(missing)}.")
-    locked.stage, locked.checks_completed_at = Stage.CHECKED, _now(now)
+    locked.stage, locked.checks_completed_at = Stage.CHECKED, records.moment(now)
     locked.save()
     audit.record(
         "disclosure_case.checks_complete",
@@ -350,7 +333,7 @@ def record_meeting(
     locked = _lock(actor, case)
     _expect(locked, [Stage.CHECKED], "recording the face-to-face meeting")
     identity = _need(identity_verified_with, "identity_verified_with", "Record the document that verified identity.")
-    met_at = _now(met_at)
+    met_at = records.moment(met_at)
     if met_at < locked.contact_at:
         raise ValidationError({"met_at": "The meeting cannot come before the first contact."})
     locked.stage, locked.met_at, locked.met_by = Stage.MET, met_at, actor
@@ -435,7 +418,7 @@ def record_forum_decision(
                 "presumed. Explain fully why the forum departs from the presumption."
             }
         )
-    held_at = _now(held_at)
+    held_at = records.moment(held_at)
     after_refusal = locked.stage == Stage.RETURNED
     record = ForumDecision(
         case=locked,
@@ -449,7 +432,8 @@ def record_forum_decision(
         after_refusal=after_refusal,
         recorded_by=actor,
     )
-    _save(record, exclude=["case", "recorded_by"])
+    records.validate(record, exclude=["case", "recorded_by"])
+    record.save()
     if decision == Decision.NOT_DISCLOSE:
         locked.stage = Stage.NOT_DISCLOSED
     else:  # disclosing anyway after a refusal goes straight to the disclosure, without an undertaking
@@ -506,7 +490,7 @@ def record_undertaking(
         )
     if not warning_given:
         raise ValidationError({"warning_given": "Give the legal warning on confidentiality before the undertaking."})
-    at = _now(at)
+    at = records.moment(at)
     disclosure = Disclosure(
         case=locked,
         recipient_name=recipient_name,
@@ -519,7 +503,8 @@ def record_undertaking(
         undertaking_note=_text(note),
         undertaking_by=actor,
     )
-    _save(disclosure, exclude=["case", "undertaking_by", "disclosed_by"])
+    records.validate(disclosure, exclude=["case", "undertaking_by", "disclosed_by"])
+    disclosure.save()
     locked.stage = Stage.READY if signed else Stage.RETURNED
     locked.save()
     audit.record(
@@ -547,7 +532,7 @@ def record_disclosure(actor, case: DisclosureCase, *, content: str, in_person: b
         raise ValidationError({"in_person": "A disclosure is made in person."})
     content = _need(content, "content", "Record what was said.", MIN_TEXT)
     disclosure = Disclosure.objects.select_for_update().get(case=locked)
-    disclosure.disclosed_by, disclosure.disclosed_at = actor, _now(disclosed_at)
+    disclosure.disclosed_by, disclosure.disclosed_at = actor, records.moment(disclosed_at)
     disclosure.in_person, disclosure.content = True, content
     disclosure.save()
     locked.stage = Stage.DISCLOSED
@@ -595,7 +580,7 @@ def issue_letter(actor, case: DisclosureCase, *, now=None) -> Letter:
     """Issue the outcome or non-disclosure letter; the case is then completed and locked."""
     locked = _lock(actor, case)
     _expect(locked, list(LETTER_FOR_STAGE), "issuing a letter (it follows the disclosure or the decision)")
-    kind, now = LETTER_FOR_STAGE[Stage(locked.stage)], _now(now)
+    kind, now = LETTER_FOR_STAGE[Stage(locked.stage)], records.moment(now)
     letter = Letter(
         case=locked,
         kind=kind,

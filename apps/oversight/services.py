@@ -22,7 +22,7 @@ from apps.audit import services as audit
 from apps.deployments import services as deployments
 from apps.matching.choices import AlertState
 from apps.matching.services import alert_handling, engine_approval, retrospective
-from apps.watchlists import services as watchlists
+from apps.watchlists.services import watchlists
 from govern import policy
 from govern.errors import Conflict
 from govern.roles import Role

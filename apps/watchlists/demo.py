@@ -14,9 +14,9 @@ from PIL import Image, ImageDraw
 
 from apps.accounts.models import User
 
-from . import services
 from .choices import Category, LegalBasis, WatchlistState
 from .models import Subject, Watchlist
+from .services import custody, watchlists
 
 MARK = "SYNTHETIC DEMO"
 SOURCE = "Synthetic demo data (not a real custody record)"
@@ -78,7 +78,7 @@ def _subjects(compiler) -> list[tuple[Subject, tuple]]:
         family, given, born, sex, ethnicity, pnc = row[:6]
         subject = Subject.objects.filter(pnc_id=pnc).first()
         if subject is None:
-            subject = services.create_subject(
+            subject = custody.create_subject(
                 compiler,
                 family_name=family,
                 given_names=given,
@@ -90,7 +90,7 @@ def _subjects(compiler) -> list[tuple[Subject, tuple]]:
                 reason=MARK,
             )
         if not subject.images.exists():
-            services.upload_image(
+            custody.upload_image(
                 compiler,
                 subject,
                 synthetic_portrait(index),
@@ -103,13 +103,13 @@ def _subjects(compiler) -> list[tuple[Subject, tuple]]:
 
 
 def _watchlist(compiler, people, purpose: str, start: datetime.datetime) -> Watchlist:
-    watchlist = services.create_watchlist(
+    watchlist = watchlists.create_watchlist(
         compiler, purpose=f"{MARK}: {purpose}", intended_start=start, intended_end=start + datetime.timedelta(hours=6)
     )
     for subject, row in people:
         category, detail = row[6], row[7]
         extra = {DETAIL_FIELD[category]: detail} if category in DETAIL_FIELD else {}
-        services.add_entry(
+        watchlists.add_entry(
             compiler,
             watchlist,
             subject=subject,
@@ -137,8 +137,8 @@ def seed(stdout) -> None:
             approved = _watchlist(
                 compiler, people[:3], "LFR at a transport hub, evening peak", now + datetime.timedelta(hours=2)
             )
-            review = services.submit(compiler, approved)
-            services.approve(commander, approved, content_hash=review.content_hash, comment=MARK)
+            review = watchlists.submit(compiler, approved)
+            watchlists.approve(commander, approved, content_hash=review.content_hash, comment=MARK)
     drafts = Watchlist.objects.filter(purpose__startswith=MARK, state=WatchlistState.DRAFT).count()
     stdout.write(
         f"Synthetic demo watchlists: {drafts} draft, "

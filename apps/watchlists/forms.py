@@ -4,7 +4,7 @@ from django import forms
 
 from .choices import ApprovalRoute, Category, LegalBasis
 from .models import Subject
-from .services import SUBJECT_FIELDS
+from .services.custody import SUBJECT_FIELDS
 
 
 class DateTimeInput(forms.DateTimeInput):

@@ -2,10 +2,10 @@
 
 from celery import shared_task
 
-from . import services
+from .services import watchlists
 
 
 @shared_task(name="apps.watchlists.tasks.sweep", acks_late=True)
 def sweep() -> int:
     """Run the watchlist sweep (idempotent); returns how many actions it took."""
-    return len(services.sweep())
+    return len(watchlists.sweep())

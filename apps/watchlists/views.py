@@ -22,11 +22,11 @@ from govern import policy
 from govern.errors import Conflict
 from govern.pages import form_errors, visible_or_404
 
-from . import services
 from .choices import ApprovalRoute, Category, ReviewState, WatchlistState
 from .filtersets import SubjectFilterSet
 from .forms import CommentForm, DecisionForm, EntryForm, ImageForm, SubjectForm, WatchlistForm
 from .models import CustodyImage, Entry, Review, Subject, Watchlist
+from .services import custody, watchlists
 
 
 def _visible_watchlist(request, pk) -> Watchlist:
@@ -109,7 +109,7 @@ def watchlist_create(request):
     form = WatchlistForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            watchlist = services.create_watchlist(request.user, **form.cleaned_data)
+            watchlist = watchlists.create_watchlist(request.user, **form.cleaned_data)
         except ValidationError as exc:
             form_errors(form, exc)
         except Conflict as exc:
@@ -135,7 +135,7 @@ def watchlist_detail(request, pk, target, reason):
     review = Review.objects.filter(watchlist=watchlist).order_by("-version", "-id").first()
     context = {
         "watchlist": watchlist,
-        "entries": [(entry, services.image_is_stale(entry.image)) for entry in entries],
+        "entries": [(entry, custody.image_is_stale(entry.image)) for entry in entries],
         "review": review,
         "reason": reason,
         "may_edit": policy.may(request.user, "watchlists.change_watchlist", watchlist)
@@ -146,7 +146,7 @@ def watchlist_detail(request, pk, target, reason):
         and watchlist.approval_route == ApprovalRoute.URGENT
         and watchlist.ratified_at is None
         and policy.may(request.user, "watchlists.ratify_watchlist", watchlist),
-        "in_force": services.in_force(watchlist),
+        "in_force": watchlists.in_force(watchlist),
     }
     return render(request, "watchlists/detail.html", context)
 
@@ -169,7 +169,7 @@ def entry_add(request, pk):
             form.add_error(None, "Choose one of the subject's images.")
         else:
             try:
-                services.add_entry(
+                watchlists.add_entry(
                     request.user,
                     watchlist,
                     image=image,
@@ -192,7 +192,7 @@ def watchlist_submit(request, pk):
     """Send the current version for approval."""
     watchlist = _visible_watchlist(request, pk)
     try:
-        services.submit(request.user, watchlist, expected_revision=_posted_revision(request))
+        watchlists.submit(request.user, watchlist, expected_revision=_posted_revision(request))
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -212,7 +212,7 @@ def _review_target(request, pk):
 def watchlist_review(request, pk, target, reason):
     """The commander's review: the frozen version, what changed since the last approval, and the decision."""
     watchlist = target
-    review = services.open_review(watchlist)
+    review = watchlists.open_review(watchlist)
     if review is None:
         messages.info(request, f"{watchlist.reference} is not awaiting a decision.")
         return redirect("watchlists:detail", pk=pk)
@@ -221,7 +221,7 @@ def watchlist_review(request, pk, target, reason):
         data = form.cleaned_data
         try:
             if data["decision"] == "approve":
-                services.approve(
+                watchlists.approve(
                     request.user,
                     watchlist,
                     content_hash=data["content_hash"],
@@ -231,7 +231,7 @@ def watchlist_review(request, pk, target, reason):
                 )
                 messages.success(request, f"{watchlist.reference} approved.")
             else:
-                services.return_for_changes(request.user, watchlist, comment=data["comment"])
+                watchlists.return_for_changes(request.user, watchlist, comment=data["comment"])
                 messages.success(request, f"{watchlist.reference} returned for changes.")
             return redirect("watchlists:detail", pk=pk)
         except ValidationError as exc:
@@ -247,7 +247,7 @@ def watchlist_review(request, pk, target, reason):
         "watchlist": watchlist,
         "review": review,
         "entries": entries,
-        "changes": services.changes_since_approval(watchlist, review.snapshot),
+        "changes": watchlists.changes_since_approval(watchlist, review.snapshot),
         "form": form,
         "reason": reason,
         "may_decide": policy.may(request.user, "watchlists.approve_watchlist_urgently", watchlist)
@@ -265,7 +265,7 @@ def watchlist_ratify(request, pk):
     watchlist = _visible_watchlist(request, pk)
     form = CommentForm(request.POST)
     form.is_valid()
-    services.ratify(request.user, watchlist, comment=form.cleaned_data.get("comment", ""))
+    watchlists.ratify(request.user, watchlist, comment=form.cleaned_data.get("comment", ""))
     messages.success(request, f"The urgent approval of {watchlist.reference} is ratified.")
     return redirect("watchlists:detail", pk=pk)
 
@@ -314,7 +314,7 @@ def image_content(request, pk):
             "A reason is required to see this image: 5 to 2,000 characters on one line.",
             status=400, content_type="text/plain",
         )  # fmt: skip
-    content = services.read_image(request.user, image, reason)
+    content = custody.read_image(request.user, image, reason)
     response = HttpResponse(content, content_type=image.content_type)
     response["Cache-Control"] = "no-store"
     return response
@@ -347,7 +347,7 @@ def subject_create(request):
     form = SubjectForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            subject = services.create_subject(request.user, **form.cleaned_data)
+            subject = custody.create_subject(request.user, **form.cleaned_data)
         except ValidationError as exc:
             form_errors(form, exc)
         else:
@@ -366,7 +366,7 @@ def image_upload(request, pk):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            services.upload_image(request.user, subject, data.pop("image").read(), **data)
+            custody.upload_image(request.user, subject, data.pop("image").read(), **data)
         except ValidationError as exc:
             form_errors(form, exc)
         else:

@@ -169,9 +169,9 @@ def test_a_custody_image_enrolled_while_it_is_added_to_a_list_never_deadlocks(
     from apps.matching.engine import get_engine
     from apps.matching.models import CustodyTemplate
     from apps.matching.services import retrospective
-    from apps.watchlists import services as watchlists
     from apps.watchlists.choices import Category, LegalBasis
     from apps.watchlists.models import Entry
+    from apps.watchlists.services import custody, watchlists
 
     watchlist, _review = submitted
     client = api(actors.compiler)
@@ -186,11 +186,11 @@ def test_a_custody_image_enrolled_while_it_is_added_to_a_list_never_deadlocks(
     monkeypatch.setattr(engine, "embed", slow_embed)
     failures = []
     for attempt in range(4):
-        subject = watchlists.create_subject(
+        subject = custody.create_subject(
             actors.compiler, family_name=f"Race{attempt}", given_names="Pat", date_of_birth=datetime.date(1980, 1, 1),
             pnc_id=f"80/{attempt:06d}X",
         )  # fmt: skip
-        image = watchlists.upload_image(
+        image = custody.upload_image(
             actors.compiler, subject, astronaut, captured_on=datetime.date(2026, 3, 1),
             source_system="Custody suite A", legal_basis=LegalBasis.PACE_CUSTODY,
         )  # fmt: skip

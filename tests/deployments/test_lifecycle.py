@@ -9,9 +9,9 @@ from apps.audit.models import Event
 from apps.deployments import services
 from apps.deployments.choices import DeploymentState
 from apps.deployments.models import Deployment
-from apps.watchlists import services as watchlists
 from apps.watchlists.choices import WatchlistState
 from apps.watchlists.models import Watchlist
+from apps.watchlists.services import watchlists
 from tests.deployment_fixtures import plan_deployment, ready
 from tests.watchlist_fixtures import list_person, submit_and_approve
 

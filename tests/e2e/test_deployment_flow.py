@@ -9,9 +9,9 @@ from apps.accounts import services as accounts
 from apps.deployments import services
 from apps.deployments.choices import AssetKind, DeploymentState, DocumentKind
 from apps.deployments.models import Deployment
-from apps.watchlists import services as watchlists
 from apps.watchlists.choices import LegalBasis
 from apps.watchlists.demo import synthetic_portrait
+from apps.watchlists.services import custody
 from govern.roles import Rank, Role
 from tests.watchlist_fixtures import compile_watchlist, submit_and_approve
 
@@ -28,14 +28,14 @@ def world(transactional_db):
     compiler = accounts.create_user(None, "analyst", PASSWORD, roles=[Role.WATCHLIST_COMPILER])
     accounts.create_user(None, "pc", PASSWORD, roles=[Role.OFFICER], rank=Rank.CONSTABLE)
     supt = accounts.create_user(None, "supt", PASSWORD, roles=[Role.AUTHORISING_OFFICER], rank=Rank.SUPERINTENDENT)
-    subject = watchlists.create_subject(
+    subject = custody.create_subject(
         compiler,
         family_name="Example",
         given_names="Adam",
         date_of_birth=datetime.date(1990, 5, 17),
         pnc_id="90/123456A",
     )
-    image = watchlists.upload_image(
+    image = custody.upload_image(
         compiler,
         subject,
         synthetic_portrait(0),

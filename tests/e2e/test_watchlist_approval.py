@@ -6,10 +6,10 @@ import pytest
 from django.utils import timezone
 
 from apps.accounts import services as accounts
-from apps.watchlists import services
 from apps.watchlists.choices import LegalBasis, WatchlistState
 from apps.watchlists.demo import synthetic_portrait
 from apps.watchlists.models import Watchlist
+from apps.watchlists.services import custody, watchlists
 from govern.roles import Rank, Role
 
 from .conftest import sign_in
@@ -22,9 +22,9 @@ PASSWORD = "browser-test-password"
 def people(transactional_db):
     compiler = accounts.create_user(None, "analyst", PASSWORD, roles=[Role.WATCHLIST_COMPILER])
     accounts.create_user(None, "supt", PASSWORD, roles=[Role.AUTHORISING_OFFICER], rank=Rank.SUPERINTENDENT)
-    subject = services.create_subject(compiler, family_name="Example", given_names="Adam",
+    subject = custody.create_subject(compiler, family_name="Example", given_names="Adam",
                                       date_of_birth=datetime.date(1990, 5, 17), pnc_id="90/123456A")  # fmt: skip
-    services.upload_image(compiler, subject, synthetic_portrait(0), captured_on=datetime.date(2026, 3, 1),
+    custody.upload_image(compiler, subject, synthetic_portrait(0), captured_on=datetime.date(2026, 3, 1),
                           source_system="Custody suite A", legal_basis=LegalBasis.PACE_CUSTODY)  # fmt: skip
 
 
@@ -62,7 +62,7 @@ def test_compiler_submits_and_a_superintendent_approves(live_server, browser, pe
     page.fill("#id_reason", "Reviewing for authorisation")
     page.click("main button[type=submit]")
     watchlist = Watchlist.objects.get()
-    assert page.locator("#content-hash").inner_text() == services.open_review(watchlist).content_hash
+    assert page.locator("#content-hash").inner_text() == watchlists.open_review(watchlist).content_hash
     assert "Added: EXAMPLE, Adam" in page.locator("ul.changes").inner_text()
     page.wait_for_function("document.querySelector('article.entry img').naturalWidth > 0")  # the image is shown
     page.screenshot(path=str(screenshots / "watchlist-review.png"), full_page=True)

@@ -19,9 +19,9 @@ from apps.audit.models import Event
 from apps.deployments import services as deployments
 from apps.matching.models import Alert, Capture, DeletionReceipt, WatchlistTemplate
 from apps.matching.services import alert_handling, engine_approval, enrolment, live_capture
-from apps.watchlists import services as watchlists
 from apps.watchlists.choices import WatchlistState
 from apps.watchlists.models import Watchlist
+from apps.watchlists.services import watchlists
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 

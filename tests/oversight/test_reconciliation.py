@@ -78,7 +78,7 @@ def test_an_overdue_purge_and_surviving_templates_show_red(ledgered):
 
 
 def test_a_purged_list_shows_each_step_and_a_missing_vacuum_turns_red(ledgered):
-    from apps.watchlists import services as watchlists
+    from apps.watchlists.services import watchlists
 
     watchlist = Watchlist.objects.get(pk=ledgered.watchlist_id)
     Watchlist.objects.filter(pk=watchlist.pk).update(state=WatchlistState.EXPIRED)

@@ -29,9 +29,9 @@ from apps.audit.models import Event
 from apps.matching.choices import SearchState
 from apps.matching.models import CustodyTemplate, SearchRequest, WatchlistTemplate
 from apps.outbox.models import Message
-from apps.watchlists import services as watchlists
 from apps.watchlists.choices import LegalBasis, WatchlistState
 from apps.watchlists.models import Watchlist
+from apps.watchlists.services import custody, watchlists
 from govern.celery import app
 from tests.matching_fixtures import astronaut_subject
 from tests.processes import stop, worker_environment
@@ -281,14 +281,14 @@ def test_with_redis_stopped_the_web_serves_and_the_queued_work_runs_once_it_is_b
 
 def _collins(compiler):
     """The astronaut's subject, with no image yet."""
-    return watchlists.create_subject(
+    return custody.create_subject(
         compiler, family_name="Collins", given_names="Eileen", date_of_birth=datetime.date(1956, 11, 19)
     )
 
 
 def _upload(compiler, subject, photo: bytes, day: int = 5):
     """The compiler uploads a custody image of the subject, which queues its enrolment."""
-    return watchlists.upload_image(
+    return custody.upload_image(
         compiler,
         subject,
         photo,

@@ -23,7 +23,7 @@ def seed(approvals: int) -> dict:
     from apps.deployments import services as deployments
     from apps.deployments.choices import AssetKind, DocumentKind
     from apps.matching.services import engine_approval, enrolment, live_capture
-    from apps.watchlists import services as watchlists
+    from apps.watchlists.services import watchlists
     from govern.roles import Rank, Role
     from tests.deployment_fixtures import go_live, plan_deployment
     from tests.matching_fixtures import astronaut_subject

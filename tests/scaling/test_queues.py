@@ -17,8 +17,8 @@ from django.conf import settings
 
 from apps.audit import services as audit
 from apps.audit.models import Checkpoint, Event
-from apps.watchlists import services as watchlists
 from apps.watchlists.choices import LegalBasis
+from apps.watchlists.services import custody
 from tests.processes import database_url
 from tests.scaling.conftest import ROOT, govern_environment
 from tests.watchlist_fixtures import make_jpeg
@@ -52,9 +52,9 @@ def _wait_until_ready(log: Path, worker: subprocess.Popen, timeout: float = 120)
 def test_each_task_is_consumed_by_the_worker_of_its_queue(actors, redis_url, tmp_path):
     from celery import Celery
 
-    subject = watchlists.create_subject(actors.compiler, family_name="Example", given_names="Adam",
+    subject = custody.create_subject(actors.compiler, family_name="Example", given_names="Adam",
                                         date_of_birth=datetime.date(1990, 5, 17), pnc_id="90/123456A")  # fmt: skip
-    image = watchlists.upload_image(actors.compiler, subject, make_jpeg(), captured_on=datetime.date(2026, 3, 1),
+    image = custody.upload_image(actors.compiler, subject, make_jpeg(), captured_on=datetime.date(2026, 3, 1),
                                     source_system="Custody suite A", legal_basis=LegalBasis.PACE_CUSTODY)  # fmt: skip
     audit.record("account.update", None, None, data={"queued": True})
     refused_before = Event.objects.filter(action="custody_template.refused").count()

@@ -12,8 +12,8 @@ from apps.audit.models import Event
 from apps.deployments import services as deployments
 from apps.matching.models import Alert, SearchRequest
 from apps.matching.services import alert_handling, live_capture, retrospective
-from apps.watchlists import services as watchlists
 from apps.watchlists.models import Watchlist
+from apps.watchlists.services import watchlists
 from govern.roles import Rank, Role
 
 pytestmark = pytest.mark.django_db

@@ -151,8 +151,8 @@ def _build_world(now) -> World:
     from apps.disclosures.choices import ContactMethod, Route, public_protection_unit
     from apps.matching.services import engine_approval, enrolment, live_capture, retrospective
     from apps.oversight import services as oversight
-    from apps.watchlists import services as watchlists
     from apps.watchlists.choices import LegalBasis
+    from apps.watchlists.services import custody, watchlists
     from govern.roles import Rank, Role
     from tests.deployment_fixtures import EARLIER, go_live, plan_deployment
 
@@ -212,10 +212,10 @@ def _build_world(now) -> World:
     world.camera = f"Camera {live_capture.issue_credential(commander, van)}"
 
     # A submitted watchlist (compiled by the compiler, so the commander may decide it), and a second person to add.
-    other = watchlists.create_subject(
+    other = custody.create_subject(
         compiler, family_name="Sample", given_names="Ben", date_of_birth=datetime.date(1985, 1, 2), pnc_id="85/654321B"
     )
-    other_image = watchlists.upload_image(
+    other_image = custody.upload_image(
         compiler, other, make_jpeg(seed=6), captured_on=datetime.date(2026, 3, 1), source_system="Custody suite A",
         legal_basis=LegalBasis.PACE_CUSTODY,
     )  # fmt: skip

@@ -24,9 +24,9 @@ from apps.audit import proofs, services, signing, verifier
 from apps.audit.choices import KEY_RETIRED, KEY_ROTATED
 from apps.audit.models import Checkpoint, Event
 from apps.audit.verification import verify
-from apps.watchlists import services as watchlists
 from apps.watchlists.choices import LegalBasis
 from apps.watchlists.models import CustodyImage
+from apps.watchlists.services import custody
 from govern import encryption, keyfiles
 from govern.logging import REDACTED, RedactSecretsFilter
 from tests.watchlist_fixtures import make_jpeg
@@ -262,7 +262,7 @@ def test_a_rotation_needs_a_reason(keys):
 
 
 def _upload(actors, subject, seed):
-    return watchlists.upload_image(
+    return custody.upload_image(
         actors.compiler,
         subject,
         make_jpeg(seed=seed),
@@ -420,7 +420,7 @@ def test_no_key_material_reaches_a_log_record_or_the_audit_log(
     outputs = []
     services.sign_checkpoint()
     image = ledgered.watchlist.entries.first().image
-    watchlists.read_image(actors.compiler, image, "Checking the enrolment photo")
+    custody.read_image(actors.compiler, image, "Checking the enrolment photo")
     for secret in ("audit-signing", "receipt", "image"):
         outputs.append(_rotate(secret, actor=actors.admin))
         material |= _all_key_material(keys)

@@ -7,9 +7,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 
 from apps.audit.models import Event
-from apps.watchlists import services
 from apps.watchlists.choices import ReviewState, WatchlistState
 from apps.watchlists.models import Entry, Review, Watchlist
+from apps.watchlists.services import custody, watchlists
 from govern.errors import Conflict
 from govern.roles import Rank, Role
 from tests.watchlist_fixtures import JUSTIFICATION, approve_urgently, list_person
@@ -22,44 +22,44 @@ def test_after_an_urgent_approval_lapses_the_urgent_route_is_closed(approvers, s
     watchlist, review = submitted
     approve_urgently(approvers.inspector, watchlist, review.content_hash, now=now)
     later = now + datetime.timedelta(hours=1, minutes=1)
-    services.sweep(now=later)
-    again = services.open_review(watchlist)
+    watchlists.sweep(now=later)
+    again = watchlists.open_review(watchlist)
     assert again.submitted_by == review.submitted_by and again.content_hash == review.content_hash
     with pytest.raises(PermissionDenied, match="already lapsed"):
         approve_urgently(approvers.inspector, watchlist, again.content_hash, now=later)
-    services.approve(approvers.superintendent, watchlist, content_hash=again.content_hash, now=later)
+    watchlists.approve(approvers.superintendent, watchlist, content_hash=again.content_hash, now=later)
 
 
 def test_changing_a_listed_subjects_details_withdraws_the_approval(actors, approved_watchlist, gallery, now):
     watchlist = approved_watchlist()
     subject, _ = gallery.adult
     fifteen = now.date().replace(year=now.year - 15)
-    services.update_subject(
+    custody.update_subject(
         actors.compiler, subject, reason="Date of birth corrected from PNC", date_of_birth=fifteen, now=now
     )
     changed = Watchlist.objects.get(pk=watchlist.pk)
-    assert changed.state == WatchlistState.DRAFT and not services.in_force(changed, now)
+    assert changed.state == WatchlistState.DRAFT and not watchlists.in_force(changed, now)
     with pytest.raises(ValidationError, match="under 18"):
-        services.submit(actors.compiler, changed, now=now)
+        watchlists.submit(actors.compiler, changed, now=now)
 
 
 def test_the_submitter_of_someone_elses_draft_may_not_approve_it(make_user, actors, draft, now):
     both = make_user("both", Role.WATCHLIST_COMPILER, Role.AUTHORISING_OFFICER, rank=Rank.SUPERINTENDENT)
-    review = services.submit(both, draft, now=now)
+    review = watchlists.submit(both, draft, now=now)
     with pytest.raises(PermissionDenied, match="submitted"):
-        services.approve(both, draft, content_hash=review.content_hash, now=now)
+        watchlists.approve(both, draft, content_hash=review.content_hash, now=now)
 
 
 def test_a_contributor_to_an_earlier_version_may_not_approve_a_later_one(make_user, actors, draft, gallery, now):
     both = make_user("both", Role.WATCHLIST_COMPILER, Role.AUTHORISING_OFFICER, rank=Rank.SUPERINTENDENT)
     list_person(both, draft, *gallery.other, now=now)
-    services.submit(actors.compiler, draft, now=now)
+    watchlists.submit(actors.compiler, draft, now=now)
     entry = Entry.objects.get(watchlist=draft, subject=gallery.adult[0])
-    services.update_entry(actors.compiler, entry, justification=JUSTIFICATION + " Checked.", now=now)
-    review = services.submit(actors.compiler, Watchlist.objects.get(pk=draft.pk), now=now)
+    watchlists.update_entry(actors.compiler, entry, justification=JUSTIFICATION + " Checked.", now=now)
+    review = watchlists.submit(actors.compiler, Watchlist.objects.get(pk=draft.pk), now=now)
     assert review.version == 2
     with pytest.raises(PermissionDenied):
-        services.approve(both, draft, content_hash=review.content_hash, now=now)
+        watchlists.approve(both, draft, content_hash=review.content_hash, now=now)
 
 
 def test_the_database_refuses_a_review_decided_by_its_submitter(actors, submitted, now):
@@ -135,17 +135,17 @@ def test_an_empty_subject_patch_is_400_and_the_own_pnc_is_accepted(actors, api, 
 
 def test_removing_an_entry_twice_is_a_conflict_and_logs_once(actors, draft, now):
     entry = Entry.objects.get(watchlist=draft)
-    services.remove_entry(actors.compiler, entry, reason="Arrested yesterday", now=now)
+    watchlists.remove_entry(actors.compiler, entry, reason="Arrested yesterday", now=now)
     with pytest.raises(Conflict):
-        services.remove_entry(actors.compiler, entry, reason="Arrested yesterday", now=now)
+        watchlists.remove_entry(actors.compiler, entry, reason="Arrested yesterday", now=now)
     assert Event.objects.filter(action="watchlist.entry_remove").count() == 1
     with pytest.raises(ValidationError, match="Nothing to change"):
-        services.update_entry(actors.compiler, entry, now=now)
+        watchlists.update_entry(actors.compiler, entry, now=now)
 
 
 def test_a_standing_watchlist_is_refused(actors, now):
     with pytest.raises(ValidationError, match="past"):
-        services.create_watchlist(
+        watchlists.create_watchlist(
             actors.compiler,
             purpose="Standing list",
             now=now,
@@ -153,7 +153,7 @@ def test_a_standing_watchlist_is_refused(actors, now):
             intended_end=now + datetime.timedelta(days=3650),
         )
     with pytest.raises(ValidationError, match="at most"):
-        services.create_watchlist(
+        watchlists.create_watchlist(
             actors.compiler,
             purpose="A week",
             now=now,
@@ -165,12 +165,12 @@ def test_a_standing_watchlist_is_refused(actors, now):
 def test_purge_leaves_only_the_manifest(approved_watchlist):
     watchlist = approved_watchlist()
     entry_id = Entry.objects.get(watchlist=watchlist).pk
-    services.sweep(now=watchlist.intended_end + datetime.timedelta(days=2))
+    watchlists.sweep(now=watchlist.intended_end + datetime.timedelta(days=2))
     assert Watchlist.objects.get(pk=watchlist.pk).state == WatchlistState.PURGED
     assert not Entry.history.filter(id=entry_id).exists()
     for kept in Review.objects.filter(watchlist=watchlist):
         assert "EXAMPLE" not in str(kept.snapshot) and "1990-05-17" not in str(kept.snapshot)
-    assert services.purge(watchlist) is None  # a second purge does nothing
+    assert watchlists.purge(watchlist) is None  # a second purge does nothing
 
 
 def test_a_sweep_already_running_makes_another_do_nothing(approved_watchlist):
@@ -180,8 +180,8 @@ def test_a_sweep_already_running_makes_another_do_nothing(approved_watchlist):
     other = connections.create_connection("default")
     try:
         with other.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_lock(%s)", [services._SWEEP_LOCK])
-        assert services.sweep(now=watchlist.intended_end + datetime.timedelta(days=2)) == []
+            cursor.execute("SELECT pg_advisory_lock(%s)", [watchlists._SWEEP_LOCK])
+        assert watchlists.sweep(now=watchlist.intended_end + datetime.timedelta(days=2)) == []
         assert Watchlist.objects.get(pk=watchlist.pk).state == WatchlistState.APPROVED
     finally:
         other.close()

@@ -4,9 +4,9 @@ import pytest
 from django.urls import reverse
 
 from apps.audit.models import Event
-from apps.watchlists import services
 from apps.watchlists.choices import WatchlistState
 from apps.watchlists.models import Watchlist
+from apps.watchlists.services import watchlists
 
 pytestmark = pytest.mark.django_db
 REASON = "Reviewing before tonight's deployment"
@@ -69,7 +69,7 @@ def test_history_lists_versions_and_only_privacy_and_oversight_see_the_log(actor
 def test_an_officer_sees_which_lists_exist_but_never_who_is_on_them(actors, client, draft, gallery, now):
     client.force_login(actors.officer)
     assert client.get(reverse("watchlists:detail", args=[draft.pk])).status_code == 404  # drafts are private
-    services.submit(actors.compiler, draft, now=now)
+    watchlists.submit(actors.compiler, draft, now=now)
     assert draft.reference.encode() in client.get(reverse("watchlists:list")).content
     page = client.get(reverse("watchlists:detail", args=[draft.pk]), {"reason": "Planning the deployment"})
     assert page.status_code == 200 and b"EXAMPLE" not in page.content

@@ -8,9 +8,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 
 from apps.audit.models import Event
-from apps.watchlists import services
 from apps.watchlists.choices import ApprovalRoute, Category, ReviewState, WatchlistState
 from apps.watchlists.models import Entry, Manifest, Review, Watchlist
+from apps.watchlists.services import custody, watchlists
 from govern.errors import Conflict
 from tests.watchlist_fixtures import JUSTIFICATION, approve_urgently, compile_watchlist, list_person
 
@@ -21,7 +21,7 @@ def test_compiler_drafts_and_submits_and_the_version_is_frozen_by_its_hash(actor
     watchlist, review = submitted
     assert watchlist.state == WatchlistState.SUBMITTED
     assert review.state == ReviewState.OPEN and review.version == 1
-    assert review.content_hash == services.content_hash(services.snapshot(watchlist))
+    assert review.content_hash == watchlists.content_hash(watchlists.snapshot(watchlist))
     assert Event.objects.filter(action="watchlist.submit", target_id=str(watchlist.pk)).count() == 1
 
 
@@ -30,9 +30,9 @@ def test_the_compiler_cannot_approve_even_holding_the_approver_role_and_rank(mak
 
     both = make_user("both", Role.WATCHLIST_COMPILER, Role.AUTHORISING_OFFICER, rank=Rank.SUPERINTENDENT)
     watchlist = compile_watchlist(both, *gallery.adult, now=now)
-    review = services.submit(both, watchlist, now=now)
+    review = watchlists.submit(both, watchlist, now=now)
     with pytest.raises(PermissionDenied, match="compiled, edited or submitted"):
-        services.approve(both, watchlist, content_hash=review.content_hash, now=now)
+        watchlists.approve(both, watchlist, content_hash=review.content_hash, now=now)
     assert Watchlist.objects.get(pk=watchlist.pk).state == WatchlistState.SUBMITTED
     assert not Event.objects.filter(action="watchlist.approve").exists()
 
@@ -42,22 +42,22 @@ def test_an_editor_of_the_version_cannot_approve_it(make_user, actors, approvers
 
     editor = make_user("editor", Role.WATCHLIST_COMPILER, Role.AUTHORISING_OFFICER, rank=Rank.SUPERINTENDENT)
     list_person(editor, draft, *gallery.other, now=now)
-    review = services.submit(actors.compiler, draft, now=now)
+    review = watchlists.submit(actors.compiler, draft, now=now)
     with pytest.raises(PermissionDenied, match="compiled, edited or submitted"):
-        services.approve(editor, draft, content_hash=review.content_hash, now=now)
-    services.approve(approvers.superintendent, draft, content_hash=review.content_hash, now=now)
+        watchlists.approve(editor, draft, content_hash=review.content_hash, now=now)
+    watchlists.approve(approvers.superintendent, draft, content_hash=review.content_hash, now=now)
 
 
 def test_a_superintendent_approves_and_a_chief_inspector_cannot(approvers, submitted, now):
     watchlist, review = submitted
     with pytest.raises(PermissionDenied, match="Superintendent or above"):
-        services.approve(approvers.chief_inspector, watchlist, content_hash=review.content_hash, now=now)
-    approved = services.approve(approvers.superintendent, watchlist, content_hash=review.content_hash, now=now)
+        watchlists.approve(approvers.chief_inspector, watchlist, content_hash=review.content_hash, now=now)
+    approved = watchlists.approve(approvers.superintendent, watchlist, content_hash=review.content_hash, now=now)
     assert approved.state == WatchlistState.APPROVED
-    assert approved.approved_hash == review.content_hash == services.content_hash(review.snapshot)
+    assert approved.approved_hash == review.content_hash == watchlists.content_hash(review.snapshot)
     assert approved.approval_route == ApprovalRoute.STANDARD
-    assert services.in_force(approved, now)
-    assert not services.in_force(approved, approved.intended_end)
+    assert watchlists.in_force(approved, now)
+    assert not watchlists.in_force(approved, approved.intended_end)
     assert Event.objects.filter(action="watchlist.approve").count() == 1
 
 
@@ -65,32 +65,32 @@ def test_other_roles_cannot_approve(actors, submitted, now):
     watchlist, review = submitted
     for user in (actors.officer, actors.privacy, actors.admin, actors.compiler):
         with pytest.raises(PermissionDenied):
-            services.approve(user, watchlist, content_hash=review.content_hash, now=now)
+            watchlists.approve(user, watchlist, content_hash=review.content_hash, now=now)
 
 
 def test_an_inspectors_urgent_approval_needs_a_reason_and_lapses_unless_ratified(approvers, submitted, now, settings):
     settings.URGENT_RATIFICATION_HOURS = 2
     watchlist, review = submitted
     with pytest.raises(PermissionDenied):
-        services.approve(approvers.inspector, watchlist, content_hash=review.content_hash, now=now)
+        watchlists.approve(approvers.inspector, watchlist, content_hash=review.content_hash, now=now)
     with pytest.raises(ValidationError, match="reason"):
-        services.approve(
+        watchlists.approve(
             approvers.inspector, watchlist, content_hash=review.content_hash, route=ApprovalRoute.URGENT, now=now
         )
     approved = approve_urgently(approvers.inspector, watchlist, review.content_hash, now=now)
     assert approved.ratify_by == now + datetime.timedelta(hours=settings.URGENT_RATIFICATION_HOURS)
-    assert services.in_force(approved, now + datetime.timedelta(hours=1))
+    assert watchlists.in_force(approved, now + datetime.timedelta(hours=1))
 
     later = approved.ratify_by + datetime.timedelta(minutes=1)
-    assert not services.in_force(approved, later)  # never honoured past the deadline, even before the sweep runs
-    assert services.sweep(now=later, dry_run=True)[0].action == "lapse"
+    assert not watchlists.in_force(approved, later)  # never honoured past the deadline, even before the sweep runs
+    assert watchlists.sweep(now=later, dry_run=True)[0].action == "lapse"
     assert Watchlist.objects.get(pk=watchlist.pk).state == WatchlistState.APPROVED  # dry run changed nothing
-    services.sweep(now=later)
+    watchlists.sweep(now=later)
     lapsed = Watchlist.objects.get(pk=watchlist.pk)
-    assert lapsed.state == WatchlistState.SUBMITTED and not services.in_force(lapsed, later)
+    assert lapsed.state == WatchlistState.SUBMITTED and not watchlists.in_force(lapsed, later)
     assert Review.objects.get(watchlist=lapsed, state=ReviewState.LAPSED).decided_by == approvers.inspector
     assert Event.objects.filter(action="watchlist.approval_lapsed").count() == 1
-    assert services.sweep(now=later) == []  # idempotent
+    assert watchlists.sweep(now=later) == []  # idempotent
 
 
 def test_ratification_in_time_keeps_the_urgent_approval(approvers, submitted, now, settings):
@@ -98,11 +98,11 @@ def test_ratification_in_time_keeps_the_urgent_approval(approvers, submitted, no
     watchlist, review = submitted
     approved = approve_urgently(approvers.inspector, watchlist, review.content_hash, now=now)
     with pytest.raises(PermissionDenied, match="Superintendent"):
-        services.ratify(approvers.chief_inspector, approved, now=now)
-    ratified = services.ratify(approvers.superintendent, approved, now=now + datetime.timedelta(hours=1))
+        watchlists.ratify(approvers.chief_inspector, approved, now=now)
+    ratified = watchlists.ratify(approvers.superintendent, approved, now=now + datetime.timedelta(hours=1))
     assert ratified.ratified_by == approvers.superintendent
-    services.sweep(now=now + datetime.timedelta(hours=5))
-    assert services.in_force(Watchlist.objects.get(pk=watchlist.pk), now + datetime.timedelta(hours=5))
+    watchlists.sweep(now=now + datetime.timedelta(hours=5))
+    assert watchlists.in_force(Watchlist.objects.get(pk=watchlist.pk), now + datetime.timedelta(hours=5))
 
 
 def test_editing_an_approved_list_starts_a_new_version_that_needs_approval_again(
@@ -125,17 +125,17 @@ def test_editing_an_approved_list_starts_a_new_version_that_needs_approval_again
         "",
         None,
     )
-    assert not services.in_force(edited, now)
+    assert not watchlists.in_force(edited, now)
     with pytest.raises(Conflict):
-        services.approve(approvers.superintendent2, edited, content_hash=first_hash, now=now)
-    new_review = services.submit(actors.compiler, edited, now=now)
+        watchlists.approve(approvers.superintendent2, edited, content_hash=first_hash, now=now)
+    new_review = watchlists.submit(actors.compiler, edited, now=now)
     assert new_review.content_hash != first_hash
     with pytest.raises(Conflict, match="changed since you reviewed"):
-        services.approve(approvers.superintendent2, edited, content_hash=first_hash, now=now)
-    approved = services.approve(approvers.superintendent2, edited, content_hash=new_review.content_hash, now=now)
+        watchlists.approve(approvers.superintendent2, edited, content_hash=first_hash, now=now)
+    approved = watchlists.approve(approvers.superintendent2, edited, content_hash=new_review.content_hash, now=now)
     assert approved.approved_version == 2
-    assert approved.approved_hash == services.content_hash(services.snapshot(approved))
-    diff = services.changes_since_approval(approved, new_review.snapshot)
+    assert approved.approved_hash == watchlists.content_hash(watchlists.snapshot(approved))
+    diff = watchlists.changes_since_approval(approved, new_review.snapshot)
     assert diff["previous_version"] == 1
     assert [entry["name"] for entry in diff["added"]] == ["SAMPLE, Ben"]
 
@@ -143,7 +143,7 @@ def test_editing_an_approved_list_starts_a_new_version_that_needs_approval_again
 def test_an_edit_while_submitted_withdraws_the_review(actors, submitted, gallery, now):
     watchlist, review = submitted
     entry = Entry.objects.get(watchlist=watchlist)
-    services.update_entry(actors.compiler, entry, justification=JUSTIFICATION + " Re-checked today.", now=now)
+    watchlists.update_entry(actors.compiler, entry, justification=JUSTIFICATION + " Re-checked today.", now=now)
     assert Review.objects.get(pk=review.pk).state == ReviewState.WITHDRAWN
     assert Watchlist.objects.get(pk=watchlist.pk).version == 2
 
@@ -151,10 +151,10 @@ def test_an_edit_while_submitted_withdraws_the_review(actors, submitted, gallery
 def test_return_for_changes_needs_a_comment_and_the_compiler_resubmits(actors, approvers, submitted, now):
     watchlist, _review = submitted
     with pytest.raises(ValidationError):
-        services.return_for_changes(approvers.superintendent, watchlist, comment=" ", now=now)
-    services.return_for_changes(approvers.superintendent, watchlist, comment="Use a more recent image.", now=now)
+        watchlists.return_for_changes(approvers.superintendent, watchlist, comment=" ", now=now)
+    watchlists.return_for_changes(approvers.superintendent, watchlist, comment="Use a more recent image.", now=now)
     assert Watchlist.objects.get(pk=watchlist.pk).state == WatchlistState.RETURNED
-    again = services.submit(actors.compiler, Watchlist.objects.get(pk=watchlist.pk), now=now)
+    again = watchlists.submit(actors.compiler, Watchlist.objects.get(pk=watchlist.pk), now=now)
     assert again.version == 2 and again.state == ReviewState.OPEN
 
 
@@ -201,7 +201,7 @@ def test_an_image_of_another_subject_is_refused(actors, draft, gallery, now):
 def test_compiling_outside_the_window_is_refused(actors, now):
     events = Event.objects.count()
     with pytest.raises(ValidationError, match="within 24 hours"):
-        services.create_watchlist(
+        watchlists.create_watchlist(
             actors.compiler,
             purpose="Next week's match",
             intended_start=now + datetime.timedelta(days=7),
@@ -209,7 +209,7 @@ def test_compiling_outside_the_window_is_refused(actors, now):
             now=now,
         )
     with pytest.raises(ValidationError, match="end must be after"):
-        services.create_watchlist(
+        watchlists.create_watchlist(
             actors.compiler,
             purpose="Backwards",
             intended_start=now,
@@ -227,17 +227,17 @@ def test_edits_after_the_end_are_refused(actors, draft, gallery, now):
 def test_stale_images_are_flagged(gallery, settings):
     _, image = gallery.adult
     settings.WATCHLIST_IMAGE_MAX_AGE_DAYS = 30
-    assert services.image_is_stale(image, on=image.captured_on + datetime.timedelta(days=31))
-    assert not services.image_is_stale(image, on=image.captured_on + datetime.timedelta(days=29))
+    assert custody.image_is_stale(image, on=image.captured_on + datetime.timedelta(days=31))
+    assert not custody.image_is_stale(image, on=image.captured_on + datetime.timedelta(days=29))
 
 
 def test_expiry_and_purge_keep_a_manifest_without_biometrics(approved_watchlist, settings):
     watchlist = approved_watchlist()  # approved by the superintendent "supt"
     at_end = watchlist.intended_end
-    services.sweep(now=at_end)
+    watchlists.sweep(now=at_end)
     assert Watchlist.objects.get(pk=watchlist.pk).state == WatchlistState.EXPIRED
     after_window = at_end + datetime.timedelta(hours=settings.WATCHLIST_PURGE_AFTER_HOURS, minutes=1)
-    actions = services.sweep(now=after_window)
+    actions = watchlists.sweep(now=after_window)
     assert [a.action for a in actions] == ["purge"]
     purged = Watchlist.objects.get(pk=watchlist.pk)
     assert purged.state == WatchlistState.PURGED and not purged.entries.exists()
@@ -250,13 +250,13 @@ def test_expiry_and_purge_keep_a_manifest_without_biometrics(approved_watchlist,
 def test_reading_an_image_logs_the_consultation_with_the_reason(actors, gallery):
     _, image = gallery.adult
     with pytest.raises(Exception, match="reason"):
-        services.read_image(actors.compiler, image, reason="")
-    content = services.read_image(actors.compiler, image, reason="Checking the likeness for WL-2026-0001")
+        custody.read_image(actors.compiler, image, reason="")
+    content = custody.read_image(actors.compiler, image, reason="Checking the likeness for WL-2026-0001")
     assert content[:3] == b"\xff\xd8\xff"
     event = Event.objects.get(action="record.consulted", target_type="watchlists.custodyimage")
     assert (event.actor_username, event.reason) == ("compiler", "Checking the likeness for WL-2026-0001")
     with pytest.raises(PermissionDenied):
-        services.read_image(actors.officer, image, reason="curious")
+        custody.read_image(actors.officer, image, reason="curious")
 
 
 def test_images_are_encrypted_at_rest(gallery):
@@ -276,7 +276,7 @@ def test_two_commanders_approving_at_once_one_wins_one_gets_a_conflict(actors, a
     def act(name, approver):
         try:
             barrier.wait()
-            services.approve(
+            watchlists.approve(
                 approver, Watchlist.objects.get(pk=watchlist.pk), content_hash=review.content_hash, now=now
             )
             outcomes[name] = "approved"
@@ -321,7 +321,7 @@ def test_the_sweep_command_has_a_dry_run(approved_watchlist, now):
 def test_every_edit_event_carries_the_version_and_its_hash(actors, draft):
     event = Event.objects.filter(action="watchlist.entry_add", target_id=str(draft.pk)).get()
     assert event.data["version"] == 1
-    assert event.data["content_hash"] == services.content_hash(services.snapshot(draft))
+    assert event.data["content_hash"] == watchlists.content_hash(watchlists.snapshot(draft))
 
 
 def test_the_database_allows_one_open_review_per_watchlist(actors, submitted, now):
@@ -354,7 +354,7 @@ def test_a_date_of_birth_in_year_one_or_in_the_future_is_refused(actors):
     from django.core.exceptions import ValidationError
     from django.utils import timezone
 
-    from apps.watchlists import services
+    from apps.watchlists.services import custody
 
     for born in (
         datetime.date(1, 1, 1),
@@ -362,6 +362,6 @@ def test_a_date_of_birth_in_year_one_or_in_the_future_is_refused(actors):
         timezone.localdate() + datetime.timedelta(days=1),
     ):
         with pytest.raises(ValidationError, match="date of birth"):
-            services.create_subject(
+            custody.create_subject(
                 actors.compiler, family_name="Doe", given_names="J", date_of_birth=born, pnc_id="01/000001A"
             )

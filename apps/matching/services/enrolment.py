@@ -12,9 +12,9 @@ from PIL import Image
 
 from apps.audit import services as audit
 from apps.outbox import services as outbox
-from apps.watchlists import services as watchlists
 from apps.watchlists.choices import WatchlistState
 from apps.watchlists.models import Watchlist
+from apps.watchlists.services import watchlists
 from govern import encryption, prepared
 
 from ..engine import get_engine

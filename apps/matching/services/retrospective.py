@@ -21,7 +21,7 @@ from apps.accounts.models import User
 from apps.audit import services as audit
 from apps.outbox import services as outbox
 from apps.watchlists.models import CustodyImage
-from govern import encryption, policy, uploads
+from govern import encryption, policy, records, uploads
 from govern.errors import Conflict, TooLarge, TooMany
 from govern.roles import Role
 
@@ -91,11 +91,6 @@ def _enrolled_by(image_id: int, engine) -> bool:
     ).exists()
 
 
-def _next_reference() -> str:
-    year = timezone.localdate().year
-    return f"RFR-{year}-{SearchRequest.objects.filter(reference__startswith=f'RFR-{year}-').count() + 1:05d}"
-
-
 @transaction.atomic
 def submit(actor, stills: list[bytes], *, incident_reference: str, crime_type: str, sharing_agreement: str = ""):
     """Accept a search with its stills (validated, encrypted); the search itself runs after commit, on Celery."""
@@ -126,7 +121,7 @@ def submit(actor, stills: list[bytes], *, incident_reference: str, crime_type: s
             )
         checked.append(image)
     request = SearchRequest.objects.create(
-        reference=_next_reference(),
+        reference=records.next_reference(SearchRequest, "RFR", timezone.now(), digits=5),
         submitted_by=actor,
         incident_reference=incident_reference.strip(),
         crime_type=crime_type.strip(),

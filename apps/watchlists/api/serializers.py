@@ -4,7 +4,7 @@ from rest_framework import serializers
 
 from ..choices import ApprovalRoute, Category, LegalBasis
 from ..models import CustodyImage, Entry, Review, Subject, Watchlist
-from ..services import SUBJECT_FIELDS
+from ..services.custody import SUBJECT_FIELDS
 
 
 class SubjectSerializer(serializers.ModelSerializer):
@@ -122,9 +122,9 @@ class EntrySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_image_stale(self, entry) -> bool:
-        from .. import services
+        from ..services import custody
 
-        return services.image_is_stale(entry.image)
+        return custody.image_is_stale(entry.image)
 
 
 class EntryWriteSerializer(serializers.Serializer):
@@ -196,6 +196,6 @@ class ReviewSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_changes(self, review) -> dict:
-        from .. import services
+        from ..services import watchlists
 
-        return services.changes_since_approval(review.watchlist, review.snapshot)
+        return watchlists.changes_since_approval(review.watchlist, review.snapshot)

@@ -14,9 +14,9 @@ from govern import policy
 from govern.api import revisions
 from govern.api.viewsets import RestrictedViewSet
 
-from .. import services
 from ..filtersets import SubjectFilterSet, WatchlistFilterSet
 from ..models import CustodyImage, Entry, Review, Subject, Watchlist
+from ..services import custody, watchlists
 from . import serializers
 
 REASON = OpenApiParameter("reason", str, required=True, description="Why you consult this personal data (logged).")
@@ -57,7 +57,7 @@ class SubjectViewSet(ConsultationLoggedMixin, mixins.RetrieveModelMixin, Restric
         """Record a new subject."""
         body = serializers.SubjectSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        subject = services.create_subject(request.user, **body.validated_data)
+        subject = custody.create_subject(request.user, **body.validated_data)
         return Response(self.get_serializer(subject).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=serializers.SubjectUpdateSerializer, responses=serializers.SubjectSerializer)
@@ -67,7 +67,7 @@ class SubjectViewSet(ConsultationLoggedMixin, mixins.RetrieveModelMixin, Restric
         body = serializers.SubjectUpdateSerializer(subject, data=request.data, partial=True)
         body.is_valid(raise_exception=True)
         changes = dict(body.validated_data)
-        subject = services.update_subject(request.user, subject, reason=changes.pop("reason", ""), **changes)
+        subject = custody.update_subject(request.user, subject, reason=changes.pop("reason", ""), **changes)
         return Response(self.get_serializer(subject).data)
 
     @extend_schema(request=serializers.ImageUploadSerializer, responses={201: serializers.CustodyImageSerializer})
@@ -80,7 +80,7 @@ class SubjectViewSet(ConsultationLoggedMixin, mixins.RetrieveModelMixin, Restric
         body.is_valid(raise_exception=True)
         fields = dict(body.validated_data)
         upload = fields.pop("image")
-        image = services.upload_image(request.user, subject, upload.read(), **fields)
+        image = custody.upload_image(request.user, subject, upload.read(), **fields)
         return Response(serializers.CustodyImageSerializer(image).data, status=status.HTTP_201_CREATED)
 
 
@@ -96,7 +96,7 @@ class CustodyImageViewSet(ConsultationLoggedMixin, mixins.RetrieveModelMixin, Re
         """The image itself; the consultation is logged before it is sent."""
         reason = stated_reason(request)
         image = self.get_object()
-        content = services.read_image(request.user, image, reason)
+        content = custody.read_image(request.user, image, reason)
         response = HttpResponse(content, content_type=image.content_type)
         response["Cache-Control"] = "no-store"
         return response
@@ -121,7 +121,7 @@ class WatchlistViewSet(mixins.ListModelMixin, RestrictedViewSet):
         """Start a draft for one deployment's purpose, inside the compile window."""
         body = serializers.WatchlistSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        watchlist = services.create_watchlist(request.user, **body.validated_data)
+        watchlist = watchlists.create_watchlist(request.user, **body.validated_data)
         return self._respond(watchlist, status.HTTP_201_CREATED)
 
     @extend_schema(parameters=[REASON], responses=serializers.EntrySerializer(many=True))
@@ -147,7 +147,7 @@ class WatchlistViewSet(mixins.ListModelMixin, RestrictedViewSet):
         watchlist = self.get_object()
         body = serializers.EntryWriteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        entry = services.add_entry(
+        entry = watchlists.add_entry(
             request.user, watchlist, expected_revision=expected_revision(request), **body.validated_data
         )
         return Response(
@@ -160,7 +160,7 @@ class WatchlistViewSet(mixins.ListModelMixin, RestrictedViewSet):
     @action(detail=True, methods=["post"])
     def submit(self, request, pk=None):
         """Send the current version for approval."""
-        services.submit(request.user, self.get_object(), expected_revision=expected_revision(request))
+        watchlists.submit(request.user, self.get_object(), expected_revision=expected_revision(request))
         return self._respond(self.get_object())
 
     @extend_schema(request=serializers.ApproveSerializer)
@@ -169,7 +169,7 @@ class WatchlistViewSet(mixins.ListModelMixin, RestrictedViewSet):
         """Approve the version you reviewed, named by its content hash."""
         body = serializers.ApproveSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        return self._respond(services.approve(request.user, self.get_object(), **body.validated_data))
+        return self._respond(watchlists.approve(request.user, self.get_object(), **body.validated_data))
 
     @extend_schema(request=serializers.CommentSerializer)
     @action(detail=True, methods=["post"], url_path="return")
@@ -177,7 +177,7 @@ class WatchlistViewSet(mixins.ListModelMixin, RestrictedViewSet):
         """Send the version back with the changes wanted."""
         body = serializers.CommentSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        return self._respond(services.return_for_changes(request.user, self.get_object(), **body.validated_data))
+        return self._respond(watchlists.return_for_changes(request.user, self.get_object(), **body.validated_data))
 
     @extend_schema(request=serializers.CommentSerializer)
     @action(detail=True, methods=["post"])
@@ -185,7 +185,7 @@ class WatchlistViewSet(mixins.ListModelMixin, RestrictedViewSet):
         """Ratify an urgent approval before it lapses."""
         body = serializers.CommentSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        return self._respond(services.ratify(request.user, self.get_object(), **body.validated_data))
+        return self._respond(watchlists.ratify(request.user, self.get_object(), **body.validated_data))
 
     @extend_schema(parameters=[REASON], responses=serializers.ReviewSerializer)
     @action(detail=True, methods=["get"])
@@ -213,7 +213,7 @@ class EntryViewSet(ConsultationLoggedMixin, mixins.RetrieveModelMixin, Restricte
         """Change the entry's image, category, detail or justification."""
         body = serializers.EntryUpdateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        entry = services.update_entry(
+        entry = watchlists.update_entry(
             request.user, self.get_object(), expected_revision=expected_revision(request), **body.validated_data
         )
         entry.watchlist.refresh_from_db()
@@ -224,7 +224,7 @@ class EntryViewSet(ConsultationLoggedMixin, mixins.RetrieveModelMixin, Restricte
         """Take the person off the list, saying why."""
         body = serializers.ReasonSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        services.remove_entry(
+        watchlists.remove_entry(
             request.user,
             self.get_object(),
             reason=body.validated_data["reason"],

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from ... import services
+from ...services import watchlists
 
 
 class Command(BaseCommand):
@@ -14,7 +14,7 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="Say what would be done; change nothing.")
 
     def handle(self, *args, dry_run=False, **options):
-        actions = services.sweep(dry_run=dry_run)
+        actions = watchlists.sweep(dry_run=dry_run)
         verb = "would" if dry_run else "did"
         for action in actions:
             self.stdout.write(f"{verb} {action.action} {action.reference}: {action.detail}")

@@ -1,4 +1,4 @@
-"""Every change to subjects, images and watchlists: permission, one transaction, the change, its audit event.
+"""Watchlists: compiling, the approval workflow, expiry and purge.
 
 The approval workflow is a set of guarded transitions (draft → submitted → approved or returned → expired →
 purged) written by hand: each locks the watchlist row, checks the state it starts from, and raises Conflict when
@@ -18,178 +18,21 @@ from django.utils import timezone
 
 from apps.audit import services as audit
 from apps.audit.services import canonical_json
-from govern import encryption, policy, uploads
+from govern import policy, records
 from govern.errors import Conflict, PreconditionFailed
 
-from . import signals
-from .choices import (
+from .. import signals
+from ..choices import (
     CATEGORY_DETAIL,
     EDITABLE_STATES,
     ApprovalRoute,
     Category,
-    LegalBasis,
     ReviewState,
     WatchlistState,
 )
-from .models import CustodyImage, Entry, Manifest, Review, Subject, VersionEditor, Watchlist
+from ..models import CustodyImage, Entry, Manifest, Review, Subject, VersionEditor, Watchlist
 
-SUBJECT_FIELDS = (
-    "family_name",
-    "given_names",
-    "date_of_birth",
-    "pnc_id",
-    "sex",
-    "ethnicity",
-    "registered_sex_offender",
-)
 ENTRY_FIELDS = ("image", "category", "offence", "order_details", "justification", "under_18_rationale")
-
-
-def _now(now: datetime.datetime | None) -> datetime.datetime:
-    return now or timezone.now()
-
-
-def _full_clean(instance, exclude=()) -> None:
-    try:
-        instance.full_clean(exclude=list(exclude))
-    except ValidationError:
-        raise
-    except Exception as exc:  # a bad type in a field, e.g. a date given as text
-        raise ValidationError(str(exc)) from exc
-
-
-# --- Subjects and images -------------------------------------------------------------------------------------------
-
-
-@transaction.atomic
-def create_subject(actor, *, reason: str = "", **fields) -> Subject:
-    """Record a person in the gallery."""
-    policy.require(actor, "watchlists.add_subject")
-    unknown = set(fields) - set(SUBJECT_FIELDS)
-    if unknown:
-        raise ValidationError(f"Unknown subject fields: {', '.join(sorted(unknown))}.")
-    subject = Subject(created_by=actor, **fields)
-    _full_clean(subject, exclude=["created_by"])  # a date of birth before 1900 or in the future is refused
-    subject.save()
-    audit.record("subject.create", subject, actor, data=_subject_audit(subject), reason=reason)
-    return subject
-
-
-def _subject_data(subject: Subject) -> dict:
-    return {field: getattr(subject, field) for field in SUBJECT_FIELDS}
-
-
-def _subject_audit(subject: Subject) -> dict:
-    """What the log keeps of a subject: equality fields in clear, identity only as a commitment."""
-    identity = {field: getattr(subject, field) for field in ("family_name", "given_names", "date_of_birth", "pnc_id")}
-    return {"sex": subject.sex, "ethnicity": subject.ethnicity, "identity": audit.commitment(identity)}
-
-
-@transaction.atomic
-def update_subject(actor, subject: Subject, *, reason: str, now=None, **changes) -> Subject:
-    """Correct a subject's details; lists submitted or approved with the old details start a new version."""
-    policy.require(actor, "watchlists.change_subject", subject)
-    unknown = set(changes) - set(SUBJECT_FIELDS)
-    if unknown:
-        raise ValidationError(f"Unknown subject fields: {', '.join(sorted(unknown))}.")
-    if not changes:
-        raise ValidationError("Nothing to change.")
-    if not reason or not reason.strip():
-        raise ValidationError({"reason": "Say why the subject's details change."})
-    subject = Subject.objects.select_for_update().get(pk=subject.pk)
-    before = _subject_data(subject)
-    for field, value in changes.items():
-        setattr(subject, field, value)
-    _full_clean(subject, exclude=["created_by"])
-    after = _subject_data(subject)
-    changed = sorted(field for field in changes if before[field] != after[field])
-    if not changed:
-        return subject
-    subject.save()
-    audit.record("subject.update", subject, actor, data={"changed": changed, **_subject_audit(subject)}, reason=reason)
-    # An approval covers the subject's details as reviewed: lists that showed the old ones need review again.
-    affected = Watchlist.objects.filter(
-        entries__subject=subject,
-        state__in=[WatchlistState.SUBMITTED, WatchlistState.APPROVED, WatchlistState.RETURNED],
-    ).distinct()
-    for watchlist in affected:
-        locked = _lock(watchlist)
-        _start_new_version(actor, locked, _now(now), f"the details of subject {subject.pk} changed: {reason}")
-        _bump_revision(locked)
-    return subject
-
-
-@transaction.atomic
-def upload_image(
-    actor,
-    subject: Subject,
-    data: bytes,
-    *,
-    captured_on: datetime.date,
-    source_system: str,
-    legal_basis: str,
-    legal_basis_note: str = "",
-) -> CustodyImage:
-    """Validate an image by its content, encrypt it and add it to the subject's images."""
-    policy.require(actor, "watchlists.add_custodyimage")
-    try:
-        checked = uploads.validate_image(data)
-    except uploads.ImageRejected as exc:
-        raise ValidationError({"image": str(exc)}) from exc
-    if legal_basis not in LegalBasis.values:
-        raise ValidationError({"legal_basis": f"Choose one of: {', '.join(LegalBasis.values)}."})
-    if legal_basis == LegalBasis.OTHER_LAWFUL and not legal_basis_note.strip():
-        raise ValidationError({"legal_basis_note": "State the lawful basis for holding this image."})
-    if not source_system.strip():
-        raise ValidationError({"source_system": "Record where the image came from."})
-    if captured_on > timezone.localdate():
-        raise ValidationError({"captured_on": "The capture date is in the future."})
-    image = CustodyImage(
-        subject=subject,
-        captured_on=captured_on,
-        source_system=source_system.strip(),
-        legal_basis=legal_basis,
-        legal_basis_note=legal_basis_note.strip(),
-        uploaded_by=actor,
-        content_type=checked.content_type,
-        width=checked.width,
-        height=checked.height,
-        size_bytes=len(checked.content),
-        sha256=checked.sha256,
-        key_id=encryption.key_id(),
-    )
-    image.ciphertext = encryption.encrypt(checked.content, associated_data=image.associated_data())
-    image.save()
-    signals.custody_image_uploaded.send(CustodyImage, image_id=image.pk)
-    audit.record(
-        "custody_image.upload",
-        image,
-        actor,
-        data={
-            "subject": subject.pk,
-            "sha256": checked.sha256,
-            "captured_on": captured_on,
-            "legal_basis": legal_basis,
-            "source_system": image.source_system,
-            "width": checked.width,
-            "height": checked.height,
-        },
-    )
-    return image
-
-
-def read_image(actor, image: CustodyImage, reason: str) -> bytes:
-    """The image's bytes, for someone who may see them and has said why; the consultation is logged first."""
-    policy.require(actor, "watchlists.view_custodyimage", image)
-    with transaction.atomic():
-        audit.record_access(image, actor, reason, data={"subject": image.subject_id, "sha256": image.sha256})
-    return encryption.decrypt(bytes(image.ciphertext), associated_data=image.associated_data())
-
-
-def image_is_stale(image: CustodyImage, on: datetime.date | None = None) -> bool:
-    """Whether the image is older than WATCHLIST_IMAGE_MAX_AGE_DAYS on the given day: flagged, not refused."""
-    on = on or timezone.localdate()
-    return (on - image.captured_on).days > settings.WATCHLIST_IMAGE_MAX_AGE_DAYS
 
 
 # --- Watchlists: compiling -----------------------------------------------------------------------------------------
@@ -216,12 +59,6 @@ def _compile_window(
         raise ValidationError("The watchlist's period has ended; it can no longer be compiled.")
 
 
-def _next_reference(now: datetime.datetime) -> str:
-    year = timezone.localtime(now).year
-    count = Watchlist.objects.filter(reference__startswith=f"WL-{year}-").count()
-    return f"WL-{year}-{count + 1:04d}"
-
-
 @transaction.atomic
 def create_watchlist(
     actor,
@@ -234,20 +71,20 @@ def create_watchlist(
 ) -> Watchlist:
     """Start a draft watchlist for one deployment's purpose."""
     policy.require(actor, "watchlists.add_watchlist")
-    now = _now(now)
+    now = records.moment(now)
     if not purpose or not purpose.strip():
         raise ValidationError({"purpose": "State the purpose of the deployment this list is for."})
     if intended_end <= intended_start:
         raise ValidationError({"intended_end": "The end must be after the start."})
     _compile_window(intended_start, intended_end, now)
     watchlist = Watchlist(
-        reference=reference or _next_reference(now),
+        reference=reference or records.next_reference(Watchlist, "WL", now),
         purpose=purpose.strip(),
         intended_start=intended_start,
         intended_end=intended_end,
         compiled_by=actor,
     )
-    _full_clean(watchlist, exclude=["compiled_by"])
+    records.validate(watchlist, exclude=["compiled_by"])
     try:
         with transaction.atomic():
             watchlist.save()
@@ -396,7 +233,7 @@ def add_entry(
     now: datetime.datetime | None = None,
 ) -> Entry:
     """Put a person on the list, with the image to match, the category and the justification."""
-    now = _now(now)
+    now = records.moment(now)
     locked = _begin_edit(actor, watchlist, expected_revision, now)
     entry = Entry(
         watchlist=locked,
@@ -428,7 +265,7 @@ def update_entry(
         raise ValidationError(f"Unknown entry fields: {', '.join(sorted(unknown))}.")
     if not changes:
         raise ValidationError("Nothing to change.")
-    now = _now(now)
+    now = records.moment(now)
     locked = _begin_edit(actor, entry.watchlist, expected_revision, now)
     entry = _lock_entry(entry)
     before = _entry_data(entry)
@@ -450,7 +287,7 @@ def remove_entry(
     """Take a person off the list, saying why."""
     if not reason or not reason.strip():
         raise ValidationError({"reason": "Say why this person is taken off the list."})
-    now = _now(now)
+    now = records.moment(now)
     locked = _begin_edit(actor, entry.watchlist, expected_revision, now)
     entry = _lock_entry(entry)
     data = {"version": locked.version, "entry": entry.pk, **_entry_audit(entry)}
@@ -518,7 +355,7 @@ def open_review(watchlist: Watchlist) -> Review | None:
 def submit(actor, watchlist: Watchlist, *, expected_revision: int | None = None, now=None) -> Review:
     """Send the current version to an authorising officer, frozen by its hash; every entry is checked again."""
     policy.require(actor, "watchlists.change_watchlist", watchlist)
-    now = _now(now)
+    now = records.moment(now)
     locked = _lock(watchlist)
     _check_revision(locked, expected_revision)
     _require_state(locked, WatchlistState.DRAFT, WatchlistState.RETURNED)
@@ -570,7 +407,7 @@ def approve(
     now=None,
 ) -> Watchlist:
     """Approve exactly the version reviewed (named by its hash); urgent approval needs a reason and ratification."""
-    now = _now(now)
+    now = records.moment(now)
     locked = _lock(watchlist)
     if route == ApprovalRoute.URGENT:
         policy.require(actor, "watchlists.approve_watchlist_urgently", locked)
@@ -625,7 +462,7 @@ def approve(
 @transaction.atomic
 def return_for_changes(actor, watchlist: Watchlist, *, comment: str, now=None) -> Watchlist:
     """Send the version back to the compiler with the changes wanted."""
-    now = _now(now)
+    now = records.moment(now)
     locked = _lock(watchlist)
     policy.require(actor, "watchlists.return_watchlist", locked)
     if not comment or not comment.strip():
@@ -654,7 +491,7 @@ def return_for_changes(actor, watchlist: Watchlist, *, comment: str, now=None) -
 @transaction.atomic
 def ratify(actor, watchlist: Watchlist, *, comment: str = "", now=None) -> Watchlist:
     """Confirm an urgent approval before it lapses."""
-    now = _now(now)
+    now = records.moment(now)
     locked = _lock(watchlist)
     policy.require(actor, "watchlists.ratify_watchlist", locked)
     _require_state(locked, WatchlistState.APPROVED)
@@ -676,7 +513,7 @@ def ratify(actor, watchlist: Watchlist, *, comment: str = "", now=None) -> Watch
 
 def in_force(watchlist: Watchlist, now: datetime.datetime | None = None) -> bool:
     """Whether matching may use this list now: approved, unexpired, and any urgent approval ratified in time."""
-    now = _now(now)
+    now = records.moment(now)
     if watchlist.state != WatchlistState.APPROVED or now >= watchlist.intended_end:
         return False
     if watchlist.approval_route == ApprovalRoute.URGENT and watchlist.ratified_at is None:
@@ -782,7 +619,7 @@ def purge(watchlist: Watchlist, now=None) -> Manifest | None:
     The reviews' snapshots shrink to the manifest's fields and the entries' history rows go too, so the manifest
     is what remains. Returns None when the list is no longer expired (another sweep purged it first).
     """
-    now = _now(now)
+    now = records.moment(now)
     with transaction.atomic():
         locked = _lock(watchlist)
         if locked.state != WatchlistState.EXPIRED:
@@ -845,7 +682,7 @@ _SWEEP_LOCK = 7_245_002  # one sweep at a time: a beat tick during a long run, o
 
 def sweep(now=None, dry_run: bool = False) -> list[SweepAction]:
     """Lapse unratified urgent approvals, expire ended lists, purge expired ones when due; one sweep at a time."""
-    now = _now(now)
+    now = records.moment(now)
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock(%s)", [_SWEEP_LOCK])
         if not cursor.fetchone()[0]:
@@ -921,3 +758,16 @@ def changes_since_approval(watchlist: Watchlist, current: dict) -> dict:
         "removed": [before[s] for s in sorted(before.keys() - after.keys())],
         "changed": changed,
     }
+
+
+def subject_changed(actor, subject: Subject, now: datetime.datetime, reason: str) -> None:
+    """An approval covers the subject's details as reviewed: lists submitted, approved or returned with the old
+    details start a new version, which needs review again."""
+    affected = Watchlist.objects.filter(
+        entries__subject=subject,
+        state__in=[WatchlistState.SUBMITTED, WatchlistState.APPROVED, WatchlistState.RETURNED],
+    ).distinct()
+    for watchlist in affected:
+        locked = _lock(watchlist)
+        _start_new_version(actor, locked, now, f"the details of subject {subject.pk} changed: {reason}")
+        _bump_revision(locked)
