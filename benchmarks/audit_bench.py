@@ -276,9 +276,10 @@ def _rates(latencies: dict[str, list[float]], totals: dict[str, float]) -> dict:
 def _replayed_append_params() -> list:
     """The arguments record() passes to audit_append for one event, from the function record() builds them with, to
     replay without Python."""
-    from apps.audit import context, services
+    from apps.audit import services
+    from govern import request_id
 
-    context.begin_request()
+    request_id.begin_request()
     return list(services.append_params(ACTION, (TARGET_TYPE, "replayed"), None, data=payload(0)))
 
 
@@ -286,8 +287,8 @@ def _append_functions() -> dict:
     """The calls timed in the append phase, by name; each is one transaction with its commit (fsync on)."""
     from django.db import connection, transaction
 
-    from apps.audit import context, services
-    from govern import prepared
+    from apps.audit import services
+    from govern import prepared, request_id
 
     body = services.canonical_json({"seq": 0, "data": payload(0), "pad": "x" * 200})  # about an event's size
     replay: list = []
@@ -301,7 +302,7 @@ def _append_functions() -> dict:
             bare(i)
 
     def record(i: int) -> None:
-        context.begin_request()  # each event is its own unit of work, as in a web request
+        request_id.begin_request()  # each event is its own unit of work, as in a web request
         services.record(ACTION, (TARGET_TYPE, i), None, data=payload(i))
 
     def record_atomic(i: int) -> None:

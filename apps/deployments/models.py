@@ -144,10 +144,11 @@ class Deployment(models.Model):
         return f"{self.reference} {self.location_name} ({self.get_state_display()})"
 
 
-class Outcome(models.Model):
-    """What the public and the courts ask for, per deployment; the matching app fills the counts."""
+class PublishedFigures(models.Model):
+    """A deployment's figures as the public and the courts ask for them (faces, alerts, engagements, arrests);
+    the matching app keeps the counts from its records."""
 
-    deployment = models.OneToOneField(Deployment, on_delete=models.PROTECT, related_name="outcome")
+    deployment = models.OneToOneField(Deployment, on_delete=models.PROTECT, related_name="figures")
     faces_processed = models.PositiveIntegerField(default=0)
     alerts = models.PositiveIntegerField(default=0)
     true_alerts = models.PositiveIntegerField(default=0)
@@ -168,4 +169,4 @@ class Outcome(models.Model):
         ]
 
     def __str__(self):
-        return f"outcome of {self.deployment_id}"
+        return f"figures of {self.deployment_id}"

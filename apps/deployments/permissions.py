@@ -87,7 +87,11 @@ rule(
     scope=_planner_or_team,
 )
 rule("deployments.command_deployment", roles=[APPROVER], label="Suspend, resume or cancel deployments")
-rule("deployments.view_outcome", roles=[OFFICER, COMPILER, APPROVER, PRIVACY, OVERSIGHT], label="View outcomes")
+rule(
+    "deployments.view_publishedfigures",
+    roles=[OFFICER, COMPILER, APPROVER, PRIVACY, OVERSIGHT],
+    label="View published figures",
+)
 
 
 def _may_record_outcome(user, deployment) -> str | None:
@@ -99,7 +103,7 @@ def _may_record_outcome(user, deployment) -> str | None:
 
 
 rule(
-    "deployments.change_outcome",
+    "deployments.change_publishedfigures",
     roles=[OFFICER],
     label="Record outcomes",
     check=_may_record_outcome,

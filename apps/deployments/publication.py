@@ -37,7 +37,7 @@ def _published_rows() -> list[dict]:
     rows = []
     completed = (
         Deployment.objects.filter(state=DeploymentState.COMPLETED)
-        .select_related("outcome", "watchlist")
+        .select_related("figures", "watchlist")
         .annotate(
             listed=Count("watchlist__entries"),
             # The approved version's size, counted in the database: a manifest lists up to ~17k entries.
@@ -48,7 +48,7 @@ def _published_rows() -> list[dict]:
         .order_by("-start")
     )
     for deployment in completed:
-        outcome = getattr(deployment, "outcome", None)
+        outcome = getattr(deployment, "figures", None)
         size = deployment.manifest_listed if deployment.manifest_listed is not None else deployment.listed
         start, end = timezone.localtime(deployment.start), timezone.localtime(deployment.end)
         rows.append(

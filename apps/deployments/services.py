@@ -23,7 +23,7 @@ from govern.errors import Conflict, PreconditionFailed
 from govern.roles import Role
 
 from .choices import BOOKING_STATES, DeploymentState, DocumentKind, LocationType
-from .models import Asset, Deployment, Outcome, PolicyDocument
+from .models import Asset, Deployment, PolicyDocument, PublishedFigures
 
 PLAN_FIELDS = (
     "location_name",
@@ -571,7 +571,7 @@ def complete(deployment: Deployment, *, now=None) -> Deployment:
         raise Conflict(f"{locked.reference} is {locked.get_state_display().lower()}, not live.")
     locked.state, locked.completed_at = DeploymentState.COMPLETED, now
     locked.save()
-    Outcome.objects.get_or_create(deployment=locked)
+    PublishedFigures.objects.get_or_create(deployment=locked)
     watchlist = watchlists.end_of_deployment(locked.watchlist, min(now, locked.end))  # a live one always has a list
     audit.record("deployment.complete", locked, None, data={"purge_due_at": watchlist.purge_due_at})
     return locked
@@ -627,14 +627,14 @@ def cancel(actor, deployment: Deployment, *, reason: str, now=None) -> Deploymen
 
 
 @transaction.atomic
-def record_outcome(actor, deployment: Deployment, **counts: int) -> Outcome:
+def record_outcome(actor, deployment: Deployment, **counts: int) -> PublishedFigures:
     """Record the deployment's figures: the matching app counts them as the system (actor None); an officer of the
     deployment's team, while it runs, may record only what is not counted (engagements, arrests, other outcomes)."""
     unknown = set(counts) - set(OUTCOME_FIELDS)
     if unknown:
         raise ValidationError(f"Unknown outcome fields: {', '.join(sorted(unknown))}.")
     if actor is not None:
-        policy.require(actor, "deployments.change_outcome", deployment)
+        policy.require(actor, "deployments.change_publishedfigures", deployment)
         counted = sorted(set(counts) & set(COUNTED_OUTCOME_FIELDS))
         if counted:
             raise ValidationError(
@@ -645,7 +645,7 @@ def record_outcome(actor, deployment: Deployment, **counts: int) -> Outcome:
             )
     if any(not isinstance(value, int) or value < 0 for value in counts.values()):
         raise ValidationError("Outcome figures are whole numbers, zero or more.")
-    outcome, _ = Outcome.objects.select_for_update().get_or_create(deployment=deployment)
+    outcome, _ = PublishedFigures.objects.select_for_update().get_or_create(deployment=deployment)
     for field, value in counts.items():
         setattr(outcome, field, value)
     if outcome.true_alerts + outcome.false_alerts > outcome.alerts:
@@ -664,12 +664,12 @@ COUNTED_OUTCOME_FIELDS = ("faces_processed", "alerts", "true_alerts", "false_ale
 # (a unique violation would abort the frame's whole pipeline). RETURNING, so the answer comes by a fetch, which also
 # works inside the caller's pipeline; `xmax = 0` only on a row this statement inserted.
 _ADD_TO_FIGURES = """
-INSERT INTO deployments_outcome (deployment_id, faces_processed, alerts, true_alerts, false_alerts, engagements,
-                                 arrests, other_outcomes, updated_at)
+INSERT INTO deployments_publishedfigures (deployment_id, faces_processed, alerts, true_alerts, false_alerts,
+                                          engagements, arrests, other_outcomes, updated_at)
 VALUES (%s, %s, %s, 0, 0, 0, 0, 0, %s)
 ON CONFLICT (deployment_id) DO UPDATE SET
-    faces_processed = deployments_outcome.faces_processed + EXCLUDED.faces_processed,
-    alerts = deployments_outcome.alerts + EXCLUDED.alerts,
+    faces_processed = deployments_publishedfigures.faces_processed + EXCLUDED.faces_processed,
+    alerts = deployments_publishedfigures.alerts + EXCLUDED.alerts,
     updated_at = EXCLUDED.updated_at
 RETURNING xmax = 0, {fields}
 """.format(fields=", ".join(OUTCOME_FIELDS))

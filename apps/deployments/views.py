@@ -76,7 +76,7 @@ def deployment_detail(request, pk):
         "deployment": deployment,
         "gate": services.gate(deployment),
         "live": services.is_live(deployment),
-        "outcome": getattr(deployment, "outcome", None),
+        "outcome": getattr(deployment, "figures", None),
         "may_authorise": deployment.state == DeploymentState.PLANNED
         and policy.may(user, "deployments.authorise_deployment", deployment),
         "authorise_refusal": policy.refusal(user, "deployments.authorise_deployment", deployment),

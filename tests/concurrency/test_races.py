@@ -114,13 +114,13 @@ def test_frames_committing_together_each_add_their_faces_to_the_published_figure
     adds its face, neither overwrites the other's count."""
     from django.db import connection, transaction
 
-    from apps.deployments.models import Outcome
+    from apps.deployments.models import PublishedFigures
 
     live_capture.capture_frame(vans[0], astronaut)  # the figures' row exists from the first frame
-    before = Outcome.objects.get(deployment=live).faces_processed
+    before = PublishedFigures.objects.get(deployment=live).faces_processed
     results = []
     with transaction.atomic():
-        list(Outcome.objects.select_for_update().filter(deployment=live))
+        list(PublishedFigures.objects.select_for_update().filter(deployment=live))
         threads = [
             threading.Thread(target=lambda: results.append(_capture_and_close(vans[0], astronaut))) for _ in range(2)
         ]
@@ -130,7 +130,7 @@ def test_frames_committing_together_each_add_their_faces_to_the_published_figure
     for thread in threads:
         thread.join(timeout=60)
     assert [result.faces for result in results] == [1, 1]
-    figures = Outcome.objects.get(deployment=live)
+    figures = PublishedFigures.objects.get(deployment=live)
     assert figures.faces_processed == before + 2
     assert figures.alerts == Alert.objects.filter(deployment=live).count() == 3
 

@@ -164,4 +164,4 @@ def test_the_counted_figures_are_refused_and_the_rest_is_for_the_team_while_it_r
     services.complete(live, now=live.end)
     after = _outcome(api, actors.officer, Deployment.objects.get(pk=live.pk), {"arrests": 3})
     assert after.status_code == 403 and "while the deployment runs" in after.json()["detail"]
-    assert Deployment.objects.get(pk=live.pk).outcome.arrests == 1
+    assert Deployment.objects.get(pk=live.pk).figures.arrests == 1

@@ -2,7 +2,7 @@
 
 import pytest
 
-from apps.deployments.models import Outcome as Figures
+from apps.deployments.models import PublishedFigures
 from apps.matching.choices import AlertState
 from apps.matching.models import Alert
 from apps.matching.services import live_capture
@@ -34,7 +34,7 @@ def test_officer_adjudicates_an_alert(transactional_db, live_server, browser, li
     assert page.locator("article.alert").get_attribute("data-state") == "closed"
     alert = Alert.objects.get()
     assert alert.state == AlertState.CLOSED and alert.outcome == "arrest"
-    assert Figures.objects.get(deployment=live).arrests == 1
+    assert PublishedFigures.objects.get(deployment=live).arrests == 1
 
 
 def test_the_queue_announces_a_new_alert_in_place(transactional_db, live_server, browser, live, vans, astronaut):

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from apps.audit.models import Event
-from apps.deployments.models import Outcome as Figures
+from apps.deployments.models import PublishedFigures
 from apps.matching.choices import AlertState, Outcome
 from apps.matching.models import Alert
 from apps.matching.services import alert_handling, live_capture
@@ -48,7 +48,7 @@ def test_engagement_and_outcome_feed_the_published_figures(actors, live, alert):
     alert_handling.adjudicate(actors.officer, alert, match=True, reason=REASON)
     alert_handling.engage(actors.officer, alert)
     alert_handling.record_alert_outcome(actors.officer, alert, outcome=Outcome.ARREST, note="Arrested on the warrant")
-    figures = Figures.objects.get(deployment=live)
+    figures = PublishedFigures.objects.get(deployment=live)
     assert (figures.faces_processed, figures.alerts, figures.true_alerts, figures.engagements, figures.arrests) == (
         1,
         1,
@@ -61,7 +61,7 @@ def test_engagement_and_outcome_feed_the_published_figures(actors, live, alert):
 
 def test_a_false_alert_is_counted_as_false(actors, live, alert):
     alert_handling.adjudicate(actors.officer, alert, match=False, reason="Different person: height and age wrong")
-    assert Figures.objects.get(deployment=live).false_alerts == 1
+    assert PublishedFigures.objects.get(deployment=live).false_alerts == 1
 
 
 def test_retail_partners_and_compilers_never_see_alerts(actors, client, live, alert):

@@ -279,7 +279,7 @@ def sent(monkeypatch):
 def test_a_frame_adds_to_the_figures_without_recounting_the_deployment(live, vans, astronaut, blank, sent):
     """A frame's cost must not grow with the deployment's history: it adds its faces and alerts to the figures
     (the frame's capture.processed event says what it added) instead of recounting every capture and alert."""
-    from apps.deployments.models import Outcome
+    from apps.deployments.models import PublishedFigures
 
     live_capture.capture_frame(vans[0], astronaut)
     events = Event.objects.count()
@@ -289,7 +289,7 @@ def test_a_frame_adds_to_the_figures_without_recounting_the_deployment(live, van
     assert [sql for sql, _ in sent if "COUNT(" in sql.upper() or "SUM(" in sql.upper()] == []
     actions = list(Event.objects.filter(seq__gt=events).values_list("action", flat=True))
     assert actions.count("capture.processed") == 2 and "deployment.outcome" not in actions
-    figures = Outcome.objects.get(deployment=live)
+    figures = PublishedFigures.objects.get(deployment=live)
     assert (figures.faces_processed, figures.alerts) == (2, 2)
     assert figures.faces_processed == sum(Capture.objects.filter(deployment=live).values_list("faces", flat=True))
 
@@ -374,9 +374,9 @@ def test_a_frame_is_refused_once_the_engines_approval_is_withdrawn(live, vans, a
 
 
 def _frame_state() -> tuple[int, ...]:
-    from apps.deployments.models import Outcome
+    from apps.deployments.models import PublishedFigures
 
-    figures = list(Outcome.objects.values_list("faces_processed", flat=True))
+    figures = list(PublishedFigures.objects.values_list("faces_processed", flat=True))
     return (
         Capture.objects.count(),
         DeletionReceipt.objects.count(),
@@ -441,7 +441,7 @@ def test_a_frames_statements_are_prepared_and_no_other_statement_is_remembered(l
         cursor.execute("SELECT statement FROM pg_prepared_statements")
         statements = [row[0] for row in cursor.fetchall()]
     assert any("matching_engineapproval" in sql for sql in statements)  # the admission
-    assert any(sql.lstrip().startswith("INSERT INTO deployments_outcome") for sql in statements)  # the figures
+    assert any(sql.lstrip().startswith("INSERT INTO deployments_publishedfigures") for sql in statements)  # the figures
 
 
 @pytest.mark.django_db(transaction=True)
@@ -453,13 +453,13 @@ def test_first_frames_racing_to_make_the_figures_row_both_count(live, vans, astr
 
     import psycopg
 
-    from apps.deployments.models import Outcome
+    from apps.deployments.models import PublishedFigures
 
-    assert not Outcome.objects.filter(deployment=live).exists()
+    assert not PublishedFigures.objects.filter(deployment=live).exists()
     params = connection.get_connection_params()
     other = psycopg.connect(**{k: v for k, v in params.items() if k not in ("context", "cursor_factory")})
     other.execute(
-        "INSERT INTO deployments_outcome (deployment_id, faces_processed, alerts, true_alerts, false_alerts, "
+        "INSERT INTO deployments_publishedfigures (deployment_id, faces_processed, alerts, true_alerts, false_alerts, "
         "engagements, arrests, other_outcomes, updated_at) VALUES (%s, 5, 0, 0, 0, 0, 0, 0, now())",
         [live.pk],
     )
@@ -470,5 +470,5 @@ def test_first_frames_racing_to_make_the_figures_row_both_count(live, vans, astr
         time.sleep(1.2)
         other.close()
     assert result.faces == 1
-    assert Outcome.objects.get(deployment=live).faces_processed == 6
+    assert PublishedFigures.objects.get(deployment=live).faces_processed == 6
     assert not Event.objects.filter(action="deployment.outcome").exists()  # the row was not this frame's to make

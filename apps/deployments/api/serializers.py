@@ -6,7 +6,7 @@ from apps.accounts.models import User
 from apps.watchlists.models import Watchlist
 
 from .. import services
-from ..models import Asset, Deployment, Outcome, PolicyDocument
+from ..models import Asset, Deployment, PolicyDocument, PublishedFigures
 
 
 class AssetSerializer(serializers.ModelSerializer):
@@ -41,7 +41,7 @@ class OutcomeSerializer(serializers.ModelSerializer):
     """A deployment's figures."""
 
     class Meta:
-        model = Outcome
+        model = PublishedFigures
         fields = [
             "faces_processed",
             "alerts",

@@ -184,7 +184,7 @@ class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restri
                     services.record_outcome(request.user, deployment, **body.validated_data)
                 ).data
             )
-        outcome = getattr(deployment, "outcome", None)
+        outcome = getattr(deployment, "figures", None)
         return Response(serializers.OutcomeSerializer(outcome).data if outcome else {})
 
 

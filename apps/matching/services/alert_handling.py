@@ -11,8 +11,7 @@ from django.utils import timezone
 
 from apps.audit import services as audit
 from apps.deployments import services as deployments
-from apps.deployments.models import Deployment
-from apps.deployments.models import Outcome as Figures
+from apps.deployments.models import Deployment, PublishedFigures
 from govern import encryption, policy
 from govern.errors import Conflict
 
@@ -38,7 +37,7 @@ def _lock_alert(alert: Alert) -> Alert:
 def refresh_figures(deployment: Deployment) -> None:
     """The deployment's published figures, recounted from its captures and alerts (the system records them) after an
     officer's judgement. The figures' row is locked before counting, so a frame committing meanwhile is counted."""
-    list(Figures.objects.select_for_update().filter(deployment=deployment))
+    list(PublishedFigures.objects.select_for_update().filter(deployment=deployment))
     alerts = Alert.objects.filter(deployment=deployment)
     deployments.record_outcome(
         None,
