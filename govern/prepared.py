@@ -6,11 +6,11 @@ costs about as much Python as a hot statement's own. `cursor()` gives the driver
 Django's translation of database errors, for the statements that need either.
 
 PostgreSQL parses and plans every statement it is sent unprepared: 0.3 ms for a frame's admission join, which,
-prepared, costs the server 0.06 ms in all (docs/benchmarks.md, matching run 11). But while preparing is switched on,
-psycopg remembers the text of every statement it runs (the last 100), and Django's cursors bind on the client, so
-that text holds the values: a retrospective probe's vector would stay in a worker's memory after its search. So
-preparing stays off on Django's connection (psycopg's prepare_threshold None) and is switched on only for the length
-of one `execute` that asks for it; a statement prepared then is used again the next time it is asked for.
+prepared, costs the server 0.06 ms in all (docs/benchmarks.md, Matching: prepared statements). But while preparing
+is switched on, psycopg remembers the text of every statement it runs (the last 100), and Django's cursors bind on
+the client, so that text holds the values: a retrospective probe's vector would stay in a worker's memory after its
+search. So preparing stays off on Django's connection (psycopg's prepare_threshold None) and is switched on only for
+the length of one `execute` that asks for it; a statement prepared then is used again the next time it is asked for.
 """
 
 from contextlib import contextmanager

@@ -1,5 +1,5 @@
 """The custody search's graph: HNSW over the gallery's projections, walked in the searching process's memory by FAISS,
-with PostgreSQL as the record (docs/benchmarks.md, custody run 9).
+with PostgreSQL as the record (docs/benchmarks.md, Matching: the custody graph in the searching process's memory).
 
 Why not pgvector's HNSW over the same projections: at a million templates its graph reached recall@10 0.956 at 45x
 faster than exact search, and more only at a width too slow for 40x. FAISS walks the same kind of graph, built with

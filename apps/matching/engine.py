@@ -244,7 +244,8 @@ class FaceEngine:
         image = image.convert("RGB")
         # MTCNN takes a tensor as height x width x channels; given one whose memory holds each channel whole, its
         # image pyramid (area resampling of the whole frame at each scale) runs on planes instead of interleaved
-        # pixels: the same boxes, about 11 % sooner (41 ms against 46.5 on a 640x480 frame; docs/benchmarks.md, run 12).
+        # pixels: the same boxes, about 11 % sooner (41 ms against 46.5 on a 640x480 frame; docs/benchmarks.md,
+        # Matching: the models rearranged for the CPU).
         planes = self._torch.from_numpy(np.ascontiguousarray(np.asarray(image).transpose(2, 0, 1)))
         with self._torch.no_grad():
             boxes, probabilities = self.detector.detect(planes.permute(1, 2, 0))
@@ -284,7 +285,7 @@ def _for_inference(model) -> None:
     """The embedding network rearranged for the CPU, its vectors within 1e-7 of the model's as loaded (its hash is
     taken before): each batch normalisation folded into the convolution before it (7 % less time), and the layout
     made channels-last, in which oneDNN's convolutions took 45 ms a face in batches of 4 against 63 (docs/
-    benchmarks.md, run 12)."""
+    benchmarks.md, Matching: the models rearranged for the CPU)."""
     import torch
     from facenet_pytorch.models.inception_resnet_v1 import BasicConv2d
     from torch.nn.utils.fusion import fuse_conv_bn_eval

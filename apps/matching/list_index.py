@@ -4,9 +4,9 @@ pgvector is the record: `matching_watchlisttemplate` holds each template as `hal
 a version's templates once and keeps them as FAISS's flat float16 codes, the record's own values, and every face is
 scored against every template: an exact search, with no index to miss a match. What makes it quick is the bytes a
 face reads: 20 MB at 20,000 templates as float16, against 41 MB as a float32 matrix. One face's search took 0.71x
-the matrix's time at the median and 0.49x at p99 (docs/benchmarks.md, matching run 13). A crowded frame pays for
-it: the scan reads every code once per face, where the matrix scored a frame's faces in one multiply (0.61 against
-0.43 ms a face for 32 faces); most frames hold one or two.
+the matrix's time at the median and 0.49x at p99 (docs/benchmarks.md, Matching: the watchlist scan in float16). A
+crowded frame pays for it: the scan reads every code once per face, where the matrix scored a frame's faces in one
+multiply (0.61 against 0.43 ms a face for 32 faces); most frames hold one or two.
 
 FAISS spreads its work over OpenMP threads, but a worker's core is the face engine's, so the codes are made and
 scanned on the calling thread alone. OpenMP keeps that setting per thread, so it is set for each call and the

@@ -35,7 +35,8 @@ MAX_STILLS = 500
 CANDIDATES = 10
 EF_SEARCH = 100
 # The projection's graph is walked keeping the best REDUCED_WIDTH, whose nearest RERANKED are re-ranked exactly:
-# recall@10 0.989 at a million templates, 48-55x faster than exact search (docs/benchmarks.md, custody run 9).
+# recall@10 0.989 at a million templates, 48-55x faster than exact search (docs/benchmarks.md, Matching: the custody
+# graph in the searching process's memory).
 REDUCED_WIDTH = 700
 RERANKED = 200
 
