@@ -47,7 +47,7 @@ def make_deployment():
     """A live deployment and its van, written directly (the bench measures bundles, not planning)."""
     from django.utils import timezone
 
-    from apps.accounts import services as accounts
+    from apps.accounts.services import accounts
     from apps.deployments.models import Asset, Deployment
     from apps.watchlists.models import Watchlist
     from govern.roles import Rank, Role

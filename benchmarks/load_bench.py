@@ -81,8 +81,8 @@ def prepare() -> dict:
     """Seed the demo, then a token for an officer and one for the oversight account, and the live van's credential."""
     from django.core.management import call_command
 
-    from apps.accounts import services as accounts
     from apps.accounts.models import User
+    from apps.accounts.services import accounts
     from apps.deployments.choices import DeploymentState
     from apps.deployments.models import Deployment
     from apps.matching.services import live_capture

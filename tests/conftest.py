@@ -51,7 +51,7 @@ def _verify_second_factor_on_test_login():
             from django_otp import DEVICE_ID_SESSION_KEY
             from django_otp.plugins.otp_totp.models import TOTPDevice
 
-            from apps.accounts import two_factor
+            from apps.accounts.services import two_factor
 
             # Created directly, not through the service: a test's own count of audit events stays its own.
             device = two_factor.confirmed_device(user) or TOTPDevice.objects.create(
@@ -97,10 +97,10 @@ def _fresh_throttles():
 @pytest.fixture
 def make_user(db):
     """Create an account with roles through the accounts service (as the system)."""
-    from apps.accounts import services
+    from apps.accounts.services import accounts
 
     def make(username, *roles, rank="", **profile):
-        return services.create_user(
+        return accounts.create_user(
             None, username, PASSWORD, roles=list(roles), rank=rank, force=profile.pop("force", "Test Force"), **profile
         )
 

@@ -11,10 +11,10 @@ from apps.audit import services as audit
 from govern import policy
 from govern.roles import Role
 
-from . import lockout, services, two_factor
 from .choices import AccountChangeKind, AccountChangeState
 from .models import AccountChange, ApiToken, SignInLockout, User
-from .services import PROFILE_FIELDS
+from .services import accounts, lockout, two_factor
+from .services.accounts import PROFILE_FIELDS
 
 # Roles are a fixed list, and authenticator secrets are nobody's to read: neither is edited by hand.
 for model in (Group, TOTPDevice):
@@ -103,7 +103,7 @@ class UserAdmin(DjangoUserAdmin):
         if changed:
             audit.record("account.update", obj, request.user, data={"changed": changed}, reason="admin site")
         if {"rank", "is_active"} & set(changed):
-            services.revoke_tokens(request.user, obj, " and ".join(sorted(set(changed) & {"rank", "is_active"})) +
+            accounts.revoke_tokens(request.user, obj, " and ".join(sorted(set(changed) & {"rank", "is_active"})) +
                                    " changed")  # fmt: skip
 
     def save_related(self, request, form, formsets, change):
@@ -116,7 +116,7 @@ class UserAdmin(DjangoUserAdmin):
             return
         wanted = [group.name for group in groups if group.name in Role.values]
         try:
-            services.set_roles(request.user, user, wanted, reason="admin site")
+            accounts.set_roles(request.user, user, wanted, reason="admin site")
         except ValidationError as exc:
             raise PermissionDenied(" ".join(exc.messages)) from exc
         waiting = user.account_changes.filter(state=AccountChangeState.PENDING, kind=AccountChangeKind.GRANT_ROLES)
@@ -134,7 +134,7 @@ class UserAdmin(DjangoUserAdmin):
             if request.method == "POST" and response.status_code == 302:
                 user = User.objects.get(pk=id)
                 audit.record("account.password_set", user, request.user, reason="admin site")
-                services.revoke_tokens(request.user, user, "password changed")
+                accounts.revoke_tokens(request.user, user, "password changed")
         return response
 
 
@@ -171,7 +171,7 @@ class ApiTokenAdmin(_ReadOnlyForAdministrators):
     def revoke(self, request, queryset):
         revoked = 0
         for token in queryset.filter(revoked_at__isnull=True):
-            services.revoke_token(request.user, token, reason="admin site")
+            accounts.revoke_token(request.user, token, reason="admin site")
             revoked += 1
         self.message_user(request, f"{revoked} token(s) revoked.", messages.SUCCESS)
 
@@ -206,12 +206,12 @@ class AccountChangeAdmin(_ReadOnlyForAdministrators):
 
     @admin.action(description="Approve the selected changes (they take effect now)")
     def approve(self, request, queryset):
-        self._decide(request, queryset, lambda change: services.approve_change(request.user, change, "admin site"))
+        self._decide(request, queryset, lambda change: accounts.approve_change(request.user, change, "admin site"))
 
     @admin.action(description="Refuse the selected changes")
     def refuse(self, request, queryset):
         self._decide(
-            request, queryset, lambda change: services.refuse_change(request.user, change, "refused on the admin site")
+            request, queryset, lambda change: accounts.refuse_change(request.user, change, "refused on the admin site")
         )
 
     def _decide(self, request, queryset, decide):

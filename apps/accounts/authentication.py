@@ -12,7 +12,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication, get_authorization_header
 
 from .models import ApiToken, account_stamp
-from .services import revoke_tokens, token_digest
+from .services.accounts import revoke_tokens, token_digest
 
 CHANGED = (
     "This token was revoked: the account's roles, rank, password, authenticator or active flag changed since it was "

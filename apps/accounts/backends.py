@@ -1,9 +1,9 @@
-"""The authentication backend: Django's model backend behind the sign-in pause (apps.accounts.lockout)."""
+"""The authentication backend: Django's model backend behind the sign-in pause (apps.accounts.services.lockout)."""
 
 from django.contrib.auth.backends import ModelBackend
 from django.core.exceptions import PermissionDenied
 
-from . import lockout
+from .services import lockout
 
 
 class LockoutModelBackend(ModelBackend):

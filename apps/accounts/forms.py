@@ -3,7 +3,7 @@
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
-from . import lockout
+from .services import lockout
 
 INVALID_LOGIN = lockout.INVALID_LOGIN_TEXT
 

@@ -6,7 +6,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import urlencode
 
-from . import two_factor
+from .services import two_factor
 
 # Open to a signed-in but unverified person: the second step itself, signing out, and what needs no account.
 OPEN_PATHS = ("/healthz", "/public/")

@@ -7,8 +7,8 @@ from django.dispatch import receiver
 
 from apps.audit import services as audit
 
-from . import lockout
 from .models import User
+from .services import lockout
 
 
 @receiver(signals.user_logged_in)

@@ -12,8 +12,8 @@ from apps.audit.models import Checkpoint
 from apps.audit.services import tree_size
 from govern.roles import Role
 
-from . import two_factor
 from .forms import EnrolmentCodeForm, SecondFactorForm, SignInForm
+from .services import two_factor
 
 # What each role's dashboard offers, until each app brings its own queue; (title, url name, description).
 DASHBOARD_LINKS = {

@@ -4,9 +4,9 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from apps.accounts import two_factor
 from apps.accounts.management.commands.seed_demo import DEMO_ACCOUNTS
 from apps.accounts.models import User
+from apps.accounts.services import two_factor
 from apps.audit.models import Event
 from govern.roles import Role
 

@@ -53,10 +53,10 @@ def test_require_raises_with_a_readable_message(actors):
 
 
 def test_object_scope_agrees_with_restrict(actors):
-    from apps.audit import services
+    from apps.audit import services as audit
 
-    account_event = services.record("account.update", actors.officer, actors.admin)
-    consultation = services.record_access(actors.officer, actors.privacy, reason="case 12/2026 review")
+    account_event = audit.record("account.update", actors.officer, actors.admin)
+    consultation = audit.record_access(actors.officer, actors.privacy, reason="case 12/2026 review")
     assert policy.may(actors.admin, "audit.view_event", account_event)
     assert not policy.may(actors.admin, "audit.view_event", consultation)
     assert policy.may(actors.privacy, "audit.view_event", consultation)
@@ -74,13 +74,13 @@ def test_rank_seniority(make_user):
 
 
 def test_services_check_the_actor_and_change_nothing_when_refused(actors):
-    from apps.accounts import services
+    from apps.accounts.services import accounts
 
     with pytest.raises(PermissionDenied):
-        services.set_roles(actors.officer, actors.officer, ["administrator"])
+        accounts.set_roles(actors.officer, actors.officer, ["administrator"])
     actors.officer.refresh_roles()
     assert {r.value for r in actors.officer.roles} == {"officer"}
-    services.set_roles(actors.admin, actors.officer, ["officer", "watchlist_compiler"], reason="new posting")
+    accounts.set_roles(actors.admin, actors.officer, ["officer", "watchlist_compiler"], reason="new posting")
     assert User.objects.get(pk=actors.officer.pk).has_role("watchlist_compiler")
     assert Event.objects.filter(action="account.roles_changed", actor_username="admin").exists()
 
@@ -95,13 +95,13 @@ def test_warrant_numbers_are_unique_within_a_force(make_user):
 
 
 def test_a_failed_change_leaves_no_event(actors):
-    from apps.accounts import services
+    from apps.accounts.services import accounts
 
     before = Event.objects.count()
     from django.core.exceptions import ValidationError
 
     with pytest.raises(ValidationError, match="rank"):
-        services.update_profile(actors.admin, actors.officer, rank="field_marshal")
+        accounts.update_profile(actors.admin, actors.officer, rank="field_marshal")
     assert Event.objects.count() == before
 
 

@@ -67,8 +67,8 @@ def second_factor_code(username) -> str | None:
     """
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    from apps.accounts import two_factor
     from apps.accounts.models import User
+    from apps.accounts.services import two_factor
 
     user = User.objects.filter(username=username).first()
     if user is None or not user.needs_second_factor:

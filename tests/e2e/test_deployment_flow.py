@@ -5,7 +5,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from apps.accounts import services as accounts
+from apps.accounts.services import accounts
 from apps.deployments import services
 from apps.deployments.choices import AssetKind, DeploymentState, DocumentKind
 from apps.deployments.models import Deployment

@@ -2,7 +2,7 @@
 
 import pytest
 
-from apps.accounts import services as accounts
+from apps.accounts.services import accounts
 from apps.audit.models import Event
 from apps.disclosures.choices import Stage, UndertakingOutcome
 from apps.disclosures.models import DisclosureCase

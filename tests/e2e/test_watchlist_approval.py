@@ -5,7 +5,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
-from apps.accounts import services as accounts
+from apps.accounts.services import accounts
 from apps.watchlists.choices import LegalBasis, WatchlistState
 from apps.watchlists.demo import synthetic_portrait
 from apps.watchlists.models import Watchlist

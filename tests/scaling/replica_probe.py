@@ -47,8 +47,8 @@ def probe() -> dict:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    from apps.accounts import services as accounts
     from apps.accounts.models import User
+    from apps.accounts.services import accounts
     from govern.db_router import reading_from_replica
     from govern.roles import Role
 

@@ -19,7 +19,7 @@ def seed(approvals: int) -> dict:
     from PIL import Image
     from skimage import data
 
-    from apps.accounts import services as accounts
+    from apps.accounts.services import accounts
     from apps.deployments import services as deployments
     from apps.deployments.choices import AssetKind, DocumentKind
     from apps.matching.services import engine_approval, enrolment, live_capture

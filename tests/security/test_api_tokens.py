@@ -6,8 +6,8 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 
-from apps.accounts import services
 from apps.accounts.models import ApiToken
+from apps.accounts.services import accounts
 from apps.audit.models import Event
 from tests.conftest import PASSWORD
 
@@ -57,7 +57,7 @@ def test_a_token_acts_as_its_one_user_only(actors, api):
     assert api().get("/api/accounts/users/", HTTP_AUTHORIZATION=f"Token {key}").status_code == 403
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    from apps.accounts import two_factor
+    from apps.accounts.services import two_factor
 
     device = TOTPDevice.objects.create(user=actors.admin, name="app", confirmed=True)
     admin_key = _issue(api, "admin", otp=two_factor.current_code(device))["token"]
@@ -119,7 +119,7 @@ def test_the_admin_site_revokes_a_token(actors, api, client):
 
 def test_an_inactive_accounts_token_stops_working(actors, api):
     key = _issue(api, "officer")["token"]
-    services.deactivate(actors.admin, actors.officer, reason="left the force")
+    accounts.deactivate(actors.admin, actors.officer, reason="left the force")
     assert _me(api, key).status_code == 401
 
 
@@ -158,8 +158,8 @@ def test_a_token_request_reads_its_token_user_and_roles_in_one_query(actors, api
 def _promote(actors):
     from govern.roles import Rank, Role
 
-    services.update_profile(actors.admin, actors.officer, rank=Rank.SUPERINTENDENT, reason="promoted")
-    services.set_roles(actors.admin, actors.officer, [Role.OFFICER, Role.AUTHORISING_OFFICER], reason="promoted")
+    accounts.update_profile(actors.admin, actors.officer, rank=Rank.SUPERINTENDENT, reason="promoted")
+    accounts.set_roles(actors.admin, actors.officer, [Role.OFFICER, Role.AUTHORISING_OFFICER], reason="promoted")
 
 
 def _revocations(user) -> list[dict]:
@@ -180,24 +180,24 @@ def test_a_token_issued_before_a_promotion_stops_and_the_revocation_is_logged(ac
 def test_every_change_to_roles_rank_password_active_flag_or_authenticator_revokes(actors, api, change, make_user):
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    from apps.accounts import two_factor
+    from apps.accounts.services import two_factor
     from govern.roles import Rank, Role
 
     if change == "authenticator":
         TOTPDevice.objects.create(user=actors.officer, name="app", confirmed=True)
     key = _issue(api, "officer")["token"]
     if change == "roles":
-        services.set_roles(actors.admin, actors.officer, [Role.OFFICER, Role.OVERSIGHT], reason="new duty")
+        accounts.set_roles(actors.admin, actors.officer, [Role.OFFICER, Role.OVERSIGHT], reason="new duty")
     elif change == "rank":
-        services.update_profile(actors.admin, actors.officer, rank=Rank.SERGEANT, reason="promoted")
+        accounts.update_profile(actors.admin, actors.officer, rank=Rank.SERGEANT, reason="promoted")
     elif change == "password":
-        services.set_password(actors.admin, actors.officer, "a-new-password-for-officer-1", reason="reset")
+        accounts.set_password(actors.admin, actors.officer, "a-new-password-for-officer-1", reason="reset")
     elif change == "deactivate":
-        services.deactivate(actors.admin, actors.officer, reason="left the force")
+        accounts.deactivate(actors.admin, actors.officer, reason="left the force")
     else:
         removal = two_factor.reset(actors.admin, actors.officer, reason="phone lost")
         assert _me(api, key).status_code == 200  # asked for, not yet approved: nothing changed
-        services.approve_change(make_user("admin2", Role.ADMINISTRATOR), removal)
+        accounts.approve_change(make_user("admin2", Role.ADMINISTRATOR), removal)
     assert _me(api, key).status_code == 401
     assert len(_revocations(actors.officer)) == 1
     assert ApiToken.objects.get().revoked_at is not None
@@ -205,7 +205,7 @@ def test_every_change_to_roles_rank_password_active_flag_or_authenticator_revoke
 
 def test_a_change_of_unit_or_name_keeps_the_token(actors, api):
     key = _issue(api, "officer")["token"]
-    services.update_profile(actors.admin, actors.officer, unit="Response team 2", reason="moved")
+    accounts.update_profile(actors.admin, actors.officer, unit="Response team 2", reason="moved")
     assert _me(api, key).status_code == 200 and not _revocations(actors.officer)
 
 
@@ -243,7 +243,7 @@ def test_a_token_without_a_second_factor_is_refused_for_an_account_that_needs_on
     response = _me(api, key)
     assert response.status_code == 401 and "without a second factor" in response.json()["detail"]
     with pytest.raises(PermissionDenied):
-        services.issue_token(actors.officer, "no second factor")
+        accounts.issue_token(actors.officer, "no second factor")
 
 
 def test_the_admin_site_revokes_tokens_when_it_changes_roles_rank_or_password(actors, api, client):

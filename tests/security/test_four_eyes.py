@@ -8,9 +8,9 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from apps.accounts import services, two_factor
 from apps.accounts.choices import AccountChangeState
 from apps.accounts.models import AccountChange, User
+from apps.accounts.services import accounts, two_factor
 from apps.audit.models import Event
 from govern.roles import Role
 
@@ -27,15 +27,15 @@ def _roles(user) -> set:
 
 
 def test_a_grant_of_authorising_officer_waits_for_a_second_administrator(actors, admin2):
-    services.set_roles(actors.admin, actors.officer, [Role.OFFICER, Role.AUTHORISING_OFFICER], reason="promoted")
+    accounts.set_roles(actors.admin, actors.officer, [Role.OFFICER, Role.AUTHORISING_OFFICER], reason="promoted")
     assert _roles(actors.officer) == {Role.OFFICER}
     (change,) = AccountChange.objects.all()
     assert (change.state, change.roles, change.requested_by) == ("pending", ["authorising_officer"], actors.admin)
     with pytest.raises(PermissionDenied, match="another administrator decides"):
-        services.approve_change(actors.admin, change)
+        accounts.approve_change(actors.admin, change)
     with pytest.raises(PermissionDenied):
-        services.approve_change(actors.officer, change)
-    services.approve_change(admin2, change, reason="checked the promotion order")
+        accounts.approve_change(actors.officer, change)
+    accounts.approve_change(admin2, change, reason="checked the promotion order")
     assert _roles(actors.officer) == {Role.OFFICER, Role.AUTHORISING_OFFICER}
     actions = list(Event.objects.filter(target_id=str(actors.officer.pk)).values_list("action", "actor_username"))
     assert ("account.change_requested", "admin") in actions and ("account.change_approved", "admin2") in actions
@@ -43,33 +43,33 @@ def test_a_grant_of_authorising_officer_waits_for_a_second_administrator(actors,
 
 
 def test_a_new_account_gets_the_sensitive_roles_only_after_approval(actors, admin2):
-    user = services.create_user(
+    user = accounts.create_user(
         actors.admin, "newsupt", "a-long-password-1234", roles=[Role.AUTHORISING_OFFICER], reason="new in post"
     )
     assert _roles(user) == set() and not user.is_staff
     assert not User.objects.get(pk=user.pk).needs_second_factor  # nothing to countersign with until approved
-    services.approve_change(admin2, AccountChange.objects.get(user=user))
+    accounts.approve_change(admin2, AccountChange.objects.get(user=user))
     assert _roles(user) == {Role.AUTHORISING_OFFICER}
 
 
 def test_administrator_and_privacy_officer_grants_wait_too_and_removals_do_not(actors, admin2):
-    services.set_roles(actors.admin, actors.outsider, [Role.ADMINISTRATOR], reason="new administrator")
-    services.set_roles(actors.admin, actors.compiler, [Role.PRIVACY_OFFICER], reason="moved to privacy")
+    accounts.set_roles(actors.admin, actors.outsider, [Role.ADMINISTRATOR], reason="new administrator")
+    accounts.set_roles(actors.admin, actors.compiler, [Role.PRIVACY_OFFICER], reason="moved to privacy")
     assert not _roles(actors.outsider) and _roles(actors.compiler) == set()  # compiler role removed at once
     assert AccountChange.objects.filter(state="pending").count() == 2
-    services.set_roles(actors.admin, actors.commander, [], reason="left the post")
+    accounts.set_roles(actors.admin, actors.commander, [], reason="left the post")
     assert _roles(actors.commander) == set()
 
 
 def test_a_refused_change_changes_nothing_and_is_logged(actors, admin2):
-    services.set_roles(actors.admin, actors.officer, [Role.OFFICER, Role.AUTHORISING_OFFICER], reason="promoted")
+    accounts.set_roles(actors.admin, actors.officer, [Role.OFFICER, Role.AUTHORISING_OFFICER], reason="promoted")
     change = AccountChange.objects.get()
-    services.refuse_change(admin2, change, reason="no promotion order on file")
+    accounts.refuse_change(admin2, change, reason="no promotion order on file")
     assert _roles(actors.officer) == {Role.OFFICER}
     assert AccountChange.objects.get().state == AccountChangeState.REFUSED
     assert Event.objects.get(action="account.change_refused").reason == "no promotion order on file"
     with pytest.raises(PermissionDenied, match="already decided"):
-        services.approve_change(actors.admin, change)
+        accounts.approve_change(actors.admin, change)
 
 
 def test_removing_an_authenticator_waits_for_a_second_administrator(actors, admin2):
@@ -77,7 +77,7 @@ def test_removing_an_authenticator_waits_for_a_second_administrator(actors, admi
     two_factor.reset(actors.admin, actors.commander, reason="phone lost")
     assert TOTPDevice.objects.filter(pk=device.pk).exists()
     change = AccountChange.objects.get(kind="remove_authenticator")
-    services.approve_change(admin2, change)
+    accounts.approve_change(admin2, change)
     assert not TOTPDevice.objects.filter(user=actors.commander).exists()
     assert Event.objects.get(action="account.second_factor_reset").actor_username == "admin2"
 

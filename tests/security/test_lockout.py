@@ -7,8 +7,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.accounts import lockout
 from apps.accounts.models import SignInFailure, SignInLockout
+from apps.accounts.services import lockout
 from apps.audit.models import Event
 from tests.conftest import PASSWORD
 

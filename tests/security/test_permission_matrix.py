@@ -141,8 +141,8 @@ def _build_world(now) -> World:
     """Everything the paths name, made through the services as the people concerned would make it."""
     from skimage import data
 
-    from apps.accounts import services as accounts
     from apps.accounts.models import SignInLockout
+    from apps.accounts.services import accounts
     from apps.audit import services as audit
     from apps.audit.models import Event
     from apps.deployments import services as deployments

@@ -15,8 +15,8 @@ from django.utils import timezone
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from apps.accounts import two_factor
 from apps.accounts.models import EnrolmentCode, User
+from apps.accounts.services import two_factor
 from apps.audit.models import Event
 from govern.roles import SECOND_FACTOR_ROLES, Role
 from tests.conftest import PASSWORD, unverify
@@ -148,18 +148,18 @@ def test_first_sign_in_enrols_an_authenticator_then_verifies(actors):
 
 
 def test_a_new_role_needing_it_sends_the_person_to_enrol(actors, deputy):
-    from apps.accounts import services
     from apps.accounts.models import AccountChange
+    from apps.accounts.services import accounts
 
     client = _password_only("officer")
     assert client.get(reverse("home")).status_code == 200
-    services.set_roles(actors.admin, actors.officer, [Role.AUTHORISING_OFFICER], reason="promoted")
-    services.approve_change(deputy, AccountChange.objects.get(user=actors.officer))  # four eyes (item 6)
+    accounts.set_roles(actors.admin, actors.officer, [Role.AUTHORISING_OFFICER], reason="promoted")
+    accounts.approve_change(deputy, AccountChange.objects.get(user=actors.officer))  # four eyes (item 6)
     assert client.get(reverse("home")).url.startswith(ENROL)
 
 
 def test_an_administrator_removes_a_lost_authenticator(actors, deputy):
-    from apps.accounts import services
+    from apps.accounts.services import accounts
 
     _device(actors.privacy)
     with pytest.raises(Exception, match="role"):
@@ -171,7 +171,7 @@ def test_an_administrator_removes_a_lost_authenticator(actors, deputy):
     asked = Event.objects.get(action="account.change_requested")
     assert (asked.actor_username, asked.target_id, asked.reason) == ("admin", str(actors.privacy.pk),
                                                                      "phone lost, ticket 77")  # fmt: skip
-    services.approve_change(deputy, change)
+    accounts.approve_change(deputy, change)
     event = Event.objects.get(action="account.second_factor_reset")
     assert (event.actor_username, event.target_id) == ("admin-deputy", str(actors.privacy.pk))
     assert "phone lost, ticket 77" in event.reason
@@ -290,7 +290,7 @@ def test_wrong_enrolment_codes_void_it_after_five_tries(actors):
 
 
 def test_an_enrolment_code_opens_one_session_once_and_expires(actors, deputy, make_user):
-    from apps.accounts import services
+    from apps.accounts.services import accounts
 
     code = two_factor.issue_enrolment_code(actors.admin, deputy, reason="second administrator")
     owner, thief = _password_only("admin-deputy"), _password_only("admin-deputy", address="192.0.2.99")
@@ -301,7 +301,7 @@ def test_an_enrolment_code_opens_one_session_once_and_expires(actors, deputy, ma
     assert owner.post(ENROL, {"otp_token": two_factor.current_code(device)}).status_code == 302
     # Used: the code opens nothing again, even after the phone is lost and removed.
     removal = two_factor.reset(actors.admin, deputy, reason="phone lost")
-    services.approve_change(make_user("admin-third", Role.ADMINISTRATOR), removal)
+    accounts.approve_change(make_user("admin-third", Role.ADMINISTRATOR), removal)
     again = _password_only("admin-deputy")
     assert again.post(ENROL, {"enrolment_code": code}).status_code == 200
     late = two_factor.issue_enrolment_code(actors.admin, deputy, reason="phone lost, new code")

@@ -75,7 +75,7 @@ def test_the_database_refuses_an_approval_by_the_compiler(actors, submitted):
 
 
 def test_an_administrator_cannot_grant_themselves_power(actors):
-    from apps.accounts import services as accounts
+    from apps.accounts.services import accounts
 
     with pytest.raises(PermissionDenied, match="own"):
         accounts.set_roles(actors.admin, actors.admin, [Role.ADMINISTRATOR, Role.AUTHORISING_OFFICER])

@@ -12,8 +12,8 @@ from rest_framework.views import APIView
 from apps.audit.access import ConsultationLoggedMixin
 from govern.api.viewsets import RestrictedReadOnlyViewSet, RestrictedViewSet, StrictQueryMixin
 
-from .. import lockout, services, two_factor
 from ..models import ApiToken, User
+from ..services import accounts, lockout, two_factor
 from . import serializers
 
 
@@ -71,7 +71,7 @@ class TokenView(StrictQueryMixin, APIView):
                 )
         with transaction.atomic():
             lockout.forget_failures(user.get_username())
-            token, key = services.issue_token(
+            token, key = accounts.issue_token(
                 user, credentials.validated_data.get("name", ""), second_factor=user.needs_second_factor
             )
         return Response({"token": key, "id": token.pk, "prefix": token.prefix, "name": token.name})
@@ -90,5 +90,5 @@ class ApiTokenViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restrict
         """Revoke the token: it stops authenticating at once."""
         body = serializers.RevocationSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        token = services.revoke_token(request.user, self.get_object(), body.validated_data.get("reason", ""))
+        token = accounts.revoke_token(request.user, self.get_object(), body.validated_data.get("reason", ""))
         return Response(serializers.ApiTokenSerializer(token).data)

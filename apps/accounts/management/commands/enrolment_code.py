@@ -8,8 +8,8 @@ code itself).
 from django.core.exceptions import PermissionDenied
 from django.core.management.base import BaseCommand, CommandError
 
-from apps.accounts import two_factor
 from apps.accounts.models import User
+from apps.accounts.services import two_factor
 
 
 class Command(BaseCommand):

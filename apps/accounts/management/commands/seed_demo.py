@@ -12,8 +12,8 @@ from django.utils.module_loading import module_has_submodule
 
 from govern.roles import Rank, Role
 
-from ... import services, two_factor
 from ...models import User
+from ...services import accounts, two_factor
 
 FORCE = "Demo Constabulary"
 
@@ -49,19 +49,19 @@ class Command(BaseCommand):
         chosen = {}
         otpauth = {}
         with transaction.atomic():
-            services.ensure_role_groups()
+            accounts.ensure_role_groups()
             for username, first, last, rank, unit, role in DEMO_ACCOUNTS:
                 wanted = password or stored.get(username) or secrets.token_urlsafe(12)
                 chosen[username] = wanted
                 user = User.objects.filter(username=username).first()
                 profile = {"first_name": first, "last_name": last, "rank": rank, "force": FORCE, "unit": unit}
                 if user is None:
-                    user = services.create_user(None, username, wanted, roles=[role], reason="demo data", **profile)
+                    user = accounts.create_user(None, username, wanted, roles=[role], reason="demo data", **profile)
                 else:
                     if user.roles != {role}:
-                        services.set_roles(None, user, [role], reason="demo data")
+                        accounts.set_roles(None, user, [role], reason="demo data")
                     if not user.check_password(wanted):
-                        services.set_password(None, user, wanted, reason="demo data")
+                        accounts.set_password(None, user, wanted, reason="demo data")
                 if user.needs_second_factor:
                     # Its authenticator secret goes into the credentials file beside the password (see README).
                     otpauth[username] = two_factor.enrol_for_demo(user).config_url

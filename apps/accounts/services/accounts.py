@@ -18,8 +18,8 @@ from govern import policy
 from govern.errors import Conflict
 from govern.roles import Rank, Role
 
-from .choices import FOUR_EYES_ROLES, AccountChangeKind, AccountChangeState
-from .models import AccountChange, ApiToken, User
+from ..choices import FOUR_EYES_ROLES, AccountChangeKind, AccountChangeState
+from ..models import AccountChange, ApiToken, User
 
 PROFILE_FIELDS = ("first_name", "last_name", "email", "rank", "warrant_number", "force", "unit")
 

@@ -20,8 +20,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from apps.audit import services as audit
 from govern import policy
 
-from . import services
-from .models import EnrolmentCode, User
+from ..models import EnrolmentCode, User
+from . import accounts
 
 DEVICE_NAME = "authenticator app"
 # An enrolment code lasts three days (long enough to reach someone on shifts) and survives five wrong tries.
@@ -148,7 +148,7 @@ def confirm_enrolment(request, device: TOTPDevice, code) -> bool:
     request.session.pop(ENROLMENT_SESSION_KEY, None)
     django_otp.login(request, device)
     audit.record("account.second_factor_enrolled", user, user, data={"device": device.persistent_id})
-    services.revoke_tokens(user, user, "authenticator enrolled")
+    accounts.revoke_tokens(user, user, "authenticator enrolled")
     return True
 
 
@@ -175,7 +175,7 @@ def sign_in_second_factor(request, code) -> bool:
 def reset(actor, user: User, reason: str):
     """An administrator asks to remove a person's authenticator (lost phone); it is removed when a second
     administrator approves (services.approve_change), and they enrol again at their next sign-in."""
-    return services.request_authenticator_removal(actor, user, reason)
+    return accounts.request_authenticator_removal(actor, user, reason)
 
 
 @transaction.atomic

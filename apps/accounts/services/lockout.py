@@ -21,8 +21,8 @@ from django.utils import timezone
 
 from apps.audit import services as audit
 
-from .choices import LockoutKey
-from .models import SignInFailure, SignInLockout, User
+from ..choices import LockoutKey
+from ..models import SignInFailure, SignInLockout, User
 
 LOCKED_MESSAGE = (
     "Too many failed sign-ins for this account or from this address: signing in is paused until {until}. "
