@@ -38,3 +38,10 @@ def visible_or_404(user, queryset, pk, verb: str = "view"):
     meta = queryset.model._meta
     policy.require(user, f"{meta.app_label}.{verb}_{meta.model_name}")
     return get_object_or_404(queryset.restrict(user, verb), pk=pk)
+
+
+def posted_revision(request) -> int | None:
+    """The revision a form was rendered at (its hidden `revision` field), so the service refuses a change or a
+    decision on a version changed meanwhile; None when the form sent none."""
+    value = request.POST.get("revision", "")
+    return int(value) if value.isdigit() and len(value) <= 9 else None

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from apps.watchlists.models import Watchlist
 from govern import policy
 from govern.errors import Conflict
-from govern.pages import form_errors, perform, visible_or_404
+from govern.pages import form_errors, perform, posted_revision, visible_or_404
 
 from . import publication, services
 from .choices import DeploymentState
@@ -121,13 +121,17 @@ def _usable_watchlists(user):
     return Watchlist.objects.restrict(user, "view").exclude(state__in=["expired", "purged"])
 
 
-def _watchlist(user, deployment, post):
+def _watchlist(user, deployment, post, revision):
     policy.require(user, "deployments.change_deployment")  # the role first: a 403, not a message about the form
     form = WatchlistForm(post, watchlists=_usable_watchlists(user))
     if not form.is_valid():
         raise ValidationError(form.errors.as_text())
     return services.update_plan(
-        user, deployment, watchlist=form.cleaned_data["watchlist"], reason=form.cleaned_data["reason"]
+        user,
+        deployment,
+        watchlist=form.cleaned_data["watchlist"],
+        reason=form.cleaned_data["reason"],
+        expected_revision=revision,
     )
 
 
@@ -144,25 +148,18 @@ def _go_live(user, deployment):
         raise ValidationError([c.detail for c in conditions if not c.ok])
 
 
-def _revision(post) -> int | None:
-    """The plan's revision the page showed when the button was pressed (None when it sent none: the service, after
-    its permission check, refuses that)."""
-    value = post.get("revision", "")
-    return int(value) if value.isdigit() and len(value) <= 9 else None
-
-
 @login_required
 @require_POST
 def deployment_act(request, pk, act):
     """One button on the deployment page: the same services as the API."""
     deployment, user, post = _visible(request, pk), request.user, request.POST
     actions = {
-        "authorise": lambda: services.authorise(user, deployment, revision=_revision(post)),
+        "authorise": lambda: services.authorise(user, deployment, revision=posted_revision(request)),
         "notice": lambda: _notice(user, deployment, post),
         "exempt": lambda: services.exempt_notice(user, deployment, reason=post.get("reason", "")),
         "checklist": lambda: _checklist(user, deployment, post),
         "team": lambda: _team(user, deployment, post),
-        "watchlist": lambda: _watchlist(user, deployment, post),
+        "watchlist": lambda: _watchlist(user, deployment, post, posted_revision(request)),
         "go-live": lambda: _go_live(user, deployment),
         "suspend": lambda: services.suspend(user, deployment, reason=post.get("reason", "")),
         "resume": lambda: services.resume(user, deployment),

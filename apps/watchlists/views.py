@@ -20,7 +20,7 @@ from apps.audit.access import MIN_REASON_LENGTH, consultation_logged, reason_fro
 from apps.audit.models import Event
 from govern import policy
 from govern.errors import Conflict
-from govern.pages import form_errors, visible_or_404
+from govern.pages import form_errors, posted_revision, visible_or_404
 
 from .choices import ApprovalRoute, Category, ReviewState, WatchlistState
 from .filtersets import SubjectFilterSet
@@ -35,12 +35,6 @@ def _visible_watchlist(request, pk) -> Watchlist:
 
 def _visible_subject(request, pk) -> Subject:
     return visible_or_404(request.user, Subject.objects.all(), pk)
-
-
-def _posted_revision(request) -> int | None:
-    """The revision the form was rendered at, so a change made meanwhile is not overwritten unseen."""
-    value = request.POST.get("revision", "")
-    return int(value) if value.isdigit() else None
 
 
 def _search_subjects(user, query: str, reason: str, limit: int) -> list[Subject]:
@@ -173,7 +167,7 @@ def entry_add(request, pk):
                     request.user,
                     watchlist,
                     image=image,
-                    expected_revision=_posted_revision(request),
+                    expected_revision=posted_revision(request),
                     **data,
                 )
             except ValidationError as exc:
@@ -192,7 +186,7 @@ def watchlist_submit(request, pk):
     """Send the current version for approval."""
     watchlist = _visible_watchlist(request, pk)
     try:
-        watchlists.submit(request.user, watchlist, expected_revision=_posted_revision(request))
+        watchlists.submit(request.user, watchlist, expected_revision=posted_revision(request))
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:

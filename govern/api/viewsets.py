@@ -1,5 +1,9 @@
-"""The base viewset: the queryset is restricted to what the user may see, unknown query parameters are refused."""
+"""The base viewsets: the queryset is restricted to what the user may see, unknown query parameters are refused, and a
+change to a versioned record names the revision it was made against (If-Match), as NetBox's ETag mixin does."""
 
+import re
+
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework import exceptions, viewsets
 from rest_framework.parsers import FormParser, JSONParser
 
@@ -88,3 +92,51 @@ class RestrictedViewSet(RoleGateMixin, StrictQueryMixin, viewsets.GenericViewSet
 
     def get_queryset(self):
         return super().get_queryset().restrict(self.request.user, "view")
+
+
+# --- Revisions as ETags ---------------------------------------------------------------------------------------------
+
+_ETAG = re.compile(r'^(?:W/)?"r(\d+)"$')
+
+
+class PreconditionRequired(exceptions.APIException):
+    """The change must name the revision it was made against."""
+
+    status_code = 428
+    default_detail = 'Send If-Match with the ETag of the version you reviewed (e.g. "r3"): the change is bound to it.'
+    default_code = "precondition_required"
+
+
+def if_match(what: str, *, required: bool = False) -> OpenApiParameter:
+    """The If-Match header parameter, documented for the schema."""
+    return OpenApiParameter(
+        "If-Match", str, OpenApiParameter.HEADER, required=required,
+        description=f'The ETag of the {what} you reviewed, e.g. "r3".',
+    )  # fmt: skip
+
+
+def etag(revision: int) -> str:
+    """A revision as an ETag."""
+    return f'"r{revision}"'
+
+
+class RevisionMixin:
+    """A versioned record's revision travels as its ETag: reads and writes answer with it, and a change or a decision
+    sends it back in If-Match, so nobody overwrites or authorises a version they did not see. The service compares it
+    under the row lock and refuses a stale one with 412, saying what changed; `required` makes it 428 when absent."""
+
+    def expected_revision(self, request, *, required: bool = False) -> int | None:
+        """The revision named by If-Match (from the ETag), or None when none was sent and none is required."""
+        header = (request.headers.get("If-Match") or "").strip()
+        if not header or header == "*":
+            if required:
+                raise PreconditionRequired()
+            return None
+        match = _ETAG.match(header)
+        if not match:
+            raise exceptions.ValidationError({"If-Match": 'Give the ETag you were sent, e.g. "r3".'})
+        return int(match.group(1))
+
+    def revision_headers(self, record) -> dict[str, str]:
+        """The ETag header of a versioned record (a watchlist, a deployment's plan) as it is now."""
+        return {"ETag": etag(record.revision)}

@@ -91,6 +91,19 @@ def test_the_page_sends_the_revision_it_showed(client, actors, approvers, planne
     assert Deployment.objects.get(pk=planned.pk).state == DeploymentState.AUTHORISED
 
 
+def test_the_watchlist_form_is_bound_to_the_revision_it_showed(client, actors, planned):
+    client.force_login(actors.officer)
+    page = client.get(f"/deployments/{planned.pk}/").content.decode()
+    form = page[page.index('id="watchlist-form"') :]
+    assert 'name="revision" value="1"' in form[: form.index("</form>")]
+    services.update_plan(actors.officer, planned, threshold="0.650", reason="tighter threshold")
+    body = {"watchlist": planned.watchlist_id, "reason": "Attach it again"}
+    stale = client.post(f"/deployments/{planned.pk}/watchlist/", {**body, "revision": "1"}, follow=True)
+    assert "changed since you reviewed revision 1" in stale.content.decode()  # not overwritten unseen
+    current = client.post(f"/deployments/{planned.pk}/watchlist/", {**body, "revision": "2"}, follow=True)
+    assert "changed since you reviewed" not in current.content.decode()
+
+
 def test_a_change_after_authorisation_withdraws_it_with_the_reason_logged(actors, approvers, planned, now):
     authorised = services.authorise(approvers.superintendent, planned, revision=1, now=now)
     with pytest.raises(ValidationError, match="authorisation is withdrawn"):

@@ -7,8 +7,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from govern.api import revisions
-from govern.api.viewsets import RestrictedViewSet, StrictQueryMixin
+from govern.api.viewsets import RestrictedViewSet, RevisionMixin, StrictQueryMixin, if_match
 
 from .. import publication, services
 from ..filtersets import DeploymentFilterSet
@@ -52,7 +51,7 @@ class PolicyDocumentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Re
         return Response(self.get_serializer(services.approve_document(request.user, self.get_object())).data)
 
 
-class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedViewSet):
+class DeploymentViewSet(RevisionMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedViewSet):
     """Deployments, their gate and their transitions."""
 
     queryset = Deployment.objects.select_related("watchlist").prefetch_related("assets", "documents", "team")
@@ -74,7 +73,7 @@ class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restri
 
     def _respond(self, deployment, code=status.HTTP_200_OK):
         deployment.refresh_from_db()
-        headers = {"ETag": revisions.etag(deployment.revision)}
+        headers = self.revision_headers(deployment)
         return Response(self.get_serializer(deployment).data, status=code, headers=headers)
 
     def retrieve(self, request, pk=None):
@@ -87,24 +86,24 @@ class DeploymentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restri
         body.is_valid(raise_exception=True)
         return self._respond(services.plan(request.user, **body.validated_data), status.HTTP_201_CREATED)
 
-    @extend_schema(request=serializers.DeploymentUpdateSerializer, parameters=[revisions.if_match("deployment")])
+    @extend_schema(request=serializers.DeploymentUpdateSerializer, parameters=[if_match("deployment")])
     def partial_update(self, request, pk=None):
         """Change the plan (an authorised one goes back to planned, the reason logged); a new revision."""
         body = serializers.DeploymentUpdateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        revision = revisions.expected_revision(request)
+        revision = self.expected_revision(request)
         deployment = services.update_plan(
             request.user, self.get_object(), expected_revision=revision, **body.validated_data
         )
         return self._respond(deployment)
 
-    @extend_schema(request=None, parameters=[revisions.if_match("deployment", required=True)])
+    @extend_schema(request=None, parameters=[if_match("deployment", required=True)])
     @action(detail=True, methods=["post"])
     def authorise(self, request, pk=None):
         """Authorise the plan at the revision you reviewed (If-Match, required), bound to the watchlist's approved
         version; a plan changed since is refused with 412, saying what changed."""
         deployment = self.get_object()
-        revision = revisions.expected_revision(request, required=True)
+        revision = self.expected_revision(request, required=True)
         return self._respond(services.authorise(request.user, deployment, revision=revision))
 
     @extend_schema(request=serializers.TeamSerializer)

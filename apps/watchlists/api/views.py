@@ -11,8 +11,7 @@ from rest_framework.response import Response
 from apps.audit import services as audit
 from apps.audit.access import ConsultationLoggedMixin, stated_reason
 from govern import policy
-from govern.api import revisions
-from govern.api.viewsets import RestrictedViewSet
+from govern.api.viewsets import RestrictedViewSet, RevisionMixin, if_match
 
 from ..filtersets import SubjectFilterSet, WatchlistFilterSet
 from ..models import CustodyImage, Entry, Review, Subject, Watchlist
@@ -20,13 +19,7 @@ from ..services import custody, watchlists
 from . import serializers
 
 REASON = OpenApiParameter("reason", str, required=True, description="Why you consult this personal data (logged).")
-IF_MATCH = revisions.if_match("watchlist")
-expected_revision = revisions.expected_revision
-
-
-def etag(watchlist: Watchlist) -> str:
-    """The watchlist's current revision as an ETag."""
-    return revisions.etag(watchlist.revision)
+IF_MATCH = if_match("watchlist")
 
 
 class SubjectViewSet(ConsultationLoggedMixin, mixins.RetrieveModelMixin, RestrictedViewSet):
@@ -102,7 +95,7 @@ class CustodyImageViewSet(ConsultationLoggedMixin, mixins.RetrieveModelMixin, Re
         return response
 
 
-class WatchlistViewSet(mixins.ListModelMixin, RestrictedViewSet):
+class WatchlistViewSet(RevisionMixin, mixins.ListModelMixin, RestrictedViewSet):
     """Watchlists and their transitions; entries (personal data) need a reason to read."""
 
     queryset = Watchlist.objects.all()
@@ -111,7 +104,7 @@ class WatchlistViewSet(mixins.ListModelMixin, RestrictedViewSet):
 
     def _respond(self, watchlist, code=status.HTTP_200_OK):
         watchlist.refresh_from_db()
-        return Response(self.get_serializer(watchlist).data, status=code, headers={"ETag": etag(watchlist)})
+        return Response(self.get_serializer(watchlist).data, status=code, headers=self.revision_headers(watchlist))
 
     def retrieve(self, request, pk=None):
         """A watchlist's record; the ETag names its version."""
@@ -148,19 +141,19 @@ class WatchlistViewSet(mixins.ListModelMixin, RestrictedViewSet):
         body = serializers.EntryWriteSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         entry = watchlists.add_entry(
-            request.user, watchlist, expected_revision=expected_revision(request), **body.validated_data
+            request.user, watchlist, expected_revision=self.expected_revision(request), **body.validated_data
         )
         return Response(
             serializers.EntrySerializer(entry).data,
             status=status.HTTP_201_CREATED,
-            headers={"ETag": etag(entry.watchlist)},
+            headers=self.revision_headers(entry.watchlist),
         )
 
     @extend_schema(parameters=[IF_MATCH], request=None)
     @action(detail=True, methods=["post"])
     def submit(self, request, pk=None):
         """Send the current version for approval."""
-        watchlists.submit(request.user, self.get_object(), expected_revision=expected_revision(request))
+        watchlists.submit(request.user, self.get_object(), expected_revision=self.expected_revision(request))
         return self._respond(self.get_object())
 
     @extend_schema(request=serializers.ApproveSerializer)
@@ -202,7 +195,7 @@ class WatchlistViewSet(mixins.ListModelMixin, RestrictedViewSet):
         return Response(serializers.ReviewSerializer(review).data)
 
 
-class EntryViewSet(ConsultationLoggedMixin, mixins.RetrieveModelMixin, RestrictedViewSet):
+class EntryViewSet(RevisionMixin, ConsultationLoggedMixin, mixins.RetrieveModelMixin, RestrictedViewSet):
     """One entry: reading needs a reason; changes go through the watchlist's versioning."""
 
     queryset = Entry.objects.select_related("subject", "image", "watchlist")
@@ -214,10 +207,10 @@ class EntryViewSet(ConsultationLoggedMixin, mixins.RetrieveModelMixin, Restricte
         body = serializers.EntryUpdateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         entry = watchlists.update_entry(
-            request.user, self.get_object(), expected_revision=expected_revision(request), **body.validated_data
+            request.user, self.get_object(), expected_revision=self.expected_revision(request), **body.validated_data
         )
         entry.watchlist.refresh_from_db()
-        return Response(self.get_serializer(entry).data, headers={"ETag": etag(entry.watchlist)})
+        return Response(self.get_serializer(entry).data, headers=self.revision_headers(entry.watchlist))
 
     @extend_schema(parameters=[IF_MATCH], request=serializers.ReasonSerializer, responses={204: None})
     def destroy(self, request, pk=None):
@@ -228,6 +221,6 @@ class EntryViewSet(ConsultationLoggedMixin, mixins.RetrieveModelMixin, Restricte
             request.user,
             self.get_object(),
             reason=body.validated_data["reason"],
-            expected_revision=expected_revision(request),
+            expected_revision=self.expected_revision(request),
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
