@@ -53,6 +53,17 @@ class StrictQueryMixin:
             raise exceptions.ValidationError(problems)
 
 
+def boolean_parameter(request, name: str, *, default: bool = False) -> bool:
+    """A true/false query parameter read strictly: `dry_run=ture` must not run the real thing."""
+    value = request.query_params.get(name)
+    if value is None:
+        return default
+    known = {"true": True, "1": True, "false": False, "0": False}
+    if value.strip().lower() not in known:
+        raise exceptions.ValidationError({name: f"{name} is true or false."})
+    return known[value.strip().lower()]
+
+
 class RoleGateMixin:
     """A role that may see none of the model's rows is refused (403 with the policy's reason), never told 404.
 

@@ -151,3 +151,31 @@ def test_the_access_log_refuses_an_export_it_does_not_make_and_empty_filters(act
     response = api(actors.privacy).get("/api/oversight/access/", query)
     assert response.status_code == 400, (query, response.content)
     assert set(response.json()) == set(query)
+
+
+def _rows_written() -> int:
+    """Rows this transaction inserted, updated or deleted so far, rolled-back savepoints included."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0) FROM pg_stat_xact_user_tables")
+        return cursor.fetchone()[0]
+
+
+def test_an_entry_change_its_rules_refuse_writes_nothing_not_even_a_rolled_back_new_version(actors, api, submitted):
+    watchlist, _ = submitted
+    entry = watchlist.entries.first()
+    before = _rows_written()
+    response = api(actors.compiler).patch(
+        f"/api/watchlists/entries/{entry.pk}/", {"justification": "too short"}, format="json"
+    )
+    assert response.status_code == 400 and "justification" in response.json()
+    assert _rows_written() == before  # no new version, editor or revision was written and then rolled back
+
+
+@pytest.mark.parametrize("value", ["]", "ture", "yes please", ""])
+def test_a_sweep_whose_dry_run_is_not_true_or_false_is_refused_not_run_for_real(actors, api, value):
+    before = _rows_written()
+    response = api(actors.privacy).post(f"/api/oversight/retention/sweep/?dry_run={value}")
+    assert response.status_code == 400 and "dry_run" in response.json()
+    assert _rows_written() == before

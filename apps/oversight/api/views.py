@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from apps.deployments.models import Deployment
 from govern.api.permissions import PolicyPermission
-from govern.api.viewsets import RestrictedViewSet, StrictQueryMixin
+from govern.api.viewsets import RestrictedViewSet, StrictQueryMixin, boolean_parameter
 
 from .. import access_review, bundles, equality, reconciliation, services
 from ..forms import AccessSearchForm
@@ -126,7 +126,7 @@ class RetentionViewSet(RestrictedViewSet):
         from govern import policy
 
         policy.require(request.user, "oversight.run_sweep")
-        dry_run = request.query_params.get("dry_run", "false").lower() in ("1", "true", "yes")
+        dry_run = boolean_parameter(request, "dry_run")
         return Response(SweepItemSerializer(services.retention_sweep(dry_run=dry_run), many=True).data)
 
 

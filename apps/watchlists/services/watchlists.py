@@ -146,18 +146,30 @@ def _check_revision(locked: Watchlist, expected_revision: int | None) -> None:
 
 
 def _begin_edit(actor, watchlist: Watchlist, expected_revision: int | None, now: datetime.datetime) -> Watchlist:
-    """Lock the list for an edit; after a submission or approval the edit starts a new version in draft."""
+    """Lock the list for an edit and record it (see _open_for_edit and _record_edit)."""
+    locked = _open_for_edit(actor, watchlist, expected_revision, now)
+    _record_edit(actor, locked, now)
+    return locked
+
+
+def _open_for_edit(actor, watchlist: Watchlist, expected_revision: int | None, now: datetime.datetime) -> Watchlist:
+    """Lock the list and check that this person may edit it now, at the revision they saw; nothing is written yet,
+    so an edit the entry's rules then refuse leaves no trace, not even a rolled-back one."""
     policy.require(actor, "watchlists.change_watchlist", watchlist)
     locked = Watchlist.objects.select_for_update().get(pk=watchlist.pk)
     _check_revision(locked, expected_revision)
     if locked.state not in EDITABLE_STATES:
         raise Conflict(f"{locked.reference} is {locked.get_state_display().lower()} and can no longer be edited.")
     _compile_window(locked.intended_start, locked.intended_end, now, created=True)
+    return locked
+
+
+def _record_edit(actor, locked: Watchlist, now: datetime.datetime) -> None:
+    """An edit after a submission or approval starts a new version in draft; the editor and the revision are kept."""
     if locked.state != WatchlistState.DRAFT:
         _start_new_version(actor, locked, now, "edited after submission: the new version needs approval again")
     VersionEditor.objects.get_or_create(watchlist=locked, version=locked.version, user=actor)
     _bump_revision(locked)
-    return locked
 
 
 def _check_entry(watchlist: Watchlist, entry: Entry) -> None:
@@ -234,7 +246,7 @@ def add_entry(
 ) -> Entry:
     """Put a person on the list, with the image to match, the category and the justification."""
     now = records.moment(now)
-    locked = _begin_edit(actor, watchlist, expected_revision, now)
+    locked = _open_for_edit(actor, watchlist, expected_revision, now)
     entry = Entry(
         watchlist=locked,
         subject=subject,
@@ -249,6 +261,7 @@ def add_entry(
     _check_entry(locked, entry)
     if Entry.objects.filter(watchlist=locked, subject=subject).exists():
         raise ValidationError({"subject": f"{subject} is already on {locked.reference}."})
+    _record_edit(actor, locked, now)
     entry.save()
     data = {"version": locked.version, "content_hash": content_hash(snapshot(locked)), "entry": entry.pk}
     audit.record("watchlist.entry_add", locked, actor, data={**data, **_entry_audit(entry)})
@@ -266,12 +279,13 @@ def update_entry(
     if not changes:
         raise ValidationError("Nothing to change.")
     now = records.moment(now)
-    locked = _begin_edit(actor, entry.watchlist, expected_revision, now)
+    locked = _open_for_edit(actor, entry.watchlist, expected_revision, now)
     entry = _lock_entry(entry)
     before = _entry_data(entry)
     for field, value in changes.items():
         setattr(entry, field, value.strip() if isinstance(value, str) else value)
     _check_entry(locked, entry)
+    _record_edit(actor, locked, now)
     entry.save()
     after = _entry_data(entry)
     changed = sorted(key for key in after if before[key] != after[key])
