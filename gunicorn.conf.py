@@ -4,7 +4,8 @@ One process per core, each serving several requests on threads: a camera's frame
 process's threads share the face engine's forward passes (apps/matching/engine.py batches their faces), and each
 process runs torch on one thread (FACE_THREADS), so the processes do not fight over the cores. Six threads against
 passes started at four frames (FACE_BATCH_FRAMES) keep a frame waiting for detection while a batch's frames are
-recorded and answered (docs/benchmarks.md, matching run 8: passes of 3.6 faces against 2.8).
+recorded and answered (docs/benchmarks.md, Matching: one-face frames, even workers and pipelined passes: 3.6 faces
+a pass against 2.8).
 
 gunicorn is never exposed to clients: `python -m govern.serve` (what `make run` runs) puts nginx in front of it, on a
 private Unix socket, and nginx hands a request over only when it has read the whole of it.

@@ -127,8 +127,8 @@ def spread(probes: np.ndarray, templates: np.ndarray, truth: np.ndarray) -> dict
 
 
 def _matrix_top(scores: np.ndarray, k: int) -> np.ndarray:
-    """The former production top-k over a float32 matrix's scores (until run 13): a partial selection, then a sort of
-    the k, ties by index."""
+    """The former production top-k over a float32 matrix's scores (until the float16 scan replaced it): a partial
+    selection, then a sort of the k, ties by index."""
     kth = -np.partition(-scores, k - 1)[k - 1]
     chosen = np.flatnonzero(scores >= kth)
     return chosen[np.lexsort((chosen, -scores[chosen]))][:k]
@@ -179,7 +179,7 @@ def bench_search(templates: np.ndarray, probes: np.ndarray, truth: np.ndarray, t
 
 def bench_load(socket_dir: str, templates: np.ndarray) -> dict:
     """Loading N halfvec(512) rows into memory: the ORM's text path (text -> list -> np.stack) against the binary
-    format that `_templates` reads."""
+    format that `enrolment.templates` reads."""
     from django.db import connection
     from pgvector import HalfVector
 
@@ -199,7 +199,7 @@ def bench_load(socket_dir: str, templates: np.ndarray) -> dict:
     conn.execute("VACUUM ANALYZE bench_watchlist")
 
     def production() -> np.ndarray:
-        # What HalfVectorField.from_db_value does for each row (text from the server, parsed), then _templates.
+        # What HalfVectorField.from_db_value does for each row (text from the server, parsed), then enrolment.templates.
         with connection.cursor() as cursor:
             cursor.execute("SELECT embedding, entry_id FROM bench_watchlist ORDER BY id")
             rows = [(HalfVector._from_db(e), entry) for e, entry in cursor.fetchall()]

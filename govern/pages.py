@@ -42,6 +42,11 @@ def visible_or_404(user, queryset, pk, verb: str = "view"):
 
 def posted_revision(request) -> int | None:
     """The revision a form was rendered at (its hidden `revision` field), so the service refuses a change or a
-    decision on a version changed meanwhile; None when the form sent none."""
-    value = request.POST.get("revision", "")
-    return int(value) if value.isdigit() and len(value) <= 9 else None
+    decision on a version changed meanwhile; None when the form sent none. A revision that is not one is refused,
+    never read as none: that would skip the check."""
+    value = request.POST.get("revision", "").strip()
+    if not value:
+        return None
+    if not (value.isdigit() and len(value) <= 9):
+        raise ValidationError("The form's revision is not one this page sent: load the page again.")
+    return int(value)

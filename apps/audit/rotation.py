@@ -123,6 +123,15 @@ def rotate_signing_key(actor, reason: str) -> Rotation:
     return Rotation(Secret.AUDIT_SIGNING, old_id, new_id, event.seq, checkpoint_size=checkpoint.tree_size)
 
 
+def _hand_over(secret: str, path: Path, new: bytes, actor, reason: str, old_id: str, new_id: str, old_key: str):
+    """Stage the new key, record the rotation (saying what became of the old key), then install the new key."""
+    keyfiles.stage(path, new)
+    with transaction.atomic():
+        event = record_rotation(secret, actor, reason, old_id, new_id, data={"old_key": old_key})
+    keyfiles.install_staged(path)
+    return Rotation(secret, old_id, new_id, event.seq)
+
+
 def rotate_receipt_key(actor, reason: str) -> Rotation:
     """A new HMAC key for deletion-receipt commitments; the old key is destroyed (nothing can use it again)."""
     path = Path(settings.RECEIPT_KEY_FILE)
@@ -133,18 +142,8 @@ def rotate_receipt_key(actor, reason: str) -> Rotation:
     new = keyfiles.new_receipt_key()
     new_id = keyfiles.key_id_of(new)
     keyfiles.register_material(new)
-    keyfiles.stage(path, new)
-    with transaction.atomic():
-        event = record_rotation(
-            Secret.RECEIPT,
-            actor,
-            reason,
-            old_id,
-            new_id,
-            data={"old_key": "destroyed: the templates it committed to are destroyed, so no commitment is recomputed"},
-        )
-    keyfiles.install_staged(path)
-    return Rotation(Secret.RECEIPT, old_id, new_id, event.seq)
+    old_key = "destroyed: the templates it committed to are destroyed, so no commitment is recomputed"
+    return _hand_over(Secret.RECEIPT, path, new, actor, reason, old_id, new_id, old_key)
 
 
 def rotate_image_key(actor, reason: str) -> Rotation:
@@ -160,18 +159,8 @@ def rotate_image_key(actor, reason: str) -> Rotation:
         return resumed
     new, new_id = encryption.new_key()
     keyfiles.keep_in_ring(path, old_id, encryption.RING_SUFFIX, encryption.current_material())
-    keyfiles.stage(path, new)
-    with transaction.atomic():
-        event = record_rotation(
-            Secret.IMAGE,
-            actor,
-            reason,
-            old_id,
-            new_id,
-            data={"old_key": "kept in the key ring until no image is encrypted under it"},
-        )
-    keyfiles.install_staged(path)
-    return Rotation(Secret.IMAGE, old_id, new_id, event.seq)
+    old_key = "kept in the key ring until no image is encrypted under it"
+    return _hand_over(Secret.IMAGE, path, new, actor, reason, old_id, new_id, old_key)
 
 
 def retire_unused_image_keys(actor, reason: str) -> list[str]:

@@ -178,3 +178,11 @@ def test_the_counted_figures_are_refused_and_the_rest_is_for_the_team_while_it_r
     after = _outcome(api, actors.officer, Deployment.objects.get(pk=live.pk), {"arrests": 3})
     assert after.status_code == 403 and "while the deployment runs" in after.json()["detail"]
     assert Deployment.objects.get(pk=live.pk).figures.arrests == 1
+
+
+def test_a_form_revision_that_is_not_one_is_refused_not_read_as_none(client, actors, approvers, planned):
+    client.force_login(approvers.superintendent)
+    for forged in ("1" * 10, "r1", "-1"):
+        shown = client.post(f"/deployments/{planned.pk}/authorise/", {"revision": forged}, follow=True)
+        assert "load the page again" in shown.content.decode()
+        assert Deployment.objects.get(pk=planned.pk).state == DeploymentState.PLANNED

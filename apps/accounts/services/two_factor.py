@@ -174,7 +174,7 @@ def sign_in_second_factor(request, code) -> bool:
 @transaction.atomic
 def reset(actor, user: User, reason: str):
     """An administrator asks to remove a person's authenticator (lost phone); it is removed when a second
-    administrator approves (services.approve_change), and they enrol again at their next sign-in."""
+    administrator approves (accounts.approve_change), and they enrol again at their next sign-in."""
     return accounts.request_authenticator_removal(actor, user, reason)
 
 

@@ -37,6 +37,9 @@ from .enrolment import templates
 logger = logging.getLogger(__name__)
 
 
+# --- Camera credentials ---------------------------------------------------------------------------------------------
+
+
 @transaction.atomic
 def issue_credential(actor, asset: Asset) -> str:
     """A new secret for a van or camera, shown once; earlier ones are revoked."""
@@ -355,12 +358,12 @@ def _match_and_record(deployment, asset, engine, faces, vectors, now) -> Capture
     return CaptureResult(str(capture.pk), len(alerts) + receipts, [alert.pk for alert in alerts], receipts)
 
 
-def _raise_alert(cursor, deployment, capture, engine, face, scores, positions, templates: ListIndex) -> Alert:
+def _raise_alert(cursor, deployment, capture, engine, face, scores, positions, known: ListIndex) -> Alert:
     """An alert with its encrypted probe crop, and its event sent on the frame's cursor (in its pipeline); `scores`
     and `positions` are the face's best templates, best first."""
     probe = face.crop_jpeg()
     probe_sha = hashlib.sha256(probe).hexdigest()
-    owners = [templates.owners[position] for position in positions]
+    owners = [known.owners[position] for position in positions]
     entry_id, subject_id = owners[0]
     alert = Alert(
         deployment=deployment,

@@ -12,9 +12,7 @@ from apps.audit import services as audit
 from govern import encryption, policy, records, uploads
 
 from .. import signals
-from ..choices import (
-    LegalBasis,
-)
+from ..choices import LegalBasis
 from ..models import CustodyImage, Subject
 from . import watchlists
 
