@@ -1,16 +1,16 @@
-"""Consultation logging (DPA 2018 s.62): a read of personal or biometric data needs a reason and leaves an event.
+"""Consultation reasons (DPA 2018 s.62): a read of personal or biometric data needs a reason and leaves an event.
 
-API: mix `ConsultationLoggedMixin` into a viewset; its detail reads require `?reason=` or an `X-Access-Reason`
-header. Pages: decorate a view with `@consultation_logged(get_target)`; without a reason it shows a form, which
-POSTs the reason to `/audit/consult/`: it is kept in the session for the page (and the images it shows) for
-REMEMBER_SECONDS, and the page is loaded again without it. So a page's reason never travels in a URL, where access
-logs and Referer headers would carry it.
+The read itself and its event are a selector's (each app's `selectors.py`), the same for the page and the API; this
+module only gets the reason from each surface. API: `stated_reason(request)`, from `?reason=` or the
+`X-Access-Reason` header, or a 400. Pages: decorate a view with `@reason_required(get_target)`; without a reason it
+shows a form, which POSTs the reason to `/audit/consult/`: it is kept in the session for the page (and the images it
+shows) for REMEMBER_SECONDS, and the page is loaded again without it. So a page's reason never travels in a URL,
+where access logs and Referer headers would carry it.
 """
 
 import time
 from functools import wraps
 
-from django.db import transaction
 from django.shortcuts import render
 from rest_framework import exceptions
 
@@ -47,16 +47,6 @@ def stated_reason(request) -> str:
     return reason
 
 
-class ConsultationLoggedMixin:
-    """Detail reads of this viewset are logged with who, when, what and why."""
-
-    def retrieve(self, request, *args, **kwargs):
-        reason = stated_reason(request)
-        instance = self.get_object()
-        services.record_access(instance, request.user, reason)
-        return super().retrieve(request, *args, **kwargs)
-
-
 def _session_key(target) -> str:
     described = services.Target.of(target)
     return f"consultation:{described.type}:{described.id}"
@@ -88,8 +78,12 @@ def remember_for_page(request, path: str, reason: str) -> None:
     request.session[_page_key(path)] = {"reason": reason, "until": time.time() + REMEMBER_SECONDS}
 
 
-def consultation_logged(get_target):
-    """Decorate a page view: ask for a reason first, then log the consultation of `get_target(request, **kwargs)`."""
+def reason_required(get_target):
+    """Decorate a page view: ask for a reason for consulting `get_target(request, **kwargs)` first, and remember it.
+
+    The view gets the target and the reason, and reads through its selector, which logs the consultation: a page
+    that shows nothing personal after all (a review no longer open) logs nothing.
+    """
 
     def decorator(view):
         @wraps(view)
@@ -104,8 +98,6 @@ def consultation_logged(get_target):
                     "target": target, "min_length": MIN_REASON_LENGTH, "given": reason, "next": request.get_full_path()
                 }  # fmt: skip
                 return render(request, "audit/reason_required.html", context, status=status)
-            with transaction.atomic():
-                services.record_access(target, request.user, reason)
             _remember(request, target, reason)
             return view(request, *args, target=target, reason=reason, **kwargs)
 

@@ -13,13 +13,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from apps.audit.access import consultation_logged
+from apps.audit.access import reason_required
 from apps.matching.models import Alert
 from govern import policy
 from govern.errors import Conflict
 from govern.pages import form_errors, perform
 
-from . import permissions, services, statistics
+from . import permissions, selectors, services, statistics
 from .choices import Stage
 from .forms import (
     CheckForm,
@@ -86,6 +86,7 @@ def case_open(request):
 
 
 def _context(request, case, reason) -> dict:
+    case = selectors.case(request.user, case, reason)
     may_work = _may_work(request, case)
     return {
         "case": case,
@@ -102,7 +103,7 @@ def _context(request, case, reason) -> dict:
 
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])  # POST: the reason form; never OPTIONS or TRACE rendering the case
-@consultation_logged(_case)
+@reason_required(_case)
 def case_detail(request, pk, target, reason):
     """The case, stage by stage, with the form for the next step when the user works cases."""
     case = target
@@ -132,7 +133,7 @@ def case_detail(request, pk, target, reason):
 
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])  # POST: the reason form; never OPTIONS or TRACE rendering the case
-@consultation_logged(_case)
+@reason_required(_case)
 def forum(request, pk, target, reason):
     """The decision forum's record: each decision, who sat, the rationale; the form when a decision is due."""
     context = _context(request, target, reason)
@@ -143,7 +144,7 @@ def forum(request, pk, target, reason):
 
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])  # POST: the reason form; never OPTIONS or TRACE rendering the case
-@consultation_logged(_case)
+@reason_required(_case)
 def disclosure(request, pk, target, reason):
     """The disclosure with the undertaking: recipient, warning, signature or refusal, what was said."""
     context = _context(request, target, reason)
@@ -161,11 +162,12 @@ def disclosure(request, pk, target, reason):
 
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])  # POST: the reason form; never OPTIONS or TRACE rendering the case
-@consultation_logged(_case)
+@reason_required(_case)
 def letter(request, pk, target, reason):
     """The letter: as issued (locked), or a draft from its template with the button that issues it."""
     printed = request.GET.get("print", "")
     if printed.isdigit():  # the issued letter alone, for printing and posting
+        target = selectors.case(request.user, target, reason)
         issued = get_object_or_404(target.letters, pk=int(printed))
         return render(request, "disclosures/letter_print.html", {"letter": issued, "case": target})
     context = _context(request, target, reason)

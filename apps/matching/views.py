@@ -5,19 +5,18 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from apps.audit import services as audit
-from apps.audit.access import MIN_REASON_LENGTH, consultation_logged, reason_from, remembered_reason, valid_reason
+from apps.audit.access import MIN_REASON_LENGTH, reason_from, reason_required, remembered_reason, valid_reason
 from apps.deployments.models import Deployment
 from apps.watchlists.models import Subject
-from govern import encryption, policy
+from govern import policy
 from govern.errors import TooLarge, TooMany
 from govern.pages import form_errors, perform, visible_or_404
 
+from . import selectors
 from .choices import AlertState, Outcome
 from .models import Alert, Probe, SearchRequest
 from .panels import render_alert_panels
@@ -34,15 +33,12 @@ def _deployment(request, pk):
 
 @login_required
 @require_safe
-@consultation_logged(_deployment)
+@reason_required(_deployment)
 def alert_queue(request, pk, target, reason):
     """A deployment's alerts, pending first: the probe beside the watchlist image, the score, the judgement."""
     deployment = target
-    alerts = list(
-        Alert.objects.restrict(request.user, "view")
-        .filter(deployment=deployment)
-        .select_related("subject")
-        .order_by("state", "-created_at")
+    alerts = selectors.alerts(
+        request.user, reason, deployment=deployment.pk, take=lambda found: found.order_by("state", "-created_at")
     )
     for alert in alerts:
         alert.panels = render_alert_panels(request, alert)  # what the apps above add (e.g. a Sarah's Law case)
@@ -107,13 +103,10 @@ def alert_image(request, pk, which):
     if which == "probe":
         if alert.probe_deleted_at is not None:
             return HttpResponse("Deleted under the retention policy.", status=410, content_type="text/plain")
-        return _image_response(alert_handling.read_probe(request.user, alert, reason))
+        return _image_response(selectors.probe_image(request.user, alert, reason))
     if alert.entry is None:
         return HttpResponse("The watchlist entry no longer exists.", status=404, content_type="text/plain")
-    image = alert.entry.image
-    with transaction.atomic():
-        audit.record_access(image, request.user, reason, data={"alert": alert.pk})
-    return _image_response(encryption.decrypt(bytes(image.ciphertext), associated_data=image.associated_data()))
+    return _image_response(selectors.watchlist_image(request.user, alert, reason))
 
 
 @login_required
@@ -212,7 +205,7 @@ def _reviewable(request, pk):
 
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
-@consultation_logged(_reviewable)
+@reason_required(_reviewable)
 def search_review(request, pk, target, reason):
     """The candidates of each still for the operator, and the investigating officer's confirmation."""
     if request.method == "POST":
@@ -238,13 +231,8 @@ def search_review(request, pk, target, reason):
                 lambda: retrospective.confirm(request.user, probe, corroboration=request.POST.get("corroboration", "")),
                 "Identification confirmed.",
             )
-        return redirect(f"{request.path}?reason={reason}")
-    subjects = {
-        s.pk: s
-        for s in Subject.objects.filter(pk__in={c["subject"] for p in target.probes.all() for c in p.candidates})
-    }
-    probes = [
-        (probe, [(c, subjects.get(c["subject"])) for c in probe.candidates])
-        for probe in target.probes.order_by("position")
-    ]
+        return redirect(request.path)  # the reason is remembered for this search: never in the address
+    stills = selectors.candidates(request.user, target, reason)
+    subjects = {s.pk: s for s in Subject.objects.filter(pk__in={c["subject"] for p in stills for c in p.candidates})}
+    probes = [(probe, [(c, subjects.get(c["subject"])) for c in probe.candidates]) for probe in stills]
     return render(request, "matching/review.html", {"search": target, "probes": probes, "reason": reason})

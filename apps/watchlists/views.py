@@ -9,23 +9,21 @@ from functools import wraps
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from apps.audit import services as audit
-from apps.audit.access import MIN_REASON_LENGTH, consultation_logged, reason_from, remembered_reason, valid_reason
+from apps.audit.access import MIN_REASON_LENGTH, reason_from, reason_required, remembered_reason, valid_reason
 from apps.audit.models import Event
 from govern import policy
 from govern.errors import Conflict
 from govern.pages import form_errors, posted_revision, visible_or_404
 
+from . import selectors
 from .choices import ApprovalRoute, Category, ReviewState, WatchlistState
-from .filtersets import SubjectFilterSet
 from .forms import CommentForm, DecisionForm, EntryForm, ImageForm, SubjectForm, WatchlistForm
-from .models import CustodyImage, Entry, Review, Subject, Watchlist
+from .models import CustodyImage, Review, Subject, Watchlist
 from .services import custody, watchlists
 
 
@@ -37,18 +35,9 @@ def _visible_subject(request, pk) -> Subject:
     return visible_or_404(request.user, Subject.objects.all(), pk)
 
 
-def _search_subjects(user, query: str, reason: str, limit: int) -> list[Subject]:
-    """Search the gallery and log the consultation: the query as a commitment, the ids it returned."""
-    subjects = Subject.objects.restrict(user, "view").prefetch_related("images")
-    found = list(SubjectFilterSet({"q": query}, queryset=subjects).qs[:limit])
-    with transaction.atomic():  # a search that finds nobody was still a search of personal data
-        audit.record_access(
-            ("watchlists.subject", "search"),
-            user,
-            reason,
-            data={"query": audit.commitment({"q": query}), "results": [s.pk for s in found]},
-        )
-    return found
+def _first(count: int):
+    """What a page shows of a search: the first `count` found."""
+    return lambda found: found[:count]
 
 
 def _acting(view):
@@ -120,12 +109,11 @@ def _watchlist_target(request, pk):
 
 @login_required
 @require_safe
-@consultation_logged(_watchlist_target)
+@reason_required(_watchlist_target)
 def watchlist_detail(request, pk, target, reason):
     """A list's entries (personal data, so after a reason), its state and the actions open to the user."""
     watchlist = target
-    entries = Entry.objects.restrict(request.user, "view").filter(watchlist=watchlist)
-    entries = entries.select_related("subject", "image").order_by("subject__family_name")
+    entries = selectors.watchlist_entries(request.user, watchlist, reason)
     review = Review.objects.filter(watchlist=watchlist).order_by("-version", "-id").first()
     context = {
         "watchlist": watchlist,
@@ -154,7 +142,11 @@ def entry_add(request, pk):
     policy.require(request.user, "watchlists.change_watchlist", watchlist)
     subjects = Subject.objects.restrict(request.user, "view").prefetch_related("images")
     query = request.GET.get("q", "").strip()
-    found = _search_subjects(request.user, query, f"Compiling {watchlist.reference}", 20) if len(query) >= 2 else []
+    found = []
+    if len(query) >= 2:
+        found = selectors.search_subjects(
+            request.user, {"q": query}, f"Compiling {watchlist.reference}", take=_first(20)
+        )
     form = EntryForm(request.POST or None, subjects=subjects)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -202,9 +194,10 @@ def _review_target(request, pk):
 
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
-@consultation_logged(_review_target)
+@reason_required(_review_target)
 def watchlist_review(request, pk, target, reason):
-    """The commander's review: the frozen version, what changed since the last approval, and the decision."""
+    """The commander's review: the frozen version, what changed since the last approval, and the decision. The
+    review is read (and the read logged) only when it is shown: a decision that succeeds goes back to the list."""
     watchlist = target
     review = watchlists.open_review(watchlist)
     if review is None:
@@ -232,6 +225,7 @@ def watchlist_review(request, pk, target, reason):
             form_errors(form, exc)
         except (PermissionDenied, Conflict) as exc:
             form.add_error(None, str(exc))
+    review = selectors.review(request.user, review, reason)
     labels = dict(Category.choices)
     entries = [
         {**entry, "category_label": labels.get(entry["category"], entry["category"])}
@@ -308,7 +302,7 @@ def image_content(request, pk):
             "A reason is required to see this image: 5 to 2,000 characters on one line.",
             status=400, content_type="text/plain",
         )  # fmt: skip
-    content = custody.read_image(request.user, image, reason)
+    content = selectors.image_content(request.user, image, reason)
     response = HttpResponse(content, content_type=image.content_type)
     response["Cache-Control"] = "no-store"
     return response
@@ -321,10 +315,14 @@ def subject_search(request):
     name searched for) never travels in the address."""
     policy.require(request.user, "watchlists.view_subject")
     query, reason = request.POST.get("q", "").strip(), reason_from(request)
-    found = []
+    found, error = [], ""
     if query and len(reason) >= MIN_REASON_LENGTH:
-        found = _search_subjects(request.user, query, reason, 50)
+        try:
+            found = selectors.search_subjects(request.user, {"q": query}, reason, take=_first(50))
+        except ValidationError as exc:
+            error = " ".join(exc.messages)
     context = {
+        "error": error,
         "query": query,
         "reason": reason,
         "found": found,

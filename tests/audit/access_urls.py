@@ -1,15 +1,17 @@
-"""A page that consults personal data, for testing the consultation decorator."""
+"""A page that consults personal data, for testing the reason decorator: it logs its read as a selector does."""
 
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import include, path
 
 from apps.accounts.models import User
-from apps.audit.access import consultation_logged
+from apps.audit import services
+from apps.audit.access import reason_required
 
 
-@consultation_logged(lambda request, pk: get_object_or_404(User, pk=pk))
+@reason_required(lambda request, pk: get_object_or_404(User, pk=pk))
 def person(request, pk, target, reason):
+    services.record_access(target, request.user, reason)  # what the page's selector would do
     return HttpResponse(f"{target.username} consulted because {reason}")
 
 

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from apps.audit.models import Event
 from apps.deployments.models import PublishedFigures
+from apps.matching import selectors
 from apps.matching.choices import AlertState, Outcome
 from apps.matching.models import Alert
 from apps.matching.services import alert_handling, live_capture
@@ -85,7 +86,13 @@ def test_the_officer_page_needs_a_reason_and_logs_every_image(actors, client, li
     )
     assert reference.status_code == 200
     consulted = Event.objects.filter(action="record.consulted", reason="Adjudicating at the van")
-    assert {e.target_type for e in consulted} == {"deployments.deployment", "matching.alert", "watchlists.custodyimage"}
+    assert {(e.target_type, e.target_id) for e in consulted} == {
+        ("matching.alert", "list"),  # the queue: the same read as the API's list of alerts
+        ("matching.alert", str(alert.pk)),
+        ("watchlists.custodyimage", str(alert.entry.image_id)),
+    }
+    queue = consulted.get(target_id="list")
+    assert queue.data == {"deployment": live.pk, "state": None, "results": [alert.pk]}
 
 
 def test_the_queue_polls_numbers_only_and_logs_no_consultation_for_them(actors, client, live, vans, astronaut, alert):
@@ -142,7 +149,7 @@ def test_false_alerts_lose_their_probe_after_retention_unless_held(actors, appro
     assert bytes(first.probe_ciphertext) == b"" and first.probe_deleted_at is not None
     assert Event.objects.filter(action="alert.probe_deleted", target_id=str(first.pk)).count() == 1
     with pytest.raises(Conflict, match="retention"):
-        alert_handling.read_probe(actors.officer, first, reason="Reviewing the complaint")
+        selectors.probe_image(actors.officer, first, reason="Reviewing the complaint")
     assert alert_handling.reconciliation(live)["reconciles"]
     alert_handling.release_hold(approvers.superintendent, second, reason="Complaint resolved")
     assert alert_handling.retention_sweep(now=later) == [second.pk]

@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from apps.audit.models import Event
 from apps.deployments import services as deployments
+from apps.matching import selectors
 from apps.matching.models import Alert, SearchRequest
 from apps.matching.services import alert_handling, live_capture, retrospective
 from apps.watchlists.models import Watchlist
@@ -196,7 +197,7 @@ def test_the_services_refuse_an_officer_off_the_team(actors, alert, outsider_off
     with pytest.raises(PermissionDenied):
         alert_handling.adjudicate(outsider_officer, alert, match=True, reason="Same face, scar and ears")
     with pytest.raises(PermissionDenied):
-        alert_handling.read_probe(outsider_officer, alert, REASON)
+        selectors.probe_image(outsider_officer, alert, REASON)
     with pytest.raises(PermissionDenied):
         alert_handling.place_hold(outsider_officer, alert, reason="Complaint received: keep as evidence")
     held = alert_handling.place_hold(actors.officer, alert, reason="Complaint received: keep as evidence")

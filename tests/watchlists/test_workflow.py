@@ -8,6 +8,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 
 from apps.audit.models import Event
+from apps.watchlists import selectors
 from apps.watchlists.choices import ApprovalRoute, Category, ReviewState, WatchlistState
 from apps.watchlists.models import Entry, Manifest, Review, Watchlist
 from apps.watchlists.services import custody, watchlists
@@ -250,13 +251,13 @@ def test_expiry_and_purge_keep_a_manifest_without_biometrics(approved_watchlist,
 def test_reading_an_image_logs_the_consultation_with_the_reason(actors, gallery):
     _, image = gallery.adult
     with pytest.raises(Exception, match="reason"):
-        custody.read_image(actors.compiler, image, reason="")
-    content = custody.read_image(actors.compiler, image, reason="Checking the likeness for WL-2026-0001")
+        selectors.image_content(actors.compiler, image, reason="")
+    content = selectors.image_content(actors.compiler, image, reason="Checking the likeness for WL-2026-0001")
     assert content[:3] == b"\xff\xd8\xff"
     event = Event.objects.get(action="record.consulted", target_type="watchlists.custodyimage")
     assert (event.actor_username, event.reason) == ("compiler", "Checking the likeness for WL-2026-0001")
     with pytest.raises(PermissionDenied):
-        custody.read_image(actors.officer, image, reason="curious")
+        selectors.image_content(actors.officer, image, reason="curious")
 
 
 def test_images_are_encrypted_at_rest(gallery):

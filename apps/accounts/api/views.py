@@ -2,26 +2,33 @@
 
 from django.contrib.auth import authenticate
 from django.db import transaction
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, mixins, permissions
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from apps.audit.access import ConsultationLoggedMixin
+from apps.audit.access import stated_reason
 from govern.api.viewsets import RestrictedReadOnlyViewSet, RestrictedViewSet, StrictQueryMixin
 
+from .. import selectors
 from ..models import ApiToken, User
 from ..services import accounts, lockout, two_factor
 from . import serializers
 
 
-class UserViewSet(ConsultationLoggedMixin, RestrictedReadOnlyViewSet):
+class UserViewSet(RestrictedReadOnlyViewSet):
     """Accounts, for administrators; reading one account's record is logged with a reason."""
 
     queryset = User.objects.prefetch_related("groups")
     serializer_class = serializers.UserSerializer
+
+    @extend_schema(parameters=[OpenApiParameter("reason", str, required=True)])
+    def retrieve(self, request, *args, **kwargs):
+        """One account; logged with your reason."""
+        reason = stated_reason(request)
+        return Response(self.get_serializer(selectors.user(request.user, self.get_object(), reason)).data)
 
 
 class MeView(StrictQueryMixin, APIView):

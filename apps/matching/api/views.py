@@ -1,17 +1,16 @@
 """The camera-facing capture endpoint and the engine's status."""
 
-from django.db import transaction
 from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema, inline_serializer
 from rest_framework import exceptions, mixins, parsers, permissions, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.audit import services as audit
-from apps.audit.access import ConsultationLoggedMixin, stated_reason
+from apps.audit.access import stated_reason
 from govern import policy
 from govern.api.viewsets import RestrictedViewSet, StrictQueryMixin
 
+from .. import selectors
 from ..models import Alert, Probe, SearchRequest
 from ..services import alert_handling, live_capture, retrospective
 from .serializers import (
@@ -129,7 +128,7 @@ class CaptureView(StrictQueryMixin, APIView):
         return CAMERA_SCHEME
 
 
-class AlertViewSet(ConsultationLoggedMixin, mixins.RetrieveModelMixin, RestrictedViewSet):
+class AlertViewSet(RestrictedViewSet):
     """Alerts: reading them is a logged consultation; judging them is an officer's."""
 
     queryset = Alert.objects.select_related("subject")
@@ -146,19 +145,20 @@ class AlertViewSet(ConsultationLoggedMixin, mixins.RetrieveModelMixin, Restricte
     def list(self, request):
         """Alerts, newest first; the ids returned are logged with your reason."""
         reason = stated_reason(request)
-        queryset = self.get_queryset().order_by("-created_at")
-        for field in ("deployment", "state"):
-            value = request.query_params.get(field)
-            if value:
-                if field == "deployment" and not value.isdigit():
-                    raise exceptions.ValidationError({"deployment": "A deployment id is a whole number."})
-                queryset = queryset.filter(**{field: value})
-        page = self.paginate_queryset(queryset)
-        with transaction.atomic():
-            audit.record_access(
-                ("matching.alert", "list"), request.user, reason, data={"results": [alert.pk for alert in page]}
-            )
+        page = selectors.alerts(
+            request.user,
+            reason,
+            deployment=_deployment_param(request),
+            state=request.query_params.get("state", ""),
+            take=lambda found: self.paginate_queryset(found.order_by("-created_at")),
+        )
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    @extend_schema(parameters=[OpenApiParameter("reason", str, required=True)])
+    def retrieve(self, request, pk=None):
+        """One alert; logged with your reason."""
+        reason = stated_reason(request)
+        return Response(self.get_serializer(selectors.alert(request.user, self.get_object(), reason)).data)
 
     @extend_schema(request=JudgementSerializer, responses=AlertSerializer)
     @action(detail=True, methods=["post"])
@@ -213,10 +213,7 @@ class SearchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restricted
         if not policy.may(request.user, "matching.view_probe"):
             raise exceptions.PermissionDenied("Candidates are for trained police operators only.")
         reason = stated_reason(request)
-        rows = list(search.probes.order_by("position"))
-        with transaction.atomic():
-            audit.record_access(search, request.user, reason, data={"probes": [probe.pk for probe in rows]})
-        return Response(ProbeSerializer(rows, many=True).data)
+        return Response(ProbeSerializer(selectors.candidates(request.user, search, reason), many=True).data)
 
     @extend_schema(request=None)
     @action(detail=True, methods=["post"])

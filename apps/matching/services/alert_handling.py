@@ -12,7 +12,7 @@ from django.utils import timezone
 from apps.audit import services as audit
 from apps.deployments import services as deployments
 from apps.deployments.models import Deployment, PublishedFigures
-from govern import encryption, policy
+from govern import policy
 from govern.errors import Conflict
 
 from ..choices import AlertState, Outcome
@@ -99,16 +99,6 @@ def record_alert_outcome(actor, alert: Alert, *, outcome: str, note: str = "") -
     audit.record("alert.outcome", locked, actor, data={"outcome": outcome}, reason=note)
     refresh_figures(locked.deployment)
     return locked
-
-
-def read_probe(actor, alert: Alert, reason: str) -> bytes:
-    """The alert's probe crop, for someone who may see alerts and said why; the consultation is logged first."""
-    policy.require(actor, "matching.view_alert", alert)
-    if alert.probe_deleted_at is not None:
-        raise Conflict("This alert's probe was deleted under the retention policy.")
-    with transaction.atomic():
-        audit.record_access(alert, actor, reason, data={"deployment": alert.deployment_id})
-    return encryption.decrypt(bytes(alert.probe_ciphertext), associated_data=alert.associated_data())
 
 
 # --- Retention of alerts --------------------------------------------------------------------------------------------

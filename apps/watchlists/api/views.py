@@ -1,6 +1,5 @@
 """The watchlists API: every write calls a service; every read of personal data needs a reason and is logged."""
 
-from django.db import transaction
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, mixins, status
@@ -8,11 +7,11 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from apps.audit import services as audit
-from apps.audit.access import ConsultationLoggedMixin, stated_reason
+from apps.audit.access import stated_reason
 from govern import policy
 from govern.api.viewsets import RestrictedViewSet, RevisionMixin, if_match
 
+from .. import selectors
 from ..filtersets import SubjectFilterSet, WatchlistFilterSet
 from ..models import CustodyImage, Entry, Review, Subject, Watchlist
 from ..services import custody, watchlists
@@ -22,7 +21,7 @@ REASON = OpenApiParameter("reason", str, required=True, description="Why you con
 IF_MATCH = if_match("watchlist")
 
 
-class SubjectViewSet(ConsultationLoggedMixin, mixins.RetrieveModelMixin, RestrictedViewSet):
+class SubjectViewSet(RestrictedViewSet):
     """The gallery of subjects: searching it or reading one is a logged consultation."""
 
     queryset = Subject.objects.prefetch_related("images")
@@ -32,19 +31,16 @@ class SubjectViewSet(ConsultationLoggedMixin, mixins.RetrieveModelMixin, Restric
     @extend_schema(parameters=[REASON])
     def list(self, request):
         """Search subjects; the search and the ids it returned are logged with your reason."""
+        found = selectors.search_subjects(
+            request.user, request.query_params, stated_reason(request), take=self.paginate_queryset
+        )
+        return self.get_paginated_response(self.get_serializer(found, many=True).data)
+
+    @extend_schema(parameters=[REASON])
+    def retrieve(self, request, pk=None):
+        """One subject with their images; logged with your reason."""
         reason = stated_reason(request)
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        with transaction.atomic():
-            audit.record_access(
-                ("watchlists.subject", "search"),
-                request.user,
-                reason,
-                data={
-                    "query": audit.commitment({k: v for k, v in request.query_params.items() if k != "reason"}),
-                    "results": [subject.pk for subject in page],
-                },
-            )
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        return Response(self.get_serializer(selectors.subject(request.user, self.get_object(), reason)).data)
 
     def create(self, request):
         """Record a new subject."""
@@ -77,11 +73,17 @@ class SubjectViewSet(ConsultationLoggedMixin, mixins.RetrieveModelMixin, Restric
         return Response(serializers.CustodyImageSerializer(image).data, status=status.HTTP_201_CREATED)
 
 
-class CustodyImageViewSet(ConsultationLoggedMixin, mixins.RetrieveModelMixin, RestrictedViewSet):
-    """Custody images: the record, and the bytes only with a reason."""
+class CustodyImageViewSet(RestrictedViewSet):
+    """Custody images: the record and the bytes, each only with a reason."""
 
     queryset = CustodyImage.objects.all()
     serializer_class = serializers.CustodyImageSerializer
+
+    @extend_schema(parameters=[REASON])
+    def retrieve(self, request, pk=None):
+        """The image's record; logged with your reason."""
+        reason = stated_reason(request)
+        return Response(self.get_serializer(selectors.custody_image(request.user, self.get_object(), reason)).data)
 
     @extend_schema(parameters=[REASON], responses={(200, "image/jpeg"): bytes})
     @action(detail=True, methods=["get"])
@@ -89,7 +91,7 @@ class CustodyImageViewSet(ConsultationLoggedMixin, mixins.RetrieveModelMixin, Re
         """The image itself; the consultation is logged before it is sent."""
         reason = stated_reason(request)
         image = self.get_object()
-        content = custody.read_image(request.user, image, reason)
+        content = selectors.image_content(request.user, image, reason)
         response = HttpResponse(content, content_type=image.content_type)
         response["Cache-Control"] = "no-store"
         return response
@@ -123,12 +125,7 @@ class WatchlistViewSet(RevisionMixin, mixins.ListModelMixin, RestrictedViewSet):
         """Who is on the list and why; logged with your reason."""
         policy.require(request.user, "watchlists.view_entry")  # officers see which lists exist, not who is on them
         reason = stated_reason(request)
-        watchlist = self.get_object()
-        rows = list(
-            Entry.objects.restrict(request.user, "view").filter(watchlist=watchlist).select_related("subject", "image")
-        )
-        with transaction.atomic():
-            audit.record_access(watchlist, request.user, reason, data={"entries": [entry.pk for entry in rows]})
+        rows = selectors.watchlist_entries(request.user, self.get_object(), reason)
         return Response(serializers.EntrySerializer(rows, many=True).data)
 
     @extend_schema(
@@ -190,16 +187,20 @@ class WatchlistViewSet(RevisionMixin, mixins.ListModelMixin, RestrictedViewSet):
         review = Review.objects.filter(watchlist=watchlist).order_by("-version", "-id").first()
         if review is None:
             raise exceptions.NotFound(f"{watchlist.reference} has not been submitted yet.")
-        with transaction.atomic():
-            audit.record_access(watchlist, request.user, reason, data={"review": review.pk, "version": review.version})
-        return Response(serializers.ReviewSerializer(review).data)
+        return Response(serializers.ReviewSerializer(selectors.review(request.user, review, reason)).data)
 
 
-class EntryViewSet(RevisionMixin, ConsultationLoggedMixin, mixins.RetrieveModelMixin, RestrictedViewSet):
+class EntryViewSet(RevisionMixin, RestrictedViewSet):
     """One entry: reading needs a reason; changes go through the watchlist's versioning."""
 
     queryset = Entry.objects.select_related("subject", "image", "watchlist")
     serializer_class = serializers.EntrySerializer
+
+    @extend_schema(parameters=[REASON])
+    def retrieve(self, request, pk=None):
+        """Who, on which list, and why; logged with your reason."""
+        reason = stated_reason(request)
+        return Response(self.get_serializer(selectors.entry(request.user, self.get_object(), reason)).data)
 
     @extend_schema(parameters=[IF_MATCH], request=serializers.EntryUpdateSerializer)
     def partial_update(self, request, pk=None):

@@ -1,5 +1,5 @@
-"""Subjects and their custody images, the gallery: validated, encrypted at rest, read only with a reason. Watchlists
-are compiled from it, and retrospective search enrols its images."""
+"""Subjects and their custody images, the gallery: validated, encrypted at rest, read only with a reason (through
+`apps.watchlists.selectors`). Watchlists are compiled from it, and retrospective search enrols its images."""
 
 import datetime
 
@@ -134,14 +134,6 @@ def upload_image(
         },
     )
     return image
-
-
-def read_image(actor, image: CustodyImage, reason: str) -> bytes:
-    """The image's bytes, for someone who may see them and has said why; the consultation is logged first."""
-    policy.require(actor, "watchlists.view_custodyimage", image)
-    with transaction.atomic():
-        audit.record_access(image, actor, reason, data={"subject": image.subject_id, "sha256": image.sha256})
-    return encryption.decrypt(bytes(image.ciphertext), associated_data=image.associated_data())
 
 
 def image_is_stale(image: CustodyImage, on: datetime.date | None = None) -> bool:

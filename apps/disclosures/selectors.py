@@ -1,0 +1,17 @@
+"""Reads of a Sarah's Law case (HackSoft's selectors): the case's pages and the API read it here, so each read is
+checked by the policy and logged as one consultation (DPA 2018 s.62), the same whichever surface asked."""
+
+from django.db import transaction
+
+from apps.audit import services as audit
+from govern import policy
+
+from .models import DisclosureCase
+
+
+@transaction.atomic
+def case(actor, case: DisclosureCase, reason: str) -> DisclosureCase:
+    """The whole case, personal data included (applicant, subject, children); logged with its stage."""
+    policy.require(actor, "disclosures.view_disclosurecase", case)
+    audit.record_access(case, actor, reason, data={"stage": case.stage})
+    return case
