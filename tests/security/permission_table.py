@@ -17,12 +17,16 @@ How the matrix reads a response:
   team and its alerts, a token that is someone else's);
 - not answered: 405. A method a route does not declare must be refused or not answered, whoever asks.
 
+A route that reads personal data is declared `consulting(read, access)`: every 2xx answer to its reading methods
+leaves exactly one consultation event (DPA 2018 s.62), and the routes of the same read (a page and its API) log it
+alike, the same kind of record with the same data, because both call the same selector.
+
 The callers: anonymous; one account per role (the officer is a sergeant of the public protection unit who is on the
 live deployment's team and planned it); an officer of another unit who is on no team; a signed-in account with no
 role; and, for the two capture endpoints, a camera with its credential.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 ANONYMOUS = "anonymous"
 OFFICER = "officer"  # public protection unit, sergeant, on the live deployment's team, its planner
@@ -74,6 +78,8 @@ class Access:
 
     methods: dict[str, frozenset[str]]
     hidden: frozenset[str] = field(default_factory=frozenset)
+    consults: frozenset[str] = field(default_factory=frozenset)  # methods whose 2xx answer is one consultation
+    read: str = ""  # the read of personal data it makes, named alike on every surface that makes it
 
     def expected(self, method: str, caller: str) -> set[str]:
         """The outcomes a declared method may have for the caller (a 405 refuses as well as a 403 does)."""
@@ -130,6 +136,11 @@ def admin(*methods, who=frozenset({ADMIN}), hidden=()) -> Access:
     return _access(hidden, **{method: who for method in methods or ("GET", "HEAD")})
 
 
+def consulting(read: str, access: Access, methods=("GET", "HEAD")) -> Access:
+    """A route that reads personal data: a 2xx answer to `methods` is one consultation, logged as on every surface."""
+    return replace(access, consults=frozenset(methods), read=read)
+
+
 def _acts(base: str, acts, access: Access) -> dict[str, Access]:
     return {base.format(act=act): access for act in acts}
 
@@ -149,7 +160,7 @@ TABLE: dict[str, Access] = {
     "/api/accounts/me/": api(SIGNED_IN),
     "/api/accounts/token/": _access(POST=ANYONE, OPTIONS=ANYONE),  # a username and password are the credentials
     "/api/accounts/users/": api({ADMIN}),
-    "/api/accounts/users/{pk}/": api({ADMIN}),
+    "/api/accounts/users/{pk}/": consulting("account", api({ADMIN})),
     "/api/accounts/tokens/": api(WITH_A_ROLE),
     "/api/accounts/tokens/{pk}/": _access(
         hidden=OTHERS_TOKENS, GET={OFFICER, ADMIN}, HEAD={OFFICER, ADMIN}, OPTIONS=WITH_A_ROLE
@@ -171,33 +182,36 @@ TABLE: dict[str, Access] = {
     # --- Watchlists (the list in the paths is a submitted one: no draft is hidden from anyone here) -------------------
     "/watchlists/": page(LIST_READERS),
     "/watchlists/new/": form({COMPILER}),
-    "/watchlists/{pk}/": page(LIST_READERS),
+    "/watchlists/{pk}/": consulting("watchlist entries", page(LIST_READERS)),
     "/watchlists/{pk}/entries/add/": form({COMPILER}),
     "/watchlists/{pk}/submit/": button({COMPILER}),
     # The review page shows a decision it refuses (a compiler's, a privacy officer's) beside the review, with 200.
-    "/watchlists/{pk}/review/": form(LISTED_READERS),
+    "/watchlists/{pk}/review/": consulting("watchlist review", form(LISTED_READERS), ("GET", "HEAD", "POST")),
     "/watchlists/{pk}/ratify/": button({COMMANDER}),
     "/watchlists/{pk}/history/": page(LIST_READERS),
-    "/watchlists/images/{pk}/": page(GALLERY),
-    "/watchlists/subjects/": form(GALLERY),  # the search POSTs its name and reason: neither in the address
+    "/watchlists/images/{pk}/": consulting("custody image content", page(GALLERY)),
+    # The search POSTs its name and reason: neither in the address.
+    "/watchlists/subjects/": consulting("subject search", form(GALLERY), ["POST"]),
     "/watchlists/subjects/new/": form({COMPILER}),
     "/watchlists/subjects/{pk}/images/new/": form({COMPILER}),
-    "/api/watchlists/subjects/": api(GALLERY, post={COMPILER}),
-    "/api/watchlists/subjects/{pk}/": api(GALLERY, patch={COMPILER}),
+    "/api/watchlists/subjects/": consulting("subject search", api(GALLERY, post={COMPILER})),
+    "/api/watchlists/subjects/{pk}/": consulting("subject", api(GALLERY, patch={COMPILER})),
     "/api/watchlists/subjects/{pk}/images/": api_action({COMPILER}, gate=GALLERY),
-    "/api/watchlists/images/{pk}/": api(GALLERY),
-    "/api/watchlists/images/{pk}/content/": api(GALLERY),
+    "/api/watchlists/images/{pk}/": consulting("custody image", api(GALLERY)),
+    "/api/watchlists/images/{pk}/content/": consulting("custody image content", api(GALLERY)),
     "/api/watchlists/watchlists/": api(LIST_READERS, post={COMPILER}),
     "/api/watchlists/watchlists/{pk}/": api(LIST_READERS),
     "/api/watchlists/watchlists/{pk}/approve/": api_action({COMMANDER}, gate=LIST_READERS),
-    "/api/watchlists/watchlists/{pk}/entries/": _access(
-        GET=LISTED_READERS, HEAD=LISTED_READERS, POST={COMPILER}, OPTIONS=LIST_READERS
+    "/api/watchlists/watchlists/{pk}/entries/": consulting(
+        "watchlist entries", _access(GET=LISTED_READERS, HEAD=LISTED_READERS, POST={COMPILER}, OPTIONS=LIST_READERS)
     ),
     "/api/watchlists/watchlists/{pk}/ratify/": api_action({COMMANDER}, gate=LIST_READERS),
     "/api/watchlists/watchlists/{pk}/return/": api_action({COMMANDER}, gate=LIST_READERS),
-    "/api/watchlists/watchlists/{pk}/review/": _access(GET=LISTED_READERS, HEAD=LISTED_READERS, OPTIONS=LIST_READERS),
+    "/api/watchlists/watchlists/{pk}/review/": consulting(
+        "watchlist review", _access(GET=LISTED_READERS, HEAD=LISTED_READERS, OPTIONS=LIST_READERS)
+    ),
     "/api/watchlists/watchlists/{pk}/submit/": api_action({COMPILER}, gate=LIST_READERS),
-    "/api/watchlists/entries/{pk}/": api(LISTED_READERS, patch={COMPILER}, delete={COMPILER}),
+    "/api/watchlists/entries/{pk}/": consulting("entry", api(LISTED_READERS, patch={COMPILER}, delete={COMPILER})),
     # --- Deployments (the deployment in the paths is the live one) ----------------------------------------------------
     "/deployments/": page(DEPLOYMENT_READERS),
     "/deployments/new/": form(PLANNERS),
@@ -233,15 +247,16 @@ TABLE: dict[str, Access] = {
     # The team: its planner (the officer) or a commander; another planner is refused on this deployment.
     "/api/deployments/deployments/{pk}/team/": api_action({OFFICER, COMMANDER}, gate=DEPLOYMENT_READERS),
     # --- Matching: alerts (of the live deployment, whose team is the officer) -----------------------------------------
-    "/matching/deployments/{pk}/alerts/": page(TEAM_ALERTS, hidden={OTHER_UNIT}),
+    "/matching/deployments/{pk}/alerts/": consulting("alerts", page(TEAM_ALERTS, hidden={OTHER_UNIT})),
     "/matching/deployments/{pk}/alerts/counts/": page(TEAM_ALERTS, hidden={OTHER_UNIT}),
-    **_acts("/matching/alerts/{{pk}}/{act}.jpg", ["probe", "watchlist"], page(TEAM_ALERTS, hidden={OTHER_UNIT})),
+    "/matching/alerts/{pk}/probe.jpg": consulting("alert probe", page(TEAM_ALERTS, hidden={OTHER_UNIT})),
+    "/matching/alerts/{pk}/watchlist.jpg": consulting("alert watchlist image", page(TEAM_ALERTS, hidden={OTHER_UNIT})),
     **_acts("/matching/alerts/{{pk}}/{act}/", ["judge", "engage", "outcome"], button({OFFICER}, hidden={OTHER_UNIT})),
     "/api/matching/capture/": _access(POST={CAMERA}, OPTIONS=ANYONE | {CAMERA}),
     "/api/matching/capture/crops/": _access(POST={CAMERA}, OPTIONS=ANYONE | {CAMERA}),
-    "/api/matching/alerts/": api(ALERT_READERS),  # the other unit's officer gets an empty list
-    "/api/matching/alerts/{pk}/": _access(
-        hidden={OTHER_UNIT}, GET=TEAM_ALERTS, HEAD=TEAM_ALERTS, OPTIONS=ALERT_READERS
+    "/api/matching/alerts/": consulting("alerts", api(ALERT_READERS)),  # the other unit's officer: an empty list
+    "/api/matching/alerts/{pk}/": consulting(
+        "alert", _access(hidden={OTHER_UNIT}, GET=TEAM_ALERTS, HEAD=TEAM_ALERTS, OPTIONS=ALERT_READERS)
     ),
     **_acts(
         "/api/matching/alerts/{{pk}}/{act}/",
@@ -251,12 +266,12 @@ TABLE: dict[str, Access] = {
     # --- Matching: retrospective searches (the search in the paths is the retail partner's) ---------------------------
     "/matching/searches/": page(SEARCH_READERS, post=SEARCHERS),
     "/matching/searches/{pk}/": page(SEARCH_READERS),
-    "/matching/searches/{pk}/review/": page(CANDIDATE_READERS, post=OFFICERS),
+    "/matching/searches/{pk}/review/": consulting("search candidates", page(CANDIDATE_READERS, post=OFFICERS)),
     "/api/matching/searches/": api(SEARCH_READERS, post=SEARCHERS),
     "/api/matching/searches/{pk}/": api(SEARCH_READERS),
     "/api/matching/searches/{pk}/close/": api_action(OFFICERS, gate=SEARCH_READERS),
-    "/api/matching/searches/{pk}/probes/": _access(
-        GET=CANDIDATE_READERS, HEAD=CANDIDATE_READERS, OPTIONS=SEARCH_READERS
+    "/api/matching/searches/{pk}/probes/": consulting(
+        "search candidates", _access(GET=CANDIDATE_READERS, HEAD=CANDIDATE_READERS, OPTIONS=SEARCH_READERS)
     ),
     "/api/matching/probes/{pk}/choose/": api_action(OFFICERS, gate=CANDIDATE_READERS),
     "/api/matching/probes/{pk}/confirm/": api_action(OFFICERS, gate=CANDIDATE_READERS),
@@ -265,10 +280,11 @@ TABLE: dict[str, Access] = {
     "/disclosures/new/": form(UNIT),
     "/disclosures/statistics/": page(STATISTICS_READERS),
     "/disclosures/from-alert/{alert_pk}/": button(UNIT),
-    "/disclosures/{pk}/": page(CASE_READERS, post=CASE_READERS),  # POST: the reason form
-    "/disclosures/{pk}/forum/": page(CASE_READERS, post=CASE_READERS),  # POST: the reason form
-    "/disclosures/{pk}/disclosure/": page(CASE_READERS, post=CASE_READERS),  # POST: the reason form
-    "/disclosures/{pk}/letter/": page(CASE_READERS, post=CASE_READERS),  # POST: the reason form
+    # Each page of a case; POST: the reason form.
+    **{
+        f"/disclosures/{{pk}}/{part}": consulting("case", form(CASE_READERS), ("GET", "HEAD", "POST"))
+        for part in ("", "forum/", "disclosure/", "letter/")
+    },
     **_acts(
         "/disclosures/{{pk}}/{act}/",
         [
@@ -289,7 +305,7 @@ TABLE: dict[str, Access] = {
     "/api/disclosures/statistics/": api(STATISTICS_READERS),
     "/api/disclosures/cases/": api(CASE_READERS, post=UNIT),
     "/api/disclosures/cases/from-alert/": api_action(UNIT, gate=CASE_READERS),
-    "/api/disclosures/cases/{pk}/": api(CASE_READERS),
+    "/api/disclosures/cases/{pk}/": consulting("case", api(CASE_READERS)),
     **_acts(
         "/api/disclosures/cases/{{pk}}/{act}/",
         [

@@ -6,7 +6,9 @@ partner's search, a Sarah's Law case with an extension awaiting a supervisor, a 
 token, a signed checkpoint), so every `{pk}` names a real object and a refusal is a refusal, not a 404. Each request
 runs in a savepoint that is rolled back, so every cell sees the same world; writes send a body that would be
 accepted. A refused request must change nothing: PostgreSQL's own count of the rows the transaction inserted, updated
-or deleted (pg_stat_xact_user_tables, aborted savepoints included) is the same before and after it.
+or deleted (pg_stat_xact_user_tables, aborted savepoints included) is the same before and after it. A read of
+personal data that is answered leaves exactly one consultation event, whichever surface answered it, and the page and
+the API of the same read log it alike (both call the same selector).
 
 The meta-tests hold the table to the routes: every route and every method its view answers is declared, and the
 table names no route that is gone.
@@ -418,6 +420,7 @@ def _bodies(world) -> dict:
             "comment": "Proportionate: every entry has a warrant.",
         },
         ("POST", "/watchlists/{pk}/ratify/"): {"comment": "Ratified"},
+        ("POST", "/watchlists/subjects/"): {"q": "Sample"},  # the reason is the matrix's, as a header
         ("POST", "/watchlists/subjects/new/"): NEW_SUBJECT,
         ("POST", "/watchlists/subjects/{pk}/images/new/"): lambda: {
             "image": _file(make_jpeg(seed=3)),
@@ -634,12 +637,33 @@ def _outcome(response) -> str:
     return "allowed"
 
 
-def _cell(world, bodies, key: str, method: str, caller: str) -> tuple[str, int, Counter, str]:
-    """Send the request in a savepoint that is rolled back; what it came to, and the rows it wrote."""
+def _last_seq() -> int:
+    from apps.audit.models import Event
+
+    return Event.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+
+
+def _consultations_since(seq: int) -> list[tuple[str, tuple[str, ...]]]:
+    """The consultations logged after `seq`: the kind of record consulted and the names of the data logged."""
+    from apps.audit.choices import CONSULTATION_ACTION
+    from apps.audit.models import Event
+
+    logged = Event.objects.filter(seq__gt=seq, action=CONSULTATION_ACTION).order_by("seq")
+    return [(event.target_type, tuple(sorted(event.data or {}))) for event in logged]
+
+
+def _cell(world, bodies, key: str, method: str, caller: str) -> tuple[str, int, Counter, str, list | None]:
+    """Send the request in a savepoint that is rolled back; what it came to, the rows it wrote, and (for a read of
+    personal data answered with a 2xx) the consultations it logged, seen before the rollback takes them away."""
     cache.clear()  # sign-in throttles count per address: every cell starts afresh
+    consults = method in ROUTES[key].consults
     savepoint = transaction.savepoint()
+    consulted = None
     try:
+        since = _last_seq() if consults else 0
         response = _send(world, bodies, key, method, caller)
+        if consults and 200 <= response.status_code < 300:
+            consulted = _consultations_since(since)
     finally:
         transaction.savepoint_rollback(savepoint)
         transaction.set_rollback(False)  # back at the savepoint, the world's transaction is whole again
@@ -653,7 +677,7 @@ def _cell(world, bodies, key: str, method: str, caller: str) -> tuple[str, int, 
             response.close()
         finally:
             request_finished.connect(close_old_connections)
-    return _outcome(response), response.status_code, written, text.decode(errors="replace")
+    return _outcome(response), response.status_code, written, text.decode(errors="replace"), consulted
 
 
 def cells(key: str):
@@ -684,7 +708,7 @@ def test_every_method_as_every_caller_is_allowed_or_refused_as_declared(world, k
     world.written = _writes(world)
     problems = []
     for method, caller, expected in cells(key):
-        outcome, status, written, text = _cell(world, bodies, key, method, caller)
+        outcome, status, written, text, consulted = _cell(world, bodies, key, method, caller)
         if outcome not in expected:
             fixed = " (a known fault no more? remove it from KNOWN_FAULTS)" if "error" in expected else ""
             problems.append(
@@ -692,7 +716,37 @@ def test_every_method_as_every_caller_is_allowed_or_refused_as_declared(world, k
             )
         elif outcome not in ("allowed", "error") and written:
             problems.append(f"{method} as {caller}: refused with {status} yet wrote {dict(written)}")
+        elif consulted is not None and len(consulted) != 1:
+            problems.append(f"{method} as {caller}: read personal data with {status}, logged {consulted}, not one")
     assert not problems, f"{key}:\n  " + "\n  ".join(problems)
+
+
+@pytest.mark.django_db
+def test_every_read_of_personal_data_is_logged_alike_by_the_page_and_the_api(world):
+    """The routes of one read (a page and its API) leave the same consultation for the same caller: the same kind of
+    record, the same data. Each is asked by one caller every route of the read lets through."""
+    bodies = _bodies(world)
+    reads = {}
+    for key, access in ROUTES.items():
+        if access.read:
+            method = "GET" if "GET" in access.consults else sorted(access.consults)[0]
+            reads.setdefault(access.read, []).append((key, method))
+    problems = []
+    for read, routes in sorted(reads.items()):
+        callers = frozenset.intersection(*(ROUTES[key].methods[method] for key, method in routes))
+        assert callers, f"No caller may make the read {read!r} on every route of it: {routes}"
+        caller = sorted(callers)[0]
+        logged = {}
+        for key, method in routes:
+            world.written = _writes(world)
+            _outcome, status, _written, text, consulted = _cell(world, bodies, key, method, caller)
+            if consulted is None or len(consulted) != 1:
+                problems.append(f"{read}: {method} {key} as {caller}: {status}, logged {consulted}: {text!r}")
+            else:
+                logged[f"{method} {key}"] = consulted[0]
+        if len(set(logged.values())) > 1:
+            problems.append(f"{read}: logged differently as {caller}: {logged}")
+    assert not problems, "\n".join(problems)
 
 
 # --- The table and the routes agree -----------------------------------------------------------------------------------
