@@ -130,24 +130,15 @@ def seed(stdout) -> None:
     with transaction.atomic():
         documents, vans = _documents(commander), _assets(commander)
         if not demo.filter(state=DeploymentState.COMPLETED).exists():
-            for days, place, faces in ((9, PLACES[0], 14210), (4, PLACES[1], 16875)):
+            # Their figures are counted from their records, as every deployment's: these processed no frames, so they
+            # publish zeros until the demo's deployments are fed real frames (issue 22).
+            for days, place in ((9, PLACES[0]), (4, PLACES[1])):
                 start = now - datetime.timedelta(days=days)
                 at = start - datetime.timedelta(hours=3)
                 watchlist = _approved_list(compiler, commander, start, 6, at)
                 past = _deployment(officer, commander, place, watchlist, vans[0], documents, at)
                 services.try_go_live(past, now=start + datetime.timedelta(minutes=1))
                 services.complete(past, now=past.end)
-                # Typed as the system until the demo's figures come from real frames (issue 22).
-                services.record_outcome(
-                    None,
-                    past,
-                    faces_processed=faces,
-                    alerts=3,
-                    true_alerts=2,
-                    false_alerts=1,
-                    engagements=3,
-                    arrests=2,
-                )
             watchlists.sweep(now=now)  # their lists are purged, keeping manifests
         if not demo.filter(state=DeploymentState.LIVE, end__gt=now).exists():
             start = now - datetime.timedelta(minutes=30)

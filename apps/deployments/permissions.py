@@ -92,20 +92,3 @@ rule(
     roles=[OFFICER, COMPILER, APPROVER, PRIVACY, OVERSIGHT],
     label="View published figures",
 )
-
-
-def _may_record_outcome(user, deployment) -> str | None:
-    if deployment.state not in ("live", "suspended"):
-        return "Outcomes are recorded while the deployment runs; afterwards they come from the judged alerts."
-    if not deployment.team.filter(pk=user.pk).exists():
-        return "Only an officer of this deployment's team records its outcomes."
-    return None
-
-
-rule(
-    "deployments.change_publishedfigures",
-    roles=[OFFICER],
-    label="Record outcomes",
-    check=_may_record_outcome,
-    scope=lambda user: Q(team=user),
-)

@@ -627,22 +627,12 @@ def cancel(actor, deployment: Deployment, *, reason: str, now=None) -> Deploymen
 
 
 @transaction.atomic
-def record_outcome(actor, deployment: Deployment, **counts: int) -> PublishedFigures:
-    """Record the deployment's figures: the matching app counts them as the system (actor None); an officer of the
-    deployment's team, while it runs, may record only what is not counted (engagements, arrests, other outcomes)."""
+def publish_figures(deployment: Deployment, **counts: int) -> PublishedFigures:
+    """The deployment's published figures, as the system counted them from its records (the matching app recounts
+    them from the capture ledger and the judged alerts). Nobody types a figure: there is no actor and no form."""
     unknown = set(counts) - set(OUTCOME_FIELDS)
     if unknown:
         raise ValidationError(f"Unknown outcome fields: {', '.join(sorted(unknown))}.")
-    if actor is not None:
-        policy.require(actor, "deployments.change_publishedfigures", deployment)
-        counted = sorted(set(counts) & set(COUNTED_OUTCOME_FIELDS))
-        if counted:
-            raise ValidationError(
-                {
-                    field: "Counted from the capture ledger and the judged alerts: it cannot be typed."
-                    for field in counted
-                }
-            )
     if any(not isinstance(value, int) or value < 0 for value in counts.values()):
         raise ValidationError("Outcome figures are whole numbers, zero or more.")
     outcome, _ = PublishedFigures.objects.select_for_update().get_or_create(deployment=deployment)
@@ -651,12 +641,8 @@ def record_outcome(actor, deployment: Deployment, **counts: int) -> PublishedFig
     if outcome.true_alerts + outcome.false_alerts > outcome.alerts:
         raise ValidationError("True and false alerts cannot add up to more than the alerts.")
     outcome.save()
-    audit.record("deployment.outcome", deployment, actor, data={f: getattr(outcome, f) for f in OUTCOME_FIELDS})
+    audit.record("deployment.outcome", deployment, None, data={f: getattr(outcome, f) for f in OUTCOME_FIELDS})
     return outcome
-
-
-# Figures the platform counts from its records (captures and judged alerts); nobody types them.
-COUNTED_OUTCOME_FIELDS = ("faces_processed", "alerts", "true_alerts", "false_alerts")
 
 
 # Every frame runs this, prepared, on the driver's cursor (benchmarks/frame_cost.py). One upsert: the deployment's

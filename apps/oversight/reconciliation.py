@@ -33,26 +33,34 @@ def _data(canonical: str | None) -> dict:
 
 @dataclass
 class Ledger:
-    """One deployment's faces, alerts and deletion receipts, and whether faces = alerts + receipts."""
+    """One deployment's faces, alerts and deletion receipts, whether faces = alerts + receipts, and whether the
+    figures it publishes say the same."""
 
     deployment: Deployment
     faces: int
     alerts: int
     receipts: int
+    published_faces: int = 0
+    published_alerts: int = 0
 
     @property
     def reconciles(self) -> bool:
-        return self.faces == self.alerts + self.receipts
+        return not self.problem
 
     @property
     def problem(self) -> str:
-        """Why the ledger is red, in words; blank when it balances."""
+        """Why the ledger is red, in words; blank when it balances and the published figures agree with it."""
         gap = self.faces - self.alerts - self.receipts
-        if gap == 0:
-            return ""
         if gap > 0:
             return f"{gap} face(s) processed with neither an alert nor a deletion receipt."
-        return f"{-gap} more alert(s) and receipt(s) than faces processed."
+        if gap < 0:
+            return f"{-gap} more alert(s) and receipt(s) than faces processed."
+        if (self.published_faces, self.published_alerts) != (self.faces, self.alerts):
+            return (
+                f"The published figures say {self.published_faces} face(s) and {self.published_alerts} alert(s); "
+                f"the ledger holds {self.faces} and {self.alerts}."
+            )
+        return ""
 
 
 def ledgers(deployments=None) -> list[Ledger]:
@@ -78,9 +86,19 @@ def ledgers(deployments=None) -> list[Ledger]:
         .values_list("deployment_id", "n")
     )
     found = []
-    for deployment in chosen.order_by("-start", "-pk"):
+    for deployment in chosen.select_related("figures").order_by("-start", "-pk"):
         pk = deployment.pk
-        found.append(Ledger(deployment, faces.get(pk) or 0, alerts.get(pk, 0), receipts.get(pk, 0)))
+        published = getattr(deployment, "figures", None)
+        found.append(
+            Ledger(
+                deployment,
+                faces.get(pk) or 0,
+                alerts.get(pk, 0),
+                receipts.get(pk, 0),
+                published.faces_processed if published else 0,
+                published.alerts if published else 0,
+            )
+        )
     return found
 
 

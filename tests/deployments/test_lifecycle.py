@@ -205,9 +205,8 @@ def test_suspend_and_resume(actors, approvers, planned, now):
 def test_outcomes_are_validated(actors, planned):
     """The system's figures (its counts) are checked for consistency; officers type none of them (item 12)."""
     with pytest.raises(ValidationError):
-        services.record_outcome(None, planned, alerts=2, true_alerts=2, false_alerts=1)
-    outcome = services.record_outcome(
-        None,
+        services.publish_figures(planned, alerts=2, true_alerts=2, false_alerts=1)
+    outcome = services.publish_figures(
         planned,
         faces_processed=15500,
         alerts=3,

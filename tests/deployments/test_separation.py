@@ -10,6 +10,7 @@ from apps.audit.models import Event
 from apps.deployments import services
 from apps.deployments.choices import DeploymentState
 from apps.deployments.models import Deployment
+from apps.matching.models import Alert
 from tests.deployment_fixtures import ready
 
 pytestmark = pytest.mark.django_db
@@ -155,29 +156,28 @@ def test_a_plan_made_days_ahead_takes_its_list_later_and_its_notice_counts(actor
     assert gate["public_notice"] is True
 
 
-# --- The published figures cannot be typed (item 12) -------------------------------------------------------------
+# --- The published figures cannot be typed (issue 20 item 12, issue 22 item 1) -----------------------------------
 
 
-def _outcome(api, user, deployment, body):
-    return api(user).put(_url(deployment, "outcome/"), body, format="json")
+def test_nobody_types_a_published_figure_on_any_surface(api, actors, approvers, live, astronaut):
+    from apps.matching.services import alert_handling, live_capture
 
-
-def test_the_counted_figures_are_refused_and_the_rest_is_for_the_team_while_it_runs(make_user, api, actors, live):
-    from govern.roles import Rank, Role
-
-    counted = _outcome(api, actors.officer, live, {"faces_processed": 5362871, "alerts": 9, "arrests": 1})
-    assert counted.status_code == 400 and "cannot be typed" in str(counted.json())
-    stranger = make_user("stranger", Role.OFFICER, rank=Rank.CONSTABLE)
-    assert _outcome(api, stranger, live, {"arrests": 475514}).status_code == 403
-    assert _outcome(api, actors.commander, live, {"arrests": 475514}).status_code == 403
-    recorded = _outcome(api, actors.officer, live, {"arrests": 1, "engagements": 2})
-    assert recorded.status_code == 200 and recorded.json()["arrests"] == 1
-    with pytest.raises(ValidationError, match="cannot be typed"):
-        services.record_outcome(actors.officer, live, faces_processed=14210)
-    services.complete(live, now=live.end)
-    after = _outcome(api, actors.officer, Deployment.objects.get(pk=live.pk), {"arrests": 3})
-    assert after.status_code == 403 and "while the deployment runs" in after.json()["detail"]
-    assert Deployment.objects.get(pk=live.pk).figures.arrests == 1
+    alert = Alert.objects.get(pk=live_capture.capture_frame(live.assets.first(), astronaut).alerts[0])
+    before = api(actors.officer).get(_url(live, "outcome/")).json()
+    for user in (actors.officer, actors.commander, approvers.superintendent, actors.admin):
+        for method in ("put", "patch", "post", "delete"):
+            typed = getattr(api(user), method)(_url(live, "outcome/"), {"arrests": 475514}, format="json")
+            assert typed.status_code in (403, 405), (user, method)  # no such method, or no role to ask at all
+            assert user == actors.admin or typed.status_code == 405
+    assert api(actors.officer).get(_url(live, "outcome/")).json() == before
+    assert not hasattr(services, "record_outcome")  # no service takes a person's figures either
+    # An arrest is recorded on the alert it followed, and the figure is counted from there.
+    alert_handling.adjudicate(actors.officer, alert, match=True, reason="Same person as the custody image")
+    alert_handling.engage(actors.officer, alert)
+    alert_handling.record_alert_outcome(actors.officer, alert, outcome="arrest")
+    figures = api(actors.officer).get(_url(live, "outcome/")).json()
+    assert (figures["faces_processed"], figures["alerts"], figures["true_alerts"]) == (1, 1, 1)
+    assert (figures["engagements"], figures["arrests"]) == (1, 1)
 
 
 def test_a_form_revision_that_is_not_one_is_refused_not_read_as_none(client, actors, approvers, planned):

@@ -58,6 +58,20 @@ def test_a_deployment_short_by_one_receipt_is_red_and_notifies_privacy_officers(
     assert "Does not reconcile" in detail
 
 
+def test_published_figures_that_differ_from_the_ledger_are_red(actors, ledgered, client):
+    from apps.deployments.models import PublishedFigures
+
+    PublishedFigures.objects.filter(deployment=ledgered).update(faces_processed=5362871)  # behind the services' back
+    (ledger,) = reconciliation.ledgers(type(ledgered).objects.filter(pk=ledgered.pk))
+    assert not ledger.reconciles
+    assert ledger.problem == "The published figures say 5362871 face(s) and 1 alert(s); the ledger holds 3 and 1."
+    raised, _ = services.check()
+    assert [n for n in raised if n.key == f"reconcile:deployment:{ledgered.pk}"]
+    client.force_login(actors.privacy)
+    page = client.get(reverse("oversight:dashboard")).content.decode()
+    assert f'class="ledger-red" data-deployment="{ledgered.reference}"' in page
+
+
 def test_a_finding_that_no_longer_holds_is_resolved(ledgered):
     Notification.objects.create(key="reconcile:deployment:999999", title="old", message="old", raised_at=timezone.now())
     _, resolved = services.check()

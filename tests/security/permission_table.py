@@ -243,7 +243,7 @@ TABLE: dict[str, Access] = {
     ),
     "/api/deployments/deployments/{pk}/checklist/": api_action(TEAM, gate=DEPLOYMENT_READERS),
     "/api/deployments/deployments/{pk}/notice/": api_action(TEAM, gate=DEPLOYMENT_READERS),
-    "/api/deployments/deployments/{pk}/outcome/": api(DEPLOYMENT_READERS, put=TEAM),  # while it runs (item 12)
+    "/api/deployments/deployments/{pk}/outcome/": api(DEPLOYMENT_READERS),  # counted, never typed (issue 22)
     # The team: its planner (the officer) or a commander; another planner is refused on this deployment.
     "/api/deployments/deployments/{pk}/team/": api_action({OFFICER, COMMANDER}, gate=DEPLOYMENT_READERS),
     # --- Matching: alerts (of the live deployment, whose team is the officer) -----------------------------------------

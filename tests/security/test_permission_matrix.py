@@ -524,7 +524,6 @@ def _bodies(world) -> dict:
             "published_at": (timezone.now() - datetime.timedelta(days=3)).isoformat(),
             "reference": "Force website",
         },
-        ("PUT", "/api/deployments/deployments/{pk}/outcome/"): {"engagements": 1},
         ("POST", "/api/deployments/deployments/{pk}/suspend/"): {"reason": "The crowd is too dense to deploy safely."},
         ("POST", "/api/deployments/deployments/{pk}/team/"): {"team": [officer.pk], "reason": "New shift"},
         ("POST", "/api/matching/capture/"): "frame",

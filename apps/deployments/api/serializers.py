@@ -55,25 +55,6 @@ class OutcomeSerializer(serializers.ModelSerializer):
         read_only_fields = ["updated_at"]
 
 
-class OutcomeUpdateSerializer(serializers.Serializer):
-    """What an officer of the team records while the deployment runs; the counted figures are refused."""
-
-    engagements = serializers.IntegerField(required=False, min_value=0, max_value=1_000_000)
-    arrests = serializers.IntegerField(required=False, min_value=0, max_value=1_000_000)
-    other_outcomes = serializers.IntegerField(required=False, min_value=0, max_value=1_000_000)
-
-    def validate(self, attrs):
-        counted = sorted({"faces_processed", "alerts", "true_alerts", "false_alerts"} & set(self.initial_data))
-        if counted:
-            raise serializers.ValidationError(
-                {
-                    field: "Counted from the capture ledger and the judged alerts: it cannot be typed."
-                    for field in counted
-                }
-            )
-        return attrs
-
-
 class ConditionSerializer(serializers.Serializer):
     """One gate condition."""
 

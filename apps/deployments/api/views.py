@@ -170,19 +170,12 @@ class DeploymentViewSet(RevisionMixin, mixins.ListModelMixin, mixins.RetrieveMod
         body.is_valid(raise_exception=True)
         return self._respond(services.cancel(request.user, self.get_object(), **body.validated_data))
 
-    @extend_schema(request=serializers.OutcomeUpdateSerializer, responses=serializers.OutcomeSerializer)
-    @action(detail=True, methods=["get", "put"])
+    @extend_schema(responses=serializers.OutcomeSerializer)
+    @action(detail=True, methods=["get"])
     def outcome(self, request, pk=None):
-        """The deployment's figures; officers record engagements and arrests."""
+        """The deployment's published figures, counted from the capture ledger and the judged alerts; nobody types
+        them (engagements, arrests and other outcomes are recorded on each alert)."""
         deployment = self.get_object()
-        if request.method == "PUT":
-            body = serializers.OutcomeUpdateSerializer(data=request.data)
-            body.is_valid(raise_exception=True)
-            return Response(
-                serializers.OutcomeSerializer(
-                    services.record_outcome(request.user, deployment, **body.validated_data)
-                ).data
-            )
         outcome = getattr(deployment, "figures", None)
         return Response(serializers.OutcomeSerializer(outcome).data if outcome else {})
 

@@ -39,8 +39,7 @@ def refresh_figures(deployment: Deployment) -> None:
     officer's judgement. The figures' row is locked before counting, so a frame committing meanwhile is counted."""
     list(PublishedFigures.objects.select_for_update().filter(deployment=deployment))
     alerts = Alert.objects.filter(deployment=deployment)
-    deployments.record_outcome(
-        None,
+    deployments.publish_figures(
         deployment,
         faces_processed=Capture.objects.filter(deployment=deployment).aggregate(faces=Sum("faces"))["faces"] or 0,
         alerts=alerts.count(),
