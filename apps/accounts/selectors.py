@@ -3,8 +3,7 @@
 
 from django.db import transaction
 
-from apps.audit import services as audit
-from govern import policy
+from apps.audit import access
 
 from .models import User
 
@@ -12,6 +11,4 @@ from .models import User
 @transaction.atomic
 def user(actor, user: User, reason: str) -> User:
     """One account's record (name, roles, unit), for an administrator; logged."""
-    policy.require(actor, "accounts.view_user", user)
-    audit.record_access(user, actor, reason)
-    return user
+    return access.consulted(actor, "accounts.view_user", user, reason)

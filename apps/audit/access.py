@@ -14,6 +14,8 @@ from functools import wraps
 from django.shortcuts import render
 from rest_framework import exceptions
 
+from govern import policy
+
 from . import services
 
 REASON_HEADER = "HTTP_X_ACCESS_REASON"
@@ -45,6 +47,14 @@ def stated_reason(request) -> str:
             }
         )
     return reason
+
+
+def consulted(actor, action: str, record, reason: str, data: dict | None = None):
+    """A selector's three steps for one record: the policy lets `actor` `action` it, the consultation is logged (with
+    `data`), and the record is handed back to be shown. Call it inside the selector's transaction."""
+    policy.require(actor, action, record)
+    services.record_access(record, actor, reason, data=data)
+    return record
 
 
 def _session_key(target) -> str:

@@ -3,8 +3,7 @@ checked by the policy and logged as one consultation (DPA 2018 s.62), the same w
 
 from django.db import transaction
 
-from apps.audit import services as audit
-from govern import policy
+from apps.audit import access
 
 from .models import DisclosureCase
 
@@ -12,6 +11,4 @@ from .models import DisclosureCase
 @transaction.atomic
 def case(actor, case: DisclosureCase, reason: str) -> DisclosureCase:
     """The whole case, personal data included (applicant, subject, children); logged with its stage."""
-    policy.require(actor, "disclosures.view_disclosurecase", case)
-    audit.record_access(case, actor, reason, data={"stage": case.stage})
-    return case
+    return access.consulted(actor, "disclosures.view_disclosurecase", case, reason, {"stage": case.stage})

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 
+from apps.audit import access
 from apps.audit import services as audit
 from govern import encryption, policy
 from govern.errors import Conflict
@@ -49,9 +50,7 @@ def alerts(actor, reason: str, *, take: Callable[[QuerySet], list], deployment: 
 @transaction.atomic
 def alert(actor, alert: Alert, reason: str) -> Alert:
     """One alert: who it matched, the score, the judgement; logged with its deployment."""
-    policy.require(actor, "matching.view_alert", alert)
-    audit.record_access(alert, actor, reason, data={"deployment": alert.deployment_id})
-    return alert
+    return access.consulted(actor, "matching.view_alert", alert, reason, {"deployment": alert.deployment_id})
 
 
 @transaction.atomic

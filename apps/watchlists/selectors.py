@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 
+from apps.audit import access
 from apps.audit import services as audit
 from govern import encryption, policy
 
@@ -42,24 +43,22 @@ def search_subjects(actor, query: dict, reason: str, *, take: Callable[[QuerySet
 @transaction.atomic
 def subject(actor, subject: Subject, reason: str) -> Subject:
     """One subject's record with their images' ids; logged with those ids."""
-    policy.require(actor, "watchlists.view_subject", subject)
-    audit.record_access(subject, actor, reason, data={"images": [image.pk for image in subject.images.all()]})
-    return subject
+    return access.consulted(
+        actor, "watchlists.view_subject", subject, reason, {"images": [image.pk for image in subject.images.all()]}
+    )
 
 
 @transaction.atomic
 def custody_image(actor, image: CustodyImage, reason: str) -> CustodyImage:
     """A custody image's record (not its bytes); logged with whose it is."""
-    policy.require(actor, "watchlists.view_custodyimage", image)
-    audit.record_access(image, actor, reason, data={"subject": image.subject_id})
-    return image
+    return access.consulted(actor, "watchlists.view_custodyimage", image, reason, {"subject": image.subject_id})
 
 
 @transaction.atomic
 def image_content(actor, image: CustodyImage, reason: str) -> bytes:
     """A custody image's bytes; logged with whose it is and the hash of what was shown, before it is decrypted."""
-    policy.require(actor, "watchlists.view_custodyimage", image)
-    audit.record_access(image, actor, reason, data={"subject": image.subject_id, "sha256": image.sha256})
+    shown = {"subject": image.subject_id, "sha256": image.sha256}
+    access.consulted(actor, "watchlists.view_custodyimage", image, reason, shown)
     return encryption.decrypt(bytes(image.ciphertext), associated_data=image.associated_data())
 
 
@@ -81,9 +80,9 @@ def watchlist_entries(actor, watchlist: Watchlist, reason: str) -> list[Entry]:
 @transaction.atomic
 def entry(actor, entry: Entry, reason: str) -> Entry:
     """One entry: who, on which list, and why; logged with the list and the person."""
-    policy.require(actor, "watchlists.view_entry", entry)
-    audit.record_access(entry, actor, reason, data={"watchlist": entry.watchlist_id, "subject": entry.subject_id})
-    return entry
+    return access.consulted(
+        actor, "watchlists.view_entry", entry, reason, {"watchlist": entry.watchlist_id, "subject": entry.subject_id}
+    )
 
 
 @transaction.atomic

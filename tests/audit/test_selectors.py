@@ -35,32 +35,28 @@ def _one_each(client, page: str, api, endpoint: str) -> tuple[tuple, tuple]:
     return from_page[0], from_api[0]
 
 
-def test_a_watchlist_s_entries_are_logged_alike_on_the_page_and_the_api(approvers, api, client, submitted):
-    watchlist, _review = submitted
-    commander = approvers.superintendent
-    client.force_login(commander)
-    page, endpoint = _one_each(
-        client,
-        reverse("watchlists:detail", args=[watchlist.pk]),
-        api(commander),
-        f"/api/watchlists/watchlists/{watchlist.pk}/entries/",
-    )
-    assert page == endpoint
-    assert page[3] == {"entries": [entry.pk for entry in watchlist.entries.order_by("pk")]}
+READS_OF_A_LIST = [("watchlists:detail", "entries/"), ("watchlists:review", "review/")]
 
 
-def test_a_review_is_logged_alike_on_the_page_and_the_api(approvers, api, client, submitted):
+@pytest.mark.parametrize(("page_name", "endpoint_tail"), READS_OF_A_LIST)
+def test_a_watchlist_s_entries_and_its_review_are_logged_alike_on_the_page_and_the_api(
+    approvers, api, client, submitted, page_name, endpoint_tail
+):
     watchlist, review = submitted
     commander = approvers.superintendent
     client.force_login(commander)
     page, endpoint = _one_each(
         client,
-        reverse("watchlists:review", args=[watchlist.pk]),
+        reverse(page_name, args=[watchlist.pk]),
         api(commander),
-        f"/api/watchlists/watchlists/{watchlist.pk}/review/",
+        f"/api/watchlists/watchlists/{watchlist.pk}/{endpoint_tail}",
     )
     assert page == endpoint
-    assert (page[1], page[3]) == ("watchlists.watchlist", {"review": review.pk, "version": review.version})
+    expected = {
+        "entries/": {"entries": [entry.pk for entry in watchlist.entries.order_by("pk")]},
+        "review/": {"review": review.pk, "version": review.version},
+    }
+    assert (page[1], page[3]) == ("watchlists.watchlist", expected[endpoint_tail])
 
 
 def test_a_deployment_s_alerts_are_logged_alike_on_the_queue_and_the_api(actors, api, client, live, vans, astronaut):
