@@ -107,3 +107,12 @@ def test_the_demo_officers_are_on_the_demo_deployments(tmp_path):
     call_command("seed_demo", password="demo-password-123", force=True, credentials_file=tmp_path / "c.txt")
     for deployment in Deployment.objects.all():
         assert set(deployment.team.values_list("username", flat=True)) == {"officer", "ppu"}, deployment.reference
+
+
+def test_a_team_change_without_the_team_is_refused_not_read_as_nobody(actors, api, planned):
+    url = f"/api/deployments/deployments/{planned.pk}/team/"
+    as_json = api(actors.officer).post(url, {"reason": "New shift"}, format="json")
+    assert as_json.status_code == 400 and "team" in as_json.json()
+    as_form = api(actors.officer).post(url, "reason=New+shift", content_type="application/x-www-form-urlencoded")
+    assert as_form.status_code == 415, as_form.content  # a form cannot say "no team" apart from "no field"
+    assert list(planned.team.all()) == [actors.officer]  # a form without the field used to empty the team

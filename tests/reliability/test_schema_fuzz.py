@@ -277,7 +277,7 @@ def _fuzz(operation, callers: dict, known, failures: dict, figures: Counter) -> 
                     problems.append(f"refused with {response.status_code} yet wrote {unexpected}")
             for problem in problems:
                 key = (operation.verbose_name, role, problem)
-                sent = f"query={case.query} path={case.path_parameters} headers={case.headers} cookies={case.cookies}"
+                sent = f"query={case.query} path={case.path_parameters} body={case.body!r} headers={case.headers}"
                 failures.setdefault(key, f"{response.status_code} {response.get_data()[:200]!r}\n    sent {sent[:300]}")
 
     fuzz()

@@ -4,6 +4,7 @@ from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, permissions, status
 from rest_framework.decorators import action
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -107,7 +108,7 @@ class DeploymentViewSet(RevisionMixin, mixins.ListModelMixin, mixins.RetrieveMod
         return self._respond(services.authorise(request.user, deployment, revision=revision))
 
     @extend_schema(request=serializers.TeamSerializer)
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], parser_classes=[JSONParser])
     def team(self, request, pk=None):
         """Set the officers who work the deployment (they alone, with commanders, see its alerts)."""
         body = serializers.TeamSerializer(data=request.data)
