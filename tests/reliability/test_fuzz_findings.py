@@ -179,3 +179,10 @@ def test_a_sweep_whose_dry_run_is_not_true_or_false_is_refused_not_run_for_real(
     response = api(actors.privacy).post(f"/api/oversight/retention/sweep/?dry_run={value}")
     assert response.status_code == 400 and "dry_run" in response.json()
     assert _rows_written() == before
+
+
+def test_a_countersignature_needs_no_note_and_the_schema_says_so(schema, actors, api):
+    body = schema["paths"]["/api/oversight/changes/{id}/countersign/"]["post"]["requestBody"]
+    assert not body.get("required")
+    for decision in ("countersign", "reject"):
+        assert not schema["paths"][f"/api/oversight/changes/{{id}}/{decision}/"]["post"]["requestBody"].get("required")

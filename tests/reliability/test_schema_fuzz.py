@@ -130,12 +130,17 @@ class RawImageBody:
         return self._raw(value)
 
 
-def _path_now_valid(case) -> None:
-    """A negated case whose only negated part was its path, now a real object's id, is no longer negative."""
-    if case.meta is None or case.meta.path_parameters is not DataGenerationMethod.negative:
+def _recount_negation(case, path_now_valid: bool) -> None:
+    """A negated case whose negated parts are all allowed after all is no longer negative: its path, now a real
+    object's id, or its body, left out where the body is optional (schemathesis draws an absent optional body in a
+    negated case and still counts the body as negated)."""
+    if case.meta is None:
         return
-    case.meta = dataclasses.replace(case.meta, path_parameters=DataGenerationMethod.positive)
-    parts = (case.meta.query, case.meta.headers, case.meta.cookies, case.meta.body)
+    if path_now_valid and case.meta.path_parameters is DataGenerationMethod.negative:
+        case.meta = dataclasses.replace(case.meta, path_parameters=DataGenerationMethod.positive)
+    if case.body is NOT_SET and case.meta.body is DataGenerationMethod.negative:
+        case.meta = dataclasses.replace(case.meta, body=DataGenerationMethod.positive)
+    parts = (case.meta.path_parameters, case.meta.query, case.meta.headers, case.meta.cookies, case.meta.body)
     if DataGenerationMethod.negative not in parts:
         case.data_generation_method = DataGenerationMethod.positive
 
@@ -242,7 +247,7 @@ def _fuzz(operation, callers: dict, known, failures: dict, figures: Counter) -> 
     def fuzz(case, aim_at_object):
         if aim_at_object and known is not None and case.path_parameters:
             case.path_parameters = {name: known.pk for name in case.path_parameters}
-            _path_now_valid(case)
+        _recount_negation(case, path_now_valid=bool(aim_at_object and known is not None and case.path_parameters))
         if case.media_type in FORM_TYPES and not isinstance(case.body, (dict, type(NOT_SET))):
             hypothesis.reject()  # a form is a set of fields: a negated body that is a number or a list cannot be sent
         if _unsendable(case):
@@ -299,3 +304,35 @@ def test_every_operation_as_every_role_conforms_and_refusals_change_nothing(in_p
     report = [f"{op} as {role}: {problem}\n    {sample}" for (op, role, problem), sample in sorted(failures.items())]
     assert not failures, f"{len(failures)} problems:\n" + "\n".join(report)
     assert figures["operations"] >= (98 if not ONLY.pattern else 1)
+
+
+def _negated_case(sent, **parts):
+    from types import SimpleNamespace
+
+    from schemathesis.models import GenerationMetadata, TestPhase
+
+    negative = DataGenerationMethod.negative
+    meta = dict.fromkeys(("query", "path_parameters", "headers", "cookies", "body"))
+    meta.update(parts)
+    details = {"description": None, "location": None, "parameter": None, "parameter_location": None}
+    return SimpleNamespace(
+        body=sent, data_generation_method=negative, meta=GenerationMetadata(**meta, phase=TestPhase.GENERATE, **details)
+    )
+
+
+def test_an_absent_optional_body_is_not_counted_as_negated_data():
+    # Found on a clean clone: a countersignature sent with no note, accepted as documented, was reported as accepted
+    # negative data, because schemathesis counts an optional body it left out as negated.
+    case = _negated_case(NOT_SET, body=DataGenerationMethod.negative)
+    _recount_negation(case, path_now_valid=False)
+    assert case.data_generation_method is DataGenerationMethod.positive
+    # A negated path that still names nothing, or a body that was sent, keeps the case negative.
+    for case in (
+        _negated_case(NOT_SET, body=DataGenerationMethod.negative, path_parameters=DataGenerationMethod.negative),
+        _negated_case({"note": 5}, body=DataGenerationMethod.negative),
+    ):
+        _recount_negation(case, path_now_valid=False)
+        assert case.data_generation_method is DataGenerationMethod.negative
+    case = _negated_case(NOT_SET, path_parameters=DataGenerationMethod.negative)
+    _recount_negation(case, path_now_valid=True)
+    assert case.data_generation_method is DataGenerationMethod.positive
