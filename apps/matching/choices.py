@@ -14,11 +14,57 @@ class AlertState(models.TextChoices):
 
 
 class Outcome(models.TextChoices):
-    """What followed an engagement."""
+    """What followed an engagement: the person was who the alert said (and what was done), or was not."""
 
-    ARREST = "arrest", "Arrest"
-    OTHER_ACTION = "other_action", "Other action"
-    NO_ACTION = "no_action", "No action"
+    CONFIRMED = "confirmed", "Identity confirmed, no further action"
+    ARREST = "arrest", "Identity confirmed, arrest"
+    OTHER_ACTION = "other_action", "Identity confirmed, other action"
+    FALSE_AFTER_ENGAGEMENT = "false_after_engagement", "Not the person: found false after engagement"
+
+
+class IdentityCheck(models.TextChoices):
+    """How officers checked who the person they stopped was."""
+
+    DOCUMENT = "document", "Identity document seen"
+    DATABASE = "database", "Name and date of birth checked on the PNC"
+    FINGERPRINT = "fingerprint", "Mobile fingerprint check"
+    KNOWN = "known", "Known to the officer"
+    NOT_CHECKED = "not_checked", "Not checked"
+
+
+# What the officer perceived of the person an alert concerned: not the listed subject (a false alert flagged someone
+# else), so equality monitoring measures the people the engine flagged. Perceived, never asked; "not recorded" is a
+# valid answer.
+class PerceivedSex(models.TextChoices):
+    """The person's sex as the officer perceived it."""
+
+    FEMALE = "female", "Female"
+    MALE = "male", "Male"
+    NOT_RECORDED = "not_recorded", "Not recorded"
+
+
+class AgeBand(models.TextChoices):
+    """The person's age as the officer perceived it, in the bands police statistics use."""
+
+    UNDER_18 = "under_18", "Under 18"
+    FROM_18 = "18_24", "18 to 24"
+    FROM_25 = "25_34", "25 to 34"
+    FROM_35 = "35_44", "35 to 44"
+    FROM_45 = "45_54", "45 to 54"
+    FROM_55 = "55_64", "55 to 64"
+    FROM_65 = "65_over", "65 and over"
+    NOT_RECORDED = "not_recorded", "Not recorded"
+
+
+class EthnicGroup(models.TextChoices):
+    """The five broad ethnic groups of the 2021 census (ONS), as the officer perceived them."""
+
+    ASIAN = "asian", "Asian, Asian British or Asian Welsh"
+    BLACK = "black", "Black, Black British, Black Welsh, Caribbean or African"
+    MIXED = "mixed", "Mixed or Multiple ethnic groups"
+    WHITE = "white", "White"
+    OTHER = "other", "Other ethnic group"
+    NOT_RECORDED = "not_recorded", "Not recorded"
 
 
 class SearchState(models.TextChoices):
@@ -66,7 +112,8 @@ AUDIT_ACTIONS = {
     "alert.raised": "Alert raised",
     "alert.adjudicated": "Alert adjudicated",
     "alert.engaged": "Engagement recorded",
-    "alert.outcome": "Engagement outcome recorded",
+    "alert.outcome": "Stop recorded: identity check, duration and outcome",
+    "alert.complaint": "Complaint about a stop recorded",
     "face.deleted": "Non-matching face destroyed (deletion receipt)",
     "alert.hold": "Evidential hold placed on an alert",
     "alert.hold_released": "Evidential hold released",

@@ -11,7 +11,7 @@ from apps.deployments.models import Asset, Deployment
 from apps.watchlists.models import CustodyImage, Entry, Subject, Watchlist
 from govern.restricted import RestrictedManager
 
-from .choices import AlertState, Outcome, ProbeState, SearchState
+from .choices import AgeBand, AlertState, EthnicGroup, IdentityCheck, Outcome, PerceivedSex, ProbeState, SearchState
 
 USER = settings.AUTH_USER_MODEL
 
@@ -114,8 +114,17 @@ class Alert(models.Model):
     adjudication_reason = models.TextField(blank=True)
     engaged_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     engaged_at = models.DateTimeField(null=True, blank=True)
-    outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
+    outcome = models.CharField(max_length=32, choices=Outcome.choices, blank=True)
     outcome_note = models.TextField(blank=True)
+    # The person the alert concerned, as the officer perceived them (at judgement or at the stop): equality monitoring
+    # groups by these, not by the listed subject.
+    perceived_sex = models.CharField(max_length=16, choices=PerceivedSex.choices, default=PerceivedSex.NOT_RECORDED)
+    perceived_age = models.CharField(max_length=16, choices=AgeBand.choices, default=AgeBand.NOT_RECORDED)
+    perceived_ethnicity = models.CharField(max_length=16, choices=EthnicGroup.choices, default=EthnicGroup.NOT_RECORDED)
+    # The stop record, with the outcome: how identity was checked, how long the stop lasted, any complaint.
+    identity_check = models.CharField(max_length=16, choices=IdentityCheck.choices, blank=True)
+    stop_minutes = models.PositiveSmallIntegerField(null=True, blank=True)
+    complaint_reference = models.CharField(max_length=100, blank=True)
     hold_reason = models.TextField(blank=True, help_text="An evidential hold stops retention deleting the alert.")
     hold_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     probe_deleted_at = models.DateTimeField(null=True, blank=True)

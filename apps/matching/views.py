@@ -17,7 +17,7 @@ from govern.errors import TooLarge, TooMany
 from govern.pages import form_errors, perform, visible_or_404
 
 from . import selectors
-from .choices import AlertState, Outcome
+from .choices import AlertState, IdentityCheck, Outcome
 from .models import Alert, Probe, SearchRequest
 from .panels import render_alert_panels
 from .permissions import deployments_with_visible_alerts
@@ -29,6 +29,13 @@ def _deployment(request, pk):
     if not policy.may(request.user, "matching.view_alert"):
         raise PermissionDenied("Your role does not see alerts.")
     return visible_or_404(request.user, Deployment.objects.filter(deployments_with_visible_alerts(request.user)), pk)
+
+
+def _person_fields() -> list[tuple[str, str, list]]:
+    """The perceived-person selects: (field name, label, choices)."""
+    labels = {"perceived_sex": "Sex (perceived)", "perceived_age": "Age (perceived)"}
+    labels["perceived_ethnicity"] = "Ethnic group (perceived)"
+    return [(name, labels[name], choices.choices) for name, choices in alert_handling.PERCEIVED.items()]
 
 
 @login_required
@@ -47,6 +54,8 @@ def alert_queue(request, pk, target, reason):
         "alerts": alerts,
         "reason": reason,
         "Outcome": Outcome,
+        "IdentityCheck": IdentityCheck,
+        "person_fields": _person_fields(),
         "AlertState": AlertState,
         "may_judge": policy.may(request.user, "matching.adjudicate_alert"),
         **_queue_figures(request.user, deployment, since=max((alert.pk for alert in alerts), default=0)),
@@ -118,19 +127,38 @@ def alert_act(request, pk, act):
         request.user,
         request.POST,
     )
+    person = {name: post[name] for name in alert_handling.PERCEIVED if post.get(name)}
     actions = {
         "judge": lambda: alert_handling.adjudicate(
-            user, alert, match=post.get("match") == "yes", reason=post.get("reason", "")
+            user, alert, match=post.get("match") == "yes", reason=post.get("reason", ""), **person
         ),
-        "engage": lambda: alert_handling.engage(user, alert),
+        "engage": lambda: alert_handling.engage(user, alert, **person),
         "outcome": lambda: alert_handling.record_alert_outcome(
-            user, alert, outcome=post.get("outcome", ""), note=post.get("note", "")
+            user,
+            alert,
+            outcome=post.get("outcome", ""),
+            identity_check=post.get("identity_check", ""),
+            stop_minutes=_minutes(post.get("stop_minutes", "")),
+            note=post.get("note", ""),
+            complaint_reference=post.get("complaint_reference", ""),
+            **person,
+        ),
+        "complaint": lambda: alert_handling.record_complaint(
+            user, alert, complaint_reference=post.get("complaint_reference", "")
         ),
     }
     if act not in actions:
         raise Http404("No such action.")
     perform(request, actions[act], success=f"Alert {alert.pk}: recorded.")
     return redirect("matching:alerts", pk=alert.deployment_id)
+
+
+def _minutes(text: str) -> int:
+    """A stop's length as typed: whole minutes, else the service's own refusal."""
+    text = text.strip()
+    if not text.isdigit() or not text.isascii():
+        raise ValidationError({"stop_minutes": "How long the stop lasted, in whole minutes."})
+    return int(text)
 
 
 def engine_banner(request):

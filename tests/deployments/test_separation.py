@@ -174,7 +174,9 @@ def test_nobody_types_a_published_figure_on_any_surface(api, actors, approvers, 
     # An arrest is recorded on the alert it followed, and the figure is counted from there.
     alert_handling.adjudicate(actors.officer, alert, match=True, reason="Same person as the custody image")
     alert_handling.engage(actors.officer, alert)
-    alert_handling.record_alert_outcome(actors.officer, alert, outcome="arrest")
+    alert_handling.record_alert_outcome(
+        actors.officer, alert, outcome="arrest", identity_check="document", stop_minutes=8
+    )
     figures = api(actors.officer).get(_url(live, "outcome/")).json()
     assert (figures["faces_processed"], figures["alerts"], figures["true_alerts"]) == (1, 1, 1)
     assert (figures["engagements"], figures["arrests"]) == (1, 1)

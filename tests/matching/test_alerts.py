@@ -27,7 +27,9 @@ def test_nothing_is_done_on_an_alert_before_a_human_judges_it(actors, alert):
     with pytest.raises(Conflict, match="only after the alert was judged"):
         alert_handling.engage(actors.officer, alert)
     with pytest.raises(Conflict, match="only after an engagement"):
-        alert_handling.record_alert_outcome(actors.officer, alert, outcome=Outcome.ARREST)
+        alert_handling.record_alert_outcome(
+            actors.officer, alert, outcome=Outcome.ARREST, identity_check="fingerprint", stop_minutes=10
+        )
     with pytest.raises(IntegrityError), transaction.atomic():
         Alert.objects.filter(pk=alert.pk).update(engaged_at=timezone.now())  # the database refuses it too
 
@@ -48,7 +50,14 @@ def test_only_officers_judge_and_a_reason_is_needed(actors, approvers, alert):
 def test_engagement_and_outcome_feed_the_published_figures(actors, live, alert):
     alert_handling.adjudicate(actors.officer, alert, match=True, reason=REASON)
     alert_handling.engage(actors.officer, alert)
-    alert_handling.record_alert_outcome(actors.officer, alert, outcome=Outcome.ARREST, note="Arrested on the warrant")
+    alert_handling.record_alert_outcome(
+        actors.officer,
+        alert,
+        outcome=Outcome.ARREST,
+        identity_check="fingerprint",
+        stop_minutes=10,
+        note="Arrested on the warrant",
+    )
     figures = PublishedFigures.objects.get(deployment=live)
     assert (figures.faces_processed, figures.alerts, figures.true_alerts, figures.engagements, figures.arrests) == (
         1,

@@ -251,7 +251,11 @@ TABLE: dict[str, Access] = {
     "/matching/deployments/{pk}/alerts/counts/": page(TEAM_ALERTS, hidden={OTHER_UNIT}),
     "/matching/alerts/{pk}/probe.jpg": consulting("alert probe", page(TEAM_ALERTS, hidden={OTHER_UNIT})),
     "/matching/alerts/{pk}/watchlist.jpg": consulting("alert watchlist image", page(TEAM_ALERTS, hidden={OTHER_UNIT})),
-    **_acts("/matching/alerts/{{pk}}/{act}/", ["judge", "engage", "outcome"], button({OFFICER}, hidden={OTHER_UNIT})),
+    **_acts(
+        "/matching/alerts/{{pk}}/{act}/",
+        ["judge", "engage", "outcome", "complaint"],
+        button({OFFICER}, hidden={OTHER_UNIT}),
+    ),
     "/api/matching/capture/": _access(POST={CAMERA}, OPTIONS=ANYONE | {CAMERA}),
     "/api/matching/capture/crops/": _access(POST={CAMERA}, OPTIONS=ANYONE | {CAMERA}),
     "/api/matching/alerts/": consulting("alerts", api(ALERT_READERS)),  # the other unit's officer: an empty list
@@ -260,7 +264,7 @@ TABLE: dict[str, Access] = {
     ),
     **_acts(
         "/api/matching/alerts/{{pk}}/{act}/",
-        ["adjudicate", "engage", "outcome"],
+        ["adjudicate", "engage", "outcome", "complaint"],
         api_action({OFFICER}, gate=ALERT_READERS, hidden={OTHER_UNIT}),
     ),
     # --- Matching: retrospective searches (the search in the paths is the retail partner's) ---------------------------

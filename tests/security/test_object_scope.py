@@ -163,7 +163,8 @@ def test_an_officer_off_the_team_is_not_shown_the_alert_on_the_api(actors, api, 
     writes = {
         "adjudicate": {"match": True, "reason": "Same face, scar and ears"},
         "engage": {},
-        "outcome": {"outcome": "arrest"},
+        "outcome": {"outcome": "arrest", "identity_check": "fingerprint", "stop_minutes": 12},
+        "complaint": {"complaint_reference": "PSD-2026-0042"},
     }
     for action, body in writes.items():
         assert outsider.post(f"/api/matching/alerts/{alert.pk}/{action}/", body, format="json").status_code == 404

@@ -443,7 +443,13 @@ def _bodies(world) -> dict:
         ("POST", "/deployments/{pk}/suspend/"): {"reason": "The crowd is too dense to deploy safely."},
         ("POST", "/deployments/{pk}/cancel/"): {"reason": "The event was called off."},
         ("POST", "/matching/alerts/{pk}/judge/"): {"match": "yes", "reason": "Same face, scar and ears"},
-        ("POST", "/matching/alerts/{pk}/outcome/"): {"outcome": "arrest", "note": "Arrested on the warrant"},
+        ("POST", "/matching/alerts/{pk}/outcome/"): {
+            "outcome": "arrest",
+            "identity_check": "fingerprint",
+            "stop_minutes": "12",
+            "note": "Arrested on the warrant",
+        },
+        ("POST", "/matching/alerts/{pk}/complaint/"): {"complaint_reference": "PSD-2026-0042"},
         ("POST", "/matching/searches/"): lambda: {
             "incident_reference": "CAD-2",
             "crime_type": "Shoplifting",
@@ -529,7 +535,12 @@ def _bodies(world) -> dict:
         ("POST", "/api/matching/capture/"): "frame",
         ("POST", "/api/matching/capture/crops/"): lambda: {"crop": _file(world.astronaut)},
         ("POST", "/api/matching/alerts/{pk}/adjudicate/"): {"match": True, "reason": "Same face, scar and ears"},
-        ("POST", "/api/matching/alerts/{pk}/outcome/"): {"outcome": "arrest"},
+        ("POST", "/api/matching/alerts/{pk}/outcome/"): {
+            "outcome": "arrest",
+            "identity_check": "fingerprint",
+            "stop_minutes": 12,
+        },
+        ("POST", "/api/matching/alerts/{pk}/complaint/"): {"complaint_reference": "PSD-2026-0042"},
         ("POST", "/api/matching/searches/"): lambda: {
             "incident_reference": "CAD-2",
             "crime_type": "Shoplifting",

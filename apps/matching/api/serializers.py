@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from ..choices import Outcome
+from ..choices import AgeBand, EthnicGroup, IdentityCheck, Outcome, PerceivedSex
 from ..models import Alert, Probe, SearchRequest
 
 
@@ -12,6 +12,7 @@ class AlertSerializer(serializers.ModelSerializer):
     subject_name = serializers.CharField(source="subject.__str__", read_only=True)
     # Blank until an outcome is recorded; the schema's enum must allow that.
     outcome = serializers.ChoiceField(choices=Outcome.choices, allow_blank=True, read_only=True)
+    identity_check = serializers.ChoiceField(choices=IdentityCheck.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = Alert
@@ -37,22 +38,45 @@ class AlertSerializer(serializers.ModelSerializer):
             "engaged_at",
             "outcome",
             "outcome_note",
+            "perceived_sex",
+            "perceived_age",
+            "perceived_ethnicity",
+            "identity_check",
+            "stop_minutes",
+            "complaint_reference",
         ]
         read_only_fields = fields
 
 
-class JudgementSerializer(serializers.Serializer):
+class PersonSerializer(serializers.Serializer):
+    """What the officer perceived of the person the alert concerned (each optional; left out: kept as recorded)."""
+
+    perceived_sex = serializers.ChoiceField(choices=PerceivedSex.choices, required=False)
+    perceived_age = serializers.ChoiceField(choices=AgeBand.choices, required=False)
+    perceived_ethnicity = serializers.ChoiceField(choices=EthnicGroup.choices, required=False)
+
+
+class JudgementSerializer(PersonSerializer):
     """An officer's judgement."""
 
     match = serializers.BooleanField()
     reason = serializers.CharField(max_length=2000)
 
 
-class OutcomeSerializer(serializers.Serializer):
-    """What followed an engagement."""
+class OutcomeSerializer(PersonSerializer):
+    """The stop record: how identity was checked, how long the stop lasted, what followed, any complaint."""
 
     outcome = serializers.ChoiceField(choices=Outcome.choices)
+    identity_check = serializers.ChoiceField(choices=IdentityCheck.choices)
+    stop_minutes = serializers.IntegerField(min_value=0, max_value=24 * 60)
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    complaint_reference = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+
+
+class ComplaintSerializer(serializers.Serializer):
+    """A complaint made about a stop."""
+
+    complaint_reference = serializers.CharField(max_length=100)
 
 
 class SearchStatusSerializer(serializers.ModelSerializer):

@@ -16,9 +16,11 @@ from ..services import alert_handling, live_capture, retrospective
 from .serializers import (
     AlertSerializer,
     ChoiceSerializer,
+    ComplaintSerializer,
     ConfirmSerializer,
     JudgementSerializer,
     OutcomeSerializer,
+    PersonSerializer,
     ProbeSerializer,
     SearchStatusSerializer,
     SearchSubmitSerializer,
@@ -169,16 +171,19 @@ class AlertViewSet(RestrictedViewSet):
         alert = alert_handling.adjudicate(request.user, self.get_object(), **body.validated_data)
         return Response(self.get_serializer(alert).data)
 
-    @extend_schema(request=None, responses=AlertSerializer)
+    @extend_schema(request=PersonSerializer, responses=AlertSerializer)
     @action(detail=True, methods=["post"])
     def engage(self, request, pk=None):
-        """Record that officers engaged the person (only after a true-match judgement)."""
-        return Response(self.get_serializer(alert_handling.engage(request.user, self.get_object())).data)
+        """Record that officers engaged the person (only after a true-match judgement), and what they perceived."""
+        body = PersonSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        alert = alert_handling.engage(request.user, self.get_object(), **body.validated_data)
+        return Response(self.get_serializer(alert).data)
 
     @extend_schema(request=OutcomeSerializer, responses=AlertSerializer)
     @action(detail=True, methods=["post"])
     def outcome(self, request, pk=None):
-        """Record what followed the engagement."""
+        """Record the stop: how identity was checked, how long it lasted, what followed, any complaint."""
         body = OutcomeSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         return Response(
@@ -186,6 +191,15 @@ class AlertViewSet(RestrictedViewSet):
                 alert_handling.record_alert_outcome(request.user, self.get_object(), **body.validated_data)
             ).data
         )
+
+    @extend_schema(request=ComplaintSerializer, responses=AlertSerializer)
+    @action(detail=True, methods=["post"])
+    def complaint(self, request, pk=None):
+        """Record a complaint made about the stop."""
+        body = ComplaintSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        alert = alert_handling.record_complaint(request.user, self.get_object(), **body.validated_data)
+        return Response(self.get_serializer(alert).data)
 
 
 class SearchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedViewSet):

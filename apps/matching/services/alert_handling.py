@@ -6,7 +6,7 @@ import datetime
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from apps.audit import services as audit
@@ -15,7 +15,7 @@ from apps.deployments.models import Deployment, PublishedFigures
 from govern import policy
 from govern.errors import Conflict
 
-from ..choices import AlertState, Outcome
+from ..choices import AgeBand, AlertState, EthnicGroup, IdentityCheck, Outcome, PerceivedSex
 from ..models import Alert, Capture, DeletionReceipt
 
 
@@ -34,26 +34,65 @@ def _lock_alert(alert: Alert) -> Alert:
     return Alert.objects.select_for_update(of=("self",)).select_related("deployment").get(pk=alert.pk)
 
 
+FALSE = Q(state=AlertState.FALSE) | Q(outcome=Outcome.FALSE_AFTER_ENGAGEMENT)
+TRUE = Q(state__in=[AlertState.CONFIRMED, AlertState.ENGAGED, AlertState.CLOSED]) & ~Q(
+    outcome=Outcome.FALSE_AFTER_ENGAGEMENT
+)
+PERCEIVED = {
+    "perceived_sex": PerceivedSex,
+    "perceived_age": AgeBand,
+    "perceived_ethnicity": EthnicGroup,
+}
+MAX_STOP_MINUTES = 24 * 60
+
+
 def refresh_figures(deployment: Deployment) -> None:
     """The deployment's published figures, recounted from its captures and alerts (the system records them) after an
-    officer's judgement. The figures' row is locked before counting, so a frame committing meanwhile is counted."""
+    officer's judgement. The figures' row is locked before counting, so a frame committing meanwhile is counted. An
+    alert found false only after the person was stopped counts as false, and as an engagement."""
     list(PublishedFigures.objects.select_for_update().filter(deployment=deployment))
     alerts = Alert.objects.filter(deployment=deployment)
     deployments.publish_figures(
         deployment,
         faces_processed=Capture.objects.filter(deployment=deployment).aggregate(faces=Sum("faces"))["faces"] or 0,
         alerts=alerts.count(),
-        true_alerts=alerts.filter(state__in=[AlertState.CONFIRMED, AlertState.ENGAGED, AlertState.CLOSED]).count(),
-        false_alerts=alerts.filter(state=AlertState.FALSE).count(),
+        true_alerts=alerts.filter(TRUE).count(),
+        false_alerts=alerts.filter(FALSE).count(),
         engagements=alerts.filter(engaged_at__isnull=False).count(),
         arrests=alerts.filter(outcome=Outcome.ARREST).count(),
         other_outcomes=alerts.filter(outcome=Outcome.OTHER_ACTION).count(),
     )
 
 
+def _perceive(alert: Alert, person: dict) -> dict:
+    """Set what the officer perceived of the person (a field left blank keeps what was recorded); the values set."""
+    unknown = set(person) - set(PERCEIVED)
+    if unknown:
+        raise ValidationError({name: "Not something an officer records of the person." for name in sorted(unknown)})
+    given = {}
+    for name, value in person.items():
+        if not value:
+            continue
+        choices = PERCEIVED[name]
+        if value not in choices.values:
+            raise ValidationError({name: f"Choose one of: {', '.join(choices.values)}."})
+        setattr(alert, name, value)
+        given[name] = value
+    return given
+
+
+def _text(value: str, name: str, limit: int) -> str:
+    value = (value or "").strip()
+    if len(value) > limit or (value and not value.isprintable()):
+        raise ValidationError({name: f"At most {limit} characters on one line."})
+    return value
+
+
 @transaction.atomic
-def adjudicate(actor, alert: Alert, *, match: bool, reason: str) -> Alert:
-    """An officer judges the alert: a true match, or a false alert, with the reason."""
+def adjudicate(actor, alert: Alert, *, match: bool, reason: str, **person) -> Alert:
+    """An officer judges the alert: a true match, or a false alert, with the reason; and may record the perceived
+    sex, age band and ethnic group of the person the camera saw (`perceived_sex`, `perceived_age`,
+    `perceived_ethnicity`)."""
     locked = _lock_alert(alert)
     policy.require(actor, "matching.adjudicate_alert", locked)
     if not reason or len(reason.strip()) < 5:
@@ -62,41 +101,88 @@ def adjudicate(actor, alert: Alert, *, match: bool, reason: str) -> Alert:
         raise ValidationError({"reason": "Write the reason as one line of text: no line breaks or control characters."})
     if locked.state != AlertState.PENDING:
         raise Conflict(f"Alert {locked.pk} was already judged ({locked.get_state_display().lower()}).")
+    perceived = _perceive(locked, person)
     locked.state = AlertState.CONFIRMED if match else AlertState.FALSE
     locked.adjudicated_by, locked.adjudicated_at, locked.adjudication_reason = actor, timezone.now(), reason.strip()
     locked.save()
-    audit.record("alert.adjudicated", locked, actor, data={"match": match, "score": locked.score}, reason=reason)
+    data = {"match": match, "score": locked.score, **perceived}
+    audit.record("alert.adjudicated", locked, actor, data=data, reason=reason)
     refresh_figures(locked.deployment)
     return locked
 
 
 @transaction.atomic
-def engage(actor, alert: Alert) -> Alert:
-    """Officers speak to the person: only after the alert was judged a true match."""
+def engage(actor, alert: Alert, **person) -> Alert:
+    """Officers speak to the person: only after the alert was judged a true match. What they perceive of the person
+    may be recorded now (or with the outcome)."""
     locked = _lock_alert(alert)
     policy.require(actor, "matching.adjudicate_alert", locked)
     if locked.state != AlertState.CONFIRMED:
         raise Conflict("An engagement is recorded only after the alert was judged a true match.")
+    perceived = _perceive(locked, person)
     locked.state, locked.engaged_by, locked.engaged_at = AlertState.ENGAGED, actor, timezone.now()
     locked.save()
-    audit.record("alert.engaged", locked, actor)
+    audit.record("alert.engaged", locked, actor, data=perceived or None)
     refresh_figures(locked.deployment)
     return locked
 
 
 @transaction.atomic
-def record_alert_outcome(actor, alert: Alert, *, outcome: str, note: str = "") -> Alert:
-    """What followed the engagement: arrest, other action, or none."""
+def record_alert_outcome(
+    actor,
+    alert: Alert,
+    *,
+    outcome: str,
+    identity_check: str,
+    stop_minutes: int,
+    note: str = "",
+    complaint_reference: str = "",
+    **person,
+) -> Alert:
+    """The stop record: how identity was checked, how long the stop lasted, what followed (the person confirmed, an
+    arrest, other action, or not the person after all) and a complaint reference if one was made."""
     locked = _lock_alert(alert)
     policy.require(actor, "matching.adjudicate_alert", locked)
     if outcome not in Outcome.values:
         raise ValidationError({"outcome": f"Choose one of: {', '.join(Outcome.values)}."})
+    if identity_check not in IdentityCheck.values:
+        raise ValidationError({"identity_check": f"Choose one of: {', '.join(IdentityCheck.values)}."})
+    if isinstance(stop_minutes, bool) or not isinstance(stop_minutes, int) or not 0 <= stop_minutes <= MAX_STOP_MINUTES:
+        raise ValidationError({"stop_minutes": f"How long the stop lasted in whole minutes, 0 to {MAX_STOP_MINUTES}."})
+    note, complaint = _text(note, "note", 2000), _text(complaint_reference, "complaint_reference", 100)
     if locked.state != AlertState.ENGAGED:
         raise Conflict("An outcome is recorded only after an engagement.")
-    locked.state, locked.outcome, locked.outcome_note = AlertState.CLOSED, outcome, note.strip()
+    perceived = _perceive(locked, person)
+    locked.state, locked.outcome, locked.outcome_note = AlertState.CLOSED, outcome, note
+    locked.identity_check, locked.stop_minutes, locked.complaint_reference = identity_check, stop_minutes, complaint
     locked.save()
-    audit.record("alert.outcome", locked, actor, data={"outcome": outcome}, reason=note)
+    data = {
+        "outcome": outcome,
+        "identity_check": identity_check,
+        "stop_minutes": stop_minutes,
+        "complaint_reference": complaint or None,
+        **perceived,
+    }
+    audit.record("alert.outcome", locked, actor, data=data, reason=note)
     refresh_figures(locked.deployment)
+    return locked
+
+
+@transaction.atomic
+def record_complaint(actor, alert: Alert, *, complaint_reference: str) -> Alert:
+    """A complaint made about a stop after its outcome was recorded: its reference joins the stop record."""
+    locked = _lock_alert(alert)
+    policy.require(actor, "matching.adjudicate_alert", locked)
+    complaint = _text(complaint_reference, "complaint_reference", 100)
+    if not complaint:
+        raise ValidationError({"complaint_reference": "Give the complaint's reference."})
+    if locked.engaged_at is None:
+        raise Conflict("A complaint about a stop is recorded only on an alert whose person was stopped.")
+    if locked.complaint_reference:
+        raise Conflict(f"Alert {locked.pk} already records complaint {locked.complaint_reference}.")
+    locked.complaint_reference = complaint
+    locked.save(update_fields=["complaint_reference"])
+    audit.record("alert.complaint", locked, actor, data={"complaint_reference": complaint})
     return locked
 
 
