@@ -19,6 +19,7 @@ from govern.errors import Conflict
 
 from .choices import AlertState
 from .models import Alert, Probe, SearchRequest
+from .services.alert_handling import FALSE
 
 
 @transaction.atomic
@@ -44,6 +45,18 @@ def alerts(actor, reason: str, *, take: Callable[[QuerySet], list], deployment: 
             "results": [alert.pk for alert in shown],
         },
     )
+    return shown
+
+
+@transaction.atomic
+def misidentifications(actor, reason: str, *, take: Callable[[QuerySet], list]) -> list[Alert]:
+    """Alerts found false, at judgement or only after the person was stopped, with their stop records: the list the
+    privacy officers review; logged with the ids shown."""
+    policy.require(actor, "matching.view_alert")
+    found = Alert.objects.restrict(actor, "view").filter(FALSE).select_related("deployment")
+    shown = list(take(found))
+    results = [alert.pk for alert in shown]
+    audit.record_access(("matching.alert", "misidentifications"), actor, reason, data={"results": results})
     return shown
 
 

@@ -27,7 +27,7 @@ from govern import policy
 from govern.errors import Conflict
 from govern.roles import Role
 
-from . import reconciliation
+from . import equality, reconciliation
 from .choices import ChangeKind, ChangeState, DataClass, Level
 from .models import GovernedChange, Notification, RetentionPolicy
 from .retention import minimum_hours, retention_hours
@@ -346,7 +346,27 @@ def findings(now=None) -> list[Finding]:
                     Level.AMBER,
                 )
             )
+    for standout in equality.all_standouts():
+        found.append(
+            Finding(
+                standout.key,
+                f"Equality: false alerts stand out for {standout.cell.label.lower()} at threshold {standout.threshold}",
+                standout.message,
+                reverse("oversight:equality") + "#standouts",
+            )
+        )
     return found
+
+
+def thresholds_for_review() -> set[tuple[str, Decimal]]:
+    """(engine, threshold) pairs an open equality finding has marked for review."""
+    marked = set()
+    for key in Notification.objects.filter(resolved_at__isnull=True, key__startswith="equality:").values_list(
+        "key", flat=True
+    ):
+        engine, threshold, _dimension, _group = key.removeprefix("equality:").rsplit(":", 3)
+        marked.add((engine, Decimal(threshold)))
+    return marked
 
 
 def _recipients() -> list[str]:

@@ -17,5 +17,6 @@ urlpatterns = [
     path("governance/<int:pk>/evidence/", views.evidence, name="evidence"),
     path("governance/<int:pk>/<slug:act>/", views.decide, name="decide"),
     path("equality/", views.equality_page, name="equality"),
+    path("misidentifications/", views.misidentifications_page, name="misidentifications"),
     path("access/", views.access_log, name="access"),
 ]

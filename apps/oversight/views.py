@@ -4,16 +4,18 @@ import datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
-from django.http import FileResponse, HttpResponse
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from apps.audit import proofs, signing, verifier
+from apps.audit.access import reason_required
 from apps.audit.models import Checkpoint
 from apps.deployments.models import Deployment
+from apps.matching import selectors as matching_selectors
 from govern import policy
 from govern.db_router import reads_from_replica
 from govern.errors import Conflict
@@ -202,6 +204,7 @@ def governance(request):
     changes = GovernedChange.objects.select_related("proposed_by", "decided_by").defer("evidence")
     context = {
         "threshold": services.current_threshold(),
+        "under_review": sorted(services.thresholds_for_review()),
         "changes": changes,
         "open": changes.filter(state=ChangeState.PROPOSED),
         "form": form,
@@ -240,20 +243,63 @@ def evidence(request, pk):
     return response
 
 
+MISIDENTIFICATIONS_SHOWN = 200
+
+
+def _misidentifications(request):
+    """The consultation's target; only someone who both oversees and sees alerts (a privacy officer) reviews them."""
+    if not (policy.may(request.user, "oversight.view_dashboard") and policy.may(request.user, "matching.view_alert")):
+        raise PermissionDenied("Misidentifications are reviewed by the privacy officers.")
+    return ("matching.alert", "misidentifications")
+
+
+@login_required
+@require_safe
+@reason_required(_misidentifications)
+def misidentifications_page(request, target, reason):
+    """Alerts found false, newest first: when and how, the person as perceived, the stop record, any complaint."""
+    alerts = matching_selectors.misidentifications(
+        request.user, reason, take=lambda found: found.order_by("-created_at")[:MISIDENTIFICATIONS_SHOWN]
+    )
+    context = {"alerts": alerts, "reason": reason, "shown": MISIDENTIFICATIONS_SHOWN}
+    return render(request, "oversight/misidentifications.html", context)
+
+
 @login_required
 @require_safe
 @reads_from_replica
 def equality_page(request):
-    """True and false alerts by the matched subject's ethnicity and sex, with the counts behind every rate."""
+    """True and false alerts by the person each concerned (as officers perceived them), per engine and threshold and
+    per month, with intervals, suppressed small counts and the counts behind every rate."""
     policy.require(request.user, "oversight.view_dashboard")
-    by_ethnicity, by_sex = equality.by_group("ethnicity"), equality.by_group("sex")
+    dimension = request.GET.get("by", "perceived_ethnicity")
+    if dimension not in equality.DIMENSIONS:
+        return HttpResponseBadRequest(f"Choose by= one of: {', '.join(equality.DIMENSIONS)}.")
+    found = equality.versions()
+    charts = [
+        {
+            "version": version,
+            "dimensions": [
+                {
+                    "name": name,
+                    "label": label,
+                    "bars": equality.bars(version.groups[name]),
+                    "height": 22 * len(version.groups[name]) + 4,
+                }
+                for name, (label, _choices) in equality.DIMENSIONS.items()
+            ],
+        }
+        for version in found
+    ]
     context = {
-        "ethnicity": equality.bars(by_ethnicity),
-        "sex": equality.bars(by_sex),
-        "ethnicity_height": 22 * len(by_ethnicity) + 4,
-        "sex_height": 22 * len(by_sex) + 4,
-        "monthly": equality.monthly(),
+        "charts": charts,
+        "standouts": [standout for version in found for standout in version.standouts],
+        "dimension": dimension,
+        "dimensions": {name: label for name, (label, _choices) in equality.DIMENSIONS.items()},
+        "monthly": equality.monthly(dimension),
         "small": equality.SMALL,
+        "suppress_below": equality.SUPPRESS_BELOW,
+        "may_review": policy.may(request.user, "matching.view_alert"),
     }
     return render(request, "oversight/equality.html", context)
 

@@ -1,12 +1,6 @@
-"""The oversight API (ledgers, retention, governed changes, notifications) and equality monitoring's counts."""
+"""The oversight API (ledgers, retention, governed changes, notifications)."""
 
 import pytest
-from django.urls import reverse
-
-from apps.matching.models import Alert
-from apps.matching.services import alert_handling, live_capture
-from apps.oversight import equality
-from apps.watchlists.models import Subject
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 WHY = "Laboratory retest of the engine at 0.64 shows lower FPIR with no demographic imbalance."
@@ -63,21 +57,3 @@ def test_a_threshold_change_proposed_and_countersigned_through_the_api(actors, a
 def test_notifications_are_the_privacy_officers(actors, api):
     assert api(actors.privacy).get("/api/oversight/notifications/").status_code == 200
     assert api(actors.oversight).get("/api/oversight/notifications/").status_code == 403
-
-
-def test_equality_counts_true_and_false_alerts_by_ethnicity_and_sex(actors, live, vans, astronaut, api, client):
-    Subject.objects.update(ethnicity="B1", sex="female")
-    alerts = [Alert.objects.get(pk=live_capture.capture_frame(vans[0], astronaut).alerts[0]) for _ in range(3)]
-    alert_handling.adjudicate(actors.officer, alerts[0], match=True, reason="Same person: scar and ears")
-    for alert in alerts[1:]:
-        alert_handling.adjudicate(actors.officer, alert, match=False, reason="Different person: older, taller")
-    (cell,) = equality.by_group("ethnicity")
-    assert (cell.group, cell.true, cell.false, cell.total) == ("B1", 1, 2, 3)
-    assert round(cell.false_rate, 3) == 0.667 and cell.few
-    (row,) = equality.monthly()
-    assert (row["sex"], row["cell"].true, row["cell"].false) == ("Female", 1, 2)
-    data = api(actors.oversight).get("/api/oversight/equality/").json()
-    assert data["sex"][0]["false"] == 2 and data["monthly"][0]["true"] == 1
-    client.force_login(actors.oversight)
-    page = client.get(reverse("oversight:equality")).content.decode()
-    assert "66.7% (2 false / 3)" in page and "<svg" in page and "<script" not in page

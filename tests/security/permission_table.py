@@ -340,6 +340,7 @@ TABLE: dict[str, Access] = {
     "/oversight/governance/{pk}/evidence/": page(GOVERNANCE_READERS),
     **_acts("/oversight/governance/{{pk}}/{act}/", ["countersign", "reject"], button({PRIVACY})),
     "/oversight/equality/": page(OVERSEERS),
+    "/oversight/misidentifications/": consulting("misidentifications", page({PRIVACY})),
     "/oversight/access/": page(OVERSEERS),
     "/api/oversight/ledgers/": api(OVERSEERS),
     "/api/oversight/purges/": api(OVERSEERS),

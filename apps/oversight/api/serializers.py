@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from .. import equality
 from ..choices import ChangeKind, DataClass
 from ..models import GovernedChange, Notification, RetentionPolicy
 
@@ -146,11 +147,61 @@ class AccessEventSerializer(serializers.Serializer):
 
 
 class EqualityCellSerializer(serializers.Serializer):
-    """True and false alerts of one group, and the false share."""
+    """Adjudicated alerts of one group of people the alerts concerned (as officers perceived them), under one engine
+    and threshold. A count of 1 to 4 is null (suppressed); a rate over fewer than 10 alerts is null (too few)."""
 
     group = serializers.CharField()
     label = serializers.CharField()
-    true = serializers.IntegerField()
-    false = serializers.IntegerField()
-    total = serializers.IntegerField()
+    true = serializers.SerializerMethodField()
+    false = serializers.SerializerMethodField()
+    total = serializers.SerializerMethodField()
     false_rate = serializers.FloatField(allow_null=True)
+    interval_low = serializers.SerializerMethodField()
+    interval_high = serializers.SerializerMethodField()
+    false_per_1000_faces = serializers.FloatField(source="per_thousand_faces", allow_null=True)
+
+    def get_true(self, cell) -> int | None:
+        return equality.published(cell.true)
+
+    def get_false(self, cell) -> int | None:
+        return equality.published(cell.false)
+
+    def get_total(self, cell) -> int | None:
+        return equality.published(cell.total)
+
+    def get_interval_low(self, cell) -> float | None:
+        return cell.interval[0] if cell.interval else None
+
+    def get_interval_high(self, cell) -> float | None:
+        return cell.interval[1] if cell.interval else None
+
+
+class EqualityStandoutSerializer(serializers.Serializer):
+    """A group whose false-alert rate stands above everyone else's beyond its interval."""
+
+    dimension = serializers.CharField()
+    group = serializers.CharField(source="cell.group")
+    others_rate = serializers.FloatField()
+    message = serializers.CharField()
+
+
+class EqualityVersionSerializer(serializers.Serializer):
+    """Everything adjudicated under one engine and threshold."""
+
+    engine = serializers.CharField()
+    threshold = serializers.DecimalField(max_digits=4, decimal_places=3)
+    faces_processed = serializers.IntegerField(source="faces")
+    perceived_ethnicity = EqualityCellSerializer(source="groups.perceived_ethnicity", many=True)
+    perceived_sex = EqualityCellSerializer(source="groups.perceived_sex", many=True)
+    perceived_age = EqualityCellSerializer(source="groups.perceived_age", many=True)
+    standouts = EqualityStandoutSerializer(many=True)
+
+
+class EqualityMonthSerializer(serializers.Serializer):
+    """One month, engine, threshold and group."""
+
+    month = serializers.DateTimeField(format="%Y-%m")
+    engine = serializers.CharField()
+    threshold = serializers.DecimalField(max_digits=4, decimal_places=3)
+    dimension = serializers.CharField()
+    cell = EqualityCellSerializer()

@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import exceptions, mixins, parsers, serializers
+from rest_framework import exceptions, mixins, parsers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -21,7 +21,8 @@ from ..models import GovernedChange, Notification, RetentionPolicy
 from .serializers import (
     AccessEventSerializer,
     DecisionSerializer,
-    EqualityCellSerializer,
+    EqualityMonthSerializer,
+    EqualityVersionSerializer,
     GovernedChangeSerializer,
     LedgerSerializer,
     NotificationSerializer,
@@ -56,34 +57,26 @@ class PurgeView(_PolicyView):
 
 
 class EqualityView(_PolicyView):
-    """Adjudicated alerts by the matched subject's ethnicity and sex, with counts."""
+    """Adjudicated alerts by the person each concerned, as officers perceived them, per engine and threshold; per
+    month too. Counts of 1 to 4 are null (suppressed), rates over fewer than 10 alerts null."""
 
     @extend_schema(
         responses=inline_serializer(
             "Equality",
             {
-                "ethnicity": EqualityCellSerializer(many=True),
-                "sex": EqualityCellSerializer(many=True),
-                "monthly": serializers.ListField(child=serializers.DictField()),
+                "versions": EqualityVersionSerializer(many=True),
+                "monthly": EqualityMonthSerializer(many=True),
             },
         )
     )
     def get(self, request):
         monthly = [
-            {
-                "month": row["month"].date().isoformat(),
-                "ethnicity": row["ethnicity"],
-                "sex": row["sex"],
-                "true": row["cell"].true,
-                "false": row["cell"].false,
-            }
-            for row in equality.monthly()
+            {**row, "dimension": dimension} for dimension in equality.DIMENSIONS for row in equality.monthly(dimension)
         ]
         return Response(
             {
-                "ethnicity": EqualityCellSerializer(equality.by_group("ethnicity"), many=True).data,
-                "sex": EqualityCellSerializer(equality.by_group("sex"), many=True).data,
-                "monthly": monthly,
+                "versions": EqualityVersionSerializer(equality.versions(), many=True).data,
+                "monthly": EqualityMonthSerializer(monthly, many=True).data,
             }
         )
 
