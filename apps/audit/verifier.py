@@ -246,7 +246,9 @@ def _check_file(doc: dict) -> list[tuple[str, bool]]:
 
 # --- Evidence bundles -----------------------------------------------------------------------------------------------
 
-BUNDLE_FORMAT = "govern-evidence-bundle/1"
+BUNDLE_FORMAT = "govern-evidence-bundle/2"
+SCOPE_FORMAT = "govern-bundle-scope/1"
+SCOPE_CONTEXT = b"govern-bundle-scope/1\n"
 
 
 def _signed(keys: dict[str, bytes], checkpoint: dict) -> tuple[str, bool]:
@@ -362,12 +364,80 @@ def verify_inclusions(size: int, root: bytes, items) -> list[int]:
     return bad
 
 
+def _withheld(event: dict) -> bool:
+    """Another matter's event inside the range, given as its leaf hash only."""
+    return "withheld" in event
+
+
+def _leaf_of(line: bytes, event: dict) -> bytes:
+    """The leaf hash an event line stands for: its own canonical JSON hashed, or the one given for a withheld one."""
+    if _withheld(event):
+        value = _hex(event.get("leaf_hash"))
+        if len(value) != HASH_SIZE or set(event) != {"seq", "withheld", "leaf_hash"}:
+            raise ValueError("a withheld event is its seq and its leaf hash, nothing more")
+        return value
+    return leaf_hash(line)
+
+
+def _scope_signed(keys: dict[str, bytes], document: dict) -> tuple[str, bool]:
+    """The key id the scope statement names, and whether that key (one of these) signed it."""
+    named, candidates = _by_key_id(keys, document)
+    message = SCOPE_CONTEXT + json.dumps(document["statement"], sort_keys=True, separators=(",", ":")).encode()
+    signature = base64.b64decode(document["signature"], validate=True)
+    signed = False
+    for key in candidates:
+        try:
+            _load_public_key(key).verify(signature, message)
+            signed = True
+        except Exception:  # noqa: S112  (a key that does not verify is simply not the signer)
+            continue
+    return named, signed
+
+
+def _check_scope(statement: dict, manifest: dict, parsed, covering: dict) -> list[tuple[str, bool]]:
+    """What the signed scope says against what the bundle holds: its ends, its withheld events, its tree."""
+    results = []
+    first, last = statement.get("first_seq"), statement.get("last_seq")
+    if (manifest.get("first_seq"), manifest.get("last_seq")) != (first, last):
+        claimed = f"{manifest.get('first_seq')}-{manifest.get('last_seq')}"
+        results.append((f"the manifest's range {claimed} is the signed {first}-{last}", False))
+    described = {key: value for key, value in statement.get("scope", {}).items() if key != "state"}
+    if described != manifest.get("scope"):
+        results.append((f"the manifest's scope {manifest.get('scope')} is the signed {described}", False))
+    by_seq = {seq: (line, event) for seq, line, event in parsed}
+    for end, seq in (("first", first), ("last", last)):
+        held = by_seq.get(seq)
+        try:
+            same = held is not None and _leaf_of(*held).hex() == statement.get(f"{end}_leaf_hash")
+        except ValueError:
+            same = False
+        if not same:
+            results.append((f"the bundle's {end} event is the signed {end} event {seq} (cut off, or changed)", False))
+    withheld = [seq for seq, _, event in parsed if _withheld(event)]
+    digest = hashlib.sha256(",".join(map(str, withheld)).encode()).hexdigest()
+    if len(withheld) != statement.get("withheld") or digest != statement.get("withheld_sha256"):
+        results.append(
+            (f"{len(withheld)} events withheld as leaf hashes, where the signed scope withholds "
+             f"{statement.get('withheld')} (an event of the scope was turned into a hash)", False)
+        )  # fmt: skip
+    if len(parsed) != statement.get("events"):
+        results.append(
+            (f"{len(parsed)} events in the bundle, where the signed scope has {statement.get('events')}", False)
+        )
+    if (covering.get("tree_size"), covering.get("root_hash")) != (
+        statement.get("tree_size"),
+        statement.get("root_hash"),
+    ):
+        results.append(("the covering checkpoint is the one the signed scope names", False))
+    return results
+
+
 def _ledger(parsed, receipts: list[dict], deployment: int) -> tuple[dict, list[str]]:
     """Recompute faces = alerts + receipts for one deployment from its events and receipts."""
     faces = alerts = deleted = 0
     deletions = {}
     for seq, _, event in parsed:
-        data = event.get("data") or {}
+        data = (event.get("data") or {}) if not _withheld(event) else {}
         if data.get("deployment") != deployment:
             continue
         if event.get("action") == "capture.processed":
@@ -417,7 +487,16 @@ def verify_bundle(path: str, public_key: bytes | None = None) -> list[tuple[str,
         [_hex(p) for p in checkpoints["consistency"]],
     )
     results.append((f"checkpoint {covering['tree_size']} is a prefix of checkpoint {latest['tree_size']}", consistent))
-    first, last = manifest["first_seq"], manifest["last_seq"]
+    if "scope.json" not in contents:
+        return [*results, ("the bundle's scope is signed (scope.json)", False)]
+    signed_scope = json.loads(contents["scope.json"])
+    statement = signed_scope["statement"]
+    named, ok = _scope_signed(keys, signed_scope)
+    scope = statement.get("scope", {})
+    label = f"the scope ({scope.get('reference') or scope.get('kind')}, {scope.get('state', 'a time range')})"
+    results.append((f"{label} is signed by key {named}", ok and statement.get("format") == SCOPE_FORMAT))
+    # The range is the signed one: a manifest rewritten to end earlier does not move it.
+    first, last = statement["first_seq"], statement["last_seq"]
     lines = contents["events.jsonl"].split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
@@ -432,15 +511,24 @@ def verify_bundle(path: str, public_key: bytes | None = None) -> list[tuple[str,
     size, root = covering["tree_size"], _hex(covering["root_hash"])
     if proofs.get("tree_size") != size:
         results.append((f"the proofs are for tree size {proofs.get('tree_size')}, not checkpoint {size}", False))
-    bad = verify_inclusions(
-        size, root, ((seq, leaf_hash(line), _lookup(table, paths.get(seq, []))) for seq, line, _ in parsed)
-    )
+    leaves = []
+    for seq, line, event in parsed:
+        try:
+            leaves.append((seq, _leaf_of(line, event)))
+        except ValueError:
+            leaves.append((seq, b""))  # an unreadable withheld event: its proof fails below
+    bad = verify_inclusions(size, root, ((seq, leaf, _lookup(table, paths.get(seq, []))) for seq, leaf in leaves))
     for seq in bad[:20]:
         results.append((f"event {seq}: its inclusion proof fails (the event was altered, or its proof)", False))
     if len(bad) > 20:
         results.append((f"... and {len(bad) - 20} more events whose inclusion proofs fail", False))
     results.append((f"{len(parsed)} events included in checkpoint {size}", not bad and bool(parsed)))
-    scope = manifest.get("scope", {})
+    scope_problems = _check_scope(statement, manifest, parsed, covering)
+    results += scope_problems
+    withheld = statement.get("withheld")
+    results.append(
+        (f"events {first} to {last} are the signed scope, {withheld} of another matter withheld", not scope_problems)
+    )
     if scope.get("kind") == "deployment":
         lines = [line for line in contents["receipts.jsonl"].splitlines() if line.strip()]
         receipts = [r if isinstance(r, dict) else {} for r in _json_objects(lines)]
@@ -451,9 +539,10 @@ def verify_bundle(path: str, public_key: bytes | None = None) -> list[tuple[str,
             f" + receipts {recomputed['receipts']}"
         )
         results.append((label, not ledger_problems))
-        claimed = manifest.get("ledger")
-        if claimed is not None and claimed != recomputed:
-            results.append((f"the server's ledger {claimed} matches the one recomputed {recomputed}", False))
+        claimed = statement.get("ledger")
+        results.append(
+            (f"the signed final ledger {claimed} is the one recomputed from the events", claimed == recomputed)
+        )
     return results
 
 

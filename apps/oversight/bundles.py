@@ -27,7 +27,10 @@ from govern import policy
 
 from . import reconciliation
 
-FORMAT = "govern-evidence-bundle/1"
+FORMAT = "govern-evidence-bundle/2"
+SCOPE_FORMAT = "govern-bundle-scope/1"
+# Prefixed to the signed scope statement so that its signature can never be taken for a checkpoint's.
+SCOPE_CONTEXT = b"govern-bundle-scope/1\n"
 VERIFIER = Path(__file__).resolve().parent.parent / "audit" / "verifier.py"
 README = """Govern evidence bundle
 ======================
@@ -41,10 +44,13 @@ Pass --public-key with the keys the force publishes to pin them; otherwise the b
 the key that signed each checkpoint printed for you to compare. The key is rotated from time to time, so
 public_key.pem may hold several PEM blocks: the current key first, then every earlier one. The verifier checks every
 checkpoint signature, every event's inclusion proof, the consistency of the covering checkpoint with the latest,
-that no event is missing or out of order, and, for a deployment, that faces processed = alerts + deletion receipts.
+that no event is missing or out of order, the signed scope (scope.json: where the bundle starts and ends, the
+deployment and its state, which events it withholds, the final ledger), so a bundle whose head, tail or middle was
+cut off fails, and, for a deployment, that faces processed = alerts + deletion receipts, as signed.
 
-Files: manifest.json (scope, sequence range, file hashes), events.jsonl (each event's canonical JSON, exactly as
-hashed), proofs.json (each event's audit path, as [seq, hash numbers...] into one table of hashes),
+Files: manifest.json (scope, sequence range, file hashes), scope.json (the signed scope statement), events.jsonl
+(each event's canonical JSON, exactly as hashed; an event of another matter inside the range is its leaf hash
+only, marked "withheld"), proofs.json (each event's audit path, as [seq, hash numbers...] into one table of hashes),
 checkpoints.json, receipts.jsonl, public_key.pem, verify_bundle.py.
 """
 
@@ -72,8 +78,9 @@ class Scope:
         return f"govern-bundle-{self.start:%Y%m%d%H%M}-{self.end:%Y%m%d%H%M}.zip"
 
 
-_DEPLOYMENT_RANGE = """
-SELECT min(seq), max(seq) FROM (
+# The events that concern a deployment: its own, its captures' (frames, deletions) and its alerts' (raised, judged,
+# engaged, stopped). Everything else inside its range is another matter.
+_DEPLOYMENT_EVENTS = """
     SELECT seq FROM audit_event WHERE target_type = 'deployments.deployment' AND target_id = %(id)s
     UNION ALL
     SELECT e.seq FROM audit_event e JOIN matching_capture c
@@ -81,8 +88,8 @@ SELECT min(seq), max(seq) FROM (
     UNION ALL
     SELECT e.seq FROM audit_event e JOIN matching_alert a
         ON e.target_type = 'matching.alert' AND e.target_id = a.id::text WHERE a.deployment_id = %(pk)s
-) AS concerned
 """
+_DEPLOYMENT_RANGE = f"SELECT min(seq), max(seq) FROM ({_DEPLOYMENT_EVENTS}) AS concerned"  # noqa: S608 (fixed text)
 
 
 def seq_range(scope: Scope) -> tuple[int, int]:
@@ -166,6 +173,33 @@ def _receipts(scope: Scope, first: int, last: int) -> list[dict]:
     ]
 
 
+def _concerned(scope: Scope) -> set[int] | None:
+    """The sequence numbers of the events that concern a deployment (None for a time range: every event does)."""
+    if scope.deployment is None:
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(_DEPLOYMENT_EVENTS, {"id": str(scope.deployment.pk), "pk": scope.deployment.pk})
+        return {seq for (seq,) in cursor.fetchall()}
+
+
+def _withheld_line(seq: int, leaf: bytes) -> str:
+    """Another matter's event inside the range: its leaf hash only, enough to check the tree and nothing more."""
+    return json.dumps({"seq": seq, "withheld": "another matter", "leaf_hash": leaf.hex()}, separators=(",", ":"))
+
+
+def withheld_digest(seqs: list[int]) -> str:
+    """The SHA-256 of the withheld events' sequence numbers, comma-separated in order (as the verifier computes it)."""
+    return hashlib.sha256(",".join(map(str, seqs)).encode()).hexdigest()
+
+
+def _signed_scope(statement: dict) -> dict:
+    """The scope statement with the log's signature: where the bundle starts and ends, what it withholds, the final
+    ledger. A bundle cut short, or with events turned into hashes, no longer matches what was signed."""
+    message = SCOPE_CONTEXT + json.dumps(statement, sort_keys=True, separators=(",", ":")).encode()
+    signature = base64.b64encode(signing.sign(message)).decode()
+    return {"statement": statement, "key_id": signing.key_id(), "signature": signature}
+
+
 def build(actor, scope: Scope) -> tuple[bytes, dict]:
     """The bundle's bytes and its manifest; the export is logged (a disclosure) before the bytes leave."""
     policy.require(actor, "oversight.export_bundle")
@@ -193,8 +227,37 @@ def build(actor, scope: Scope) -> tuple[bytes, dict]:
         "latest": _checkpoint_json(latest),
         "consistency": [p.hex() for p in consistency.proof],
     }
+    concerned = _concerned(scope)
+    withheld = [seq for seq, _, _ in rows if concerned is not None and seq not in concerned]
+    lines = [
+        canonical if concerned is None or seq in concerned else _withheld_line(seq, leaves[seq])
+        for seq, canonical, _ in rows
+    ]
+    ledger = None
+    if scope.deployment is not None:
+        counted = reconciliation.ledgers(Deployment.objects.filter(pk=scope.deployment.pk))[0]
+        ledger = {"faces": counted.faces, "alerts": counted.alerts, "receipts": counted.receipts}
+    statement = {
+        "format": SCOPE_FORMAT,
+        "scope": scope.describe(),
+        "first_seq": first,
+        "first_leaf_hash": leaves[first].hex(),
+        "last_seq": last,
+        "last_leaf_hash": leaves[last].hex(),
+        "events": len(rows),
+        "withheld": len(withheld),
+        "withheld_sha256": withheld_digest(withheld),
+        "ledger": ledger,
+        "tree_size": covering.tree_size,
+        "root_hash": bytes(covering.root_hash).hex(),
+        "signed_at": audit.format_time(timezone.now()),
+    }
+    if scope.deployment is not None:
+        statement["scope"]["state"] = Deployment.objects.values_list("state", flat=True).get(pk=scope.deployment.pk)
+    signed_scope = _signed_scope(statement)
     files = {
-        "events.jsonl": ("\n".join(canonical for _, canonical, _ in rows) + "\n").encode(),
+        "scope.json": json.dumps(signed_scope, indent=1, sort_keys=True).encode(),
+        "events.jsonl": ("\n".join(lines) + "\n").encode(),
         "proofs.json": json.dumps(proof_document, separators=(",", ":")).encode(),
         "receipts.jsonl": "".join(json.dumps(r, sort_keys=True) + "\n" for r in _receipts(scope, first, last)).encode(),
         "checkpoints.json": json.dumps(checkpoints, indent=1).encode(),
@@ -214,16 +277,22 @@ def build(actor, scope: Scope) -> tuple[bytes, dict]:
         "key_ids": list(signing.public_keys()),
         "files": {name: hashlib.sha256(content).hexdigest() for name, content in files.items()},
     }
-    if scope.deployment is not None:
-        ledger = reconciliation.ledgers(Deployment.objects.filter(pk=scope.deployment.pk))[0]
-        manifest["ledger"] = {"faces": ledger.faces, "alerts": ledger.alerts, "receipts": ledger.receipts}
+    if ledger is not None:
+        manifest["ledger"] = ledger
     with transaction.atomic():
         target = scope.deployment if scope.deployment is not None else ("audit.event", f"{first}-{last}")
         audit.record(
             "bundle.exported",
             target,
             actor,
-            data={"scope": manifest["scope"], "first_seq": first, "last_seq": last, "checkpoint": covering.tree_size},
+            data={
+                "scope": manifest["scope"],
+                "first_seq": first,
+                "last_seq": last,
+                "checkpoint": covering.tree_size,
+                "withheld": len(withheld),
+                "scope_sha256": hashlib.sha256(files["scope.json"]).hexdigest(),
+            },
             reason="Evidence bundle for an oversight body",
         )
     buffer = io.BytesIO()
