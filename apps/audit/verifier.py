@@ -432,6 +432,68 @@ def _check_scope(statement: dict, manifest: dict, parsed, covering: dict) -> lis
     return results
 
 
+OUTCOME_FALSE = "false_after_engagement"
+
+
+def _figures(parsed, deployment: int) -> dict:
+    """The deployment's published figures recomputed from its events: faces and alerts from the frames, true and false
+    alerts, engagements and outcomes from the judgements and stop records on its alerts (the latest of each)."""
+    faces, alerts, judged, engaged, outcomes = 0, set(), {}, set(), {}
+    for _seq, _line, event in parsed:
+        if _withheld(event):
+            continue
+        data, action = event.get("data") or {}, event.get("action")
+        if action == "capture.processed" and data.get("deployment") == deployment:
+            faces += int(data.get("faces", 0))
+        elif action == "alert.raised" and data.get("deployment") == deployment:
+            alerts.add(event.get("target_id"))
+    for _seq, _line, event in parsed:
+        if _withheld(event) or event.get("target_id") not in alerts or event.get("target_type") != "matching.alert":
+            continue
+        data, action, alert = event.get("data") or {}, event.get("action"), event.get("target_id")
+        if action == "alert.adjudicated":
+            judged[alert] = bool(data.get("match"))
+        elif action == "alert.engaged":
+            engaged.add(alert)
+        elif action == "alert.outcome":
+            outcomes[alert] = data.get("outcome")
+    false = {alert for alert, match in judged.items() if not match} | {
+        alert for alert, outcome in outcomes.items() if outcome == OUTCOME_FALSE
+    }
+    return {
+        "faces_processed": faces,
+        "alerts": len(alerts),
+        "true_alerts": sum(1 for alert, match in judged.items() if match and alert not in false),
+        "false_alerts": len(false),
+        "engagements": len(engaged),
+        "arrests": sum(1 for outcome in outcomes.values() if outcome == "arrest"),
+        "other_outcomes": sum(1 for outcome in outcomes.values() if outcome == "other_action"),
+    }
+
+
+def _decisions(statement: dict, parsed, earlier: list, failed: set) -> list[tuple[str, bool]]:
+    """Each decision the signed scope names, found whole in the bundle with its signed leaf hash and a proof."""
+    held = {seq: (line, event) for seq, line, event in parsed} | {seq: (line, event) for seq, line, event in earlier}
+    results = []
+    for decision in statement.get("decisions") or []:
+        seq, action = decision.get("seq"), decision.get("action")
+        line, event = held.get(seq, (None, {}))
+        whole = line is not None and not _withheld(event) and event.get("action") == action
+        ok = whole and leaf_hash(line).hex() == decision.get("leaf_hash") and seq not in failed
+        data = event.get("data") or {}
+        what = {
+            "deployment.authorise": f"authorised by {event.get('actor')} with list hash {data.get('watchlist_hash')}",
+            "watchlist.approve": f"list version {data.get('version')} approved by {event.get('actor')}, "
+            f"hash {data.get('content_hash')}",
+            "governance.countersigned": f"threshold {data.get('threshold')} (version {data.get('version')}) "
+            f"countersigned by {event.get('actor')}",
+            "engine.approve": f"engine {data.get('engine')} (weights {str(data.get('weights_sha256'))[:16]}) approved "
+            f"by {event.get('actor')}",
+        }.get(action, action)
+        results.append((f"decision, event {seq}: {what}", ok))
+    return results
+
+
 def _ledger(parsed, receipts: list[dict], deployment: int) -> tuple[dict, list[str]]:
     """Recompute faces = alerts + receipts for one deployment from its events and receipts."""
     faces = alerts = deleted = 0
@@ -511,8 +573,14 @@ def verify_bundle(path: str, public_key: bytes | None = None) -> list[tuple[str,
     size, root = covering["tree_size"], _hex(covering["root_hash"])
     if proofs.get("tree_size") != size:
         results.append((f"the proofs are for tree size {proofs.get('tree_size')}, not checkpoint {size}", False))
+    decision_lines = [line for line in contents.get("decisions.jsonl", b"").split(b"\n") if line]
+    earlier = [
+        (event.get("seq"), line, event)
+        for line, event in zip(decision_lines, _json_objects(decision_lines), strict=True)
+        if isinstance(event, dict)
+    ]
     leaves = []
-    for seq, line, event in parsed:
+    for seq, line, event in parsed + earlier:
         try:
             leaves.append((seq, _leaf_of(line, event)))
         except ValueError:
@@ -523,6 +591,7 @@ def verify_bundle(path: str, public_key: bytes | None = None) -> list[tuple[str,
     if len(bad) > 20:
         results.append((f"... and {len(bad) - 20} more events whose inclusion proofs fail", False))
     results.append((f"{len(parsed)} events included in checkpoint {size}", not bad and bool(parsed)))
+    results += _decisions(statement, parsed, earlier, set(bad))
     scope_problems = _check_scope(statement, manifest, parsed, covering)
     results += scope_problems
     withheld = statement.get("withheld")
@@ -543,6 +612,14 @@ def verify_bundle(path: str, public_key: bytes | None = None) -> list[tuple[str,
         results.append(
             (f"the signed final ledger {claimed} is the one recomputed from the events", claimed == recomputed)
         )
+        published, figures = statement.get("published"), _figures(parsed, scope["deployment"])
+        if published is None:
+            results.append((f"no figures published yet; recomputed from the events: {figures}", True))
+        else:
+            differ = [f"{name}: published {published.get(name)}, recomputed {value}"
+                      for name, value in figures.items() if published.get(name) != value]  # fmt: skip
+            label = "the published figures are the ones recomputed from the events"
+            results.append((f"{label} ({'; '.join(differ)})" if differ else f"{label}: {figures}", not differ))
     return results
 
 

@@ -21,7 +21,7 @@ from django.utils import timezone
 from apps.audit import merkle, proofs, signing
 from apps.audit import services as audit
 from apps.audit.models import Checkpoint, Event
-from apps.deployments.models import Deployment
+from apps.deployments.models import Deployment, PublishedFigures
 from apps.matching.models import DeletionReceipt
 from govern import policy
 
@@ -192,12 +192,64 @@ def withheld_digest(seqs: list[int]) -> str:
     return hashlib.sha256(",".join(map(str, seqs)).encode()).hexdigest()
 
 
+FIGURES = ("faces_processed", "alerts", "true_alerts", "false_alerts", "engagements", "arrests", "other_outcomes")
+
+
+def _published(scope: Scope) -> dict | None:
+    """A deployment's published figures as they stand (None for a range, or before any are published)."""
+    if scope.deployment is None:
+        return None
+    figures = PublishedFigures.objects.filter(deployment=scope.deployment).values(*FIGURES).first()
+    return dict(figures) if figures else None
+
+
 def _signed_scope(statement: dict) -> dict:
     """The scope statement with the log's signature: where the bundle starts and ends, what it withholds, the final
     ledger. A bundle cut short, or with events turned into hashes, no longer matches what was signed."""
     message = SCOPE_CONTEXT + json.dumps(statement, sort_keys=True, separators=(",", ":")).encode()
     signature = base64.b64encode(signing.sign(message)).decode()
     return {"statement": statement, "key_id": signing.key_id(), "signature": signature}
+
+
+def _latest(events, wanted) -> Event | None:
+    """The newest of these events whose data `wanted` accepts."""
+    for event in events.order_by("-seq"):
+        if wanted(event.data):
+            return event
+    return None
+
+
+def decisions(deployment: Deployment) -> list[Event]:
+    """The decisions a deployment ran under, as logged: its authorisation, the approval of the watchlist version it
+    was authorised with, the countersigned threshold it ran at (none when it is the configured default), and the
+    approval of each engine that processed its faces."""
+    found = []
+    authorised = _latest(
+        Event.objects.filter(
+            action="deployment.authorise", target_type="deployments.deployment", target_id=str(deployment.pk)
+        ),
+        lambda data: True,
+    )
+    if deployment.watchlist_id is not None:
+        approvals = Event.objects.filter(
+            action="watchlist.approve", target_type="watchlists.watchlist", target_id=str(deployment.watchlist_id)
+        )
+        found.append(_latest(approvals, lambda data: data.get("content_hash") == deployment.authorised_watchlist_hash))
+    threshold = str(deployment.threshold)
+    countersigned = Event.objects.filter(action="governance.countersigned")
+    if authorised is not None:
+        countersigned = countersigned.filter(seq__lt=authorised.seq)
+    found.append(
+        _latest(countersigned, lambda data: data.get("kind") == "threshold" and data.get("threshold") == threshold)
+    )
+    engines = set(DeletionReceipt.objects.filter(deployment=deployment).values_list("engine", flat=True).distinct())
+    engines |= set(deployment.alerts.values_list("engine", flat=True).distinct())
+    for engine in sorted(engines):
+        found.append(
+            _latest(Event.objects.filter(action="engine.approve"), lambda data, e=engine: data.get("engine") == e)
+        )
+    found.append(authorised)
+    return sorted((event for event in found if event is not None), key=lambda event: event.seq)
 
 
 def build(actor, scope: Scope) -> tuple[bytes, dict]:
@@ -213,11 +265,14 @@ def build(actor, scope: Scope) -> tuple[bytes, dict]:
         raise BundleError("The log has a gap in this range; run `manage.py audit verify`.")
     leaves = {seq: bytes(leaf) for seq, _, leaf in rows}
     nodes = _Nodes(leaves, first, last, covering.tree_size)
+    # The decisions it ran under: whole wherever they are; those before the range travel beside it with their proofs.
+    ruled = decisions(scope.deployment) if scope.deployment is not None else []
+    earlier = [event for event in ruled if not first <= event.seq <= last]
     # Each event's audit path, its hashes written once in a shared table: neighbouring events share most of
     # their paths, so the file is a fifth of the size and the verifier decodes each hash once.
     table: dict[bytes, int] = {}
     paths = []
-    for seq, _, _ in rows:
+    for seq in [event.seq for event in earlier] + [seq for seq, _, _ in rows]:
         path = merkle.inclusion_proof(seq, covering.tree_size, nodes)
         paths.append([seq, *(table.setdefault(value, len(table)) for value in path)])
     proof_document = {"tree_size": covering.tree_size, "hashes": [value.hex() for value in table], "paths": paths}
@@ -228,6 +283,8 @@ def build(actor, scope: Scope) -> tuple[bytes, dict]:
         "consistency": [p.hex() for p in consistency.proof],
     }
     concerned = _concerned(scope)
+    if concerned is not None:
+        concerned |= {event.seq for event in ruled}
     withheld = [seq for seq, _, _ in rows if concerned is not None and seq not in concerned]
     lines = [
         canonical if concerned is None or seq in concerned else _withheld_line(seq, leaves[seq])
@@ -248,6 +305,10 @@ def build(actor, scope: Scope) -> tuple[bytes, dict]:
         "withheld": len(withheld),
         "withheld_sha256": withheld_digest(withheld),
         "ledger": ledger,
+        "published": _published(scope),
+        "decisions": [
+            {"seq": event.seq, "action": event.action, "leaf_hash": bytes(event.leaf_hash).hex()} for event in ruled
+        ],
         "tree_size": covering.tree_size,
         "root_hash": bytes(covering.root_hash).hex(),
         "signed_at": audit.format_time(timezone.now()),
@@ -258,6 +319,7 @@ def build(actor, scope: Scope) -> tuple[bytes, dict]:
     files = {
         "scope.json": json.dumps(signed_scope, indent=1, sort_keys=True).encode(),
         "events.jsonl": ("\n".join(lines) + "\n").encode(),
+        "decisions.jsonl": "".join(event.canonical + "\n" for event in earlier).encode(),
         "proofs.json": json.dumps(proof_document, separators=(",", ":")).encode(),
         "receipts.jsonl": "".join(json.dumps(r, sort_keys=True) + "\n" for r in _receipts(scope, first, last)).encode(),
         "checkpoints.json": json.dumps(checkpoints, indent=1).encode(),
