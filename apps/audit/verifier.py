@@ -521,13 +521,93 @@ def _ledger(parsed, receipts: list[dict], deployment: int) -> tuple[dict, list[s
     return {"faces": faces, "alerts": alerts, "receipts": len(mine)}, problems
 
 
+COURT_FORMAT = "govern-court-export/1"
+
+
+def _verify_court(contents: dict, keys: dict[str, bytes], covering: dict) -> list[tuple[str, bool]]:
+    """A court evidence export: the signed statement, its events and their proofs, the probe's hash as logged when
+    the alert was raised, the score against the threshold, and what was decided on the alert."""
+    results = []
+    signed_scope = json.loads(contents["scope.json"])
+    statement = signed_scope["statement"]
+    named, ok = _scope_signed(keys, signed_scope)
+    alert = statement.get("alert")
+    results.append(
+        (f"the export of alert {alert} is signed by key {named}", ok and statement.get("format") == COURT_FORMAT)
+    )
+    if (covering.get("tree_size"), covering.get("root_hash")) != (
+        statement.get("tree_size"),
+        statement.get("root_hash"),
+    ):
+        results.append(("the covering checkpoint is the one the signed statement names", False))
+    lines = [line for line in contents["events.jsonl"].split(b"\n") if line]
+    held = {}
+    for line, event in zip(lines, _json_objects(lines), strict=True):
+        if isinstance(event, dict) and _is_size(event.get("seq")):
+            held[event["seq"]] = (line, event)
+    proofs = json.loads(contents["proofs.json"])
+    table = [bytes.fromhex(value) for value in proofs["hashes"]]
+    paths = {entry[0]: entry[1:] for entry in proofs["paths"] if isinstance(entry, list) and entry}
+    size, root = covering["tree_size"], _hex(covering["root_hash"])
+    signed = statement.get("events") or []
+    present = [(item["seq"], held[item["seq"]][0]) for item in signed if item.get("seq") in held]
+    bad = set(
+        verify_inclusions(
+            size, root, ((seq, leaf_hash(line), _lookup(table, paths.get(seq, []))) for seq, line in present)
+        )
+    )
+    for item in signed:
+        seq, action = item.get("seq"), item.get("action")
+        line, event = held.get(seq, (None, {}))
+        fine = (
+            line is not None
+            and event.get("action") == action
+            and leaf_hash(line).hex() == item.get("leaf_hash")
+            and seq not in bad
+        )
+        data = event.get("data") or {}
+        detail = {
+            "alert.adjudicated": f" ({'true match' if data.get('match') else 'false alert'} by {event.get('actor')}: "
+            f"{event.get('reason')})",
+            "alert.outcome": f" ({data.get('outcome')}; identity {data.get('identity_check')}, "
+            f"{data.get('stop_minutes')} min)",
+            "alert.engaged": f" (by {event.get('actor')})",
+        }.get(action, "")
+        results.append((f"event {seq} {action}{detail}: present, as signed, included in checkpoint {size}", fine))
+    raised = next((event for _line, event in held.values() if event.get("action") == "alert.raised"), None)
+    record = json.loads(contents["alert.json"])
+    probe = hashlib.sha256(contents.get("probe.jpg", b"")).hexdigest()
+    if raised is None:
+        results.append(("the alert's raising is among the events", False))
+    else:
+        logged = raised.get("data") or {}
+        results.append(
+            (f"probe.jpg is the face logged when the alert was raised (SHA-256 {probe[:16]}…)",
+             probe == logged.get("probe_sha256") == statement.get("probe_sha256"))
+        )  # fmt: skip
+        score, threshold = logged.get("score"), logged.get("threshold")
+        try:
+            above = float(score) >= float(threshold)
+        except (TypeError, ValueError):
+            above = False
+        results.append((f"score {score} at or above threshold {threshold}, engine {logged.get('engine')}", above))
+        same = all(
+            str(record.get(name)) == str(logged.get(name)) for name in ("engine", "weights_sha256", "threshold")
+        ) and round(float(record.get("score", -1)), 6) == round(float(score or 0), 6)
+        results.append(("alert.json's score, threshold and engine are those logged", same))
+    if "reference.jpg" in contents:
+        reference = hashlib.sha256(contents["reference.jpg"]).hexdigest()
+        results.append(("reference.jpg is the image signed for", reference == statement.get("reference_sha256")))
+    return results
+
+
 def verify_bundle(path: str, public_key: bytes | None = None) -> list[tuple[str, bool]]:
     """Check an evidence bundle; a list of (what was checked, whether it held), naming any bad event by seq."""
     results: list[tuple[str, bool]] = []
     with zipfile.ZipFile(path) as archive:
         manifest = json.loads(archive.read("manifest.json"))
-        if manifest.get("format") != BUNDLE_FORMAT:
-            return [(f"bundle format {manifest.get('format')!r} is {BUNDLE_FORMAT}", False)]
+        if manifest.get("format") not in (BUNDLE_FORMAT, COURT_FORMAT):
+            return [(f"bundle format {manifest.get('format')!r} is {BUNDLE_FORMAT} or {COURT_FORMAT}", False)]
         contents = {name: archive.read(name) for name in manifest["files"]}
     for name, digest in manifest["files"].items():
         if hashlib.sha256(contents[name]).hexdigest() != digest:
@@ -551,6 +631,8 @@ def verify_bundle(path: str, public_key: bytes | None = None) -> list[tuple[str,
     results.append((f"checkpoint {covering['tree_size']} is a prefix of checkpoint {latest['tree_size']}", consistent))
     if "scope.json" not in contents:
         return [*results, ("the bundle's scope is signed (scope.json)", False)]
+    if manifest["format"] == COURT_FORMAT:
+        return results + _verify_court(contents, keys, covering)
     signed_scope = json.loads(contents["scope.json"])
     statement = signed_scope["statement"]
     named, ok = _scope_signed(keys, signed_scope)

@@ -58,6 +58,7 @@ def alert_queue(request, pk, target, reason):
         "person_fields": _person_fields(),
         "AlertState": AlertState,
         "may_judge": policy.may(request.user, "matching.adjudicate_alert"),
+        "may_export_court": policy.may(request.user, "oversight.export_court_evidence"),
         **_queue_figures(request.user, deployment, since=max((alert.pk for alert in alerts), default=0)),
     }
     return render(request, "matching/alerts.html", context)

@@ -111,8 +111,10 @@ def seq_range(scope: Scope) -> tuple[int, int]:
 class _Nodes:
     """Tree nodes for many proofs over one run of leaves: fetched a level at a time, the rest on demand."""
 
-    def __init__(self, leaves: dict[int, bytes], first: int, last: int, size: int):
+    def __init__(self, leaves: dict[int, bytes], first: int, last: int, size: int, prefetch: bool = True):
         self.nodes = {(0, seq): value for seq, value in leaves.items()}
+        if not prefetch:  # a few leaves far apart: their paths' nodes are fetched one by one
+            return
         clauses, params = [], []
         for level in range(1, size.bit_length() + 1):
             clauses.append('(level = %s AND "index" BETWEEN %s AND %s)')

@@ -10,6 +10,7 @@ urlpatterns = [
     path("deployments/<int:pk>/", views.deployment, name="deployment"),
     path("deployments/<int:pk>/bundle.zip", views.deployment_bundle, name="deployment-bundle"),
     path("bundle.zip", views.range_bundle, name="range-bundle"),
+    path("alerts/<int:pk>/court-export.zip", views.court_export, name="court-export"),
     path("verify_bundle.py", views.verifier_file, name="verifier"),
     path("retention/", views.retention, name="retention"),
     path("retention/sweep/", views.sweep, name="sweep"),

@@ -16,12 +16,13 @@ from apps.audit.access import reason_required
 from apps.audit.models import Checkpoint
 from apps.deployments.models import Deployment
 from apps.matching import selectors as matching_selectors
+from apps.matching.models import Alert
 from govern import policy
 from govern.db_router import reads_from_replica
 from govern.errors import Conflict
 from govern.pages import form_errors, perform, visible_or_404
 
-from . import access_review, bundles, equality, reconciliation, services
+from . import access_review, bundles, court, equality, reconciliation, services
 from .choices import ChangeKind, ChangeState
 from .forms import AccessSearchForm, DecisionForm, ProposalForm, RangeForm, RetentionForm
 from .models import GovernedChange, Notification, RetentionPolicy
@@ -104,6 +105,24 @@ def deployment_bundle(request, pk):
         messages.error(request, str(exc))
         return redirect("oversight:deployment", pk=pk)
     return _zip(content, scope.filename())
+
+
+def _court_alert(request, pk):
+    """The alert a court export is produced from: a privacy officer's, of an alert they see."""
+    policy.require(request.user, "oversight.export_court_evidence")
+    return visible_or_404(request.user, Alert.objects.all(), pk)
+
+
+@login_required
+@require_safe
+@reason_required(_court_alert)
+def court_export(request, pk, target, reason):
+    """One alert's court evidence export (zip), produced with the reason given; the export is logged."""
+    try:
+        content, _ = court.build(request.user, target, reason)
+    except bundles.BundleError as exc:
+        return HttpResponse(str(exc), status=409, content_type="text/plain")
+    return _zip(content, court.filename(target))
 
 
 @login_required

@@ -333,6 +333,8 @@ TABLE: dict[str, Access] = {
     "/oversight/deployments/{pk}/": page(OVERSEERS),
     "/oversight/deployments/{pk}/bundle.zip": page(OVERSEERS),
     "/oversight/bundle.zip": page(OVERSEERS),
+    # An alert's court export holds its images: a privacy officer's, with a reason.
+    "/oversight/alerts/{pk}/court-export.zip": consulting("court export", page({PRIVACY})),
     "/oversight/verify_bundle.py": page(OVERSEERS),
     "/oversight/retention/": page(GOVERNANCE_READERS, post={PRIVACY}),
     "/oversight/retention/sweep/": button({PRIVACY}),
@@ -347,6 +349,7 @@ TABLE: dict[str, Access] = {
     "/api/oversight/equality/": api(OVERSEERS),
     "/api/oversight/access/": api(OVERSEERS),
     "/api/oversight/deployments/{pk}/bundle/": api(OVERSEERS),
+    "/api/oversight/alerts/{pk}/court-export/": consulting("court export", api({PRIVACY})),
     "/api/oversight/retention/": api(GOVERNANCE_READERS),
     "/api/oversight/retention/set/": api_action({PRIVACY}, gate=GOVERNANCE_READERS),
     "/api/oversight/retention/sweep/": api_action({PRIVACY}, gate=GOVERNANCE_READERS),

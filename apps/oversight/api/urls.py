@@ -31,5 +31,6 @@ urlpatterns = [
     path("equality/", views.EqualityView.as_view(), name="oversight-equality"),
     path("access/", views.AccessLogView.as_view(), name="oversight-access"),
     path("deployments/<signed:pk>/bundle/", views.BundleView.as_view(), name="oversight-bundle"),
+    path("alerts/<signed:pk>/court-export/", views.CourtExportView.as_view(), name="oversight-court-export"),
     *router.urls,
 ]

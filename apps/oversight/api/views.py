@@ -11,11 +11,14 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.audit.access import stated_reason
 from apps.deployments.models import Deployment
+from apps.matching.models import Alert
 from govern.api.permissions import PolicyPermission
 from govern.api.viewsets import RestrictedViewSet, StrictQueryMixin, boolean_parameter
+from govern.errors import Conflict
 
-from .. import access_review, bundles, equality, reconciliation, services
+from .. import access_review, bundles, court, equality, reconciliation, services
 from ..forms import AccessSearchForm
 from ..models import GovernedChange, Notification, RetentionPolicy
 from .serializers import (
@@ -207,6 +210,31 @@ class AccessLogView(_PolicyView):
             services.log_access_export(request.user, chosen, len(rows), "csv")
             return HttpResponse(content, content_type=content_type)
         return Response(AccessEventSerializer(rows, many=True).data)
+
+
+class CourtExportView(_PolicyView):
+    """One alert's court evidence export (zip): its images, events with their proofs, and the decisions it ran under;
+    checked offline with verify_bundle.py. Needs a reason; the export is logged."""
+
+    policy_action = "oversight.export_court_evidence"
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("id", int, OpenApiParameter.PATH, description="The alert's id."),
+            OpenApiParameter("reason", str, required=True),
+        ],
+        responses={(200, "application/zip"): OpenApiTypes.BINARY},
+    )
+    def get(self, request, pk):
+        reason = stated_reason(request)
+        alert = get_object_or_404(Alert.objects.restrict(request.user, "view"), pk=pk)
+        try:
+            content, _ = court.build(request.user, alert, reason)
+        except bundles.BundleError as exc:
+            raise Conflict(str(exc)) from exc
+        response = HttpResponse(content, content_type="application/zip")
+        response["Content-Disposition"] = content_disposition_header(True, court.filename(alert))
+        return response
 
 
 class BundleView(_PolicyView):
