@@ -17,8 +17,9 @@ if [ -z "${CELERY_BROKER_URL:-}" ]; then
 fi
 
 if [ -z "${DATABASE_URL:-}" ]; then
-  echo "No DATABASE_URL: using the embedded PostgreSQL with pgvector in .pgdata/"
-  "$BIN/python" -m govern.embedded_db start
+  # The settings read GOVERN_PGDATA too, so the server started here is the one every command below uses.
+  echo "No DATABASE_URL: using the embedded PostgreSQL with pgvector in ${GOVERN_PGDATA:-.pgdata/}"
+  "$BIN/python" -m govern.embedded_db start ${GOVERN_PGDATA:+"$GOVERN_PGDATA"}
 fi
 "$BIN/python" manage.py migrate --noinput
 "$BIN/python" manage.py collectstatic --noinput -v 0
