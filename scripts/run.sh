@@ -8,6 +8,14 @@ export DEBUG="${DEBUG:-true}"
 export DJANGO_SETTINGS_MODULE="${DJANGO_SETTINGS_MODULE:-govern.settings.base}"
 PORT="${PORT:-8000}"
 
+# Without real weights the engine is uncalibrated: it scores every face above 0.999, so at the usual 0.600 every face
+# would alert and no receipt would ever be made. The demo runs at 1.000 instead, where of what the demo camera shows
+# only the enrolled photographs alert (README, "The demo"); the oversight demo puts it in force, countersigned.
+case "$(printf '%s' "${FACE_ALLOW_DOWNLOAD:-}" | tr '[:upper:]' '[:lower:]')" in
+  true | yes | on | 1) ;;
+  *) [ -n "${FACE_WEIGHTS:-}" ] || export MATCH_THRESHOLD="${MATCH_THRESHOLD:-1.000}" ;;
+esac
+
 if [ -z "${CELERY_BROKER_URL:-}" ]; then
   if "$BIN/python" -c "import redis; redis.Redis(host='127.0.0.1', port=6379, socket_timeout=1).ping()" 2>/dev/null; then
     export CELERY_BROKER_URL="redis://127.0.0.1:6379/0"
