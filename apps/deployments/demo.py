@@ -168,7 +168,10 @@ def seed(stdout) -> None:
             live = authorised(
                 PLACES[1], vans[1], start, start + datetime.timedelta(hours=5), at=start - datetime.timedelta(hours=1)
             )
-            services.try_go_live(live, now=now)
+            went_live, conditions = services.try_go_live(live, now=now)
+            if not went_live:
+                failing = " ".join(condition.detail for condition in conditions if not condition.ok)
+                stdout.write(f"{live.reference} did not go live: {failing}")
         upcoming_list = Watchlist.objects.filter(
             purpose__startswith=MARK, state=WatchlistState.APPROVED, intended_start__gt=now
         ).first()

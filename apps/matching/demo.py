@@ -109,16 +109,6 @@ def _completed(place, started_hours_ago: int, first_passer_by: int, shown, outco
     return deployments.complete(deployment)
 
 
-def _engine_warning() -> str:
-    _name, _weights, calibrated = engine_approval.engine_identity()
-    if calibrated or settings.MATCH_THRESHOLD >= 1:
-        return ""
-    return (
-        f" The engine is uncalibrated: at threshold {settings.MATCH_THRESHOLD} every face alerts; `make run` sets"
-        " MATCH_THRESHOLD=1.000 (README, The demo)."
-    )
-
-
 def seed(stdout) -> None:
     """Make sure the engine is approved; make and film the completed demo deployments, and film the live one."""
     name, _weights, calibrated = engine_approval.engine_identity()
@@ -133,23 +123,27 @@ def seed(stdout) -> None:
     stdout.write(f"Face engine {name} ({'calibrated' if calibrated else 'UNCALIBRATED'}) approved for the demo.")
     now = timezone.now().replace(second=0, microsecond=0)
     demo = Deployment.objects.filter(grounds__startswith=MARK)
-    filmed = []
+    fed = []
     with transaction.atomic():
         if not Capture.objects.filter(deployment__in=demo.filter(state=DeploymentState.COMPLETED)).exists():
             try:
                 with transaction.atomic():
-                    filmed += [_completed(*completed, now=now) for completed in COMPLETED]
+                    fed += [_completed(*completed, now=now) for completed in COMPLETED]
             except NotLive as refusal:
                 stdout.write(f"The demo's completed deployments were not made: the gate refused {refusal}")
         live = deployments_demo.live_now()
         if live is not None and not Capture.objects.filter(deployment=live).exists():
             _film(live, _shots(LIVE_FIRST_PASSER_BY, LIVE_SHOWN))
-            filmed.append(live)
-    for deployment in filmed:
+            fed.append(live)
+    for deployment in fed:
         counts = alert_handling.reconciliation(deployment)
         stdout.write(
-            f"Demo frames through the capture API: {deployment.reference} ({deployment.get_state_display().lower()}):"
-            f" faces {counts['faces']} = alerts {counts['alerts']} + deletion receipts {counts['receipts']}."
+            f"Demo frames through the capture API: {deployment.reference} ({deployment.get_state_display().lower()},"
+            f" threshold {deployment.threshold}): faces {counts['faces']} = alerts {counts['alerts']} + deletion"
+            f" receipts {counts['receipts']}."
         )
-    if filmed:
-        stdout.write(f"Demo threshold {settings.MATCH_THRESHOLD}.{_engine_warning()}")
+    if not calibrated and any(deployment.threshold < 1 for deployment in fed):
+        stdout.write(
+            "With the uncalibrated engine every face alerts below threshold 1.000; `make run` sets"
+            " MATCH_THRESHOLD=1.000 (README, The demo)."
+        )

@@ -67,7 +67,7 @@ def test_seed_demo_films_its_deployments_through_the_capture_api_and_judges_thei
         assert {field: getattr(figures, field) for field in OUTCOME_FIELDS} == _counted(deployment)
         assert figures.faces_processed == counts["faces"] > 0
         assert not Alert.objects.filter(deployment=deployment, state=AlertState.PENDING).exists()
-        assert f"{deployment.reference} (completed): faces {counts['faces']} = alerts 2" in output
+        assert f"{deployment.reference} (completed, threshold 1.000): faces {counts['faces']} = alerts 2" in output
         assert "uncalibrated" in deployment.grounds and "threshold 1.000" in deployment.grounds
         assert deployment.threshold == Decimal("1.000")
     judged = Alert.objects.filter(deployment__in=completed)
