@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `make run`: migrate, seed the demo accounts, sign a checkpoint, then serve Govern with a Celery worker beside it.
-# Ctrl-C stops both.
+# `make run`: migrate, seed the demo, sign a checkpoint, then serve Govern with a Celery worker beside it and the demo
+# camera filming the live demo deployment through it. Ctrl-C stops them all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
@@ -34,10 +34,11 @@ fi
 "$BIN/python" manage.py seed_demo
 "$BIN/python" manage.py audit checkpoint
 
-pids=()
+pids=()     # the server and the worker: when one ends, make run ends
+helpers=()  # the demo camera, which may end by itself
 stop() {
   trap - INT TERM EXIT
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}" "${helpers[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
 }
 trap stop INT TERM EXIT
@@ -53,4 +54,15 @@ echo "Govern: http://127.0.0.1:${PORT}/  (API docs: http://127.0.0.1:${PORT}/api
 # nginx in front, gunicorn behind it (govern/serve.py; workers: gunicorn.conf.py); nginx's log has no query strings.
 "$BIN/python" -m govern.serve --bind "127.0.0.1:${PORT}" --access-log &
 pids+=($!)
+
+# The demo camera posts frames to the live demo deployment once nginx listens (README, "The demo"): one line a frame.
+# It ends by itself when no demo deployment is live, and that stops nothing else. DEMO_CAMERA=false leaves it out.
+if [ "${DEMO_CAMERA:-true}" = true ]; then
+  for _ in $(seq 30); do
+    (exec 3<>"/dev/tcp/127.0.0.1/${PORT}") 2>/dev/null && break
+    sleep 1
+  done
+  "$BIN/python" manage.py demo_camera --url "http://127.0.0.1:${PORT}" &
+  helpers+=($!)
+fi
 wait -n "${pids[@]}"

@@ -1,5 +1,5 @@
-"""The demo camera: the frames it shows, and how they reach the capture endpoint in this process (seed_demo, before any
-server runs), through the API a van uses, with a camera credential.
+"""The demo camera: the frames it shows, and how they reach the capture endpoint, in this process (seed_demo, before
+any server runs) or over HTTP (`manage.py demo_camera`), through the API a van uses, with a camera credential.
 
 The engine is uncalibrated (random weights; README, The demo): against the demo lists' templates it scores every face
 this camera shows between 0.9996 and 1.00002 (docs/benchmarks.md, The demo engine's scores), so no threshold tells
@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
+import requests
 from django.conf import settings
 from django.test import Client
 from django.urls import reverse
@@ -123,3 +124,25 @@ class InProcess:
         # Marked secure: there is no wire to move to HTTPS, so SECURE_SSL_REDIRECT has nothing to redirect.
         response = self._client.post(_path(deployment_id), frame, content_type="image/jpeg", secure=True)
         return Answer(response.status_code, response.json())
+
+
+class OverHttp:
+    """The capture endpoint of a running server, at `base_url` (e.g. http://127.0.0.1:8000)."""
+
+    def __init__(self, base_url: str, credential: str, timeout: float = 30):
+        self._base_url, self._timeout = base_url.rstrip("/"), timeout
+        self._session = requests.Session()
+        self._session.headers.update({"Authorization": f"Camera {credential}", "Content-Type": "image/jpeg"})
+
+    def post(self, deployment_id: int, frame: bytes) -> Answer:
+        """Post one JPEG frame for the deployment; requests' ConnectionError and Timeout pass to the caller."""
+        response = self._session.post(self._base_url + _path(deployment_id), data=frame, timeout=self._timeout)
+        try:
+            body = response.json()
+        except ValueError:  # nginx's own pages when gunicorn is not up yet (502), or a proxy's
+            body = {"detail": response.text.strip()[:200]}
+        return Answer(response.status_code, body if isinstance(body, dict) else {"detail": body})
+
+    def close(self) -> None:
+        """Close the kept connection."""
+        self._session.close()
