@@ -1,12 +1,15 @@
-"""Synthetic demo deployments: completed ones with figures, one live now, one upcoming awaiting its checklist.
+"""Synthetic demo deployments: one live now, one upcoming awaiting its checklist, and what the matching demo needs to
+make the completed ones (it posts their frames while they are live, so it makes them: `authorised`, `van`).
 
-Places are real-sounding but the deployments, lists and figures are invented and marked SYNTHETIC DEMO.
-Idempotent: it adds what is missing for the current time.
+Places are real-sounding but the deployments and lists are invented and marked SYNTHETIC DEMO. Every demo deployment
+runs at the configured threshold (MATCH_THRESHOLD), which the oversight demo puts in force; `make run` configures
+1.000 while the engine is uncalibrated (README, The demo). Idempotent: it adds what is missing for the current time.
 """
 
 import datetime
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -24,6 +27,9 @@ MARK = watchlist_demo.MARK
 # The demo officers who work every demo deployment: the response officer, and the public protection unit's
 # constable, who opens a Sarah's Law case from an alert. Only they (and the commander) see the alerts.
 TEAM = ("officer", "ppu")
+# Every demo deployment's list holds the first LISTED synthetic subjects (by PNC ID, the order of
+# watchlist_demo.SUBJECTS), each with their one custody image: the photographs the demo camera holds up.
+LISTED = 2
 PLACES = [
     ("Northgate shopping centre", "Northgate, Demo Town", "51.5200", "-0.1000", LocationType.CRIME_HOTSPOT),
     ("Central station concourse", "Station Road, Demo Town", "51.5300", "-0.1200", LocationType.INTELLIGENCE),
@@ -34,6 +40,7 @@ PLACES = [
         "-0.0800",
         LocationType.PROTECTIVE_SECURITY,
     ),
+    ("Market square, Saturday market", "Market Square, Demo Town", "51.5100", "-0.1100", LocationType.CRIME_HOTSPOT),
 ]
 
 
@@ -54,26 +61,22 @@ def _documents(commander) -> list[PolicyDocument]:
     return found
 
 
-def _assets(commander) -> list[Asset]:
-    return [
-        Asset.objects.filter(identifier=f"DEMO-VAN-{n}").first()
-        or services.register_asset(
-            commander, kind=AssetKind.VAN, identifier=f"DEMO-VAN-{n}", description=f"{MARK} van {n}"
-        )
-        for n in (1, 2, 3)
-    ]
-
-
-def _approved_list(compiler, commander, start, hours, at) -> Watchlist:
-    """A synthetic list approved at `at` for a period from `start`."""
-    watchlist = watchlists.create_watchlist(
-        compiler,
-        purpose=f"{MARK}: list for {start:%d %b %H:%M}",
-        intended_start=start,
-        intended_end=start + datetime.timedelta(hours=hours),
-        now=at,
+def van(number: int) -> Asset:
+    """The demo's van `number` (1 to 3), registered by the commander if missing."""
+    return Asset.objects.filter(identifier=f"DEMO-VAN-{number}").first() or services.register_asset(
+        User.objects.get(username="commander"),
+        kind=AssetKind.VAN,
+        identifier=f"DEMO-VAN-{number}",
+        description=f"{MARK} van {number}",
     )
-    for subject in Subject.objects.filter(pnc_id__startswith="00/").order_by("pnc_id")[:2]:
+
+
+def _approved_list(compiler, commander, start, end, at) -> Watchlist:
+    """A synthetic list of the first LISTED subjects approved at `at` for the period from `start` to `end`."""
+    watchlist = watchlists.create_watchlist(
+        compiler, purpose=f"{MARK}: list for {start:%d %b %H:%M}", intended_start=start, intended_end=end, now=at
+    )
+    for subject in Subject.objects.filter(pnc_id__startswith="00/").order_by("pnc_id")[:LISTED]:
         watchlists.add_entry(
             compiler,
             watchlist,
@@ -91,11 +94,28 @@ def _team() -> list[User]:
     return list(User.objects.filter(username__in=TEAM))
 
 
+def _engine_note(threshold: Decimal) -> str:
+    """What the grounds say of the engine: without real weights (the banner's test) it recognises nobody."""
+    if settings.FACE_WEIGHTS is not None or settings.FACE_ALLOW_DOWNLOAD:
+        return ""
+    if threshold == 1:
+        return (
+            " The face engine is uncalibrated (random weights) and recognises nobody: it scores every face above"
+            " 0.999, so this demo runs at threshold 1.000, where of what the demo camera shows only the enrolled"
+            " photographs themselves alert."
+        )
+    return (
+        " The face engine is uncalibrated (random weights) and recognises nobody: it scores every face above 0.999,"
+        f" so at threshold {threshold} every face alerts."
+    )
+
+
 def _deployment(officer, commander, place, watchlist, van, documents, at, ready=True) -> Deployment:
     """Planned four days ahead without a list, the notice published the day after, the list attached when compiled
     (`at`), then authorised: the order a force works in."""
     name, address, lat, lon, kind = place
     planned_at, noticed_at = at - datetime.timedelta(days=4), at - datetime.timedelta(days=3)
+    threshold = settings.MATCH_THRESHOLD
     deployment = services.plan(
         officer,
         location_name=name,
@@ -103,11 +123,11 @@ def _deployment(officer, commander, place, watchlist, van, documents, at, ready=
         latitude=Decimal(lat),
         longitude=Decimal(lon),
         location_type=kind,
-        grounds=f"{MARK}: invented grounds for deploying at {name}.",
+        grounds=f"{MARK}: invented grounds for deploying at {name}.{_engine_note(threshold)}",
         evidence_refs="SYNTHETIC",
         start=watchlist.intended_start,
         end=watchlist.intended_end,
-        threshold=Decimal("0.600"),
+        threshold=threshold,
         assets=[van],
         documents=documents,
         team=_team(),
@@ -121,31 +141,37 @@ def _deployment(officer, commander, place, watchlist, van, documents, at, ready=
     return deployment
 
 
-def seed(stdout) -> None:
-    """Completed, live and upcoming synthetic deployments for the current time."""
+def authorised(place, van: Asset, start, end, *, at) -> Deployment:
+    """A synthetic deployment at `place` from `start` to `end` with `van`, ready to go live: its list of the first
+    LISTED subjects approved and the deployment authorised at `at` (planned four days before)."""
     officer, commander = User.objects.get(username="officer"), User.objects.get(username="commander")
-    compiler = User.objects.get(username="compiler")
+    watchlist = _approved_list(User.objects.get(username="compiler"), commander, start, end, at)
+    return _deployment(officer, commander, place, watchlist, van, _documents(commander), at)
+
+
+def live_now(now=None) -> Deployment | None:
+    """The demo deployment matching frames now, if any (the latest to start)."""
+    found = Deployment.objects.filter(grounds__startswith=MARK, state=DeploymentState.LIVE).select_related("watchlist")
+    return next((deployment for deployment in found.order_by("-start") if services.is_live(deployment, now)), None)
+
+
+def seed(stdout) -> None:
+    """A live and an upcoming synthetic deployment for the current time (the completed ones are the matching
+    demo's)."""
+    officer, commander = User.objects.get(username="officer"), User.objects.get(username="commander")
     now = timezone.now().replace(second=0, microsecond=0)
     demo = Deployment.objects.filter(grounds__startswith=MARK)
     with transaction.atomic():
-        documents, vans = _documents(commander), _assets(commander)
-        if not demo.filter(state=DeploymentState.COMPLETED).exists():
-            # Their figures are counted from their records, as every deployment's: these processed no frames, so they
-            # publish zeros until the demo's deployments are fed real frames (issue 22).
-            for days, place in ((9, PLACES[0]), (4, PLACES[1])):
-                start = now - datetime.timedelta(days=days)
-                at = start - datetime.timedelta(hours=3)
-                watchlist = _approved_list(compiler, commander, start, 6, at)
-                past = _deployment(officer, commander, place, watchlist, vans[0], documents, at)
-                services.try_go_live(past, now=start + datetime.timedelta(minutes=1))
-                services.complete(past, now=past.end)
-            watchlists.sweep(now=now)  # their lists are purged, keeping manifests
+        documents, vans = _documents(commander), [van(n) for n in (1, 2, 3)]
         if not demo.filter(state=DeploymentState.LIVE, end__gt=now).exists():
             start = now - datetime.timedelta(minutes=30)
-            at = start - datetime.timedelta(hours=1)
-            watchlist = _approved_list(compiler, commander, start, 5, at)
-            live = _deployment(officer, commander, PLACES[1], watchlist, vans[1], documents, at)
-            services.try_go_live(live, now=now)
+            live = authorised(
+                PLACES[1], vans[1], start, start + datetime.timedelta(hours=5), at=start - datetime.timedelta(hours=1)
+            )
+            went_live, conditions = services.try_go_live(live, now=now)
+            if not went_live:
+                failing = " ".join(condition.detail for condition in conditions if not condition.ok)
+                stdout.write(f"{live.reference} did not go live: {failing}")
         upcoming_list = Watchlist.objects.filter(
             purpose__startswith=MARK, state=WatchlistState.APPROVED, intended_start__gt=now
         ).first()

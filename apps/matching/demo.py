@@ -1,20 +1,116 @@
-"""Demo: the commander approves the engine in use, so demo deployments can go live.
+"""Demo: the demo deployments' faces come from frames posted through the real capture API with a camera credential,
+as a van's do, and the demo officer judges their alerts through the services, so what they publish and what the
+privacy officer reconciles is counted from records, as for any deployment.
 
-Runs before the deployments' demo (ORDER). With no real weights the engine is uncalibrated; it is approved only
-where FACE_ALLOW_UNCALIBRATED is set (the demo and the tests), and every page then says so in a banner.
+Runs after the deployments' demo (ORDER), which makes the live deployment. The engine is approved before either, by the
+oversight demo's countersigned change (ORDER 40); this makes sure of it (it is idempotent). The capture endpoint takes a
+frame only for a deployment live now, so each completed demo deployment is a short one earlier today, planned and
+authorised days and hours before: it goes live, its van's frames are posted now, the officer judges its alerts, and it
+is completed now, a few minutes before its planned end. The live deployment gets its first frames and keeps its alert
+for an officer to judge; `manage.py demo_camera` goes on filming it while `make run` serves.
 """
 
+import datetime
+
 from django.conf import settings
+from django.core.management import CommandError
+from django.db import transaction
+from django.utils import timezone
 
 from apps.accounts.models import User
+from apps.deployments import demo as deployments_demo
+from apps.deployments import services as deployments
+from apps.deployments.choices import DeploymentState
+from apps.deployments.models import Deployment
 
-from .services import engine_approval
+from . import demo_camera, selectors
+from .choices import Outcome
+from .models import Alert, Capture
+from .services import alert_handling, engine_approval, enrolment, live_capture
 
-ORDER = 50
+ORDER = 110
+MARK = deployments_demo.MARK
+# Each completed demo deployment: its place, when it started (hours ago), the first of its passers-by
+# (demo_camera.passer_by), the listed subjects whose photographs its camera showed among them, and what followed the
+# first true alert.
+COMPLETED = [
+    (deployments_demo.PLACES[0], 4, 1, (1, 0), Outcome.ARREST),
+    (deployments_demo.PLACES[3], 2, 4, (0, 1), Outcome.OTHER_ACTION),
+]
+LIVE_FIRST_PASSER_BY, LIVE_SHOWN = 7, (1,)
+# A completed demo deployment ends this long after its frames were posted, and is completed when they were.
+TIME_TO_FILM = datetime.timedelta(minutes=10)
+
+
+class NotLive(Exception):
+    """A demo deployment's go-live gate refused it; the message says which conditions failed."""
+
+
+def _shots(first_passer_by: int, shown: tuple[int, ...]) -> list[demo_camera.Shot]:
+    """Passers-by numbered from `first_passer_by`, one before and one after each listed subject's photograph shown."""
+    shots = [demo_camera.passer_by(first_passer_by)]
+    for number, index in enumerate(shown, start=1):
+        shots += [demo_camera.enrolled_photograph(index), demo_camera.passer_by(first_passer_by + number)]
+    return shots
+
+
+def _film(deployment: Deployment, shots: list[demo_camera.Shot]) -> list[tuple[demo_camera.Shot, demo_camera.Answer]]:
+    """Post the shots as frames from the deployment's van, with a credential the commander issues for it now."""
+    # The list's enrolment runs after the approval commits (in this process without a broker, else on the worker,
+    # which starts after the seed): enrol it now, as that task would; it is idempotent.
+    enrolled = enrolment.enrol_watchlist(deployment.watchlist_id, deployment.authorised_watchlist_hash)
+    if enrolled.problems:
+        raise CommandError(f"{deployment.reference}'s list could not be enrolled: {' '.join(enrolled.problems)}")
+    credential = live_capture.issue_credential(User.objects.get(username="commander"), deployment.assets.get())
+    camera = demo_camera.InProcess(credential)
+    filmed = []
+    for shot in shots:
+        answer = camera.post(deployment.pk, shot.frame)
+        if answer.status != 201:
+            raise CommandError(f"{deployment.reference} refused a demo frame ({answer.status}): {answer.body}")
+        filmed.append((shot, answer))
+    return filmed
+
+
+def _judge(filmed: list[tuple[demo_camera.Shot, demo_camera.Answer]], outcome: str) -> None:
+    """The demo officer judges each alert by who was in front of the camera: a true match when the photograph held up
+    is the custody image of the subject the alert names, else a false alert. The first true match is engaged, and
+    `outcome` recorded."""
+    officer = User.objects.get(username="officer")
+    engaged = False
+    for shot, answer in filmed:
+        for pk in answer.body["alerts"]:
+            alert = selectors.alert(officer, Alert.objects.get(pk=pk), reason=f"{MARK}: judging the alert")
+            named = alert.subject.pnc_id
+            match = shot.subject == named
+            reason = (
+                f"{MARK}: the photograph held up is the custody image of {named}, whom the alert names."
+                if match
+                else f"{MARK}: the face is {shot.subject or 'a passer-by'}'s, not {named}'s."
+            )
+            alert = alert_handling.adjudicate(officer, alert, match=match, reason=reason)
+            if match and not engaged:
+                alert = alert_handling.engage(officer, alert)
+                alert_handling.record_alert_outcome(officer, alert, outcome=outcome, note=f"{MARK}: invented outcome.")
+                engaged = True
+
+
+def _completed(place, started_hours_ago: int, first_passer_by: int, shown, outcome, now) -> Deployment:
+    """A short demo deployment earlier today, filmed, judged and completed now."""
+    start = now - datetime.timedelta(hours=started_hours_ago)
+    deployment = deployments_demo.authorised(
+        place, deployments_demo.van(1), start, now + TIME_TO_FILM, at=start - datetime.timedelta(hours=3)
+    )
+    went_live, conditions = deployments.try_go_live(deployment, now=start + datetime.timedelta(minutes=1))
+    if not went_live:
+        raise NotLive(f"{deployment.reference}: " + " ".join(c.detail for c in conditions if not c.ok))
+    deployment.refresh_from_db()  # as authorised and gone live
+    _judge(_film(deployment, _shots(first_passer_by, shown)), outcome)
+    return deployments.complete(deployment)
 
 
 def seed(stdout) -> None:
-    """Approve the engine in use, if it may be used at all."""
+    """Make sure the engine is approved; make and film the completed demo deployments, and film the live one."""
     name, _weights, calibrated = engine_approval.engine_identity()
     if not calibrated and not settings.FACE_ALLOW_UNCALIBRATED:
         stdout.write(f"Face engine {name} is uncalibrated and not allowed: demo deployments will not go live.")
@@ -25,3 +121,29 @@ def seed(stdout) -> None:
         countersigned_by=User.objects.get(username="privacy"),
     )
     stdout.write(f"Face engine {name} ({'calibrated' if calibrated else 'UNCALIBRATED'}) approved for the demo.")
+    now = timezone.now().replace(second=0, microsecond=0)
+    demo = Deployment.objects.filter(grounds__startswith=MARK)
+    fed = []
+    with transaction.atomic():
+        if not Capture.objects.filter(deployment__in=demo.filter(state=DeploymentState.COMPLETED)).exists():
+            try:
+                with transaction.atomic():
+                    fed += [_completed(*completed, now=now) for completed in COMPLETED]
+            except NotLive as refusal:
+                stdout.write(f"The demo's completed deployments were not made: the gate refused {refusal}")
+        live = deployments_demo.live_now()
+        if live is not None and not Capture.objects.filter(deployment=live).exists():
+            _film(live, _shots(LIVE_FIRST_PASSER_BY, LIVE_SHOWN))
+            fed.append(live)
+    for deployment in fed:
+        counts = alert_handling.reconciliation(deployment)
+        stdout.write(
+            f"Demo frames through the capture API: {deployment.reference} ({deployment.get_state_display().lower()},"
+            f" threshold {deployment.threshold}): faces {counts['faces']} = alerts {counts['alerts']} + deletion"
+            f" receipts {counts['receipts']}."
+        )
+    if not calibrated and any(deployment.threshold < 1 for deployment in fed):
+        stdout.write(
+            "With the uncalibrated engine every face alerts below threshold 1.000; `make run` sets"
+            " MATCH_THRESHOLD=1.000 (README, The demo)."
+        )

@@ -1,0 +1,148 @@
+"""The demo camera: the frames it shows, and how they reach the capture endpoint, in this process (seed_demo, before
+any server runs) or over HTTP (`manage.py demo_camera`), through the API a van uses, with a camera credential.
+
+The engine is uncalibrated (random weights; README, The demo): against the demo lists' templates it scores every face
+this camera shows between 0.9996 and 1.00002 (docs/benchmarks.md, The demo engine's scores), so no threshold tells
+one person from another. The demo runs at threshold 1.000 and the camera shows two kinds of frame that threshold does
+tell apart:
+
+- an enrolled photograph: a listed subject's custody image itself, byte for byte, held up to the camera (as a force
+  tests a deployment with photographs of people on its list); it scores 1.000003 or more against a template;
+- a passer-by: the same public-domain photograph in a 640x480 street, in dusk or haze (darkened, or dimmed and lifted),
+  one or two faces a frame; it scores 0.99981 at most, and leaves a deletion receipt.
+
+Rotated, flipped or rescaled copies of the photograph in plain light would alert too: at 1.000 what decides is the
+float16 rounding of the stored templates (about 1e-5), not who the face is.
+"""
+
+import io
+import random
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+import requests
+from django.conf import settings
+from django.test import Client
+from django.urls import reverse
+from PIL import Image, ImageDraw
+
+from apps.deployments import demo as deployments_demo
+from apps.watchlists import demo as watchlist_demo
+
+SCENE = (640, 480)
+# Each light: the range of the factor the photograph's pixels are multiplied by, and of what is then added.
+LIGHTS = {"dusk": ((0.2, 0.4), (0, 0)), "haze": ((0.25, 0.3), (40, 100))}
+
+
+@dataclass(frozen=True)
+class Shot:
+    """A frame the camera shows, what it shows, and the PNC ID of the listed subject whose photograph it is (blank
+    for passers-by)."""
+
+    frame: bytes
+    label: str
+    subject: str = ""
+
+
+def enrolled_photograph(index: int) -> Shot:
+    """The custody image of the listed subject `index` (0 to deployments_demo.LISTED - 1), as enrolled."""
+    pnc_id = watchlist_demo.SUBJECTS[index][5]
+    return Shot(watchlist_demo.synthetic_portrait(index), f"the enrolled photograph of {pnc_id}", pnc_id)
+
+
+@cache
+def _photo() -> Image.Image:
+    return Image.open(watchlist_demo.FACE_PHOTO).convert("RGB")
+
+
+def passer_by(number: int) -> Shot:
+    """Frame `number` of a street with one or two passers-by in dusk or haze: always the same for a number."""
+    chance = random.Random(number)
+    scene = Image.new("RGB", SCENE)
+    draw = ImageDraw.Draw(scene)
+    width, height = SCENE
+    for y in range(height):
+        grey = 90 + y * 80 // height
+        draw.line([(0, y), (width, y)], fill=(grey, grey, grey + 10))
+    for _ in range(5):  # shop fronts
+        left = chance.randrange(0, width - 80)
+        colour = tuple(chance.randrange(60, 200) for _ in range(3))
+        draw.rectangle([left, 0, left + chance.randrange(40, 160), chance.randrange(80, 200)], fill=colour)
+    faces = chance.choice((1, 1, 2))
+    lights = []
+    for slot in range(faces):
+        light = chance.choice(sorted(LIGHTS))
+        (low, high), (least, most) = LIGHTS[light]
+        factor, lift = chance.uniform(low, high), chance.uniform(least, most)
+        face = _photo().transpose(Image.Transpose.FLIP_LEFT_RIGHT) if chance.random() < 0.5 else _photo()
+        face = face.rotate(chance.uniform(-10, 10), fillcolor=(128, 128, 128))
+        face = Image.fromarray((np.asarray(face, dtype=np.float32) * factor + lift).clip(0, 255).astype(np.uint8))
+        side = chance.randrange(150, 240)
+        room = width // faces
+        scene.paste(
+            face.resize((side, side)),
+            (slot * room + chance.randrange(0, room - side), chance.randrange(0, height - side)),
+        )
+        lights.append(light)
+    out = io.BytesIO()
+    scene.save(out, "JPEG", quality=88)
+    return Shot(out.getvalue(), f"{faces} passer{'s' if faces > 1 else ''}-by ({', '.join(lights)})")
+
+
+def shot(number: int, alert_every: int) -> Shot:
+    """The camera's frame `number` (from 0): every `alert_every`th an enrolled photograph, the listed subjects in
+    turn; the others passers-by."""
+    if alert_every and number % alert_every == alert_every - 1:
+        return enrolled_photograph(number // alert_every % deployments_demo.LISTED)
+    return passer_by(number)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The capture endpoint's answer: its status and its JSON (201: capture, faces, alerts, receipts; else detail)."""
+
+    status: int
+    body: dict
+
+
+def _path(deployment_id: int) -> str:
+    return f"{reverse('matching-capture')}?deployment={deployment_id}"
+
+
+class InProcess:
+    """The capture endpoint in this process, through Django's whole request handling (middleware, URLs, the view),
+    as a van's request would go; seed_demo posts here, before any server runs."""
+
+    def __init__(self, credential: str):
+        # A host the settings allow (a leading dot allows a domain and its subdomains).
+        host = next((host.lstrip(".") for host in settings.ALLOWED_HOSTS if host != "*"), "localhost")
+        self._client = Client(SERVER_NAME=host, HTTP_AUTHORIZATION=f"Camera {credential}")
+
+    def post(self, deployment_id: int, frame: bytes) -> Answer:
+        """Post one JPEG frame for the deployment."""
+        # Marked secure: there is no wire to move to HTTPS, so SECURE_SSL_REDIRECT has nothing to redirect.
+        response = self._client.post(_path(deployment_id), frame, content_type="image/jpeg", secure=True)
+        return Answer(response.status_code, response.json())
+
+
+class OverHttp:
+    """The capture endpoint of a running server, at `base_url` (e.g. http://127.0.0.1:8000)."""
+
+    def __init__(self, base_url: str, credential: str, timeout: float = 30):
+        self._base_url, self._timeout = base_url.rstrip("/"), timeout
+        self._session = requests.Session()
+        self._session.headers.update({"Authorization": f"Camera {credential}", "Content-Type": "image/jpeg"})
+
+    def post(self, deployment_id: int, frame: bytes) -> Answer:
+        """Post one JPEG frame for the deployment; requests' ConnectionError and Timeout pass to the caller."""
+        response = self._session.post(self._base_url + _path(deployment_id), data=frame, timeout=self._timeout)
+        try:
+            body = response.json()
+        except ValueError:  # nginx's own pages when gunicorn is not up yet (502), or a proxy's
+            body = {"detail": response.text.strip()[:200]}
+        return Answer(response.status_code, body if isinstance(body, dict) else {"detail": body})
+
+    def close(self) -> None:
+        """Close the kept connection."""
+        self._session.close()
