@@ -38,6 +38,10 @@ COMPLETED = [
     (deployments_demo.PLACES[3], 2, 4, (0, 1), Outcome.OTHER_ACTION),
 ]
 LIVE_FIRST_PASSER_BY, LIVE_SHOWN = 7, (1,)
+# Every demo face is the same public-domain portrait (apps/watchlists/demo.py): the person the officer records as seen.
+SEEN = {"perceived_sex": "female", "perceived_age": "35_44", "perceived_ethnicity": "white"}
+# The invented stop after the first true alert: how identity was checked and how long it took.
+STOP = {"identity_check": "fingerprint", "stop_minutes": 12}
 # A completed demo deployment ends this long after its frames were posted, and is completed when they were.
 TIME_TO_FILM = datetime.timedelta(minutes=10)
 
@@ -88,10 +92,12 @@ def _judge(filmed: list[tuple[demo_camera.Shot, demo_camera.Answer]], outcome: s
                 if match
                 else f"{MARK}: the face is {shot.subject or 'a passer-by'}'s, not {named}'s."
             )
-            alert = alert_handling.adjudicate(officer, alert, match=match, reason=reason)
+            alert = alert_handling.adjudicate(officer, alert, match=match, reason=reason, **SEEN)
             if match and not engaged:
                 alert = alert_handling.engage(officer, alert)
-                alert_handling.record_alert_outcome(officer, alert, outcome=outcome, note=f"{MARK}: invented outcome.")
+                alert_handling.record_alert_outcome(
+                    officer, alert, outcome=outcome, note=f"{MARK}: invented outcome.", **STOP
+                )
                 engaged = True
 
 
