@@ -29,17 +29,29 @@ def _report():
 def seed(stdout) -> None:
     """Threshold version 1 and the engine in use in force; retention policies as the configured defaults."""
     commander, privacy = User.objects.get(username="commander"), User.objects.get(username="privacy")
-    if not GovernedChange.objects.filter(kind=ChangeKind.THRESHOLD).exists():
+    name, weights, calibrated = engine_approval.engine_identity()
+    # The configured threshold in force, the governed way; again when the configuration changed (`make run` sets
+    # 1.000 while the engine is uncalibrated, a database seeded earlier may hold 0.600).
+    threshold, in_force = services.current_threshold()
+    if in_force is None or threshold != settings.MATCH_THRESHOLD:
+        GovernedChange.objects.filter(kind=ChangeKind.THRESHOLD, state=ChangeState.PROPOSED).update(
+            state=ChangeState.REJECTED, decision_note="Superseded by the demo seed."
+        )
+        why = (
+            "the threshold tested for this engine, as configured."
+            if calibrated
+            else "the engine is UNCALIBRATED (random weights) and recognises nobody: at 1.000 only the enrolled "
+            "photographs themselves alert, so the demo shows alerts and deletion receipts apart."
+        )
         change = services.propose(
             commander,
             ChangeKind.THRESHOLD,
             threshold=settings.MATCH_THRESHOLD,
-            reason="SYNTHETIC DEMO: the threshold tested for this engine, as configured.",
+            reason=f"SYNTHETIC DEMO: {why}",
             equality_evidence=EQUALITY,
             evidence=_report(),
         )
         services.countersign(privacy, change, note="SYNTHETIC DEMO countersignature.")
-    name, weights, calibrated = engine_approval.engine_identity()
     if (calibrated or settings.FACE_ALLOW_UNCALIBRATED) and not GovernedChange.objects.filter(
         kind=ChangeKind.ENGINE, engine_weights_sha256=weights, state=ChangeState.IN_FORCE
     ).exists():

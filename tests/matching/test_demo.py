@@ -27,6 +27,7 @@ from apps.matching import demo_camera
 from apps.matching.choices import AlertState, Outcome
 from apps.matching.models import Alert, CameraCredential, Capture, DeletionReceipt
 from apps.matching.services import alert_handling, live_capture
+from apps.oversight import services as oversight
 
 pytestmark = pytest.mark.slow
 DEMO = Deployment.objects.filter(grounds__startswith="SYNTHETIC DEMO")
@@ -174,3 +175,14 @@ def test_the_demo_camera_needs_debug_or_force(settings):
     settings.DEBUG = False
     with pytest.raises(CommandError, match="DEBUG"):
         call_command("demo_camera", stdout=io.StringIO())
+
+
+@pytest.mark.django_db
+def test_a_database_seeded_at_another_threshold_gets_the_configured_one_in_force(tmp_path, settings):
+    _seed(tmp_path)  # at the test settings' 0.600, as a database seeded before `make run` set 1.000
+    assert oversight.current_threshold()[0] == Decimal("0.600")
+    settings.MATCH_THRESHOLD = Decimal("1.000")
+    _seed(tmp_path)
+    threshold, change = oversight.current_threshold()
+    assert threshold == Decimal("1.000") and change.decided_by.username == "privacy"
+    assert "UNCALIBRATED" in change.reason
