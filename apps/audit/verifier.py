@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import argparse
 import base64
-import binascii
 import hashlib
 import hmac
 import itertools
 import json
+import math
 import re
 import sys
 import zipfile
@@ -435,6 +435,13 @@ def _check_scope(statement: dict, manifest: dict, parsed, covering: dict) -> lis
 OUTCOME_FALSE = "false_after_engagement"
 
 
+def _count(value: object) -> int:
+    """A count from an event: a whole number of faces a frame could hold, else the bundle is refused."""
+    if not _is_size(value) or value > 1_000_000:
+        raise ValueError(f"{value!r} is not a count of faces")
+    return value
+
+
 def _figures(parsed, deployment: int) -> dict:
     """The deployment's published figures recomputed from its events: faces and alerts from the frames, true and false
     alerts, engagements and outcomes from the judgements and stop records on its alerts (the latest of each)."""
@@ -444,7 +451,7 @@ def _figures(parsed, deployment: int) -> dict:
             continue
         data, action = event.get("data") or {}, event.get("action")
         if action == "capture.processed" and data.get("deployment") == deployment:
-            faces += int(data.get("faces", 0))
+            faces += _count(data.get("faces", 0))
         elif action == "alert.raised" and data.get("deployment") == deployment:
             alerts.add(event.get("target_id"))
     for _seq, _line, event in parsed:
@@ -503,21 +510,28 @@ def _ledger(parsed, receipts: list[dict], deployment: int) -> tuple[dict, list[s
         if data.get("deployment") != deployment:
             continue
         if event.get("action") == "capture.processed":
-            faces += int(data.get("faces", 0))
+            faces += _count(data.get("faces", 0))
         elif event.get("action") == "alert.raised":
             alerts += 1
         elif event.get("action") == "face.deleted":
             deleted += 1
-            deletions[seq] = data.get("commitment")
+            deletions[seq] = data
     problems = []
     if faces != alerts + deleted:
         problems.append(f"faces {faces} != alerts {alerts} + deletion events {deleted}")
     mine = [r for r in receipts if r.get("deployment") == deployment]
     if len(mine) != deleted:
         problems.append(f"{len(mine)} deletion receipts in the bundle for {deleted} deletion events")
+    seen = set()
     for receipt in mine:
-        if deletions.get(receipt.get("event_seq")) != receipt.get("commitment"):
-            problems.append(f"receipt for event {receipt.get('event_seq')} does not match a deletion event")
+        seq = receipt.get("event_seq")
+        logged = deletions.get(seq) if _is_size(seq) else None
+        same = logged is not None and all(
+            receipt.get(name) == logged.get(name) for name in ("commitment", "watchlist_hash", "engine", "best_score")
+        )
+        if not same or seq in seen:
+            problems.append(f"receipt for event {seq} does not match a deletion event, or repeats one")
+        seen.add(seq)
     return {"faces": faces, "alerts": alerts, "receipts": len(mine)}, problems
 
 
@@ -525,8 +539,9 @@ COURT_FORMAT = "govern-court-export/1"
 
 
 def _verify_court(contents: dict, keys: dict[str, bytes], covering: dict) -> list[tuple[str, bool]]:
-    """A court evidence export: the signed statement, its events and their proofs, the probe's hash as logged when
-    the alert was raised, the score against the threshold, and what was decided on the alert."""
+    """A court evidence export: the signed statement; every file it names with its signed hash; exactly its events,
+    each once, in order, with their proofs; the probe's hash as logged when the alert was raised; the score against
+    the threshold; and what was decided on the alert."""
     results = []
     signed_scope = json.loads(contents["scope.json"])
     statement = signed_scope["statement"]
@@ -535,27 +550,37 @@ def _verify_court(contents: dict, keys: dict[str, bytes], covering: dict) -> lis
     results.append(
         (f"the export of alert {alert} is signed by key {named}", ok and statement.get("format") == COURT_FORMAT)
     )
+    if not results[-1][1]:
+        return results  # nothing else in it can be trusted
     if (covering.get("tree_size"), covering.get("root_hash")) != (
         statement.get("tree_size"),
         statement.get("root_hash"),
     ):
         results.append(("the covering checkpoint is the one the signed statement names", False))
+    for name, digest in sorted((statement.get("files") or {}).items()):
+        held = contents.get(name)
+        results.append(
+            (f"{name} is the file signed for", held is not None and hashlib.sha256(held).hexdigest() == digest)
+        )
+    signed = [item for item in statement.get("events") or [] if isinstance(item, dict)]
     lines = [line for line in contents["events.jsonl"].split(b"\n") if line]
-    held = {}
-    for line, event in zip(lines, _json_objects(lines), strict=True):
-        if isinstance(event, dict) and _is_size(event.get("seq")):
-            held[event["seq"]] = (line, event)
+    parsed = [(line, event) for line, event in zip(lines, _json_objects(lines), strict=True) if isinstance(event, dict)]
+    in_order = [event.get("seq") for _line, event in parsed] == [item.get("seq") for item in signed]
+    results.append(
+        ("events.jsonl holds exactly the signed events, each once, in order", in_order and len(parsed) == len(lines))
+    )
+    held = {event.get("seq"): (line, event) for line, event in parsed} if in_order else {}
     proofs = json.loads(contents["proofs.json"])
     table = [bytes.fromhex(value) for value in proofs["hashes"]]
     paths = {entry[0]: entry[1:] for entry in proofs["paths"] if isinstance(entry, list) and entry}
     size, root = covering["tree_size"], _hex(covering["root_hash"])
-    signed = statement.get("events") or []
     present = [(item["seq"], held[item["seq"]][0]) for item in signed if item.get("seq") in held]
     bad = set(
         verify_inclusions(
             size, root, ((seq, leaf_hash(line), _lookup(table, paths.get(seq, []))) for seq, line in present)
         )
     )
+    proven = {}
     for item in signed:
         seq, action = item.get("seq"), item.get("action")
         line, event = held.get(seq, (None, {}))
@@ -565,6 +590,8 @@ def _verify_court(contents: dict, keys: dict[str, bytes], covering: dict) -> lis
             and leaf_hash(line).hex() == item.get("leaf_hash")
             and seq not in bad
         )
+        if fine:
+            proven[seq] = event
         data = event.get("data") or {}
         detail = {
             "alert.adjudicated": f" ({'true match' if data.get('match') else 'false alert'} by {event.get('actor')}: "
@@ -574,30 +601,32 @@ def _verify_court(contents: dict, keys: dict[str, bytes], covering: dict) -> lis
             "alert.engaged": f" (by {event.get('actor')})",
         }.get(action, "")
         results.append((f"event {seq} {action}{detail}: present, as signed, included in checkpoint {size}", fine))
-    raised = next((event for _line, event in held.values() if event.get("action") == "alert.raised"), None)
+    raisings = [event for event in proven.values() if event.get("action") == "alert.raised"]
     record = json.loads(contents["alert.json"])
     probe = hashlib.sha256(contents.get("probe.jpg", b"")).hexdigest()
-    if raised is None:
-        results.append(("the alert's raising is among the events", False))
-    else:
-        logged = raised.get("data") or {}
-        results.append(
-            (f"probe.jpg is the face logged when the alert was raised (SHA-256 {probe[:16]}…)",
-             probe == logged.get("probe_sha256") == statement.get("probe_sha256"))
-        )  # fmt: skip
-        score, threshold = logged.get("score"), logged.get("threshold")
-        try:
-            above = float(score) >= float(threshold)
-        except (TypeError, ValueError):
-            above = False
-        results.append((f"score {score} at or above threshold {threshold}, engine {logged.get('engine')}", above))
-        same = all(
-            str(record.get(name)) == str(logged.get(name)) for name in ("engine", "weights_sha256", "threshold")
-        ) and round(float(record.get("score", -1)), 6) == round(float(score or 0), 6)
-        results.append(("alert.json's score, threshold and engine are those logged", same))
-    if "reference.jpg" in contents:
-        reference = hashlib.sha256(contents["reference.jpg"]).hexdigest()
-        results.append(("reference.jpg is the image signed for", reference == statement.get("reference_sha256")))
+    if len(raisings) != 1 or raisings[0].get("target_id") != str(alert):
+        results.append(("the alert's raising is among the signed, proven events, once", False))
+        return results
+    logged = raisings[0].get("data") or {}
+    results.append(
+        (f"probe.jpg is the face logged when the alert was raised (SHA-256 {probe[:16]}…)",
+         probe == logged.get("probe_sha256") == statement.get("probe_sha256"))
+    )  # fmt: skip
+    score, threshold = logged.get("score"), logged.get("threshold")
+    try:
+        above = math.isfinite(float(score)) and float(score) >= float(threshold)
+    except (TypeError, ValueError, OverflowError):
+        above = False
+    results.append((f"score {score} at or above threshold {threshold}, engine {logged.get('engine')}", above))
+    same = (
+        isinstance(record, dict)
+        and record.get("id") == alert
+        and all(
+            str(record.get(name)) == str(logged.get(name))
+            for name in ("engine", "weights_sha256", "threshold", "score")
+        )
+    )
+    results.append(("alert.json is this alert, with the score, threshold and engine logged", same))
     return results
 
 
@@ -609,6 +638,10 @@ def verify_bundle(path: str, public_key: bytes | None = None) -> list[tuple[str,
         if manifest.get("format") not in (BUNDLE_FORMAT, COURT_FORMAT):
             return [(f"bundle format {manifest.get('format')!r} is {BUNDLE_FORMAT} or {COURT_FORMAT}", False)]
         contents = {name: archive.read(name) for name in manifest["files"]}
+        members = set(archive.namelist()) - {"manifest.json"}
+    unlisted = sorted(members - set(manifest["files"]))
+    if unlisted:
+        results.append((f"the zip holds only the files its manifest lists (not {', '.join(unlisted)})", False))
     for name, digest in manifest["files"].items():
         if hashlib.sha256(contents[name]).hexdigest() != digest:
             results.append((f"{name} matches the manifest's hash", False))
@@ -639,8 +672,12 @@ def verify_bundle(path: str, public_key: bytes | None = None) -> list[tuple[str,
     scope = statement.get("scope", {})
     label = f"the scope ({scope.get('reference') or scope.get('kind')}, {scope.get('state', 'a time range')})"
     results.append((f"{label} is signed by key {named}", ok and statement.get("format") == SCOPE_FORMAT))
+    if not results[-1][1]:
+        return results  # an unsigned scope says nothing about where the bundle starts and ends
     # The range is the signed one: a manifest rewritten to end earlier does not move it.
     first, last = statement["first_seq"], statement["last_seq"]
+    if not (_is_size(first) and _is_size(last) and first <= last < covering["tree_size"]):
+        return [*results, (f"the signed range {first}-{last} lies in checkpoint {covering['tree_size']}", False)]
     lines = contents["events.jsonl"].split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
@@ -723,7 +760,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             with open(args.proof, encoding="utf-8") as fh:
                 results = _check_file(json.load(fh))
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, binascii.Error, zipfile.BadZipFile) as exc:
+    except Exception as exc:  # whatever a doctored file does, the answer is FAIL, never a traceback
         print(f"FAIL  could not read {args.proof}: {exc!r}")
         return 1
     for label, ok in results:

@@ -221,6 +221,10 @@ def _latest(events, wanted) -> Event | None:
     return None
 
 
+def _engine_of(data: dict) -> tuple:
+    return data.get("engine"), data.get("weights_sha256")
+
+
 def decisions(deployment: Deployment) -> list[Event]:
     """The decisions a deployment ran under, as logged: its authorisation, the approval of the watchlist version it
     was authorised with, the countersigned threshold it ran at (none when it is the configured default), and the
@@ -244,12 +248,12 @@ def decisions(deployment: Deployment) -> list[Event]:
     found.append(
         _latest(countersigned, lambda data: data.get("kind") == "threshold" and data.get("threshold") == threshold)
     )
-    engines = set(DeletionReceipt.objects.filter(deployment=deployment).values_list("engine", flat=True).distinct())
-    engines |= set(deployment.alerts.values_list("engine", flat=True).distinct())
-    for engine in sorted(engines):
-        found.append(
-            _latest(Event.objects.filter(action="engine.approve"), lambda data, e=engine: data.get("engine") == e)
-        )
+    # The engines by name and weights: an approval of the same name with other weights is another engine.
+    engines = set(DeletionReceipt.objects.filter(deployment=deployment).values_list("engine", "weights_sha256"))
+    engines |= set(deployment.alerts.values_list("engine", "weights_sha256"))
+    approvals = Event.objects.filter(action="engine.approve")
+    for engine, weights in sorted(engines):
+        found.append(_latest(approvals, lambda data, used=(engine, weights): _engine_of(data) == used))
     found.append(authorised)
     return sorted((event for event in found if event is not None), key=lambda event: event.seq)
 

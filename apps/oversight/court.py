@@ -19,6 +19,7 @@ from apps.audit import services as audit
 from apps.audit.access import valid_reason
 from apps.audit.models import Checkpoint, Event
 from apps.matching.models import Alert
+from apps.watchlists.models import CustodyImage, Review
 from govern import encryption, policy
 
 from .bundles import VERIFIER, BundleError, _checkpoint_json, _covering_checkpoint, _Nodes, _signed_scope, decisions
@@ -38,12 +39,14 @@ probe's SHA-256 against the one logged when the alert was raised, the score agai
 judgements, the stop record and the decisions the deployment ran under.
 
 Files: manifest.json, alert.json (the alert as recorded), probe.jpg (what the camera saw), reference.jpg (the
-watchlist image, when the entry still exists), events.jsonl (each event's canonical JSON, exactly as hashed),
-proofs.json, checkpoints.json, scope.json, public_key.pem, verify_bundle.py.
+custody image the authorised version of the list held for the subject, while it is kept), events.jsonl (each
+event's canonical JSON, exactly as hashed), proofs.json, checkpoints.json, scope.json, public_key.pem,
+verify_bundle.py.
 """
 
 
 def _alert_record(alert: Alert) -> dict:
+    """The alert as recorded, for the court; not the other candidates (other listed people)."""
     return {
         "id": alert.pk,
         "deployment": alert.deployment_id,
@@ -56,7 +59,6 @@ def _alert_record(alert: Alert) -> dict:
         "weights_sha256": alert.weights_sha256,
         "watchlist_hash": alert.watchlist_hash,
         "probe_sha256": alert.probe_sha256,
-        "candidates": alert.candidates,
         "state": alert.state,
         "adjudicated_by": alert.adjudicated_by.get_username() if alert.adjudicated_by else None,
         "adjudicated_at": audit.format_time(alert.adjudicated_at) if alert.adjudicated_at else None,
@@ -74,6 +76,21 @@ def _alert_record(alert: Alert) -> dict:
     }
 
 
+def matched_image(alert: Alert) -> CustodyImage | None:
+    """The custody image the alert was matched against: the one the authorised version of the list held for the
+    subject (its approval's snapshot), not whatever the entry holds now; None once that record or image is gone."""
+    review = Review.objects.filter(
+        watchlist_id=alert.deployment.watchlist_id, content_hash=alert.watchlist_hash
+    ).first()
+    if review is None:
+        return None
+    entries = review.snapshot.get("entries", [])
+    listed = next((item for item in entries if item.get("subject") == alert.subject_id), None)
+    if listed is None:
+        return None
+    return CustodyImage.objects.filter(pk=listed.get("image"), sha256=listed.get("image_sha256")).first()
+
+
 def _events(alert: Alert) -> list[Event]:
     """The alert's own events, its frame's, and the decisions its deployment ran under."""
     own = Event.objects.filter(target_type="matching.alert", target_id=str(alert.pk))
@@ -85,6 +102,7 @@ def _events(alert: Alert) -> list[Event]:
 
 
 def filename(alert: Alert) -> str:
+    """The export's download name."""
     return f"govern-court-export-alert-{alert.pk}.zip"
 
 
@@ -94,7 +112,7 @@ def build(actor, alert: Alert, reason: str) -> tuple[bytes, dict]:
     policy.require(actor, "matching.view_alert", alert)
     if not valid_reason(reason):
         raise ValidationError({"reason": "Say why the evidence is produced (the court, the case reference)."})
-    alert = Alert.objects.select_related("deployment", "entry__image", "adjudicated_by", "capture").get(pk=alert.pk)
+    alert = Alert.objects.select_related("deployment", "adjudicated_by", "capture").get(pk=alert.pk)
     if alert.probe_deleted_at is not None:
         raise BundleError("This alert's probe was deleted under the retention policy: there is nothing to produce.")
     with transaction.atomic():  # a consultation of the alert and its images, logged before they are decrypted
@@ -115,8 +133,12 @@ def build(actor, alert: Alert, reason: str) -> tuple[bytes, dict]:
         path = merkle.inclusion_proof(seq, covering.tree_size, nodes)
         paths.append([seq, *(table.setdefault(value, len(table)) for value in path)])
     probe = encryption.decrypt(bytes(alert.probe_ciphertext), associated_data=alert.associated_data())
-    image = alert.entry.image if alert.entry is not None else None
+    image = matched_image(alert)
     reference = encryption.decrypt(bytes(image.ciphertext), associated_data=image.associated_data()) if image else None
+    record = json.dumps(_alert_record(alert), indent=1, sort_keys=True).encode()
+    signed_files = {"alert.json": record, "probe.jpg": probe}
+    if reference is not None:
+        signed_files["reference.jpg"] = reference
     statement = {
         "format": FORMAT,
         "alert": alert.pk,
@@ -126,15 +148,15 @@ def build(actor, alert: Alert, reason: str) -> tuple[bytes, dict]:
             {"seq": event.seq, "action": event.action, "leaf_hash": bytes(event.leaf_hash).hex()} for event in events
         ],
         "probe_sha256": hashlib.sha256(probe).hexdigest(),
-        "reference_sha256": hashlib.sha256(reference).hexdigest() if reference is not None else None,
+        # Each file the verifier must find, with its hash: a file dropped from the manifest is still missed.
+        "files": {name: hashlib.sha256(content).hexdigest() for name, content in signed_files.items()},
         "tree_size": covering.tree_size,
         "root_hash": bytes(covering.root_hash).hex(),
         "signed_at": audit.format_time(timezone.now()),
     }
     consistency = proofs.consistency(covering.tree_size, latest.tree_size)
     files = {
-        "alert.json": json.dumps(_alert_record(alert), indent=1, sort_keys=True).encode(),
-        "probe.jpg": probe,
+        **signed_files,
         "scope.json": json.dumps(_signed_scope(statement), indent=1, sort_keys=True).encode(),
         "events.jsonl": "".join(event.canonical + "\n" for event in events).encode(),
         "proofs.json": json.dumps(
@@ -153,8 +175,6 @@ def build(actor, alert: Alert, reason: str) -> tuple[bytes, dict]:
         "verify_bundle.py": VERIFIER.read_bytes(),
         "README.txt": README.encode(),
     }
-    if reference is not None:
-        files["reference.jpg"] = reference
     manifest = {
         "format": FORMAT,
         "alert": alert.pk,
