@@ -186,3 +186,16 @@ def test_a_countersignature_needs_no_note_and_the_schema_says_so(schema, actors,
     assert not body.get("required")
     for decision in ("countersign", "reject"):
         assert not schema["paths"][f"/api/oversight/changes/{{id}}/{decision}/"]["post"]["requestBody"].get("required")
+
+
+@pytest.mark.parametrize("value", ["ture", "garbage", "{}", "2", "[-7, 3]"])
+def test_a_true_false_filter_given_anything_else_is_refused_not_ignored(actors, api, value):
+    # Found by the fourth full fuzz: `?overdue={}` listed every case (django-filter read an unknown word as no filter).
+    response = api(actors.privacy).get("/api/disclosures/cases/", {"overdue": value})
+    assert response.status_code == 400, response.content
+    assert "overdue" in response.json()
+
+
+@pytest.mark.parametrize(("value", "expected"), [("true", 200), ("false", 200), ("1", 200), ("0", 200)])
+def test_a_true_false_filter_takes_its_documented_spellings(actors, api, value, expected):
+    assert api(actors.privacy).get("/api/disclosures/cases/", {"overdue": value}).status_code == expected

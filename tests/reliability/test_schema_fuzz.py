@@ -16,6 +16,7 @@ from collections import Counter
 from decimal import Decimal
 
 import hypothesis
+import jsonschema
 import pytest
 import schemathesis
 from django.conf import settings
@@ -51,10 +52,12 @@ REFUSALS = ["400", "401", "403", "404", "406", "409", "412", "413", "415", "422"
 
 
 def negative_data_refused(ctx, response, case):
-    """schemathesis's negative_data_rejection, with Govern's documented refusals allowed, and its one documented
-    exception: a JSON number sent for a text field is taken as that number's text (DRF's CharField), then checked
-    like any other text (docs/reliability.md)."""
-    if _number_for_text(case):
+    """schemathesis's negative_data_rejection, with Govern's documented refusals allowed, and its two documented
+    exceptions: a JSON number sent for a text field is taken as that number's text (DRF's CharField), then checked
+    like any other text; and a true/false query parameter given the number 0 or 1 is sent as the text `0` or `1`,
+    which Govern reads as false or true (docs/reliability.md). A query value that is a list of one allowed value is
+    sent as that value: the request is an allowed one (`_one_allowed_value`)."""
+    if _number_for_text(case) or _number_for_flag(case) or _one_allowed_value(case):
         return None
     config = CheckConfig(negative_data_rejection=NegativeDataRejectionConfig(allowed_statuses=REFUSALS))
     return negative_data_rejection(dataclasses.replace(ctx, config=config), response, case)
@@ -70,6 +73,41 @@ def _number_for_text(case) -> bool:
         isinstance(value, int | float) and not isinstance(value, bool) and name in texts
         for name, value in case.body.items()
     )
+
+
+def _number_for_flag(case) -> bool:
+    """Whether a true/false query parameter was given the number 0 or 1: its text is `0` or `1`, a documented spelling
+    of false and true (`govern.api.viewsets.boolean_parameter`, django-filter's BooleanFilter)."""
+    flags = {
+        parameter.name
+        for parameter in case.operation.query
+        if (parameter.definition.get("schema") or {}).get("type") == "boolean"
+    }
+    return any(name in flags and type(value) is int and value in (0, 1) for name, value in (case.query or {}).items())
+
+
+def _one_allowed_value(case) -> bool:
+    """Whether the only negated part is the query, and each of its values is allowed or a list of one allowed value:
+    the transport sends `[True]` as `?dry_run=true`, the allowed request itself (a transport artefact, as
+    `_unsendable`)."""
+    meta = case.meta
+    if meta is None or meta.query is not DataGenerationMethod.negative or not case.query:
+        return False
+    if DataGenerationMethod.negative in (meta.path_parameters, meta.headers, meta.cookies, meta.body):
+        return False
+    schemas = {parameter.name: parameter.definition.get("schema") or {} for parameter in case.operation.query}
+    listed = False
+    for name, value in case.query.items():
+        schema = schemas.get(name)
+        if schema is None or "$ref" in json.dumps(schema):
+            return False
+        if isinstance(value, list):
+            if len(value) != 1:
+                return False
+            value, listed = value[0], True
+        if not jsonschema.Draft4Validator(schema).is_valid(value):
+            return False
+    return listed
 
 
 def _unsendable(case) -> bool:
