@@ -17,7 +17,8 @@ def alert_panel(request, alert) -> str:
     may_open = (
         not cases
         and alert.subject.registered_sex_offender
-        and alert.state not in (AlertState.PENDING, AlertState.FALSE)
+        and alert.state != AlertState.PENDING
+        and not alert.found_false
         and policy.may(user, "disclosures.add_disclosurecase")
     )
     if not cases and not may_open:

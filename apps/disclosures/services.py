@@ -237,8 +237,8 @@ def open_from_alert(actor, alert: Alert, *, now=None) -> DisclosureCase:
     alert = Alert.objects.select_for_update().select_related("subject", "deployment").get(pk=alert.pk)
     if alert.state == AlertState.PENDING:
         raise Conflict(f"Alert {alert.pk} has not been adjudicated: judge it before acting on it.")
-    if alert.state == AlertState.FALSE:
-        raise Conflict(f"Alert {alert.pk} was judged a false alert: there is nobody to act on.")
+    if alert.found_false:
+        raise Conflict(f"Alert {alert.pk} was found false (judged so, or after the stop): there is nobody to act on.")
     if not alert.subject.registered_sex_offender:
         raise ValidationError("The alert's subject is not recorded as a registered sex offender.")
     existing = DisclosureCase.objects.filter(alert=alert).first()

@@ -20,6 +20,13 @@ class Outcome(models.TextChoices):
     ARREST = "arrest", "Identity confirmed, arrest"
     OTHER_ACTION = "other_action", "Identity confirmed, other action"
     FALSE_AFTER_ENGAGEMENT = "false_after_engagement", "Not the person: found false after engagement"
+    # Recorded before stop records existed: nothing was said of the person's identity. Kept as it was, never chosen.
+    NO_ACTION = "no_action", "No further action (recorded before stop records)"
+
+    @classmethod
+    def recordable(cls) -> list[tuple[str, str]]:
+        """The outcomes an officer may record now."""
+        return [(value, label) for value, label in cls.choices if value != cls.NO_ACTION]
 
 
 class IdentityCheck(models.TextChoices):

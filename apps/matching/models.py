@@ -92,6 +92,14 @@ class Capture(models.Model):
         return f"capture {self.id}"
 
 
+# What an alert turned out to be, as the figures, equality monitoring, retention and disclosures all count it: false
+# when judged false, or found false only after the person was stopped; true when judged a match and not found false.
+FALSE_ALERTS = Q(state=AlertState.FALSE) | Q(outcome=Outcome.FALSE_AFTER_ENGAGEMENT)
+TRUE_ALERTS = Q(state__in=[AlertState.CONFIRMED, AlertState.ENGAGED, AlertState.CLOSED]) & ~Q(
+    outcome=Outcome.FALSE_AFTER_ENGAGEMENT
+)
+
+
 class Alert(models.Model):
     """A face at or above the threshold against a watchlist entry; it waits for an officer's judgement."""
 
@@ -143,6 +151,11 @@ class Alert(models.Model):
 
     def __str__(self):
         return f"alert {self.pk} at {self.deployment_id} ({self.state})"
+
+    @property
+    def found_false(self) -> bool:
+        """Judged a false alert, or found not to be the subject once the person was stopped."""
+        return self.state == AlertState.FALSE or self.outcome == Outcome.FALSE_AFTER_ENGAGEMENT
 
     def associated_data(self) -> bytes:
         """What the probe's ciphertext is bound to."""
@@ -277,6 +290,11 @@ class Probe(models.Model):
 
     def __str__(self):
         return f"probe {self.position} of {self.request_id}"
+
+    @property
+    def found_false(self) -> bool:
+        """Judged a false alert, or found not to be the subject once the person was stopped."""
+        return self.state == AlertState.FALSE or self.outcome == Outcome.FALSE_AFTER_ENGAGEMENT
 
     def associated_data(self) -> bytes:
         """What the probe's ciphertext is bound to."""

@@ -18,8 +18,7 @@ from govern import encryption, policy
 from govern.errors import Conflict
 
 from .choices import AlertState
-from .models import Alert, Probe, SearchRequest
-from .services.alert_handling import FALSE
+from .models import FALSE_ALERTS, Alert, Probe, SearchRequest
 
 
 @transaction.atomic
@@ -53,7 +52,7 @@ def misidentifications(actor, reason: str, *, take: Callable[[QuerySet], list]) 
     """Alerts found false, at judgement or only after the person was stopped, with their stop records: the list the
     privacy officers review; logged with the ids shown."""
     policy.require(actor, "matching.view_alert")
-    found = Alert.objects.restrict(actor, "view").filter(FALSE).select_related("deployment")
+    found = Alert.objects.restrict(actor, "view").filter(FALSE_ALERTS).select_related("deployment")
     shown = list(take(found))
     results = [alert.pk for alert in shown]
     audit.record_access(("matching.alert", "misidentifications"), actor, reason, data={"results": results})

@@ -53,7 +53,8 @@ def alert_queue(request, pk, target, reason):
         "deployment": deployment,
         "alerts": alerts,
         "reason": reason,
-        "Outcome": Outcome,
+        "outcomes": Outcome.recordable(),
+        "max_stop_minutes": alert_handling.MAX_STOP_MINUTES,
         "IdentityCheck": IdentityCheck,
         "person_fields": _person_fields(),
         "AlertState": AlertState,
@@ -157,7 +158,7 @@ def alert_act(request, pk, act):
 def _minutes(text: str) -> int:
     """A stop's length as typed: whole minutes, else the service's own refusal."""
     text = text.strip()
-    if not text.isdigit() or not text.isascii():
+    if not text.isdigit() or not text.isascii() or len(text) > len(str(alert_handling.MAX_STOP_MINUTES)):
         raise ValidationError({"stop_minutes": "How long the stop lasted, in whole minutes."})
     return int(text)
 

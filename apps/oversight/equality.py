@@ -20,8 +20,7 @@ from django.db.models import Count, Q
 from django.db.models.functions import TruncMonth
 
 from apps.matching.choices import AgeBand, AlertState, EthnicGroup, PerceivedSex
-from apps.matching.models import Alert, DeletionReceipt
-from apps.matching.services.alert_handling import FALSE, TRUE
+from apps.matching.models import FALSE_ALERTS, TRUE_ALERTS, Alert, DeletionReceipt
 
 SUPPRESS_BELOW = 5  # a count of 1 to 4 is shown as "fewer than 5"
 SMALL = 10  # fewer adjudicated alerts than this in a group: no rate, no interval, no comparison
@@ -32,7 +31,7 @@ DIMENSIONS = {
     "perceived_sex": ("Sex (perceived)", PerceivedSex),
     "perceived_age": ("Age band (perceived)", AgeBand),
 }
-_COUNTS = {"true": Count("pk", filter=TRUE), "false": Count("pk", filter=FALSE)}
+_COUNTS = {"true": Count("pk", filter=TRUE_ALERTS), "false": Count("pk", filter=FALSE_ALERTS)}
 
 
 def wilson(successes: int, trials: int) -> tuple[float, float] | None:

@@ -14,8 +14,16 @@ from django.utils import timezone
 
 from apps.audit.models import Event
 from apps.deployments.models import Deployment
-from apps.matching.choices import AlertState, SearchState
-from apps.matching.models import Alert, Capture, DeletionReceipt, SearchRequest, WatchlistTemplate
+from apps.matching.choices import SearchState
+from apps.matching.models import (
+    FALSE_ALERTS,
+    TRUE_ALERTS,
+    Alert,
+    Capture,
+    DeletionReceipt,
+    SearchRequest,
+    WatchlistTemplate,
+)
 from apps.matching.services.alert_handling import alerts_past_retention
 from apps.watchlists.choices import WatchlistState
 from apps.watchlists.models import Manifest, Watchlist
@@ -23,7 +31,6 @@ from apps.watchlists.models import Manifest, Watchlist
 from .choices import DataClass
 from .retention import retention_hours
 
-TRUE_STATES = (AlertState.CONFIRMED, AlertState.ENGAGED, AlertState.CLOSED)
 VACUUM_GRACE = datetime.timedelta(hours=1)  # the vacuum runs on a worker after the purge commits
 
 
@@ -205,8 +212,8 @@ def due_items(data_class: str, hours: int, now) -> tuple[list, list]:
     """What is past retention for a data class: (due for deletion, kept by an evidential hold)."""
     cutoff = now - datetime.timedelta(hours=hours)
     if data_class in (DataClass.FALSE_ALERTS, DataClass.CONFIRMED_ALERTS):
-        states = (AlertState.FALSE,) if data_class == DataClass.FALSE_ALERTS else TRUE_STATES
-        past = alerts_past_retention(states, cutoff).select_related("hold_by", "deployment").order_by("pk")
+        judged = FALSE_ALERTS if data_class == DataClass.FALSE_ALERTS else TRUE_ALERTS
+        past = alerts_past_retention(judged, cutoff).select_related("hold_by", "deployment").order_by("pk")
         return [a for a in past if not a.hold_reason], [a for a in past if a.hold_reason]
     if data_class == DataClass.RETROSPECTIVE_PROBES:
         return list(_searches_due(hours, now).distinct().order_by("pk")), []

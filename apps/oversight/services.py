@@ -20,7 +20,7 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.audit import services as audit
 from apps.deployments import services as deployments
-from apps.matching.choices import AlertState
+from apps.matching.models import FALSE_ALERTS, TRUE_ALERTS
 from apps.matching.services import alert_handling, engine_approval, retrospective
 from apps.watchlists.services import watchlists
 from govern import policy
@@ -112,16 +112,13 @@ def retention_sweep(now=None, dry_run: bool = False) -> list[SweepItem]:
 
 def _sweep(now, dry_run: bool) -> list[SweepItem]:
     items = []
-    for data_class, states in (
-        (DataClass.FALSE_ALERTS, (AlertState.FALSE,)),
-        (DataClass.CONFIRMED_ALERTS, reconciliation.TRUE_STATES),
-    ):
+    for data_class, judged in ((DataClass.FALSE_ALERTS, FALSE_ALERTS), (DataClass.CONFIRMED_ALERTS, TRUE_ALERTS)):
         hours = retention_hours(data_class)
         _due, held = reconciliation.due_items(data_class, hours, now)
         for alert in held:
             detail = f"held by {alert.hold_by.get_username() if alert.hold_by else '?'}: {alert.hold_reason}"
             items.append(SweepItem(data_class, f"alert {alert.pk}", "held", detail))
-        for pk in alert_handling.retention_sweep(now=now, dry_run=dry_run, states=states, hours=hours):
+        for pk in alert_handling.retention_sweep(now=now, dry_run=dry_run, judged=judged, hours=hours):
             items.append(SweepItem(data_class, f"alert {pk}", "due" if dry_run else "deleted", "probe image"))
     hours = retention_hours(DataClass.RETROSPECTIVE_PROBES)
     for request in reconciliation.due_items(DataClass.RETROSPECTIVE_PROBES, hours, now)[0]:

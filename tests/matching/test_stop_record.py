@@ -2,15 +2,20 @@
 (a person found not to be the subject after all counts as a false alert), and a complaint; on the service, the API
 and the page alike."""
 
+import datetime
+
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
+from django.utils import timezone
 
+from apps.audit import services as audit
 from apps.audit.models import Event
 from apps.deployments.models import PublishedFigures
 from apps.matching.choices import AlertState, Outcome
 from apps.matching.models import Alert
 from apps.matching.services import alert_handling, live_capture
+from apps.oversight import services as oversight
 from govern.errors import Conflict
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
@@ -40,13 +45,45 @@ def test_a_person_found_not_to_be_the_subject_after_the_stop_is_a_false_alert_in
     assert (figures.alerts, figures.true_alerts, figures.false_alerts, figures.engagements) == (1, 0, 1, 1)
     event = Event.objects.get(action="alert.outcome")
     assert event.data["outcome"] == "false_after_engagement" and event.data["stop_minutes"] == 9
+    # The log proves what was perceived without telling it: bundles go to the oversight role (an outside review).
+    engaged = Event.objects.get(action="alert.engaged")
+    assert set(engaged.data) == {"perceived"} and "black" not in engaged.canonical and "25_34" not in engaged.canonical
+
+
+def test_an_alert_found_false_after_the_stop_goes_under_the_false_alerts_retention(actors, alert):
+    _engaged(actors, alert)
+    alert_handling.record_alert_outcome(actors.officer, alert, outcome=Outcome.FALSE_AFTER_ENGAGEMENT, **STOP)
+    oversight.set_retention(actors.privacy, "false_alerts", hours=0, reason="Innocent faces go at once")
+    oversight.set_retention(actors.privacy, "confirmed_alerts", hours=24 * 365, reason="Kept for court for a year")
+    oversight.retention_sweep(now=timezone.now() + datetime.timedelta(days=2))
+    alert.refresh_from_db()
+    assert alert.probe_deleted_at is not None and alert.probe_ciphertext in (b"", memoryview(b""))
+
+
+def test_a_legacy_outcome_is_not_recordable(actors, alert):
+    _engaged(actors, alert)
+    with pytest.raises(ValidationError):
+        alert_handling.record_alert_outcome(actors.officer, alert, outcome=Outcome.NO_ACTION, **STOP)
+
+
+def test_a_stop_length_too_long_to_be_a_number_of_minutes_is_refused_on_the_page(actors, client, alert):
+    _engaged(actors, alert)
+    client.force_login(actors.officer)
+    response = client.post(
+        reverse("matching:alert-act", args=[alert.pk, "outcome"]),
+        {"outcome": "arrest", "identity_check": "document", "stop_minutes": "9" * 5000},
+    )
+    assert response.status_code == 302
+    alert.refresh_from_db()
+    assert alert.state == AlertState.ENGAGED
 
 
 def test_the_person_may_be_recorded_at_judgement_and_a_blank_keeps_what_was_recorded(actors, alert):
     alert_handling.adjudicate(actors.officer, alert, match=False, reason=REASON, perceived_ethnicity="asian")
     alert.refresh_from_db()
     assert (alert.perceived_ethnicity, alert.perceived_sex) == ("asian", "not_recorded")
-    assert Event.objects.get(action="alert.adjudicated").data["perceived_ethnicity"] == "asian"
+    logged = Event.objects.get(action="alert.adjudicated").data["perceived"]
+    assert logged == audit.commitment({"perceived_ethnicity": "asian"})  # proves what was recorded, tells nothing
 
 
 @pytest.mark.parametrize(
@@ -72,10 +109,14 @@ def test_a_stop_record_the_rules_refuse_changes_nothing(actors, alert, change, f
     assert not Event.objects.filter(action="alert.outcome").exists()
 
 
-def test_a_complaint_is_recorded_once_and_only_about_a_stop(actors, alert):
-    with pytest.raises(Conflict, match="whose person was stopped"):
+def test_a_complaint_is_recorded_once_and_only_about_a_recorded_stop(actors, alert):
+    with pytest.raises(Conflict, match="once the stop itself is"):
         alert_handling.record_complaint(actors.officer, alert, complaint_reference="PSD-1")
     _engaged(actors, alert)
+    # Before the stop's outcome, a complaint would be lost or overwritten when the outcome is recorded (found by an
+    # outside review): it waits for the stop record.
+    with pytest.raises(Conflict, match="once the stop itself is"):
+        alert_handling.record_complaint(actors.officer, alert, complaint_reference="PSD-1")
     alert_handling.record_alert_outcome(actors.officer, alert, outcome=Outcome.CONFIRMED, **STOP)
     alert_handling.record_complaint(actors.officer, alert, complaint_reference="PSD-2026-0042")
     alert.refresh_from_db()

@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from ..choices import AgeBand, EthnicGroup, IdentityCheck, Outcome, PerceivedSex
 from ..models import Alert, Probe, SearchRequest
+from ..services.alert_handling import MAX_STOP_MINUTES
 
 
 class AlertSerializer(serializers.ModelSerializer):
@@ -66,9 +67,9 @@ class JudgementSerializer(PersonSerializer):
 class OutcomeSerializer(PersonSerializer):
     """The stop record: how identity was checked, how long the stop lasted, what followed, any complaint."""
 
-    outcome = serializers.ChoiceField(choices=Outcome.choices)
+    outcome = serializers.ChoiceField(choices=Outcome.recordable())
     identity_check = serializers.ChoiceField(choices=IdentityCheck.choices)
-    stop_minutes = serializers.IntegerField(min_value=0, max_value=24 * 60)
+    stop_minutes = serializers.IntegerField(min_value=0, max_value=MAX_STOP_MINUTES)
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
     complaint_reference = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
 

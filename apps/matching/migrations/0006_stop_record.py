@@ -3,11 +3,6 @@
 from django.db import migrations, models
 
 
-def no_action_is_confirmed(apps, schema_editor):
-    """ "No action" after an engagement meant the person was who the alert said and nothing more was done."""
-    apps.get_model("matching", "Alert").objects.filter(outcome="no_action").update(outcome="confirmed")
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("matching", "0005_custody_graph"),
@@ -92,9 +87,9 @@ class Migration(migrations.Migration):
                     ("arrest", "Identity confirmed, arrest"),
                     ("other_action", "Identity confirmed, other action"),
                     ("false_after_engagement", "Not the person: found false after engagement"),
+                    ("no_action", "No further action (recorded before stop records)"),
                 ],
                 max_length=32,
             ),
         ),
-        migrations.RunPython(no_action_is_confirmed, migrations.RunPython.noop),
     ]

@@ -16,7 +16,7 @@ from govern import policy
 from govern.errors import Conflict
 
 from ..choices import AgeBand, AlertState, EthnicGroup, IdentityCheck, Outcome, PerceivedSex
-from ..models import Alert, Capture, DeletionReceipt
+from ..models import FALSE_ALERTS, TRUE_ALERTS, Alert, Capture, DeletionReceipt
 
 
 def reconciliation(deployment: Deployment) -> dict:
@@ -34,10 +34,6 @@ def _lock_alert(alert: Alert) -> Alert:
     return Alert.objects.select_for_update(of=("self",)).select_related("deployment").get(pk=alert.pk)
 
 
-FALSE = Q(state=AlertState.FALSE) | Q(outcome=Outcome.FALSE_AFTER_ENGAGEMENT)
-TRUE = Q(state__in=[AlertState.CONFIRMED, AlertState.ENGAGED, AlertState.CLOSED]) & ~Q(
-    outcome=Outcome.FALSE_AFTER_ENGAGEMENT
-)
 PERCEIVED = {
     "perceived_sex": PerceivedSex,
     "perceived_age": AgeBand,
@@ -56,8 +52,8 @@ def refresh_figures(deployment: Deployment) -> None:
         deployment,
         faces_processed=Capture.objects.filter(deployment=deployment).aggregate(faces=Sum("faces"))["faces"] or 0,
         alerts=alerts.count(),
-        true_alerts=alerts.filter(TRUE).count(),
-        false_alerts=alerts.filter(FALSE).count(),
+        true_alerts=alerts.filter(TRUE_ALERTS).count(),
+        false_alerts=alerts.filter(FALSE_ALERTS).count(),
         engagements=alerts.filter(engaged_at__isnull=False).count(),
         arrests=alerts.filter(outcome=Outcome.ARREST).count(),
         other_outcomes=alerts.filter(outcome=Outcome.OTHER_ACTION).count(),
@@ -81,7 +77,15 @@ def _perceive(alert: Alert, person: dict) -> dict:
     return given
 
 
+def _perceived_commitment(perceived: dict) -> dict:
+    """What the officer perceived of a person, as the log keeps it: a commitment (HMAC), never the values. Bundles go
+    to the oversight role, who must not read one person's ethnicity, sex and age band; the row keeps them for the
+    privacy officers and the equality figures, and the log proves what was recorded."""
+    return {"perceived": audit.commitment(perceived)} if perceived else {}
+
+
 def _text(value: str, name: str, limit: int) -> str:
+    """One line of printable text, at most `limit` characters (blank allowed)."""
     value = (value or "").strip()
     if len(value) > limit or (value and not value.isprintable()):
         raise ValidationError({name: f"At most {limit} characters on one line."})
@@ -105,7 +109,7 @@ def adjudicate(actor, alert: Alert, *, match: bool, reason: str, **person) -> Al
     locked.state = AlertState.CONFIRMED if match else AlertState.FALSE
     locked.adjudicated_by, locked.adjudicated_at, locked.adjudication_reason = actor, timezone.now(), reason.strip()
     locked.save()
-    data = {"match": match, "score": locked.score, **perceived}
+    data = {"match": match, "score": locked.score, **_perceived_commitment(perceived)}
     audit.record("alert.adjudicated", locked, actor, data=data, reason=reason)
     refresh_figures(locked.deployment)
     return locked
@@ -122,7 +126,7 @@ def engage(actor, alert: Alert, **person) -> Alert:
     perceived = _perceive(locked, person)
     locked.state, locked.engaged_by, locked.engaged_at = AlertState.ENGAGED, actor, timezone.now()
     locked.save()
-    audit.record("alert.engaged", locked, actor, data=perceived or None)
+    audit.record("alert.engaged", locked, actor, data=_perceived_commitment(perceived) or None)
     refresh_figures(locked.deployment)
     return locked
 
@@ -143,8 +147,9 @@ def record_alert_outcome(
     arrest, other action, or not the person after all) and a complaint reference if one was made."""
     locked = _lock_alert(alert)
     policy.require(actor, "matching.adjudicate_alert", locked)
-    if outcome not in Outcome.values:
-        raise ValidationError({"outcome": f"Choose one of: {', '.join(Outcome.values)}."})
+    recordable = [value for value, _label in Outcome.recordable()]
+    if outcome not in recordable:
+        raise ValidationError({"outcome": f"Choose one of: {', '.join(recordable)}."})
     if identity_check not in IdentityCheck.values:
         raise ValidationError({"identity_check": f"Choose one of: {', '.join(IdentityCheck.values)}."})
     if isinstance(stop_minutes, bool) or not isinstance(stop_minutes, int) or not 0 <= stop_minutes <= MAX_STOP_MINUTES:
@@ -160,8 +165,8 @@ def record_alert_outcome(
         "outcome": outcome,
         "identity_check": identity_check,
         "stop_minutes": stop_minutes,
-        "complaint_reference": complaint or None,
-        **perceived,
+        "complaint": audit.commitment(complaint) if complaint else None,
+        **_perceived_commitment(perceived),
     }
     audit.record("alert.outcome", locked, actor, data=data, reason=note)
     refresh_figures(locked.deployment)
@@ -176,13 +181,13 @@ def record_complaint(actor, alert: Alert, *, complaint_reference: str) -> Alert:
     complaint = _text(complaint_reference, "complaint_reference", 100)
     if not complaint:
         raise ValidationError({"complaint_reference": "Give the complaint's reference."})
-    if locked.engaged_at is None:
-        raise Conflict("A complaint about a stop is recorded only on an alert whose person was stopped.")
+    if locked.state != AlertState.CLOSED:
+        raise Conflict("A complaint about a stop is recorded once the stop itself is (its outcome).")
     if locked.complaint_reference:
         raise Conflict(f"Alert {locked.pk} already records complaint {locked.complaint_reference}.")
     locked.complaint_reference = complaint
     locked.save(update_fields=["complaint_reference"])
-    audit.record("alert.complaint", locked, actor, data={"complaint_reference": complaint})
+    audit.record("alert.complaint", locked, actor, data={"complaint": audit.commitment(complaint)})
     return locked
 
 
@@ -217,13 +222,14 @@ def release_hold(actor, alert: Alert, *, reason: str) -> Alert:
     return locked
 
 
-def alerts_past_retention(states, cutoff):
-    """Alerts in these states judged at or before the cutoff whose probe is still held (held ones included)."""
-    return Alert.objects.filter(state__in=list(states), adjudicated_at__lte=cutoff, probe_deleted_at__isnull=True)
+def alerts_past_retention(judged: Q, cutoff):
+    """Alerts `judged` (FALSE_ALERTS or TRUE_ALERTS) at or before the cutoff whose probe is still held (held ones
+    included)."""
+    return Alert.objects.filter(judged, adjudicated_at__lte=cutoff, probe_deleted_at__isnull=True)
 
 
-def retention_sweep(now=None, dry_run: bool = False, *, states=(AlertState.FALSE,), hours=None) -> list[int]:
-    """Delete the probes of alerts in `states` judged more than `hours` ago and not on hold, each with a receipt.
+def retention_sweep(now=None, dry_run: bool = False, *, judged: Q = FALSE_ALERTS, hours=None) -> list[int]:
+    """Delete the probes of alerts `judged` so more than `hours` ago and not on hold, each with a receipt.
 
     The oversight app's retention sweep calls this once per data class with the privacy officers' policy; the
     default is false alerts after ALERT_FALSE_RETENTION_DAYS. The alert row stays (its counts, judgement and
@@ -231,7 +237,7 @@ def retention_sweep(now=None, dry_run: bool = False, *, states=(AlertState.FALSE
     """
     now = now or timezone.now()
     hours = settings.ALERT_FALSE_RETENTION_DAYS * 24 if hours is None else hours
-    due = alerts_past_retention(states, now - datetime.timedelta(hours=hours)).filter(hold_reason="")
+    due = alerts_past_retention(judged, now - datetime.timedelta(hours=hours)).filter(hold_reason="")
     done = []
     for alert in due.order_by("pk"):
         if dry_run:
