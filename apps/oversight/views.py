@@ -315,7 +315,7 @@ def equality_page(request):
         "standouts": [standout for version in found for standout in version.standouts],
         "dimension": dimension,
         "dimensions": {name: label for name, (label, _choices) in equality.DIMENSIONS.items()},
-        "monthly": equality.monthly(dimension),
+        "monthly": equality.monthly(dimension, found=found),
         "small": equality.SMALL,
         "suppress_below": equality.SUPPRESS_BELOW,
         "may_review": policy.may(request.user, "matching.view_alert"),

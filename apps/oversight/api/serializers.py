@@ -2,7 +2,6 @@
 
 from rest_framework import serializers
 
-from .. import equality
 from ..choices import ChangeKind, DataClass
 from ..models import GovernedChange, Notification, RetentionPolicy
 
@@ -148,7 +147,8 @@ class AccessEventSerializer(serializers.Serializer):
 
 class EqualityCellSerializer(serializers.Serializer):
     """Adjudicated alerts of one group of people the alerts concerned (as officers perceived them), under one engine
-    and threshold. A count of 1 to 4 is null (suppressed); a rate over fewer than 10 alerts is null (too few)."""
+    and threshold. A suppressed figure is null: a group of fewer than 10 alerts, counts of 1 to 4, and what would give
+    them back by subtraction (equality.protect)."""
 
     group = serializers.CharField()
     label = serializers.CharField()
@@ -161,13 +161,13 @@ class EqualityCellSerializer(serializers.Serializer):
     false_per_1000_faces = serializers.FloatField(source="per_thousand_faces", allow_null=True)
 
     def get_true(self, cell) -> int | None:
-        return equality.published(cell.true)
+        return cell.published_true
 
     def get_false(self, cell) -> int | None:
-        return equality.published(cell.false)
+        return cell.published_false
 
     def get_total(self, cell) -> int | None:
-        return equality.published(cell.total)
+        return cell.published_total
 
     def get_interval_low(self, cell) -> float | None:
         return cell.interval[0] if cell.interval else None

@@ -73,12 +73,15 @@ class EqualityView(_PolicyView):
         )
     )
     def get(self, request):
+        found = equality.versions()
         monthly = [
-            {**row, "dimension": dimension} for dimension in equality.DIMENSIONS for row in equality.monthly(dimension)
+            {**row, "dimension": dimension}
+            for dimension in equality.DIMENSIONS
+            for row in equality.monthly(dimension, found=found)
         ]
         return Response(
             {
-                "versions": EqualityVersionSerializer(equality.versions(), many=True).data,
+                "versions": EqualityVersionSerializer(found, many=True).data,
                 "monthly": EqualityMonthSerializer(monthly, many=True).data,
             }
         )
