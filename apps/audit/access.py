@@ -88,6 +88,14 @@ def remember_for_page(request, path: str, reason: str) -> None:
     request.session[_page_key(path)] = {"reason": reason, "until": time.time() + REMEMBER_SECONDS}
 
 
+def forget(request, target) -> None:
+    """Drop a remembered reason for a record and for this page: for a disclosure that must be asked for afresh each
+    time (a court export), so that a link followed later does not produce it again under the earlier reason."""
+    if hasattr(request, "session"):
+        request.session.pop(_session_key(target), None)
+        request.session.pop(_page_key(request.path), None)
+
+
 def reason_required(get_target):
     """Decorate a page view: ask for a reason for consulting `get_target(request, **kwargs)` first, and remember it.
 

@@ -12,7 +12,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from apps.audit import proofs, signing, verifier
-from apps.audit.access import reason_required
+from apps.audit.access import forget, reason_required
 from apps.audit.models import Checkpoint
 from apps.deployments.models import Deployment
 from apps.matching import selectors as matching_selectors
@@ -118,6 +118,7 @@ def _court_alert(request, pk):
 @reason_required(_court_alert)
 def court_export(request, pk, target, reason):
     """One alert's court evidence export (zip), produced with the reason given; the export is logged."""
+    forget(request, target)  # each export is asked for with its own reason
     try:
         content, _ = court.build(request.user, target, reason)
     except bundles.BundleError as exc:

@@ -102,6 +102,9 @@ def test_the_page_asks_for_the_reason_then_serves_the_export(actors, client, arr
     assert asked.status_code == 200 and asked["Content-Type"].startswith("text/html")
     served = client.get(url, {"reason": REASON})
     assert served.status_code == 200 and served["Content-Type"] == "application/zip"
+    # The reason is not remembered for the next one: a link followed later asks again (from an outside review).
+    again = client.get(url)
+    assert again.status_code == 200 and again["Content-Type"].startswith("text/html")
 
 
 def test_no_export_once_the_probe_was_deleted(actors, api, arrested):
