@@ -25,6 +25,8 @@ rule("oversight.view_notification", roles=[PRIVACY], label="View oversight notif
 rule("oversight.view_accesslog", roles=[PRIVACY, OVERSIGHT], label="Review the access log")
 rule("oversight.export_accesslog", roles=[PRIVACY, OVERSIGHT], label="Export the access log")
 rule("oversight.export_bundle", roles=[PRIVACY, OVERSIGHT], label="Download evidence bundles")
+# Misidentifications are about people (what was perceived of them, their stops): the privacy officers' review.
+rule("oversight.review_misidentifications", roles=[PRIVACY], label="Review misidentifications")
 # A court export holds the probe and the reference image: biometric data, so never the oversight role's.
 rule("oversight.export_court_evidence", roles=[PRIVACY], label="Produce an alert's court evidence export")
 rule("oversight.view_governedchange", roles=[PRIVACY, OVERSIGHT, APPROVER], label="View threshold and engine changes")

@@ -4,7 +4,7 @@ import datetime
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import FileResponse, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -268,8 +268,7 @@ MISIDENTIFICATIONS_SHOWN = 200
 
 def _misidentifications(request):
     """The consultation's target; only someone who both oversees and sees alerts (a privacy officer) reviews them."""
-    if not (policy.may(request.user, "oversight.view_dashboard") and policy.may(request.user, "matching.view_alert")):
-        raise PermissionDenied("Misidentifications are reviewed by the privacy officers.")
+    policy.require(request.user, "oversight.review_misidentifications")
     return ("matching.alert", "misidentifications")
 
 
@@ -319,7 +318,7 @@ def equality_page(request):
         "monthly": equality.monthly(dimension, found=found),
         "small": equality.SMALL,
         "suppress_below": equality.SUPPRESS_BELOW,
-        "may_review": policy.may(request.user, "matching.view_alert"),
+        "may_review": policy.may(request.user, "oversight.review_misidentifications"),
     }
     return render(request, "oversight/equality.html", context)
 

@@ -207,3 +207,19 @@ def test_the_privacy_officer_reviews_the_misidentifications_with_a_logged_reason
     assert sorted(event.data["results"]) == sorted([first.pk, second.pk])
     client.force_login(actors.oversight)  # oversees, but does not see alerts
     assert client.get(reverse("oversight:misidentifications"), {"reason": "Quarterly review"}).status_code == 403
+
+
+def test_the_misidentifications_are_on_the_api_too(actors, api, raise_alerts):
+    (alert,) = raise_alerts(1)
+    alert_handling.adjudicate(actors.officer, alert, match=False, reason=OTHER, perceived_sex="male")
+    listed = api(actors.privacy).get(
+        "/api/oversight/misidentifications/", {"reason": "Quarterly review of false alerts"}
+    )
+    assert listed.status_code == 200, listed.content
+    (row,) = listed.json()["results"]
+    assert (row["id"], row["found_false"], row["perceived_sex"]) == (alert.pk, "at_judgement", "male")
+    assert api(actors.privacy).get("/api/oversight/misidentifications/").status_code == 400  # no reason
+    for who in (actors.oversight, actors.officer, actors.commander):
+        assert api(who).get("/api/oversight/misidentifications/", {"reason": "Quarterly review"}).status_code == 403
+    logged = Event.objects.get(action=CONSULTATION_ACTION, target_id="misidentifications")
+    assert logged.data["results"] == [alert.pk]

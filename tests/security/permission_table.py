@@ -350,6 +350,7 @@ TABLE: dict[str, Access] = {
     "/api/oversight/access/": api(OVERSEERS),
     "/api/oversight/deployments/{pk}/bundle/": api(OVERSEERS),
     "/api/oversight/alerts/{pk}/court-export/": consulting("court export", api({PRIVACY})),
+    "/api/oversight/misidentifications/": consulting("misidentifications", api({PRIVACY})),
     "/api/oversight/retention/": api(GOVERNANCE_READERS),
     "/api/oversight/retention/set/": api_action({PRIVACY}, gate=GOVERNANCE_READERS),
     "/api/oversight/retention/sweep/": api_action({PRIVACY}, gate=GOVERNANCE_READERS),

@@ -176,6 +176,29 @@ class EqualityCellSerializer(serializers.Serializer):
         return cell.interval[1] if cell.interval else None
 
 
+class MisidentificationSerializer(serializers.Serializer):
+    """An alert found false, with its stop record: no name, no image, nothing of the listed subject."""
+
+    id = serializers.IntegerField()
+    deployment = serializers.CharField(source="deployment.reference")
+    created_at = serializers.DateTimeField()
+    score = serializers.FloatField()
+    threshold = serializers.DecimalField(max_digits=4, decimal_places=3)
+    engine = serializers.CharField()
+    found_false = serializers.SerializerMethodField()
+    adjudication_reason = serializers.CharField()
+    outcome_note = serializers.CharField()
+    perceived_sex = serializers.CharField()
+    perceived_age = serializers.CharField()
+    perceived_ethnicity = serializers.CharField()
+    identity_check = serializers.CharField()
+    stop_minutes = serializers.IntegerField(allow_null=True)
+    complaint_reference = serializers.CharField()
+
+    def get_found_false(self, alert) -> str:
+        return "after_the_stop" if alert.engaged_at else "at_judgement"
+
+
 class EqualityStandoutSerializer(serializers.Serializer):
     """A group whose false-alert rate stands above everyone else's beyond its interval."""
 

@@ -32,5 +32,6 @@ urlpatterns = [
     path("access/", views.AccessLogView.as_view(), name="oversight-access"),
     path("deployments/<signed:pk>/bundle/", views.BundleView.as_view(), name="oversight-bundle"),
     path("alerts/<signed:pk>/court-export/", views.CourtExportView.as_view(), name="oversight-court-export"),
+    path("misidentifications/", views.MisidentificationView.as_view(), name="oversight-misidentifications"),
     *router.urls,
 ]

@@ -6,14 +6,17 @@ from django.shortcuts import get_object_or_404
 from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import exceptions, mixins, parsers
+from rest_framework import exceptions, mixins, parsers, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.audit.access import stated_reason
 from apps.deployments.models import Deployment
+from apps.matching import selectors as matching_selectors
 from apps.matching.models import Alert
+from govern import policy
+from govern.api.pagination import Pagination
 from govern.api.permissions import PolicyPermission
 from govern.api.viewsets import RestrictedViewSet, StrictQueryMixin, boolean_parameter
 from govern.errors import Conflict
@@ -28,6 +31,7 @@ from .serializers import (
     EqualityVersionSerializer,
     GovernedChangeSerializer,
     LedgerSerializer,
+    MisidentificationSerializer,
     NotificationSerializer,
     ProposeSerializer,
     PurgeSerializer,
@@ -100,7 +104,6 @@ class RetentionViewSet(RestrictedViewSet):
     def list(self, request):
         """Every data class: its period, how many items are past it, and the evidential holds."""
         self.get_queryset()  # the view rule applies
-        from govern import policy
 
         policy.require(request.user, "oversight.view_retentionpolicy")
         return Response(RetentionStatusSerializer(reconciliation.retention_statuses(), many=True).data)
@@ -122,7 +125,6 @@ class RetentionViewSet(RestrictedViewSet):
     @action(detail=False, methods=["post"])
     def sweep(self, request):
         """Run the sweep now (?dry_run=true lists what is due)."""
-        from govern import policy
 
         policy.require(request.user, "oversight.run_sweep")
         dry_run = boolean_parameter(request, "dry_run")
@@ -213,6 +215,35 @@ class AccessLogView(_PolicyView):
             services.log_access_export(request.user, chosen, len(rows), "csv")
             return HttpResponse(content, content_type=content_type)
         return Response(AccessEventSerializer(rows, many=True).data)
+
+
+class MisidentificationView(_PolicyView):
+    """Alerts found false, at judgement or after the stop, newest first, with their stop records: the privacy
+    officers' review. A consultation: give the reason; the ids returned are logged."""
+
+    policy_action = "oversight.review_misidentifications"
+
+    @extend_schema(
+        parameters=[OpenApiParameter("reason", str, required=True)],
+        responses=inline_serializer(
+            "PaginatedMisidentificationList",
+            {
+                "count": serializers.IntegerField(),
+                "next": serializers.URLField(allow_null=True),
+                "previous": serializers.URLField(allow_null=True),
+                "results": MisidentificationSerializer(many=True),
+            },
+        ),
+    )
+    def get(self, request):
+        reason = stated_reason(request)
+        pages = Pagination()
+        shown = matching_selectors.misidentifications(
+            request.user,
+            reason,
+            take=lambda found: pages.paginate_queryset(found.order_by("-created_at", "-pk"), request, view=self),
+        )
+        return pages.get_paginated_response(MisidentificationSerializer(shown, many=True).data)
 
 
 class CourtExportView(_PolicyView):
