@@ -2,7 +2,8 @@
 
 from collections import defaultdict
 
-from django.db.models import Count, F, Func, IntegerField
+from django.db.models import Case, Count, F, Func, IntegerField, QuerySet, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from govern import spreadsheet
@@ -27,6 +28,22 @@ PUBLISHED_FIELDS = [
 FIGURES = ["watchlist_size", "faces_processed", "alerts", "false_alerts", "arrests"]
 
 
+def with_watchlist_size(deployments: QuerySet) -> QuerySet:
+    """The deployments, each with `watchlist_size`: its list's entries, or once the list is purged the people its
+    manifest records; None while no list is attached. Counted in the database, in the query that reads them: a
+    manifest lists up to ~17k people."""
+    manifest_listed = Func(
+        F("watchlist__manifest__data__listed"), function="jsonb_array_length", output_field=IntegerField()
+    )
+    return deployments.annotate(
+        watchlist_size=Case(
+            When(watchlist__isnull=True, then=Value(None)),
+            default=Coalesce(manifest_listed, Count("watchlist__entries")),
+            output_field=IntegerField(),
+        )
+    )
+
+
 def published_deployments() -> list[dict]:
     """Every completed deployment as a row of published fields only, newest first (from the replica, if any)."""
     with reading_from_replica():
@@ -35,21 +52,12 @@ def published_deployments() -> list[dict]:
 
 def _published_rows() -> list[dict]:
     rows = []
-    completed = (
-        Deployment.objects.filter(state=DeploymentState.COMPLETED)
-        .select_related("figures", "watchlist")
-        .annotate(
-            listed=Count("watchlist__entries"),
-            # The approved version's size, counted in the database: a manifest lists up to ~17k entries.
-            manifest_listed=Func(
-                F("watchlist__manifest__data__listed"), function="jsonb_array_length", output_field=IntegerField()
-            ),
-        )
-        .order_by("-start")
-    )
+    completed = with_watchlist_size(
+        Deployment.objects.filter(state=DeploymentState.COMPLETED).select_related("figures")
+    ).order_by("-start")
     for deployment in completed:
         outcome = getattr(deployment, "figures", None)
-        size = deployment.manifest_listed if deployment.manifest_listed is not None else deployment.listed
+        size = deployment.watchlist_size
         start, end = timezone.localtime(deployment.start), timezone.localtime(deployment.end)
         rows.append(
             {

@@ -1,0 +1,9 @@
+"""Public pages, under /public/: named `public-*` (no namespace), as the completed deployments' page always was."""
+
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("deployments/", views.completed_deployments, name="public-deployments"),
+]
