@@ -1,14 +1,17 @@
-"""Public records fixtures (a pytest plugin): a deployment that ran and completed with its figures from records."""
+"""Public records fixtures (a pytest plugin): a deployment that ran and completed with its figures from records, and
+deployments announced ahead."""
 
 import datetime
 
 import pytest
+from django.utils import timezone
 
 from apps.deployments import services as deployments
 from apps.matching.choices import IdentityCheck, Outcome
 from apps.matching.models import Alert
 from apps.matching.services import alert_handling, live_capture
 from govern.roles import Rank, Role
+from tests.deployment_fixtures import EARLIER, PLACE
 from tests.oversight_fixtures import receipts_only
 
 JUDGE = "pc-hartnell-4417"  # the officer who judges the alerts and stops the people: never on a public page
@@ -37,3 +40,17 @@ def reported(judge, live, vans, astronaut):
             judge, alert, outcome=outcome, identity_check=IdentityCheck.DOCUMENT, stop_minutes=12
         )
     return deployments.complete(live, now=live.end + datetime.timedelta(minutes=1))
+
+
+def plan_ahead(planner, documents, *, start, hours=6, watchlist=None, **place):
+    """A deployment planned days ago at Stratford (unless `place` says otherwise), with no list unless given one."""
+    fields = {**PLACE, "location_name": "Stratford", "latitude": "51.5416", "longitude": "-0.0033", **place}
+    return deployments.plan(
+        planner,
+        watchlist=watchlist,
+        documents=documents,
+        start=start,
+        end=start + datetime.timedelta(hours=hours),
+        now=timezone.now() - EARLIER,
+        **fields,
+    )

@@ -5,5 +5,7 @@ from django.urls import path
 from . import views
 
 urlpatterns = [
+    path("", views.index, name="public"),
     path("deployments/", views.completed_deployments, name="public-deployments"),
+    path("method/", views.method, name="public-method"),
 ]

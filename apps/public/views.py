@@ -1,14 +1,18 @@
-"""Pages for anyone, without signing in: the completed deployments and their figures. GET and HEAD only; `?format=`
-asks for a file instead of the page, and a format a page does not offer is a 400."""
+"""Pages for anyone, without signing in: the deployments announced (with their feed), the completed deployments, and
+how every figure is derived. GET and HEAD only; `?format=` asks for a file instead of the page, and a format a page
+does not offer is a 400."""
 
 from functools import wraps
 
-from django.http import HttpResponse, HttpResponseBadRequest
+from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from apps.deployments import publication
+from govern.db_router import reads_from_replica
 
+from . import exports, reports
 from .choices import Format
 
 
@@ -44,6 +48,29 @@ def _csv(text: str, filename: str) -> HttpResponse:
     return _download(text, filename, "text/csv; charset=utf-8")
 
 
+def _method_url(request) -> str:
+    return request.build_absolute_uri(reverse("public-method"))
+
+
+@require_safe
+@offers(Format.CSV, Format.JSON, Format.ATOM)
+@reads_from_replica
+def index(request, chosen):
+    """The deployments announced, upcoming and live now, with their feed (CSV, JSON, Atom); links to the rest."""
+    notices = reports.notices()
+    if chosen == Format.CSV:
+        return _csv(exports.csv_text(notices, exports.NOTICE_FIELDS), "lfr-notices.csv")
+    if chosen == Format.JSON:
+        return JsonResponse(
+            {"deployments": exports.records(notices, exports.NOTICE_FIELDS), "method": _method_url(request)}
+        )
+    if chosen == Format.ATOM:
+        page = request.build_absolute_uri(reverse("public"))
+        feed = exports.notices_feed(notices, page_url=page, feed_url=f"{page}?format=atom")
+        return HttpResponse(feed, content_type="application/atom+xml; charset=utf-8")
+    return render(request, "public/index.html", {"notices": notices})
+
+
 @require_safe
 @offers(Format.CSV)
 def completed_deployments(request, chosen):
@@ -52,3 +79,9 @@ def completed_deployments(request, chosen):
     if chosen == Format.CSV:
         return _csv(publication.as_csv(rows), "lfr-deployments.csv")
     return render(request, "public/completed.html", {"rows": rows, "totals": publication.yearly_totals(rows)})
+
+
+@require_safe
+def method(request):
+    """How every published figure is derived, a section (and anchor) each."""
+    return render(request, "public/method.html")

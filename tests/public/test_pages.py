@@ -1,17 +1,162 @@
-"""The public records (issue 22, item 4): the completed deployments' page and CSV, in the app of their own; every
-figure from the records, none identifying a person."""
+"""The public records (issue 22, item 4): the deployments announced and their feeds, the completed deployments, the
+method page; every figure from the records, none identifying a person."""
 
 import csv
+import datetime
 import io
+import re
+from xml.etree import ElementTree
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
+
+from apps.deployments import services as deployments
+from apps.deployments.choices import LocationType
+from apps.deployments.models import Deployment
+from apps.public import reports
+from tests.public_fixtures import JUDGE, plan_ahead
 
 pytestmark = pytest.mark.django_db
 
+ATOM = "{http://www.w3.org/2005/Atom}"
+# The astronaut photo's subject as the watchlist holds her, and the people who compiled, approved and judged.
+PERSONAL = ["Collins", "Eileen", "56/000001C", "1956-11-19", JUDGE, "Hartnell", "Wilhelmina", "supt", "compiler"]
 
-def test_the_completed_deployments_keep_their_page_and_csv(client, reported):
-    assert reported.location_name in client.get(reverse("public-deployments")).content.decode()
+
+def _public_part(page: str) -> str:
+    """The page below the masthead: what the public pages themselves say."""
+    return page.split("<main>", 1)[1]
+
+
+def _no_person(text: str) -> None:
+    for word in PERSONAL:
+        assert word not in text, word
+
+
+@pytest.fixture
+def announced(actors, live, documents, now):
+    """Beside the live deployment (announced, its list of one person approved): one upcoming with its notice but no
+    list yet, one planned without notice, and one announced then cancelled."""
+    upcoming = plan_ahead(
+        actors.officer, documents, start=now + datetime.timedelta(days=3), location_type=LocationType.INTELLIGENCE
+    )
+    deployments.publish_notice(actors.officer, upcoming, reference="Force website, 1 Dec")
+    unannounced = plan_ahead(
+        actors.officer, documents, start=now + datetime.timedelta(days=5), location_name="Hackney Central"
+    )
+    cancelled = plan_ahead(
+        actors.officer, documents, start=now + datetime.timedelta(days=7), location_name="Wembley Park"
+    )
+    deployments.publish_notice(actors.officer, cancelled, reference="Force website, 1 Dec")
+    deployments.cancel(actors.commander, cancelled, reason="The event was called off.")
+    return {"live": live, "upcoming": upcoming, "unannounced": unannounced, "cancelled": cancelled}
+
+
+# --- The deployments announced, and their feeds -----------------------------------------------------------------------
+
+
+def test_the_sign_in_page_links_to_the_public_records(client):
+    page = client.get(reverse("login")).content.decode()
+    assert f'href="{reverse("public")}"' in page
+
+
+def test_the_index_lists_what_is_announced_with_its_band_and_notice(client, announced):
+    page = client.get(reverse("public"))
+    assert page.status_code == 200
+    text = _public_part(page.content.decode())
+    live, upcoming = announced["live"], announced["upcoming"]
+    assert text.index(f'id="{live.reference}"') < text.index(f'id="{upcoming.reference}"')  # soonest first
+    live_row = re.search(rf'<tr id="{live.reference}">(.*?)</tr>', text, re.S).group(1)
+    assert "Oxford Circus" in live_row and "Oxford Street, London W1" in live_row
+    assert "Live now" in live_row and "fewer than 100" in live_row
+    assert "Crime hotspot and its access routes" in live_row
+    notice = timezone.localtime(Deployment.objects.get(pk=live.pk).notice_published_at)
+    assert f"{notice.day} {notice:%b %Y}" in live_row
+    upcoming_row = re.search(rf'<tr id="{upcoming.reference}">(.*?)</tr>', text, re.S).group(1)
+    assert "Upcoming" in upcoming_row and "not yet compiled" in upcoming_row and "Stratford" in upcoming_row
+    assert "Intelligence that sought people are likely to be there" in upcoming_row
+    for absent in (announced["unannounced"], announced["cancelled"]):
+        assert absent.reference not in text and absent.location_name not in text
+    for linked in ("public-deployments", "public-method"):
+        assert f'href="{reverse(linked)}"' in text
+    _no_person(text)
+
+
+def test_the_notices_feed_as_csv_json_and_atom(client, announced):
+    live, upcoming = announced["live"], announced["upcoming"]
+    expected = [live.reference, upcoming.reference]
+
+    answer = client.get(reverse("public"), {"format": "csv"})
+    assert answer["Content-Type"].startswith("text/csv") and "attachment" in answer["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(answer.content.decode())))
+    assert [row["reference"] for row in rows] == expected
+    assert rows[0]["status"] == "live" and rows[0]["watchlist_size_band"] == "fewer than 100"
+    assert rows[1]["watchlist_size_band"] == "not yet compiled"
+    assert datetime.datetime.fromisoformat(rows[0]["start"]) == live.start
+
+    document = client.get(reverse("public"), {"format": "json"}).json()
+    assert [row["reference"] for row in document["deployments"]] == expected
+    assert document["deployments"][1]["place"] == "Stratford" and document["deployments"][1]["status"] == "upcoming"
+    assert document["method"].endswith(reverse("public-method"))
+
+    answer = client.get(reverse("public"), {"format": "atom"})
+    assert answer["Content-Type"].startswith("application/atom+xml")
+    feed = ElementTree.fromstring(answer.content)  # noqa: S314  (our own feed, from the test client)
+    assert feed.tag == f"{ATOM}feed"
+    for required in ("id", "title", "updated", "author"):
+        assert feed.find(f"{ATOM}{required}") is not None, required
+    datetime.datetime.fromisoformat(feed.findtext(f"{ATOM}updated"))
+    entries = feed.findall(f"{ATOM}entry")
+    assert len(entries) == 2
+    for entry, reference in zip(entries, expected, strict=True):
+        for required in ("id", "title", "updated", "summary"):
+            assert entry.findtext(f"{ATOM}{required}"), required
+        assert entry.find(f"{ATOM}link").get("href").endswith(f"{reverse('public')}#{reference}")
+        assert reference in entry.findtext(f"{ATOM}summary")
+    assert len({entry.findtext(f"{ATOM}id") for entry in entries}) == 2
+    assert "Oxford Circus" in entries[0].findtext(f"{ATOM}title")
+
+    for fmt in ("csv", "json", "atom"):
+        _no_person(client.get(reverse("public"), {"format": fmt}).content.decode())
+
+
+@pytest.mark.parametrize(
+    ("size", "band"),
+    [
+        (None, "not yet compiled"),
+        (0, "fewer than 100"),
+        (99, "fewer than 100"),
+        (100, "100 to 999"),
+        (999, "100 to 999"),
+        (1_000, "1,000 to 4,999"),
+        (4_999, "1,000 to 4,999"),
+        (5_000, "5,000 to 9,999"),
+        (9_999, "5,000 to 9,999"),
+        (10_000, "10,000 or more"),
+        (17_000, "10,000 or more"),
+    ],
+)
+def test_a_watchlist_size_falls_in_one_band(size, band):
+    assert reports.size_band(size) == band
+
+
+def test_the_index_reads_in_a_fixed_number_of_queries(
+    client, announced, actors, documents, now, django_assert_num_queries
+):
+    for day in range(10, 16):
+        more = plan_ahead(
+            actors.officer, documents, start=now + datetime.timedelta(days=day), location_name=f"Place {day}"
+        )
+        deployments.publish_notice(actors.officer, more, reference="Force website")
+    with django_assert_num_queries(1):  # one query however many are announced: nothing per row
+        assert client.get(reverse("public")).status_code == 200
+
+
+# --- The completed deployments ---------------------------------------------------------------------------------------
+
+
+def test_the_completed_deployments_keep_their_csv(client, reported):
     rows = list(
         csv.DictReader(io.StringIO(client.get(reverse("public-deployments"), {"format": "csv"}).content.decode()))
     )
@@ -19,9 +164,47 @@ def test_the_completed_deployments_keep_their_page_and_csv(client, reported):
     assert rows[0]["faces_processed"] == "3" and rows[0]["watchlist_size"] == "1" and rows[0]["false_alerts"] == "1"
 
 
-def test_a_format_the_page_does_not_offer_is_a_clear_400(client):
-    for fmt in ("xml", "pdf", "", "CSV", "csv' OR 1=1"):
-        answer = client.get(reverse("public-deployments"), {"format": fmt})
-        assert answer.status_code == 400, fmt
-        assert "Unknown format" in answer.content.decode()
-    assert client.post(reverse("public-deployments")).status_code == 405
+def test_the_completed_deployments_print_thousands_separators(client, reported):
+    # The system's counts, as if the deployment had processed a busy day's frames (nobody types a figure).
+    deployments.publish_figures(
+        reported, faces_processed=1_234_567, alerts=2_345, true_alerts=2_000, false_alerts=12, engagements=1_500,
+        arrests=1_001, other_outcomes=400,
+    )  # fmt: skip
+    completed = client.get(reverse("public-deployments")).content.decode()
+    for shown in ("1,234,567", "2,345", "1,001"):
+        assert completed.count(f"<td>{shown}</td>") == 2, shown  # the deployment's row and its year's
+    rows = list(
+        csv.DictReader(io.StringIO(client.get(reverse("public-deployments"), {"format": "csv"}).content.decode()))
+    )
+    assert rows[0]["faces_processed"] == "1234567"  # the file keeps plain numbers, for a spreadsheet to read
+
+
+# --- The method page: every figure's label leads to how it is derived -------------------------------------------------
+
+
+def test_every_figure_links_to_its_section_of_the_method_page(client, reported, announced):
+    method = client.get(reverse("public-method"))
+    assert method.status_code == 200
+    sections = set(re.findall(r'<section class="card method" id="([a-z-]+)">', method.content.decode()))
+    assert {"faces-processed", "alerts", "true-alerts", "false-alerts", "engagements", "arrests", "other-outcomes",
+            "watchlist-size", "threshold", "engine", "duration", "size-bands"} <= sections  # fmt: skip
+    linked = set()
+    for path in (reverse("public"), reverse("public-deployments")):
+        linked |= set(re.findall(rf'href="{reverse("public-method")}#([a-z-]+)"', client.get(path).content.decode()))
+    assert linked <= sections, linked - sections
+    assert {"faces-processed", "false-alerts", "watchlist-size", "size-bands", "notice"} <= linked
+
+
+# --- Hostile input ----------------------------------------------------------------------------------------------------
+
+
+def test_a_format_a_page_does_not_offer_is_a_clear_400(client):
+    for path in (reverse("public"), reverse("public-deployments")):
+        for fmt in ("xml", "pdf", "", "CSV", "atom' OR 1=1"):
+            answer = client.get(path, {"format": fmt})
+            assert answer.status_code == 400, (path, fmt)
+            assert "Unknown format" in answer.content.decode()
+    assert client.get(reverse("public-deployments"), {"format": "atom"}).status_code == 400  # the notices' feed only
+    for path in (reverse("public"), reverse("public-deployments"), reverse("public-method")):
+        assert client.post(path).status_code == 405, path
+        assert client.head(path).status_code == 200, path
