@@ -1,4 +1,4 @@
-"""The public reports as files: CSV (every cell safe in a spreadsheet), JSON and the Atom feed of the notices."""
+"""The public reports as files: CSV (every cell safe in a spreadsheet), JSON, and the Atom feed of the notices."""
 
 import datetime
 from decimal import Decimal
@@ -6,6 +6,8 @@ from decimal import Decimal
 from django.utils.feedgenerator import Atom1Feed
 
 from govern import spreadsheet
+
+from .choices import FIGURE_FIELDS
 
 NOTICE_FIELDS = [
     "reference",
@@ -17,6 +19,21 @@ NOTICE_FIELDS = [
     "status",
     "watchlist_size_band",
     "notice_published_on",
+]
+REPORT_FIELDS = [
+    "reference",
+    "place",
+    "address",
+    "location_type",
+    "start",
+    "end",
+    "went_live_at",
+    "completed_at",
+    "duration_minutes",
+    "watchlist_size",
+    "threshold",
+    "engines",
+    *FIGURE_FIELDS,
 ]
 FEED_AUTHOR = "Govern: the force's record of live facial recognition"
 

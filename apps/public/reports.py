@@ -1,8 +1,9 @@
-"""What the public reports hold, read from the records: the notices of deployments to come. Nothing here names a
-person: no subject, no officer.
+"""What the public reports hold, read from the records: the notices of deployments to come and a completed
+deployment's report. Nothing here names a person: no subject, no officer.
 
-A watchlist's size is counted in the query that reads the deployments (`publication.with_watchlist_size`); nobody
-types it.
+A deployment's figures are its PublishedFigures, which the matching app keeps from the capture ledger and the judged
+alerts; a watchlist's size is counted in the query that reads the deployments (`publication.with_watchlist_size`);
+the engines are read from the alerts and deletion receipts. Nobody types any of them.
 """
 
 from django.utils import timezone
@@ -10,8 +11,9 @@ from django.utils import timezone
 from apps.deployments import publication
 from apps.deployments.choices import DeploymentState
 from apps.deployments.models import Deployment
+from apps.matching.models import Alert, DeletionReceipt
 
-from .choices import NOT_YET_COMPILED, SIZE_BANDS, NoticeStatus
+from .choices import FIGURE_FIELDS, NOT_YET_COMPILED, SIZE_BANDS, NoticeStatus
 
 
 def size_band(size: int | None) -> str:
@@ -30,6 +32,11 @@ def _place_and_window(deployment: Deployment) -> dict:
         "start": timezone.localtime(deployment.start),
         "end": timezone.localtime(deployment.end),
     }
+
+
+def _figures(deployment: Deployment) -> dict:
+    kept = getattr(deployment, "figures", None)  # made when the deployment completes
+    return {field: getattr(kept, field) if kept else 0 for field in FIGURE_FIELDS}
 
 
 # --- Notices: deployments to come and under way ----------------------------------------------------------------------
@@ -66,3 +73,50 @@ def _notice(deployment: Deployment, now) -> dict:
         "notice_published_at": published,
         "notice_published_on": published.date(),
     }
+
+
+# --- A completed deployment's report ---------------------------------------------------------------------------------
+
+
+def deployment_report(reference: str) -> dict | None:
+    """A completed deployment's report: its figures, watchlist size, threshold, engines and how long it ran; None for
+    any deployment that is not completed (it has no report yet, or never will)."""
+    deployment = (
+        publication.with_watchlist_size(
+            Deployment.objects.filter(reference=reference, state=DeploymentState.COMPLETED).select_related("figures")
+        )
+        .order_by()
+        .first()
+    )
+    if deployment is None:
+        return None
+    went_live = deployment.went_live_at and timezone.localtime(deployment.went_live_at)
+    completed = deployment.completed_at and timezone.localtime(deployment.completed_at)
+    duration = completed - went_live if went_live and completed else None
+    return {
+        **_place_and_window(deployment),
+        **_figures(deployment),
+        "watchlist_size": deployment.watchlist_size,
+        "threshold": deployment.threshold,
+        "engines": engines(deployment),
+        "went_live_at": went_live,
+        "completed_at": completed,
+        "duration_minutes": None if duration is None else int(duration.total_seconds() // 60),
+        "notice_published_on": deployment.notice_published_at and timezone.localdate(deployment.notice_published_at),
+    }
+
+
+def engines(deployment: Deployment) -> list[str]:
+    """The face engines that processed the deployment's faces, as every alert and every deletion receipt names its
+    engine; none when no face was processed."""
+    alerts = Alert.objects.filter(deployment=deployment).order_by().values_list("engine", flat=True)
+    receipts = DeletionReceipt.objects.filter(deployment=deployment).order_by().values_list("engine", flat=True)
+    return sorted(alerts.union(receipts))
+
+
+def duration_label(minutes: int | None) -> str:
+    """A duration as people say it: "6 h 5 min", "45 min"."""
+    if minutes is None:
+        return "not recorded"
+    hours, rest = divmod(minutes, 60)
+    return f"{hours} h {rest} min" if hours else f"{rest} min"

@@ -1,10 +1,10 @@
-"""Pages for anyone, without signing in: the deployments announced (with their feed), the completed deployments, and
-how every figure is derived. GET and HEAD only; `?format=` asks for a file instead of the page, and a format a page
-does not offer is a 400."""
+"""Pages for anyone, without signing in: the deployments announced (with their feed), the completed deployments and
+each one's report, and how every figure is derived. GET and HEAD only; `?format=` asks for a file instead of the
+page, and a format a page does not offer is a 400."""
 
 from functools import wraps
 
-from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_safe
@@ -13,7 +13,7 @@ from apps.deployments import publication
 from govern.db_router import reads_from_replica
 
 from . import exports, reports
-from .choices import Format
+from .choices import FIGURES, Format
 
 
 def offers(*formats: Format):
@@ -79,6 +79,26 @@ def completed_deployments(request, chosen):
     if chosen == Format.CSV:
         return _csv(publication.as_csv(rows), "lfr-deployments.csv")
     return render(request, "public/completed.html", {"rows": rows, "totals": publication.yearly_totals(rows)})
+
+
+@require_safe
+@offers(Format.CSV, Format.JSON)
+@reads_from_replica
+def deployment_report(request, reference, chosen):
+    """A completed deployment's report (CSV or JSON with ?format=); any other deployment has none: 404."""
+    report = reports.deployment_report(reference)
+    if report is None:
+        raise Http404("No completed deployment has this reference.")
+    if chosen == Format.CSV:
+        return _csv(exports.csv_text([report], exports.REPORT_FIELDS), f"{report['reference']}.csv")
+    if chosen == Format.JSON:
+        return JsonResponse({**exports.records([report], exports.REPORT_FIELDS)[0], "method": _method_url(request)})
+    context = {
+        "report": report,
+        "figures": [(figure, report[figure.field]) for figure in FIGURES],
+        "duration": reports.duration_label(report["duration_minutes"]),
+    }
+    return render(request, "public/report.html", context)
 
 
 @require_safe

@@ -1,9 +1,10 @@
-"""The public records (issue 22, item 4): the deployments announced and their feeds, the completed deployments, the
-method page; every figure from the records, none identifying a person."""
+"""The public records (issue 22, item 4): the deployments announced and their feeds, the completed deployments and
+each one's report, the method page; every figure from the records, none identifying a person."""
 
 import csv
 import datetime
 import io
+import json
 import re
 from xml.etree import ElementTree
 
@@ -13,7 +14,8 @@ from django.utils import timezone
 
 from apps.deployments import services as deployments
 from apps.deployments.choices import LocationType
-from apps.deployments.models import Deployment
+from apps.deployments.models import Deployment, PublishedFigures
+from apps.matching.models import Alert
 from apps.public import reports
 from tests.public_fixtures import JUDGE, plan_ahead
 
@@ -153,6 +155,64 @@ def test_the_index_reads_in_a_fixed_number_of_queries(
         assert client.get(reverse("public")).status_code == 200
 
 
+# --- A completed deployment's report ----------------------------------------------------------------------------------
+
+
+def test_the_report_gives_the_figures_the_records_hold(client, reported, django_assert_max_num_queries):
+    figures = PublishedFigures.objects.get(deployment=reported)
+    assert (figures.faces_processed, figures.alerts, figures.true_alerts, figures.false_alerts) == (3, 2, 1, 1)
+    assert (figures.engagements, figures.arrests, figures.other_outcomes) == (2, 1, 0)
+    engine = Alert.objects.filter(deployment=reported).values_list("engine", flat=True).first()
+    url = reverse("public-report", args=[reported.reference])
+    with django_assert_max_num_queries(2):  # the deployment with its figures and list size; the engines
+        page = client.get(url)
+    assert page.status_code == 200
+    text = _public_part(page.content.decode())
+    row = r'<tr data-figure="([a-z_]+)"><th scope="row"><a href="[^"]+">[^<]+</a></th><td>([^<]*)'
+    cells = dict(re.findall(row, text))
+    assert cells.pop("duration").startswith("4 h 1 min (live ")
+    assert cells == {
+        "faces_processed": "3",
+        "alerts": "2",
+        "true_alerts": "1",
+        "false_alerts": "1",
+        "engagements": "2",
+        "arrests": "1",
+        "other_outcomes": "0",
+        "watchlist_size": "1",
+        "threshold": "0.600",
+        "engine": engine,
+    }
+    assert engine  # the engine in use names itself on every alert and receipt
+    assert "Oxford Circus" in text and "Crime hotspot and its access routes" in text
+    _no_person(text)
+
+    row = next(csv.DictReader(io.StringIO(client.get(url, {"format": "csv"}).content.decode())))
+    document = client.get(url, {"format": "json"}).json()
+    for record in (row, document):
+        assert str(record["faces_processed"]) == "3" and str(record["false_alerts"]) == "1"
+        assert str(record["arrests"]) == "1" and str(record["watchlist_size"]) == "1"
+        assert record["threshold"] == "0.600" and str(record["duration_minutes"]) == "241"
+    assert row["engines"] == engine and document["engines"] == [engine]
+    assert document["reference"] == reported.reference and document["method"].endswith(reverse("public-method"))
+    _no_person(json.dumps(document) + json.dumps(row))
+
+
+def test_a_deployment_that_processed_no_face_names_no_engine(client, live):
+    deployments.complete(live, now=live.end + datetime.timedelta(minutes=1))
+    page = client.get(reverse("public-report", args=[live.reference])).content.decode()
+    assert re.search(r'<tr data-figure="engine">.*?<td>no faces processed</td>', page)
+    assert client.get(reverse("public-report", args=[live.reference]), {"format": "json"}).json()["engines"] == []
+
+
+def test_only_a_completed_deployment_has_a_report(client, announced):
+    for deployment in announced.values():  # live, planned, announced, cancelled
+        url = reverse("public-report", args=[deployment.reference])
+        assert client.get(url).status_code == 404, deployment.state
+        assert client.get(url, {"format": "json"}).status_code == 404, deployment.state
+    assert client.get(reverse("public-report", args=["LFR-1999-0001"])).status_code == 404
+
+
 # --- The completed deployments ---------------------------------------------------------------------------------------
 
 
@@ -164,19 +224,26 @@ def test_the_completed_deployments_keep_their_csv(client, reported):
     assert rows[0]["faces_processed"] == "3" and rows[0]["watchlist_size"] == "1" and rows[0]["false_alerts"] == "1"
 
 
-def test_the_completed_deployments_print_thousands_separators(client, reported):
+def test_figures_carry_thousands_separators(client, reported):
     # The system's counts, as if the deployment had processed a busy day's frames (nobody types a figure).
     deployments.publish_figures(
         reported, faces_processed=1_234_567, alerts=2_345, true_alerts=2_000, false_alerts=12, engagements=1_500,
         arrests=1_001, other_outcomes=400,
     )  # fmt: skip
+    report = client.get(reverse("public-report", args=[reported.reference])).content.decode()
+    for shown in ("1,234,567", "2,345", "2,000", "1,500", "1,001"):
+        assert f"<td>{shown}</td>" in report, shown
     completed = client.get(reverse("public-deployments")).content.decode()
     for shown in ("1,234,567", "2,345", "1,001"):
         assert completed.count(f"<td>{shown}</td>") == 2, shown  # the deployment's row and its year's
+    assert f'href="{reverse("public-report", args=[reported.reference])}"' in completed
+    # The files keep plain numbers, for a spreadsheet to read.
     rows = list(
         csv.DictReader(io.StringIO(client.get(reverse("public-deployments"), {"format": "csv"}).content.decode()))
     )
-    assert rows[0]["faces_processed"] == "1234567"  # the file keeps plain numbers, for a spreadsheet to read
+    assert rows[0]["faces_processed"] == "1234567"
+    report = client.get(reverse("public-report", args=[reported.reference]), {"format": "json"}).json()
+    assert report["faces_processed"] == 1_234_567
 
 
 # --- The method page: every figure's label leads to how it is derived -------------------------------------------------
@@ -189,22 +256,29 @@ def test_every_figure_links_to_its_section_of_the_method_page(client, reported, 
     assert {"faces-processed", "alerts", "true-alerts", "false-alerts", "engagements", "arrests", "other-outcomes",
             "watchlist-size", "threshold", "engine", "duration", "size-bands"} <= sections  # fmt: skip
     linked = set()
-    for path in (reverse("public"), reverse("public-deployments")):
+    for path in (reverse("public"), reverse("public-deployments"), reverse("public-report", args=[reported.reference])):
         linked |= set(re.findall(rf'href="{reverse("public-method")}#([a-z-]+)"', client.get(path).content.decode()))
     assert linked <= sections, linked - sections
-    assert {"faces-processed", "false-alerts", "watchlist-size", "size-bands", "notice"} <= linked
+    assert {"faces-processed", "false-alerts", "watchlist-size", "size-bands", "notice", "engine", "duration"} <= linked
 
 
 # --- Hostile input ----------------------------------------------------------------------------------------------------
 
 
-def test_a_format_a_page_does_not_offer_is_a_clear_400(client):
-    for path in (reverse("public"), reverse("public-deployments")):
+def test_hostile_input_is_a_clear_4xx_never_a_500(client, reported):
+    report = reverse("public-report", args=[reported.reference])
+    for path in (
+        "/public/deployments/LFR-9999-0001/",
+        "/public/deployments/%3Cscript%3E/",
+        "/public/deployments/../../admin/",
+    ):
+        assert client.get(path).status_code == 404, path
+    for path in (reverse("public"), reverse("public-deployments"), report):
         for fmt in ("xml", "pdf", "", "CSV", "atom' OR 1=1"):
             answer = client.get(path, {"format": fmt})
             assert answer.status_code == 400, (path, fmt)
             assert "Unknown format" in answer.content.decode()
-    assert client.get(reverse("public-deployments"), {"format": "atom"}).status_code == 400  # the notices' feed only
-    for path in (reverse("public"), reverse("public-deployments"), reverse("public-method")):
+    assert client.get(report, {"format": "atom"}).status_code == 400  # the feed is the notices' only
+    for path in (reverse("public"), reverse("public-deployments"), report, reverse("public-method")):
         assert client.post(path).status_code == 405, path
         assert client.head(path).status_code == 200, path
