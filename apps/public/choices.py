@@ -55,3 +55,5 @@ FIGURES = [
     Figure("other_outcomes", "Other outcomes", "other-outcomes"),
 ]
 FIGURE_FIELDS = [figure.field for figure in FIGURES]
+# The annual report's figures per month and per place type: the deployments, then a deployment's figures.
+PERIOD_FIELDS = ["deployments", *FIGURE_FIELDS]

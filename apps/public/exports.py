@@ -1,13 +1,18 @@
-"""The public reports as files: CSV (every cell safe in a spreadsheet), JSON, and the Atom feed of the notices."""
+"""The public reports as files: CSV (every cell safe in a spreadsheet), JSON, the Atom feed of the notices, and a
+year's FOI pack, a zip of CSVs answering what forces are asked most (deployments, faces, alerts, false alerts and
+arrests, by month and by place type)."""
 
 import datetime
+import io
+import zipfile
 from decimal import Decimal
 
+from django.utils import timezone
 from django.utils.feedgenerator import Atom1Feed
 
 from govern import spreadsheet
 
-from .choices import FIGURE_FIELDS
+from .choices import FIGURE_FIELDS, PERIOD_FIELDS
 
 NOTICE_FIELDS = [
     "reference",
@@ -33,6 +38,18 @@ REPORT_FIELDS = [
     "watchlist_size",
     "threshold",
     "engines",
+    *FIGURE_FIELDS,
+]
+MONTH_FIELDS = ["month", *PERIOD_FIELDS]
+PLACE_TYPE_FIELDS = ["place_type", *PERIOD_FIELDS]
+DEPLOYMENT_FIELDS = [
+    "reference",
+    "place",
+    "location_type",
+    "start",
+    "end",
+    "watchlist_size",
+    "threshold",
     *FIGURE_FIELDS,
 ]
 FEED_AUTHOR = "Govern: the force's record of live facial recognition"
@@ -63,6 +80,22 @@ def _cell(value):
 def csv_text(rows: list[dict], fields: list[str]) -> str:
     """The rows' `fields` as CSV."""
     return spreadsheet.csv_text(fields, [{field: _cell(row[field]) for field in fields} for row in rows])
+
+
+def months(report: dict) -> list[dict]:
+    """An annual report's months, each named YYYY-MM."""
+    return [{**row, "month": row["month"].strftime("%Y-%m")} for row in report["months"]]
+
+
+def annual_record(report: dict) -> dict:
+    """An annual report as JSON holds it: the totals, the months, the place types and each deployment."""
+    return {
+        "year": report["year"],
+        "totals": records([report["totals"]], PERIOD_FIELDS)[0],
+        "months": records(months(report), MONTH_FIELDS),
+        "place_types": records(report["place_types"], PLACE_TYPE_FIELDS),
+        "deployments": records(report["deployments"], DEPLOYMENT_FIELDS),
+    }
 
 
 def _window(start: datetime.datetime, end: datetime.datetime) -> str:
@@ -99,3 +132,27 @@ def notices_feed(notices: list[dict], *, page_url: str, feed_url: str) -> str:
             updateddate=notice["notice_published_at"],
         )
     return feed.writeString("utf-8")
+
+
+def foi_pack(report: dict, *, method_url: str, report_url: str) -> bytes:
+    """A year's FOI pack: by month, by place type and each deployment, as CSVs in a zip, with a note on the method."""
+    year = report["year"]
+    files = {
+        "README.txt": (
+            f"Live facial recognition in {year}: the figures forces are asked for most.\n\n"
+            "by-month.csv       deployments and their figures by the month each deployment started (UK time)\n"
+            "by-place-type.csv  the same by why the place was chosen\n"
+            "deployments.csv    each completed deployment of the year with its figures\n\n"
+            f"Every figure is counted from the records, never typed. How each is derived: {method_url}\n"
+            f"The report on the web: {report_url}\n"
+            f"Made {timezone.localtime():%Y-%m-%d %H:%M %Z}.\n"
+        ),
+        "by-month.csv": csv_text(months(report), MONTH_FIELDS),
+        "by-place-type.csv": csv_text(report["place_types"], PLACE_TYPE_FIELDS),
+        "deployments.csv": csv_text(report["deployments"], DEPLOYMENT_FIELDS),
+    }
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as pack:
+        for name, text in files.items():
+            pack.writestr(f"lfr-{year}/{name}", text)
+    return out.getvalue()

@@ -1,19 +1,23 @@
-"""What the public reports hold, read from the records: the notices of deployments to come and a completed
-deployment's report. Nothing here names a person: no subject, no officer.
+"""What the public reports hold, read from the records: the notices of deployments to come, a completed deployment's
+report, and a year's figures by month and by place type. Nothing here names a person: no subject, no officer.
 
 A deployment's figures are its PublishedFigures, which the matching app keeps from the capture ledger and the judged
 alerts; a watchlist's size is counted in the query that reads the deployments (`publication.with_watchlist_size`);
 the engines are read from the alerts and deletion receipts. Nobody types any of them.
 """
 
+import datetime
+
+from django.db.models import Count, Min, Sum
+from django.db.models.functions import Coalesce, ExtractYear
 from django.utils import timezone
 
 from apps.deployments import publication
-from apps.deployments.choices import DeploymentState
+from apps.deployments.choices import DeploymentState, LocationType
 from apps.deployments.models import Deployment
 from apps.matching.models import Alert, DeletionReceipt
 
-from .choices import FIGURE_FIELDS, NOT_YET_COMPILED, SIZE_BANDS, NoticeStatus
+from .choices import FIGURE_FIELDS, NOT_YET_COMPILED, PERIOD_FIELDS, SIZE_BANDS, NoticeStatus
 
 
 def size_band(size: int | None) -> str:
@@ -120,3 +124,70 @@ def duration_label(minutes: int | None) -> str:
         return "not recorded"
     hours, rest = divmod(minutes, 60)
     return f"{hours} h {rest} min" if hours else f"{rest} min"
+
+
+# --- Annual reports --------------------------------------------------------------------------------------------------
+
+
+def _sums() -> dict:
+    return {"deployments": Count("id"), **{field: Coalesce(Sum(f"figures__{field}"), 0) for field in FIGURE_FIELDS}}
+
+
+def years() -> list[dict]:
+    """Every year with an annual report, newest first, with its totals: from the year of the first completed
+    deployment (by its start, local time) to this year; a year without one has zeros."""
+    grouped = (
+        Deployment.objects.filter(state=DeploymentState.COMPLETED)
+        .annotate(year=ExtractYear("start"))
+        .values("year")
+        .annotate(**_sums())
+        .order_by()
+    )
+    found = {row["year"]: row for row in grouped}
+    if not found:
+        return []
+    last = max(timezone.localdate().year, *found)
+    return [found.get(year) or _period({"year": year}) for year in range(last, min(found) - 1, -1)]
+
+
+def reported(year: int) -> bool:
+    """Whether the year has an annual report: from the first completed deployment's year to this year."""
+    first = Deployment.objects.filter(state=DeploymentState.COMPLETED).aggregate(first=Min("start"))["first"]
+    return first is not None and timezone.localtime(first).year <= year <= timezone.localdate().year
+
+
+def annual(year: int) -> dict:
+    """The year's completed deployments (by their start, local time) with their figures, in one query, and the
+    figures summed by month and by place type."""
+    completed = publication.with_watchlist_size(
+        Deployment.objects.filter(state=DeploymentState.COMPLETED, start__year=year).select_related("figures")
+    ).order_by("start", "id")
+    deployments = [
+        {
+            **_place_and_window(deployment),
+            "location_type_value": deployment.location_type,
+            "watchlist_size": deployment.watchlist_size,
+            "threshold": deployment.threshold,
+            **_figures(deployment),
+        }
+        for deployment in completed
+    ]
+    months = [_period({"month": datetime.date(year, month, 1)}) for month in range(1, 13)]
+    places = {value: _period({"place_type": label}) for value, label in LocationType.choices}
+    totals = _period({"year": year})
+    for row in deployments:
+        for period in (months[row["start"].month - 1], places[row["location_type_value"]], totals):
+            period["deployments"] += 1
+            for field in FIGURE_FIELDS:
+                period[field] += row[field]
+    return {
+        "year": year,
+        "deployments": deployments,
+        "months": months,
+        "place_types": list(places.values()),
+        "totals": totals,
+    }
+
+
+def _period(named: dict) -> dict:
+    return {**named, **dict.fromkeys(PERIOD_FIELDS, 0)}

@@ -1,6 +1,6 @@
 """Pages for anyone, without signing in: the deployments announced (with their feed), the completed deployments and
-each one's report, and how every figure is derived. GET and HEAD only; `?format=` asks for a file instead of the
-page, and a format a page does not offer is a 400."""
+each one's report, the annual reports with their FOI pack, and how every figure is derived. GET and HEAD only;
+`?format=` asks for a file instead of the page, and a format a page does not offer is a 400."""
 
 from functools import wraps
 
@@ -12,8 +12,26 @@ from django.views.decorators.http import require_safe
 from apps.deployments import publication
 from govern.db_router import reads_from_replica
 
-from . import exports, reports
+from . import charts, exports, reports
 from .choices import FIGURES, Format
+
+BAR = "bar"  # a one-part column's class in govern.css
+# The annual report's charts: (its id, its title, its section of the method page, the parts of each month's column).
+CHARTS = [
+    ("deployments", "Deployments", "deployments", [charts.Series("deployments", "Deployments", BAR)]),
+    ("faces", "Faces processed", "faces-processed", [charts.Series("faces_processed", "Faces processed", BAR)]),
+    (
+        "alerts",
+        "Alerts: true, false, and not judged either",
+        "alerts",
+        [
+            charts.Series("true_alerts", "True alerts", "bar-true"),
+            charts.Series("false_alerts", "False alerts", "bar-false"),
+            charts.Series("unjudged_alerts", "Not judged true or false", "bar-unjudged"),
+        ],
+    ),
+    ("arrests", "Arrests", "arrests", [charts.Series("arrests", "Arrests", BAR)]),
+]
 
 
 def offers(*formats: Format):
@@ -99,6 +117,53 @@ def deployment_report(request, reference, chosen):
         "duration": reports.duration_label(report["duration_minutes"]),
     }
     return render(request, "public/report.html", context)
+
+
+@require_safe
+@reads_from_replica
+def annual_years(request):
+    """Every year with an annual report, with its totals."""
+    return render(request, "public/years.html", {"years": reports.years()})
+
+
+def _reported_year(year: int) -> dict:
+    if not reports.reported(year):
+        raise Http404("No annual report for this year: they run from the first completed deployment to this year.")
+    return reports.annual(year)
+
+
+@require_safe
+@offers(Format.CSV, Format.JSON)
+@reads_from_replica
+def annual_report(request, year, chosen):
+    """A year's figures by month, with charts drawn on the server, and by place type (CSV of the months, JSON)."""
+    report = _reported_year(year)
+    if chosen == Format.CSV:
+        return _csv(exports.csv_text(exports.months(report), exports.MONTH_FIELDS), f"lfr-{year}-by-month.csv")
+    if chosen == Format.JSON:
+        return JsonResponse({**exports.annual_record(report), "method": _method_url(request)})
+    months = [
+        {**month, "unjudged_alerts": max(0, month["alerts"] - month["true_alerts"] - month["false_alerts"])}
+        for month in report["months"]
+    ]
+    drawn = [
+        {"id": name, "title": title, "anchor": anchor, **charts.by_month(months, parts)}
+        for name, title, anchor, parts in CHARTS
+    ]
+    return render(request, "public/annual.html", {"report": report, "charts": drawn, "figures": FIGURES})
+
+
+@require_safe
+@reads_from_replica
+def foi_pack(request, year):
+    """A year's FOI pack: by month, by place type and each deployment, as CSVs in a zip."""
+    report = _reported_year(year)
+    pack = exports.foi_pack(
+        report,
+        method_url=_method_url(request),
+        report_url=request.build_absolute_uri(reverse("public-year", args=[year])),
+    )
+    return _download(pack, f"lfr-{year}-foi-pack.zip", "application/zip")
 
 
 @require_safe

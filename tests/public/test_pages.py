@@ -1,11 +1,12 @@
-"""The public records (issue 22, item 4): the deployments announced and their feeds, the completed deployments and
-each one's report, the method page; every figure from the records, none identifying a person."""
+"""The public records (issue 22, item 4): the deployments announced and their feeds, a completed deployment's report,
+the annual reports and their FOI pack, the method page; every figure from the records, none identifying a person."""
 
 import csv
 import datetime
 import io
 import json
 import re
+import zipfile
 from xml.etree import ElementTree
 
 import pytest
@@ -80,7 +81,7 @@ def test_the_index_lists_what_is_announced_with_its_band_and_notice(client, anno
     assert "Intelligence that sought people are likely to be there" in upcoming_row
     for absent in (announced["unannounced"], announced["cancelled"]):
         assert absent.reference not in text and absent.location_name not in text
-    for linked in ("public-deployments", "public-method"):
+    for linked in ("public-deployments", "public-annual", "public-method"):
         assert f'href="{reverse(linked)}"' in text
     _no_person(text)
 
@@ -213,37 +214,93 @@ def test_only_a_completed_deployment_has_a_report(client, announced):
     assert client.get(reverse("public-report", args=["LFR-1999-0001"])).status_code == 404
 
 
-# --- The completed deployments ---------------------------------------------------------------------------------------
-
-
-def test_the_completed_deployments_keep_their_csv(client, reported):
-    rows = list(
-        csv.DictReader(io.StringIO(client.get(reverse("public-deployments"), {"format": "csv"}).content.decode()))
-    )
-    assert [row["reference"] for row in rows] == [reported.reference]
-    assert rows[0]["faces_processed"] == "3" and rows[0]["watchlist_size"] == "1" and rows[0]["false_alerts"] == "1"
-
-
-def test_figures_carry_thousands_separators(client, reported):
+def test_figures_carry_thousands_separators_everywhere(client, reported):
     # The system's counts, as if the deployment had processed a busy day's frames (nobody types a figure).
     deployments.publish_figures(
         reported, faces_processed=1_234_567, alerts=2_345, true_alerts=2_000, false_alerts=12, engagements=1_500,
         arrests=1_001, other_outcomes=400,
     )  # fmt: skip
+    year = timezone.localtime(reported.start).year
     report = client.get(reverse("public-report", args=[reported.reference])).content.decode()
     for shown in ("1,234,567", "2,345", "2,000", "1,500", "1,001"):
         assert f"<td>{shown}</td>" in report, shown
     completed = client.get(reverse("public-deployments")).content.decode()
-    for shown in ("1,234,567", "2,345", "1,001"):
-        assert completed.count(f"<td>{shown}</td>") == 2, shown  # the deployment's row and its year's
+    assert "<td>1,234,567</td>" in completed and "<td>2,345</td>" in completed and "<td>1,001</td>" in completed
     assert f'href="{reverse("public-report", args=[reported.reference])}"' in completed
+    annual = client.get(reverse("public-year", args=[year])).content.decode()
+    assert "<td>1,234,567</td>" in annual and "<td>1,001</td>" in annual
+    years = client.get(reverse("public-annual")).content.decode()
+    assert "<td>1,234,567</td>" in years
     # The files keep plain numbers, for a spreadsheet to read.
-    rows = list(
-        csv.DictReader(io.StringIO(client.get(reverse("public-deployments"), {"format": "csv"}).content.decode()))
+    assert (
+        client.get(reverse("public-report", args=[reported.reference]), {"format": "json"}).json()["faces_processed"]
+        == 1_234_567
     )
-    assert rows[0]["faces_processed"] == "1234567"
-    report = client.get(reverse("public-report", args=[reported.reference]), {"format": "json"}).json()
-    assert report["faces_processed"] == 1_234_567
+
+
+# --- Annual reports ---------------------------------------------------------------------------------------------------
+
+
+def test_the_annual_report_sums_the_figures_by_month_and_place_type(client, reported, django_assert_max_num_queries):
+    figures = PublishedFigures.objects.get(deployment=reported)
+    start = timezone.localtime(reported.start)
+    url = reverse("public-year", args=[start.year])
+    with django_assert_max_num_queries(2):  # whether the year is reported; its deployments with their figures
+        page = client.get(url)
+    text = _public_part(page.content.decode())
+    assert text.count('<svg class="chart"') == 4 and "<script" not in text
+    assert 'role="img"' in text and f"{start:%B}" in text
+    assert f'href="{reverse("public-report", args=[reported.reference])}"' in text
+    _no_person(text)
+
+    months = {
+        row["month"]: row for row in csv.DictReader(io.StringIO(client.get(url, {"format": "csv"}).content.decode()))
+    }
+    assert len(months) == 12
+    month = months[f"{start:%Y-%m}"]
+    assert (month["deployments"], month["faces_processed"], month["alerts"]) == ("1", "3", "2")
+    assert (month["true_alerts"], month["false_alerts"], month["engagements"], month["arrests"]) == ("1", "1", "2", "1")
+    assert sum(int(row["faces_processed"]) for row in months.values()) == figures.faces_processed
+
+    document = client.get(url, {"format": "json"}).json()
+    assert document["totals"]["faces_processed"] == figures.faces_processed
+    assert document["totals"]["false_alerts"] == figures.false_alerts and document["totals"]["arrests"] == 1
+    hotspot = next(row for row in document["place_types"] if row["place_type"].startswith("Crime hotspot"))
+    assert (hotspot["deployments"], hotspot["alerts"]) == (1, 2)
+    assert [row["reference"] for row in document["deployments"]] == [reported.reference]
+
+    years = client.get(reverse("public-annual")).content.decode()
+    assert f'href="{url}"' in years
+
+
+def test_the_foi_pack_is_a_zip_of_csvs(client, reported):
+    year = timezone.localtime(reported.start).year
+    answer = client.get(reverse("public-foi-pack", args=[year]))
+    assert answer.status_code == 200 and answer["Content-Type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(answer.content)) as pack:
+        names = set(pack.namelist())
+        assert names == {
+            f"lfr-{year}/{name}" for name in ("README.txt", "by-month.csv", "by-place-type.csv", "deployments.csv")
+        }
+        read = {name.split("/")[1]: pack.read(name).decode() for name in names}
+    month = next(
+        row
+        for row in csv.DictReader(io.StringIO(read["by-month.csv"]))
+        if row["month"] == f"{timezone.localtime(reported.start):%Y-%m}"
+    )
+    assert (month["deployments"], month["faces_processed"], month["false_alerts"], month["arrests"]) == (
+        "1",
+        "3",
+        "1",
+        "1",
+    )
+    places = {row["place_type"]: row for row in csv.DictReader(io.StringIO(read["by-place-type.csv"]))}
+    assert set(places) == set(LocationType.labels)
+    assert places["Crime hotspot and its access routes"]["alerts"] == "2"
+    (deployment,) = csv.DictReader(io.StringIO(read["deployments.csv"]))
+    assert deployment["reference"] == reported.reference and deployment["threshold"] == "0.600"
+    assert "/public/method/" in read["README.txt"]
+    _no_person("".join(read.values()))
 
 
 # --- The method page: every figure's label leads to how it is derived -------------------------------------------------
@@ -255,30 +312,61 @@ def test_every_figure_links_to_its_section_of_the_method_page(client, reported, 
     sections = set(re.findall(r'<section class="card method" id="([a-z-]+)">', method.content.decode()))
     assert {"faces-processed", "alerts", "true-alerts", "false-alerts", "engagements", "arrests", "other-outcomes",
             "watchlist-size", "threshold", "engine", "duration", "size-bands"} <= sections  # fmt: skip
+    year = timezone.localtime(reported.start).year
+    pages = [
+        reverse("public"),
+        reverse("public-deployments"),
+        reverse("public-report", args=[reported.reference]),
+        reverse("public-annual"),
+        reverse("public-year", args=[year]),
+    ]
     linked = set()
-    for path in (reverse("public"), reverse("public-deployments"), reverse("public-report", args=[reported.reference])):
+    for path in pages:
         linked |= set(re.findall(rf'href="{reverse("public-method")}#([a-z-]+)"', client.get(path).content.decode()))
     assert linked <= sections, linked - sections
-    assert {"faces-processed", "false-alerts", "watchlist-size", "size-bands", "notice", "engine", "duration"} <= linked
+    assert {"faces-processed", "false-alerts", "watchlist-size", "size-bands", "engine", "duration"} <= linked
 
 
 # --- Hostile input ----------------------------------------------------------------------------------------------------
 
 
 def test_hostile_input_is_a_clear_4xx_never_a_500(client, reported):
+    year = timezone.localtime(reported.start).year
     report = reverse("public-report", args=[reported.reference])
-    for path in (
+    not_found = [
+        "/public/annual/abcd/",
+        "/public/annual/0/",
+        "/public/annual/99999/",
+        f"/public/annual/{year - 1}/",  # before the first completed deployment
+        f"/public/annual/{timezone.localdate().year + 1}/",
+        "/public/annual/99999999999999999999999999/",
+        "/public/annual/99999/foi-pack.zip",
+        "/public/annual/-1/",
         "/public/deployments/LFR-9999-0001/",
         "/public/deployments/%3Cscript%3E/",
         "/public/deployments/../../admin/",
-    ):
+    ]
+    for path in not_found:
         assert client.get(path).status_code == 404, path
-    for path in (reverse("public"), reverse("public-deployments"), report):
+    for path in (reverse("public"), reverse("public-deployments"), report, reverse("public-year", args=[year])):
         for fmt in ("xml", "pdf", "", "CSV", "atom' OR 1=1"):
             answer = client.get(path, {"format": fmt})
             assert answer.status_code == 400, (path, fmt)
             assert "Unknown format" in answer.content.decode()
     assert client.get(report, {"format": "atom"}).status_code == 400  # the feed is the notices' only
-    for path in (reverse("public"), reverse("public-deployments"), report, reverse("public-method")):
+    for path in (reverse("public"), report, reverse("public-method"), reverse("public-foi-pack", args=[year])):
         assert client.post(path).status_code == 405, path
         assert client.head(path).status_code == 200, path
+
+
+def test_with_nothing_completed_there_is_no_annual_report(client):
+    assert client.get(reverse("public-annual")).status_code == 200
+    assert client.get(reverse("public-year", args=[timezone.localdate().year])).status_code == 404
+
+
+def test_the_completed_deployments_keep_their_csv(client, reported):
+    rows = list(
+        csv.DictReader(io.StringIO(client.get(reverse("public-deployments"), {"format": "csv"}).content.decode()))
+    )
+    assert [row["reference"] for row in rows] == [reported.reference]
+    assert rows[0]["faces_processed"] == "3" and rows[0]["watchlist_size"] == "1" and rows[0]["false_alerts"] == "1"

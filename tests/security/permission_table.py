@@ -357,10 +357,13 @@ TABLE: dict[str, Access] = {
     "/api/oversight/changes/{pk}/countersign/": api_action({PRIVACY}, gate=GOVERNANCE_READERS),
     "/api/oversight/changes/{pk}/reject/": api_action({PRIVACY}, gate=GOVERNANCE_READERS),
     "/api/oversight/notifications/": api({PRIVACY}),
-    # --- Public records: anyone, signed in or not (the completed deployment in the paths) -----------------------------
+    # --- Public records: anyone, signed in or not (the completed deployment in the paths, a year it ran in) -----------
     "/public/": page(ANYONE),
     "/public/deployments/": page(ANYONE),
     "/public/deployments/{reference}/": page(ANYONE),
+    "/public/annual/": page(ANYONE),
+    "/public/annual/{year}/": page(ANYONE),
+    "/public/annual/{year}/foi-pack.zip": page(ANYONE),
     "/public/method/": page(ANYONE),
     # --- The API's own description, and liveness ----------------------------------------------------------------------
     "/api/schema/": api(ANYONE),
