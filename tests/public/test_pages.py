@@ -18,6 +18,8 @@ from apps.deployments.choices import LocationType
 from apps.deployments.models import Deployment, PublishedFigures
 from apps.matching.models import Alert
 from apps.public import reports
+from apps.watchlists.models import Entry, Manifest
+from apps.watchlists.services import watchlists
 from tests.public_fixtures import JUDGE, plan_ahead
 
 pytestmark = pytest.mark.django_db
@@ -197,6 +199,18 @@ def test_the_report_gives_the_figures_the_records_hold(client, reported, django_
     assert row["engines"] == engine and document["engines"] == [engine]
     assert document["reference"] == reported.reference and document["method"].endswith(reverse("public-method"))
     _no_person(json.dumps(document) + json.dumps(row))
+
+
+def test_a_purged_list_keeps_its_size_from_its_manifest(client, reported):
+    """The deployment over, its list's entries are destroyed: the manifest's count, kept by PostgreSQL, is the size."""
+    watchlists.sweep(now=reported.end + datetime.timedelta(days=3))  # expired at its end, purged a day later
+    manifest = Manifest.objects.get(watchlist=reported.watchlist)
+    assert not Entry.objects.filter(watchlist=reported.watchlist).exists()
+    assert manifest.listed_count == len(manifest.data["listed"]) == 1
+    report = client.get(reverse("public-report", args=[reported.reference]), {"format": "json"}).json()
+    assert report["watchlist_size"] == 1
+    (row,) = csv.DictReader(io.StringIO(client.get(reverse("public-deployments"), {"format": "csv"}).content.decode()))
+    assert row["watchlist_size"] == "1"
 
 
 def test_a_deployment_that_processed_no_face_names_no_engine(client, live):
