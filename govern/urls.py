@@ -8,7 +8,6 @@ from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from apps.accounts import views as account_views
-from apps.deployments import views as deployment_views
 from govern.middleware import csp_override
 
 
@@ -59,7 +58,7 @@ urlpatterns = [
     path("matching/", include("apps.matching.urls")),
     path("disclosures/", include("apps.disclosures.urls")),
     path("oversight/", include("apps.oversight.urls")),
-    path("public/deployments/", deployment_views.public_records, name="public-deployments"),
+    path("public/", include("apps.public.urls")),
     path("api/", include(api_patterns)),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),

@@ -14,6 +14,7 @@ pytest_plugins = [
     "tests.deployment_fixtures",
     "tests.matching_fixtures",
     "tests.oversight_fixtures",
+    "tests.public_fixtures",
 ]
 
 

@@ -3,8 +3,9 @@ back through others. Imports inside functions count as much as those at the top:
 
 The order, lowest first (docs/architecture.md has the map): the kernel (the govern/ modules any app imports, such as
 the policy, the restricted queryset, roles, upload validation and image encryption), then audit, outbox, accounts,
-watchlists, deployments, matching, and last disclosures and oversight, which do not import each other. The project's
-own shell (govern/urls.py, settings, admin, middleware, celery) sits above every app and may import any of them.
+watchlists, deployments, matching, and last disclosures, oversight and public, which do not import each other. The
+project's own shell (govern/urls.py, settings, admin, middleware, celery) sits above every app and may import any of
+them.
 """
 
 import ast
@@ -18,7 +19,7 @@ LAYERS = [
     {"watchlists"},
     {"deployments"},
     {"matching"},
-    {"disclosures", "oversight"},
+    {"disclosures", "oversight", "public"},
 ]
 RANK = {app: rank for rank, layer in enumerate(LAYERS) for app in layer}
 

@@ -1,4 +1,5 @@
-"""Pages: planning, the commander's authorisation queue, the schedule, a deployment with its gate, public records."""
+"""Pages: planning, the commander's authorisation queue, the schedule, a deployment with its gate (the public's
+pages are the public app's)."""
 
 import calendar
 import datetime
@@ -6,7 +7,7 @@ import datetime
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -16,7 +17,7 @@ from govern import policy
 from govern.errors import Conflict
 from govern.pages import form_errors, perform, posted_revision, visible_or_404
 
-from . import publication, services
+from . import services
 from .choices import DeploymentState
 from .forms import ChecklistForm, NoticeForm, PlanForm, ReasonForm, TeamForm, WatchlistForm
 from .models import Deployment
@@ -212,15 +213,3 @@ def schedule(request):
     }
     context = {"view": view, "days": by_day.items(), "previous": previous, "following": following, "today": day}
     return render(request, "deployments/schedule.html", context)
-
-
-@require_safe
-def public_records(request):
-    """Completed deployments and their numbers, for anyone; CSV with ?format=csv."""
-    rows = publication.published_deployments()
-    if request.GET.get("format") == "csv":
-        response = HttpResponse(publication.as_csv(rows), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = 'attachment; filename="lfr-deployments.csv"'
-        return response
-    context = {"rows": rows, "totals": publication.yearly_totals(rows)}
-    return render(request, "deployments/public.html", context)

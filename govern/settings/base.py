@@ -258,6 +258,7 @@ INSTALLED_APPS = [
     "apps.matching",
     "apps.disclosures",
     "apps.oversight",
+    "apps.public",
 ]
 
 MIDDLEWARE = [

@@ -138,6 +138,6 @@ def test_plan_authorise_live_completed_public(live_server, browser, world, scree
     page.click("text=Sign out")
     page.goto(f"{base}/public/deployments/")
     table = page.locator("table.published").inner_text()
-    assert "Oxford Circus" in table and "12873" in table
+    assert "Oxford Circus" in table and "12,873" in table
     assert "EXAMPLE" not in page.content() and "90/123456A" not in page.content()
     page.screenshot(path=str(screenshots / "public-records.png"), full_page=True)

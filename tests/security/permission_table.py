@@ -226,7 +226,6 @@ TABLE: dict[str, Access] = {
     "/deployments/{pk}/checklist/": button(ON_SITE),
     "/deployments/{pk}/team/": button(PLAN_EDITORS),  # another planner is told on the page that it is not theirs
     "/deployments/{pk}/watchlist/": button(PLAN_EDITORS),  # attach the list: others are told it is not theirs
-    "/public/deployments/": page(ANYONE),
     "/api/deployments/published/": api(ANYONE),
     "/api/deployments/assets/": api(ASSET_READERS, post={COMMANDER}),
     "/api/deployments/assets/{pk}/": api(ASSET_READERS),
@@ -359,6 +358,14 @@ TABLE: dict[str, Access] = {
     "/api/oversight/changes/{pk}/countersign/": api_action({PRIVACY}, gate=GOVERNANCE_READERS),
     "/api/oversight/changes/{pk}/reject/": api_action({PRIVACY}, gate=GOVERNANCE_READERS),
     "/api/oversight/notifications/": api({PRIVACY}),
+    # --- Public records: anyone, signed in or not (the completed deployment in the paths, a year it ran in) -----------
+    "/public/": page(ANYONE),
+    "/public/deployments/": page(ANYONE),
+    "/public/deployments/{reference}/": page(ANYONE),
+    "/public/annual/": page(ANYONE),
+    "/public/annual/{year}/": page(ANYONE),
+    "/public/annual/{year}/foi-pack.zip": page(ANYONE),
+    "/public/method/": page(ANYONE),
     # --- The API's own description, and liveness ----------------------------------------------------------------------
     "/api/schema/": api(ANYONE),
     "/api/docs/": page(ANYONE),  # the Swagger UI: an HTML page (its OPTIONS was a 500)

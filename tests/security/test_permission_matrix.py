@@ -1,14 +1,14 @@
 """The permission matrix: every route of the API, the pages and the admin site, by every method, as every caller,
 against the declaration in permission_table.py, on the real application and database.
 
-One world is built per module (a live deployment with its team and an alert, a submitted watchlist, a retail
-partner's search, a Sarah's Law case with an extension awaiting a supervisor, a proposed threshold change, an API
-token, a signed checkpoint), so every `{pk}` names a real object and a refusal is a refusal, not a 404. Each request
-runs in a savepoint that is rolled back, so every cell sees the same world; writes send a body that would be
-accepted. A refused request must change nothing: PostgreSQL's own count of the rows the transaction inserted, updated
-or deleted (pg_stat_xact_user_tables, aborted savepoints included) is the same before and after it. A read of
-personal data that is answered leaves exactly one consultation event, whichever surface answered it, and the page and
-the API of the same read log it alike (both call the same selector).
+One world is built per module (a live deployment with its team and an alert, yesterday's completed deployment, a
+submitted watchlist, a retail partner's search, a Sarah's Law case with an extension awaiting a supervisor, a proposed
+threshold change, an API token, a signed checkpoint), so every `{pk}` names a real object and a refusal is a refusal,
+not a 404. Each request runs in a savepoint that is rolled back, so every cell sees the same world; writes send a
+body that would be accepted. A refused request must change nothing: PostgreSQL's own count of the rows the
+transaction inserted, updated or deleted (pg_stat_xact_user_tables, aborted savepoints included) is the same before
+and after it. A read of personal data that is answered leaves exactly one consultation event, whichever surface
+answered it, and the page and the API of the same read log it alike (both call the same selector).
 
 The meta-tests hold the table to the routes: every route and every method its view answers is declared, and the
 table names no route that is gone.
@@ -103,6 +103,8 @@ TARGETS = {
     "/api/oversight/deployments/": "live",
     "/api/oversight/alerts/": "alert",
     "/api/oversight/changes/": "change",
+    "/public/deployments/": "completed",
+    "/public/annual/": "year",
     "/admin/r/": "user_type",
     "/admin/r/{content_type_id}/": "officer",
     "/admin/accounts/user/": "officer",
@@ -215,6 +217,17 @@ def _build_world(now) -> World:
     alert = live_capture.capture_frame(van, astronaut).alerts[0]
     world.camera = f"Camera {live_capture.issue_credential(commander, van)}"
 
+    # Yesterday's deployment, run with the same van at another place and completed: the public report names it.
+    yesterday = now - datetime.timedelta(days=1)
+    ran = compile_watchlist(compiler, subject, image, purpose="Matrix: yesterday's list", now=yesterday)
+    submit_and_approve(compiler, commander, ran, now=yesterday)
+    completed = plan_deployment(
+        officer, ran, location_name="Matrix Market", latitude=Decimal("51.4500"), longitude=Decimal("-0.2000"),
+        assets=[van], documents=documents, team=[officer], now=yesterday - EARLIER,
+    )  # fmt: skip
+    completed = go_live(completed, commander, officer, ran.intended_start + datetime.timedelta(minutes=1))
+    completed = deployments.complete(completed, now=ran.intended_end)
+
     # A submitted watchlist (compiled by the compiler, so the commander may decide it), and a second person to add.
     other = custody.create_subject(
         compiler, family_name="Sample", given_names="Ben", date_of_birth=datetime.date(1985, 1, 2), pnc_id="85/654321B"
@@ -280,6 +293,8 @@ def _build_world(now) -> World:
         "other_subject": other.pk,
         "other_image": other_image.pk,
         "live": live.pk,
+        "completed": completed.reference,
+        "year": timezone.localtime(completed.start).year,
         "live_list": listed.pk,
         "document": documents[0].pk,
         "documents": [d.pk for d in documents],
