@@ -26,14 +26,25 @@ def test_officer_adjudicates_an_alert(transactional_db, live_server, browser, li
     page.wait_for_function("Array.from(document.querySelectorAll('article.alert img')).every(i => i.naturalWidth > 0)")
     page.screenshot(path=str(screenshots / "alert-pending.png"), full_page=True)
     page.fill("form.judge input[name=reason]", "Same face shape, scar and ears; spoke to the operator")
+    page.select_option("form.judge select[name=perceived_sex]", "female")
     page.click("form.judge button.confirm")
     assert page.locator("article.alert").get_attribute("data-state") == "confirmed"
     page.click("button.engage")
-    page.select_option("form.outcome select", "arrest")
+    # The stop record: the outcome, how identity was checked, how long it took, and the person as perceived.
+    page.select_option("form.outcome select[name=outcome]", "arrest")
+    page.select_option("form.outcome select[name=identity_check]", "fingerprint")
+    page.fill("form.outcome input[name=stop_minutes]", "12")
+    page.select_option("form.outcome select[name=perceived_age]", "35_44")
     page.click("form.outcome button")
     assert page.locator("article.alert").get_attribute("data-state") == "closed"
     alert = Alert.objects.get()
     assert alert.state == AlertState.CLOSED and alert.outcome == "arrest"
+    assert (alert.identity_check, alert.stop_minutes, alert.perceived_sex, alert.perceived_age) == (
+        "fingerprint",
+        12,
+        "female",
+        "35_44",
+    )
     assert PublishedFigures.objects.get(deployment=live).arrests == 1
 
 
