@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 
-from apps.matching.models import WatchlistTemplate
-from apps.matching.services import enrolment, live_capture
+from apps.matching.choices import Outcome
+from apps.matching.models import Alert, WatchlistTemplate
+from apps.matching.services import alert_handling, enrolment, live_capture
 
 EVIDENCE_TEXT = b"NPL-style test report: TPIR 89%, FPIR 1/6000 at 0.6; no significant difference by sex or ethnicity."
 
@@ -38,3 +39,15 @@ def evidence():
         return SimpleUploadedFile(name, content, content_type=content_type)
 
     return make
+
+
+@pytest.fixture
+def arrested(actors, ledgered):
+    """The ledgered deployment's alert judged a match, the person stopped and arrested."""
+    alert = Alert.objects.get(pk=ledgered.alert_id)
+    alert_handling.adjudicate(actors.officer, alert, match=True, reason="Same person: scar and ears")
+    alert_handling.engage(actors.officer, alert)
+    alert_handling.record_alert_outcome(
+        actors.officer, alert, outcome=Outcome.ARREST, identity_check="fingerprint", stop_minutes=7
+    )
+    return alert

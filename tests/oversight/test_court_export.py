@@ -9,26 +9,13 @@ import pytest
 
 from apps.audit.models import Event
 from apps.audit.services import CONSULTATION_ACTION
-from apps.matching.choices import Outcome
 from apps.matching.models import Alert
-from apps.matching.services import alert_handling
 
 from .test_bundle import _rewrite, _verify
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 REASON = "R v Ashdown, Crown Court case T2026-0142: served on the defence"
 SAME = "Same person: scar and ears"
-
-
-@pytest.fixture
-def arrested(actors, ledgered):
-    alert = Alert.objects.get(pk=ledgered.alert_id)
-    alert_handling.adjudicate(actors.officer, alert, match=True, reason=SAME)
-    alert_handling.engage(actors.officer, alert)
-    alert_handling.record_alert_outcome(
-        actors.officer, alert, outcome=Outcome.ARREST, identity_check="fingerprint", stop_minutes=7
-    )
-    return alert
 
 
 def _export(api, actors, alert, tmp_path):
