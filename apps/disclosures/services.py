@@ -238,7 +238,7 @@ def open_from_alert(actor, alert: Alert, *, now=None) -> DisclosureCase:
     if alert.state == AlertState.PENDING:
         raise Conflict(f"Alert {alert.pk} has not been adjudicated: judge it before acting on it.")
     if alert.found_false:
-        raise Conflict(f"Alert {alert.pk} was found false (judged so, or after the stop): there is nobody to act on.")
+        raise Conflict(f"Alert {alert.pk} was found a false alert (at judgement or after the stop): nobody to act on.")
     if not alert.subject.registered_sex_offender:
         raise ValidationError("The alert's subject is not recorded as a registered sex offender.")
     existing = DisclosureCase.objects.filter(alert=alert).first()

@@ -25,5 +25,5 @@ def test_no_right_to_be_told_case_from_an_alert_found_false_after_the_stop(unit,
         stop_minutes=4,
         note="Passport: not him",
     )
-    with pytest.raises(Conflict, match="found false"):
+    with pytest.raises(Conflict, match="after the stop"):
         services.open_from_alert(unit.pc, alert)
