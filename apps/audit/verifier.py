@@ -535,6 +535,18 @@ def _ledger(parsed, receipts: list[dict], deployment: int) -> tuple[dict, list[s
     return {"faces": faces, "alerts": alerts, "receipts": len(mine)}, problems
 
 
+def _proof_paths(contents: dict, covering: dict, results: list) -> tuple[list[bytes], dict, int, bytes]:
+    """proofs.json read: its table of hashes, each event's path (by seq), and the covering tree's size and root; a
+    file for another tree is noted in `results`."""
+    proofs = json.loads(contents["proofs.json"])
+    table = [bytes.fromhex(value) for value in proofs["hashes"]]
+    paths = {entry[0]: entry[1:] for entry in proofs["paths"] if isinstance(entry, list) and entry}
+    size, root = covering["tree_size"], _hex(covering["root_hash"])
+    if proofs.get("tree_size") != size:
+        results.append((f"the proofs are for tree size {proofs.get('tree_size')}, not checkpoint {size}", False))
+    return table, paths, size, root
+
+
 COURT_FORMAT = "govern-court-export/1"
 
 
@@ -570,10 +582,7 @@ def _verify_court(contents: dict, keys: dict[str, bytes], covering: dict) -> lis
         ("events.jsonl holds exactly the signed events, each once, in order", in_order and len(parsed) == len(lines))
     )
     held = {event.get("seq"): (line, event) for line, event in parsed} if in_order else {}
-    proofs = json.loads(contents["proofs.json"])
-    table = [bytes.fromhex(value) for value in proofs["hashes"]]
-    paths = {entry[0]: entry[1:] for entry in proofs["paths"] if isinstance(entry, list) and entry}
-    size, root = covering["tree_size"], _hex(covering["root_hash"])
+    table, paths, size, root = _proof_paths(contents, covering, results)
     present = [(item["seq"], held[item["seq"]][0]) for item in signed if item.get("seq") in held]
     bad = set(
         verify_inclusions(
@@ -686,12 +695,7 @@ def verify_bundle(path: str, public_key: bytes | None = None) -> list[tuple[str,
     results.append((f"events {first} to {last} all present and in order", not problems))
     if last >= covering["tree_size"]:
         results.append((f"checkpoint {covering['tree_size']} covers event {last}", False))
-    proofs = json.loads(contents["proofs.json"])
-    table = [bytes.fromhex(value) for value in proofs["hashes"]]
-    paths = {entry[0]: entry[1:] for entry in proofs["paths"] if isinstance(entry, list) and entry}
-    size, root = covering["tree_size"], _hex(covering["root_hash"])
-    if proofs.get("tree_size") != size:
-        results.append((f"the proofs are for tree size {proofs.get('tree_size')}, not checkpoint {size}", False))
+    table, paths, size, root = _proof_paths(contents, covering, results)
     decision_lines = [line for line in contents.get("decisions.jsonl", b"").split(b"\n") if line]
     earlier = [
         (event.get("seq"), line, event)

@@ -150,6 +150,40 @@ def _checkpoint_json(checkpoint: Checkpoint) -> dict:
     }
 
 
+def proofs_file(seqs, covering: Checkpoint, nodes: "_Nodes") -> bytes:
+    """proofs.json: each event's audit path in the covering tree, its hashes written once in a shared table
+    (neighbouring events share most of their paths: the file is a fifth of the size, and the verifier decodes each
+    hash once)."""
+    table: dict[bytes, int] = {}
+    paths = []
+    for seq in seqs:
+        path = merkle.inclusion_proof(seq, covering.tree_size, nodes)
+        paths.append([seq, *(table.setdefault(value, len(table)) for value in path)])
+    document = {"tree_size": covering.tree_size, "hashes": [value.hex() for value in table], "paths": paths}
+    return json.dumps(document, separators=(",", ":")).encode()
+
+
+def checkpoints_file(covering: Checkpoint, latest: Checkpoint) -> bytes:
+    """checkpoints.json: the covering checkpoint, the latest, and the consistency proof between them."""
+    consistency = proofs.consistency(covering.tree_size, latest.tree_size)
+    document = {
+        "covering": _checkpoint_json(covering),
+        "latest": _checkpoint_json(latest),
+        "consistency": [p.hex() for p in consistency.proof],
+    }
+    return json.dumps(document, indent=1).encode()
+
+
+def zipped(manifest: dict, files: dict[str, bytes]) -> bytes:
+    """The archive: the manifest, then every file it lists."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
+        archive.writestr("manifest.json", json.dumps(manifest, indent=1))
+        for name, content in files.items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
 def _covering_checkpoint(last: int) -> Checkpoint:
     """The first signed checkpoint holding event `last`; one is signed now when none does yet."""
     found = Checkpoint.objects.filter(tree_size__gt=last).order_by("tree_size").first()
@@ -274,20 +308,6 @@ def build(actor, scope: Scope) -> tuple[bytes, dict]:
     # The decisions it ran under: whole wherever they are; those before the range travel beside it with their proofs.
     ruled = decisions(scope.deployment) if scope.deployment is not None else []
     earlier = [event for event in ruled if not first <= event.seq <= last]
-    # Each event's audit path, its hashes written once in a shared table: neighbouring events share most of
-    # their paths, so the file is a fifth of the size and the verifier decodes each hash once.
-    table: dict[bytes, int] = {}
-    paths = []
-    for seq in [event.seq for event in earlier] + [seq for seq, _, _ in rows]:
-        path = merkle.inclusion_proof(seq, covering.tree_size, nodes)
-        paths.append([seq, *(table.setdefault(value, len(table)) for value in path)])
-    proof_document = {"tree_size": covering.tree_size, "hashes": [value.hex() for value in table], "paths": paths}
-    consistency = proofs.consistency(covering.tree_size, latest.tree_size)
-    checkpoints = {
-        "covering": _checkpoint_json(covering),
-        "latest": _checkpoint_json(latest),
-        "consistency": [p.hex() for p in consistency.proof],
-    }
     concerned = _concerned(scope)
     if concerned is not None:
         concerned |= {event.seq for event in ruled}
@@ -326,9 +346,9 @@ def build(actor, scope: Scope) -> tuple[bytes, dict]:
         "scope.json": json.dumps(signed_scope, indent=1, sort_keys=True).encode(),
         "events.jsonl": ("\n".join(lines) + "\n").encode(),
         "decisions.jsonl": "".join(event.canonical + "\n" for event in earlier).encode(),
-        "proofs.json": json.dumps(proof_document, separators=(",", ":")).encode(),
+        "proofs.json": proofs_file([event.seq for event in earlier] + [seq for seq, _, _ in rows], covering, nodes),
         "receipts.jsonl": "".join(json.dumps(r, sort_keys=True) + "\n" for r in _receipts(scope, first, last)).encode(),
-        "checkpoints.json": json.dumps(checkpoints, indent=1).encode(),
+        "checkpoints.json": checkpoints_file(covering, latest),
         "public_key.pem": signing.public_keys_pem().encode(),  # the key history: a checkpoint may predate a rotation
         "verify_bundle.py": VERIFIER.read_bytes(),
         "README.txt": README.encode(),
@@ -363,9 +383,4 @@ def build(actor, scope: Scope) -> tuple[bytes, dict]:
             },
             reason="Evidence bundle for an oversight body",
         )
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
-        archive.writestr("manifest.json", json.dumps(manifest, indent=1))
-        for name, content in files.items():
-            archive.writestr(name, content)
-    return buffer.getvalue(), manifest
+    return zipped(manifest, files), manifest

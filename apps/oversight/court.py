@@ -6,23 +6,31 @@ Producing one discloses the probe and the reference image: it needs a reason, an
 """
 
 import hashlib
-import io
 import json
-import zipfile
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from apps.audit import merkle, proofs, signing
 from apps.audit import services as audit
+from apps.audit import signing
 from apps.audit.access import valid_reason
 from apps.audit.models import Checkpoint, Event
 from apps.matching.models import Alert
 from apps.watchlists.models import CustodyImage, Review
 from govern import encryption, policy
 
-from .bundles import VERIFIER, BundleError, _checkpoint_json, _covering_checkpoint, _Nodes, _signed_scope, decisions
+from .bundles import (
+    VERIFIER,
+    BundleError,
+    _covering_checkpoint,
+    _Nodes,
+    _signed_scope,
+    checkpoints_file,
+    decisions,
+    proofs_file,
+    zipped,
+)
 
 FORMAT = "govern-court-export/1"
 README = """Govern court evidence export
@@ -127,11 +135,6 @@ def build(actor, alert: Alert, reason: str) -> tuple[bytes, dict]:
     latest = Checkpoint.objects.order_by("-tree_size").first()
     leaves = {event.seq: bytes(event.leaf_hash) for event in events}
     nodes = _Nodes(leaves, min(leaves), max(leaves), covering.tree_size, prefetch=False)
-    table: dict[bytes, int] = {}
-    paths = []
-    for seq in leaves:
-        path = merkle.inclusion_proof(seq, covering.tree_size, nodes)
-        paths.append([seq, *(table.setdefault(value, len(table)) for value in path)])
     probe = encryption.decrypt(bytes(alert.probe_ciphertext), associated_data=alert.associated_data())
     image = matched_image(alert)
     reference = encryption.decrypt(bytes(image.ciphertext), associated_data=image.associated_data()) if image else None
@@ -154,23 +157,12 @@ def build(actor, alert: Alert, reason: str) -> tuple[bytes, dict]:
         "root_hash": bytes(covering.root_hash).hex(),
         "signed_at": audit.format_time(timezone.now()),
     }
-    consistency = proofs.consistency(covering.tree_size, latest.tree_size)
     files = {
         **signed_files,
         "scope.json": json.dumps(_signed_scope(statement), indent=1, sort_keys=True).encode(),
         "events.jsonl": "".join(event.canonical + "\n" for event in events).encode(),
-        "proofs.json": json.dumps(
-            {"tree_size": covering.tree_size, "hashes": [value.hex() for value in table], "paths": paths},
-            separators=(",", ":"),
-        ).encode(),
-        "checkpoints.json": json.dumps(
-            {
-                "covering": _checkpoint_json(covering),
-                "latest": _checkpoint_json(latest),
-                "consistency": [p.hex() for p in consistency.proof],
-            },
-            indent=1,
-        ).encode(),
+        "proofs.json": proofs_file(leaves, covering, nodes),
+        "checkpoints.json": checkpoints_file(covering, latest),
         "public_key.pem": signing.public_keys_pem().encode(),
         "verify_bundle.py": VERIFIER.read_bytes(),
         "README.txt": README.encode(),
@@ -182,9 +174,4 @@ def build(actor, alert: Alert, reason: str) -> tuple[bytes, dict]:
         "created_by": actor.get_username(),
         "files": {name: hashlib.sha256(content).hexdigest() for name, content in files.items()},
     }
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
-        archive.writestr("manifest.json", json.dumps(manifest, indent=1))
-        for name, content in files.items():
-            archive.writestr(name, content)
-    return buffer.getvalue(), manifest
+    return zipped(manifest, files), manifest
