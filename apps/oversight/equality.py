@@ -258,8 +258,8 @@ def standouts(cells: list[Cell], engine: str, threshold, dimension: str) -> list
     return found
 
 
-def _months(alerts, engine: str, threshold, dimension: str) -> dict:
-    """A dimension's cells per month, newest first, each month's faces its denominator."""
+def _months(alerts, dimension: str, faces_in) -> dict:
+    """A dimension's cells per month, newest first, each month's faces (`faces_in(month)`) its denominator."""
     rows = (
         alerts.annotate(month=TruncMonth("created_at"))
         .values("month", dimension)
@@ -269,10 +269,7 @@ def _months(alerts, engine: str, threshold, dimension: str) -> dict:
     by_month = defaultdict(list)
     for row in rows:
         by_month[row["month"]].append(row)
-    return {
-        month: _cells(found, dimension, faces_processed(engine, threshold, month, _next_month(month)))
-        for month, found in by_month.items()
-    }
+    return {month: _cells(found, dimension, faces_in(month)) for month, found in by_month.items()}
 
 
 def versions(start=None, end=None) -> list[Version]:
@@ -285,9 +282,16 @@ def versions(start=None, end=None) -> list[Version]:
         faces = faces_processed(engine, threshold, start, end)
         version = Version(engine, threshold, faces)
         alerts = adjudicated.filter(engine=engine, threshold=threshold)
+        monthly_faces = {}  # counted once per month, whichever dimension asks first
+
+        def faces_in(month, engine=engine, threshold=threshold, counted=monthly_faces):
+            if month not in counted:
+                counted[month] = faces_processed(engine, threshold, month, _next_month(month))
+            return counted[month]
+
         for dimension in DIMENSIONS:
             cells = _cells(alerts.values(dimension).annotate(**_COUNTS), dimension, faces)
-            months = _months(alerts, engine, threshold, dimension)
+            months = _months(alerts, dimension, faces_in)
             protect({None: cells, **months})
             version.groups[dimension], version.months[dimension] = cells, months
             version.standouts += standouts(cells, engine, threshold, dimension)
