@@ -67,3 +67,9 @@ rule("matching.view_probe", roles=[OFFICER, PRIVACY], label="View search candida
 rule("matching.review_probe", roles=[OFFICER], label="Review search candidates")
 rule("matching.confirm_probe", roles=[OFFICER], label="Confirm identifications", check=_not_the_operator)
 rule("matching.close_searchrequest", roles=[OFFICER], label="Close searches")
+# Counts only (faces, alerts, false alerts, receipts): no person in them, so commanders see every deployment's.
+rule(
+    "matching.view_figures",
+    roles=[APPROVER, PRIVACY, Role.OVERSIGHT],
+    label="View deployments' figures and reconciliation",
+)

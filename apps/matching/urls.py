@@ -10,6 +10,7 @@ urlpatterns = [
     path("deployments/<int:pk>/alerts/counts/", views.alert_counts, name="alert-counts"),
     path("alerts/<int:pk>/<str:which>.jpg", views.alert_image, name="alert-image"),
     path("alerts/<int:pk>/<slug:act>/", views.alert_act, name="alert-act"),
+    path("figures/", views.figures_page, name="figures"),
     path("searches/", views.searches, name="searches"),
     path("searches/<int:pk>/", views.search, name="search"),
     path("searches/<int:pk>/review/", views.search_review, name="search-review"),

@@ -16,7 +16,7 @@ from govern import policy
 from govern.errors import TooLarge, TooMany
 from govern.pages import form_errors, perform, visible_or_404
 
-from . import selectors
+from . import figures, selectors
 from .choices import AlertState, IdentityCheck, Outcome
 from .models import Alert, Probe, SearchRequest
 from .panels import render_alert_panels
@@ -266,3 +266,46 @@ def search_review(request, pk, target, reason):
     subjects = {s.pk: s for s in Subject.objects.filter(pk__in={c["subject"] for p in stills for c in p.candidates})}
     probes = [(probe, [(c, subjects.get(c["subject"])) for c in probe.candidates]) for probe in stills]
     return render(request, "matching/review.html", {"search": target, "probes": probes, "reason": reason})
+
+
+class PeriodForm(forms.Form):
+    """Which deployments the figures count: those that started from one day to another (either end open)."""
+
+    start = forms.DateField(required=False, label="Started on or after", widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(required=False, label="Started on or before", widget=forms.DateInput(attrs={"type": "date"}))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("start") and data.get("end") and data["end"] < data["start"]:
+            raise forms.ValidationError("The end of the period must not be before its start.")
+        return data
+
+
+@login_required
+@require_safe
+def figures_page(request):
+    """The commander's figures: faces, alerts, false alerts and deletion receipts of the deployments they see, per
+    deployment and per month, drawn and tabled from the records (never typed), for a period of starts."""
+    policy.require(request.user, "matching.view_figures")
+    form = PeriodForm(request.GET or None)
+    chosen = Deployment.objects.restrict(request.user, "view")
+    status = 200
+    if form.is_bound and not form.is_valid():
+        chosen, status = chosen.none(), 400
+    elif form.is_bound:
+        if form.cleaned_data.get("start"):
+            chosen = chosen.filter(start__date__gte=form.cleaned_data["start"])
+        if form.cleaned_data.get("end"):
+            chosen = chosen.filter(start__date__lte=form.cleaned_data["end"])
+    empty = "to a deployment that started in this period" if form.is_bound else "to any deployment yet"
+    context = {
+        "form": form,
+        "by_deployment": figures.charts_of(
+            figures.only_with_records(figures.by_deployment(chosen)),
+            name="deployments",
+            caption="By deployment",
+            empty=empty,
+        ),
+        "by_month": figures.charts_of(figures.by_month(chosen), name="months", caption="By month", empty=empty),
+    }
+    return render(request, "matching/figures.html", context, status=status)

@@ -9,18 +9,16 @@ import json
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import Count, Sum
+from django.db.models import Count
 from django.utils import timezone
 
 from apps.audit.models import Event
 from apps.deployments.models import Deployment
+from apps.matching import figures
 from apps.matching.choices import SearchState
 from apps.matching.models import (
     FALSE_ALERTS,
     TRUE_ALERTS,
-    Alert,
-    Capture,
-    DeletionReceipt,
     SearchRequest,
     WatchlistTemplate,
 )
@@ -49,6 +47,7 @@ class Ledger:
     receipts: int
     published_faces: int = 0
     published_alerts: int = 0
+    false_alerts: int = 0
 
     @property
     def reconciles(self) -> bool:
@@ -71,42 +70,41 @@ class Ledger:
 
 
 def ledgers(deployments=None) -> list[Ledger]:
-    """The ledger of every deployment that processed faces (or of those given), in three grouped queries."""
+    """The ledger of every deployment (or of those given), newest first, counted by `figures.by_deployment` (the
+    same count the charts draw) in three grouped queries."""
     chosen = Deployment.objects.all() if deployments is None else deployments
-    ids = list(chosen.values_list("pk", flat=True))
-    faces = dict(
-        Capture.objects.filter(deployment_id__in=ids)
-        .values("deployment_id")
-        .annotate(n=Sum("faces"))
-        .values_list("deployment_id", "n")
-    )
-    alerts = dict(
-        Alert.objects.filter(deployment_id__in=ids)
-        .values("deployment_id")
-        .annotate(n=Count("pk"))
-        .values_list("deployment_id", "n")
-    )
-    receipts = dict(
-        DeletionReceipt.objects.filter(deployment_id__in=ids)
-        .values("deployment_id")
-        .annotate(n=Count("pk"))
-        .values_list("deployment_id", "n")
-    )
+    counted = {tally.key: tally for tally in figures.by_deployment(chosen)}
     found = []
     for deployment in chosen.select_related("figures").order_by("-start", "-pk"):
-        pk = deployment.pk
+        tally = counted[deployment.pk]
         published = getattr(deployment, "figures", None)
         found.append(
             Ledger(
                 deployment,
-                faces.get(pk) or 0,
-                alerts.get(pk, 0),
-                receipts.get(pk, 0),
+                tally.faces,
+                tally.alerts,
+                tally.receipts,
                 published.faces_processed if published else 0,
                 published.alerts if published else 0,
+                tally.false_alerts,
             )
         )
     return found
+
+
+def tallies(found: list[Ledger]) -> list[figures.Tally]:
+    """The ledgers as the figures' tallies, so the dashboard's charts draw the very counts its table shows."""
+    return [
+        figures.Tally(
+            ledger.deployment.pk,
+            ledger.deployment.reference,
+            faces=ledger.faces,
+            alerts=ledger.alerts,
+            false_alerts=ledger.false_alerts,
+            receipts=ledger.receipts,
+        )
+        for ledger in found
+    ]
 
 
 @dataclass

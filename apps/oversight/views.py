@@ -15,6 +15,7 @@ from apps.audit import proofs, signing, verifier
 from apps.audit.access import forget, reason_required
 from apps.audit.models import Checkpoint
 from apps.deployments.models import Deployment
+from apps.matching import figures
 from apps.matching import selectors as matching_selectors
 from apps.matching.models import Alert
 from govern import policy
@@ -63,6 +64,18 @@ def dashboard(request):
     ledgers = reconciliation.ledgers()
     context = {
         "ledgers": ledgers,
+        "by_deployment": figures.charts_of(
+            figures.only_with_records(reconciliation.tallies(ledgers)),
+            name="deployments",
+            caption="Faces, alerts and false alerts by deployment",
+            empty="to any deployment yet",
+        ),
+        "by_month": figures.charts_of(
+            figures.by_month(Deployment.objects.all()),
+            name="months",
+            caption="Faces, alerts and false alerts by month, and their reconciliation",
+            empty="in any month yet",
+        ),
         "red": sum(1 for ledger in ledgers if not ledger.reconciles),
         "purges": reconciliation.purge_statuses(),
         "retention": reconciliation.retention_statuses(),
@@ -80,11 +93,17 @@ def dashboard(request):
 @login_required
 @require_safe
 def deployment(request, pk):
-    """One deployment's ledger, with its evidence bundle."""
+    """One deployment's ledger, hour by hour in a chart and a table, with its evidence bundle."""
     policy.require(request.user, "oversight.view_dashboard")
     found = get_object_or_404(Deployment, pk=pk)
     ledger = reconciliation.ledgers(Deployment.objects.filter(pk=pk))[0]
-    return render(request, "oversight/deployment.html", {"deployment": found, "ledger": ledger})
+    by_hour = figures.charts_of(
+        figures.by_hour(Deployment.objects.filter(pk=pk)),
+        name="hours",
+        caption="Hour by hour",
+        empty="to this deployment",
+    )
+    return render(request, "oversight/deployment.html", {"deployment": found, "ledger": ledger, "by_hour": by_hour})
 
 
 def _zip(content: bytes, filename: str) -> HttpResponse:

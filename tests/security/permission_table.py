@@ -267,6 +267,7 @@ TABLE: dict[str, Access] = {
         api_action({OFFICER}, gate=ALERT_READERS, hidden={OTHER_UNIT}),
     ),
     # --- Matching: retrospective searches (the search in the paths is the retail partner's) ---------------------------
+    "/matching/figures/": page({COMMANDER, PRIVACY, OVERSIGHT}),  # counts only: no person in them
     "/matching/searches/": page(SEARCH_READERS, post=SEARCHERS),
     "/matching/searches/{pk}/": page(SEARCH_READERS),
     "/matching/searches/{pk}/review/": consulting("search candidates", page(CANDIDATE_READERS, post=OFFICERS)),

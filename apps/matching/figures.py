@@ -1,0 +1,119 @@
+"""What the records of deployments add up to, per deployment, per month or per hour: faces processed, alerts, false
+alerts and deletion receipts, and whether faces = alerts + receipts.
+
+Counted from the rows themselves (captures, alerts, receipts), never from a stored total, so a chart or a ledger shows
+what the records hold, and a receipt deleted behind the services' back shows as a gap. An alert and a receipt carry
+their frame's time (the capture service writes all three with one clock reading), so each is counted in the month
+(or hour) of its frame, without a join, and a period reconciles exactly when its frames do.
+"""
+
+from dataclasses import dataclass
+
+from django.db.models import Count, QuerySet, Sum
+from django.db.models.functions import TruncHour, TruncMonth
+from django.utils import timezone
+
+from govern import charts
+
+from .models import FALSE_ALERTS, Alert, Capture, DeletionReceipt
+
+RECONCILIATION = [
+    charts.Series("alerts", "Alerts", "bar-alert", "alerts"),
+    charts.Series("receipts", "Deletion receipts", "bar-receipt", "receipts"),
+]
+FACES = charts.Series("faces", "Faces processed", "marker-faces", "faces")
+ALERTS = [
+    charts.Series("false_alerts", "False alerts", "bar-false", "false"),
+    charts.Series("other_alerts", "Other alerts (true or not yet judged)", "bar-unjudged", "other"),
+]
+
+
+@dataclass
+class Tally:
+    """One deployment's, month's or hour's faces, alerts, false alerts and deletion receipts."""
+
+    key: object  # the deployment's pk, or the month or hour (an aware datetime)
+    label: str
+    faces: int = 0
+    alerts: int = 0
+    false_alerts: int = 0
+    receipts: int = 0
+
+    @property
+    def other_alerts(self) -> int:
+        return self.alerts - self.false_alerts
+
+    @property
+    def gap(self) -> int:
+        """Faces with neither an alert nor a receipt (negative: more alerts and receipts than faces)."""
+        return self.faces - self.alerts - self.receipts
+
+    @property
+    def reconciles(self) -> bool:
+        return self.gap == 0
+
+
+def _counts(deployments: QuerySet, bucket) -> dict:
+    """{key: Tally figures} for the deployments' records, grouped by `bucket(time_field)` (TruncMonth, TruncHour), or
+    by deployment when `bucket` is None."""
+
+    def grouped(model, time_field, **figures):
+        rows = model.objects.filter(deployment__in=deployments)
+        key = "deployment_id" if bucket is None else "bucket"
+        if bucket is not None:
+            rows = rows.annotate(bucket=bucket(time_field))
+        return {row[key]: row for row in rows.order_by().values(key).annotate(**figures)}
+
+    faces = grouped(Capture, "received_at", faces=Sum("faces"))
+    alerts = grouped(Alert, "created_at", alerts=Count("pk"), false_alerts=Count("pk", filter=FALSE_ALERTS))
+    receipts = grouped(DeletionReceipt, "created_at", receipts=Count("pk"))
+    found = {}
+    for key in {*faces, *alerts, *receipts}:
+        found[key] = {
+            "faces": (faces.get(key) or {}).get("faces") or 0,
+            "alerts": (alerts.get(key) or {}).get("alerts", 0),
+            "false_alerts": (alerts.get(key) or {}).get("false_alerts", 0),
+            "receipts": (receipts.get(key) or {}).get("receipts", 0),
+        }
+    return found
+
+
+def by_deployment(deployments: QuerySet) -> list[Tally]:
+    """Every one of the deployments (newest first), with what its records add up to: zero for one that saw nobody."""
+    counted = _counts(deployments, None)
+    return [
+        Tally(pk, reference, **counted.get(pk, {}))
+        for pk, reference in deployments.order_by("-start", "-pk").values_list("pk", "reference")
+    ]
+
+
+def by_month(deployments: QuerySet) -> list[Tally]:
+    """The months (UK time, oldest first) in which the deployments' cameras sent frames, with what they add up to."""
+    counted = _counts(deployments, TruncMonth)
+    return [Tally(month, f"{timezone.localtime(month):%b %Y}", **counted[month]) for month in sorted(counted)]
+
+
+def by_hour(deployments: QuerySet) -> list[Tally]:
+    """The hours (UK time, oldest first) in which the deployments' cameras sent frames, with what they add up to."""
+    counted = _counts(deployments, TruncHour)
+    return [Tally(hour, f"{timezone.localtime(hour):%d %b %H:00}", **counted[hour]) for hour in sorted(counted)]
+
+
+def charts_of(tallies: list[Tally], *, name: str, caption: str, empty: str) -> dict:
+    """The two charts of a list of tallies: faces against alerts + receipts (the reconciliation), and alerts split
+    into false and other; with the tallies themselves for the table beside them. `name` makes the ids unique; `empty`
+    says where no frame came from ("in this period")."""
+    return {
+        "name": name,
+        "caption": caption,
+        "empty": empty,
+        "tallies": tallies,
+        "red": sum(1 for tally in tallies if not tally.reconciles),
+        "reconciliation": charts.bars(tallies, RECONCILIATION, label="label", marker=FACES),
+        "alerts": charts.bars(tallies, ALERTS, label="label"),
+    }
+
+
+def only_with_records(tallies: list[Tally]) -> list[Tally]:
+    """The tallies with anything counted (a planned deployment that never filmed draws no empty bar)."""
+    return [tally for tally in tallies if tally.faces or tally.alerts or tally.receipts]
