@@ -37,7 +37,10 @@ class Command(BaseCommand):
     help = "Create one demo account per role (idempotent). Refuses to run with DEBUG off unless --force."
 
     def add_arguments(self, parser):
-        parser.add_argument("--password", help="One password for every demo account (else DEMO_PASSWORD or random).")
+        parser.add_argument(
+            "--password",
+            help="One password for every demo account (else the one kept in the credentials file, or random).",
+        )
         parser.add_argument("--credentials-file", type=Path, help="Where to keep generated passwords.")
         parser.add_argument("--force", action="store_true", help="Seed even though DEBUG is off.")
 
