@@ -13,14 +13,22 @@ PYTEST_ARGS ?=
 setup: $(STAMP) $(HTMX)
 
 # torch and torchvision come from this machine's disk; facenet-pytorch goes in with --no-deps because its
-# metadata pins torch<2.3 (and ~3 GB of CUDA packages) although its code runs on these releases.
+# metadata pins torch<2.3 (and ~3 GB of CUDA packages) although its code runs on these releases. pip would report
+# those pins as a red "ERROR" about dependency conflicts at every install: --no-warn-conflicts leaves that out and one
+# line says why. pip's own output goes to var/pip-install.log, shown only when a step fails.
+PIP_LOG := var/pip-install.log
+PIP := $(BIN)/pip install --disable-pip-version-check --no-warn-conflicts
+LOGGED = >>$(PIP_LOG) 2>&1 || { echo "pip failed; the end of $(PIP_LOG):"; tail -n 40 $(PIP_LOG); exit 1; }
 $(STAMP): pyproject.toml Makefile
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade "pip>=24"
-	$(BIN)/pip install --quiet torch==2.14.1 torchvision==0.29.1
-	$(BIN)/pip install --quiet --no-deps facenet-pytorch==2.6.0
-	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	@echo "Installing Govern's packages into $(VENV)/ (minutes on a first run; pip's output in $(PIP_LOG))"
+	@mkdir -p var && : >$(PIP_LOG)
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(PIP) --upgrade "pip>=24" $(LOGGED)
+	@$(PIP) torch==2.14.1 torchvision==0.29.1 $(LOGGED)
+	@$(PIP) --no-deps facenet-pytorch==2.6.0 $(LOGGED)
+	@$(PIP) -e '.[dev]' $(LOGGED)
+	@echo "facenet-pytorch 2.6.0 is installed without its dependencies: its metadata pins older torch, numpy and Pillow than the ones it runs on here (expected; pip check lists them)."
+	@touch $(STAMP)
 
 # htmx from the npm registry, pinned by version and SHA-256, served by Govern itself (scripts/vendor_static.sh).
 $(HTMX): scripts/vendor_static.sh
@@ -41,7 +49,7 @@ server:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nginx-light >/dev/null; }
 
 run: setup server
-	scripts/run.sh
+	@scripts/run.sh
 
 lint: setup
 	$(BIN)/ruff format --check .
