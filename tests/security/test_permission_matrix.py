@@ -74,6 +74,11 @@ PARAMETER = re.compile(r"\{[a-z_]+\}")
 TARGETS = {
     "/watchlists/": "watchlist",
     "/watchlists/images/": "image",
+    "/deployments/assets/": "van",
+    "/deployments/documents/": "document",
+    "/matching/assets/": "van",
+    "/matching/credentials/": "credential",
+    "/api/matching/credentials/": "credential",
     "/watchlists/subjects/": "subject",
     "/deployments/": "live",
     "/matching/deployments/": "live",
@@ -192,7 +197,7 @@ def _build_world(now) -> World:
     documents = []
     for kind in DocumentKind.values:
         document = deployments.record_document(
-            commander,
+            countersigner,  # the data protection officer writes it; the commander, another person, approves it
             kind=kind,
             version="M-1",
             title=f"{kind} for the matrix",
@@ -216,6 +221,7 @@ def _build_world(now) -> World:
     go_live(live, commander, officer, now)
     alert = live_capture.capture_frame(van, astronaut).alerts[0]
     world.camera = f"Camera {live_capture.issue_credential(commander, van)}"
+    credential = van.credentials.get(revoked_at=None)
 
     # Yesterday's deployment, run with the same van at another place and completed: the public report names it.
     yesterday = now - datetime.timedelta(days=1)
@@ -299,6 +305,7 @@ def _build_world(now) -> World:
         "document": documents[0].pk,
         "documents": [d.pk for d in documents],
         "van": van.pk,
+        "credential": credential.pk,
         "alert": alert,
         "search": search.pk,
         "probe": search.probes.get().pk,
@@ -439,6 +446,16 @@ def _bodies(world) -> dict:
         ("POST", "/watchlists/{pk}/ratify/"): {"comment": "Ratified"},
         ("POST", "/watchlists/subjects/"): {"q": "Sample"},  # the reason is the matrix's, as a header
         ("POST", "/watchlists/subjects/new/"): NEW_SUBJECT,
+        ("POST", "/deployments/assets/"): {"kind": "van", "identifier": "MATRIX-VAN-8"},
+        ("POST", "/deployments/assets/{pk}/retire/"): {"reason": "Written off after a collision"},
+        ("POST", "/deployments/documents/"): {
+            "kind": "eia",
+            "version": "M-3",
+            "title": "EIA for the matrix",
+            "review_by": (timezone.localdate() + datetime.timedelta(days=90)).isoformat(),
+        },
+        ("POST", "/matching/credentials/{pk}/revoke/"): {"reason": "Laptop stolen from the van"},
+        ("POST", "/matching/searches/{pk}/close/"): {"reason": "Case closed: suspect charged"},
         ("POST", "/watchlists/subjects/{pk}/images/new/"): lambda: {
             "image": _file(make_jpeg(seed=3)),
             "captured_on": "2026-03-01",
@@ -532,6 +549,9 @@ def _bodies(world) -> dict:
         ("PATCH", "/api/watchlists/entries/{pk}/"): {"justification": JUSTIFICATION + " Warrant re-issued."},
         ("DELETE", "/api/watchlists/entries/{pk}/"): {"reason": "Arrested yesterday: no longer sought"},
         ("POST", "/api/deployments/assets/"): {"kind": "van", "identifier": "MATRIX-VAN-9"},
+        ("POST", "/api/deployments/assets/{pk}/retire/"): {"reason": "Written off after a collision"},
+        ("POST", "/api/matching/credentials/"): {"asset": ids["van"]},
+        ("POST", "/api/matching/credentials/{pk}/revoke/"): {"reason": "Laptop stolen from the van"},
         ("POST", "/api/deployments/documents/"): {
             "kind": "dpia",
             "version": "M-2",
