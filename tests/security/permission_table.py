@@ -191,6 +191,10 @@ TABLE: dict[str, Access] = {
     "/watchlists/{pk}/ratify/": button({COMMANDER}),
     "/watchlists/{pk}/history/": page(LIST_READERS),
     "/watchlists/images/{pk}/": consulting("custody image content", page(GALLERY)),
+    # Changing an entry or a subject shows it first (after a reason); only a compiler changes either (issue 23).
+    "/watchlists/entries/{pk}/": consulting("entry", form({COMPILER})),
+    "/watchlists/entries/{pk}/remove/": button({COMPILER}),
+    "/watchlists/subjects/{pk}/": consulting("subject", form({COMPILER})),
     # The search POSTs its name and reason: neither in the address.
     "/watchlists/subjects/": consulting("subject search", form(GALLERY), ["POST"]),
     "/watchlists/subjects/new/": form({COMPILER}),

@@ -74,6 +74,7 @@ PARAMETER = re.compile(r"\{[a-z_]+\}")
 TARGETS = {
     "/watchlists/": "watchlist",
     "/watchlists/images/": "image",
+    "/watchlists/entries/": "entry",
     "/deployments/assets/": "van",
     "/deployments/documents/": "document",
     "/matching/assets/": "van",
@@ -446,6 +447,18 @@ def _bodies(world) -> dict:
         ("POST", "/watchlists/{pk}/ratify/"): {"comment": "Ratified"},
         ("POST", "/watchlists/subjects/"): {"q": "Sample"},  # the reason is the matrix's, as a header
         ("POST", "/watchlists/subjects/new/"): NEW_SUBJECT,
+        ("POST", "/watchlists/subjects/{pk}/"): {
+            **NEW_SUBJECT,
+            "pnc_id": "56/000001C",
+            "given_names": "Eileen Mary",
+            "change_reason": "Corrected from the PNC",
+        },
+        ("POST", "/watchlists/entries/{pk}/"): {
+            "image": ids["image"],
+            "category": "wanted_by_courts",
+            "justification": JUSTIFICATION + " Warrant re-issued.",
+        },
+        ("POST", "/watchlists/entries/{pk}/remove/"): {"reason": "Arrested yesterday: no longer sought"},
         ("POST", "/deployments/assets/"): {"kind": "van", "identifier": "MATRIX-VAN-8"},
         ("POST", "/deployments/assets/{pk}/retire/"): {"reason": "Written off after a collision"},
         ("POST", "/deployments/documents/"): {
