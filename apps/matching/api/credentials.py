@@ -18,7 +18,9 @@ from ..services import camera_credentials
 class CameraCredentialSerializer(serializers.ModelSerializer):
     """A credential as it is kept: its key id, who issued it and when, whether revoked; never its secret."""
 
-    issued_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    issued_by = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, help_text="The username of the commander who issued it."
+    )
     asset_identifier = serializers.CharField(source="asset.identifier", read_only=True)
 
     class Meta:
