@@ -317,7 +317,8 @@ def asset_credentials(request, pk):
     if request.method == "POST":
         policy.require(request.user, "matching.add_cameracredential")
         try:
-            secret = camera_credentials.issue_credential(request.user, asset)
+            replacing = request.POST.get("replacing", "")
+            secret = camera_credentials.issue_credential(request.user, asset, replacing=replacing)
         except Conflict as exc:
             messages.error(request, str(exc))
             return redirect("matching:credentials", pk=pk)
@@ -326,6 +327,7 @@ def asset_credentials(request, pk):
         "asset": asset,
         "credentials": camera_credentials.credentials_of(request.user, asset).order_by("-issued_at", "-id"),
         "secret": secret,
+        "in_force": camera_credentials.in_force(asset),
         "may_issue": policy.may(request.user, "matching.add_cameracredential") and asset.active,
         "may_revoke": policy.may(request.user, "matching.revoke_cameracredential"),
         "revoke_form": RevokeCredentialForm(),

@@ -3,8 +3,10 @@ listed without secrets, revoked with a reason; a commander's work, logged, refus
 
 import hashlib
 import json
+import logging
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 
 from apps.audit.models import Event
@@ -108,6 +110,9 @@ def test_the_page_issues_a_credential_shown_once_and_revokes_it(actors, approver
     assert "no-store" in issued["Cache-Control"] and not _stored_anywhere(secret)
     again = client.get(url).content.decode()
     assert credential.key_id in again and secret not in again and 'id="secret"' not in again
+    resubmitted = client.post(url, {"replacing": ""}, follow=True).content.decode()  # the first answer reloaded
+    assert "was issued since this page was shown" in resubmitted and 'id="secret"' not in resubmitted
+    assert CameraCredential.objects.get().revoked_at is None  # the secret handed out still works
     revoke = reverse("matching:credential-revoke", args=[credential.pk])
     client.post(revoke, {"reason": ""})
     assert CameraCredential.objects.get().revoked_at is None  # no reason: nothing changed
@@ -119,3 +124,28 @@ def test_the_page_issues_a_credential_shown_once_and_revokes_it(actors, approver
         assert client.get(url).status_code == 403 and client.post(url).status_code == 403
         assert client.post(revoke, {"reason": "Not mine"}).status_code == 403
     assert CameraCredential.objects.count() == 1
+
+
+def test_no_log_record_holds_an_issued_secret(approvers, api, client, vans, caplog):
+    """Every logger at DEBUG, SQL and its parameters too, while a secret is issued on the API and on the page."""
+    loggers = [logging.getLogger()] + [
+        logger for logger in logging.root.manager.loggerDict.values() if isinstance(logger, logging.Logger)
+    ]
+    saved = [(logger, logger.level, logger.propagate, logger.disabled) for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.DEBUG)
+        logger.propagate, logger.disabled = True, False
+    connection.force_debug_cursor = True
+    try:
+        secrets = [api(approvers.superintendent).post(URL, {"asset": vans[0].pk}, format="json").json()["secret"]]
+        client.force_login(approvers.superintendent)
+        page = client.post(reverse("matching:credentials", args=[vans[1].pk])).content.decode()
+        secrets.append(page.split('id="secret" value="')[1].split('"')[0])
+    finally:
+        connection.force_debug_cursor = False
+        for logger, level, propagate, disabled in saved:
+            logger.setLevel(level)
+            logger.propagate, logger.disabled = propagate, disabled
+    texts = [record.getMessage() for record in caplog.records]
+    assert any("matching_cameracredential" in text for text in texts), "the SQL was not logged: this proves nothing"
+    assert not [text for text in texts for secret in secrets if secret.partition(".")[2] in text]

@@ -34,13 +34,26 @@ def _revoke_live(asset: Asset, actor, now, reason: str) -> list[str]:
     return [credential.key_id for credential in live]
 
 
+def in_force(asset: Asset) -> str:
+    """The key id of the asset's credential in force, or "" when it has none."""
+    live = CameraCredential.objects.filter(asset=asset, revoked_at__isnull=True).order_by("-issued_at", "-id")
+    return live.values_list("key_id", flat=True).first() or ""
+
+
 @transaction.atomic
-def issue_credential(actor, asset: Asset) -> str:
-    """A new secret for a van or camera, returned once as `<key_id>.<secret>`; the asset's earlier ones are revoked."""
+def issue_credential(actor, asset: Asset, *, replacing: str | None = None) -> str:
+    """A new secret for a van or camera, returned once as `<key_id>.<secret>`; the asset's earlier ones are revoked.
+    `replacing`: the key id the issuer saw in force ("" for none); another one now means the request is stale (a
+    page submitted twice, or another commander was quicker), and it is refused rather than replace a secret just
+    handed out."""
     policy.require(actor, "matching.add_cameracredential")
     locked = Asset.objects.select_for_update().get(pk=asset.pk)
     if not locked.active:
         raise Conflict(f"{locked} is retired: it is issued no credential.")
+    if replacing is not None and in_force(locked) != replacing:
+        raise Conflict(
+            f"A credential of {locked} was issued since this page was shown: look again before replacing it."
+        )
     now = timezone.now()
     replaced = _revoke_live(locked, actor, now, "Replaced by a new credential.")
     key_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
