@@ -24,11 +24,11 @@ def engine_approved(approvers, make_user):
 
 @pytest.fixture
 def documents(approvers, now):
-    """An approved, current DPIA, EIA and APD."""
+    """An approved, current DPIA, EIA and APD, each recorded by one superintendent and approved by the other."""
     made = []
     for kind in DocumentKind.values:
         document = services.record_document(
-            approvers.superintendent,
+            approvers.superintendent2,
             kind=kind,
             version="2026.1",
             title=f"{kind.upper()} for LFR",

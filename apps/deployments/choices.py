@@ -41,9 +41,14 @@ class AssetKind(models.TextChoices):
     CAMERA = "camera", "Fixed or portable camera"
 
 
+# A document whose review date falls within this many days is listed as due for review.
+DOCUMENT_REVIEW_NOTICE_DAYS = 30
+
+
 AUDIT_ACTIONS = {
     "asset.create": "Asset registered",
     "asset.update": "Asset changed",
+    "asset.retire": "Asset retired",
     "document.create": "Policy document version recorded",
     "document.approve": "Policy document version approved",
     "deployment.plan": "Deployment planned",

@@ -7,7 +7,7 @@ from apps.watchlists.forms import DateTimeInput
 from apps.watchlists.models import Watchlist
 from govern.roles import Role
 
-from .choices import LocationType
+from .choices import AssetKind, DocumentKind, LocationType
 from .models import Asset, PolicyDocument
 
 
@@ -101,3 +101,36 @@ class ChecklistForm(forms.Form):
     signage_up = forms.BooleanField(required=False)
     leaflets_available = forms.BooleanField(required=False)
     briefing_done = forms.BooleanField(required=False)
+
+
+# --- The registers: vans and cameras, policy documents ---------------------------------------------------------------
+
+
+class DateInput(forms.DateInput):
+    """A browser date picker."""
+
+    input_type = "date"
+
+
+class AssetForm(forms.Form):
+    """A van or camera to register."""
+
+    kind = forms.ChoiceField(choices=AssetKind.choices)
+    identifier = forms.CharField(max_length=50, help_text="Fleet number or camera serial.")
+    description = forms.CharField(max_length=200, required=False)
+
+
+class RetireForm(forms.Form):
+    """Why a van or camera is retired."""
+
+    reason = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class DocumentForm(forms.Form):
+    """A new version of a DPIA, EIA or appropriate policy document."""
+
+    kind = forms.ChoiceField(choices=DocumentKind.choices)
+    version = forms.CharField(max_length=20)
+    title = forms.CharField(max_length=200)
+    reference = forms.CharField(max_length=200, required=False, help_text="Where the document itself is kept.")
+    review_by = forms.DateField(widget=DateInput, help_text="After this date it is not current until reviewed.")

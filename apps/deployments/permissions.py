@@ -42,18 +42,29 @@ def _may_change_team(user, deployment) -> str | None:
     return "Only the officer who planned this deployment or an authorising officer changes its team."
 
 
+def _not_the_author(user, document) -> str | None:
+    # Four eyes: whoever recorded a version of a DPIA, EIA or APD does not also approve it.
+    if document.recorded_by_id == user.pk:
+        return "You recorded this version, so you may not approve it: another authorising officer does."
+    return None
+
+
 rule("deployments.view_asset", roles=[OFFICER, COMPILER, APPROVER, PRIVACY], label="View vans and cameras")
 rule("deployments.add_asset", roles=[APPROVER], label="Register vans and cameras")
+rule("deployments.retire_asset", roles=[APPROVER], label="Retire vans and cameras")
 rule(
     "deployments.view_policydocument",
     roles=[OFFICER, COMPILER, APPROVER, PRIVACY, OVERSIGHT],
     label="View policy documents",
 )
-rule("deployments.add_policydocument", roles=[APPROVER], label="Record policy documents")
+# The data protection officer writes the DPIA and its companions as often as a commander does; an authorising officer
+# who did not record the version approves it.
+rule("deployments.add_policydocument", roles=[APPROVER, PRIVACY], label="Record policy documents")
 rule(
     "deployments.approve_policydocument",
     roles=[APPROVER],
     label="Approve policy documents",
+    check=_not_the_author,
     actor=minimum_rank("AUTHORISING_MIN_RANK", "approves policy documents"),
 )
 rule("deployments.view_deployment", roles=[OFFICER, COMPILER, APPROVER, PRIVACY, OVERSIGHT], label="View deployments")

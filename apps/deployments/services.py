@@ -22,8 +22,9 @@ from govern import policy, prepared, records
 from govern.errors import Conflict, PreconditionFailed
 from govern.roles import Role
 
-from .choices import BOOKING_STATES, DeploymentState, DocumentKind, LocationType
+from .choices import BOOKING_STATES, DOCUMENT_REVIEW_NOTICE_DAYS, DeploymentState, DocumentKind, LocationType
 from .models import Asset, Deployment, PolicyDocument, PublishedFigures
+from .signals import asset_retired
 
 PLAN_FIELDS = (
     "location_name",
@@ -47,6 +48,7 @@ OUTCOME_FIELDS = (
     "arrests",
     "other_outcomes",
 )
+REVIEW_HORIZON_YEARS = 5  # a review date further off is a typing slip (2062 for 2026)
 _BOOKING_LOCK = 7_245_001  # one advisory lock serialises bookings, so two planners never double-book
 
 
@@ -64,12 +66,46 @@ def register_asset(actor, *, kind: str, identifier: str, description: str = "") 
     return asset
 
 
+def _bookings_of(asset: Asset, now) -> list[str]:
+    """The references of the deployments that hold the asset now or later (planned, authorised, live, suspended)."""
+    held = Deployment.objects.filter(assets=asset, state__in=BOOKING_STATES, end__gt=now).order_by("start")
+    return list(held.values_list("reference", flat=True))
+
+
+@transaction.atomic
+def retire_asset(actor, asset: Asset, *, reason: str, now=None) -> Asset:
+    """Retire a van or camera: it can no longer be booked, and its camera credentials admit no frame (matching revokes
+    them when told). One still booked on a deployment that has not ended is refused: take it off the plan first."""
+    now = records.moment(now)
+    with connection.cursor() as cursor:  # the bookings' lock: no plan books it between the check and the retirement
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_BOOKING_LOCK])
+    locked = Asset.objects.select_for_update().get(pk=asset.pk)
+    policy.require(actor, "deployments.retire_asset", locked)
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the asset is retired."})
+    if not locked.active:
+        raise Conflict(f"{locked} is already retired.")
+    booked = _bookings_of(locked, now)
+    if booked:
+        raise Conflict(f"{locked} is booked on {', '.join(booked)}: take it off those plans (or let them end) first.")
+    locked.active = False
+    locked.save()
+    audit.record("asset.retire", locked, actor, data={"identifier": locked.identifier}, reason=reason.strip())
+    asset_retired.send(sender=Asset, asset=locked, actor=actor)
+    return locked
+
+
 @transaction.atomic
 def record_document(
     actor, *, kind: str, version: str, title: str, review_by: datetime.date, reference: str = ""
 ) -> PolicyDocument:
     """Record a new version of a DPIA, EIA or appropriate policy document (unapproved until approved)."""
     policy.require(actor, "deployments.add_policydocument")
+    today = timezone.localdate()
+    if not today <= review_by <= today + datetime.timedelta(days=366 * REVIEW_HORIZON_YEARS):
+        raise ValidationError(
+            {"review_by": f"A new version is reviewed between today and {REVIEW_HORIZON_YEARS} years from now."}
+        )
     document = PolicyDocument(
         kind=kind,
         version=version.strip(),
@@ -127,6 +163,38 @@ def documents_problems(deployment: Deployment, on: datetime.date) -> list[str]:
     return [problem for problem in problems if problem]
 
 
+@dataclass(frozen=True)
+class DocumentStanding:
+    """One document version as its register shows it: whether it counts now, and what relies on it."""
+
+    document: PolicyDocument
+    status: str  # "unapproved", "current", "due" (review within the notice period) or "overdue"
+    relying: list[str]  # deployments not yet ended that it is attached to
+    past_review: list[str]  # those of them that run past its review date (the gate would stop them)
+
+
+def document_register(on: datetime.date) -> list[DocumentStanding]:
+    """Every document version with its standing on a day, and the deployments that rely on it."""
+    notice = on + datetime.timedelta(days=DOCUMENT_REVIEW_NOTICE_DAYS)
+    now = timezone.now()
+    register = []
+    for document in PolicyDocument.objects.select_related("recorded_by", "approved_by").order_by(
+        "kind", "-recorded_at"
+    ):
+        if document.approved_on is None:
+            status = "unapproved"
+        elif document.review_by < on:
+            status = "overdue"
+        elif document.review_by <= notice:
+            status = "due"
+        else:
+            status = "current"
+        relying = document.deployments.filter(state__in=BOOKING_STATES, end__gt=now).order_by("start")
+        past = [d.reference for d in relying if timezone.localdate(d.end) > document.review_by]
+        register.append(DocumentStanding(document, status, [d.reference for d in relying], past))
+    return register
+
+
 # --- Planning ------------------------------------------------------------------------------------------------------
 
 
@@ -138,10 +206,14 @@ def _distance_metres(lat1, lon1, lat2, lon2) -> float:
     return 2 * 6_371_000 * math.asin(math.sqrt(a))
 
 
-def _check_bookings(deployment: Deployment, assets) -> None:
-    """No van or camera in two deployments at once; no two deployments at one place at once."""
+def _check_bookings(deployment: Deployment, assets, *, added=None) -> None:
+    """No retired van or camera newly booked; no van or camera in two deployments at once; no two deployments at one
+    place at once. `added`: the assets new to the plan (all of them when None)."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_BOOKING_LOCK])
+    for asset in assets if added is None else added:
+        if not Asset.objects.filter(pk=asset.pk, active=True).exists():  # read under the lock: retired meanwhile
+            raise ValidationError({"assets": f"{asset} is retired: it cannot be booked."})
     overlapping = Deployment.objects.filter(
         state__in=BOOKING_STATES, start__lt=deployment.end, end__gt=deployment.start
     ).exclude(pk=deployment.pk)
@@ -296,7 +368,12 @@ def update_plan(
     for field, value in changes.items():
         setattr(locked, field, value)
     _validate_plan(locked)
-    _check_bookings(locked, assets if assets is not None else locked.assets.all())
+    held = set(locked.assets.values_list("pk", flat=True))
+    _check_bookings(
+        locked,
+        assets if assets is not None else locked.assets.all(),
+        added=[asset for asset in assets if asset.pk not in held] if assets is not None else [],
+    )
     if assets is not None:
         locked.assets.set(assets)
     if documents is not None:

@@ -9,6 +9,10 @@ urlpatterns = [
     path("", views.deployment_list, name="list"),
     path("new/", views.deployment_plan, name="plan"),
     path("schedule/", views.schedule, name="schedule"),
+    path("assets/", views.asset_register, name="assets"),
+    path("assets/<int:pk>/retire/", views.asset_retire, name="asset-retire"),
+    path("documents/", views.document_register, name="documents"),
+    path("documents/<int:pk>/approve/", views.document_approve, name="document-approve"),
     path("<int:pk>/", views.deployment_detail, name="detail"),
     path("<int:pk>/<slug:act>/", views.deployment_act, name="act"),
 ]

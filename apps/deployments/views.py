@@ -18,9 +18,19 @@ from govern.errors import Conflict
 from govern.pages import form_errors, perform, posted_revision, visible_or_404
 
 from . import services
-from .choices import DeploymentState
-from .forms import ChecklistForm, NoticeForm, PlanForm, ReasonForm, TeamForm, WatchlistForm
-from .models import Deployment
+from .choices import BOOKING_STATES, DOCUMENT_REVIEW_NOTICE_DAYS, DeploymentState
+from .forms import (
+    AssetForm,
+    ChecklistForm,
+    DocumentForm,
+    NoticeForm,
+    PlanForm,
+    ReasonForm,
+    RetireForm,
+    TeamForm,
+    WatchlistForm,
+)
+from .models import Asset, Deployment, PolicyDocument
 
 
 def _visible(request, pk) -> Deployment:
@@ -213,3 +223,95 @@ def schedule(request):
     }
     context = {"view": view, "days": by_day.items(), "previous": previous, "following": following, "today": day}
     return render(request, "deployments/schedule.html", context)
+
+
+# --- The registers: vans and cameras, policy documents (issue 23) ----------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def asset_register(request):
+    """Vans and cameras: each one's bookings and whether it is retired; a commander registers and retires them."""
+    policy.require(request.user, "deployments.view_asset")
+    may_add = policy.may(request.user, "deployments.add_asset")
+    form = AssetForm(request.POST or None)
+    if request.method == "POST":
+        policy.require(request.user, "deployments.add_asset")
+        if form.is_valid():
+            try:
+                asset = services.register_asset(request.user, **form.cleaned_data)
+            except ValidationError as exc:
+                form_errors(form, exc)
+            else:
+                messages.success(request, f"{asset} registered.")
+                return redirect("deployments:assets")
+    now = timezone.now()
+    assets = Asset.objects.restrict(request.user, "view").order_by("-active", "kind", "identifier")
+    booked = Deployment.objects.restrict(request.user, "view").filter(state__in=BOOKING_STATES, end__gt=now)
+    bookings = {}
+    for deployment in booked.order_by("start").prefetch_related("assets"):
+        for asset in deployment.assets.all():
+            bookings.setdefault(asset.pk, []).append(deployment)
+    context = {
+        "rows": [(asset, bookings.get(asset.pk, [])) for asset in assets],
+        "form": form,
+        "may_add": may_add,
+        "may_retire": policy.may(request.user, "deployments.retire_asset"),
+        "may_see_credentials": policy.may(request.user, "matching.view_cameracredential"),
+        "retire_form": RetireForm(),
+    }
+    return render(request, "deployments/assets.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def asset_retire(request, pk):
+    """Retire a van or camera, with the reason (the same service as the API)."""
+    asset = visible_or_404(request.user, Asset.objects.all(), pk)
+    policy.require(request.user, "deployments.retire_asset")
+    form = RetireForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    perform(request, lambda: services.retire_asset(request.user, asset, reason=reason), success=f"{asset} retired.")
+    return redirect("deployments:assets")
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def document_register(request):
+    """Every version of the DPIA, EIA and appropriate policy document: approved or not, due for review, and the
+    deployments that rely on each; a new version is recorded here and approved by another authorising officer."""
+    policy.require(request.user, "deployments.view_policydocument")
+    form = DocumentForm(request.POST or None)
+    if request.method == "POST":
+        policy.require(request.user, "deployments.add_policydocument")
+        if form.is_valid():
+            try:
+                document = services.record_document(request.user, **form.cleaned_data)
+            except ValidationError as exc:
+                form_errors(form, exc)
+            else:
+                messages.success(request, f"{document} recorded: another authorising officer approves it.")
+                return redirect("deployments:documents")
+    register = services.document_register(timezone.localdate())
+    context = {
+        "register": [
+            (standing, policy.refusal(request.user, "deployments.approve_policydocument", standing.document))
+            for standing in register
+        ],
+        "due": [standing for standing in register if standing.status in ("due", "overdue")],
+        "notice_days": DOCUMENT_REVIEW_NOTICE_DAYS,
+        "form": form,
+        "may_add": policy.may(request.user, "deployments.add_policydocument"),
+        "may_approve": policy.may(request.user, "deployments.approve_policydocument"),
+    }
+    return render(request, "deployments/documents.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_POST
+def document_approve(request, pk):
+    """Approve a document version: an authorising officer who did not record it."""
+    document = visible_or_404(request.user, PolicyDocument.objects.all(), pk)
+    policy.require(request.user, "deployments.approve_policydocument")
+    perform(request, lambda: services.approve_document(request.user, document), success=f"{document} approved.")
+    return redirect("deployments:documents")

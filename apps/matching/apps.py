@@ -4,7 +4,8 @@ from django.apps import AppConfig
 
 
 class MatchingConfig(AppConfig):
-    """Registers rules and actions, adds the engine to the go-live gate, enrols lists when approved."""
+    """Registers rules and actions, adds the engine to the go-live gate, enrols lists when approved, revokes a retired
+    asset's credentials."""
 
     name = "apps.matching"
     label = "matching"
@@ -13,10 +14,12 @@ class MatchingConfig(AppConfig):
     def ready(self):
         from apps.audit.registry import register_all
         from apps.deployments.services import add_gate_condition
+        from apps.deployments.signals import asset_retired
         from apps.watchlists.signals import custody_image_uploaded, watchlist_approved, watchlist_purging
 
         from . import permissions  # noqa: F401  (declares the rules)
         from .choices import AUDIT_ACTIONS
+        from .services.camera_credentials import revoke_on_retirement
         from .services.engine_approval import engine_condition
         from .tasks import enrol_custody_on_upload, enrol_on_approval, purge_on_purging
 
@@ -24,4 +27,5 @@ class MatchingConfig(AppConfig):
         add_gate_condition(engine_condition)
         watchlist_approved.connect(enrol_on_approval, dispatch_uid="matching.enrol_on_approval")
         watchlist_purging.connect(purge_on_purging, dispatch_uid="matching.purge_on_purging")
+        asset_retired.connect(revoke_on_retirement, dispatch_uid="matching.revoke_on_retirement")
         custody_image_uploaded.connect(enrol_custody_on_upload, dispatch_uid="matching.enrol_custody_on_upload")

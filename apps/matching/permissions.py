@@ -21,6 +21,7 @@ rule("matching.countersign_engine", roles=[PRIVACY], label="Countersign face eng
 rule("matching.view_engineapproval", roles=[APPROVER, PRIVACY, Role.OVERSIGHT], label="View engine approvals")
 rule("matching.add_cameracredential", roles=[APPROVER], label="Issue camera credentials")
 rule("matching.view_cameracredential", roles=[APPROVER], label="View camera credentials")
+rule("matching.revoke_cameracredential", roles=[APPROVER], label="Revoke camera credentials")
 
 
 def deployments_with_visible_alerts(user) -> Q:

@@ -14,4 +14,7 @@ urlpatterns = [
     path("searches/", views.searches, name="searches"),
     path("searches/<int:pk>/", views.search, name="search"),
     path("searches/<int:pk>/review/", views.search_review, name="search-review"),
+    path("searches/<int:pk>/close/", views.search_close, name="search-close"),
+    path("assets/<int:pk>/credentials/", views.asset_credentials, name="credentials"),
+    path("credentials/<int:pk>/revoke/", views.credential_revoke, name="credential-revoke"),
 ]

@@ -7,21 +7,22 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from apps.audit.access import MIN_REASON_LENGTH, reason_from, reason_required, remembered_reason, valid_reason
-from apps.deployments.models import Deployment
+from apps.deployments.models import Asset, Deployment
 from apps.watchlists.models import Subject
 from govern import policy
-from govern.errors import TooLarge, TooMany
+from govern.errors import Conflict, TooLarge, TooMany
 from govern.pages import form_errors, perform, visible_or_404
 
 from . import figures, selectors
-from .choices import AlertState, IdentityCheck, Outcome
-from .models import Alert, Probe, SearchRequest
+from .choices import AlertState, IdentityCheck, Outcome, SearchState
+from .models import Alert, CameraCredential, Probe, SearchRequest
 from .panels import render_alert_panels
 from .permissions import deployments_with_visible_alerts
-from .services import alert_handling, retrospective
+from .services import alert_handling, camera_credentials, retrospective
 
 
 def _deployment(request, pk):
@@ -218,6 +219,9 @@ def search(request, pk):
     found = visible_or_404(request.user, SearchRequest.objects.all(), pk)
     context = {
         "search": found,
+        "close_form": CloseSearchForm(),
+        "may_close": found.state != SearchState.CLOSED
+        and policy.may(request.user, "matching.close_searchrequest", found),
         "refused": found.probes.filter(state="refused"),
         "may_review": policy.may(request.user, "matching.view_probe"),
         "running": found.state in ("queued", "running"),
@@ -309,3 +313,82 @@ def figures_page(request):
         "by_month": figures.charts_of(figures.by_month(chosen), name="months", caption="By month", empty=empty),
     }
     return render(request, "matching/figures.html", context, status=status)
+
+
+# --- Closing a search; camera credentials (issue 23) -----------------------------------------------------------------
+
+
+class CloseSearchForm(forms.Form):
+    """Why a search is closed (its stills are deleted, each with a receipt)."""
+
+    reason = forms.CharField(
+        max_length=2000, widget=forms.Textarea(attrs={"rows": 2}), label="Why is the search closed?"
+    )
+
+
+@login_required
+@require_POST
+def search_close(request, pk):
+    """Close a search from its page, with the reason: the same service as the API's close action."""
+    found = visible_or_404(request.user, SearchRequest.objects.all(), pk)
+    policy.require(request.user, "matching.close_searchrequest")
+    form = CloseSearchForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    perform(
+        request,
+        lambda: retrospective.close(request.user, found, reason=reason),
+        f"{found.reference} closed: its stills are deleted.",
+    )
+    return redirect("matching:search", pk=pk)
+
+
+class RevokeCredentialForm(forms.Form):
+    """Why a camera credential is revoked."""
+
+    reason = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+@never_cache
+def asset_credentials(request, pk):
+    """A van's or camera's credentials (who issued each, when, revoked or not; never a secret), and a button that
+    issues a new one: its secret is shown in this one answer, never stored, never shown again."""
+    asset = visible_or_404(request.user, Asset.objects.all(), pk)
+    policy.require(request.user, "matching.view_cameracredential")
+    secret = None
+    if request.method == "POST":
+        policy.require(request.user, "matching.add_cameracredential")
+        try:
+            replacing = request.POST.get("replacing", "")
+            secret = camera_credentials.issue_credential(request.user, asset, replacing=replacing)
+        except Conflict as exc:
+            messages.error(request, str(exc))
+            return redirect("matching:credentials", pk=pk)
+        asset.refresh_from_db()
+    context = {
+        "asset": asset,
+        "credentials": camera_credentials.credentials_of(request.user, asset).order_by("-issued_at", "-id"),
+        "secret": secret,
+        "in_force": camera_credentials.in_force(asset),
+        "may_issue": policy.may(request.user, "matching.add_cameracredential") and asset.active,
+        "may_revoke": policy.may(request.user, "matching.revoke_cameracredential"),
+        "revoke_form": RevokeCredentialForm(),
+    }
+    return render(request, "matching/credentials.html", context)
+
+
+@login_required
+@require_POST
+def credential_revoke(request, pk):
+    """Revoke one camera credential, with the reason."""
+    credential = visible_or_404(request.user, CameraCredential.objects.select_related("asset"), pk)
+    policy.require(request.user, "matching.revoke_cameracredential")
+    form = RevokeCredentialForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    perform(
+        request,
+        lambda: camera_credentials.revoke_credential(request.user, credential, reason=reason),
+        f"Credential {credential.key_id} revoked.",
+    )
+    return redirect("matching:credentials", pk=credential.asset_id)

@@ -3,7 +3,7 @@
 from django import forms
 
 from .choices import ApprovalRoute, Category, LegalBasis
-from .models import Subject
+from .models import CustodyImage, Subject
 from .services.custody import SUBJECT_FIELDS
 
 
@@ -76,3 +76,43 @@ class CommentForm(forms.Form):
     """A comment, e.g. for ratifying."""
 
     comment = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+# --- Changing a list's entries and a subject's details (issue 23) ----------------------------------------------------
+
+
+class EntryChangeForm(forms.Form):
+    """A change to one entry: the image to match, the category, its detail and the justification."""
+
+    image = forms.ModelChoiceField(queryset=CustodyImage.objects.none(), empty_label=None)
+    category = forms.ChoiceField(choices=Category.choices)
+    offence = forms.CharField(required=False, max_length=200, help_text="For 'wanted for an offence'.")
+    order_details = forms.CharField(required=False, max_length=300, help_text="For a court order or bail condition.")
+    justification = forms.CharField(max_length=5000, widget=forms.Textarea(attrs={"rows": 3}))
+    under_18_rationale = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), help_text="Required when the person is under 18."
+    )
+
+    def __init__(self, *args, images=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["image"].queryset = images if images is not None else CustodyImage.objects.none()
+        self.fields["image"].label_from_instance = lambda image: (
+            f"Captured {image.captured_on:%Y-%m-%d} ({image.source_system})"
+        )
+
+
+class EntryRemoveForm(forms.Form):
+    """Why a person is taken off the list."""
+
+    reason = forms.CharField(
+        max_length=2000, widget=forms.Textarea(attrs={"rows": 2}), label="Why is this person taken off the list?"
+    )
+
+
+class SubjectChangeForm(SubjectForm):
+    """A correction of a subject's details, with why (logged; lists with the old details start a new version)."""
+
+    # Not `reason`: on a page that asks why a record is consulted, that name is the consultation's reason.
+    change_reason = forms.CharField(
+        max_length=2000, widget=forms.Textarea(attrs={"rows": 2}), label="Why do the details change?"
+    )

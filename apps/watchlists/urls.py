@@ -14,8 +14,11 @@ urlpatterns = [
     path("<int:pk>/review/", views.watchlist_review, name="review"),
     path("<int:pk>/ratify/", views.watchlist_ratify, name="ratify"),
     path("<int:pk>/history/", views.watchlist_history, name="history"),
+    path("entries/<int:pk>/", views.entry_change, name="entry-change"),
+    path("entries/<int:pk>/remove/", views.entry_remove, name="entry-remove"),
     path("images/<int:pk>/", views.image_content, name="image"),
     path("subjects/", views.subject_search, name="subjects"),
     path("subjects/new/", views.subject_create, name="subject-create"),
+    path("subjects/<int:pk>/", views.subject_change, name="subject-change"),
     path("subjects/<int:pk>/images/new/", views.image_upload, name="image-upload"),
 ]

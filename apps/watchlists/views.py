@@ -17,13 +17,23 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from apps.audit.access import MIN_REASON_LENGTH, reason_from, reason_required, remembered_reason, valid_reason
 from apps.audit.models import Event
 from govern import policy
-from govern.errors import Conflict
+from govern.errors import Conflict, PreconditionFailed
 from govern.pages import form_errors, posted_revision, visible_or_404
 
 from . import selectors
 from .choices import ApprovalRoute, Category, ReviewState, WatchlistState
-from .forms import CommentForm, DecisionForm, EntryForm, ImageForm, SubjectForm, WatchlistForm
-from .models import CustodyImage, Review, Subject, Watchlist
+from .forms import (
+    CommentForm,
+    DecisionForm,
+    EntryChangeForm,
+    EntryForm,
+    EntryRemoveForm,
+    ImageForm,
+    SubjectChangeForm,
+    SubjectForm,
+    WatchlistForm,
+)
+from .models import CustodyImage, Entry, Review, Subject, Watchlist
 from .services import custody, watchlists
 
 
@@ -365,3 +375,94 @@ def image_upload(request, pk):
             messages.success(request, f"Image added to {subject}.")
             return redirect(f"{reverse('watchlists:subjects')}?q={subject.pnc_id or subject.family_name}")
     return render(request, "watchlists/image_upload.html", {"form": form, "subject": subject})
+
+
+# --- Changing a list's entries and a subject's details (issue 23) ----------------------------------------------------
+
+
+def _editable_entry(request, pk) -> Entry:
+    """An entry the user sees (another compiler's draft is not there for them), on a list they may change."""
+    entry = visible_or_404(request.user, Entry.objects.select_related("watchlist", "subject", "image"), pk)
+    policy.require(request.user, "watchlists.change_watchlist", entry.watchlist)
+    return entry
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+@reason_required(_editable_entry)
+def entry_change(request, pk, target, reason):
+    """Change one entry of a list (the image, the category, its detail, the justification) at the revision shown; on
+    a submitted or approved list the change starts a new version, which needs approval again."""
+    entry = target
+    images = CustodyImage.objects.restrict(request.user, "view").filter(subject=entry.subject_id)
+    initial = {field: getattr(entry, field) for field in watchlists.ENTRY_FIELDS}
+    form = EntryChangeForm(request.POST or None, images=images, initial=initial)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            changes = {field: form.cleaned_data[field] for field in form.changed_data}
+            try:
+                watchlists.update_entry(request.user, entry, expected_revision=posted_revision(request), **changes)
+            except ValidationError as exc:
+                form_errors(form, exc)
+            except (Conflict, PermissionDenied) as exc:
+                if isinstance(exc, policy.RoleRefused):
+                    raise
+                form.add_error(None, str(exc))
+                status = 412 if isinstance(exc, PreconditionFailed) else 409
+            else:
+                messages.success(request, f"{entry.subject}'s entry on {entry.watchlist.reference} changed.")
+                return redirect("watchlists:detail", pk=entry.watchlist_id)
+        status = status if status != 200 else 400
+    entry = selectors.entry(request.user, entry, reason)  # what the page shows is logged, with the reason
+    entry.watchlist.refresh_from_db()
+    context = {"entry": entry, "form": form, "remove_form": EntryRemoveForm(), "reason": reason}
+    return render(request, "watchlists/entry_change.html", context, status=status)
+
+
+@login_required
+@require_POST
+@_acting
+def entry_remove(request, pk):
+    """Take a person off a list, saying why, at the revision shown (the same service as the API's DELETE)."""
+    entry = _editable_entry(request, pk)
+    form = EntryRemoveForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    watchlists.remove_entry(request.user, entry, reason=reason, expected_revision=posted_revision(request))
+    messages.success(request, f"{entry.subject} taken off {entry.watchlist.reference}.")
+    return redirect("watchlists:detail", pk=entry.watchlist_id)
+
+
+def _changeable_subject(request, pk) -> Subject:
+    policy.require(request.user, "watchlists.change_subject")
+    return _visible_subject(request, pk)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+@reason_required(_changeable_subject)
+def subject_change(request, pk, target, reason):
+    """Correct a subject's details, saying why; the history keeps every earlier state, and lists submitted or
+    approved with the old details start a new version."""
+    form = SubjectChangeForm(request.POST or None, instance=Subject.objects.get(pk=target.pk))
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            changes = {field: data[field] for field in form.changed_data if field in custody.SUBJECT_FIELDS}
+            try:
+                custody.update_subject(request.user, target, reason=data["change_reason"], **changes)
+            except ValidationError as exc:
+                form_errors(form, exc)
+            else:
+                messages.success(request, f"{target}'s details corrected.")
+                return redirect("watchlists:subject-change", pk=target.pk)
+        status = 400
+    subject = selectors.subject(request.user, target, reason)
+    context = {
+        "subject": subject,
+        "form": form,
+        "reason": reason,
+        "history": subject.history.order_by("-history_date")[:20],
+    }
+    return render(request, "watchlists/subject_change.html", context, status=status)

@@ -50,9 +50,10 @@ def world(transactional_db):
         now=compiled,
     )  # fmt: skip
     submit_and_approve(compiler, supt, watchlist, now=compiled)
+    dpo = accounts.create_user(None, "e2e-dpo", "not-used-1234567", roles=[Role.PRIVACY_OFFICER])
     for kind in DocumentKind.values:
         document = services.record_document(
-            supt,
+            dpo,
             kind=kind,
             version="1",
             title=kind.upper(),
@@ -62,7 +63,6 @@ def world(transactional_db):
     services.register_asset(supt, kind=AssetKind.VAN, identifier="LFR-VAN-7")
     from apps.matching.services import engine_approval
 
-    dpo = accounts.create_user(None, "e2e-dpo", "not-used-1234567", roles=[Role.PRIVACY_OFFICER])
     engine_approval.approve_engine(supt, reason="Test engine for the browser test.", countersigned_by=dpo)
     return start
 

@@ -43,7 +43,7 @@ def seed(approvals: int) -> dict:
     documents = []
     for kind in DocumentKind.values:
         document = deployments.record_document(
-            commander, kind=kind, version="2026.1", title=f"{kind.upper()} for LFR",
+            privacy, kind=kind, version="2026.1", title=f"{kind.upper()} for LFR",
             review_by=now.date() + datetime.timedelta(days=90),
         )  # fmt: skip
         documents.append(deployments.approve_document(commander, document))

@@ -59,6 +59,7 @@ PLAN_EDITORS = PLANNERS | {COMMANDER}
 ON_SITE = OFFICERS | {COMMANDER}  # the run buttons' callers (a refusal there is a message on the page)
 TEAM = frozenset({OFFICER})  # the live deployment's planner and team: who changes, prepares and runs it
 ASSET_READERS = OFFICERS | {COMPILER, COMMANDER, PRIVACY}
+DOCUMENT_WRITERS = frozenset({COMMANDER, PRIVACY})  # the DPO writes a DPIA too; another commander approves it
 ALERT_READERS = OFFICERS | {COMMANDER, PRIVACY}  # the alert endpoints; an officer sees their team's alerts only
 TEAM_ALERTS = frozenset({OFFICER, COMMANDER, PRIVACY})  # one deployment's alerts: its team, commanders, privacy
 SEARCH_READERS = OFFICERS | {PRIVACY, RETAIL}  # a retail partner sees its own submissions' status
@@ -190,6 +191,10 @@ TABLE: dict[str, Access] = {
     "/watchlists/{pk}/ratify/": button({COMMANDER}),
     "/watchlists/{pk}/history/": page(LIST_READERS),
     "/watchlists/images/{pk}/": consulting("custody image content", page(GALLERY)),
+    # Changing an entry or a subject shows it first (after a reason); only a compiler changes either (issue 23).
+    "/watchlists/entries/{pk}/": consulting("entry", form({COMPILER})),
+    "/watchlists/entries/{pk}/remove/": button({COMPILER}),
+    "/watchlists/subjects/{pk}/": consulting("subject", form({COMPILER})),
     # The search POSTs its name and reason: neither in the address.
     "/watchlists/subjects/": consulting("subject search", form(GALLERY), ["POST"]),
     "/watchlists/subjects/new/": form({COMPILER}),
@@ -216,6 +221,12 @@ TABLE: dict[str, Access] = {
     "/deployments/": page(DEPLOYMENT_READERS),
     "/deployments/new/": form(PLANNERS),
     "/deployments/schedule/": page(DEPLOYMENT_READERS),
+    # The registers (issue 23): the van in the paths is booked on the live deployment, so retiring it is refused on
+    # the page with a message; the document is approved already, so approving it again is refused the same way.
+    "/deployments/assets/": page(ASSET_READERS, post={COMMANDER}),
+    "/deployments/assets/{pk}/retire/": button({COMMANDER}),
+    "/deployments/documents/": page(DEPLOYMENT_READERS, post=DOCUMENT_WRITERS),
+    "/deployments/documents/{pk}/approve/": button({COMMANDER}),
     "/deployments/{pk}/": page(DEPLOYMENT_READERS),
     **_acts(
         "/deployments/{{pk}}/{act}/",
@@ -229,7 +240,8 @@ TABLE: dict[str, Access] = {
     "/api/deployments/published/": api(ANYONE),
     "/api/deployments/assets/": api(ASSET_READERS, post={COMMANDER}),
     "/api/deployments/assets/{pk}/": api(ASSET_READERS),
-    "/api/deployments/documents/": api(DEPLOYMENT_READERS, post={COMMANDER}),
+    "/api/deployments/assets/{pk}/retire/": api_action({COMMANDER}, gate=ASSET_READERS),
+    "/api/deployments/documents/": api(DEPLOYMENT_READERS, post=DOCUMENT_WRITERS),
     "/api/deployments/documents/{pk}/": api(DEPLOYMENT_READERS),
     "/api/deployments/documents/{pk}/approve/": api_action({COMMANDER}, gate=DEPLOYMENT_READERS),
     "/api/deployments/deployments/": api(DEPLOYMENT_READERS, post=PLANNERS),
@@ -255,6 +267,12 @@ TABLE: dict[str, Access] = {
         ["judge", "engage", "outcome", "complaint"],
         button({OFFICER}, hidden={OTHER_UNIT}),
     ),
+    # Camera credentials (issue 23): a commander's, on the page of the van in the paths and on the API.
+    "/matching/assets/{pk}/credentials/": page({COMMANDER}, post={COMMANDER}),
+    "/matching/credentials/{pk}/revoke/": button({COMMANDER}),
+    "/api/matching/credentials/": api({COMMANDER}, post={COMMANDER}),
+    "/api/matching/credentials/{pk}/": api({COMMANDER}),
+    "/api/matching/credentials/{pk}/revoke/": api_action({COMMANDER}, gate={COMMANDER}),
     "/api/matching/capture/": _access(POST={CAMERA}, OPTIONS=ANYONE | {CAMERA}),
     "/api/matching/capture/crops/": _access(POST={CAMERA}, OPTIONS=ANYONE | {CAMERA}),
     "/api/matching/alerts/": consulting("alerts", api(ALERT_READERS)),  # the other unit's officer: an empty list
@@ -270,6 +288,7 @@ TABLE: dict[str, Access] = {
     "/matching/figures/": page({COMMANDER, PRIVACY, OVERSIGHT}),  # counts only: no person in them
     "/matching/searches/": page(SEARCH_READERS, post=SEARCHERS),
     "/matching/searches/{pk}/": page(SEARCH_READERS),
+    "/matching/searches/{pk}/close/": button(OFFICERS),
     "/matching/searches/{pk}/review/": consulting("search candidates", page(CANDIDATE_READERS, post=OFFICERS)),
     "/api/matching/searches/": api(SEARCH_READERS, post=SEARCHERS),
     "/api/matching/searches/{pk}/": api(SEARCH_READERS),

@@ -74,6 +74,12 @@ PARAMETER = re.compile(r"\{[a-z_]+\}")
 TARGETS = {
     "/watchlists/": "watchlist",
     "/watchlists/images/": "image",
+    "/watchlists/entries/": "entry",
+    "/deployments/assets/": "van",
+    "/deployments/documents/": "document",
+    "/matching/assets/": "van",
+    "/matching/credentials/": "credential",
+    "/api/matching/credentials/": "credential",
     "/watchlists/subjects/": "subject",
     "/deployments/": "live",
     "/matching/deployments/": "live",
@@ -192,7 +198,7 @@ def _build_world(now) -> World:
     documents = []
     for kind in DocumentKind.values:
         document = deployments.record_document(
-            commander,
+            countersigner,  # the data protection officer writes it; the commander, another person, approves it
             kind=kind,
             version="M-1",
             title=f"{kind} for the matrix",
@@ -216,6 +222,7 @@ def _build_world(now) -> World:
     go_live(live, commander, officer, now)
     alert = live_capture.capture_frame(van, astronaut).alerts[0]
     world.camera = f"Camera {live_capture.issue_credential(commander, van)}"
+    credential = van.credentials.get(revoked_at=None)
 
     # Yesterday's deployment, run with the same van at another place and completed: the public report names it.
     yesterday = now - datetime.timedelta(days=1)
@@ -299,6 +306,7 @@ def _build_world(now) -> World:
         "document": documents[0].pk,
         "documents": [d.pk for d in documents],
         "van": van.pk,
+        "credential": credential.pk,
         "alert": alert,
         "search": search.pk,
         "probe": search.probes.get().pk,
@@ -439,6 +447,28 @@ def _bodies(world) -> dict:
         ("POST", "/watchlists/{pk}/ratify/"): {"comment": "Ratified"},
         ("POST", "/watchlists/subjects/"): {"q": "Sample"},  # the reason is the matrix's, as a header
         ("POST", "/watchlists/subjects/new/"): NEW_SUBJECT,
+        ("POST", "/watchlists/subjects/{pk}/"): {
+            **NEW_SUBJECT,
+            "pnc_id": "56/000001C",
+            "given_names": "Eileen Mary",
+            "change_reason": "Corrected from the PNC",
+        },
+        ("POST", "/watchlists/entries/{pk}/"): {
+            "image": ids["image"],
+            "category": "wanted_by_courts",
+            "justification": JUSTIFICATION + " Warrant re-issued.",
+        },
+        ("POST", "/watchlists/entries/{pk}/remove/"): {"reason": "Arrested yesterday: no longer sought"},
+        ("POST", "/deployments/assets/"): {"kind": "van", "identifier": "MATRIX-VAN-8"},
+        ("POST", "/deployments/assets/{pk}/retire/"): {"reason": "Written off after a collision"},
+        ("POST", "/deployments/documents/"): {
+            "kind": "eia",
+            "version": "M-3",
+            "title": "EIA for the matrix",
+            "review_by": (timezone.localdate() + datetime.timedelta(days=90)).isoformat(),
+        },
+        ("POST", "/matching/credentials/{pk}/revoke/"): {"reason": "Laptop stolen from the van"},
+        ("POST", "/matching/searches/{pk}/close/"): {"reason": "Case closed: suspect charged"},
         ("POST", "/watchlists/subjects/{pk}/images/new/"): lambda: {
             "image": _file(make_jpeg(seed=3)),
             "captured_on": "2026-03-01",
@@ -532,6 +562,9 @@ def _bodies(world) -> dict:
         ("PATCH", "/api/watchlists/entries/{pk}/"): {"justification": JUSTIFICATION + " Warrant re-issued."},
         ("DELETE", "/api/watchlists/entries/{pk}/"): {"reason": "Arrested yesterday: no longer sought"},
         ("POST", "/api/deployments/assets/"): {"kind": "van", "identifier": "MATRIX-VAN-9"},
+        ("POST", "/api/deployments/assets/{pk}/retire/"): {"reason": "Written off after a collision"},
+        ("POST", "/api/matching/credentials/"): {"asset": ids["van"]},
+        ("POST", "/api/matching/credentials/{pk}/revoke/"): {"reason": "Laptop stolen from the van"},
         ("POST", "/api/deployments/documents/"): {
             "kind": "dpia",
             "version": "M-2",

@@ -21,7 +21,7 @@ class AssetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedV
 
     queryset = Asset.objects.all()
     serializer_class = serializers.AssetSerializer
-    action_rules = {"create": "deployments.add_asset"}
+    action_rules = {"create": "deployments.add_asset", "retire": "deployments.retire_asset"}
 
     def create(self, request):
         """Register a van or camera."""
@@ -29,6 +29,17 @@ class AssetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedV
         body.is_valid(raise_exception=True)
         asset = services.register_asset(request.user, **body.validated_data)
         return Response(self.get_serializer(asset).data, status=status.HTTP_201_CREATED)
+
+    # --- Retirement (issue 23) ---
+    @extend_schema(request=serializers.ReasonSerializer, responses=serializers.AssetSerializer)
+    @action(detail=True, methods=["post"])
+    def retire(self, request, pk=None):
+        """Retire a van or camera, with the reason: it is booked no more and its camera credentials are revoked; one
+        still booked on a deployment that has not ended is refused (409)."""
+        body = serializers.ReasonSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        asset = services.retire_asset(request.user, self.get_object(), **body.validated_data)
+        return Response(self.get_serializer(asset).data)
 
 
 class PolicyDocumentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RestrictedViewSet):

@@ -3,12 +3,13 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from . import views
+from . import credentials, views
 
 router = SimpleRouter()
 router.register("alerts", views.AlertViewSet)
 router.register("searches", views.SearchViewSet)
 router.register("probes", views.ProbeViewSet)
+router.register("credentials", credentials.CameraCredentialViewSet)  # camera credentials (issue 23)
 
 urlpatterns = [
     path("capture/", views.CaptureView.as_view(), name="matching-capture"),

@@ -3,6 +3,7 @@ transaction.
 
 - engine_approval: the face engine in use, and its approval for live use by two people
 - enrolment: approved watchlist versions become templates (and purges take them away)
+- camera_credentials: a van's or camera's secret for the capture API, issued once, listed, revoked
 - live_capture: the hot path, a camera's frame matched and recorded (changes only with its benchmark)
 - alert_handling: judging alerts, the figures recounted from them, their probes' retention
 - retrospective: CCTV stills searched against custody images, chosen and confirmed by two people

@@ -283,6 +283,8 @@ def close(actor, request: SearchRequest, *, reason: str) -> SearchRequest:
     """Close the case: every probe's still is deleted, each with a receipt in the log."""
     locked = SearchRequest.objects.select_for_update().get(pk=request.pk)
     policy.require(actor, "matching.close_searchrequest", locked)
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the search is closed: the reason is logged with the deletions."})
     if locked.state == SearchState.CLOSED:
         raise Conflict(f"{locked.reference} is already closed.")
     for probe in Probe.objects.select_for_update().filter(request=locked).exclude(ciphertext=None):
@@ -291,7 +293,7 @@ def close(actor, request: SearchRequest, *, reason: str) -> SearchRequest:
         audit.record("probe.deleted", probe, actor, data={"request": locked.reference, "commitment": commitment})
     locked.state, locked.closed_at = SearchState.CLOSED, timezone.now()
     locked.save()
-    audit.record("search.closed", locked, actor, reason=reason)
+    audit.record("search.closed", locked, actor, reason=reason.strip())
     return locked
 
 
