@@ -35,14 +35,14 @@ class ListTable(tables.Table):
             "thead": {"class": "govuk-table__head"},
             "tbody": {"class": "govuk-table__body"},
         }
+        row_attrs = {"class": "govuk-table__row"}
         order_by_field = "sort"
         page_field = "page"
-        per_page_field = "per_page"
         empty_text = "Nothing matches."
 
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("per_page_field", None)
-        super().__init__(*args, **kwargs)
+    def get_column_class_names(self, classes_set, bound_column):
+        """Every cell a GOV.UK table cell, beside the column's own classes (the header's class is the template's)."""
+        return {*super().get_column_class_names(classes_set, bound_column), "govuk-table__cell"}
 
 
 class StateColumn(tables.Column):
