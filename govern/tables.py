@@ -40,6 +40,10 @@ class ListTable(tables.Table):
         page_field = "page"
         empty_text = "Nothing matches."
 
+    # A page's consultation reason may come in its address once (`?reason=`); its sort, page and export links leave it
+    # out, so it is not carried on in addresses (the session remembers it for the page).
+    kept_out_of_links = "reason"
+
     def get_column_class_names(self, classes_set, bound_column):
         """Every cell a GOV.UK table cell, beside the column's own classes (the header's class is the template's)."""
         return {*super().get_column_class_names(classes_set, bound_column), "govuk-table__cell"}

@@ -31,6 +31,7 @@ class AccessTable(ListTable):
         attrs = {**ListTable.Meta.attrs, "id": "access-rows"}
         empty_text = "Nothing matches."
 
+    kept_out_of_links = ""  # here `reason` is a search term, not a consultation's reason: links keep it
     rows: dict[int, access_review.Row] = {}
     names: dict = {}
 
