@@ -19,6 +19,7 @@ class EventTable(ListTable):
     leaf_hash = tables.Column(verbose_name="Leaf hash", orderable=False, attrs={"td": {"class": "hash"}})
 
     class Meta(ListTable.Meta):
+        attrs = {**ListTable.Meta.attrs, "class": "govuk-table events"}
         model = Event
         fields = ("seq", "created_at", "action", "actor_username", "target", "reason", "leaf_hash")
         empty_text = "No events match."

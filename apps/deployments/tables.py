@@ -18,6 +18,7 @@ class DeploymentTable(ListTable):
     watchlist = tables.Column(accessor="watchlist__reference", verbose_name="Watchlist", default="")
 
     class Meta(ListTable.Meta):
+        attrs = {**ListTable.Meta.attrs, "class": "govuk-table deployments"}
         model = Deployment
         fields = ("reference", "location_name", "start", "end", "state", "watchlist")
         empty_text = "No deployment you may see matches."

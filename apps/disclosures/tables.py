@@ -45,6 +45,7 @@ class CaseTable(ListTable):
     completed_at = tables.DateTimeColumn("j M Y", verbose_name="Completed", default="")
 
     class Meta(ListTable.Meta):
+        attrs = {**ListTable.Meta.attrs, "class": "govuk-table cases"}
         model = DisclosureCase
         fields = ("reference", "route", "stage")
         sequence = ("reference", "route", "stage", "officer_in_charge", "checks_due", "meeting_due", "case_due",

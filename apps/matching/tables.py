@@ -21,6 +21,7 @@ class AlertTable(ListTable):
     adjudicated_by = tables.Column(accessor="adjudicated_by__username", verbose_name="Judged by", default="")
 
     class Meta(ListTable.Meta):
+        attrs = {**ListTable.Meta.attrs, "class": "govuk-table alerts"}
         model = Alert
         fields = ("created_at", "subject", "score", "threshold", "state", "outcome", "adjudicated_by")
         empty_text = "No alert matches."
@@ -49,6 +50,7 @@ class SearchTable(ListTable):
     submitted_by = tables.Column(accessor="submitted_by__username", verbose_name="Submitted by")
 
     class Meta(ListTable.Meta):
+        attrs = {**ListTable.Meta.attrs, "class": "govuk-table searches"}
         model = SearchRequest
         fields = ("reference", "incident_reference", "crime_type", "state", "progress", "submitted_at", "submitted_by")
         empty_text = "No search matches."

@@ -28,7 +28,7 @@ class AccessTable(ListTable):
         row_attrs = {
             "class": lambda table, record: "govuk-table__row flagged" if table.flags_of(record) else "govuk-table__row"
         }
-        attrs = {**ListTable.Meta.attrs, "id": "access-rows"}
+        attrs = {**ListTable.Meta.attrs, "class": "govuk-table access-rows", "id": "access-rows"}
         empty_text = "Nothing matches."
 
     kept_out_of_links = ""  # here `reason` is a search term, not a consultation's reason: links keep it

@@ -21,6 +21,7 @@ class WatchlistTable(ListTable):
     compiled_by = tables.Column(accessor="compiled_by__username", verbose_name="Compiled by")
 
     class Meta(ListTable.Meta):
+        attrs = {**ListTable.Meta.attrs, "class": "govuk-table watchlists"}
         model = Watchlist
         fields = ("reference", "purpose", "intended_start", "intended_end", "state", "version", "compiled_by")
         empty_text = "No watchlist you may see matches."
@@ -43,6 +44,7 @@ class SubjectTable(ListTable):
     images = tables.Column(accessor="pk", verbose_name="Images", orderable=False)
 
     class Meta(ListTable.Meta):
+        attrs = {**ListTable.Meta.attrs, "class": "govuk-table subjects"}
         model = Subject
         fields = ("family_name", "given_names", "date_of_birth", "pnc_id", "registered_sex_offender", "images")
         empty_text = "No match."
