@@ -27,7 +27,8 @@ def events(request):
     itself logged (a disclosure, like the access log's)."""
     if not policy.may(request.user, "audit.view_event"):
         raise PermissionDenied("You may not read the audit log.")
-    filterset = EventFilterSet(request.GET, queryset=Event.objects.restrict(request.user, "view").order_by("-seq"))
+    shown = Event.objects.restrict(request.user, "view").defer("canonical").order_by("-seq")  # the JSON is not shown
+    filterset = EventFilterSet(request.GET, queryset=shown)
     valid = filterset.is_valid()
     table = EventTable(filterset.qs if valid else Event.objects.none())
     if valid and tables.wants_csv(request):
