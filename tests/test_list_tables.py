@@ -141,3 +141,15 @@ def test_the_audit_log_exports_as_csv_and_the_export_is_logged(actors, client):
         "format": "csv",
     }
     assert client.get(url, {"since": "0001-01-01T00:00:00+99:00"}).status_code == 400
+
+
+def test_the_deployments_list_filters_by_period_and_words_sorts_and_exports(actors, planned, client):
+    client.force_login(actors.commander)
+    url = reverse("deployments:list")
+    rows = _csv(client.get(url, {"export": "csv"}))
+    assert [row["Reference"] for row in rows] == [planned.reference] and rows[0]["State"] == "Planned"
+    assert _csv(client.get(url, {"export": "csv", "when": "current", "q": planned.location_name[:6]})) == rows
+    assert _csv(client.get(url, {"export": "csv", "when": "past"})) == []
+    page = client.get(url, {"sort": "-location_name"}).content.decode()
+    assert 'aria-sort="descending"' in page and planned.reference in page and "of <strong>1</strong>" in page
+    assert client.get(url, {"when": "someday"}).status_code == 400
