@@ -209,6 +209,12 @@ def record_access(target, actor, reason: str, data: dict | None = None) -> Event
     return record(CONSULTATION_ACTION, target, actor, data=data, reason=reason)
 
 
+def record_export(action: str, target, actor, *, filters: dict, rows: int, fmt: str, reason: str) -> Event:
+    """An export of logged records (the audit log, the access log) is itself a disclosure: logged with the filters
+    it was made with, how many rows left and in what format."""
+    return record(action, target, actor, data={"filters": filters, "rows": rows, "format": fmt}, reason=reason)
+
+
 def tree_size() -> int:
     """How many events the log holds."""
     head = LogHead.objects.filter(pk=1).values_list("size", flat=True).first()

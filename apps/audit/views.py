@@ -5,30 +5,48 @@ from urllib.parse import urlsplit
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST, require_safe
 
-from govern import policy
+from govern import policy, tables
 
-from . import access, signing
+from . import access, services, signing
+from .choices import EVENTS_EXPORTED
 from .filtersets import EventFilterSet
 from .models import Checkpoint, Event
+from .tables import EventTable
 
 
 @login_required
 @require_safe
 def events(request):
-    """The log, newest first, filtered by action, actor, target and time."""
+    """The log, newest first, filtered by action, actor, target and time, sorted and paged; as CSV, an export that is
+    itself logged (a disclosure, like the access log's)."""
     if not policy.may(request.user, "audit.view_event"):
         raise PermissionDenied("You may not read the audit log.")
-    filterset = EventFilterSet(request.GET, queryset=Event.objects.restrict(request.user, "view").order_by("-seq"))
-    page = Paginator(filterset.qs if filterset.is_valid() else Event.objects.none(), 50).get_page(
-        request.GET.get("page")
-    )
-    status = 200 if filterset.is_valid() else 400
-    return render(request, "audit/events.html", {"filterset": filterset, "page": page}, status=status)
+    shown = Event.objects.restrict(request.user, "view").defer("canonical").order_by("-seq")  # the JSON is not shown
+    filterset = EventFilterSet(request.GET, queryset=shown)
+    valid = filterset.is_valid()
+    table = EventTable(filterset.qs if valid else Event.objects.none())
+    if valid and tables.wants_csv(request):
+        rows = tables.every_record(request, table)
+        with transaction.atomic():
+            services.record_export(
+                EVENTS_EXPORTED,
+                ("audit.event", "events"),
+                request.user,
+                filters={name: value for name, value in request.GET.items() if name in filterset.filters and value},
+                rows=len(rows),
+                fmt="csv",
+                reason="Audit log export",
+            )
+        return tables.csv_response(table, "audit-log", rows)
+    tables.show(request, table)
+    context = {"filterset": filterset, "table": table, "filter_error": "" if valid else tables.filter_errors(filterset)}
+    return render(request, "audit/events.html", context, status=200 if valid else 400)
 
 
 @login_required

@@ -13,12 +13,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from apps.watchlists.models import Watchlist
-from govern import policy
+from govern import policy, tables
 from govern.errors import Conflict
 from govern.pages import form_errors, perform, posted_revision, visible_or_404
 
 from . import services
 from .choices import BOOKING_STATES, DOCUMENT_REVIEW_NOTICE_DAYS, DeploymentState
+from .filtersets import DeploymentPageFilterSet
 from .forms import (
     AssetForm,
     ChecklistForm,
@@ -31,6 +32,7 @@ from .forms import (
     WatchlistForm,
 )
 from .models import Asset, Deployment, PolicyDocument
+from .tables import DeploymentTable
 
 
 def _visible(request, pk) -> Deployment:
@@ -40,19 +42,26 @@ def _visible(request, pk) -> Deployment:
 @login_required
 @require_safe
 def deployment_list(request):
-    """Upcoming and live deployments; for a commander, the authorisation queue first."""
+    """Deployments the user may see, sorted, filtered and paged (or as CSV), the latest start first; for a
+    commander, the authorisation queue first."""
     policy.require(request.user, "deployments.view_deployment")
-    visible = Deployment.objects.restrict(request.user, "view").select_related("watchlist")
-    now = timezone.now()
+    visible = Deployment.objects.restrict(request.user, "view").select_related("watchlist", "planned_by")
+    filterset = DeploymentPageFilterSet(request.GET, queryset=visible.order_by("-start"))
+    valid = filterset.is_valid()
+    table = DeploymentTable(filterset.qs if valid else Deployment.objects.none())
+    if valid and tables.wants_csv(request):
+        return tables.csv_response(table, "deployments", tables.every_record(request, table))
+    tables.show(request, table)
     context = {
-        "queue": visible.filter(state=DeploymentState.PLANNED, end__gt=now).order_by("start")
+        "queue": visible.filter(state=DeploymentState.PLANNED, end__gt=timezone.now()).order_by("start")
         if policy.may(request.user, "deployments.authorise_deployment")
         else [],
-        "current": visible.filter(end__gt=now).exclude(state=DeploymentState.CANCELLED).order_by("start"),
-        "past": visible.filter(end__lte=now).order_by("-start")[:50],
+        "table": table,
+        "filterset": filterset,
+        "filter_error": "" if valid else tables.filter_errors(filterset),
         "may_plan": policy.may(request.user, "deployments.add_deployment"),
     }
-    return render(request, "deployments/list.html", context)
+    return render(request, "deployments/list.html", context, status=200 if valid else 400)
 
 
 @login_required

@@ -8,6 +8,7 @@ protection unit are refused with the reason, before anything is read. A complete
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import F
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -15,12 +16,13 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from apps.audit.access import reason_required
 from apps.matching.models import Alert
-from govern import policy
+from govern import policy, tables
 from govern.errors import Conflict
 from govern.pages import form_errors, perform
 
 from . import permissions, selectors, services, statistics
 from .choices import Stage
+from .filtersets import CaseFilterSet
 from .forms import (
     CheckForm,
     ChildForm,
@@ -34,6 +36,7 @@ from .forms import (
     UndertakingForm,
 )
 from .models import DisclosureCase, Extension
+from .tables import CaseTable
 
 
 def _case(request, pk, *args, **kwargs) -> DisclosureCase:
@@ -49,18 +52,27 @@ def _may_work(request, case) -> bool:
 @login_required
 @require_safe
 def case_list(request):
-    """The officers' cases, the next deadline first; overdue ones flagged. No personal data is shown here."""
+    """The officers' cases, the next deadline first (then the completed, the latest first), filtered, sorted and
+    paged (or as CSV); overdue ones flagged. No personal data is shown here."""
     policy.require(request.user, "disclosures.view_disclosurecase")
     now = timezone.now()
-    visible = DisclosureCase.objects.restrict(request.user, "view").select_related("officer_in_charge")
-    open_cases = visible.exclude(stage=Stage.COMPLETED).with_clocks(now).order_by("next_due", "id")
+    visible = DisclosureCase.objects.restrict(request.user, "view").select_related("officer_in_charge").with_clocks(now)
+    filterset = CaseFilterSet(
+        request.GET, queryset=visible.order_by(F("next_due").asc(nulls_last=True), "-completed_at")
+    )
+    valid = filterset.is_valid()
+    table = CaseTable(filterset.qs if valid else DisclosureCase.objects.none())
+    if valid and tables.wants_csv(request):
+        return tables.csv_response(table, "cases", tables.every_record(request, table))
+    tables.show(request, table)
     context = {
-        "open_cases": [(case, case.deadlines(now)) for case in open_cases],
-        "overdue": sum(1 for case in open_cases if case.is_overdue),
-        "completed": visible.filter(stage=Stage.COMPLETED).order_by("-completed_at")[:50],
+        "table": table,
+        "filterset": filterset,
+        "filter_error": "" if valid else tables.filter_errors(filterset),
+        "overdue": visible.filter(is_overdue=True).count(),
         "may_open": policy.may(request.user, "disclosures.add_disclosurecase"),
     }
-    return render(request, "disclosures/list.html", context)
+    return render(request, "disclosures/list.html", context, status=200 if valid else 400)
 
 
 @login_required

@@ -22,9 +22,17 @@ from .models import FALSE_ALERTS, Alert, Probe, SearchRequest
 
 
 @transaction.atomic
-def alerts(actor, reason: str, *, take: Callable[[QuerySet], list], deployment: int | None = None, state: str = ""):
+def alerts(
+    actor,
+    reason: str,
+    *,
+    take: Callable[[QuerySet], list],
+    deployment: int | None = None,
+    state: str = "",
+    export: str = "",
+):
     """The alerts the actor sees (of one deployment, in one state, when asked): a list of Alert; logged with what was
-    asked and the ids shown."""
+    asked and the ids shown, and an export (`export="csv"`) as such, with every id exported."""
     policy.require(actor, "matching.view_alert")
     if state and state not in AlertState.values:
         raise ValidationError({"state": f"Choose one of: {', '.join(AlertState.values)}."})
@@ -42,6 +50,7 @@ def alerts(actor, reason: str, *, take: Callable[[QuerySet], list], deployment: 
             "deployment": deployment,
             "state": state or None,
             "results": [alert.pk for alert in shown],
+            **({"export": export} if export else {}),
         },
     )
     return shown

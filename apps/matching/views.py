@@ -13,16 +13,18 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from apps.audit.access import MIN_REASON_LENGTH, reason_from, reason_required, remembered_reason, valid_reason
 from apps.deployments.models import Asset, Deployment
 from apps.watchlists.models import Subject
-from govern import policy
+from govern import policy, tables
 from govern.errors import Conflict, TooLarge, TooMany
 from govern.pages import form_errors, perform, visible_or_404
 
 from . import figures, selectors
 from .choices import AlertState, IdentityCheck, Outcome, SearchState
+from .filtersets import AlertFilterSet, SearchFilterSet, pending_first
 from .models import Alert, CameraCredential, Probe, SearchRequest
 from .panels import render_alert_panels
 from .permissions import deployments_with_visible_alerts
 from .services import alert_handling, camera_credentials, retrospective
+from .tables import AlertTable, SearchTable
 
 
 def _deployment(request, pk):
@@ -43,16 +45,38 @@ def _person_fields() -> list[tuple[str, str, list]]:
 @require_safe
 @reason_required(_deployment)
 def alert_queue(request, pk, target, reason):
-    """A deployment's alerts, pending first: the probe beside the watchlist image, the score, the judgement."""
+    """A deployment's alerts, pending first then the newest, filtered, sorted and paged (or as CSV, logged as a
+    consultation of every alert exported): the probe beside the watchlist image, the score, the judgement."""
     deployment = target
+    filterset = AlertFilterSet(request.GET, queryset=Alert.objects.none())
+    if not filterset.is_valid():
+        context = {"deployment": deployment, "filterset": filterset, "filter_error": tables.filter_errors(filterset)}
+        return render(request, "matching/alerts_refused.html", context, status=400)
+    export = tables.wants_csv(request)
+    table = AlertTable(Alert.objects.none())
+
+    def take(found):
+        nonlocal table
+        table = AlertTable(pending_first(filterset.filter_queryset(found.select_related("adjudicated_by"))))
+        return tables.every_record(request, table) if export else tables.show(request, table)
+
     alerts = selectors.alerts(
-        request.user, reason, deployment=deployment.pk, take=lambda found: found.order_by("state", "-created_at")
+        request.user,
+        reason,
+        deployment=deployment.pk,
+        state=filterset.form.cleaned_data.get("state") or "",
+        take=take,
+        export="csv" if export else "",
     )
+    if export:
+        return tables.csv_response(table, f"alerts-{deployment.reference}", alerts)
     for alert in alerts:
         alert.panels = render_alert_panels(request, alert)  # what the apps above add (e.g. a Sarah's Law case)
     context = {
         "deployment": deployment,
         "alerts": alerts,
+        "table": table,
+        "filterset": filterset,
         "reason": reason,
         "outcomes": Outcome.recordable(),
         "max_stop_minutes": alert_handling.MAX_STOP_MINUTES,
@@ -184,7 +208,8 @@ class SearchForm(forms.Form):
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def searches(request):
-    """The user's searches (a retail partner's own only) and a form for a new one."""
+    """The user's searches (a retail partner's own only), filtered, sorted and paged (or as CSV), and a form for a
+    new one."""
     policy.require(request.user, "matching.view_searchrequest")
     form = SearchForm(request.POST or None)
     refused_with = 200
@@ -204,12 +229,22 @@ def searches(request):
         else:
             messages.success(request, f"{search.reference} submitted: {search.total} still(s).")
             return redirect("matching:search", pk=search.pk)
+    filterset = SearchFilterSet(
+        request.GET, queryset=SearchRequest.objects.restrict(request.user, "view").select_related("submitted_by")
+    )
+    valid = filterset.is_valid()
+    table = SearchTable(filterset.qs if valid else SearchRequest.objects.none())
+    if valid and request.method != "POST" and tables.wants_csv(request):
+        return tables.csv_response(table, "searches", tables.every_record(request, table))
+    tables.show(request, table)
     context = {
-        "searches": SearchRequest.objects.restrict(request.user, "view")[:100],
+        "table": table,
+        "filterset": filterset,
+        "filter_error": "" if valid else tables.filter_errors(filterset),
         "form": form,
         "may_submit": policy.may(request.user, "matching.add_searchrequest"),
     }
-    return render(request, "matching/searches.html", context, status=refused_with)
+    return render(request, "matching/searches.html", context, status=refused_with if valid else 400)
 
 
 @login_required

@@ -1,8 +1,13 @@
 """The access log review (DPA 2018 s.62): who consulted or disclosed what, when and why, and what looks unusual.
 
 Three patterns are flagged for a privacy officer to look at, never judged: an actor reading far more records than
-their peers in the period, a read of an alert outside its deployment's window (plus a day for adjudication), and a
-read whose reason cites no case, deployment or crime reference.
+their peers on the same duty (the same roles) in the period, a read of an alert outside its deployment's window (plus
+a day for adjudication), and a read whose reason cites no case, deployment or crime reference. An officer watching a
+live deployment's alert queue reads far more than a privacy officer does, as the duty requires: they are compared with
+other officers, never with people who do another job, and with nobody when nobody else on their duty read.
+
+The flags are computed in Python for the rows shown (`flag`) and in SQL for a search of the flagged rows only
+(`search`), so a page of flagged rows is the same whichever page it is; a test holds the two alike.
 """
 
 import datetime
@@ -12,14 +17,22 @@ import statistics
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db.models import Count, Q
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models import CharField, Count, Exists, F, OuterRef, Q
+from django.db.models.functions import Cast
+from django.urls import reverse
 
 from apps.audit import registry
+from apps.audit import services as audit
 from apps.audit.choices import ActionKind
 from apps.audit.models import Event
-from apps.matching.models import Alert, Probe
-from apps.watchlists.models import CustodyImage, Entry
-from govern import spreadsheet
+from apps.deployments.models import Deployment
+from apps.matching.models import Alert, Probe, SearchRequest
+from apps.watchlists.filtersets import SubjectFilterSet
+from apps.watchlists.models import CustodyImage, Entry, Subject, Watchlist
+from govern import policy, spreadsheet
+from govern.roles import Role
 
 REVIEW_GRACE = datetime.timedelta(hours=24)
 EXPORT_LIMIT = 100_000
@@ -37,6 +50,7 @@ class AccessFilter:
     """What the reviewer searches by; every field optional."""
 
     person: int | None = None  # a subject's id: reads of the subject, their images, entries, alerts, probes
+    people: tuple[int, ...] | None = None  # subjects found by name or PNC ID (`find_people`): reads about any of them
     record: str = ""  # "type:id", e.g. matching.alert:12
     actor: str = ""  # username
     start: datetime.datetime | None = None
@@ -76,13 +90,18 @@ def reviewed_actions() -> dict[str, str]:
     }
 
 
-def _person_targets(subject_id: int) -> Q:
-    targets = Q(target_type="watchlists.subject", target_id=str(subject_id))
+def _person_targets(subject_ids) -> Q:
+    """The events about these subjects: their records, custody images, watchlist entries, alerts and stills chosen."""
+    subject_ids = list(subject_ids)
+    targets = Q(target_type="watchlists.subject", target_id__in=[str(pk) for pk in subject_ids])
     for label, ids in (
-        ("watchlists.custodyimage", CustodyImage.objects.filter(subject_id=subject_id).values_list("pk", flat=True)),
-        ("watchlists.entry", Entry.objects.filter(subject_id=subject_id).values_list("pk", flat=True)),
-        ("matching.alert", Alert.objects.filter(subject_id=subject_id).values_list("pk", flat=True)),
-        ("matching.probe", Probe.objects.filter(chosen_subject_id=subject_id).values_list("pk", flat=True)),
+        (
+            "watchlists.custodyimage",
+            CustodyImage.objects.filter(subject_id__in=subject_ids).values_list("pk", flat=True),
+        ),
+        ("watchlists.entry", Entry.objects.filter(subject_id__in=subject_ids).values_list("pk", flat=True)),
+        ("matching.alert", Alert.objects.filter(subject_id__in=subject_ids).values_list("pk", flat=True)),
+        ("matching.probe", Probe.objects.filter(chosen_subject_id__in=subject_ids).values_list("pk", flat=True)),
     ):
         found = [str(pk) for pk in ids]
         if found:
@@ -90,11 +109,33 @@ def _person_targets(subject_id: int) -> Q:
     return targets
 
 
-def search(chosen: AccessFilter):
-    """The consultations and disclosures that match, newest first (a queryset of events)."""
+@transaction.atomic
+def find_people(actor, words: str) -> tuple[int, ...]:
+    """The subjects a reviewer means by a name or a PNC ID, to find the reads about them. Looking a person up by
+    name is a search of personal data: logged like the gallery's search (the words as a commitment, the ids found),
+    with the review as its reason."""
+    found = SubjectFilterSet({"q": words}, queryset=Subject.objects.all())
+    ids = tuple(found.qs.values_list("pk", flat=True)[:PEOPLE_LIMIT]) if found.is_valid() else ()
+    audit.record_access(
+        ("watchlists.subject", "search"),
+        actor,
+        "Access log review: the reads of a person's records",
+        data={"query": audit.commitment({"q": words}), "results": list(ids)},
+    )
+    return ids
+
+
+PEOPLE_LIMIT = 100  # a name that matches more people than this is too vague to review by: the page says so
+
+
+def search(chosen: AccessFilter, heavy: dict[str, int] | None = None):
+    """The consultations and disclosures that match, newest first (a queryset of events); the flagged ones only when
+    asked (`heavy`: the heavy readers of the period, when the caller has them already)."""
     events = Event.objects.filter(action__in=list(reviewed_actions()))
     if chosen.person is not None:
-        events = events.filter(_person_targets(chosen.person))
+        events = events.filter(_person_targets([chosen.person]))
+    if chosen.people is not None:
+        events = events.filter(_person_targets(chosen.people)) if chosen.people else events.none()
     if chosen.record:
         label, _, pk = chosen.record.partition(":")
         events = events.filter(target_type=label.strip(), target_id=pk.strip())
@@ -106,33 +147,99 @@ def search(chosen: AccessFilter):
         events = events.filter(created_at__lt=chosen.end)
     if chosen.reason:
         events = events.filter(reason__icontains=chosen.reason)
+    if chosen.flagged_only:
+        events = events.filter(_flagged(heavy if heavy is not None else heavy_readers(chosen.start, chosen.end)))
     return events.order_by("-seq")
 
 
-def heavy_readers(start=None, end=None) -> dict[str, int]:
-    """Actors whose consultations in the period exceed the factor times their peers' median (and the minimum)."""
+def _postgres_pattern(pattern: str) -> str:
+    r"""The case-reference pattern as PostgreSQL's regular expressions read it: a word boundary is \y there (\b is a
+    backspace)."""
+    return pattern.replace(r"\b", r"\y")
+
+
+def _flagged(heavy: dict[str, int]) -> Q:
+    """The events `flag` flags, as a filter: a heavy reader's, a read of an alert outside its deployment's window
+    (plus the grace), a consultation whose reason names no case."""
+    outside = Alert.objects.annotate(key=Cast("pk", CharField()), until=F("deployment__end") + REVIEW_GRACE).filter(
+        Q(deployment__start__gt=OuterRef("created_at")) | Q(until__lt=OuterRef("created_at")), key=OuterRef("target_id")
+    )
+    consultations = [name for name, kind in reviewed_actions().items() if kind == ActionKind.CONSULTATION]
+    return (
+        Q(actor_username__in=list(heavy))
+        | (Q(target_type="matching.alert") & Exists(outside))
+        | (Q(action__in=consultations) & ~Q(reason__regex=_postgres_pattern(settings.ACCESS_CASE_REFERENCE_PATTERN)))
+    )
+
+
+@dataclass
+class Reader:
+    """One reader in a period: how many records they consulted, beside their peers on the same duty."""
+
+    actor: str
+    duty: str  # the roles they hold, in words: their peers hold the same
+    reads: int
+    peers: int  # how many others on the same duty read in the period
+    peer_median: float | None  # None when nobody else on the duty read: nothing to compare with
+    bar: float | None
+    heavy: bool
+
+
+def _duties(actor_ids) -> dict[int, str]:
+    """Each user's duty: the roles they hold, in words (sorted, so the same roles read the same)."""
+    labels = dict(Role.choices)
+    held: dict[int, list[str]] = {}
+    links = get_user_model().groups.through.objects.filter(user_id__in=actor_ids, group__name__in=Role.values)
+    for user_id, name in links.values_list("user_id", "group__name"):
+        held.setdefault(user_id, []).append(labels[name])
+    return {user_id: ", ".join(sorted(names)) for user_id, names in held.items()}
+
+
+def readers(start=None, end=None) -> list[Reader]:
+    """Everyone who consulted records in the period, the most reads first, each against their peers: a reader is
+    heavy when their reads exceed the factor times the median of their peers' (and the minimum). Peers hold the same
+    roles and read in the same period; a reader with no peer is compared with nobody and never flagged."""
     reads = Event.objects.filter(action__in=[a for a, k in reviewed_actions().items() if k == ActionKind.CONSULTATION])
     if start:
         reads = reads.filter(created_at__gte=start)
     if end:
         reads = reads.filter(created_at__lt=end)
-    counts = dict(reads.values("actor_username").annotate(n=Count("seq")).values_list("actor_username", "n"))
-    if len(counts) < 2:
-        return {}
-    flagged = {}
+    counts: dict[str, int] = {}
+    ids: dict[str, int] = {}
+    for username, actor_id, n in (
+        reads.values("actor_username", "actor_id")
+        .annotate(n=Count("seq"))
+        .values_list("actor_username", "actor_id", "n")
+    ):
+        counts[username] = counts.get(username, 0) + n
+        if actor_id is not None:
+            ids[username] = actor_id
+    duties = _duties(set(ids.values()))
+    duty_of = {username: duties.get(ids.get(username), "No role") for username in counts}
+    found = []
     for actor, n in counts.items():
-        peers = [m for other, m in counts.items() if other != actor]
-        bar = max(settings.ACCESS_HEAVY_READER_FACTOR * statistics.median(peers), settings.ACCESS_HEAVY_READER_MINIMUM)
-        if n > bar:
-            flagged[actor] = n
-    return flagged
+        peers = [m for other, m in counts.items() if other != actor and duty_of[other] == duty_of[actor]]
+        median = statistics.median(peers) if peers else None
+        bar = (
+            max(settings.ACCESS_HEAVY_READER_FACTOR * median, settings.ACCESS_HEAVY_READER_MINIMUM)
+            if median is not None
+            else None
+        )
+        found.append(Reader(actor, duty_of[actor], n, len(peers), median, bar, bar is not None and n > bar))
+    return sorted(found, key=lambda reader: (-reader.reads, reader.actor))
 
 
-def flag(events, chosen: AccessFilter) -> list[Row]:
-    """Rows with their flags, for a page or an export of events."""
+def heavy_readers(start=None, end=None) -> dict[str, int]:
+    """Actors whose consultations in the period stand out against their peers on the same duty (`readers`)."""
+    return {reader.actor: reader.reads for reader in readers(start, end) if reader.heavy}
+
+
+def flag(events, chosen: AccessFilter, heavy: dict[str, int] | None = None) -> list[Row]:
+    """Rows with their flags, for a page or an export of events (`heavy`: the period's heavy readers, when the
+    caller has them already)."""
     kinds = reviewed_actions()
     events = list(events)
-    heavy = heavy_readers(chosen.start, chosen.end)
+    heavy = heavy if heavy is not None else heavy_readers(chosen.start, chosen.end)
     alert_ids = {int(e.target_id) for e in events if e.target_type == "matching.alert" and e.target_id.isdigit()}
     windows = {
         pk: (start, end)
@@ -155,6 +262,128 @@ def flag(events, chosen: AccessFilter) -> list[Row]:
         if row.flags or not chosen.flagged_only:
             rows.append(row)
     return rows
+
+
+@dataclass(frozen=True)
+class Named:
+    """A record an event names, as a reviewer reads it: a label, and the page that shows it if the reviewer may open
+    one (None otherwise)."""
+
+    label: str
+    url: str | None = None
+
+
+def _ids(keys, target_type: str) -> list[int]:
+    return [int(pk) for kind, pk in keys if kind == target_type and pk.isdigit() and len(pk) <= 18]
+
+
+def _link(user, action: str, url: str) -> str | None:
+    """The page, if the reviewer's role may open it (a privacy officer sees alerts, an oversight reader does not)."""
+    return url if policy.may(user, action) else None
+
+
+def describe(events, user) -> dict[tuple[str, str], Named]:
+    """A label and a link for each record the events name (`watchlists.custodyimage:2` reads "Custody image 2 of
+    subject 7" and links to the reads about that subject), in one query per kind of record. A record without a page
+    is labelled but not linked; a person is named by number, never by name."""
+    events = list(events)
+    keys = {(event.target_type, event.target_id) for event in events}
+    access = reverse("oversight:access")
+    found: dict[tuple[str, str], Named] = {}
+    for pk in _ids(keys, "watchlists.subject"):
+        found["watchlists.subject", str(pk)] = Named(f"Subject {pk}", f"{access}?person={pk}")
+    for pk, subject in CustodyImage.objects.filter(pk__in=_ids(keys, "watchlists.custodyimage")).values_list(
+        "pk", "subject_id"
+    ):
+        found["watchlists.custodyimage", str(pk)] = Named(
+            f"Custody image {pk} of subject {subject}", f"{access}?person={subject}"
+        )
+    visible_lists = Watchlist.objects.restrict(user, "view")
+    for watchlist in visible_lists.filter(pk__in=_ids(keys, "watchlists.watchlist")).only("pk", "reference"):
+        found["watchlists.watchlist", str(watchlist.pk)] = Named(
+            watchlist.reference, reverse("watchlists:detail", args=[watchlist.pk])
+        )
+    entries = list(Entry.objects.filter(pk__in=_ids(keys, "watchlists.entry")).select_related("watchlist"))
+    lists_shown = set(
+        visible_lists.filter(pk__in={entry.watchlist_id for entry in entries}).values_list("pk", flat=True)
+    )
+    for entry in entries:
+        url = reverse("watchlists:detail", args=[entry.watchlist_id])
+        shown = entry.watchlist_id in lists_shown
+        found["watchlists.entry", str(entry.pk)] = Named(
+            f"Entry {entry.pk} on {entry.watchlist.reference}", url if shown else None
+        )
+    deployments = {
+        deployment.pk: deployment
+        for deployment in Deployment.objects.restrict(user, "view").filter(
+            pk__in=_ids(keys, "deployments.deployment")
+            + [
+                event.data.get("deployment")
+                for event in events
+                if isinstance(event.data, dict) and isinstance(event.data.get("deployment"), int)
+            ]
+        )
+    }
+    for pk in _ids(keys, "deployments.deployment"):
+        if pk in deployments:
+            found["deployments.deployment", str(pk)] = Named(
+                deployments[pk].reference, reverse("deployments:detail", args=[pk])
+            )
+    alerts = Alert.objects.restrict(user, "view") if policy.may(user, "matching.view_alert") else Alert.objects.none()
+    visible_alerts = set(alerts.filter(pk__in=_ids(keys, "matching.alert")).values_list("pk", flat=True))
+    for pk, deployment_id, reference in Alert.objects.filter(pk__in=_ids(keys, "matching.alert")).values_list(
+        "pk", "deployment_id", "deployment__reference"
+    ):
+        url = reverse("matching:alerts", args=[deployment_id]) + f"#alert-{pk}" if pk in visible_alerts else None
+        found["matching.alert", str(pk)] = Named(f"Alert {pk} at {reference}", url)
+    for event in events:
+        if event.target_type == "matching.alert" and not event.target_id.isdigit():
+            deployment = deployments.get((event.data or {}).get("deployment")) if isinstance(event.data, dict) else None
+            what = {"list": "Alert queue", "misidentifications": "Misidentifications"}.get(
+                event.target_id, event.target_id
+            )
+            if deployment is not None and policy.may(user, "matching.view_alert"):
+                url = reverse("matching:alerts", args=[deployment.pk])
+                found[event.target_type, event.target_id + f"@{deployment.pk}"] = Named(
+                    f"{what} of {deployment.reference}", url
+                )
+    searches = SearchRequest.objects.restrict(user, "view") if policy.may(user, "matching.view_searchrequest") else None
+    for pk, reference in SearchRequest.objects.filter(pk__in=_ids(keys, "matching.searchrequest")).values_list(
+        "pk", "reference"
+    ):
+        shown = searches is not None and searches.filter(pk=pk).exists()
+        found["matching.searchrequest", str(pk)] = Named(
+            reference, reverse("matching:search", args=[pk]) if shown else None
+        )
+    for pk, position, request_id, reference in Probe.objects.filter(pk__in=_ids(keys, "matching.probe")).values_list(
+        "pk", "position", "request_id", "request__reference"
+    ):
+        shown = searches is not None and searches.filter(pk=request_id).exists()
+        url = reverse("matching:search", args=[request_id]) if shown else None
+        found["matching.probe", str(pk)] = Named(f"Still {position} of {reference}", url)
+    for pk in _ids(keys, "disclosures.disclosurecase"):
+        # Oversight sits beside disclosures (neither imports the other): the case is named by number, linked by route.
+        url = _link(user, "disclosures.view_disclosurecase", reverse("disclosures:case", args=[pk]))
+        found["disclosures.disclosurecase", str(pk)] = Named(f"Sarah's Law case {pk}", url)
+    for pk, username in (
+        get_user_model().objects.filter(pk__in=_ids(keys, "accounts.user")).values_list("pk", "username")
+    ):
+        found["accounts.user", str(pk)] = Named(f"Account {username}")
+    found["audit.event", "access-log"] = Named("The access log", _link(user, "oversight.view_accesslog", access))
+    found["audit.event", "events"] = Named("The audit log", _link(user, "audit.view_event", reverse("audit:events")))
+    found["watchlists.subject", "search"] = Named("A search of subjects")
+    return found
+
+
+def named(found: dict[tuple[str, str], Named], event) -> Named:
+    """What `describe` found for the record an event names; the raw `type:id` when it is no record Govern knows."""
+    if isinstance(event.data, dict) and event.data.get("deployment") is not None:
+        listed = found.get((event.target_type, f"{event.target_id}@{event.data['deployment']}"))
+        if listed is not None:
+            return listed
+    return found.get((event.target_type, event.target_id)) or Named(
+        f"{event.target_type}:{event.target_id}" if event.target_type else ""
+    )
 
 
 EXPORT_FIELDS = ["seq", "time", "kind", "action", "actor", "target_type", "target_id", "reason", "flags", "leaf_hash"]

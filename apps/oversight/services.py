@@ -426,10 +426,12 @@ def log_access_export(actor, chosen, count: int, fmt: str) -> None:
     """An export of the access log is itself a disclosure, logged with its filters."""
     policy.require(actor, "oversight.export_accesslog")
     filters = {k: (str(v) if v is not None else None) for k, v in vars(chosen).items() if v not in (None, "", False)}
-    audit.record(
+    audit.record_export(
         "access_log.exported",
         ("audit.event", "access-log"),
         actor,
-        data={"filters": filters, "rows": count, "format": fmt},
+        filters=filters,
+        rows=count,
+        fmt=fmt,
         reason="Access log export for oversight",
     )

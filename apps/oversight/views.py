@@ -18,17 +18,17 @@ from apps.deployments.models import Deployment
 from apps.matching import figures
 from apps.matching import selectors as matching_selectors
 from apps.matching.models import Alert
-from govern import policy
+from govern import policy, tables
 from govern.db_router import reads_from_replica
 from govern.errors import Conflict
 from govern.pages import form_errors, perform, visible_or_404
 
 from . import access_review, bundles, court, equality, reconciliation, services
 from .choices import ChangeKind, ChangeState
-from .forms import AccessSearchForm, DecisionForm, ProposalForm, RangeForm, RetentionForm
+from .filtersets import AccessFilterSet
+from .forms import DecisionForm, ProposalForm, RangeForm, RetentionForm
 from .models import GovernedChange, Notification, RetentionPolicy
-
-PAGE = 200
+from .tables import AccessTable
 
 
 def checkpoint_status() -> dict:
@@ -345,15 +345,17 @@ def equality_page(request):
 @login_required
 @require_safe
 def access_log(request):
-    """Search consultations and disclosures; unusual patterns flagged; export as CSV or JSON."""
+    """Search consultations and disclosures (a person by name, PNC ID or number); each record named and linked;
+    readers compared with their peers on the same duty; sorted and paged with the total; export as CSV or JSON."""
     policy.require(request.user, "oversight.view_accesslog")
-    form = AccessSearchForm(request.GET or None)
-    chosen = (
-        access_review.AccessFilter.from_form(form.cleaned_data) if form.is_valid() else access_review.AccessFilter()
-    )
-    if request.GET and not form.is_valid():
-        return render(request, "oversight/access.html", {"form": form, "rows": [], "labels": {}}, status=400)
-    fmt = request.GET.get("format")
+    filterset = AccessFilterSet(request.GET or None)
+    if request.GET and not filterset.is_valid():
+        context = {"filterset": filterset, "filter_error": tables.filter_errors(filterset), "table": None}
+        return render(request, "oversight/access.html", context, status=400)
+    if filterset.is_bound and filterset.person_words():
+        filterset.people = access_review.find_people(request.user, filterset.person_words())
+    chosen = filterset.chosen if filterset.is_bound else access_review.AccessFilter()
+    fmt = request.GET.get("format") or ("csv" if tables.wants_csv(request) else "")
     if fmt in ("csv", "json"):
         policy.require(request.user, "oversight.export_accesslog")
         rows = access_review.flag(access_review.search(chosen)[: access_review.EXPORT_LIMIT], chosen)
@@ -363,15 +365,20 @@ def access_log(request):
         stamp = timezone.now().strftime("%Y%m%d-%H%M")
         response["Content-Disposition"] = f'attachment; filename="govern-access-log-{stamp}.{fmt}"'
         return response
-    rows = access_review.flag(access_review.search(chosen)[:PAGE], chosen)
+    readers = access_review.readers(chosen.start, chosen.end or timezone.now() + datetime.timedelta(seconds=1))
+    heavy = {reader.actor: reader.reads for reader in readers if reader.heavy}
+    filterset.heavy = heavy
+    table = AccessTable(access_review.search(chosen, heavy).defer("canonical"))  # the page shows no canonical JSON
+    events = tables.show(request, table)
+    table.rows = {row.event.seq: row for row in access_review.flag(events, chosen, heavy)}
+    table.names = access_review.describe(events, request.user)
     context = {
-        "form": form,
-        "rows": rows,
-        "labels": access_review.FLAG_LABELS,
-        "page": PAGE,
+        "filterset": filterset,
+        "table": table,
+        "people": chosen.people,
+        "people_limit": access_review.PEOPLE_LIMIT,
+        "readers": readers,
+        "heavy": [reader for reader in readers if reader.heavy],
         "query": request.GET.urlencode(),
-        "heavy": access_review.heavy_readers(
-            chosen.start, chosen.end or timezone.now() + datetime.timedelta(seconds=1)
-        ),
     }
     return render(request, "oversight/access.html", context)

@@ -22,9 +22,12 @@ SEARCH_FIELDS = tuple(SubjectFilterSet.base_filters)  # what a search may ask by
 
 
 @transaction.atomic
-def search_subjects(actor, query: dict, reason: str, *, take: Callable[[QuerySet], list]) -> list[Subject]:
+def search_subjects(
+    actor, query: dict, reason: str, *, take: Callable[[QuerySet], list], export: str = ""
+) -> list[Subject]:
     """Subjects found by name, PNC ID or date of birth; logged with the query as a commitment and the ids shown (a
-    search that finds nobody was still a search of personal data)."""
+    search that finds nobody was still a search of personal data). An export (`export="csv"`) is logged as such,
+    with every id exported."""
     policy.require(actor, "watchlists.view_subject")
     asked = {name: query[name] for name in SEARCH_FIELDS if query.get(name)}
     found = SubjectFilterSet(asked, queryset=Subject.objects.restrict(actor, "view").prefetch_related("images"))
@@ -35,7 +38,11 @@ def search_subjects(actor, query: dict, reason: str, *, take: Callable[[QuerySet
         ("watchlists.subject", "search"),
         actor,
         reason,
-        data={"query": audit.commitment(asked), "results": [subject.pk for subject in subjects]},
+        data={
+            "query": audit.commitment(asked),
+            "results": [subject.pk for subject in subjects],
+            **({"export": export} if export else {}),
+        },
     )
     return subjects
 

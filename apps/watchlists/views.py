@@ -4,6 +4,7 @@ Every page that shows personal data asks for the reason first (DPA 2018 s.62) an
 button calls the same service the API calls, so a refused action is refused here for the same reason.
 """
 
+import time
 from functools import wraps
 
 from django.contrib import messages
@@ -14,14 +15,22 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from apps.audit.access import MIN_REASON_LENGTH, reason_from, reason_required, remembered_reason, valid_reason
+from apps.audit.access import (
+    MIN_REASON_LENGTH,
+    REMEMBER_SECONDS,
+    reason_from,
+    reason_required,
+    remembered_reason,
+    valid_reason,
+)
 from apps.audit.models import Event
-from govern import policy
+from govern import policy, tables
 from govern.errors import Conflict, PreconditionFailed
 from govern.pages import form_errors, posted_revision, visible_or_404
 
 from . import selectors
 from .choices import ApprovalRoute, Category, ReviewState, WatchlistState
+from .filtersets import WatchlistFilterSet
 from .forms import (
     CommentForm,
     DecisionForm,
@@ -35,6 +44,7 @@ from .forms import (
 )
 from .models import CustodyImage, Entry, Review, Subject, Watchlist
 from .services import custody, watchlists
+from .tables import SubjectTable, WatchlistTable
 
 
 def _visible_watchlist(request, pk) -> Watchlist:
@@ -73,10 +83,19 @@ def _acting(view):
 @login_required
 @require_safe
 def watchlist_list(request):
-    """The lists the user may see; for a commander, the approval queue first."""
+    """The lists the user may see, sorted, filtered and paged (or as CSV); for a commander, the approval queue
+    first. Purged lists only when their state is asked for."""
     if not policy.may(request.user, "watchlists.view_watchlist"):
         raise PermissionDenied("Your role does not work with watchlists.")
     visible = Watchlist.objects.restrict(request.user, "view").select_related("compiled_by")
+    filterset = WatchlistFilterSet(
+        request.GET, queryset=visible if "state" in request.GET else visible.exclude(state=WatchlistState.PURGED)
+    )
+    valid = filterset.is_valid()
+    table = WatchlistTable(filterset.qs if valid else Watchlist.objects.none())
+    if valid and tables.wants_csv(request):
+        return tables.csv_response(table, "watchlists", tables.every_record(request, table))
+    tables.show(request, table)
     queue = (
         visible.filter(state=WatchlistState.SUBMITTED)
         if policy.may(request.user, "watchlists.approve_watchlist_urgently")
@@ -88,10 +107,12 @@ def watchlist_list(request):
     context = {
         "queue": queue,
         "ratification": ratification if policy.may(request.user, "watchlists.approve_watchlist_urgently") else [],
-        "watchlists": visible.exclude(state=WatchlistState.PURGED)[:200],
+        "table": table,
+        "filterset": filterset,
+        "filter_error": "" if valid else tables.filter_errors(filterset),
         "may_compile": policy.may(request.user, "watchlists.add_watchlist"),
     }
-    return render(request, "watchlists/list.html", context)
+    return render(request, "watchlists/list.html", context, status=200 if valid else 400)
 
 
 @login_required
@@ -318,27 +339,66 @@ def image_content(request, pk):
     return response
 
 
+SUBJECT_SEARCH = "subject-search"  # the session's copy of the last search, which the table's pages and CSV continue
+_CONTINUED = ("page", "sort", tables.EXPORT)
+
+
+def _remembered_search(request) -> tuple[str, str]:
+    """The name or PNC ID and the reason of the user's last subject search, for REMEMBER_SECONDS: a page, a sort or
+    an export of it is asked by address, where neither may travel."""
+    saved = request.session.get(SUBJECT_SEARCH) or {}
+    if saved.get("until", 0) < time.time():
+        return "", ""
+    return saved.get("q", ""), saved.get("reason", "")
+
+
 @login_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def subject_search(request):
-    """Find a subject by name or PNC ID (the search is logged with its reason). The form POSTs: a reason (and a
-    name searched for) never travels in the address."""
+    """Find a subject by name or PNC ID (each page of finds, and an export of them, is logged with its reason). The
+    form POSTs: a reason (and a name searched for) never travels in the address; the search is kept in the session
+    so the table's pages, sorting and CSV export (by GET) continue it."""
     policy.require(request.user, "watchlists.view_subject")
-    query, reason = request.POST.get("q", "").strip(), reason_from(request)
-    found, error = [], ""
+    if request.method == "POST":
+        query, reason = request.POST.get("q", "").strip(), reason_from(request)
+    elif any(name in request.GET for name in _CONTINUED):
+        query, reason = _remembered_search(request)
+    else:
+        query, reason = "", ""
+    export = request.method != "POST" and tables.wants_csv(request)
+    may_create = policy.may(request.user, "watchlists.add_subject")
+    table, error = SubjectTable(Subject.objects.none(), may_add_image=may_create), ""
+
+    def take(found):
+        nonlocal table
+        table = SubjectTable(found, may_add_image=may_create)
+        return tables.every_record(request, table) if export else tables.show(request, table)
+
     if query and len(reason) >= MIN_REASON_LENGTH:
         try:
-            found = selectors.search_subjects(request.user, {"q": query}, reason, take=_first(50))
+            found = selectors.search_subjects(
+                request.user, {"q": query}, reason, take=take, export="csv" if export else ""
+            )
         except ValidationError as exc:
             error = " ".join(exc.messages)
+        else:
+            request.session[SUBJECT_SEARCH] = {"q": query, "reason": reason, "until": time.time() + REMEMBER_SECONDS}
+            if export:
+                return tables.csv_response(table, "subjects", found)
+    elif export:
+        return HttpResponse(
+            "Search first: the export is of the last search, which has expired or was never made.",
+            status=400, content_type="text/plain",
+        )  # fmt: skip
     context = {
         "error": error,
         "query": query,
         "reason": reason,
-        "found": found,
-        "may_create": policy.may(request.user, "watchlists.add_subject"),
+        "table": table,
+        "searched": bool(query),
+        "may_create": may_create,
     }
-    return render(request, "watchlists/subjects.html", context)
+    return render(request, "watchlists/subjects.html", context, status=400 if error else 200)
 
 
 @login_required

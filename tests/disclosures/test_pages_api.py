@@ -102,9 +102,14 @@ def test_the_case_and_the_list_show_the_deadlines_in_london_time_and_flag_overdu
     assert 'id="overdue-flag"' in page
     listing = client.get(reverse("disclosures:cases")).content.decode()
     assert listing.index(old.reference) < listing.index(fresh.reference)  # the next deadline first
-    row = listing[listing.index(f'data-case="{old.reference}"') - 10 :]
+    row = listing[listing.rindex("<tr", 0, listing.index(f'data-case="{old.reference}"')) :]
     row = row[: row.index("</tr>")]
-    assert 'class="overdue"' in row and "OVERDUE" in row and "21 Mar 2026 10:00" in row and "4 May 2026 10:00" in row
+    assert (
+        "overdue" in row[: row.index(">")]
+        and "OVERDUE" in row
+        and "21 Mar 2026 10:00" in row
+        and "4 May 2026 10:00" in row
+    )
     fresh_row = listing[listing.index(f'data-case="{fresh.reference}"') - 10 :]
     assert "OVERDUE" not in fresh_row[: fresh_row.index("</tr>")]
     assert "Jane Applicant" not in listing and "John Subject" not in listing

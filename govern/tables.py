@@ -1,0 +1,130 @@
+"""The list pages' tables (django-tables2 over django-filter): sorted, paged and exported the same way on every list.
+
+A list view builds its app's FilterSet over the rows the user may see (`Model.objects.restrict(user, "view")`), then
+its app's `ListTable` over the FilterSet's rows, and hands the table to `show` (the page's rows) or `csv_response`
+(every row). Sorting (`?sort=`) and the page (`?page=`) come from the query string: an unknown column is ignored,
+a page past the end shows the last one, a page that is no number the first, so a hostile address gets a page, never
+a 500. A filter that does not parse is the view's 400 (`filter_errors`). The page says how many rows there are in
+all, so a list is never cut off silently.
+
+Part of the kernel: it imports no app.
+"""
+
+import django_tables2 as tables
+from django.core.paginator import EmptyPage, PageNotAnInteger
+from django.http import HttpResponse
+from django.utils import timezone
+from django.utils.encoding import force_str
+from django.utils.html import format_html
+from django_tables2.rows import BoundRows
+
+from govern import spreadsheet
+
+PER_PAGE = 50
+EXPORT = "export"  # ?export=csv downloads every row of the list as filtered and sorted
+
+
+class ListTable(tables.Table):
+    """A list page's table: GOV.UK table classes, `?sort=` and `?page=`, a tie-break on the key so a page never
+    repeats or skips a row when the sorted column has equal values."""
+
+    class Meta:
+        template_name = "tables/table.html"
+        attrs = {
+            "class": "govuk-table",
+            "thead": {"class": "govuk-table__head"},
+            "tbody": {"class": "govuk-table__body"},
+        }
+        row_attrs = {"class": "govuk-table__row"}
+        order_by_field = "sort"
+        page_field = "page"
+        empty_text = "Nothing matches."
+
+    # A page's consultation reason may come in its address once (`?reason=`); its sort, page and export links leave it
+    # out, so it is not carried on in addresses (the session remembers it for the page).
+    kept_out_of_links = "reason"
+
+    def get_column_class_names(self, classes_set, bound_column):
+        """Every cell a GOV.UK table cell, beside the column's own classes (the header's class is the template's)."""
+        return {*super().get_column_class_names(classes_set, bound_column), "govuk-table__cell"}
+
+
+class StateColumn(tables.Column):
+    """A state shown as its label in a badge whose class names the raw state (`state state-live`); the label in a
+    CSV (django-tables2 gives a choices field's display value)."""
+
+    def render(self, value, record, bound_column):
+        raw = tables.A(bound_column.accessor).resolve(record)
+        return format_html('<span class="state state-{}">{}</span>', raw, value)
+
+    def value(self, value):
+        return value
+
+
+def _with_tie_break(table: ListTable) -> None:
+    """Order a queryset's rows by the primary key after the sorted columns (PostgreSQL's order of equal rows is not
+    stable between two page reads)."""
+    queryset = getattr(table.data, "data", None)
+    if queryset is None or not hasattr(queryset, "query"):
+        return
+    ordering = list(queryset.query.order_by) or list(queryset.model._meta.ordering or [])
+    if not any(field.lstrip("-") in ("pk", "id", queryset.model._meta.pk.name) for field in map(str, ordering)):
+        table.data.data = queryset.order_by(*ordering, "-pk")
+
+
+def sort(request, table: ListTable) -> ListTable:
+    """Sort by the query string's `sort` (unknown or unsortable columns are ignored), then by the key."""
+    table.request = request
+    asked = [value for value in request.GET.getlist(table.prefixed_order_by_field) if value.isprintable()]
+    if asked:
+        table.order_by = asked
+    _with_tie_break(table)
+    return table
+
+
+def show(request, table: ListTable, per_page: int = PER_PAGE) -> list:
+    """Sort and page the table from the query string; the records of the page, fixed so the page shows (and a
+    selector logs) exactly these rows."""
+    sort(request, table)
+    try:
+        table.paginate(page=request.GET.get(table.prefixed_page_field) or 1, per_page=per_page)
+    except PageNotAnInteger:
+        table.page = table.paginator.page(1)
+    except EmptyPage:
+        table.page = table.paginator.page(table.paginator.num_pages)
+    records = [row.record for row in table.page.object_list]
+    table.page.object_list = BoundRows(records, table=table)
+    return records
+
+
+def every_record(request, table: ListTable) -> list:
+    """Every record of the table as filtered and sorted: what a CSV export holds."""
+    sort(request, table)
+    return [row.record for row in table.rows]
+
+
+def wants_csv(request) -> bool:
+    """Whether the list is asked for as CSV (`?export=csv`)."""
+    return request.GET.get(EXPORT) == "csv"
+
+
+def csv_response(table: ListTable, name: str, records: list | None = None) -> HttpResponse:
+    """The table's rows (or `records`, already read) as a CSV download, every cell safe in a spreadsheet. Columns
+    export their `value_*` (plain text, no HTML); those marked `exclude_from_export` stay out."""
+    columns = [column for column in table.columns.iterall() if not column.column.exclude_from_export]
+    header = [force_str(column.header) for column in columns]
+    rows = table.rows if records is None else BoundRows(records, table=table)
+    body = (
+        dict(zip(header, (force_str(row.get_cell_value(column.name)) for column in columns), strict=True))
+        for row in rows
+    )
+    response = HttpResponse(spreadsheet.csv_text(header, body), content_type="text/csv")
+    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="govern-{name}-{stamp}.csv"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def filter_errors(filterset) -> str:
+    """A FilterSet's errors in one line, for a 400 page."""
+    return "; ".join(f"{name}: {' '.join(errors)}" for name, errors in filterset.errors.items())

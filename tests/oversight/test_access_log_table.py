@@ -1,0 +1,128 @@
+"""The access log review (issue 23, point 3): paged with its total past the old 200 rows, every record named and
+linked, a person found by name or PNC ID (the lookup logged), and readers compared with peers on the same duty."""
+
+import re
+
+import pytest
+from django.db import transaction
+from django.urls import reverse
+
+from apps.audit import services as audit
+from apps.audit.choices import CONSULTATION_ACTION
+from apps.audit.models import Event
+from apps.matching.models import Alert
+from apps.oversight import access_review
+from apps.oversight.access_review import AccessFilter
+from apps.watchlists.models import CustodyImage
+from govern.roles import Role
+
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
+
+
+def _read(target, actor, reason="Review under case CASE-2026-1", times=1):
+    with transaction.atomic():
+        for _ in range(times):
+            audit.record_access(target, actor, reason)
+
+
+def test_the_access_log_pages_past_200_rows_and_shows_the_total(actors, client):
+    _read(("watchlists.subject", 1), actors.officer, times=230)
+    client.force_login(actors.privacy)
+    url = reverse("oversight:access")
+    first = client.get(url, {"actor": "officer"}).content.decode()
+    assert "of <strong>230</strong>" in first and 'aria-label="Page 5"' in first
+    last = client.get(url, {"actor": "officer", "page": 5}).content.decode()
+    assert "Showing 201 to 230" in last
+    oldest = client.get(url, {"actor": "officer", "sort": "seq"}).content.decode()
+    oldest = oldest[oldest.index('id="access-rows"') :]
+    oldest = oldest[: oldest.index("</table>")]
+    seqs = [int(n) for n in re.findall(r'<td class="govuk-table__cell">(\d+)</td>', oldest)]
+    assert seqs == sorted(seqs) and len(seqs) == 50
+    assert client.get(url, {"actor": "officer", "sort": "nonsense", "page": "-1"}).status_code == 200
+    assert client.get(url, {"start": "2026-02-31T10:00"}).status_code == 400
+
+
+def test_each_record_is_named_and_linked_where_the_reviewer_may_open_it(actors, ledgered, client):
+    alert = Alert.objects.get(pk=ledgered.alert_id)
+    image = CustodyImage.objects.filter(subject=alert.subject).first()
+    approved_watchlist = ledgered.watchlist
+    _read(alert, actors.officer)
+    _read(image, actors.compiler)
+    _read(approved_watchlist, actors.commander)
+    url = reverse("oversight:access")
+    client.force_login(actors.privacy)
+    page = client.get(url).content.decode()
+    queue = reverse("matching:alerts", args=[alert.deployment_id])
+    named = f'data-record="matching.alert:{alert.pk}">Alert {alert.pk} at {ledgered.reference}</a>'
+    assert f'href="{queue}#alert-{alert.pk}" {named}' in page
+    named = (
+        f'data-record="watchlists.custodyimage:{image.pk}">Custody image {image.pk} of subject {alert.subject_id}</a>'
+    )
+    assert f'href="{url}?person={alert.subject_id}" {named}' in page
+    detail = reverse("watchlists:detail", args=[approved_watchlist.pk])
+    assert (
+        f'href="{detail}" data-record="watchlists.watchlist:{approved_watchlist.pk}">{approved_watchlist.reference}</a>'
+        in page
+    )
+    rows = page[page.index('id="access-rows"') : page.index("</table>", page.index('id="access-rows"'))]
+    assert not re.search(r">[a-z_]+\.[a-z_]+:[\w-]+<", rows)  # no record is shown as a raw type:id
+    client.force_login(actors.oversight)  # the oversight role reads the log but not alerts: named, not linked
+    page = client.get(url).content.decode()
+    assert f'<span data-record="matching.alert:{alert.pk}">Alert {alert.pk} at {ledgered.reference}</span>' in page
+
+
+def test_a_person_is_found_by_name_or_pnc_id_and_the_lookup_is_logged(actors, ledgered, client):
+    alert = Alert.objects.get(pk=ledgered.alert_id)
+    subject = alert.subject
+    image = CustodyImage.objects.filter(subject=subject).first()
+    _read(alert, actors.officer, "Judging alert LFR-2026-1")
+    _read(image, actors.compiler, "Compiling list WL-2026-1")
+    _read(("watchlists.subject", 999999), actors.compiler, "Someone else entirely DPA-2026-7")
+    client.force_login(actors.privacy)
+    url = reverse("oversight:access")
+    for asked in (subject.family_name, subject.pnc_id):
+        page = client.get(url, {"person": asked}).content.decode()
+        assert "Judging alert LFR-2026-1" in page and "Compiling list WL-2026-1" in page
+        assert "Someone else entirely" not in page and 'id="people-found">1 person found' in page
+    lookups = Event.objects.filter(action=CONSULTATION_ACTION, target_type="watchlists.subject", target_id="search")
+    assert lookups.count() == 2 and all(event.data["results"] == [subject.pk] for event in lookups)
+    assert {event.actor_username for event in lookups} == {"privacy"}
+    assert subject.family_name not in str([event.data for event in lookups])  # the words only as a commitment
+    nobody = client.get(url, {"person": "Nobody Byt his name"}).content.decode()
+    assert "Nobody found by that name" in nobody and "Judging alert" not in nobody
+
+
+def test_readers_are_compared_with_peers_on_the_same_duty(actors, make_user, settings, client):
+    settings.ACCESS_HEAVY_READER_MINIMUM = 5
+    on_duty, colleague, third = actors.officer, make_user("pc2", Role.OFFICER), make_user("pc3", Role.OFFICER)
+    _read(("matching.alert", 1), on_duty, times=12)
+    _read(("matching.alert", 2), colleague, times=4)
+    _read(("matching.alert", 3), third, times=2)
+    _read(("watchlists.subject", 1), actors.compiler, times=30)  # no other compiler read: nobody to compare with
+    _read(("watchlists.subject", 2), actors.privacy)
+    found = {reader.actor: reader for reader in access_review.readers()}
+    assert found["officer"].heavy and found["officer"].peer_median == 3 and found["officer"].bar == 9
+    assert not found["pc2"].heavy and not found["pc3"].heavy
+    # Against everyone's median (1 privacy read, 2, 4, 12 officer reads) the compiler's 30 stood out; against their
+    # own duty there is nobody, so nothing is claimed.
+    assert not found["compiler"].heavy and found["compiler"].peer_median is None and found["compiler"].peers == 0
+    assert access_review.heavy_readers() == {"officer": 12}
+    client.force_login(actors.privacy)
+    page = client.get(reverse("oversight:access")).content.decode()
+    assert "officer (12 reads; peers&#x27; median 3)" in page or "officer (12 reads; peers' median 3)" in page
+    row = page[page.index('data-reader="compiler"') :]
+    assert "no peer: not compared" in row[: row.index("</tr>")]
+
+
+def test_the_flagged_only_search_in_sql_flags_what_the_rows_flag(actors, ledgered, make_user, settings):
+    settings.ACCESS_HEAVY_READER_MINIMUM = 5
+    alert = Alert.objects.get(pk=ledgered.alert_id)
+    peer = make_user("peer", Role.OFFICER)
+    _read(alert, peer, f"Adjudication {ledgered.reference}")
+    _read(("watchlists.subject", 5), actors.officer, "just looking", times=8)
+    _read(("watchlists.subject", 6), actors.privacy, "Audit sample AUD-2026-01")
+    _read(("watchlists.subject", 7), actors.privacy, "no reference here")
+    everything = access_review.flag(access_review.search(AccessFilter()), AccessFilter())
+    flagged = {row.event.seq for row in everything if row.flags}
+    in_sql = set(access_review.search(AccessFilter(flagged_only=True)).values_list("seq", flat=True))
+    assert in_sql == flagged and len(flagged) == 9  # the officer's eight (heavy, no case) and the privacy officer's one
