@@ -14,3 +14,36 @@ def date_of_birth(value: datetime.date) -> None:
         raise ValidationError(f"A date of birth before {EARLIEST_BIRTH:%d %B %Y} is not plausible: check it.")
     if value > timezone.localdate():
         raise ValidationError("The date of birth is in the future.")
+
+
+# No one younger is arrested, so no custody image (and no offender record) is of a younger person (England and Wales:
+# the age of criminal responsibility); a child, for safeguarding, is anyone under 18.
+AGE_OF_CRIMINAL_RESPONSIBILITY = 10
+ADULT_AT = 18
+
+
+def age_on(born: datetime.date, day: datetime.date) -> int:
+    """Age in whole years on a day."""
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+def old_enough_to_be_arrested(born: datetime.date | None, day: datetime.date) -> None:
+    """A date of birth for a person with a custody or offender record: at least 10 years old on `day`."""
+    if born is not None and born <= day and age_on(born, day) < AGE_OF_CRIMINAL_RESPONSIBILITY:
+        raise ValidationError(
+            f"This date of birth makes the person {age_on(born, day)} on {day:%d %B %Y}: nobody under "
+            f"{AGE_OF_CRIMINAL_RESPONSIBILITY} is arrested or convicted; check it."
+        )
+
+
+def a_child_on(born: datetime.date | None, day: datetime.date) -> None:
+    """A child's date of birth: born by `day` and under 18 on it."""
+    if born is None:
+        return
+    if born > day:
+        raise ValidationError(f"The child's date of birth is after {day:%d %B %Y}, the day of the first contact.")
+    if age_on(born, day) >= ADULT_AT:
+        raise ValidationError(
+            f"This date of birth makes them {age_on(born, day)} on {day:%d %B %Y}: the scheme is about children "
+            f"under {ADULT_AT}; check it."
+        )

@@ -1,0 +1,48 @@
+"""A subject's date of birth is checked for sense on every surface: born in 1850, in the future or too young to have
+been arrested is refused by the API (400) and the page, and nothing is recorded (issue 23, item 4)."""
+
+import datetime
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from apps.watchlists.models import Subject
+from tests.watchlist_fixtures import NEW_SUBJECT
+
+pytestmark = pytest.mark.django_db
+
+
+def _years_ago(years: int) -> str:
+    today = timezone.localdate()
+    return today.replace(year=today.year - years).isoformat()
+
+
+IMPLAUSIBLE = ["1850-06-01", "2031-01-01", (datetime.date.today() + datetime.timedelta(days=2)).isoformat()]
+
+
+@pytest.mark.parametrize("born", [*IMPLAUSIBLE, "young"])
+def test_the_api_refuses_an_implausible_date_of_birth(actors, api, born):
+    born = _years_ago(6) if born == "young" else born
+    response = api(actors.compiler).post(
+        "/api/watchlists/subjects/", {**NEW_SUBJECT, "date_of_birth": born}, format="json"
+    )
+    assert response.status_code == 400 and "date_of_birth" in response.json(), response.json()
+    assert not Subject.objects.exists()
+
+
+def test_the_api_accepts_a_ten_year_old(actors, api):
+    body = {**NEW_SUBJECT, "date_of_birth": _years_ago(10)}
+    assert api(actors.compiler).post("/api/watchlists/subjects/", body, format="json").status_code == 201
+
+
+def test_the_page_refuses_it_beside_the_field_with_every_other_error(actors, client):
+    client.force_login(actors.compiler)
+    body = {**NEW_SUBJECT, "date_of_birth": "1850-06-01", "family_name": "", "sex": "not-a-sex"}
+    page = client.post(reverse("watchlists:subject-create"), body).content.decode()
+    summary = page.split('class="govuk-error-summary"', 1)[1].split("</ul>", 1)[0]
+    for field in ("id_date_of_birth", "id_family_name", "id_sex"):
+        assert f'href="#{field}"' in summary, summary
+    assert "not plausible" in summary and not Subject.objects.exists()
+    young = client.post(reverse("watchlists:subject-create"), {**NEW_SUBJECT, "date_of_birth": _years_ago(7)})
+    assert "nobody under 10" in young.content.decode() and not Subject.objects.exists()
