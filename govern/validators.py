@@ -1,6 +1,7 @@
 """Validators on values about people that every app records the same way."""
 
 import datetime
+import re
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -46,4 +47,32 @@ def a_child_on(born: datetime.date | None, day: datetime.date) -> None:
         raise ValidationError(
             f"This date of birth makes them {age_on(born, day)} on {day:%d %B %Y}: the scheme is about children "
             f"under {ADULT_AT}; check it."
+        )
+
+
+# The UK postcode's shape (BS 7666): an outward code (area, district) and an inward code (sector, unit), e.g. SW1A 1AA.
+UK_POSTCODE = re.compile(
+    r"^(GIR ?0AA|[A-PR-UWYZ]([0-9]{1,2}|[A-HK-Y][0-9]{1,2}|[0-9][A-HJKPSTUW]|[A-HK-Y][0-9][ABEHMNPRVWXY])"
+    r" ?[0-9][ABD-HJLNP-UW-Z]{2})$"
+)
+# The United Kingdom's extent (Great Britain, Northern Ireland and the islands), in degrees (WGS84).
+UK_LATITUDE, UK_LONGITUDE = (49.8, 60.9), (-8.7, 1.8)
+
+
+def uk_postcode(value: str) -> str:
+    """A UK postcode in its usual form (upper case, one space before the inward code), or a ValidationError."""
+    compact = re.sub(r"\s+", "", value or "").upper()
+    if not UK_POSTCODE.match(compact):
+        raise ValidationError(f"“{value}” is not a UK postcode: give it as on a letter, e.g. SW1A 1AA.")
+    return f"{compact[:-3]} {compact[-3:]}"
+
+
+def in_the_united_kingdom(latitude, longitude) -> None:
+    """A place in the United Kingdom: a latitude and longitude typed the wrong way round or with a sign lost is not."""
+    if not (
+        UK_LATITUDE[0] <= float(latitude) <= UK_LATITUDE[1] and UK_LONGITUDE[0] <= float(longitude) <= UK_LONGITUDE[1]
+    ):
+        raise ValidationError(
+            f"{latitude}, {longitude} is not in the United Kingdom (latitude {UK_LATITUDE[0]} to {UK_LATITUDE[1]}, "
+            f"longitude {UK_LONGITUDE[0]} to {UK_LONGITUDE[1]}): check the coordinates, or whether they were swapped."
         )

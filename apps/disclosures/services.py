@@ -12,7 +12,7 @@ commitments, never in clear.
 
 import datetime
 
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -120,16 +120,6 @@ def _personal(case: DisclosureCase) -> str:
 # --- Opening -------------------------------------------------------------------------------------------------------
 
 
-def _gather(errors: dict, check) -> None:
-    """Run one check, keeping its refusal with the others' so a form shows every error at once."""
-    try:
-        check()
-    except ValidationError as exc:
-        problems = exc.message_dict if hasattr(exc, "error_dict") else {NON_FIELD_ERRORS: exc.messages}
-        for field, messages in problems.items():
-            errors.setdefault(field, []).extend(messages)
-
-
 def _child(actor, case: DisclosureCase, fields: dict) -> Child:
     """A child of the case, validated (every problem at once) but not saved."""
     unknown = set(fields) - set(CHILD_FIELDS)
@@ -142,7 +132,7 @@ def _child(actor, case: DisclosureCase, fields: dict) -> Child:
     child.name = _text(child.name)
     if child.carer_knows not in CarerKnows.values:
         errors["carer_knows"] = [f"Choose one of: {', '.join(CarerKnows.values)}."]
-    _gather(errors, lambda: records.validate(child, exclude=["case", "added_by", *errors]))
+    records.gather(errors, lambda: records.validate(child, exclude=["case", "added_by", *errors]))
     if errors:
         raise ValidationError(errors)
     return child
@@ -167,7 +157,7 @@ def _validate_case(case: DisclosureCase, now) -> None:
         errors["contact_at"] = ["The first contact cannot be in the future."]
 
     def need(field: str, message: str, minimum: int = 1) -> None:
-        _gather(errors, lambda: setattr(case, field, _need(getattr(case, field), field, message, minimum)))
+        records.gather(errors, lambda: setattr(case, field, _need(getattr(case, field), field, message, minimum)))
 
     need("subject_name", "Name the person the case is about.")
     if case.route == Route.RIGHT_TO_ASK:
@@ -218,7 +208,7 @@ def open_case(
     for field in ("applicant_name", "applicant_relationship", "applicant_safe_contact", "household"):
         setattr(case, field, _text(getattr(case, field)))
     errors: dict = {}
-    _gather(errors, lambda: _validate_case(case, now))
+    records.gather(errors, lambda: _validate_case(case, now))
     if case.route == Route.RIGHT_TO_ASK and not children:
         errors["children"] = ["Name the child the application is about."]
     excluded = ["officer_in_charge", "opened_by", "watchlist_subject", "alert", *errors]
@@ -227,17 +217,15 @@ def open_case(
     else:
         for field, due in clocks(case.contact_at).items():
             setattr(case, field, due)
-    _gather(errors, lambda: records.validate(case, exclude=excluded))
+    records.gather(errors, lambda: records.validate(case, exclude=excluded))
     # Each child's problems, named by the child's place in the list, with the case's.
     for number, fields in enumerate(children, start=1):
-        try:
-            _child(actor, case, dict(fields))
-        except ValidationError as exc:
-            problems = exc.message_dict if hasattr(exc, "error_dict") else {NON_FIELD_ERRORS: exc.messages}
-            for field, messages in problems.items():
-                errors.setdefault(f"child_{field}" if len(children) == 1 else "children", []).extend(
-                    f"Child {number}: {message}" if len(children) > 1 else message for message in messages
-                )
+        found: dict = {}
+        records.gather(found, lambda fields=fields: _child(actor, case, dict(fields)))
+        for field, messages in found.items():
+            errors.setdefault(f"child_{field}" if len(children) == 1 else "children", []).extend(
+                f"Child {number}: {message}" if len(children) > 1 else message for message in messages
+            )
     if errors:
         raise ValidationError(errors)
     try:
