@@ -121,6 +121,8 @@ class PlanForm(forms.Form):
             if not address.upper().replace(" ", "").endswith(postcode.replace(" ", "")):
                 address = f"{address}, {postcode}"
             data["address"] = address
+        if data.get("start") and data.get("end") and data["end"] <= data["start"]:
+            self.add_error("end", "The end must be after the start.")
         if data.get("latitude") is not None and data.get("longitude") is not None:
             try:
                 validators.in_the_united_kingdom(data["latitude"], data["longitude"])

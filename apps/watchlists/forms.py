@@ -20,6 +20,14 @@ class WatchlistForm(forms.Form):
     intended_start = forms.DateTimeField(widget=DateTimeInput)
     intended_end = forms.DateTimeField(widget=DateTimeInput)
 
+    def clean(self):
+        """The period's sense with the other fields' errors, not after them (the service checks it again)."""
+        data = super().clean()
+        start, end = data.get("intended_start"), data.get("intended_end")
+        if start and end and end <= start:
+            self.add_error("intended_end", "The end must be after the start.")
+        return data
+
 
 class EntryForm(forms.Form):
     """One person to put on the list."""

@@ -4,6 +4,7 @@ been arrested is refused by the API (400) and the page, and nothing is recorded 
 import datetime
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
@@ -46,3 +47,32 @@ def test_the_page_refuses_it_beside_the_field_with_every_other_error(actors, cli
     assert "not plausible" in summary and not Subject.objects.exists()
     young = client.post(reverse("watchlists:subject-create"), {**NEW_SUBJECT, "date_of_birth": _years_ago(7)})
     assert "nobody under 10" in young.content.decode() and not Subject.objects.exists()
+
+
+def test_an_image_upload_shows_every_problem_at_once(actors, client, gallery):
+    subject, _ = gallery.adult
+    client.force_login(actors.compiler)
+    body = {
+        "image": SimpleUploadedFile("custody.jpg", b"not an image at all", "image/jpeg"),
+        "captured_on": (timezone.localdate() + datetime.timedelta(days=3)).isoformat(),
+        "source_system": "Custody suite A",
+        "legal_basis": "other_lawful",
+        "legal_basis_note": "",
+    }
+    page = client.post(reverse("watchlists:image-upload", args=[subject.pk]), body).content.decode()
+    summary = page.split('class="govuk-error-summary"', 1)[1].split("</ul>", 1)[0]
+    for field in ("id_image", "id_captured_on", "id_legal_basis_note"):
+        assert f'href="#{field}"' in summary, summary
+
+
+def test_a_new_watchlist_shows_every_problem_at_once(actors, client):
+    client.force_login(actors.compiler)
+    start = timezone.localtime() + datetime.timedelta(hours=2)
+    body = {
+        "purpose": "   ",
+        "intended_start": start.strftime("%Y-%m-%dT%H:%M"),
+        "intended_end": (start - datetime.timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
+    }
+    page = client.post(reverse("watchlists:create"), body).content.decode()
+    summary = page.split('class="govuk-error-summary"', 1)[1].split("</ul>", 1)[0]
+    assert 'href="#id_purpose"' in summary and 'href="#id_intended_end"' in summary, summary
