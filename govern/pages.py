@@ -50,3 +50,8 @@ def posted_revision(request) -> int | None:
     if not (value.isdigit() and len(value) <= 9):
         raise ValidationError("The form's revision is not one this page sent: load the page again.")
     return int(value)
+
+
+def confirmed(request) -> bool:
+    """Whether the POST is the confirmation step of a decision (forms/_confirm.html), not its first choice."""
+    return request.POST.get("confirmed") == "yes"

@@ -5,7 +5,7 @@ Part of the kernel: it imports no app.
 
 import datetime
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils import timezone
 
 
@@ -22,6 +22,16 @@ def validate(instance, exclude=()) -> None:
         raise
     except Exception as exc:
         raise ValidationError(str(exc)) from exc
+
+
+def gather(errors: dict, check) -> None:
+    """Run one check, keeping its refusal with the others' (field by field) so a form shows every error at once."""
+    try:
+        check()
+    except ValidationError as exc:
+        problems = exc.message_dict if hasattr(exc, "error_dict") else {NON_FIELD_ERRORS: exc.messages}
+        for field, messages in problems.items():
+            errors.setdefault(field, []).extend(messages)
 
 
 def next_reference(model, prefix: str, now: datetime.datetime, digits: int = 4) -> str:

@@ -1,12 +1,19 @@
 """Forms of the deployment pages; the services decide what is allowed."""
 
+import datetime
+
 from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch
+from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.watchlists.forms import DateTimeInput
 from apps.watchlists.models import Watchlist
+from govern import validators
 from govern.roles import Role
 
+from . import services
 from .choices import AssetKind, DocumentKind, LocationType
 from .models import Asset, PolicyDocument
 
@@ -31,14 +38,31 @@ class TeamField(forms.ModelMultipleChoiceField):
         return f"{rank}{name} ({user.unit})" if user.unit else f"{rank}{name}"
 
 
+class AssetChoices(forms.ModelMultipleChoiceField):
+    """The vans and cameras free for the period, each with its next bookings."""
+
+    widget = forms.CheckboxSelectMultiple
+
+    def label_from_instance(self, asset):
+        upcoming = [f"{d.reference} {timezone.localtime(d.start):%d %b %H:%M}" for d in getattr(asset, "upcoming", [])]
+        return f"{asset} (booked: {', '.join(upcoming)})" if upcoming else str(asset)
+
+
 class PlanForm(forms.Form):
-    """A deployment plan."""
+    """A deployment plan. The place is named, given its postcode and checked: the coordinates must lie in the
+    United Kingdom (no geocoder runs offline here, so they are still typed)."""
 
     location_name = forms.CharField(max_length=200)
-    address = forms.CharField(max_length=300)
-    latitude = forms.DecimalField(max_digits=9, decimal_places=6, min_value=-90, max_value=90)
-    longitude = forms.DecimalField(max_digits=9, decimal_places=6, min_value=-180, max_value=180)
-    location_type = forms.ChoiceField(choices=LocationType.choices)
+    address = forms.CharField(max_length=300, help_text="Street and town; the postcode is added from below.")
+    postcode = forms.CharField(max_length=10, help_text="As on a letter, e.g. W1B 3AG.")
+    latitude = forms.DecimalField(
+        max_digits=9, decimal_places=6, min_value=-90, max_value=90, help_text="In degrees north, e.g. 51.515200."
+    )
+    longitude = forms.DecimalField(
+        max_digits=9, decimal_places=6, min_value=-180, max_value=180,
+        help_text="In degrees east: west of Greenwich is negative, e.g. -0.141800.",
+    )  # fmt: skip
+    location_type = forms.ChoiceField(choices=[("", "Choose a type of place"), *LocationType.choices])
     grounds = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
     evidence_refs = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     start = forms.DateTimeField(widget=DateTimeInput)
@@ -48,8 +72,10 @@ class PlanForm(forms.Form):
         help_text="Attach it now or later: a list is compiled shortly before the start, the plan and notice earlier.",
     )  # fmt: skip
     threshold = forms.DecimalField(max_digits=4, decimal_places=3, min_value=0, max_value=1, initial="0.600")
-    assets = forms.ModelMultipleChoiceField(
-        queryset=Asset.objects.filter(active=True), required=False, widget=forms.CheckboxSelectMultiple
+    assets = AssetChoices(
+        queryset=Asset.objects.none(),
+        required=False,
+        help_text="A van or camera booked for a deployment at an overlapping time is not offered.",
     )
     documents = forms.ModelMultipleChoiceField(
         queryset=PolicyDocument.objects.all(), required=False, widget=forms.CheckboxSelectMultiple
@@ -59,6 +85,50 @@ class PlanForm(forms.Form):
     def __init__(self, *args, watchlists=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["watchlist"].queryset = watchlists if watchlists is not None else Watchlist.objects.none()
+        self.fields["assets"].queryset = self._free_assets()
+
+    def _period(self):
+        """The period typed, once both ends read as dates and times; else None."""
+        if not self.is_bound:
+            return None
+        try:
+            start = self.fields["start"].clean(self.data.get(self.add_prefix("start")))
+            end = self.fields["end"].clean(self.data.get(self.add_prefix("end")))
+        except ValidationError:
+            return None
+        return (start, end) if start < end else None
+
+    def _free_assets(self):
+        """Active assets not booked for a deployment overlapping the period typed, each with its next bookings."""
+        assets = Asset.objects.filter(active=True)
+        period = self._period()
+        if period is not None:
+            assets = assets.exclude(pk__in=services.booked(*period).values("assets"))
+        now = timezone.now()
+        upcoming = services.booked(now, now + datetime.timedelta(days=366)).order_by("start")
+        return assets.prefetch_related(Prefetch("deployments", queryset=upcoming, to_attr="upcoming"))
+
+    def clean_postcode(self):
+        """The postcode in its usual form."""
+        return validators.uk_postcode(self.cleaned_data["postcode"])
+
+    def clean(self):
+        """The address as recorded: the street and town with the postcode."""
+        data = super().clean()
+        postcode = data.pop("postcode", None)
+        if postcode and data.get("address"):
+            address = data["address"].strip().rstrip(",")
+            if not address.upper().replace(" ", "").endswith(postcode.replace(" ", "")):
+                address = f"{address}, {postcode}"
+            data["address"] = address
+        if data.get("start") and data.get("end") and data["end"] <= data["start"]:
+            self.add_error("end", "The end must be after the start.")
+        if data.get("latitude") is not None and data.get("longitude") is not None:
+            try:
+                validators.in_the_united_kingdom(data["latitude"], data["longitude"])
+            except ValidationError as exc:
+                self.add_error("latitude", exc)
+        return data
 
 
 class WatchlistForm(forms.Form):

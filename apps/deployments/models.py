@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -10,6 +11,7 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from apps.watchlists.models import Watchlist
+from govern import validators
 from govern.restricted import RestrictedManager
 
 from .choices import AssetKind, DeploymentState, DocumentKind, LocationType
@@ -142,6 +144,14 @@ class Deployment(models.Model):
 
     def __str__(self):
         return f"{self.reference} {self.location_name} ({self.get_state_display()})"
+
+    def clean(self):
+        """The place is in the United Kingdom: coordinates typed by hand, swapped or with a sign lost, are caught."""
+        if isinstance(self.latitude, Decimal | int | float) and isinstance(self.longitude, Decimal | int | float):
+            try:
+                validators.in_the_united_kingdom(self.latitude, self.longitude)
+            except ValidationError as exc:
+                raise ValidationError({"latitude": exc.messages}) from exc
 
 
 class PublishedFigures(models.Model):

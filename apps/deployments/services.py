@@ -208,34 +208,33 @@ def _distance_metres(lat1, lon1, lat2, lon2) -> float:
 
 def _check_bookings(deployment: Deployment, assets, *, added=None) -> None:
     """No retired van or camera newly booked; no van or camera in two deployments at once; no two deployments at one
-    place at once. `added`: the assets new to the plan (all of them when None)."""
+    place at once; every clash at once. `added`: the assets new to the plan (all of them when None)."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_BOOKING_LOCK])
+    errors: dict = {}
     for asset in assets if added is None else added:
         if not Asset.objects.filter(pk=asset.pk, active=True).exists():  # read under the lock: retired meanwhile
-            raise ValidationError({"assets": f"{asset} is retired: it cannot be booked."})
-    overlapping = Deployment.objects.filter(
-        state__in=BOOKING_STATES, start__lt=deployment.end, end__gt=deployment.start
-    ).exclude(pk=deployment.pk)
+            errors.setdefault("assets", []).append(f"{asset} is retired: it cannot be booked.")
     for asset in assets:
-        clash = overlapping.filter(assets=asset).first()
+        clash = booked(deployment.start, deployment.end, exclude=deployment.pk).filter(assets=asset).first()
         if clash is not None:
-            raise ValidationError(
-                {
-                    "assets": f"{asset} is booked for {clash.reference} "
-                    f"({clash.start:%Y-%m-%d %H:%M} to {clash.end:%H:%M})."
-                }
+            errors.setdefault("assets", []).append(
+                f"{asset} is booked for {clash.reference} ({clash.start:%Y-%m-%d %H:%M} to {clash.end:%H:%M})."
             )
     radius = settings.DEPLOYMENT_PLACE_RADIUS_METRES
-    for other in overlapping:
+    for other in booked(deployment.start, deployment.end, exclude=deployment.pk):
         near = _distance_metres(deployment.latitude, deployment.longitude, other.latitude, other.longitude) <= radius
         if near or other.location_name.strip().lower() == deployment.location_name.strip().lower():
-            raise ValidationError(
-                {
-                    "location_name": f"{other.reference} is at the same place "
-                    f"({other.location_name}) at an overlapping time."
-                }
+            errors.setdefault("location_name", []).append(
+                f"{other.reference} is at the same place ({other.location_name}) at an overlapping time."
             )
+    if errors:
+        raise ValidationError(errors)
+
+
+def booked(start, end, exclude=None):
+    """The deployments that hold their vans, cameras and place from `start` to `end` (bar the one `exclude`)."""
+    return Deployment.objects.filter(state__in=BOOKING_STATES, start__lt=end, end__gt=start).exclude(pk=exclude)
 
 
 def _plan_data(deployment: Deployment) -> dict:
@@ -261,21 +260,26 @@ def _checked_team(officers) -> list:
 
 
 def _validate_plan(deployment: Deployment) -> None:
+    """Every problem of a plan at once."""
+    errors: dict = {}
     if deployment.location_type not in LocationType.values:
-        raise ValidationError({"location_type": f"Choose one of: {', '.join(LocationType.values)}."})
+        errors["location_type"] = [f"Choose one of: {', '.join(LocationType.values)}."]
     if not deployment.grounds.strip():
-        raise ValidationError({"grounds": "Record the grounds for deploying here."})
-    if deployment.end <= deployment.start:
-        raise ValidationError({"end": "The end must be after the start."})
+        errors["grounds"] = ["Record the grounds for deploying here."]
+    if deployment.start and deployment.end and deployment.end <= deployment.start:
+        errors["end"] = ["The end must be after the start."]
     if deployment.watchlist is not None and deployment.watchlist.state in (
         WatchlistState.EXPIRED,
         WatchlistState.PURGED,
     ):
-        raise ValidationError({"watchlist": f"{deployment.watchlist.reference} has expired."})
-    deployment.full_clean(exclude=["planned_by", "watchlist", "assets", "documents"])
-    if deployment.threshold < settings.MATCH_THRESHOLD_FLOOR:
+        errors["watchlist"] = [f"{deployment.watchlist.reference} has expired."]
+    excluded = ["planned_by", "watchlist", "assets", "documents", *errors]
+    records.gather(errors, lambda: deployment.full_clean(exclude=excluded))
+    if "threshold" not in errors and deployment.threshold < settings.MATCH_THRESHOLD_FLOOR:
         floor = settings.MATCH_THRESHOLD_FLOOR
-        raise ValidationError({"threshold": f"{deployment.threshold} is below the floor {floor}: no deployment runs."})
+        errors["threshold"] = [f"{deployment.threshold} is below the floor {floor}: no deployment runs."]
+    if errors:
+        raise ValidationError(errors)
 
 
 @transaction.atomic
@@ -293,9 +297,12 @@ def plan(actor, *, assets=(), documents=(), team=(), reference: str = "", now=No
         planned_at=now,
         **fields,
     )
-    _validate_plan(deployment)
-    if deployment.end <= now:
-        raise ValidationError({"end": "The deployment would already be over."})
+    errors: dict = {}
+    records.gather(errors, lambda: _validate_plan(deployment))
+    if "end" not in errors and deployment.end <= now:
+        errors["end"] = ["The deployment would already be over."]
+    if errors:
+        raise ValidationError(errors)
     _check_bookings(deployment, assets)
     try:
         with transaction.atomic():

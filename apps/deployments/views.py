@@ -9,13 +9,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from apps.watchlists.models import Watchlist
 from govern import policy, tables
 from govern.errors import Conflict
-from govern.pages import form_errors, perform, posted_revision, visible_or_404
+from govern.pages import confirmed, form_errors, perform, posted_revision, visible_or_404
 
 from . import services
 from .choices import BOOKING_STATES, DOCUMENT_REVIEW_NOTICE_DAYS, DeploymentState
@@ -107,18 +108,22 @@ def deployment_detail(request, pk):
         "may_command": policy.may(user, "deployments.command_deployment", deployment),
         "may_change_team": policy.may(user, "deployments.change_team", deployment),
         "team": deployment.team.order_by("last_name", "username"),
-        "team_form": TeamForm(initial={"team": deployment.team.all()}),
+        "team_form": TeamForm(initial={"team": deployment.team.all()}, auto_id="team_%s"),
         "watchlist_form": WatchlistForm(
-            initial={"watchlist": deployment.watchlist_id}, watchlists=_usable_watchlists(user)
+            initial={"watchlist": deployment.watchlist_id}, watchlists=_usable_watchlists(user), auto_id="watchlist_%s"
         ),
-        "notice_form": NoticeForm(),
-        "reason_form": ReasonForm(),
+        "notice_form": NoticeForm(auto_id="notice_%s"),
+        # One reason form per button, each with its own ids: a page's ids are unique.
+        "suspend_form": ReasonForm(auto_id="suspend_%s"),
+        "exempt_form": ReasonForm(auto_id="exempt_%s"),
+        "cancel_form": ReasonForm(auto_id="cancel_%s"),
         "checklist_form": ChecklistForm(
+            auto_id="checklist_%s",
             initial={
                 "signage_up": deployment.signage_up,
                 "leaflets_available": deployment.leaflets_available,
                 "briefing_done": deployment.briefing_done,
-            }
+            },
         ),
     }
     return render(request, "deployments/detail.html", context)
@@ -187,8 +192,56 @@ def deployment_act(request, pk, act):
     }
     if act not in actions:
         raise Http404("No such action.")
+    confirm = None if confirmed(request) else _confirmation(request, deployment, act)
+    if confirm is not None:
+        return render(request, "deployments/confirm.html", {"deployment": deployment, "confirm": confirm})
     perform(request, actions[act], success=f"{deployment.reference}: done.")
     return redirect("deployments:detail", pk=pk)
+
+
+def _confirmation(request, deployment, act) -> dict | None:
+    """What authorising or cancelling will do, said before it is done (None: no confirmation, act now). Shown only
+    to who may do it and with what the service needs; anything else goes straight to the service, which refuses."""
+    user, post, back = request.user, request.POST, reverse("deployments:detail", args=[deployment.pk])
+    if act == "authorise" and policy.may(user, "deployments.authorise_deployment", deployment):
+        try:
+            revision = posted_revision(request)
+        except ValidationError:
+            return None  # a forged revision: the service's refusal says so
+        if revision is None:
+            return None
+        return {
+            "title": f"Authorise {deployment.reference} at revision {revision}",
+            "what": [
+                f"Live facial recognition may run at {deployment.location_name} from "
+                f"{timezone.localtime(deployment.start):%Y-%m-%d %H:%M} to "
+                f"{timezone.localtime(deployment.end):%Y-%m-%d %H:%M} at threshold {deployment.threshold}, once the "
+                "go-live gate passes.",
+                "Your authorisation is bound to this revision of the plan and to the watchlist version approved now: "
+                "a later change to the plan withdraws it.",
+                "It is recorded in the audit log under your name.",
+            ],
+            "fields": [("revision", revision)],
+            "button": f"Confirm: authorise revision {revision}",
+            "back": back,
+        }
+    if (
+        act == "cancel"
+        and post.get("reason", "").strip()
+        and policy.may(user, "deployments.command_deployment", deployment)
+    ):
+        return {
+            "title": f"Cancel {deployment.reference}",
+            "what": [
+                "The deployment ends for good: it cannot go live or resume afterwards.",
+                f"The reason is recorded on the deployment and in the audit log: \u201c{post['reason'].strip()}\u201d.",
+            ],
+            "fields": [("reason", post["reason"])],
+            "button": "Confirm: cancel the deployment",
+            "warning": True,
+            "back": back,
+        }
+    return None
 
 
 SCHEDULE_YEARS = (1900, 9000)

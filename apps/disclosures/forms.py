@@ -100,7 +100,7 @@ class ForumDecisionForm(forms.Form):
     forum = forms.ChoiceField(choices=Forum.choices)
     held_at = forms.DateTimeField(required=False, widget=DateTimeInput, help_text="Blank for now.")
     attendees = forms.CharField(widget=TEXT, help_text="One per line, with their agency.")
-    decision = forms.ChoiceField(choices=Decision.choices)
+    decision = forms.ChoiceField(choices=Decision.choices, widget=forms.RadioSelect, label="The forum's decision")
     rationale = forms.CharField(widget=TEXT)
     necessary_and_proportionate = forms.BooleanField(
         required=False, label="Disclosure is necessary and proportionate to protect the child"

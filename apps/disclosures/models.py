@@ -8,6 +8,7 @@ import datetime
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -140,6 +141,16 @@ class DisclosureCase(models.Model):
     def __str__(self):
         return self.reference
 
+    def clean(self):
+        """The subject's date of birth, if known: old enough on the day of the first contact to have a record."""
+        if isinstance(self.subject_date_of_birth, datetime.date) and isinstance(self.contact_at, datetime.datetime):
+            try:
+                validators.old_enough_to_be_arrested(
+                    self.subject_date_of_birth, timezone.localtime(self.contact_at).date()
+                )
+            except ValidationError as exc:
+                raise ValidationError({"subject_date_of_birth": exc.messages}) from exc
+
     @property
     def is_completed(self) -> bool:
         """Whether the case is closed and locked."""
@@ -201,6 +212,18 @@ class Child(models.Model):
 
     def __str__(self):
         return f"child {self.pk} of {self.case_id}"
+
+    def clean(self):
+        """A child on the day of the first contact: born by then and under 18 (a child born in 2031 was accepted)."""
+        try:
+            contact_at = self.case.contact_at
+        except DisclosureCase.DoesNotExist:
+            contact_at = None
+        if isinstance(self.date_of_birth, datetime.date) and isinstance(contact_at, datetime.datetime):
+            try:
+                validators.a_child_on(self.date_of_birth, timezone.localtime(contact_at).date())
+            except ValidationError as exc:
+                raise ValidationError({"date_of_birth": exc.messages}) from exc
 
 
 class Check(models.Model):

@@ -120,44 +120,58 @@ def _personal(case: DisclosureCase) -> str:
 # --- Opening -------------------------------------------------------------------------------------------------------
 
 
-def _add_child(actor, case: DisclosureCase, fields: dict) -> Child:
+def _child(actor, case: DisclosureCase, fields: dict) -> Child:
+    """A child of the case, validated (every problem at once) but not saved."""
     unknown = set(fields) - set(CHILD_FIELDS)
     if unknown:
         raise ValidationError(f"Unknown child fields: {', '.join(sorted(unknown))}.")
     child = Child(case=case, added_by=actor, **fields)
-    child.name = _need(child.name, "name", "Give the child's first name or initials.")
+    errors: dict = {}
+    if not _text(child.name):
+        errors["name"] = ["Give the child's first name or initials."]
+    child.name = _text(child.name)
     if child.carer_knows not in CarerKnows.values:
-        raise ValidationError({"carer_knows": f"Choose one of: {', '.join(CarerKnows.values)}."})
-    records.validate(child, exclude=["case", "added_by"])
+        errors["carer_knows"] = [f"Choose one of: {', '.join(CarerKnows.values)}."]
+    records.gather(errors, lambda: records.validate(child, exclude=["case", "added_by", *errors]))
+    if errors:
+        raise ValidationError(errors)
+    return child
+
+
+def _add_child(actor, case: DisclosureCase, fields: dict) -> Child:
+    child = _child(actor, case, fields)
     child.save()
     return child
 
 
 def _validate_case(case: DisclosureCase, now) -> None:
+    """Every problem of a new case at once."""
+    errors: dict = {}
     if case.route not in Route.values:
-        raise ValidationError({"route": f"Choose one of: {', '.join(Route.values)}."})
+        errors["route"] = [f"Choose one of: {', '.join(Route.values)}."]
     if case.contact_method not in ContactMethod.values:
-        raise ValidationError({"contact_method": f"Choose one of: {', '.join(ContactMethod.values)}."})
+        errors["contact_method"] = [f"Choose one of: {', '.join(ContactMethod.values)}."]
     if case.contact_at is None or timezone.is_naive(case.contact_at):
-        raise ValidationError({"contact_at": "Give the date and time of the first contact."})
-    if case.contact_at > now + datetime.timedelta(minutes=5):
-        raise ValidationError({"contact_at": "The first contact cannot be in the future."})
-    case.subject_name = _need(case.subject_name, "subject_name", "Name the person the case is about.")
+        errors["contact_at"] = ["Give the date and time of the first contact."]
+    elif case.contact_at > now + datetime.timedelta(minutes=5):
+        errors["contact_at"] = ["The first contact cannot be in the future."]
+
+    def need(field: str, message: str, minimum: int = 1) -> None:
+        records.gather(errors, lambda: setattr(case, field, _need(getattr(case, field), field, message, minimum)))
+
+    need("subject_name", "Name the person the case is about.")
     if case.route == Route.RIGHT_TO_ASK:
-        case.applicant_name = _need(case.applicant_name, "applicant_name", "Name the applicant.")
-        case.applicant_safe_contact = _need(
-            case.applicant_safe_contact, "applicant_safe_contact", "Record a safe way to reach the applicant."
-        )
-        case.subject_relationship = _need(
-            case.subject_relationship, "subject_relationship", "Record the subject's relationship to the child."
-        )
+        need("applicant_name", "Name the applicant.")
+        need("applicant_safe_contact", "Record a safe way to reach the applicant.")
+        need("subject_relationship", "Record the subject's relationship to the child.")
     if case.immediate_risk:
-        case.safeguarding_action = _need(
-            case.safeguarding_action,
+        need(
             "safeguarding_action",
             "A child at immediate risk goes straight to safeguarding: record what was done.",
             MIN_TEXT,
         )
+    if errors:
+        raise ValidationError(errors)
 
 
 @transaction.atomic
@@ -193,14 +207,29 @@ def open_case(
     )
     for field in ("applicant_name", "applicant_relationship", "applicant_safe_contact", "household"):
         setattr(case, field, _text(getattr(case, field)))
-    _validate_case(case, now)
+    errors: dict = {}
+    records.gather(errors, lambda: _validate_case(case, now))
     if case.route == Route.RIGHT_TO_ASK and not children:
-        raise ValidationError({"children": "Name the child the application is about."})
-    for field, due in clocks(case.contact_at).items():
-        setattr(case, field, due)
+        errors["children"] = ["Name the child the application is about."]
+    excluded = ["officer_in_charge", "opened_by", "watchlist_subject", "alert", *errors]
+    if "contact_at" in errors:
+        excluded += ["checks_due_at", "meeting_due_at", "case_due_at"]
+    else:
+        for field, due in clocks(case.contact_at).items():
+            setattr(case, field, due)
+    records.gather(errors, lambda: records.validate(case, exclude=excluded))
+    # Each child's problems, named by the child's place in the list, with the case's.
+    for number, fields in enumerate(children, start=1):
+        found: dict = {}
+        records.gather(found, lambda fields=fields: _child(actor, case, dict(fields)))
+        for field, messages in found.items():
+            errors.setdefault(f"child_{field}" if len(children) == 1 else "children", []).extend(
+                f"Child {number}: {message}" if len(children) > 1 else message for message in messages
+            )
+    if errors:
+        raise ValidationError(errors)
     try:
         with transaction.atomic():
-            records.validate(case, exclude=["officer_in_charge", "opened_by", "watchlist_subject", "alert"])
             case.save()
     except IntegrityError as exc:
         raise Conflict(f"The reference {case.reference} is taken; try again.") from exc

@@ -257,6 +257,22 @@ class SearchRequest(models.Model):
     def __str__(self):
         return self.reference
 
+    @property
+    def all_refused(self) -> bool:
+        """Whether every still was searched and refused (no face, or several): there are no candidates to review."""
+        return (
+            self.state == SearchState.READY
+            and self.total > 0
+            and not self.probes.exclude(state=ProbeState.REFUSED).exists()
+        )
+
+    @property
+    def status_label(self) -> str:
+        """The state in words, saying so when no still could be searched (not "Candidates ready for review")."""
+        if self.all_refused:
+            return "Every still was refused: no candidates to review"
+        return self.get_state_display()
+
 
 class Probe(models.Model):
     """One still of a search; its bytes (encrypted) are deleted, with a receipt, when the case closes."""

@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -15,7 +16,7 @@ from apps.deployments.models import Asset, Deployment
 from apps.watchlists.models import Subject
 from govern import policy, tables
 from govern.errors import Conflict, TooLarge, TooMany
-from govern.pages import form_errors, perform, visible_or_404
+from govern.pages import confirmed, form_errors, perform, visible_or_404
 
 from . import figures, selectors
 from .choices import AlertState, IdentityCheck, Outcome, SearchState
@@ -176,8 +177,36 @@ def alert_act(request, pk, act):
     }
     if act not in actions:
         raise Http404("No such action.")
+    if act == "judge" and not confirmed(request):
+        confirm = _judgement_confirmation(request, alert, person)
+        if confirm is not None:
+            return render(request, "matching/judge_confirm.html", {"alert": alert, "confirm": confirm})
     perform(request, actions[act], success=f"Alert {alert.pk}: recorded.")
     return redirect("matching:alerts", pk=alert.deployment_id)
+
+
+def _judgement_confirmation(request, alert, person: dict) -> dict | None:
+    """What the judgement will do, said before it is done; None (judge now, and be refused by the service) when the
+    officer may not judge this alert, it is judged already, or the form lacks what the judgement needs."""
+    post = request.POST
+    reason, match = post.get("reason", "").strip(), post.get("match", "")
+    if match not in ("yes", "no") or len(reason) < 5 or not reason.isprintable() or alert.state != AlertState.PENDING:
+        return None
+    if not policy.may(request.user, "matching.adjudicate_alert", alert):
+        return None
+    if match == "yes":
+        title = f"Judge alert {alert.pk} a true match"
+        what = [
+            "The officers may then speak to the person: the engagement and the stop are recorded next.",
+            "A true match is not an identification: identity is still checked at the stop.",
+        ]
+    else:
+        title = f"Judge alert {alert.pk} a false alert"
+        what = ["Nobody is stopped on it; it counts as a false alert in the deployment's figures."]
+    what.append(f"Your reason, recorded in the audit log under your name: \u201c{reason}\u201d.")
+    fields = [("match", match), ("reason", reason), *person.items()]
+    back = reverse("matching:alerts", args=[alert.deployment_id])
+    return {"title": title, "what": what, "fields": fields, "button": "Confirm the judgement", "back": back}
 
 
 def _minutes(text: str) -> int:

@@ -20,6 +20,14 @@ class WatchlistForm(forms.Form):
     intended_start = forms.DateTimeField(widget=DateTimeInput)
     intended_end = forms.DateTimeField(widget=DateTimeInput)
 
+    def clean(self):
+        """The period's sense with the other fields' errors, not after them (the service checks it again)."""
+        data = super().clean()
+        start, end = data.get("intended_start"), data.get("intended_end")
+        if start and end and end <= start:
+            self.add_error("intended_end", "The end must be after the start.")
+        return data
+
 
 class EntryForm(forms.Form):
     """One person to put on the list."""
@@ -59,17 +67,37 @@ class ImageForm(forms.Form):
 
 
 class DecisionForm(forms.Form):
-    """An authorising officer's decision on the version reviewed."""
+    """An authorising officer's decision on the version reviewed: nothing chosen until the officer chooses."""
 
     content_hash = forms.RegexField(regex=r"^[0-9a-f]{64}$", widget=forms.HiddenInput)
-    decision = forms.ChoiceField(choices=[("approve", "Approve"), ("return", "Return for changes")])
-    route = forms.ChoiceField(choices=ApprovalRoute.choices, initial=ApprovalRoute.STANDARD)
+    decision = forms.ChoiceField(
+        choices=[("approve", "Approve this version"), ("return", "Return it for changes")],
+        widget=forms.RadioSelect,
+        label="Your decision",
+    )
+    route = forms.ChoiceField(
+        choices=ApprovalRoute.choices,
+        initial=ApprovalRoute.STANDARD,
+        widget=forms.RadioSelect,
+        label="Approval route",
+        help_text="Urgent: approved now by a lower rank, and lapses unless ratified.",
+    )
     comment = forms.CharField(
         required=False,
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="Required to return; for an urgent approval, the reason.",
     )
+
+    def clean(self):
+        """Every missing piece at once, before the confirmation (the service checks them again)."""
+        data = super().clean()
+        comment = (data.get("comment") or "").strip()
+        if data.get("decision") == "return" and not comment:
+            self.add_error("comment", "Say what must change.")
+        if data.get("decision") == "approve" and data.get("route") == ApprovalRoute.URGENT and not comment:
+            self.add_error("comment", "An urgent approval needs a written reason.")
+        return data
 
 
 class CommentForm(forms.Form):

@@ -7,8 +7,10 @@ app. Custody images are not history-tracked, so deleting one really deletes its 
 import datetime
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Func, Q
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from govern import validators
@@ -48,8 +50,15 @@ class Subject(models.Model):
 
     def age_on(self, day: datetime.date) -> int:
         """Age in whole years on a day."""
-        born = self.date_of_birth
-        return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+        return validators.age_on(self.date_of_birth, day)
+
+    def clean(self):
+        """A date of birth a person in custody can have (the field refuses the future and before 1900)."""
+        if isinstance(self.date_of_birth, datetime.date):
+            try:
+                validators.old_enough_to_be_arrested(self.date_of_birth, timezone.localdate())
+            except ValidationError as exc:
+                raise ValidationError({"date_of_birth": exc.messages}) from exc
 
 
 class CustodyImage(models.Model):

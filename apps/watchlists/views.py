@@ -7,12 +7,14 @@ button calls the same service the API calls, so a refused action is refused here
 import time
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from apps.audit.access import (
@@ -26,7 +28,7 @@ from apps.audit.access import (
 from apps.audit.models import Event
 from govern import policy, tables
 from govern.errors import Conflict, PreconditionFailed
-from govern.pages import form_errors, posted_revision, visible_or_404
+from govern.pages import confirmed, form_errors, posted_revision, visible_or_404
 
 from . import selectors
 from .choices import ApprovalRoute, Category, ReviewState, WatchlistState
@@ -235,27 +237,31 @@ def watchlist_review(request, pk, target, reason):
         messages.info(request, f"{watchlist.reference} is not awaiting a decision.")
         return redirect("watchlists:detail", pk=pk)
     form = DecisionForm(request.POST or None, initial={"content_hash": review.content_hash})
+    confirm = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
-            if data["decision"] == "approve":
-                watchlists.approve(
-                    request.user,
-                    watchlist,
-                    content_hash=data["content_hash"],
-                    route=data["route"],
-                    reason=data["comment"],
-                    comment=data["comment"],
-                )
-                messages.success(request, f"{watchlist.reference} approved.")
-            else:
-                watchlists.return_for_changes(request.user, watchlist, comment=data["comment"])
-                messages.success(request, f"{watchlist.reference} returned for changes.")
-            return redirect("watchlists:detail", pk=pk)
-        except ValidationError as exc:
-            form_errors(form, exc)
-        except (PermissionDenied, Conflict) as exc:
-            form.add_error(None, str(exc))
+        if confirmed(request):
+            try:
+                if data["decision"] == "approve":
+                    watchlists.approve(
+                        request.user,
+                        watchlist,
+                        content_hash=data["content_hash"],
+                        route=data["route"],
+                        reason=data["comment"],
+                        comment=data["comment"],
+                    )
+                    messages.success(request, f"{watchlist.reference} approved.")
+                else:
+                    watchlists.return_for_changes(request.user, watchlist, comment=data["comment"])
+                    messages.success(request, f"{watchlist.reference} returned for changes.")
+                return redirect("watchlists:detail", pk=pk)
+            except ValidationError as exc:
+                form_errors(form, exc)
+            except (PermissionDenied, Conflict) as exc:
+                form.add_error(None, str(exc))
+        else:
+            confirm = _decision_confirmation(watchlist, review, data)
     review = selectors.review(request.user, review, reason)
     labels = dict(Category.choices)
     entries = [
@@ -268,12 +274,41 @@ def watchlist_review(request, pk, target, reason):
         "entries": entries,
         "changes": watchlists.changes_since_approval(watchlist, review.snapshot),
         "form": form,
+        "confirm": confirm,
         "reason": reason,
         "may_decide": policy.may(request.user, "watchlists.approve_watchlist_urgently", watchlist)
         or policy.may(request.user, "watchlists.return_watchlist", watchlist),
         "refusal": policy.refusal(request.user, "watchlists.approve_watchlist", watchlist),
     }
     return render(request, "watchlists/review.html", context)
+
+
+def _decision_confirmation(watchlist, review, data) -> dict:
+    """What the decision will do, said before it is done; the confirmation re-posts the hash reviewed."""
+    version = f"{watchlist.reference} version {review.version} (content hash {review.content_hash[:12]}…)"
+    fields = [(name, data[name]) for name in ("content_hash", "decision", "route", "comment")]
+    if data["decision"] == "return":
+        return {
+            "title": f"Return {version} for changes",
+            "what": [
+                "It goes back to its compiler as returned, with your comment; no deployment may use it.",
+                "Once changed, it comes back to this queue as a new version.",
+            ],
+            "fields": fields,
+            "button": "Confirm: return for changes",
+            "warning": True,
+        }
+    what = [
+        f"It comes into force for its period, {timezone.localtime(watchlist.intended_start):%Y-%m-%d %H:%M} to "
+        f"{timezone.localtime(watchlist.intended_end):%Y-%m-%d %H:%M}, and a deployment may be authorised with it.",
+        "Your approval is bound to this exact content: any later change needs a new approval.",
+    ]
+    if data["route"] == ApprovalRoute.URGENT:
+        what.append(
+            f"By the urgent route it lapses unless an officer of the full rank ratifies it within "
+            f"{settings.URGENT_RATIFICATION_HOURS} hours (an officer of the full rank needs no ratification)."
+        )
+    return {"title": f"Approve {version}", "what": what, "fields": fields, "button": "Confirm: approve"}
 
 
 @login_required

@@ -243,6 +243,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.forms",  # its widget templates, for the project-wide form renderer below
     "rest_framework",
     "django_filters",
     "django_tables2",
@@ -288,6 +289,9 @@ AUTHENTICATION_BACKENDS = ["apps.accounts.backends.LockoutModelBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# Every form renders GOV.UK Frontend field groups from govern/templates/forms/ (govern/form_rendering.py).
+FORM_RENDERER = "govern.form_rendering.GovernFormRenderer"
 
 TEMPLATES = [
     {

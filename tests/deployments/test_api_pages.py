@@ -3,6 +3,7 @@
 import csv
 import datetime
 import io
+import re
 
 import pytest
 from django.urls import reverse
@@ -77,8 +78,43 @@ def test_the_deployment_page_shows_each_gate_condition(approvers, client, planne
     page = client.get(reverse("deployments:detail", args=[planned.pk])).content.decode()
     assert 'data-condition="authorisation"' in page and "Not authorised." in page
     assert 'data-condition="public_notice"' in page and 'id="authorise"' in page
-    client.post(reverse("deployments:act", args=[planned.pk, "authorise"]), {"revision": str(planned.revision)})
+    url = reverse("deployments:act", args=[planned.pk, "authorise"])
+    client.post(url, {"revision": str(planned.revision), "confirmed": "yes"})
     assert Deployment.objects.get(pk=planned.pk).state == DeploymentState.AUTHORISED
+
+
+def test_authorising_on_the_page_says_what_will_happen_first_and_a_stale_confirmation_is_refused(
+    actors, approvers, client, planned
+):
+    client.force_login(approvers.superintendent)
+    url = reverse("deployments:act", args=[planned.pk, "authorise"])
+    asked = client.post(url, {"revision": "1"})
+    page = asked.content.decode()
+    assert asked.status_code == 200 and 'id="confirm"' in page and "Authorise " + planned.reference in page
+    assert 'name="revision" value="1"' in page and 'name="confirmed" value="yes"' in page
+    assert Deployment.objects.get(pk=planned.pk).state == DeploymentState.PLANNED  # nothing done yet
+    services.update_plan(actors.officer, planned, threshold="0.650", reason="tighter threshold")
+    client.post(url, {"revision": "1", "confirmed": "yes"})  # confirmed, but for the revision shown before
+    assert Deployment.objects.get(pk=planned.pk).state == DeploymentState.PLANNED
+    client.post(url, {"revision": "2", "confirmed": "yes"})
+    assert Deployment.objects.get(pk=planned.pk).state == DeploymentState.AUTHORISED
+
+
+def test_cancelling_on_the_page_is_confirmed_first(approvers, client, planned):
+    client.force_login(approvers.superintendent)
+    url = reverse("deployments:act", args=[planned.pk, "cancel"])
+    asked = client.post(url, {"reason": "The event was called off."})
+    assert asked.status_code == 200 and "Confirm: cancel the deployment" in asked.content.decode()
+    assert Deployment.objects.get(pk=planned.pk).state == DeploymentState.PLANNED
+    client.post(url, {"reason": "The event was called off.", "confirmed": "yes"})
+    assert Deployment.objects.get(pk=planned.pk).state == DeploymentState.CANCELLED
+
+
+def test_the_deployment_page_has_no_id_twice(approvers, client, planned):
+    client.force_login(approvers.superintendent)
+    page = client.get(reverse("deployments:detail", args=[planned.pk])).content.decode()
+    ids = re.findall(r'\sid="([^"]+)"', page)
+    assert ids and len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
 
 
 def test_the_schedule_page_shows_week_and_month(actors, client, planned):

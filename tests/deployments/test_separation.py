@@ -84,11 +84,11 @@ def test_the_page_sends_the_revision_it_showed(client, actors, approvers, planne
     page = client.get(f"/deployments/{planned.pk}/").content.decode()
     assert 'name="revision" value="1"' in page
     services.update_plan(actors.officer, planned, threshold="0.650", reason="tighter threshold")
-    client.post(f"/deployments/{planned.pk}/authorise/", {"revision": "1"})
+    client.post(f"/deployments/{planned.pk}/authorise/", {"revision": "1", "confirmed": "yes"})
     assert Deployment.objects.get(pk=planned.pk).state == DeploymentState.PLANNED
     shown = client.get(f"/deployments/{planned.pk}/").content.decode()
     assert "threshold changed" in shown
-    client.post(f"/deployments/{planned.pk}/authorise/", {"revision": "2"})
+    client.post(f"/deployments/{planned.pk}/authorise/", {"revision": "2", "confirmed": "yes"})
     assert Deployment.objects.get(pk=planned.pk).state == DeploymentState.AUTHORISED
 
 

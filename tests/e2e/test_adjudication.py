@@ -28,6 +28,7 @@ def test_officer_adjudicates_an_alert(transactional_db, live_server, browser, li
     page.fill("form.judge input[name=reason]", "Same face shape, scar and ears; spoke to the operator")
     page.select_option("form.judge select[name=perceived_sex]", "female")
     page.click("form.judge button.confirm")
+    page.click("#confirm")  # the confirmation step says what the judgement does
     assert page.locator("article.alert").get_attribute("data-state") == "confirmed"
     page.click("button.engage")
     # The stop record: the outcome, how identity was checked, how long it took, and the person as perceived.

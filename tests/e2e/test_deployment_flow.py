@@ -77,6 +77,7 @@ def test_plan_authorise_live_completed_public(live_server, browser, world, scree
     page.fill("#id_address", "Oxford Street, London W1")
     page.fill("#id_latitude", "51.5152")
     page.fill("#id_longitude", "-0.1418")
+    page.fill("#id_postcode", "W1B 3AG")
     page.select_option("#id_location_type", "crime_hotspot")
     page.fill("#id_grounds", "Robbery hotspot: 41 robberies in 28 days around the station exits.")
     page.fill("#id_start", start.strftime("%Y-%m-%dT%H:%M"))
@@ -93,19 +94,19 @@ def test_plan_authorise_live_completed_public(live_server, browser, world, scree
     assert "Not authorised." in page.locator("ul.gate").inner_text()
     assert page.locator("#no-watchlist").is_visible()  # planned a day ahead: the list is compiled later
     # A backdated notice is refused; recorded now, a day before the start, it is in time.
-    page.fill("#notice-form #id_published_at", "0001-01-01T00:00")
-    page.fill("#notice-form #id_reference", "Force website and local press, 20 Nov")
+    page.fill("#notice_published_at", "0001-01-01T00:00")
+    page.fill("#notice_reference", "Force website and local press, 20 Nov")
     page.click("#notice-form button")
     assert "predate the plan" in page.locator("ul.messages").inner_text()
-    page.fill("#notice-form #id_published_at", "")
-    page.fill("#notice-form #id_reference", "Force website and local press, 20 Nov")
+    page.fill("#notice_published_at", "")
+    page.fill("#notice_reference", "Force website and local press, 20 Nov")
     page.click("#notice-form button")
-    page.select_option("#watchlist-form #id_watchlist", label="WL-2026-0001 v1 (Approved)")
-    page.fill("#watchlist-form #id_reason", "The list was compiled and approved.")
+    page.select_option("#watchlist_watchlist", label="WL-2026-0001 v1 (Approved)")
+    page.fill("#watchlist_reason", "The list was compiled and approved.")
     page.click("#watchlist-form button")
-    page.check("#checklist-form #id_signage_up")
-    page.check("#checklist-form #id_leaflets_available")
-    page.check("#checklist-form #id_briefing_done")
+    page.check("#checklist_signage_up")
+    page.check("#checklist_leaflets_available")
+    page.check("#checklist_briefing_done")
     page.click("#checklist-form button")
     page.click("text=Sign out")
 
@@ -113,6 +114,7 @@ def test_plan_authorise_live_completed_public(live_server, browser, world, scree
     page.click("text=Authorisation queue")
     page.click("#authorisation-queue a")
     page.click("#authorise")
+    page.click("#confirm")  # the confirmation says what authorising does, at the revision shown
     assert page.locator("#state").inner_text() == "Authorised"
     page.screenshot(path=str(screenshots / "deployment-authorised.png"), full_page=True)
 

@@ -66,7 +66,7 @@ def test_a_right_to_ask_case_from_contact_to_a_signed_disclosure(live_server, br
     _click(page, "#forum-link")
     page.select_option("#forum-form select[name=forum]", "multi_agency")
     page.fill("#forum-form textarea[name=attendees]", "DS Cole (police)\nChildren's services\nProbation")
-    page.select_option("#forum-form select[name=decision]", "disclose")
+    page.check("#forum-form input[name=decision][value=disclose]")
     page.fill("#forum-form textarea[name=rationale]", "Presumption to disclose; necessary and proportionate.")
     page.check("#forum-form input[name=necessary_and_proportionate]")
     _submit(page, "#forum-form")
@@ -111,6 +111,7 @@ def test_an_officer_of_the_unit_opens_a_case_from_an_alert(
     assert page.locator("button.open-disclosure-case").count() == 0  # not before a human judged the alert
     page.fill("form.judge input[name=reason]", "Same face shape, scar and ears; spoke to the operator")
     _click(page, "form.judge button.confirm")
+    _click(page, "#confirm")  # the confirmation step says what the judgement does
     _click(page, "button.open-disclosure-case")
     page.fill("#id_reason", "Right to be told after an LFR alert")
     _click(page, "main button[type=submit]")

@@ -66,8 +66,9 @@ def test_compiler_submits_and_a_superintendent_approves(live_server, browser, pe
     assert "Added: EXAMPLE, Adam" in page.locator("ul.changes").inner_text()
     page.wait_for_function("document.querySelector('article.entry img').naturalWidth > 0")  # the image is shown
     page.screenshot(path=str(screenshots / "watchlist-review.png"), full_page=True)
-    page.select_option("#id_decision", "approve")
+    page.check("#id_decision_0")  # approve: nothing is chosen until the commander chooses
     page.click("#decide")
+    page.click("#confirm")  # the confirmation says what approving does, and carries the hash reviewed
     assert page.locator("#state").inner_text() == "Approved"
     watchlist.refresh_from_db()
     assert watchlist.state == WatchlistState.APPROVED and watchlist.approved_by.username == "supt"

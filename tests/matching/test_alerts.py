@@ -177,6 +177,21 @@ def test_a_nul_or_a_line_break_in_an_adjudication_reason_is_refused_not_a_500(ac
         alert_handling.adjudicate(actors.officer, alert, match=False, reason="Different\nperson")
 
 
+def test_a_judgement_on_the_page_says_what_it_will_do_before_it_is_done(actors, client, alert):
+    client.force_login(actors.officer)
+    url = f"/matching/alerts/{alert.pk}/judge/"
+    body = {"match": "no", "reason": "Different ears and jaw", "perceived_sex": "female"}
+    asked = client.post(url, body)
+    page = asked.content.decode()
+    assert asked.status_code == 200 and f"Judge alert {alert.pk} a false alert" in page and 'id="confirm"' in page
+    assert 'name="perceived_sex" value="female"' in page and 'name="confirmed" value="yes"' in page
+    assert Alert.objects.get(pk=alert.pk).state == "pending"  # nothing done yet
+    assert client.post(url, {**body, "confirmed": "yes"}).status_code == 302
+    assert Alert.objects.get(pk=alert.pk).state == "false"
+    again = client.post(url, {**body, "match": "yes", "confirmed": "yes"}, follow=True)  # a stale second judgement
+    assert "already judged" in again.content.decode() and Alert.objects.get(pk=alert.pk).state == "false"
+
+
 def test_a_nul_in_an_image_reason_is_a_400(actors, client, alert):
     client.force_login(actors.officer)
     response = client.get(f"/matching/alerts/{alert.pk}/probe.jpg", {"reason": "looking\x00"})

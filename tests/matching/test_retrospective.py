@@ -241,3 +241,21 @@ def test_a_still_is_scaled_down_before_detection(actors, gallery_with_a_face, as
     request = retrospective.submit(actors.officer, [_jpeg(large)], incident_reference="CAD 9", crime_type="Robbery")
     retrospective.run_search(request.pk)
     assert seen and max(max(size) for size in seen) <= 512
+
+
+def test_a_search_whose_every_still_was_refused_says_so(actors, client, gallery_with_a_face, two_faces):
+    blank = _jpeg(Image.new("RGB", (640, 480), (90, 90, 90)))
+    request = retrospective.submit(actors.officer, [blank, two_faces], incident_reference="CAD 2/2", crime_type="Theft")
+    done = retrospective.run_search(request.pk)
+    assert done.all_refused and done.status_label == "Every still was refused: no candidates to review"
+    client.force_login(actors.officer)
+    page = client.get(f"/matching/searches/{request.pk}/").content.decode()
+    assert "Every still was refused" in page and 'id="all-refused"' in page
+    assert "Candidates ready for review" not in page and 'id="review-link"' not in page
+
+
+def test_a_search_with_one_still_searched_is_ready_for_review(actors, gallery_with_a_face, astronaut):
+    blank = _jpeg(Image.new("RGB", (640, 480), (90, 90, 90)))
+    request = retrospective.submit(actors.officer, [blank, astronaut], incident_reference="CAD 3/3", crime_type="Theft")
+    done = retrospective.run_search(request.pk)
+    assert not done.all_refused and done.status_label == "Candidates ready for review"

@@ -145,7 +145,7 @@ def test_the_stop_is_recorded_on_the_api(actors, api, alert):
 def test_the_stop_is_recorded_on_the_page(actors, client, alert):
     client.force_login(actors.officer)
     act = lambda name, data: client.post(reverse("matching:alert-act", args=[alert.pk, name]), data)  # noqa: E731
-    act("judge", {"match": "yes", "reason": REASON, "perceived_age": "18_24"})
+    act("judge", {"match": "yes", "reason": REASON, "perceived_age": "18_24", "confirmed": "yes"})
     act("engage", {"perceived_ethnicity": "mixed"})
     typed = act("outcome", {"outcome": "other_action", "identity_check": "database", "stop_minutes": "ten"})
     assert typed.status_code == 302

@@ -183,7 +183,13 @@ def test_with_redis_stopped_the_web_serves_and_the_queued_work_runs_once_it_is_b
     approval, approval_took = _timed(
         lambda: commander.post(
             f"/watchlists/{watchlist.pk}/review/?reason=Approving%20for%20the%20deployment",
-            {"content_hash": review.content_hash, "decision": "approve", "route": "standard", "comment": "Approved."},
+            {
+                "content_hash": review.content_hash,
+                "decision": "approve",
+                "route": "standard",
+                "comment": "Approved.",
+                "confirmed": "yes",
+            },
         )
     )
     search, search_took = _timed(

@@ -443,6 +443,7 @@ def _bodies(world) -> dict:
             "content_hash": world.review.content_hash,
             "route": "standard",
             "comment": "Proportionate: every entry has a warrant.",
+            "confirmed": "yes",  # the confirmation step: the decision itself
         },
         ("POST", "/watchlists/{pk}/ratify/"): {"comment": "Ratified"},
         ("POST", "/watchlists/subjects/"): {"q": "Sample"},  # the reason is the matrix's, as a header
@@ -488,8 +489,12 @@ def _bodies(world) -> dict:
         },
         ("POST", "/deployments/{pk}/team/"): {"team": [officer.pk, world.users[OTHER_UNIT].pk], "reason": "New shift"},
         ("POST", "/deployments/{pk}/suspend/"): {"reason": "The crowd is too dense to deploy safely."},
-        ("POST", "/deployments/{pk}/cancel/"): {"reason": "The event was called off."},
-        ("POST", "/matching/alerts/{pk}/judge/"): {"match": "yes", "reason": "Same face, scar and ears"},
+        ("POST", "/deployments/{pk}/cancel/"): {"reason": "The event was called off.", "confirmed": "yes"},
+        ("POST", "/matching/alerts/{pk}/judge/"): {
+            "match": "yes",
+            "reason": "Same face, scar and ears",
+            "confirmed": "yes",
+        },
         ("POST", "/matching/alerts/{pk}/outcome/"): {
             "outcome": "arrest",
             "identity_check": "fingerprint",

@@ -90,18 +90,21 @@ def upload_image(
 ) -> CustodyImage:
     """Validate an image by its content, encrypt it and add it to the subject's images."""
     policy.require(actor, "watchlists.add_custodyimage")
+    errors: dict = {}  # every problem at once
     try:
         checked = uploads.validate_image(data)
     except uploads.ImageRejected as exc:
-        raise ValidationError({"image": str(exc)}) from exc
+        errors["image"] = [str(exc)]
     if legal_basis not in LegalBasis.values:
-        raise ValidationError({"legal_basis": f"Choose one of: {', '.join(LegalBasis.values)}."})
+        errors["legal_basis"] = [f"Choose one of: {', '.join(LegalBasis.values)}."]
     if legal_basis == LegalBasis.OTHER_LAWFUL and not legal_basis_note.strip():
-        raise ValidationError({"legal_basis_note": "State the lawful basis for holding this image."})
+        errors["legal_basis_note"] = ["State the lawful basis for holding this image."]
     if not source_system.strip():
-        raise ValidationError({"source_system": "Record where the image came from."})
+        errors["source_system"] = ["Record where the image came from."]
     if captured_on > timezone.localdate():
-        raise ValidationError({"captured_on": "The capture date is in the future."})
+        errors["captured_on"] = ["The capture date is in the future."]
+    if errors:
+        raise ValidationError(errors)
     image = CustodyImage(
         subject=subject,
         captured_on=captured_on,

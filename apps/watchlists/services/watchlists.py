@@ -72,11 +72,15 @@ def create_watchlist(
     """Start a draft watchlist for one deployment's purpose."""
     policy.require(actor, "watchlists.add_watchlist")
     now = records.moment(now)
+    errors: dict = {}
     if not purpose or not purpose.strip():
-        raise ValidationError({"purpose": "State the purpose of the deployment this list is for."})
+        errors["purpose"] = ["State the purpose of the deployment this list is for."]
     if intended_end <= intended_start:
-        raise ValidationError({"intended_end": "The end must be after the start."})
-    _compile_window(intended_start, intended_end, now)
+        errors["intended_end"] = ["The end must be after the start."]
+    else:
+        records.gather(errors, lambda: _compile_window(intended_start, intended_end, now))
+    if errors:
+        raise ValidationError(errors)
     watchlist = Watchlist(
         reference=reference or records.next_reference(Watchlist, "WL", now),
         purpose=purpose.strip(),
