@@ -329,8 +329,8 @@ def asset_register(request):
 @require_POST
 def asset_retire(request, pk):
     """Retire a van or camera, with the reason (the same service as the API)."""
+    policy.require(request.user, "deployments.retire_asset")  # before the lookup: no object refuses a role alike
     asset = visible_or_404(request.user, Asset.objects.all(), pk)
-    policy.require(request.user, "deployments.retire_asset")
     form = RetireForm(request.POST)
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
     perform(request, lambda: services.retire_asset(request.user, asset, reason=reason), success=f"{asset} retired.")
@@ -373,7 +373,7 @@ def document_register(request):
 @require_POST
 def document_approve(request, pk):
     """Approve a document version: an authorising officer who did not record it."""
+    policy.require(request.user, "deployments.approve_policydocument")  # before the lookup, as above
     document = visible_or_404(request.user, PolicyDocument.objects.all(), pk)
-    policy.require(request.user, "deployments.approve_policydocument")
     perform(request, lambda: services.approve_document(request.user, document), success=f"{document} approved.")
     return redirect("deployments:documents")

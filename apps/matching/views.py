@@ -394,8 +394,8 @@ class CloseSearchForm(forms.Form):
 @require_POST
 def search_close(request, pk):
     """Close a search from its page, with the reason: the same service as the API's close action."""
+    policy.require(request.user, "matching.close_searchrequest")  # before the lookup: no object refuses a role alike
     found = visible_or_404(request.user, SearchRequest.objects.all(), pk)
-    policy.require(request.user, "matching.close_searchrequest")
     form = CloseSearchForm(request.POST)
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
     perform(
@@ -418,8 +418,10 @@ class RevokeCredentialForm(forms.Form):
 def asset_credentials(request, pk):
     """A van's or camera's credentials (who issued each, when, revoked or not; never a secret), and a button that
     issues a new one: its secret is shown in this one answer, never stored, never shown again."""
-    asset = visible_or_404(request.user, Asset.objects.all(), pk)
     policy.require(request.user, "matching.view_cameracredential")
+    if request.method == "POST":
+        policy.require(request.user, "matching.add_cameracredential")  # before the lookup, as above
+    asset = visible_or_404(request.user, Asset.objects.all(), pk)
     secret = None
     if request.method == "POST":
         policy.require(request.user, "matching.add_cameracredential")
@@ -446,8 +448,8 @@ def asset_credentials(request, pk):
 @require_POST
 def credential_revoke(request, pk):
     """Revoke one camera credential, with the reason."""
+    policy.require(request.user, "matching.revoke_cameracredential")  # before the lookup, as above
     credential = visible_or_404(request.user, CameraCredential.objects.select_related("asset"), pk)
-    policy.require(request.user, "matching.revoke_cameracredential")
     form = RevokeCredentialForm(request.POST)
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
     perform(

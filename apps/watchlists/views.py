@@ -477,6 +477,7 @@ def image_upload(request, pk):
 
 def _editable_entry(request, pk) -> Entry:
     """An entry the user sees (another compiler's draft is not there for them), on a list they may change."""
+    policy.require(request.user, "watchlists.change_watchlist")  # the role, before the lookup, then the list
     entry = visible_or_404(request.user, Entry.objects.select_related("watchlist", "subject", "image"), pk)
     policy.require(request.user, "watchlists.change_watchlist", entry.watchlist)
     return entry
