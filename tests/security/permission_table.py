@@ -219,9 +219,11 @@ TABLE: dict[str, Access] = {
     "/deployments/{pk}/": page(DEPLOYMENT_READERS),
     **_acts(
         "/deployments/{{pk}}/{act}/",
-        ["authorise", "exempt", "go-live", "suspend", "resume", "cancel"],
+        ["authorise", "exempt", "suspend", "resume", "cancel"],
         button({COMMANDER}),
     ),
+    # Officers run deployments on site: an officer of another team is told on the page that it is not theirs.
+    **_acts("/deployments/{{pk}}/{act}/", ["go-live", "end-early"], button(ON_SITE)),
     "/deployments/{pk}/notice/": button(PLAN_EDITORS),
     "/deployments/{pk}/checklist/": button(ON_SITE),
     "/deployments/{pk}/team/": button(PLAN_EDITORS),  # another planner is told on the page that it is not theirs
@@ -237,8 +239,14 @@ TABLE: dict[str, Access] = {
     "/api/deployments/deployments/{pk}/": api(DEPLOYMENT_READERS, patch=TEAM),
     **_acts(
         "/api/deployments/deployments/{{pk}}/{act}/",
-        ["authorise", "cancel", "exempt-notice", "go-live", "resume", "suspend"],
+        ["authorise", "cancel", "exempt-notice", "resume", "suspend"],
         api_action({COMMANDER}, gate=DEPLOYMENT_READERS),
+    ),
+    # The deployment's team (the officer) or a commander starts and ends it (issue 23).
+    **_acts(
+        "/api/deployments/deployments/{{pk}}/{act}/",
+        ["go-live", "end-early"],
+        api_action({OFFICER, COMMANDER}, gate=DEPLOYMENT_READERS),
     ),
     "/api/deployments/deployments/{pk}/checklist/": api_action(TEAM, gate=DEPLOYMENT_READERS),
     "/api/deployments/deployments/{pk}/notice/": api_action(TEAM, gate=DEPLOYMENT_READERS),

@@ -459,6 +459,7 @@ def _bodies(world) -> dict:
         ("POST", "/deployments/{pk}/team/"): {"team": [officer.pk, world.users[OTHER_UNIT].pk], "reason": "New shift"},
         ("POST", "/deployments/{pk}/suspend/"): {"reason": "The crowd is too dense to deploy safely."},
         ("POST", "/deployments/{pk}/cancel/"): {"reason": "The event was called off."},
+        ("POST", "/deployments/{pk}/end-early/"): {"reason": "The wanted man was arrested: no need to go on."},
         ("POST", "/matching/alerts/{pk}/judge/"): {"match": "yes", "reason": "Same face, scar and ears"},
         ("POST", "/matching/alerts/{pk}/outcome/"): {
             "outcome": "arrest",
@@ -541,6 +542,9 @@ def _bodies(world) -> dict:
         ("POST", "/api/deployments/deployments/"): _plan(world, local=False),
         ("PATCH", "/api/deployments/deployments/{pk}/"): {"reason": "Better grounds", "grounds": "Robbery hotspot."},
         ("POST", "/api/deployments/deployments/{pk}/cancel/"): {"reason": "The event was called off."},
+        ("POST", "/api/deployments/deployments/{pk}/end-early/"): {
+            "reason": "The wanted man was arrested: no need to go on."
+        },
         ("POST", "/api/deployments/deployments/{pk}/checklist/"): {"signage_up": True},
         ("POST", "/api/deployments/deployments/{pk}/exempt-notice/"): {"reason": LONG_REASON},
         ("POST", "/api/deployments/deployments/{pk}/notice/"): {
