@@ -218,7 +218,7 @@ def search(request, pk):
     found = visible_or_404(request.user, SearchRequest.objects.all(), pk)
     context = {
         "search": found,
-        "refused": found.probes.filter(state="refused"),
+        "refused": found.probes.exclude(refusal=""),  # still refused after closure, when it shows as deleted
         "may_review": policy.may(request.user, "matching.view_probe"),
         "running": found.state in ("queued", "running"),
     }

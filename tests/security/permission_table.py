@@ -265,6 +265,9 @@ TABLE: dict[str, Access] = {
     ),
     "/api/matching/capture/": _access(POST={CAMERA}, OPTIONS=ANYONE | {CAMERA}),
     "/api/matching/capture/crops/": _access(POST={CAMERA}, OPTIONS=ANYONE | {CAMERA}),
+    # A deployment's frames: counts only, open as the deployment is (issue 23).
+    "/api/matching/captures/": api(DEPLOYMENT_READERS),
+    "/api/matching/captures/{pk}/": api(DEPLOYMENT_READERS),
     "/api/matching/alerts/": consulting("alerts", api(ALERT_READERS)),  # the other unit's officer: an empty list
     "/api/matching/alerts/{pk}/": consulting(
         "alert", _access(hidden={OTHER_UNIT}, GET=TEAM_ALERTS, HEAD=TEAM_ALERTS, OPTIONS=ALERT_READERS)

@@ -96,6 +96,7 @@ TARGETS = {
     "/api/deployments/documents/": "document",
     "/api/deployments/deployments/": "live",
     "/api/matching/alerts/": "alert",
+    "/api/matching/captures/": "capture",
     "/api/matching/searches/": "search",
     "/api/matching/probes/": "probe",
     "/api/disclosures/cases/": "case",
@@ -214,7 +215,8 @@ def _build_world(now) -> World:
     assert enrolment.enrol_watchlist(listed.pk, listed.approved_hash).enrolled == 1
     live = plan_deployment(officer, listed, assets=[van], documents=documents, team=[officer], now=now - EARLIER)
     go_live(live, commander, officer, now)
-    alert = live_capture.capture_frame(van, astronaut).alerts[0]
+    captured = live_capture.capture_frame(van, astronaut)
+    alert = captured.alerts[0]
     world.camera = f"Camera {live_capture.issue_credential(commander, van)}"
 
     # Yesterday's deployment, run with the same van at another place and completed: the public report names it.
@@ -300,6 +302,7 @@ def _build_world(now) -> World:
         "documents": [d.pk for d in documents],
         "van": van.pk,
         "alert": alert,
+        "capture": captured.capture_id,
         "search": search.pk,
         "probe": search.probes.get().pk,
         "case": case.pk,

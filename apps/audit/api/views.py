@@ -1,6 +1,6 @@
 """The read-only audit log API: events, checkpoints, proofs and the public key."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, permissions
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -10,9 +10,9 @@ from govern.api.permissions import PolicyPermission
 from govern.api.viewsets import RestrictedReadOnlyViewSet, StrictQueryMixin
 
 from .. import proofs, signing, verifier
-from ..filtersets import EventFilterSet
 from ..models import Checkpoint, Event
 from . import serializers
+from .filtersets import EventApiFilterSet
 
 
 def _proof_or_400(fn, *args):
@@ -22,18 +22,24 @@ def _proof_or_400(fn, *args):
         raise exceptions.ValidationError({"detail": str(exc)}) from exc
 
 
+# The log's positions are whole numbers, in the path as in the bodies.
+SEQ = OpenApiParameter("seq", int, OpenApiParameter.PATH, description="The event's position in the log, from 0.")
+TREE_SIZE = OpenApiParameter("tree_size", int, OpenApiParameter.PATH, description="The checkpoint's tree size.")
+
+
+@extend_schema_view(retrieve=extend_schema(parameters=[SEQ]))
 class EventViewSet(RestrictedReadOnlyViewSet):
     """Audit events, oldest first; privacy officers and oversight see all, administrators account events."""
 
     queryset = Event.objects.all()
     serializer_class = serializers.EventSerializer
-    filterset_class = EventFilterSet
+    filterset_class = EventApiFilterSet
     lookup_field = "seq"
     lookup_value_regex = r"\d+"
     extra_query_parameters = frozenset({"tree_size"})
 
     @extend_schema(
-        parameters=[OpenApiParameter("tree_size", int, description="Defaults to the latest checkpoint's size.")],
+        parameters=[SEQ, OpenApiParameter("tree_size", int, description="Defaults to the latest checkpoint's size.")],
         responses=serializers.InclusionProofSerializer,
     )
     @action(detail=True, methods=["get"])
@@ -46,6 +52,7 @@ class EventViewSet(RestrictedReadOnlyViewSet):
         return Response(serializers.InclusionProofSerializer(proof).data)
 
 
+@extend_schema_view(retrieve=extend_schema(parameters=[TREE_SIZE]))
 class CheckpointViewSet(RestrictedReadOnlyViewSet):
     """Signed checkpoints, by tree size."""
 

@@ -181,14 +181,14 @@ class DeploymentViewSet(RevisionMixin, mixins.ListModelMixin, mixins.RetrieveMod
         body.is_valid(raise_exception=True)
         return self._respond(services.cancel(request.user, self.get_object(), **body.validated_data))
 
-    @extend_schema(responses=serializers.OutcomeSerializer)
+    @extend_schema(responses=serializers.DeploymentFiguresSerializer)
     @action(detail=True, methods=["get"])
     def outcome(self, request, pk=None):
         """The deployment's published figures, counted from the capture ledger and the judged alerts; nobody types
         them (engagements, arrests and other outcomes are recorded on each alert)."""
         deployment = self.get_object()
         outcome = getattr(deployment, "figures", None)
-        return Response(serializers.OutcomeSerializer(outcome).data if outcome else {})
+        return Response(serializers.DeploymentFiguresSerializer(outcome).data if outcome else {})
 
 
 class PublishedDeploymentsView(StrictQueryMixin, APIView):
