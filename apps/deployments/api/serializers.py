@@ -142,6 +142,8 @@ class DeploymentSerializer(serializers.ModelSerializer):
 class DeploymentUpdateSerializer(serializers.Serializer):
     """A change to a plan, with the reason."""
 
+    validated_whole = True  # the PATCH body is validated as it is: the reason is required (govern.api.schema)
+
     reason = serializers.CharField(max_length=2000)
     location_name = serializers.CharField(required=False, max_length=200)
     address = serializers.CharField(required=False, max_length=300)
