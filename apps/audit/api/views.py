@@ -1,5 +1,7 @@
 """The read-only audit log API: events, checkpoints, proofs and the public key."""
 
+from django.core.cache import cache
+from django.db import connection
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, permissions
 from rest_framework.decorators import action
@@ -52,6 +54,9 @@ class EventViewSet(RestrictedReadOnlyViewSet):
         return Response(serializers.InclusionProofSerializer(proof).data)
 
 
+CHECKPOINT_CACHE_SECONDS = 600  # a page no longer asked for leaves the cache; never needed for freshness
+
+
 @extend_schema_view(retrieve=extend_schema(parameters=[TREE_SIZE]))
 class CheckpointViewSet(RestrictedReadOnlyViewSet):
     """Signed checkpoints, by tree size."""
@@ -60,6 +65,19 @@ class CheckpointViewSet(RestrictedReadOnlyViewSet):
     serializer_class = serializers.CheckpointSerializer
     lookup_field = "tree_size"
     lookup_value_regex = r"\d+"
+
+    def list(self, request, *args, **kwargs):
+        """Signed checkpoints, a page at a time. Checkpoints are only ever added (the database refuses a change), so
+        the newest one's id says what every page holds: a page is served from the cache until another is signed."""
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT max(id) FROM audit_checkpoint")
+            (newest,) = cursor.fetchone()
+        key = f"govern:checkpoints:{newest}:{request.build_absolute_uri()}"
+        page = cache.get(key)
+        if page is None:
+            page = super().list(request, *args, **kwargs).data
+            cache.set(key, page, CHECKPOINT_CACHE_SECONDS)
+        return Response(page)
 
     @action(detail=False, methods=["get"])
     def latest(self, request):
