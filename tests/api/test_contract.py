@@ -4,7 +4,8 @@ For every operation of /api/schema/:
 
 - a documented request body is the one the server reads: the body built from the schema alone (its required fields,
   each with a value of its documented type) is never refused for a field the schema does not ask for, nor for
-  leaving out one it does not mark required (an operation documented with no body is sent none);
+  leaving out one it does not mark required; every body documents its fields; an operation documented with no body
+  needs none;
 - a list answers as documented: every list either documents `limit` and `offset` and honours them, or is one of the
   few documented as unpaged;
 - every status code the server answers is one the operation documents, 503 included.
@@ -215,6 +216,31 @@ def test_a_body_built_from_the_schema_is_the_body_the_server_reads(schema, world
                 problems.append(f"{method.upper()} {path}: refused for {field!r}, which the schema does not document")
             elif any(REQUIRED in str(error) for error in errors) and field not in documented.get("required", []):
                 problems.append(f"{method.upper()} {path}: requires {field!r}, which the schema does not mark required")
+    assert not problems, "\n".join(problems)
+
+
+def test_every_body_is_typed(schema):
+    # A free-form object tells an integrator nothing: the search and crops bodies were documented so.
+    problems = []
+    for path, method, operation in _operations(schema):
+        for media_type, content in (operation.get("requestBody") or {}).get("content", {}).items():
+            body = _resolve(schema, content["schema"])
+            if body.get("format") != "binary" and not body.get("properties"):
+                problems.append(f"{method.upper()} {path} ({media_type}): the body has no documented fields")
+    assert not problems, "\n".join(problems)
+
+
+def test_an_operation_documented_without_a_body_needs_none(schema, world):
+    # The close reason was read from a body the schema did not document: sent none, the server said it was blank.
+    problems = []
+    for path, method, operation in _operations(schema):
+        if method not in ("post", "patch", "put", "delete") or operation.get("requestBody"):
+            continue
+        response = _answer(path, method, operation, world, {}, "application/json")
+        if response is not None and response.status_code == 400:
+            said = str(response.json())
+            if any(word in said for word in ("required", "blank", "may not be null")):
+                problems.append(f"{method.upper()} {path}: documents no body, yet asked for one: {said[:120]}")
     assert not problems, "\n".join(problems)
 
 

@@ -118,7 +118,9 @@ def test_audit_events_filter_by_deployment(actors, ledgered, api, planned):
     others = client.get("/api/audit/events/", {"deployment": planned.pk, "limit": 500}).json()
     assert {event["action"] for event in others["results"]} == {"deployment.plan"}
     assert mine["count"] + others["count"] < Event.objects.count()
-    assert client.get("/api/audit/events/", {"deployment": "x"}).status_code == 400
+    for wrong in ("x", "1.5", "0"):
+        assert client.get("/api/audit/events/", {"deployment": wrong}).status_code == 400, wrong
+        assert client.get("/api/matching/captures/", {"deployment": wrong}).status_code == 400, wrong
 
 
 def test_a_deployments_captures_are_listed_without_biometrics(actors, ledgered, api, make_user):

@@ -2,8 +2,9 @@
 
 from collections.abc import Callable
 
-import django_filters
 from django.db.models import Q
+
+from govern.api.filters import IntegerFilter
 
 from ..filtersets import EventFilterSet
 
@@ -22,9 +23,7 @@ def add_deployment_records(records: Callable[[int], Q]) -> Callable[[int], Q]:
 class EventApiFilterSet(EventFilterSet):
     """The log's filters, and a deployment's events: its own, and those of its alerts and frames."""
 
-    deployment = django_filters.NumberFilter(
-        method="for_deployment", min_value=1, max_value=2**63 - 1, label="Deployment id"
-    )
+    deployment = IntegerFilter(method="for_deployment", min_value=1, max_value=2**63 - 1, label="Deployment id")
 
     class Meta(EventFilterSet.Meta):
         fields = [*EventFilterSet.Meta.fields, "deployment"]

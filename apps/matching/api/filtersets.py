@@ -2,13 +2,15 @@
 
 import django_filters
 
+from govern.api.filters import IntegerFilter
+
 from ..models import Capture
 
 
 class CaptureFilterSet(django_filters.FilterSet):
     """Frames by deployment and by when they were received."""
 
-    deployment = django_filters.NumberFilter(min_value=1, max_value=2**63 - 1, label="Deployment id")
+    deployment = IntegerFilter(min_value=1, max_value=2**63 - 1, label="Deployment id")
     since = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="gte", label="From (ISO 8601)")
     until = django_filters.IsoDateTimeFilter(field_name="received_at", lookup_expr="lt", label="Until (ISO 8601)")
 
