@@ -3,6 +3,9 @@
     .venv/bin/python benchmarks/load_bench.py [--workers 4] [--connections 16] [--duration 15] [--frames 40]
     .venv/bin/python benchmarks/load_bench.py --smoke    (one worker, 1 s per endpoint, 4 frames: the test suite)
 
+It first runs each read in its own process through Django's whole stack (no HTTP) and prints the statements a request
+sends and its time there, against `/healthz`'s: what the served figures are made of.
+
 Runs against a dedicated database `govern_load_bench` (with --smoke, `govern_load_bench_smoke_<pid>`) on the embedded
 PostgreSQL server (`.pgdata/`), created afresh, filled by `seed_demo` (the demo's accounts, lists, deployments, alerts
 and Sarah's Law cases), and dropped at the end. nginx in front of gunicorn (`--serving gunicorn`: gunicorn alone) then
@@ -267,10 +270,57 @@ def ledger(deployment_id: int) -> tuple[int, int, int]:
     return row.faces, row.alerts, row.receipts
 
 
+def profile_reads(targets: list[tuple[str, str | None]], count: int) -> dict:
+    """Each read in this process, through Django's whole stack (middleware, authentication, view, rendering) without
+    HTTP: the database queries one request makes, and its mean time; what the served figures are made of."""
+    from django.db import connection
+    from django.test import Client
+
+    from govern import prepared
+
+    statements = []  # Django's cursors and the driver's prepared statements alike (not the connection's health check)
+
+    def counted(execute, sql, params, many, context):
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    prepared_execute = prepared.execute
+
+    def counted_prepared(cursor, sql, params):
+        statements.append(sql)
+        return prepared_execute(cursor, sql, params)
+
+    prepared.execute = counted_prepared
+    client = Client(HTTP_HOST="localhost")
+    found = {}
+    try:
+        with connection.execute_wrapper(counted):
+            for path, token in targets:
+                headers = {"HTTP_AUTHORIZATION": f"Token {token}"} if token else {}
+                for _ in range(3):  # warm: first use of a code path, caches
+                    assert client.get(path, **headers).status_code == 200, path
+                statements.clear()
+                client.get(path, **headers)
+                queries = len(statements)
+                started = time.perf_counter()
+                for _ in range(count):
+                    client.get(path, **headers)
+                found[path] = {"queries": queries, "ms": (time.perf_counter() - started) * 1000 / count}
+    finally:
+        prepared.execute = prepared_execute
+    return found
+
+
 def report(host: dict, args, reads: dict, frames: dict) -> None:
     print(f"\nmachine: {host}")
     print(f"serving: {args.serving}; gunicorn: {args.workers} workers x {args.threads} threads; wrk: 2 threads, "
           f"{args.connections} connections, {args.duration} s per endpoint")  # fmt: skip
+    if getattr(args, "profiled", None):
+        print("\n| endpoint | queries a request | in-process ms a request | vs /healthz in-process |")
+        print("| --- | --- | --- | --- |")
+        base_ms = args.profiled["/healthz"]["ms"]
+        for path, row in args.profiled.items():
+            print(f"| `{path}` | {row['queries']} | {row['ms']:.2f} | {row['ms'] / base_ms:.1f}x |")
     print("\n| endpoint | requests/s | p50 ms | p99 ms | requests | non-2xx | socket errors | vs /healthz | target |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     base = reads["/healthz"]["rps"] if reads else 1.0
@@ -301,7 +351,8 @@ def main(argv: list[str] | None = None) -> int:
         default="nginx",
         help="nginx in front of gunicorn (production), or gunicorn alone (the set-up before issue 20)",
     )
-    parser.add_argument("--pgdata", type=Path, default=ROOT / ".pgdata")
+    # The settings' GOVERN_PGDATA when set, as Govern itself reads it (a worktree shares its checkout's server).
+    parser.add_argument("--pgdata", type=Path, default=Path(os.environ.get("GOVERN_PGDATA") or ROOT / ".pgdata"))
     parser.add_argument("--smoke", action="store_true", help=SMOKE_HELP)
     args = parser.parse_args(argv)
     if args.smoke:
@@ -321,18 +372,20 @@ def main(argv: list[str] | None = None) -> int:
             frame = one_face_jpeg()
             print("2. baseline: frames through capture_frame in this process", flush=True)
             pipeline = pipeline_rate(asset, deployment, frame, max(5, args.frames // 4))
+            targets = [
+                ("/healthz", None),
+                ("/api/deployments/published/", None),
+                ("/api/accounts/me/", seeded["officer_token"]),
+                ("/api/audit/checkpoints/", seeded["oversight_token"]),
+            ]
+            print("2b. the reads in this process: queries and time a request", flush=True)
+            args.profiled = profile_reads(targets, 20 if args.smoke else 300)
             from django.db import connections
 
             connections.close_all()
             reads = {}
             env = server_env(socket_dir, var_dir, args.face_threads)
             with Server(env, args.workers, args.threads, keep_alive=True, serving=args.serving) as server:
-                targets = [
-                    ("/healthz", None),
-                    ("/api/deployments/published/", None),
-                    ("/api/accounts/me/", seeded["officer_token"]),
-                    ("/api/audit/checkpoints/", seeded["oversight_token"]),
-                ]
                 for path, token in [] if args.skip_reads else targets:
                     wrk(binary, server.url + path, args.connections, min(2, args.duration), token)  # warm every worker
                     load = Load()

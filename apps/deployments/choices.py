@@ -63,6 +63,7 @@ AUDIT_ACTIONS = {
     "deployment.suspend": "Deployment suspended",
     "deployment.resume": "Deployment resumed",
     "deployment.complete": "Deployment completed",
+    "deployment.end_early": "Deployment ended early",
     "deployment.cancel": "Deployment cancelled",
     "deployment.outcome": "Deployment outcome figures recorded",
 }

@@ -29,6 +29,14 @@ def _may_work_on(user, deployment) -> str | None:
     return "Only the officer who planned this deployment or an officer of its team changes, prepares or runs it."
 
 
+def _on_site(user, deployment) -> str | None:
+    # Officers who run the deployment on site start and stop it: those of its team. An authorising officer commands
+    # every deployment.
+    if user.has_role(APPROVER) or deployment.team.filter(pk=user.pk).exists():
+        return None
+    return "Only an officer of this deployment's team or an authorising officer starts or ends it."
+
+
 def _may_exempt_notice(user, deployment) -> str | None:
     if deployment.planned_by_id == user.pk:
         return "You planned this deployment, so you may not exempt it from public notice."
@@ -98,6 +106,8 @@ rule(
     scope=_planner_or_team,
 )
 rule("deployments.command_deployment", roles=[APPROVER], label="Suspend, resume or cancel deployments")
+rule("deployments.go_live", roles=[OFFICER, APPROVER], label="Take deployments live", check=_on_site)
+rule("deployments.end_deployment", roles=[OFFICER, APPROVER], label="End live deployments early", check=_on_site)
 rule(
     "deployments.view_publishedfigures",
     roles=[OFFICER, COMPILER, APPROVER, PRIVACY, OVERSIGHT],

@@ -17,6 +17,7 @@ from django.utils import timezone
 from apps.audit import services as audit
 from apps.audit.models import Event
 from apps.watchlists.choices import WatchlistState
+from apps.watchlists.models import Watchlist
 from apps.watchlists.services import watchlists
 from govern import policy, prepared, records
 from govern.errors import Conflict, PreconditionFailed
@@ -628,7 +629,7 @@ def try_go_live(deployment: Deployment, *, actor=None, now=None) -> tuple[bool, 
     now = records.moment(now)
     locked = Deployment.objects.select_for_update(of=("self",)).select_related("watchlist").get(pk=deployment.pk)
     if actor is not None:
-        policy.require(actor, "deployments.command_deployment", locked)
+        policy.require(actor, "deployments.go_live", locked)
     if locked.state != DeploymentState.AUTHORISED:
         raise Conflict(f"{locked.reference} is {locked.get_state_display().lower()}, not authorised.")
     conditions = gate(locked, now)
@@ -646,18 +647,48 @@ def try_go_live(deployment: Deployment, *, actor=None, now=None) -> tuple[bool, 
     return True, conditions
 
 
-@transaction.atomic
-def complete(deployment: Deployment, *, now=None) -> Deployment:
-    """End a live (or suspended) deployment at its end, and set the watchlist's purge."""
-    now = records.moment(now)
-    locked = Deployment.objects.select_for_update().get(pk=deployment.pk)
+def _complete(locked: Deployment, now) -> Watchlist:
+    """Mark a locked live (or suspended) deployment completed now and set its watchlist's purge."""
     if locked.state not in (DeploymentState.LIVE, DeploymentState.SUSPENDED):
         raise Conflict(f"{locked.reference} is {locked.get_state_display().lower()}, not live.")
     locked.state, locked.completed_at = DeploymentState.COMPLETED, now
     locked.save()
     PublishedFigures.objects.get_or_create(deployment=locked)
-    watchlist = watchlists.end_of_deployment(locked.watchlist, min(now, locked.end))  # a live one always has a list
+    return watchlists.end_of_deployment(locked.watchlist, min(now, locked.end))  # a live one always has a list
+
+
+@transaction.atomic
+def complete(deployment: Deployment, *, now=None) -> Deployment:
+    """End a live (or suspended) deployment at its end, and set the watchlist's purge."""
+    now = records.moment(now)
+    locked = Deployment.objects.select_for_update().get(pk=deployment.pk)
+    watchlist = _complete(locked, now)
     audit.record("deployment.complete", locked, None, data={"purge_due_at": watchlist.purge_due_at})
+    return locked
+
+
+@transaction.atomic
+def end_early(actor, deployment: Deployment, *, reason: str, now=None) -> Deployment:
+    """End a live (or suspended) deployment before its planned end, with the reason: matching stops now, and its
+    watchlist's purge runs from now, not from the planned end."""
+    now = records.moment(now)
+    locked = Deployment.objects.select_for_update().get(pk=deployment.pk)
+    policy.require(actor, "deployments.end_deployment", locked)
+    if not reason.strip():
+        raise ValidationError({"reason": "Say why the deployment ends early."})
+    if locked.end <= now:
+        raise Conflict(f"{locked.reference}'s period has already ended; the schedule completes it.")
+    previous = locked.state
+    watchlist = _complete(locked, now)
+    locked.status_reason = reason.strip()
+    locked.save(update_fields=["status_reason"])
+    audit.record(
+        "deployment.end_early",
+        locked,
+        actor,
+        data={"from_state": previous, "planned_end": locked.end, "purge_due_at": watchlist.purge_due_at},
+        reason=reason,
+    )
     return locked
 
 

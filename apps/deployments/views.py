@@ -189,6 +189,7 @@ def deployment_act(request, pk, act):
         "suspend": lambda: services.suspend(user, deployment, reason=post.get("reason", "")),
         "resume": lambda: services.resume(user, deployment),
         "cancel": lambda: services.cancel(user, deployment, reason=post.get("reason", "")),
+        "end-early": lambda: services.end_early(user, deployment, reason=post.get("reason", "")),
     }
     if act not in actions:
         raise Http404("No such action.")

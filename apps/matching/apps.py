@@ -12,6 +12,7 @@ class MatchingConfig(AppConfig):
     verbose_name = "Matching"
 
     def ready(self):
+        from apps.audit.api.filtersets import add_deployment_records
         from apps.audit.registry import register_all
         from apps.deployments.services import add_gate_condition
         from apps.deployments.signals import asset_retired
@@ -19,12 +20,14 @@ class MatchingConfig(AppConfig):
 
         from . import permissions  # noqa: F401  (declares the rules)
         from .choices import AUDIT_ACTIONS
+        from .selectors import deployment_records
         from .services.camera_credentials import revoke_on_retirement
         from .services.engine_approval import engine_condition
         from .tasks import enrol_custody_on_upload, enrol_on_approval, purge_on_purging
 
         register_all(AUDIT_ACTIONS)
         add_gate_condition(engine_condition)
+        add_deployment_records(deployment_records)
         watchlist_approved.connect(enrol_on_approval, dispatch_uid="matching.enrol_on_approval")
         watchlist_purging.connect(purge_on_purging, dispatch_uid="matching.purge_on_purging")
         asset_retired.connect(revoke_on_retirement, dispatch_uid="matching.revoke_on_retirement")

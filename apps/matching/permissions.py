@@ -35,6 +35,20 @@ def _alerts_of_own_deployments(user) -> Q:
     return Q() if user.has_role(APPROVER, PRIVACY) else Q(deployment__team=user)
 
 
+def _captures_of_visible_deployments(user) -> Q:
+    # A frame's counts are as open as its deployment: whoever may see the deployment sees them, nobody else.
+    from apps.deployments.models import Deployment
+
+    return Q(deployment__in=Deployment.objects.restrict(user, "view").values("pk"))
+
+
+# A frame's record holds counts only (faces, alerts, receipts), never an image or a template.
+rule(
+    "matching.view_capture",
+    roles=[OFFICER, Role.WATCHLIST_COMPILER, APPROVER, PRIVACY, Role.OVERSIGHT],
+    label="View a deployment's frames",
+    scope=_captures_of_visible_deployments,
+)
 rule("matching.view_alert", roles=[OFFICER, APPROVER, PRIVACY], label="View alerts", scope=_alerts_of_own_deployments)
 rule("matching.adjudicate_alert", roles=[OFFICER], label="Adjudicate alerts", scope=_alerts_of_own_deployments)
 rule(

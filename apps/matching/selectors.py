@@ -10,7 +10,8 @@ from collections.abc import Callable
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import CharField, Q, QuerySet
+from django.db.models.functions import Cast
 
 from apps.audit import access
 from apps.audit import services as audit
@@ -18,7 +19,7 @@ from govern import encryption, policy
 from govern.errors import Conflict
 
 from .choices import AlertState
-from .models import FALSE_ALERTS, Alert, Probe, SearchRequest
+from .models import FALSE_ALERTS, Alert, Capture, Probe, SearchRequest
 
 
 @transaction.atomic
@@ -103,3 +104,12 @@ def candidates(actor, search: SearchRequest, reason: str) -> list[Probe]:
     probes = list(search.probes.order_by("position"))
     audit.record_access(search, actor, reason, data={"probes": [probe.pk for probe in probes]})
     return probes
+
+
+def deployment_records(deployment_id: int) -> Q:
+    """The audit events of a deployment's alerts and frames (the log's `deployment` filter): a Q on Event."""
+    alerts = Alert.objects.filter(deployment_id=deployment_id).annotate(key=Cast("pk", CharField())).values("key")
+    captures = Capture.objects.filter(deployment_id=deployment_id).annotate(key=Cast("pk", CharField())).values("key")
+    return Q(target_type=Alert._meta.label_lower, target_id__in=alerts) | Q(
+        target_type=Capture._meta.label_lower, target_id__in=captures
+    )

@@ -286,7 +286,7 @@ def search(request, pk):
         "close_form": CloseSearchForm(),
         "may_close": found.state != SearchState.CLOSED
         and policy.may(request.user, "matching.close_searchrequest", found),
-        "refused": found.probes.filter(state="refused"),
+        "refused": found.probes.exclude(refusal=""),  # still refused after closure, when it shows as deleted
         "may_review": policy.may(request.user, "matching.view_probe"),
         "running": found.state in ("queued", "running"),
     }

@@ -131,6 +131,23 @@ def test_closing_the_case_deletes_the_stills_with_receipts(actors, gallery_with_
         retrospective.close(actors.officer, request, reason="again")
 
 
+def test_a_closed_searchs_stills_show_as_deleted_and_a_refusal_stays(actors, api, gallery_with_a_face, astronaut):
+    blank = _jpeg(Image.new("RGB", (320, 240), (200, 200, 200)))
+    request = retrospective.submit(actors.officer, [astronaut, blank], incident_reference="CAD 8/8", crime_type="Theft")
+    retrospective.run_search(request.pk)
+    client = api(actors.officer)
+    assert client.post(f"/api/matching/searches/{request.pk}/close/", {}, format="json").status_code == 400
+    closed = client.post(f"/api/matching/searches/{request.pk}/close/", {"reason": "Charged"}, format="json")
+    assert closed.status_code == 200 and closed.json()["state"] == SearchState.CLOSED
+    assert [row["position"] for row in closed.json()["refused"]] == [2]  # the refusal is still said
+    probes = client.get(f"/api/matching/searches/{request.pk}/probes/", {"reason": "Closing the file on CAD 8/8"})
+    assert [probe["state"] for probe in probes.json()] == [ProbeState.DELETED, ProbeState.DELETED]
+    assert [event.data["from_state"] for event in Event.objects.filter(action="probe.deleted").order_by("seq")] == [
+        ProbeState.SEARCHED,
+        ProbeState.REFUSED,
+    ]
+
+
 def test_the_pages_show_a_retail_partner_the_status_but_never_candidates(
     actors, client, gallery_with_a_face, astronaut
 ):

@@ -85,6 +85,6 @@ def test_the_page_and_api_search_and_refuse_bad_filters(actors, ledgered, client
     assert page.status_code == 200 and 'data-flag="no_case_link"' in page.content.decode()
     assert client.get(reverse("oversight:access"), {"record": "not a record"}).status_code == 400
     listed = api(actors.oversight).get("/api/oversight/access/", {"actor": "officer"})
-    assert listed.status_code == 200 and listed.json()[0]["flags"] == ["no_case_link"]
+    assert listed.status_code == 200 and listed.json()["results"][0]["flags"] == ["no_case_link"]
     assert api(actors.oversight).get("/api/oversight/access/", {"actr": "officer"}).status_code == 400
     assert api(actors.officer).get("/api/oversight/access/").status_code == 403

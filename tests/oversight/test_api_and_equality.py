@@ -9,7 +9,7 @@ WHY = "Laboratory retest of the engine at 0.64 shows lower FPIR with no demograp
 def test_the_api_serves_ledgers_and_purges_to_overseers_only(actors, ledgered, api):
     ledgers = api(actors.oversight).get("/api/oversight/ledgers/")
     assert ledgers.status_code == 200
-    (row,) = [r for r in ledgers.json() if r["reference"] == ledgered.reference]
+    (row,) = [r for r in ledgers.json()["results"] if r["reference"] == ledgered.reference]
     assert (row["faces"], row["alerts"], row["receipts"], row["reconciles"]) == (3, 1, 2, True)
     assert api(actors.privacy).get("/api/oversight/purges/").status_code == 200
     for user in (actors.officer, actors.retail, actors.admin, None):

@@ -168,6 +168,11 @@ class RawImageBody:
         return self._raw(value)
 
 
+# A frame may also be a PNG or WebP body (issue 23): the same raw bytes.
+for _frame_type in ("image/png", "image/webp"):
+    schemathesis.serializer(_frame_type)(RawImageBody)
+
+
 def _recount_negation(case, path_now_valid: bool) -> None:
     """A negated case whose negated parts are all allowed after all is no longer negative: its path, now a real
     object's id, or its body, left out where the body is optional (schemathesis draws an absent optional body in a

@@ -230,9 +230,11 @@ TABLE: dict[str, Access] = {
     "/deployments/{pk}/": page(DEPLOYMENT_READERS),
     **_acts(
         "/deployments/{{pk}}/{act}/",
-        ["authorise", "exempt", "go-live", "suspend", "resume", "cancel"],
+        ["authorise", "exempt", "suspend", "resume", "cancel"],
         button({COMMANDER}),
     ),
+    # Officers run deployments on site: an officer of another team is told on the page that it is not theirs.
+    **_acts("/deployments/{{pk}}/{act}/", ["go-live", "end-early"], button(ON_SITE)),
     "/deployments/{pk}/notice/": button(PLAN_EDITORS),
     "/deployments/{pk}/checklist/": button(ON_SITE),
     "/deployments/{pk}/team/": button(PLAN_EDITORS),  # another planner is told on the page that it is not theirs
@@ -249,8 +251,14 @@ TABLE: dict[str, Access] = {
     "/api/deployments/deployments/{pk}/": api(DEPLOYMENT_READERS, patch=TEAM),
     **_acts(
         "/api/deployments/deployments/{{pk}}/{act}/",
-        ["authorise", "cancel", "exempt-notice", "go-live", "resume", "suspend"],
+        ["authorise", "cancel", "exempt-notice", "resume", "suspend"],
         api_action({COMMANDER}, gate=DEPLOYMENT_READERS),
+    ),
+    # The deployment's team (the officer) or a commander starts and ends it (issue 23).
+    **_acts(
+        "/api/deployments/deployments/{{pk}}/{act}/",
+        ["go-live", "end-early"],
+        api_action({OFFICER, COMMANDER}, gate=DEPLOYMENT_READERS),
     ),
     "/api/deployments/deployments/{pk}/checklist/": api_action(TEAM, gate=DEPLOYMENT_READERS),
     "/api/deployments/deployments/{pk}/notice/": api_action(TEAM, gate=DEPLOYMENT_READERS),
@@ -275,6 +283,9 @@ TABLE: dict[str, Access] = {
     "/api/matching/credentials/{pk}/revoke/": api_action({COMMANDER}, gate={COMMANDER}),
     "/api/matching/capture/": _access(POST={CAMERA}, OPTIONS=ANYONE | {CAMERA}),
     "/api/matching/capture/crops/": _access(POST={CAMERA}, OPTIONS=ANYONE | {CAMERA}),
+    # A deployment's frames: counts only, open as the deployment is (issue 23).
+    "/api/matching/captures/": api(DEPLOYMENT_READERS),
+    "/api/matching/captures/{pk}/": api(DEPLOYMENT_READERS),
     "/api/matching/alerts/": consulting("alerts", api(ALERT_READERS)),  # the other unit's officer: an empty list
     "/api/matching/alerts/{pk}/": consulting(
         "alert", _access(hidden={OTHER_UNIT}, GET=TEAM_ALERTS, HEAD=TEAM_ALERTS, OPTIONS=ALERT_READERS)

@@ -102,6 +102,7 @@ TARGETS = {
     "/api/deployments/documents/": "document",
     "/api/deployments/deployments/": "live",
     "/api/matching/alerts/": "alert",
+    "/api/matching/captures/": "capture",
     "/api/matching/searches/": "search",
     "/api/matching/probes/": "probe",
     "/api/disclosures/cases/": "case",
@@ -220,7 +221,8 @@ def _build_world(now) -> World:
     assert enrolment.enrol_watchlist(listed.pk, listed.approved_hash).enrolled == 1
     live = plan_deployment(officer, listed, assets=[van], documents=documents, team=[officer], now=now - EARLIER)
     go_live(live, commander, officer, now)
-    alert = live_capture.capture_frame(van, astronaut).alerts[0]
+    captured = live_capture.capture_frame(van, astronaut)
+    alert = captured.alerts[0]
     world.camera = f"Camera {live_capture.issue_credential(commander, van)}"
     credential = van.credentials.get(revoked_at=None)
 
@@ -308,6 +310,7 @@ def _build_world(now) -> World:
         "van": van.pk,
         "credential": credential.pk,
         "alert": alert,
+        "capture": captured.capture_id,
         "search": search.pk,
         "probe": search.probes.get().pk,
         "case": case.pk,
@@ -490,6 +493,7 @@ def _bodies(world) -> dict:
         ("POST", "/deployments/{pk}/team/"): {"team": [officer.pk, world.users[OTHER_UNIT].pk], "reason": "New shift"},
         ("POST", "/deployments/{pk}/suspend/"): {"reason": "The crowd is too dense to deploy safely."},
         ("POST", "/deployments/{pk}/cancel/"): {"reason": "The event was called off.", "confirmed": "yes"},
+        ("POST", "/deployments/{pk}/end-early/"): {"reason": "The wanted man was arrested: no need to go on."},
         ("POST", "/matching/alerts/{pk}/judge/"): {
             "match": "yes",
             "reason": "Same face, scar and ears",
@@ -579,6 +583,9 @@ def _bodies(world) -> dict:
         ("POST", "/api/deployments/deployments/"): _plan(world, local=False),
         ("PATCH", "/api/deployments/deployments/{pk}/"): {"reason": "Better grounds", "grounds": "Robbery hotspot."},
         ("POST", "/api/deployments/deployments/{pk}/cancel/"): {"reason": "The event was called off."},
+        ("POST", "/api/deployments/deployments/{pk}/end-early/"): {
+            "reason": "The wanted man was arrested: no need to go on."
+        },
         ("POST", "/api/deployments/deployments/{pk}/checklist/"): {"signage_up": True},
         ("POST", "/api/deployments/deployments/{pk}/exempt-notice/"): {"reason": LONG_REASON},
         ("POST", "/api/deployments/deployments/{pk}/notice/"): {

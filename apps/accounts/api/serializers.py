@@ -2,10 +2,12 @@
 
 from rest_framework import serializers
 
+from govern.api.serializers import FieldsBuiltOnce
+
 from ..models import ApiToken, User
 
 
-class UserSerializer(serializers.ModelSerializer):
+class UserSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     """An account with its roles (never the password)."""
 
     roles = serializers.SerializerMethodField()

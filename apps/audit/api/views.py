@@ -1,6 +1,10 @@
 """The read-only audit log API: events, checkpoints, proofs and the public key."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+import hashlib
+
+from django.core.cache import cache
+from django.db import connection
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, permissions
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -10,9 +14,9 @@ from govern.api.permissions import PolicyPermission
 from govern.api.viewsets import RestrictedReadOnlyViewSet, StrictQueryMixin
 
 from .. import proofs, signing, verifier
-from ..filtersets import EventFilterSet
 from ..models import Checkpoint, Event
 from . import serializers
+from .filtersets import EventApiFilterSet
 
 
 def _proof_or_400(fn, *args):
@@ -22,18 +26,24 @@ def _proof_or_400(fn, *args):
         raise exceptions.ValidationError({"detail": str(exc)}) from exc
 
 
+# The log's positions are whole numbers, in the path as in the bodies.
+SEQ = OpenApiParameter("seq", int, OpenApiParameter.PATH, description="The event's position in the log, from 0.")
+TREE_SIZE = OpenApiParameter("tree_size", int, OpenApiParameter.PATH, description="The checkpoint's tree size.")
+
+
+@extend_schema_view(retrieve=extend_schema(parameters=[SEQ]))
 class EventViewSet(RestrictedReadOnlyViewSet):
     """Audit events, oldest first; privacy officers and oversight see all, administrators account events."""
 
     queryset = Event.objects.all()
     serializer_class = serializers.EventSerializer
-    filterset_class = EventFilterSet
+    filterset_class = EventApiFilterSet
     lookup_field = "seq"
     lookup_value_regex = r"\d+"
     extra_query_parameters = frozenset({"tree_size"})
 
     @extend_schema(
-        parameters=[OpenApiParameter("tree_size", int, description="Defaults to the latest checkpoint's size.")],
+        parameters=[SEQ, OpenApiParameter("tree_size", int, description="Defaults to the latest checkpoint's size.")],
         responses=serializers.InclusionProofSerializer,
     )
     @action(detail=True, methods=["get"])
@@ -46,6 +56,10 @@ class EventViewSet(RestrictedReadOnlyViewSet):
         return Response(serializers.InclusionProofSerializer(proof).data)
 
 
+CHECKPOINT_CACHE_SECONDS = 600  # a page no longer asked for leaves the cache; never needed for freshness
+
+
+@extend_schema_view(retrieve=extend_schema(parameters=[TREE_SIZE]))
 class CheckpointViewSet(RestrictedReadOnlyViewSet):
     """Signed checkpoints, by tree size."""
 
@@ -53,6 +67,20 @@ class CheckpointViewSet(RestrictedReadOnlyViewSet):
     serializer_class = serializers.CheckpointSerializer
     lookup_field = "tree_size"
     lookup_value_regex = r"\d+"
+
+    def list(self, request, *args, **kwargs):
+        """Signed checkpoints, a page at a time. Checkpoints are only ever added (the database refuses a change), so
+        the newest one's id says what every page holds: a page is served from the cache until another is signed."""
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT max(id) FROM audit_checkpoint")
+            (newest,) = cursor.fetchone()
+        page_url = f"{newest}|{request.build_absolute_uri()}"
+        key = "govern:checkpoints:" + hashlib.sha256(page_url.encode()).hexdigest()  # a key any cache backend takes
+        page = cache.get(key)
+        if page is None:
+            page = super().list(request, *args, **kwargs).data
+            cache.set(key, page, CHECKPOINT_CACHE_SECONDS)
+        return Response(page)
 
     @action(detail=False, methods=["get"])
     def latest(self, request):

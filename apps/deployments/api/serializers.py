@@ -37,8 +37,9 @@ class PolicyDocumentSerializer(serializers.ModelSerializer):
         read_only_fields = ["id", "approved_on", "approved_by", "recorded_at"]
 
 
-class OutcomeSerializer(serializers.ModelSerializer):
-    """A deployment's figures."""
+class DeploymentFiguresSerializer(serializers.ModelSerializer):
+    """A deployment's figures, counted from its records (its own name in the schema: an alert's stop record is the
+    `AlertOutcome` body, and two components both called "Outcome" let a client take one for the other)."""
 
     class Meta:
         model = PublishedFigures
@@ -140,6 +141,8 @@ class DeploymentSerializer(serializers.ModelSerializer):
 
 class DeploymentUpdateSerializer(serializers.Serializer):
     """A change to a plan, with the reason."""
+
+    validated_whole = True  # the PATCH body is validated as it is: the reason is required (govern.api.schema)
 
     reason = serializers.CharField(max_length=2000)
     location_name = serializers.CharField(required=False, max_length=200)

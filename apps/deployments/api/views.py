@@ -77,7 +77,8 @@ class DeploymentViewSet(RevisionMixin, mixins.ListModelMixin, mixins.RetrieveMod
         "notice": "deployments.change_deployment",
         "exempt_notice": "deployments.exempt_notice",
         "checklist": "deployments.run_deployment",
-        "go_live": "deployments.command_deployment",
+        "go_live": "deployments.go_live",
+        "end_early": "deployments.end_deployment",
         "suspend": "deployments.command_deployment",
         "resume": "deployments.command_deployment",
         "cancel": "deployments.command_deployment",
@@ -153,12 +154,21 @@ class DeploymentViewSet(RevisionMixin, mixins.ListModelMixin, mixins.RetrieveMod
     @extend_schema(request=None)
     @action(detail=True, methods=["post"], url_path="go-live")
     def go_live(self, request, pk=None):
-        """Go live now if the gate passes; otherwise 409 with the failing conditions."""
+        """Go live now if the gate passes (an officer of its team or an authorising officer); otherwise 409 with the
+        failing conditions."""
         went, conditions = services.try_go_live(self.get_object(), actor=request.user)
         if not went:
             failing = [c.detail for c in conditions if not c.ok]
             return Response({"detail": "The gate does not pass.", "failing": failing}, status=status.HTTP_409_CONFLICT)
         return self._respond(self.get_object())
+
+    @extend_schema(request=serializers.ReasonSerializer)
+    @action(detail=True, methods=["post"], url_path="end-early")
+    def end_early(self, request, pk=None):
+        """End a live (or suspended) deployment before its planned end, with the reason; its list's purge starts."""
+        body = serializers.ReasonSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return self._respond(services.end_early(request.user, self.get_object(), **body.validated_data))
 
     @extend_schema(request=serializers.ReasonSerializer)
     @action(detail=True, methods=["post"])
@@ -182,14 +192,14 @@ class DeploymentViewSet(RevisionMixin, mixins.ListModelMixin, mixins.RetrieveMod
         body.is_valid(raise_exception=True)
         return self._respond(services.cancel(request.user, self.get_object(), **body.validated_data))
 
-    @extend_schema(responses=serializers.OutcomeSerializer)
+    @extend_schema(responses=serializers.DeploymentFiguresSerializer)
     @action(detail=True, methods=["get"])
     def outcome(self, request, pk=None):
         """The deployment's published figures, counted from the capture ledger and the judged alerts; nobody types
         them (engagements, arrests and other outcomes are recorded on each alert)."""
         deployment = self.get_object()
         outcome = getattr(deployment, "figures", None)
-        return Response(serializers.OutcomeSerializer(outcome).data if outcome else {})
+        return Response(serializers.DeploymentFiguresSerializer(outcome).data if outcome else {})
 
 
 class PublishedDeploymentsView(StrictQueryMixin, APIView):

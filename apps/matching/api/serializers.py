@@ -3,7 +3,7 @@
 from rest_framework import serializers
 
 from ..choices import AgeBand, EthnicGroup, IdentityCheck, Outcome, PerceivedSex
-from ..models import Alert, Probe, SearchRequest
+from ..models import Alert, Capture, Probe, SearchRequest
 from ..services.alert_handling import MAX_STOP_MINUTES
 
 
@@ -49,6 +49,17 @@ class AlertSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class CaptureSerializer(serializers.ModelSerializer):
+    """One frame's record: what became of its faces, counted; never an image, a crop or a template."""
+
+    asset = serializers.SlugRelatedField(slug_field="identifier", read_only=True, help_text="The van or camera.")
+
+    class Meta:
+        model = Capture
+        fields = ["id", "deployment", "asset", "received_at", "faces", "alerts", "receipts"]
+        read_only_fields = fields
+
+
 class PersonSerializer(serializers.Serializer):
     """What the officer perceived of the person the alert concerned (each optional; left out: kept as recorded)."""
 
@@ -64,7 +75,7 @@ class JudgementSerializer(PersonSerializer):
     reason = serializers.CharField(max_length=2000)
 
 
-class OutcomeSerializer(PersonSerializer):
+class AlertOutcomeSerializer(PersonSerializer):
     """The stop record: how identity was checked, how long the stop lasted, what followed, any complaint."""
 
     outcome = serializers.ChoiceField(choices=Outcome.recordable())
@@ -103,7 +114,12 @@ class SearchStatusSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_refused(self, request) -> list[dict]:
-        return [{"position": p.position, "reason": p.refusal} for p in request.probes.filter(state="refused")]
+        # A refused still keeps its refusal after the case closes and it shows as deleted.
+        return [
+            {"position": p.position, "reason": p.refusal}
+            for p in sorted(request.probes.all(), key=lambda p: p.position)
+            if p.refusal
+        ]
 
 
 class SearchSubmitSerializer(serializers.Serializer):
@@ -112,6 +128,41 @@ class SearchSubmitSerializer(serializers.Serializer):
     incident_reference = serializers.CharField(max_length=100)
     crime_type = serializers.CharField(max_length=100)
     sharing_agreement = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+
+
+class SearchUploadSerializer(SearchSubmitSerializer):
+    """The multipart body of a new search as the schema documents it: the fields and the stills."""
+
+    stills = serializers.ListField(
+        child=serializers.FileField(), help_text="One file per still: JPEG, PNG or WebP, one face in each."
+    )
+
+
+class CloseSerializer(serializers.Serializer):
+    """Why the case is closed (logged with the deletion of its stills)."""
+
+    reason = serializers.CharField(max_length=2000)
+
+
+class CropsUploadSerializer(serializers.Serializer):
+    """Faces a van detected itself: one `crop` file per face (JPEG, PNG or WebP), up to 64."""
+
+    crop = serializers.ListField(child=serializers.FileField(), min_length=1, max_length=64)
+
+
+class FrameUploadSerializer(serializers.Serializer):
+    """A frame sent as a multipart file instead of the body itself."""
+
+    frame = serializers.FileField(help_text="A JPEG, PNG or WebP frame.")
+
+
+class CaptureResultSerializer(serializers.Serializer):
+    """What became of a frame's faces: the capture, how many faces, the alerts raised, the deletion receipts."""
+
+    capture = serializers.UUIDField()
+    faces = serializers.IntegerField()
+    alerts = serializers.ListField(child=serializers.IntegerField())
+    receipts = serializers.IntegerField()
 
 
 class ProbeSerializer(serializers.ModelSerializer):

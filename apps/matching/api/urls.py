@@ -7,6 +7,7 @@ from . import credentials, views
 
 router = SimpleRouter()
 router.register("alerts", views.AlertViewSet)
+router.register("captures", views.CaptureViewSet)
 router.register("searches", views.SearchViewSet)
 router.register("probes", views.ProbeViewSet)
 router.register("credentials", credentials.CameraCredentialViewSet)  # camera credentials (issue 23)

@@ -1,36 +1,53 @@
 """The camera-facing capture endpoint and the engine's status."""
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema, inline_serializer
-from rest_framework import exceptions, mixins, parsers, permissions, serializers, status
+from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
+from rest_framework import exceptions, mixins, parsers, permissions, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.audit.access import stated_reason
 from govern import policy
-from govern.api.viewsets import RestrictedViewSet, StrictQueryMixin
+from govern.api.viewsets import RestrictedReadOnlyViewSet, RestrictedViewSet, StrictQueryMixin
 
 from .. import selectors
-from ..models import Alert, Probe, SearchRequest
+from ..models import Alert, Capture, Probe, SearchRequest
 from ..services import alert_handling, live_capture, retrospective
+from .filtersets import CaptureFilterSet
 from .serializers import (
+    AlertOutcomeSerializer,
     AlertSerializer,
+    CaptureResultSerializer,
+    CaptureSerializer,
     ChoiceSerializer,
+    CloseSerializer,
     ComplaintSerializer,
     ConfirmSerializer,
+    CropsUploadSerializer,
+    FrameUploadSerializer,
     JudgementSerializer,
-    OutcomeSerializer,
     PersonSerializer,
     ProbeSerializer,
     SearchStatusSerializer,
     SearchSubmitSerializer,
+    SearchUploadSerializer,
 )
 
 CAMERA_SCHEME = "Camera"
 
 
+# The image types a frame may be sent as (govern.uploads judges the bytes whatever the header says).
+FRAME_TYPES = ("image/jpeg", "image/png", "image/webp")
+CAMERA_PARAMETERS = [
+    OpenApiParameter("deployment", int, description="The deployment the camera believes it serves."),
+    OpenApiParameter(
+        "Authorization", str, OpenApiParameter.HEADER, required=True, description="Camera <key_id>.<secret>"
+    ),
+]
+
+
 class RawImageParser(parsers.BaseParser):
-    """A frame posted as the body itself (image/jpeg)."""
+    """A frame posted as the body itself (image/jpeg, image/png or image/webp)."""
 
     media_type = "image/*"
 
@@ -71,7 +88,11 @@ class CropsView(StrictQueryMixin, APIView):
     parser_classes = [parsers.MultiPartParser]
     extra_query_parameters = frozenset({"deployment"})
 
-    @extend_schema(request={"multipart/form-data": OpenApiTypes.OBJECT}, responses={201: OpenApiTypes.OBJECT})
+    @extend_schema(
+        parameters=CAMERA_PARAMETERS,
+        request={"multipart/form-data": CropsUploadSerializer},
+        responses={201: CaptureResultSerializer},
+    )
     def post(self, request):
         camera = _camera(request)
         crops = [upload.read() for upload in request.FILES.getlist("crop")]
@@ -85,7 +106,8 @@ class CropsView(StrictQueryMixin, APIView):
 
 
 class CaptureView(StrictQueryMixin, APIView):
-    """A van or camera posts a frame (JPEG) while its deployment is live; each face becomes an alert or a receipt."""
+    """A van or camera posts a frame (JPEG, PNG or WebP) while its deployment is live; each face becomes an alert or
+    a receipt."""
 
     authentication_classes = []
     permission_classes = [permissions.AllowAny]
@@ -93,24 +115,12 @@ class CaptureView(StrictQueryMixin, APIView):
     extra_query_parameters = frozenset({"deployment"})
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("deployment", int, description="The deployment the camera believes it serves."),
-            OpenApiParameter(
-                "Authorization", str, OpenApiParameter.HEADER, required=True, description="Camera <key_id>.<secret>"
-            ),
-        ],
-        request={"image/jpeg": OpenApiTypes.BINARY},
-        responses={
-            201: inline_serializer(
-                "CaptureResult",
-                {
-                    "capture": serializers.UUIDField(),
-                    "faces": serializers.IntegerField(),
-                    "alerts": serializers.ListField(child=serializers.IntegerField()),
-                    "receipts": serializers.IntegerField(),
-                },
-            )
+        parameters=CAMERA_PARAMETERS,
+        request={
+            **{media_type: OpenApiTypes.BINARY for media_type in FRAME_TYPES},
+            "multipart/form-data": FrameUploadSerializer,
         },
+        responses={201: CaptureResultSerializer},
     )
     def post(self, request):
         camera = _camera(request)
@@ -119,7 +129,7 @@ class CaptureView(StrictQueryMixin, APIView):
             frame = frame.read()
         if not frame:
             raise exceptions.ValidationError(
-                {"frame": "The frame is empty: post it as an image/jpeg body or a 'frame' file."}
+                {"frame": "The frame is empty: post it as an image body (image/jpeg, image/png) or a 'frame' file."}
             )
         try:
             return _result(live_capture.capture_frame(camera, frame, deployment_id=_deployment_param(request)))
@@ -128,6 +138,19 @@ class CaptureView(StrictQueryMixin, APIView):
 
     def get_authenticate_header(self, request):
         return CAMERA_SCHEME
+
+
+class CaptureViewSet(RestrictedReadOnlyViewSet):
+    """A deployment's frames, newest first: when each came, from which van, its faces, alerts and receipts. Open to
+    whoever may see the deployment; no image, crop or template is kept to show."""
+
+    queryset = Capture.objects.select_related("asset").order_by("-received_at", "-id")
+    serializer_class = CaptureSerializer
+    filterset_class = CaptureFilterSet
+
+    def get_queryset(self):
+        # Capture keeps Django's plain manager: its rows are restricted here, by the policy's scope.
+        return self.queryset.filter(policy.scope(self.request.user, "matching.view_capture"))
 
 
 class AlertViewSet(RestrictedViewSet):
@@ -180,11 +203,11 @@ class AlertViewSet(RestrictedViewSet):
         alert = alert_handling.engage(request.user, self.get_object(), **body.validated_data)
         return Response(self.get_serializer(alert).data)
 
-    @extend_schema(request=OutcomeSerializer, responses=AlertSerializer)
+    @extend_schema(request=AlertOutcomeSerializer, responses=AlertSerializer)
     @action(detail=True, methods=["post"])
     def outcome(self, request, pk=None):
         """Record the stop: how identity was checked, how long it lasted, what followed, any complaint."""
-        body = OutcomeSerializer(data=request.data)
+        body = AlertOutcomeSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         return Response(
             self.get_serializer(
@@ -210,7 +233,7 @@ class SearchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restricted
     answers_too_many = True  # a retail partner's searches a day and at once (429)
     parser_classes = [parsers.MultiPartParser, parsers.JSONParser]
 
-    @extend_schema(request={"multipart/form-data": OpenApiTypes.OBJECT}, responses={201: SearchStatusSerializer})
+    @extend_schema(request={"multipart/form-data": SearchUploadSerializer}, responses={201: SearchStatusSerializer})
     def create(self, request):
         """Submit stills (multipart `stills`, one file each) with the incident reference and crime type."""
         body = SearchSubmitSerializer(data=request.data)
@@ -229,12 +252,14 @@ class SearchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Restricted
         reason = stated_reason(request)
         return Response(ProbeSerializer(selectors.candidates(request.user, search, reason), many=True).data)
 
-    @extend_schema(request=None)
+    @extend_schema(request=CloseSerializer)
     @action(detail=True, methods=["post"])
     def close(self, request, pk=None):
-        """Close the case: the stills are deleted, with receipts."""
-        body = serializers.CharField(max_length=2000).run_validation(request.data.get("reason", ""))
-        return Response(self.get_serializer(retrospective.close(request.user, self.get_object(), reason=body)).data)
+        """Close the case, with the reason: the stills are deleted, with receipts, and show as deleted."""
+        body = CloseSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        search = retrospective.close(request.user, self.get_object(), **body.validated_data)
+        return Response(self.get_serializer(search).data)
 
 
 class ProbeViewSet(RestrictedViewSet):

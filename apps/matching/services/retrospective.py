@@ -280,7 +280,8 @@ def confirm(actor, probe: Probe, *, corroboration: str) -> Probe:
 
 @transaction.atomic
 def close(actor, request: SearchRequest, *, reason: str) -> SearchRequest:
-    """Close the case: every probe's still is deleted, each with a receipt in the log."""
+    """Close the case: every probe's still is deleted, each with a receipt in the log, and the probe shows as deleted
+    (what the operator chose and the officer confirmed stays on it, as the record of the identification)."""
     locked = SearchRequest.objects.select_for_update().get(pk=request.pk)
     policy.require(actor, "matching.close_searchrequest", locked)
     if not reason.strip():
@@ -289,8 +290,13 @@ def close(actor, request: SearchRequest, *, reason: str) -> SearchRequest:
         raise Conflict(f"{locked.reference} is already closed.")
     for probe in Probe.objects.select_for_update().filter(request=locked).exclude(ciphertext=None):
         commitment = audit.commitment(probe.sha256)
-        Probe.objects.filter(pk=probe.pk).update(ciphertext=None)
-        audit.record("probe.deleted", probe, actor, data={"request": locked.reference, "commitment": commitment})
+        Probe.objects.filter(pk=probe.pk).update(ciphertext=None, state=ProbeState.DELETED)
+        audit.record(
+            "probe.deleted",
+            probe,
+            actor,
+            data={"request": locked.reference, "commitment": commitment, "from_state": probe.state},
+        )
     locked.state, locked.closed_at = SearchState.CLOSED, timezone.now()
     locked.save()
     audit.record("search.closed", locked, actor, reason=reason.strip())

@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404
 from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
-from rest_framework import exceptions, mixins, parsers, serializers
+from rest_framework import exceptions, mixins, parsers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -16,7 +16,7 @@ from apps.deployments.models import Deployment
 from apps.matching import selectors as matching_selectors
 from apps.matching.models import Alert
 from govern import policy
-from govern.api.pagination import Pagination
+from govern.api.pagination import PAGE_PARAMETERS, Pagination, paginated
 from govern.api.permissions import PolicyPermission
 from govern.api.viewsets import RestrictedViewSet, StrictQueryMixin, boolean_parameter
 from govern.errors import Conflict
@@ -50,9 +50,13 @@ class _PolicyView(StrictQueryMixin, APIView):
 class LedgerView(_PolicyView):
     """Deletion reconciliation: for each deployment, faces = alerts + receipts."""
 
-    @extend_schema(responses=LedgerSerializer(many=True))
+    @extend_schema(parameters=PAGE_PARAMETERS, responses=paginated("PaginatedLedgerList", LedgerSerializer(many=True)))
     def get(self, request):
-        return Response(LedgerSerializer(reconciliation.ledgers(), many=True).data)
+        """The ledgers, a page at a time, newest deployment first."""
+        pages = Pagination()
+        shown = pages.paginate_queryset(Deployment.objects.order_by("-start", "-pk"), request, view=self)
+        rows = reconciliation.ledgers(Deployment.objects.filter(pk__in=[deployment.pk for deployment in shown]))
+        return pages.get_paginated_response(LedgerSerializer(rows, many=True).data)
 
 
 class PurgeView(_PolicyView):
@@ -196,9 +200,10 @@ class AccessLogView(_PolicyView):
 
     @extend_schema(
         parameters=[OpenApiParameter(name, str) for name in ACCESS_PARAMETERS[:-1]]
-        + [OpenApiParameter("export", str, enum=["csv"], description="csv: download (the export is logged)")],
+        + [OpenApiParameter("export", str, enum=["csv"], description="csv: download, every row (the export is logged)")]
+        + PAGE_PARAMETERS,
         responses={
-            (200, "application/json"): AccessEventSerializer(many=True),
+            (200, "application/json"): paginated("PaginatedAccessEventList", AccessEventSerializer(many=True)),
             (200, "text/csv"): OpenApiTypes.STR,
         },
     )
@@ -209,12 +214,20 @@ class AccessLogView(_PolicyView):
         if not form.is_valid():
             raise exceptions.ValidationError(form.errors)
         chosen = access_review.AccessFilter.from_form(form.cleaned_data)
-        rows = access_review.flag(access_review.search(chosen)[: access_review.EXPORT_LIMIT], chosen)
         if request.query_params.get("export") == "csv":
+            rows = access_review.flag(access_review.search(chosen)[: access_review.EXPORT_LIMIT], chosen)
             content, content_type = access_review.export(rows, "csv")
             services.log_access_export(request.user, chosen, len(rows), "csv")
             return HttpResponse(content, content_type=content_type)
-        return Response(AccessEventSerializer(rows, many=True).data)
+        pages = Pagination()
+        if chosen.flagged_only:  # the flags are worked out in Python: flag every row, then page the flagged ones
+            rows = access_review.flag(access_review.search(chosen)[: access_review.EXPORT_LIMIT], chosen)
+            shown = pages.paginate_queryset(rows, request, view=self)
+        else:  # each row's flags are its own: page the events, then flag the page
+            shown = access_review.flag(
+                pages.paginate_queryset(access_review.search(chosen), request, view=self), chosen
+            )
+        return pages.get_paginated_response(AccessEventSerializer(shown, many=True).data)
 
 
 class MisidentificationView(_PolicyView):
@@ -224,16 +237,8 @@ class MisidentificationView(_PolicyView):
     policy_action = "oversight.review_misidentifications"
 
     @extend_schema(
-        parameters=[OpenApiParameter("reason", str, required=True)],
-        responses=inline_serializer(
-            "PaginatedMisidentificationList",
-            {
-                "count": serializers.IntegerField(),
-                "next": serializers.URLField(allow_null=True),
-                "previous": serializers.URLField(allow_null=True),
-                "results": MisidentificationSerializer(many=True),
-            },
-        ),
+        parameters=[OpenApiParameter("reason", str, required=True), *PAGE_PARAMETERS],
+        responses=paginated("PaginatedMisidentificationList", MisidentificationSerializer(many=True)),
     )
     def get(self, request):
         reason = stated_reason(request)

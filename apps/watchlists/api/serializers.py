@@ -1,5 +1,6 @@
 """Serializers of the watchlists API: input is validated here, rules are enforced by the services."""
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from ..choices import ApprovalRoute, Category, LegalBasis
@@ -150,6 +151,7 @@ class EntryUpdateSerializer(serializers.Serializer):
     under_18_rationale = serializers.CharField(required=False, allow_blank=True)
 
 
+@extend_schema_serializer(component_name="EntryRemoval")  # not the deployments' "Reason": one name, one body
 class ReasonSerializer(serializers.Serializer):
     """Why (for removing an entry)."""
 

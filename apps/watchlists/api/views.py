@@ -1,6 +1,6 @@
 """The watchlists API: every write calls a service; every read of personal data needs a reason and is logged."""
 
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, mixins, status
 from rest_framework.decorators import action
@@ -159,7 +159,21 @@ class WatchlistViewSet(RevisionMixin, mixins.ListModelMixin, RestrictedViewSet):
         """Approve the version you reviewed, named by its content hash."""
         body = serializers.ApproveSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        return self._respond(watchlists.approve(request.user, self.get_object(), **body.validated_data))
+        watchlist = self._reviewed(pk, body.validated_data["content_hash"])
+        return self._respond(watchlists.approve(request.user, watchlist, **body.validated_data))
+
+    def _reviewed(self, pk, content_hash: str) -> Watchlist:
+        """The list, or the one whose version with this hash the approver was sent: it may be back in draft since,
+        out of their sight, and they are told so (409, what changed), not that it does not exist."""
+        try:
+            return self.get_object()
+        except Http404:
+            reviewed = Watchlist.objects.filter(
+                pk=pk if str(pk).isdigit() else None, reviews__content_hash=content_hash
+            )
+            if not reviewed.exists():
+                raise
+            return reviewed.first()
 
     @extend_schema(request=serializers.CommentSerializer)
     @action(detail=True, methods=["post"], url_path="return")

@@ -435,8 +435,12 @@ def approve(
         policy.require(actor, "watchlists.approve_watchlist", locked)
     else:
         raise ValidationError({"route": f"Choose one of: {', '.join(ApprovalRoute.values)}."})
-    _require_state(locked, WatchlistState.SUBMITTED)
     review = open_review(locked)
+    if review is None or review.content_hash != content_hash:
+        stale = changed_since_review(locked, content_hash)
+        if stale is not None:
+            raise Conflict(stale)
+    _require_state(locked, WatchlistState.SUBMITTED)
     if review is None or review.content_hash != content_hash:
         raise Conflict(
             f"{locked.reference} changed since you reviewed it (hash {content_hash[:12]}…): review the current version."
@@ -756,6 +760,30 @@ def last_approved_snapshot(watchlist: Watchlist, before_version: int | None = No
         reviews = reviews.filter(version__lt=before_version)
     review = reviews.order_by("-version").first()
     return review.snapshot if review else None
+
+
+def changed_since_review(watchlist: Watchlist, content_hash: str) -> str | None:
+    """What changed since the version with this hash was sent for review, in words without anyone's details (the
+    new version may be a draft the reviewer may not read); None when no version had that hash or it is still open."""
+    reviewed = Review.objects.filter(watchlist=watchlist, content_hash=content_hash).order_by("-version").first()
+    if reviewed is None or reviewed.state == ReviewState.OPEN or reviewed.version == watchlist.version:
+        return None  # not a version that moved on: the state's own refusal says what happened
+    before = {entry["subject"]: entry for entry in reviewed.snapshot["entries"]}
+    after = {entry["subject"]: entry for entry in snapshot(watchlist)["entries"]}
+    fields = sorted(
+        {key for s in before.keys() & after.keys() for key in after[s] if before[s].get(key) != after[s][key]}
+    )
+    changed = sum(1 for s in before.keys() & after.keys() if before[s] != after[s])
+    what = (
+        f"{len(after.keys() - before.keys())} added, {len(before.keys() - after.keys())} removed, {changed} changed"
+        + (f" ({', '.join(fields)})" if fields else "")
+    )
+    return (
+        f"{watchlist.reference} changed since you reviewed version {reviewed.version} (hash {content_hash[:12]}…): "
+        f"it is now version {watchlist.version}, {watchlist.get_state_display().lower()}, and that review was "
+        f"{reviewed.get_state_display().lower()}. People on the list: {what}. Review the current version once it "
+        "is submitted."
+    )
 
 
 def changes_since_approval(watchlist: Watchlist, current: dict) -> dict:
