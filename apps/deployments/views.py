@@ -106,6 +106,10 @@ def deployment_detail(request, pk):
         "may_exempt": policy.may(user, "deployments.exempt_notice", deployment),
         "may_run": policy.may(user, "deployments.run_deployment", deployment),
         "may_command": policy.may(user, "deployments.command_deployment", deployment),
+        # Officers on the team run it on site: they take it live and end it early, as the API lets them.
+        "may_go_live": policy.may(user, "deployments.go_live", deployment),
+        "may_end": policy.may(user, "deployments.end_deployment", deployment),
+        "end_form": ReasonForm(auto_id="end_%s"),
         "may_change_team": policy.may(user, "deployments.change_team", deployment),
         "team": deployment.team.order_by("last_name", "username"),
         "team_form": TeamForm(initial={"team": deployment.team.all()}, auto_id="team_%s"),
@@ -239,6 +243,23 @@ def _confirmation(request, deployment, act) -> dict | None:
             ],
             "fields": [("reason", post["reason"])],
             "button": "Confirm: cancel the deployment",
+            "warning": True,
+            "back": back,
+        }
+    if (
+        act == "end-early"
+        and post.get("reason", "").strip()
+        and policy.may(user, "deployments.end_deployment", deployment)
+    ):
+        return {
+            "title": f"End {deployment.reference} now",
+            "what": [
+                "Matching stops now and the deployment is completed: it cannot go live again.",
+                "The watchlist's purge starts from now, as at a planned end.",
+                f"The reason is recorded on the deployment and in the audit log: \u201c{post['reason'].strip()}\u201d.",
+            ],
+            "fields": [("reason", post["reason"])],
+            "button": "Confirm: end the deployment now",
             "warning": True,
             "back": back,
         }

@@ -90,3 +90,29 @@ def test_only_the_team_or_a_commander_ends_it_and_only_when_live(actors, approve
     ended = services.end_early(approvers.superintendent, suspended, reason="The crowd did not thin.")
     assert ended.state == DeploymentState.COMPLETED
     assert not Event.objects.filter(action="deployment.end_early", actor=stranger).exists()
+
+
+def test_the_team_officer_goes_live_and_ends_early_from_the_page_after_a_confirmation(actors, client, due):
+    """The page offers the officer on the team what the API lets them do (it offered go-live to commanders only and
+    had no way to end early), and ending early says what it will do before it is done."""
+    client.force_login(actors.officer)
+    page = client.get(f"/deployments/{due.pk}/").content.decode()
+    assert 'id="go-live"' in page and 'id="end-early"' not in page
+    client.post(f"/deployments/{due.pk}/go-live/")
+    assert Deployment.objects.get(pk=due.pk).state == DeploymentState.LIVE
+    page = client.get(f"/deployments/{due.pk}/").content.decode()
+    assert 'id="end-early"' in page
+    reason = "The man sought was arrested at 10:02."
+    asked = client.post(f"/deployments/{due.pk}/end-early/", {"reason": reason})
+    assert asked.status_code == 200 and "Confirm: end the deployment now" in asked.content.decode()
+    assert Deployment.objects.get(pk=due.pk).state == DeploymentState.LIVE  # not yet: only asked
+    client.post(f"/deployments/{due.pk}/end-early/", {"reason": reason, "confirmed": "yes"})
+    assert Deployment.objects.get(pk=due.pk).state == DeploymentState.COMPLETED
+
+
+def test_an_officer_of_another_team_is_offered_neither(client, make_user, due):
+    stranger = make_user("stranger", Role.OFFICER, rank=Rank.CONSTABLE)
+    client.force_login(stranger)
+    answer = client.get(f"/deployments/{due.pk}/")
+    if answer.status_code == 200:
+        assert 'id="go-live"' not in answer.content.decode()
