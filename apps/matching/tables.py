@@ -5,6 +5,7 @@ from django.utils.html import format_html
 
 from govern.tables import ListTable, StateColumn
 
+from .choices import SearchState
 from .models import Alert, SearchRequest
 
 
@@ -54,6 +55,14 @@ class SearchTable(ListTable):
         model = SearchRequest
         fields = ("reference", "incident_reference", "crime_type", "state", "progress", "submitted_at", "submitted_by")
         empty_text = "No search matches."
+
+    def render_state(self, value, record):
+        # A search whose every still was refused has nothing to review: say so, as its page does.
+        shown = record.status_label if record.state == SearchState.READY else value
+        return format_html('<span class="state state-{}">{}</span>', record.state, shown)
+
+    def value_state(self, value, record):
+        return record.status_label if record.state == SearchState.READY else value
 
     def render_progress(self, record):
         return f"{record.processed}/{record.total}"

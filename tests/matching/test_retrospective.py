@@ -269,6 +269,8 @@ def test_a_search_whose_every_still_was_refused_says_so(actors, client, gallery_
     page = client.get(f"/matching/searches/{request.pk}/").content.decode()
     assert "Every still was refused" in page and 'id="all-refused"' in page
     assert "Candidates ready for review" not in page and 'id="review-link"' not in page
+    listed = client.get("/matching/searches/").content.decode()  # the list says so too, not "ready for review"
+    assert "Every still was refused" in listed
 
 
 def test_a_search_with_one_still_searched_is_ready_for_review(actors, gallery_with_a_face, astronaut):
