@@ -177,6 +177,10 @@ def alert_act(request, pk, act):
     }
     if act not in actions:
         raise Http404("No such action.")
+    if act == "judge" and post.get("match") not in ("yes", "no"):
+        # Nothing is preselected: no choice is no judgement (read as "no", it would record a false alert).
+        messages.error(request, f"Alert {alert.pk}: choose a true match or a false alert.")
+        return redirect("matching:alerts", pk=alert.deployment_id)
     if act == "judge" and not confirmed(request):
         confirm = _judgement_confirmation(request, alert, person)
         if confirm is not None:

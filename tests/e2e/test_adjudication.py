@@ -27,7 +27,8 @@ def test_officer_adjudicates_an_alert(transactional_db, live_server, browser, li
     page.screenshot(path=str(screenshots / "alert-pending.png"), full_page=True)
     page.fill("form.judge input[name=reason]", "Same face shape, scar and ears; spoke to the operator")
     page.select_option("form.judge select[name=perceived_sex]", "female")
-    page.click("form.judge button.confirm")
+    page.check("form.judge input[name=match][value=yes]")  # nothing is preselected
+    page.click("form.judge button.judge")
     page.click("#confirm")  # the confirmation step says what the judgement does
     assert page.locator("article.alert").get_attribute("data-state") == "confirmed"
     page.click("button.engage")

@@ -110,7 +110,8 @@ def test_an_officer_of_the_unit_opens_a_case_from_an_alert(
     page.goto(f"{live_server.url}/matching/deployments/{live.pk}/alerts/?reason=Adjudicating+at+the+van")
     assert page.locator("button.open-disclosure-case").count() == 0  # not before a human judged the alert
     page.fill("form.judge input[name=reason]", "Same face shape, scar and ears; spoke to the operator")
-    _click(page, "form.judge button.confirm")
+    page.check("form.judge input[name=match][value=yes]")  # nothing is preselected
+    _click(page, "form.judge button.judge")
     _click(page, "#confirm")  # the confirmation step says what the judgement does
     _click(page, "button.open-disclosure-case")
     page.fill("#id_reason", "Right to be told after an LFR alert")

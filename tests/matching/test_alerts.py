@@ -196,3 +196,18 @@ def test_a_nul_in_an_image_reason_is_a_400(actors, client, alert):
     client.force_login(actors.officer)
     response = client.get(f"/matching/alerts/{alert.pk}/probe.jpg", {"reason": "looking\x00"})
     assert response.status_code == 400 and b"one line" in response.content
+
+
+def test_the_queue_preselects_no_judgement_and_no_choice_judges_nothing(actors, client, alert):
+    """True match and false alert are radios with neither chosen; a judgement sent without a choice is refused,
+    even confirmed (read as "no", it recorded a false alert)."""
+    client.force_login(actors.officer)
+    queue = f"/matching/deployments/{alert.deployment_id}/alerts/"
+    page = client.get(queue, {"reason": "Working the queue on shift"}).content.decode()
+    assert f'id="match-{alert.pk}-yes"' in page and f'id="match-{alert.pk}-no"' in page
+    assert "checked" not in page.split(f'id="match-{alert.pk}-yes"')[0].rsplit("<input", 1)[1]
+    assert f'for="reason-{alert.pk}"' in page  # the reason has its own label
+    url = f"/matching/alerts/{alert.pk}/judge/"
+    refused = client.post(url, {"reason": "Different ears and jaw", "confirmed": "yes"}, follow=True)
+    assert "choose a true match or a false alert" in refused.content.decode()
+    assert Alert.objects.get(pk=alert.pk).state == "pending"
