@@ -86,6 +86,7 @@ def deployment_detail(request, pk):
         "may_exempt": policy.may(user, "deployments.exempt_notice", deployment),
         "may_run": policy.may(user, "deployments.run_deployment", deployment),
         "may_command": policy.may(user, "deployments.command_deployment", deployment),
+        "may_see_alerts": policy.may(user, "matching.view_deployment_alerts", deployment),
         "may_change_team": policy.may(user, "deployments.change_team", deployment),
         "team": deployment.team.order_by("last_name", "username"),
         "team_form": TeamForm(initial={"team": deployment.team.all()}),
