@@ -2,8 +2,8 @@
 
 It reads several apps, so it sits in the project's shell (like govern/urls.py, above the apps; no app imports it).
 Each kind of record is read through its restricted queryset (never a row the person could not list), and the search
-is a consultation: it needs a reason, and is logged through the audit log with a commitment to what was asked and
-the ids shown (the subjects' part by the gallery's own selector, which logs it as every subject search is logged).
+is a consultation: it needs a reason, and is logged once through the audit log with a commitment to what was asked
+and the ids shown of each kind (subjects found by the gallery's own search filter).
 The form POSTs, as the subject search does, so a name searched for never travels in an address.
 """
 
@@ -19,8 +19,8 @@ from apps.audit.access import MIN_REASON_LENGTH, reason_from, valid_reason
 from apps.deployments.models import Deployment
 from apps.disclosures.models import DisclosureCase
 from apps.matching.models import SearchRequest
-from apps.watchlists import selectors as gallery
-from apps.watchlists.models import Watchlist
+from apps.watchlists.filtersets import SubjectFilterSet
+from apps.watchlists.models import Subject, Watchlist
 from govern import navigation, policy
 
 SHOWN = 20  # of each kind: a search is for finding one record, not for listing
@@ -48,20 +48,23 @@ def _references(user, text: str) -> dict[str, list]:
 
 @transaction.atomic
 def search(user, text: str, reason: str) -> dict[str, list]:
-    """Every kind of record `user` may see that matches `text`, the first SHOWN of each; logged as a consultation
-    with a commitment to the text and the ids shown."""
+    """Every kind of record `user` may see that matches `text`, the first SHOWN of each; logged as one consultation
+    with a commitment to the text and the ids shown (subjects found as the gallery's own search finds them)."""
     if not any(policy.may(user, action) for action in navigation.SEARCH_ACTIONS):
         raise PermissionDenied("Your role reads none of the records the search finds.")
     found = _references(user, text)
     if policy.may(user, "watchlists.view_subject"):
-        found["subjects"] = gallery.search_subjects(user, {"q": text}, reason, take=lambda rows: rows[:SHOWN])
+        subjects = SubjectFilterSet({"q": text}, queryset=Subject.objects.restrict(user, "view"))
+        if not subjects.is_valid():
+            raise ValidationError(" ".join(str(error) for errors in subjects.errors.values() for error in errors))
+        found["subjects"] = list(subjects.qs[:SHOWN])
     audit.record_access(
         ("govern.search", "site"),
         user,
         reason,
         data={
             "query": audit.commitment({"q": text}),
-            "results": {kind: [row.pk for row in rows] for kind, rows in found.items() if kind != "subjects"},
+            "results": {kind: [row.pk for row in rows] for kind, rows in found.items()},
         },
     )
     return found

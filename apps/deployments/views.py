@@ -212,5 +212,13 @@ def schedule(request):
         d: [x for x in found if timezone.localtime(x.start).date() <= d <= timezone.localtime(x.end).date()]
         for d in days
     }
-    context = {"view": view, "days": by_day.items(), "previous": previous, "following": following, "today": day}
+    context = {
+        "view": view,
+        "days": by_day.items(),
+        "blanks": range(days[0].weekday()),  # a month's first week starts on Monday: the days before the 1st, blank
+        "weekdays": [calendar.day_abbr[n] for n in range(7)],
+        "previous": previous,
+        "following": following,
+        "today": day,
+    }
     return render(request, "deployments/schedule.html", context)

@@ -1,5 +1,6 @@
 """Crawl Govern as one signed-in person: every same-site link a page shows, GET only, bounded by the page's shape.
 
+A page that reads personal data asks for a reason first: the crawl gives one and reads the page behind it.
 Pages differ by their ids (`/deployments/3/`, `/deployments/4/`) and their filters (`?state=…`); two of each shape
 are enough to find a link to a page the person may not open, and bound a crawl of the seeded demo to minutes.
 """
@@ -13,6 +14,7 @@ PER_SHAPE = 2
 LIMIT = 400  # pages per person: far above the demo's, so a crawl that grows without end fails instead of hanging
 # Not pages: files a page links to for download or for tools, fetched by the crawl all the same unless listed here.
 NOT_PAGES = ("/static/", "/api/schema/")
+REASON = "Checking every page a role is shown"  # the reason a page that reads personal data asks for, given
 
 
 class _Links(HTMLParser):
@@ -48,18 +50,23 @@ def shape(url: str) -> str:
     return path + "?" + ",".join(sorted({name for name, _ in parse_qsl(parts.query, keep_blank_values=True)}))
 
 
-def crawl(client, start: str = "/") -> dict[str, tuple[int, str]]:
+def crawl(client, start: str = "/") -> dict[str, tuple[int, str, bool]]:
     """Every page reachable from `start` by following links, each GET once (PER_SHAPE of each shape): url -> (status,
-    the page that linked to it). A redirect's target is crawled as a link."""
+    the page that linked to it, whether it is an HTML page). A redirect's target is crawled as a link."""
     seen, shapes, statuses, linked_from = {start}, {}, {}, {start: ""}
     queue = deque([start])
     while queue and len(statuses) < LIMIT:
         url = queue.popleft()
         response = client.get(url)
-        statuses[url] = (response.status_code, linked_from[url])
+        if response.status_code == 200 and b'action="/audit/consult/"' in response.content:
+            # A page of personal data asks why first: give the reason, as a person does, and read the page itself.
+            client.post("/audit/consult/", {"next": url, "reason": REASON})
+            response = client.get(url)
+        html = response.get("Content-Type", "").startswith("text/html")
+        statuses[url] = (response.status_code, linked_from[url], html)
         if response.status_code in (301, 302, 303, 307, 308):
             found = [response["Location"]]
-        elif response.status_code == 200 and response.get("Content-Type", "").startswith("text/html"):
+        elif response.status_code == 200 and html:
             found = links(response.content.decode(), url)
         else:
             continue

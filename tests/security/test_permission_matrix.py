@@ -438,6 +438,7 @@ def _bodies(world) -> dict:
         },
         ("POST", "/watchlists/{pk}/ratify/"): {"comment": "Ratified"},
         ("POST", "/watchlists/subjects/"): {"q": "Sample"},  # the reason is the matrix's, as a header
+        ("POST", "/search/"): {"q": "Sample"},
         ("POST", "/watchlists/subjects/new/"): NEW_SUBJECT,
         ("POST", "/watchlists/subjects/{pk}/images/new/"): lambda: {
             "image": _file(make_jpeg(seed=3)),
