@@ -58,11 +58,12 @@ def crawl(client, start: str = "/") -> dict[str, tuple[int, str, bool]]:
     while queue and len(statuses) < LIMIT:
         url = queue.popleft()
         response = client.get(url)
-        if response.status_code == 200 and b'action="/audit/consult/"' in response.content:
+        html = response.get("Content-Type", "").startswith("text/html") and not response.streaming
+        if response.status_code == 200 and html and b'action="/audit/consult/"' in response.content:
             # A page of personal data asks why first: give the reason, as a person does, and read the page itself.
             client.post("/audit/consult/", {"next": url, "reason": REASON})
             response = client.get(url)
-        html = response.get("Content-Type", "").startswith("text/html")
+            html = response.get("Content-Type", "").startswith("text/html") and not response.streaming
         statuses[url] = (response.status_code, linked_from[url], html)
         if response.status_code in (301, 302, 303, 307, 308):
             found = [response["Location"]]
