@@ -94,7 +94,8 @@ def deployment_detail(request, pk):
             initial={"watchlist": deployment.watchlist_id}, watchlists=_usable_watchlists(user)
         ),
         "notice_form": NoticeForm(),
-        "reason_form": ReasonForm(),
+        # One form per button, each with its own ids: one `id_reason` three times left two of them unlabelled.
+        "reason_forms": {act: ReasonForm(auto_id=f"id_{act}_%s") for act in ("suspend", "exempt", "cancel")},
         "checklist_form": ChecklistForm(
             initial={
                 "signage_up": deployment.signage_up,

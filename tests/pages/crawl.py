@@ -50,9 +50,10 @@ def shape(url: str) -> str:
     return path + "?" + ",".join(sorted({name for name, _ in parse_qsl(parts.query, keep_blank_values=True)}))
 
 
-def crawl(client, start: str = "/") -> dict[str, tuple[int, str, bool]]:
+def crawl(client, start: str = "/", check=None) -> dict[str, tuple[int, str, bool]]:
     """Every page reachable from `start` by following links, each GET once (PER_SHAPE of each shape): url -> (status,
-    the page that linked to it, whether it is an HTML page). A redirect's target is crawled as a link."""
+    the page that linked to it, whether it is an HTML page). A redirect's target is crawled as a link; `check(url,
+    html)` is called on each HTML page."""
     seen, shapes, statuses, linked_from = {start}, {}, {}, {start: ""}
     queue = deque([start])
     while queue and len(statuses) < LIMIT:
@@ -69,6 +70,8 @@ def crawl(client, start: str = "/") -> dict[str, tuple[int, str, bool]]:
             found = [response["Location"]]
         elif response.status_code == 200 and html:
             found = links(response.content.decode(), url)
+            if check is not None:
+                check(url, response.content.decode())
         else:
             continue
         for link in found:

@@ -164,3 +164,16 @@ def test_the_vendored_browser_libraries_are_the_pinned_ones():
     assert set(pins) == set(files)
     for pin, name in files.items():
         assert hashlib.sha256((vendor / name).read_bytes()).hexdigest() == pins[pin], name
+
+
+def test_a_deployments_reason_forms_each_have_their_own_label(demo, client):
+    from apps.deployments.choices import DeploymentState
+    from apps.deployments.models import Deployment
+
+    _as(client, "commander")
+    authorised = Deployment.objects.get(state=DeploymentState.AUTHORISED)
+    page = client.get(reverse("deployments:detail", args=[authorised.pk])).content.decode()
+    ids = re.findall(r'\sid="([^"]+)"', page)
+    assert len(ids) == len(set(ids)), sorted(name for name in ids if ids.count(name) > 1)
+    for act in ("exempt", "cancel"):
+        assert f'<label for="id_{act}_reason">' in page and f'id="id_{act}_reason"' in page
