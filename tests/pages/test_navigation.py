@@ -177,3 +177,14 @@ def test_a_deployments_reason_forms_each_have_their_own_label(demo, client):
     assert len(ids) == len(set(ids)), sorted(name for name in ids if ids.count(name) > 1)
     for act in ("exempt", "cancel"):
         assert f'<label for="id_{act}_reason">' in page and f'id="id_{act}_reason"' in page
+
+
+def test_every_navigation_landmark_is_named():
+    """Two menus on a page are told apart by their names; a screen reader lists landmarks by them."""
+    root = Path(settings.BASE_DIR)
+    templates = [*root.glob("apps/*/templates/**/*.html"), *root.glob("govern/templates/**/*.html")]
+    unnamed = [
+        f"{path.name}: {tag}" for path in templates for tag in re.findall(r"<nav\b[^>]*>", path.read_text())
+        if "aria-label" not in tag
+    ]  # fmt: skip
+    assert not unnamed, unnamed
