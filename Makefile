@@ -5,12 +5,12 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.govern-installed
-HTMX := govern/static/vendor/htmx.min.js
+VENDORED := govern/static/vendor/.vendored
 PYTEST_ARGS ?=
 
 .PHONY: setup run test lint format browser server clean-db bench fuzz
 
-setup: $(STAMP) $(HTMX)
+setup: $(STAMP) $(VENDORED)
 
 # torch and torchvision come from this machine's disk; facenet-pytorch goes in with --no-deps because its
 # metadata pins torch<2.3 (and ~3 GB of CUDA packages) although its code runs on these releases. pip would report
@@ -30,9 +30,11 @@ $(STAMP): pyproject.toml Makefile
 	@echo "facenet-pytorch 2.6.0 is installed without its dependencies: its metadata pins older torch, numpy and Pillow than the ones it runs on here (expected; pip check lists them)."
 	@touch $(STAMP)
 
-# htmx from the npm registry, pinned by version and SHA-256, served by Govern itself (scripts/vendor_static.sh).
-$(HTMX): scripts/vendor_static.sh
+# htmx, GOV.UK Frontend and axe-core from the npm registry, pinned by version and SHA-256, served by Govern itself
+# (scripts/vendor_static.sh); the stamp changes with the script, so a new pin is fetched on the next run.
+$(VENDORED): scripts/vendor_static.sh
 	scripts/vendor_static.sh
+	touch $(VENDORED)
 
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \

@@ -8,6 +8,8 @@ from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from apps.accounts import views as account_views
+from govern import inbox
+from govern import search as site_search
 from govern.middleware import csp_override
 
 
@@ -47,7 +49,8 @@ api_patterns = [
 ]
 
 urlpatterns = [
-    path("", account_views.home, name="home"),
+    path("", inbox.home, name="home"),
+    path("search/", site_search.search_page, name="search"),
     path("accounts/login/", account_views.SignInView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/login/two-factor/", account_views.two_factor_verify, name="two-factor-verify"),

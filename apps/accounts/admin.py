@@ -67,6 +67,17 @@ class UserAdmin(DjangoUserAdmin):
                 messages.WARNING,
             )
 
+    def get_fieldsets(self, request, obj=None):
+        """One's own account is read-only here (another administrator changes it): without the password's reset
+        link, which would answer 403."""
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or obj.pk != request.user.pk:
+            return fieldsets
+        return [
+            (name, {**options, "fields": [f for f in options["fields"] if f != "password"]})
+            for name, options in fieldsets
+        ]
+
     def has_module_permission(self, request):
         return policy.may(request.user, "accounts.view_user")
 

@@ -110,6 +110,7 @@ def deployment_detail(request, pk):
         "may_go_live": policy.may(user, "deployments.go_live", deployment),
         "may_end": policy.may(user, "deployments.end_deployment", deployment),
         "end_form": ReasonForm(auto_id="end_%s"),
+        "may_see_alerts": policy.may(user, "matching.view_deployment_alerts", deployment),
         "may_change_team": policy.may(user, "deployments.change_team", deployment),
         "team": deployment.team.order_by("last_name", "username"),
         "team_form": TeamForm(initial={"team": deployment.team.all()}, auto_id="team_%s"),
@@ -305,7 +306,15 @@ def schedule(request):
         d: [x for x in found if timezone.localtime(x.start).date() <= d <= timezone.localtime(x.end).date()]
         for d in days
     }
-    context = {"view": view, "days": by_day.items(), "previous": previous, "following": following, "today": day}
+    context = {
+        "view": view,
+        "days": by_day.items(),
+        "blanks": range(days[0].weekday()),  # a month's first week starts on Monday: the days before the 1st, blank
+        "weekdays": [calendar.day_abbr[n] for n in range(7)],
+        "previous": previous,
+        "following": following,
+        "today": day,
+    }
     return render(request, "deployments/schedule.html", context)
 
 

@@ -50,6 +50,13 @@ rule(
     scope=_captures_of_visible_deployments,
 )
 rule("matching.view_alert", roles=[OFFICER, APPROVER, PRIVACY], label="View alerts", scope=_alerts_of_own_deployments)
+# The same rule from the deployment's side: whether to offer a deployment's alert queue (its page checks the same).
+rule(
+    "matching.view_deployment_alerts",
+    roles=[OFFICER, APPROVER, PRIVACY],
+    label="See a deployment's alerts",
+    scope=deployments_with_visible_alerts,
+)
 rule("matching.adjudicate_alert", roles=[OFFICER], label="Adjudicate alerts", scope=_alerts_of_own_deployments)
 rule(
     "matching.hold_alert",

@@ -101,9 +101,11 @@ def alert_counts(request, pk):
     deployment = _deployment(request, pk)
     try:
         since = max(0, int(request.GET.get("since", "0")))
+        announced = max(0, int(request.GET.get("announced", "0")))
     except ValueError:
-        return HttpResponse("since must be an alert number.", status=400, content_type="text/plain")
-    context = {"deployment": deployment, **_queue_figures(request.user, deployment, since)}
+        return HttpResponse("since and announced must be numbers.", status=400, content_type="text/plain")
+    figures = _queue_figures(request.user, deployment, since)
+    context = {"deployment": deployment, **figures, "polled": True, "announced": announced}
     return render(request, "matching/alert_counts.html", context)
 
 

@@ -304,6 +304,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "apps.accounts.context_processors.roles",
+                "govern.navigation.menu",
                 "apps.matching.views.engine_banner",
             ],
         },

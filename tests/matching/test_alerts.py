@@ -109,7 +109,8 @@ def test_the_queue_polls_numbers_only_and_logs_no_consultation_for_them(actors, 
     no face, no name and no consultation event; the queue itself is still where alerts are seen (and logged)."""
     client.force_login(actors.officer)
     queue = client.get(reverse("matching:alerts", args=[live.pk]), {"reason": "Adjudicating at the van"})
-    assert f'hx-get="/matching/deployments/{live.pk}/alerts/counts/?since={alert.pk}"'.encode() in queue.content
+    polls = f'hx-get="/matching/deployments/{live.pk}/alerts/counts/?since={alert.pk}&amp;announced=0"'
+    assert polls.encode() in queue.content
     assert b'id="pending">1<' in queue.content and b"new-alerts" not in queue.content  # filled from the start
     logged = Event.objects.filter(action="record.consulted").count()
     url = reverse("matching:alert-counts", args=[live.pk])

@@ -197,6 +197,8 @@ TABLE: dict[str, Access] = {
     "/watchlists/subjects/{pk}/": consulting("subject", form({COMPILER})),
     # The search POSTs its name and reason: neither in the address.
     "/watchlists/subjects/": consulting("subject search", form(GALLERY), ["POST"]),
+    # The header's search: whoever reads one kind of record it finds; it POSTs the text, the reason is the matrix's.
+    "/search/": consulting("site search", form(WITH_A_ROLE - {ADMIN}), ["POST"]),
     "/watchlists/subjects/new/": form({COMPILER}),
     "/watchlists/subjects/{pk}/images/new/": form({COMPILER}),
     "/api/watchlists/subjects/": consulting("subject search", api(GALLERY, post={COMPILER})),

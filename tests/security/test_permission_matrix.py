@@ -450,6 +450,7 @@ def _bodies(world) -> dict:
         },
         ("POST", "/watchlists/{pk}/ratify/"): {"comment": "Ratified"},
         ("POST", "/watchlists/subjects/"): {"q": "Sample"},  # the reason is the matrix's, as a header
+        ("POST", "/search/"): {"q": "Sample"},
         ("POST", "/watchlists/subjects/new/"): NEW_SUBJECT,
         ("POST", "/watchlists/subjects/{pk}/"): {
             **NEW_SUBJECT,
