@@ -44,6 +44,27 @@ DESTINATIONS = [
         "Schedule", "deployments:schedule", "deployments.view_deployment", "Deployments by week or month.", False
     ),
     Destination(
+        "Vans and cameras",
+        "deployments:assets",
+        "deployments.view_asset",
+        "The register of vans and cameras, their bookings and camera credentials.",
+        False,
+    ),
+    Destination(
+        "Policy documents",
+        "deployments:documents",
+        "deployments.view_policydocument",
+        "DPIA, equality impact assessment, appropriate policy document: versions, approval, review dates.",
+        False,
+    ),
+    Destination(
+        "Figures",
+        "matching:figures",
+        "matching.view_figures",
+        "Faces, alerts, false alerts and deletion receipts per deployment and month, drawn and tabled.",
+        False,
+    ),
+    Destination(
         "Searches", "matching:searches", "matching.view_searchrequest", "Retrospective searches of CCTV stills."
     ),
     Destination(

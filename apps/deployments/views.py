@@ -111,6 +111,9 @@ def deployment_detail(request, pk):
         "may_end": policy.may(user, "deployments.end_deployment", deployment),
         "end_form": ReasonForm(auto_id="end_%s"),
         "may_see_alerts": policy.may(user, "matching.view_deployment_alerts", deployment),
+        # The registers' links only to whom they open (oversight may read deployments, not the asset register).
+        "may_see_assets": policy.may(user, "deployments.view_asset"),
+        "may_see_documents": policy.may(user, "deployments.view_policydocument"),
         "may_change_team": policy.may(user, "deployments.change_team", deployment),
         "team": deployment.team.order_by("last_name", "username"),
         "team_form": TeamForm(initial={"team": deployment.team.all()}, auto_id="team_%s"),
