@@ -208,6 +208,26 @@ def deployment_act(request, pk, act):
     return redirect("deployments:detail", pk=pk)
 
 
+# The decisions that end a deployment, each confirmed with its reason: (rule, title, what it does, button).
+_ENDINGS = {
+    "cancel": (
+        "deployments.command_deployment",
+        "Cancel",
+        ["The deployment ends for good: it cannot go live or resume afterwards."],
+        "Confirm: cancel the deployment",
+    ),
+    "end-early": (
+        "deployments.end_deployment",
+        "End now:",
+        [
+            "Matching stops now and the deployment is completed: it cannot go live again.",
+            "The watchlist's purge starts from now, as at a planned end.",
+        ],
+        "Confirm: end the deployment now",
+    ),
+}
+
+
 def _confirmation(request, deployment, act) -> dict | None:
     """What authorising or cancelling will do, said before it is done (None: no confirmation, act now). Shown only
     to who may do it and with what the service needs; anything else goes straight to the service, which refuses."""
@@ -234,39 +254,21 @@ def _confirmation(request, deployment, act) -> dict | None:
             "button": f"Confirm: authorise revision {revision}",
             "back": back,
         }
-    if (
-        act == "cancel"
-        and post.get("reason", "").strip()
-        and policy.may(user, "deployments.command_deployment", deployment)
-    ):
-        return {
-            "title": f"Cancel {deployment.reference}",
-            "what": [
-                "The deployment ends for good: it cannot go live or resume afterwards.",
-                f"The reason is recorded on the deployment and in the audit log: \u201c{post['reason'].strip()}\u201d.",
-            ],
-            "fields": [("reason", post["reason"])],
-            "button": "Confirm: cancel the deployment",
-            "warning": True,
-            "back": back,
-        }
-    if (
-        act == "end-early"
-        and post.get("reason", "").strip()
-        and policy.may(user, "deployments.end_deployment", deployment)
-    ):
-        return {
-            "title": f"End {deployment.reference} now",
-            "what": [
-                "Matching stops now and the deployment is completed: it cannot go live again.",
-                "The watchlist's purge starts from now, as at a planned end.",
-                f"The reason is recorded on the deployment and in the audit log: \u201c{post['reason'].strip()}\u201d.",
-            ],
-            "fields": [("reason", post["reason"])],
-            "button": "Confirm: end the deployment now",
-            "warning": True,
-            "back": back,
-        }
+    if act in _ENDINGS and post.get("reason", "").strip():
+        rule, title, what, button = _ENDINGS[act]
+        if policy.may(user, rule, deployment):
+            return {
+                "title": f"{title} {deployment.reference}",
+                "what": [
+                    *what,
+                    "The reason is recorded on the deployment and in the audit log: "
+                    f"\u201c{post['reason'].strip()}\u201d.",
+                ],
+                "fields": [("reason", post["reason"])],
+                "button": button,
+                "warning": True,
+                "back": back,
+            }
     return None
 
 
