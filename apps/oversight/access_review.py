@@ -58,19 +58,6 @@ class AccessFilter:
     reason: str = ""  # words the reason contains
     flagged_only: bool = False
 
-    @classmethod
-    def from_form(cls, data: dict) -> "AccessFilter":
-        """The filter from a valid AccessSearchForm's cleaned data (blank fields mean no filter)."""
-        return cls(
-            person=data.get("person"),
-            record=data.get("record") or "",
-            actor=data.get("actor") or "",
-            start=data.get("start"),
-            end=data.get("end"),
-            reason=data.get("reason") or "",
-            flagged_only=bool(data.get("flagged_only")),
-        )
-
 
 @dataclass
 class Row:

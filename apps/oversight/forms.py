@@ -33,20 +33,6 @@ class DecisionForm(forms.Form):
     note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), required=False)
 
 
-class AccessSearchForm(forms.Form):
-    """Search the consultations and disclosures."""
-
-    person = forms.IntegerField(required=False, min_value=1, help_text="Subject id")
-    record = forms.RegexField(
-        regex=r"^[a-z_]+\.[a-z_]+:[\w-]+$", required=False, help_text="e.g. matching.alert:12", max_length=120
-    )
-    actor = forms.CharField(required=False, max_length=150)
-    start = forms.DateTimeField(required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
-    end = forms.DateTimeField(required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
-    reason = forms.CharField(required=False, max_length=200, label="Reason contains")
-    flagged_only = forms.BooleanField(required=False)
-
-
 class RangeForm(forms.Form):
     """A time range for an evidence bundle."""
 

@@ -126,3 +126,19 @@ def test_the_flagged_only_search_in_sql_flags_what_the_rows_flag(actors, ledgere
     flagged = {row.event.seq for row in everything if row.flags}
     in_sql = set(access_review.search(AccessFilter(flagged_only=True)).values_list("seq", flat=True))
     assert in_sql == flagged and len(flagged) == 9  # the officer's eight (heavy, no case) and the privacy officer's one
+
+
+def test_the_api_finds_a_person_by_name_or_pnc_id_as_the_page_does(actors, ledgered, api):
+    """/api/oversight/access/ took a subject's number only; it now reads the page's FilterSet, lookup logged alike."""
+    alert = Alert.objects.get(pk=ledgered.alert_id)
+    subject = alert.subject
+    _read(alert, actors.officer, "Judging alert LFR-2026-1")
+    _read(("watchlists.subject", 999999), actors.compiler, "Someone else entirely DPA-2026-7")
+    for asked in (subject.family_name, subject.pnc_id):
+        answer = api(actors.privacy).get("/api/oversight/access/", {"person": asked})
+        assert answer.status_code == 200, answer.json()
+        reasons = [row["reason"] for row in answer.json()["results"]]
+        assert "Judging alert LFR-2026-1" in reasons and "Someone else entirely DPA-2026-7" not in reasons
+    lookups = Event.objects.filter(action=CONSULTATION_ACTION, target_type="watchlists.subject", target_id="search")
+    assert lookups.count() == 2 and {event.actor_username for event in lookups} == {"privacy"}
+    assert api(actors.privacy).get("/api/oversight/access/", {"start": "yesterday"}).status_code == 400

@@ -22,7 +22,7 @@ from govern.api.viewsets import RestrictedViewSet, StrictQueryMixin, boolean_par
 from govern.errors import Conflict
 
 from .. import access_review, bundles, court, equality, reconciliation, services
-from ..forms import AccessSearchForm
+from ..filtersets import AccessFilterSet
 from ..models import GovernedChange, Notification, RetentionPolicy
 from .serializers import (
     AccessEventSerializer,
@@ -190,6 +190,11 @@ class NotificationViewSet(mixins.ListModelMixin, RestrictedViewSet):
 
 
 ACCESS_PARAMETERS = ["person", "record", "actor", "start", "end", "reason", "flagged_only", "export"]
+ACCESS_DESCRIPTIONS = {
+    "person": "A person by name, PNC ID or subject number (a name or PNC ID lookup is itself logged)",
+    "record": "A record as type:id, e.g. matching.alert:12",
+    "start": "ISO 8601", "end": "ISO 8601", "flagged_only": "true: only the reads flagged for review",
+}  # fmt: skip
 
 
 class AccessLogView(_PolicyView):
@@ -199,7 +204,10 @@ class AccessLogView(_PolicyView):
     extra_query_parameters = frozenset(ACCESS_PARAMETERS)
 
     @extend_schema(
-        parameters=[OpenApiParameter(name, str) for name in ACCESS_PARAMETERS[:-1]]
+        parameters=[
+            OpenApiParameter(name, str, description=ACCESS_DESCRIPTIONS.get(name, ""))
+            for name in ACCESS_PARAMETERS[:-1]
+        ]
         + [OpenApiParameter("export", str, enum=["csv"], description="csv: download, every row (the export is logged)")]
         + PAGE_PARAMETERS,
         responses={
@@ -210,10 +218,13 @@ class AccessLogView(_PolicyView):
     def get(self, request):
         if request.query_params.get("export", "csv") != "csv":
             raise exceptions.ValidationError({"export": "The one export is csv; leave export out for JSON."})
-        form = AccessSearchForm(request.query_params)
-        if not form.is_valid():
-            raise exceptions.ValidationError(form.errors)
-        chosen = access_review.AccessFilter.from_form(form.cleaned_data)
+        # The page's FilterSet, so the API finds a person by name or PNC ID as the page does (the lookup logged).
+        filterset = AccessFilterSet(request.query_params)
+        if not filterset.is_valid():
+            raise exceptions.ValidationError(filterset.errors)
+        if filterset.person_words():
+            filterset.people = access_review.find_people(request.user, filterset.person_words())
+        chosen = filterset.chosen
         if request.query_params.get("export") == "csv":
             rows = access_review.flag(access_review.search(chosen)[: access_review.EXPORT_LIMIT], chosen)
             content, content_type = access_review.export(rows, "csv")
