@@ -92,6 +92,8 @@ def test_oversight_gets_403_on_every_write(actors, ledgered, api, client):
             continue
         if pattern.startswith("audit/consult"):
             continue  # the reason form of any page: it keeps a reason in the session and writes nothing
+        if pattern.startswith("search/"):
+            continue  # the site search POSTs so a name never travels in an address: a read, logged as one
         url = "/" + _fill(pattern, ledgered.pk).lstrip("^").rstrip("$")
         status = client.post(url, {}).status_code
         if status != 405:  # a page that takes no POST has nothing to write
