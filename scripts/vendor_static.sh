@@ -41,6 +41,11 @@ echo "htmx $HTMX_VERSION -> $dest/htmx.min.js"
 unpack govuk-frontend "$GOVUK_FRONTEND_VERSION"
 copy "$GOVUK_FRONTEND_CSS_SHA256" govuk-frontend/package/dist/govuk/govuk-frontend.min.css govuk-frontend/govuk-frontend.min.css
 copy "$GOVUK_FRONTEND_JS_SHA256" govuk-frontend/package/dist/govuk/govuk-frontend.min.js govuk-frontend/govuk-frontend.min.js
+# Their source maps too, from the same pinned package: each file names its map, and collectstatic's manifest storage
+# refuses a reference to a file that is not there (make run failed on a clean clone). Never executed, so unpinned.
+for map in govuk-frontend.min.css.map govuk-frontend.min.js.map; do
+  cp "$work/govuk-frontend/package/dist/govuk/$map" "$dest/govuk-frontend/$map"
+done
 echo "GOV.UK Frontend $GOVUK_FRONTEND_VERSION -> $dest/govuk-frontend/"
 
 unpack axe-core "$AXE_CORE_VERSION"
