@@ -116,7 +116,7 @@ INBOX = {
     Role.RETAIL_PARTNER: [
         Item("Searches queued or running", "matching:searches", "matching.view_searchrequest",
              lambda user, now: _searches(user, SearchState.QUEUED, SearchState.RUNNING)),
-        Item("Searches with candidates ready", "matching:searches", "matching.view_searchrequest",
+        Item("Searches done, with the police to review", "matching:searches", "matching.view_searchrequest",
              lambda user, now: _searches(user, SearchState.READY), (("state", SearchState.READY),)),
     ],
     Role.PRIVACY_OFFICER: [

@@ -273,6 +273,13 @@ class SearchRequest(models.Model):
             return "Every still was refused: no candidates to review"
         return self.get_state_display()
 
+    def status_for(self, reviewer: bool) -> str:
+        """The state in words for who reads it: one who may not review (a retail partner) is told the police are
+        reviewing the results, not that candidates await review."""
+        if not reviewer and self.state == SearchState.READY and not self.all_refused:
+            return "Searched: the police are reviewing the results"
+        return self.status_label
+
 
 class Probe(models.Model):
     """One still of a search; its bytes (encrypted) are deleted, with a receipt, when the case closes."""

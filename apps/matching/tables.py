@@ -56,13 +56,15 @@ class SearchTable(ListTable):
         fields = ("reference", "incident_reference", "crime_type", "state", "progress", "submitted_at", "submitted_by")
         empty_text = "No search matches."
 
+    reviewer = True  # whether the reader may review candidates; a retail partner may not (set by the view)
+
     def render_state(self, value, record):
         # A search whose every still was refused has nothing to review: say so, as its page does.
-        shown = record.status_label if record.state == SearchState.READY else value
+        shown = record.status_for(self.reviewer) if record.state == SearchState.READY else value
         return format_html('<span class="state state-{}">{}</span>', record.state, shown)
 
     def value_state(self, value, record):
-        return record.status_label if record.state == SearchState.READY else value
+        return record.status_for(self.reviewer) if record.state == SearchState.READY else value
 
     def render_progress(self, record):
         return f"{record.processed}/{record.total}"

@@ -247,6 +247,13 @@ def searches(request):
     new one."""
     policy.require(request.user, "matching.view_searchrequest")
     form = SearchForm(request.POST or None)
+    allowance = retrospective.partner_allowance(request.user)
+    if (
+        allowance is not None
+    ):  # a partner's agreement is required, as the service requires it: marked so, checked at once
+        form.fields["sharing_agreement"].required = True
+        form.fields["sharing_agreement"].label = "Data-sharing agreement reference"
+        form.fields["sharing_agreement"].help_text = "As it appears on your agreement with the force."
     refused_with = 200
     if request.method == "POST" and form.is_valid():
         stills = [upload.read() for upload in request.FILES.getlist("stills")]
@@ -269,6 +276,12 @@ def searches(request):
     )
     valid = filterset.is_valid()
     table = SearchTable(filterset.qs if valid else SearchRequest.objects.none())
+    table.reviewer = policy.may(request.user, "matching.view_probe")
+    if not table.reviewer:  # the filter names the states as the table shows them to this reader
+        filterset.form.fields["state"].choices = [
+            (value, SearchRequest(state=value).status_for(reviewer=False) if value else label)
+            for value, label in filterset.form.fields["state"].choices
+        ]
     if valid and request.method != "POST" and tables.wants_csv(request):
         return tables.csv_response(table, "searches", tables.every_record(request, table))
     tables.show(request, table)
@@ -278,6 +291,7 @@ def searches(request):
         "filter_error": "" if valid else tables.filter_errors(filterset),
         "form": form,
         "may_submit": policy.may(request.user, "matching.add_searchrequest"),
+        "allowance": allowance,
     }
     return render(request, "matching/searches.html", context, status=refused_with if valid else 400)
 
@@ -287,13 +301,15 @@ def searches(request):
 def search(request, pk):
     """A search's status and progress: everything a retail partner may see."""
     found = visible_or_404(request.user, SearchRequest.objects.all(), pk)
+    may_review = policy.may(request.user, "matching.view_probe")
     context = {
         "search": found,
+        "status": found.status_for(may_review),
         "close_form": CloseSearchForm(),
         "may_close": found.state != SearchState.CLOSED
         and policy.may(request.user, "matching.close_searchrequest", found),
         "refused": found.probes.exclude(refusal=""),  # still refused after closure, when it shows as deleted
-        "may_review": policy.may(request.user, "matching.view_probe"),
+        "may_review": may_review,
         "running": found.state in ("queued", "running"),
     }
     return render(request, "matching/search.html", context)

@@ -1,14 +1,16 @@
 """Retrospective search: one face per still, candidates for officers only, operator then investigator, receipts."""
 
+import datetime
 import io
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
 from PIL import Image
 
 from apps.audit.models import Event
 from apps.matching.choices import ProbeState, SearchState
-from apps.matching.models import CustodyTemplate, Probe
+from apps.matching.models import CustodyTemplate, Probe, SearchRequest
 from apps.matching.services import retrospective
 from govern.errors import Conflict
 from tests.matching_fixtures import astronaut_subject
@@ -168,7 +170,10 @@ def test_the_pages_show_a_retail_partner_the_status_but_never_candidates(
     search = Probe.objects.get().request
     retrospective.run_search(search.pk)
     status = client.get(reverse("matching:search", args=[search.pk])).content.decode()
-    assert "Candidates ready" in status and "Collins" not in status.upper().title() and "review-link" not in status
+    assert "Searched: the police are reviewing the results" in status and "Candidates ready" not in status
+    assert "Collins" not in status.upper().title() and "review-link" not in status
+    listed = client.get(reverse("matching:searches")).content.decode()
+    assert "Searched: the police are reviewing the results" in listed and "Candidates ready for review" not in listed
     review = client.get(reverse("matching:search-review", args=[search.pk]), {"reason": "want to see"})
     assert review.status_code == 403
     client.force_login(actors.officer)
@@ -207,7 +212,6 @@ def test_a_partner_cannot_send_the_sixty_large_pngs(actors, settings):
 
 
 def test_a_partner_has_searches_a_day_and_at_once(actors, astronaut, settings):
-    from apps.matching.models import SearchRequest
     from govern.errors import TooMany
 
     settings.RFR_PARTNER_SEARCHES_AT_ONCE, settings.RFR_PARTNER_SEARCHES_PER_DAY = 2, 3
@@ -221,6 +225,51 @@ def test_a_partner_has_searches_a_day_and_at_once(actors, astronaut, settings):
     with pytest.raises(TooMany, match="3 searches in the last 24 hours"):
         _partner_submit(actors, [astronaut], "S-4")
     retrospective.submit(actors.officer, [astronaut], incident_reference="CAD 1", crime_type="Robbery")  # no quota
+
+
+def test_the_searches_page_tells_a_partner_its_allowance_before_it_types(actors, client, astronaut, settings):
+    from django.urls import reverse
+
+    settings.RFR_PARTNER_SEARCHES_PER_DAY = 2
+    client.force_login(actors.retail)
+    page = client.get(reverse("matching:searches")).content.decode()
+    assert "You have sent 0 of your 2 searches in the last 24 hours" in page and 'id="search-form"' in page
+    first = _partner_submit(actors, [astronaut], "S-1")
+    _partner_submit(actors, [astronaut], "S-2")
+    SearchRequest.objects.update(state=SearchState.READY)
+    page = client.get(reverse("matching:searches")).content.decode()
+    frees = timezone.localtime(first.submitted_at + datetime.timedelta(days=1)).strftime("%H:%M on %-d %b")
+    assert f"2 searches in the last 24 hours is this partner&#x27;s limit: the next may be sent from {frees}" in page
+    assert 'id="search-form"' not in page  # no form to fill in only to be refused
+    client.force_login(actors.officer)
+    assert 'id="allowance"' not in client.get(reverse("matching:searches")).content.decode()  # the police have none
+
+
+def test_the_day_s_refusal_says_when_the_next_search_may_be_sent(actors, api, astronaut, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.RFR_PARTNER_SEARCHES_PER_DAY = 1
+    first = _partner_submit(actors, [astronaut], "S-1")
+    SearchRequest.objects.update(state=SearchState.READY, submitted_at=timezone.now() - datetime.timedelta(hours=23))
+    body = {"incident_reference": "S-2", "crime_type": "Theft", "sharing_agreement": "DSA-1",
+            "stills": [SimpleUploadedFile("s.jpg", astronaut, "image/jpeg")]}  # fmt: skip
+    refused = api(actors.retail).post("/api/matching/searches/", body, format="multipart")
+    assert refused.status_code == 429 and "the next may be sent from" in refused.json()["detail"]
+    assert 3500 <= int(refused["Retry-After"]) <= 3602  # the first search leaves the window in an hour, not a minute
+    assert list(SearchRequest.objects.all()) == [first]
+
+
+def test_a_partner_s_form_asks_for_the_agreement_with_the_other_fields(actors, client, astronaut):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    client.force_login(actors.retail)
+    form = client.get(reverse("matching:searches")).content.decode()
+    assert "Data-sharing agreement reference" in form
+    body = {"incident_reference": "", "crime_type": "Theft", "stills": [SimpleUploadedFile("s.jpg", astronaut)]}
+    refused = client.post(reverse("matching:searches"), body).content.decode()
+    assert refused.count('class="govuk-error-message"') == 2  # the incident and the agreement, at once
+    assert not SearchRequest.objects.exists()
 
 
 def test_the_api_answers_413_and_429_with_the_reason(actors, api, astronaut, settings):

@@ -8,6 +8,7 @@ confirms with a corroboration note before anything is actionable. Retail partner
 
 import datetime
 import io
+from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
@@ -148,25 +149,65 @@ def submit(actor, stills: list[bytes], *, incident_reference: str, crime_type: s
     return request
 
 
+@dataclass(frozen=True)
+class Allowance:
+    """What a retail partner has used of its searches in the last 24 hours and at once, and what that leaves."""
+
+    today: int
+    per_day: int
+    running: int
+    at_once: int
+    next_at: datetime.datetime | None  # when the oldest search of the last 24 hours stops counting
+
+    @property
+    def refusal(self) -> str:
+        """Why a new search would be refused now, in the partner's words; blank while one may be sent."""
+        if self.today >= self.per_day:
+            when = timezone.localtime(self.next_at).strftime("%H:%M on %-d %b")
+            return (
+                f"{self.per_day} searches in the last 24 hours is this partner's limit: the next may be sent from "
+                f"{when}, or ask the force."
+            )
+        if self.running >= self.at_once:
+            return f"{self.at_once} of this partner's searches are still running: wait for one to finish."
+        return ""
+
+    @property
+    def retry_after_seconds(self) -> int:
+        if self.today >= self.per_day:
+            return max(1, int((self.next_at - timezone.now()).total_seconds()) + 1)
+        return TooMany.retry_after_seconds
+
+
+def partner_allowance(actor) -> Allowance | None:
+    """A retail partner's searches in the last 24 hours and waiting or running, against its limits; None for the
+    police, who have none."""
+    if not (actor.has_role(Role.RETAIL_PARTNER) and not actor.has_role(Role.OFFICER)):
+        return None
+    mine = SearchRequest.objects.filter(submitted_by=actor)
+    window = mine.filter(submitted_at__gte=timezone.now() - datetime.timedelta(days=1)).order_by("submitted_at")
+    per_day = settings.RFR_PARTNER_SEARCHES_PER_DAY
+    today = window.count()
+    # The search that frees a place is the one `today - per_day` from the oldest: the allowance may have been lowered.
+    freeing = window.values_list("submitted_at", flat=True)[today - per_day] if today >= per_day else None
+    return Allowance(
+        today=today,
+        per_day=per_day,
+        running=mine.filter(state__in=[SearchState.QUEUED, SearchState.RUNNING]).count(),
+        at_once=settings.RFR_PARTNER_SEARCHES_AT_ONCE,
+        next_at=freeing + datetime.timedelta(days=1) if freeing else None,
+    )
+
+
 def _partner_allowance(actor) -> None:
     """A retail partner's searches a day, and at once: beyond them, 429. Read under a lock on the partner's row, so
     two requests at once cannot both take the last one."""
     User.objects.select_for_update().filter(pk=actor.pk).first()
-    mine = SearchRequest.objects.filter(submitted_by=actor)
-    since = timezone.now() - datetime.timedelta(days=1)
-    if mine.filter(submitted_at__gte=since).count() >= settings.RFR_PARTNER_SEARCHES_PER_DAY:
-        raise TooMany(
-            f"{settings.RFR_PARTNER_SEARCHES_PER_DAY} searches in the last 24 hours is this partner's limit: "
-            "try again later, or ask the force."
-        )
-    if (
-        mine.filter(state__in=[SearchState.QUEUED, SearchState.RUNNING]).count()
-        >= settings.RFR_PARTNER_SEARCHES_AT_ONCE
-    ):
-        raise TooMany(
-            f"{settings.RFR_PARTNER_SEARCHES_AT_ONCE} of this partner's searches are still running: "
-            "wait for one to finish."
-        )
+    allowance = partner_allowance(actor)
+    if allowance.refusal:
+        refused = TooMany(allowance.refusal)
+        refused.retry_after_seconds = allowance.retry_after_seconds
+        raise refused
 
 
 def _for_detection(content: bytes) -> Image.Image:
