@@ -38,7 +38,7 @@ class CaseFilterSet(django_filters.FilterSet):
 
     stage = django_filters.MultipleChoiceFilter(choices=Stage.choices)
     route = django_filters.ChoiceFilter(choices=Route.choices)
-    overdue = FlagFilter(field_name="is_overdue")
+    overdue = FlagFilter(field_name="is_overdue", label="Past a deadline (true or false)")
 
     class Meta:
         model = DisclosureCase

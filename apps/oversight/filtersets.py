@@ -21,7 +21,7 @@ class AccessFilterSet(django_filters.FilterSet):
         method="by_search", max_length=100, label="Person: name, PNC ID or subject number"
     )
     record = django_filters.CharFilter(
-        method="by_search", max_length=120, validators=[RECORD], help_text="e.g. matching.alert:12"
+        method="by_search", max_length=120, validators=[RECORD], label="Record", help_text="e.g. matching.alert:12"
     )
     actor = django_filters.CharFilter(method="by_search", max_length=150, label="Reader (username)")
     start = django_filters.IsoDateTimeFilter(method="by_search", widget=forms.DateTimeInput(attrs=WHEN), label="From")
