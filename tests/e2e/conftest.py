@@ -92,3 +92,46 @@ def sign_in(page, base_url, username, password):
         page.fill("#id_otp_token", code)
         page.click("#verify-code")
     page.wait_for_url(f"{base_url}/")
+
+
+class CountedPage:
+    """A page whose user's actions are counted as docs/journeys.md counts them: clicks (buttons, links, radios, ticks
+    and choosing a file), choices from a drop-down list, and fields typed. Everything else reaches the page itself.
+
+    A journey's test asserts its counts, so the table in docs/journeys.md is held to what the test does."""
+
+    def __init__(self, page):
+        self.page = page
+        self.clicks = self.lists = self.typed = 0
+
+    @property
+    def counts(self) -> dict:
+        return {"clicks": self.clicks, "lists": self.lists, "typed": self.typed}
+
+    def click(self, selector, **options):
+        self.clicks += 1
+        return self.page.click(selector, **options)
+
+    def check(self, selector, **options):
+        self.clicks += 1
+        return self.page.check(selector, **options)
+
+    def set_input_files(self, selector, files, **options):
+        self.clicks += 1
+        return self.page.set_input_files(selector, files, **options)
+
+    def select_option(self, selector, value, **options):
+        self.lists += 1
+        return self.page.select_option(selector, value, **options)
+
+    def fill(self, selector, value, **options):
+        self.typed += 1
+        return self.page.fill(selector, value, **options)
+
+    def follow(self, selector):
+        """Click a link or button and wait for the page it leads to."""
+        with self.page.expect_navigation():
+            self.click(selector)
+
+    def __getattr__(self, name):
+        return getattr(self.page, name)
