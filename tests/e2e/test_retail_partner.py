@@ -34,7 +34,7 @@ def test_a_retail_partner_submits_a_search_sees_its_status_only_and_meets_its_al
     journey = CountedPage(page)
 
     journey.follow(SEARCHES)
-    assert "0 of your 1 searches" in page.locator("#allowance").inner_text()
+    assert "0 of your 1 search in" in page.locator("#allowance").inner_text()
     journey.fill("#id_incident_reference", "Store 114 incident 2026-0412")
     journey.fill("#id_crime_type", "Theft from a shop")
     journey.fill("#id_sharing_agreement", "DSA-RETAIL-2026-07")
@@ -53,7 +53,7 @@ def test_a_retail_partner_submits_a_search_sees_its_status_only_and_meets_its_al
 
     journey.follow(SEARCHES)  # the next day's search: the page says at once that none is left, and when one will be
     allowance = page.locator("#allowance").inner_text()
-    assert "1 searches in the last 24 hours is this partner's limit: the next may be sent from" in allowance
+    assert "1 search in the last 24 hours is this partner's limit: the next may be sent from" in allowance
     assert page.locator("#search-form").count() == 0  # nothing to type that would be refused
     assert "Searched: the police are reviewing the results" in page.locator("table.searches").inner_text()
     page.screenshot(path=str(screenshots / "retail-allowance.png"), full_page=True)

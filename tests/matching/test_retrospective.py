@@ -12,7 +12,7 @@ from apps.audit.models import Event
 from apps.matching.choices import ProbeState, SearchState
 from apps.matching.models import CustodyTemplate, Probe, SearchRequest
 from apps.matching.services import retrospective
-from govern.errors import Conflict
+from govern.errors import Conflict, TooMany
 from tests.matching_fixtures import astronaut_subject
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
@@ -212,7 +212,6 @@ def test_a_partner_cannot_send_the_sixty_large_pngs(actors, settings):
 
 
 def test_a_partner_has_searches_a_day_and_at_once(actors, astronaut, settings):
-    from govern.errors import TooMany
 
     settings.RFR_PARTNER_SEARCHES_AT_ONCE, settings.RFR_PARTNER_SEARCHES_PER_DAY = 2, 3
     first = _partner_submit(actors, [astronaut], "S-1")
@@ -243,6 +242,22 @@ def test_the_searches_page_tells_a_partner_its_allowance_before_it_types(actors,
     assert 'id="search-form"' not in page  # no form to fill in only to be refused
     client.force_login(actors.officer)
     assert 'id="allowance"' not in client.get(reverse("matching:searches")).content.decode()  # the police have none
+
+
+def test_an_allowance_of_one_search_reads_in_the_singular(actors, client, astronaut, settings):
+    from django.urls import reverse
+
+    settings.RFR_PARTNER_SEARCHES_PER_DAY, settings.RFR_PARTNER_SEARCHES_AT_ONCE = 2, 1
+    client.force_login(actors.retail)
+    _partner_submit(actors, [astronaut], "S-1")
+    with pytest.raises(TooMany, match="This partner's search is still running: wait for it to finish"):
+        _partner_submit(actors, [astronaut], "S-2")
+    SearchRequest.objects.update(state=SearchState.READY)
+    settings.RFR_PARTNER_SEARCHES_PER_DAY = 1
+    with pytest.raises(TooMany, match=r"^1 search in the last 24 hours"):
+        _partner_submit(actors, [astronaut], "S-2")
+    SearchRequest.objects.all().delete()
+    assert "0 of your 1 search in the last 24 hours" in client.get(reverse("matching:searches")).content.decode()
 
 
 def test_the_day_s_refusal_says_when_the_next_search_may_be_sent(actors, api, astronaut, settings):

@@ -165,10 +165,12 @@ class Allowance:
         if self.today >= self.per_day:
             when = timezone.localtime(self.next_at).strftime("%H:%M on %-d %b")
             return (
-                f"{self.per_day} searches in the last 24 hours is this partner's limit: the next may be sent from "
-                f"{when}, or ask the force."
+                f"{self.per_day} {_searches(self.per_day)} in the last 24 hours is this partner's limit: "
+                f"the next may be sent from {when}, or ask the force."
             )
         if self.running >= self.at_once:
+            if self.at_once == 1:
+                return "This partner's search is still running: wait for it to finish."
             return f"{self.at_once} of this partner's searches are still running: wait for one to finish."
         return ""
 
@@ -177,6 +179,10 @@ class Allowance:
         if self.today >= self.per_day:
             return max(1, int((self.next_at - timezone.now()).total_seconds()) + 1)
         return TooMany.retry_after_seconds
+
+
+def _searches(count: int) -> str:
+    return "search" if count == 1 else "searches"
 
 
 def partner_allowance(actor) -> Allowance | None:
