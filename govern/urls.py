@@ -36,6 +36,7 @@ api_patterns = [
     path("matching/", include("apps.matching.api.urls")),
     path("disclosures/", include("apps.disclosures.api.urls")),
     path("oversight/", include("apps.oversight.api.urls")),
+    path("rights/", include("apps.rights.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # Swagger UI's start-up script comes from the same view (?script), not inline; its page keeps a <style> block and
     # its widgets set inline styles, so this one view allows inline styles (never inline scripts).

@@ -58,7 +58,9 @@ class RightsRequest(models.Model):
     requester_date_of_birth = models.DateField(validators=[validators.date_of_birth], null=True, blank=True)
     requester_pnc_id = models.CharField("PNC ID", max_length=20, blank=True)
     requester_contact = models.TextField(help_text="Where the response goes: postal or email address.")
-    details = models.TextField(help_text="What the person asks for, in their words (what to correct, erase, restrict).")
+    details = models.TextField(
+        blank=True, help_text="What the person asks for, in their words (what to correct, erase, restrict)."
+    )
     # The person's record, once found.
     subject = models.ForeignKey(Subject, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     linked_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")

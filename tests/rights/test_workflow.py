@@ -195,3 +195,17 @@ def test_a_list_submitted_before_a_restriction_cannot_be_approved(desk, actors, 
         watchlists.approve(approver, watchlist, content_hash=review.content_hash, now=now)
     watchlist.refresh_from_db()
     assert watchlist.state == "submitted"
+    services.lift_restriction(desk.privacy, request, reason="Accuracy checked against the custody record")
+    assert watchlists.approve(approver, watchlist, content_hash=review.content_hash, now=now).state == "approved"
+
+
+def test_a_restriction_of_one_person_does_not_hold_up_a_list_of_others(desk, actors, approvers, gallery, now):
+    adult, image = gallery.adult
+    other, _ = gallery.other
+    watchlist = compile_watchlist(actors.compiler, adult, image, now=now)
+    review = watchlists.submit(actors.compiler, watchlist, now=now)
+    request = logged(desk.privacy, kind=RequestKind.RESTRICTION, details="I contest the accuracy of my record")
+    services.decide(desk.privacy2, verified(desk.privacy, request, other), decision=Decision.GRANT)
+    assert (
+        watchlists.approve(actors.commander, watchlist, content_hash=review.content_hash, now=now).state == "approved"
+    )

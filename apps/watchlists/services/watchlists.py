@@ -30,7 +30,7 @@ from ..choices import (
     ReviewState,
     WatchlistState,
 )
-from ..models import CustodyImage, Entry, Manifest, Review, Subject, VersionEditor, Watchlist
+from ..models import CustodyImage, Entry, Manifest, Review, Subject, SubjectRestriction, VersionEditor, Watchlist
 from . import restriction
 
 ENTRY_FIELDS = ("image", "category", "offence", "order_details", "justification", "under_18_rationale")
@@ -453,7 +453,8 @@ def approve(
         )
     if now >= locked.intended_end:
         raise Conflict(f"{locked.reference} has ended; it can no longer be approved.")
-    restricted = locked.entries.filter(subject__restrictions__lifted_at__isnull=True).select_related("subject")
+    standing = SubjectRestriction.objects.filter(lifted_at__isnull=True).values("subject_id")
+    restricted = locked.entries.filter(subject_id__in=standing).select_related("subject")
     if restricted:
         names = "; ".join(str(entry.subject) for entry in restricted)
         raise Conflict(
