@@ -62,6 +62,7 @@ urlpatterns = [
     path("matching/", include("apps.matching.urls")),
     path("disclosures/", include("apps.disclosures.urls")),
     path("oversight/", include("apps.oversight.urls")),
+    path("rights/", include("apps.rights.urls")),
     path("public/", include("apps.public.urls")),
     path("api/", include(api_patterns)),
     path("admin/", admin.site.urls),
