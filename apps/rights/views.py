@@ -155,8 +155,9 @@ def _decide(request, row):
     if not form.is_valid():
         messages.error(request, "Choose to grant or refuse the request (and, to refuse, the ground).")
         return redirect("rights:request", pk=row.pk)
-    if not confirmed(request):
-        policy.require(request.user, "rights.decide_rightsrequest", row)
+    # The confirmation only where the decision could be made; otherwise the service's refusal, as a message.
+    may_decide = policy.may(request.user, "rights.decide_rightsrequest", row) and row.state == RequestState.VERIFIED
+    if may_decide and not confirmed(request):
         confirm = _decision_confirmation(request, row, form.cleaned_data)
         return render(request, "rights/decide_confirm.html", {"row": row, "confirm": confirm})
     perform(request, lambda: services.decide(request.user, row, **form.cleaned_data), "Decision recorded.")
