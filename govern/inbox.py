@@ -5,6 +5,7 @@ it. An item counts only rows its person could list (`Model.objects.restrict(user
 the person may open the page it links to (the page's own rule, as in govern/navigation.py).
 """
 
+import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlencode
@@ -29,6 +30,8 @@ from apps.matching.models import Alert, SearchRequest
 from apps.oversight import reconciliation
 from apps.oversight.choices import ChangeState
 from apps.oversight.models import GovernedChange, Notification
+from apps.rights.choices import NEAR_DUE_DAYS
+from apps.rights.models import RightsRequest
 from apps.watchlists.choices import ApprovalRoute, WatchlistState
 from apps.watchlists.models import Watchlist
 from govern import navigation, policy
@@ -64,6 +67,16 @@ def _searches(user, *states) -> int:
 
 def _proposed_changes(user, now) -> int:
     return GovernedChange.objects.restrict(user, "view").filter(state=ChangeState.PROPOSED).count()
+
+
+def _requests_due_soon(user, now) -> int:
+    """Open requests not yet overdue whose month runs out within NEAR_DUE_DAYS."""
+    soon = now + datetime.timedelta(days=NEAR_DUE_DAYS)
+    return RightsRequest.objects.restrict(user, "view").open().filter(due_at__gte=now, due_at__lt=soon).count()
+
+
+def _requests_overdue(user, now) -> int:
+    return RightsRequest.objects.restrict(user, "view").with_clocks(now).filter(is_overdue=True).count()
 
 
 def _red_ledgers(user, now) -> int:
@@ -130,6 +143,10 @@ INBOX = {
         Item("Sarah's Law cases past a deadline", "disclosures:cases", "disclosures.view_disclosurecase",
              lambda user, now: DisclosureCase.objects.restrict(user, "view").overdue(now).count(),
              (("overdue", "true"),)),
+        Item("Data-subject requests past their time limit", "rights:requests", "rights.view_rightsrequest",
+             _requests_overdue, (("overdue", "true"),)),
+        Item(f"Data-subject requests due within {NEAR_DUE_DAYS} days", "rights:requests", "rights.view_rightsrequest",
+             _requests_due_soon, (("overdue", "false"),)),
     ],
     Role.OVERSIGHT: [
         Item("Deployments whose deletions do not reconcile", "oversight:dashboard", "oversight.view_dashboard",

@@ -81,6 +81,19 @@ DESTINATIONS = [
         False,
     ),
     Destination(
+        "Requests",
+        "rights:requests",
+        "rights.view_rightsrequest",
+        "Data-subject requests (access, rectification, erasure, restriction) by due date; every read is logged.",
+    ),
+    Destination(
+        "Log a data-subject request",
+        "rights:log",
+        "rights.add_rightsrequest",
+        "A request for access, rectification, erasure or restriction handed in: its month starts on receipt.",
+        False,
+    ),
+    Destination(
         "Oversight",
         "oversight:dashboard",
         "oversight.view_dashboard",

@@ -36,6 +36,7 @@ api_patterns = [
     path("matching/", include("apps.matching.api.urls")),
     path("disclosures/", include("apps.disclosures.api.urls")),
     path("oversight/", include("apps.oversight.api.urls")),
+    path("rights/", include("apps.rights.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     # Swagger UI's start-up script comes from the same view (?script), not inline; its page keeps a <style> block and
     # its widgets set inline styles, so this one view allows inline styles (never inline scripts).
@@ -61,6 +62,7 @@ urlpatterns = [
     path("matching/", include("apps.matching.urls")),
     path("disclosures/", include("apps.disclosures.urls")),
     path("oversight/", include("apps.oversight.urls")),
+    path("rights/", include("apps.rights.urls")),
     path("public/", include("apps.public.urls")),
     path("api/", include(api_patterns)),
     path("admin/", admin.site.urls),

@@ -20,6 +20,7 @@ LAYERS = [
     {"deployments"},
     {"matching"},
     {"disclosures", "oversight", "public"},
+    {"rights"},  # the requests desk reads the access review (oversight) for its response pack
 ]
 RANK = {app: rank for rank, layer in enumerate(LAYERS) for app in layer}
 

@@ -111,4 +111,6 @@ AUDIT_ACTIONS = {
     "watchlist.approval_lapsed": "Urgent approval lapsed unratified",
     "watchlist.expire": "Watchlist expired",
     "watchlist.purge": "Watchlist purged (manifest kept)",
+    "subject.restrict": "Processing of a subject restricted (kept off watchlists and out of matching)",
+    "subject.restriction_lift": "Restriction of a subject's processing lifted",
 }

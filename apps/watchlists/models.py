@@ -61,6 +61,42 @@ class Subject(models.Model):
                 raise ValidationError({"date_of_birth": exc.messages}) from exc
 
 
+class SubjectRestriction(models.Model):
+    """A restriction of processing (DPA 2018 s.47(2)): while it stands the subject is kept off every watchlist and
+    their templates out of matching; lifted, it stays as the record of when it held."""
+
+    subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="restrictions")
+    grounds = models.TextField(help_text="Why processing is restricted, e.g. the accuracy the person contests.")
+    request_reference = models.CharField(max_length=32, help_text="The data-subject request that decided it.")
+    imposed_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    imposed_at = models.DateTimeField()
+    lifted_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    lifted_at = models.DateTimeField(null=True, blank=True)
+    lift_reason = models.TextField(blank=True)
+
+    objects = RestrictedManager()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["subject", "imposed_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subject"], condition=Q(lifted_at__isnull=True), name="subject_one_standing_restriction"
+            ),
+            models.CheckConstraint(
+                condition=Q(lifted_at__isnull=True) | Q(lifted_by__isnull=False), name="subject_restriction_lifted_by"
+            ),
+        ]
+
+    def __str__(self):
+        return f"restriction of {self.subject_id} ({'lifted' if self.lifted_at else 'standing'})"
+
+    @property
+    def standing(self) -> bool:
+        """Whether the restriction still holds."""
+        return self.lifted_at is None
+
+
 class CustodyImage(models.Model):
     """One image of a subject, encrypted at rest; served only through a view that logs the consultation."""
 

@@ -100,3 +100,7 @@ rule(
     check=_may_ratify,
     actor=minimum_rank("AUTHORISING_MIN_RANK", "may do this"),
 )
+# A restriction of processing (DPA 2018 s.47) is a privacy officer's decision on a data-subject request; whoever sees
+# the gallery or who is on a list sees that a subject is restricted, since it keeps them off the list.
+rule("watchlists.view_subjectrestriction", roles=[COMPILER, APPROVER, PRIVACY], label="See restrictions of processing")
+rule("watchlists.restrict_subject", roles=[PRIVACY], label="Restrict or lift the processing of a subject")

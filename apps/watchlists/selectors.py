@@ -16,7 +16,7 @@ from apps.audit import services as audit
 from govern import encryption, policy
 
 from .filtersets import SubjectFilterSet
-from .models import CustodyImage, Entry, Review, Subject, Watchlist
+from .models import CustodyImage, Entry, Review, Subject, SubjectRestriction, Watchlist
 
 SEARCH_FIELDS = tuple(SubjectFilterSet.base_filters)  # what a search may ask by; the query is logged as these
 
@@ -99,3 +99,9 @@ def review(actor, review: Review, reason: str) -> Review:
     policy.require(actor, "watchlists.view_review", review)
     audit.record_access(review.watchlist, actor, reason, data={"review": review.pk, "version": review.version})
     return review
+
+
+def restricted_subject_ids() -> set[int]:
+    """The subjects under a standing restriction of processing (DPA 2018 s.47): enrolment and matching leave their
+    templates out. Ids only, nothing about the person, so it is not a consultation and is not logged."""
+    return set(SubjectRestriction.objects.filter(lifted_at__isnull=True).values_list("subject_id", flat=True))

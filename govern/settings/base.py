@@ -261,6 +261,7 @@ INSTALLED_APPS = [
     "apps.disclosures",
     "apps.oversight",
     "apps.public",
+    "apps.rights",
 ]
 
 MIDDLEWARE = [

@@ -69,6 +69,8 @@ CASE_READERS = UNIT | {PRIVACY}
 STATISTICS_READERS = UNIT | {PRIVACY, OVERSIGHT}
 OVERSEERS = frozenset({PRIVACY, OVERSIGHT})
 GOVERNANCE_READERS = OVERSEERS | {COMMANDER}  # retention policies, threshold and engine changes
+DESK = frozenset({PRIVACY})  # the data-subject requests desk (another privacy officer logged the request)
+REQUEST_LOGGERS = OFFICERS | {PRIVACY}  # any officer may log a request handed in at the counter
 
 EVERY_METHOD = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
@@ -360,6 +362,22 @@ TABLE: dict[str, Access] = {
     ),
     # The officer is a supervisor who neither asked for the extension nor is in charge of the case.
     "/api/disclosures/cases/{pk}/extensions/{extension_id}/decide/": api_action(UNIT, gate=CASE_READERS),
+    # --- The data-subject requests desk (the request: an access request another privacy officer logged, granted) ------
+    "/rights/": page(DESK),
+    "/rights/new/": form(REQUEST_LOGGERS),
+    "/rights/{pk}/": consulting("rights request", form(DESK), ("GET", "HEAD", "POST")),
+    "/rights/{pk}/pack/": consulting("rights response pack", form(DESK), ("GET", "HEAD", "POST")),
+    **_acts(
+        "/rights/{{pk}}/{act}/", ["link", "identity", "extend", "decide", "respond", "lift-restriction"], button(DESK)
+    ),
+    "/api/rights/requests/": api(DESK, post=REQUEST_LOGGERS),
+    "/api/rights/requests/{pk}/": consulting("rights request", api(DESK)),
+    "/api/rights/requests/{pk}/pack/": consulting("rights response pack", api(DESK)),
+    **_acts(
+        "/api/rights/requests/{{pk}}/{act}/",
+        ["link", "identity", "extend", "decide", "respond", "lift-restriction"],
+        api_action(DESK, gate=DESK),
+    ),
     # --- Oversight ----------------------------------------------------------------------------------------------------
     "/oversight/": page(OVERSEERS),
     "/oversight/deployments/{pk}/": page(OVERSEERS),

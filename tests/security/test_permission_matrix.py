@@ -107,6 +107,8 @@ TARGETS = {
     "/api/matching/probes/": "probe",
     "/api/disclosures/cases/": "case",
     "/api/disclosures/cases/{pk}/extensions/": "extension",
+    "/rights/": "rights_request",
+    "/api/rights/requests/": "rights_request",
     "/api/oversight/deployments/": "live",
     "/api/oversight/alerts/": "alert",
     "/api/oversight/changes/": "change",
@@ -283,6 +285,15 @@ def _build_world(now) -> World:
         equality_evidence="Report section 4: FPIR by sex and by ethnicity within the confidence intervals at 0.64.",
         evidence=SimpleUploadedFile("report.txt", b"NPL-style test report", content_type="text/plain"),
     )
+    # An access request another privacy officer logged and checked, granted by the privacy officer: its pack is due.
+    from apps.rights import services as rights
+
+    rights_request = rights.log_request(
+        countersigner, kind="access", channel="email", received_at=now, requester_name="Ben Sample",
+        requester_contact="ben@example.org",
+    )  # fmt: skip
+    rights.check_identity(countersigner, rights_request, method="photo_document", note="Passport seen, photo matches")
+    rights.decide(world.users[PRIVACY], rights_request, decision="grant")
     token, _key = accounts.issue_token(officer, "matrix")
     lockout = SignInLockout.objects.create(  # test set-up: a pause as the lockout service would leave it
         key="username", value="someone", failures=5, locked_at=now, locked_until=now + datetime.timedelta(minutes=15)
@@ -315,6 +326,7 @@ def _build_world(now) -> World:
         "probe": search.probes.get().pk,
         "case": case.pk,
         "extension": extension.pk,
+        "rights_request": rights_request.pk,
         "change": change.pk,
         "token": token.pk,
         "lockout": lockout.pk,

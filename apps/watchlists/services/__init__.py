@@ -3,4 +3,5 @@ its transaction.
 
 - custody: subjects and their custody images (retrospective search enrols the same images)
 - watchlists: watchlists compiled from them, their approval workflow, expiry and purge
+- restriction: restriction of a subject's processing (DPA 2018 s.47), which keeps them off lists and out of matching
 """

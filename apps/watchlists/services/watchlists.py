@@ -30,7 +30,8 @@ from ..choices import (
     ReviewState,
     WatchlistState,
 )
-from ..models import CustodyImage, Entry, Manifest, Review, Subject, VersionEditor, Watchlist
+from ..models import CustodyImage, Entry, Manifest, Review, Subject, SubjectRestriction, VersionEditor, Watchlist
+from . import restriction
 
 ENTRY_FIELDS = ("image", "category", "offence", "order_details", "justification", "under_18_rationale")
 
@@ -191,6 +192,11 @@ def _check_entry(watchlist: Watchlist, entry: Entry) -> None:
         )
     if entry.image.subject_id != entry.subject_id:
         errors["image"] = "The image belongs to another subject."
+    if restriction.standing(entry.subject) is not None:
+        errors["subject"] = (
+            f"{entry.subject} is under a restriction of processing (DPA 2018 s.47): they cannot be put on a list "
+            "while it stands."
+        )
     under_18 = entry.subject.age_on(timezone.localtime(watchlist.intended_start).date()) < 18
     if under_18 and len(entry.under_18_rationale.strip()) < settings.WATCHLIST_MIN_JUSTIFICATION:
         errors["under_18_rationale"] = (
@@ -447,6 +453,14 @@ def approve(
         )
     if now >= locked.intended_end:
         raise Conflict(f"{locked.reference} has ended; it can no longer be approved.")
+    standing = SubjectRestriction.objects.filter(lifted_at__isnull=True).values("subject_id")
+    restricted = locked.entries.filter(subject_id__in=standing).select_related("subject")
+    if restricted:
+        names = "; ".join(str(entry.subject) for entry in restricted)
+        raise Conflict(
+            f"{locked.reference} holds people under a restriction of processing since it was submitted ({names}): "
+            "return it for them to be taken off."
+        )
     if route == ApprovalRoute.URGENT and actor.outranks_or_equals(settings.AUTHORISING_MIN_RANK):
         route = ApprovalRoute.STANDARD  # an officer of the full rank needs no ratification
     lapsed = Review.objects.filter(watchlist=locked, version=locked.version, state=ReviewState.LAPSED).exists()
