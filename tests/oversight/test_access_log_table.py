@@ -142,3 +142,16 @@ def test_the_api_finds_a_person_by_name_or_pnc_id_as_the_page_does(actors, ledge
     lookups = Event.objects.filter(action=CONSULTATION_ACTION, target_type="watchlists.subject", target_id="search")
     assert lookups.count() == 2 and {event.actor_username for event in lookups} == {"privacy"}
     assert api(actors.privacy).get("/api/oversight/access/", {"start": "yesterday"}).status_code == 400
+
+
+def test_the_api_pages_the_flagged_rows_in_the_database_past_the_export_cap(actors, api, monkeypatch):
+    """The API flagged the newest EXPORT_LIMIT events in Python and paged what it found, so flagged reads older than
+    the cap were missing from its count and its pages; the database now finds and pages them, as the page does."""
+    monkeypatch.setattr(access_review, "EXPORT_LIMIT", 3)
+    _read(("watchlists.subject", 5), actors.privacy, "no reference here", times=4)
+    _read(("watchlists.subject", 6), actors.privacy, "Audit sample AUD-2026-01", times=5)
+    answer = api(actors.privacy).get("/api/oversight/access/", {"flagged_only": "true", "limit": 2, "offset": 2})
+    assert answer.status_code == 200, answer.json()
+    body = answer.json()
+    assert body["count"] == 4 and len(body["results"]) == 2
+    assert all(row["flags"] == [access_review.NO_CASE] for row in body["results"])
