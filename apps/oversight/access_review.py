@@ -22,6 +22,7 @@ from django.db import transaction
 from django.db.models import CharField, Count, Exists, F, OuterRef, Q
 from django.db.models.functions import Cast
 from django.urls import reverse
+from django.utils import timezone
 
 from apps.audit import registry
 from apps.audit import services as audit
@@ -182,13 +183,22 @@ def _duties(actor_ids) -> dict[int, str]:
     return {user_id: ", ".join(sorted(names)) for user_id, names in held.items()}
 
 
+def compared_period(start=None, end=None) -> tuple[datetime.datetime, datetime.datetime | None]:
+    """The period readers are compared over: the one asked for, or without a start the ACCESS_HEAVY_READER_DAYS
+    before its end (before now without one), so the comparison counts a bounded window of the log, never all of it."""
+    if start is None:
+        start = (end or timezone.now()) - datetime.timedelta(days=settings.ACCESS_HEAVY_READER_DAYS)
+    return start, end
+
+
 def readers(start=None, end=None) -> list[Reader]:
-    """Everyone who consulted records in the period, the most reads first, each against their peers: a reader is
-    heavy when their reads exceed the factor times the median of their peers' (and the minimum). Peers hold the same
-    roles and read in the same period; a reader with no peer is compared with nobody and never flagged."""
+    """Everyone who consulted records in the period (`compared_period`), the most reads first, each against their
+    peers: a reader is heavy when their reads exceed the factor times the median of their peers' (and the minimum).
+    Peers hold the same roles and read in the same period; a reader with no peer is compared with nobody and never
+    flagged. The reads are counted per reader in SQL; the medians are of those few hundred counts."""
+    start, end = compared_period(start, end)
     reads = Event.objects.filter(action__in=[a for a, k in reviewed_actions().items() if k == ActionKind.CONSULTATION])
-    if start:
-        reads = reads.filter(created_at__gte=start)
+    reads = reads.filter(created_at__gte=start)
     if end:
         reads = reads.filter(created_at__lt=end)
     counts: dict[str, int] = {}

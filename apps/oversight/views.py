@@ -365,7 +365,10 @@ def access_log(request):
         stamp = timezone.now().strftime("%Y%m%d-%H%M")
         response["Content-Disposition"] = f'attachment; filename="govern-access-log-{stamp}.{fmt}"'
         return response
-    readers = access_review.readers(chosen.start, chosen.end or timezone.now() + datetime.timedelta(seconds=1))
+    compared_from, until = access_review.compared_period(
+        chosen.start, chosen.end or timezone.now() + datetime.timedelta(seconds=1)
+    )
+    readers = access_review.readers(compared_from, until)
     heavy = {reader.actor: reader.reads for reader in readers if reader.heavy}
     filterset.heavy = heavy
     table = AccessTable(access_review.search(chosen, heavy).defer("canonical"))  # the page shows no canonical JSON
@@ -378,6 +381,7 @@ def access_log(request):
         "people": chosen.people,
         "people_limit": access_review.PEOPLE_LIMIT,
         "readers": readers,
+        "compared_from": compared_from,
         "heavy": [reader for reader in readers if reader.heavy],
         "query": request.GET.urlencode(),
     }

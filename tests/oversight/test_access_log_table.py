@@ -155,3 +155,24 @@ def test_the_api_pages_the_flagged_rows_in_the_database_past_the_export_cap(acto
     body = answer.json()
     assert body["count"] == 4 and len(body["results"]) == 2
     assert all(row["flags"] == [access_review.NO_CASE] for row in body["results"])
+
+
+def test_readers_are_compared_over_a_bounded_window_when_no_start_is_given(actors, settings, client):
+    """The comparison counted every read the log held (six years of them) when the search gave no start; it counts
+    the ACCESS_HEAVY_READER_DAYS before the end, and the page says since when."""
+    import datetime
+
+    from django.utils import timezone
+
+    settings.ACCESS_HEAVY_READER_DAYS = 30
+    _read(("watchlists.subject", 5), actors.officer, times=3)
+    later = timezone.now() + datetime.timedelta(days=31)
+    assert access_review.readers(end=later) == []  # the reads are before the window that ends 31 days from now
+    assert [reader.actor for reader in access_review.readers(end=later - datetime.timedelta(days=2))] == ["officer"]
+    assert [reader.actor for reader in access_review.readers(start=timezone.now() - datetime.timedelta(days=1))] == [
+        "officer"
+    ]
+    client.force_login(actors.privacy)
+    page = client.get("/oversight/access/").content.decode()
+    since = timezone.localtime(timezone.now() - datetime.timedelta(days=30)).strftime("%-d %b %Y")
+    assert f"Readers since {since}" in page
