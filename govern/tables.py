@@ -100,7 +100,8 @@ class BoundedPaginator(Paginator):
         rows = getattr(getattr(self.object_list, "data", None), "data", None)  # a table's rows: its queryset
         if not hasattr(rows, "query"):
             return super().count
-        return rows[: self.bound + 1].count()  # COUNT(*) over a LIMIT: the scan stops at the bound
+        # COUNT(*) over a LIMIT, unordered: the scan stops at the bound, and the plan need not follow the order
+        return rows.order_by()[: self.bound + 1].count()
 
     @property
     def more(self) -> bool:

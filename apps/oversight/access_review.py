@@ -10,6 +10,7 @@ The flags are computed in Python for the rows shown (`flag`) and in SQL for a se
 (`search`), so a page of flagged rows is the same whichever page it is; a test holds the two alike.
 """
 
+import bisect
 import datetime
 import json
 import re
@@ -192,6 +193,20 @@ def compared_period(start=None, end=None) -> tuple[datetime.datetime, datetime.d
     return start, end
 
 
+def _median_without(ordered: list[int], value: int) -> float | None:
+    """The median of the sorted counts with one `value` taken out (a reader's peers are the others on the duty), in
+    constant time: the whole duty's list is sorted once, not once a reader."""
+    if len(ordered) < 2:
+        return None
+    out = bisect.bisect_left(ordered, value)
+    length = len(ordered) - 1
+
+    def nth(i: int) -> int:  # the i-th of the counts left
+        return ordered[i if i < out else i + 1]
+
+    return statistics.median([nth((length - 1) // 2), nth(length // 2)])
+
+
 def readers(start=None, end=None) -> list[Reader]:
     """Everyone who consulted records in the period (`compared_period`), the most reads first, each against their
     peers: a reader is heavy when their reads exceed the factor times the median of their peers' (and the minimum).
@@ -206,7 +221,7 @@ def readers(start=None, end=None) -> list[Reader]:
     ids: dict[str, int] = {}
     for username, actor_id, n in (
         reads.values("actor_username", "actor_id")
-        .annotate(n=Count("seq"))
+        .annotate(n=Count("*"))  # not Count("seq"): the period's index holds the reader, so the heap is not read
         .values_list("actor_username", "actor_id", "n")
     ):
         counts[username] = counts.get(username, 0) + n
@@ -214,16 +229,21 @@ def readers(start=None, end=None) -> list[Reader]:
             ids[username] = actor_id
     duties = _duties(set(ids.values()))
     duty_of = {username: duties.get(ids.get(username), "No role") for username in counts}
+    on_duty: dict[str, list[int]] = {}
+    for actor, n in counts.items():
+        on_duty.setdefault(duty_of[actor], []).append(n)
+    for reads_on_duty in on_duty.values():
+        reads_on_duty.sort()
     found = []
     for actor, n in counts.items():
-        peers = [m for other, m in counts.items() if other != actor and duty_of[other] == duty_of[actor]]
-        median = statistics.median(peers) if peers else None
+        peers = on_duty[duty_of[actor]]
+        median = _median_without(peers, n)
         bar = (
             max(settings.ACCESS_HEAVY_READER_FACTOR * median, settings.ACCESS_HEAVY_READER_MINIMUM)
             if median is not None
             else None
         )
-        found.append(Reader(actor, duty_of[actor], n, len(peers), median, bar, bar is not None and n > bar))
+        found.append(Reader(actor, duty_of[actor], n, len(peers) - 1, median, bar, bar is not None and n > bar))
     return sorted(found, key=lambda reader: (-reader.reads, reader.actor))
 
 
@@ -411,8 +431,9 @@ def exported(chosen: AccessFilter) -> tuple[int, Iterator[Row]]:
     many there are. The rows are those of the log as it stood when asked (reads logged while the export streams are
     left out), so the count the export is logged with is the count it sends."""
     heavy = heavy_readers(chosen.start, chosen.end)
-    events = search(chosen, heavy).filter(seq__lt=audit.tree_size()).defer("canonical")[:EXPORT_LIMIT]
-    count = events.count()
+    found = search(chosen, heavy).filter(seq__lt=audit.tree_size()).defer("canonical")
+    events = found[:EXPORT_LIMIT]
+    count = found.order_by()[:EXPORT_LIMIT].count()  # unordered: any plan may count them
 
     def rows():
         chunk = []

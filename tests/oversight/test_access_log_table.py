@@ -176,3 +176,12 @@ def test_readers_are_compared_over_a_bounded_window_when_no_start_is_given(actor
     page = client.get("/oversight/access/").content.decode()
     since = timezone.localtime(timezone.now() - datetime.timedelta(days=30)).strftime("%-d %b %Y")
     assert f"Readers since {since}" in page
+
+
+def test_a_page_of_the_access_log_reads_its_rows_in_a_few_queries(actors, client, django_assert_max_num_queries):
+    """The page deferred each event's canonical JSON, which naming the record reads: one query more per row shown."""
+    _read(("watchlists.subject", 1), actors.officer, "Review CASE-2026-1", times=60)
+    client.force_login(actors.privacy)
+    with django_assert_max_num_queries(30):
+        page = client.get(reverse("oversight:access"))
+    assert page.status_code == 200 and "Showing 1 to 50 of <strong>60</strong>" in page.content.decode()
