@@ -18,11 +18,19 @@ def safe_cell(value):
     return value
 
 
-def csv_text(fieldnames, rows) -> str:
-    """The rows (dicts) as CSV text, header first, every cell made safe."""
+def csv_lines(fieldnames, rows):
+    """The rows (dicts) as CSV text a line at a time, header first, every cell made safe: for a streamed export."""
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=fieldnames)
     writer.writeheader()
+    yield out.getvalue()
     for row in rows:
+        out.seek(0)
+        out.truncate()
         writer.writerow({name: safe_cell(value) for name, value in row.items()})
-    return out.getvalue()
+        yield out.getvalue()
+
+
+def csv_text(fieldnames, rows) -> str:
+    """The rows (dicts) as CSV text, header first, every cell made safe."""
+    return "".join(csv_lines(fieldnames, rows))

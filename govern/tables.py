@@ -5,22 +5,27 @@ its app's `ListTable` over the FilterSet's rows, and hands the table to `show` (
 (every row). Sorting (`?sort=`) and the page (`?page=`) come from the query string: an unknown column is ignored,
 a page past the end shows the last one, a page that is no number the first, so a hostile address gets a page, never
 a 500. A filter that does not parse is the view's 400 (`filter_errors`). The page says how many rows there are in
-all, so a list is never cut off silently.
+all, so a list is never cut off silently; past COUNT_BOUND rows (and ten pages beyond the one shown) it says "more
+than" that many, counted no further, so a page of a log of a million rows does not count them all
+(`BoundedPaginator`).
 
 Part of the kernel: it imports no app.
 """
 
 import django_tables2 as tables
-from django.core.paginator import EmptyPage, PageNotAnInteger
+from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.encoding import force_str
+from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django_tables2.rows import BoundRows
 
 from govern import spreadsheet
 
 PER_PAGE = 50
+COUNT_BOUND = 10_000  # rows counted at most before a list says "more than", beyond the pages near the one shown
+PAGES_AHEAD = 10
 EXPORT = "export"  # ?export=csv downloads every row of the list as filtered and sorted
 
 
@@ -82,12 +87,40 @@ def sort(request, table: ListTable) -> ListTable:
     return table
 
 
+class BoundedPaginator(Paginator):
+    """Django's paginator, counting a queryset's rows only up to `bound`: when there are more, `more` is true and the
+    count is one past the bound, so the page after the bound's last is still offered and the page says "more than"."""
+
+    def __init__(self, object_list, per_page, bound: int = COUNT_BOUND, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        self.bound = bound
+
+    @cached_property
+    def count(self) -> int:
+        rows = getattr(getattr(self.object_list, "data", None), "data", None)  # a table's rows: its queryset
+        if not hasattr(rows, "query"):
+            return super().count
+        # COUNT(*) over a LIMIT, unordered: the scan stops at the bound, and the plan need not follow the order
+        return rows.order_by()[: self.bound + 1].count()
+
+    @property
+    def more(self) -> bool:
+        """Whether rows beyond the bound were left uncounted."""
+        return self.count > self.bound
+
+
+def _page_asked(value) -> int:
+    return int(value) if isinstance(value, str) and value.isdigit() and len(value) < 10 else 1
+
+
 def show(request, table: ListTable, per_page: int = PER_PAGE) -> list:
     """Sort and page the table from the query string; the records of the page, fixed so the page shows (and a
     selector logs) exactly these rows."""
     sort(request, table)
+    asked = request.GET.get(table.prefixed_page_field) or 1
+    bound = max(COUNT_BOUND, (_page_asked(asked) + PAGES_AHEAD) * per_page)
     try:
-        table.paginate(page=request.GET.get(table.prefixed_page_field) or 1, per_page=per_page)
+        table.paginate(paginator_class=BoundedPaginator, page=asked, per_page=per_page, bound=bound)
     except PageNotAnInteger:
         table.page = table.paginator.page(1)
     except EmptyPage:

@@ -26,6 +26,11 @@ REPORTS = {
     "live_bench": ["| measure | faces/s |", "| end to end, receipts (0 alerts, 4 receipts)", "| end to end, alerts"],
     "load_bench": ["| endpoint | requests/s |", "| `/api/audit/checkpoints/` |", "ledger balanced: True"],
     "matching_bench": ["== 1. watchlist search", "== 2. live pipeline", "== 3. custody"],
+    "page_bench": [
+        "| role: page | p50 ms | p95 ms |",
+        "| privacy: `/oversight/access/`",
+        "| dashboard (`/oversight/`)",
+    ],
     "public_bench": ["| page | p50 ms | p95 ms |", "| `/public/` |", "target (p95 < 200 ms for /public/"],
     "rfr_bench": ["| measure | result |", "| custody_index.fit:", "all stills processed and logged: True"],
     "serving_bench": ["| measure | before (per s) | after (per s) | after / before |", "| frames (one face each) |"],

@@ -54,6 +54,22 @@ def test_the_searches_list_pages_past_its_old_cut_off_with_the_total_and_exports
     assert len(thefts) == 65 and all(row["Crime"] == "theft" for row in thefts)
 
 
+def test_a_long_list_counts_its_rows_only_so_far_and_says_more_than(actors, client, monkeypatch):
+    """A page of a log of a million rows counted all of them for its total; it counts up to a bound (and the pages
+    near the one asked for), says "more than" beyond it, and still pages on past it."""
+    from govern import tables
+
+    monkeypatch.setattr(tables, "COUNT_BOUND", 60)
+    monkeypatch.setattr(tables, "PAGES_AHEAD", 1)
+    _searches(actors.officer, 130)
+    client.force_login(actors.officer)
+    url = reverse("matching:searches")
+    first = client.get(url).content.decode()
+    assert "of <strong>more than 100</strong>" in first and 'aria-label="Page 3"' in first
+    last = client.get(url, {"page": 3}).content.decode()
+    assert "Showing 101 to 130 of <strong>130</strong>" in last and last.count("RFR-2026-") == 30
+
+
 def test_the_searches_list_sorts_by_a_column_and_ignores_an_unknown_one(actors, client):
     _searches(actors.officer, 3)
     client.force_login(actors.officer)

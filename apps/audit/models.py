@@ -34,6 +34,11 @@ class Event(models.Model):
             models.Index(fields=["target_type", "target_id"]),
             models.Index(fields=["actor", "seq"]),
             models.Index(fields=["created_at"]),
+            # The access review: a reader's reads, newest first; and the readers of a period counted from the index.
+            models.Index(fields=["actor_username", "seq"], name="audit_event_reader_seq"),
+            models.Index(
+                fields=["action", "created_at"], include=["actor_username", "actor_id"], name="audit_event_action_time"
+            ),
         ]
 
     def __str__(self):

@@ -10,10 +10,12 @@ The flags are computed in Python for the rows shown (`flag`) and in SQL for a se
 (`search`), so a page of flagged rows is the same whichever page it is; a test holds the two alike.
 """
 
+import bisect
 import datetime
 import json
 import re
 import statistics
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -22,6 +24,7 @@ from django.db import transaction
 from django.db.models import CharField, Count, Exists, F, OuterRef, Q
 from django.db.models.functions import Cast
 from django.urls import reverse
+from django.utils import timezone
 
 from apps.audit import registry
 from apps.audit import services as audit
@@ -182,20 +185,43 @@ def _duties(actor_ids) -> dict[int, str]:
     return {user_id: ", ".join(sorted(names)) for user_id, names in held.items()}
 
 
+def compared_period(start=None, end=None) -> tuple[datetime.datetime, datetime.datetime | None]:
+    """The period readers are compared over: the one asked for, or without a start the ACCESS_HEAVY_READER_DAYS
+    before its end (before now without one), so the comparison counts a bounded window of the log, never all of it."""
+    if start is None:
+        start = (end or timezone.now()) - datetime.timedelta(days=settings.ACCESS_HEAVY_READER_DAYS)
+    return start, end
+
+
+def _median_without(ordered: list[int], value: int) -> float | None:
+    """The median of the sorted counts with one `value` taken out (a reader's peers are the others on the duty), in
+    constant time: the whole duty's list is sorted once, not once a reader."""
+    if len(ordered) < 2:
+        return None
+    out = bisect.bisect_left(ordered, value)
+    length = len(ordered) - 1
+
+    def nth(i: int) -> int:  # the i-th of the counts left
+        return ordered[i if i < out else i + 1]
+
+    return statistics.median([nth((length - 1) // 2), nth(length // 2)])
+
+
 def readers(start=None, end=None) -> list[Reader]:
-    """Everyone who consulted records in the period, the most reads first, each against their peers: a reader is
-    heavy when their reads exceed the factor times the median of their peers' (and the minimum). Peers hold the same
-    roles and read in the same period; a reader with no peer is compared with nobody and never flagged."""
+    """Everyone who consulted records in the period (`compared_period`), the most reads first, each against their
+    peers: a reader is heavy when their reads exceed the factor times the median of their peers' (and the minimum).
+    Peers hold the same roles and read in the same period; a reader with no peer is compared with nobody and never
+    flagged. The reads are counted per reader in SQL; the medians are of those few hundred counts."""
+    start, end = compared_period(start, end)
     reads = Event.objects.filter(action__in=[a for a, k in reviewed_actions().items() if k == ActionKind.CONSULTATION])
-    if start:
-        reads = reads.filter(created_at__gte=start)
+    reads = reads.filter(created_at__gte=start)
     if end:
         reads = reads.filter(created_at__lt=end)
     counts: dict[str, int] = {}
     ids: dict[str, int] = {}
     for username, actor_id, n in (
         reads.values("actor_username", "actor_id")
-        .annotate(n=Count("seq"))
+        .annotate(n=Count("*"))  # not Count("seq"): the period's index holds the reader, so the heap is not read
         .values_list("actor_username", "actor_id", "n")
     ):
         counts[username] = counts.get(username, 0) + n
@@ -203,16 +229,21 @@ def readers(start=None, end=None) -> list[Reader]:
             ids[username] = actor_id
     duties = _duties(set(ids.values()))
     duty_of = {username: duties.get(ids.get(username), "No role") for username in counts}
+    on_duty: dict[str, list[int]] = {}
+    for actor, n in counts.items():
+        on_duty.setdefault(duty_of[actor], []).append(n)
+    for reads_on_duty in on_duty.values():
+        reads_on_duty.sort()
     found = []
     for actor, n in counts.items():
-        peers = [m for other, m in counts.items() if other != actor and duty_of[other] == duty_of[actor]]
-        median = statistics.median(peers) if peers else None
+        peers = on_duty[duty_of[actor]]
+        median = _median_without(peers, n)
         bar = (
             max(settings.ACCESS_HEAVY_READER_FACTOR * median, settings.ACCESS_HEAVY_READER_MINIMUM)
             if median is not None
             else None
         )
-        found.append(Reader(actor, duty_of[actor], n, len(peers), median, bar, bar is not None and n > bar))
+        found.append(Reader(actor, duty_of[actor], n, len(peers) - 1, median, bar, bar is not None and n > bar))
     return sorted(found, key=lambda reader: (-reader.reads, reader.actor))
 
 
@@ -392,11 +423,37 @@ def _record(row: Row) -> dict:
     }
 
 
-def export(rows: list[Row], fmt: str) -> tuple[bytes, str]:
-    """The rows as CSV or JSON for the Information Commissioner: (content, content type)."""
+EXPORT_CHUNK = 2_000  # events read, flagged and written at a time while an export streams
+
+
+def exported(chosen: AccessFilter) -> tuple[int, Iterator[Row]]:
+    """An export's rows: at most EXPORT_LIMIT, newest first, flagged a chunk at a time as they are read, and how
+    many there are. The rows are those of the log as it stood when asked (reads logged while the export streams are
+    left out), so the count the export is logged with is the count it sends."""
+    heavy = heavy_readers(chosen.start, chosen.end)
+    found = search(chosen, heavy).filter(seq__lt=audit.tree_size()).defer("canonical")
+    events = found[:EXPORT_LIMIT]
+    count = found.order_by()[:EXPORT_LIMIT].count()  # unordered: any plan may count them
+
+    def rows():
+        chunk = []
+        for event in events.iterator(chunk_size=EXPORT_CHUNK):
+            chunk.append(event)
+            if len(chunk) == EXPORT_CHUNK:
+                yield from flag(chunk, chosen, heavy)
+                chunk = []
+        yield from flag(chunk, chosen, heavy)
+
+    return count, rows()
+
+
+def csv_export(rows) -> Iterator[str]:
+    """The rows as CSV for the Information Commissioner, a line at a time (to stream)."""
+    return spreadsheet.csv_lines(EXPORT_FIELDS, ({**_record(row), "flags": " ".join(row.flags)} for row in rows))
+
+
+def json_export(rows) -> bytes:
+    """The rows as one JSON document for the Information Commissioner."""
     records = [_record(row) for row in rows]
-    if fmt == "json":
-        document = {"format": "govern-access-log/1", "count": len(records), "events": records}
-        return json.dumps(document, indent=1, ensure_ascii=False).encode(), "application/json"
-    rows = [{**record, "flags": " ".join(record["flags"])} for record in records]
-    return spreadsheet.csv_text(EXPORT_FIELDS, rows).encode(), "text/csv"
+    document = {"format": "govern-access-log/1", "count": len(records), "events": records}
+    return json.dumps(document, indent=1, ensure_ascii=False).encode()

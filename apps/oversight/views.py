@@ -5,7 +5,7 @@ import datetime
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import FileResponse, HttpResponse, HttpResponseBadRequest
+from django.http import FileResponse, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.http import content_disposition_header
@@ -358,17 +358,22 @@ def access_log(request):
     fmt = request.GET.get("format") or ("csv" if tables.wants_csv(request) else "")
     if fmt in ("csv", "json"):
         policy.require(request.user, "oversight.export_accesslog")
-        rows = access_review.flag(access_review.search(chosen)[: access_review.EXPORT_LIMIT], chosen)
-        content, content_type = access_review.export(rows, fmt)
-        services.log_access_export(request.user, chosen, len(rows), fmt)
-        response = HttpResponse(content, content_type=content_type)
+        count, rows = access_review.exported(chosen)
+        services.log_access_export(request.user, chosen, count, fmt)
+        if fmt == "json":
+            response = HttpResponse(access_review.json_export(rows), content_type="application/json")
+        else:  # streamed: the first rows leave before the last are read
+            response = StreamingHttpResponse(access_review.csv_export(rows), content_type="text/csv")
         stamp = timezone.now().strftime("%Y%m%d-%H%M")
         response["Content-Disposition"] = f'attachment; filename="govern-access-log-{stamp}.{fmt}"'
         return response
-    readers = access_review.readers(chosen.start, chosen.end or timezone.now() + datetime.timedelta(seconds=1))
+    compared_from, until = access_review.compared_period(
+        chosen.start, chosen.end or timezone.now() + datetime.timedelta(seconds=1)
+    )
+    readers = access_review.readers(compared_from, until)
     heavy = {reader.actor: reader.reads for reader in readers if reader.heavy}
     filterset.heavy = heavy
-    table = AccessTable(access_review.search(chosen, heavy).defer("canonical"))  # the page shows no canonical JSON
+    table = AccessTable(access_review.search(chosen, heavy))  # with the canonical JSON: the records' names read it
     events = tables.show(request, table)
     table.rows = {row.event.seq: row for row in access_review.flag(events, chosen, heavy)}
     table.names = access_review.describe(events, request.user)
@@ -378,6 +383,7 @@ def access_log(request):
         "people": chosen.people,
         "people_limit": access_review.PEOPLE_LIMIT,
         "readers": readers,
+        "compared_from": compared_from,
         "heavy": [reader for reader in readers if reader.heavy],
         "query": request.GET.urlencode(),
     }

@@ -181,6 +181,9 @@ ACCESS_LOG_MIN_DAYS = env.integer("ACCESS_LOG_MIN_DAYS", 6 * 366, minimum=1)
 # Access review: an actor reading more than this many times the median of their peers (and at least the minimum).
 ACCESS_HEAVY_READER_FACTOR = env.integer("ACCESS_HEAVY_READER_FACTOR", 3, minimum=2)
 ACCESS_HEAVY_READER_MINIMUM = env.integer("ACCESS_HEAVY_READER_MINIMUM", 20, minimum=1)
+# ...in the period asked for, or when none is, in this many days before its end: the comparison counts a month's
+# reads, not every read the log has kept for six years.
+ACCESS_HEAVY_READER_DAYS = env.integer("ACCESS_HEAVY_READER_DAYS", 30, minimum=1)
 # A reason "links to a case" when it cites a reference like LFR-2026-0001, WL-…, RFR-…, CSO-… or a crime number.
 ACCESS_CASE_REFERENCE_PATTERN = env.string("ACCESS_CASE_REFERENCE_PATTERN", r"\b[A-Z]{2,5}[-/]\d{2,}[-/\d]*")
 GOVERNANCE_EVIDENCE_MAX_BYTES = env.integer("GOVERNANCE_EVIDENCE_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)

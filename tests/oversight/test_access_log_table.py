@@ -142,3 +142,46 @@ def test_the_api_finds_a_person_by_name_or_pnc_id_as_the_page_does(actors, ledge
     lookups = Event.objects.filter(action=CONSULTATION_ACTION, target_type="watchlists.subject", target_id="search")
     assert lookups.count() == 2 and {event.actor_username for event in lookups} == {"privacy"}
     assert api(actors.privacy).get("/api/oversight/access/", {"start": "yesterday"}).status_code == 400
+
+
+def test_the_api_pages_the_flagged_rows_in_the_database_past_the_export_cap(actors, api, monkeypatch):
+    """The API flagged the newest EXPORT_LIMIT events in Python and paged what it found, so flagged reads older than
+    the cap were missing from its count and its pages; the database now finds and pages them, as the page does."""
+    monkeypatch.setattr(access_review, "EXPORT_LIMIT", 3)
+    _read(("watchlists.subject", 5), actors.privacy, "no reference here", times=4)
+    _read(("watchlists.subject", 6), actors.privacy, "Audit sample AUD-2026-01", times=5)
+    answer = api(actors.privacy).get("/api/oversight/access/", {"flagged_only": "true", "limit": 2, "offset": 2})
+    assert answer.status_code == 200, answer.json()
+    body = answer.json()
+    assert body["count"] == 4 and len(body["results"]) == 2
+    assert all(row["flags"] == [access_review.NO_CASE] for row in body["results"])
+
+
+def test_readers_are_compared_over_a_bounded_window_when_no_start_is_given(actors, settings, client):
+    """The comparison counted every read the log held (six years of them) when the search gave no start; it counts
+    the ACCESS_HEAVY_READER_DAYS before the end, and the page says since when."""
+    import datetime
+
+    from django.utils import timezone
+
+    settings.ACCESS_HEAVY_READER_DAYS = 30
+    _read(("watchlists.subject", 5), actors.officer, times=3)
+    later = timezone.now() + datetime.timedelta(days=31)
+    assert access_review.readers(end=later) == []  # the reads are before the window that ends 31 days from now
+    assert [reader.actor for reader in access_review.readers(end=later - datetime.timedelta(days=2))] == ["officer"]
+    assert [reader.actor for reader in access_review.readers(start=timezone.now() - datetime.timedelta(days=1))] == [
+        "officer"
+    ]
+    client.force_login(actors.privacy)
+    page = client.get("/oversight/access/").content.decode()
+    since = timezone.localtime(timezone.now() - datetime.timedelta(days=30)).strftime("%-d %b %Y")
+    assert f"Readers since {since}" in page
+
+
+def test_a_page_of_the_access_log_reads_its_rows_in_a_few_queries(actors, client, django_assert_max_num_queries):
+    """The page deferred each event's canonical JSON, which naming the record reads: one query more per row shown."""
+    _read(("watchlists.subject", 1), actors.officer, "Review CASE-2026-1", times=60)
+    client.force_login(actors.privacy)
+    with django_assert_max_num_queries(30):
+        page = client.get(reverse("oversight:access"))
+    assert page.status_code == 200 and "Showing 1 to 50 of <strong>60</strong>" in page.content.decode()

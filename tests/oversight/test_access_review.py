@@ -69,13 +69,35 @@ def test_exports_for_the_commissioner_are_logged_and_safe_in_a_spreadsheet(actor
     url = reverse("oversight:access")
     as_csv = client.get(url, {"actor": "officer", "format": "csv"})
     assert as_csv.status_code == 200 and as_csv["Content-Type"] == "text/csv"
-    (row,) = list(csv.DictReader(io.StringIO(as_csv.content.decode())))
+    (row,) = list(csv.DictReader(io.StringIO(b"".join(as_csv.streaming_content).decode())))
     assert row["reason"].startswith("'=") and row["actor"] == "officer"
     as_json = client.get(url, {"actor": "officer", "format": "json"})
     document = json.loads(as_json.content)
     assert document["count"] == 1 and document["events"][0]["reason"].startswith("=HYPERLINK")
     exports = Event.objects.filter(action="access_log.exported")
     assert exports.count() == 2 and exports.first().data["filters"] == {"actor": "officer"}
+
+
+def test_the_csv_export_streams_the_log_as_it_stood_and_is_logged_with_the_rows_it_sends(actors, client, api):
+    """The export read, flagged and wrote up to 100,000 rows before its first byte left; it streams them now, and the
+    reads logged while it streams are not in it, so the count logged is the count sent."""
+    for _ in range(3):
+        _read(("watchlists.subject", 1), actors.officer, "Judging CASE-2026-9")
+    client.force_login(actors.privacy)
+    exports = {
+        "page": lambda: client.get(reverse("oversight:access"), {"format": "csv"}),
+        "api": lambda: api(actors.privacy).get("/api/oversight/access/", {"export": "csv"}),
+    }
+    sent = {}
+    for surface, export in exports.items():
+        response = export()
+        assert response.status_code == 200 and response.streaming and response["Content-Type"] == "text/csv"
+        _read(("watchlists.subject", 2), actors.officer, f"Read while the {surface} export streams CASE-2026-10")
+        rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+        logged = Event.objects.filter(action="access_log.exported").order_by("-seq").first()
+        assert len(rows) == logged.data["rows"] and f"the {surface} export streams" not in str(rows)
+        sent[surface] = len(rows)
+    assert sent == {"page": 3, "api": 5}  # then also the page's export (a disclosure) and the read while it streamed
 
 
 def test_the_page_and_api_search_and_refuse_bad_filters(actors, ledgered, client, api):

@@ -1,7 +1,7 @@
 """Oversight API: ledgers, purges, retention and the sweep, governed changes, notifications, the access log,
 equality figures and evidence bundles. Reads for privacy officers and overseers; writes as the policy says."""
 
-from django.http import HttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
@@ -226,18 +226,15 @@ class AccessLogView(_PolicyView):
             filterset.people = access_review.find_people(request.user, filterset.person_words())
         chosen = filterset.chosen
         if request.query_params.get("export") == "csv":
-            rows = access_review.flag(access_review.search(chosen)[: access_review.EXPORT_LIMIT], chosen)
-            content, content_type = access_review.export(rows, "csv")
-            services.log_access_export(request.user, chosen, len(rows), "csv")
-            return HttpResponse(content, content_type=content_type)
+            count, rows = access_review.exported(chosen)
+            services.log_access_export(request.user, chosen, count, "csv")
+            return StreamingHttpResponse(access_review.csv_export(rows), content_type="text/csv")
+        # The flagged rows are found in SQL (`search`), so the database pages them as the page does; then only the
+        # page's rows are flagged in Python, against the same heavy readers.
         pages = Pagination()
-        if chosen.flagged_only:  # the flags are worked out in Python: flag every row, then page the flagged ones
-            rows = access_review.flag(access_review.search(chosen)[: access_review.EXPORT_LIMIT], chosen)
-            shown = pages.paginate_queryset(rows, request, view=self)
-        else:  # each row's flags are its own: page the events, then flag the page
-            shown = access_review.flag(
-                pages.paginate_queryset(access_review.search(chosen), request, view=self), chosen
-            )
+        heavy = access_review.heavy_readers(chosen.start, chosen.end)
+        events = pages.paginate_queryset(access_review.search(chosen, heavy).defer("canonical"), request, view=self)
+        shown = access_review.flag(events, chosen, heavy)
         return pages.get_paginated_response(AccessEventSerializer(shown, many=True).data)
 
 
