@@ -110,3 +110,23 @@ def test_bad_labels_and_an_empty_folder_are_refused(actors, face_set, tmp_path_f
     with pytest.raises(CommandError, match="no images"):
         call_command("evaluate_engine", str(tmp_path_factory.mktemp("empty")), "--as", "privacy")
     assert not EngineEvaluation.objects.exists()
+
+
+def test_any_engine_behind_the_interface_is_evaluated_whatever_its_vector_size(actors, face_set):
+    """An engine of 128-d vectors whose faces do not say their size (as another engine's may not): its first face."""
+    import numpy as np
+
+    from apps.matching.services import engine_evaluation
+
+    class Engine128:
+        name, weights_sha256 = "Other/128", "e" * 64
+
+        def detect_and_embed(self, image):
+            seed = int(np.asarray(image.convert("L").resize((8, 8))).sum())
+            vector = np.random.default_rng(seed).standard_normal(128)
+            return [object(), object()], np.array([vector / np.linalg.norm(vector)] * 2, dtype=np.float32)
+
+    images = engine_evaluation.read_folder(face_set)
+    report = engine_evaluation.evaluate(actors.privacy, "faces", images, engine=Engine128())
+    assert report.engine_name == "Other/128" and report.engine_weights_sha256 == "e" * 64
+    assert report.figures["dimensions"] == 128 and report.figures["images"] == 6

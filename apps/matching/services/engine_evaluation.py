@@ -108,7 +108,8 @@ def _embed(engine, images: Sequence[LabelledImage]) -> tuple[list[np.ndarray], l
         if not len(faces):
             problems.append({"image": image.name, "problem": "no face found"})
             continue
-        largest = max(range(len(faces)), key=lambda index: faces[index].size)  # LFW: the person is the central face
+        # LFW: the person is the largest, central face. An engine whose faces do not say their size: the first.
+        largest = max(range(len(faces)), key=lambda index: getattr(faces[index], "size", 0))
         vectors.append(np.asarray(rows[largest], dtype=np.float64))
         identities.append(image.identity)
     return vectors, identities, problems
