@@ -76,6 +76,18 @@ def score(name: str, default: str) -> Decimal:
     return number.quantize(Decimal("0.001"))
 
 
+def decimal(name: str, default: str, *, minimum: str | None = None) -> Decimal:
+    """A finite decimal number, at least `minimum`, e.g. 0.5."""
+    value = _raw(name) or default
+    try:
+        number = Decimal(value.strip())
+    except InvalidOperation:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a number.") from None
+    if not number.is_finite() or (minimum is not None and number < Decimal(minimum)):
+        raise ImproperlyConfigured(f"{name}={value!r} must be a finite number of at least {minimum}.")
+    return number
+
+
 def host_list(name: str, default: list[str]) -> list[str]:
     """A comma-separated list of host names; blanks and whitespace inside a name are refused."""
     value = _raw(name)

@@ -51,3 +51,58 @@ def arrested(actors, ledgered):
         actors.officer, alert, outcome=Outcome.ARREST, identity_check="fingerprint", stop_minutes=7
     )
     return alert
+
+
+def synthetic_figures(fmr_by_threshold: dict[str, tuple[int, int]]) -> dict:
+    """SYNTHETIC report figures: at each threshold, k of n non-mated comparisons alerting (what the gate reads)."""
+    from apps.matching import evaluation
+
+    rows = [
+        {
+            "threshold": threshold,
+            "tpir": evaluation.rate(90, 100),
+            "fpir": {},
+            "fmr": evaluation.rate(k, n),
+            "forecast": {},
+            "groups": {},
+        }
+        for threshold, (k, n) in sorted(fmr_by_threshold.items())
+    ]
+    return {"images": 1000, "identities": 500, "gallery": 100, "separates": True, "thresholds": rows}
+
+
+def create_report(fmr_by_threshold=None, weights=None):
+    """An evaluation of the engine in force (or of `weights`) with SYNTHETIC figures, as evaluate_engine stores it; by
+    default nothing alerts in 10^8 comparisons from 0.600 up, safe at any list size the tests use."""
+    from django.utils import timezone
+
+    from apps.accounts.models import User
+    from apps.matching.models import EngineEvaluation
+    from apps.matching.services import engine_approval
+
+    name, in_force, _ = engine_approval.engine_identity()
+    if fmr_by_threshold is None:
+        fmr_by_threshold = {f"{step / 100:.3f}": (0, 10**8) for step in range(60, 101)}
+    runner = User.objects.filter(username="evaluator").first() or User.objects.create(username="evaluator")
+    return EngineEvaluation.objects.create(
+        engine_name=name,
+        engine_weights_sha256=weights or in_force,
+        set_name="SYNTHETIC TEST FIGURES",
+        set_sha256="0" * 64,
+        thresholds=sorted(fmr_by_threshold),
+        figures=synthetic_figures(fmr_by_threshold),
+        run_by=runner,
+        run_at=timezone.now(),
+    )
+
+
+@pytest.fixture
+def make_report():
+    """create_report, for a test."""
+    return create_report
+
+
+@pytest.fixture
+def engine_report(make_report):
+    """A safe evaluation of the engine in force to cite."""
+    return make_report()

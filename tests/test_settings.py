@@ -27,6 +27,18 @@ def test_boolean_accepts_plain_words(monkeypatch, value, expected):
     assert env.boolean("DEBUG", default=not expected) is expected
 
 
+@pytest.mark.parametrize("value", ["lots", "-0.5", "NaN", "Infinity"])
+def test_a_decimal_setting_refuses_words_negatives_and_infinities(monkeypatch, value):
+    monkeypatch.setenv("EVALUATION_MAX_FALSE_ALERTS_PER_1000", value)
+    with pytest.raises(ImproperlyConfigured, match="EVALUATION_MAX_FALSE_ALERTS_PER_1000"):
+        env.decimal("EVALUATION_MAX_FALSE_ALERTS_PER_1000", "1.0", minimum="0")
+
+
+def test_a_decimal_setting_reads_a_number(monkeypatch):
+    monkeypatch.setenv("EVALUATION_MAX_FALSE_ALERTS_PER_1000", " 0.25 ")
+    assert str(env.decimal("EVALUATION_MAX_FALSE_ALERTS_PER_1000", "1.0", minimum="0")) == "0.25"
+
+
 @pytest.mark.parametrize(
     "url", ["sqlite:///govern.db", "mysql://root@localhost/govern", "postgresql://localhost", "postgres://h:port/db"]
 )

@@ -35,6 +35,39 @@ class EngineApproval(models.Model):
         return f"{self.name} {self.weights_sha256[:12]}"
 
 
+class EngineEvaluation(models.Model):
+    """One engine's figures on one labelled face set (apps/matching/evaluation.py): what a threshold or engine
+    proposal cites, tied to the engine's weights hash and the set's hash."""
+
+    engine_name = models.CharField(max_length=100)
+    engine_weights_sha256 = models.CharField(max_length=64, db_index=True)
+    set_name = models.CharField(max_length=200, help_text="The folder's name, as given.")
+    set_sha256 = models.CharField(max_length=64, help_text="SHA-256 over the images' names and bytes, in order.")
+    labels_sha256 = models.CharField(max_length=64, blank=True, help_text="SHA-256 of the demographic labels' CSV.")
+    thresholds = models.JSONField(help_text="The thresholds evaluated, as strings of three decimals.")
+    figures = models.JSONField(help_text="TPIR, FPIR, FMR and the forecast per threshold, with their intervals.")
+    problems = models.JSONField(default=list, help_text="Images left out and why (unreadable, no face).")
+    run_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    run_at = models.DateTimeField()
+
+    objects = RestrictedManager()
+
+    class Meta:
+        ordering = ["-run_at", "-id"]
+
+    def __str__(self):
+        return f"{self.engine_name} {self.engine_weights_sha256[:12]} on {self.set_name} ({self.run_at:%Y-%m-%d})"
+
+    @property
+    def label(self) -> str:
+        """The report in words, for a choice or a citation."""
+        figures = self.figures
+        return (
+            f"Evaluation {self.pk}: {self.engine_name} on {self.set_name} (set {self.set_sha256[:12]}…, "
+            f"{figures['images']} images of {figures['identities']} people), {self.run_at:%Y-%m-%d %H:%M}"
+        )
+
+
 class CameraCredential(models.Model):
     """The API credential of one van or camera; only a hash of the secret is kept."""
 

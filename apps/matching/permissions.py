@@ -19,6 +19,8 @@ rule(
 )
 rule("matching.countersign_engine", roles=[PRIVACY], label="Countersign face engine approvals")
 rule("matching.view_engineapproval", roles=[APPROVER, PRIVACY, Role.OVERSIGHT], label="View engine approvals")
+rule("matching.add_engineevaluation", roles=[APPROVER, PRIVACY], label="Evaluate the face engine on a face set")
+rule("matching.view_engineevaluation", roles=[APPROVER, PRIVACY, Role.OVERSIGHT], label="View engine evaluations")
 rule("matching.add_cameracredential", roles=[APPROVER], label="Issue camera credentials")
 rule("matching.view_cameracredential", roles=[APPROVER], label="View camera credentials")
 rule("matching.revoke_cameracredential", roles=[APPROVER], label="Revoke camera credentials")

@@ -4,7 +4,8 @@ from django.apps import AppConfig
 
 
 class OversightConfig(AppConfig):
-    """Loads the rules, registers the audit actions and adds the governed threshold to the go-live gate."""
+    """Loads the rules, registers the audit actions, adds the governed threshold to the go-live gate and the false
+    alerts forecast to a watchlist's approval page."""
 
     name = "apps.oversight"
     label = "oversight"
@@ -13,11 +14,14 @@ class OversightConfig(AppConfig):
     def ready(self):
         from apps.audit.registry import register
         from apps.deployments.services import add_gate_condition
+        from apps.watchlists.panels import register_review_panel
 
         from . import permissions  # noqa: F401  (declares the rules)
         from .choices import AUDIT_ACTIONS
+        from .forecast import forecast_panel
         from .services import threshold_condition
 
         for name, (label, kind) in AUDIT_ACTIONS.items():
             register(name, label, kind)
         add_gate_condition(threshold_condition)
+        register_review_panel(forecast_panel)

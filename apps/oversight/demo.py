@@ -1,14 +1,21 @@
 """Demo: the threshold and the engine in force through a countersigned change, and retention policies set.
 
-Runs before the matching demo (ORDER), so the engine the demo deployments use is approved the governed way:
-the commander proposes with a (SYNTHETIC) test report, the privacy officer countersigns. Idempotent.
+Runs before the matching demo (ORDER), so the engine the demo deployments use is approved the governed way: the
+commander evaluates the engine in force on the demo's face set, proposes citing that evaluation (with a SYNTHETIC test
+report beside it), the privacy officer countersigns. The demo's face set is one public-domain portrait, altered,
+under four names: the uncalibrated engine separates nothing on it, the evaluation says so, and the threshold is
+allowed only because FACE_ALLOW_UNCALIBRATED is set (the change records that it was waived). Idempotent.
 """
+
+import io
 
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image, ImageEnhance, ImageOps
 
 from apps.accounts.models import User
-from apps.matching.services import engine_approval
+from apps.matching.services import engine_approval, engine_evaluation
+from apps.watchlists import demo as watchlists_demo
 
 from . import services
 from .choices import ChangeKind, ChangeState, DataClass
@@ -22,14 +29,48 @@ REPORT = (
 EQUALITY = "SYNTHETIC DEMO: stands in for the laboratory's figures by sex and ethnicity at this setting."
 
 
+DEMO_SET = "SYNTHETIC DEMO SET: one portrait under four names"
+
+
 def _report():
     return SimpleUploadedFile("synthetic-demo-report.txt", REPORT, content_type="text/plain")
+
+
+def _jpeg(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+def demo_face_set() -> list[engine_evaluation.LabelledImage]:
+    """The demo's face set: the public-domain portrait (apps/watchlists/demo_faces) mirrored, darkened, rotated and
+    flattened, under four names; an engine that recognised people would call them all one person."""
+    portrait = Image.open(watchlists_demo.FACE_PHOTO).convert("RGB")
+    people = {
+        "demo_a": [portrait, ImageOps.mirror(portrait)],
+        "demo_b": [ImageEnhance.Brightness(portrait).enhance(0.6), portrait.rotate(6)],
+        "demo_c": [ImageEnhance.Contrast(portrait).enhance(0.7)],
+        "demo_d": [portrait.rotate(-6)],
+    }
+    return [
+        engine_evaluation.LabelledImage(person, f"{person}/{number}.jpg", _jpeg(image))
+        for person, images in people.items()
+        for number, image in enumerate(images, start=1)
+    ]
+
+
+def _evaluation(commander):
+    """The demo set's evaluation of the engine in force, run once per engine."""
+    name, weights, _ = engine_approval.engine_identity()
+    found = engine_evaluation.reports_for_engine(name, weights).filter(set_name=DEMO_SET).first()
+    return found or engine_evaluation.evaluate(commander, DEMO_SET, demo_face_set())
 
 
 def seed(stdout) -> None:
     """Threshold version 1 and the engine in use in force; retention policies as the configured defaults."""
     commander, privacy = User.objects.get(username="commander"), User.objects.get(username="privacy")
     name, weights, calibrated = engine_approval.engine_identity()
+    evaluation = _evaluation(commander)
     # The configured threshold in force, the governed way; again when the configuration changed (`make run` sets
     # 1.000 while the engine is uncalibrated, a database seeded earlier may hold 0.600).
     threshold, in_force = services.current_threshold()
@@ -49,6 +90,7 @@ def seed(stdout) -> None:
             threshold=settings.MATCH_THRESHOLD,
             reason=f"SYNTHETIC DEMO: {why}",
             equality_evidence=EQUALITY,
+            evaluation=evaluation,
             evidence=_report(),
         )
         services.countersign(privacy, change, note="SYNTHETIC DEMO countersignature.")
@@ -63,6 +105,7 @@ def seed(stdout) -> None:
             ChangeKind.ENGINE,
             reason="SYNTHETIC DEMO: approved for demonstration only; it recognises nobody.",
             equality_evidence=EQUALITY,
+            evaluation=evaluation,
             evidence=_report(),
         )
         services.countersign(privacy, change, note="SYNTHETIC DEMO countersignature.")

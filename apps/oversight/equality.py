@@ -12,7 +12,6 @@ false-alert rate stands above everyone else's, beyond its interval, is a finding
 and marks the threshold for review.
 """
 
-import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -20,12 +19,12 @@ from decimal import Decimal
 from django.db.models import Count, Q
 from django.db.models.functions import TruncMonth
 
+from apps.matching import evaluation as engine_figures
 from apps.matching.choices import AgeBand, AlertState, EthnicGroup, PerceivedSex
 from apps.matching.models import FALSE_ALERTS, TRUE_ALERTS, Alert, DeletionReceipt
 
 SUPPRESS_BELOW = 5  # a count of 1 to 4 is shown as "fewer than 5"
 SMALL = 10  # fewer adjudicated alerts than this in a group: no rate, no interval, no comparison
-Z = 1.959964  # the normal quantile of a two-sided 95 % interval
 NOT_RECORDED = "not_recorded"
 DIMENSIONS = {
     "perceived_ethnicity": ("Ethnic group (perceived)", EthnicGroup),
@@ -36,14 +35,8 @@ _COUNTS = {"true": Count("pk", filter=TRUE_ALERTS), "false": Count("pk", filter=
 
 
 def wilson(successes: int, trials: int) -> tuple[float, float] | None:
-    """The 95 % Wilson score interval of a proportion (None with no trials)."""
-    if not trials:
-        return None
-    p = successes / trials
-    centre = p + Z * Z / (2 * trials)
-    spread = Z * math.sqrt(p * (1 - p) / trials + Z * Z / (4 * trials * trials))
-    denominator = 1 + Z * Z / trials
-    return max(0.0, (centre - spread) / denominator), min(1.0, (centre + spread) / denominator)
+    """The 95 % Wilson score interval of a proportion (None with no trials): the engine evaluation's, one formula."""
+    return engine_figures.wilson(successes, trials) if trials else None
 
 
 def suppressed(count: int) -> bool:

@@ -15,16 +15,27 @@ class RetentionForm(forms.Form):
 
 
 class ProposalForm(forms.Form):
-    """A new threshold, or approval of the engine in use, with the test report."""
+    """A new threshold, or approval of the engine in use, citing a computed evaluation of the engine in force."""
 
     kind = forms.ChoiceField(choices=ChangeKind.choices)
     threshold = forms.DecimalField(max_digits=4, decimal_places=3, min_value=0, max_value=1, required=False)
+    evaluation = forms.TypedChoiceField(
+        coerce=int,
+        help_text="The evaluation of the engine in force this rests on (manage.py evaluate_engine). The threshold "
+        "must be safe by it for the largest approved list.",
+    )
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
     equality_evidence = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="What the report shows for each sex and ethnic group at this setting.",
+        help_text="What the evaluation (and any report) shows for each sex and ethnic group at this setting.",
     )
-    evidence = forms.FileField(required=False, help_text="The vendor's or laboratory's test report (PDF, text, CSV).")
+    evidence = forms.FileField(
+        required=False, help_text="Optional: a vendor's or laboratory's test report as well (PDF, text, CSV)."
+    )
+
+    def __init__(self, *args, evaluations=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["evaluation"].choices = [("", "Choose an evaluation")] + [(e.pk, e.label) for e in evaluations]
 
 
 class DecisionForm(forms.Form):

@@ -42,11 +42,22 @@ class GovernedChange(models.Model):
     engine_weights_sha256 = models.CharField(max_length=64, blank=True)
     engine_calibrated = models.BooleanField(null=True, blank=True)
     reason = models.TextField()
-    equality_evidence = models.TextField(help_text="What the test report shows, by sex and ethnicity.")
-    evidence_name = models.CharField(max_length=200)
-    evidence_content_type = models.CharField(max_length=100)
-    evidence_sha256 = models.CharField(max_length=64)
-    evidence = models.BinaryField(editable=False)
+    equality_evidence = models.TextField(help_text="What the evaluation and any test report show, by group.")
+    evaluation = models.ForeignKey(
+        "matching.EngineEvaluation",
+        null=True,  # changes made before evaluations were computed
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The computed evaluation of the engine in force the proposal cites.",
+    )
+    safety = models.JSONField(
+        default=dict, blank=True, help_text="What the evaluation forecast at the threshold, for which list size."
+    )
+    evidence_name = models.CharField(max_length=200, blank=True)
+    evidence_content_type = models.CharField(max_length=100, blank=True)
+    evidence_sha256 = models.CharField(max_length=64, blank=True)
+    evidence = models.BinaryField(editable=False, default=b"")
     state = models.CharField(max_length=16, choices=ChangeState.choices, default=ChangeState.PROPOSED)
     proposed_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
     proposed_at = models.DateTimeField()

@@ -20,7 +20,8 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.audit import services as audit
 from apps.deployments import services as deployments
-from apps.matching.models import FALSE_ALERTS, TRUE_ALERTS
+from apps.matching import evaluation as engine_figures
+from apps.matching.models import FALSE_ALERTS, TRUE_ALERTS, EngineEvaluation
 from apps.matching.services import alert_handling, engine_approval, retrospective
 from apps.watchlists.services import watchlists
 from govern import policy
@@ -163,9 +164,10 @@ def threshold_condition(deployment, now) -> deployments.Condition:
 
 
 def _evidence(evidence) -> tuple[str, str, bytes]:
-    """(name, content type, bytes) of an uploaded test report; refused when missing, empty, too big or odd."""
+    """(name, content type, bytes) of an uploaded test report, which may accompany the computed evaluation; refused
+    when empty, too big or odd. None: no file."""
     if evidence is None:
-        raise ValidationError({"evidence": "Attach the equality evidence (the vendor's or laboratory's test report)."})
+        return "", "", b""
     name = getattr(evidence, "name", "") or "evidence"
     content_type = (getattr(evidence, "content_type", "") or "").split(";")[0].strip().lower()
     size = getattr(evidence, "size", None)
@@ -201,9 +203,78 @@ def _threshold_value(value) -> Decimal:
     return threshold.quantize(Decimal("0.001"))
 
 
+def list_size_to_govern() -> int:
+    """The list size a threshold must be safe for: the largest approved watchlist, never less than
+    EVALUATION_LIST_SIZE."""
+    return max(settings.EVALUATION_LIST_SIZE, watchlists.largest_approved_size())
+
+
+def cited_evaluation(value) -> EngineEvaluation:
+    """The computed evaluation a proposal cites: one of the engine in force (its name and weights hash)."""
+    if isinstance(value, EngineEvaluation):
+        value = value.pk
+    if value in (None, ""):
+        raise ValidationError({"evaluation": "Cite an evaluation of the engine in force (manage.py evaluate_engine)."})
+    try:
+        report = EngineEvaluation.objects.filter(pk=int(value)).first()
+    except (TypeError, ValueError):
+        report = None
+    name, weights, _ = engine_approval.engine_identity()
+    if report is None or (report.engine_name, report.engine_weights_sha256) != (name, weights):
+        raise ValidationError(
+            {"evaluation": f"Evaluation {value} is not an evaluation of the engine in force ({name}, {weights[:12]}…)."}
+        )
+    return report
+
+
+def safety(report: EngineEvaluation, threshold: Decimal) -> dict:
+    """What the cited evaluation forecasts at this threshold for the list size governed, against the ceiling; refused
+    (ValidationError) where the forecast's upper end is above the ceiling, unless the engine is uncalibrated and
+    FACE_ALLOW_UNCALIBRATED is set (tests and the demo: it recognises nobody, and the record says it was waived)."""
+    list_size, ceiling = list_size_to_govern(), settings.EVALUATION_MAX_FALSE_ALERTS_PER_1000
+    forecast = engine_figures.forecast(report.figures, threshold, list_size)
+    lowest_safe = engine_figures.safe_threshold(report.figures, list_size, float(ceiling))
+    found = {
+        "evaluation": report.pk,
+        "threshold": str(threshold),
+        "list_size": list_size,
+        "ceiling_per_1000": str(ceiling),
+        "read_at": forecast["threshold"] if forecast else None,
+        "per_1000": forecast["per_1000"] if forecast else None,
+        "per_1000_high": forecast["high"] if forecast else None,
+        "lowest_safe": lowest_safe,
+        "safe": forecast is not None and forecast["high"] <= ceiling,
+        "waived": False,
+    }
+    if found["safe"]:
+        return found
+    if forecast is None:
+        problem = f"Evaluation {report.pk} does not reach down to {threshold}: no figure says it is safe."
+    else:
+        problem = (
+            f"At {threshold}, evaluation {report.pk} forecasts up to {forecast['high']:.3g} false alerts per 1,000 "
+            f"passers-by for a list of {list_size:,} (at most {ceiling} allowed); "
+            + (f"its lowest safe threshold is {lowest_safe}." if lowest_safe else "no threshold in it is safe.")
+        )
+    if not report.figures or engine_approval.engine_identity()[2] or not settings.FACE_ALLOW_UNCALIBRATED:
+        raise ValidationError({"threshold": problem})
+    return {**found, "waived": True, "problem": problem}
+
+
 @transaction.atomic
-def propose(actor, kind: str, *, reason: str, equality_evidence: str, evidence, threshold=None, now=None):
-    """An authorising officer proposes a new threshold, or approval of the engine in use, with the test report."""
+def propose(
+    actor,
+    kind: str,
+    *,
+    reason: str,
+    equality_evidence: str,
+    evaluation=None,
+    evidence=None,
+    threshold=None,
+    now=None,
+):
+    """An authorising officer proposes a new threshold, or approval of the engine in use, citing a computed evaluation
+    of the engine in force that shows the threshold safe for the lists governed (a test report may accompany it)."""
     policy.require(actor, "oversight.propose_governedchange")
     if kind not in ChangeKind.values:
         raise ValidationError({"kind": f"Choose one of: {', '.join(ChangeKind.values)}."})
@@ -213,6 +284,8 @@ def propose(actor, kind: str, *, reason: str, equality_evidence: str, evidence, 
     else:
         name, weights, calibrated = engine_approval.engine_identity()
         fields.update(engine_name=name, engine_weights_sha256=weights, engine_calibrated=calibrated)
+    report = cited_evaluation(evaluation)
+    fields.update(evaluation=report, safety=safety(report, fields.get("threshold") or current_threshold()[0]))
     reason = _reason(reason)
     equality_evidence = _reason(equality_evidence, "equality_evidence")
     evidence_name, content_type, data = _evidence(evidence)
@@ -229,7 +302,7 @@ def propose(actor, kind: str, *, reason: str, equality_evidence: str, evidence, 
         equality_evidence=equality_evidence,
         evidence_name=evidence_name,
         evidence_content_type=content_type,
-        evidence_sha256=hashlib.sha256(data).hexdigest(),
+        evidence_sha256=hashlib.sha256(data).hexdigest() if data else "",
         evidence=data,
         proposed_by=actor,
         proposed_at=now or timezone.now(),
@@ -241,6 +314,8 @@ def propose(actor, kind: str, *, reason: str, equality_evidence: str, evidence, 
 
 def _change_data(change: GovernedChange) -> dict:
     data = {"kind": change.kind, "version": change.version, "evidence_sha256": change.evidence_sha256}
+    if change.evaluation_id:
+        data.update(evaluation=change.evaluation_id, safety=change.safety)
     if change.kind == ChangeKind.THRESHOLD:
         data["threshold"] = str(change.threshold)
     else:
@@ -259,9 +334,12 @@ def countersign(actor, change: GovernedChange, *, note: str = "", now=None) -> G
     policy.require(actor, "oversight.countersign_governedchange", locked)
     if locked.state != ChangeState.PROPOSED:
         raise Conflict(f"This change is {locked.get_state_display().lower()}; only a proposal can be countersigned.")
+    # The floor may have been raised, a larger list approved or the engine changed since it was proposed.
     if locked.kind == ChangeKind.THRESHOLD:
-        _threshold_value(locked.threshold)  # the floor may have been raised since it was proposed
-    else:
+        _threshold_value(locked.threshold)
+    if locked.evaluation_id:
+        locked.safety = safety(cited_evaluation(locked.evaluation_id), locked.threshold or current_threshold()[0])
+    if locked.kind == ChangeKind.ENGINE:
         name, weights, _ = engine_approval.engine_identity()
         if (name, weights) != (locked.engine_name, locked.engine_weights_sha256):
             raise Conflict("The engine running now is not the one proposed; propose the engine in use again.")

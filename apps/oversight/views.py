@@ -2,6 +2,7 @@
 
 import datetime
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -15,9 +16,11 @@ from apps.audit import proofs, signing, verifier
 from apps.audit.access import forget, reason_required
 from apps.audit.models import Checkpoint
 from apps.deployments.models import Deployment
+from apps.matching import evaluation as engine_figures
 from apps.matching import figures
 from apps.matching import selectors as matching_selectors
 from apps.matching.models import Alert
+from apps.matching.services import engine_approval, engine_evaluation
 from govern import policy, tables
 from govern.db_router import reads_from_replica
 from govern.errors import Conflict
@@ -219,7 +222,9 @@ def governance(request):
     """The threshold and engine in force, their versions, and proposals awaiting a countersignature."""
     policy.require(request.user, "oversight.view_governedchange")
     may_propose = policy.may(request.user, "oversight.propose_governedchange")
-    form = ProposalForm(request.POST or None, request.FILES or None) if may_propose else None
+    name, weights, _ = engine_approval.engine_identity()
+    evaluations = list(engine_evaluation.reports_for_engine(name, weights).select_related("run_by"))
+    form = ProposalForm(request.POST or None, request.FILES or None, evaluations=evaluations) if may_propose else None
     if request.method == "POST":
         policy.require(request.user, "oversight.propose_governedchange")
         if form.is_valid():
@@ -231,6 +236,7 @@ def governance(request):
                     threshold=data.get("threshold"),
                     reason=data["reason"],
                     equality_evidence=data["equality_evidence"],
+                    evaluation=data["evaluation"],
                     evidence=data.get("evidence"),
                 )
             except ValidationError as exc:
@@ -240,8 +246,18 @@ def governance(request):
             else:
                 messages.success(request, "Proposed: a privacy officer must countersign before it is in force.")
                 return redirect("oversight:governance")
-    changes = GovernedChange.objects.select_related("proposed_by", "decided_by").defer("evidence")
+    changes = GovernedChange.objects.select_related("proposed_by", "decided_by", "evaluation").defer("evidence")
+    list_size = services.list_size_to_govern()
+    ceiling = settings.EVALUATION_MAX_FALSE_ALERTS_PER_1000
     context = {
+        "engine_in_force": (name, weights),
+        "evaluations": [
+            (report, engine_figures.safe_threshold(report.figures, list_size, float(ceiling))) for report in evaluations
+        ]
+        if policy.may(request.user, "matching.view_engineevaluation")
+        else None,
+        "list_size": list_size,
+        "ceiling": ceiling,
         "threshold": services.current_threshold(),
         "under_review": sorted(services.thresholds_for_review()),
         "changes": changes,

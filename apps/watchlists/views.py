@@ -45,6 +45,7 @@ from .forms import (
     WatchlistForm,
 )
 from .models import CustodyImage, Entry, Review, Subject, Watchlist
+from .panels import render_review_panels
 from .services import custody, watchlists
 from .tables import SubjectTable, WatchlistTable
 
@@ -273,6 +274,7 @@ def watchlist_review(request, pk, target, reason):
         "review": review,
         "entries": entries,
         "changes": watchlists.changes_since_approval(watchlist, review.snapshot),
+        "panels": render_review_panels(request, watchlist, review),  # what the apps above add (the forecast)
         "form": form,
         "confirm": confirm,
         "reason": reason,

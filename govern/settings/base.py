@@ -154,6 +154,14 @@ if RECEIPT_KEY_FILE is None:
 # (NPL 2023 found demographic imbalance below 0.6 with the engine tested at the Met).
 MATCH_THRESHOLD = env.score("MATCH_THRESHOLD", "0.600")
 MATCH_THRESHOLD_FLOOR = env.score("MATCH_THRESHOLD_FLOOR", "0.600")
+# A threshold is safe for a list of N entries when the upper end of the 95 % interval of the expected false alerts per
+# 1,000 passers-by, forecast by the engine's evaluation cited, is at most this ceiling; N is the largest approved list,
+# and never less than EVALUATION_LIST_SIZE (apps/matching/evaluation.py, README "Evaluating the engine").
+EVALUATION_MAX_FALSE_ALERTS_PER_1000 = env.decimal("EVALUATION_MAX_FALSE_ALERTS_PER_1000", "1.0", minimum="0")
+EVALUATION_LIST_SIZE = env.integer("EVALUATION_LIST_SIZE", 1000, minimum=1)
+# The passers-by a deployment expects, for the forecast on a watchlist's approval page: about 15,500 faces per
+# deployment on average (the Met, Sept 2024 to Sept 2025; 3.15 million faces over 203 deployments).
+EVALUATION_FOOTFALL = env.integer("EVALUATION_FOOTFALL", 15_500, minimum=1)
 
 # --- Retrospective search: what one request, one partner and one day may cost -------------------------------------
 # A CCTV still needs no 36 Mpx: each still may hold at most RFR_STILL_MAX_PIXELS, and is scaled down so that its

@@ -69,7 +69,7 @@ def test_two_officers_judge_the_same_alert_at_once(make_user, live, vans, astron
     assert Event.objects.filter(action="alert.adjudicated", target_id=str(alert.pk)).count() == 1
 
 
-def test_two_privacy_officers_countersign_the_same_change_at_once(make_user, approvers, evidence):
+def test_two_privacy_officers_countersign_the_same_change_at_once(make_user, approvers, evidence, engine_report):
     from govern.roles import Role
 
     change = oversight.propose(
@@ -78,6 +78,7 @@ def test_two_privacy_officers_countersign_the_same_change_at_once(make_user, app
         threshold="0.640",
         reason=WHY,
         equality_evidence=EQUALITY,
+        evaluation=engine_report,
         evidence=evidence(),
     )
     dpo1, dpo2 = (make_user(f"dpo{i}", Role.PRIVACY_OFFICER) for i in range(2))
@@ -86,10 +87,16 @@ def test_two_privacy_officers_countersign_the_same_change_at_once(make_user, app
     assert str(oversight.current_threshold()[0]) == "0.640"
 
 
-def test_two_proposals_of_the_same_kind_at_once_leave_one_open(approvers, evidence):
+def test_two_proposals_of_the_same_kind_at_once_leave_one_open(approvers, evidence, engine_report):
     def propose(actor, value):
         return lambda: oversight.propose(
-            actor, ChangeKind.THRESHOLD, threshold=value, reason=WHY, equality_evidence=EQUALITY, evidence=evidence()
+            actor,
+            ChangeKind.THRESHOLD,
+            threshold=value,
+            reason=WHY,
+            equality_evidence=EQUALITY,
+            evaluation=engine_report,
+            evidence=evidence(),
         )
 
     _one_won(race(propose(approvers.superintendent, "0.640"), propose(approvers.superintendent2, "0.650")))

@@ -32,21 +32,22 @@ def test_retention_and_the_sweep_through_the_api(actors, api):
     assert api(actors.oversight).post("/api/oversight/retention/sweep/").status_code == 403
 
 
-def test_a_threshold_change_proposed_and_countersigned_through_the_api(actors, approvers, api, evidence):
+def test_a_threshold_change_proposed_and_countersigned_through_the_api(actors, approvers, api, evidence, engine_report):
     proposal = {
         "kind": "threshold",
         "threshold": "0.650",
         "reason": WHY,
         "equality_evidence": "Section 4: FPIR within the intervals for every group.",
+        "evaluation": engine_report.pk,
         "evidence": evidence(),
     }
     created = api(approvers.superintendent).post("/api/oversight/changes/", proposal, format="multipart")
     assert created.status_code == 201, created.json()
     change = created.json()
     assert change["state"] == "proposed" and change["evidence_sha256"]
-    without = {k: v for k, v in proposal.items() if k != "evidence"}
+    without = {k: v for k, v in proposal.items() if k not in ("evidence", "evaluation")}
     refused = api(approvers.superintendent2).post("/api/oversight/changes/", without, format="multipart")
-    assert refused.status_code == 400 and "evidence" in refused.json()
+    assert refused.status_code == 400 and "evaluation" in refused.json()  # a report file alone never sufficed
     assert api(approvers.superintendent).post(f"/api/oversight/changes/{change['id']}/countersign/").status_code == 403
     signed = api(actors.privacy).post(f"/api/oversight/changes/{change['id']}/countersign/", {"note": "Read it."})
     assert signed.status_code == 200 and signed.json()["state"] == "in_force"

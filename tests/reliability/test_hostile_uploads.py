@@ -54,7 +54,7 @@ def _upload(item: Hostile) -> SimpleUploadedFile:
 
 
 @pytest.fixture
-def surfaces(live, vans, actors, approvers, api):
+def surfaces(live, vans, actors, approvers, api, engine_report):
     """Every upload surface, with a user (or camera) entitled to use it and well-formed fields around the file."""
     subject = Subject.objects.get(family_name="Collins")
     camera = f"Camera {live_capture.issue_credential(approvers.superintendent, vans[0])}"
@@ -69,6 +69,7 @@ def surfaces(live, vans, actors, approvers, api):
     }
     search_fields = {"incident_reference": "CAD-4411-22", "crime_type": "Robbery"}
     proposal = {"kind": "threshold", "threshold": "0.640", "reason": REASON, "equality_evidence": EQUALITY}
+    proposal["evaluation"] = engine_report.pk
     return [
         Surface(
             "custody-api",

@@ -225,7 +225,7 @@ def in_process_wsgi():
 
 
 @pytest.fixture
-def world(ledgered, actors, approvers, vans, astronaut, evidence):
+def world(ledgered, actors, approvers, vans, astronaut, evidence, engine_report):
     """Something of everything for the fuzzer to hit: a live deployment with alerts and receipts, a search, a change."""
     retrospective.submit(actors.officer, [astronaut], incident_reference="CAD-1", crime_type="Robbery")
     oversight.propose(
@@ -234,6 +234,7 @@ def world(ledgered, actors, approvers, vans, astronaut, evidence):
         threshold=Decimal("0.640"),
         reason="Laboratory retest of the engine at 0.64 shows lower FPIR with no demographic imbalance.",
         equality_evidence="Report section 4: FPIR by sex and by ethnicity within the confidence intervals at 0.64.",
+        evaluation=engine_report,
         evidence=evidence(),
     )
     users = {

@@ -36,6 +36,7 @@ from PIL import Image
 
 from tests.conftest import PASSWORD
 from tests.matching_fixtures import astronaut_subject
+from tests.oversight_fixtures import create_report
 from tests.security import permission_table as table
 from tests.security.permission_table import (
     ADMIN,
@@ -283,6 +284,7 @@ def _build_world(now) -> World:
         threshold=Decimal("0.640"),
         reason="Laboratory retest of the engine at 0.64 shows lower FPIR with no demographic imbalance.",
         equality_evidence="Report section 4: FPIR by sex and by ethnicity within the confidence intervals at 0.64.",
+        evaluation=create_report(),
         evidence=SimpleUploadedFile("report.txt", b"NPL-style test report", content_type="text/plain"),
     )
     # An access request another privacy officer logged and checked, granted by the privacy officer: its pack is due.
@@ -431,6 +433,13 @@ PROPOSAL = {
     "reason": "Laboratory retest at 0.65 shows lower FPIR with no demographic imbalance.",
     "equality_evidence": "Report section 4: FPIR by sex and ethnicity within the intervals at 0.65.",
 }
+
+
+def _cited_report() -> int:
+    """The world's evaluation of the engine in force, which a proposal cites."""
+    from apps.matching.models import EngineEvaluation
+
+    return EngineEvaluation.objects.order_by("pk").values_list("pk", flat=True).first()
 
 
 def _bodies(world) -> dict:
@@ -660,7 +669,11 @@ def _bodies(world) -> dict:
             "hours": 720,
             "reason": "The force's policy review of this year sets 30 days.",
         },
-        ("POST", "/api/oversight/changes/"): lambda: {**PROPOSAL, "evidence": pdf()},
+        ("POST", "/api/oversight/changes/"): lambda: {
+            **PROPOSAL,
+            "evidence": pdf(),
+            "evaluation": _cited_report(),
+        },
         ("POST", "/api/oversight/changes/{pk}/countersign/"): {"note": "Checked the report"},
         ("POST", "/api/oversight/changes/{pk}/reject/"): {"note": "The report does not cover age"},
     }

@@ -96,6 +96,8 @@ class GovernedChangeSerializer(serializers.ModelSerializer):
             "engine_calibrated",
             "reason",
             "equality_evidence",
+            "evaluation",
+            "safety",
             "evidence_name",
             "evidence_sha256",
             "state",
@@ -114,7 +116,10 @@ class ProposeSerializer(serializers.Serializer):
     threshold = serializers.DecimalField(max_digits=4, decimal_places=3, required=False)
     reason = serializers.CharField()
     equality_evidence = serializers.CharField()
-    evidence = serializers.FileField()
+    evaluation = serializers.IntegerField(
+        min_value=1, help_text="The id of a computed evaluation of the engine in force (manage.py evaluate_engine)."
+    )
+    evidence = serializers.FileField(required=False, help_text="Optional: a test report as well.")
 
 
 class DecisionSerializer(serializers.Serializer):

@@ -149,7 +149,7 @@ class GovernedChangeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Re
 
     @extend_schema(request={"multipart/form-data": ProposeSerializer}, responses={201: GovernedChangeSerializer})
     def create(self, request):
-        """Propose a threshold, or approval of the engine in use, with the test report."""
+        """Propose a threshold, or approval of the engine in use, citing an evaluation of the engine in force."""
         body = ProposeSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         data = body.validated_data
@@ -159,7 +159,8 @@ class GovernedChangeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Re
             threshold=data.get("threshold"),
             reason=data["reason"],
             equality_evidence=data["equality_evidence"],
-            evidence=data["evidence"],
+            evaluation=data["evaluation"],
+            evidence=data.get("evidence"),
         )
         return Response(GovernedChangeSerializer(change).data, status=201)
 

@@ -557,6 +557,12 @@ def in_force(watchlist: Watchlist, now: datetime.datetime | None = None) -> bool
     return True
 
 
+def largest_approved_size() -> int:
+    """The most entries on any list approved now (0 when none is): the size a threshold must be safe for."""
+    sizes = Watchlist.objects.filter(state=WatchlistState.APPROVED).annotate(size=models.Count("entries"))
+    return sizes.aggregate(largest=models.Max("size"))["largest"] or 0
+
+
 @dataclass(frozen=True)
 class SweepAction:
     """One thing the sweep did (or, in a dry run, would do)."""
