@@ -265,7 +265,10 @@ def searches(request):
             messages.success(request, f"{search.reference} submitted: {search.total} still(s).")
             return redirect("matching:search", pk=search.pk)
     filterset = SearchFilterSet(
-        request.GET, queryset=SearchRequest.objects.restrict(request.user, "view").select_related("submitted_by")
+        request.GET,
+        queryset=SearchRequest.objects.restrict(request.user, "view")
+        .select_related("submitted_by")
+        .with_stills_refused(),
     )
     valid = filterset.is_valid()
     table = SearchTable(filterset.qs if valid else SearchRequest.objects.none())
