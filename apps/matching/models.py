@@ -44,6 +44,11 @@ class CameraCredential(models.Model):
     issued_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
     issued_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When a frame last came with it; at most a minute or two behind (written once a minute at most).",
+    )
 
     objects = RestrictedManager()
 
