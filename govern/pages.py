@@ -33,6 +33,37 @@ def perform(request, action, success: str) -> bool:
     return False
 
 
+def added(request, form, permission: str, record, success) -> bool:
+    """A register's add form on POST: the role to add is checked, then the form; a valid one is handed to `record`
+    (the service, called with the cleaned data), whose refusal goes onto the form. Returns whether it was recorded
+    (the page then redirects); `success(recorded)` is the message."""
+    if request.method != "POST":
+        return False
+    policy.require(request.user, permission)
+    if not form.is_valid():
+        return False
+    try:
+        recorded = record(**form.cleaned_data)
+    except ValidationError as exc:
+        form_errors(form, exc)
+        return False
+    messages.success(request, success(recorded))
+    return True
+
+
+def act_with_reason(request, permission: str, queryset, pk, form_class, act, success):
+    """A one-reason decision posted from a page (retire, close, revoke): the role is checked before the lookup (no
+    object refuses a role alike), the object found as `visible_or_404` does, the reason read from `form_class` (a
+    blank one is left for the service to refuse) and `act(object, reason)` run through `perform`, with
+    `success(object)` as its message. Returns the object, for the redirect."""
+    policy.require(request.user, permission)
+    found = visible_or_404(request.user, queryset, pk)
+    form = form_class(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    perform(request, lambda: act(found, reason), success(found))
+    return found
+
+
 def visible_or_404(user, queryset, pk, verb: str = "view"):
     """The object if the user may see it: a role that sees none of the model is refused (403), not told 404."""
     meta = queryset.model._meta

@@ -7,14 +7,24 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from apps.audit import access
 from apps.audit import services as audit
 from govern import policy
 from govern.roles import Role
 
+from . import selectors
 from .choices import AccountChangeKind, AccountChangeState
 from .models import AccountChange, ApiToken, SignInLockout, User
 from .services import accounts, lockout, two_factor
 from .services.accounts import PROFILE_FIELDS
+
+ACCOUNT_LIST = ("accounts.user", "list")  # what a consultation of the list of accounts is logged against
+
+
+def _account(request, object_id, *args, **kwargs):
+    """The account an admin page is about, for its reason form (None for an id that names none: the admin says so)."""
+    return User.objects.filter(pk=object_id).first() if str(object_id).isdigit() else None
+
 
 # Roles are a fixed list, and authenticator secrets are nobody's to read: neither is edited by hand.
 for model in (Group, TOTPDevice):
@@ -66,6 +76,36 @@ class UserAdmin(DjangoUserAdmin):
                 "it is not shown again).",
                 messages.WARNING,
             )
+
+    def changelist_view(self, request, extra_context=None):
+        """The list of accounts shows staff's personal data: asked for a reason first, and each list shown is logged
+        as one consultation with the ids on it, as the API's list is (an action's POST reads no list)."""
+
+        @access.reason_required(lambda request: ACCOUNT_LIST)
+        def consulted(request, target, reason):
+            response = super(UserAdmin, self).changelist_view(request, extra_context)
+            listed = (getattr(response, "context_data", None) or {}).get("cl")
+            if listed is not None:  # an action done (a redirect) or a bad filter shows no account
+                ids = [user.pk for user in listed.result_list]
+                selectors.users(request.user, reason, take=lambda found: found.filter(pk__in=ids), surface="admin")
+            return response
+
+        return (
+            consulted(request) if request.method in ("GET", "HEAD") else super().changelist_view(request, extra_context)
+        )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        """One account's page: asked for a reason first, and logged as one consultation, as the API's read is."""
+
+        @access.reason_required(_account)
+        def consulted(request, object_id, target, reason):
+            if target is not None and self.has_view_permission(request, target):
+                selectors.user(request.user, target, reason)
+            return super(UserAdmin, self).change_view(request, object_id, form_url, extra_context)
+
+        if request.method not in ("GET", "HEAD"):  # a save shows the account again only with its errors
+            return super().change_view(request, object_id, form_url, extra_context)
+        return consulted(request, object_id)
 
     def get_fieldsets(self, request, obj=None):
         """One's own account is read-only here (another administrator changes it): without the password's reset

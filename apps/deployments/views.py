@@ -3,6 +3,7 @@ pages are the public app's)."""
 
 import calendar
 import datetime
+from functools import partial
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -16,7 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from apps.watchlists.models import Watchlist
 from govern import policy, tables
 from govern.errors import Conflict
-from govern.pages import confirmed, form_errors, perform, posted_revision, visible_or_404
+from govern.pages import act_with_reason, added, confirmed, form_errors, perform, posted_revision, visible_or_404
 
 from . import services
 from .choices import BOOKING_STATES, DOCUMENT_REVIEW_NOTICE_DAYS, DeploymentState
@@ -333,16 +334,9 @@ def asset_register(request):
     policy.require(request.user, "deployments.view_asset")
     may_add = policy.may(request.user, "deployments.add_asset")
     form = AssetForm(request.POST or None)
-    if request.method == "POST":
-        policy.require(request.user, "deployments.add_asset")
-        if form.is_valid():
-            try:
-                asset = services.register_asset(request.user, **form.cleaned_data)
-            except ValidationError as exc:
-                form_errors(form, exc)
-            else:
-                messages.success(request, f"{asset} registered.")
-                return redirect("deployments:assets")
+    register = partial(services.register_asset, request.user)
+    if added(request, form, "deployments.add_asset", register, success=lambda asset: f"{asset} registered."):
+        return redirect("deployments:assets")
     now = timezone.now()
     assets = Asset.objects.restrict(request.user, "view").order_by("-active", "kind", "identifier")
     booked = Deployment.objects.restrict(request.user, "view").filter(state__in=BOOKING_STATES, end__gt=now)
@@ -365,11 +359,15 @@ def asset_register(request):
 @require_POST
 def asset_retire(request, pk):
     """Retire a van or camera, with the reason (the same service as the API)."""
-    policy.require(request.user, "deployments.retire_asset")  # before the lookup: no object refuses a role alike
-    asset = visible_or_404(request.user, Asset.objects.all(), pk)
-    form = RetireForm(request.POST)
-    reason = form.cleaned_data["reason"] if form.is_valid() else ""
-    perform(request, lambda: services.retire_asset(request.user, asset, reason=reason), success=f"{asset} retired.")
+    act_with_reason(
+        request,
+        "deployments.retire_asset",
+        Asset.objects.all(),
+        pk,
+        RetireForm,
+        lambda asset, reason: services.retire_asset(request.user, asset, reason=reason),
+        success=lambda asset: f"{asset} retired.",
+    )
     return redirect("deployments:assets")
 
 
@@ -380,16 +378,10 @@ def document_register(request):
     deployments that rely on each; a new version is recorded here and approved by another authorising officer."""
     policy.require(request.user, "deployments.view_policydocument")
     form = DocumentForm(request.POST or None)
-    if request.method == "POST":
-        policy.require(request.user, "deployments.add_policydocument")
-        if form.is_valid():
-            try:
-                document = services.record_document(request.user, **form.cleaned_data)
-            except ValidationError as exc:
-                form_errors(form, exc)
-            else:
-                messages.success(request, f"{document} recorded: another authorising officer approves it.")
-                return redirect("deployments:documents")
+    record = partial(services.record_document, request.user)
+    recorded_message = "{} recorded: another authorising officer approves it.".format
+    if added(request, form, "deployments.add_policydocument", record, success=recorded_message):
+        return redirect("deployments:documents")
     register = services.document_register(timezone.localdate())
     context = {
         "register": [

@@ -65,14 +65,18 @@ def _film(deployment: Deployment, shots: list[demo_camera.Shot]) -> list[tuple[d
     enrolled = enrolment.enrol_watchlist(deployment.watchlist_id, deployment.authorised_watchlist_hash)
     if enrolled.problems:
         raise CommandError(f"{deployment.reference}'s list could not be enrolled: {' '.join(enrolled.problems)}")
-    credential = live_capture.issue_credential(User.objects.get(username="commander"), deployment.assets.get())
+    commander = User.objects.get(username="commander")
+    credential = live_capture.issue_credential(commander, deployment.assets.get())
     camera = demo_camera.InProcess(credential)
     filmed = []
-    for shot in shots:
-        answer = camera.post(deployment.pk, shot.frame)
-        if answer.status != 201:
-            raise CommandError(f"{deployment.reference} refused a demo frame ({answer.status}): {answer.body}")
-        filmed.append((shot, answer))
+    try:
+        for shot in shots:
+            answer = camera.post(deployment.pk, shot.frame)
+            if answer.status != 201:
+                raise CommandError(f"{deployment.reference} refused a demo frame ({answer.status}): {answer.body}")
+            filmed.append((shot, answer))
+    finally:
+        demo_camera.put_away(commander, credential, "The demo's seed has sent its frames.")
     return filmed
 
 

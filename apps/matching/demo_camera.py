@@ -30,9 +30,21 @@ from PIL import Image, ImageDraw
 from apps.deployments import demo as deployments_demo
 from apps.watchlists import demo as watchlist_demo
 
+from .models import CameraCredential
+from .services import camera_credentials
+
 SCENE = (640, 480)
 # Each light: the range of the factor the photograph's pixels are multiplied by, and of what is then added.
 LIGHTS = {"dusk": ((0.2, 0.4), (0, 0)), "haze": ((0.25, 0.3), (40, 100))}
+
+
+def put_away(commander, credential: str, reason: str) -> None:
+    """Revoke a demo credential once its frames are sent (logged, as any revocation): a demo secret, printed in no
+    file but known to the process that used it, is never left valid after it."""
+    key_id = credential.partition(".")[0]
+    issued = CameraCredential.objects.filter(key_id=key_id, revoked_at__isnull=True).first()
+    if issued is not None:  # a newer credential for the van (another demo camera) has revoked it already
+        camera_credentials.revoke_credential(commander, issued, reason=reason)
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,12 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from pgvector.django import HalfVectorField, HnswIndex
 
 from apps.deployments.models import Asset, Deployment
 from apps.watchlists.models import CustodyImage, Entry, Subject, Watchlist
-from govern.restricted import RestrictedManager
+from govern.restricted import RestrictedManager, RestrictedQuerySet
 
 from .choices import AgeBand, AlertState, EthnicGroup, IdentityCheck, Outcome, PerceivedSex, ProbeState, SearchState
 
@@ -77,6 +77,11 @@ class CameraCredential(models.Model):
     issued_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
     issued_at = models.DateTimeField(auto_now_add=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When a frame last came with it; at most a minute or two behind (written once a minute at most).",
+    )
 
     objects = RestrictedManager()
 
@@ -268,6 +273,17 @@ class CustodyReduced(models.Model):
         return f"reduced custody template {self.template_id}"
 
 
+class SearchRequestQuerySet(RestrictedQuerySet):
+    """Searches, restricted as every model's rows are; a list reads whether each has a still left to review."""
+
+    def with_stills_refused(self):
+        """Each search with `searchable_stills` (whether any still was not refused), read in the list's own query, so
+        `all_refused` asks nothing more a row."""
+        return self.annotate(
+            searchable_stills=Exists(Probe.objects.filter(request=OuterRef("pk")).exclude(state=ProbeState.REFUSED))
+        )
+
+
 class SearchRequest(models.Model):
     """A retrospective search: stills from an incident, searched against custody images, never enrolled."""
 
@@ -282,7 +298,7 @@ class SearchRequest(models.Model):
     processed = models.PositiveIntegerField(default=0)
     closed_at = models.DateTimeField(null=True, blank=True)
 
-    objects = RestrictedManager()
+    objects = models.Manager.from_queryset(SearchRequestQuerySet)()
 
     class Meta:
         ordering = ["-submitted_at"]
@@ -293,11 +309,12 @@ class SearchRequest(models.Model):
     @property
     def all_refused(self) -> bool:
         """Whether every still was searched and refused (no face, or several): there are no candidates to review."""
-        return (
-            self.state == SearchState.READY
-            and self.total > 0
-            and not self.probes.exclude(state=ProbeState.REFUSED).exists()
-        )
+        if self.state != SearchState.READY or self.total == 0:
+            return False
+        searchable = getattr(self, "searchable_stills", None)  # read by the list (with_stills_refused)
+        if searchable is None:
+            searchable = self.probes.exclude(state=ProbeState.REFUSED).exists()
+        return not searchable
 
     @property
     def status_label(self) -> str:

@@ -16,7 +16,7 @@ from apps.deployments.models import Asset, Deployment
 from apps.watchlists.models import Subject
 from govern import policy, tables
 from govern.errors import Conflict, TooLarge, TooMany
-from govern.pages import confirmed, form_errors, perform, visible_or_404
+from govern.pages import act_with_reason, confirmed, form_errors, perform, visible_or_404
 
 from . import figures, selectors
 from .choices import AlertState, IdentityCheck, Outcome, SearchState
@@ -272,7 +272,10 @@ def searches(request):
             messages.success(request, f"{search.reference} submitted: {search.total} still(s).")
             return redirect("matching:search", pk=search.pk)
     filterset = SearchFilterSet(
-        request.GET, queryset=SearchRequest.objects.restrict(request.user, "view").select_related("submitted_by")
+        request.GET,
+        queryset=SearchRequest.objects.restrict(request.user, "view")
+        .select_related("submitted_by")
+        .with_stills_refused(),
     )
     valid = filterset.is_valid()
     table = SearchTable(filterset.qs if valid else SearchRequest.objects.none())
@@ -416,14 +419,14 @@ class CloseSearchForm(forms.Form):
 @require_POST
 def search_close(request, pk):
     """Close a search from its page, with the reason: the same service as the API's close action."""
-    policy.require(request.user, "matching.close_searchrequest")  # before the lookup: no object refuses a role alike
-    found = visible_or_404(request.user, SearchRequest.objects.all(), pk)
-    form = CloseSearchForm(request.POST)
-    reason = form.cleaned_data["reason"] if form.is_valid() else ""
-    perform(
+    act_with_reason(
         request,
-        lambda: retrospective.close(request.user, found, reason=reason),
-        f"{found.reference} closed: its stills are deleted.",
+        "matching.close_searchrequest",
+        SearchRequest.objects.all(),
+        pk,
+        CloseSearchForm,
+        lambda search, reason: retrospective.close(request.user, search, reason=reason),
+        success=lambda search: f"{search.reference} closed: its stills are deleted.",
     )
     return redirect("matching:search", pk=pk)
 
@@ -470,13 +473,13 @@ def asset_credentials(request, pk):
 @require_POST
 def credential_revoke(request, pk):
     """Revoke one camera credential, with the reason."""
-    policy.require(request.user, "matching.revoke_cameracredential")  # before the lookup, as above
-    credential = visible_or_404(request.user, CameraCredential.objects.select_related("asset"), pk)
-    form = RevokeCredentialForm(request.POST)
-    reason = form.cleaned_data["reason"] if form.is_valid() else ""
-    perform(
+    credential = act_with_reason(
         request,
-        lambda: camera_credentials.revoke_credential(request.user, credential, reason=reason),
-        f"Credential {credential.key_id} revoked.",
+        "matching.revoke_cameracredential",
+        CameraCredential.objects.select_related("asset"),
+        pk,
+        RevokeCredentialForm,
+        lambda credential, reason: camera_credentials.revoke_credential(request.user, credential, reason=reason),
+        success=lambda credential: f"Credential {credential.key_id} revoked.",
     )
     return redirect("matching:credentials", pk=credential.asset_id)

@@ -40,7 +40,7 @@ def test_me_returns_the_signed_in_account(actors, api):
 
 
 def test_only_administrators_list_accounts(actors, api):
-    assert api(actors.admin).get("/api/accounts/users/").json()["count"] == 8
+    assert api(actors.admin).get("/api/accounts/users/", {"reason": "accounts audit"}).json()["count"] == 8
     refused = api(actors.privacy).get("/api/accounts/users/")  # a role that sees no account: 403, not an empty list
     assert refused.status_code == 403 and "your role does not allow it" in refused.json()["detail"]
 
@@ -103,3 +103,20 @@ def test_every_response_carries_a_request_id(actors, api):
     import uuid
 
     uuid.UUID(response["X-Request-ID"])
+
+
+def test_listing_accounts_needs_a_reason_and_logs_the_ids_shown(actors, api):
+    client = api(actors.admin)
+    before = Event.objects.count()
+    refused = client.get("/api/accounts/users/")
+    assert refused.status_code == 400 and "reason" in refused.json() and Event.objects.count() == before
+    listed = client.get("/api/accounts/users/", {"reason": "vetting review 2026/114", "limit": 3})
+    assert listed.status_code == 200 and listed.json()["count"] == 8
+    consulted = Event.objects.get(action="record.consulted")
+    shown = [account["id"] for account in listed.json()["results"]]
+    assert (consulted.target_type, consulted.target_id, consulted.reason) == (
+        "accounts.user",
+        "list",
+        "vetting review 2026/114",
+    )
+    assert consulted.data == {"results": shown, "surface": "api"}

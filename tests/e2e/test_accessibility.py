@@ -87,3 +87,24 @@ def test_every_page_of_the_role_passes_axe_and_fits_a_phone(live_server, browser
         if width > PHONE["width"]:
             problems.setdefault(url, []).append(f"scrolls sideways at 375 px: {width} px wide")
     assert not problems, "\n".join(f"{url}: {found}" for url, found in problems.items())
+
+
+def test_the_equality_chart_is_drawn_whole_in_its_own_scroller_on_a_phone(live_server, browser, seeded):
+    """The page-wide check above cannot see a chart cut off at the screen's edge (a clipped drawing does not widen the
+    page): on a phone the equality page's charts, drawn from the demo's judged alerts, keep their full width inside
+    a scroller of their own that the keyboard reaches, and the page itself still does not scroll sideways."""
+    phone = browser.new_page(viewport=PHONE)
+    sign_in(phone, live_server.url, "oversight", PASSWORD)
+    _open(phone, f"{live_server.url}/oversight/equality/")
+    charts = phone.locator("svg.chart")
+    assert charts.count() > 0, "the demo's judged alerts draw no chart"
+    for index in range(charts.count()):
+        drawn = charts.nth(index).evaluate(
+            """svg => ({width: svg.getBoundingClientRect().width, wanted: svg.width.baseVal.value,
+                        scroller: svg.parentElement.scrollWidth, shown: svg.parentElement.clientWidth,
+                        tabindex: svg.parentElement.getAttribute("tabindex"), name: svg.parentElement.ariaLabel})"""
+        )
+        assert drawn["width"] >= drawn["wanted"] > PHONE["width"], drawn  # drawn whole, not cut to the screen
+        assert drawn["scroller"] >= drawn["wanted"] and drawn["shown"] <= PHONE["width"], drawn
+        assert drawn["tabindex"] == "0" and "False-alert rate" in (drawn["name"] or ""), drawn
+    assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]

@@ -1,6 +1,7 @@
 """Camera credentials on the page and the API (issue 23): issued with the secret shown once and kept only as a hash,
 listed without secrets, revoked with a reason; a commander's work, logged, refused to every other role."""
 
+import datetime
 import hashlib
 import json
 import logging
@@ -8,6 +9,7 @@ import logging
 import pytest
 from django.db import connection
 from django.urls import reverse
+from django.utils import timezone
 
 from apps.audit.models import Event
 from apps.matching.models import CameraCredential
@@ -149,3 +151,44 @@ def test_no_log_record_holds_an_issued_secret(approvers, api, client, vans, capl
     texts = [record.getMessage() for record in caplog.records]
     assert any("matching_cameracredential" in text for text in texts), "the SQL was not logged: this proves nothing"
     assert not [text for text in texts for secret in secrets if secret.partition(".")[2] in text]
+
+
+def test_a_frame_records_when_its_credential_was_last_used(approvers, api, client, live, vans, astronaut):
+    secret = camera_credentials.issue_credential(approvers.superintendent, vans[0])
+    credential = CameraCredential.objects.get()
+    assert credential.last_used_at is None
+    assert api(approvers.superintendent).get(f"{URL}{credential.pk}/").json()["last_used_at"] is None
+    frame = client.post("/api/matching/capture/", astronaut, content_type="image/jpeg",
+                        HTTP_AUTHORIZATION=f"Camera {secret}")  # fmt: skip
+    assert frame.status_code == 201
+    credential.refresh_from_db()
+    assert credential.last_used_at is not None
+    listed = api(approvers.superintendent).get(URL, {"asset": vans[0].pk}).json()["results"]
+    assert listed[0]["last_used_at"] is not None
+    client.force_login(approvers.superintendent)
+    page = client.get(reverse("matching:credentials", args=[vans[0].pk])).content.decode()
+    used = f'<td class="last-used">{credential.last_used_at.astimezone(timezone.get_current_timezone()):%Y-%m-%d %H:%M}'
+    assert used in page
+
+
+def test_a_wrong_secret_records_no_use(approvers, client, live, vans, astronaut):
+    secret = camera_credentials.issue_credential(approvers.superintendent, vans[0])
+    wrong = secret.partition(".")[0] + ".not-the-secret"
+    refused = client.post("/api/matching/capture/", astronaut, content_type="image/jpeg",
+                          HTTP_AUTHORIZATION=f"Camera {wrong}")  # fmt: skip
+    assert refused.status_code == 401 and CameraCredential.objects.get().last_used_at is None
+
+
+def test_a_credentials_use_is_written_at_most_once_a_minute(approvers, vans, django_assert_num_queries, monkeypatch):
+    camera_credentials.issue_credential(approvers.superintendent, vans[0])
+    key_id = CameraCredential.objects.get().key_id
+    start = timezone.now()
+    assert camera_credentials.record_use(key_id, start)
+    with django_assert_num_queries(0):  # the next frames within the minute ask the database nothing
+        assert not camera_credentials.record_use(key_id, start + datetime.timedelta(seconds=59))
+    monkeypatch.setattr(camera_credentials, "_uses_recorded", {})  # another process, which has written nothing
+    assert not camera_credentials.record_use(key_id, start + datetime.timedelta(seconds=30))  # the row says too soon
+    assert CameraCredential.objects.get().last_used_at == start
+    later = start + datetime.timedelta(seconds=91)  # that process asks again a minute after it last asked
+    assert camera_credentials.record_use(key_id, later)
+    assert CameraCredential.objects.get().last_used_at == later

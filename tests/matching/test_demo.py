@@ -84,6 +84,7 @@ def test_seed_demo_films_its_deployments_through_the_capture_api_and_judges_thei
     processed = Event.objects.filter(action="capture.processed")
     assert processed.count() == captures.count() == len(set(processed.values_list("request_id", flat=True))) == 13
     assert Event.objects.filter(action="camera.credential_issued").count() == 3
+    assert not CameraCredential.objects.filter(revoked_at__isnull=True).exists()  # each revoked after its frames
     live = deployments_demo.live_now()
     assert alert_handling.reconciliation(live) == {"faces": 3, "alerts": 1, "receipts": 2, "reconciles": True}
     assert Alert.objects.get(deployment=live).state == AlertState.PENDING  # for the demo officer to judge
@@ -133,7 +134,9 @@ def test_the_demo_camera_films_the_live_demo_deployment_over_http_until_stopped(
 ):
     _seed(tmp_path)
     live = deployments_demo.live_now()
-    seeded = CameraCredential.objects.get(asset=live.assets.get(), revoked_at__isnull=True)
+    # The seed's credentials were revoked once their frames were sent: none stays valid after the seed.
+    assert not CameraCredential.objects.filter(revoked_at__isnull=True).exists()
+    assert Event.objects.filter(action="camera.credential_revoked").count() == 3
 
     output = _camera(url=live_server.url, frames=3, every=0, alert_every=2)
     assert "frame 1, " in output and "passer" in output.splitlines()[1]
@@ -143,10 +146,12 @@ def test_the_demo_camera_films_the_live_demo_deployment_over_http_until_stopped(
     assert counts["reconciles"] and counts["alerts"] == 2 and counts["receipts"] >= 4, counts
     assert Capture.objects.filter(deployment=live).count() == 3 + 3
     assert Alert.objects.filter(deployment=live, state=AlertState.PENDING).count() == 2
-    # Its own credential, issued through the service and logged; the seed's is revoked.
-    seeded.refresh_from_db()
-    assert seeded.revoked_at is not None
+    # Its own credential, issued through the service and logged, and revoked when it stopped.
     assert Event.objects.filter(action="camera.credential_issued").count() == 4
+    own = CameraCredential.objects.order_by("-issued_at", "-id").first()
+    assert own.revoked_at is not None and not CameraCredential.objects.filter(revoked_at__isnull=True).exists()
+    last = Event.objects.filter(action="camera.credential_revoked").order_by("-seq").first()
+    assert last.data["key_id"] == own.key_id and last.reason == "The demo camera stopped."
 
     # SIGTERM (as make run's trap sends) stops it after the frame in flight, and it says so.
     handler = signal.getsignal(signal.SIGTERM)

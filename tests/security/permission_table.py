@@ -162,7 +162,7 @@ TABLE: dict[str, Access] = {
     "/accounts/login/two-factor/enrol/": _access(GET=SIGNED_IN, POST=SIGNED_IN),
     "/api/accounts/me/": api(SIGNED_IN),
     "/api/accounts/token/": _access(POST=ANYONE, OPTIONS=ANYONE),  # a username and password are the credentials
-    "/api/accounts/users/": api({ADMIN}),
+    "/api/accounts/users/": consulting("account list", api({ADMIN})),
     "/api/accounts/users/{pk}/": consulting("account", api({ADMIN})),
     "/api/accounts/tokens/": api(WITH_A_ROLE),
     "/api/accounts/tokens/{pk}/": _access(
@@ -441,10 +441,10 @@ ADMIN_TABLE: dict[str, Access] = {
     "/admin/r/{content_type_id}/{object_id}/": admin(who=NOBODY, hidden={ADMIN}),  # an account has no page to go to
     "/admin/accounts/": admin(),
     "/admin/no-such-page/": admin(who=NOBODY, hidden={ADMIN}),
-    "/admin/accounts/user/": admin("GET", "HEAD", "POST"),
+    "/admin/accounts/user/": consulting("account list", admin("GET", "HEAD", "POST")),
     "/admin/accounts/user/add/": admin("GET", "HEAD", "POST"),
     "/admin/accounts/user/{object_id}/": admin(),
-    "/admin/accounts/user/{object_id}/change/": admin("GET", "HEAD", "POST"),
+    "/admin/accounts/user/{object_id}/change/": consulting("account", admin("GET", "HEAD", "POST")),
     "/admin/accounts/user/{object_id}/history/": admin(),
     "/admin/accounts/user/{object_id}/delete/": admin("GET", "HEAD", "POST", who=NOBODY),  # accounts are deactivated
     "/admin/accounts/user/{id}/password/": admin("GET", "HEAD", "POST"),

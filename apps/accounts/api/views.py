@@ -19,10 +19,16 @@ from . import serializers
 
 
 class UserViewSet(RestrictedReadOnlyViewSet):
-    """Accounts, for administrators; reading one account's record is logged with a reason."""
+    """Accounts, for administrators; reading them, the list or one account's record, is logged with a reason."""
 
     queryset = User.objects.prefetch_related("groups")
     serializer_class = serializers.UserSerializer
+
+    @extend_schema(parameters=[OpenApiParameter("reason", str, required=True)])
+    def list(self, request, *args, **kwargs):
+        """Accounts, a page at a time; logged with your reason and the ids on the page."""
+        shown = selectors.users(request.user, stated_reason(request), take=self.paginate_queryset, surface="api")
+        return self.get_paginated_response(self.get_serializer(shown, many=True).data)
 
     @extend_schema(parameters=[OpenApiParameter("reason", str, required=True)])
     def retrieve(self, request, *args, **kwargs):

@@ -25,7 +25,7 @@ class CameraCredentialSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = CameraCredential
-        fields = ["id", "asset", "asset_identifier", "key_id", "issued_by", "issued_at", "revoked_at"]
+        fields = ["id", "asset", "asset_identifier", "key_id", "issued_by", "issued_at", "revoked_at", "last_used_at"]
         read_only_fields = fields
 
 

@@ -12,7 +12,7 @@ from govern.api.viewsets import RestrictedReadOnlyViewSet, RestrictedViewSet, St
 
 from .. import selectors
 from ..models import Alert, Capture, Probe, SearchRequest
-from ..services import alert_handling, live_capture, retrospective
+from ..services import alert_handling, camera_credentials, live_capture, retrospective
 from .filtersets import CaptureFilterSet
 from .serializers import (
     AlertOutcomeSerializer,
@@ -57,9 +57,11 @@ class RawImageParser(parsers.BaseParser):
 
 def _camera(request) -> live_capture.Camera:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    camera = live_capture.camera_for_token(token.strip()) if scheme == CAMERA_SCHEME else None
+    token = token.strip()
+    camera = live_capture.camera_for_token(token) if scheme == CAMERA_SCHEME else None
     if camera is None:
         raise exceptions.AuthenticationFailed("A valid camera credential is required (Authorization: Camera …).")
+    camera_credentials.record_use(token.partition(".")[0])
     return camera
 
 

@@ -4,11 +4,13 @@ Only the secret's SHA-256 is kept; the secret itself is returned once to the per
 logged or shown again. A retired asset gets none, and retiring one revokes those it has.
 """
 
+import datetime
 import hashlib
 import secrets
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from apps.audit import services as audit
@@ -22,6 +24,25 @@ from ..models import CameraCredential
 def secret_hash(text: str) -> str:
     """The SHA-256 a credential's secret is kept as (and a presented one compared by)."""
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+# A credential's last use is written at most once this often: a van sends several frames a second, and one UPDATE a
+# frame would add a round trip and a row lock to every one of them.
+USE_RECORDED_EVERY = datetime.timedelta(minutes=1)
+_uses_recorded: dict[str, datetime.datetime] = {}  # when this process last asked, for each key id
+
+
+def record_use(key_id: str, now: datetime.datetime | None = None) -> bool:
+    """Note that a frame came with this credential now; written only when the last record is a minute old, so most
+    frames ask the database nothing. Each process asks at most once a minute a credential; the UPDATE's condition
+    keeps all processes together to one write a minute. Returns whether it wrote."""
+    now = now or timezone.now()
+    earlier = _uses_recorded.get(key_id)
+    if earlier is not None and now - earlier < USE_RECORDED_EVERY:
+        return False
+    _uses_recorded[key_id] = now
+    stale = Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - USE_RECORDED_EVERY)
+    return CameraCredential.objects.filter(stale, key_id=key_id).update(last_used_at=now) > 0
 
 
 def _revoke_live(asset: Asset, actor, now, reason: str) -> list[str]:

@@ -1,12 +1,14 @@
 // Govern's one page script, served from here (the Content-Security-Policy refuses inline scripts). Pages work
 // without it: it starts GOV.UK Frontend's components (the menu's toggle at phone width, the skip link, error
-// summaries) and gives each wide table its own keyboard-reachable scroller, so no page scrolls sideways.
+// summaries) and gives each wide table its own keyboard-reachable scroller, so no page scrolls sideways (a wide chart
+// comes in a scroller of its own, which is marked alike).
 import { initAll } from "../vendor/govuk-frontend/govuk-frontend.min.js";
 
 document.body.classList.add("js-enabled", "govuk-frontend-supported");
 initAll();
 
 function label(table) {
+  if (table.getAttribute("aria-label")) return table.getAttribute("aria-label");  // a chart names itself
   const caption = table.querySelector("caption");
   if (caption) return caption.textContent.trim();
   const heading = table.closest("section, article, main")?.querySelector("h1, h2, h3");
@@ -19,7 +21,7 @@ function mark(scroller) {
   if (scrolls) {
     scroller.setAttribute("tabindex", "0");
     scroller.setAttribute("role", "region");
-    scroller.setAttribute("aria-label", label(scroller.querySelector("table")) + " (scrolls sideways)");
+    scroller.setAttribute("aria-label", label(scroller.querySelector("table, svg")) + " (scrolls sideways)");
   } else {
     ["tabindex", "role", "aria-label"].forEach((name) => scroller.removeAttribute(name));
   }

@@ -1,7 +1,8 @@
 """`manage.py demo_camera`: the van of the live demo deployment films the street while `make run` serves.
 
 It posts frames over HTTP to the server's capture endpoint with a camera credential that the demo commander issues
-for the van through the service (logged as any credential is; it revokes the van's earlier one): mostly passers-by,
+for the van through the service (logged as any credential is; it revokes the van's earlier one, and is revoked
+itself when the camera stops): mostly passers-by,
 who leave deletion receipts, and every `--alert-every`th frame a listed subject's enrolled photograph, which alerts
 (apps/matching/demo_camera.py says why, with the uncalibrated engine, only those). One line a frame. It stops after
 the frame in flight on Ctrl-C or SIGTERM, after `--frames` frames, or when no demo deployment is live; a server that
@@ -70,7 +71,8 @@ class Command(BaseCommand):
         if commander is None:
             raise CommandError("The demo's commander is missing: run seed_demo first.")
         van = deployment.assets.order_by("pk").first()
-        camera = demo_camera.OverHttp(url, live_capture.issue_credential(commander, van))
+        credential = live_capture.issue_credential(commander, van)
+        camera = demo_camera.OverHttp(url, credential)
         stop = threading.Event()
         previous = {number: signal.signal(number, lambda *_: stop.set()) for number in (signal.SIGINT, signal.SIGTERM)}
         self._say(
@@ -88,6 +90,7 @@ class Command(BaseCommand):
             for number, handler in previous.items():
                 signal.signal(number, handler)
             camera.close()
+            demo_camera.put_away(commander, credential, "The demo camera stopped.")
         self._say(
             f"Demo camera stopped after {totals['frames']} frames: faces {totals['faces']} = alerts {totals['alerts']}"
             f" + deletion receipts {totals['receipts']}."
