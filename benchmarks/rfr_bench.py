@@ -106,7 +106,7 @@ def add_gallery(count: int, uploader_id: int, seed: int = 7) -> float:
     with connection.cursor() as cursor:
         # As a bulk load would: HNSW takes rows one at a time, a million of them for most of an hour. The index on
         # the full vectors is not rebuilt: once the projection is fitted, the search does not use it.
-        cursor.execute("DROP INDEX custody_template_hnsw")
+        cursor.execute("DROP INDEX custody_template_hnsw_512")
     raw = connection.connection
     with (
         raw.cursor() as cursor,
