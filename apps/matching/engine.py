@@ -357,9 +357,10 @@ def dlib_model_dir() -> str:
 class DlibEngine(FaceEngine):
     """MTCNN's boxes, dlib's 5-point alignment and dlib's 128-d ResNet descriptor, unit-normalised.
 
-    MTCNN rather than dlib's HOG detector: on a 640x480 frame MTCNN found faces down to FACE_MIN_SIZE (40 px) in
-    71 ms, where HOG needs one upsampling to find faces under 80 px and then took 149 ms (33 ms without, missing
-    them; measured once on 2 cores, AMD EPYC); and MTCNN's probability is what the enrolment quality gate reads."""
+    MTCNN rather than dlib's HOG detector: HOG finds faces under about 80 px only with one upsampling, and then took 3.2
+    times MTCNN's time on a 640x480 frame (342 against 106 ms; 70 ms without it, missing the faces from FACE_MIN_SIZE
+    40 px to 80); and MTCNN's probability is what the enrolment quality gate reads (docs/benchmarks.md, Matching,
+    Run 14: benchmarks/engine_bench.py)."""
 
     dimensions = 128
     calibrated = True
