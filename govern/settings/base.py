@@ -129,6 +129,8 @@ FACE_ALLOW_DOWNLOAD = env.boolean("FACE_ALLOW_DOWNLOAD", default=False)
 FACE_ENGINE = env.choice(
     "FACE_ENGINE", "facenet" if FACE_WEIGHTS is not None or FACE_ALLOW_DOWNLOAD else "dlib", ["facenet", "dlib"]
 )
+# Known without loading the engine (the banner on every page, the demo's notes): facenet without its weights.
+FACE_UNCALIBRATED = FACE_ENGINE == "facenet" and FACE_WEIGHTS is None and not FACE_ALLOW_DOWNLOAD
 FACE_ALLOW_UNCALIBRATED = env.boolean("FACE_ALLOW_UNCALIBRATED", default=DEBUG)
 FACE_SEED = env.integer("FACE_SEED", 0, minimum=0)
 # One torch thread per process: every gunicorn worker and Celery child loads its own engine, and on two cores two

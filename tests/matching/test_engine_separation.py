@@ -66,3 +66,12 @@ def test_a_retrospective_search_on_an_approved_engine_finds_the_face(actors, ast
     retrospective.run_search(request.pk)
     probe = Probe.objects.get(request=request)
     assert probe.state == ProbeState.SEARCHED and probe.candidates[0]["subject"] == subject.pk
+
+
+def test_every_page_says_which_engine_runs(client, settings):
+    settings.FACE_ENGINE, settings.FACE_UNCALIBRATED = "dlib", False
+    page = client.get("/public/").content.decode()
+    assert 'id="engine-banner"' in page and "dlib" in page and "uncalibrated-banner" not in page
+    settings.FACE_ENGINE, settings.FACE_UNCALIBRATED = "facenet", True
+    page = client.get("/public/").content.decode()
+    assert "uncalibrated-banner" in page and 'id="engine-banner"' not in page
