@@ -15,7 +15,8 @@ setup: $(STAMP) $(VENDORED)
 # torch and torchvision come from this machine's disk; facenet-pytorch goes in with --no-deps because its
 # metadata pins torch<2.3 (and ~3 GB of CUDA packages) although its code runs on these releases. pip would report
 # those pins as a red "ERROR" about dependency conflicts at every install: --no-warn-conflicts leaves that out and one
-# line says why. pip's own output goes to var/pip-install.log, shown only when a step fails.
+# line says why. pip's own output goes to var/pip-install.log, shown only when a step fails. dlib (prebuilt, dlib-bin)
+# and its model files (face_recognition_models) come with the project's own dependencies, from PyPI.
 PIP_LOG := var/pip-install.log
 PIP := $(BIN)/pip install --disable-pip-version-check --no-warn-conflicts
 LOGGED = >>$(PIP_LOG) 2>&1 || { echo "pip failed; the end of $(PIP_LOG):"; tail -n 40 $(PIP_LOG); exit 1; }

@@ -163,6 +163,9 @@ def setup_django(socket_dir: str, var_dir: str, name: str = BENCH_DB) -> None:
     os.environ["DATABASE_URL"] = f"postgresql://postgres@/{name}?host={socket_dir}"
     os.environ["GOVERN_VAR_DIR"] = var_dir  # dev secret and (unless configured) signing key land here, not in var/
     os.environ.setdefault("LOG_LEVEL", "WARNING")
+    # The figures in docs/benchmarks.md are facenet-pytorch's (the 512-d engine the custody projection is for); without
+    # weights the settings would choose dlib. FACE_ENGINE=dlib measures dlib's.
+    os.environ.setdefault("FACE_ENGINE", "facenet")
 
     import django
     from django.conf import settings

@@ -86,9 +86,9 @@ def models_only(frame: bytes, count: int, batch: int, min_face_size: int) -> Non
     )
     from PIL import Image
 
-    from apps.matching.engine import FaceEngine
+    from apps.matching.engine import FacenetEngine
 
-    engine = FaceEngine()
+    engine = FacenetEngine()
     image = Image.open(io.BytesIO(frame))
     engine.embed(engine.detect(image))  # first passes outside the timing
     print("ready", flush=True)

@@ -76,9 +76,11 @@ def add_gallery(count: int, uploader_id: int, seed: int = 7) -> float:
     """`count` synthetic custody templates with their image records and subjects; seconds taken."""
     from django.db import connection
 
+    from apps.matching.engine import get_engine
     from apps.matching.services.custody_index import halfvec_bytes
     from benchmarks import custody_bench
 
+    engine = get_engine()  # the search reads only its own engine's templates: these stand in for them
     started = time.perf_counter()
     vectors, _ = custody_bench.make_data(seed, count, 0, "manifold")
     people = (count + 3) // 4
@@ -106,7 +108,7 @@ def add_gallery(count: int, uploader_id: int, seed: int = 7) -> float:
     with connection.cursor() as cursor:
         # As a bulk load would: HNSW takes rows one at a time, a million of them for most of an hour. The index on
         # the full vectors is not rebuilt: once the projection is fitted, the search does not use it.
-        cursor.execute("DROP INDEX custody_template_hnsw")
+        cursor.execute("DROP INDEX custody_template_hnsw_512")
     raw = connection.connection
     with (
         raw.cursor() as cursor,
@@ -118,7 +120,7 @@ def add_gallery(count: int, uploader_id: int, seed: int = 7) -> float:
         copy.set_types(["int8", "int8", "bytea", "text", "text", "timestamptz"])
         now = datetime.datetime.now(datetime.UTC)
         for (image_id, subject_id), vector in zip(owners, vectors, strict=True):
-            copy.write_row((image_id, subject_id, halfvec_bytes(vector), "synthetic", "0" * 64, now))
+            copy.write_row((image_id, subject_id, halfvec_bytes(vector), engine.name, engine.weights_sha256, now))
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE matching_custodytemplate")
     return time.perf_counter() - started

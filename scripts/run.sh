@@ -51,9 +51,14 @@ service() {
 # Without real weights the engine is uncalibrated: it scores every face above 0.999, so at the usual 0.600 every face
 # would alert and no receipt would ever be made. The demo runs at 1.000 instead, where of what the demo camera shows
 # only the enrolled photographs alert (README, "The demo"); the oversight demo puts it in force, countersigned.
+# The demo's frames are still made for that engine (apps/matching/demo_camera.py), so the demo keeps it, where the
+# settings alone would choose dlib's real one; FACE_ENGINE=dlib runs dlib, but the demo's frames are not yet made for it.
 case "$(printf '%s' "${FACE_ALLOW_DOWNLOAD:-}" | tr '[:upper:]' '[:lower:]')" in
   true | yes | on | 1) ;;
-  *) [ -n "${FACE_WEIGHTS:-}" ] || export MATCH_THRESHOLD="${MATCH_THRESHOLD:-1.000}" ;;
+  *) [ -n "${FACE_WEIGHTS:-}" ] || {
+    export FACE_ENGINE="${FACE_ENGINE:-facenet}"
+    export MATCH_THRESHOLD="${MATCH_THRESHOLD:-1.000}"
+  } ;;
 esac
 
 if [ -z "${CELERY_BROKER_URL:-}" ]; then

@@ -21,6 +21,7 @@ pytestmark = pytest.mark.slow
 REPORTS = {
     "audit_bench": ["| measure | result | target | verdict |", "| **`proofs.consistency()`** at", "tamper check: "],
     "bundle_bench": ["== evidence bundle", "result OK"],
+    "engine_bench": ["| engine | frame | faces found | faces/s | / facenet |", "| dlib HOG, 1 upsampling |"],
     "custody_bench": ["| index | build | size | width | p50 ms |", "| reduced |", "| faiss |"],
     "frame_cost": ["| a frame | this process's CPU | PostgreSQL: its backend / the whole server |"],
     "live_bench": ["| measure | faces/s |", "| end to end, receipts (0 alerts, 4 receipts)", "| end to end, alerts"],

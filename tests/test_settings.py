@@ -169,3 +169,21 @@ def test_a_gunicorn_worker_says_at_exit_how_its_engine_batched_and_how_busy_it_w
     config["worker_exit"](server, SimpleNamespace(pid=7))
     assert len(logged) == 1 and "worker 7: 2 faces embedded in 1 forward passes (2.00 a pass)" in logged[0]
     assert gate.busy_seconds > 0 and "engine in use" in logged[0]
+
+
+def _face_engine(**overrides) -> str:
+    """The engine the settings choose in a fresh process, with the FACE_ variables as given and no others."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("FACE_")}
+    environment.update({"DJANGO_SETTINGS_MODULE": "govern.settings.base", "DEBUG": "true"}, **overrides)
+    code = "from django.conf import settings; print(settings.FACE_ENGINE)"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=environment, capture_output=True, text=True,
+                            timeout=120)  # fmt: skip
+    return result.stdout.strip() or result.stderr
+
+
+def test_the_face_engine_is_facenet_with_its_weights_and_dlib_without(tmp_path):
+    assert _face_engine() == "dlib"
+    assert _face_engine(FACE_WEIGHTS=str(tmp_path / "vggface2.pt")) == "facenet"
+    assert _face_engine(FACE_ALLOW_DOWNLOAD="true") == "facenet"
+    assert _face_engine(FACE_ENGINE="facenet") == "facenet"
+    assert "FACE_ENGINE='tensorflow' is not one of" in _face_engine(FACE_ENGINE="tensorflow")

@@ -97,7 +97,7 @@ def _team() -> list[User]:
 
 def _engine_note(threshold: Decimal) -> str:
     """What the grounds say of the engine: without real weights (the banner's test) it recognises nobody."""
-    if settings.FACE_WEIGHTS is not None or settings.FACE_ALLOW_DOWNLOAD:
+    if not settings.FACE_UNCALIBRATED:
         return ""
     if threshold == 1:
         return (

@@ -1,12 +1,21 @@
-"""The face engine: facenet-pytorch MTCNN (detection and alignment) and InceptionResnetV1 (512-d unit vectors).
+"""The face engines: each detects faces in an image and turns aligned faces into unit vectors of its own size.
 
-Loaded once per process. Its identity (model name and the SHA-256 of its weights) travels with every template,
-alert and receipt. Without real weights (FACE_WEIGHTS, or facenet-pytorch's own download where allowed), the real
-code runs with random weights from a fixed seed: the engine then says it is uncalibrated, and it recognises nobody.
+- `FacenetEngine`: facenet-pytorch's MTCNN (detection and alignment) and InceptionResnetV1, 512-d. Without real
+  weights (FACE_WEIGHTS, or facenet-pytorch's own download where allowed), the real code runs with random weights from
+  a fixed seed: the engine then says it is uncalibrated, and it recognises nobody.
+- `DlibEngine`: MTCNN's boxes (its real weights ship in facenet-pytorch's wheel), dlib's 5-point landmarks to align
+  each face (`dlib.get_face_chip`, 150x150), and dlib's ResNet face descriptor (128-d, 99.38 % on LFW), its weights
+  from the face_recognition_models package. A real model that installs offline.
+
+FACE_ENGINE chooses (settings): facenet where VGGFace2 weights are given, dlib otherwise. One engine is loaded per
+process. Its identity (name, and a SHA-256 over the weights of every network it runs: detector, landmarks and
+embedding) travels with every template, alert and receipt, and its templates are compared only with its own probes.
 """
 
 import hashlib
+import importlib.util
 import logging
+import os
 import threading
 import time
 from contextlib import contextmanager
@@ -19,6 +28,7 @@ from PIL import Image
 
 logger = logging.getLogger(__name__)
 MODEL = "InceptionResnetV1"
+DLIB_MODEL = "dlib-resnet-v1"
 
 
 @dataclass(frozen=True)
@@ -27,7 +37,7 @@ class Face:
 
     box: tuple[float, float, float, float]
     probability: float
-    crop: object  # a 3x160x160 float tensor, standardised as facenet-pytorch expects
+    crop: object  # facenet: a 3x160x160 float tensor, standardised; dlib: a 150x150x3 uint8 aligned chip
 
     @property
     def size(self) -> float:
@@ -39,8 +49,11 @@ class Face:
         """The aligned crop as a JPEG (for an alert's probe; never for a non-matching face)."""
         import io
 
-        planes = (self.crop.numpy() * 128.0 + 127.5).clip(0, 255).astype(np.uint8)
         out = io.BytesIO()
+        if isinstance(self.crop, np.ndarray):  # dlib's chip is already RGB pixels
+            Image.fromarray(self.crop).save(out, "JPEG", quality=90)
+            return out.getvalue()
+        planes = (self.crop.numpy() * 128.0 + 127.5).clip(0, 255).astype(np.uint8)
         # Merged from the crop's own planes rather than interleaved first: the same bytes, in 0.15 ms instead of
         # 0.24 (0.27 against 0.47 with 12 threads at work), and every alert pays it in the frame's request.
         Image.merge("RGB", [Image.fromarray(plane) for plane in planes]).save(out, "JPEG", quality=90)
@@ -181,27 +194,104 @@ class _Gate:
 
 
 class FaceEngine:
-    """Detect faces in an image and turn aligned faces into unit vectors."""
+    """Detect faces in an image and turn aligned faces into unit vectors of `dimensions` (the engines' interface).
+
+    Every call goes through the process's gate (_Gate): one model at work at a time, and the faces of frames that
+    arrive together embedded in one batch. An engine supplies `_detect` (an RGB image's faces, aligned), `_forward`
+    (a batch of faces to unit vectors) and `face_from_crop`."""
+
+    name: str
+    weights_sha256: str
+    calibrated: bool
+    dimensions: int
+
+    def __init__(self):
+        self.gate = _Gate(settings.FACE_BATCH_SIZE, settings.FACE_BATCH_FRAMES)
+
+    def detect(self, image: Image.Image) -> list[Face]:
+        """Every face the detector finds, aligned, with its box and probability."""
+        with self.gate.detection():
+            return self._detect(image)
+
+    def detect_and_embed(self, image: Image.Image) -> tuple[list[Face], np.ndarray]:
+        """A frame's faces and their vectors. The faces join the batch of whatever other frames this process is
+        embedding at the time (a camera's frames arrive on several request threads)."""
+        with self.gate.detection() as job:
+            job.faces = self._detect(image)
+        if not job.faces:
+            return [], np.zeros((0, self.dimensions), dtype=np.float32)
+        return job.faces, self.gate.wait(job, self._forward)
+
+    def embed(self, faces: list[Face]) -> np.ndarray:
+        """Unit float32 vectors, one row per face. Faces that other threads of this process are embedding at the same
+        moment go through the model in the same batch (at most FACE_BATCH_SIZE faces a forward pass)."""
+        if not faces:
+            return np.zeros((0, self.dimensions), dtype=np.float32)
+        return self.gate.embed(faces, self._forward)
+
+    def face_from_crop(self, image: Image.Image) -> Face:
+        """A face a van detected and cropped itself, made ready for `embed`."""
+        raise NotImplementedError
+
+    def _detect(self, image: Image.Image) -> list[Face]:
+        raise NotImplementedError
+
+    def _forward(self, faces: list[Face]) -> np.ndarray:
+        raise NotImplementedError
+
+    def _log(self) -> None:
+        logger.info(
+            "Face engine %s (%s, %d-d), weights %s",
+            self.name,
+            "calibrated" if self.calibrated else "UNCALIBRATED",
+            self.dimensions,
+            self.weights_sha256[:16],
+        )
+
+
+def _mtcnn(torch):
+    """facenet-pytorch's MTCNN with its real weights (in its wheel), its networks laid out for the CPU."""
+    from facenet_pytorch import MTCNN
+
+    detector = MTCNN(
+        image_size=160,
+        margin=0,
+        min_face_size=settings.FACE_MIN_SIZE,
+        keep_all=True,
+        post_process=True,
+        device="cpu",
+    )
+    # The three detection networks in channels-last layout: the same arithmetic (the crops come out identical),
+    # but torch's CPU max-pooling is 10-15x faster in that layout, and it was a third of a detection.
+    for network in (detector.pnet, detector.rnet, detector.onet):
+        network.to(memory_format=torch.channels_last)
+    return detector
+
+
+def _mtcnn_boxes(torch, detector, image: Image.Image):
+    """MTCNN's boxes and probabilities for an RGB image (None, None when it finds no face)."""
+    # MTCNN takes a tensor as height x width x channels; given one whose memory holds each channel whole, its
+    # image pyramid (area resampling of the whole frame at each scale) runs on planes instead of interleaved
+    # pixels: the same boxes, about 11 % sooner (41 ms against 46.5 on a 640x480 frame; docs/benchmarks.md,
+    # Matching: the models rearranged for the CPU).
+    planes = torch.from_numpy(np.ascontiguousarray(np.asarray(image).transpose(2, 0, 1)))
+    with torch.no_grad():
+        return detector.detect(planes.permute(1, 2, 0))
+
+
+class FacenetEngine(FaceEngine):
+    """facenet-pytorch: MTCNN's 160x160 crops and InceptionResnetV1's 512-d vectors."""
+
+    dimensions = 512
 
     def __init__(self):
         import torch
-        from facenet_pytorch import MTCNN, InceptionResnetV1
+        from facenet_pytorch import InceptionResnetV1
 
+        super().__init__()
         torch.set_num_threads(settings.FACE_THREADS)
         self._torch = torch
-        self.gate = _Gate(settings.FACE_BATCH_SIZE, settings.FACE_BATCH_FRAMES)
-        self.detector = MTCNN(
-            image_size=160,
-            margin=0,
-            min_face_size=settings.FACE_MIN_SIZE,
-            keep_all=True,
-            post_process=True,
-            device="cpu",
-        )
-        # The three detection networks in channels-last layout: the same arithmetic (the crops come out identical),
-        # but torch's CPU max-pooling is 10-15x faster in that layout, and it was a third of a detection.
-        for network in (self.detector.pnet, self.detector.rnet, self.detector.onet):
-            network.to(memory_format=torch.channels_last)
+        self.detector = _mtcnn(torch)
         if settings.FACE_WEIGHTS is not None:
             self.model = InceptionResnetV1(pretrained=None).eval()
             try:
@@ -217,40 +307,16 @@ class FaceEngine:
             torch.manual_seed(settings.FACE_SEED)
             self.model = InceptionResnetV1(pretrained=None).eval()
             self.calibrated, self.name = False, f"{MODEL}/uncalibrated-seed{settings.FACE_SEED}"
-        self.weights_sha256 = _weights_hash(self.model)
+        self.weights_sha256 = _weights_hash(self.model, self.detector)
         _for_inference(self.model)
-        logger.info(
-            "Face engine %s (%s), weights %s",
-            self.name,
-            "calibrated" if self.calibrated else "UNCALIBRATED",
-            self.weights_sha256[:16],
-        )
-
-    def detect(self, image: Image.Image) -> list[Face]:
-        """Every face MTCNN finds, aligned to 160x160, with its box and probability."""
-        with self.gate.detection():
-            return self._detect(image)
-
-    def detect_and_embed(self, image: Image.Image) -> tuple[list[Face], np.ndarray]:
-        """A frame's faces and their vectors. The faces join the batch of whatever other frames this process is
-        embedding at the time (a camera's frames arrive on several request threads)."""
-        with self.gate.detection() as job:
-            job.faces = self._detect(image)
-        if not job.faces:
-            return [], np.zeros((0, 512), dtype=np.float32)
-        return job.faces, self.gate.wait(job, self._forward)
+        self._log()
 
     def _detect(self, image: Image.Image) -> list[Face]:
         image = image.convert("RGB")
-        # MTCNN takes a tensor as height x width x channels; given one whose memory holds each channel whole, its
-        # image pyramid (area resampling of the whole frame at each scale) runs on planes instead of interleaved
-        # pixels: the same boxes, about 11 % sooner (41 ms against 46.5 on a 640x480 frame; docs/benchmarks.md,
-        # Matching: the models rearranged for the CPU).
-        planes = self._torch.from_numpy(np.ascontiguousarray(np.asarray(image).transpose(2, 0, 1)))
+        boxes, probabilities = _mtcnn_boxes(self._torch, self.detector, image)
+        if boxes is None:
+            return []
         with self._torch.no_grad():
-            boxes, probabilities = self.detector.detect(planes.permute(1, 2, 0))
-            if boxes is None:
-                return []
             crops = self.detector.extract(image, boxes, None)
         return [
             Face(tuple(float(v) for v in box), float(probability), crop)
@@ -263,13 +329,6 @@ class FaceEngine:
         tensor = self._torch.from_numpy((pixels - 127.5) / 128.0).permute(2, 0, 1).contiguous()
         return Face((0.0, 0.0, float(image.width), float(image.height)), 1.0, tensor)
 
-    def embed(self, faces: list[Face]) -> np.ndarray:
-        """Unit 512-d float32 vectors, one row per face. Faces that other threads of this process are embedding at
-        the same moment go through the model in the same batch (at most FACE_BATCH_SIZE faces a forward pass)."""
-        if not faces:
-            return np.zeros((0, 512), dtype=np.float32)
-        return self.gate.embed(faces, self._forward)
-
     def _forward(self, faces: list[Face]) -> np.ndarray:
         rows = []
         with self._torch.no_grad():
@@ -278,6 +337,79 @@ class FaceEngine:
                 batch = batch.contiguous(memory_format=self._torch.channels_last)
                 rows.append(self.model(batch).numpy().astype(np.float32))
         vectors = np.concatenate(rows)
+        return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+# dlib's models, from the face_recognition_models package (found without importing it: its __init__ needs
+# pkg_resources, which setuptools no longer installs by default).
+DLIB_FILES = ("shape_predictor_5_face_landmarks.dat", "dlib_face_recognition_resnet_model_v1.dat")
+CHIP_SIZE, CHIP_PADDING = 150, 0.25  # the chip the descriptor was trained on (dlib's face_recognition example)
+
+
+def dlib_model_dir() -> str:
+    """The folder holding dlib's model files."""
+    spec = importlib.util.find_spec("face_recognition_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImproperlyConfigured("FACE_ENGINE=dlib needs the face_recognition_models package (make setup).")
+    return os.path.join(spec.submodule_search_locations[0], "models")
+
+
+class DlibEngine(FaceEngine):
+    """MTCNN's boxes, dlib's 5-point alignment and dlib's 128-d ResNet descriptor, unit-normalised.
+
+    MTCNN rather than dlib's HOG detector: HOG finds faces under about 80 px only with one upsampling, and then took 3.2
+    times MTCNN's time on a 640x480 frame (342 against 106 ms; 70 ms without it, missing the faces from FACE_MIN_SIZE
+    40 px to 80); and MTCNN's probability is what the enrolment quality gate reads (docs/benchmarks.md, Matching,
+    Run 14: benchmarks/engine_bench.py)."""
+
+    dimensions = 128
+    calibrated = True
+
+    def __init__(self):
+        import dlib
+        import torch
+
+        super().__init__()
+        torch.set_num_threads(settings.FACE_THREADS)
+        self._torch, self._dlib = torch, dlib
+        self.detector = _mtcnn(torch)
+        folder = dlib_model_dir()
+        landmarks, descriptor = (os.path.join(folder, name) for name in DLIB_FILES)
+        self.landmarks = dlib.shape_predictor(landmarks)
+        self.model = dlib.face_recognition_model_v1(descriptor)
+        self.name = f"{DLIB_MODEL}/mtcnn"
+        digest = hashlib.sha256(_weights_hash(None, self.detector).encode())
+        for path in (landmarks, descriptor):
+            with open(path, "rb") as weights:
+                digest.update(hashlib.file_digest(weights, "sha256").digest())
+        self.weights_sha256 = digest.hexdigest()
+        self._log()
+
+    def _chip(self, pixels: np.ndarray, box) -> np.ndarray:
+        """The face in the box aligned by its 5 landmarks: 150x150 RGB, as the descriptor was trained on."""
+        left, top, right, bottom = (round(float(v)) for v in box)
+        shape = self.landmarks(pixels, self._dlib.rectangle(left, top, right, bottom))
+        return self._dlib.get_face_chip(pixels, shape, size=CHIP_SIZE, padding=CHIP_PADDING)
+
+    def _detect(self, image: Image.Image) -> list[Face]:
+        image = image.convert("RGB")
+        boxes, probabilities = _mtcnn_boxes(self._torch, self.detector, image)
+        if boxes is None:
+            return []
+        pixels = np.asarray(image)
+        return [
+            Face(tuple(float(v) for v in box), float(probability), self._chip(pixels, box))
+            for box, probability in zip(boxes, probabilities, strict=True)
+        ]
+
+    def face_from_crop(self, image: Image.Image) -> Face:
+        """A face a van detected and cropped itself: aligned by the landmarks found within the whole crop."""
+        pixels = np.ascontiguousarray(np.asarray(image.convert("RGB")))
+        box = (0.0, 0.0, float(image.width), float(image.height))
+        return Face(box, 1.0, self._chip(pixels, box))
+
+    def _forward(self, faces: list[Face]) -> np.ndarray:
+        vectors = np.asarray(self.model.compute_face_descriptor([face.crop for face in faces]), dtype=np.float32)
         return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
@@ -296,12 +428,15 @@ def _for_inference(model) -> None:
     model.to(memory_format=torch.channels_last)
 
 
-def _weights_hash(model) -> str:
-    """SHA-256 over the weights in key order: the same weights always give the same hash."""
+def _weights_hash(model, detector) -> str:
+    """SHA-256 over the detector's and the model's weights in key order: the same weights always give the same hash."""
     digest = hashlib.sha256()
-    for key, tensor in sorted(model.state_dict().items()):
-        digest.update(key.encode())
-        digest.update(tensor.detach().cpu().numpy().tobytes())
+    for prefix, network in (("detector.", detector), ("", model)):
+        if network is None:
+            continue
+        for key, tensor in sorted(network.state_dict().items()):
+            digest.update((prefix + key).encode())
+            digest.update(tensor.detach().cpu().numpy().tobytes())
     return digest.hexdigest()
 
 
@@ -315,7 +450,7 @@ def get_engine() -> FaceEngine:
     if _engine is None:
         with _engine_lock:
             if _engine is None:
-                _engine = FaceEngine()
+                _engine = DlibEngine() if settings.FACE_ENGINE == "dlib" else FacenetEngine()
     return _engine
 
 

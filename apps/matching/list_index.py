@@ -1,6 +1,7 @@
 """An approved watchlist version's templates in a worker's memory, and the exact search of every face against them.
 
-pgvector is the record: `matching_watchlisttemplate` holds each template as `halfvec(512)`, float16. A worker reads
+pgvector is the record: `matching_watchlisttemplate` holds each template as a halfvec of its engine's size (512 for
+facenet, 128 for dlib), float16, and a version is read with the engine in use's templates only. A worker reads
 a version's templates once and keeps them as FAISS's flat float16 codes, the record's own values, and every face is
 scored against every template: an exact search, with no index to miss a match. What makes it quick is the bytes a
 face reads: 20 MB at 20,000 templates as float16, against 41 MB as a float32 matrix. One face's search took 0.71x
@@ -18,8 +19,6 @@ from contextlib import contextmanager
 import faiss
 import numpy as np
 
-DIMENSIONS = 512
-
 
 @contextmanager
 def _one_thread():
@@ -32,13 +31,17 @@ def _one_thread():
 
 
 class ListIndex:
-    """One version's templates, position by position, with the (entry, subject) each belongs to."""
+    """One version's templates of one engine, position by position, with the (entry, subject) each belongs to; faces
+    are searched only with vectors of the engine's size."""
 
     def __init__(self, halves: np.ndarray, owners: list[tuple[int, int]]):
         if len(halves) != len(owners):
             raise ValueError("every template needs its owner")
         self.owners = owners
-        self._codes = faiss.IndexScalarQuantizer(DIMENSIONS, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
+        self.dimensions = halves.shape[1]
+        self._codes = faiss.IndexScalarQuantizer(
+            self.dimensions, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT
+        )
         if len(halves):
             # float16 values widened to float32 and narrowed back: the codes are the record's values, bit for bit.
             with _one_thread():
@@ -55,8 +58,8 @@ class ListIndex:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if vectors.ndim == 1:
             vectors = vectors[None, :]
-        if vectors.ndim != 2 or vectors.shape[1] != DIMENSIONS or not np.isfinite(vectors).all():
-            raise ValueError(f"Expected finite {DIMENSIONS}-d vectors, got an array of shape {vectors.shape}.")
+        if vectors.ndim != 2 or vectors.shape[1] != self.dimensions or not np.isfinite(vectors).all():
+            raise ValueError(f"Expected finite {self.dimensions}-d vectors, got an array of shape {vectors.shape}.")
         k = min(k, len(self))
         if k == 0:
             return np.zeros((len(vectors), 0), dtype=np.float32), np.zeros((len(vectors), 0), dtype=np.int64)

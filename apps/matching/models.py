@@ -4,8 +4,8 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Exists, OuterRef, Q
-from pgvector.django import HalfVectorField, HnswIndex
+from django.db.models import Exists, F, Func, OuterRef, Q
+from pgvector.django import HalfVectorField
 
 from apps.deployments.models import Asset, Deployment
 from apps.watchlists.models import CustodyImage, Entry, Subject, Watchlist
@@ -89,6 +89,20 @@ class CameraCredential(models.Model):
         return f"credential {self.key_id} of {self.asset}"
 
 
+# Each engine's vectors at their own size (facenet 512, dlib 128) in one unconstrained halfvec column, the size kept
+# beside it by PostgreSQL itself, and an index per size over the column cast to it (pgvector's way to index several
+# sizes in one column). A face is compared only with templates of its own engine (name and weights hash).
+ENGINE_DIMENSIONS = (512, 128)
+
+
+def _dimensions() -> models.GeneratedField:
+    return models.GeneratedField(
+        expression=Func(F("embedding"), function="vector_dims"),
+        output_field=models.PositiveSmallIntegerField(),
+        db_persist=True,
+    )
+
+
 class WatchlistTemplate(models.Model):
     """A watchlist entry's face vector, for exactly one approved version; deleted (with receipts) at purge."""
 
@@ -96,7 +110,8 @@ class WatchlistTemplate(models.Model):
     approved_hash = models.CharField(max_length=64)
     entry = models.ForeignKey(Entry, null=True, on_delete=models.SET_NULL, related_name="+")
     subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="+")
-    embedding = HalfVectorField(dimensions=512)
+    embedding = HalfVectorField()
+    dimensions = _dimensions()
     engine = models.CharField(max_length=100)
     weights_sha256 = models.CharField(max_length=64)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -222,21 +237,15 @@ class CustodyTemplate(models.Model):
 
     image = models.OneToOneField(CustodyImage, on_delete=models.CASCADE, related_name="template")
     subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="+")
-    embedding = HalfVectorField(dimensions=512)
+    embedding = HalfVectorField()
+    dimensions = _dimensions()
     engine = models.CharField(max_length=100)
     weights_sha256 = models.CharField(max_length=64)
     created_at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
-        indexes = [
-            HnswIndex(
-                name="custody_template_hnsw",
-                fields=["embedding"],
-                m=16,
-                ef_construction=64,
-                opclasses=["halfvec_cosine_ops"],
-            )
-        ]
+    # Its HNSW indexes, one per size in ENGINE_DIMENSIONS over `embedding::halfvec(size)` WHERE dimensions = size, are
+    # made in SQL by migration 0009: Django's index expressions put the cast and its operator class in one pair of
+    # parentheses, which PostgreSQL refuses.
 
     def __str__(self):
         return f"custody template of image {self.image_id}"
@@ -248,7 +257,7 @@ class CustodyProjection(models.Model):
     vectors (docs/benchmarks.md, custody runs). At most one exists; fitting anew replaces it and its projections."""
 
     dimensions = models.PositiveSmallIntegerField()
-    components = models.BinaryField()  # float32, dimensions x 512, row-major
+    components = models.BinaryField()  # float32, dimensions x the engine's vector size, row-major
     components_sha256 = models.CharField(max_length=64)
     sample_size = models.PositiveIntegerField()
     energy_kept = models.FloatField(help_text="The share of the sample's energy the kept directions hold.")

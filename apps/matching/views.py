@@ -224,9 +224,8 @@ def _minutes(text: str) -> int:
 
 
 def engine_banner(request):
-    """Every page says so while the engine in use is uncalibrated (no real weights)."""
-    uncalibrated = settings.FACE_WEIGHTS is None and not settings.FACE_ALLOW_DOWNLOAD
-    return {"engine_uncalibrated": uncalibrated}
+    """Every page says which engine runs, and warns while it is uncalibrated (facenet without real weights)."""
+    return {"engine_uncalibrated": settings.FACE_UNCALIBRATED, "face_engine": settings.FACE_ENGINE}
 
 
 # --- Retrospective search pages -------------------------------------------------------------------------------------

@@ -124,6 +124,13 @@ DEPLOYMENT_SCHEDULE_INTERVAL_SECONDS = env.integer("DEPLOYMENT_SCHEDULE_INTERVAL
 # nobody, and a live deployment may use it only where FACE_ALLOW_UNCALIBRATED is set (tests and demo).
 FACE_WEIGHTS = env.path("FACE_WEIGHTS")
 FACE_ALLOW_DOWNLOAD = env.boolean("FACE_ALLOW_DOWNLOAD", default=False)
+# The engine (apps/matching/engine.py): facenet-pytorch is the engine of record where its VGGFace2 weights are given;
+# otherwise dlib's ResNet, a real model whose weights install offline (face_recognition_models), not random weights.
+FACE_ENGINE = env.choice(
+    "FACE_ENGINE", "facenet" if FACE_WEIGHTS is not None or FACE_ALLOW_DOWNLOAD else "dlib", ["facenet", "dlib"]
+)
+# Known without loading the engine (the banner on every page, the demo's notes): facenet without its weights.
+FACE_UNCALIBRATED = FACE_ENGINE == "facenet" and FACE_WEIGHTS is None and not FACE_ALLOW_DOWNLOAD
 FACE_ALLOW_UNCALIBRATED = env.boolean("FACE_ALLOW_UNCALIBRATED", default=DEBUG)
 FACE_SEED = env.integer("FACE_SEED", 0, minimum=0)
 # One torch thread per process: every gunicorn worker and Celery child loads its own engine, and on two cores two

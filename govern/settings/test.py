@@ -11,6 +11,7 @@ os.environ.setdefault("AUDIT_SIGNING_KEY_FILE", str(_BASE / "var" / "test" / "au
 os.environ.setdefault("IMAGE_ENCRYPTION_KEY_FILE", str(_BASE / "var" / "test" / "image-encryption.key"))
 os.environ.setdefault("RECEIPT_KEY_FILE", str(_BASE / "var" / "test" / "receipt-hmac.key"))
 os.environ.setdefault("FACE_ALLOW_UNCALIBRATED", "true")
+os.environ.setdefault("FACE_ENGINE", "facenet")
 os.environ.pop("CELERY_BROKER_URL", None)
 os.environ.pop("DATABASE_REPLICA_URL", None)  # one database here; tests/scaling runs a real replica in subprocesses
 

@@ -12,7 +12,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def test_the_search_page_updates_its_progress_without_a_reload_and_stops_polling(
-    transactional_db, live_server, browser, actors, astronaut, monkeypatch, screenshots
+    transactional_db, live_server, browser, actors, astronaut, monkeypatch, screenshots, engine_approved
 ):
     monkeypatch.setattr(outbox, "_after_commit", lambda pk: None)  # the batch waits in the outbox until we send it
     search = retrospective.submit(actors.officer, [astronaut, astronaut], incident_reference="CAD 77/5DEC",

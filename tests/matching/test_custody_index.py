@@ -16,6 +16,7 @@ from django.test.utils import CaptureQueriesContext
 
 from apps.audit.models import Event
 from apps.matching import custody_graph
+from apps.matching.engine import get_engine
 from apps.matching.models import CustodyProjection, CustodyReduced, CustodyTemplate
 from apps.matching.services import custody_index, retrospective
 from apps.watchlists.choices import LegalBasis
@@ -31,6 +32,24 @@ def graph_dir(settings, tmp_path):
     custody_graph.forget()
     yield settings.CUSTODY_GRAPH_DIR
     custody_graph.forget()
+
+
+@pytest.fixture(scope="module")
+def facenet_engine():
+    from apps.matching.engine import FacenetEngine
+
+    return FacenetEngine()
+
+
+@pytest.fixture(autouse=True)
+def facenet(settings, monkeypatch, facenet_engine):
+    """The projection is for 512-d engines: these tests run facenet's (uncalibrated: the synthetic gallery's vectors
+    stand in for its templates), whatever the suite's engine."""
+    from apps.matching import engine
+
+    settings.FACE_ENGINE = "facenet"
+    monkeypatch.setattr(engine, "_engine", facenet_engine)
+    return facenet_engine
 
 
 PEOPLE, IMAGES = 300, 4
@@ -51,8 +70,10 @@ def _noisy(rng, centres: np.ndarray, cosine: float) -> np.ndarray:
     return rows / np.linalg.norm(rows, axis=1, keepdims=True)
 
 
-def _templates(compiler, vectors: np.ndarray, per_subject: int = IMAGES) -> list[CustodyImage]:
-    """A custody image record and template for each vector (synthetic: no photo behind them), `per_subject` a person."""
+def _templates(compiler, vectors: np.ndarray, per_subject: int = IMAGES, engine=None) -> list[CustodyImage]:
+    """A custody image record and template for each vector (synthetic: no photo behind them), `per_subject` a person,
+    as the engine in use made them (or as `engine`, a (name, weights hash), did)."""
+    name, weights = engine or (get_engine().name, get_engine().weights_sha256)
     subjects = Subject.objects.bulk_create(
         Subject(
             family_name=f"Person{n}",
@@ -81,7 +102,7 @@ def _templates(compiler, vectors: np.ndarray, per_subject: int = IMAGES) -> list
     )
     CustodyTemplate.objects.bulk_create(
         CustodyTemplate(
-            image=image, subject=image.subject, embedding=vector.tolist(), engine="synthetic", weights_sha256="0" * 64
+            image=image, subject=image.subject, embedding=vector.tolist(), engine=name, weights_sha256=weights
         )
         for image, vector in zip(images, vectors, strict=True)
     )
@@ -95,7 +116,7 @@ def gallery(actors):
     The full vectors' HNSW index is dropped for the test (and comes back with its rollback): each test's 1,200 rows
     would otherwise stay in it as dead entries until autovacuum came, crowding other tests' searches."""
     with connection.cursor() as cursor:
-        cursor.execute("DROP INDEX custody_template_hnsw")
+        cursor.execute("DROP INDEX custody_template_hnsw_512")
     rng = np.random.default_rng(5)
     centres = _structured(rng, PEOPLE)
     vectors = _noisy(rng, np.repeat(centres, IMAGES, axis=0), 0.9).astype(np.float16)
@@ -114,7 +135,7 @@ def test_before_a_fit_deleted_templates_do_not_crowd_out_the_live_ones(actors):
     CustodyImage.objects.filter(pk__in=[image.pk for image in gone]).delete()
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")  # the index path, as in a gallery of thousands
-    found = retrospective._candidates(probe.astype(np.float32), None)
+    found = retrospective._candidates(probe.astype(np.float32), None, get_engine())
     assert [c["image"] for c in found] == [live.pk]
 
 
@@ -136,7 +157,7 @@ def test_fitting_projects_every_template_and_the_search_then_matches_exact_searc
     assert search.graph.size == len(images)
     agree = 0
     for probe in probes:
-        found = retrospective._candidates(probe, search)
+        found = retrospective._candidates(probe, search, get_engine())
         assert [c["score"] for c in found] == sorted((c["score"] for c in found), reverse=True)
         agree += [c["image"] for c in found] == _exact(vectors, images, probe)
     assert agree >= 39  # exact re-ranking: the same top 10 as an exact search, but for float ties
@@ -192,14 +213,14 @@ def test_the_graph_files_hold_no_vector(gallery, graph_dir):
 def test_a_process_without_the_files_builds_them_from_the_record(gallery, graph_dir):
     _, _, probes = gallery
     custody_index.fit(sample=1_000)
-    before = [retrospective._candidates(probe, custody_index.searcher()) for probe in probes[:5]]
+    before = [retrospective._candidates(probe, custody_index.searcher(), get_engine()) for probe in probes[:5]]
     for path in graph_dir.glob("projection-*"):
         path.unlink()
     custody_graph.forget()  # as a worker that starts on another machine
     search = custody_index.searcher()
     assert search.graph.size == CustodyTemplate.objects.count()
     assert sorted(path.suffixes[-1] for path in graph_dir.glob("projection-*")) == [".hnsw", ".npy"]
-    assert [retrospective._candidates(probe, search) for probe in probes[:5]] == before
+    assert [retrospective._candidates(probe, search, get_engine()) for probe in probes[:5]] == before
 
 
 def test_an_unreadable_graph_file_is_built_again(gallery, graph_dir):
@@ -211,7 +232,7 @@ def test_an_unreadable_graph_file_is_built_again(gallery, graph_dir):
     search = custody_index.searcher()
     assert search.graph.size == CustodyTemplate.objects.count()
     assert graph_file.stat().st_size > 1_200 * 8
-    assert retrospective._candidates(probes[0], search)
+    assert retrospective._candidates(probes[0], search, get_engine())
 
 
 def test_a_loaded_graph_reads_its_vectors_from_the_record(gallery):
@@ -219,7 +240,7 @@ def test_a_loaded_graph_reads_its_vectors_from_the_record(gallery):
     and a template deleted since the files were written is loaded as nothing."""
     _, images, probes = gallery
     custody_index.fit(sample=1_000)
-    built = [retrospective._candidates(probe, custody_index.searcher()) for probe in probes[:5]]
+    built = [retrospective._candidates(probe, custody_index.searcher(), get_engine()) for probe in probes[:5]]
     gone = CustodyTemplate.objects.get(image=images[0])
     custody_graph.forget()
     CustodyImage.objects.filter(pk=images[0].pk).delete()
@@ -230,7 +251,7 @@ def test_a_loaded_graph_reads_its_vectors_from_the_record(gallery):
         custody_graph._codes(search.graph.storage)[position] == custody_graph._zero_code(search.graph.storage)
     ).all()
     assert gone.pk not in search.graph.ids
-    loaded = [retrospective._candidates(probe, search) for probe in probes[:5]]
+    loaded = [retrospective._candidates(probe, search, get_engine()) for probe in probes[:5]]
     assert [[c for c in found if c["image"] != images[0].pk] for found in built] == [
         [c for c in found if c["image"] != images[0].pk] for found in loaded
     ]
@@ -240,11 +261,12 @@ def test_a_deleted_template_is_never_a_candidate_and_leaves_the_graphs_memory(ga
     _, images, probes = gallery
     custody_index.fit(sample=1_000)
     search = custody_index.searcher()
-    nearest = retrospective._candidates(probes[0], search)[0]["image"]
+    nearest = retrospective._candidates(probes[0], search, get_engine())[0]["image"]
     template = CustodyTemplate.objects.get(image_id=nearest)
     (position,) = np.flatnonzero(search.graph.ids == template.pk)
     CustodyImage.objects.filter(pk=nearest).delete()
-    assert nearest not in [c["image"] for c in retrospective._candidates(probes[0], search)]  # before any sync
+    found = retrospective._candidates(probes[0], search, get_engine())
+    assert nearest not in [c["image"] for c in found]  # before any sync
     zero = custody_graph._zero_code(search.graph.storage)
     assert (custody_graph._codes(search.graph.storage)[position] != zero).any()
     search = custody_index.searcher()  # the next search request
@@ -265,7 +287,7 @@ def test_after_a_third_of_the_gallery_is_deleted_the_search_still_matches_exact_
     assert search.graph.size == len(kept)
     agree = 0
     for probe in probes:
-        found = [c["image"] for c in retrospective._candidates(probe, search)]
+        found = [c["image"] for c in retrospective._candidates(probe, search, get_engine())]
         agree += found == _exact(vectors[kept], [images[i] for i in kept], probe)
     assert agree >= 39
 
@@ -281,7 +303,7 @@ def test_a_search_that_overlaps_a_refit_takes_the_new_projection(gallery):
     search = custody_index.searcher()
     assert search.graph.projection == (second.pk, second.components_sha256)
     assert search.graph.size == CustodyTemplate.objects.count()
-    assert retrospective._candidates(probes[0], search)
+    assert retrospective._candidates(probes[0], search, get_engine())
 
 
 def test_fitting_again_removes_the_old_projections_files_once_it_commits(
@@ -299,7 +321,7 @@ def test_fitting_again_removes_the_old_projections_files_once_it_commits(
 def test_without_a_projection_the_search_uses_the_full_vectors(gallery):
     vectors, images, probes = gallery
     assert custody_index.current() is None and custody_index.searcher() is None
-    assert retrospective._candidates(probes[0], None)[0]["image"] == _exact(vectors, images, probes[0])[0]
+    assert retrospective._candidates(probes[0], None, get_engine())[0]["image"] == _exact(vectors, images, probes[0])[0]
 
 
 def test_a_small_gallery_is_not_fitted(actors, gallery, monkeypatch):
@@ -328,7 +350,9 @@ def test_fitting_again_replaces_the_projection_and_every_projected_template(gall
     assert CustodyReduced.objects.count() == CustodyTemplate.objects.count()
 
 
-def test_a_template_enrolled_after_the_fit_is_projected_and_deleted_with_its_image(actors, gallery, astronaut):
+def test_a_template_enrolled_after_the_fit_is_projected_and_deleted_with_its_image(
+    actors, gallery, astronaut, engine_approved
+):
     from tests.matching_fixtures import astronaut_subject
 
     custody_index.fit(sample=1_000)
@@ -350,3 +374,57 @@ def test_the_command_fits_and_reports(gallery, capsys):
     assert "1,200 templates projected, and their graph built" in capsys.readouterr().out
     call_command("custody_index", "status")
     assert "1,200 of 1,200 templates projected" in capsys.readouterr().out
+
+
+OTHER_ENGINE = ("another-engine/v1", "e" * 64)
+
+
+def test_another_engines_templates_are_never_candidates_nor_projected(actors, gallery):
+    """Another engine's templates of the same size, nearer the probe than any of this engine's, are passed over by
+    the full vectors' index, left out of the projection, and never reach the re-rank."""
+    vectors, images, probes = gallery
+    rng = np.random.default_rng(11)
+    strangers = _templates(actors.compiler, _noisy(rng, np.repeat(probes[:1], 5, axis=0), 0.99), engine=OTHER_ENGINE)
+    theirs = {image.pk for image in strangers}
+    found = retrospective._candidates(probes[0], None, get_engine())
+    assert not theirs & {c["image"] for c in found}
+    assert found[0]["image"] == _exact(vectors, images, probes[0])[0]
+    custody_index.fit(sample=1_000)
+    assert CustodyReduced.objects.count() == len(images)  # this engine's templates only
+    search = custody_index.searcher()
+    found = retrospective._candidates(probes[0], search, get_engine())
+    assert not theirs & {c["image"] for c in found}
+    with (
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):  # even were the graph to name them, the re-rank drops them
+        rows = search.candidates(cursor, probes[0], 10, 200, 700)
+    assert not theirs & {row[0] for row in rows}
+
+
+def test_before_a_fit_the_search_walks_the_index_for_its_engines_vector_size(actors):
+    rng = np.random.default_rng(12)
+    probe = _structured(rng, 1)[0].astype(np.float32)
+    _templates(actors.compiler, _noisy(rng, np.repeat(probe[None, :], 3, axis=0), 0.9))
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries, connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # the index path, as in a gallery of thousands
+        assert len(retrospective._candidates(probe, None, get_engine())) == 3
+        (search,) = (query["sql"] for query in queries if "FROM matching_custodytemplate" in query["sql"])
+        cursor.execute("EXPLAIN " + search)
+        plan = " ".join(row[0] for row in cursor.fetchall())
+    assert "custody_template_hnsw_512" in plan, plan
+
+
+def test_a_projection_is_in_force_only_for_the_engine_that_fitted_it(gallery, monkeypatch):
+    custody_index.fit(sample=1_000)
+    assert custody_index.current() is not None
+    engine = get_engine()
+    monkeypatch.setattr(engine, "weights_sha256", "f" * 64)  # other weights: another engine
+    assert custody_index.current() is None and custody_index.searcher() is None
+
+
+def test_an_engine_of_128_dimensions_is_not_projected(gallery, monkeypatch):
+    monkeypatch.setattr(get_engine(), "dimensions", 128)
+    with pytest.raises(ValidationError, match="would not shorten them"):
+        custody_index.fit(sample=1_000)
+    assert not CustodyProjection.objects.exists()

@@ -25,7 +25,7 @@ def _jpeg(image) -> bytes:
 
 
 @pytest.fixture
-def gallery_with_a_face(actors, astronaut):
+def gallery_with_a_face(actors, astronaut, engine_approved):
     subject, image = astronaut_subject(actors.compiler, astronaut, pnc_id="56/000002D")
     assert retrospective.enrol_custody_image(image.pk)
     return subject

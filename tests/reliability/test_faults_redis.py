@@ -154,7 +154,7 @@ def _work_done() -> dict:
 
 @pytest.mark.django_db(transaction=True)
 def test_with_redis_stopped_the_web_serves_and_the_queued_work_runs_once_it_is_back(
-    broker, actors, approvers, astronaut, now
+    broker, actors, approvers, astronaut, now, engine_approved
 ):
     # --- Redis stops. The data a compiler prepared beforehand waits too (its image's enrolment is queued).
     broker.stop()

@@ -1,6 +1,10 @@
 """The custody search at scale: templates projected onto the gallery's principal directions, found by HNSW in 128
 dimensions, then re-ranked exactly on their full 512-d vectors.
 
+A projection belongs to one engine (name and weights hash): it is fitted on that engine's templates only, holds
+only theirs, and is in force only while that engine runs; with another engine the search uses the HNSW index for
+that engine's vector size. An engine whose vectors are no longer than the projection's (dlib's 128-d) is not fitted.
+
 Why (docs/benchmarks.md, custody runs): at a million face-like templates, HNSW over the full halfvec vectors finds a
 probe's own images but misses the near-tied strangers in the tail of its top 10 (recall@10 0.82-0.88 at 46x faster
 than exact search). Most of such templates' energy lies in few directions (72 % in 128 of 512 there), so the graph
@@ -38,9 +42,15 @@ MIN_ENERGY = 0.6
 CHUNK = 20_000
 
 
+def _of_engine(queryset, engine):
+    """The rows made by this engine (its name and weights hash)."""
+    return queryset.filter(engine=engine.name, weights_sha256=engine.weights_sha256)
+
+
 def current() -> tuple[CustodyProjection, np.ndarray] | None:
-    """The projection in force and its matrix (dimensions x 512, float32), or None before the first fit."""
-    row = CustodyProjection.objects.values_list("pk", "components_sha256").first()
+    """The engine in use's projection and its matrix (dimensions x the engine's size, float32), or None before its
+    first fit."""
+    row = _of_engine(CustodyProjection.objects, get_engine()).values_list("pk", "components_sha256").first()
     if row is None:
         return None
     return _load(*row)
@@ -53,7 +63,7 @@ def _load(pk: int, sha256: str) -> tuple[CustodyProjection, np.ndarray]:
     """A projection's matrix, read once per process (a refit makes a new row, so a new key)."""
     if (pk, sha256) not in _cache:
         projection = CustodyProjection.objects.get(pk=pk)
-        matrix = np.frombuffer(bytes(projection.components), dtype="<f4").reshape(projection.dimensions, 512)
+        matrix = np.frombuffer(bytes(projection.components), dtype="<f4").reshape(projection.dimensions, -1)
         _cache.clear()
         _cache[(pk, sha256)] = (projection, matrix)
     return _cache[(pk, sha256)]
@@ -84,20 +94,29 @@ def add(template: CustodyTemplate, vector: np.ndarray) -> None:
         )
 
 
-def _sample(size: int) -> np.ndarray:
-    """A uniform random sample of the gallery's templates, the float16 values as stored."""
+def _sample(size: int, engine) -> np.ndarray:
+    """A uniform random sample of the engine's templates in the gallery, the float16 values as stored."""
     with prepared.cursor() as cursor:
-        cursor.execute("SELECT embedding FROM matching_custodytemplate ORDER BY random() LIMIT %s", [size], binary=True)
+        cursor.execute(
+            "SELECT embedding FROM matching_custodytemplate WHERE engine = %s AND weights_sha256 = %s "
+            "ORDER BY random() LIMIT %s",
+            [engine.name, engine.weights_sha256, size],
+            binary=True,
+        )
         return np.stack([halfvec(row[0]) for row in cursor.fetchall()]).astype(np.float32)
 
 
 def _fill(projection: CustodyProjection, matrix: np.ndarray) -> int:
-    """Every template's projection, streamed from the templates and written back by binary COPY, a chunk at a time."""
+    """Every template of the projection's engine projected, streamed from the templates and written back by binary
+    COPY, a chunk at a time."""
     written = 0
     raw = connection.connection
     with connection.wrap_database_errors, raw.cursor(name="custody_templates", binary=True) as source:
         source.itersize = CHUNK
-        source.execute("SELECT id, embedding FROM matching_custodytemplate")
+        source.execute(
+            "SELECT id, embedding FROM matching_custodytemplate WHERE engine = %s AND weights_sha256 = %s",
+            [projection.engine, projection.weights_sha256],
+        )
         while rows := source.fetchmany(CHUNK):
             reduced = project(np.stack([halfvec(row[1]) for row in rows]), matrix)
             with (
@@ -122,13 +141,18 @@ def fit(*, sample: int = 20_000, now=None) -> CustodyProjection:
         with connection.cursor() as cursor:
             cursor.execute("LOCK TABLE matching_custodytemplate IN EXCLUSIVE MODE")  # reads go on, writes wait
             cursor.execute("LOCK TABLE matching_custodyreduced, matching_custodyprojection IN ACCESS EXCLUSIVE MODE")
-        templates = CustodyTemplate.objects.count()
+        if engine.dimensions <= DIMENSIONS:
+            raise ValidationError(
+                f"The face engine {engine.name} makes {engine.dimensions}-d vectors: a projection to {DIMENSIONS} "
+                "would not shorten them, so the search keeps the HNSW index on its full vectors."
+            )
+        templates = _of_engine(CustodyTemplate.objects, engine).count()
         if templates < MIN_TEMPLATES:
             raise ValidationError(
-                f"The gallery holds {templates:,} custody templates; fit the projection from {MIN_TEMPLATES:,} on "
-                "(until then the search uses the index on the full vectors)."
+                f"The gallery holds {templates:,} custody templates of {engine.name}; fit the projection from "
+                f"{MIN_TEMPLATES:,} on (until then the search uses the index on the full vectors)."
             )
-        rows = _sample(min(sample, templates))
+        rows = _sample(min(sample, templates), engine)
         _, strengths, directions = np.linalg.svd(rows, full_matrices=False)
         matrix = np.ascontiguousarray(directions[:DIMENSIONS], dtype="<f4")
         energy = float((strengths[:DIMENSIONS] ** 2).sum() / (strengths**2).sum())
@@ -179,6 +203,7 @@ class Search:
 
     matrix: np.ndarray
     graph: custody_graph.Graph
+    projection: CustodyProjection
 
     def candidates(self, cursor, vector: np.ndarray, limit: int, reranked: int, width: int) -> list[tuple]:
         """The `limit` nearest templates by exact cosine among the `reranked` nearest by the projection (from a walk
@@ -188,10 +213,11 @@ class Search:
         full = literal(vector)
         cursor.execute(
             "WITH near AS MATERIALIZED ("
-            "  SELECT image_id, subject_id, embedding FROM matching_custodytemplate WHERE id = ANY(%s)"
+            "  SELECT image_id, subject_id, embedding FROM matching_custodytemplate WHERE id = ANY(%s) "
+            "  AND engine = %s AND weights_sha256 = %s"
             ") SELECT image_id, subject_id, 1 - (embedding <=> %s::halfvec) AS score FROM near "
             "ORDER BY embedding <=> %s::halfvec LIMIT %s",
-            [near.tolist(), full, full, limit],
+            [near.tolist(), self.projection.engine, self.projection.weights_sha256, full, full, limit],
         )
         return cursor.fetchall()
 
@@ -205,7 +231,8 @@ def searcher() -> Search | None:
             return None
         projection, matrix = found
         try:
-            return Search(matrix, custody_graph.for_projection(projection.pk, projection.components_sha256))
+            graph = custody_graph.for_projection(projection.pk, projection.components_sha256)
+            return Search(matrix, graph, projection)
         except custody_graph.Superseded:
             continue  # a refit committed while this looked: take the new projection
     raise custody_graph.Superseded("the custody projection kept changing; try the search again")

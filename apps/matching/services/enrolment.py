@@ -18,7 +18,7 @@ from apps.watchlists.services import watchlists
 from govern import encryption, prepared
 
 from ..engine import get_engine
-from ..list_index import DIMENSIONS, ListIndex, halfvec
+from ..list_index import ListIndex, halfvec
 from ..models import WatchlistTemplate
 
 
@@ -123,24 +123,32 @@ def _enrolled(watchlist: Watchlist, approved_hash: str, engine) -> int:
     return templates if entries and templates == entries else 0
 
 
-@lru_cache(maxsize=16)
 def templates(watchlist_id: int, approved_hash: str) -> ListIndex:
-    """An approved version's templates in this process's memory, for an exact search (pgvector is the record).
+    """An approved version's templates made by the engine in use, in this process's memory, for an exact search
+    (pgvector is the record). Another engine's templates of the version are never read: its vectors mean nothing to
+    this engine's, even where they have the same size."""
+    engine = get_engine()
+    return _engine_templates(watchlist_id, approved_hash, engine.name, engine.weights_sha256, engine.dimensions)
 
-    Read in PostgreSQL's binary format, the float16 values as stored: at 20k templates 0.26 s against the ORM's
-    text path's 4.6 s, with identical values (docs/benchmarks.md); a worker pays it on its first frame of a list.
-    """
+
+@lru_cache(maxsize=16)
+def _engine_templates(watchlist_id: int, approved_hash: str, name: str, weights: str, dimensions: int) -> ListIndex:
+    """Read in PostgreSQL's binary format, the float16 values as stored: at 20k templates 0.26 s against the ORM's
+    text path's 4.6 s, with identical values (docs/benchmarks.md); a worker pays it on its first frame of a list."""
     # Django's cursors bind on the client, which cannot ask for binary results: a server-binding cursor can.
     with prepared.cursor() as cursor:
         cursor.execute(
             "SELECT embedding, entry_id, subject_id FROM matching_watchlisttemplate "
-            "WHERE watchlist_id = %s AND approved_hash = %s ORDER BY id",
-            [watchlist_id, approved_hash],
+            "WHERE watchlist_id = %s AND approved_hash = %s AND engine = %s AND weights_sha256 = %s ORDER BY id",
+            [watchlist_id, approved_hash, name, weights],
             binary=True,
         )
         rows = cursor.fetchall()
-    halves = np.stack([halfvec(row[0]) for row in rows]) if rows else np.zeros((0, DIMENSIONS), dtype=np.float16)
+    halves = np.stack([halfvec(row[0]) for row in rows]) if rows else np.zeros((0, dimensions), dtype=np.float16)
     return ListIndex(halves, [(row[1], row[2]) for row in rows])
+
+
+templates.cache_clear = _engine_templates.cache_clear  # enrolment and purge call it on `templates`, as do the tests
 
 
 def purge_templates(watchlist_id: int) -> int:

@@ -30,6 +30,7 @@ from ..choices import ProbeState, SearchState
 from ..engine import get_engine
 from ..models import CustodyTemplate, Probe, SearchRequest
 from . import custody_index
+from .engine_approval import engine_refusal
 from .enrolment import quality_problem
 
 MAX_STILLS = 500
@@ -226,25 +227,34 @@ def _for_detection(content: bytes) -> Image.Image:
     return image
 
 
-def _candidates(vector: np.ndarray, search: custody_index.Search | None) -> list[dict]:
-    """The nearest custody templates by exact cosine, best first: among the nearest RERANKED by the gallery's
-    projection where one is in force (`search`, from custody_index.searcher), else by HNSW on the full vectors."""
+def _candidates(vector: np.ndarray, search: custody_index.Search | None, engine) -> list[dict]:
+    """The nearest custody templates of the engine in use by exact cosine, best first: among the nearest RERANKED by
+    the gallery's projection where one is in force for this engine (`search`, from custody_index.searcher), else by
+    HNSW on the full vectors (the index for the engine's vector size; other engines' templates are never compared)."""
     with transaction.atomic(), connection.cursor() as cursor:
         if search is not None:
             rows = search.candidates(cursor, vector, CANDIDATES, RERANKED, REDUCED_WIDTH)
         else:
             literal = custody_index.literal(vector)
+            size = int(engine.dimensions)  # an int: the cast names the index of that size
             cursor.execute("SET LOCAL hnsw.ef_search = %s", [EF_SEARCH])
-            # Keep walking past entries the search cannot see (deleted templates, until VACUUM), so that they do
-            # not crowd the live ones out of the first EF_SEARCH.
+            # Keep walking past entries the search cannot see (deleted templates, until VACUUM, and other engines'
+            # templates of the same size), so that they do not crowd this engine's out of the first EF_SEARCH.
             cursor.execute("SET LOCAL hnsw.iterative_scan = strict_order")
             cursor.execute(
-                "SELECT image_id, subject_id, 1 - (embedding <=> %s::halfvec) FROM matching_custodytemplate "
-                "ORDER BY embedding <=> %s::halfvec LIMIT %s",
-                [literal, literal, CANDIDATES],
+                f"SELECT image_id, subject_id, 1 - (embedding::halfvec({size}) <=> %s::halfvec({size})) "  # noqa: S608
+                "FROM matching_custodytemplate WHERE dimensions = %s AND engine = %s AND weights_sha256 = %s "
+                f"ORDER BY embedding::halfvec({size}) <=> %s::halfvec({size}) LIMIT %s",
+                [literal, size, engine.name, engine.weights_sha256, literal, CANDIDATES],
             )
             rows = cursor.fetchall()
     return [{"image": image, "subject": subject, "score": round(float(score), 6)} for image, subject, score in rows]
+
+
+def _refuse_probe(probe: Probe, refusal: str, data: dict) -> None:
+    probe.state, probe.refusal = ProbeState.REFUSED, refusal
+    probe.save()
+    audit.record("search.probe_refused", probe, None, data=data, reason=refusal)
 
 
 def run_search(request_id: int) -> SearchRequest:
@@ -254,26 +264,32 @@ def run_search(request_id: int) -> SearchRequest:
         return request
     SearchRequest.objects.filter(pk=request_id, state=SearchState.QUEUED).update(state=SearchState.RUNNING)
     engine = get_engine()
-    search = custody_index.searcher()  # the gallery as it stands now: enrolled since the last request, or deleted
+    # As live capture does at each frame: no search on an engine two people have not approved (nor an uncalibrated
+    # one where that is not allowed). Each still is refused with the reason, so the request still finishes.
+    refusal = engine_refusal()
+    search = None if refusal else custody_index.searcher()  # the gallery now: enrolled since the last request, or not
     for probe in Probe.objects.filter(request=request, state=ProbeState.PENDING).order_by("position"):
-        content = encryption.decrypt(bytes(probe.ciphertext), associated_data=probe.associated_data())
-        faces = engine.detect(_for_detection(content))
+        faces = []
+        if not refusal:
+            content = encryption.decrypt(bytes(probe.ciphertext), associated_data=probe.associated_data())
+            faces = engine.detect(_for_detection(content))
         with transaction.atomic():
             locked = Probe.objects.select_for_update().get(pk=probe.pk)
             if locked.state != ProbeState.PENDING:
                 continue  # a redelivered task: already done
-            if len(faces) != 1:
-                locked.state = ProbeState.REFUSED
-                locked.refusal = (
+            if refusal:
+                _refuse_probe(locked, refusal, {"engine": engine.name, "weights_sha256": engine.weights_sha256})
+            elif len(faces) != 1:
+                _refuse_probe(
+                    locked,
                     "No face was found in the still."
                     if not faces
-                    else f"{len(faces)} faces were found: crop the still to the one person sought."
+                    else f"{len(faces)} faces were found: crop the still to the one person sought.",
+                    {"faces": len(faces)},
                 )
-                locked.save()
-                audit.record("search.probe_refused", locked, None, data={"faces": len(faces)}, reason=locked.refusal)
             else:
                 vector = engine.embed(faces)[0]
-                locked.candidates = _candidates(vector, search)
+                locked.candidates = _candidates(vector, search, engine)
                 del vector  # the probe is searched, never enrolled
                 locked.state, locked.engine, locked.weights_sha256 = (
                     ProbeState.SEARCHED,

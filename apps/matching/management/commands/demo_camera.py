@@ -81,8 +81,7 @@ class Command(BaseCommand):
             + (f", every {alert_every}th an enrolled photograph" if alert_every else "")
             + ". Ctrl-C stops it."
         )
-        uncalibrated = settings.FACE_WEIGHTS is None and not settings.FACE_ALLOW_DOWNLOAD  # as the banner tells
-        if uncalibrated and deployment.threshold < 1:
+        if settings.FACE_UNCALIBRATED and deployment.threshold < 1:  # as the banner tells
             self._say(f"With the uncalibrated engine every face alerts at {deployment.threshold} (README, The demo).")
         try:
             totals = self._film(camera, deployment, url, stop, every, alert_every, frames, patience)
