@@ -24,6 +24,7 @@ from apps.deployments import services as deployments
 from apps.deployments.choices import DeploymentState
 from apps.deployments.models import Asset, Deployment
 from apps.watchlists.models import Watchlist
+from apps.watchlists.selectors import restricted_subject_ids
 from govern import encryption, keyfiles, prepared, uploads
 from govern.errors import DATABASE_UNAVAILABLE
 
@@ -285,6 +286,8 @@ def _match_and_record(deployment, asset, engine, faces, vectors, now) -> Capture
     key = _receipt_key()
     top_scores, top_positions = known.nearest(vectors, settings.FACE_TOP_K)
     bests = [float(scores[0]) if len(scores) else -1.0 for scores in top_scores]
+    if any(best >= threshold for best in bests):
+        top_scores, top_positions, bests = _unrestricted(known, vectors, top_scores, top_positions, threshold)
     matched = sum(best >= threshold for best in bests)
     # Decided in memory first, so the capture row is written once with its counts (faces = alerts + receipts).
     capture = Capture(
@@ -344,6 +347,28 @@ def _match_and_record(deployment, asset, engine, faces, vectors, now) -> Capture
     # Nothing of a non-matching face outlives this call: the vectors and crops go with the frame.
     del faces, vectors, top_scores, top_positions, bests
     return CaptureResult(str(capture.pk), len(alerts) + receipts, [alert.pk for alert in alerts], receipts)
+
+
+def _unrestricted(known: ListIndex, vectors, top_scores, top_positions, threshold: float):
+    """The faces' best templates without those of people whose processing is restricted (DPA 2018 s.47(2)): read
+    only when a face reached the threshold, so a frame of passers-by pays nothing, and read afresh each time, so a
+    restriction holds in every worker from the moment it is recorded, whatever version the worker holds in memory.
+    A face whose best templates were all restricted is searched again over the whole list."""
+    restricted = restricted_subject_ids()
+    if not restricted:
+        return top_scores, top_positions, [float(scores[0]) if len(scores) else -1.0 for scores in top_scores]
+    kept_scores, kept_positions, bests = [], [], []
+    for vector, scores, positions in zip(vectors, top_scores, top_positions, strict=True):
+        if len(scores) and float(scores[0]) >= threshold:
+            keep = [known.owners[position][1] not in restricted for position in positions]
+            if not any(keep):
+                scores, positions = (row[0] for row in known.nearest(vector[None, :], len(known)))
+                keep = [known.owners[position][1] not in restricted for position in positions]
+            scores, positions = scores[keep][: settings.FACE_TOP_K], positions[keep][: settings.FACE_TOP_K]
+        kept_scores.append(scores)
+        kept_positions.append(positions)
+        bests.append(float(scores[0]) if len(scores) else -1.0)
+    return kept_scores, kept_positions, bests
 
 
 def _raise_alert(cursor, deployment, capture, engine, face, scores, positions, known: ListIndex) -> Alert:

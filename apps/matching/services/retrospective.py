@@ -22,6 +22,7 @@ from apps.accounts.models import User
 from apps.audit import services as audit
 from apps.outbox import services as outbox
 from apps.watchlists.models import CustodyImage
+from apps.watchlists.selectors import restricted_subject_ids
 from govern import encryption, policy, records, uploads
 from govern.errors import Conflict, TooLarge, TooMany
 from govern.roles import Role
@@ -248,7 +249,13 @@ def _candidates(vector: np.ndarray, search: custody_index.Search | None, engine)
                 [literal, size, engine.name, engine.weights_sha256, literal, CANDIDATES],
             )
             rows = cursor.fetchall()
-    return [{"image": image, "subject": subject, "score": round(float(score), 6)} for image, subject, score in rows]
+    # A person whose processing is restricted (DPA 2018 s.47(2)) is never a candidate while the restriction stands.
+    restricted = restricted_subject_ids()
+    return [
+        {"image": image, "subject": subject, "score": round(float(score), 6)}
+        for image, subject, score in rows
+        if subject not in restricted
+    ]
 
 
 def _refuse_probe(probe: Probe, refusal: str, data: dict) -> None:

@@ -1,0 +1,41 @@
+"""A person whose processing is restricted (DPA 2018 s.47(2), granted at the requests desk) is left out of matching
+while the restriction stands: a live face of theirs leaves a receipt, not an alert, and a retrospective still never
+names them as a candidate. Lifted, they match again."""
+
+import pytest
+
+from apps.matching.choices import ProbeState
+from apps.matching.models import Alert, DeletionReceipt, Probe
+from apps.matching.services import live_capture, retrospective
+from apps.watchlists.models import Subject
+from apps.watchlists.services import restriction
+from tests.matching_fixtures import astronaut_subject
+
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
+
+
+def _restrict(actors, subject):
+    return restriction.restrict(
+        actors.privacy, subject, grounds="The person contests the accuracy of the record", request_reference="DSR-1"
+    )
+
+
+def test_a_restricted_person_on_a_list_in_force_raises_no_alert_until_lifted(actors, live, vans, astronaut):
+    listed = Subject.objects.get(pk=live.watchlist.entries.get().subject_id)
+    assert live_capture.capture_frame(vans[0], astronaut).alerts  # listed and matching before the restriction
+    standing = _restrict(actors, listed)
+    result = live_capture.capture_frame(vans[0], astronaut)
+    assert (result.alerts, result.receipts) == ([], 1)
+    assert Alert.objects.count() == 1 and DeletionReceipt.objects.count() == 1
+    restriction.lift(actors.privacy, standing, reason="Accuracy checked against the custody record")
+    assert live_capture.capture_frame(vans[0], astronaut).alerts
+
+
+def test_a_restricted_person_is_never_a_retrospective_candidate(actors, astronaut, engine_approved):
+    subject, image = astronaut_subject(actors.compiler, astronaut, pnc_id="56/000002D")
+    assert retrospective.enrol_custody_image(image.pk)
+    _restrict(actors, subject)
+    request = retrospective.submit(actors.officer, [astronaut], incident_reference="CAD 7/7DEC", crime_type="Robbery")
+    retrospective.run_search(request.pk)
+    probe = Probe.objects.get(request=request)
+    assert probe.state == ProbeState.SEARCHED and probe.candidates == []
