@@ -337,8 +337,10 @@ def countersign(actor, change: GovernedChange, *, note: str = "", now=None) -> G
     # The floor may have been raised, a larger list approved or the engine changed since it was proposed.
     if locked.kind == ChangeKind.THRESHOLD:
         _threshold_value(locked.threshold)
-    if locked.evaluation_id:
-        locked.safety = safety(cited_evaluation(locked.evaluation_id), locked.threshold or current_threshold()[0])
+    if not locked.evaluation_id:
+        # Proposed before a computed evaluation was required: it comes into force only on one, so propose it again.
+        raise Conflict("This proposal cites no computed evaluation of the engine; propose it again citing one.")
+    locked.safety = safety(cited_evaluation(locked.evaluation_id), locked.threshold or current_threshold()[0])
     if locked.kind == ChangeKind.ENGINE:
         name, weights, _ = engine_approval.engine_identity()
         if (name, weights) != (locked.engine_name, locked.engine_weights_sha256):

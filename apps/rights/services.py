@@ -180,6 +180,9 @@ def link_subject(actor, request: RightsRequest, *, pnc_id: str = "", name: str =
     The look-up is a consultation of the gallery, logged with the request as its reason and the ids found, whatever
     it finds (so a look-up that finds nobody is an answer, not an error)."""
     locked = _lock(actor, request)
+    # Before the decision only: the decider decides on the record linked, and a link made after it would hand the
+    # person who logged the request someone else's record through the access pack, or strand a restriction.
+    _expect(locked, [RequestState.RECEIVED, RequestState.VERIFIED], "linking a record")
     now = records.moment(now)
     pnc_id, name = _text(pnc_id), " ".join(_text(name).split())
     subjects = _find(pnc_id, name, date_of_birth)
@@ -335,7 +338,8 @@ def respond(actor, request: RightsRequest, *, response: str, now=None) -> Rights
 def lift_restriction(actor, request: RightsRequest, *, reason: str, now=None):
     """Lift the restriction a request imposed (the accuracy settled, the request withdrawn)."""
     locked = RightsRequest.objects.select_for_update().get(pk=request.pk)
-    policy.require(actor, "rights.change_rightsrequest", locked)
+    # Lifting undoes a decision, so it takes what deciding takes: never the privacy officer who logged the request.
+    policy.require(actor, "rights.decide_rightsrequest", locked)
     standing = locked.subject and restriction.standing(locked.subject)
     if not standing or standing.request_reference != locked.reference:
         raise Conflict(f"No restriction imposed by {locked.reference} stands.")

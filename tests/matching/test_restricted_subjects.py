@@ -9,6 +9,8 @@ from apps.matching.models import Alert, DeletionReceipt, Probe
 from apps.matching.services import live_capture, retrospective
 from apps.watchlists.models import Subject
 from apps.watchlists.services import restriction
+from govern.errors import Conflict
+from govern.roles import Role
 from tests.matching_fixtures import astronaut_subject
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
@@ -39,3 +41,25 @@ def test_a_restricted_person_is_never_a_retrospective_candidate(actors, astronau
     retrospective.run_search(request.pk)
     probe = Probe.objects.get(request=request)
     assert probe.state == ProbeState.SEARCHED and probe.candidates == []
+
+
+def test_a_candidate_restricted_after_the_search_cannot_be_chosen_or_confirmed(
+    make_user, actors, astronaut, engine_approved
+):
+    investigator = make_user("investigator", Role.OFFICER)
+    subject, image = astronaut_subject(actors.compiler, astronaut, pnc_id="56/000002D")
+    assert retrospective.enrol_custody_image(image.pk)
+    request = retrospective.submit(actors.officer, [astronaut], incident_reference="CAD 8/7DEC", crime_type="Robbery")
+    retrospective.run_search(request.pk)
+    probe = Probe.objects.get(request=request)
+    assert [candidate["subject"] for candidate in probe.candidates] == [subject.pk]
+    standing = _restrict(actors, subject)
+    with pytest.raises(Conflict, match="restricted"):
+        retrospective.choose(actors.officer, probe, subject_id=subject.pk, note="Same scar on the left cheek")
+    restriction.lift(actors.privacy, standing, reason="Accuracy checked against the custody record")
+    retrospective.choose(actors.officer, probe, subject_id=subject.pk, note="Same scar on the left cheek")
+    _restrict(actors, subject)
+    corroboration = "Phone cell-site data and the bus CCTV put her at the scene."
+    with pytest.raises(Conflict, match="restricted"):
+        retrospective.confirm(investigator, probe, corroboration=corroboration)
+    assert Probe.objects.get(pk=probe.pk).state == ProbeState.SELECTED

@@ -217,3 +217,16 @@ def test_the_api_and_the_page_refuse_a_proposal_without_a_safe_evaluation(
         "/api/oversight/changes/", {**body, "threshold": "0.700", "evaluation": unsafe.pk}, format="multipart"
     )
     assert answer.status_code == 201 and answer.json()["evaluation"] == unsafe.pk and answer.json()["safety"]["safe"]
+
+
+def test_a_proposal_made_before_evaluations_were_required_is_not_countersigned(actors, approvers, evidence):
+    """A proposal still awaiting its countersignature when evaluations became required cites none: it never comes
+    into force that way, whatever the list size, and is proposed again citing one."""
+    from apps.oversight.models import GovernedChange
+
+    change = _propose(approvers.superintendent, evidence)
+    GovernedChange.objects.filter(pk=change.pk).update(evaluation=None)
+    with pytest.raises(Conflict, match="cites no computed evaluation"):
+        services.countersign(actors.privacy, change, note="Read the report")
+    change.refresh_from_db()
+    assert change.state == ChangeState.PROPOSED and services.current_threshold()[0] == Decimal("0.600")

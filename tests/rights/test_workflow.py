@@ -178,8 +178,8 @@ def test_a_restriction_granted_keeps_the_person_off_watchlists_until_lifted(desk
         list_person(actors.compiler, watchlist, adult, image, now=now)
     assert not watchlist.entries.filter(subject=adult).exists()
     with pytest.raises(ValidationError):
-        services.lift_restriction(desk.privacy, request, reason="")
-    services.lift_restriction(desk.privacy, request, reason="Accuracy checked against the custody record")
+        services.lift_restriction(desk.privacy2, request, reason="")
+    services.lift_restriction(desk.privacy2, request, reason="Accuracy checked against the custody record")
     assert watchlist_selectors.restricted_subject_ids() == set()
     list_person(actors.compiler, watchlist, adult, image, now=now)
 
@@ -195,7 +195,7 @@ def test_a_list_submitted_before_a_restriction_cannot_be_approved(desk, actors, 
         watchlists.approve(approver, watchlist, content_hash=review.content_hash, now=now)
     watchlist.refresh_from_db()
     assert watchlist.state == "submitted"
-    services.lift_restriction(desk.privacy, request, reason="Accuracy checked against the custody record")
+    services.lift_restriction(desk.privacy2, request, reason="Accuracy checked against the custody record")
     assert watchlists.approve(approver, watchlist, content_hash=review.content_hash, now=now).state == "approved"
 
 
@@ -209,3 +209,25 @@ def test_a_restriction_of_one_person_does_not_hold_up_a_list_of_others(desk, act
     assert (
         watchlists.approve(actors.commander, watchlist, content_hash=review.content_hash, now=now).state == "approved"
     )
+
+
+def test_no_record_is_linked_after_the_decision(desk, gallery):
+    """A link made after the decision would hand the logger, through the access pack, a record nobody decided on."""
+    adult, _ = gallery.adult
+    request = granted(desk.privacy, desk.privacy2, logged(desk.privacy))
+    with pytest.raises(Conflict, match="linking a record is not possible now"):
+        services.link_subject(desk.privacy, request, pnc_id=adult.pnc_id)
+    request.refresh_from_db()
+    assert request.subject_id is None
+    assert not Event.objects.filter(action="rights_request.link").exists()
+
+
+def test_the_privacy_officer_who_logged_a_restriction_cannot_lift_it(desk, gallery):
+    adult, _ = gallery.adult
+    request = logged(desk.privacy, kind=RequestKind.RESTRICTION, details="I contest the accuracy of my record")
+    granted(desk.privacy, desk.privacy2, request, adult)
+    with pytest.raises(PermissionDenied, match="another privacy officer"):
+        services.lift_restriction(desk.privacy, request, reason="Accuracy checked against the custody record")
+    assert watchlist_selectors.restricted_subject_ids() == {adult.pk}
+    services.lift_restriction(desk.privacy2, request, reason="Accuracy checked against the custody record")
+    assert watchlist_selectors.restricted_subject_ids() == set()

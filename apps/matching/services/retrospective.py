@@ -232,6 +232,9 @@ def _candidates(vector: np.ndarray, search: custody_index.Search | None, engine)
     """The nearest custody templates of the engine in use by exact cosine, best first: among the nearest RERANKED by
     the gallery's projection where one is in force for this engine (`search`, from custody_index.searcher), else by
     HNSW on the full vectors (the index for the engine's vector size; other engines' templates are never compared)."""
+    # A person whose processing is restricted (DPA 2018 s.47(2)) is never a candidate while the restriction stands;
+    # the index walk skips them, so the candidates are still the nearest of everyone else.
+    restricted = sorted(restricted_subject_ids())
     with transaction.atomic(), connection.cursor() as cursor:
         if search is not None:
             rows = search.candidates(cursor, vector, CANDIDATES, RERANKED, REDUCED_WIDTH)
@@ -245,16 +248,15 @@ def _candidates(vector: np.ndarray, search: custody_index.Search | None, engine)
             cursor.execute(
                 f"SELECT image_id, subject_id, 1 - (embedding::halfvec({size}) <=> %s::halfvec({size})) "  # noqa: S608
                 "FROM matching_custodytemplate WHERE dimensions = %s AND engine = %s AND weights_sha256 = %s "
+                "AND NOT subject_id = ANY(%s) "
                 f"ORDER BY embedding::halfvec({size}) <=> %s::halfvec({size}) LIMIT %s",
-                [literal, size, engine.name, engine.weights_sha256, literal, CANDIDATES],
+                [literal, size, engine.name, engine.weights_sha256, restricted, literal, CANDIDATES],
             )
             rows = cursor.fetchall()
-    # A person whose processing is restricted (DPA 2018 s.47(2)) is never a candidate while the restriction stands.
-    restricted = restricted_subject_ids()
     return [
         {"image": image, "subject": subject, "score": round(float(score), 6)}
         for image, subject, score in rows
-        if subject not in restricted
+        if subject not in restricted  # the graph's candidates, which it walked without knowing
     ]
 
 
@@ -315,6 +317,13 @@ def run_search(request_id: int) -> SearchRequest:
     return SearchRequest.objects.get(pk=request_id)
 
 
+# Candidates stored before a restriction was recorded are not acted on while it stands.
+_RESTRICTED = (
+    "This candidate's processing is restricted on a data-subject request (DPA 2018 s.47(2)): they cannot be chosen "
+    "or confirmed while the restriction stands."
+)
+
+
 @transaction.atomic
 def choose(actor, probe: Probe, *, subject_id: int | None, note: str) -> Probe:
     """The trained operator's review: one candidate, or no match; with a note."""
@@ -326,6 +335,8 @@ def choose(actor, probe: Probe, *, subject_id: int | None, note: str) -> Probe:
         raise ValidationError({"note": "Note what the choice rests on."})
     if subject_id is not None and subject_id not in {c["subject"] for c in locked.candidates}:
         raise ValidationError({"subject": "Choose one of the candidates, or no match."})
+    if subject_id is not None and subject_id in restricted_subject_ids():
+        raise Conflict(_RESTRICTED)
     locked.chosen_subject_id, locked.operator, locked.operator_note = subject_id, actor, note.strip()
     locked.state = ProbeState.SELECTED if subject_id is not None else ProbeState.NO_MATCH
     locked.save()
@@ -342,6 +353,8 @@ def confirm(actor, probe: Probe, *, corroboration: str) -> Probe:
         raise Conflict("Only an operator's chosen candidate can be confirmed.")
     if len(corroboration.strip()) < 20:
         raise ValidationError({"corroboration": "Record the corroboration (at least 20 characters)."})
+    if locked.chosen_subject_id in restricted_subject_ids():
+        raise Conflict(_RESTRICTED)
     locked.state, locked.confirmed_by, locked.corroboration = ProbeState.CONFIRMED, actor, corroboration.strip()
     locked.save()
     audit.record("search.confirmed", locked, actor, data={"subject": locked.chosen_subject_id}, reason=corroboration)
