@@ -13,7 +13,7 @@ class RequestFilterSet(django_filters.FilterSet):
 
     kind = django_filters.ChoiceFilter(choices=RequestKind.choices)
     state = django_filters.MultipleChoiceFilter(choices=RequestState.choices)
-    overdue = FlagFilter(field_name="is_overdue")
+    overdue = FlagFilter(field_name="is_overdue", label="Past its month (true or false)")
 
     class Meta:
         model = RightsRequest
