@@ -63,3 +63,21 @@ def test_a_candidate_restricted_after_the_search_cannot_be_chosen_or_confirmed(
     with pytest.raises(Conflict, match="restricted"):
         retrospective.confirm(investigator, probe, corroboration=corroboration)
     assert Probe.objects.get(pk=probe.pk).state == ProbeState.SELECTED
+
+
+def test_an_alert_names_the_best_of_the_others_when_a_restricted_person_is_among_them(settings):
+    """The restricted are left out of a face's best templates, and the others fill the places they leave."""
+    import numpy as np
+
+    from apps.matching.list_index import ListIndex
+    from apps.matching.services.live_capture import _unrestricted
+
+    settings.FACE_TOP_K = 2
+    halves = np.eye(4, 8, dtype=np.float16)
+    halves[1] = halves[2] = halves[3] = (halves[0] * 0.9 + np.eye(1, 8, 7, dtype=np.float16)[0] * 0.1)
+    known = ListIndex(halves, [(10, 100), (20, 200), (30, 300), (40, 400)])
+    face = np.eye(1, 8, dtype=np.float32)
+    scores, positions = known.nearest(face, 2)
+    _, kept_positions, bests = _unrestricted(known, face, scores, positions, 0.5, {100})
+    assert [known.owners[position][1] for position in kept_positions[0]] == [200, 300]
+    assert bests[0] == pytest.approx(0.9, abs=1e-3)

@@ -105,7 +105,8 @@ _DEPLOYMENT_FIELDS, _DEPLOYMENT_COLUMNS = _columns(Deployment, "d", _DEPLOYMENT_
 _WATCHLIST_FIELDS, _WATCHLIST_COLUMNS = _columns(Watchlist, "w", _WATCHLIST_FIELDS)
 _CAMERA_SQL = """
 SELECT {credential_hash}, {asset}, {deployment}, {watchlist},
-       EXISTS (SELECT FROM matching_engineapproval e WHERE e.name = %s AND e.weights_sha256 = %s)
+       EXISTS (SELECT FROM matching_engineapproval e WHERE e.name = %s AND e.weights_sha256 = %s),
+       ARRAY(SELECT r.subject_id FROM watchlists_subjectrestriction r WHERE r.lifted_at IS NULL)
 FROM {source}
 LEFT JOIN (deployments_deployment_assets da
            JOIN deployments_deployment d ON d.id = da.deployment_id AND d.state = %s
@@ -163,8 +164,9 @@ def _camera(rows: list[tuple]) -> Camera:
         if row[_DEPLOYMENT_AT] is None:
             continue
         deployment = Deployment.from_db(alias, _DEPLOYMENT_FIELDS, row[_DEPLOYMENT_AT:_WATCHLIST_AT])
-        deployment.watchlist = Watchlist.from_db(alias, _WATCHLIST_FIELDS, row[_WATCHLIST_AT:-1])
-        deployment.engine_approved = row[-1]
+        deployment.watchlist = Watchlist.from_db(alias, _WATCHLIST_FIELDS, row[_WATCHLIST_AT:-2])
+        deployment.engine_approved = row[-2]
+        deployment.restricted_subjects = frozenset(row[-1])
         booked.append(deployment)
     return Camera(asset, booked)
 
@@ -286,8 +288,11 @@ def _match_and_record(deployment, asset, engine, faces, vectors, now) -> Capture
     key = _receipt_key()
     top_scores, top_positions = known.nearest(vectors, settings.FACE_TOP_K)
     bests = [float(scores[0]) if len(scores) else -1.0 for scores in top_scores]
-    if any(best >= threshold for best in bests):
-        top_scores, top_positions, bests = _unrestricted(known, vectors, top_scores, top_positions, threshold)
+    restricted = getattr(deployment, "restricted_subjects", None)
+    if any(best >= threshold for best in bests) and (restricted is None or restricted):
+        restricted = restricted_subject_ids() if restricted is None else restricted
+        best_of = _unrestricted(known, vectors, top_scores, top_positions, threshold, restricted)
+        top_scores, top_positions, bests = best_of
     matched = sum(best >= threshold for best in bests)
     # Decided in memory first, so the capture row is written once with its counts (faces = alerts + receipts).
     capture = Capture(
@@ -349,19 +354,19 @@ def _match_and_record(deployment, asset, engine, faces, vectors, now) -> Capture
     return CaptureResult(str(capture.pk), len(alerts) + receipts, [alert.pk for alert in alerts], receipts)
 
 
-def _unrestricted(known: ListIndex, vectors, top_scores, top_positions, threshold: float):
-    """The faces' best templates without those of people whose processing is restricted (DPA 2018 s.47(2)): read
-    only when a face reached the threshold, so a frame of passers-by pays nothing, and read afresh each time, so a
-    restriction holds in every worker from the moment it is recorded, whatever version the worker holds in memory.
-    A face whose best templates were all restricted is searched again over the whole list."""
-    restricted = restricted_subject_ids()
+def _unrestricted(known: ListIndex, vectors, top_scores, top_positions, threshold: float, restricted):
+    """The faces' best templates without those of people whose processing is restricted (DPA 2018 s.47(2)). The
+    restricted are read afresh with each frame's admission (in its one statement), so a restriction holds in every
+    worker from the moment it is recorded, whatever version the worker holds in memory. A face whose best templates
+    were restricted is searched again over the whole list (a rare path: only when a restricted person is among a
+    face's best), so the alert names the best of the others."""
     if not restricted:
         return top_scores, top_positions, [float(scores[0]) if len(scores) else -1.0 for scores in top_scores]
     kept_scores, kept_positions, bests = [], [], []
     for vector, scores, positions in zip(vectors, top_scores, top_positions, strict=True):
         if len(scores) and float(scores[0]) >= threshold:
             keep = [known.owners[position][1] not in restricted for position in positions]
-            if not any(keep):
+            if not all(keep):  # searched again over the whole list, so the alert still names its best K
                 scores, positions = (row[0] for row in known.nearest(vector[None, :], len(known)))
                 keep = [known.owners[position][1] not in restricted for position in positions]
             scores, positions = scores[keep][: settings.FACE_TOP_K], positions[keep][: settings.FACE_TOP_K]
