@@ -74,7 +74,7 @@ def test_an_alert_names_the_best_of_the_others_when_a_restricted_person_is_among
 
     settings.FACE_TOP_K = 2
     halves = np.eye(4, 8, dtype=np.float16)
-    halves[1] = halves[2] = halves[3] = (halves[0] * 0.9 + np.eye(1, 8, 7, dtype=np.float16)[0] * 0.1)
+    halves[1] = halves[2] = halves[3] = halves[0] * 0.9 + np.eye(1, 8, 7, dtype=np.float16)[0] * 0.1
     known = ListIndex(halves, [(10, 100), (20, 200), (30, 300), (40, 400)])
     face = np.eye(1, 8, dtype=np.float32)
     scores, positions = known.nearest(face, 2)
