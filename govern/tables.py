@@ -161,3 +161,25 @@ def csv_response(table: ListTable, name: str, records: list | None = None) -> Ht
 def filter_errors(filterset) -> str:
     """A FilterSet's errors in one line, for a 400 page."""
     return "; ".join(f"{name}: {' '.join(errors)}" for name, errors in filterset.errors.items())
+
+
+class Listing:
+    """A list page's FilterSet and table, as every list builds them: the filtered rows when the filters parse, none
+    (and a 400) when they do not. `export(name)` is the CSV of every row when one is asked for, else None; `page()`
+    pages the table and gives the template's context."""
+
+    def __init__(self, request, filterset, table_class: type[ListTable]):
+        self.request, self.filterset = request, filterset
+        self.valid = filterset.is_valid()
+        self.table = table_class(filterset.qs if self.valid else filterset.queryset.none())
+        self.status = 200 if self.valid else 400
+
+    def export(self, name: str) -> HttpResponse | None:
+        if not (self.valid and wants_csv(self.request)):
+            return None
+        return csv_response(self.table, name, every_record(self.request, self.table))
+
+    def page(self, **context) -> dict:
+        show(self.request, self.table)
+        error = "" if self.valid else filter_errors(self.filterset)
+        return {"table": self.table, "filterset": self.filterset, "filter_error": error, **context}

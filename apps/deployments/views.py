@@ -49,21 +49,16 @@ def deployment_list(request):
     policy.require(request.user, "deployments.view_deployment")
     visible = Deployment.objects.restrict(request.user, "view").select_related("watchlist", "planned_by")
     filterset = DeploymentPageFilterSet(request.GET, queryset=visible.order_by("-start"))
-    valid = filterset.is_valid()
-    table = DeploymentTable(filterset.qs if valid else Deployment.objects.none())
-    if valid and tables.wants_csv(request):
-        return tables.csv_response(table, "deployments", tables.every_record(request, table))
-    tables.show(request, table)
-    context = {
-        "queue": visible.filter(state=DeploymentState.PLANNED, end__gt=timezone.now()).order_by("start")
+    listing = tables.Listing(request, filterset, DeploymentTable)
+    if export := listing.export("deployments"):
+        return export
+    context = listing.page(
+        queue=visible.filter(state=DeploymentState.PLANNED, end__gt=timezone.now()).order_by("start")
         if policy.may(request.user, "deployments.authorise_deployment")
         else [],
-        "table": table,
-        "filterset": filterset,
-        "filter_error": "" if valid else tables.filter_errors(filterset),
-        "may_plan": policy.may(request.user, "deployments.add_deployment"),
-    }
-    return render(request, "deployments/list.html", context, status=200 if valid else 400)
+        may_plan=policy.may(request.user, "deployments.add_deployment"),
+    )
+    return render(request, "deployments/list.html", context, status=listing.status)
 
 
 @login_required

@@ -57,22 +57,15 @@ def case_list(request):
     policy.require(request.user, "disclosures.view_disclosurecase")
     now = timezone.now()
     visible = DisclosureCase.objects.restrict(request.user, "view").select_related("officer_in_charge").with_clocks(now)
-    filterset = CaseFilterSet(
-        request.GET, queryset=visible.order_by(F("next_due").asc(nulls_last=True), "-completed_at")
+    ordered = visible.order_by(F("next_due").asc(nulls_last=True), "-completed_at")
+    listing = tables.Listing(request, CaseFilterSet(request.GET, queryset=ordered), CaseTable)
+    if export := listing.export("cases"):
+        return export
+    context = listing.page(
+        overdue=visible.filter(is_overdue=True).count(),
+        may_open=policy.may(request.user, "disclosures.add_disclosurecase"),
     )
-    valid = filterset.is_valid()
-    table = CaseTable(filterset.qs if valid else DisclosureCase.objects.none())
-    if valid and tables.wants_csv(request):
-        return tables.csv_response(table, "cases", tables.every_record(request, table))
-    tables.show(request, table)
-    context = {
-        "table": table,
-        "filterset": filterset,
-        "filter_error": "" if valid else tables.filter_errors(filterset),
-        "overdue": visible.filter(is_overdue=True).count(),
-        "may_open": policy.may(request.user, "disclosures.add_disclosurecase"),
-    }
-    return render(request, "disclosures/list.html", context, status=200 if valid else 400)
+    return render(request, "disclosures/list.html", context, status=listing.status)
 
 
 @login_required

@@ -38,20 +38,14 @@ def request_list(request):
     """The desk: every request, the overdue first, then by due date; filtered, sorted, paged or as CSV. No names."""
     policy.require(request.user, "rights.view_rightsrequest")
     visible = RightsRequest.objects.restrict(request.user, "view").with_clocks()
-    filterset = RequestFilterSet(request.GET, queryset=visible.order_by(F("is_overdue").desc(), "due_at", "id"))
-    valid = filterset.is_valid()
-    table = RequestTable(filterset.qs if valid else RightsRequest.objects.none())
-    if valid and tables.wants_csv(request):
-        return tables.csv_response(table, "requests", tables.every_record(request, table))
-    tables.show(request, table)
-    context = {
-        "table": table,
-        "filterset": filterset,
-        "filter_error": "" if valid else tables.filter_errors(filterset),
-        "overdue": visible.filter(is_overdue=True).count(),
-        "may_log": policy.may(request.user, "rights.add_rightsrequest"),
-    }
-    return render(request, "rights/list.html", context, status=200 if valid else 400)
+    ordered = visible.order_by(F("is_overdue").desc(), "due_at", "id")
+    listing = tables.Listing(request, RequestFilterSet(request.GET, queryset=ordered), RequestTable)
+    if export := listing.export("requests"):
+        return export
+    context = listing.page(
+        overdue=visible.filter(is_overdue=True).count(), may_log=policy.may(request.user, "rights.add_rightsrequest")
+    )
+    return render(request, "rights/list.html", context, status=listing.status)
 
 
 @login_required

@@ -94,11 +94,9 @@ def watchlist_list(request):
     filterset = WatchlistFilterSet(
         request.GET, queryset=visible if "state" in request.GET else visible.exclude(state=WatchlistState.PURGED)
     )
-    valid = filterset.is_valid()
-    table = WatchlistTable(filterset.qs if valid else Watchlist.objects.none())
-    if valid and tables.wants_csv(request):
-        return tables.csv_response(table, "watchlists", tables.every_record(request, table))
-    tables.show(request, table)
+    listing = tables.Listing(request, filterset, WatchlistTable)
+    if export := listing.export("watchlists"):
+        return export
     queue = (
         visible.filter(state=WatchlistState.SUBMITTED)
         if policy.may(request.user, "watchlists.approve_watchlist_urgently")
@@ -107,15 +105,12 @@ def watchlist_list(request):
     ratification = visible.filter(
         state=WatchlistState.APPROVED, approval_route=ApprovalRoute.URGENT, ratified_at__isnull=True
     )
-    context = {
-        "queue": queue,
-        "ratification": ratification if policy.may(request.user, "watchlists.approve_watchlist_urgently") else [],
-        "table": table,
-        "filterset": filterset,
-        "filter_error": "" if valid else tables.filter_errors(filterset),
-        "may_compile": policy.may(request.user, "watchlists.add_watchlist"),
-    }
-    return render(request, "watchlists/list.html", context, status=200 if valid else 400)
+    context = listing.page(
+        queue=queue,
+        ratification=ratification if policy.may(request.user, "watchlists.approve_watchlist_urgently") else [],
+        may_compile=policy.may(request.user, "watchlists.add_watchlist"),
+    )
+    return render(request, "watchlists/list.html", context, status=listing.status)
 
 
 @login_required
