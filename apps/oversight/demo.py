@@ -144,7 +144,6 @@ def seed(stdout) -> None:
             # As the matching demo approves it (ORDER 110), but before the deployments' demo puts one live: the
             # engine's own approval by two people, which the go-live gate reads; no governed change records it.
             engine_approval.approve_engine(commander, reason=reason, countersigned_by=privacy)
-            stdout.write(f"Engine {name} approved for the demo by the commander and the privacy officer.")
     for data_class in DataClass:
         if not RetentionPolicy.objects.filter(data_class=data_class).exists():
             services.set_retention(
