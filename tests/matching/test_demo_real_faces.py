@@ -130,3 +130,11 @@ def test_a_database_seeded_on_the_uncalibrated_engine_says_why_the_demo_does_not
     assert "Threshold 1.000 in force by a countersigned change" in output
     assert "will not go live: start from an empty database, or set MATCH_THRESHOLD=1.000" in output
     enrolment.templates.cache_clear()
+
+
+def test_below_the_demo_threshold_on_dlib_the_passers_by_alert_and_the_seed_says_why(tmp_path, real_demo, settings):
+    settings.MATCH_THRESHOLD = Decimal("0.600")  # seed_demo run without `make run`: the settings' default
+    output = _seed(tmp_path)
+    false_alerts = Alert.objects.filter(deployment__in=DEMO, state=AlertState.FALSE)
+    assert false_alerts.exists()  # passers-by alerted on the stand-in, and the officer judged them false
+    assert "below 0.900 the demo's passers-by alert too; `make run` sets MATCH_THRESHOLD=0.900" in output
