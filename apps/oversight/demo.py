@@ -10,7 +10,8 @@ passed over. That is far too few to call any threshold safe: with no false match
 the false match rate reaches 0.66, so the gate forecasts up to 1,000 false alerts per 1,000 passers-by and refuses
 both changes, and the gate has no waiver for a calibrated engine. The demo says so and proposes nothing; the
 configured MATCH_THRESHOLD (0.900 from `make run`) stays the threshold in force as the configured default, and the
-matching demo approves the engine for the demo (engine_approval.approve_engine, two people).
+engine is approved for the demo by its own two-person approval (engine_approval.approve_engine, which the matching
+demo also calls), before the deployments' demo puts one live.
 
 With the uncalibrated engine the set is one public-domain portrait, altered, under four names: the engine separates
 nothing on it, the evaluation says so, and the threshold is allowed only because FACE_ALLOW_UNCALIBRATED is set (the
