@@ -2,8 +2,8 @@
 make the completed ones (it posts their frames while they are live, so it makes them: `authorised`, `van`).
 
 Places are real-sounding but the deployments and lists are invented and marked SYNTHETIC DEMO. Every demo deployment
-runs at the configured threshold (MATCH_THRESHOLD), which the oversight demo puts in force; `make run` configures
-1.000 while the engine is uncalibrated (README, The demo). Idempotent: it adds what is missing for the current time.
+runs at the configured threshold (MATCH_THRESHOLD): `make run` configures 0.900 for dlib's engine and 1.000 for an
+uncalibrated one (README, The demo). Idempotent: it adds what is missing for the current time.
 """
 
 import datetime
@@ -27,9 +27,19 @@ MARK = watchlist_demo.MARK
 # The demo officers who work every demo deployment: the response officer, and the public protection unit's
 # constable, who opens a Sarah's Law case from an alert. Only they (and the commander) see the alerts.
 TEAM = ("officer", "ppu")
-# Every demo deployment's list holds the first LISTED synthetic subjects (by PNC ID, the order of
-# watchlist_demo.SUBJECTS), each with their one custody image: the photographs the demo camera holds up.
+# With the uncalibrated engine every demo deployment's list holds the first LISTED synthetic subjects (the order of
+# watchlist_demo.SUBJECTS), each with their one custody image: the photographs the demo camera holds up. With an engine
+# that recognises people it holds the stand-in alone, whom the demo camera shows in another photograph.
 LISTED = 2
+
+
+def listed() -> list[str]:
+    """The PNC IDs of the subjects every demo deployment's list holds, in the order the demo camera shows them."""
+    if watchlist_demo.real_faces():
+        return [watchlist_demo.STAND_IN_PNC]
+    return [row[5] for row in watchlist_demo.SUBJECTS[:LISTED]]
+
+
 PLACES = [
     ("Northgate shopping centre", "Northgate, Demo Town", "51.5200", "-0.1000", LocationType.CRIME_HOTSPOT),
     ("Central station concourse", "Station Road, Demo Town", "51.5300", "-0.1200", LocationType.INTELLIGENCE),
@@ -73,11 +83,11 @@ def van(number: int) -> Asset:
 
 
 def _approved_list(compiler, commander, start, end, at) -> Watchlist:
-    """A synthetic list of the first LISTED subjects approved at `at` for the period from `start` to `end`."""
+    """A synthetic list of the listed() subjects approved at `at` for the period from `start` to `end`."""
     watchlist = watchlists.create_watchlist(
         compiler, purpose=f"{MARK}: list for {start:%d %b %H:%M}", intended_start=start, intended_end=end, now=at
     )
-    for subject in Subject.objects.filter(pnc_id__startswith="00/").order_by("pnc_id")[:LISTED]:
+    for subject in Subject.objects.filter(pnc_id__in=listed()).order_by("pnc_id"):
         watchlists.add_entry(
             compiler,
             watchlist,
@@ -97,8 +107,11 @@ def _team() -> list[User]:
 
 def _engine_note(threshold: Decimal) -> str:
     """What the grounds say of the engine: without real weights (the banner's test) it recognises nobody."""
-    if not settings.FACE_UNCALIBRATED:
-        return ""
+    if watchlist_demo.real_faces():
+        return (
+            f" The face engine ({settings.FACE_ENGINE}) recognises people; the demo runs at threshold {threshold}, and"
+            " its camera shows the listed stand-in in another photograph and other people passing by."
+        )
     if threshold == 1:
         return (
             " The face engine is uncalibrated (random weights) and recognises nobody: it scores every face above"
@@ -143,8 +156,8 @@ def _deployment(officer, commander, place, watchlist, van, documents, at, ready=
 
 
 def authorised(place, van: Asset, start, end, *, at) -> Deployment:
-    """A synthetic deployment at `place` from `start` to `end` with `van`, ready to go live: its list of the first
-    LISTED subjects approved and the deployment authorised at `at` (planned four days before)."""
+    """A synthetic deployment at `place` from `start` to `end` with `van`, ready to go live: its list of the listed()
+    subjects approved and the deployment authorised at `at` (planned four days before)."""
     officer, commander = User.objects.get(username="officer"), User.objects.get(username="commander")
     watchlist = _approved_list(User.objects.get(username="compiler"), commander, start, end, at)
     return _deployment(officer, commander, place, watchlist, van, _documents(commander), at)

@@ -7,10 +7,13 @@ oversight demo's countersigned change (ORDER 40); this makes sure of it (it is i
 frame only for a deployment live now, so each completed demo deployment is a short one earlier today, planned and
 authorised days and hours before: it goes live, its van's frames are posted now, the officer judges its alerts, and it
 is completed now, a few minutes before its planned end. The live deployment gets its first frames and keeps its alert
-for an officer to judge; `manage.py demo_camera` goes on filming it while `make run` serves.
+for an officer to judge; `manage.py demo_camera` goes on filming it while `make run` serves. With an engine that
+recognises people, the officer also runs a retrospective search of a third photograph of the stand-in against the
+custody images (`_search`), which ranks his first.
 """
 
 import datetime
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.management import CommandError
@@ -22,11 +25,13 @@ from apps.deployments import demo as deployments_demo
 from apps.deployments import services as deployments
 from apps.deployments.choices import DeploymentState
 from apps.deployments.models import Deployment
+from apps.watchlists import demo as watchlist_demo
+from apps.watchlists.models import CustodyImage, Subject
 
 from . import demo_camera, selectors
 from .choices import Outcome
-from .models import Alert, Capture
-from .services import alert_handling, engine_approval, enrolment, live_capture
+from .models import Alert, Capture, Probe, SearchRequest
+from .services import alert_handling, engine_approval, enrolment, live_capture, retrospective
 
 ORDER = 110
 MARK = deployments_demo.MARK
@@ -38,8 +43,14 @@ COMPLETED = [
     (deployments_demo.PLACES[3], 2, 4, (0, 1), Outcome.OTHER_ACTION),
 ]
 LIVE_FIRST_PASSER_BY, LIVE_SHOWN = 7, (1,)
-# Every demo face is the same public-domain portrait (apps/watchlists/demo.py): the person the officer records as seen.
+# The person the officer records as seen: with the uncalibrated engine every demo face is the same public-domain
+# portrait (apps/watchlists/demo.py); with real faces every alert is on the stand-in's photograph.
 SEEN = {"perceived_sex": "female", "perceived_age": "35_44", "perceived_ethnicity": "white"}
+SEEN_STAND_IN = {"perceived_sex": "male", "perceived_age": "45_54", "perceived_ethnicity": "black"}
+SEARCH_INCIDENT = f"{MARK}: CAD 0001"
+# What `make run` configures for dlib's engine (scripts/run.sh): above the passers-by's 0.80 to 0.82, below the
+# stand-in's 0.96.
+DLIB_DEMO_THRESHOLD = Decimal("0.900")
 # The invented stop after the first true alert: how identity was checked and how long it took.
 STOP = {"identity_check": "fingerprint", "stop_minutes": 12}
 # A completed demo deployment ends this long after its frames were posted, and is completed when they were.
@@ -96,7 +107,8 @@ def _judge(filmed: list[tuple[demo_camera.Shot, demo_camera.Answer]], outcome: s
                 if match
                 else f"{MARK}: the face is {shot.subject or 'a passer-by'}'s, not {named}'s."
             )
-            alert = alert_handling.adjudicate(officer, alert, match=match, reason=reason, **SEEN)
+            seen = SEEN_STAND_IN if watchlist_demo.real_faces() else SEEN
+            alert = alert_handling.adjudicate(officer, alert, match=match, reason=reason, **seen)
             if match and not engaged:
                 alert = alert_handling.engage(officer, alert)
                 alert_handling.record_alert_outcome(
@@ -119,6 +131,26 @@ def _completed(place, started_hours_ago: int, first_passer_by: int, shown, outco
     return deployments.complete(deployment)
 
 
+def _search(stdout) -> None:
+    """Once: the demo officer's retrospective search of a still of the stand-in (a photograph of him not in custody)
+    against every demo custody image, run now as the worker would; it says who ranks first."""
+    if SearchRequest.objects.filter(incident_reference=SEARCH_INCIDENT).exists():
+        return
+    for image in CustodyImage.objects.filter(subject__pnc_id__startswith="00/"):
+        retrospective.enrol_custody_image(image.pk)  # as the upload's task does; idempotent
+    still = (watchlist_demo.REAL_FACES / "obama3.jpg").read_bytes()
+    officer = User.objects.get(username="officer")
+    request = retrospective.submit(officer, [still], incident_reference=SEARCH_INCIDENT, crime_type="Theft")
+    retrospective.run_search(request.pk)
+    candidates = Probe.objects.get(request=request).candidates
+    if candidates:
+        first = Subject.objects.get(pk=candidates[0]["subject"])
+        stdout.write(
+            f"Demo retrospective search {request.reference}: {len(candidates)} candidates, first"
+            f" {first.pnc_id} at {candidates[0]['score']:.3f} (the stand-in is {watchlist_demo.STAND_IN_PNC})."
+        )
+
+
 def seed(stdout) -> None:
     """Make sure the engine is approved; make and film the completed demo deployments, and film the live one."""
     name, _weights, calibrated = engine_approval.engine_identity()
@@ -127,7 +159,12 @@ def seed(stdout) -> None:
         return
     engine_approval.approve_engine(
         User.objects.get(username="commander"),
-        reason="SYNTHETIC DEMO: approved for demonstration only; it recognises nobody.",
+        reason="SYNTHETIC DEMO: approved for demonstration only"
+        + (
+            "; it recognises people (the demo's evaluation is five photographs)."
+            if calibrated
+            else "; it recognises nobody."
+        ),
         countersigned_by=User.objects.get(username="privacy"),
     )
     stdout.write(f"Face engine {name} ({'calibrated' if calibrated else 'UNCALIBRATED'}) approved for the demo.")
@@ -152,8 +189,15 @@ def seed(stdout) -> None:
             f" threshold {deployment.threshold}): faces {counts['faces']} = alerts {counts['alerts']} + deletion"
             f" receipts {counts['receipts']}."
         )
+    if watchlist_demo.real_faces():
+        _search(stdout)
     if not calibrated and any(deployment.threshold < 1 for deployment in fed):
         stdout.write(
             "With the uncalibrated engine every face alerts below threshold 1.000; `make run` sets"
             " MATCH_THRESHOLD=1.000 (README, The demo)."
+        )
+    if settings.FACE_ENGINE == "dlib" and any(deployment.threshold < DLIB_DEMO_THRESHOLD for deployment in fed):
+        stdout.write(
+            f"With dlib's engine different people score about 0.8, so below {DLIB_DEMO_THRESHOLD} the demo's"
+            f" passers-by alert too; `make run` sets MATCH_THRESHOLD={DLIB_DEMO_THRESHOLD} (README, The demo)."
         )

@@ -1,10 +1,18 @@
 """The demo camera: the frames it shows, and how they reach the capture endpoint, in this process (seed_demo, before
 any server runs) or over HTTP (`manage.py demo_camera`), through the API a van uses, with a camera credential.
 
-The engine is uncalibrated (random weights; README, The demo): against the demo lists' templates it scores every face
-this camera shows between 0.9996 and 1.00002 (docs/benchmarks.md, The demo engine's scores), so no threshold tells
-one person from another. The demo runs at threshold 1.000 and the camera shows two kinds of frame that threshold does
-tell apart:
+With an engine that recognises people (dlib's, the default without facenet's weights; watchlist_demo.real_faces()),
+the camera shows real, public-domain photographs (apps/matching/demo_faces/SOURCES.md) in a 640x480 street:
+
+- the listed stand-in: another photograph of the person whose portrait is his custody image (obama2.jpg against
+  obama.jpg), which dlib scores 0.96 against his template, an alert at the demo's 0.900;
+- passers-by: one or two of Joe Biden's portrait and Eileen Collins's (scikit-image's astronaut), which it scores
+  0.80 to 0.82 against it, each leaving a deletion receipt.
+
+With the uncalibrated engine (random weights; README, The demo), against the demo lists' templates it scores every
+face this camera shows between 0.9996 and 1.00002 (docs/benchmarks.md, The demo engine's scores), so no threshold
+tells one person from another. The demo then runs at threshold 1.000 and the camera shows two kinds of frame that
+threshold does tell apart:
 
 - an enrolled photograph: a listed subject's custody image itself, byte for byte, held up to the camera (as a force
   tests a deployment with photographs of people on its list); it scores 1.000003 or more against a template;
@@ -34,6 +42,9 @@ from .models import CameraCredential
 from .services import camera_credentials
 
 SCENE = (640, 480)
+# A real passer-by's photograph and the range of its height in the frame: tall enough for a face of 40 px or more
+# (FACE_MIN_SIZE), narrow enough for two a frame.
+PASSERS_BY = {"biden": (400, 470), "collins": (270, 310)}
 # Each light: the range of the factor the photograph's pixels are multiplied by, and of what is then added.
 LIGHTS = {"dusk": ((0.2, 0.4), (0, 0)), "haze": ((0.25, 0.3), (40, 100))}
 
@@ -58,8 +69,17 @@ class Shot:
 
 
 def enrolled_photograph(index: int) -> Shot:
-    """The custody image of the listed subject `index` (0 to deployments_demo.LISTED - 1), as enrolled."""
-    pnc_id = watchlist_demo.SUBJECTS[index][5]
+    """The listed subject `index` (of deployments_demo.listed()): with real faces another photograph of the stand-in
+    in the street; else the subject's custody image, as enrolled."""
+    listed = deployments_demo.listed()
+    pnc_id = listed[index % len(listed)]
+    if watchlist_demo.real_faces():
+        chance = random.Random(index)
+        scene = _street(chance)
+        face = _real_photo("obama2")
+        _paste(scene, face, chance.randrange(300, 460), chance, 0, 1)
+        return Shot(_jpeg(scene), f"another photograph of {pnc_id}", pnc_id)
+    index = next(number for number, row in enumerate(watchlist_demo.SUBJECTS) if row[5] == pnc_id)
     return Shot(watchlist_demo.synthetic_portrait(index), f"the enrolled photograph of {pnc_id}", pnc_id)
 
 
@@ -68,9 +88,16 @@ def _photo() -> Image.Image:
     return Image.open(watchlist_demo.FACE_PHOTO).convert("RGB")
 
 
-def passer_by(number: int) -> Shot:
-    """Frame `number` of a street with one or two passers-by in dusk or haze: always the same for a number."""
-    chance = random.Random(number)
+@cache
+def _real_photo(name: str) -> Image.Image:
+    """A vendored public-domain photograph; Eileen Collins's is scikit-image's astronaut, cropped to her head and
+    shoulders."""
+    if name == "collins":
+        return _photo().crop((80, 0, 400, 320))
+    return Image.open(watchlist_demo.REAL_FACES / f"{name}.jpg").convert("RGB")
+
+
+def _street(chance: random.Random) -> Image.Image:
     scene = Image.new("RGB", SCENE)
     draw = ImageDraw.Draw(scene)
     width, height = SCENE
@@ -81,6 +108,36 @@ def passer_by(number: int) -> Shot:
         left = chance.randrange(0, width - 80)
         colour = tuple(chance.randrange(60, 200) for _ in range(3))
         draw.rectangle([left, 0, left + chance.randrange(40, 160), chance.randrange(80, 200)], fill=colour)
+    return scene
+
+
+def _paste(scene: Image.Image, face: Image.Image, height: int, chance: random.Random, slot: int, slots: int) -> None:
+    """The photograph, `height` pixels tall, mirrored or not, somewhere in its slot of the street's width."""
+    if chance.random() < 0.5:
+        face = face.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    face = face.resize((face.width * height // face.height, height))
+    room = SCENE[0] // slots
+    scene.paste(face, (slot * room + chance.randrange(0, max(1, room - face.width)), SCENE[1] - height))
+
+
+def _jpeg(scene: Image.Image) -> bytes:
+    out = io.BytesIO()
+    scene.save(out, "JPEG", quality=88)
+    return out.getvalue()
+
+
+def passer_by(number: int) -> Shot:
+    """Frame `number` of a street with one or two passers-by (real people other than the stand-in, or the uncalibrated
+    engine's portrait in dusk or haze): always the same for a number."""
+    chance = random.Random(number)
+    scene = _street(chance)
+    if watchlist_demo.real_faces():
+        people = chance.sample(sorted(PASSERS_BY), chance.choice((1, 1, 2)))
+        for slot, name in enumerate(people):
+            _paste(scene, _real_photo(name), chance.randrange(*PASSERS_BY[name]), chance, slot, len(people))
+        shown = " and ".join({"biden": "Joe Biden", "collins": "Eileen Collins"}[name] for name in people)
+        return Shot(_jpeg(scene), f"passer{'s' if len(people) > 1 else ''}-by ({shown})")
+    width, height = SCENE
     faces = chance.choice((1, 1, 2))
     lights = []
     for slot in range(faces):
@@ -97,16 +154,14 @@ def passer_by(number: int) -> Shot:
             (slot * room + chance.randrange(0, room - side), chance.randrange(0, height - side)),
         )
         lights.append(light)
-    out = io.BytesIO()
-    scene.save(out, "JPEG", quality=88)
-    return Shot(out.getvalue(), f"{faces} passer{'s' if faces > 1 else ''}-by ({', '.join(lights)})")
+    return Shot(_jpeg(scene), f"{faces} passer{'s' if faces > 1 else ''}-by ({', '.join(lights)})")
 
 
 def shot(number: int, alert_every: int) -> Shot:
     """The camera's frame `number` (from 0): every `alert_every`th an enrolled photograph, the listed subjects in
     turn; the others passers-by."""
     if alert_every and number % alert_every == alert_every - 1:
-        return enrolled_photograph(number // alert_every % deployments_demo.LISTED)
+        return enrolled_photograph(number // alert_every % len(deployments_demo.listed()))
     return passer_by(number)
 
 

@@ -1,13 +1,18 @@
-"""Synthetic demo data: invented subjects with drawn (not photographed) faces, a draft and an approved watchlist.
+"""Synthetic demo data: invented subjects with public-domain photographs for faces, a draft and an approved watchlist.
 
-Everything here is marked SYNTHETIC: the names, the PNC IDs (00/...), the images (a drawn face with the word on
-it) and the purposes. Idempotent: it tops up what is missing and makes new lists when the old ones have ended.
+Everything here is marked SYNTHETIC: the names, the PNC IDs (00/...), the images (a public-domain photograph with
+the word under it) and the purposes. With an engine that recognises people (`real_faces()`: dlib's, or facenet's with
+its weights) one more invented subject, the stand-in, has a photograph of a different person (Barack Obama's US
+government portrait, apps/matching/demo_faces/SOURCES.md): the demo's deployments list only him, so the demo camera
+can show him in another photograph (an alert) and others passing by (receipts). Idempotent: it tops up what is
+missing and makes new lists when the old ones have ended.
 """
 
 import datetime
 import io
 from pathlib import Path
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from PIL import Image, ImageDraw
@@ -50,7 +55,33 @@ SUBJECTS = [
 DETAIL_FIELD = {Category.WANTED_FOR_OFFENCE: "offence", Category.COURT_ORDER_OR_BAIL: "order_details"}
 
 
+# The stand-in: an invented subject (name, PNC ID) whose custody image is a real person's public-domain portrait.
+STAND_IN = ("Carver", "Marcus", datetime.date(1961, 8, 4), "male", "B9", "00/000106J", Category.WANTED_BY_COURTS, "")
+STAND_IN_PNC = STAND_IN[5]
+
 FACE_PHOTO = Path(__file__).resolve().parent / "demo_faces" / "astronaut.jpg"
+# The vendored real photographs (kept beside the engine, whose tests use them too): obama.jpg is the stand-in's custody
+# image, obama2.jpg what the demo camera shows of him, obama3.jpg the retrospective demo's still, biden.jpg a passer-by.
+REAL_FACES = Path(__file__).resolve().parents[1] / "matching" / "demo_faces"
+
+
+def real_faces() -> bool:
+    """Whether the demo shows real people's photographs: the engine in use recognises people (not random weights)."""
+    return not settings.FACE_UNCALIBRATED
+
+
+def stand_in_portrait() -> bytes:
+    """The stand-in's demo custody image: Barack Obama's public-domain portrait with SYNTHETIC DEMO written under it."""
+    return _captioned(Image.open(REAL_FACES / "obama.jpg").convert("RGB"), "SYNTHETIC DEMO - stand-in photograph")
+
+
+def _captioned(face: Image.Image, caption: str) -> bytes:
+    image = Image.new("RGB", (face.width, face.height + 40), (164, 22, 26))
+    image.paste(face, (0, 0))
+    ImageDraw.Draw(image).text((12, face.height + 12), caption, fill=(255, 255, 255))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=88)
+    return out.getvalue()
 
 
 def synthetic_portrait(index: int) -> bytes:
@@ -64,17 +95,13 @@ def synthetic_portrait(index: int) -> bytes:
     if index % 2:
         face = face.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
     face = face.rotate((index % 5 - 2) * 4, fillcolor=(200, 200, 200))
-    image = Image.new("RGB", (face.width, face.height + 40), (164, 22, 26))
-    image.paste(face, (0, 0))
-    ImageDraw.Draw(image).text((12, face.height + 12), "SYNTHETIC DEMO - not a real subject", fill=(255, 255, 255))
-    out = io.BytesIO()
-    image.save(out, "JPEG", quality=88)
-    return out.getvalue()
+    return _captioned(face, "SYNTHETIC DEMO - not a real subject")
 
 
 def _subjects(compiler) -> list[tuple[Subject, tuple]]:
+    """The invented subjects, the stand-in last when real_faces(), each with a custody image."""
     found = []
-    for index, row in enumerate(SUBJECTS):
+    for index, row in enumerate(SUBJECTS + ([STAND_IN] if real_faces() else [])):
         family, given, born, sex, ethnicity, pnc = row[:6]
         subject = Subject.objects.filter(pnc_id=pnc).first()
         if subject is None:
@@ -93,7 +120,7 @@ def _subjects(compiler) -> list[tuple[Subject, tuple]]:
             custody.upload_image(
                 compiler,
                 subject,
-                synthetic_portrait(index),
+                stand_in_portrait() if row is STAND_IN else synthetic_portrait(index),
                 captured_on=datetime.date(2026, 1, 10),
                 source_system=SOURCE,
                 legal_basis=LegalBasis.PACE_CUSTODY,
@@ -127,7 +154,7 @@ def seed(stdout) -> None:
     commander = User.objects.get(username="commander")
     now = timezone.now()
     with transaction.atomic():
-        people = _subjects(compiler)
+        people = _subjects(compiler)[: len(SUBJECTS)]  # the stand-in is on the deployments' lists only
         current = Watchlist.objects.filter(purpose__startswith=MARK, intended_end__gt=now + datetime.timedelta(hours=1))
         if not current.filter(state=WatchlistState.DRAFT).exists():
             _watchlist(

@@ -57,6 +57,8 @@ def test_make_run_serves_login_and_api_docs_and_ctrl_c_stops_everything(tmp_path
         "IMAGE_ENCRYPTION_KEY_FILE",
         "RECEIPT_KEY_FILE",
         "CELERY_BROKER_URL",
+        "FACE_ENGINE",  # the test settings pin facenet; `make run` runs what the settings choose: dlib
+        "FACE_ALLOW_UNCALIBRATED",
     ):
         environment.pop(name, None)
     environment["PORT"] = str(port)
@@ -81,6 +83,9 @@ def test_make_run_serves_login_and_api_docs_and_ctrl_c_stops_everything(tmp_path
         assert status == 200 and "openapi" in schema
         assert "Demo accounts ready" in output and "commander" in output
         assert "Celery worker" in output
+        # The demo runs dlib's engine (the database may be one seeded before, so what it films is not asserted here:
+        # tests/matching/test_demo_real_faces.py holds that).
+        assert "Face engine: as the settings choose (dlib without FACE_WEIGHTS), threshold 0.900." in output
         # Little else: no migration list, no Celery banner or task lines, no INFO logs, no pip or Python noise.
         for noise in ("Applying ", "[tasks]", "celery@", "INFO", "Traceback", "ERROR", "Warning", "checkpoint: size"):
             assert noise not in output, (noise, output)

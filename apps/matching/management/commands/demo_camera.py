@@ -3,8 +3,9 @@
 It posts frames over HTTP to the server's capture endpoint with a camera credential that the demo commander issues
 for the van through the service (logged as any credential is; it revokes the van's earlier one, and is revoked
 itself when the camera stops): mostly passers-by,
-who leave deletion receipts, and every `--alert-every`th frame a listed subject's enrolled photograph, which alerts
-(apps/matching/demo_camera.py says why, with the uncalibrated engine, only those). One line a frame. It stops after
+who leave deletion receipts, and every `--alert-every`th frame a photograph of a listed subject, which alerts (with
+dlib's engine another photograph of the listed stand-in; with the uncalibrated engine the enrolled photograph itself:
+apps/matching/demo_camera.py says why only those). One line a frame. It stops after
 the frame in flight on Ctrl-C or SIGTERM, after `--frames` frames, or when no demo deployment is live; a server that
 does not answer yet is tried again, waiting longer each time, for `--patience` seconds.
 """
@@ -48,8 +49,8 @@ class Command(BaseCommand):
             "--alert-every",
             type=int,
             default=20,
-            help="Every Nth frame is an enrolled photograph, which alerts (default 20: one every 80 s at the default "
-            "rate; 0: never).",
+            help="Every Nth frame is a photograph of a listed subject, which alerts (default 20: one every 80 s at the "
+            "default rate; 0: never).",
         )
         parser.add_argument("--frames", type=int, default=0, help="Stop after this many frames (default 0: never).")
         parser.add_argument(
@@ -78,7 +79,7 @@ class Command(BaseCommand):
         self._say(
             f"Demo camera: {van.identifier} at {deployment.reference} ({deployment.location_name}, threshold "
             f"{deployment.threshold}) posts a frame every {every:g} s to {url}"
-            + (f", every {alert_every}th an enrolled photograph" if alert_every else "")
+            + (f", every {alert_every}th a photograph of a listed subject" if alert_every else "")
             + ". Ctrl-C stops it."
         )
         if settings.FACE_UNCALIBRATED and deployment.threshold < 1:  # as the banner tells
