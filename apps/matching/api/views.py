@@ -61,7 +61,7 @@ def _camera(request) -> live_capture.Camera:
     camera = live_capture.camera_for_token(token) if scheme == CAMERA_SCHEME else None
     if camera is None:
         raise exceptions.AuthenticationFailed("A valid camera credential is required (Authorization: Camera …).")
-    camera_credentials.record_use(token.partition(".")[0])
+    request.camera_key_id = token.partition(".")[0]
     return camera
 
 
@@ -77,7 +77,10 @@ def _refused(exc) -> Response:
     return Response({"detail": str(exc)}, status=code)
 
 
-def _result(result) -> Response:
+def _result(request, result) -> Response:
+    """A frame's or crops' answer; the credential's use is recorded only for what was accepted (a refused request
+    changes nothing, the credential's row included)."""
+    camera_credentials.record_use(request.camera_key_id)
     body = {"capture": result.capture_id, "faces": result.faces, "alerts": result.alerts, "receipts": result.receipts}
     return Response(body, status=status.HTTP_201_CREATED)
 
@@ -99,7 +102,7 @@ class CropsView(StrictQueryMixin, APIView):
         camera = _camera(request)
         crops = [upload.read() for upload in request.FILES.getlist("crop")]
         try:
-            return _result(live_capture.capture_crops(camera, crops, deployment_id=_deployment_param(request)))
+            return _result(request, live_capture.capture_crops(camera, crops, deployment_id=_deployment_param(request)))
         except live_capture.CaptureRefused as exc:
             return _refused(exc)
 
@@ -134,7 +137,7 @@ class CaptureView(StrictQueryMixin, APIView):
                 {"frame": "The frame is empty: post it as an image body (image/jpeg, image/png) or a 'frame' file."}
             )
         try:
-            return _result(live_capture.capture_frame(camera, frame, deployment_id=_deployment_param(request)))
+            return _result(request, live_capture.capture_frame(camera, frame, deployment_id=_deployment_param(request)))
         except live_capture.CaptureRefused as exc:
             return _refused(exc)
 

@@ -13,6 +13,10 @@ class RightsRequestSummarySerializer(serializers.ModelSerializer):
 
     overdue = serializers.SerializerMethodField()
     restricted = serializers.SerializerMethodField()
+    # Blank until decided: declared, because DRF drops allow_blank from a read-only model field, and the schema
+    # would then say "" is not a value these can take.
+    decision = serializers.ChoiceField(choices=Decision.choices, allow_blank=True, read_only=True)
+    refusal_ground = serializers.ChoiceField(choices=RefusalGround.choices, allow_blank=True, read_only=True)
 
     class Meta:
         model = RightsRequest
@@ -37,6 +41,8 @@ class RightsRequestSummarySerializer(serializers.ModelSerializer):
 
 class RightsRequestSerializer(RightsRequestSummarySerializer):
     """The whole request: who asked, for what, the record linked, identity, decision and response."""
+
+    identity_method = serializers.ChoiceField(choices=IdentityMethod.choices, allow_blank=True, read_only=True)
 
     class Meta(RightsRequestSummarySerializer.Meta):
         fields = [
