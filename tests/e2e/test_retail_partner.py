@@ -16,7 +16,7 @@ SEARCHES = "nav[aria-label=Menu] a[href='/matching/searches/']"
 
 
 @pytest.fixture
-def gallery_with_a_face(actors, astronaut):
+def gallery_with_a_face(actors, astronaut, engine_approved):
     """The person in the still, enrolled from their custody image: the search has a candidate to keep from view."""
     subject, image = astronaut_subject(actors.compiler, astronaut)
     assert retrospective.enrol_custody_image(image.pk)
