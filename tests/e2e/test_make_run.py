@@ -46,8 +46,8 @@ def _children(pid: int) -> set[int]:
     return found
 
 
-def test_make_run_serves_login_and_api_docs_and_ctrl_c_stops_everything(tmp_path):
-    port = _free_port()
+def _newcomer_environment() -> dict[str, str]:
+    """The environment a newcomer runs `make run` in: none of what the test settings set for this process."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST"))}
     for name in (
         "DEBUG",
@@ -61,6 +61,12 @@ def test_make_run_serves_login_and_api_docs_and_ctrl_c_stops_everything(tmp_path
         "FACE_ALLOW_UNCALIBRATED",
     ):
         environment.pop(name, None)
+    return environment
+
+
+def test_make_run_serves_login_and_api_docs_and_ctrl_c_stops_everything(tmp_path):
+    port = _free_port()
+    environment = _newcomer_environment()
     environment["PORT"] = str(port)
     log = (tmp_path / "run.log").open("w+")
     process = subprocess.Popen(["make", "run"], cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT,
@@ -114,7 +120,7 @@ def test_make_run_serves_login_and_api_docs_and_ctrl_c_stops_everything(tmp_path
 
 def test_ctrl_c_while_the_demo_is_being_prepared_stops_it_cleanly_too(tmp_path):
     """Ctrl-C before the server is up (migrating, seeding) stops the step in hand at once, without a traceback."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST"))}
+    environment = _newcomer_environment()  # with the test settings' DEBUG=false the seed refuses before Ctrl-C
     environment.update({"PORT": str(_free_port()), "DEMO_CAMERA": "false"})
     log = (tmp_path / "run.log").open("w+")
     process = subprocess.Popen(["scripts/run.sh"], cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT,
