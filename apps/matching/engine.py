@@ -18,6 +18,7 @@ import logging
 import os
 import threading
 import time
+from abc import ABC, abstractmethod
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
@@ -193,7 +194,7 @@ class _Gate:
         return job.vectors
 
 
-class FaceEngine:
+class FaceEngine(ABC):
     """Detect faces in an image and turn aligned faces into unit vectors of `dimensions` (the engines' interface).
 
     Every call goes through the process's gate (_Gate): one model at work at a time, and the faces of frames that
@@ -229,15 +230,17 @@ class FaceEngine:
             return np.zeros((0, self.dimensions), dtype=np.float32)
         return self.gate.embed(faces, self._forward)
 
+    @abstractmethod
     def face_from_crop(self, image: Image.Image) -> Face:
         """A face a van detected and cropped itself, made ready for `embed`."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _detect(self, image: Image.Image) -> list[Face]:
-        raise NotImplementedError
+        """An RGB image's faces, aligned, with their boxes and probabilities."""
 
+    @abstractmethod
     def _forward(self, faces: list[Face]) -> np.ndarray:
-        raise NotImplementedError
+        """A batch of faces to unit vectors, one row a face."""
 
     def _log(self) -> None:
         logger.info(
