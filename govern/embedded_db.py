@@ -5,6 +5,7 @@ inside the data folder, needs no root and no system packages, and is left runnin
 the web server, the worker and the tests share it. `python -m govern.embedded_db stop` stops it.
 """
 
+import hashlib
 import sys
 import warnings
 from pathlib import Path
@@ -46,6 +47,12 @@ def database_settings(pgdata: Path) -> dict:
         "PORT": "",
         "OPTIONS": {},
     }
+
+
+def broker_key_prefix(pgdata: Path) -> str:
+    """The broker key prefix of the instance whose database lives in `pgdata`: its web process and its worker share
+    it, and another checkout's instance, with another data folder, never does."""
+    return "govern-" + hashlib.sha256(str(pgdata.resolve()).encode()).hexdigest()[:12] + ":"
 
 
 def stop(pgdata: Path) -> None:

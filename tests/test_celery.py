@@ -52,3 +52,29 @@ def test_a_real_worker_on_redis_signs_a_checkpoint():
     finally:
         stop(worker)
         client.close()
+
+
+def test_two_instances_on_one_redis_never_take_each_others_tasks(tmp_path, settings):
+    """Each instance's broker keys carry its own prefix (here: two checkouts' data folders), so a worker of one never
+    sees a task the other queued; this instance's settings carry the prefix of its own data folder."""
+    import redis
+    from celery import Celery
+
+    from govern import embedded_db
+
+    assert settings.CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] == embedded_db.broker_key_prefix(
+        settings.EMBEDDED_PGDATA
+    )
+    first, second = (embedded_db.broker_key_prefix(tmp_path / name) for name in ("one", "two"))
+    assert first != second and first == embedded_db.broker_key_prefix(tmp_path / "one")
+    redis.Redis.from_url(BROKER).flushdb()
+    apps = [Celery(broker=BROKER, broker_transport_options={"global_keyprefix": prefix}) for prefix in (first, second)]
+    try:
+        apps[0].send_task("apps.audit.tasks.sign_checkpoint", queue="audit")
+        broker = redis.Redis.from_url(BROKER)
+        assert broker.llen(f"{first}audit") == 1
+        assert not broker.exists(f"{second}audit") and not broker.exists("audit")
+    finally:
+        for app in apps:
+            app.close()
+        redis.Redis.from_url(BROKER).flushdb()

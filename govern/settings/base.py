@@ -250,6 +250,14 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": env.integer("CELERY_BROKER_CONNECT_TIMEOUT", 2, minimum=1, maximum=60),
     "socket_timeout": env.integer("CELERY_BROKER_SOCKET_TIMEOUT", 5, minimum=2, maximum=300),
 }
+# A worker runs a task against its own database, so two Govern instances on one Redis must never take each other's
+# tasks. Every broker key is prefixed: by CELERY_KEY_PREFIX where a force sets one (its web and worker hosts share it),
+# otherwise, on the embedded database, by that database's data folder, the one thing two checkouts never share.
+_key_prefix = env.string("CELERY_KEY_PREFIX")
+if _key_prefix is None and _database is None:
+    _key_prefix = embedded_db.broker_key_prefix(EMBEDDED_PGDATA)
+if _key_prefix:
+    CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = _key_prefix
 CELERY_BEAT_SCHEDULE["outbox-dispatch"] = {"task": "apps.outbox.tasks.dispatch", "schedule": 30.0}
 
 # --- Django ---------------------------------------------------------------------------------------------------------
