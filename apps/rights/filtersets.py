@@ -2,7 +2,7 @@
 
 import django_filters
 
-from apps.disclosures.filtersets import FlagFilter
+from govern.filters import FlagFilter
 
 from .choices import RequestKind, RequestState
 from .models import RightsRequest
