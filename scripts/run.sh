@@ -42,9 +42,10 @@ step() {
 }
 # The server, the worker and the camera run in their own sessions, where the terminal's Ctrl-C does not reach them:
 # only this script gets it, and stops them one at a time with one TERM each (above), rather than all of them tearing
-# down at once, the camera's last frame meeting a server already gone.
+# down at once, the camera's last frame meeting a server already gone. Each is tethered to this script (govern/tether.py):
+# if the script is killed outright, the kernel sends them the TERM it could not.
 service() {
-  setsid "$@" &
+  "$BIN/python" -m govern.tether $$ "$@" &
   running+=($!)
 }
 
