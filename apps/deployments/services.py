@@ -7,6 +7,7 @@ needs every gate condition to hold at that moment; `gate()` says which hold and 
 
 import datetime
 import math
+import re
 from dataclasses import asdict, dataclass
 
 from django.conf import settings
@@ -19,7 +20,7 @@ from apps.audit.models import Event
 from apps.watchlists.choices import WatchlistState
 from apps.watchlists.models import Watchlist
 from apps.watchlists.services import watchlists
-from govern import policy, prepared, records
+from govern import places, policy, prepared, records
 from govern.errors import Conflict, PreconditionFailed
 from govern.roles import Role
 
@@ -260,8 +261,8 @@ def _checked_team(officers) -> list:
     return members
 
 
-def _validate_plan(deployment: Deployment) -> None:
-    """Every problem of a plan at once."""
+def _validate_plan(deployment: Deployment, *, checked=()) -> None:
+    """Every problem of a plan at once (`checked`: fields already refused, not checked again)."""
     errors: dict = {}
     if deployment.location_type not in LocationType.values:
         errors["location_type"] = [f"Choose one of: {', '.join(LocationType.values)}."]
@@ -274,7 +275,7 @@ def _validate_plan(deployment: Deployment) -> None:
         WatchlistState.PURGED,
     ):
         errors["watchlist"] = [f"{deployment.watchlist.reference} has expired."]
-    excluded = ["planned_by", "watchlist", "assets", "documents", *errors]
+    excluded = ["planned_by", "watchlist", "assets", "documents", *errors, *checked]
     records.gather(errors, lambda: deployment.full_clean(exclude=excluded))
     if "threshold" not in errors and deployment.threshold < settings.MATCH_THRESHOLD_FLOOR:
         floor = settings.MATCH_THRESHOLD_FLOOR
@@ -283,23 +284,50 @@ def _validate_plan(deployment: Deployment) -> None:
         raise ValidationError(errors)
 
 
+# A postcode or district at the end of an address, after a comma: the one a new postcode replaces.
+TRAILING_POSTCODE = re.compile(r",\s*[A-Z]{1,2}[0-9][0-9A-Z]?(\s*[0-9][A-Z]{2})?\s*$", re.IGNORECASE)
+
+
+def _place(postcode: str, latitude, longitude, address: str) -> dict:
+    """The place's fields: its coordinates from the postcode (or district) when none are typed, typed ones checked to
+    be in the United Kingdom (govern.places), and the postcode at the end of the address."""
+    place = places.locate(postcode=postcode, latitude=latitude, longitude=longitude)
+    fields = {"latitude": place.latitude, "longitude": place.longitude}
+    if place.postcode and address.strip():
+        street = TRAILING_POSTCODE.sub("", address.strip().rstrip(","))
+        fields["address"] = f"{street}, {place.postcode}"
+    return fields
+
+
+PLACE_FIELDS = ("postcode", "latitude", "longitude", "address")
+
+
 @transaction.atomic
-def plan(actor, *, assets=(), documents=(), team=(), reference: str = "", now=None, **fields) -> Deployment:
-    """Plan a deployment: place and grounds, period, list, threshold, assets, documents and the officers' team."""
+def plan(
+    actor, *, assets=(), documents=(), team=(), reference: str = "", postcode: str = "", now=None, **fields
+) -> Deployment:
+    """Plan a deployment: place and grounds, period, list, threshold, assets, documents and the officers' team. The
+    place is given by its postcode (or district), by latitude and longitude, or both (govern.places)."""
     policy.require(actor, "deployments.add_deployment")
     unknown = set(fields) - set(PLAN_FIELDS)
     if unknown:
         raise ValidationError(f"Unknown deployment fields: {', '.join(sorted(unknown))}.")
     team = _checked_team(team)
     now = records.moment(now)
+    errors: dict = {}
+    records.gather(
+        errors,
+        lambda: fields.update(
+            _place(postcode, fields.get("latitude"), fields.get("longitude"), fields.get("address", ""))
+        ),
+    )
     deployment = Deployment(
         reference=reference or records.next_reference(Deployment, "LFR", now),
         planned_by=actor,
         planned_at=now,
         **fields,
     )
-    errors: dict = {}
-    records.gather(errors, lambda: _validate_plan(deployment))
+    records.gather(errors, lambda: _validate_plan(deployment, checked=PLACE_FIELDS if errors else ()))
     if "end" not in errors and deployment.end <= now:
         errors["end"] = ["The deployment would already be over."]
     if errors:
@@ -360,10 +388,12 @@ def update_plan(
     expected_revision: int | None = None,
     assets=None,
     documents=None,
+    postcode: str | None = None,
     **changes,
 ) -> Deployment:
     """Change a plan; an authorised deployment goes back to planned and needs authorising again (the reason logged).
-    The change moves the plan's revision and makes the actor one of its editors, who may never authorise it."""
+    The change moves the plan's revision and makes the actor one of its editors, who may never authorise it. A new
+    postcode (or district) moves the place to it, as when planning."""
     locked = Deployment.objects.select_for_update().get(pk=deployment.pk)
     policy.require(actor, "deployments.change_deployment", locked)
     _check_revision(locked, expected_revision, "change it")
@@ -373,6 +403,17 @@ def update_plan(
     if locked.state not in (DeploymentState.PLANNED, DeploymentState.AUTHORISED):
         raise Conflict(f"{locked.reference} is {locked.get_state_display().lower()}; its plan can no longer change.")
     before = _plan_data(locked)
+    if postcode is not None or {"latitude", "longitude"} & set(changes):
+        # A new postcode alone moves the place to it; coordinates typed are checked, with the postcode if given.
+        typed = {"latitude", "longitude"} & set(changes)
+        changes.update(
+            _place(
+                postcode or "",
+                changes.get("latitude", locked.latitude) if typed else None,
+                changes.get("longitude", locked.longitude) if typed else None,
+                changes.get("address", locked.address) if postcode else "",
+            )
+        )
     for field, value in changes.items():
         setattr(locked, field, value)
     _validate_plan(locked)

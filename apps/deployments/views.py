@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from apps.watchlists.models import Watchlist
-from govern import policy, tables
+from govern import maps, places, policy, tables
 from govern.errors import Conflict
 from govern.pages import act_with_reason, added, confirmed, form_errors, perform, posted_revision, visible_or_404
 
@@ -67,6 +67,14 @@ def deployment_plan(request):
     """Plan a deployment."""
     policy.require(request.user, "deployments.add_deployment")
     form = PlanForm(request.POST or None, watchlists=_usable_watchlists(request.user))
+    if request.method == "POST" and form.is_valid() and not confirmed(request):
+        context = {
+            "form": form,
+            "confirm": _plan_confirmation(request, form),
+            "map": _place_map(form.place),
+            "place_text": f"{form.cleaned_data['location_name']}, {form.place.latitude}, {form.place.longitude}",
+        }
+        return render(request, "deployments/plan.html", context)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -83,6 +91,60 @@ def deployment_plan(request):
     return render(request, "deployments/plan.html", {"form": form})
 
 
+def _place_map(place: places.Place) -> dict:
+    """The map of a place, with the postcode's own point when the place was typed away from it."""
+    centre = places.Point(float(place.latitude), float(place.longitude))
+    postcode_point = places.point_of(place.postcode) if place.found_by == "typed" and place.postcode else None
+    return maps.place_map(centre, postcode_point=postcode_point)
+
+
+# Farther than this from its postcode's point, a place typed by hand is pointed out at the confirmation step (km).
+TYPED_AWAY_KM = 1.0
+
+
+def _plan_confirmation(request, form) -> dict:
+    """What planning will record, said before it is done, with where the place was found; the form's data re-posted
+    as it was, so the service checks it again."""
+    data, place = form.cleaned_data, form.place
+    if place.found_by == "postcode":
+        found = f"The place is the postcode {place.postcode}'s own point ({place.latitude}, {place.longitude})."
+    elif place.found_by == "district":
+        found = (
+            f"The place is the centre of postcode district {place.postcode} ({place.latitude}, {place.longitude}), "
+            f"the mean of its {places.district_size(place.postcode):,} postcodes: it can be kilometres from the "
+            "street. Give the full postcode, or the latitude and longitude, to be exact."
+        )
+    else:
+        found = f"The place is the latitude and longitude typed ({place.latitude}, {place.longitude})"
+        if place.from_postcode_km is not None:
+            away = place.from_postcode_km
+            found += f", {away} km from the postcode {place.postcode}'s own point"
+            if away > TYPED_AWAY_KM:
+                found += ": check that the coordinates and the postcode are of the same place"
+        found += "."
+    start, end = timezone.localtime(data["start"]), timezone.localtime(data["end"])
+    return {
+        "title": f"Plan live facial recognition at {data['location_name']}, {start:%Y-%m-%d %H:%M} to {end:%H:%M}"
+        if start.date() == end.date()
+        else f"Plan live facial recognition at {data['location_name']}, {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M}",
+        "what": [
+            found,
+            f"The nearest postcode district is {place.district.code} (its centre {place.district.km:.1f} km away): "
+            "check on the map that this is the place you mean.",
+            "The plan is recorded in the audit log under your name; a commander authorises it before it can go live.",
+        ],
+        "fields": [
+            (name, value) for name, values in request.POST.lists() if name not in _NOT_REPOSTED for value in values
+        ],
+        "button": "Confirm: plan the deployment",
+        "back": "#plan-form",
+        "back_label": "Change the plan below",
+    }
+
+
+_NOT_REPOSTED = ("csrfmiddlewaretoken", "confirmed")
+
+
 @login_required
 @require_safe
 def deployment_detail(request, pk):
@@ -91,6 +153,8 @@ def deployment_detail(request, pk):
     user = request.user
     context = {
         "deployment": deployment,
+        "map": maps.place_map(places.Point(float(deployment.latitude), float(deployment.longitude))),
+        "place_text": f"{deployment.location_name}, {deployment.latitude}, {deployment.longitude}",
         "gate": services.gate(deployment),
         "live": services.is_live(deployment),
         "outcome": getattr(deployment, "figures", None),

@@ -26,6 +26,7 @@ def _page_body(watchlist, documents, **fields) -> dict:
         "end": _local(watchlist.intended_end),
         "threshold": "0.600",
         "documents": [document.pk for document in documents],
+        "confirmed": "yes",  # past the confirmation step (tests/deployments/test_place.py)
         **fields,
     }
 

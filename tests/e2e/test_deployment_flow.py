@@ -16,6 +16,7 @@ from govern.roles import Rank, Role
 from tests.watchlist_fixtures import compile_watchlist, submit_and_approve
 
 from .conftest import sign_in
+from .test_accessibility import _violations
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 PASSWORD = "browser-test-password"
@@ -75,9 +76,7 @@ def test_plan_authorise_live_completed_public(live_server, browser, world, scree
     page.click("text=Plan a deployment")
     page.fill("#id_location_name", "Oxford Circus")
     page.fill("#id_address", "Oxford Street, London W1")
-    page.fill("#id_latitude", "51.5152")
-    page.fill("#id_longitude", "-0.1418")
-    page.fill("#id_postcode", "W1B 3AG")
+    page.fill("#id_postcode", "W1B 3AG")  # the postcode places it: no latitude and longitude typed
     page.select_option("#id_location_type", "crime_hotspot")
     page.fill("#id_grounds", "Robbery hotspot: 41 robberies in 28 days around the station exits.")
     page.fill("#id_start", start.strftime("%Y-%m-%dT%H:%M"))
@@ -90,7 +89,14 @@ def test_plan_authorise_live_completed_public(live_server, browser, world, scree
     ):
         page.check(f"text={label}")
     page.click("#plan")
+    # The confirmation step shows the place on a map drawn on the server, with the districts around it in words.
+    assert page.locator("#plan-map svg[role=img]").is_visible()
+    assert "W1B 3AG's own point" in page.locator("#confirm-step").inner_text()
+    assert "Nearest postcode districts" in page.locator("#plan-map-nearest").inner_text()
+    assert _violations(page) == []  # axe: no serious or critical violation on the step
+    page.click("#confirm")
     assert page.locator("#state").inner_text() == "Planned"
+    assert page.locator("#place-map svg[role=img]").is_visible()
     assert "Not authorised." in page.locator("ul.gate").inner_text()
     assert page.locator("#no-watchlist").is_visible()  # planned a day ahead: the list is compiled later
     # A backdated notice is refused; recorded now, a day before the start, it is in time.

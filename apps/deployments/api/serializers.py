@@ -1,9 +1,11 @@
 """Serializers of the deployments API."""
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from apps.accounts.models import User
 from apps.watchlists.models import Watchlist
+from govern import places
 
 from .. import services
 from ..models import Asset, Deployment, PolicyDocument, PublishedFigures
@@ -64,6 +66,26 @@ class ConditionSerializer(serializers.Serializer):
     detail = serializers.CharField()
 
 
+POSTCODE_HELP = (
+    "The place's UK postcode (SW1A 1AA) or postcode district (SW1A), added to the address. Without latitude and "
+    "longitude it places the deployment: a full postcode at its own point, a district at its centre (Ordnance "
+    "Survey Code-Point Open, Great Britain; a Northern Ireland postcode needs the coordinates). An unknown postcode, "
+    "or one outside the United Kingdom (Jersey, Guernsey, the Isle of Man), is refused with 400."
+)
+LATITUDE_HELP = (
+    "In degrees north (WGS84). Optional when a postcode is given; coordinates given are checked to be in the United "
+    "Kingdom (near a postcode of Great Britain, or in Northern Ireland) and refused with 400 otherwise."
+)
+
+
+def _postcode(value: str) -> str:
+    """The postcode or district in its usual form: a shape error is the field's 400, before any lookup."""
+    try:
+        return places.normalise(value)
+    except DjangoValidationError as exc:
+        raise serializers.ValidationError(exc.messages) from exc
+
+
 class DeploymentSerializer(serializers.ModelSerializer):
     """A deployment with its gate as it stands now."""
 
@@ -76,6 +98,7 @@ class DeploymentSerializer(serializers.ModelSerializer):
     team = serializers.PrimaryKeyRelatedField(
         many=True, queryset=User.objects.all(), required=False, help_text="The officers who see the alerts."
     )
+    postcode = serializers.CharField(write_only=True, required=False, max_length=10, help_text=POSTCODE_HELP)
     gate = serializers.SerializerMethodField()
 
     class Meta:
@@ -85,6 +108,7 @@ class DeploymentSerializer(serializers.ModelSerializer):
             "reference",
             "location_name",
             "address",
+            "postcode",
             "latitude",
             "longitude",
             "location_type",
@@ -134,6 +158,13 @@ class DeploymentSerializer(serializers.ModelSerializer):
             "status_reason",
             "gate",
         ]
+        extra_kwargs = {
+            "latitude": {"required": False, "help_text": LATITUDE_HELP},
+            "longitude": {"required": False, "help_text": "With the latitude, in degrees east (WGS84)."},
+        }
+
+    def validate_postcode(self, value):
+        return _postcode(value)
 
     def get_gate(self, deployment) -> list[dict]:
         return ConditionSerializer(services.gate(deployment), many=True).data
@@ -147,6 +178,16 @@ class DeploymentUpdateSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
     location_name = serializers.CharField(required=False, max_length=200)
     address = serializers.CharField(required=False, max_length=300)
+    postcode = serializers.CharField(
+        required=False, max_length=10, help_text=f"{POSTCODE_HELP} A new postcode alone moves the place to it."
+    )
+    latitude = serializers.DecimalField(
+        required=False, max_digits=9, decimal_places=6, min_value=-90, max_value=90, help_text=LATITUDE_HELP
+    )
+    longitude = serializers.DecimalField(
+        required=False, max_digits=9, decimal_places=6, min_value=-180, max_value=180,
+        help_text="With the latitude, in degrees east (WGS84).",
+    )  # fmt: skip
     grounds = serializers.CharField(required=False)
     evidence_refs = serializers.CharField(required=False, allow_blank=True)
     start = serializers.DateTimeField(required=False)
@@ -155,6 +196,9 @@ class DeploymentUpdateSerializer(serializers.Serializer):
     watchlist = serializers.PrimaryKeyRelatedField(queryset=Watchlist.objects.all(), required=False)
     assets = serializers.PrimaryKeyRelatedField(many=True, queryset=Asset.objects.all(), required=False)
     documents = serializers.PrimaryKeyRelatedField(many=True, queryset=PolicyDocument.objects.all(), required=False)
+
+    def validate_postcode(self, value):
+        return _postcode(value)
 
 
 EARLIEST_NOTICE_YEAR = 1900

@@ -1,0 +1,187 @@
+"""A deployment's place is found from its postcode (or district) and checked on a map drawn on the server, rather than
+latitude and longitude typed by hand; typed coordinates are checked against the districts around them, and a place
+outside the United Kingdom is refused on the page and by the API (issue 23, item 4)."""
+
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from apps.deployments.models import Deployment
+from govern import maps, places
+from tests.deployment_fixtures import PLACE
+
+pytestmark = pytest.mark.django_db
+
+# Points from Code-Point Open (April 2025), as scripts/vendor_places.py derives them.
+BUCKINGHAM_PALACE = (Decimal("51.501009"), Decimal("-0.141588"))  # SW1A 1AA
+DUBLIN = ("53.349800", "-6.260300")  # inside the United Kingdom's box, 108 km from Great Britain's nearest postcode
+WISSANT = ("50.885000", "1.660000")  # the French coast, inside the box too
+
+
+def _local(moment) -> str:
+    return timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M")
+
+
+def _page(watchlist, documents, **fields) -> dict:
+    body = {
+        **{name: str(value) for name, value in PLACE.items() if name not in ("latitude", "longitude")},
+        "postcode": "sw1a 1aa",
+        "latitude": "",
+        "longitude": "",
+        "start": _local(watchlist.intended_start),
+        "end": _local(watchlist.intended_end),
+        "threshold": "0.600",
+        "documents": [document.pk for document in documents],
+        **fields,
+    }
+    return {name: value for name, value in body.items() if value is not None}
+
+
+def _api(watchlist, documents, **fields) -> dict:
+    body = {
+        **{name: str(value) for name, value in PLACE.items() if name not in ("latitude", "longitude")},
+        "start": watchlist.intended_start.isoformat(),
+        "end": watchlist.intended_end.isoformat(),
+        "threshold": "0.600",
+        "assets": [],
+        "documents": [document.pk for document in documents],
+        **fields,
+    }
+    return {name: value for name, value in body.items() if value is not None}
+
+
+def _errors(page: str) -> str:
+    return page.split('class="govuk-error-summary"', 1)[1].split("</ul>", 1)[0]
+
+
+def test_the_postcode_places_the_deployment_after_a_confirmation_step_with_a_map(
+    actors, client, approved_list, documents
+):
+    client.force_login(actors.officer)
+    body = _page(approved_list, documents)
+    check = client.post(reverse("deployments:plan"), body)
+    page = check.content.decode()
+    assert check.status_code == 200 and not Deployment.objects.exists()  # nothing planned before it is confirmed
+    assert 'id="confirm-step"' in page and "the postcode SW1A 1AA&#x27;s own point (51.501009, -0.141588)" in page
+    figure = page.split('id="plan-map"', 1)[1].split("</figure>", 1)[0]
+    assert '<svg class="map"' in figure and 'role="img"' in figure and "<desc" in figure  # a text alternative
+    assert ">SW1E</text>" in figure and "Nearest postcode districts (their centres): SW1E 0.3 km" in figure
+    assert 'name="confirmed" value="yes"' in page and 'name="postcode" value="sw1a 1aa"' in page  # re-posted as typed
+    done = client.post(reverse("deployments:plan"), {**body, "confirmed": "yes"})
+    deployment = Deployment.objects.get()
+    assert done.status_code == 302 and (deployment.latitude, deployment.longitude) == BUCKINGHAM_PALACE
+    assert deployment.address == "Oxford Street, London W1, SW1A 1AA"
+    detail = client.get(reverse("deployments:detail", args=[deployment.pk])).content.decode()
+    assert 'id="place-map"' in detail and ">SW1E</text>" in detail and "Where the deployment is</title>" in detail
+
+
+def test_a_district_alone_places_it_at_the_district_centre_and_says_how_exact_that_is(
+    actors, client, approved_list, documents
+):
+    client.force_login(actors.officer)
+    page = client.post(reverse("deployments:plan"), _page(approved_list, documents, postcode="W1B")).content.decode()
+    assert "the centre of postcode district W1B (51.514365, -0.140965)" in page and "kilometres from the street" in page
+
+
+def test_typed_coordinates_show_the_nearest_district_and_how_far_the_postcode_is(
+    actors, client, approved_list, documents
+):
+    client.force_login(actors.officer)
+    near = _page(approved_list, documents, postcode="W1B 3AG", latitude="51.515200", longitude="-0.141800")
+    page = client.post(reverse("deployments:plan"), near).content.decode()
+    assert "The nearest postcode district is W1B (its centre 0.1 km away)" in page
+    assert "0.03 km from the postcode W1B 3AG" in page and "check that the coordinates" not in page
+    far = client.post(reverse("deployments:plan"), {**near, "postcode": "SW1A 1AA"}).content.decode()
+    assert "1.58 km from the postcode SW1A 1AA" in far and "check that the coordinates and the postcode" in far
+    assert 'class="postcode-point"' in far  # the postcode's own point is drawn beside the place
+    client.post(reverse("deployments:plan"), {**near, "confirmed": "yes"})
+    assert (Deployment.objects.get().latitude, Deployment.objects.get().longitude) == (
+        Decimal("51.515200"),
+        Decimal("-0.141800"),
+    )
+
+
+def test_an_unknown_postcode_is_a_clear_error_on_the_page_and_by_the_api(actors, api, client, approved_list, documents):
+    client.force_login(actors.officer)
+    page = client.post(
+        reverse("deployments:plan"), _page(approved_list, documents, postcode="SW1A 9ZZ", confirmed="yes")
+    ).content.decode()
+    assert 'href="#id_postcode"' in _errors(page) and "SW1A 9ZZ is not a postcode in Ordnance Survey" in _errors(page)
+    response = api(actors.officer).post(
+        "/api/deployments/deployments/", _api(approved_list, documents, postcode="SW1A 9ZZ"), format="json"
+    )
+    assert response.status_code == 400 and "is not a postcode" in str(response.json()["postcode"]), response.json()
+    assert not Deployment.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "words"),
+    [
+        ({"latitude": DUBLIN[0], "longitude": DUBLIN[1]}, "latitude", "not in the United Kingdom"),
+        ({"latitude": WISSANT[0], "longitude": WISSANT[1]}, "latitude", "not in the United Kingdom"),
+        ({"postcode": "JE2 3AB"}, "postcode", "Jersey, a Crown Dependency outside the United Kingdom"),
+    ],
+)
+def test_a_place_outside_the_united_kingdom_is_refused_on_the_page_and_by_the_api(
+    actors, api, client, approved_list, documents, fields, field, words
+):
+    client.force_login(actors.officer)
+    page = client.post(
+        reverse("deployments:plan"), _page(approved_list, documents, confirmed="yes", **fields)
+    ).content.decode()
+    assert f'href="#id_{field}"' in _errors(page) and words in _errors(page)
+    api_fields = {"postcode": "E15 1XQ", **fields}
+    response = api(actors.officer).post(
+        "/api/deployments/deployments/", _api(approved_list, documents, **api_fields), format="json"
+    )
+    assert response.status_code == 400 and words in str(response.json()[field]), response.json()
+    assert not Deployment.objects.exists()
+
+
+def test_the_api_places_a_deployment_by_postcode_and_moves_it_by_a_new_one(actors, api, approved_list, documents):
+    officer = api(actors.officer)
+    created = officer.post(
+        "/api/deployments/deployments/", _api(approved_list, documents, postcode="sw1a1aa"), format="json"
+    )
+    assert created.status_code == 201, created.json()
+    body = created.json()
+    assert (body["latitude"], body["longitude"]) == ("51.501009", "-0.141588") and "postcode" not in body
+    assert body["address"] == "Oxford Street, London W1, SW1A 1AA"
+    moved = officer.patch(
+        f"/api/deployments/deployments/{body['id']}/",
+        {"postcode": "W1B 3AG", "reason": "Moved up the road"},
+        format="json",
+    )
+    assert moved.status_code == 200, moved.json()
+    assert (moved.json()["latitude"], moved.json()["longitude"]) == ("51.514956", "-0.141553")
+    assert moved.json()["address"] == "Oxford Street, London W1, W1B 3AG"  # the old postcode replaced, not kept
+    refused = officer.patch(
+        f"/api/deployments/deployments/{body['id']}/",
+        {"latitude": DUBLIN[0], "longitude": DUBLIN[1], "reason": "x"},
+        format="json",
+    )
+    assert refused.status_code == 400 and Deployment.objects.get().latitude == Decimal("51.514956")
+
+
+def test_the_schema_documents_the_postcode_for_planning_and_changing():
+    from drf_spectacular.generators import SchemaGenerator
+
+    components = SchemaGenerator().get_schema(request=None, public=True)["components"]["schemas"]
+    for name in ("DeploymentRequest", "DeploymentUpdateRequest"):
+        postcode = components[name]["properties"]["postcode"]
+        assert "Code-Point Open" in postcode["description"], name
+        assert "latitude" not in components[name].get("required", []), name
+
+
+def test_the_map_marks_the_place_with_the_districts_around_it_and_a_scale():
+    drawn = maps.place_map(places.Point(51.5152, -0.1418))
+    assert drawn["place"]["x"] == drawn["place"]["y"] == maps.SIZE / 2  # the place at the centre, north up
+    codes = [district["code"] for district in drawn["districts"]]
+    assert codes[:1] == ["W1B"] and {"W1F", "W1S", "W1W"} <= set(codes)
+    assert all(0 <= dot["x"] <= maps.SIZE and 0 <= dot["y"] <= maps.SIZE for dot in drawn["sectors"])
+    assert drawn["scale"]["label"] == "0.5 km" and drawn["scale"]["x2"] > drawn["scale"]["x1"]
+    assert drawn["nearest"][0] == {"code": "W1B", "km": 0.1, "direction": "south-east"}
+    w1f = next(d for d in drawn["districts"] if d["code"] == "W1F")
+    assert w1f["x"] > drawn["place"]["x"]  # W1F (Soho) is east of Oxford Circus: east is to the right
