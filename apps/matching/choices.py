@@ -95,6 +95,16 @@ class ProbeState(models.TextChoices):
     DELETED = "deleted", "Deleted at case closure"
 
 
+class Biometric(models.TextChoices):
+    """The kinds of biometric Govern deletes, each proved gone by an exact search and a VACUUM
+    (services/deletion_evidence.py)."""
+
+    WATCHLIST_TEMPLATE = "watchlist_template", "Watchlist templates"
+    ALERT_PROBE = "alert_probe", "Alert probes"
+    SEARCH_STILL = "search_still", "Retrospective stills"
+    CUSTODY_TEMPLATE = "custody_template", "Custody templates"
+
+
 AUDIT_ACTIONS = {
     "custody_template.enrolled": "Custody image enrolled for retrospective search",
     "custody_template.refused": "Custody image not searchable (face quality)",
@@ -107,6 +117,8 @@ AUDIT_ACTIONS = {
     "search.closed": "Search closed; probes deleted",
     "probe.deleted": "Probe image deleted (receipt)",
     "templates.vacuumed": "Template index vacuumed after a purge",
+    "biometric.absence_confirmed": "Deleted biometrics shown absent by an exact search",
+    "biometric.vacuumed": "Table of deleted biometrics vacuumed",
     "probe.candidates_deleted": "Search candidates deleted under retention (receipt)",
     "engine.approve": "Face engine approved for live use",
     "engine.evaluated": "Face engine evaluated on a labelled face set",

@@ -12,8 +12,17 @@ multiply (0.61 against 0.43 ms a face for 32 faces); most frames hold one or two
 FAISS spreads its work over OpenMP threads, but a worker's core is the face engine's, so the codes are made and
 scanned on the calling thread alone. OpenMP keeps that setting per thread, so it is set for each call and the
 thread's own is put back after (a request thread may run other FAISS work, such as the custody graph's).
+
+A worker holds a few versions at once (HeldLists), each with the generation of its list's templates it was read at.
+Deleting any of a list's templates (a purge, a person's deletion) moves the generation in the database, in the same
+transaction; each frame's admission reads the generations of the lists the worker holds, in the statement it sends
+anyway, and the worker drops every version whose generation moved before it matches the frame. So a purged list's
+templates leave every worker's memory at its next frame, not when the cache happens to evict them.
 """
 
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from contextlib import contextmanager
 
 import faiss
@@ -85,6 +94,49 @@ class ListIndex:
         """Every template's score for one vector (only when a tie crosses the k-th place: duplicated templates)."""
         scores, positions = self._search(vector[None, :], len(self))
         return scores[0], positions[0]
+
+
+class HeldLists:
+    """The list versions one process holds in memory, least recently used first, each with the generation of its
+    list's templates it was read at; shared by the process's request threads."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._held: OrderedDict[tuple, tuple[int, ListIndex]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple, read: Callable[[], tuple[int, ListIndex]]) -> ListIndex:
+        """The version under `key` (its watchlist's id first), read with `read` -> (generation, index) if not held.
+        `read` must read the generation before the templates: a deletion between the two then only costs a re-read."""
+        with self._lock:
+            held = self._held.get(key)
+            if held is not None:
+                self._held.move_to_end(key)
+                return held[1]
+        generation, index = read()
+        with self._lock:
+            self._held[key] = (generation, index)
+            while len(self._held) > self.size:
+                self._held.popitem(last=False)
+        return index
+
+    def watchlists(self) -> list[int]:
+        """The watchlists of the versions held: whose generations a frame's admission reads."""
+        with self._lock:
+            return sorted({key[0] for key in self._held})
+
+    def drop_stale(self, generations: dict[int, int]) -> list[int]:
+        """Drop every version whose list's generation is no longer the one it was read at (a list without a
+        generation row has never lost a template: 0). Returns the watchlists dropped."""
+        with self._lock:
+            stale = [key for key, (read_at, _) in self._held.items() if generations.get(key[0], 0) != read_at]
+            for key in stale:
+                del self._held[key]
+        return sorted({key[0] for key in stale})
+
+    def clear(self) -> None:
+        with self._lock:
+            self._held.clear()
 
 
 def as_list(vector) -> list[float]:

@@ -123,6 +123,17 @@ class WatchlistTemplate(models.Model):
         return f"template of subject {self.subject_id} for {self.watchlist_id}"
 
 
+class TemplateGeneration(models.Model):
+    """How many times a watchlist's templates have been deleted: every worker holding them in memory compares it with
+    the generation it read them at, on each frame's admission, and drops them when it moved (enrolment.templates)."""
+
+    watchlist = models.OneToOneField(Watchlist, on_delete=models.PROTECT, primary_key=True, related_name="+")
+    generation = models.BigIntegerField(default=0)
+
+    def __str__(self):
+        return f"templates of {self.watchlist_id}, generation {self.generation}"
+
+
 class Capture(models.Model):
     """One frame from a camera: how many faces it held and what became of each (never the frame itself)."""
 

@@ -4,7 +4,8 @@ from celery import shared_task
 
 from apps.outbox import services as outbox
 
-from .services import enrolment, retrospective
+from .choices import Biometric
+from .services import deletion_evidence, enrolment, retrospective
 
 
 @shared_task(name="apps.matching.tasks.embed_watchlist", acks_late=True)
@@ -13,10 +14,16 @@ def embed_watchlist(watchlist_id: int, approved_hash: str) -> int:
     return enrolment.enrol_watchlist(watchlist_id, approved_hash).enrolled
 
 
+@shared_task(name=deletion_evidence.VACUUM_TASK)
+def vacuum_biometrics(kind: str) -> None:
+    """VACUUM the table of a kind of biometric after deletions, and log the evidence it covers."""
+    deletion_evidence.vacuum(kind)
+
+
 @shared_task(name="apps.matching.tasks.vacuum_templates")
 def vacuum_templates(watchlist_id: int | None = None) -> None:
-    """VACUUM the template table after a purge, and log that the purged list's vectors left the pages."""
-    enrolment.vacuum_table(watchlist_id)
+    """What purges enqueued before deletion evidence was general (an outbox may still hold one after an upgrade)."""
+    deletion_evidence.vacuum(Biometric.WATCHLIST_TEMPLATE)
 
 
 @shared_task(name="apps.matching.tasks.embed_custody_image", acks_late=True)

@@ -1,4 +1,5 @@
-"""What the privacy officer checks: each deployment's ledger, each list's purge, and data kept past retention.
+"""What the privacy officer checks: each deployment's ledger, each list's purge, the evidence that every deleted
+biometric is gone, and data kept past retention.
 
 Every finding is computed from the operational tables and the log, never from a stored verdict, so a row changed
 behind the services' back (a deleted receipt, a purge that left vectors) shows red the next time anyone looks.
@@ -15,13 +16,16 @@ from django.utils import timezone
 from apps.audit.models import Event
 from apps.deployments.models import Deployment
 from apps.matching import figures
-from apps.matching.choices import SearchState
+from apps.matching.choices import Biometric, ProbeState, SearchState
 from apps.matching.models import (
     FALSE_ALERTS,
     TRUE_ALERTS,
+    Alert,
+    Probe,
     SearchRequest,
     WatchlistTemplate,
 )
+from apps.matching.services import deletion_evidence
 from apps.matching.services.alert_handling import alerts_past_retention
 from apps.watchlists.choices import WatchlistState
 from apps.watchlists.models import Manifest, Watchlist
@@ -130,12 +134,15 @@ def purge_statuses(now=None) -> list[PurgeStatus]:
     lists = list(Watchlist.objects.filter(state__in=[WatchlistState.EXPIRED, WatchlistState.PURGED]))
     ids = [str(w.pk) for w in lists]
     events = {}
-    for target_id, action, canonical in Event.objects.filter(
+    for target_id, action, canonical, seq in Event.objects.filter(
         target_type="watchlists.watchlist",
         target_id__in=ids,
-        action__in=["templates.purged", "templates.vacuumed", "watchlist.purge"],
-    ).values_list("target_id", "action", "canonical"):
+        action__in=["templates.purged", "templates.vacuumed", "watchlist.purge", "biometric.absence_confirmed"],
+    ).values_list("target_id", "action", "canonical", "seq"):
         events.setdefault(int(target_id), {})[action] = canonical
+        if action == "biometric.absence_confirmed":
+            events[int(target_id)]["evidence_seq"] = seq
+    vacuumed_through = deletion_evidence.vacuumed_through(Biometric.WATCHLIST_TEMPLATE)
     left = dict(
         WatchlistTemplate.objects.filter(watchlist_id__in=[w.pk for w in lists])
         .values("watchlist_id")
@@ -152,7 +159,9 @@ def purge_statuses(now=None) -> list[PurgeStatus]:
             watchlist,
             templates_left=left.get(watchlist.pk, 0),
             absence_confirmed=_data(logged.get("templates.purged")).get("absence_confirmed_by_exact_search") is True,
-            vacuumed="templates.vacuumed" in logged,
+            # A list with no template to delete has nothing to vacuum; "templates.vacuumed" is how purges before the
+            # general deletion evidence logged theirs.
+            vacuumed="templates.vacuumed" in logged or logged.get("evidence_seq", -1) <= vacuumed_through,
             receipt="watchlist.purge" in logged,
             manifest=watchlist.pk in manifests,
         )
@@ -174,6 +183,64 @@ def purge_statuses(now=None) -> list[PurgeStatus]:
                 status.problems.append("The templates' absence was not confirmed by an exact search.")
             if not status.vacuumed and watchlist.updated_at < now - VACUUM_GRACE:
                 status.problems.append("The template index was not vacuumed after the purge (is the worker running?).")
+        statuses.append(status)
+    return statuses
+
+
+@dataclass
+class EvidenceStatus:
+    """One kind of biometric: how many were deleted, how many an exact search showed absent, how many a VACUUM has
+    taken off the pages since, and what is missing."""
+
+    kind: str
+    label: str
+    deleted: int
+    confirmed: int
+    vacuumed: int
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _deleted_ids(kind: Biometric) -> set[int] | None:
+    """The rows the operational tables say lost their biometric (None where deletion leaves no row to count)."""
+    if kind == Biometric.ALERT_PROBE:
+        return set(Alert.objects.filter(probe_deleted_at__isnull=False).values_list("pk", flat=True))
+    if kind == Biometric.SEARCH_STILL:
+        return set(Probe.objects.filter(state=ProbeState.DELETED).values_list("pk", flat=True))
+    return None
+
+
+def evidence_statuses(now=None) -> list[EvidenceStatus]:
+    """Each kind of biometric's deletion evidence, from the log, checked against the tables: every deletion shown
+    absent by an exact search, nothing logged absent still held, and each vacuumed within the grace period."""
+    now = now or timezone.now()
+    statuses = []
+    for kind in Biometric:
+        through = deletion_evidence.vacuumed_through(kind)
+        confirmed, vacuumed, unvacuumed = set(), set(), 0
+        for seq, created_at, canonical in deletion_evidence.evidence_of(kind).values_list(
+            "seq", "created_at", "canonical"
+        ):
+            ids = set(_data(canonical).get("ids", []))
+            confirmed |= ids
+            if seq <= through:
+                vacuumed |= ids
+            elif created_at < now - VACUUM_GRACE:
+                unvacuumed += len(ids)
+        deleted = _deleted_ids(kind)
+        status = EvidenceStatus(
+            kind.value, kind.label, len(confirmed if deleted is None else deleted), len(confirmed), len(vacuumed)
+        )
+        if deleted is not None and deleted - confirmed:
+            status.problems.append(f"{len(deleted - confirmed)} deleted with no exact search confirming their absence.")
+        survived = deletion_evidence.still_held(kind, sorted(confirmed)) if confirmed else 0
+        if survived:
+            status.problems.append(f"{survived} logged as deleted are held again.")
+        if unvacuumed:
+            status.problems.append(f"{unvacuumed} not vacuumed an hour after their deletion (is the worker running?).")
         statuses.append(status)
     return statuses
 

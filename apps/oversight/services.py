@@ -412,6 +412,16 @@ def findings(now=None) -> list[Finding]:
                     reverse("oversight:dashboard") + "#purges",
                 )
             )
+    for status in reconciliation.evidence_statuses(now):
+        if not status.ok:
+            found.append(
+                Finding(
+                    f"evidence:{status.kind}",
+                    f"{status.label}: deletion evidence incomplete",
+                    " ".join(status.problems),
+                    reverse("oversight:dashboard") + "#deletion-evidence",
+                )
+            )
     for status in reconciliation.retention_statuses(now):
         if status.overdue:
             found.append(

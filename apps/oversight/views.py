@@ -81,6 +81,7 @@ def dashboard(request):
         ),
         "red": sum(1 for ledger in ledgers if not ledger.reconciles),
         "purges": reconciliation.purge_statuses(),
+        "evidence": reconciliation.evidence_statuses(),
         "retention": reconciliation.retention_statuses(),
         "checkpoints": checkpoint_status(),
         "notifications": Notification.objects.filter(resolved_at__isnull=True)

@@ -103,8 +103,11 @@ def test_a_purged_list_shows_each_step_and_a_missing_vacuum_turns_red(ledgered):
     later = timezone.now() + datetime.timedelta(hours=2)
     (status,) = [s for s in reconciliation.purge_statuses(later) if s.watchlist.pk == watchlist.pk]
     assert not status.ok and "not vacuumed" in status.problems[0]
-    from apps.audit import services as audit  # what vacuum_table logs after its VACUUM (no VACUUM in a transaction)
+    from apps.audit import services as audit  # what deletion_evidence.vacuum logs after its VACUUM (none in a test's
+    from apps.matching.services.deletion_evidence import evidence_of  # transaction: PostgreSQL refuses it there)
 
-    audit.record("templates.vacuumed", ("watchlists.watchlist", watchlist.pk), None)
+    through = evidence_of("watchlist_template").order_by("-seq").first().seq
+    data = {"kind": "watchlist_template", "tables": ["matching_watchlisttemplate"], "evidence_through": through}
+    audit.record("biometric.vacuumed", ("matching.biometric", "watchlist_template"), None, data=data)
     (status,) = [s for s in reconciliation.purge_statuses(later) if s.watchlist.pk == watchlist.pk]
     assert status.ok and status.vacuumed

@@ -15,8 +15,9 @@ from apps.deployments.models import Deployment, PublishedFigures
 from govern import policy
 from govern.errors import Conflict
 
-from ..choices import AgeBand, AlertState, EthnicGroup, IdentityCheck, Outcome, PerceivedSex
+from ..choices import AgeBand, AlertState, Biometric, EthnicGroup, IdentityCheck, Outcome, PerceivedSex
 from ..models import FALSE_ALERTS, TRUE_ALERTS, Alert, Capture, DeletionReceipt
+from .deletion_evidence import record_deletion_evidence
 
 
 def reconciliation(deployment: Deployment) -> dict:
@@ -248,6 +249,7 @@ def retention_sweep(now=None, dry_run: bool = False, *, judged: Q = FALSE_ALERTS
             if locked.hold_reason or locked.probe_deleted_at is not None:
                 continue
             Alert.objects.filter(pk=locked.pk).update(probe_ciphertext=b"", probe_deleted_at=now, candidates=[])
+            record_deletion_evidence(Biometric.ALERT_PROBE, [locked.pk], target=locked)
             audit.record(
                 "alert.probe_deleted",
                 locked,

@@ -1,9 +1,9 @@
 """Enrolment: an approved watchlist version's images become templates, behind the face quality gate; a purge
-takes them away, confirmed by an exact search, and the table is vacuumed so the vectors leave the pages."""
+takes them away, with deletion evidence (an exact search, then a VACUUM: deletion_evidence), and moves the list's
+template generation so every worker holding them drops them at its next frame."""
 
 import io
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 from django.conf import settings
@@ -11,15 +11,16 @@ from django.db import connection, transaction
 from PIL import Image
 
 from apps.audit import services as audit
-from apps.outbox import services as outbox
 from apps.watchlists.choices import WatchlistState
 from apps.watchlists.models import Watchlist
 from apps.watchlists.services import watchlists
 from govern import encryption, prepared
 
+from ..choices import Biometric
 from ..engine import get_engine
-from ..list_index import ListIndex, halfvec
-from ..models import WatchlistTemplate
+from ..list_index import HeldLists, ListIndex, halfvec
+from ..models import TemplateGeneration, WatchlistTemplate
+from .deletion_evidence import record_deletion_evidence
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,9 @@ def enrol_watchlist(watchlist_id: int, approved_hash: str) -> EnrolResult:
         enrolled = _enrolled(watchlist, approved_hash, engine)
         if enrolled:
             return EnrolResult(enrolled, [])
-        WatchlistTemplate.objects.filter(watchlist=watchlist, approved_hash=approved_hash).delete()
+        replaced, _ = WatchlistTemplate.objects.filter(watchlist=watchlist, approved_hash=approved_hash).delete()
+        if replaced:
+            templates_changed(watchlist.pk)
         WatchlistTemplate.objects.bulk_create(
             [
                 WatchlistTemplate(
@@ -123,15 +126,48 @@ def _enrolled(watchlist: Watchlist, approved_hash: str, engine) -> int:
     return templates if entries and templates == entries else 0
 
 
+_HELD = HeldLists(size=16)
+
+
 def templates(watchlist_id: int, approved_hash: str) -> ListIndex:
     """An approved version's templates made by the engine in use, in this process's memory, for an exact search
     (pgvector is the record). Another engine's templates of the version are never read: its vectors mean nothing to
     this engine's, even where they have the same size."""
     engine = get_engine()
-    return _engine_templates(watchlist_id, approved_hash, engine.name, engine.weights_sha256, engine.dimensions)
+    key = (watchlist_id, approved_hash, engine.name, engine.weights_sha256, engine.dimensions)
+    return _HELD.get(key, lambda: (generation(watchlist_id), _engine_templates(*key)))
 
 
-@lru_cache(maxsize=16)
+def held_watchlists() -> list[int]:
+    """The watchlists whose templates this process holds (a frame's admission reads their generations)."""
+    return _HELD.watchlists()
+
+
+def drop_stale(generations: dict[int, int]) -> list[int]:
+    """Drop the templates of every held list whose generation moved (some of its templates were deleted)."""
+    return _HELD.drop_stale(generations)
+
+
+templates.cache_clear = _HELD.clear  # the tests call it after changing templates behind the services' back
+
+
+def generation(watchlist_id: int) -> int:
+    """How many times the list's templates have lost some (0 when never)."""
+    found = TemplateGeneration.objects.filter(watchlist_id=watchlist_id).values_list("generation", flat=True).first()
+    return found or 0
+
+
+def templates_changed(watchlist_id: int) -> None:
+    """Some of a list's templates were deleted: move its generation, in the deleting transaction, so every worker
+    holding the list drops it before its next match (custody deletion calls this for a person's templates too)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO matching_templategeneration (watchlist_id, generation) VALUES (%s, 1) "
+            "ON CONFLICT (watchlist_id) DO UPDATE SET generation = matching_templategeneration.generation + 1",
+            [watchlist_id],
+        )
+
+
 def _engine_templates(watchlist_id: int, approved_hash: str, name: str, weights: str, dimensions: int) -> ListIndex:
     """Read in PostgreSQL's binary format, the float16 values as stored: at 20k templates 0.26 s against the ORM's
     text path's 4.6 s, with identical values (docs/benchmarks.md); a worker pays it on its first frame of a list."""
@@ -148,37 +184,19 @@ def _engine_templates(watchlist_id: int, approved_hash: str, name: str, weights:
     return ListIndex(halves, [(row[1], row[2]) for row in rows])
 
 
-templates.cache_clear = _engine_templates.cache_clear  # enrolment and purge call it on `templates`, as do the tests
-
-
 def purge_templates(watchlist_id: int) -> int:
-    """Delete every template of a watchlist inside the purging transaction, confirm none is left, log a receipt."""
-    deleted, _ = WatchlistTemplate.objects.filter(watchlist_id=watchlist_id).delete()
-    with connection.cursor() as cursor:
-        # An exact search (a sequential scan, no index) for any vector of this list.
-        cursor.execute("SET LOCAL enable_indexscan = off")
-        cursor.execute("SET LOCAL enable_bitmapscan = off")
-        cursor.execute("SELECT count(*) FROM matching_watchlisttemplate WHERE watchlist_id = %s", [watchlist_id])
-        left = cursor.fetchone()[0]
-        cursor.execute("SET LOCAL enable_indexscan = on")
-        cursor.execute("SET LOCAL enable_bitmapscan = on")
-    if left:
-        raise RuntimeError(f"{left} templates of watchlist {watchlist_id} survived their deletion.")
+    """Delete every template of a watchlist inside the purging transaction, with deletion evidence and a receipt, and
+    move the list's generation so no worker matches against them again."""
+    doomed = list(WatchlistTemplate.objects.filter(watchlist_id=watchlist_id).values_list("pk", flat=True))
+    deleted, _ = WatchlistTemplate.objects.filter(pk__in=doomed).delete()
+    if doomed:
+        record_deletion_evidence(Biometric.WATCHLIST_TEMPLATE, doomed, target=("watchlists.watchlist", watchlist_id))
+    templates_changed(watchlist_id)
     audit.record(
         "templates.purged",
         ("watchlists.watchlist", watchlist_id),
         None,
         data={"templates_deleted": deleted, "absence_confirmed_by_exact_search": True},
     )
-    outbox.enqueue("apps.matching.tasks.vacuum_templates", watchlist_id)
     templates.cache_clear()
     return deleted
-
-
-def vacuum_table(watchlist_id: int | None = None) -> None:
-    """VACUUM the template table so deleted vectors leave the pages (outside any transaction), and log it."""
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM matching_watchlisttemplate")
-    if watchlist_id is not None:
-        with transaction.atomic():
-            audit.record("templates.vacuumed", ("watchlists.watchlist", watchlist_id), None)

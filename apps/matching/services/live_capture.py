@@ -33,7 +33,7 @@ from ..list_index import ListIndex
 from ..models import Alert, Capture
 from . import camera_credentials
 from .engine_approval import engine_identity, engine_refusal
-from .enrolment import templates
+from .enrolment import drop_stale, held_watchlists, templates
 
 logger = logging.getLogger(__name__)
 
@@ -103,10 +103,15 @@ def _columns(model, alias: str, names: tuple[str, ...]) -> tuple[tuple[str, ...]
 _ASSET_FIELDS, _ASSET_COLUMNS = _columns(Asset, "a", _ASSET_FIELDS)
 _DEPLOYMENT_FIELDS, _DEPLOYMENT_COLUMNS = _columns(Deployment, "d", _DEPLOYMENT_FIELDS)
 _WATCHLIST_FIELDS, _WATCHLIST_COLUMNS = _columns(Watchlist, "w", _WATCHLIST_FIELDS)
+# The last column is the template generations of the lists this worker holds (enrolment.templates): read with every
+# frame, in the statement it sends anyway, so a list whose templates were deleted is dropped before the frame is
+# matched (benchmarks/generation_bench.py measures what it adds).
 _CAMERA_SQL = """
 SELECT {credential_hash}, {asset}, {deployment}, {watchlist},
        EXISTS (SELECT FROM matching_engineapproval e WHERE e.name = %s AND e.weights_sha256 = %s),
-       ARRAY(SELECT r.subject_id FROM watchlists_subjectrestriction r WHERE r.lifted_at IS NULL)
+       ARRAY(SELECT r.subject_id FROM watchlists_subjectrestriction r WHERE r.lifted_at IS NULL),
+       ARRAY(SELECT ARRAY[g.watchlist_id, g.generation] FROM matching_templategeneration g
+             WHERE g.watchlist_id = ANY(%s::bigint[]))
 FROM {source}
 LEFT JOIN (deployments_deployment_assets da
            JOIN deployments_deployment d ON d.id = da.deployment_id AND d.state = %s
@@ -131,7 +136,7 @@ def _camera_rows(sql: str, key) -> list[tuple]:
     before the models rather than just before the transaction, so a restart during a frame's detection fails that
     frame (503), as a restart during its transaction always did."""
     name, weights, _ = engine_identity()
-    params = [name, weights, DeploymentState.LIVE.value, key]
+    params = [name, weights, held_watchlists(), DeploymentState.LIVE.value, key]
     try:
         return _read(sql, params)
     except DATABASE_UNAVAILABLE as exc:
@@ -148,6 +153,8 @@ def _read(sql: str, params: list) -> list[tuple]:
         prepared.execute(cursor, sql, params)
         rows = cursor.fetchall()
     connection.health_check_done = True  # it just answered
+    if rows:  # before any match: the templates of a list that lost some are dropped, whatever this frame is
+        drop_stale(dict(rows[0][-1]))
     return rows
 
 
@@ -164,9 +171,9 @@ def _camera(rows: list[tuple]) -> Camera:
         if row[_DEPLOYMENT_AT] is None:
             continue
         deployment = Deployment.from_db(alias, _DEPLOYMENT_FIELDS, row[_DEPLOYMENT_AT:_WATCHLIST_AT])
-        deployment.watchlist = Watchlist.from_db(alias, _WATCHLIST_FIELDS, row[_WATCHLIST_AT:-2])
-        deployment.engine_approved = row[-2]
-        deployment.restricted_subjects = frozenset(row[-1])
+        deployment.watchlist = Watchlist.from_db(alias, _WATCHLIST_FIELDS, row[_WATCHLIST_AT:-3])
+        deployment.engine_approved = row[-3]
+        deployment.restricted_subjects = frozenset(row[-2])
         booked.append(deployment)
     return Camera(asset, booked)
 

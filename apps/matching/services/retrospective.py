@@ -27,10 +27,11 @@ from govern import encryption, policy, records, uploads
 from govern.errors import Conflict, TooLarge, TooMany
 from govern.roles import Role
 
-from ..choices import ProbeState, SearchState
+from ..choices import Biometric, ProbeState, SearchState
 from ..engine import get_engine
 from ..models import CustodyTemplate, Probe, SearchRequest
 from . import custody_index
+from .deletion_evidence import record_deletion_evidence
 from .engine_approval import engine_refusal
 from .enrolment import quality_problem
 
@@ -371,6 +372,7 @@ def close(actor, request: SearchRequest, *, reason: str) -> SearchRequest:
         raise ValidationError({"reason": "Say why the search is closed: the reason is logged with the deletions."})
     if locked.state == SearchState.CLOSED:
         raise Conflict(f"{locked.reference} is already closed.")
+    deleted = []
     for probe in Probe.objects.select_for_update().filter(request=locked).exclude(ciphertext=None):
         commitment = audit.commitment(probe.sha256)
         Probe.objects.filter(pk=probe.pk).update(ciphertext=None, state=ProbeState.DELETED)
@@ -380,6 +382,9 @@ def close(actor, request: SearchRequest, *, reason: str) -> SearchRequest:
             actor,
             data={"request": locked.reference, "commitment": commitment, "from_state": probe.state},
         )
+        deleted.append(probe.pk)
+    if deleted:
+        record_deletion_evidence(Biometric.SEARCH_STILL, deleted, target=locked, actor=actor)
     locked.state, locked.closed_at = SearchState.CLOSED, timezone.now()
     locked.save()
     audit.record("search.closed", locked, actor, reason=reason.strip())

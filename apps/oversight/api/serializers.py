@@ -34,6 +34,18 @@ class PurgeSerializer(serializers.Serializer):
     problems = serializers.ListField(child=serializers.CharField())
 
 
+class DeletionEvidenceSerializer(serializers.Serializer):
+    """One kind of biometric's deletion evidence."""
+
+    kind = serializers.CharField()
+    label = serializers.CharField()
+    deleted = serializers.IntegerField()
+    confirmed = serializers.IntegerField()
+    vacuumed = serializers.IntegerField()
+    ok = serializers.BooleanField()
+    problems = serializers.ListField(child=serializers.CharField())
+
+
 class RetentionStatusSerializer(serializers.Serializer):
     """A data class, its period, and what is past it."""
 

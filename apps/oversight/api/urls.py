@@ -28,6 +28,7 @@ router.register("notifications", views.NotificationViewSet, basename="oversight-
 urlpatterns = [
     path("ledgers/", views.LedgerView.as_view(), name="oversight-ledgers"),
     path("purges/", views.PurgeView.as_view(), name="oversight-purges"),
+    path("deletion-evidence/", views.DeletionEvidenceView.as_view(), name="oversight-deletion-evidence"),
     path("equality/", views.EqualityView.as_view(), name="oversight-equality"),
     path("access/", views.AccessLogView.as_view(), name="oversight-access"),
     path("deployments/<signed:pk>/bundle/", views.BundleView.as_view(), name="oversight-bundle"),

@@ -27,6 +27,7 @@ from ..models import GovernedChange, Notification, RetentionPolicy
 from .serializers import (
     AccessEventSerializer,
     DecisionSerializer,
+    DeletionEvidenceSerializer,
     EqualityMonthSerializer,
     EqualityVersionSerializer,
     GovernedChangeSerializer,
@@ -65,6 +66,14 @@ class PurgeView(_PolicyView):
     @extend_schema(responses=PurgeSerializer(many=True))
     def get(self, request):
         return Response(PurgeSerializer(reconciliation.purge_statuses(), many=True).data)
+
+
+class DeletionEvidenceView(_PolicyView):
+    """Each kind of biometric's deletion evidence: the exact-search absence checks and the VACUUMs."""
+
+    @extend_schema(responses=DeletionEvidenceSerializer(many=True))
+    def get(self, request):
+        return Response(DeletionEvidenceSerializer(reconciliation.evidence_statuses(), many=True).data)
 
 
 class EqualityView(_PolicyView):
