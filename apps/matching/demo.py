@@ -127,6 +127,7 @@ def _completed(place, started_hours_ago: int, first_passer_by: int, shown, outco
     deployment = deployments_demo.authorised(
         place, deployments_demo.van(1), start, now + TIME_TO_FILM, at=start - datetime.timedelta(hours=3)
     )
+    deployment.refresh_from_db()  # as authorised: bound to its list's approved version
     _enrol(deployment)
     went_live, conditions = deployments.try_go_live(deployment, now=start + datetime.timedelta(minutes=1))
     if not went_live:
@@ -185,6 +186,8 @@ def seed(stdout) -> None:
                 stdout.write(f"The demo's completed deployments were not made: the gate refused {refusal}")
         # The deployments' demo authorised the live one before its list was enrolled: enrol it, and it goes live.
         for waiting in demo.filter(state=DeploymentState.AUTHORISED, start__lte=now, end__gt=now):
+            if waiting.watchlist.approved_hash != waiting.authorised_watchlist_hash:
+                continue  # its list moved on since: the gate refuses it anyway
             _enrol(waiting)
             deployments.try_go_live(waiting, now=now)
         live = deployments_demo.live_now()
