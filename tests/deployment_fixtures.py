@@ -22,6 +22,41 @@ def engine_approved(approvers, make_user):
     )
 
 
+def enrol_on_engine_in_use(watchlist):
+    """Templates of the engine in use for every entry of the approved version, as enrolment writes them, so the
+    go-live gate's enrolment condition holds. The gallery's images are synthetic (no face for the quality gate), and
+    these tests match no face: a unit vector per entry stands in for the embedding (idempotent)."""
+    import numpy as np
+
+    from apps.matching.engine import get_engine
+    from apps.matching.models import WatchlistTemplate
+    from apps.matching.services import enrolment
+
+    engine = get_engine()
+    made = WatchlistTemplate.objects.filter(
+        watchlist=watchlist,
+        approved_hash=watchlist.approved_hash,
+        engine=engine.name,
+        weights_sha256=engine.weights_sha256,
+    )
+    if made.exists():
+        return watchlist
+    rng = np.random.default_rng(watchlist.pk)
+    for entry in watchlist.entries.all():
+        vector = rng.standard_normal(engine.dimensions)
+        made.create(
+            watchlist=watchlist,
+            approved_hash=watchlist.approved_hash,
+            entry=entry,
+            subject=entry.subject,
+            embedding=(vector / np.linalg.norm(vector)).tolist(),
+            engine=engine.name,
+            weights_sha256=engine.weights_sha256,
+        )
+    enrolment.templates.cache_clear()
+    return watchlist
+
+
 @pytest.fixture
 def documents(approvers, now):
     """An approved, current DPIA, EIA and APD, each recorded by one superintendent and approved by the other."""
@@ -47,8 +82,9 @@ def vans(approvers):
 
 @pytest.fixture
 def approved_list(approved_watchlist, approvers):
-    """The draft's twin, approved by the second superintendent (the first authorises the deployments here)."""
-    return approved_watchlist(approver=approvers.superintendent2)
+    """The draft's twin, approved by the second superintendent (the first authorises the deployments here), and
+    enrolled on the engine in use."""
+    return enrol_on_engine_in_use(approved_watchlist(approver=approvers.superintendent2))
 
 
 PLACE = {
@@ -96,6 +132,7 @@ def planned(actors, approved_list, documents, vans, now, engine_approved):
 def go_live(deployment, commander, officer, now):
     """The commander authorises the deployment, the officer gets it ready a day ahead, and it goes live at `now`."""
     services.authorise(commander, deployment, revision=deployment.revision, now=now)
+    enrol_on_engine_in_use(deployment.watchlist)
     ready(deployment, officer, now - datetime.timedelta(days=1))
     went, conditions = services.try_go_live(deployment, now=now)
     assert went, [c for c in conditions if not c.ok]

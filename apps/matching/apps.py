@@ -4,8 +4,8 @@ from django.apps import AppConfig
 
 
 class MatchingConfig(AppConfig):
-    """Registers rules and actions, adds the engine to the go-live gate, enrols lists when approved, revokes a retired
-    asset's credentials."""
+    """Registers rules and actions, adds the engine and the list's enrolment on it to the go-live gate, enrols lists
+    when approved, revokes a retired asset's credentials."""
 
     name = "apps.matching"
     label = "matching"
@@ -23,10 +23,12 @@ class MatchingConfig(AppConfig):
         from .selectors import deployment_records
         from .services.camera_credentials import revoke_on_retirement
         from .services.engine_approval import engine_condition
+        from .services.enrolment import enrolment_condition
         from .tasks import enrol_custody_on_upload, enrol_on_approval, purge_on_purging
 
         register_all(AUDIT_ACTIONS)
         add_gate_condition(engine_condition)
+        add_gate_condition(enrolment_condition)
         add_deployment_records(deployment_records)
         watchlist_approved.connect(enrol_on_approval, dispatch_uid="matching.enrol_on_approval")
         watchlist_purging.connect(purge_on_purging, dispatch_uid="matching.purge_on_purging")

@@ -126,6 +126,8 @@ AUDIT_ACTIONS = {
     "camera.credential_revoked": "Camera credential revoked",
     "templates.enrolled": "Watchlist templates enrolled",
     "templates.enrol_failed": "Watchlist images failed the quality gate",
+    "templates.reenrolled": "Watchlist re-enrolled on the engine in use",
+    "templates.reenrol_failed": "Watchlist re-enrolment on the engine in use failed the quality gate",
     "templates.purged": "Watchlist templates purged",
     "capture.refused": "Frame refused",
     "capture.processed": "Frame processed",

@@ -69,13 +69,17 @@ def _shots(first_passer_by: int, shown: tuple[int, ...]) -> list[demo_camera.Sho
     return shots
 
 
-def _film(deployment: Deployment, shots: list[demo_camera.Shot]) -> list[tuple[demo_camera.Shot, demo_camera.Answer]]:
-    """Post the shots as frames from the deployment's van, with a credential the commander issues for it now."""
-    # The list's enrolment runs after the approval commits (in this process without a broker, else on the worker,
-    # which starts after the seed): enrol it now, as that task would; it is idempotent.
+def _enrol(deployment: Deployment) -> None:
+    """Enrol the deployment's list on the engine in use, as the approval's task would (it runs after the approval
+    commits: in this process without a broker, else on the worker, which starts after the seed); idempotent. The
+    go-live gate refuses a list with no templates of the engine in use."""
     enrolled = enrolment.enrol_watchlist(deployment.watchlist_id, deployment.authorised_watchlist_hash)
     if enrolled.problems:
         raise CommandError(f"{deployment.reference}'s list could not be enrolled: {' '.join(enrolled.problems)}")
+
+
+def _film(deployment: Deployment, shots: list[demo_camera.Shot]) -> list[tuple[demo_camera.Shot, demo_camera.Answer]]:
+    """Post the shots as frames from the deployment's van, with a credential the commander issues for it now."""
     commander = User.objects.get(username="commander")
     credential = live_capture.issue_credential(commander, deployment.assets.get())
     camera = demo_camera.InProcess(credential)
@@ -123,6 +127,8 @@ def _completed(place, started_hours_ago: int, first_passer_by: int, shown, outco
     deployment = deployments_demo.authorised(
         place, deployments_demo.van(1), start, now + TIME_TO_FILM, at=start - datetime.timedelta(hours=3)
     )
+    deployment.refresh_from_db()  # as authorised: bound to its list's approved version
+    _enrol(deployment)
     went_live, conditions = deployments.try_go_live(deployment, now=start + datetime.timedelta(minutes=1))
     if not went_live:
         raise NotLive(f"{deployment.reference}: " + " ".join(c.detail for c in conditions if not c.ok))
@@ -178,6 +184,12 @@ def seed(stdout) -> None:
                     fed += [_completed(*completed, now=now) for completed in COMPLETED]
             except NotLive as refusal:
                 stdout.write(f"The demo's completed deployments were not made: the gate refused {refusal}")
+        # The deployments' demo authorised the live one before its list was enrolled: enrol it, and it goes live.
+        for waiting in demo.filter(state=DeploymentState.AUTHORISED, start__lte=now, end__gt=now):
+            if waiting.watchlist.approved_hash != waiting.authorised_watchlist_hash:
+                continue  # its list moved on since: the gate refuses it anyway
+            _enrol(waiting)
+            deployments.try_go_live(waiting, now=now)
         live = deployments_demo.live_now()
         if live is not None and not Capture.objects.filter(deployment=live).exists():
             _film(live, _shots(LIVE_FIRST_PASSER_BY, LIVE_SHOWN))

@@ -21,6 +21,8 @@ rule("matching.countersign_engine", roles=[PRIVACY], label="Countersign face eng
 rule("matching.view_engineapproval", roles=[APPROVER, PRIVACY, Role.OVERSIGHT], label="View engine approvals")
 rule("matching.add_engineevaluation", roles=[APPROVER, PRIVACY], label="Evaluate the face engine on a face set")
 rule("matching.view_engineevaluation", roles=[APPROVER, PRIVACY, Role.OVERSIGHT], label="View engine evaluations")
+# After the engine in use changed, an approved list must be enrolled on it again (from its stored images) to match.
+rule("matching.reenrol_watchlist", roles=[APPROVER], label="Re-enrol an approved watchlist on the engine in use")
 rule("matching.add_cameracredential", roles=[APPROVER], label="Issue camera credentials")
 rule("matching.view_cameracredential", roles=[APPROVER], label="View camera credentials")
 rule("matching.revoke_cameracredential", roles=[APPROVER], label="Revoke camera credentials")

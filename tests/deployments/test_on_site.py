@@ -14,7 +14,7 @@ from apps.watchlists.choices import WatchlistState
 from apps.watchlists.models import Watchlist
 from govern.errors import Conflict
 from govern.roles import Rank, Role
-from tests.deployment_fixtures import EARLIER, plan_deployment, ready
+from tests.deployment_fixtures import EARLIER, enrol_on_engine_in_use, plan_deployment, ready
 
 pytestmark = pytest.mark.django_db
 
@@ -32,6 +32,7 @@ def due(actors, approvers, approved_watchlist, documents, vans, engine_approved,
     )
     services.authorise(approvers.superintendent, deployment, revision=deployment.revision, now=now - EARLIER)
     ready(deployment, actors.officer, now)
+    enrol_on_engine_in_use(watchlist)
     return Deployment.objects.get(pk=deployment.pk)
 
 

@@ -95,6 +95,29 @@ def thresholds_from(values: Sequence[str] | None) -> list[Decimal]:
     return sorted(found)
 
 
+def distinct_images(images: Sequence[LabelledImage]) -> tuple[list[LabelledImage], list[dict]]:
+    """The set without repeated photographs, found by the SHA-256 of their bytes: a copy within one identity is left out
+    (reported), since it would be a "mated" probe scoring 1.0 against its own template and inflate the comparisons
+    counted; the same bytes under two identities is refused, because the labels then contradict themselves and every
+    figure read from them would be wrong."""
+    first: dict[str, LabelledImage] = {}
+    kept, dropped, crossed = [], [], []
+    for image in images:
+        digest = hashlib.sha256(image.content).hexdigest()
+        seen = first.setdefault(digest, image)
+        if seen is image:
+            kept.append(image)
+        elif seen.identity == image.identity:
+            dropped.append({"image": image.name, "problem": f"duplicate of {seen.name} (same SHA-256): left out"})
+        else:
+            crossed.append(f"{image.name} is {seen.name}")
+    if crossed:
+        raise ValidationError(
+            {"folder": "The same photograph is filed under two identities (same SHA-256): " + "; ".join(crossed) + "."}
+        )
+    return kept, dropped
+
+
 def _embed(engine, images: Sequence[LabelledImage]) -> tuple[list[np.ndarray], list[str], list[dict]]:
     """One vector per image (its largest face), and the images left out with the reason."""
     vectors, identities, problems = [], [], []
@@ -130,7 +153,9 @@ def evaluate(
     thresholds = list(thresholds) if thresholds else list(evaluation.DEFAULT_THRESHOLDS)
     groups = read_labels(labels) if labels is not None else None
     engine = engine or get_engine()
-    vectors, identities, problems = _embed(engine, images)
+    distinct, duplicates = distinct_images(images)
+    vectors, identities, problems = _embed(engine, distinct)
+    problems = duplicates + problems
     if len(set(identities)) < 2 or len(identities) == len(set(identities)):
         raise ValidationError(
             {"folder": "Too few usable faces: the set needs two people or more, one of them with two images or more."}
@@ -163,6 +188,7 @@ def evaluate(
                 "labels_sha256": report.labels_sha256,
                 "images": figures["images"],
                 "left_out": len(problems),
+                "duplicates_left_out": len(duplicates),
                 "separates": figures["separates"],
             },
         )

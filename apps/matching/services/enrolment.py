@@ -7,14 +7,17 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
-from django.db import connection, transaction
+from django.core.exceptions import ValidationError
+from django.db import connection, models, transaction
 from PIL import Image
 
 from apps.audit import services as audit
+from apps.deployments import services as deployments
 from apps.watchlists.choices import WatchlistState
 from apps.watchlists.models import Watchlist
 from apps.watchlists.services import watchlists
-from govern import encryption, prepared
+from govern import encryption, policy, prepared
+from govern.errors import Conflict
 
 from ..choices import Biometric
 from ..engine import get_engine
@@ -43,8 +46,9 @@ def quality_problem(faces) -> str | None:
     return None
 
 
-def enrol_watchlist(watchlist_id: int, approved_hash: str) -> EnrolResult:
-    """Embed every entry image of an approved version; any failure sends the list back to the compiler.
+def enrol_watchlist(watchlist_id: int, approved_hash: str, *, return_on_failure: bool = True) -> EnrolResult:
+    """Embed every entry image of an approved version; any failure sends the list back to the compiler (unless
+    `return_on_failure` is off: a re-enrolment on another engine leaves an approved list approved).
 
     Delivered twice (the outbox and Celery deliver at least once), it enrols once: a version this engine enrolled
     already is left alone, and the write holds the list's row, so two deliveries at once cannot both write, and a
@@ -67,6 +71,8 @@ def enrol_watchlist(watchlist_id: int, approved_hash: str) -> EnrolResult:
             continue
         faces.append(found[0])
         rows.append(entry)
+    if problems and not return_on_failure:
+        return EnrolResult(0, problems)
     if problems:
         with transaction.atomic():
             if watchlists.return_after_quality_gate(watchlist, approved_hash, problems):
@@ -85,7 +91,11 @@ def enrol_watchlist(watchlist_id: int, approved_hash: str) -> EnrolResult:
         enrolled = _enrolled(watchlist, approved_hash, engine)
         if enrolled:
             return EnrolResult(enrolled, [])
-        replaced, _ = WatchlistTemplate.objects.filter(watchlist=watchlist, approved_hash=approved_hash).delete()
+        # Only this engine's partial set goes: another engine's templates of the version stay, so switching back to
+        # it needs no re-enrolment.
+        replaced, _ = WatchlistTemplate.objects.filter(
+            watchlist=watchlist, approved_hash=approved_hash, engine=engine.name, weights_sha256=engine.weights_sha256
+        ).delete()
         if replaced:
             templates_changed(watchlist.pk)
         WatchlistTemplate.objects.bulk_create(
@@ -115,6 +125,52 @@ def enrol_watchlist(watchlist_id: int, approved_hash: str) -> EnrolResult:
         )
     templates.cache_clear()
     return EnrolResult(len(rows), [])
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    """The templates one engine made of a version: whether they cover every entry, and whether it is the one in use."""
+
+    engine: str
+    weights_sha256: str
+    templates: int
+    complete: bool
+    in_use: bool
+
+
+def enrolments(watchlist: Watchlist, approved_hash: str) -> list[Enrolment]:
+    """Every engine a version is enrolled on (the engine in use first), read from the templates' rows."""
+    if not approved_hash:
+        return []
+    engine = get_engine()
+    entries = watchlist.entries.count()
+    counted = (
+        WatchlistTemplate.objects.filter(watchlist=watchlist, approved_hash=approved_hash)
+        .values_list("engine", "weights_sha256")
+        .annotate(templates=models.Count("pk"))
+    )
+    found = [
+        Enrolment(name, weights, count, count == entries, (name, weights) == (engine.name, engine.weights_sha256))
+        for name, weights, count in counted
+    ]
+    return sorted(found, key=lambda enrolment: (not enrolment.in_use, enrolment.engine, enrolment.weights_sha256))
+
+
+def enrolment_refusal(watchlist: Watchlist | None, approved_hash: str) -> str | None:
+    """Why a version cannot be matched by the engine in use (its templates were made by another engine, or not yet),
+    or None. A version enrolled only on another engine would meet no face: every one would be a receipt."""
+    if watchlist is None or not approved_hash:
+        return None  # the gate's watchlist conditions say so
+    engine = get_engine()
+    if _enrolled(watchlist, approved_hash, engine):
+        return None
+    others = sorted({e.engine for e in enrolments(watchlist, approved_hash) if e.complete and not e.in_use})
+    where = f"enrolled only on {', '.join(others)}" if others else "not enrolled on any engine yet"
+    return (
+        f"{watchlist.reference} version {watchlist.approved_version} is {where}, not on the engine in use "
+        f"{engine.name} (weights {engine.weights_sha256[:12]}…): no face could match it. "
+        "Re-enrol it on the engine in use (the watchlist's page, or manage.py reenrol_watchlist)."
+    )
 
 
 def _enrolled(watchlist: Watchlist, approved_hash: str, engine) -> int:
@@ -200,3 +256,36 @@ def purge_templates(watchlist_id: int) -> int:
     )
     templates.cache_clear()
     return deleted
+
+
+def reenrol(actor, watchlist: Watchlist, *, reason: str) -> EnrolResult:
+    """Enrol the approved version in force on the engine in use, from its entries' stored images (kept, encrypted,
+    until the list is purged), after the engine was changed. The version stays approved: a quality-gate failure on
+    the new engine is reported and logged, and leaves the list as it was (it is still usable on its old engine)."""
+    policy.require(actor, "matching.reenrol_watchlist", watchlist)
+    if len(reason.strip()) < 10:
+        raise ValidationError({"reason": "Say why the list is re-enrolled (e.g. the engine changed)."})
+    if not watchlists.in_force(watchlist):
+        raise Conflict(f"{watchlist.reference} is not approved and in force: there is no version to re-enrol.")
+    engine = get_engine()
+    result = enrol_watchlist(watchlist.pk, watchlist.approved_hash, return_on_failure=False)
+    data = {
+        "approved_hash": watchlist.approved_hash,
+        "engine": engine.name,
+        "weights_sha256": engine.weights_sha256,
+        "templates": result.enrolled,
+        "problems": len(result.problems),
+    }
+    with transaction.atomic():
+        audit.record("templates.reenrolled" if result.enrolled else "templates.reenrol_failed", watchlist, actor,
+                     data=data, reason=reason.strip())  # fmt: skip
+    if not result.enrolled:
+        raise ValidationError({"reenrol": result.problems or ["Nothing was enrolled."]})
+    return result
+
+
+def enrolment_condition(deployment, now) -> deployments.Condition:
+    """The go-live gate's enrolment condition: the authorised version has templates made by the engine in use."""
+    refusal = enrolment_refusal(deployment.watchlist, deployment.authorised_watchlist_hash)
+    good = f"The authorised list is enrolled on the engine in use, {get_engine().name}."
+    return deployments.Condition("enrolment", refusal is None, good if refusal is None else refusal)

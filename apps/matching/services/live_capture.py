@@ -33,7 +33,7 @@ from ..list_index import ListIndex
 from ..models import Alert, Capture
 from . import camera_credentials
 from .engine_approval import engine_identity, engine_refusal
-from .enrolment import drop_stale, held_watchlists, templates
+from .enrolment import drop_stale, enrolment_refusal, held_watchlists, templates
 
 logger = logging.getLogger(__name__)
 
@@ -217,6 +217,14 @@ def _admit(camera: Asset | Camera, deployment_id: int | None, now) -> tuple[Asse
     refusal = engine_refusal(approved=deployment.engine_approved)
     if refusal:
         _refuse(asset, refusal, deployment)
+    # The engine in use changed after go-live (a restart with another engine): its templates of the list are in this
+    # process's memory once read, so the check costs a frame nothing after the first; none means every face would be
+    # a receipt, so the frame is refused and says why instead.
+    if not len(templates(deployment.watchlist_id, deployment.authorised_watchlist_hash)):
+        templates.cache_clear()  # not remembered empty: a re-enrolment in another process is seen by the next frame
+        refusal = enrolment_refusal(deployment.watchlist, deployment.authorised_watchlist_hash)
+        if refusal:
+            _refuse(asset, refusal, deployment)
     return asset, deployment
 
 
