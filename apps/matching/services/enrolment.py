@@ -165,7 +165,7 @@ def enrolment_refusal(watchlist: Watchlist | None, approved_hash: str) -> str | 
     if _enrolled(watchlist, approved_hash, engine):
         return None
     others = sorted({e.engine for e in enrolments(watchlist, approved_hash) if e.complete and not e.in_use})
-    where = f"enrolled only on {', '.join(others)}" if others else "not enrolled on any engine yet"
+    where = f"enrolled only on {', '.join(others)}" if others else "without a complete set of templates"
     return (
         f"{watchlist.reference} version {watchlist.approved_version} is {where}, not on the engine in use "
         f"{engine.name} (weights {engine.weights_sha256[:12]}…): no face could match it. "
