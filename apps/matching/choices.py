@@ -108,6 +108,7 @@ AUDIT_ACTIONS = {
     "probe.deleted": "Probe image deleted (receipt)",
     "templates.vacuumed": "Template index vacuumed after a purge",
     "probe.candidates_deleted": "Search candidates deleted under retention (receipt)",
+    "alert.text_deleted": "Alerts' text deleted under retention (receipt per alert)",
     "engine.approve": "Face engine approved for live use",
     "engine.evaluated": "Face engine evaluated on a labelled face set",
     "camera.credential_issued": "Camera credential issued",
