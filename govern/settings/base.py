@@ -213,6 +213,9 @@ RETENTION_BOUNDS_DAYS = {
     "open_searches": (7, 366),
     "subject_history": (0, 6 * 366),
 }
+for _class, (_low, _high) in RETENTION_BOUNDS_DAYS.items():
+    if not _low * 24 <= RETENTION_DEFAULT_HOURS[_class] <= _high * 24:
+        raise ImproperlyConfigured(f"The default retention of {_class} is outside its bounds, {_low} to {_high} days.")
 # How far ahead a review of a class's period may set the next one.
 RETENTION_REVIEW_MAX_DAYS = env.integer("RETENTION_REVIEW_MAX_DAYS", 3 * 366, minimum=1)
 # Rows per chunk of a bulk retention deletion: one transaction and one receipt event each.
