@@ -216,9 +216,10 @@ def record_export(action: str, target, actor, *, filters: dict, rows: int, fmt: 
 
 
 _REDACT_SQL = """
-UPDATE audit_event SET reason = '' WHERE seq IN (
-    SELECT seq FROM audit_event WHERE action = %s AND created_at < %s AND canonical NOT LIKE %s ORDER BY seq LIMIT %s
-) RETURNING seq, leaf_hash
+UPDATE audit_event SET reason = '' WHERE seq = ANY(ARRAY(
+    SELECT seq FROM audit_event WHERE action = %s AND created_at < %s AND seq > %s AND canonical NOT LIKE %s
+    ORDER BY seq LIMIT %s
+)) RETURNING seq, leaf_hash
 """
 
 
@@ -232,13 +233,14 @@ def consultations_before(cutoff) -> int:
 
 
 @transaction.atomic
-def redact_consultations(cutoff, *, limit: int, retention_hours: int) -> list[int]:
+def redact_consultations(cutoff, *, after: int = -1, limit: int, retention_hours: int) -> list[int]:
     """Access-log retention: blank who consulted what and why in up to `limit` consultation events older than the
-    cutoff, keeping each leaf hash (the database trigger writes the tombstone), with one receipt naming each event
-    and the leaf hash it keeps; the positions done, empty when none is left. `audit verify` still passes: the tree is
-    built from leaf hashes, and a tombstone is checked against the leaf it names."""
+    cutoff (from the position after `after` on), keeping each leaf hash (the database trigger writes the tombstone),
+    with one receipt naming each event and the leaf hash it keeps; the positions done, empty when none is left.
+    `audit verify` still passes: the tree is built from leaf hashes, and a tombstone is checked against the leaf it
+    names."""
     with transaction.get_connection().cursor() as cursor:
-        cursor.execute(_REDACT_SQL, [CONSULTATION_ACTION, cutoff, REDACTED_PREFIX + "%", limit])
+        cursor.execute(_REDACT_SQL, [CONSULTATION_ACTION, cutoff, after, REDACTED_PREFIX + "%", limit])
         done = sorted((seq, bytes(leaf).hex()) for seq, leaf in cursor.fetchall())
     if done:
         record(

@@ -47,21 +47,24 @@ class SweepItem:
     count: int = 1
 
 
+# History rows are only ever inserted (simple_history), and one sweep runs at a time (an advisory lock), so the chunk
+# needs no row locks; it starts after the last chunk's key, so no chunk walks the dead rows of those before it, and
+# `= ANY(ARRAY(...))` keeps the planner to index look-ups where `IN (...)` may hash-join a scan of the whole table.
 _DELETE_HISTORY = f"""
-DELETE FROM {HistoricalSubject._meta.db_table} WHERE history_id IN (
-    SELECT history_id FROM {HistoricalSubject._meta.db_table} WHERE history_date < %s
-    ORDER BY history_id LIMIT %s FOR UPDATE SKIP LOCKED
-) RETURNING history_id, id
+DELETE FROM {HistoricalSubject._meta.db_table} WHERE history_id = ANY(ARRAY(
+    SELECT history_id FROM {HistoricalSubject._meta.db_table} WHERE history_date < %s AND history_id > %s
+    ORDER BY history_id LIMIT %s
+)) RETURNING history_id, id
 """  # noqa: S608  (table names from the model, never input)
 
 
 @transaction.atomic
-def forget_subject_history(cutoff, *, limit: int, retention_hours: int) -> list[int]:
+def forget_subject_history(cutoff, *, after: int, limit: int, retention_hours: int) -> list[int]:
     """Delete up to `limit` past versions of subjects (names, dates of birth, PNC ids) recorded before the cutoff,
-    with one receipt naming each version and its subject; the versions deleted. The live subject row is untouched:
-    its own deletion is the custody deletion service's."""
+    from the version after `after` on, with one receipt naming each version and its subject; the versions deleted.
+    The live subject row is untouched: its own deletion is the custody deletion service's."""
     with connection.cursor() as cursor:
-        cursor.execute(_DELETE_HISTORY, [cutoff, limit])
+        cursor.execute(_DELETE_HISTORY, [cutoff, after, limit])
         done = sorted(cursor.fetchall())
     if done:
         audit.record(
@@ -70,7 +73,7 @@ def forget_subject_history(cutoff, *, limit: int, retention_hours: int) -> list[
             None,
             data={
                 "data_class": DataClass.SUBJECT_HISTORY.value,
-                "rows": [[version, subject] for version, subject in done],
+                "rows": done,  # [version, subject] pairs, as the cursor gave them
                 "retention_hours": retention_hours,
             },
         )
@@ -100,8 +103,12 @@ def count_due(data_class: str, cutoff) -> int:
     raise ValueError(f"{data_class} is not swept here.")
 
 
-def _chunks(data_class: str, what: str, delete_chunk: Callable[[int], list[int]]) -> Iterator[SweepItem]:
-    while ids := delete_chunk(settings.RETENTION_CHUNK_ROWS):
+def _chunks(data_class: str, what: str, delete_chunk: Callable[[int, int], list[int]]) -> Iterator[SweepItem]:
+    """Call `delete_chunk(after, limit)` from the start of the keys until it deletes nothing, each chunk after the
+    last key of the one before."""
+    after = -1
+    while ids := delete_chunk(after, settings.RETENTION_CHUNK_ROWS):
+        after = ids[-1]
         yield SweepItem(data_class, f"{what} {ids[0]}-{ids[-1]}", "deleted", f"{len(ids)} row(s)", len(ids))
 
 
@@ -125,13 +132,21 @@ def sweep_class(data_class: str, hours: int, now, dry_run: bool) -> list[SweepIt
         return [SweepItem(data_class, f"{due} past {hours} h", "due", "dry run: nothing deleted", due)] if due else []
     kept = {"retention_hours": hours}
     if data_class == DataClass.SUBJECT_HISTORY:
-        found = _chunks(data_class, "subject versions", lambda n: forget_subject_history(cutoff, limit=n, **kept))
+        found = _chunks(
+            data_class,
+            "subject versions",
+            lambda after, n: forget_subject_history(cutoff, after=after, limit=n, **kept),
+        )
     elif data_class == DataClass.ALERT_RECORDS:
         found = _chunks(
-            data_class, "alerts", lambda n: alert_handling.forget_alert_text(cutoff=cutoff, limit=n, **kept)
+            data_class,
+            "alerts",
+            lambda after, n: alert_handling.forget_alert_text(cutoff=cutoff, after=after, limit=n, **kept),
         )
     elif data_class == DataClass.ACCESS_LOGS:
-        found = _chunks(data_class, "events", lambda n: audit.redact_consultations(cutoff, limit=n, **kept))
+        found = _chunks(
+            data_class, "events", lambda after, n: audit.redact_consultations(cutoff, after=after, limit=n, **kept)
+        )
     elif data_class == DataClass.OPEN_SEARCHES:
         ids = list(retrospective.searches_left_open(cutoff).order_by("pk").values_list("pk", flat=True))
         found = _records(

@@ -275,12 +275,13 @@ def alert_text_past_retention(cutoff):
 
 
 @transaction.atomic
-def forget_alert_text(*, cutoff, limit: int, retention_hours: int) -> list[int]:
-    """Blank the text of up to `limit` alerts past retention in one transaction, with one receipt listing each alert
-    and a commitment to the text it held; the alerts done (empty when none is left). Rows another transaction holds
-    are skipped this time round."""
+def forget_alert_text(*, cutoff, after: int, limit: int, retention_hours: int) -> list[int]:
+    """Blank the text of up to `limit` alerts past retention, from the alert after `after` on, in one transaction,
+    with one receipt listing each alert and a commitment to the text it held; the alerts done (empty when none is
+    left). Rows another transaction holds are skipped this time round."""
     chosen = list(
         alert_text_past_retention(cutoff)
+        .filter(pk__gt=after)
         .select_for_update(skip_locked=True, of=("self",))
         .values("pk", *_ALERT_TEXT)[:limit]
     )
