@@ -451,6 +451,17 @@ def findings(now=None) -> list[Finding]:
                     Level.AMBER,
                 )
             )
+        if status.review is not None and status.review.next_review_on < timezone.localdate(now):
+            found.append(
+                Finding(
+                    f"retention_review:{status.data_class}",
+                    f"{status.label}: review of the period overdue",
+                    f"The period was last reviewed on {status.review.reviewed_at:%d %b %Y}; the next review was due "
+                    f"on {status.review.next_review_on:%d %b %Y}.",
+                    reverse("oversight:retention"),
+                    Level.AMBER,
+                )
+            )
     for standout in equality.all_standouts():
         found.append(
             Finding(

@@ -262,3 +262,14 @@ def test_the_command_lists_every_class_due_in_a_dry_run(actors):
     call_command("oversight_retention", "--dry-run", stdout=out)
     assert "subject_history" in out.getvalue() and "1 due" in out.getvalue()
     assert HistoricalSubject.objects.count() == 1
+
+
+def test_an_overdue_review_of_a_period_is_a_finding_for_the_privacy_officers(actors):
+    today = timezone.localdate()
+    services.review_retention(
+        actors.privacy, DataClass.OPEN_SEARCHES, finding=WHY, next_review_on=today + datetime.timedelta(days=30)
+    )
+    assert not [f for f in services.findings() if f.key.startswith("retention_review:")]
+    later = timezone.now() + datetime.timedelta(days=31)
+    (finding,) = [f for f in services.findings(later) if f.key.startswith("retention_review:")]
+    assert finding.key == "retention_review:open_searches" and "overdue" in finding.title
