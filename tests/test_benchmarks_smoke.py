@@ -33,6 +33,11 @@ REPORTS = {
         "| dashboard (`/oversight/`)",
     ],
     "public_bench": ["| page | p50 ms | p95 ms |", "| `/public/` |", "target (p95 < 200 ms for /public/"],
+    "retention_bench": [
+        "| measure | result | target | verdict |",
+        "| **retention sweep**",
+        "every row deleted and receipted, log verifies: True",
+    ],
     "rfr_bench": ["| measure | result |", "| custody_index.fit:", "all stills processed and logged: True"],
     "serving_bench": ["| measure | before (per s) | after (per s) | after / before |", "| frames (one face each) |"],
 }

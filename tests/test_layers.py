@@ -3,7 +3,8 @@ back through others. Imports inside functions count as much as those at the top:
 
 The order, lowest first (docs/architecture.md has the map): the kernel (the govern/ modules any app imports, such as
 the policy, the restricted queryset, roles, upload validation and image encryption), then audit, outbox, accounts,
-watchlists, deployments, matching, and last disclosures, oversight and public, which do not import each other. The
+watchlists, deployments, matching, then disclosures and public, which do not import each other, and oversight above
+them (its retention sweep reaches Sarah's Law cases), and last rights. The
 project's own shell (govern/urls.py, settings, admin, middleware, celery) sits above every app and may import any of
 them.
 """
@@ -19,7 +20,8 @@ LAYERS = [
     {"watchlists"},
     {"deployments"},
     {"matching"},
-    {"disclosures", "oversight", "public"},
+    {"disclosures", "public"},
+    {"oversight"},  # retention reaches every class of data, Sarah's Law cases included
     {"rights"},  # the requests desk reads the access review (oversight) for its response pack
 ]
 RANK = {app: rank for rank, layer in enumerate(LAYERS) for app in layer}

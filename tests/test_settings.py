@@ -125,6 +125,7 @@ def _start(**overrides):
         ),
         ({"DEBUG": "yes please"}, "DEBUG"),
         ({"DEBUG": "true", "DATABASE_URL": "sqlite:///x.db"}, "DATABASE_URL"),
+        ({"DEBUG": "true", "OPEN_SEARCH_RETENTION_DAYS": "400"}, "open_searches is outside its bounds"),
     ],
 )
 def test_production_settings_refuse_to_start_on_bad_values(overrides, message):

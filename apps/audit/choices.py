@@ -25,10 +25,14 @@ CONSULTATION_ACTION = "record.consulted"
 KEY_ROTATED = "audit.key_rotated"
 KEY_RETIRED = "audit.key_retired"
 EVENTS_EXPORTED = "audit.events_exported"
+CONSULTATIONS_REDACTED = "audit.consultations_redacted"
+# How a redacted event's canonical text begins (migration 0005): no event Python writes can (its first key is "action").
+REDACTED_PREFIX = '{"redacted":"'
 
 AUDIT_ACTIONS = {
     CONSULTATION_ACTION: ("Personal data consulted", ActionKind.CONSULTATION),
     KEY_ROTATED: ("Secret key rotated", ActionKind.SYSTEM),
     KEY_RETIRED: ("Retired key destroyed", ActionKind.SYSTEM),
     EVENTS_EXPORTED: ("Audit log exported", ActionKind.DISCLOSURE),
+    CONSULTATIONS_REDACTED: ("Consultations past retention redacted (receipt per event)", ActionKind.ERASURE),
 }

@@ -23,7 +23,7 @@ from govern import prepared
 from govern.request_id import current_request_id
 
 from . import merkle, registry, signing, verifier
-from .choices import CONSULTATION_ACTION
+from .choices import CONSULTATION_ACTION, CONSULTATIONS_REDACTED, REDACTED_PREFIX
 from .models import Checkpoint, Event, LogHead
 
 SYSTEM_ACTOR = "(system)"
@@ -213,6 +213,43 @@ def record_export(action: str, target, actor, *, filters: dict, rows: int, fmt: 
     """An export of logged records (the audit log, the access log) is itself a disclosure: logged with the filters
     it was made with, how many rows left and in what format."""
     return record(action, target, actor, data={"filters": filters, "rows": rows, "format": fmt}, reason=reason)
+
+
+_REDACT_SQL = """
+UPDATE audit_event SET reason = '' WHERE seq = ANY(ARRAY(
+    SELECT seq FROM audit_event WHERE action = %s AND created_at < %s AND seq > %s AND canonical NOT LIKE %s
+    ORDER BY seq LIMIT %s
+)) RETURNING seq, leaf_hash
+"""
+
+
+def consultations_before(cutoff) -> int:
+    """How many consultation events older than the cutoff still hold their payload (what a redaction would take)."""
+    return (
+        Event.objects.filter(action=CONSULTATION_ACTION, created_at__lt=cutoff)
+        .exclude(canonical__startswith=REDACTED_PREFIX)
+        .count()
+    )
+
+
+@transaction.atomic
+def redact_consultations(cutoff, *, after: int = -1, limit: int, retention_hours: int) -> list[int]:
+    """Access-log retention: blank who consulted what and why in up to `limit` consultation events older than the
+    cutoff (from the position after `after` on), keeping each leaf hash (the database trigger writes the tombstone),
+    with one receipt naming each event and the leaf hash it keeps; the positions done, empty when none is left.
+    `audit verify` still passes: the tree is built from leaf hashes, and a tombstone is checked against the leaf it
+    names."""
+    with transaction.get_connection().cursor() as cursor:
+        cursor.execute(_REDACT_SQL, [CONSULTATION_ACTION, cutoff, after, REDACTED_PREFIX + "%", limit])
+        done = sorted((seq, bytes(leaf).hex()) for seq, leaf in cursor.fetchall())
+    if done:
+        record(
+            CONSULTATIONS_REDACTED,
+            ("audit.event", f"{done[0][0]}-{done[-1][0]}"),
+            None,
+            data={"events": dict((str(seq), leaf) for seq, leaf in done), "retention_hours": retention_hours},
+        )
+    return [seq for seq, _ in done]
 
 
 def tree_size() -> int:

@@ -121,6 +121,7 @@ class LetterKind(models.TextChoices):
 
 AUDIT_ACTIONS = {
     "disclosure_case.open": "Sarah's Law case opened",
+    "disclosure_case.deleted": "Completed Sarah's Law case deleted under retention (receipt)",
     "disclosure_case.open_from_alert": "Sarah's Law case opened from a facial recognition alert",
     "disclosure_case.safeguarding": "Immediate-risk safeguarding referral recorded",
     "disclosure_case.child_added": "Child recorded on a Sarah's Law case",

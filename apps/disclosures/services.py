@@ -692,3 +692,41 @@ def decide_extension(actor, extension: Extension, *, approve: bool, note: str = 
         reason=note,
     )
     return extension
+
+
+# Everything a case holds, before the case: each deleted with its history, so no past version of a name survives.
+_CASE_PARTS = (Letter, Extension, Disclosure, ForumDecision, Check, Child)
+
+
+def cases_past_retention(cutoff):
+    """Completed cases finished at or before the cutoff: what the retention sweep deletes."""
+    return DisclosureCase.objects.filter(stage=Stage.COMPLETED, completed_at__lte=cutoff)
+
+
+@transaction.atomic
+def forget_case(case_id: int, *, cutoff, retention_hours: int) -> str | None:
+    """Delete a completed case past retention with everything it holds and its history rows, with a receipt that
+    commits to what was deleted without repeating it; its reference, or None if it is not (or no longer) due."""
+    case = cases_past_retention(cutoff).select_for_update().filter(pk=case_id).first()
+    if case is None:
+        return None
+    counts = {}
+    # Rows first, then their history: deleting a tracked row writes one more history row, holding every field.
+    for model in _CASE_PARTS:
+        ids = list(model.objects.filter(case=case).values_list("pk", flat=True))
+        counts[model._meta.model_name] = model.objects.filter(pk__in=ids).delete()[0]
+        model.history.filter(id__in=ids).delete()
+    DisclosureCase.objects.filter(pk=case.pk).delete()
+    DisclosureCase.history.filter(id=case.pk).delete()
+    audit.record(
+        "disclosure_case.deleted",
+        ("disclosures.disclosurecase", case_id),
+        None,
+        data={
+            "reference": case.reference,
+            "commitment": _personal(case),
+            "deleted": counts,
+            "retention_hours": retention_hours,
+        },
+    )
+    return case.reference

@@ -120,6 +120,7 @@ AUDIT_ACTIONS = {
     "biometric.absence_confirmed": "Deleted biometrics shown absent by an exact search",
     "biometric.vacuumed": "Table of deleted biometrics vacuumed",
     "probe.candidates_deleted": "Search candidates deleted under retention (receipt)",
+    "alert.text_deleted": "Alerts' text deleted under retention (receipt per alert)",
     "engine.approve": "Face engine approved for live use",
     "engine.evaluated": "Face engine evaluated on a labelled face set",
     "camera.credential_issued": "Camera credential issued",

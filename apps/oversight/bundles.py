@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from apps.audit import merkle, proofs, signing
 from apps.audit import services as audit
+from apps.audit.choices import REDACTED_PREFIX
 from apps.audit.models import Checkpoint, Event
 from apps.deployments.models import Deployment, PublishedFigures
 from apps.matching.models import DeletionReceipt
@@ -218,9 +219,10 @@ def _concerned(scope: Scope) -> set[int] | None:
         return {seq for (seq,) in cursor.fetchall()}
 
 
-def _withheld_line(seq: int, leaf: bytes) -> str:
-    """Another matter's event inside the range: its leaf hash only, enough to check the tree and nothing more."""
-    return json.dumps({"seq": seq, "withheld": "another matter", "leaf_hash": leaf.hex()}, separators=(",", ":"))
+def _withheld_line(seq: int, leaf: bytes, why: str = "another matter") -> str:
+    """Another matter's event inside the range, or one redacted under retention: its leaf hash only, enough to check
+    the tree and nothing more."""
+    return json.dumps({"seq": seq, "withheld": why, "leaf_hash": leaf.hex()}, separators=(",", ":"))
 
 
 def withheld_digest(seqs: list[int]) -> str:
@@ -311,9 +313,12 @@ def build(actor, scope: Scope) -> tuple[bytes, dict]:
     concerned = _concerned(scope)
     if concerned is not None:
         concerned |= {event.seq for event in ruled}
-    withheld = [seq for seq, _, _ in rows if concerned is not None and seq not in concerned]
+    redacted = {seq for seq, canonical, _ in rows if canonical.startswith(REDACTED_PREFIX)}
+    withheld = [seq for seq, _, _ in rows if seq in redacted or (concerned is not None and seq not in concerned)]
     lines = [
-        canonical if concerned is None or seq in concerned else _withheld_line(seq, leaves[seq])
+        _withheld_line(seq, leaves[seq], "redacted under retention")
+        if seq in redacted
+        else (canonical if concerned is None or seq in concerned else _withheld_line(seq, leaves[seq]))
         for seq, canonical, _ in rows
     ]
     ledger = None

@@ -12,7 +12,12 @@ class DataClass(models.TextChoices):
     CONFIRMED_ALERTS = "confirmed_alerts", "Confirmed alerts without an evidential hold (probe images)"
     RETROSPECTIVE_PROBES = "retrospective_probes", "Retrospective probes after the case closed (candidate lists)"
     WATCHLISTS = "watchlists", "Watchlists after the deployment ended"
-    ACCESS_LOGS = "access_logs", "Access logs (DPA 2018 s.62)"
+    ACCESS_LOGS = "access_logs", "Access logs (DPA 2018 s.62): who consulted what and why"
+    CUSTODY_IMAGES = "custody_images", "Custody images and their subjects, after the last image or change"
+    DISCLOSURE_CASES = "disclosure_cases", "Sarah's Law cases after completion"
+    ALERT_RECORDS = "alert_records", "Alert records' text (judgement reasons, notes, candidates)"
+    OPEN_SEARCHES = "open_searches", "Retrospective searches never closed (stills and candidates)"
+    SUBJECT_HISTORY = "subject_history", "Subject history (past names, dates of birth, PNC ids)"
 
 
 class ChangeKind(models.TextChoices):
@@ -41,6 +46,8 @@ class Level(models.TextChoices):
 AUDIT_ACTIONS = {
     "retention.policy_set": ("Retention policy set", ActionKind.CHANGE),
     "retention.sweep": ("Retention sweep ran", ActionKind.SYSTEM),
+    "retention.reviewed": ("Retention period reviewed", ActionKind.CHANGE),
+    "retention.deleted": ("Rows deleted under retention (receipt per row)", ActionKind.ERASURE),
     "governance.proposed": ("Governed setting change proposed", ActionKind.CHANGE),
     "governance.countersigned": ("Governed setting change countersigned and in force", ActionKind.CHANGE),
     "governance.rejected": ("Governed setting change rejected", ActionKind.CHANGE),

@@ -14,6 +14,14 @@ class RetentionForm(forms.Form):
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), min_length=20)
 
 
+class RetentionReviewForm(forms.Form):
+    """A review of one class's period: what was found, and when the next review is due."""
+
+    data_class = forms.ChoiceField(choices=DataClass.choices)
+    finding = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), min_length=20)
+    next_review_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label="Next review due")
+
+
 class ProposalForm(forms.Form):
     """A new threshold, or approval of the engine in use, citing a computed evaluation of the engine in force."""
 

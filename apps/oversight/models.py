@@ -32,6 +32,27 @@ class RetentionPolicy(models.Model):
         return f"{self.get_data_class_display()}: {self.hours} h"
 
 
+class RetentionReview(models.Model):
+    """A privacy officer's review of one class's period: who reviewed it, when, what they found and when it is next
+    due. Kept, never edited: the record that the period is looked at, not only set."""
+
+    data_class = models.CharField(max_length=32, choices=DataClass.choices)
+    hours = models.PositiveIntegerField(help_text="The period in force when it was reviewed.")
+    finding = models.TextField(help_text="Why the period is still right, or what is to change.")
+    reviewed_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    reviewed_at = models.DateTimeField()
+    next_review_on = models.DateField()
+
+    objects = RestrictedManager()
+
+    class Meta:
+        ordering = ["data_class", "-reviewed_at", "-pk"]
+        indexes = [models.Index(fields=["data_class", "-reviewed_at"], name="retentionreview_latest")]
+
+    def __str__(self):
+        return f"{self.get_data_class_display()} reviewed {self.reviewed_at:%Y-%m-%d}, next {self.next_review_on}"
+
+
 class GovernedChange(models.Model):
     """A proposed new match threshold or face engine: in force only once a privacy officer countersigns it."""
 

@@ -20,6 +20,8 @@ def _not_the_proposer(user, change) -> str | None:
 rule("oversight.view_dashboard", roles=[PRIVACY, OVERSIGHT], label="View the oversight dashboard")
 rule("oversight.view_retentionpolicy", roles=[PRIVACY, OVERSIGHT, APPROVER], label="View retention policies")
 rule("oversight.change_retentionpolicy", roles=[PRIVACY], label="Set retention policies")
+rule("oversight.view_retentionreview", roles=[PRIVACY, OVERSIGHT, APPROVER], label="View reviews of retention periods")
+rule("oversight.review_retentionpolicy", roles=[PRIVACY], label="Record a review of a retention period")
 rule("oversight.run_sweep", roles=[PRIVACY], label="Run the retention sweep")
 rule("oversight.view_notification", roles=[PRIVACY], label="View oversight notifications")
 rule("oversight.view_accesslog", roles=[PRIVACY, OVERSIGHT], label="Review the access log")

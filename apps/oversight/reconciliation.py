@@ -30,8 +30,10 @@ from apps.matching.services.alert_handling import alerts_past_retention
 from apps.watchlists.choices import WatchlistState
 from apps.watchlists.models import Manifest, Watchlist
 
+from . import sweep
 from .choices import DataClass
-from .retention import retention_hours
+from .models import RetentionReview
+from .retention import bounds_hours, latest_reviews, retention_hours
 
 VACUUM_GRACE = datetime.timedelta(hours=1)  # the vacuum runs on a worker after the purge commits
 
@@ -255,6 +257,9 @@ class RetentionStatus:
     due: int
     held: list = field(default_factory=list)
     note: str = ""
+    minimum_days: int = 0
+    maximum_days: int = 0
+    review: RetentionReview | None = None  # the latest review of the period; None: never reviewed
 
     @property
     def overdue(self) -> bool:
@@ -290,12 +295,29 @@ def due_items(data_class: str, hours: int, now) -> tuple[list, list]:
 def retention_statuses(now=None) -> list[RetentionStatus]:
     """Every data class's policy and what is overdue under it."""
     now = now or timezone.now()
-    statuses = []
+    statuses, reviews = [], latest_reviews()
     for data_class in DataClass:
         hours = retention_hours(data_class)
         due, held = due_items(data_class, hours, now)
-        note = ""
+        count, note = len(due), ""
+        if data_class in sweep.CLASSES:
+            count = sweep.count_due(data_class, now - datetime.timedelta(hours=hours))
         if data_class == DataClass.ACCESS_LOGS:
-            note = "Kept in the append-only log, which never deletes: at least the legal period, by construction."
-        statuses.append(RetentionStatus(data_class.value, data_class.label, hours, len(due), held, note))
+            note = "Consultations past the period are redacted in the log; each keeps its leaf hash, so it verifies."
+        elif data_class == DataClass.CUSTODY_IMAGES:
+            note = f"Selected here, {sweep.CUSTODY_NOTE}."
+        low, high = bounds_hours(data_class)
+        statuses.append(
+            RetentionStatus(
+                data_class.value,
+                data_class.label,
+                hours,
+                count,
+                held,
+                note,
+                low // 24,
+                high // 24,
+                reviews.get(data_class),
+            )
+        )
     return statuses

@@ -4,6 +4,7 @@ and the notifications that tell privacy officers what does not reconcile.
 Deletions go through the owning app's services (matching, watchlists), so each leaves its own receipt.
 """
 
+import datetime
 import hashlib
 import logging
 from dataclasses import dataclass
@@ -28,10 +29,11 @@ from govern import policy
 from govern.errors import Conflict
 from govern.roles import Role
 
-from . import equality, reconciliation
+from . import equality, reconciliation, sweep
 from .choices import ChangeKind, ChangeState, DataClass, Level
-from .models import GovernedChange, Notification, RetentionPolicy
-from .retention import minimum_hours, retention_hours
+from .models import GovernedChange, Notification, RetentionPolicy, RetentionReview
+from .retention import bounds_hours, retention_hours
+from .sweep import SweepItem
 
 logger = logging.getLogger(__name__)
 
@@ -57,9 +59,12 @@ def set_retention(actor, data_class: str, *, hours: int, reason: str, now=None) 
         raise ValidationError({"data_class": f"Choose one of: {', '.join(DataClass.values)}."})
     if isinstance(hours, bool) or not isinstance(hours, int) or hours < 0:
         raise ValidationError({"hours": "A whole number of hours, zero or more."})
-    floor = minimum_hours(data_class)
-    if hours < floor:
-        raise ValidationError({"hours": f"Access logs are kept at least {floor // 24} days (the legal period)."})
+    floor, ceiling = bounds_hours(data_class)
+    if not floor <= hours <= ceiling:
+        label = DataClass(data_class).label
+        raise ValidationError(
+            {"hours": f"{label}: kept at least {floor // 24} and at most {ceiling // 24} days (the legal period)."}
+        )
     reason = _reason(reason)
     previous = retention_hours(data_class)
     found = RetentionPolicy.objects.select_for_update().filter(data_class=data_class).first()
@@ -76,14 +81,35 @@ def set_retention(actor, data_class: str, *, hours: int, reason: str, now=None) 
     return found
 
 
-@dataclass(frozen=True)
-class SweepItem:
-    """One thing the sweep deleted, would delete, or was stopped from deleting by a hold."""
-
-    data_class: str
-    target: str
-    outcome: str  # "deleted", "due" (dry run) or "held"
-    detail: str = ""
+@transaction.atomic
+def review_retention(actor, data_class: str, *, finding: str, next_review_on, now=None) -> RetentionReview:
+    """A privacy officer records a review of a class's period: what they found and when it is next due (within
+    RETENTION_REVIEW_MAX_DAYS). The period itself changes only through `set_retention`."""
+    policy.require(actor, "oversight.review_retentionpolicy")
+    if data_class not in DataClass.values:
+        raise ValidationError({"data_class": f"Choose one of: {', '.join(DataClass.values)}."})
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    latest = today + datetime.timedelta(days=settings.RETENTION_REVIEW_MAX_DAYS)
+    if not isinstance(next_review_on, datetime.date) or not today < next_review_on <= latest:
+        raise ValidationError({"next_review_on": f"A date after today and no later than {latest:%d %b %Y}."})
+    finding = _reason(finding, "finding")
+    review = RetentionReview.objects.create(
+        data_class=data_class,
+        hours=retention_hours(data_class),
+        finding=finding,
+        reviewed_by=actor,
+        reviewed_at=now,
+        next_review_on=next_review_on,
+    )
+    audit.record(
+        "retention.reviewed",
+        review,
+        actor,
+        data={"data_class": data_class, "hours": review.hours, "next_review_on": next_review_on.isoformat()},
+        reason=finding,
+    )
+    return review
 
 
 _SWEEP_LOCK = 7_245_006  # one retention sweep at a time
@@ -106,7 +132,7 @@ def retention_sweep(now=None, dry_run: bool = False) -> list[SweepItem]:
         with transaction.atomic():
             counts = {}
             for item in deleted:
-                counts[item.data_class] = counts.get(item.data_class, 0) + 1
+                counts[item.data_class] = counts.get(item.data_class, 0) + item.count
             audit.record("retention.sweep", ("oversight.retention", "sweep"), None, data={"deleted": counts})
     return items
 
@@ -133,6 +159,8 @@ def _sweep(now, dry_run: bool) -> list[SweepItem]:
             items.append(SweepItem(DataClass.WATCHLISTS, watchlist.reference, "due", "entries and templates"))
         elif watchlists.purge(watchlist, now=now) is not None:
             items.append(SweepItem(DataClass.WATCHLISTS, watchlist.reference, "deleted", "entries and templates"))
+    for data_class in sweep.CLASSES:
+        items += sweep.sweep_class(data_class, retention_hours(data_class), now, dry_run)
     return items
 
 
@@ -430,6 +458,17 @@ def findings(now=None) -> list[Finding]:
                     f"{status.label}: past retention",
                     f"{status.due} item(s) are past their {status.hours}-hour retention and not on hold.",
                     reverse("oversight:dashboard") + "#retention",
+                    Level.AMBER,
+                )
+            )
+        if status.review is not None and status.review.next_review_on < timezone.localdate(now):
+            found.append(
+                Finding(
+                    f"retention_review:{status.data_class}",
+                    f"{status.label}: review of the period overdue",
+                    f"The period was last reviewed on {status.review.reviewed_at:%d %b %Y}; the next review was due "
+                    f"on {status.review.next_review_on:%d %b %Y}.",
+                    reverse("oversight:retention"),
                     Level.AMBER,
                 )
             )

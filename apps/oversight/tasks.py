@@ -8,7 +8,7 @@ from . import services
 @shared_task(name="apps.oversight.tasks.retention_sweep", acks_late=True)
 def retention_sweep() -> int:
     """Delete what is past retention and not held (idempotent); how many items were deleted."""
-    return sum(1 for item in services.retention_sweep() if item.outcome == "deleted")
+    return sum(item.count for item in services.retention_sweep() if item.outcome == "deleted")
 
 
 @shared_task(name="apps.oversight.tasks.check", acks_late=True)

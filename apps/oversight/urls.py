@@ -14,6 +14,7 @@ urlpatterns = [
     path("verify_bundle.py", views.verifier_file, name="verifier"),
     path("retention/", views.retention, name="retention"),
     path("retention/sweep/", views.sweep, name="sweep"),
+    path("retention/review/", views.retention_review, name="retention_review"),
     path("governance/", views.governance, name="governance"),
     path("governance/<int:pk>/evidence/", views.evidence, name="evidence"),
     path("governance/<int:pk>/<slug:act>/", views.decide, name="decide"),

@@ -29,7 +29,7 @@ from govern.pages import form_errors, perform, visible_or_404
 from . import access_review, bundles, court, equality, reconciliation, services
 from .choices import ChangeKind, ChangeState
 from .filtersets import AccessFilterSet
-from .forms import DecisionForm, ProposalForm, RangeForm, RetentionForm
+from .forms import DecisionForm, ProposalForm, RangeForm, RetentionForm, RetentionReviewForm
 from .models import GovernedChange, Notification, RetentionPolicy
 from .tables import AccessTable
 
@@ -194,15 +194,42 @@ def retention(request):
             else:
                 messages.success(request, "Retention policy set.")
                 return redirect("oversight:retention")
+    may_review = policy.may(request.user, "oversight.review_retentionpolicy")
+    return _retention_page(request, form, RetentionReviewForm() if may_review else None)
+
+
+def _retention_page(request, form, review_form, status=200):
     context = {
         "statuses": reconciliation.retention_statuses(),
         "policies": RetentionPolicy.objects.select_related("changed_by"),
         "history": RetentionPolicy.history.select_related("changed_by").order_by("-history_date")[:50],
         "form": form,
+        "review_form": review_form,
         "may_sweep": policy.may(request.user, "oversight.run_sweep"),
         "preview": services.retention_sweep(dry_run=True) if request.GET.get("preview") else None,
     }
-    return render(request, "oversight/retention.html", context)
+    return render(request, "oversight/retention.html", context, status=status)
+
+
+@login_required
+@require_POST
+def retention_review(request):
+    """A privacy officer records a review of a class's period and when the next is due."""
+    policy.require(request.user, "oversight.review_retentionpolicy")
+    review_form = RetentionReviewForm(request.POST)
+    if review_form.is_valid():
+        data = review_form.cleaned_data
+        try:
+            services.review_retention(
+                request.user, data["data_class"], finding=data["finding"], next_review_on=data["next_review_on"]
+            )
+        except ValidationError as exc:
+            form_errors(review_form, exc)
+        else:
+            messages.success(request, "Review recorded.")
+            return redirect("oversight:retention")
+    form = RetentionForm() if policy.may(request.user, "oversight.change_retentionpolicy") else None
+    return _retention_page(request, form, review_form, status=400)
 
 
 @login_required
@@ -211,8 +238,8 @@ def sweep(request):
     """Run the retention sweep now (it also runs hourly)."""
     policy.require(request.user, "oversight.run_sweep")
     items = services.retention_sweep()
-    deleted = sum(1 for item in items if item.outcome == "deleted")
-    held = sum(1 for item in items if item.outcome == "held")
+    deleted = sum(item.count for item in items if item.outcome == "deleted")
+    held = sum(item.count for item in items if item.outcome == "held")
     messages.success(request, f"Retention sweep: {deleted} deleted with receipts, {held} kept by evidential holds.")
     return redirect("oversight:retention")
 

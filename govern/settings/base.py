@@ -183,6 +183,8 @@ RFR_PARTNER_SEARCHES_PER_DAY = env.integer("RFR_PARTNER_SEARCHES_PER_DAY", 20, m
 RFR_PARTNER_SEARCHES_AT_ONCE = env.integer("RFR_PARTNER_SEARCHES_AT_ONCE", 2, minimum=1)
 if MATCH_THRESHOLD < MATCH_THRESHOLD_FLOOR:
     raise ImproperlyConfigured(f"MATCH_THRESHOLD {MATCH_THRESHOLD} is below the floor {MATCH_THRESHOLD_FLOOR}.")
+# s.62 logs are kept at least this long (the force's legal period); no policy may go below it.
+ACCESS_LOG_MIN_DAYS = env.integer("ACCESS_LOG_MIN_DAYS", 6 * 366, minimum=1)
 # Retention until a privacy officer sets a policy, in hours, per data class.
 RETENTION_DEFAULT_HOURS = {
     "false_alerts": ALERT_FALSE_RETENTION_DAYS * 24,
@@ -190,9 +192,34 @@ RETENTION_DEFAULT_HOURS = {
     "retrospective_probes": env.integer("RETROSPECTIVE_PROBE_RETENTION_DAYS", 31, minimum=0) * 24,
     "watchlists": WATCHLIST_PURGE_AFTER_HOURS,
     "access_logs": env.integer("ACCESS_LOG_RETENTION_DAYS", 6 * 366, minimum=1) * 24,
+    # MoPI's review point for custody images of people not convicted (the 2017 custody images review) (check).
+    "custody_images": env.integer("CUSTODY_IMAGE_RETENTION_DAYS", 6 * 366, minimum=1) * 24,
+    "disclosure_cases": env.integer("DISCLOSURE_CASE_RETENTION_DAYS", 6 * 366, minimum=1) * 24,
+    "alert_records": env.integer("ALERT_RECORD_RETENTION_DAYS", 366, minimum=1) * 24,
+    "open_searches": env.integer("OPEN_SEARCH_RETENTION_DAYS", 90, minimum=1) * 24,
+    "subject_history": env.integer("SUBJECT_HISTORY_RETENTION_DAYS", 366, minimum=1) * 24,
 }
-# s.62 logs are kept at least this long (the force's legal period); no policy may go below it.
-ACCESS_LOG_MIN_DAYS = env.integer("ACCESS_LOG_MIN_DAYS", 6 * 366, minimum=1)
+# The legal bounds a policy must stay within, in days, per data class: (minimum, maximum) (check each with the force's
+# data protection officer: MoPI groups, the 2017 custody images review, the Sarah's Law guidance).
+RETENTION_BOUNDS_DAYS = {
+    "false_alerts": (0, 366),
+    "confirmed_alerts": (0, 6 * 366),
+    "retrospective_probes": (0, 6 * 366),
+    "watchlists": (0, 30),  # WATCHLIST_PURGE_AFTER_HOURS's own maximum
+    "access_logs": (ACCESS_LOG_MIN_DAYS, 12 * 366),
+    "custody_images": (0, 6 * 366),
+    "disclosure_cases": (366, 12 * 366),  # kept long enough to answer a complaint or a later application
+    "alert_records": (31, 6 * 366),
+    "open_searches": (7, 366),
+    "subject_history": (0, 6 * 366),
+}
+for _class, (_low, _high) in RETENTION_BOUNDS_DAYS.items():
+    if not _low * 24 <= RETENTION_DEFAULT_HOURS[_class] <= _high * 24:
+        raise ImproperlyConfigured(f"The default retention of {_class} is outside its bounds, {_low} to {_high} days.")
+# How far ahead a review of a class's period may set the next one.
+RETENTION_REVIEW_MAX_DAYS = env.integer("RETENTION_REVIEW_MAX_DAYS", 3 * 366, minimum=1)
+# Rows per chunk of a bulk retention deletion: one transaction and one receipt event each.
+RETENTION_CHUNK_ROWS = env.integer("RETENTION_CHUNK_ROWS", 10_000, minimum=1, maximum=100_000)
 # Access review: an actor reading more than this many times the median of their peers (and at least the minimum).
 ACCESS_HEAVY_READER_FACTOR = env.integer("ACCESS_HEAVY_READER_FACTOR", 3, minimum=2)
 ACCESS_HEAVY_READER_MINIMUM = env.integer("ACCESS_HEAVY_READER_MINIMUM", 20, minimum=1)

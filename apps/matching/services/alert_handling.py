@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from apps.audit import services as audit
@@ -258,3 +259,45 @@ def retention_sweep(now=None, dry_run: bool = False, *, judged: Q = FALSE_ALERTS
             )
             done.append(locked.pk)
     return done
+
+
+# What an alert's record says about people in words: the judgement's reason, the stop's note, a complaint's reference,
+# and the candidate list; the row stays (its counts and states feed the ledger and the published figures).
+_ALERT_TEXT = {"adjudication_reason": "", "outcome_note": "", "complaint_reference": "", "candidates": []}
+
+
+def alert_text_past_retention(cutoff):
+    """Alerts judged (or raised, if never judged) at or before the cutoff, not on hold, whose text is still held."""
+    with_text = ~Q(adjudication_reason="") | ~Q(outcome_note="") | ~Q(complaint_reference="") | ~Q(candidates=[])
+    return (
+        Alert.objects.alias(clock=Coalesce("adjudicated_at", "created_at"))
+        .filter(with_text, clock__lte=cutoff, hold_reason="")
+        .order_by("pk")
+    )
+
+
+@transaction.atomic
+def forget_alert_text(*, cutoff, after: int, limit: int, retention_hours: int) -> list[int]:
+    """Blank the text of up to `limit` alerts past retention, from the alert after `after` on, in one transaction,
+    with one receipt listing each alert and a commitment to the text it held; the alerts done (empty when none is
+    left). Rows another transaction holds are skipped this time round."""
+    chosen = list(
+        alert_text_past_retention(cutoff)
+        .filter(pk__gt=after)
+        .select_for_update(skip_locked=True, of=("self",))
+        .values("pk", *_ALERT_TEXT)[:limit]
+    )
+    if not chosen:
+        return []
+    ids = [row["pk"] for row in chosen]
+    Alert.objects.filter(pk__in=ids).update(**_ALERT_TEXT)
+    audit.record(
+        "alert.text_deleted",
+        ("matching.alert", f"{ids[0]}-{ids[-1]}"),
+        None,
+        data={
+            "alerts": {str(row["pk"]): audit.commitment({k: row[k] for k in _ALERT_TEXT}) for row in chosen},
+            "retention_hours": retention_hours,
+        },
+    )
+    return ids

@@ -416,3 +416,29 @@ def forget_candidates(request_id: int, *, hours: int, now=None) -> int:
             )
             done += 1
     return done
+
+
+def searches_left_open(cutoff):
+    """Searches submitted at or before the cutoff and never closed: their stills and candidates are still held."""
+    return SearchRequest.objects.exclude(state=SearchState.CLOSED).filter(submitted_at__lte=cutoff)
+
+
+@transaction.atomic
+def close_abandoned(request_id: int, *, cutoff, retention_hours: int, now=None) -> str | None:
+    """Retention for a search nobody closed: its stills and candidate lists go, each probe with a receipt, and the
+    search is closed by the system; its reference, or None when it is not (or no longer) due."""
+    locked = searches_left_open(cutoff).select_for_update().filter(pk=request_id).first()
+    if locked is None:
+        return None
+    for probe in Probe.objects.select_for_update().filter(request=locked):
+        data = {"request": locked.reference, "commitment": audit.commitment([probe.sha256, probe.candidates])}
+        Probe.objects.filter(pk=probe.pk).update(ciphertext=None, candidates=[], state=ProbeState.DELETED)
+        audit.record(
+            "probe.deleted", probe, None, data={**data, "from_state": probe.state, "retention_hours": retention_hours}
+        )
+    locked.state, locked.closed_at = SearchState.CLOSED, now or timezone.now()
+    locked.save(update_fields=["state", "closed_at"])
+    audit.record(
+        "search.closed", locked, None, reason=f"Never closed: closed under retention after {retention_hours} h."
+    )
+    return locked.reference

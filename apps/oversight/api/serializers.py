@@ -3,7 +3,7 @@
 from rest_framework import serializers
 
 from ..choices import ChangeKind, DataClass
-from ..models import GovernedChange, Notification, RetentionPolicy
+from ..models import GovernedChange, Notification, RetentionPolicy, RetentionReview
 
 
 class LedgerSerializer(serializers.Serializer):
@@ -55,6 +55,15 @@ class RetentionStatusSerializer(serializers.Serializer):
     due = serializers.IntegerField()
     held = serializers.SerializerMethodField()
     note = serializers.CharField()
+    minimum_days = serializers.IntegerField()
+    maximum_days = serializers.IntegerField()
+    last_review = serializers.SerializerMethodField()
+
+    def get_last_review(self, status) -> dict | None:
+        review = status.review
+        if review is None:
+            return None
+        return RetentionReviewSerializer(review).data
 
     def get_held(self, status) -> list[dict]:
         return [
@@ -73,6 +82,24 @@ class RetentionPolicySerializer(serializers.ModelSerializer):
         fields = ["data_class", "hours", "reason", "changed_by", "changed_at"]
 
 
+class RetentionReviewSerializer(serializers.ModelSerializer):
+    """A recorded review of a class's period."""
+
+    reviewed_by = serializers.CharField(source="reviewed_by.username", read_only=True)
+
+    class Meta:
+        model = RetentionReview
+        fields = ["data_class", "hours", "finding", "reviewed_by", "reviewed_at", "next_review_on"]
+
+
+class ReviewRetentionSerializer(serializers.Serializer):
+    """A review of one class's period to record."""
+
+    data_class = serializers.ChoiceField(choices=DataClass.choices)
+    finding = serializers.CharField()
+    next_review_on = serializers.DateField()
+
+
 class SetRetentionSerializer(serializers.Serializer):
     """A new period for a data class."""
 
@@ -88,6 +115,7 @@ class SweepItemSerializer(serializers.Serializer):
     target = serializers.CharField()
     outcome = serializers.CharField()
     detail = serializers.CharField()
+    count = serializers.IntegerField()
 
 
 class GovernedChangeSerializer(serializers.ModelSerializer):

@@ -37,7 +37,9 @@ from .serializers import (
     ProposeSerializer,
     PurgeSerializer,
     RetentionPolicySerializer,
+    RetentionReviewSerializer,
     RetentionStatusSerializer,
+    ReviewRetentionSerializer,
     SetRetentionSerializer,
     SweepItemSerializer,
 )
@@ -111,7 +113,11 @@ class RetentionViewSet(RestrictedViewSet):
     serializer_class = RetentionPolicySerializer
     pagination_class = None  # the list is one row per data class, never paged (and the schema must say so)
     extra_query_parameters = frozenset({"dry_run"})
-    action_rules = {"set_policy": "oversight.change_retentionpolicy", "sweep": "oversight.run_sweep"}
+    action_rules = {
+        "set_policy": "oversight.change_retentionpolicy",
+        "review": "oversight.review_retentionpolicy",
+        "sweep": "oversight.run_sweep",
+    }
 
     @extend_schema(responses=RetentionStatusSerializer(many=True))
     def list(self, request):
@@ -129,6 +135,15 @@ class RetentionViewSet(RestrictedViewSet):
         body.is_valid(raise_exception=True)
         found = services.set_retention(request.user, body.validated_data.pop("data_class"), **body.validated_data)
         return Response(RetentionPolicySerializer(found).data)
+
+    @extend_schema(request=ReviewRetentionSerializer, responses={201: RetentionReviewSerializer})
+    @action(detail=False, methods=["post"])
+    def review(self, request):
+        """Record a review of one data class's period, with the next review date."""
+        body = ReviewRetentionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        found = services.review_retention(request.user, body.validated_data.pop("data_class"), **body.validated_data)
+        return Response(RetentionReviewSerializer(found).data, status=201)
 
     @extend_schema(
         request=None,

@@ -17,10 +17,10 @@ class Command(BaseCommand):
         items = services.retention_sweep(dry_run=dry_run)
         for item in items:
             self.stdout.write(f"{item.outcome:<8} {item.data_class:<22} {item.target}  {item.detail}")
-        deleted = sum(1 for item in items if item.outcome == "deleted")
-        held = sum(1 for item in items if item.outcome == "held")
-        due = sum(1 for item in items if item.outcome == "due")
-        self.stdout.write(f"{deleted} deleted, {due} due (dry run), {held} kept by evidential holds.")
+        deleted = sum(item.count for item in items if item.outcome == "deleted")
+        held = sum(item.count for item in items if item.outcome == "held")
+        due = sum(item.count for item in items if item.outcome == "due")
+        self.stdout.write(f"{deleted} deleted, {due} due (dry run, or left to another service), {held} kept by holds.")
         if not dry_run:
             raised, resolved = services.check()
             self.stdout.write(f"{len(raised)} new finding(s) notified, {len(resolved)} resolved.")
