@@ -21,6 +21,13 @@ class Secret(models.TextChoices):
     IMAGE = "image", "Image encryption key (AES-256-GCM)"
 
 
+class DataKeyOwner(models.TextChoices):
+    """What a data key encrypts: every custody image of one subject, or one alert's probe."""
+
+    SUBJECT_IMAGES = "subject-images", "A subject's custody images"
+    ALERT_PROBE = "alert-probe", "An alert's probe"
+
+
 CONSULTATION_ACTION = "record.consulted"
 KEY_ROTATED = "audit.key_rotated"
 KEY_RETIRED = "audit.key_retired"

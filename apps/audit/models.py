@@ -4,8 +4,12 @@ import json
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 
+from govern import encryption
 from govern.restricted import RestrictedManager
+
+from .choices import DataKeyOwner
 
 
 class Event(models.Model):
@@ -96,3 +100,39 @@ class Checkpoint(models.Model):
 
     def __str__(self):
         return f"checkpoint {self.tree_size} ({self.timestamp})"
+
+
+class DataKey(models.Model):
+    """A data key for crypto-shredding, stored wrapped under the image key ring; destroyed with what it encrypts.
+
+    Destroyed, the row stays as a tombstone (its id, owner and when) with the wrapped key overwritten, so a reader of
+    an image under it is told the key was destroyed, and a receipt's key id still names a row.
+    """
+
+    id = models.CharField(primary_key=True, max_length=16, help_text="Random: names the key, never reveals it.")
+    key_ciphertext = models.BinaryField(help_text="The data key under the ring's current key; empty once destroyed.")
+    owner_kind = models.CharField(max_length=16, choices=DataKeyOwner.choices)
+    owner_id = models.BigIntegerField(null=True, help_text="The subject's or alert's id.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    destroyed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            # One live key per subject: all of a subject's images are shredded together.
+            models.UniqueConstraint(
+                fields=["owner_kind", "owner_id"],
+                condition=Q(destroyed_at__isnull=True),
+                name="audit_datakey_one_live_key_per_owner",
+            ),
+            models.CheckConstraint(
+                condition=Q(destroyed_at__isnull=True) | Q(key_ciphertext=b""), name="audit_datakey_destroyed_is_empty"
+            ),
+        ]
+
+    def __str__(self):
+        return f"data key {self.pk} ({self.owner_kind} {self.owner_id}{', destroyed' if self.destroyed_at else ''})"
+
+    def associated_data(self) -> bytes:
+        """What the wrapped key is bound to (its id); also how a ring rotation finds this column to re-wrap."""
+        return encryption.wrapping_context(self.pk)
