@@ -5,9 +5,10 @@ rotation (`manage.py rotate_secret image`, apps/audit/rotation.py) an image stay
 kept in the key ring beside IMAGE_ENCRYPTION_KEY_FILE, until it is re-encrypted under the current one.
 
 Envelope encryption, for crypto-shredding: a blob may instead be under a data key of its own (b"GVD1" + the data
-key's 8-byte id + nonce + ciphertext and tag). The data key is stored wrapped (a GVI1 blob under the ring's key) by
-a store an app registers (`register_data_key_store`, apps/audit/data_keys.py); destroying it makes every copy of
-the blob unreadable, wherever the copy lies. A ring rotation re-wraps data keys, not the data under them.
+key's 8-byte id + nonce + ciphertext and tag). The data key is kept wrapped (a GVI1 blob under the ring's key) in a
+file outside the database (govern/data_key_files.py), and an app registers the store that says whether it is still
+live (`register_data_key_store`, apps/audit/data_keys.py); destroying it makes every copy of the blob unreadable,
+wherever the copy lies. A ring rotation re-wraps data keys, not the data under them.
 
 Part of the kernel: it imports no app. The columns it re-encrypts are found, not listed.
 """
@@ -173,7 +174,8 @@ _data_key_store = None
 def register_data_key_store(unwrapped_material) -> None:
     """Name the function that gives a data key's bytes from its hex id (unwrapped), or raises DataKeyDestroyed.
 
-    The store is an app's table (apps/audit/data_keys.py): this module names no app above it.
+    The store is an app's (apps/audit/data_keys.py: its table says which keys live, govern/data_key_files.py holds
+    them): this module names no app above it.
     """
     global _data_key_store
     _data_key_store = unwrapped_material
@@ -190,7 +192,7 @@ def wrapping_context(data_key_id: str) -> bytes:
 
 
 def wrap(data_key_id: str, material: bytes) -> bytes:
-    """A data key encrypted under the ring's current key (a GVI1 blob), bound to its id: what the store keeps."""
+    """A data key encrypted under the ring's current key (a GVI1 blob), bound to its id: what its file holds."""
     return encrypt(material, associated_data=wrapping_context(data_key_id))
 
 
@@ -232,7 +234,7 @@ def _decrypt_under_data_key(blob: bytes, associated_data: bytes) -> bytes:
 
 
 def encrypted_columns() -> list[tuple[type[models.Model], str]]:
-    """Every column holding blobs encrypted under the ring's keys, in any app: images, and wrapped data keys.
+    """Every column holding images encrypted under the ring's keys, in any app (data keys are files: data_key_files).
 
     A binary field named `ciphertext` or `*_ciphertext` on a model that says what its ciphertext is bound to
     (`associated_data()`): found, not listed, so this module names no app above it.

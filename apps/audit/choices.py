@@ -32,10 +32,12 @@ CONSULTATION_ACTION = "record.consulted"
 KEY_ROTATED = "audit.key_rotated"
 KEY_RETIRED = "audit.key_retired"
 EVENTS_EXPORTED = "audit.events_exported"
+DATA_KEYS_SWEPT = "audit.data_keys_swept"
 
 AUDIT_ACTIONS = {
     CONSULTATION_ACTION: ("Personal data consulted", ActionKind.CONSULTATION),
     KEY_ROTATED: ("Secret key rotated", ActionKind.SYSTEM),
     KEY_RETIRED: ("Retired key destroyed", ActionKind.SYSTEM),
     EVENTS_EXPORTED: ("Audit log exported", ActionKind.DISCLOSURE),
+    DATA_KEYS_SWEPT: ("Leftover data key files shredded", ActionKind.SYSTEM),
 }

@@ -6,7 +6,6 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from govern import encryption
 from govern.restricted import RestrictedManager
 
 from .choices import DataKeyOwner
@@ -103,14 +102,14 @@ class Checkpoint(models.Model):
 
 
 class DataKey(models.Model):
-    """A data key for crypto-shredding, stored wrapped under the image key ring; destroyed with what it encrypts.
+    """A data key of crypto-shredding: which it is and what it encrypts; never the key, which lives in a file outside
+    the database (govern/data_key_files.py), so no copy of the database can open what it encrypts once it is destroyed.
 
-    Destroyed, the row stays as a tombstone (its id, owner and when) with the wrapped key overwritten, so a reader of
-    an image under it is told the key was destroyed, and a receipt's key id still names a row.
+    Destroyed, the row stays as a tombstone (its id, owner and when) and its file is gone, so a reader of an image under
+    it is told the key was destroyed, and a receipt's key id still names a row.
     """
 
     id = models.CharField(primary_key=True, max_length=16, help_text="Random: names the key, never reveals it.")
-    key_ciphertext = models.BinaryField(help_text="The data key under the ring's current key; empty once destroyed.")
     owner_kind = models.CharField(max_length=16, choices=DataKeyOwner.choices)
     owner_id = models.BigIntegerField(null=True, help_text="The subject's or alert's id.")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -125,14 +124,7 @@ class DataKey(models.Model):
                 condition=Q(destroyed_at__isnull=True),
                 name="audit_datakey_one_live_key_per_owner",
             ),
-            models.CheckConstraint(
-                condition=Q(destroyed_at__isnull=True) | Q(key_ciphertext=b""), name="audit_datakey_destroyed_is_empty"
-            ),
         ]
 
     def __str__(self):
         return f"data key {self.pk} ({self.owner_kind} {self.owner_id}{', destroyed' if self.destroyed_at else ''})"
-
-    def associated_data(self) -> bytes:
-        """What the wrapped key is bound to (its id); also how a ring rotation finds this column to re-wrap."""
-        return encryption.wrapping_context(self.pk)

@@ -1,19 +1,24 @@
 """Crypto-shredding (issue 26, point 5): each subject's custody images and each alert's probe under a data key of
-their own, wrapped by the image key ring; destroying the key makes every copy of them unreadable.
+their own, kept in a file outside the database and wrapped by the image key ring; destroying the key makes every
+copy of them unreadable.
 
-Each test points the key files at a fresh directory, so a rotation here never touches the suite's own keys. The
-restore of a base backup taken before a deletion is in test_crypto_shredding_backup.py.
+Each test points the key files and the data key store at a fresh directory, so a rotation here never touches the
+suite's own keys. The restore of a base backup taken before a deletion is in test_crypto_shredding_backup.py.
 """
 
 import datetime
 import importlib
 import io
+import os
 
+import psycopg
 import pytest
 from django.apps import apps as django_apps
 from django.core.management import call_command
+from django.db import connection, transaction
 from django.utils import timezone
 
+from apps.audit import data_keys
 from apps.audit.choices import DataKeyOwner
 from apps.audit.models import DataKey, Event
 from apps.matching import selectors as matching_selectors
@@ -22,7 +27,7 @@ from apps.matching.services import alert_handling, live_capture
 from apps.watchlists.choices import LegalBasis
 from apps.watchlists.models import CustodyImage
 from apps.watchlists.services import image_keys
-from govern import encryption, uploads
+from govern import data_key_files, encryption, uploads
 from tests.watchlist_fixtures import make_jpeg
 
 pytestmark = pytest.mark.django_db
@@ -37,6 +42,7 @@ def keys(settings, tmp_path):
     settings.RECEIPT_KEY_FILE = directory / "receipt-hmac.key"
     settings.AUDIT_SIGNING_KEY_GENERATE = settings.IMAGE_ENCRYPTION_KEY_GENERATE = True
     settings.RECEIPT_KEY_GENERATE = True
+    settings.DATA_KEY_DIR = directory / "data-keys"
     return directory
 
 
@@ -65,7 +71,9 @@ def _read(image: CustodyImage, blob: bytes | None = None) -> bytes:
     return encryption.decrypt(blob, associated_data=image.associated_data())
 
 
-def test_a_subjects_images_share_one_data_key_and_die_with_it(keys, actors, gallery):
+def test_a_subjects_images_share_one_data_key_and_die_with_it(
+    keys, actors, gallery, django_capture_on_commit_callbacks
+):
     subject, other = gallery.adult[0], gallery.other[0]
     (first, first_bytes), (second, second_bytes) = (_sealed_image(actors, subject, seed) for seed in (1, 2))
     (elsewhere, elsewhere_bytes) = _sealed_image(actors, other, 3)
@@ -74,14 +82,17 @@ def test_a_subjects_images_share_one_data_key_and_die_with_it(keys, actors, gall
     assert bytes(first.ciphertext)[:4] == b"GVD1" and encryption.data_key_id(bytes(first.ciphertext)) == first.key_id
     key = DataKey.objects.get(pk=first.key_id)
     assert (key.owner_kind, key.owner_id) == (DataKeyOwner.SUBJECT_IMAGES, subject.pk)
-    assert first_bytes not in bytes(key.key_ciphertext) and bytes(key.key_ciphertext)[:4] == b"GVI1"  # wrapped
+    key_file = keys / "data-keys" / key.pk[:2] / f"{key.pk}.key"
+    assert key_file.read_bytes()[:12] == b"GVI1" + bytes.fromhex(encryption.key_id())  # wrapped by the ring's key
+    assert oct(key_file.stat().st_mode & 0o777) == "0o600"
     assert (_read(first), _read(second)) == (first_bytes, second_bytes)
 
-    destroyed = image_keys.destroy_subject_key(subject)
+    with django_capture_on_commit_callbacks(execute=True):
+        destroyed = image_keys.destroy_subject_key(subject)
 
     assert destroyed == first.key_id
     key.refresh_from_db()
-    assert bytes(key.key_ciphertext) == b"" and key.destroyed_at is not None
+    assert key.destroyed_at is not None and not key_file.exists()
     for image in (first, second):
         with pytest.raises(encryption.DataKeyDestroyed, match=f"data key {destroyed} was destroyed"):
             _read(image)
@@ -116,8 +127,7 @@ def test_a_ring_rotation_rewraps_the_data_keys_and_leaves_the_images_alone(keys,
 
     image.refresh_from_db()
     assert bytes(image.ciphertext) == blob_before and _read(image) == content  # the data was not re-encrypted
-    wrapped = bytes(DataKey.objects.get(pk=image.key_id).key_ciphertext)
-    assert wrapped[4:12].hex() == encryption.key_id() != old_ring  # the data key was re-wrapped
+    assert data_key_files.wrapped_by(image.key_id) == encryption.key_id() != old_ring  # the data key was re-wrapped
     assert old_ring not in encryption.ring_key_ids()  # and the old ring key, which nothing needs, destroyed
 
 
@@ -138,7 +148,7 @@ def test_the_retention_sweep_destroys_the_probes_key_and_the_receipt_names_it(
     receipt = Event.objects.get(action="alert.probe_deleted", target_id=str(alert.pk))
     assert receipt.data["data_key"] == key.pk
     key.refresh_from_db()
-    assert key.destroyed_at is not None and bytes(key.key_ciphertext) == b""
+    assert key.destroyed_at is not None
     with pytest.raises(encryption.DataKeyDestroyed):
         encryption.decrypt(copy_of_probe, associated_data=alert.associated_data())
 
@@ -165,3 +175,76 @@ def test_the_data_migrations_move_stored_images_and_probes_under_data_keys_and_b
     image.refresh_from_db()
     assert bytes(image.ciphertext)[:4] == b"GVI1" and image.key_id == encryption.key_id() and _read(image) == content
     assert not DataKey.objects.filter(destroyed_at=None).exists()
+
+
+def test_a_destruction_rolled_back_keeps_the_key_and_its_file(
+    keys, actors, gallery, django_capture_on_commit_callbacks
+):
+    image, content = _sealed_image(actors, gallery.adult[0], 8)
+    key_file = data_key_files.path_of(image.key_id)
+
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError), transaction.atomic():
+        image_keys.destroy_subject_key(image.subject)
+        raise RuntimeError("the deletion fails midway")
+
+    assert key_file.is_file() and DataKey.objects.get(pk=image.key_id).destroyed_at is None
+    assert _read(image) == content
+
+
+def test_the_sweep_shreds_destroyed_keys_files_and_old_orphans_and_nothing_else(keys, actors, gallery):
+    live, live_bytes = _sealed_image(actors, gallery.adult[0], 9)
+    crashed, _ = _sealed_image(actors, gallery.other[0], 10)
+    image_keys.destroy_subject_key(crashed.subject)  # committed, but the process died before the file was shredded
+    orphan_id, material = encryption.new_data_key()
+    data_key_files.create(orphan_id, material)  # its transaction rolled back (or died) after the file was written
+    stored = {live.key_id, crashed.key_id, orphan_id}
+    assert stored <= set(data_key_files.key_ids())
+
+    now = timezone.now()
+    young = data_keys.sweep(now=now)  # an orphan this young may be a key whose row is on its way: left alone
+    assert (young.destroyed, young.orphans) == ([crashed.key_id], [])
+    assert set(data_key_files.key_ids()) == {live.key_id, orphan_id}
+
+    later = now + data_keys.ORPHAN_GRACE
+    assert data_keys.sweep(now=later, dry_run=True).orphans == [orphan_id]
+    assert orphan_id in set(data_key_files.key_ids())  # a dry run shreds nothing
+    assert data_keys.sweep(now=later).orphans == [orphan_id]
+
+    assert set(data_key_files.key_ids()) == {live.key_id} and _read(live) == live_bytes
+    assert not DataKey.objects.filter(pk=orphan_id).exists()  # the sweep's claim on the id was rolled back
+    swept = Event.objects.filter(action="audit.data_keys_swept").order_by("seq")
+    assert [event.data for event in swept] == [
+        {"destroyed_keys_shredded": [crashed.key_id], "orphan_keys_shredded": []},
+        {"destroyed_keys_shredded": [], "orphan_keys_shredded": [orphan_id]},
+    ]
+    assert data_keys.sweep(now=later) == data_keys.Sweep([], []) and swept.count() == 2  # nothing left, nothing logged
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sweep_leaves_a_key_whose_row_another_transaction_is_inserting(keys):
+    key_id, material = encryption.new_data_key()
+    data_key_files.create(key_id, material)
+    with psycopg.connect(**connection.get_connection_params()) as other:  # an upload, its row not yet committed
+        other.execute(
+            "INSERT INTO audit_datakey (id, owner_kind, owner_id, created_at) VALUES (%s, 'subject-images', 1, now())",
+            [key_id],
+        )
+        assert data_keys.sweep(now=timezone.now() + data_keys.ORPHAN_GRACE).orphans == []
+        assert data_key_files.read(key_id) == material
+        other.commit()
+    assert data_keys.sweep(now=timezone.now() + data_keys.ORPHAN_GRACE) == data_keys.Sweep([], [])
+    assert data_key_files.read(key_id) == material
+
+
+def test_the_sweep_command_says_what_it_shreds(keys):
+    orphan_id, material = encryption.new_data_key()
+    data_key_files.create(orphan_id, material)
+    old = (timezone.now() - data_keys.ORPHAN_GRACE * 2).timestamp()
+    os.utime(data_key_files.path_of(orphan_id), (old, old))
+
+    out = io.StringIO()
+    call_command("sweep_data_keys", "--dry-run", stdout=out)
+    assert "would shred 0 destroyed key file(s) and 1 orphan key file(s)" in out.getvalue()
+    call_command("sweep_data_keys", stdout=out)
+    assert "shredded 0 destroyed key file(s) and 1 orphan key file(s)" in out.getvalue()
+    assert data_key_files.read(orphan_id) is None

@@ -3,11 +3,14 @@
 Two throwaway clusters from tests/pgcluster.py. Govern runs on the first as a deployed process does (its own key
 files, tests/scaling/conftest.py); `pg_basebackup` copies the cluster while the image is stored. The subject's data
 key is then destroyed, and the backup is restored as a separate cluster and read by a Govern process with the live
-key ring. The backup holds the data key's row as it was, wrapped under the ring key of its day: so the copy stays
-readable until `rotate_secret image` retires that ring key, and not after. docs/security.md states the window.
+key ring and the live data key store. The backup holds the image and the data key's row as they were (live), but the
+key itself was never in the database: its file was shredded from the store, so the image cannot be read, and no
+rotation of the ring is needed. A copy of the key store taken before the deletion does open it: docs/security.md says
+why the store is never backed up with the database.
 """
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -46,35 +49,38 @@ def _base_backup(primary: Cluster) -> Cluster:
     return backup
 
 
-def test_a_base_backup_from_before_a_deletion_cannot_show_the_image_once_the_ring_key_is_retired(primary, tmp_path):
+def test_a_base_backup_from_before_a_deletion_cannot_show_the_image_with_the_live_key_store(primary, tmp_path):
     environment = govern_environment(tmp_path, primary.url())
     manage(environment, "migrate", "--noinput", "-v", "0")
     stored = _probe(environment, "store")
+    ring_before = sorted(path.name for path in (tmp_path / "keys").iterdir())
+    key_file = tmp_path / "keys" / "data-keys" / stored["key"][:2] / f"{stored['key']}.key"
+    assert key_file.is_file()
+    key_store_copy = tmp_path / "key-store-copy"  # what a backup of the key store, taken with the database, would hold
+    shutil.copytree(tmp_path / "keys" / "data-keys", key_store_copy)
     backup = _base_backup(primary)
     try:
         destroyed = _probe(environment, "destroy", stored["image"])
-        assert destroyed["destroyed"] == stored["key"]
+        assert destroyed["destroyed"] == stored["key"] and not key_file.exists()
         live = _probe(environment, "read", stored["image"])
-        assert not live["readable"] and "DataKeyDestroyed" in live["error"]
+        assert not live["readable"] and "was destroyed on" in live["error"]
 
-        # Restored before the ring key is retired, the backup still shows the image to whoever holds the key ring:
-        # its copy of the data key is wrapped under a ring key the ring still has. This is the window.
         backup.start()
         restored = {**environment, "DATABASE_URL": backup.url()}
-        assert _probe(restored, "read", stored["image"]) == {"readable": True, "sha256": stored["sha256"]}
-        backup.stop()
-
-        # The ring rotation re-wraps every live data key and destroys the old ring key: the destroyed data key is
-        # not re-wrapped (it has no bytes left), so the backup's copy of it is under a key that exists nowhere.
-        rotated = manage(environment, "rotate_secret", "image", "--reason", "Close the backup window")
-        assert "destroyed retired key" in rotated.stdout
-        backup.start()
-        after = _probe(restored, "read", stored["image"])
-        assert not after["readable"] and "the key ring does not hold it" in after["error"], after
-        with backup.connect() as conn:  # the restored copy does hold the image's bytes and its wrapped key
+        with backup.connect() as conn:  # the restored copy holds the image's bytes, and its key's row as still live
             blob = conn.execute("SELECT ciphertext FROM watchlists_custodyimage WHERE id = %s", [stored["image"]])
             assert bytes(blob.fetchone()[0])[:4] == b"GVD1"
-            wrapped = conn.execute("SELECT key_ciphertext FROM audit_datakey WHERE id = %s", [stored["key"]])
-            assert bytes(wrapped.fetchone()[0])[:4] == b"GVI1"
+            row = conn.execute("SELECT destroyed_at FROM audit_datakey WHERE id = %s", [stored["key"]])
+            assert row.fetchone() == (None,)
+        after = _probe(restored, "read", stored["image"])
+        assert not after["readable"], after
+        assert "DataKeyDestroyed" in after["error"] and "is not in the key store" in after["error"], after
+        # No rotation was needed: the key ring is as it was when the image was stored.
+        assert sorted(path.name for path in (tmp_path / "keys").iterdir()) == ring_before
+
+        # The same restored database with a key store copied before the deletion does show the image: the store's
+        # copies, not the database's, decide, which is why the store is never backed up with the database.
+        with_old_store = {**restored, "DATA_KEY_DIR": str(key_store_copy)}
+        assert _probe(with_old_store, "read", stored["image"]) == {"readable": True, "sha256": stored["sha256"]}
     finally:
         backup.destroy()

@@ -22,10 +22,6 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 (
-                    "key_ciphertext",
-                    models.BinaryField(help_text="The data key under the ring's current key; empty once destroyed."),
-                ),
-                (
                     "owner_kind",
                     models.CharField(
                         choices=[("subject-images", "A subject's custody images"), ("alert-probe", "An alert's probe")],
@@ -43,10 +39,6 @@ class Migration(migrations.Migration):
                         condition=models.Q(("destroyed_at__isnull", True)),
                         fields=("owner_kind", "owner_id"),
                         name="audit_datakey_one_live_key_per_owner",
-                    ),
-                    models.CheckConstraint(
-                        condition=models.Q(("destroyed_at__isnull", True), ("key_ciphertext", b""), _connector="OR"),
-                        name="audit_datakey_destroyed_is_empty",
                     ),
                 ],
             },

@@ -231,9 +231,9 @@ def alerts_past_retention(judged: Q, cutoff):
 
 
 def destroy_probe_key(alert: Alert) -> str | None:
-    """Crypto-shred the alert's probe, in the caller's transaction: its own data key destroyed, so no copy of the probe
-    (write-ahead log, base backup, replica) can be read once the ring key that wrapped it is retired. The key's id,
-    for the receipt; None for a probe stored before data keys, or one already destroyed."""
+    """Crypto-shred the alert's probe, in the caller's transaction: its own data key destroyed (its file shredded on
+    commit), so no copy of the probe (write-ahead log, base backup, replica) can be read. The key's id, for the
+    receipt; None for a probe stored before data keys, or one already destroyed."""
     return data_keys.destroy_for(DataKeyOwner.ALERT_PROBE, alert.pk)
 
 
