@@ -4,6 +4,12 @@ Each blob names the key it was encrypted under (b"GVI1" + 8-byte key id + nonce 
 rotation (`manage.py rotate_secret image`, apps/audit/rotation.py) an image stays readable under the retired key,
 kept in the key ring beside IMAGE_ENCRYPTION_KEY_FILE, until it is re-encrypted under the current one.
 
+Envelope encryption, for crypto-shredding: a blob may instead be under a data key of its own (b"GVD1" + the data
+key's 8-byte id + nonce + ciphertext and tag). The data key is kept wrapped (a GVI1 blob under the ring's key) in a
+file outside the database (govern/data_key_files.py), and an app registers the store that says whether it is still
+live (`register_data_key_store`, apps/audit/data_keys.py); destroying it makes every copy of the blob unreadable,
+wherever the copy lies. A ring rotation re-wraps data keys, not the data under them.
+
 Part of the kernel: it imports no app. The columns it re-encrypts are found, not listed.
 """
 
@@ -25,6 +31,7 @@ from govern import keyfiles
 from govern.keyfiles import create_secret_file
 
 _MAGIC = b"GVI1"
+_DATA_MAGIC = b"GVD1"
 _KEY_BYTES = 32
 _KEY_ID_BYTES = 8
 _NONCE_BYTES = 12
@@ -35,6 +42,10 @@ RING_SUFFIX = ".key"
 
 class ImageDecryptionError(Exception):
     """A stored image that cannot be decrypted: wrong key, not an image blob, tampered, or bound to other data."""
+
+
+class DataKeyDestroyed(ImageDecryptionError):
+    """The image's data key was destroyed (crypto-shredded): no key anywhere can read it again."""
 
 
 @dataclass(frozen=True)
@@ -127,11 +138,14 @@ def _encrypt(key: _Key, plaintext: bytes, associated_data: bytes) -> bytes:
 
 
 def decrypt(blob: bytes, *, associated_data: bytes) -> bytes:
-    """Decrypt a blob made by encrypt() under the current key or one the key ring keeps, or raise ImageDecryptionError.
+    """Decrypt a blob made by encrypt() under the current key or one the key ring keeps, or by encrypt_under() under
+    a data key the registered store still holds; else raise ImageDecryptionError (DataKeyDestroyed if shredded).
 
     The key id in the header says which key: old images stay readable while a rotation re-encrypts them.
     """
     header = len(_MAGIC) + _KEY_ID_BYTES + _NONCE_BYTES
+    if len(blob) >= header + _TAG_BYTES and blob.startswith(_DATA_MAGIC):
+        return _decrypt_under_data_key(blob, associated_data)
     if len(blob) < header + _TAG_BYTES or not blob.startswith(_MAGIC):
         raise ImageDecryptionError("Not an encrypted Govern image (bad magic or too short).")
     key = _key()
@@ -151,11 +165,76 @@ def decrypt(blob: bytes, *, associated_data: bytes) -> bytes:
         raise ImageDecryptionError("The image failed authentication: tampered, or bound to other data.") from None
 
 
+# --- Data keys: one per subject's images or per alert probe, so deleting the record can destroy every copy -------
+
+
+_data_key_store = None
+
+
+def register_data_key_store(unwrapped_material) -> None:
+    """Name the function that gives a data key's bytes from its hex id (unwrapped), or raises DataKeyDestroyed.
+
+    The store is an app's (apps/audit/data_keys.py: its table says which keys live, govern/data_key_files.py holds
+    them): this module names no app above it.
+    """
+    global _data_key_store
+    _data_key_store = unwrapped_material
+
+
+def new_data_key() -> tuple[str, bytes]:
+    """A fresh data key: its public id (16 hex digits, random, so it says nothing of the key) and its bytes."""
+    return os.urandom(_KEY_ID_BYTES).hex(), AESGCM.generate_key(bit_length=_KEY_BYTES * 8)
+
+
+def wrapping_context(data_key_id: str) -> bytes:
+    """What a wrapped data key is bound to: its own id, so one key's wrapping cannot stand for another's."""
+    return f"data-key:{data_key_id}".encode()
+
+
+def wrap(data_key_id: str, material: bytes) -> bytes:
+    """A data key encrypted under the ring's current key (a GVI1 blob), bound to its id: what its file holds."""
+    return encrypt(material, associated_data=wrapping_context(data_key_id))
+
+
+def unwrap(data_key_id: str, wrapped: bytes) -> bytes:
+    """A data key's bytes from its wrapped form, under the current key or one the ring keeps."""
+    return decrypt(wrapped, associated_data=wrapping_context(data_key_id))
+
+
+def encrypt_under(data_key_id: str, material: bytes, plaintext: bytes, *, associated_data: bytes) -> bytes:
+    """Encrypt with AES-256-GCM under a data key: b"GVD1" + the data key's id + nonce + ciphertext and tag."""
+    key = _Key(aead=AESGCM(material), key_id=bytes.fromhex(data_key_id), material=material)
+    nonce = os.urandom(_NONCE_BYTES)
+    return _DATA_MAGIC + key.key_id + nonce + key.aead.encrypt(nonce, plaintext, associated_data)
+
+
+def data_key_id(blob: bytes) -> str | None:
+    """The id of the data key a blob is under, or None for a blob under the ring's key (or no blob)."""
+    if not blob or bytes(blob[: len(_DATA_MAGIC)]) != _DATA_MAGIC:
+        return None
+    return bytes(blob[len(_DATA_MAGIC) : len(_DATA_MAGIC) + _KEY_ID_BYTES]).hex()
+
+
+def decrypt_with_data_key(material: bytes, blob: bytes, associated_data: bytes) -> bytes:
+    """Decrypt a GVD1 blob with its data key's bytes, given (a migration passes them; others call decrypt())."""
+    header = len(_DATA_MAGIC) + _KEY_ID_BYTES + _NONCE_BYTES
+    try:
+        return AESGCM(material).decrypt(blob[header - _NONCE_BYTES : header], blob[header:], associated_data)
+    except InvalidTag:
+        raise ImageDecryptionError("The image failed authentication: tampered, or bound to other data.") from None
+
+
+def _decrypt_under_data_key(blob: bytes, associated_data: bytes) -> bytes:
+    if _data_key_store is None:
+        raise ImproperlyConfigured("No data key store is registered (the audit app registers it when ready).")
+    return decrypt_with_data_key(_data_key_store(data_key_id(blob)), blob, associated_data)
+
+
 # --- Rotation: a new key, re-encryption in batches, the old key destroyed once nothing needs it -------------------
 
 
 def encrypted_columns() -> list[tuple[type[models.Model], str]]:
-    """Every column holding images encrypted here, in any app.
+    """Every column holding images encrypted under the ring's keys, in any app (data keys are files: data_key_files).
 
     A binary field named `ciphertext` or `*_ciphertext` on a model that says what its ciphertext is bound to
     (`associated_data()`): found, not listed, so this module names no app above it.

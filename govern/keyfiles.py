@@ -83,10 +83,10 @@ def write_secret_file(path: Path, content: bytes) -> None:
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
-    _sync_directory(path.parent)
+    sync_directory(path.parent)
 
 
-def _sync_directory(directory: Path) -> None:
+def sync_directory(directory: Path) -> None:
     """Make a rename in this directory durable."""
     fd = os.open(directory, os.O_RDONLY)
     try:
@@ -189,7 +189,7 @@ def discard_from_ring(path: Path, key_id: str, suffix: str) -> bool:
         target.unlink()
     except FileNotFoundError:
         return False
-    _sync_directory(target.parent)
+    sync_directory(target.parent)
     return True
 
 
@@ -215,7 +215,7 @@ def read_staged(path: Path) -> bytes | None:
 def install_staged(path: Path) -> None:
     """Make the staged key the current one, in one rename."""
     os.replace(pending_path(path), path)
-    _sync_directory(Path(path).parent)
+    sync_directory(Path(path).parent)
 
 
 def discard_staged(path: Path) -> None:

@@ -4,7 +4,7 @@ from django.apps import AppConfig
 
 
 class AuditConfig(AppConfig):
-    """Registers the audit app's own actions and permission rules."""
+    """Registers the audit app's own actions and permission rules, and the data key store of crypto-shredding."""
 
     name = "apps.audit"
     label = "audit"
@@ -13,12 +13,15 @@ class AuditConfig(AppConfig):
     def ready(self):
         from django.core import checks
 
+        from govern import encryption
         from govern.keyfiles import check_key_files
 
         from . import permissions  # noqa: F401  (declares the rules)
         from .choices import AUDIT_ACTIONS
+        from .data_keys import unwrapped
         from .registry import register
 
         for name, (label, kind) in AUDIT_ACTIONS.items():
             register(name, label, kind)
         checks.register(check_key_files, checks.Tags.security)
+        encryption.register_data_key_store(unwrapped)

@@ -21,6 +21,13 @@ class Secret(models.TextChoices):
     IMAGE = "image", "Image encryption key (AES-256-GCM)"
 
 
+class DataKeyOwner(models.TextChoices):
+    """What a data key encrypts: every custody image of one subject, or one alert's probe."""
+
+    SUBJECT_IMAGES = "subject-images", "A subject's custody images"
+    ALERT_PROBE = "alert-probe", "An alert's probe"
+
+
 CONSULTATION_ACTION = "record.consulted"
 KEY_ROTATED = "audit.key_rotated"
 KEY_RETIRED = "audit.key_retired"
@@ -28,6 +35,7 @@ EVENTS_EXPORTED = "audit.events_exported"
 CONSULTATIONS_REDACTED = "audit.consultations_redacted"
 # How a redacted event's canonical text begins (migration 0005): no event Python writes can (its first key is "action").
 REDACTED_PREFIX = '{"redacted":"'
+DATA_KEYS_SWEPT = "audit.data_keys_swept"
 
 AUDIT_ACTIONS = {
     CONSULTATION_ACTION: ("Personal data consulted", ActionKind.CONSULTATION),
@@ -35,4 +43,5 @@ AUDIT_ACTIONS = {
     KEY_RETIRED: ("Retired key destroyed", ActionKind.SYSTEM),
     EVENTS_EXPORTED: ("Audit log exported", ActionKind.DISCLOSURE),
     CONSULTATIONS_REDACTED: ("Consultations past retention redacted (receipt per event)", ActionKind.ERASURE),
+    DATA_KEYS_SWEPT: ("Leftover data key files shredded", ActionKind.SYSTEM),
 }

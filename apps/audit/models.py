@@ -4,8 +4,11 @@ import json
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 
 from govern.restricted import RestrictedManager
+
+from .choices import DataKeyOwner
 
 
 class Event(models.Model):
@@ -96,3 +99,32 @@ class Checkpoint(models.Model):
 
     def __str__(self):
         return f"checkpoint {self.tree_size} ({self.timestamp})"
+
+
+class DataKey(models.Model):
+    """A data key of crypto-shredding: which it is and what it encrypts; never the key, which lives in a file outside
+    the database (govern/data_key_files.py), so no copy of the database can open what it encrypts once it is destroyed.
+
+    Destroyed, the row stays as a tombstone (its id, owner and when) and its file is gone, so a reader of an image under
+    it is told the key was destroyed, and a receipt's key id still names a row.
+    """
+
+    id = models.CharField(primary_key=True, max_length=16, help_text="Random: names the key, never reveals it.")
+    owner_kind = models.CharField(max_length=16, choices=DataKeyOwner.choices)
+    owner_id = models.BigIntegerField(null=True, help_text="The subject's or alert's id.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    destroyed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            # One live key per subject: all of a subject's images are shredded together.
+            models.UniqueConstraint(
+                fields=["owner_kind", "owner_id"],
+                condition=Q(destroyed_at__isnull=True),
+                name="audit_datakey_one_live_key_per_owner",
+            ),
+        ]
+
+    def __str__(self):
+        return f"data key {self.pk} ({self.owner_kind} {self.owner_id}{', destroyed' if self.destroyed_at else ''})"

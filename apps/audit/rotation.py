@@ -20,7 +20,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 
-from govern import encryption, keyfiles
+from govern import data_key_files, encryption, keyfiles
 
 from . import services, signing
 from .choices import KEY_RETIRED, KEY_ROTATED, Secret
@@ -149,7 +149,7 @@ def rotate_receipt_key(actor, reason: str) -> Rotation:
 def rotate_image_key(actor, reason: str) -> Rotation:
     """A new current image key; the old one goes to the key ring first, so every image stays readable.
 
-    Then `encryption.reencrypt` and `retire_unused_image_keys` finish the job.
+    Then `encryption.reencrypt`, `data_keys.rewrap` and `retire_unused_image_keys` finish the job.
     """
     path = encryption.key_file()
     old_id = encryption.key_id()
@@ -164,14 +164,14 @@ def rotate_image_key(actor, reason: str) -> Rotation:
 
 
 def retire_unused_image_keys(actor, reason: str) -> list[str]:
-    """Destroy each key in the image key ring that no stored image is encrypted under any more; their ids.
+    """Destroy each key in the image key ring that no stored image nor data key is encrypted under any more; their ids.
 
-    A key still in use is kept (re-encrypt first). Each destruction is logged before the file goes.
+    A key still in use is kept (re-encrypt and re-wrap first). Each destruction is logged before the file goes.
     """
     current = encryption.key_id()
     retired = []
     for name in encryption.ring_key_ids():
-        if name == current or encryption.images_under(name):
+        if name == current or encryption.images_under(name) or data_key_files.wrapped_under(name):
             continue
         with transaction.atomic():
             record_retirement(Secret.IMAGE, actor, reason, name, data={"images_under_key": 0})

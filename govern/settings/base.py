@@ -79,6 +79,10 @@ if IMAGE_ENCRYPTION_KEY_FILE is None:
         )
     IMAGE_ENCRYPTION_KEY_FILE = VAR_DIR / "image-encryption.key"
     IMAGE_ENCRYPTION_KEY_GENERATE = True
+# The data keys of crypto-shredding, each wrapped under the image key, in files outside the database so that no copy
+# of the database (WAL, base backup, replica) holds them (govern/data_key_files.py; docs/security.md: never back this
+# directory up with the database).
+DATA_KEY_DIR = env.path("DATA_KEY_DIR", IMAGE_ENCRYPTION_KEY_FILE.parent / "data-keys")
 IMAGE_MAX_BYTES = env.integer("IMAGE_MAX_BYTES", 10 * 1024 * 1024, minimum=1024)
 IMAGE_MAX_PIXELS = env.integer("IMAGE_MAX_PIXELS", 40_000_000, minimum=10_000)
 IMAGE_MIN_SIDE = env.integer("IMAGE_MIN_SIDE", 64, minimum=1)
@@ -261,6 +265,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(AUDIT_CHECKPOINT_INTERVAL_SECONDS),
     },
     "watchlists-sweep": {"task": "apps.watchlists.tasks.sweep", "schedule": 60.0},
+    "audit-data-keys-sweep": {"task": "apps.audit.tasks.sweep_data_keys", "schedule": 3600.0},
     "oversight-retention": {"task": "apps.oversight.tasks.retention_sweep", "schedule": 3600.0},
     "oversight-check": {"task": "apps.oversight.tasks.check", "schedule": 900.0},
     "deployments-schedule": {

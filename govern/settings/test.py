@@ -1,6 +1,9 @@
 """Settings for the test suite: a real PostgreSQL with pgvector, fixed secrets, tasks run in-process."""
 
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 _BASE = Path(__file__).resolve().parent.parent.parent
@@ -10,6 +13,11 @@ os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
 os.environ.setdefault("AUDIT_SIGNING_KEY_FILE", str(_BASE / "var" / "test" / "audit-signing-key.pem"))
 os.environ.setdefault("IMAGE_ENCRYPTION_KEY_FILE", str(_BASE / "var" / "test" / "image-encryption.key"))
 os.environ.setdefault("RECEIPT_KEY_FILE", str(_BASE / "var" / "test" / "receipt-hmac.key"))
+# A data key store of this run's own (and its subprocesses', which inherit the variable): test databases roll back,
+# their keys' files stay, and two runs on one machine must not share them.
+if "DATA_KEY_DIR" not in os.environ:
+    os.environ["DATA_KEY_DIR"] = tempfile.mkdtemp(prefix="govern-test-data-keys-")
+    atexit.register(shutil.rmtree, os.environ["DATA_KEY_DIR"], ignore_errors=True)
 os.environ.setdefault("FACE_ALLOW_UNCALIBRATED", "true")
 os.environ.setdefault("FACE_ENGINE", "facenet")
 os.environ.pop("CELERY_BROKER_URL", None)

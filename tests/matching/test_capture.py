@@ -22,6 +22,7 @@ from apps.matching.services import alert_handling, engine_approval, enrolment, l
 from apps.watchlists.choices import WatchlistState
 from apps.watchlists.models import Watchlist
 from apps.watchlists.services import watchlists
+from govern import data_key_files, encryption
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
@@ -41,7 +42,8 @@ def test_an_enrolled_face_reposted_as_a_frame_matches_its_own_template(live, van
     assert alert.score > 0.99 and alert.subject.family_name == "Collins"
     assert alert.engine == engine_approval.engine_identity()[0]
     assert alert.watchlist_hash == live.authorised_watchlist_hash
-    assert bytes(alert.probe_ciphertext)[:4] == b"GVI1"
+    assert bytes(alert.probe_ciphertext)[:4] == b"GVD1"  # under its own data key, in the key store (crypto-shredding)
+    assert data_key_files.read(encryption.data_key_id(bytes(alert.probe_ciphertext))) is not None
     assert Event.objects.filter(action="alert.raised", target_id=str(alert.pk)).exists()
     # Written on the frame's own cursor, not by the ORM's save: every field as the model defines it, and no signal
     # that a save would have sent is listened to.

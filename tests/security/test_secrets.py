@@ -350,7 +350,7 @@ def test_a_retired_key_still_in_use_is_kept(keys, actors, gallery, monkeypatch):
 
     output = _rotate("image")
 
-    assert f"still kept (images remain under them): {old_id}" in output
+    assert f"still kept (images or data keys remain under them): {old_id}" in output
     assert encryption.ring_key_ids() == [old_id] and encryption.images_under(old_id) == 3
     assert not Event.objects.filter(action=KEY_RETIRED).exists()
     assert len(_plaintexts()) == 3

@@ -10,7 +10,9 @@ from django.db.models import Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from apps.audit import data_keys
 from apps.audit import services as audit
+from apps.audit.choices import DataKeyOwner
 from apps.deployments import services as deployments
 from apps.deployments.models import Deployment, PublishedFigures
 from govern import policy
@@ -230,6 +232,13 @@ def alerts_past_retention(judged: Q, cutoff):
     return Alert.objects.filter(judged, adjudicated_at__lte=cutoff, probe_deleted_at__isnull=True)
 
 
+def destroy_probe_key(alert: Alert) -> str | None:
+    """Crypto-shred the alert's probe, in the caller's transaction: its own data key destroyed (its file shredded on
+    commit), so no copy of the probe (write-ahead log, base backup, replica) can be read. The key's id, for the
+    receipt; None for a probe stored before data keys, or one already destroyed."""
+    return data_keys.destroy_for(DataKeyOwner.ALERT_PROBE, alert.pk)
+
+
 def retention_sweep(now=None, dry_run: bool = False, *, judged: Q = FALSE_ALERTS, hours=None) -> list[int]:
     """Delete the probes of alerts `judged` so more than `hours` ago and not on hold, each with a receipt.
 
@@ -251,11 +260,17 @@ def retention_sweep(now=None, dry_run: bool = False, *, judged: Q = FALSE_ALERTS
                 continue
             Alert.objects.filter(pk=locked.pk).update(probe_ciphertext=b"", probe_deleted_at=now, candidates=[])
             record_deletion_evidence(Biometric.ALERT_PROBE, [locked.pk], target=locked)
+            destroyed_key = destroy_probe_key(locked)
             audit.record(
                 "alert.probe_deleted",
                 locked,
                 None,
-                data={"probe_sha256": locked.probe_sha256, "state": locked.state, "retention_hours": hours},
+                data={
+                    "probe_sha256": locked.probe_sha256,
+                    "state": locked.state,
+                    "retention_hours": hours,
+                    "data_key": destroyed_key,
+                },
             )
             done.append(locked.pk)
     return done

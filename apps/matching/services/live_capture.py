@@ -19,13 +19,14 @@ from django.db import connection, transaction
 from django.utils import timezone
 from PIL import Image
 
+from apps.audit import data_keys
 from apps.audit import services as audit
 from apps.deployments import services as deployments
 from apps.deployments.choices import DeploymentState
 from apps.deployments.models import Asset, Deployment
 from apps.watchlists.models import Watchlist
 from apps.watchlists.selectors import restricted_subject_ids
-from govern import encryption, keyfiles, prepared, uploads
+from govern import keyfiles, prepared, uploads
 from govern.errors import DATABASE_UNAVAILABLE
 
 from ..engine import get_engine
@@ -415,8 +416,11 @@ def _raise_alert(cursor, deployment, capture, engine, face, scores, positions, k
         probe_sha256=probe_sha,
         created_at=capture.received_at,
     )
-    alert.probe_ciphertext = encryption.encrypt(probe, associated_data=alert.associated_data())
+    # Under its own data key, so the retention sweep can destroy every copy of the probe (docs/security.md).
+    probe_key = data_keys.new_probe_key()
+    alert.probe_ciphertext = probe_key.seal(probe, associated_data=alert.associated_data())
     _insert_alert(cursor, alert)
+    data_keys.store_probe_key(cursor, probe_key, alert.pk, capture.received_at)
     audit.send(
         cursor,
         "alert.raised",

@@ -4,4 +4,5 @@ its transaction.
 - custody: subjects and their custody images (retrospective search enrols the same images)
 - watchlists: watchlists compiled from them, their approval workflow, expiry and purge
 - restriction: restriction of a subject's processing (DPA 2018 s.47), which keeps them off lists and out of matching
+- image_keys: custody images under their subject's data key, destroyed with the subject (crypto-shredding)
 """

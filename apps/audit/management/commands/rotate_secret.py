@@ -13,7 +13,7 @@ from django.db import connection
 
 from govern import encryption
 
-from ... import rotation
+from ... import data_keys, rotation
 from ...choices import Secret
 
 _LOCK = 0x676F7665726E  # one rotation at a time, across machines: two would re-encrypt against each other
@@ -94,8 +94,9 @@ class Command(BaseCommand):
                 "new key, the rest are as they were."
             ) from exc
         self.stdout.write(f"{total} image(s) re-encrypted under key {encryption.key_id()}")
+        self.stdout.write(f"{data_keys.rewrap()} data key(s) re-wrapped under key {encryption.key_id()}")
         for key_id in rotation.retire_unused_image_keys(user, reason):
-            self.stdout.write(f"destroyed retired key {key_id}: no image is encrypted under it")
+            self.stdout.write(f"destroyed retired key {key_id}: no image nor data key is encrypted under it")
         left = encryption.ring_key_ids()
         if left:
-            self.stdout.write(f"still kept (images remain under them): {', '.join(left)}")
+            self.stdout.write(f"still kept (images or data keys remain under them): {', '.join(left)}")
