@@ -115,6 +115,8 @@ AUDIT_ACTIONS = {
     "templates.enrolled": "Watchlist templates enrolled",
     "templates.enrol_failed": "Watchlist images failed the quality gate",
     "templates.purged": "Watchlist templates purged",
+    "templates.erase": "An erased person's watchlist templates deleted (deletion receipt)",
+    "custody_template.erase": "Erased custody images' templates and projections deleted (deletion receipt)",
     "capture.refused": "Frame refused",
     "capture.processed": "Frame processed",
     "alert.raised": "Alert raised",
