@@ -179,4 +179,3 @@ def test_the_command_erases_as_a_privacy_officer_only(actors, gallery, capsys):
     assert "receipt: audit event" in capsys.readouterr().out and not Subject.objects.filter(pk=adult.pk).exists()
     call_command("watchlists_erase", "subject", str(adult.pk), "--as", "privacy", "--reason", REASON)
     assert "Nothing changed" in capsys.readouterr().out
-
