@@ -5,7 +5,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import CommandError, call_command
 
 from apps.audit.models import Event
-from apps.matching.models import Probe, SearchRequest
+from apps.matching.models import Probe, SearchRequest, WatchlistTemplate
+from apps.matching.services import custody_erasure
+from apps.outbox.models import Message
 from apps.watchlists.choices import ReviewState, WatchlistState
 from apps.watchlists.models import CustodyImage, Entry, Manifest, Review, Subject, SubjectRestriction, Watchlist
 from apps.watchlists.services import custody, erasure, restriction, watchlists
@@ -179,3 +181,19 @@ def test_the_command_erases_as_a_privacy_officer_only(actors, gallery, capsys):
     assert "receipt: audit event" in capsys.readouterr().out and not Subject.objects.filter(pk=adult.pk).exists()
     call_command("watchlists_erase", "subject", str(adult.pk), "--as", "privacy", "--reason", REASON)
     assert "Nothing changed" in capsys.readouterr().out
+
+
+def test_pending_enrolments_and_watchlist_templates_go_with_the_person(actors, gallery, approved_watchlist):
+    adult, image = gallery.adult
+    approved = approved_watchlist()
+    enrolment = Message.objects.filter(task=custody_erasure.ENROL_TASK, args=[image.pk], sent_at__isnull=True)
+    assert enrolment.exists()  # queued at upload; in a test nothing commits, so nothing sent it
+    WatchlistTemplate.objects.create(
+        watchlist=approved, approved_hash=approved.approved_hash, entry=approved.entries.get(), subject=adult,
+        embedding=[0.1] * 512, engine="facenet", weights_sha256="0" * 64,
+    )  # fmt: skip
+    erasure.delete_subject(actors.privacy, adult.pk, reason=REASON)
+    assert not enrolment.exists() and not WatchlistTemplate.objects.filter(subject_id=adult.pk).exists()
+    receipt = Event.objects.get(action="templates.erase")
+    assert receipt.data == {"watchlist_templates": 1, "watchlists": [approved.pk]}
+    assert Event.objects.get(action="custody_template.erase").data["enrolments_withdrawn"] == 1
