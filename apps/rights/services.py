@@ -272,10 +272,11 @@ def _restrict(actor, request: RightsRequest, now) -> dict:
 
 
 def _erase(actor, request: RightsRequest, now) -> dict:
+    # The reason names the request, not the decision's note: the note is logged with the decision, and the erasure's
+    # receipt stays free of anything the person said or is.
     erased = erasure.delete_subject(
-        actor, request.subject_id, reason=f"Erasure request {request.reference} granted. {request.decision_note}",
-        now=now,
-    )  # fmt: skip
+        actor, request.subject_id, reason=f"Erasure request {request.reference} granted", now=now
+    )
     request.subject = None  # the erasure unlinked it in the database (SET_NULL)
     return {"erasure": erased.seq if erased else None}
 

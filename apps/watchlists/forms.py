@@ -151,5 +151,5 @@ class ErasureForm(forms.Form):
 
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}), max_length=2000,
-        help_text="The request it carries out (its reference) or the decision; recorded in the audit log.",
+        help_text="The request it carries out (its reference) or the decision, not the person's name: it is logged.",
     )  # fmt: skip

@@ -206,7 +206,9 @@ class ReviewSerializer(serializers.ModelSerializer):
 class ErasureSerializer(serializers.Serializer):
     """Why a subject or custody image is erased (recorded in the log under your name)."""
 
-    reason = serializers.CharField(max_length=2000)
+    reason = serializers.CharField(
+        max_length=2000, help_text="The request it carries out (its reference), not the person's name: it is logged."
+    )
 
 
 class ErasureAnswerSerializer(serializers.Serializer):
