@@ -23,6 +23,7 @@ REPORTS = {
     "bundle_bench": ["== evidence bundle", "result OK"],
     "engine_bench": ["| engine | frame | faces found | faces/s | / facenet |", "| dlib HOG, 1 upsampling |"],
     "custody_bench": ["| index | build | size | width | p50 ms |", "| reduced |", "| faiss |"],
+    "erasure_bench": ["| measure | p50 ms | max ms |", "| delete_subject:", "erased subjects never candidates: True"],
     "frame_cost": ["| a frame | this process's CPU | PostgreSQL: its backend / the whole server |"],
     "live_bench": ["| measure | faces/s |", "| end to end, receipts (0 alerts, 4 receipts)", "| end to end, alerts"],
     "load_bench": ["| endpoint | requests/s |", "| `/api/audit/checkpoints/` |", "ledger balanced: True"],

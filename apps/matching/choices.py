@@ -130,6 +130,8 @@ AUDIT_ACTIONS = {
     "templates.reenrolled": "Watchlist re-enrolled on the engine in use",
     "templates.reenrol_failed": "Watchlist re-enrolment on the engine in use failed the quality gate",
     "templates.purged": "Watchlist templates purged",
+    "templates.erase": "An erased person's watchlist templates deleted (deletion receipt)",
+    "custody_template.erase": "Erased custody images' templates and projections deleted (deletion receipt)",
     "capture.refused": "Frame refused",
     "capture.processed": "Frame processed",
     "alert.raised": "Alert raised",

@@ -16,6 +16,9 @@ What lies where:
 - In memory: the graph, with the projections read from the record when the process loads it and kept as 8-bit
   codes (128 bytes a template; the links take about 260 more).
 
+Erasure (apps.watchlists.services.erasure): the template's rows go in the erasing transaction, and after it commits
+`forget_in_files` clears the erased ids from the files; every process's graph drops them at its next `sync`.
+
 Keeping up with the record: each search request starts with `sync`. Templates projected since the graph was loaded
 are added to it. Those deleted since have their code overwritten with the zero vector's and their position left out
 of every result, so no process keeps a deleted face's projection beyond its next search. The exact re-rank joins
@@ -133,6 +136,28 @@ def forget() -> None:
     global _loaded
     with _lock:
         _loaded = None
+
+
+def forget_in_files(template_ids) -> int:
+    """Stop the graph files naming erased templates: their positions' ids become -1, as a deleted template's are in
+    memory, so a process that loads the files later never learns whose the position was (the links stay: they keep
+    the graph connected, and say nothing about any face without the ids). Run after the erasure commits, one process
+    at a time; a process that dies before it leaves ids the record no longer holds, which loading already drops.
+    Returns how many positions were cleared."""
+    erased = np.asarray(sorted(template_ids), dtype=np.int64)
+    cleared = 0
+    with _file_lock():
+        for path in Path(settings.CUSTODY_GRAPH_DIR).glob("*.ids.npy"):
+            ids = np.load(path)
+            at = np.isin(ids, erased)
+            if at.any():
+                ids[at] = -1
+                temporary = path.with_suffix(".erase.tmp")
+                with open(temporary, "wb") as out:
+                    np.save(out, ids)
+                os.replace(temporary, path)
+                cleared += int(at.sum())
+    return cleared
 
 
 def remove_files_except(pk: int, sha256: str) -> None:

@@ -67,6 +67,15 @@ def pending():
     return Message.objects.filter(sent_at__isnull=True).order_by("pk")
 
 
+def withdraw(task_name: str, first_args) -> int:
+    """Withdraw the pending messages of a task whose first argument is among `first_args` (what they would act on was
+    deleted in the caller's transaction). One a sender holds is being published: it is left, and its task, being
+    idempotent, finds nothing to do. Returns how many were withdrawn."""
+    held = pending().filter(task=task_name, args__0__in=list(first_args)).select_for_update(skip_locked=True)
+    deleted, _ = Message.objects.filter(pk__in=list(held.values_list("pk", flat=True))).delete()
+    return deleted
+
+
 def dispatch(batches: int | None = None) -> Dispatched:
     """Send pending messages, a batch per transaction, until none is left, the broker refuses one, or `batches` ran.
 

@@ -7,6 +7,7 @@ from apps.watchlists.forms import DateTimeInput
 from .choices import MAX_EXTENSION_MONTHS, Channel, Decision, IdentityMethod, RefusalGround, RequestKind
 
 TEXT = forms.Textarea(attrs={"rows": 3})
+CONVICTION_CHOICES = [("yes", "Convicted"), ("no", "Not convicted")]
 
 
 class LogRequestForm(forms.Form):
@@ -64,6 +65,15 @@ class DecisionForm(forms.Form):
     note = forms.CharField(
         required=False, widget=TEXT, max_length=4000, help_text="Required to refuse: recorded in the audit log."
     )
+    convicted = forms.TypedChoiceField(
+        choices=CONVICTION_CHOICES, coerce=lambda value: value == "yes", empty_value=None, required=False,
+        widget=forms.RadioSelect, label="Erasure: was the person convicted?",
+        help_text="An unconvicted person's custody images are presumed to be deleted.",
+    )  # fmt: skip
+    presumption_reasons = forms.CharField(
+        required=False, widget=TEXT, max_length=4000, label="Erasure refused, person not convicted: why kept",
+        help_text="Why the presumption of deletion does not hold for this person.",
+    )  # fmt: skip
 
 
 class ResponseForm(forms.Form):

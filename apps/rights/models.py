@@ -62,7 +62,8 @@ class RightsRequest(models.Model):
         blank=True, help_text="What the person asks for, in their words (what to correct, erase, restrict)."
     )
     # The person's record, once found.
-    subject = models.ForeignKey(Subject, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # Erasing the record (a granted erasure, say) unlinks it: the request stays as the record of what was asked.
+    subject = models.ForeignKey(Subject, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     linked_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     linked_at = models.DateTimeField(null=True, blank=True)
     # Identity, checked before any decision.
@@ -80,6 +81,13 @@ class RightsRequest(models.Model):
     decision = models.CharField(max_length=8, choices=Decision.choices, blank=True)
     refusal_ground = models.CharField(max_length=24, choices=RefusalGround.choices, blank=True)
     decision_note = models.TextField(blank=True)
+    # An erasure request: whether the person was convicted of the matter their images were taken for. An unconvicted
+    # person's images are presumed to be deleted (RMC v Commissioner [2012] EWHC 1681; the custody images review);
+    # refusing them records why the presumption does not hold.
+    convicted = models.BooleanField(null=True, blank=True, help_text="Recorded on deciding an erasure request.")
+    presumption_reasons = models.TextField(
+        blank=True, help_text="Why an unconvicted person's images are kept despite the presumption of deletion."
+    )
     decided_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     decided_at = models.DateTimeField(null=True, blank=True)
     # The response sent.
@@ -103,6 +111,15 @@ class RightsRequest(models.Model):
             models.CheckConstraint(
                 condition=Q(decision="") | Q(identity_checked_at__isnull=False),
                 name="rights_request_identity_before_decision",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind=RequestKind.ERASURE) | Q(decision="") | Q(convicted__isnull=False),
+                name="rights_request_erasure_records_conviction",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind=RequestKind.ERASURE, decision=Decision.REFUSE, convicted=False)
+                | ~Q(presumption_reasons=""),
+                name="rights_request_unconvicted_refusal_reasons",
             ),
             models.CheckConstraint(
                 condition=~Q(state=RequestState.CLOSED) | Q(responded_at__isnull=False),

@@ -5,9 +5,12 @@ refuses, a refusal on a ground of s.45(4)/s.48(3)) → closed (the response reco
 (409) that changes nothing; a closed request is locked.
 
 What a decision does besides recording itself is in `EFFECTS`, one function a right: a restriction granted
-restricts the subject's processing (apps.watchlists, which keeps them off lists and out of matching). An erasure
-granted is recorded only: deleting a subject and every copy is a later service (issue 26, item 2), which the erasure
-effect will call. Personal data (the requester's name, contact, their words) reaches the log only as commitments.
+restricts the subject's processing (apps.watchlists, which keeps them off lists and out of matching); an erasure
+granted erases the subject and every copy (apps.watchlists.services.erasure) in the deciding transaction, so a
+refusal there (evidence that must be kept) leaves the request undecided. An erasure decision records whether the
+person was convicted: an unconvicted person's images are presumed to be deleted, so refusing them also records why
+the presumption does not hold (`presumption_reasons`). Personal data (the requester's name, contact, their words)
+reaches the log only as commitments.
 """
 
 import datetime
@@ -21,7 +24,7 @@ from django.utils import timezone
 
 from apps.audit import services as audit
 from apps.watchlists.models import Subject
-from apps.watchlists.services import restriction
+from apps.watchlists.services import erasure, restriction
 from govern import policy, records
 from govern.errors import Conflict
 
@@ -268,17 +271,53 @@ def _restrict(actor, request: RightsRequest, now) -> dict:
     return {"restriction": granted.pk}
 
 
+def _erase(actor, request: RightsRequest, now) -> dict:
+    # The reason names the request, not the decision's note: the note is logged with the decision, and the erasure's
+    # receipt stays free of anything the person said or is.
+    erased = erasure.delete_subject(
+        actor, request.subject_id, reason=f"Erasure request {request.reference} granted", now=now
+    )
+    request.subject = None  # the erasure unlinked it in the database (SET_NULL)
+    return {"erasure": erased.seq if erased else None}
+
+
 # What a granted request does beyond its record, by right. Access is answered by the response pack; rectification
-# by the compiler correcting the subject (watchlists.update_subject); erasure waits for the deletion service.
-EFFECTS = {RequestKind.RESTRICTION: _restrict}
+# by the compiler correcting the subject (watchlists.update_subject).
+EFFECTS = {RequestKind.RESTRICTION: _restrict, RequestKind.ERASURE: _erase}
+
+
+def _check_presumption(request: RightsRequest, decision: str, convicted, reasons: str, errors: dict) -> None:
+    """An erasure decision says whether the person was convicted; refusing an unconvicted person says why the
+    presumption of deletion does not hold. Other requests carry neither."""
+    if request.kind != RequestKind.ERASURE:
+        if convicted is not None or reasons:
+            errors["convicted"] = "Only an erasure decision records a conviction and the presumption of deletion."
+        return
+    if convicted is None:
+        errors["convicted"] = "Record whether the person was convicted: an unconvicted person is presumed erased."
+    elif decision == Decision.REFUSE and convicted is False and len(reasons) < MIN_TEXT:
+        errors["presumption_reasons"] = (
+            "The person was not convicted, so their images are presumed to be deleted: say why they are kept."
+        )
+    elif reasons and not (decision == Decision.REFUSE and convicted is False):
+        errors["presumption_reasons"] = "Reasons against the presumption go with refusing an unconvicted person."
 
 
 @transaction.atomic
 def decide(
-    actor, request: RightsRequest, *, decision: str, refusal_ground: str = "", note: str = "", now=None
+    actor,
+    request: RightsRequest,
+    *,
+    decision: str,
+    refusal_ground: str = "",
+    note: str = "",
+    convicted: bool | None = None,
+    presumption_reasons: str = "",
+    now=None,
 ) -> RightsRequest:
     """A privacy officer (not the one who logged it) grants or refuses the request, identity checked first; a
-    refusal names its ground from s.45(4)/s.48(3) (or s.53(1)). A granted restriction takes effect at once."""
+    refusal names its ground from s.45(4)/s.48(3) (or s.53(1)). A granted restriction or erasure takes effect at once;
+    an erasure decision records whether the person was convicted (and refusing an unconvicted person, why)."""
     locked = _lock(actor, request, "rights.decide_rightsrequest")
     _expect(locked, [RequestState.VERIFIED], "a decision")
     now = records.moment(now)
@@ -293,16 +332,21 @@ def decide(
             errors["note"] = "Say why the request is refused."
     elif refusal_ground:
         errors["refusal_ground"] = "A request granted has no ground of refusal."
+    presumption_reasons = _text(presumption_reasons)
+    _check_presumption(locked, decision, convicted, presumption_reasons, errors)
     needs_record = locked.kind != RequestKind.ACCESS
     if decision == Decision.GRANT and needs_record and locked.subject_id is None:
         errors["decision"] = "Link the person's record first: a granted request acts on it."
     if errors:
         raise ValidationError(errors)
     locked.decision, locked.refusal_ground, locked.decision_note = decision, refusal_ground, note
+    locked.convicted, locked.presumption_reasons = convicted, presumption_reasons
     locked.decided_by, locked.decided_at, locked.state = actor, now, RequestState.DECIDED
     locked.save()
     effect = EFFECTS.get(locked.kind) if decision == Decision.GRANT else None
     done = effect(actor, locked, now) if effect is not None else {}
+    if locked.kind == RequestKind.ERASURE:
+        done = {**done, "convicted": convicted, "presumption_reasons": audit.commitment(presumption_reasons)}
     audit.record(
         "rights_request.decide",
         locked,

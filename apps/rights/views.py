@@ -127,7 +127,10 @@ def _decision_confirmation(request, row, data: dict) -> dict:
         what = {
             RequestKind.ACCESS: ["The response pack can then be produced for the person."],
             RequestKind.RECTIFICATION: ["A compiler then corrects the record as the person asks."],
-            RequestKind.ERASURE: ["The decision is recorded; the record is erased by the deletion service."],
+            RequestKind.ERASURE: [
+                "At once: the person's record, custody images, templates and history are erased, and every list "
+                "holding them becomes a new version to approve. This cannot be undone."
+            ],
             RequestKind.RESTRICTION: [
                 "At once: the person cannot be put on any watchlist, no list holding them can be approved, and "
                 "matching leaves their images out, until the restriction is lifted."
@@ -139,7 +142,13 @@ def _decision_confirmation(request, row, data: dict) -> dict:
         what = [f"Ground: {ground}." if ground else "No ground chosen: the refusal will be refused."]
     if data["note"]:
         what.append(f"Your note, recorded in the audit log under your name: \u201c{data['note']}\u201d.")
+    if data["convicted"] is not None:
+        what.append("Recorded: the person was " + ("convicted." if data["convicted"] else "not convicted."))
+    if data["presumption_reasons"]:
+        what.append(f"Why the presumption of deletion does not hold: \u201c{data['presumption_reasons']}\u201d.")
+    convicted = {True: "yes", False: "no", None: ""}[data["convicted"]]
     fields = [("decision", data["decision"]), ("refusal_ground", data["refusal_ground"]), ("note", data["note"])]
+    fields += [("convicted", convicted), ("presumption_reasons", data["presumption_reasons"])]
     back = reverse("rights:request", args=[row.pk])
     return {"title": title, "what": what, "fields": fields, "button": "Confirm the decision", "back": back,
             "action": reverse("rights:act", args=[row.pk, "decide"])}  # fmt: skip

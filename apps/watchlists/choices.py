@@ -113,4 +113,7 @@ AUDIT_ACTIONS = {
     "watchlist.purge": "Watchlist purged (manifest kept)",
     "subject.restrict": "Processing of a subject restricted (kept off watchlists and out of matching)",
     "subject.restriction_lift": "Restriction of a subject's processing lifted",
+    "subject.erase": "Subject erased, with everything held about them (deletion receipt)",
+    "custody_image.erase": "Custody image erased, with its copies (deletion receipt)",
+    "watchlist.entry_erase": "Erased person taken off a watchlist (deletion receipt)",
 }

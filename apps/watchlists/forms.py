@@ -144,3 +144,12 @@ class SubjectChangeForm(SubjectForm):
     change_reason = forms.CharField(
         max_length=2000, widget=forms.Textarea(attrs={"rows": 2}), label="Why do the details change?"
     )
+
+
+class ErasureForm(forms.Form):
+    """Why a subject or custody image is erased: recorded in the log under your name."""
+
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), max_length=2000,
+        help_text="The request it carries out (its reference) or the decision, not the person's name: it is logged.",
+    )  # fmt: skip

@@ -104,3 +104,6 @@ rule(
 # the gallery or who is on a list sees that a subject is restricted, since it keeps them off the list.
 rule("watchlists.view_subjectrestriction", roles=[COMPILER, APPROVER, PRIVACY], label="See restrictions of processing")
 rule("watchlists.restrict_subject", roles=[PRIVACY], label="Restrict or lift the processing of a subject")
+# Erasure (DPA 2018 s.47) is a privacy officer's act, with a reason, usually carrying out a granted erasure request.
+rule("watchlists.erase_subject", roles=[PRIVACY], label="Erase a subject and every copy of their data")
+rule("watchlists.erase_custodyimage", roles=[PRIVACY], label="Erase a custody image and its copies")

@@ -16,3 +16,12 @@ custody_image_uploaded = Signal()
 # Sent inside the transaction that purges a watchlist, before it commits: watchlist_id. Receivers delete what
 # they hold for the list (templates) and log it in the same transaction, so a purge is all or nothing.
 watchlist_purging = Signal()
+
+# Sent inside the transaction that erases custody images (one image, or all of a subject's), before any row of the
+# watchlists app goes: image_ids, subject_id. Receivers delete their copies of the images (templates, projections)
+# and log a receipt in the same transaction; raising refuses the erasure, which then changes nothing.
+custody_images_erasing = Signal()
+
+# Sent inside the transaction that erases a subject, after `custody_images_erasing` for their images: subject_id.
+# Receivers delete what they hold of the person (watchlist templates) or raise to refuse (evidence they must keep).
+subject_erasing = Signal()

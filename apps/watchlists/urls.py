@@ -17,8 +17,10 @@ urlpatterns = [
     path("entries/<int:pk>/", views.entry_change, name="entry-change"),
     path("entries/<int:pk>/remove/", views.entry_remove, name="entry-remove"),
     path("images/<int:pk>/", views.image_content, name="image"),
+    path("images/<int:pk>/erase/", views.image_erase, name="image-erase"),
     path("subjects/", views.subject_search, name="subjects"),
     path("subjects/new/", views.subject_create, name="subject-create"),
     path("subjects/<int:pk>/", views.subject_change, name="subject-change"),
+    path("subjects/<int:pk>/erase/", views.subject_erase, name="subject-erase"),
     path("subjects/<int:pk>/images/new/", views.image_upload, name="image-upload"),
 ]

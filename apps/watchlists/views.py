@@ -11,7 +11,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -28,7 +28,7 @@ from apps.audit.access import (
 from apps.audit.models import Event
 from govern import policy, tables
 from govern.errors import Conflict, PreconditionFailed
-from govern.pages import confirmed, form_errors, posted_revision, visible_or_404
+from govern.pages import confirmed, form_errors, perform, posted_revision, visible_or_404
 
 from . import selectors
 from .choices import ApprovalRoute, Category, ReviewState, WatchlistState
@@ -39,6 +39,7 @@ from .forms import (
     EntryChangeForm,
     EntryForm,
     EntryRemoveForm,
+    ErasureForm,
     ImageForm,
     SubjectChangeForm,
     SubjectForm,
@@ -46,7 +47,7 @@ from .forms import (
 )
 from .models import CustodyImage, Entry, Review, Subject, Watchlist
 from .panels import render_review_panels
-from .services import custody, watchlists
+from .services import custody, erasure, watchlists
 from .tables import SubjectTable, WatchlistTable
 
 
@@ -559,3 +560,44 @@ def subject_change(request, pk, target, reason):
         "history": subject.history.order_by("-history_date")[:20],
     }
     return render(request, "watchlists/subject_change.html", context, status=status)
+
+
+def _erase(request, pk: int, what: str, rule: str, service, held, entries):
+    """The erasure page of a subject or image: what will go, and the reason; the service does it (privacy officers
+    only: anyone else is refused before anything is read). Nothing personal is shown: the ids, the counts, the lists."""
+    policy.require(request.user, rule)
+    if not held.exists():
+        raise Http404(f"No {what.lower()} is held under number {pk}: erased already, or never recorded.")
+    form = ErasureForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        done = perform(
+            request,
+            lambda: service(request.user, pk, reason=form.cleaned_data["reason"]),
+            f"{what} {pk} erased, with every copy; the receipts are in the audit log.",
+        )
+        if done:
+            return redirect("watchlists:list")
+    context = {
+        "what": what,
+        "pk": pk,
+        "form": form,
+        "images": CustodyImage.objects.filter(subject_id=pk).count() if what == "Subject" else 1,
+        "lists": Watchlist.objects.filter(entries__in=entries).distinct().order_by("reference"),
+    }
+    return render(request, "watchlists/erase.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def subject_erase(request, pk):
+    """Erase a subject and every copy of their data (DPA 2018 s.47), with the reason."""
+    held, entries = Subject.objects.filter(pk=pk), Entry.objects.filter(subject_id=pk)
+    return _erase(request, pk, "Subject", "watchlists.erase_subject", erasure.delete_subject, held, entries)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def image_erase(request, pk):
+    """Erase one custody image and its copies, with the reason."""
+    held, entries = CustodyImage.objects.filter(pk=pk), Entry.objects.filter(image_id=pk)
+    return _erase(request, pk, "Image", "watchlists.erase_custodyimage", erasure.delete_custody_image, held, entries)

@@ -221,3 +221,22 @@ def test_a_custody_image_enrolled_while_it_is_added_to_a_list_never_deadlocks(
     assert not failures, failures
     assert Entry.objects.filter(subject__family_name__startswith="Race").count() == 4
     assert CustodyTemplate.objects.filter(subject__family_name__startswith="Race").count() == 4
+
+
+def test_two_privacy_officers_erase_the_same_subject_at_once(make_user, actors, gallery, approved_watchlist):
+    from apps.watchlists.models import Subject
+    from apps.watchlists.services import erasure
+    from govern.roles import Role
+
+    adult, _ = gallery.adult
+    approved_watchlist()
+    second = make_user("privacy2", Role.PRIVACY_OFFICER)
+    why = "Erasure request DSR-9 granted: never charged"
+    results = race(
+        lambda: erasure.delete_subject(actors.privacy, adult.pk, reason=why),
+        lambda: erasure.delete_subject(second, adult.pk, reason=why),
+    )
+    assert not any(isinstance(result, Exception) for result in results), results
+    assert sorted(result is None for result in results) == [False, True]  # one erased, the other found nothing
+    assert not Subject.objects.filter(pk=adult.pk).exists()
+    assert Event.objects.filter(action="subject.erase", target_id=str(adult.pk)).count() == 1

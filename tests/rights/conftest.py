@@ -49,5 +49,7 @@ def verified(actor, request, subject=None):
 
 
 def granted(logger, decider, request, subject=None):
+    """Verified and granted; an erasure records the person as not convicted (the presumption of deletion)."""
     verified(logger, request, subject)
-    return services.decide(decider, request, decision=Decision.GRANT, note="Granted in full")
+    convicted = False if request.kind == RequestKind.ERASURE else None
+    return services.decide(decider, request, decision=Decision.GRANT, note="Granted in full", convicted=convicted)

@@ -8,6 +8,7 @@ import pytest
 
 from apps.audit.choices import CONSULTATION_ACTION
 from apps.audit.models import Event
+from apps.rights.choices import RequestKind
 from apps.rights.models import RightsRequest
 
 from .conftest import REASON, granted, logged
@@ -116,3 +117,20 @@ def test_a_refusal_over_http_needs_its_ground(api, desk):
     assert client.post(base, bad, format="json").status_code == 400
     good = {"decision": "refuse", "refusal_ground": "prejudice_crime", "note": "Would tip off a suspect"}
     assert client.post(base, good, format="json").json()["refusal_ground"] == "prejudice_crime"
+
+
+def test_an_unconvicted_persons_erasure_refused_over_http_needs_reasons(api, desk, gallery):
+    from .conftest import verified
+
+    adult, _ = gallery.adult
+    request = verified(desk.privacy, logged(desk.privacy, kind=RequestKind.ERASURE, details="Erase my photo"), adult)
+    base = f"/api/rights/requests/{request.pk}/decide/"
+    refusal = {"decision": "refuse", "refusal_ground": "prejudice_crime", "note": "Would tip off a suspect"}
+    client = api(desk.privacy2)
+    assert client.post(base, refusal, format="json").status_code == 400  # conviction not recorded
+    assert client.post(base, {**refusal, "convicted": False}, format="json").status_code == 400  # no reasons
+    why = "Charged with a serious offence; the trial is pending"
+    answer = client.post(base, {**refusal, "convicted": False, "presumption_reasons": why}, format="json")
+    assert answer.status_code == 200 and answer.json()["decision"] == "refuse"
+    request.refresh_from_db()
+    assert request.convicted is False and request.presumption_reasons == why

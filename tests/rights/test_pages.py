@@ -13,6 +13,7 @@ from apps.audit.models import Event
 from apps.rights.choices import RequestKind
 from apps.rights.models import RightsRequest
 from apps.watchlists import selectors as watchlist_selectors
+from apps.watchlists.models import Subject
 
 from .conftest import LONDON, REASON, granted, logged, verified
 
@@ -143,3 +144,19 @@ def test_the_menu_and_the_inbox_offer_the_desk_to_privacy_officers(client, desk,
     client.force_login(actors.officer)
     home = client.get(reverse("home")).content.decode()
     assert f'href="{reverse("rights:requests")}"' not in home and f'href="{reverse("rights:log")}"' in home
+
+
+def test_an_erasure_granted_on_the_page_records_the_conviction_and_erases(client, desk, gallery):
+    adult, _ = gallery.adult
+    row = verified(desk.privacy, logged(desk.privacy, kind=RequestKind.ERASURE, details="Erase my photograph"), adult)
+    act = reverse("rights:act", args=[row.pk, "decide"])
+    client.force_login(desk.privacy2)
+    confirm = client.post(act, {"decision": "grant", "convicted": "no"})
+    assert b"This cannot be undone" in confirm.content and b"not convicted" in confirm.content
+    assert b'name="convicted" value="no"' in confirm.content
+    assert client.post(act, {"decision": "grant", "convicted": "no", "confirmed": "yes"}).status_code == 302
+    row.refresh_from_db()
+    assert row.decision == "grant" and row.convicted is False and row.subject is None
+    assert not Subject.objects.filter(pk=adult.pk).exists()
+    page = client.get(reverse("rights:request", args=[row.pk]), {"reason": REASON})
+    assert b"not convicted: their images are presumed to be deleted" in page.content

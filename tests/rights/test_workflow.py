@@ -8,12 +8,15 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
+from apps.audit import services as audit
 from apps.audit.choices import CONSULTATION_ACTION
 from apps.audit.models import Event
+from apps.matching.models import Probe, SearchRequest
 from apps.rights import services
 from apps.rights.choices import Decision, RefusalGround, RequestKind, RequestState
 from apps.rights.models import RightsRequest
 from apps.watchlists import selectors as watchlist_selectors
+from apps.watchlists.models import CustodyImage, Subject
 from apps.watchlists.services import watchlists
 from govern.errors import Conflict
 from tests.watchlist_fixtures import compile_watchlist, list_person
@@ -158,12 +161,79 @@ def test_a_granted_erasure_or_rectification_needs_the_record_linked(desk):
             services.decide(desk.privacy2, request, decision=Decision.GRANT)
 
 
-def test_a_granted_erasure_is_recorded_and_deletes_nothing_yet(desk, gallery):
-    adult, _ = gallery.adult
+def test_a_granted_erasure_erases_the_person_and_keeps_the_request(desk, gallery):
+    adult, image = gallery.adult
     request = logged(desk.privacy, kind=RequestKind.ERASURE, details="I was never charged: erase my photograph")
-    decided = services.decide(desk.privacy2, verified(desk.privacy, request, adult), decision=Decision.GRANT)
-    assert decided.decision == Decision.GRANT
-    assert adult.images.exists()  # deletion is issue 26 item 2's service
+    decided = services.decide(
+        desk.privacy2, verified(desk.privacy, request, adult), decision=Decision.GRANT, convicted=False
+    )
+    assert decided.decision == Decision.GRANT and decided.convicted is False
+    assert not Subject.objects.filter(pk=adult.pk).exists() and not CustodyImage.objects.filter(pk=image.pk).exists()
+    decided.refresh_from_db()
+    assert decided.subject is None and decided.state == RequestState.DECIDED
+    decision = Event.objects.get(action="rights_request.decide", target_id=str(decided.pk))
+    receipt = Event.objects.get(action="subject.erase", target_id=str(adult.pk))
+    assert decision.data["erasure"] == receipt.seq and decision.data["convicted"] is False
+    assert receipt.actor_username == "privacy2" and decided.reference in receipt.reason
+
+
+def test_an_erasure_decision_records_the_conviction(desk, gallery):
+    adult, _ = gallery.adult
+    request = verified(
+        desk.privacy, logged(desk.privacy, kind=RequestKind.ERASURE, details="Erase my photograph"), adult
+    )
+    with pytest.raises(ValidationError, match="convicted"):
+        services.decide(desk.privacy2, request, decision=Decision.GRANT)
+    access = verified(desk.privacy, logged(desk.privacy), adult)
+    with pytest.raises(ValidationError, match="Only an erasure"):
+        services.decide(desk.privacy2, access, decision=Decision.GRANT, convicted=True)
+    assert Subject.objects.filter(pk=adult.pk).exists()
+
+
+def test_refusing_an_unconvicted_persons_erasure_needs_reasons_against_the_presumption(desk, gallery):
+    adult, _ = gallery.adult
+    request = verified(
+        desk.privacy, logged(desk.privacy, kind=RequestKind.ERASURE, details="Erase my photograph"), adult
+    )
+    refusal = {"decision": Decision.REFUSE, "refusal_ground": RefusalGround.PREJUDICE_CRIME, "note": "Still wanted"}
+    with pytest.raises(ValidationError, match="presumed"):
+        services.decide(desk.privacy2, request, convicted=False, **refusal)
+    with pytest.raises(IntegrityError), transaction.atomic():  # the database holds the rule too
+        RightsRequest.objects.filter(pk=request.pk).update(
+            decision=Decision.REFUSE, refusal_ground=RefusalGround.PREJUDICE_CRIME, convicted=False
+        )
+    why = "Charged with a serious violent offence; the trial is set for March"
+    decided = services.decide(desk.privacy2, request, convicted=False, presumption_reasons=why, **refusal)
+    assert decided.presumption_reasons == why and Subject.objects.filter(pk=adult.pk).exists()
+    event = Event.objects.get(action="rights_request.decide", target_id=str(decided.pk))
+    assert event.data["presumption_reasons"] == audit.commitment(why) and why not in event.canonical
+
+
+def test_a_convicted_persons_erasure_may_be_refused_on_its_ground_alone(desk, gallery):
+    adult, _ = gallery.adult
+    request = verified(
+        desk.privacy, logged(desk.privacy, kind=RequestKind.ERASURE, details="Erase my photograph"), adult
+    )
+    decided = services.decide(
+        desk.privacy2, request, decision=Decision.REFUSE, refusal_ground=RefusalGround.PREJUDICE_CRIME,
+        note="Convicted of robbery in 2024; the image is kept for the prevention of crime", convicted=True,
+    )  # fmt: skip
+    assert decided.convicted is True and not decided.presumption_reasons
+
+
+def test_an_erasure_refused_by_evidence_leaves_the_request_undecided(desk, actors, gallery):
+    adult, _ = gallery.adult
+    search = SearchRequest.objects.create(
+        reference="RFR-1", submitted_by=actors.officer, incident_reference="CAD 1", crime_type="Theft"
+    )
+    Probe.objects.create(request=search, position=0, sha256="0" * 64, chosen_subject=adult)
+    request = verified(
+        desk.privacy, logged(desk.privacy, kind=RequestKind.ERASURE, details="Erase my photograph"), adult
+    )
+    with pytest.raises(Conflict):
+        services.decide(desk.privacy2, request, decision=Decision.GRANT, convicted=False)
+    request.refresh_from_db()
+    assert request.state == RequestState.VERIFIED and request.decision == ""
 
 
 def test_a_restriction_granted_keeps_the_person_off_watchlists_until_lifted(desk, actors, gallery, now):

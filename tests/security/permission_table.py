@@ -203,6 +203,11 @@ TABLE: dict[str, Access] = {
     "/search/": consulting("site search", form(WITH_A_ROLE - {ADMIN}), ["POST"]),
     "/watchlists/subjects/new/": form({COMPILER}),
     "/watchlists/subjects/{pk}/images/new/": form({COMPILER}),
+    # Erasure (DPA 2018 s.47): a privacy officer's act, on a page that shows ids and counts, never the person.
+    "/watchlists/subjects/{pk}/erase/": form({PRIVACY}),
+    "/watchlists/images/{pk}/erase/": form({PRIVACY}),
+    "/api/watchlists/erasures/subjects/{pk}/": api_action({PRIVACY}, gate={PRIVACY}),
+    "/api/watchlists/erasures/images/{pk}/": api_action({PRIVACY}, gate={PRIVACY}),
     "/api/watchlists/subjects/": consulting("subject search", api(GALLERY, post={COMPILER})),
     "/api/watchlists/subjects/{pk}/": consulting("subject", api(GALLERY, patch={COMPILER})),
     "/api/watchlists/subjects/{pk}/images/": api_action({COMPILER}, gate=GALLERY),

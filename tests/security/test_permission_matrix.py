@@ -99,6 +99,8 @@ TARGETS = {
     "/api/watchlists/images/": "image",
     "/api/watchlists/watchlists/": "watchlist",
     "/api/watchlists/entries/": "entry",
+    "/api/watchlists/erasures/subjects/": "subject",
+    "/api/watchlists/erasures/images/": "image",
     "/api/deployments/assets/": "van",
     "/api/deployments/documents/": "document",
     "/api/deployments/deployments/": "live",

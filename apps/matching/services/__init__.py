@@ -8,5 +8,6 @@ transaction.
 - alert_handling: judging alerts, the figures recounted from them, their probes' retention
 - retrospective: CCTV stills searched against custody images, chosen and confirmed by two people
 - custody_index: the custody templates and the index retrospective search walks
+- custody_erasure: an erased subject's or image's templates deleted, with receipts (or refused: evidence)
 - engine_evaluation: the engine in force evaluated on a labelled face set, the report stored and logged
 """

@@ -50,7 +50,7 @@ class RightsRequestSerializer(RightsRequestSummarySerializer):
             "requester_name", "requester_date_of_birth", "requester_pnc_id", "requester_contact", "details",
             "subject", "linked_by", "linked_at", "identity_method", "identity_note", "identity_checked_by",
             "identity_checked_at", "extension_reason", "logged_by", "logged_at", "decision_note", "decided_by",
-            "response", "responded_by",
+            "convicted", "presumption_reasons", "response", "responded_by",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -97,11 +97,17 @@ class RightsExtensionSerializer(serializers.Serializer):
 
 
 class RightsDecisionSerializer(serializers.Serializer):
-    """Grant or refuse; a refusal names its ground and says why."""
+    """Grant or refuse; a refusal names its ground and says why; an erasure decision records the conviction."""
 
     decision = serializers.ChoiceField(choices=Decision.choices)
     refusal_ground = serializers.ChoiceField(choices=RefusalGround.choices, required=False, allow_blank=True)
     note = serializers.CharField(max_length=4000, required=False, allow_blank=True)
+    convicted = serializers.BooleanField(
+        required=False, allow_null=True, default=None, help_text="Erasure only: whether the person was convicted."
+    )
+    presumption_reasons = serializers.CharField(
+        max_length=4000, required=False, allow_blank=True, help_text="Erasure refused, person not convicted: why kept."
+    )
 
 
 class RightsResponseSerializer(serializers.Serializer):

@@ -201,3 +201,20 @@ class ReviewSerializer(serializers.ModelSerializer):
         from ..services import watchlists
 
         return watchlists.changes_since_approval(review.watchlist, review.snapshot)
+
+
+class ErasureSerializer(serializers.Serializer):
+    """Why a subject or custody image is erased (recorded in the log under your name)."""
+
+    reason = serializers.CharField(
+        max_length=2000, help_text="The request it carries out (its reference), not the person's name: it is logged."
+    )
+
+
+class ErasureAnswerSerializer(serializers.Serializer):
+    """What an erasure did: nothing when it was already gone; else the receipt's event and the lists changed."""
+
+    erased = serializers.BooleanField()
+    receipt = serializers.IntegerField(allow_null=True, help_text="The erasure's receipt: its event in the audit log.")
+    images = serializers.IntegerField()
+    lists_changed = serializers.ListField(child=serializers.IntegerField(), help_text="Each now a new draft version.")

@@ -4,17 +4,19 @@ from django.http import Http404, HttpResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, mixins, status
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from apps.audit.access import stated_reason
 from govern import policy
-from govern.api.viewsets import RestrictedViewSet, RevisionMixin, if_match
+from govern.api.permissions import PolicyPermission
+from govern.api.viewsets import RestrictedViewSet, RevisionMixin, StrictQueryMixin, if_match
 
 from .. import selectors
 from ..filtersets import SubjectFilterSet, WatchlistFilterSet
 from ..models import CustodyImage, Entry, Review, Subject, Watchlist
-from ..services import custody, watchlists
+from ..services import custody, erasure, watchlists
 from . import serializers
 
 REASON = OpenApiParameter("reason", str, required=True, description="Why you consult this personal data (logged).")
@@ -239,3 +241,35 @@ class EntryViewSet(RevisionMixin, RestrictedViewSet):
             expected_revision=self.expected_revision(request),
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class _ErasureView(StrictQueryMixin, APIView):
+    """Erase with a reason (a privacy officer): every copy goes, with receipts; already gone answers erased false."""
+
+    permission_classes = [PolicyPermission]
+    parser_classes = [JSONParser, FormParser]
+    service = None
+
+    @extend_schema(request=serializers.ErasureSerializer, responses=serializers.ErasureAnswerSerializer)
+    def post(self, request, pk):
+        body = serializers.ErasureSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        done = self.service(request.user, pk, reason=body.validated_data["reason"])
+        answer = {"erased": done is not None, "receipt": None, "images": 0, "lists_changed": []}
+        if done is not None:
+            answer.update(receipt=done.seq, images=done.images, lists_changed=done.lists_changed)
+        return Response(serializers.ErasureAnswerSerializer(answer).data)
+
+
+class SubjectErasureView(_ErasureView):
+    """Erase a subject: their images, templates, entries, restrictions and history (DPA 2018 s.47)."""
+
+    policy_action = "watchlists.erase_subject"
+    service = staticmethod(erasure.delete_subject)
+
+
+class CustodyImageErasureView(_ErasureView):
+    """Erase one custody image: its templates and projection, and the list entries using it."""
+
+    policy_action = "watchlists.erase_custodyimage"
+    service = staticmethod(erasure.delete_custody_image)

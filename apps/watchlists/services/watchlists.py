@@ -837,3 +837,55 @@ def subject_changed(actor, subject: Subject, now: datetime.datetime, reason: str
         locked = _lock(watchlist)
         _start_new_version(actor, locked, now, f"the details of subject {subject.pk} changed: {reason}")
         _bump_revision(locked)
+
+
+def erase_entries(actor, entries, now: datetime.datetime, why: str) -> list[int]:
+    """Take erased people or images off every list not yet purged, each list locked first (ids order, as everywhere
+    else, so two erasures never deadlock). A list submitted, approved or returned starts a new draft version without
+    them, which needs approval again: a deployment authorised on the old version stops matching until the new one is
+    approved and authorised (deployments.is_live compares the hashes), so nobody is sought on a version that held an
+    erased person. An expired list only loses the entry: its purge's manifest then never names them. Each list's
+    change is a receipt in the log; the entries' history rows go too. Returns the ids of the lists changed."""
+    changed = []
+    by_list: dict[int, list[Entry]] = {}
+    for entry in entries.select_related("image").order_by("watchlist_id", "pk"):
+        by_list.setdefault(entry.watchlist_id, []).append(entry)
+    for watchlist_id, held in by_list.items():
+        locked = Watchlist.objects.select_for_update().get(pk=watchlist_id)
+        if locked.state not in {WatchlistState.DRAFT, WatchlistState.EXPIRED}:
+            _start_new_version(actor, locked, now, f"an erased person or image was on it: {why}")
+        erased = [{"entry": entry.pk, "subject": entry.subject_id, "image": entry.image_id} for entry in held]
+        Entry.objects.filter(pk__in=[entry.pk for entry in held]).delete()
+        Entry.history.filter(id__in=[entry.pk for entry in held]).delete()
+        _bump_revision(locked)
+        audit.record(
+            "watchlist.entry_erase",
+            locked,
+            actor,
+            data={"version": locked.version, "state": locked.state, "erased": erased},
+            reason=why,
+        )
+        changed.append(watchlist_id)
+    return changed
+
+
+def redact_erased_subject(subject_id: int) -> int:
+    """Reduce an erased person to their id and category in every review snapshot and purge manifest that names them
+    (what a purge keeps of everyone else is more: their name and PNC ID). The approvals' hashes in the log still
+    commit to what was reviewed. Returns how many records were redacted."""
+    redacted = 0
+    for review in Review.objects.select_for_update().filter(snapshot__entries__contains=[{"subject": subject_id}]):
+        review.snapshot["entries"] = [_erased(entry, subject_id) for entry in review.snapshot["entries"]]
+        review.save(update_fields=["snapshot"])
+        redacted += 1
+    for manifest in Manifest.objects.select_for_update().filter(data__listed__contains=[{"subject": subject_id}]):
+        manifest.data["listed"] = [_erased(entry, subject_id) for entry in manifest.data["listed"]]
+        manifest.save(update_fields=["data"])
+        redacted += 1
+    return redacted
+
+
+def _erased(entry: dict, subject_id: int) -> dict:
+    if entry.get("subject") != subject_id:
+        return entry
+    return {"subject": subject_id, "category": entry.get("category"), "erased": True}

@@ -1,0 +1,70 @@
+"""What matching holds of an erased subject or custody image, deleted in the erasing transaction
+(apps.watchlists.services.erasure sends the signals; apps.matching.apps connects these receivers).
+
+- Custody templates and their projections: the rows go now; after commit the graph files stop naming them
+  (custody_graph.forget_in_files) and every search process's graph drops them at its next search
+  (custody_graph.Graph.sync, which each search request runs first). A search already under way re-ranks on the
+  templates table, so an erased template is never a candidate even then. Pending enrolments of the images are
+  withdrawn from the outbox.
+- The subject's watchlist templates (of approved versions, which the erasure turns into new drafts).
+- Evidence: an alert on the person, or a retrospective search that chose them, is a record of police action kept under
+  its own retention; while one exists the erasure is refused, since DPA 2018 s.47(2) says to restrict processing
+  (not erase) where data must be kept as evidence.
+
+Each deletion is a receipt in the log: counts and ids, never a vector. Where deletion evidence for custody templates
+(an exact search for their absence, a VACUUM) is added, it belongs in `erase_custody_templates`, after the delete.
+"""
+
+from functools import partial
+
+from django.db import transaction
+
+from apps.audit import services as audit
+from apps.outbox import services as outbox
+from govern.errors import Conflict
+
+from .. import custody_graph
+from ..models import Alert, CustodyTemplate, Probe, WatchlistTemplate
+from .enrolment import templates
+
+ENROL_TASK = "apps.matching.tasks.embed_custody_image"
+
+
+def erase_custody_templates(sender, image_ids: list[int], subject_id: int, **_kwargs) -> int:
+    """Delete the images' custody templates (their projections go with them), withdraw their pending enrolments,
+    and log the receipt; the graph files are cleared once this commits."""
+    erased = list(CustodyTemplate.objects.filter(image_id__in=image_ids).values_list("pk", flat=True))
+    CustodyTemplate.objects.filter(pk__in=erased).delete()
+    withdrawn = outbox.withdraw(ENROL_TASK, image_ids)
+    if erased:
+        transaction.on_commit(partial(custody_graph.forget_in_files, erased))
+    audit.record(
+        "custody_template.erase",
+        ("watchlists.subject", subject_id),
+        None,
+        data={"images": sorted(image_ids), "templates": sorted(erased), "enrolments_withdrawn": withdrawn},
+    )
+    return len(erased)
+
+
+def erase_subject_templates(sender, subject_id: int, **_kwargs) -> int:
+    """Refuse while evidence holds the person; else delete their watchlist templates and log the receipt."""
+    alerts = Alert.objects.filter(subject_id=subject_id).count()
+    chosen = Probe.objects.filter(chosen_subject_id=subject_id).count()
+    if alerts or chosen:
+        raise Conflict(
+            f"Subject {subject_id} is held as evidence ({alerts} alert(s), {chosen} retrospective identification(s)) "
+            "kept under their own retention: restrict their processing instead (DPA 2018 s.47(2)), and erase them "
+            "once those records are gone."
+        )
+    lists = sorted(set(WatchlistTemplate.objects.filter(subject_id=subject_id).values_list("watchlist_id", flat=True)))
+    deleted, _ = WatchlistTemplate.objects.filter(subject_id=subject_id).delete()
+    if deleted:
+        transaction.on_commit(templates.cache_clear)
+    audit.record(
+        "templates.erase",
+        ("watchlists.subject", subject_id),
+        None,
+        data={"watchlist_templates": deleted, "watchlists": lists},
+    )
+    return deleted
