@@ -19,6 +19,8 @@ from apps.audit import services as audit
 from apps.disclosures import services as disclosures
 from apps.matching.services import alert_handling, retrospective
 from apps.watchlists.models import CustodyImage, Subject
+from apps.watchlists.services import erasure
+from govern.errors import Conflict
 
 from .choices import DataClass
 
@@ -119,14 +121,27 @@ def _records(data_class: str, ids, forget: Callable[[int], str | None], detail: 
             yield SweepItem(data_class, reference, "deleted", detail)
 
 
+def _erased_subjects(due: list[int], hours: int, now) -> Iterator[SweepItem]:
+    """Each subject past the custody images period erased with every copy (watchlists' erasure, its receipt), one
+    transaction each; one held as evidence (an alert, an identification) is kept and says why."""
+    for pk in due:
+        try:
+            erased = erasure.erase_past_retention(pk, hours=hours, now=now)
+        except Conflict as held:
+            yield SweepItem(DataClass.CUSTODY_IMAGES, f"subject {pk}", "held", str(held))
+            continue
+        if erased is not None:
+            yield SweepItem(DataClass.CUSTODY_IMAGES, f"subject {pk}", "deleted", CUSTODY_NOTE, 1)
+
+
 def sweep_class(data_class: str, hours: int, now, dry_run: bool) -> list[SweepItem]:
     """Apply one class's period: what is due (dry run), or what was deleted, each deletion with its receipt."""
     cutoff = now - datetime.timedelta(hours=hours)
     if data_class == DataClass.CUSTODY_IMAGES:
-        return [
-            SweepItem(data_class, f"subject {pk}", "due", CUSTODY_NOTE)
-            for pk in subjects_past_retention(cutoff).values_list("pk", flat=True)
-        ]
+        due = list(subjects_past_retention(cutoff).values_list("pk", flat=True))
+        if dry_run:
+            return [SweepItem(data_class, f"subject {pk}", "due", CUSTODY_NOTE) for pk in due]
+        return list(_erased_subjects(due, hours, now))
     if dry_run:
         due = count_due(data_class, cutoff)
         return [SweepItem(data_class, f"{due} past {hours} h", "due", "dry run: nothing deleted", due)] if due else []

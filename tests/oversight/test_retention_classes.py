@@ -23,6 +23,7 @@ from apps.oversight import services, sweep
 from apps.oversight.choices import DataClass
 from apps.oversight.models import RetentionReview
 from apps.watchlists.models import Subject
+from govern.errors import Conflict
 from tests.disclosures.conftest import checked, right_to_ask, unit  # noqa: F401  (the unit fixture)
 
 pytestmark = [pytest.mark.django_db]
@@ -196,16 +197,29 @@ def test_completed_sarahs_law_cases_go_with_everything_they_hold(unit):  # noqa:
     assert "John Subject" not in receipt.canonical
 
 
-def test_custody_images_and_subjects_due_are_reported_for_the_custody_deletion_service(actors):
-    old, recent = _subject(actors, "26/000001A"), _subject(actors, "26/000002A")
+def test_subjects_past_the_custody_period_are_erased_with_a_receipt_unless_held_as_evidence(actors):
+    old, recent, held = (_subject(actors, f"26/00000{n}A") for n in (1, 2, 3))
     now = timezone.now()
-    Subject.objects.filter(pk=old.pk).update(updated_at=now - datetime.timedelta(days=7 * 366))
-    for dry_run in (True, False):
-        items = [i for i in services.retention_sweep(now=now, dry_run=dry_run) if i.data_class == "custody_images"]
-        assert [(i.target, i.outcome, i.detail) for i in items] == [
-            (f"subject {old.pk}", "due", "deleted through the custody deletion service")
-        ]
-    assert Subject.objects.filter(pk__in=[old.pk, recent.pk]).count() == 2
+    Subject.objects.filter(pk__in=[old.pk, held.pk]).update(updated_at=now - datetime.timedelta(days=7 * 366))
+    from apps.watchlists.services import erasure
+
+    def refuse_held(sender, subject_id, **_kwargs):
+        if subject_id == held.pk:
+            raise Conflict("held as evidence")
+
+    erasure.signals.subject_erasing.connect(refuse_held)
+    try:
+        items = [i for i in services.retention_sweep(now=now, dry_run=True) if i.data_class == "custody_images"]
+        assert [(i.target, i.outcome) for i in items] == [(f"subject {old.pk}", "due"), (f"subject {held.pk}", "due")]
+        assert Subject.objects.filter(pk__in=[old.pk, recent.pk, held.pk]).count() == 3  # a dry run erases nobody
+        items = [i for i in services.retention_sweep(now=now, dry_run=False) if i.data_class == "custody_images"]
+    finally:
+        erasure.signals.subject_erasing.disconnect(refuse_held)
+    assert [(i.target, i.outcome) for i in items] == [(f"subject {old.pk}", "deleted"), (f"subject {held.pk}", "held")]
+    assert set(Subject.objects.values_list("pk", flat=True)) >= {recent.pk, held.pk}
+    assert not Subject.objects.filter(pk=old.pk).exists()
+    receipt = Event.objects.get(action="subject.erase", target_id=str(old.pk))
+    assert receipt.actor_id is None and "retention period" in receipt.reason
 
 
 def test_access_logs_are_redacted_and_the_log_still_verifies(actors, settings):

@@ -11,8 +11,9 @@
   its own retention; while one exists the erasure is refused, since DPA 2018 s.47(2) says to restrict processing
   (not erase) where data must be kept as evidence.
 
-Each deletion is a receipt in the log: counts and ids, never a vector. Where deletion evidence for custody templates
-(an exact search for their absence, a VACUUM) is added, it belongs in `erase_custody_templates`, after the delete.
+Each deletion is a receipt in the log: counts and ids, never a vector, and each carries the deletion evidence every
+biometric gets (`record_deletion_evidence`: an exact search for their absence, then a VACUUM). Other workers holding a
+list's templates drop them at their next frame (the list's template generation moves).
 """
 
 from functools import partial
@@ -24,8 +25,10 @@ from apps.outbox import services as outbox
 from govern.errors import Conflict
 
 from .. import custody_graph
+from ..choices import Biometric
 from ..models import Alert, CustodyTemplate, Probe, WatchlistTemplate
-from .enrolment import templates
+from .deletion_evidence import record_deletion_evidence
+from .enrolment import templates_changed
 
 ENROL_TASK = "apps.matching.tasks.embed_custody_image"
 
@@ -37,6 +40,7 @@ def erase_custody_templates(sender, image_ids: list[int], subject_id: int, **_kw
     CustodyTemplate.objects.filter(pk__in=erased).delete()
     withdrawn = outbox.withdraw(ENROL_TASK, image_ids)
     if erased:
+        record_deletion_evidence(Biometric.CUSTODY_TEMPLATE, erased, target=("watchlists.subject", subject_id))
         transaction.on_commit(partial(custody_graph.forget_in_files, erased))
     audit.record(
         "custody_template.erase",
@@ -57,10 +61,15 @@ def erase_subject_templates(sender, subject_id: int, **_kwargs) -> int:
             "kept under their own retention: restrict their processing instead (DPA 2018 s.47(2)), and erase them "
             "once those records are gone."
         )
-    lists = sorted(set(WatchlistTemplate.objects.filter(subject_id=subject_id).values_list("watchlist_id", flat=True)))
-    deleted, _ = WatchlistTemplate.objects.filter(subject_id=subject_id).delete()
+    doomed = list(WatchlistTemplate.objects.filter(subject_id=subject_id).values_list("pk", "watchlist_id"))
+    lists = sorted({watchlist_id for _, watchlist_id in doomed})
+    deleted, _ = WatchlistTemplate.objects.filter(pk__in=[pk for pk, _ in doomed]).delete()
     if deleted:
-        transaction.on_commit(templates.cache_clear)
+        record_deletion_evidence(
+            Biometric.WATCHLIST_TEMPLATE, [pk for pk, _ in doomed], target=("watchlists.subject", subject_id)
+        )
+        for watchlist_id in lists:
+            templates_changed(watchlist_id)
     audit.record(
         "templates.erase",
         ("watchlists.subject", subject_id),

@@ -9,12 +9,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.audit import services as audit
-from govern import encryption, policy, records, uploads
+from govern import policy, records, uploads
 
 from .. import signals
 from ..choices import LegalBasis
 from ..models import CustodyImage, Subject
-from . import watchlists
+from . import image_keys, watchlists
 
 SUBJECT_FIELDS = (
     "family_name",
@@ -117,9 +117,8 @@ def upload_image(
         height=checked.height,
         size_bytes=len(checked.content),
         sha256=checked.sha256,
-        key_id=encryption.key_id(),
     )
-    image.ciphertext = encryption.encrypt(checked.content, associated_data=image.associated_data())
+    image_keys.seal(image, checked.content)  # under the subject's data key: erasing them destroys it (crypto-shredding)
     image.save()
     signals.custody_image_uploaded.send(CustodyImage, image_id=image.pk)
     audit.record(

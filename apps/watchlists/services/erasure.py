@@ -27,7 +27,7 @@ from govern import policy, records
 
 from .. import signals
 from ..models import CustodyImage, Entry, Subject, SubjectRestriction
-from . import watchlists
+from . import image_keys, watchlists
 
 MIN_REASON = 10
 
@@ -69,11 +69,14 @@ def delete_custody_image(actor, image_id: int, *, reason: str, now=None) -> Eras
     if image is None:
         return None
     commitments, changed = _erase_images(actor, [image], image.subject_id, now, why)
+    # The subject's other images go under a new data key and the shared one is destroyed, so this image's copies in
+    # the write-ahead log, backups and replicas can no longer be read (crypto-shredding, docs/security.md).
+    data_key = image_keys.rekey_subject(image.subject)
     event = audit.record(
         "custody_image.erase",
         ("watchlists.custodyimage", image_id),
         actor,
-        data={"subject": image.subject_id, "image": commitments[0], "lists_changed": changed},
+        data={"subject": image.subject_id, "image": commitments[0], "lists_changed": changed, "data_key": data_key},
         reason=why,
     )
     return Erasure(event.seq, 1, changed, 0)
@@ -84,8 +87,18 @@ def delete_subject(actor, subject_id: int, *, reason: str, now=None) -> Erasure 
     """Erase a person: their images and every copy, their entries, what snapshots and manifests say of them, their
     restrictions, the subject, and the history rows of each."""
     policy.require(actor, "watchlists.erase_subject")
-    why = _reason(reason)
-    now = records.moment(now)
+    return _erase_subject(actor, subject_id, _reason(reason), records.moment(now))
+
+
+@transaction.atomic
+def erase_past_retention(subject_id: int, *, hours: int, now=None) -> Erasure | None:
+    """The retention sweep's erasure of a subject whose period has run out: the same erasure, by no one, the period
+    its reason. Refused (Conflict) like any other while evidence holds the person."""
+    why = f"The custody images retention period ({hours} h) ran out with nothing new on this subject."
+    return _erase_subject(None, subject_id, why, records.moment(now))
+
+
+def _erase_subject(actor, subject_id: int, why: str, now) -> Erasure | None:
     # FOR NO KEY UPDATE: a second erasure of the same person waits here (then finds nothing), while an edit that
     # already holds a list and takes the key share of a new entry's foreign key is not made to deadlock with it.
     subject = Subject.objects.select_for_update(no_key=True).filter(pk=subject_id).first()
@@ -99,6 +112,7 @@ def delete_subject(actor, subject_id: int, *, reason: str, now=None) -> Erasure 
     redacted = watchlists.redact_erased_subject(subject_id)
     restrictions = list(SubjectRestriction.objects.filter(subject=subject).values_list("pk", flat=True))
     SubjectRestriction.objects.filter(pk__in=restrictions).delete()
+    data_key = image_keys.destroy_subject_key(subject)  # every copy of their images beyond reach is unreadable now
     subject.delete()
     history = (
         Subject.history.filter(id=subject_id).delete()[0]
@@ -116,6 +130,7 @@ def delete_subject(actor, subject_id: int, *, reason: str, now=None) -> Erasure 
             "snapshots_redacted": redacted,
             "restrictions": len(restrictions),
             "history_rows": history,
+            "data_key": data_key,
         },
         reason=why,
     )
