@@ -1,8 +1,8 @@
 """Page response-time benchmark (issue 23): every page each demo role is shown, and the oversight pages at 1,000,000
 audit events.
 
-    .venv/bin/python benchmarks/page_bench.py [--requests 20] [--roles NAME ...] [--events 1000000]
-        [--audit-requests 30] [--skip-demo] [--keep]
+    .venv/bin/python benchmarks/page_bench.py [--requests 20] [--roles NAME ...] [--paths /PREFIX ...]
+        [--events 1000000] [--audit-requests 30] [--skip-demo] [--keep]
     .venv/bin/python benchmarks/page_bench.py --smoke    (the privacy officer's pages once, 5,000 events: the suite)
 
 Runs against a dedicated database `govern_page_bench` (with --smoke, `govern_page_bench_smoke_<pid>`) on the
@@ -120,13 +120,14 @@ def timed(client, paths: list[str], requests: int, stream: bool = False) -> dict
     return timings
 
 
-def bench_demo(requests: int, roles: list[str] | None = None) -> dict:
-    """Every role's pages at demo scale (or the `roles`' only), each beside `/healthz` in the same turns."""
+def bench_demo(requests: int, roles: list[str] | None = None, prefixes: list[str] | None = None) -> dict:
+    """Every role's pages at demo scale (or the `roles`' only, or those whose address starts with one of `prefixes`),
+    each beside `/healthz` in the same turns."""
     from apps.accounts.management.commands.seed_demo import DEMO_ACCOUNTS
 
     found = {}
     for username in roles or [account[0] for account in DEMO_ACCOUNTS]:
-        pages = pages_of(username)
+        pages = [page for page in pages_of(username) if not prefixes or page.startswith(tuple(prefixes))]
         found[username] = timed(client_for(username), ["/healthz", *pages], requests)
         print(f"   {username}: {len(pages)} pages", flush=True)
     return found
@@ -336,6 +337,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--audit-requests", type=int, default=30, help="timed requests of each oversight page")
     parser.add_argument("--skip-demo", action="store_true", help="only the oversight pages at --events")
     parser.add_argument("--roles", nargs="+", help="only these demo accounts' pages (default: every demo account)")
+    parser.add_argument(
+        "--paths", nargs="+", help="only the demo pages whose address starts with one of these (e.g. /audit/events/)"
+    )
     parser.add_argument("--pgdata", type=Path, default=ROOT / ".pgdata")
     parser.add_argument("--keep", action="store_true", help=f"keep the {BENCH_DB} database afterwards (to explain)")
     parser.add_argument("--smoke", action="store_true", help=SMOKE_HELP)
@@ -360,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
             demo = {}
             if not args.skip_demo:
                 print(f"2. every role's pages, {args.requests} requests each", flush=True)
-                demo = bench_demo(args.requests, args.roles)
+                demo = bench_demo(args.requests, args.roles, args.paths)
             print(f"3. the audit log to {args.events:,} events", flush=True)
             filled = fill(args.events, random.Random(23))
             print(f"4. the oversight pages, {args.audit_requests} requests each", flush=True)

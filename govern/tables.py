@@ -7,7 +7,8 @@ a page past the end shows the last one, a page that is no number the first, so a
 a 500. A filter that does not parse is the view's 400 (`filter_errors`). The page says how many rows there are in
 all, so a list is never cut off silently; past COUNT_BOUND rows (and ten pages beyond the one shown) it says "more
 than" that many, counted no further, so a page of a log of a million rows does not count them all
-(`BoundedPaginator`).
+(`BoundedPaginator`). No page deeper than COUNT_CEILING rows is offered: a page number past it (however large) shows
+the deepest page, so no address makes a list count every row.
 
 Part of the kernel: it imports no app.
 """
@@ -26,6 +27,7 @@ from govern import spreadsheet
 PER_PAGE = 50
 COUNT_BOUND = 10_000  # rows counted at most before a list says "more than", beyond the pages near the one shown
 PAGES_AHEAD = 10
+COUNT_CEILING = 100_000  # rows counted at most for any page: the deepest page offered (narrow the search to go on)
 EXPORT = "export"  # ?export=csv downloads every row of the list as filtered and sorted
 
 
@@ -48,6 +50,27 @@ class ListTable(tables.Table):
     # A page's consultation reason may come in its address once (`?reason=`); its sort, page and export links leave it
     # out, so it is not carried on in addresses (the session remembers it for the page).
     kept_out_of_links = "reason"
+
+    def page_cells(self) -> list[tuple]:
+        """The page's rows, each with its cells beside their column's `<td>` attributes. A column's attributes are
+        built once a page, not once a cell (django-tables2 builds them afresh for every cell: a tenth of a list's
+        time), unless one of them is computed from the row."""
+        columns = list(self.columns)
+        fixed = {
+            column.name: column.attrs["td"].as_html()
+            for column in columns
+            if not any(callable(value) for value in column.column.attrs.get("td", {}).values())
+        }
+        found = []
+        for row in self.paginated_rows:
+            cells = []
+            for column in columns:
+                cell = row.get_cell(column.name)
+                if column.name not in fixed:
+                    column.current_value, column.current_record = cell, row.record
+                cells.append((fixed[column.name] if column.name in fixed else column.attrs["td"].as_html(), cell))
+            found.append((row, cells))
+        return found
 
     def get_column_class_names(self, classes_set, bound_column):
         """Every cell a GOV.UK table cell, beside the column's own classes (the header's class is the template's)."""
@@ -89,24 +112,30 @@ def sort(request, table: ListTable) -> ListTable:
 
 class BoundedPaginator(Paginator):
     """Django's paginator, counting a queryset's rows only up to `bound`: when there are more, `more` is true and the
-    count is one past the bound, so the page after the bound's last is still offered and the page says "more than"."""
+    count is one past the bound, so the page after the bound's last is still offered and the page says "more than".
+    At `ceiling` no further page is offered: the count stops at the ceiling's last page."""
 
-    def __init__(self, object_list, per_page, bound: int = COUNT_BOUND, **kwargs):
+    def __init__(self, object_list, per_page, bound: int = COUNT_BOUND, ceiling: int = COUNT_CEILING, **kwargs):
         super().__init__(object_list, per_page, **kwargs)
-        self.bound = bound
+        self.bound, self.ceiling = min(bound, ceiling), ceiling
+
+    @cached_property
+    def counted(self) -> int:
+        """The rows counted, up to one past the bound."""
+        rows = getattr(getattr(self.object_list, "data", None), "data", None)  # a table's rows: its queryset
+        if not hasattr(rows, "query"):
+            return Paginator.count.func(self)  # Django's own count, not cached under our `count`
+        # COUNT(*) over a LIMIT, unordered: the scan stops at the bound, and the plan need not follow the order
+        return rows.order_by()[: self.bound + 1].count()
 
     @cached_property
     def count(self) -> int:
-        rows = getattr(getattr(self.object_list, "data", None), "data", None)  # a table's rows: its queryset
-        if not hasattr(rows, "query"):
-            return super().count
-        # COUNT(*) over a LIMIT, unordered: the scan stops at the bound, and the plan need not follow the order
-        return rows.order_by()[: self.bound + 1].count()
+        return self.bound if self.more and self.bound >= self.ceiling else self.counted
 
     @property
     def more(self) -> bool:
         """Whether rows beyond the bound were left uncounted."""
-        return self.count > self.bound
+        return self.counted > self.bound
 
 
 def _page_asked(value) -> int:
@@ -118,9 +147,13 @@ def show(request, table: ListTable, per_page: int = PER_PAGE) -> list:
     selector logs) exactly these rows."""
     sort(request, table)
     asked = request.GET.get(table.prefixed_page_field) or 1
+    deepest = COUNT_CEILING // per_page
+    if isinstance(asked, str) and asked.isdigit() and (len(asked) >= 10 or int(asked) > deepest):
+        asked = str(deepest)  # a page past the ceiling: the deepest offered, not a count of every row to find the end
     bound = max(COUNT_BOUND, (_page_asked(asked) + PAGES_AHEAD) * per_page)
     try:
-        table.paginate(paginator_class=BoundedPaginator, page=asked, per_page=per_page, bound=bound)
+        paginated = {"page": asked, "per_page": per_page, "bound": bound, "ceiling": COUNT_CEILING}
+        table.paginate(paginator_class=BoundedPaginator, **paginated)
     except PageNotAnInteger:
         table.page = table.paginator.page(1)
     except EmptyPage:

@@ -70,6 +70,28 @@ def test_a_long_list_counts_its_rows_only_so_far_and_says_more_than(actors, clie
     assert "Showing 101 to 130 of <strong>130</strong>" in last and last.count("RFR-2026-") == 30
 
 
+def test_a_page_past_the_ceiling_shows_the_deepest_page_and_never_counts_every_row(actors, client, monkeypatch):
+    """`?page=999999999` asked the count for the page and ten beyond it: every row of a log of a million. A page past
+    the ceiling shows the deepest page offered, its count stopped at the ceiling."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from govern import tables
+
+    monkeypatch.setattr(tables, "COUNT_BOUND", 60)
+    monkeypatch.setattr(tables, "PAGES_AHEAD", 1)
+    monkeypatch.setattr(tables, "COUNT_CEILING", 100)
+    _searches(actors.officer, 130)
+    client.force_login(actors.officer)
+    for page in ("3", "999999999", "9" * 40):
+        with CaptureQueriesContext(connection) as queries:
+            shown = client.get(reverse("matching:searches"), {"page": page}).content.decode()
+        counts = [query["sql"] for query in queries if "COUNT(*)" in query["sql"] and "searchrequest" in query["sql"]]
+        assert counts and all("LIMIT 101" in sql for sql in counts), (page, counts)
+        assert "Showing 51 to 100 of <strong>more than 100</strong>" in shown and shown.count("RFR-2026-") == 50
+        assert 'aria-label="Page 3"' not in shown
+
+
 def test_the_searches_list_sorts_by_a_column_and_ignores_an_unknown_one(actors, client):
     _searches(actors.officer, 3)
     client.force_login(actors.officer)
@@ -169,3 +191,25 @@ def test_the_deployments_list_filters_by_period_and_words_sorts_and_exports(acto
     page = client.get(url, {"sort": "-location_name"}).content.decode()
     assert 'aria-sort="descending"' in page and planned.reference in page and "of <strong>1</strong>" in page
     assert client.get(url, {"when": "someday"}).status_code == 400
+
+
+def test_a_columns_cell_attributes_are_built_once_a_page_not_once_a_cell(actors, client, monkeypatch):
+    """django-tables2 built a column's attributes afresh for every cell (a tenth of the audit log's time); the page
+    builds them once per column, and the cells keep them."""
+    from django_tables2.columns.base import BoundColumn
+
+    built = []
+    attrs = BoundColumn.attrs
+
+    def counted(column):
+        built.append(column.name)
+        return attrs.fget(column)
+
+    monkeypatch.setattr(BoundColumn, "attrs", property(counted))
+    with transaction.atomic():
+        for n in range(30):
+            audit.record("account.update", ("bench.thing", n), actors.admin, reason="Building the log")
+    client.force_login(actors.privacy)
+    page = client.get(reverse("audit:events")).content.decode()
+    assert page.count('<td class="govuk-table__cell hash">') == min(50, Event.objects.count()) > 30
+    assert built.count("leaf_hash") == 1 and len(built) == 7  # the seven columns, once each

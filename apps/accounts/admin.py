@@ -107,6 +107,18 @@ class UserAdmin(DjangoUserAdmin):
             return super().change_view(request, object_id, form_url, extra_context)
         return consulted(request, object_id)
 
+    def history_view(self, request, object_id, extra_context=None):
+        """An account's history names it and every change made to it: asked for a reason first, and logged as one
+        consultation of the account, as its page is."""
+
+        @access.reason_required(_account)
+        def consulted(request, object_id, target, reason):
+            if target is not None and self.has_view_permission(request, target):
+                selectors.user(request.user, target, reason)
+            return super(UserAdmin, self).history_view(request, object_id, extra_context)
+
+        return consulted(request, object_id)
+
     def get_fieldsets(self, request, obj=None):
         """One's own account is read-only here (another administrator changes it): without the password's reset
         link, which would answer 403."""
@@ -180,6 +192,10 @@ class UserAdmin(DjangoUserAdmin):
             )
 
     def user_change_password(self, request, id, form_url=""):
+        """The password form names the account: shown after a reason and logged as a consultation, as the account's
+        page is; the new password, once set, is logged as a change."""
+        if request.method in ("GET", "HEAD"):
+            return self._password_form_consulted(request, id, form_url)
         with transaction.atomic():
             response = super().user_change_password(request, id, form_url)
             if request.method == "POST" and response.status_code == 302:
@@ -187,6 +203,15 @@ class UserAdmin(DjangoUserAdmin):
                 audit.record("account.password_set", user, request.user, reason="admin site")
                 accounts.revoke_tokens(request.user, user, "password changed")
         return response
+
+    def _password_form_consulted(self, request, id, form_url):
+        @access.reason_required(_account)
+        def consulted(request, id, target, reason):
+            if target is not None and self.has_change_permission(request, target):
+                selectors.user(request.user, target, reason)
+            return super(UserAdmin, self).user_change_password(request, id, form_url)
+
+        return consulted(request, id)
 
 
 class _ReadOnlyForAdministrators(admin.ModelAdmin):

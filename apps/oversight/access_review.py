@@ -13,6 +13,7 @@ The flags are computed in Python for the rows shown (`flag`) and in SQL for a se
 import bisect
 import datetime
 import json
+import math
 import re
 import statistics
 from collections.abc import Iterator
@@ -173,6 +174,24 @@ class Reader:
     peer_median: float | None  # None when nobody else on the duty read: nothing to compare with
     bar: float | None
     heavy: bool
+
+    @property
+    def peer_median_shown(self) -> str:
+        return one_place(self.peer_median)
+
+    @property
+    def bar_shown(self) -> str:
+        return one_place(self.bar)
+
+
+def one_place(value: float | None) -> str:
+    """A figure as the template filter `floatformat:"-1"` writes it (one decimal place, rounded half up, none for a
+    whole number), without its Decimal arithmetic: the readers' table shows two a reader, for a few hundred readers."""
+    if value is None:
+        return ""
+    if value == int(value):
+        return str(int(value))
+    return f"{math.floor(value * 10 + 0.5) / 10:.1f}"
 
 
 def _duties(actor_ids) -> dict[int, str]:

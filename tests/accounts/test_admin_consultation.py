@@ -40,3 +40,24 @@ def test_an_account_page_is_logged_with_the_reason(actors, client):
     assert (consulted.target_type, consulted.target_id, consulted.reason) == (
         "accounts.user", str(actors.officer.pk), "Vetting check 2026/7"
     )  # fmt: skip
+
+
+@pytest.mark.parametrize("page", ["history", "password"])
+def test_an_accounts_history_and_password_form_are_logged_with_the_reason(actors, client, page):
+    client.force_login(actors.admin)
+    address = f"/admin/accounts/user/{actors.officer.pk}/{page}/"
+    asked = client.get(address)
+    assert "Why are you consulting" in asked.content.decode() and actors.officer.username not in asked.content.decode()
+    assert _consultations() == []
+    shown = client.get(address, HTTP_X_ACCESS_REASON="Vetting check 2026/8")
+    assert shown.status_code == 200 and actors.officer.username in shown.content.decode()
+    (consulted,) = _consultations()
+    assert (consulted.target_type, consulted.target_id, consulted.reason, consulted.actor_id) == (
+        "accounts.user", str(actors.officer.pk), "Vetting check 2026/8", actors.admin.pk
+    )  # fmt: skip
+
+
+def test_ones_own_password_form_is_refused_and_logs_nothing(actors, client):
+    client.force_login(actors.admin)
+    refused = client.get(f"/admin/accounts/user/{actors.admin.pk}/password/", HTTP_X_ACCESS_REASON="Checking my own")
+    assert refused.status_code == 403 and _consultations() == []

@@ -185,3 +185,12 @@ def test_a_page_of_the_access_log_reads_its_rows_in_a_few_queries(actors, client
     with django_assert_max_num_queries(30):
         page = client.get(reverse("oversight:access"))
     assert page.status_code == 200 and "Showing 1 to 50 of <strong>60</strong>" in page.content.decode()
+
+
+@pytest.mark.parametrize("value", [None, 0, 3, 2.5, 2.25, 2.35, 0.15, 7.95, 8.99, 10.45, 1 / 3, 2 / 3, 12.0, 1e-9])
+def test_the_readers_figures_read_as_floatformat_wrote_them(value):
+    """The readers' table wrote two figures a reader with `floatformat:"-1"` (Decimal arithmetic, a tenth of the page's
+    time with a few hundred readers); `one_place` writes them alike."""
+    from django.template.defaultfilters import floatformat
+
+    assert access_review.one_place(value) == ("" if value is None else floatformat(value, "-1"))
