@@ -123,11 +123,15 @@ def _enrolled(watchlist: Watchlist, approved_hash: str, engine) -> int:
     return templates if entries and templates == entries else 0
 
 
+_HELD: set[int] = set()  # the watchlists whose templates this process may hold (the cache cannot list its keys)
+
+
 def templates(watchlist_id: int, approved_hash: str) -> ListIndex:
     """An approved version's templates made by the engine in use, in this process's memory, for an exact search
     (pgvector is the record). Another engine's templates of the version are never read: its vectors mean nothing to
     this engine's, even where they have the same size."""
     engine = get_engine()
+    _HELD.add(watchlist_id)
     return _engine_templates(watchlist_id, approved_hash, engine.name, engine.weights_sha256, engine.dimensions)
 
 
@@ -148,7 +152,27 @@ def _engine_templates(watchlist_id: int, approved_hash: str, name: str, weights:
     return ListIndex(halves, [(row[1], row[2]) for row in rows])
 
 
-templates.cache_clear = _engine_templates.cache_clear  # enrolment and purge call it on `templates`, as do the tests
+def _clear() -> None:
+    _engine_templates.cache_clear()
+    _HELD.clear()
+
+
+templates.cache_clear = _clear  # enrolment and purge call it on `templates`, as do the tests
+
+
+def held_watchlists() -> list[int]:
+    """The watchlists whose templates this process holds in memory."""
+    return sorted(_HELD)
+
+
+def forget(watchlist_ids) -> list[int]:
+    """Drop these lists' templates from this process's memory (a deployment stopped in an emergency); returns those
+    that were held. The cache drops only all at once, so it is cleared only when one of them is held: a camera that
+    keeps sending for a stopped deployment costs the other lists one re-read, not one a frame."""
+    held = sorted(_HELD.intersection(watchlist_ids))
+    if held:
+        templates.cache_clear()
+    return held
 
 
 def purge_templates(watchlist_id: int) -> int:
