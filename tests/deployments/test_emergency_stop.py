@@ -128,3 +128,66 @@ def test_the_command_refuses_a_user_who_may_not_stop(actors, live):
     with pytest.raises(CommandError):
         call_command("emergency_stop", "--reason", REASON, "--by", "nobody-here")
     assert Deployment.objects.get(pk=live.pk).state == DeploymentState.LIVE
+
+
+# --- The surfaces: the API and the pages ------------------------------------------------------------------------------
+
+
+def test_the_api_stops_one_deployment_and_refuses_every_other_role(actors, api, live):
+    url = f"/api/deployments/deployments/{live.pk}/emergency-stop/"
+    for role in ("officer", "compiler", "oversight"):
+        assert api(getattr(actors, role)).post(url, {"reason": REASON}, format="json").status_code == 403
+    assert api(actors.commander).post(url, {"reason": ""}, format="json").status_code == 400
+    assert Deployment.objects.get(pk=live.pk).state == DeploymentState.LIVE
+    answer = api(actors.commander).post(url, {"reason": REASON}, format="json")
+    assert answer.status_code == 200 and answer.json()["state"] == DeploymentState.STOPPED
+    assert (
+        api(actors.commander).post(url, {"reason": REASON}, format="json").status_code == 409
+    )  # nothing of it runs now
+
+
+def test_the_api_stops_the_whole_force_in_one_call(actors, api, live, authorised_elsewhere):
+    url = "/api/deployments/deployments/emergency-stop/"
+    assert api(actors.officer).post(url, {"reason": REASON}, format="json").status_code == 403
+    answer = api(actors.privacy).post(url, {"reason": REASON}, format="json")
+    assert answer.status_code == 200
+    assert sorted(answer.json()["stopped"]) == sorted([live.reference, authorised_elsewhere.reference])
+    assert api(actors.privacy).post(url, {"reason": REASON}, format="json").json() == {"stopped": []}
+
+
+def test_the_openapi_documents_both_stops(api, actors):
+    paths = api(actors.commander).get("/api/schema/", {"format": "json"}).json()["paths"]
+    assert "post" in paths["/api/deployments/deployments/emergency-stop/"]
+    assert "post" in paths["/api/deployments/deployments/{id}/emergency-stop/"]
+
+
+def test_the_deployment_page_confirms_what_the_stop_does_before_it_stops(actors, client, live):
+    client.force_login(actors.commander)
+    page = client.get(f"/deployments/{live.pk}/")
+    assert b'id="emergency-stop"' in page.content
+    url = f"/deployments/{live.pk}/emergency-stop/"
+    confirm = client.post(url, {"reason": REASON})
+    assert confirm.status_code == 200 and "next frame is refused" in confirm.content.decode()
+    assert Deployment.objects.get(pk=live.pk).state == DeploymentState.LIVE  # not yet: it asks first
+    client.post(url, {"reason": REASON, "confirmed": "yes"})
+    assert Deployment.objects.get(pk=live.pk).state == DeploymentState.STOPPED
+
+
+def test_the_list_page_stops_all_live_capture_after_naming_what_runs(actors, client, live, authorised_elsewhere):
+    client.force_login(actors.privacy)
+    assert b'id="stop-all-form"' in client.get("/deployments/").content
+    confirm = client.post("/deployments/stop-all/", {"reason": REASON}).content.decode()
+    assert live.reference in confirm and authorised_elsewhere.reference in confirm
+    assert not Deployment.objects.filter(state=DeploymentState.STOPPED).exists()
+    client.post("/deployments/stop-all/", {"reason": REASON, "confirmed": "yes"})
+    assert Deployment.objects.filter(state=DeploymentState.STOPPED).count() == 2
+
+
+def test_the_pages_offer_no_stop_to_other_roles_and_refuse_them(actors, client, live):
+    client.force_login(actors.officer)
+    assert b"stop-all-form" not in client.get("/deployments/").content
+    assert b'id="emergency-stop"' not in client.get(f"/deployments/{live.pk}/").content
+    assert client.post("/deployments/stop-all/", {"reason": REASON, "confirmed": "yes"}).status_code == 403
+    answer = client.post(f"/deployments/{live.pk}/emergency-stop/", {"reason": REASON, "confirmed": "yes"})
+    assert answer.status_code == 403
+    assert Deployment.objects.get(pk=live.pk).state == DeploymentState.LIVE

@@ -58,6 +58,7 @@ PLANNERS = OFFICERS | {COMPILER}
 PLAN_EDITORS = PLANNERS | {COMMANDER}
 ON_SITE = OFFICERS | {COMMANDER}  # the run buttons' callers (a refusal there is a message on the page)
 TEAM = frozenset({OFFICER})  # the live deployment's planner and team: who changes, prepares and runs it
+STOPPERS = frozenset({COMMANDER, PRIVACY})  # the emergency stop: one deployment, or all of the force's
 ASSET_READERS = OFFICERS | {COMPILER, COMMANDER, PRIVACY}
 DOCUMENT_WRITERS = frozenset({COMMANDER, PRIVACY})  # the DPO writes a DPIA too; another commander approves it
 ALERT_READERS = OFFICERS | {COMMANDER, PRIVACY}  # the alert endpoints; an officer sees their team's alerts only
@@ -239,6 +240,9 @@ TABLE: dict[str, Access] = {
     ),
     # Officers run deployments on site: an officer of another team is told on the page that it is not theirs.
     **_acts("/deployments/{{pk}}/{act}/", ["go-live", "end-early"], button(ON_SITE)),
+    # The emergency stop (issue 25): a commander or the privacy officer, one deployment or every one of the force.
+    "/deployments/stop-all/": button(STOPPERS),
+    "/deployments/{pk}/emergency-stop/": button(STOPPERS),
     "/deployments/{pk}/notice/": button(PLAN_EDITORS),
     "/deployments/{pk}/checklist/": button(ON_SITE),
     "/deployments/{pk}/team/": button(PLAN_EDITORS),  # another planner is told on the page that it is not theirs
@@ -264,6 +268,8 @@ TABLE: dict[str, Access] = {
         ["go-live", "end-early"],
         api_action({OFFICER, COMMANDER}, gate=DEPLOYMENT_READERS),
     ),
+    "/api/deployments/deployments/emergency-stop/": api_action(STOPPERS, gate=DEPLOYMENT_READERS),
+    "/api/deployments/deployments/{pk}/emergency-stop/": api_action(STOPPERS, gate=DEPLOYMENT_READERS),
     "/api/deployments/deployments/{pk}/checklist/": api_action(TEAM, gate=DEPLOYMENT_READERS),
     "/api/deployments/deployments/{pk}/notice/": api_action(TEAM, gate=DEPLOYMENT_READERS),
     "/api/deployments/deployments/{pk}/outcome/": api(DEPLOYMENT_READERS),  # counted, never typed (issue 22)

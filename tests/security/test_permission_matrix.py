@@ -516,6 +516,8 @@ def _bodies(world) -> dict:
         ("POST", "/deployments/{pk}/suspend/"): {"reason": "The crowd is too dense to deploy safely."},
         ("POST", "/deployments/{pk}/cancel/"): {"reason": "The event was called off.", "confirmed": "yes"},
         ("POST", "/deployments/{pk}/end-early/"): {"reason": "The wanted man was arrested: no need to go on."},
+        ("POST", "/deployments/{pk}/emergency-stop/"): {"reason": "The feed is intercepted.", "confirmed": "yes"},
+        ("POST", "/deployments/stop-all/"): {"reason": "The feeds are intercepted.", "confirmed": "yes"},
         ("POST", "/matching/alerts/{pk}/judge/"): {
             "match": "yes",
             "reason": "Same face, scar and ears",
@@ -605,6 +607,8 @@ def _bodies(world) -> dict:
         ("POST", "/api/deployments/deployments/"): _plan(world, local=False),
         ("PATCH", "/api/deployments/deployments/{pk}/"): {"reason": "Better grounds", "grounds": "Robbery hotspot."},
         ("POST", "/api/deployments/deployments/{pk}/cancel/"): {"reason": "The event was called off."},
+        ("POST", "/api/deployments/deployments/{pk}/emergency-stop/"): {"reason": "The feed is intercepted."},
+        ("POST", "/api/deployments/deployments/emergency-stop/"): {"reason": "The feeds are intercepted."},
         ("POST", "/api/deployments/deployments/{pk}/end-early/"): {
             "reason": "The wanted man was arrested: no need to go on."
         },
