@@ -109,6 +109,7 @@ AUDIT_ACTIONS = {
     "templates.vacuumed": "Template index vacuumed after a purge",
     "probe.candidates_deleted": "Search candidates deleted under retention (receipt)",
     "engine.approve": "Face engine approved for live use",
+    "engine.withdraw": "Face engine approval withdrawn",
     "engine.evaluated": "Face engine evaluated on a labelled face set",
     "camera.credential_issued": "Camera credential issued",
     "camera.credential_revoked": "Camera credential revoked",

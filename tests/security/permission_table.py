@@ -397,6 +397,8 @@ TABLE: dict[str, Access] = {
     "/oversight/governance/": page(GOVERNANCE_READERS, post={COMMANDER}),
     "/oversight/governance/{pk}/evidence/": page(GOVERNANCE_READERS),
     **_acts("/oversight/governance/{{pk}}/{act}/", ["countersign", "reject"], button({PRIVACY})),
+    # Withdrawing a change in force (issue 25): the one in the paths is only proposed, so it is refused on the page.
+    "/oversight/governance/{pk}/withdraw/": button(STOPPERS),
     "/oversight/equality/": page(OVERSEERS),
     "/oversight/misidentifications/": consulting("misidentifications", page({PRIVACY})),
     "/oversight/access/": page(OVERSEERS),
@@ -414,6 +416,7 @@ TABLE: dict[str, Access] = {
     "/api/oversight/changes/{pk}/": api(GOVERNANCE_READERS),
     "/api/oversight/changes/{pk}/countersign/": api_action({PRIVACY}, gate=GOVERNANCE_READERS),
     "/api/oversight/changes/{pk}/reject/": api_action({PRIVACY}, gate=GOVERNANCE_READERS),
+    "/api/oversight/changes/{pk}/withdraw/": api_action(STOPPERS, gate=GOVERNANCE_READERS),
     "/api/oversight/notifications/": api({PRIVACY}),
     # --- Public records: anyone, signed in or not (the completed deployment in the paths, a year it ran in) -----------
     "/public/": page(ANYONE),

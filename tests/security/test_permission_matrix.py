@@ -566,6 +566,7 @@ def _bodies(world) -> dict:
         },
         ("POST", "/oversight/governance/"): lambda: {**PROPOSAL, "evidence": pdf()},
         ("POST", "/oversight/governance/{pk}/countersign/"): {"note": "Checked the report"},
+        ("POST", "/oversight/governance/{pk}/withdraw/"): {"reason": "Recalled weights.", "confirmed": "yes"},
         ("POST", "/oversight/governance/{pk}/reject/"): {"note": "The report does not cover age"},
         # API
         ("POST", "/api/accounts/token/"): {"username": officer.username, "password": PASSWORD},
@@ -679,6 +680,7 @@ def _bodies(world) -> dict:
             "evaluation": _cited_report(),
         },
         ("POST", "/api/oversight/changes/{pk}/countersign/"): {"note": "Checked the report"},
+        ("POST", "/api/oversight/changes/{pk}/withdraw/"): {"reason": "Recalled weights."},
         ("POST", "/api/oversight/changes/{pk}/reject/"): {"note": "The report does not cover age"},
     }
 
