@@ -191,3 +191,16 @@ def test_the_pages_offer_no_stop_to_other_roles_and_refuse_them(actors, client, 
     answer = client.post(f"/deployments/{live.pk}/emergency-stop/", {"reason": REASON, "confirmed": "yes"})
     assert answer.status_code == 403
     assert Deployment.objects.get(pk=live.pk).state == DeploymentState.LIVE
+
+
+def test_a_stopped_deployment_that_never_ran_is_cancelled_at_its_end(actors, authorised_elsewhere):
+    services.emergency_stop(actors.commander, REASON, authorised_elsewhere)
+    services.run_schedule(now=authorised_elsewhere.end + datetime.timedelta(minutes=1))
+    assert Deployment.objects.get(pk=authorised_elsewhere.pk).state == DeploymentState.CANCELLED
+
+
+def test_the_public_notice_shows_a_stopped_deployment_as_suspended(actors, live):
+    from apps.public import reports
+
+    services.emergency_stop(actors.commander, REASON, live)
+    assert [notice["status"] for notice in reports.notices()] == ["suspended"]
