@@ -18,12 +18,21 @@ class DeploymentState(models.TextChoices):
     AUTHORISED = "authorised", "Authorised"
     LIVE = "live", "Live"
     SUSPENDED = "suspended", "Suspended"
+    STOPPED = "stopped", "Stopped (emergency)"
     COMPLETED = "completed", "Completed"
     CANCELLED = "cancelled", "Cancelled"
 
 
-# States that hold their assets and place for their period.
-BOOKING_STATES = [DeploymentState.PLANNED, DeploymentState.AUTHORISED, DeploymentState.LIVE, DeploymentState.SUSPENDED]
+# States that hold their assets and place for their period (a stopped one may be authorised anew and run again).
+BOOKING_STATES = [
+    DeploymentState.PLANNED,
+    DeploymentState.AUTHORISED,
+    DeploymentState.LIVE,
+    DeploymentState.SUSPENDED,
+    DeploymentState.STOPPED,
+]
+# States an emergency stop takes a deployment out of: every one that runs, or could run without a new authorisation.
+STOPPABLE_STATES = [DeploymentState.AUTHORISED, DeploymentState.LIVE, DeploymentState.SUSPENDED]
 
 
 class DocumentKind(models.TextChoices):
@@ -65,5 +74,6 @@ AUDIT_ACTIONS = {
     "deployment.complete": "Deployment completed",
     "deployment.end_early": "Deployment ended early",
     "deployment.cancel": "Deployment cancelled",
+    "deployment.emergency_stop": "Deployment stopped in an emergency",
     "deployment.outcome": "Deployment outcome figures recorded",
 }

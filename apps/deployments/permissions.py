@@ -106,6 +106,13 @@ rule(
     scope=_planner_or_team,
 )
 rule("deployments.command_deployment", roles=[APPROVER], label="Suspend, resume or cancel deployments")
+# The emergency stop: a commander or the privacy officer stops one deployment, or all of the force's, at once. It
+# only ever stops: restarting needs a new authorisation, so it asks no rank and no object check.
+rule(
+    "deployments.emergency_stop",
+    roles=[APPROVER, PRIVACY],
+    label="Stop deployments in an emergency",
+)
 rule("deployments.go_live", roles=[OFFICER, APPROVER], label="Take deployments live", check=_on_site)
 rule("deployments.end_deployment", roles=[OFFICER, APPROVER], label="End live deployments early", check=_on_site)
 rule(

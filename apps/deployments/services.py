@@ -1,6 +1,7 @@
 """Every change to deployments, assets and documents: permission, one transaction, the change, its audit event.
 
-The lifecycle is planned → authorised → live → completed, or cancelled, or suspended (and resumed). Going live
+The lifecycle is planned → authorised → live → completed, or cancelled, or suspended (and resumed), or stopped in an
+emergency (authorised anew before it runs again). Going live
 needs every gate condition to hold at that moment; `gate()` says which hold and why not, and the schedule
 (`run_schedule`, idempotent, with a dry run) moves deployments itself, recording when one could not go live.
 """
@@ -13,6 +14,7 @@ from dataclasses import asdict, dataclass
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from apps.audit import services as audit
@@ -24,7 +26,14 @@ from govern import places, policy, prepared, records
 from govern.errors import Conflict, PreconditionFailed
 from govern.roles import Role
 
-from .choices import BOOKING_STATES, DOCUMENT_REVIEW_NOTICE_DAYS, DeploymentState, DocumentKind, LocationType
+from .choices import (
+    BOOKING_STATES,
+    DOCUMENT_REVIEW_NOTICE_DAYS,
+    STOPPABLE_STATES,
+    DeploymentState,
+    DocumentKind,
+    LocationType,
+)
 from .models import Asset, Deployment, PolicyDocument, PublishedFigures
 from .signals import asset_retired
 
@@ -400,7 +409,7 @@ def update_plan(
     unknown = set(changes) - set(PLAN_FIELDS)
     if unknown:
         raise ValidationError(f"Unknown deployment fields: {', '.join(sorted(unknown))}.")
-    if locked.state not in (DeploymentState.PLANNED, DeploymentState.AUTHORISED):
+    if locked.state not in (DeploymentState.PLANNED, DeploymentState.AUTHORISED, DeploymentState.STOPPED):
         raise Conflict(f"{locked.reference} is {locked.get_state_display().lower()}; its plan can no longer change.")
     before = _plan_data(locked)
     if postcode is not None or {"latitude", "longitude"} & set(changes):
@@ -455,7 +464,8 @@ def update_plan(
 
 @transaction.atomic
 def authorise(actor, deployment: Deployment, *, revision: int | None, now=None) -> Deployment:
-    """Authorise the plan at the revision the officer reviewed, binding it to the watchlist version approved now."""
+    """Authorise the plan at the revision the officer reviewed, binding it to the watchlist version approved now; a
+    deployment stopped in an emergency runs again only by this, a new authorisation."""
     now = records.moment(now)
     locked = Deployment.objects.select_for_update().get(pk=deployment.pk)
     policy.require(actor, "deployments.authorise_deployment", locked)
@@ -464,7 +474,7 @@ def authorise(actor, deployment: Deployment, *, revision: int | None, now=None) 
             {"revision": "Say which revision of the plan you reviewed: authorisation is bound to it."}
         )
     _check_revision(locked, revision, "authorise it")
-    if locked.state != DeploymentState.PLANNED:
+    if locked.state not in (DeploymentState.PLANNED, DeploymentState.STOPPED):
         raise Conflict(f"{locked.reference} is {locked.get_state_display().lower()}, not planned.")
     if locked.end <= now:
         raise ValidationError("The deployment's period has ended.")
@@ -599,7 +609,13 @@ def gate(deployment: Deployment, now=None) -> list[Condition]:
         conditions.append(Condition(name, ok, good if ok else bad))
 
     authorised = deployment.authorised_at is not None and deployment.state != DeploymentState.PLANNED
-    check("authorisation", authorised, "Authorised.", "Not authorised.")
+    stopped = deployment.state == DeploymentState.STOPPED
+    check(
+        "authorisation",
+        authorised and not stopped,
+        "Authorised.",
+        "Stopped in an emergency: it needs a new authorisation." if stopped else "Not authorised.",
+    )
     check(
         "period",
         deployment.start <= now < deployment.end,
@@ -689,8 +705,8 @@ def try_go_live(deployment: Deployment, *, actor=None, now=None) -> tuple[bool, 
 
 
 def _complete(locked: Deployment, now) -> Watchlist:
-    """Mark a locked live (or suspended) deployment completed now and set its watchlist's purge."""
-    if locked.state not in (DeploymentState.LIVE, DeploymentState.SUSPENDED):
+    """Mark a locked live (suspended, or stopped) deployment completed now and set its watchlist's purge."""
+    if locked.state not in (DeploymentState.LIVE, DeploymentState.SUSPENDED, DeploymentState.STOPPED):
         raise Conflict(f"{locked.reference} is {locked.get_state_display().lower()}, not live.")
     locked.state, locked.completed_at = DeploymentState.COMPLETED, now
     locked.save()
@@ -783,6 +799,33 @@ def cancel(actor, deployment: Deployment, *, reason: str, now=None) -> Deploymen
 
 
 @transaction.atomic
+def emergency_stop(actor, reason: str, deployment: Deployment | None = None, *, among=None, cause=None):
+    """Stop one deployment, or every authorised, live or suspended deployment of the force (or of `among`, a queryset,
+    when a withdrawn approval names the ones that use it), in one transaction, with the reason. Each moves to stopped:
+    capture admits no frame of it from this commit (admission reads the state with every frame), it cannot resume or
+    go live, and only a new authorisation runs it again. Each has its event, naming everything stopped with it and
+    `cause` (what withdrew it). Returns the deployments stopped; none to stop force-wide is no error (nothing ran)."""
+    policy.require(actor, "deployments.emergency_stop")
+    if not (reason or "").strip():
+        raise ValidationError({"reason": "Say why capture stops: the reason is recorded on every deployment stopped."})
+    if deployment is not None:
+        stopping = Deployment.objects.filter(pk=deployment.pk)
+    else:
+        stopping = (Deployment.objects.all() if among is None else among).filter(state__in=STOPPABLE_STATES)
+    locked = list(stopping.select_for_update(of=("self",)).order_by("pk"))
+    if deployment is not None and locked[0].state not in STOPPABLE_STATES:
+        raise Conflict(f"{locked[0].reference} is {locked[0].get_state_display().lower()}: nothing of it runs to stop.")
+    together = [each.reference for each in locked]
+    for each in locked:
+        previous = each.state
+        each.state, each.status_reason = DeploymentState.STOPPED, reason.strip()
+        each.save(update_fields=["state", "status_reason"])
+        data = {"from_state": previous, "force_wide": deployment is None, "stopped_together": together}
+        audit.record("deployment.emergency_stop", each, actor, data={**data, **(cause or {})}, reason=reason)
+    return locked
+
+
+@transaction.atomic
 def publish_figures(deployment: Deployment, **counts: int) -> PublishedFigures:
     """The deployment's published figures, as the system counted them from its records (the matching app recounts
     them from the capture ledger and the judged alerts). Nobody types a figure: there is no actor and no form."""
@@ -869,12 +912,17 @@ def _run_schedule(now, dry_run: bool) -> list[ScheduleAction]:
         except Conflict:
             continue  # somebody moved it meanwhile; the next run sees its new state
         actions.append(ScheduleAction(deployment.reference, "go_live" if went else "refuse", _failing(conditions)))
-    ending = Deployment.objects.filter(state__in=[DeploymentState.LIVE, DeploymentState.SUSPENDED], end__lte=now)
+    # A stopped deployment that had run ends as one that ran (its list's purge is set); one that never ran, as missed.
+    ran = Q(state__in=[DeploymentState.LIVE, DeploymentState.SUSPENDED])
+    ran |= Q(state=DeploymentState.STOPPED, went_live_at__isnull=False)
+    ending = Deployment.objects.filter(ran, end__lte=now)
     for deployment in ending:
         actions.append(ScheduleAction(deployment.reference, "complete", f"ended {deployment.end}"))
         if not dry_run:
             complete(deployment, now=now)
-    missed = Deployment.objects.filter(state__in=[DeploymentState.PLANNED, DeploymentState.AUTHORISED], end__lte=now)
+    never_ran = Q(state__in=[DeploymentState.PLANNED, DeploymentState.AUTHORISED])
+    never_ran |= Q(state=DeploymentState.STOPPED, went_live_at__isnull=True)
+    missed = Deployment.objects.filter(never_ran, end__lte=now)
     for deployment in missed:
         actions.append(ScheduleAction(deployment.reference, "cancel", "its period ended before it went live"))
         if not dry_run:

@@ -9,6 +9,7 @@ urlpatterns = [
     path("", views.deployment_list, name="list"),
     path("new/", views.deployment_plan, name="plan"),
     path("schedule/", views.schedule, name="schedule"),
+    path("stop-all/", views.emergency_stop_all, name="stop-all"),
     path("assets/", views.asset_register, name="assets"),
     path("assets/<int:pk>/retire/", views.asset_retire, name="asset-retire"),
     path("documents/", views.document_register, name="documents"),

@@ -20,7 +20,7 @@ from govern.errors import Conflict
 from govern.pages import act_with_reason, added, confirmed, form_errors, perform, posted_revision, visible_or_404
 
 from . import services
-from .choices import BOOKING_STATES, DOCUMENT_REVIEW_NOTICE_DAYS, DeploymentState
+from .choices import BOOKING_STATES, DOCUMENT_REVIEW_NOTICE_DAYS, STOPPABLE_STATES, DeploymentState
 from .filtersets import DeploymentPageFilterSet
 from .forms import (
     AssetForm,
@@ -57,6 +57,9 @@ def deployment_list(request):
         if policy.may(request.user, "deployments.authorise_deployment")
         else [],
         may_plan=policy.may(request.user, "deployments.add_deployment"),
+        may_stop_all=policy.may(request.user, "deployments.emergency_stop"),
+        running=visible.filter(state__in=STOPPABLE_STATES).count(),
+        stop_form=ReasonForm(auto_id="stop_all_%s"),
     )
     return render(request, "deployments/list.html", context, status=listing.status)
 
@@ -158,7 +161,7 @@ def deployment_detail(request, pk):
         "gate": services.gate(deployment),
         "live": services.is_live(deployment),
         "outcome": getattr(deployment, "figures", None),
-        "may_authorise": deployment.state == DeploymentState.PLANNED
+        "may_authorise": deployment.state in (DeploymentState.PLANNED, DeploymentState.STOPPED)
         and policy.may(user, "deployments.authorise_deployment", deployment),
         "authorise_refusal": policy.refusal(user, "deployments.authorise_deployment", deployment),
         "may_change": policy.may(user, "deployments.change_deployment", deployment)
@@ -169,6 +172,8 @@ def deployment_detail(request, pk):
         # Officers on the team run it on site: they take it live and end it early, as the API lets them.
         "may_go_live": policy.may(user, "deployments.go_live", deployment),
         "may_end": policy.may(user, "deployments.end_deployment", deployment),
+        "may_emergency_stop": deployment.state in STOPPABLE_STATES and policy.may(user, "deployments.emergency_stop"),
+        "stop_form": ReasonForm(auto_id="stop_%s"),
         "end_form": ReasonForm(auto_id="end_%s"),
         "may_see_alerts": policy.may(user, "matching.view_deployment_alerts", deployment),
         # The registers' links only to whom they open (oversight may read deployments, not the asset register).
@@ -258,6 +263,7 @@ def deployment_act(request, pk, act):
         "resume": lambda: services.resume(user, deployment),
         "cancel": lambda: services.cancel(user, deployment, reason=post.get("reason", "")),
         "end-early": lambda: services.end_early(user, deployment, reason=post.get("reason", "")),
+        "emergency-stop": lambda: services.emergency_stop(user, post.get("reason", ""), deployment),
     }
     if act not in actions:
         raise Http404("No such action.")
@@ -285,7 +291,47 @@ _ENDINGS = {
         ],
         "Confirm: end the deployment now",
     ),
+    "emergency-stop": (
+        "deployments.emergency_stop",
+        "Emergency stop:",
+        [
+            "Capture stops now: its cameras' next frame is refused, and the demo camera stops filming.",
+            "Its authorisation no longer counts: it runs again only once an authorising officer authorises it anew.",
+        ],
+        "Confirm: stop live capture now",
+    ),
 }
+
+
+@login_required
+@require_POST
+def emergency_stop_all(request):
+    """Stop every authorised, live or suspended deployment of the force, with the reason, after a confirmation that
+    names them (a commander or the privacy officer; the same service as the API and the command)."""
+    policy.require(request.user, "deployments.emergency_stop")
+    reason = request.POST.get("reason", "").strip()
+    if reason and not confirmed(request):
+        running = Deployment.objects.filter(state__in=STOPPABLE_STATES).order_by("start")
+        names = ", ".join(f"{d.reference} ({d.location_name}, {d.get_state_display().lower()})" for d in running)
+        confirm = {
+            "title": "Stop all live capture of the force",
+            "what": [
+                f"Every deployment that runs or could run stops now: {names or 'none runs now'}.",
+                "Their cameras' next frames are refused; each runs again only once authorised anew.",
+                f"The reason is recorded on each and in the audit log: \u201c{reason}\u201d.",
+            ],
+            "fields": [("reason", reason)],
+            "button": "Confirm: stop all live capture",
+            "warning": True,
+            "back": reverse("deployments:list"),
+        }
+        return render(request, "deployments/confirm_stop_all.html", {"confirm": confirm})
+    perform(
+        request,
+        lambda: services.emergency_stop(request.user, reason),
+        success="Every authorised, live or suspended deployment is stopped.",
+    )
+    return redirect("deployments:list")
 
 
 def _confirmation(request, deployment, act) -> dict | None:

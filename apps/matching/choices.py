@@ -122,6 +122,7 @@ AUDIT_ACTIONS = {
     "probe.candidates_deleted": "Search candidates deleted under retention (receipt)",
     "alert.text_deleted": "Alerts' text deleted under retention (receipt per alert)",
     "engine.approve": "Face engine approved for live use",
+    "engine.withdraw": "Face engine approval withdrawn",
     "engine.evaluated": "Face engine evaluated on a labelled face set",
     "camera.credential_issued": "Camera credential issued",
     "camera.credential_revoked": "Camera credential revoked",

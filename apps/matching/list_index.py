@@ -134,6 +134,15 @@ class HeldLists:
                 del self._held[key]
         return sorted({key[0] for key in stale})
 
+    def drop(self, watchlist_ids) -> list[int]:
+        """Drop these lists' templates (a deployment stopped in an emergency); the lists that were held."""
+        wanted = set(watchlist_ids)
+        with self._lock:
+            gone = [key for key in self._held if key[0] in wanted]
+            for key in gone:
+                del self._held[key]
+        return sorted({key[0] for key in gone})
+
     def clear(self) -> None:
         with self._lock:
             self._held.clear()

@@ -17,6 +17,8 @@ rule(
     label="Approve face engines",
     actor=minimum_rank("AUTHORISING_MIN_RANK", "approves a face engine"),
 )
+# Withdrawing an approval only ever stops deployments: either of the roles that approve one may do it alone.
+rule("matching.withdraw_engine", roles=[APPROVER, PRIVACY], label="Withdraw face engine approvals")
 rule("matching.countersign_engine", roles=[PRIVACY], label="Countersign face engine approvals")
 rule("matching.view_engineapproval", roles=[APPROVER, PRIVACY, Role.OVERSIGHT], label="View engine approvals")
 rule("matching.add_engineevaluation", roles=[APPROVER, PRIVACY], label="Evaluate the face engine on a face set")

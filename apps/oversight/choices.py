@@ -34,6 +34,7 @@ class ChangeState(models.TextChoices):
     IN_FORCE = "in_force", "In force"
     SUPERSEDED = "superseded", "Superseded"
     REJECTED = "rejected", "Rejected"
+    WITHDRAWN = "withdrawn", "Withdrawn"
 
 
 class Level(models.TextChoices):
@@ -51,6 +52,7 @@ AUDIT_ACTIONS = {
     "governance.proposed": ("Governed setting change proposed", ActionKind.CHANGE),
     "governance.countersigned": ("Governed setting change countersigned and in force", ActionKind.CHANGE),
     "governance.rejected": ("Governed setting change rejected", ActionKind.CHANGE),
+    "governance.withdrawn": ("Governed setting change withdrawn", ActionKind.CHANGE),
     "oversight.notified": ("Privacy officers notified", ActionKind.SYSTEM),
     "oversight.resolved": ("Oversight finding resolved", ActionKind.SYSTEM),
     "bundle.exported": ("Evidence bundle exported", ActionKind.DISCLOSURE),

@@ -46,6 +46,12 @@ class ProposalForm(forms.Form):
         self.fields["evaluation"].choices = [("", "Choose an evaluation")] + [(e.pk, e.label) for e in evaluations]
 
 
+class ReasonForm(forms.Form):
+    """Why a threshold or engine in force is withdrawn."""
+
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+
+
 class DecisionForm(forms.Form):
     """A privacy officer's countersignature or rejection."""
 

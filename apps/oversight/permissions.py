@@ -38,6 +38,12 @@ rule(
     label="Propose threshold or engine changes",
     actor=minimum_rank("AUTHORISING_MIN_RANK", "proposes a threshold or engine change"),
 )
+# Withdrawing a change in force only ever stops deployments: either role that brings one into force may do it alone.
+rule(
+    "oversight.withdraw_governedchange",
+    roles=[APPROVER, PRIVACY],
+    label="Withdraw threshold or engine approvals",
+)
 rule(
     "oversight.countersign_governedchange",
     roles=[PRIVACY],

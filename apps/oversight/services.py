@@ -21,6 +21,7 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.audit import services as audit
 from apps.deployments import services as deployments
+from apps.deployments.models import Deployment
 from apps.matching import evaluation as engine_figures
 from apps.matching.models import FALSE_ALERTS, TRUE_ALERTS, EngineEvaluation
 from apps.matching.services import alert_handling, engine_approval, retrospective
@@ -398,6 +399,32 @@ def reject(actor, change: GovernedChange, *, note: str, now=None) -> GovernedCha
     )
     locked.save()
     audit.record("governance.rejected", locked, actor, data=_change_data(locked), reason=note)
+    return locked
+
+
+@transaction.atomic
+def withdraw(actor, change: GovernedChange, *, reason: str, now=None) -> GovernedChange:
+    """An authorising or privacy officer withdraws a threshold or engine in force, saying why: the deployments that
+    use it stop through the emergency stop, the withdrawal as their reason, and run again only once authorised anew.
+    A withdrawn threshold leaves the configured default in force (an earlier version does not come back: it was
+    superseded); a withdrawn engine's own approval goes with it."""
+    locked = _lock_change(change)
+    policy.require(actor, "oversight.withdraw_governedchange", locked)
+    if locked.state != ChangeState.IN_FORCE:
+        raise Conflict(f"This change is {locked.get_state_display().lower()}; only one in force can be withdrawn.")
+    reason = _reason(reason)
+    locked.state = ChangeState.WITHDRAWN
+    locked.save(update_fields=["state"])
+    audit.record("governance.withdrawn", locked, actor, data=_change_data(locked), reason=reason)
+    why = f"{locked.get_kind_display()} v{locked.version} ({locked.value_label}) was withdrawn: {reason}"
+    if locked.kind == ChangeKind.ENGINE:
+        engine_approval.withdraw_engine(
+            actor, reason=why, name=locked.engine_name, weights=locked.engine_weights_sha256
+        )
+    else:
+        using = Deployment.objects.filter(threshold=locked.threshold)
+        cause = {"withdrawn": f"threshold v{locked.version}"}
+        deployments.emergency_stop(actor, why, among=using, cause=cause)
     return locked
 
 

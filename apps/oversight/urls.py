@@ -17,6 +17,7 @@ urlpatterns = [
     path("retention/review/", views.retention_review, name="retention_review"),
     path("governance/", views.governance, name="governance"),
     path("governance/<int:pk>/evidence/", views.evidence, name="evidence"),
+    path("governance/<int:pk>/withdraw/", views.withdraw, name="withdraw"),
     path("governance/<int:pk>/<slug:act>/", views.decide, name="decide"),
     path("equality/", views.equality_page, name="equality"),
     path("misidentifications/", views.misidentifications_page, name="misidentifications"),

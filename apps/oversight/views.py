@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -15,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from apps.audit import proofs, signing, verifier
 from apps.audit.access import forget, reason_required
 from apps.audit.models import Checkpoint
+from apps.deployments.choices import STOPPABLE_STATES
 from apps.deployments.models import Deployment
 from apps.matching import evaluation as engine_figures
 from apps.matching import figures
@@ -29,7 +31,7 @@ from govern.pages import form_errors, perform, visible_or_404
 from . import access_review, bundles, court, equality, reconciliation, services
 from .choices import ChangeKind, ChangeState
 from .filtersets import AccessFilterSet
-from .forms import DecisionForm, ProposalForm, RangeForm, RetentionForm, RetentionReviewForm
+from .forms import DecisionForm, ProposalForm, RangeForm, ReasonForm, RetentionForm, RetentionReviewForm
 from .models import GovernedChange, Notification, RetentionPolicy
 from .tables import AccessTable
 
@@ -293,9 +295,46 @@ def governance(request):
         "form": form,
         "decision_form": DecisionForm(),
         "may_countersign": policy.may(request.user, "oversight.countersign_governedchange"),
+        "may_withdraw": policy.may(request.user, "oversight.withdraw_governedchange"),
+        "withdrawal_form": ReasonForm(),
         "engine": ChangeKind.ENGINE,
     }
     return render(request, "oversight/governance.html", context)
+
+
+@login_required
+@require_POST
+def withdraw(request, pk):
+    """Withdraw a threshold or engine in force, with the reason, after a confirmation that names the deployments it
+    stops (the same service as the API)."""
+    policy.require(request.user, "oversight.withdraw_governedchange")
+    change = get_object_or_404(GovernedChange.objects.defer("evidence"), pk=pk)
+    reason = request.POST.get("reason", "").strip()
+    if reason and request.POST.get("confirmed") != "yes" and change.state == ChangeState.IN_FORCE:
+        running = Deployment.objects.filter(state__in=STOPPABLE_STATES)
+        if change.kind == ChangeKind.THRESHOLD:
+            running = running.filter(threshold=change.threshold)
+        names = ", ".join(d.reference for d in running.order_by("start")) or "none runs now"
+        confirm = {
+            "title": f"Withdraw {change.get_kind_display().lower()} v{change.version} ({change.value_label})",
+            "what": [
+                f"The deployments that use it stop now, with this withdrawal as their reason: {names}.",
+                "Each runs again only once authorised anew"
+                + (", on an engine approved again." if change.kind == ChangeKind.ENGINE else "."),
+                f"The reason is recorded in the audit log: \u201c{reason}\u201d.",
+            ],
+            "fields": [("reason", reason)],
+            "button": "Confirm: withdraw it and stop those deployments",
+            "warning": True,
+            "back": reverse("oversight:governance"),
+        }
+        return render(request, "oversight/confirm_withdraw.html", {"confirm": confirm})
+    perform(
+        request,
+        lambda: services.withdraw(request.user, change, reason=reason),
+        "Withdrawn: the deployments that used it are stopped.",
+    )
+    return redirect("oversight:governance")
 
 
 @login_required

@@ -61,7 +61,7 @@ def notices(now=None) -> list[dict]:
 def _status(deployment: Deployment, now) -> NoticeStatus:
     if deployment.state == DeploymentState.LIVE:
         return NoticeStatus.LIVE
-    if deployment.state == DeploymentState.SUSPENDED:
+    if deployment.state in (DeploymentState.SUSPENDED, DeploymentState.STOPPED):
         return NoticeStatus.SUSPENDED
     return NoticeStatus.UPCOMING if deployment.start > now else NoticeStatus.NOT_YET_LIVE
 

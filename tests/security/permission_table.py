@@ -58,6 +58,7 @@ PLANNERS = OFFICERS | {COMPILER}
 PLAN_EDITORS = PLANNERS | {COMMANDER}
 ON_SITE = OFFICERS | {COMMANDER}  # the run buttons' callers (a refusal there is a message on the page)
 TEAM = frozenset({OFFICER})  # the live deployment's planner and team: who changes, prepares and runs it
+STOPPERS = frozenset({COMMANDER, PRIVACY})  # the emergency stop: one deployment, or all of the force's
 ASSET_READERS = OFFICERS | {COMPILER, COMMANDER, PRIVACY}
 DOCUMENT_WRITERS = frozenset({COMMANDER, PRIVACY})  # the DPO writes a DPIA too; another commander approves it
 ALERT_READERS = OFFICERS | {COMMANDER, PRIVACY}  # the alert endpoints; an officer sees their team's alerts only
@@ -244,6 +245,9 @@ TABLE: dict[str, Access] = {
     ),
     # Officers run deployments on site: an officer of another team is told on the page that it is not theirs.
     **_acts("/deployments/{{pk}}/{act}/", ["go-live", "end-early"], button(ON_SITE)),
+    # The emergency stop (issue 25): a commander or the privacy officer, one deployment or every one of the force.
+    "/deployments/stop-all/": button(STOPPERS),
+    "/deployments/{pk}/emergency-stop/": button(STOPPERS),
     "/deployments/{pk}/notice/": button(PLAN_EDITORS),
     "/deployments/{pk}/checklist/": button(ON_SITE),
     "/deployments/{pk}/team/": button(PLAN_EDITORS),  # another planner is told on the page that it is not theirs
@@ -269,6 +273,8 @@ TABLE: dict[str, Access] = {
         ["go-live", "end-early"],
         api_action({OFFICER, COMMANDER}, gate=DEPLOYMENT_READERS),
     ),
+    "/api/deployments/deployments/emergency-stop/": api_action(STOPPERS, gate=DEPLOYMENT_READERS),
+    "/api/deployments/deployments/{pk}/emergency-stop/": api_action(STOPPERS, gate=DEPLOYMENT_READERS),
     "/api/deployments/deployments/{pk}/checklist/": api_action(TEAM, gate=DEPLOYMENT_READERS),
     "/api/deployments/deployments/{pk}/notice/": api_action(TEAM, gate=DEPLOYMENT_READERS),
     "/api/deployments/deployments/{pk}/outcome/": api(DEPLOYMENT_READERS),  # counted, never typed (issue 22)
@@ -397,6 +403,8 @@ TABLE: dict[str, Access] = {
     "/oversight/governance/": page(GOVERNANCE_READERS, post={COMMANDER}),
     "/oversight/governance/{pk}/evidence/": page(GOVERNANCE_READERS),
     **_acts("/oversight/governance/{{pk}}/{act}/", ["countersign", "reject"], button({PRIVACY})),
+    # Withdrawing a change in force (issue 25): the one in the paths is only proposed, so it is refused on the page.
+    "/oversight/governance/{pk}/withdraw/": button(STOPPERS),
     "/oversight/equality/": page(OVERSEERS),
     "/oversight/misidentifications/": consulting("misidentifications", page({PRIVACY})),
     "/oversight/access/": page(OVERSEERS),
@@ -415,6 +423,7 @@ TABLE: dict[str, Access] = {
     "/api/oversight/changes/{pk}/": api(GOVERNANCE_READERS),
     "/api/oversight/changes/{pk}/countersign/": api_action({PRIVACY}, gate=GOVERNANCE_READERS),
     "/api/oversight/changes/{pk}/reject/": api_action({PRIVACY}, gate=GOVERNANCE_READERS),
+    "/api/oversight/changes/{pk}/withdraw/": api_action(STOPPERS, gate=GOVERNANCE_READERS),
     "/api/oversight/notifications/": api({PRIVACY}),
     # --- Public records: anyone, signed in or not (the completed deployment in the paths, a year it ran in) -----------
     "/public/": page(ANYONE),

@@ -518,6 +518,8 @@ def _bodies(world) -> dict:
         ("POST", "/deployments/{pk}/suspend/"): {"reason": "The crowd is too dense to deploy safely."},
         ("POST", "/deployments/{pk}/cancel/"): {"reason": "The event was called off.", "confirmed": "yes"},
         ("POST", "/deployments/{pk}/end-early/"): {"reason": "The wanted man was arrested: no need to go on."},
+        ("POST", "/deployments/{pk}/emergency-stop/"): {"reason": "The feed is intercepted.", "confirmed": "yes"},
+        ("POST", "/deployments/stop-all/"): {"reason": "The feeds are intercepted.", "confirmed": "yes"},
         ("POST", "/matching/alerts/{pk}/judge/"): {
             "match": "yes",
             "reason": "Same face, scar and ears",
@@ -566,6 +568,7 @@ def _bodies(world) -> dict:
         },
         ("POST", "/oversight/governance/"): lambda: {**PROPOSAL, "evidence": pdf()},
         ("POST", "/oversight/governance/{pk}/countersign/"): {"note": "Checked the report"},
+        ("POST", "/oversight/governance/{pk}/withdraw/"): {"reason": "Recalled weights.", "confirmed": "yes"},
         ("POST", "/oversight/governance/{pk}/reject/"): {"note": "The report does not cover age"},
         # API
         ("POST", "/api/accounts/token/"): {"username": officer.username, "password": PASSWORD},
@@ -607,6 +610,8 @@ def _bodies(world) -> dict:
         ("POST", "/api/deployments/deployments/"): _plan(world, local=False),
         ("PATCH", "/api/deployments/deployments/{pk}/"): {"reason": "Better grounds", "grounds": "Robbery hotspot."},
         ("POST", "/api/deployments/deployments/{pk}/cancel/"): {"reason": "The event was called off."},
+        ("POST", "/api/deployments/deployments/{pk}/emergency-stop/"): {"reason": "The feed is intercepted."},
+        ("POST", "/api/deployments/deployments/emergency-stop/"): {"reason": "The feeds are intercepted."},
         ("POST", "/api/deployments/deployments/{pk}/end-early/"): {
             "reason": "The wanted man was arrested: no need to go on."
         },
@@ -677,6 +682,7 @@ def _bodies(world) -> dict:
             "evaluation": _cited_report(),
         },
         ("POST", "/api/oversight/changes/{pk}/countersign/"): {"note": "Checked the report"},
+        ("POST", "/api/oversight/changes/{pk}/withdraw/"): {"reason": "Recalled weights."},
         ("POST", "/api/oversight/changes/{pk}/reject/"): {"note": "The report does not cover age"},
     }
 

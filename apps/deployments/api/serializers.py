@@ -232,6 +232,12 @@ class ReasonSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
 
 
+class StoppedSerializer(serializers.Serializer):
+    """The deployments an emergency stop stopped."""
+
+    stopped = serializers.ListField(child=serializers.CharField())
+
+
 class ChecklistSerializer(serializers.Serializer):
     """On-site ticks."""
 

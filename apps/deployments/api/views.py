@@ -82,6 +82,8 @@ class DeploymentViewSet(RevisionMixin, mixins.ListModelMixin, mixins.RetrieveMod
         "suspend": "deployments.command_deployment",
         "resume": "deployments.command_deployment",
         "cancel": "deployments.command_deployment",
+        "emergency_stop": "deployments.emergency_stop",
+        "emergency_stop_all": "deployments.emergency_stop",
     }
 
     def _respond(self, deployment, code=status.HTTP_200_OK):
@@ -191,6 +193,25 @@ class DeploymentViewSet(RevisionMixin, mixins.ListModelMixin, mixins.RetrieveMod
         body = serializers.ReasonSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         return self._respond(services.cancel(request.user, self.get_object(), **body.validated_data))
+
+    @extend_schema(request=serializers.ReasonSerializer)
+    @action(detail=True, methods=["post"], url_path="emergency-stop")
+    def emergency_stop(self, request, pk=None):
+        """Stop this authorised, live or suspended deployment now, with the reason (a commander or privacy officer):
+        its cameras' next frame is refused, and it runs again only once authorised anew; 409 if nothing of it runs."""
+        body = serializers.ReasonSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        return self._respond(services.emergency_stop(request.user, body.validated_data["reason"], self.get_object())[0])
+
+    @extend_schema(request=serializers.ReasonSerializer, responses=serializers.StoppedSerializer)
+    @action(detail=False, methods=["post"], url_path="emergency-stop")
+    def emergency_stop_all(self, request):
+        """Stop every authorised, live or suspended deployment of the force now, in one action, with the reason (a
+        commander or privacy officer); the answer lists the references stopped (none: nothing ran)."""
+        body = serializers.ReasonSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        stopped = services.emergency_stop(request.user, body.validated_data["reason"])
+        return Response(serializers.StoppedSerializer({"stopped": [each.reference for each in stopped]}).data)
 
     @extend_schema(responses=serializers.DeploymentFiguresSerializer)
     @action(detail=True, methods=["get"])

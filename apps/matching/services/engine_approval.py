@@ -68,6 +68,28 @@ def approve_engine(actor, *, reason: str, countersigned_by) -> EngineApproval:
     return approval
 
 
+@transaction.atomic
+def withdraw_engine(actor, *, reason: str, name: str = "", weights: str = "") -> list:
+    """Withdraw an engine's approval for live use (the engine in use unless named), with the reason: frames are
+    refused from this commit (admission reads the approval with every frame), and, when it is the engine in use, every
+    deployment that runs on it is stopped through the emergency stop, the withdrawal as its reason. Returns those."""
+    policy.require(actor, "matching.withdraw_engine")
+    if len(reason.strip()) < 10:
+        raise ValidationError({"reason": "Say why the approval is withdrawn."})
+    in_use, in_use_weights, _ = engine_identity()
+    name, weights = name or in_use, weights or in_use_weights
+    approval = EngineApproval.objects.select_for_update().filter(name=name, weights_sha256=weights).first()
+    data = {"engine": name, "weights_sha256": weights, "was_approved": approval is not None}
+    audit.record("engine.withdraw", approval or ("matching.engineapproval", ""), actor, data=data, reason=reason)
+    if approval is not None:
+        approval.delete()
+    if (name, weights) != (in_use, in_use_weights):
+        return []  # no deployment of this process runs on it
+    cause = {"withdrawn": f"the approval of the face engine {name}"}
+    why = f"The approval of the face engine {name} was withdrawn: {reason.strip()}"
+    return deployments.emergency_stop(actor, why, cause=cause)
+
+
 def engine_condition(deployment, now) -> deployments.Condition:
     """The go-live gate's engine condition."""
     refusal = engine_refusal()

@@ -240,6 +240,12 @@ def _engine_templates(watchlist_id: int, approved_hash: str, name: str, weights:
     return ListIndex(halves, [(row[1], row[2]) for row in rows])
 
 
+def forget(watchlist_ids) -> list[int]:
+    """Drop these lists' templates from this process's memory (a deployment stopped in an emergency); returns those
+    that were held."""
+    return _HELD.drop(watchlist_ids)
+
+
 def purge_templates(watchlist_id: int) -> int:
     """Delete every template of a watchlist inside the purging transaction, with deletion evidence and a receipt, and
     move the list's generation so no worker matches against them again."""

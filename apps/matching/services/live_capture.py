@@ -34,7 +34,7 @@ from ..list_index import ListIndex
 from ..models import Alert, Capture
 from . import camera_credentials
 from .engine_approval import engine_identity, engine_refusal
-from .enrolment import drop_stale, enrolment_refusal, held_watchlists, templates
+from .enrolment import drop_stale, enrolment_refusal, forget, held_watchlists, templates
 
 logger = logging.getLogger(__name__)
 
@@ -205,6 +205,18 @@ def live_deployment_for(camera: Camera, now) -> Deployment | None:
     return None
 
 
+def _refuse_not_live(asset: Asset, now) -> None:
+    """Refuse a frame from a camera with no live deployment (off the hot path: a refused frame only). A deployment of
+    the camera's stopped in an emergency is named with its reason, and every stopped deployment's list leaves this
+    worker's memory: its templates are not kept for a run that needs a new authorisation."""
+    stopped = Deployment.objects.filter(state=DeploymentState.STOPPED, end__gt=now)
+    forget(stopped.values_list("watchlist_id", flat=True))
+    own = stopped.filter(assets=asset, start__lte=now).order_by("-start").first()
+    if own is not None:
+        _refuse(asset, f"{own.reference} was stopped in an emergency: {own.status_reason}", own)
+    _refuse(asset, f"{asset} is not booked on a deployment that is live now.")
+
+
 def _admit(camera: Asset | Camera, deployment_id: int | None, now) -> tuple[Asset, Deployment]:
     """The camera's asset and the live deployment it may send faces to now, or a logged refusal."""
     if isinstance(camera, Asset):
@@ -212,7 +224,7 @@ def _admit(camera: Asset | Camera, deployment_id: int | None, now) -> tuple[Asse
     deployment = live_deployment_for(camera, now)
     asset = camera.asset
     if deployment is None:
-        _refuse(asset, f"{asset} is not booked on a deployment that is live now.")
+        _refuse_not_live(asset, now)
     if deployment_id is not None and deployment.pk != deployment_id:
         _refuse(asset, f"{asset} belongs to {deployment.reference}, not to deployment {deployment_id}.", deployment)
     refusal = engine_refusal(approved=deployment.engine_approved)

@@ -162,6 +162,12 @@ class ProposeSerializer(serializers.Serializer):
     evidence = serializers.FileField(required=False, help_text="Optional: a test report as well.")
 
 
+class WithdrawalSerializer(serializers.Serializer):
+    """Why a threshold or engine in force is withdrawn."""
+
+    reason = serializers.CharField(max_length=2000)
+
+
 class DecisionSerializer(serializers.Serializer):
     """A countersignature's or a rejection's note."""
 

@@ -42,6 +42,7 @@ from .serializers import (
     ReviewRetentionSerializer,
     SetRetentionSerializer,
     SweepItemSerializer,
+    WithdrawalSerializer,
 )
 
 
@@ -169,6 +170,7 @@ class GovernedChangeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Re
         "create": "oversight.propose_governedchange",
         "countersign": "oversight.countersign_governedchange",
         "reject": "oversight.countersign_governedchange",
+        "withdraw": "oversight.withdraw_governedchange",
     }
 
     @extend_schema(request={"multipart/form-data": ProposeSerializer}, responses={201: GovernedChangeSerializer})
@@ -204,6 +206,16 @@ class GovernedChangeViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Re
         body = DecisionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         change = services.reject(request.user, self.get_object(), note=body.validated_data["note"])
+        return Response(GovernedChangeSerializer(change).data)
+
+    @extend_schema(request=WithdrawalSerializer, responses=GovernedChangeSerializer)
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request, pk=None):
+        """Withdraw a threshold or engine in force, saying why (an authorising or privacy officer): every deployment
+        that uses it is stopped, the withdrawal as the reason, and runs again only once authorised anew."""
+        body = WithdrawalSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        change = services.withdraw(request.user, self.get_object(), reason=body.validated_data["reason"])
         return Response(GovernedChangeSerializer(change).data)
 
 
