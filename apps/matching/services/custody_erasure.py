@@ -41,7 +41,8 @@ def erase_custody_templates(sender, image_ids: list[int], subject_id: int, **_kw
     withdrawn = outbox.withdraw(ENROL_TASK, image_ids)
     if erased:
         record_deletion_evidence(Biometric.CUSTODY_TEMPLATE, erased, target=("watchlists.subject", subject_id))
-        transaction.on_commit(partial(custody_graph.forget_in_files, erased))
+        # robust: a graph file that cannot be read must not stop the hooks after it (the data key's shredding)
+        transaction.on_commit(partial(custody_graph.forget_in_files, erased), robust=True)
     audit.record(
         "custody_template.erase",
         ("watchlists.subject", subject_id),

@@ -234,7 +234,7 @@ def _admit(camera: Asset | Camera, deployment_id: int | None, now) -> tuple[Asse
     # process's memory once read, so the check costs a frame nothing after the first; none means every face would be
     # a receipt, so the frame is refused and says why instead.
     if not len(templates(deployment.watchlist_id, deployment.authorised_watchlist_hash)):
-        templates.cache_clear()  # not remembered empty: a re-enrolment in another process is seen by the next frame
+        forget([deployment.watchlist_id])  # not remembered empty: a re-enrolment elsewhere is seen by the next frame
         refusal = enrolment_refusal(deployment.watchlist, deployment.authorised_watchlist_hash)
         if refusal:
             _refuse(asset, refusal, deployment)
