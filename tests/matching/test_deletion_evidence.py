@@ -101,7 +101,9 @@ def custody_template(actors, astronaut, engine_approved) -> CustodyTemplate:
     return CustodyTemplate.objects.get(image=image)
 
 
-def test_a_deleted_custody_template_is_searched_for_by_its_vector(custody_template):
+def test_a_custody_template_deleted_with_evidence_reconciles_green(custody_template):
+    # The other half of the next test: a deletion searched for by its vector finds nothing when nothing is left, and the
+    # custody row of the reconciliation counts it. (That the vector is searched for at all is the next test's.)
     vector = list(custody_template.embedding)
     with transaction.atomic():
         CustodyTemplate.objects.filter(pk=custody_template.pk).delete()
