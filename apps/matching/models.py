@@ -249,6 +249,15 @@ class CustodyTemplate(models.Model):
     image = models.OneToOneField(CustodyImage, on_delete=models.CASCADE, related_name="template")
     subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="+")
     embedding = HalfVectorField()
+    # The SHA-256 of the vector's binary form, computed by PostgreSQL for every row however written: a deletion's
+    # absence check finds a copy of a deleted vector under another id through this column's index, not by reading
+    # the whole gallery (services/deletion_evidence.py; docs/benchmarks.md, deletion evidence).
+    embedding_sha256 = models.GeneratedField(
+        expression=Func(Func(F("embedding"), function="halfvec_send"), function="sha256"),
+        output_field=models.BinaryField(),
+        db_persist=True,
+        db_index=True,
+    )
     dimensions = _dimensions()
     engine = models.CharField(max_length=100)
     weights_sha256 = models.CharField(max_length=64)

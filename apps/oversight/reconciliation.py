@@ -192,13 +192,15 @@ def purge_statuses(now=None) -> list[PurgeStatus]:
 @dataclass
 class EvidenceStatus:
     """One kind of biometric: how many were deleted, how many an exact search showed absent, how many a VACUUM has
-    taken off the pages since, and what is missing."""
+    taken off the pages since, how many were deleted before this database took deletion evidence (none can exist for
+    them: counted, neither green nor red), and what is missing."""
 
     kind: str
     label: str
     deleted: int
     confirmed: int
     vacuumed: int
+    before_evidence: int = 0
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -206,19 +208,28 @@ class EvidenceStatus:
         return not self.problems
 
 
-def _deleted_ids(kind: Biometric) -> set[int] | None:
-    """The rows the operational tables say lost their biometric (None where deletion leaves no row to count)."""
+def _deleted_ids(kind: Biometric, began) -> tuple[set[int], set[int]] | None:
+    """The rows the operational tables say lost their biometric, split into those deleted since deletion evidence
+    began and those before (None where deletion leaves no row to count). A deletion with no time of its own (a still
+    whose search was never closed) counts as after: only the services delete, and they log evidence."""
     if kind == Biometric.ALERT_PROBE:
-        return set(Alert.objects.filter(probe_deleted_at__isnull=False).values_list("pk", flat=True))
-    if kind == Biometric.SEARCH_STILL:
-        return set(Probe.objects.filter(state=ProbeState.DELETED).values_list("pk", flat=True))
-    return None
+        rows = Alert.objects.filter(probe_deleted_at__isnull=False).values_list("pk", "probe_deleted_at")
+    elif kind == Biometric.SEARCH_STILL:
+        rows = Probe.objects.filter(state=ProbeState.DELETED).values_list("pk", "request__closed_at")
+    else:
+        return None
+    after, before = set(), set()
+    for pk, deleted_at in rows:
+        (before if began and deleted_at and deleted_at < began else after).add(pk)
+    return after, before
 
 
 def evidence_statuses(now=None) -> list[EvidenceStatus]:
-    """Each kind of biometric's deletion evidence, from the log, checked against the tables: every deletion shown
-    absent by an exact search, nothing logged absent still held, and each vacuumed within the grace period."""
+    """Each kind of biometric's deletion evidence, from the log, checked against the tables: every deletion since
+    deletion evidence began shown absent by an exact search, nothing logged absent still held, and each vacuumed
+    within the grace period."""
     now = now or timezone.now()
+    began = deletion_evidence.evidence_began()
     statuses = []
     for kind in Biometric:
         through = deletion_evidence.vacuumed_through(kind)
@@ -232,9 +243,14 @@ def evidence_statuses(now=None) -> list[EvidenceStatus]:
                 vacuumed |= ids
             elif created_at < now - VACUUM_GRACE:
                 unvacuumed += len(ids)
-        deleted = _deleted_ids(kind)
+        deleted, before = _deleted_ids(kind, began) or (None, set())
         status = EvidenceStatus(
-            kind.value, kind.label, len(confirmed if deleted is None else deleted), len(confirmed), len(vacuumed)
+            kind.value,
+            kind.label,
+            len(confirmed if deleted is None else deleted),
+            len(confirmed),
+            len(vacuumed),
+            before_evidence=len(before),
         )
         if deleted is not None and deleted - confirmed:
             status.problems.append(f"{len(deleted - confirmed)} deleted with no exact search confirming their absence.")

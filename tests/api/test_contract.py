@@ -34,11 +34,13 @@ from tests.reliability.test_schema_fuzz import PATH_OBJECTS
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 # The lists documented as unpaged, each for its reason: the public record whole; one row per data class; every still
-# of one search; every entry of one list; the equality figures and the purges, whole by design.
+# of one search; every entry of one list; the equality figures, the purges and the deletion evidence (one row per kind
+# of biometric), whole by design.
 UNPAGED = {
     "/api/deployments/published/",
     "/api/oversight/retention/",
     "/api/oversight/purges/",
+    "/api/oversight/deletion-evidence/",
     "/api/matching/searches/{id}/probes/",
     "/api/watchlists/watchlists/{id}/entries/",
 }

@@ -5,13 +5,13 @@ commits, and their row on the reconciliation page and in the API."""
 import datetime
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from apps.audit.models import Event
-from apps.matching.choices import Biometric
-from apps.matching.models import Alert, CustodyTemplate
+from apps.matching.choices import Biometric, ProbeState, SearchState
+from apps.matching.models import Alert, CustodyTemplate, Probe, SearchRequest
 from apps.matching.services import alert_handling, deletion_evidence, retrospective
 from apps.matching.services.deletion_evidence import BiometricSurvived, record_deletion_evidence
 from apps.oversight import reconciliation
@@ -101,7 +101,9 @@ def custody_template(actors, astronaut, engine_approved) -> CustodyTemplate:
     return CustodyTemplate.objects.get(image=image)
 
 
-def test_a_deleted_custody_template_is_searched_for_by_its_vector(custody_template):
+def test_a_custody_template_deleted_with_evidence_reconciles_green(custody_template):
+    # The other half of the next test: a deletion searched for by its vector finds nothing when nothing is left, and the
+    # custody row of the reconciliation counts it. (That the vector is searched for at all is the next test's.)
     vector = list(custody_template.embedding)
     with transaction.atomic():
         CustodyTemplate.objects.filter(pk=custody_template.pk).delete()
@@ -144,3 +146,69 @@ def test_the_vacuum_runs_after_commit_and_covers_every_earlier_deletion(actors, 
     assert deletion_evidence.vacuum("alert_probe") is None  # nothing new to cover: not run again
     status = _status(Biometric.ALERT_PROBE, timezone.now() + datetime.timedelta(hours=2))
     assert (status.confirmed, status.vacuumed, status.ok) == (1, 1, True)
+
+
+def test_probes_deleted_before_deletion_evidence_began_are_counted_apart_not_red(actors, ledgered, client, api):
+    # An upgraded database: this alert's probe was deleted before the migration that brought deletion evidence, so no
+    # evidence exists for it, nor ever can.
+    began = deletion_evidence.evidence_began()
+    deleted_at = began - datetime.timedelta(days=30)
+    Alert.objects.filter(pk=ledgered.alert_id).update(probe_ciphertext=b"", probe_deleted_at=deleted_at)
+    status = _status(Biometric.ALERT_PROBE)
+    assert (status.deleted, status.confirmed, status.before_evidence, status.problems) == (0, 0, 1, [])
+    assert "evidence:alert_probe" not in {finding.key for finding in reconciliation_findings()}
+    client.force_login(actors.privacy)
+    page = client.get(reverse("oversight:dashboard")).content.decode()
+    assert '<td data-before-evidence="1">1</td>' in page
+    (row,) = [
+        r for r in api(actors.privacy).get("/api/oversight/deletion-evidence/").json() if r["kind"] == "alert_probe"
+    ]
+    assert (row["deleted"], row["before_evidence"], row["ok"]) == (0, 1, True)
+    # The same deletion a minute after the cutover, with no evidence, is red.
+    Alert.objects.filter(pk=ledgered.alert_id).update(probe_deleted_at=began + datetime.timedelta(minutes=1))
+    status = _status(Biometric.ALERT_PROBE)
+    assert (status.before_evidence, status.problems) == (
+        0,
+        ["1 deleted with no exact search confirming their absence."],
+    )
+
+
+def test_stills_of_a_search_closed_before_deletion_evidence_began_are_counted_apart(actors, astronaut, engine_approved):
+    request = retrospective.submit(actors.officer, [astronaut], incident_reference="CAD 8", crime_type="X")
+    began = deletion_evidence.evidence_began()
+    SearchRequest.objects.filter(pk=request.pk).update(
+        state=SearchState.CLOSED, closed_at=began - datetime.timedelta(days=1)
+    )
+    Probe.objects.filter(request=request).update(ciphertext=None, state=ProbeState.DELETED)
+    status = _status(Biometric.SEARCH_STILL)
+    assert (status.deleted, status.before_evidence, status.ok) == (0, 1, True)
+
+
+def test_the_custody_absence_check_reads_neither_table_in_full(custody_template):
+    """A million-template gallery cannot be read row by row in a deletion: the check goes through the primary keys and
+    the vector hash's index (which the planner is made to prefer here, the test tables being tiny)."""
+    vector = list(custody_template.embedding)
+    with transaction.atomic(), connection.cursor() as cursor:
+        CustodyTemplate.objects.filter(pk=custody_template.pk).delete()
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        before = _sequential_scans(cursor)
+        record_deletion_evidence("custody_template", [custody_template.pk], vectors=[vector])
+        assert _sequential_scans(cursor) == before
+
+
+def _sequential_scans(cursor) -> dict[str, int]:
+    cursor.execute(
+        "SELECT relname, seq_scan FROM pg_stat_xact_user_tables "
+        "WHERE relname IN ('matching_custodytemplate', 'matching_custodyreduced')"
+    )
+    return dict(cursor.fetchall())
+
+
+def test_the_vector_hash_is_postgresql_s_for_every_row_however_written(custody_template):
+    copy = CustodyTemplate.objects.get(pk=custody_template.pk)
+    CustodyTemplate.objects.filter(pk=copy.pk).delete()
+    copy.pk = None
+    copy.save()  # written as any code would: the hash is not the writer's to give
+    copy.refresh_from_db()
+    assert bytes(copy.embedding_sha256) == bytes(custody_template.embedding_sha256)
+    assert len(bytes(copy.embedding_sha256)) == 32

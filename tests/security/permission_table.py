@@ -410,6 +410,7 @@ TABLE: dict[str, Access] = {
     "/oversight/access/": page(OVERSEERS),
     "/api/oversight/ledgers/": api(OVERSEERS),
     "/api/oversight/purges/": api(OVERSEERS),
+    "/api/oversight/deletion-evidence/": api(OVERSEERS),
     "/api/oversight/equality/": api(OVERSEERS),
     "/api/oversight/access/": api(OVERSEERS),
     "/api/oversight/deployments/{pk}/bundle/": api(OVERSEERS),

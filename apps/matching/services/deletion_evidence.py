@@ -2,11 +2,20 @@
 table's pages. Every kind of biometric gets the same two steps, whoever deletes it (a list's purge, alert retention, a
 search's closure, a custody deletion), and the reconciliation page reads both back from the log.
 
-The search is exact: index scans are switched off for it, so PostgreSQL reads every row of the table rather than
-trusting an index (an approximate HNSW graph can miss a vector that is still there). It looks for the deleted rows by
-id and, when the caller still holds the vectors, for any row holding one of them (a copy under another id). It runs in
-the deleting transaction, so a biometric found still present rolls the whole deletion back rather than leaving a
-receipt for something that survived. The vectors are never written anywhere: they are compared and forgotten.
+The search is exact. It looks for the deleted rows by id and, when the caller still holds the vectors, for any row
+holding one of them (a copy under another id). For most kinds index scans are switched off for it, so PostgreSQL
+reads every row of the table rather than trusting an index. The custody gallery is too large for that (a million
+templates: a scan of every vector would take seconds of a deletion that must take under one), so there the search
+goes through two B-tree indexes, which answer equality exactly (only the HNSW graph is approximate, and it never
+answers an equality): the primary key, and the SHA-256 of each row's vector that PostgreSQL computes for every row
+however it was written (CustodyTemplate.embedding_sha256), so a copy of a deleted vector under another id is found
+without reading the gallery. It runs in the deleting transaction, so a biometric found still present rolls the whole
+deletion back rather than leaving a receipt for something that survived. The vectors are never written anywhere:
+they are compared and forgotten.
+
+An upgraded database holds deletions made before it took deletion evidence; none can ever exist for them. They are
+those before the migration that brought deletion evidence was applied (evidence_began), and the reconciliation counts
+them apart rather than showing them red.
 
 The VACUUM cannot run in a transaction: it goes through the outbox once the deletion commits, and logs the last
 evidence of that kind it covers, so one VACUUM after a sweep of many deletions covers them all.
@@ -16,6 +25,7 @@ import json
 from dataclasses import dataclass
 
 from django.db import connection, transaction
+from django.db.migrations.recorder import MigrationRecorder
 
 from apps.audit import services as audit
 from apps.audit.models import Event
@@ -35,11 +45,12 @@ class Held:
     table: str
     still_held: str  # SQL over the row, true while it holds the biometric
     vector_column: str = ""  # for templates: a copy of a deleted vector under another id is found too
+    hash_column: str = ""  # the vector's SHA-256, indexed: the search goes through B-tree indexes, not every row
 
 
 HELD = {
     Biometric.WATCHLIST_TEMPLATE: Held("matching_watchlisttemplate", "true", "embedding"),
-    Biometric.CUSTODY_TEMPLATE: Held("matching_custodytemplate", "true", "embedding"),
+    Biometric.CUSTODY_TEMPLATE: Held("matching_custodytemplate", "true", "embedding", "embedding_sha256"),
     Biometric.ALERT_PROBE: Held("matching_alert", "octet_length(probe_ciphertext) > 0"),
     Biometric.SEARCH_STILL: Held("matching_probe", "ciphertext IS NOT NULL"),
 }
@@ -47,30 +58,46 @@ HELD = {
 ALSO_HELD = {Biometric.CUSTODY_TEMPLATE: [("matching_custodyreduced", "template_id")]}
 
 VACUUM_TASK = "apps.matching.tasks.vacuum_biometrics"
+# The migration that came with deletion evidence: deletions before it was applied have none (evidence_began).
+EVIDENCE_MIGRATION = ("matching", "0010_template_generation")
 
 
 def _survivors(kind: Biometric, ids: list[int], vectors) -> int:
     held = HELD[kind]
     conditions, params = [f"(id = ANY(%s) AND {held.still_held})"], [ids]
     if held.vector_column and vectors is not None and len(vectors):
-        conditions.append(f"{held.vector_column} = ANY(%s::halfvec[])")
-        params.append([f"[{','.join(repr(float(x)) for x in vector)}]" for vector in vectors])
+        searched = [f"[{','.join(repr(float(x)) for x in vector)}]" for vector in vectors]
+        if held.hash_column:  # the hash of the vector's binary form, as the generated column computes it
+            conditions.append(
+                f"{held.hash_column} = ANY(ARRAY(SELECT sha256(halfvec_send(v)) FROM unnest(%s::halfvec[]) v))"  # noqa: S608
+            )
+        else:
+            conditions.append(f"{held.vector_column} = ANY(%s::halfvec[])")
+        params.append(searched)
     statements = [f"SELECT count(*) FROM {held.table} WHERE {' OR '.join(conditions)}"]  # noqa: S608 (our names)
     for table, column in ALSO_HELD.get(kind, []):
         statements.append(f"SELECT count(*) FROM {table} WHERE {column} = ANY(%s)")  # noqa: S608 (our names)
+    # Every row read, no index trusted, unless the kind is searched through exact B-tree indexes (hash_column).
+    settings = [] if held.hash_column else ["enable_indexscan", "enable_bitmapscan", "enable_indexonlyscan"]
     found = 0
     with connection.cursor() as cursor:
-        # Every row read, no index trusted: an exact search.
-        for setting in ("enable_indexscan", "enable_bitmapscan", "enable_indexonlyscan"):
+        for setting in settings:
             cursor.execute(f"SET LOCAL {setting} = off")
         cursor.execute(statements[0], params)
         found += cursor.fetchone()[0]
         for statement in statements[1:]:
             cursor.execute(statement, [ids])
             found += cursor.fetchone()[0]
-        for setting in ("enable_indexscan", "enable_bitmapscan", "enable_indexonlyscan"):
+        for setting in settings:
             cursor.execute(f"RESET {setting}")
     return found
+
+
+def evidence_began():
+    """When this database began taking deletion evidence: when the migration that came with it was applied (None on a
+    database not migrated through it)."""
+    app, name = EVIDENCE_MIGRATION
+    return MigrationRecorder.Migration.objects.filter(app=app, name=name).values_list("applied", flat=True).first()
 
 
 def still_held(kind: str, ids: list[int]) -> int:

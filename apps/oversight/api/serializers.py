@@ -42,6 +42,7 @@ class DeletionEvidenceSerializer(serializers.Serializer):
     deleted = serializers.IntegerField()
     confirmed = serializers.IntegerField()
     vacuumed = serializers.IntegerField()
+    before_evidence = serializers.IntegerField(help_text="Deleted before this database took deletion evidence.")
     ok = serializers.BooleanField()
     problems = serializers.ListField(child=serializers.CharField())
 
