@@ -222,8 +222,9 @@ def test_subjects_past_the_custody_period_are_erased_with_a_receipt_unless_held_
     assert receipt.actor_id is None and "retention period" in receipt.reason
 
 
-def test_access_logs_are_redacted_and_the_log_still_verifies(actors, settings):
+def test_access_logs_are_redacted_and_the_log_still_verifies(actors, settings, redaction_floor):
     settings.RETENTION_CHUNK_ROWS = 2
+    redaction_floor(0)
     why = "Checking the suspect for case X"
     reads = [audit.record_access(("watchlists.subject", n), actors.officer, why) for n in range(3)]
     other = audit.record("retention.sweep", ("oversight.retention", "sweep"), None, data={"deleted": {}})
@@ -258,7 +259,8 @@ def test_access_logs_are_redacted_and_the_log_still_verifies(actors, settings):
             cursor.execute(sql)
 
 
-def test_a_redaction_cannot_hide_a_changed_leaf(actors):
+def test_a_redaction_cannot_hide_a_changed_leaf(actors, redaction_floor):
+    redaction_floor(0)
     read = audit.record_access(("watchlists.subject", 1), actors.officer, "Checking suspect for case X")
     audit.redact_consultations(timezone.now() + datetime.timedelta(days=1), limit=10, retention_hours=1)
     with connection.cursor() as cursor:  # a superuser rewrites the kept leaf behind the trigger's back
