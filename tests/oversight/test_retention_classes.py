@@ -21,7 +21,8 @@ from apps.matching.models import Alert, Probe, SearchRequest
 from apps.matching.services import alert_handling, live_capture
 from apps.oversight import services, sweep
 from apps.oversight.choices import DataClass
-from apps.oversight.models import RetentionReview
+from apps.oversight.models import RetentionPolicy, RetentionReview
+from apps.oversight.retention import retention_hours
 from apps.watchlists.models import Subject
 from govern.errors import Conflict
 from tests.disclosures.conftest import checked, right_to_ask, unit  # noqa: F401  (the unit fixture)
@@ -289,3 +290,21 @@ def test_an_overdue_review_of_a_period_is_a_finding_for_the_privacy_officers(act
     later = timezone.now() + datetime.timedelta(days=31)
     (finding,) = [f for f in services.findings(later) if f.key.startswith("retention_review:")]
     assert finding.key == "retention_review:open_searches" and "overdue" in finding.title
+
+
+def test_a_stored_period_outside_the_bounds_never_applies_and_is_a_finding(actors, settings):
+    low, high = (days * 24 for days in settings.RETENTION_BOUNDS_DAYS["access_logs"])
+    services.set_retention(actors.privacy, DataClass.ACCESS_LOGS, hours=low, reason=WHY)
+    assert not [f for f in services.findings() if f.key.startswith("retention_bounds:")]
+    # Stored before the bounds existed (or under looser ones): a day, far below the access log's legal minimum.
+    RetentionPolicy.objects.filter(data_class=DataClass.ACCESS_LOGS).update(hours=24)
+    assert retention_hours(DataClass.ACCESS_LOGS) == low
+    (finding,) = [f for f in services.findings() if f.key.startswith("retention_bounds:")]
+    assert finding.key == "retention_bounds:access_logs" and f"{low} hours applies" in finding.message
+    RetentionPolicy.objects.filter(data_class=DataClass.ACCESS_LOGS).update(hours=high + 1)
+    assert retention_hours(DataClass.ACCESS_LOGS) == high
+    # The sweep takes the clamped period: nothing younger than the minimum is due.
+    audit.record_access(("watchlists.subject", 1), actors.officer, "Checking suspect for case X")
+    RetentionPolicy.objects.filter(data_class=DataClass.ACCESS_LOGS).update(hours=24)
+    items = services.retention_sweep(timezone.now() + datetime.timedelta(days=2), dry_run=True)
+    assert not [i for i in items if i.data_class == DataClass.ACCESS_LOGS]
