@@ -127,6 +127,22 @@ def actors(make_user):
 
 
 @pytest.fixture
+def redaction_floor(db):
+    """Set the audit trigger's redaction floor (migration 0007) to so many days for this test, as a deployment with
+    that ACCESS_LOG_MIN_DAYS would have it: the test database's events are all from today. Rolled back with the test."""
+    from django.db import connection
+
+    def set_floor(days: int) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "CREATE OR REPLACE FUNCTION audit_redaction_floor_days() RETURNS integer LANGUAGE sql STABLE "
+                f"AS $$ SELECT {int(days)} $$"
+            )
+
+    return set_floor
+
+
+@pytest.fixture
 def api():
     """An API client for a user (or anonymous with None)."""
 

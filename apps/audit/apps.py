@@ -17,6 +17,7 @@ class AuditConfig(AppConfig):
         from govern.keyfiles import check_key_files
 
         from . import permissions  # noqa: F401  (declares the rules)
+        from .checks import check_redaction_floor
         from .choices import AUDIT_ACTIONS
         from .data_keys import unwrapped
         from .registry import register
@@ -24,4 +25,5 @@ class AuditConfig(AppConfig):
         for name, (label, kind) in AUDIT_ACTIONS.items():
             register(name, label, kind)
         checks.register(check_key_files, checks.Tags.security)
+        checks.register(check_redaction_floor, checks.Tags.database)
         encryption.register_data_key_store(unwrapped)

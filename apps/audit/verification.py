@@ -3,7 +3,9 @@
 It trusts nothing stored but the events' canonical text and the public key: a changed column, canonical text,
 leaf hash, tree node or checkpoint is reported with the first event (or checkpoint) that does not fit. A consultation
 redacted under access-log retention (migration 0005) keeps its leaf hash and names it in its tombstone: its leaf is
-checked against that name, its columns against the tombstone, and the tree over it exactly as before.
+checked against that name, its columns against the tombstone, and the tree over it exactly as before. A tombstone
+vouches for nothing by itself (a superuser with the triggers off could write one over any event), so it must also be
+a consultation's and be named, with that leaf hash, by a later redaction receipt: a hashed event of its own.
 """
 
 import hashlib
@@ -15,7 +17,7 @@ from dataclasses import dataclass, field
 from django.db import DataError, connection, transaction
 
 from . import merkle, rotation, signing, verifier
-from .choices import REDACTED_PREFIX
+from .choices import CONSULTATION_ACTION, CONSULTATIONS_REDACTED, REDACTED_PREFIX
 from .models import Checkpoint, LogHead
 
 _LEAF = b"\x00"
@@ -135,6 +137,64 @@ def _leaves(report: Report) -> list[bytes]:
             expected += 1
     report.events = len(leaves)
     return leaves
+
+
+def _redaction_receipts() -> dict[tuple[str, str], int]:
+    """Every (position, leaf hash hex) a redaction receipt names, with the last receipt naming it. Only receipts whose
+    own text is whole count: a tombstone over a receipt vouches for nothing."""
+    named: dict[tuple[str, str], int] = {}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT seq, canonical FROM audit_event WHERE action = %s AND NOT starts_with(canonical, %s)",
+            [CONSULTATIONS_REDACTED, REDACTED_PREFIX],
+        )
+        for receipt, canonical in cursor.fetchall():
+            try:
+                events = json.loads(canonical)["data"]["events"]
+            except (ValueError, KeyError, TypeError):
+                continue  # not what the receipt's leaf hash covers: the leaf check reports it
+            if isinstance(events, dict):
+                for seq, leaf in events.items():
+                    named[(seq, leaf)] = max(receipt, named.get((seq, leaf), -1))
+    return named
+
+
+def tombstone_problems(first: int = 0, last: int | None = None) -> list[Problem]:
+    """Each tombstone (from position `first` to `last`) that is not a consultation's named with its leaf hash by a
+    redaction receipt later in the log.
+
+    The trigger of migration 0005 turns only a consultation into a tombstone, and the retention service writes the
+    receipt in the same transaction; a tombstone without both was written behind the trigger's back, over an event
+    whose contents it now hides (an erasure, an alert, a decision). An evidence bundle checks its range with this
+    before it gives a tombstone as a withheld leaf, which the offline verifier cannot look behind.
+    """
+    named = _redaction_receipts()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT seq, action, encode(leaf_hash, 'hex') FROM audit_event "
+            "WHERE starts_with(canonical, %s) AND seq >= %s AND (%s::bigint IS NULL OR seq <= %s) ORDER BY seq",
+            [REDACTED_PREFIX, first, last, last],
+        )
+        tombstones = cursor.fetchall()
+    found = []
+    for seq, action, leaf in tombstones:
+        if action != CONSULTATION_ACTION:
+            found.append(
+                Problem(
+                    seq,
+                    f"a redaction tombstone over a {action} event: only a consultation can be redacted, "
+                    "so this event was rewritten",
+                )
+            )
+        elif named.get((str(seq), leaf), -1) <= seq:
+            found.append(
+                Problem(
+                    seq,
+                    "a redaction tombstone that no later redaction receipt names with its leaf hash: "
+                    "this event was rewritten",
+                )
+            )
+    return found
 
 
 def _differing_column(body: dict, row: tuple) -> str | None:
@@ -374,6 +434,7 @@ def verify(columns: bool = True) -> Report:
         leaves = _fast_leaves(report)
         if leaves is None:
             leaves = _leaves(report)
+        report.problems += tombstone_problems()
         levels = _levels(leaves)
         _fast_tree_node_check(report, levels)
         _checkpoint_check(report, levels)

@@ -18,7 +18,7 @@ from pathlib import Path
 from django.db import connection, transaction
 from django.utils import timezone
 
-from apps.audit import merkle, proofs, signing
+from apps.audit import merkle, proofs, signing, verification
 from apps.audit import services as audit
 from apps.audit.choices import REDACTED_PREFIX
 from apps.audit.models import Checkpoint, Event
@@ -314,6 +314,8 @@ def build(actor, scope: Scope) -> tuple[bytes, dict]:
     if concerned is not None:
         concerned |= {event.seq for event in ruled}
     redacted = {seq for seq, canonical, _ in rows if canonical.startswith(REDACTED_PREFIX)}
+    if redacted and (forged := verification.tombstone_problems(first, last)):
+        raise BundleError(f"The log does not verify ({forged[0]}); run `manage.py audit verify`.")
     withheld = [seq for seq, _, _ in rows if seq in redacted or (concerned is not None and seq not in concerned)]
     lines = [
         _withheld_line(seq, leaves[seq], "redacted under retention")

@@ -7,9 +7,23 @@ from .models import RetentionPolicy, RetentionReview
 
 
 def retention_hours(data_class: str) -> int:
-    """Hours a data class is kept under the policy in force."""
+    """Hours a data class is kept under the policy in force, held within the law's bounds: a policy stored before the
+    bounds were (or when they were looser) never applies outside them; `policies_out_of_bounds` names it instead."""
     hours = RetentionPolicy.objects.filter(data_class=data_class).values_list("hours", flat=True).first()
-    return settings.RETENTION_DEFAULT_HOURS[data_class] if hours is None else hours
+    hours = settings.RETENTION_DEFAULT_HOURS[data_class] if hours is None else hours
+    low, high = bounds_hours(data_class)
+    return min(max(hours, low), high)
+
+
+def policies_out_of_bounds() -> list[tuple[str, int, int, int]]:
+    """Each stored policy outside its class's bounds: (class, stored hours, lowest, highest), for the privacy officers
+    to set again; meanwhile the nearer bound applies."""
+    found = []
+    for data_class, hours in RetentionPolicy.objects.order_by("data_class").values_list("data_class", "hours"):
+        low, high = bounds_hours(data_class)
+        if not low <= hours <= high:
+            found.append((data_class, hours, low, high))
+    return found
 
 
 def bounds_hours(data_class: str) -> tuple[int, int]:

@@ -33,7 +33,7 @@ from govern.roles import Role
 from . import equality, reconciliation, sweep
 from .choices import ChangeKind, ChangeState, DataClass, Level
 from .models import GovernedChange, Notification, RetentionPolicy, RetentionReview
-from .retention import bounds_hours, retention_hours
+from .retention import bounds_hours, policies_out_of_bounds, retention_hours
 from .sweep import SweepItem
 
 logger = logging.getLogger(__name__)
@@ -499,6 +499,16 @@ def findings(now=None) -> list[Finding]:
                     Level.AMBER,
                 )
             )
+    for data_class, hours, low, high in policies_out_of_bounds():
+        found.append(
+            Finding(
+                f"retention_bounds:{data_class}",
+                f"{DataClass(data_class).label}: stored period outside the law's bounds",
+                f"The stored period of {hours} hours is outside {low} to {high} hours; "
+                f"{min(max(hours, low), high)} hours applies until it is set again.",
+                reverse("oversight:retention"),
+            )
+        )
     for standout in equality.all_standouts():
         found.append(
             Finding(

@@ -21,7 +21,8 @@ from apps.matching.models import Alert, Probe, SearchRequest
 from apps.matching.services import alert_handling, live_capture
 from apps.oversight import services, sweep
 from apps.oversight.choices import DataClass
-from apps.oversight.models import RetentionReview
+from apps.oversight.models import RetentionPolicy, RetentionReview
+from apps.oversight.retention import retention_hours
 from apps.watchlists.models import Subject
 from govern.errors import Conflict
 from tests.disclosures.conftest import checked, right_to_ask, unit  # noqa: F401  (the unit fixture)
@@ -222,8 +223,9 @@ def test_subjects_past_the_custody_period_are_erased_with_a_receipt_unless_held_
     assert receipt.actor_id is None and "retention period" in receipt.reason
 
 
-def test_access_logs_are_redacted_and_the_log_still_verifies(actors, settings):
+def test_access_logs_are_redacted_and_the_log_still_verifies(actors, settings, redaction_floor):
     settings.RETENTION_CHUNK_ROWS = 2
+    redaction_floor(0)
     why = "Checking the suspect for case X"
     reads = [audit.record_access(("watchlists.subject", n), actors.officer, why) for n in range(3)]
     other = audit.record("retention.sweep", ("oversight.retention", "sweep"), None, data={"deleted": {}})
@@ -258,7 +260,8 @@ def test_access_logs_are_redacted_and_the_log_still_verifies(actors, settings):
             cursor.execute(sql)
 
 
-def test_a_redaction_cannot_hide_a_changed_leaf(actors):
+def test_a_redaction_cannot_hide_a_changed_leaf(actors, redaction_floor):
+    redaction_floor(0)
     read = audit.record_access(("watchlists.subject", 1), actors.officer, "Checking suspect for case X")
     audit.redact_consultations(timezone.now() + datetime.timedelta(days=1), limit=10, retention_hours=1)
     with connection.cursor() as cursor:  # a superuser rewrites the kept leaf behind the trigger's back
@@ -287,3 +290,21 @@ def test_an_overdue_review_of_a_period_is_a_finding_for_the_privacy_officers(act
     later = timezone.now() + datetime.timedelta(days=31)
     (finding,) = [f for f in services.findings(later) if f.key.startswith("retention_review:")]
     assert finding.key == "retention_review:open_searches" and "overdue" in finding.title
+
+
+def test_a_stored_period_outside_the_bounds_never_applies_and_is_a_finding(actors, settings):
+    low, high = (days * 24 for days in settings.RETENTION_BOUNDS_DAYS["access_logs"])
+    services.set_retention(actors.privacy, DataClass.ACCESS_LOGS, hours=low, reason=WHY)
+    assert not [f for f in services.findings() if f.key.startswith("retention_bounds:")]
+    # Stored before the bounds existed (or under looser ones): a day, far below the access log's legal minimum.
+    RetentionPolicy.objects.filter(data_class=DataClass.ACCESS_LOGS).update(hours=24)
+    assert retention_hours(DataClass.ACCESS_LOGS) == low
+    (finding,) = [f for f in services.findings() if f.key.startswith("retention_bounds:")]
+    assert finding.key == "retention_bounds:access_logs" and f"{low} hours applies" in finding.message
+    RetentionPolicy.objects.filter(data_class=DataClass.ACCESS_LOGS).update(hours=high + 1)
+    assert retention_hours(DataClass.ACCESS_LOGS) == high
+    # The sweep takes the clamped period: nothing younger than the minimum is due.
+    audit.record_access(("watchlists.subject", 1), actors.officer, "Checking suspect for case X")
+    RetentionPolicy.objects.filter(data_class=DataClass.ACCESS_LOGS).update(hours=24)
+    items = services.retention_sweep(timezone.now() + datetime.timedelta(days=2), dry_run=True)
+    assert not [i for i in items if i.data_class == DataClass.ACCESS_LOGS]
