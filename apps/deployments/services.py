@@ -589,6 +589,12 @@ def add_gate_condition(check):
     return check
 
 
+def list_version(deployment: Deployment) -> str:
+    """The hash of the list's version the deployment matches with: as authorised, else the one approved now."""
+    watchlist = deployment.watchlist
+    return deployment.authorised_watchlist_hash or (watchlist.approved_hash if watchlist else "")
+
+
 def gate(deployment: Deployment, now=None) -> list[Condition]:
     """Every condition for going live, checked now."""
     now = records.moment(now)

@@ -4,7 +4,8 @@ from django.apps import AppConfig
 
 
 class MatchingConfig(AppConfig):
-    """Registers rules and actions, adds the engine and the list's enrolment on it to the go-live gate, enrols lists
+    """Registers rules and actions, adds the engine and the list's enrolment on it to the go-live gate
+    (and tells the list's and the deployment's pages where a list is enrolled), enrols lists
     when approved, revokes a retired asset's credentials."""
 
     name = "apps.matching"
@@ -16,6 +17,7 @@ class MatchingConfig(AppConfig):
         from apps.audit.registry import register_all
         from apps.deployments.services import add_gate_condition
         from apps.deployments.signals import asset_retired
+        from apps.watchlists.enrolments import register_enrolment_reader
         from apps.watchlists.signals import custody_image_uploaded, watchlist_approved, watchlist_purging
 
         from . import permissions  # noqa: F401  (declares the rules)
@@ -23,12 +25,13 @@ class MatchingConfig(AppConfig):
         from .selectors import deployment_records
         from .services.camera_credentials import revoke_on_retirement
         from .services.engine_approval import engine_condition
-        from .services.enrolment import enrolment_condition
+        from .services.enrolment import enrolment_condition, standing
         from .tasks import enrol_custody_on_upload, enrol_on_approval, purge_on_purging
 
         register_all(AUDIT_ACTIONS)
         add_gate_condition(engine_condition)
         add_gate_condition(enrolment_condition)
+        register_enrolment_reader(standing)
         add_deployment_records(deployment_records)
         watchlist_approved.connect(enrol_on_approval, dispatch_uid="matching.enrol_on_approval")
         watchlist_purging.connect(purge_on_purging, dispatch_uid="matching.purge_on_purging")

@@ -32,6 +32,7 @@ from govern.pages import confirmed, form_errors, posted_revision, visible_or_404
 
 from . import selectors
 from .choices import ApprovalRoute, Category, ReviewState, WatchlistState
+from .enrolments import enrolment_of
 from .filtersets import WatchlistFilterSet
 from .forms import (
     CommentForm,
@@ -158,6 +159,8 @@ def watchlist_detail(request, pk, target, reason):
         and watchlist.ratified_at is None
         and policy.may(request.user, "watchlists.ratify_watchlist", watchlist),
         "in_force": watchlists.in_force(watchlist),
+        "enrolment": enrolment_of(watchlist, watchlist.approved_hash),
+        "may_reenrol": policy.may(request.user, "matching.reenrol_watchlist", watchlist),
     }
     return render(request, "watchlists/detail.html", context)
 
