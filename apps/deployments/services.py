@@ -482,6 +482,8 @@ def authorise(actor, deployment: Deployment, *, revision: int | None, now=None) 
             f"The watchlist {watchlist.reference} was approved for a different content hash than it holds now: "
             "it must be approved again."
         )
+    else:
+        problems += watchlists.approval_refusals(watchlist)  # a threshold changed since may not suit its size
     if problems:
         raise ValidationError({"authorisation": problems})
     assert watchlist is not None  # refused above
