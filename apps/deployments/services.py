@@ -492,6 +492,8 @@ def authorise(actor, deployment: Deployment, *, revision: int | None, now=None) 
             f"The watchlist {watchlist.reference} was approved for a different content hash than it holds now: "
             "it must be approved again."
         )
+    else:
+        problems += watchlists.approval_refusals(watchlist)  # a threshold changed since may not suit its size
     if problems:
         raise ValidationError({"authorisation": problems})
     assert watchlist is not None  # refused above
@@ -597,6 +599,12 @@ def add_gate_condition(check):
     if check not in EXTRA_GATE_CONDITIONS:
         EXTRA_GATE_CONDITIONS.append(check)
     return check
+
+
+def list_version(deployment: Deployment) -> str:
+    """The hash of the list's version the deployment matches with: as authorised, else the one approved now."""
+    watchlist = deployment.watchlist
+    return deployment.authorised_watchlist_hash or (watchlist.approved_hash if watchlist else "")
 
 
 def gate(deployment: Deployment, now=None) -> list[Condition]:

@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from apps.watchlists.enrolments import enrolment_of
 from apps.watchlists.models import Watchlist
 from govern import maps, places, policy, tables
 from govern.errors import Conflict
@@ -159,6 +160,10 @@ def deployment_detail(request, pk):
         "map": maps.place_map(places.Point(float(deployment.latitude), float(deployment.longitude))),
         "place_text": f"{deployment.location_name}, {deployment.latitude}, {deployment.longitude}",
         "gate": services.gate(deployment),
+        "enrolment": enrolment_of(deployment.watchlist, services.list_version(deployment)),
+        "may_reenrol": deployment.watchlist is not None
+        and policy.may(user, "matching.reenrol_watchlist", deployment.watchlist)
+        and deployment.state in (DeploymentState.PLANNED, DeploymentState.AUTHORISED, DeploymentState.LIVE),
         "live": services.is_live(deployment),
         "outcome": getattr(deployment, "figures", None),
         "may_authorise": deployment.state in (DeploymentState.PLANNED, DeploymentState.STOPPED)

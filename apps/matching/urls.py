@@ -17,4 +17,5 @@ urlpatterns = [
     path("searches/<int:pk>/close/", views.search_close, name="search-close"),
     path("assets/<int:pk>/credentials/", views.asset_credentials, name="credentials"),
     path("credentials/<int:pk>/revoke/", views.credential_revoke, name="credential-revoke"),
+    path("watchlists/<int:pk>/reenrol/", views.watchlist_reenrol, name="reenrol"),
 ]

@@ -8,12 +8,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from apps.audit.access import MIN_REASON_LENGTH, reason_from, reason_required, remembered_reason, valid_reason
 from apps.deployments.models import Asset, Deployment
-from apps.watchlists.models import Subject
+from apps.watchlists.models import Subject, Watchlist
 from govern import policy, tables
 from govern.errors import Conflict, TooLarge, TooMany
 from govern.pages import act_with_reason, confirmed, form_errors, perform, visible_or_404
@@ -24,7 +25,7 @@ from .filtersets import AlertFilterSet, SearchFilterSet, pending_first
 from .models import Alert, CameraCredential, Probe, SearchRequest
 from .panels import render_alert_panels
 from .permissions import deployments_with_visible_alerts
-from .services import alert_handling, camera_credentials, retrospective
+from .services import alert_handling, camera_credentials, enrolment, retrospective
 from .tables import AlertTable, SearchTable
 
 
@@ -482,3 +483,29 @@ def credential_revoke(request, pk):
         success=lambda credential: f"Credential {credential.key_id} revoked.",
     )
     return redirect("matching:credentials", pk=credential.asset_id)
+
+
+class ReenrolForm(forms.Form):
+    """Why an approved list is enrolled again on the engine in use."""
+
+    reason = forms.CharField(max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+@login_required
+@require_POST
+def watchlist_reenrol(request, pk):
+    """Enrol the list's approved version on the engine in use, from its stored images, with the reason (from the
+    list's page or the deployment's), and go back to the page it was asked from."""
+    act_with_reason(
+        request,
+        "matching.reenrol_watchlist",
+        Watchlist.objects.all(),
+        pk,
+        ReenrolForm,
+        lambda watchlist, reason: enrolment.reenrol(request.user, watchlist, reason=reason),
+        success=lambda watchlist: f"{watchlist.reference} is enrolled on the engine in use.",
+    )
+    back = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return redirect(back)
+    return redirect("watchlists:list")

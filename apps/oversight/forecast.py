@@ -70,6 +70,42 @@ def forecast(list_size: int) -> Forecast:
     )
 
 
+def _governing_report(name: str, weights: str) -> EngineEvaluation | None:
+    """The computed evaluation the threshold in force was shown safe by, if it is of the engine in force; None when
+    the threshold is the configured default or rests on another engine's figures (the demo's dlib threshold: its five
+    photographs show no threshold safe, so none was governed on them)."""
+    change = GovernedChange.objects.filter(kind=ChangeKind.THRESHOLD, state=ChangeState.IN_FORCE).first()
+    cited = change.evaluation if change and change.evaluation_id else None
+    if cited and cited.figures and (cited.engine_name, cited.engine_weights_sha256) == (name, weights):
+        return cited
+    return None
+
+
+def list_size_refusal(watchlist, list_size: int) -> str | None:
+    """The threshold gate again for one list, when it is approved and when its deployment is authorised: the
+    threshold in force was shown safe for the lists approved then, and a larger list meets more false alerts at it.
+    Waived, as the threshold's own gate waives it, for an uncalibrated engine where FACE_ALLOW_UNCALIBRATED is set."""
+    name, weights, calibrated = engine_approval.engine_identity()
+    report = _governing_report(name, weights)
+    if report is None or (not calibrated and settings.FACE_ALLOW_UNCALIBRATED):
+        return None
+    threshold, _change = current_threshold()
+    figures = engine_figures.forecast(report.figures, threshold, list_size)
+    ceiling = settings.EVALUATION_MAX_FALSE_ALERTS_PER_1000
+    if figures is not None and figures["high"] <= ceiling:
+        return None
+    said = (
+        f"evaluation {report.pk} does not reach down to {threshold}"
+        if figures is None
+        else f"evaluation {report.pk} forecasts up to {figures['high']:.3g} false alerts per 1,000 passers-by "
+        f"(at most {ceiling} allowed)"
+    )
+    return (
+        f"{watchlist.reference}, a list of {list_size:,}: at the threshold in force {threshold}, {said}. "
+        "Propose a threshold shown safe for a list this size, or shorten the list."
+    )
+
+
 def forecast_panel(request, watchlist, review) -> str:
     """The approval page's panel: the forecast for the version under review."""
     if not policy.may(request.user, "matching.view_engineevaluation"):

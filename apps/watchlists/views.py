@@ -32,6 +32,7 @@ from govern.pages import confirmed, form_errors, perform, posted_revision, visib
 
 from . import selectors
 from .choices import ApprovalRoute, Category, ReviewState, WatchlistState
+from .enrolments import enrolment_of
 from .filtersets import WatchlistFilterSet
 from .forms import (
     CommentForm,
@@ -159,6 +160,8 @@ def watchlist_detail(request, pk, target, reason):
         and watchlist.ratified_at is None
         and policy.may(request.user, "watchlists.ratify_watchlist", watchlist),
         "in_force": watchlists.in_force(watchlist),
+        "enrolment": enrolment_of(watchlist, watchlist.approved_hash),
+        "may_reenrol": policy.may(request.user, "matching.reenrol_watchlist", watchlist),
     }
     return render(request, "watchlists/detail.html", context)
 

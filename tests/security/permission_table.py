@@ -296,6 +296,9 @@ TABLE: dict[str, Access] = {
     "/api/matching/credentials/": api({COMMANDER}, post={COMMANDER}),
     "/api/matching/credentials/{pk}/": api({COMMANDER}),
     "/api/matching/credentials/{pk}/revoke/": api_action({COMMANDER}, gate={COMMANDER}),
+    # Re-enrolment on the engine in use (issue 24): an authorising officer's, from a list's page or the API.
+    "/matching/watchlists/{pk}/reenrol/": button({COMMANDER}),
+    "/api/matching/watchlists/{pk}/reenrol/": api_action({COMMANDER}, gate={COMMANDER}),
     "/api/matching/capture/": _access(POST={CAMERA}, OPTIONS=ANYONE | {CAMERA}),
     "/api/matching/capture/crops/": _access(POST={CAMERA}, OPTIONS=ANYONE | {CAMERA}),
     # A deployment's frames: counts only, open as the deployment is (issue 23).

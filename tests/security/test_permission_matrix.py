@@ -80,6 +80,8 @@ TARGETS = {
     "/deployments/documents/": "document",
     "/matching/assets/": "van",
     "/matching/credentials/": "credential",
+    "/matching/watchlists/": "live_list",
+    "/api/matching/watchlists/": "live_list",
     "/api/matching/credentials/": "credential",
     "/watchlists/subjects/": "subject",
     "/deployments/": "live",
@@ -496,6 +498,7 @@ def _bodies(world) -> dict:
             "review_by": (timezone.localdate() + datetime.timedelta(days=90)).isoformat(),
         },
         ("POST", "/matching/credentials/{pk}/revoke/"): {"reason": "Laptop stolen from the van"},
+        ("POST", "/matching/watchlists/{pk}/reenrol/"): {"reason": "The engine in use was changed"},
         ("POST", "/matching/searches/{pk}/close/"): {"reason": "Case closed: suspect charged"},
         ("POST", "/watchlists/subjects/{pk}/images/new/"): lambda: {
             "image": _file(make_jpeg(seed=3)),
@@ -601,6 +604,7 @@ def _bodies(world) -> dict:
         ("POST", "/api/deployments/assets/{pk}/retire/"): {"reason": "Written off after a collision"},
         ("POST", "/api/matching/credentials/"): {"asset": ids["van"]},
         ("POST", "/api/matching/credentials/{pk}/revoke/"): {"reason": "Laptop stolen from the van"},
+        ("POST", "/api/matching/watchlists/{pk}/reenrol/"): {"reason": "The engine in use was changed"},
         ("POST", "/api/deployments/documents/"): {
             "kind": "dpia",
             "version": "M-2",

@@ -1,9 +1,12 @@
 """Serializers of the deployments API."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.accounts.models import User
+from apps.watchlists.api.serializers import EnrolmentSerializer
+from apps.watchlists.enrolments import enrolment_of
 from apps.watchlists.models import Watchlist
 from govern import places
 
@@ -100,6 +103,9 @@ class DeploymentSerializer(serializers.ModelSerializer):
     )
     postcode = serializers.CharField(write_only=True, required=False, max_length=10, help_text=POSTCODE_HELP)
     gate = serializers.SerializerMethodField()
+    enrolment = serializers.SerializerMethodField(
+        help_text="Where the list's version (as authorised, else as approved) is enrolled, beside the engine in use."
+    )
 
     class Meta:
         model = Deployment
@@ -137,6 +143,7 @@ class DeploymentSerializer(serializers.ModelSerializer):
             "completed_at",
             "status_reason",
             "gate",
+            "enrolment",
         ]
         read_only_fields = [
             "id",
@@ -157,6 +164,7 @@ class DeploymentSerializer(serializers.ModelSerializer):
             "completed_at",
             "status_reason",
             "gate",
+            "enrolment",
         ]
         extra_kwargs = {
             "latitude": {"required": False, "help_text": LATITUDE_HELP},
@@ -168,6 +176,10 @@ class DeploymentSerializer(serializers.ModelSerializer):
 
     def get_gate(self, deployment) -> list[dict]:
         return ConditionSerializer(services.gate(deployment), many=True).data
+
+    @extend_schema_field(EnrolmentSerializer(allow_null=True))
+    def get_enrolment(self, deployment) -> dict | None:
+        return enrolment_of(deployment.watchlist, services.list_version(deployment))
 
 
 class DeploymentUpdateSerializer(serializers.Serializer):

@@ -144,6 +144,20 @@ class CloseSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=2000)
 
 
+class ReenrolSerializer(serializers.Serializer):
+    """Why the list is enrolled again on the engine in use (logged)."""
+
+    reason = serializers.CharField(max_length=2000)
+
+
+class ReenrolResultSerializer(serializers.Serializer):
+    """What re-enrolment made."""
+
+    watchlist = serializers.IntegerField()
+    approved_hash = serializers.CharField()
+    templates = serializers.IntegerField(help_text="Templates made by the engine in use, one per entry.")
+
+
 class CropsUploadSerializer(serializers.Serializer):
     """Faces a van detected itself: one `crop` file per face (JPEG, PNG or WebP), up to 64."""
 

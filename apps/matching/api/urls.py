@@ -15,5 +15,6 @@ router.register("credentials", credentials.CameraCredentialViewSet)  # camera cr
 urlpatterns = [
     path("capture/", views.CaptureView.as_view(), name="matching-capture"),
     path("capture/crops/", views.CropsView.as_view(), name="matching-capture-crops"),
+    path("watchlists/<int:pk>/reenrol/", views.ReenrolView.as_view(), name="matching-reenrol"),
     *router.urls,
 ]

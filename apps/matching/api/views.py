@@ -7,12 +7,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.audit.access import stated_reason
+from apps.watchlists.models import Watchlist
 from govern import policy
+from govern.api.permissions import PolicyPermission
 from govern.api.viewsets import RestrictedReadOnlyViewSet, RestrictedViewSet, StrictQueryMixin
 
 from .. import selectors
 from ..models import Alert, Capture, Probe, SearchRequest
-from ..services import alert_handling, camera_credentials, live_capture, retrospective
+from ..services import alert_handling, camera_credentials, enrolment, live_capture, retrospective
 from .filtersets import CaptureFilterSet
 from .serializers import (
     AlertOutcomeSerializer,
@@ -28,6 +30,8 @@ from .serializers import (
     JudgementSerializer,
     PersonSerializer,
     ProbeSerializer,
+    ReenrolResultSerializer,
+    ReenrolSerializer,
     SearchStatusSerializer,
     SearchSubmitSerializer,
     SearchUploadSerializer,
@@ -293,3 +297,24 @@ class ProbeViewSet(RestrictedViewSet):
         return Response(
             ProbeSerializer(retrospective.confirm(request.user, self.get_object(), **body.validated_data)).data
         )
+
+
+class ReenrolView(APIView):
+    """Re-enrol an approved list on the engine in use (authorising officers; other roles 403, OPTIONS too)."""
+
+    permission_classes = [permissions.IsAuthenticated, PolicyPermission]
+    policy_action = "matching.reenrol_watchlist"
+
+    @extend_schema(request=ReenrolSerializer, responses=ReenrolResultSerializer)
+    def post(self, request, pk):
+        """Enrol the list's approved version on the engine in use from its stored images, with the reason (logged):
+        400 when an image fails the new engine's quality gate (the list stays as it was), 409 when no version is in
+        force."""
+        watchlist = Watchlist.objects.restrict(request.user, "view").filter(pk=pk).first()
+        if watchlist is None:
+            raise exceptions.NotFound()
+        body = ReenrolSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        result = enrolment.reenrol(request.user, watchlist, **body.validated_data)
+        data = {"watchlist": watchlist.pk, "approved_hash": watchlist.approved_hash, "templates": result.enrolled}
+        return Response(ReenrolResultSerializer(data).data)

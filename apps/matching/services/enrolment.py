@@ -3,7 +3,7 @@ takes them away, with deletion evidence (an exact search, then a VACUUM: deletio
 template generation so every worker holding them drops them at its next frame."""
 
 import io
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 from django.conf import settings
@@ -154,6 +154,18 @@ def enrolments(watchlist: Watchlist, approved_hash: str) -> list[Enrolment]:
         for name, weights, count in counted
     ]
     return sorted(found, key=lambda enrolment: (not enrolment.in_use, enrolment.engine, enrolment.weights_sha256))
+
+
+def standing(watchlist: Watchlist, approved_hash: str) -> dict:
+    """A version's enrolments beside the engine in use, as the list's and the deployment's pages and the API show it
+    (registered with watchlists.enrolments)."""
+    engine = get_engine()
+    return {
+        "engine_in_use": engine.name,
+        "weights_in_use": engine.weights_sha256,
+        "on_engine_in_use": bool(_enrolled(watchlist, approved_hash, engine)),
+        "engines": [asdict(enrolment) for enrolment in enrolments(watchlist, approved_hash)],
+    }
 
 
 def enrolment_refusal(watchlist: Watchlist | None, approved_hash: str) -> str | None:

@@ -1,9 +1,10 @@
 """Serializers of the watchlists API: input is validated here, rules are enforced by the services."""
 
-from drf_spectacular.utils import extend_schema_serializer
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
 from ..choices import ApprovalRoute, Category, LegalBasis
+from ..enrolments import enrolment_of
 from ..models import CustodyImage, Entry, Review, Subject, Watchlist
 from ..services.custody import SUBJECT_FIELDS
 
@@ -63,12 +64,36 @@ class ImageUploadSerializer(serializers.Serializer):
     legal_basis_note = serializers.CharField(required=False, allow_blank=True, default="")
 
 
+class EngineEnrolmentSerializer(serializers.Serializer):
+    """The templates one engine made of a version."""
+
+    engine = serializers.CharField()
+    weights_sha256 = serializers.CharField()
+    templates = serializers.IntegerField()
+    complete = serializers.BooleanField(help_text="A template for every entry of the version.")
+    in_use = serializers.BooleanField(help_text="This is the engine (and weights) in use now.")
+
+
+class EnrolmentSerializer(serializers.Serializer):
+    """Where an approved version is enrolled, beside the engine in use: go-live and live capture refuse a version
+    with no complete set on the engine in use; an authorising officer re-enrols it
+    (POST /api/matching/watchlists/{id}/reenrol/)."""
+
+    engine_in_use = serializers.CharField()
+    weights_in_use = serializers.CharField()
+    on_engine_in_use = serializers.BooleanField(help_text="A complete set of templates on the engine in use.")
+    engines = EngineEnrolmentSerializer(many=True, help_text="Every engine the version has templates of.")
+
+
 class WatchlistSerializer(serializers.ModelSerializer):
     """A watchlist's record; its entries (personal data) come from /entries/ with a reason."""
 
     entry_count = serializers.IntegerField(source="entries.count", read_only=True)
     # Blank until the list is approved; the schema's enum must allow that.
     approval_route = serializers.ChoiceField(choices=ApprovalRoute.choices, allow_blank=True, read_only=True)
+    enrolment = serializers.SerializerMethodField(
+        help_text="The approved version's enrolments beside the engine in use; null until a version is approved."
+    )
 
     class Meta:
         model = Watchlist
@@ -90,10 +115,15 @@ class WatchlistSerializer(serializers.ModelSerializer):
             "ratified_by",
             "ratified_at",
             "entry_count",
+            "enrolment",
             "created_at",
             "updated_at",
         ]
         read_only_fields = [f for f in fields if f not in {"purpose", "intended_start", "intended_end"}]
+
+    @extend_schema_field(EnrolmentSerializer(allow_null=True))
+    def get_enrolment(self, watchlist) -> dict | None:
+        return enrolment_of(watchlist, watchlist.approved_hash)
 
 
 class EntrySerializer(serializers.ModelSerializer):

@@ -419,6 +419,24 @@ def submit(actor, watchlist: Watchlist, *, expected_revision: int | None = None,
     return review
 
 
+# Checks the apps above this one add to approving a list (oversight adds the threshold's false alerts forecast for
+# the list's size): (watchlist, list_size) -> why it is refused, or None. Authorising a deployment asks them again.
+APPROVAL_CHECKS: list = []
+
+
+def add_approval_check(check):
+    """Refuse approving a list (and authorising a deployment of it) where `check(watchlist, list_size)` says why."""
+    if check not in APPROVAL_CHECKS:
+        APPROVAL_CHECKS.append(check)
+    return check
+
+
+def approval_refusals(watchlist: Watchlist) -> list[str]:
+    """Why the registered checks refuse the list at its size now (empty when none does)."""
+    size = watchlist.entries.count()
+    return [refusal for check in APPROVAL_CHECKS if (refusal := check(watchlist, size))]
+
+
 @transaction.atomic
 def approve(
     actor,
@@ -461,6 +479,9 @@ def approve(
             f"{locked.reference} holds people under a restriction of processing since it was submitted ({names}): "
             "return it for them to be taken off."
         )
+    refusals = approval_refusals(locked)
+    if refusals:
+        raise ValidationError({"threshold": refusals})
     if route == ApprovalRoute.URGENT and actor.outranks_or_equals(settings.AUTHORISING_MIN_RANK):
         route = ApprovalRoute.STANDARD  # an officer of the full rank needs no ratification
     lapsed = Review.objects.filter(watchlist=locked, version=locked.version, state=ReviewState.LAPSED).exists()
