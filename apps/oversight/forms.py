@@ -21,6 +21,11 @@ class RetentionReviewForm(forms.Form):
     finding = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), min_length=20)
     next_review_on = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), label="Next review due")
 
+    def __init__(self, *args, **kwargs):
+        # Its ids differ from the policy form's beside it on the page (both have a data class): one id, one element.
+        kwargs.setdefault("auto_id", "id_review_%s")
+        super().__init__(*args, **kwargs)
+
 
 class ProposalForm(forms.Form):
     """A new threshold, or approval of the engine in use, citing a computed evaluation of the engine in force."""
