@@ -36,8 +36,13 @@ def test_searched_after_erasure_the_subject_is_never_a_candidate_even_from_a_gra
     templates = set(CustodyTemplate.objects.filter(subject_id=erased).values_list("pk", flat=True))
     assert len(templates) == 4 and templates <= set(other.ids.tolist())
 
-    with django_capture_on_commit_callbacks(execute=True):
+    with django_capture_on_commit_callbacks() as after_commit:
         done = erasure.delete_subject(actors.privacy, erased, reason=REASON)
+    # What the commit runs for the graph (the VACUUM the outbox also sends after it cannot run inside the test's
+    # transaction: tests/matching/test_deletion_evidence.py runs that one).
+    for callback in after_commit:
+        if getattr(callback, "func", None) is custody_graph.forget_in_files:
+            callback()
 
     assert not CustodyTemplate.objects.filter(pk__in=templates).exists()
     assert not CustodyReduced.objects.filter(template_id__in=templates).exists()
