@@ -6,7 +6,9 @@
   (custody_graph.Graph.sync, which each search request runs first). A search already under way re-ranks on the
   templates table, so an erased template is never a candidate even then. Pending enrolments of the images are
   withdrawn from the outbox.
-- The subject's watchlist templates (of approved versions, which the erasure turns into new drafts).
+- The watchlist templates made from the images (found through their entries, before the entries go: a template's
+  entry is then set to null) and, for a subject, every watchlist template of theirs (of approved versions, which the
+  erasure turns into new drafts). Each list's template generation moves, so every worker holding it drops it.
 - Evidence: an alert on the person, or a retrospective search that chose them, is a record of police action kept under
   its own retention; while one exists the erasure is refused, since DPA 2018 s.47(2) says to restrict processing
   (not erase) where data must be kept as evidence.
@@ -43,13 +45,37 @@ def erase_custody_templates(sender, image_ids: list[int], subject_id: int, **_kw
         record_deletion_evidence(Biometric.CUSTODY_TEMPLATE, erased, target=("watchlists.subject", subject_id))
         # robust: a graph file that cannot be read must not stop the hooks after it (the data key's shredding)
         transaction.on_commit(partial(custody_graph.forget_in_files, erased), robust=True)
+    # Read while the images' entries still exist: once they go, a template's entry is set to null and nothing would
+    # tie the vector to the erased image until the list's purge.
+    listed = _delete_watchlist_templates(
+        WatchlistTemplate.objects.filter(entry__image_id__in=image_ids), ("watchlists.subject", subject_id)
+    )
     audit.record(
         "custody_template.erase",
         ("watchlists.subject", subject_id),
         None,
-        data={"images": sorted(image_ids), "templates": sorted(erased), "enrolments_withdrawn": withdrawn},
+        data={
+            "images": sorted(image_ids),
+            "templates": sorted(erased),
+            "enrolments_withdrawn": withdrawn,
+            "watchlist_templates": listed[0],
+            "watchlists": listed[1],
+        },
     )
     return len(erased)
+
+
+def _delete_watchlist_templates(templates, target) -> tuple[int, list[int]]:
+    """Delete these watchlist templates with their deletion evidence, and move each list's generation so that every
+    worker holding it drops it; how many went, and from which lists."""
+    doomed = list(templates.values_list("pk", "watchlist_id"))
+    lists = sorted({watchlist_id for _, watchlist_id in doomed})
+    deleted, _ = WatchlistTemplate.objects.filter(pk__in=[pk for pk, _ in doomed]).delete()
+    if deleted:
+        record_deletion_evidence(Biometric.WATCHLIST_TEMPLATE, [pk for pk, _ in doomed], target=target)
+        for watchlist_id in lists:
+            templates_changed(watchlist_id)
+    return deleted, lists
 
 
 def erase_subject_templates(sender, subject_id: int, **_kwargs) -> int:
@@ -62,15 +88,9 @@ def erase_subject_templates(sender, subject_id: int, **_kwargs) -> int:
             "kept under their own retention: restrict their processing instead (DPA 2018 s.47(2)), and erase them "
             "once those records are gone."
         )
-    doomed = list(WatchlistTemplate.objects.filter(subject_id=subject_id).values_list("pk", "watchlist_id"))
-    lists = sorted({watchlist_id for _, watchlist_id in doomed})
-    deleted, _ = WatchlistTemplate.objects.filter(pk__in=[pk for pk, _ in doomed]).delete()
-    if deleted:
-        record_deletion_evidence(
-            Biometric.WATCHLIST_TEMPLATE, [pk for pk, _ in doomed], target=("watchlists.subject", subject_id)
-        )
-        for watchlist_id in lists:
-            templates_changed(watchlist_id)
+    deleted, lists = _delete_watchlist_templates(
+        WatchlistTemplate.objects.filter(subject_id=subject_id), ("watchlists.subject", subject_id)
+    )
     audit.record(
         "templates.erase",
         ("watchlists.subject", subject_id),
