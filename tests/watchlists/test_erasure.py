@@ -200,7 +200,7 @@ def test_pending_enrolments_and_watchlist_templates_go_with_the_person(actors, g
     erasure.delete_subject(actors.privacy, adult.pk, reason=REASON)
     assert not enrolment.exists() and not WatchlistTemplate.objects.filter(subject_id=adult.pk).exists()
     # The template was made from the person's image: it goes with the image, before their remaining templates.
-    assert Event.objects.get(action="templates.erase").data == {"watchlist_templates": 0, "watchlists": []}
+    assert Event.objects.get(action="templates.erase").data["watchlist_templates"] == 0
     receipt = Event.objects.get(action="custody_template.erase").data
     assert receipt["enrolments_withdrawn"] == 1
     assert receipt["watchlist_templates"] == 1 and receipt["watchlists"] == [approved.pk]

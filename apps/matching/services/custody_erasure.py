@@ -9,6 +9,8 @@
 - The watchlist templates made from the images (found through their entries, before the entries go: a template's
   entry is then set to null) and, for a subject, every watchlist template of theirs (of approved versions, which the
   erasure turns into new drafts). Each list's template generation moves, so every worker holding it drops it.
+- The erased in candidate lists: every search's and alert's candidates naming the subject (or the images, or their
+  entries) lose them, so an operator cannot choose someone who no longer exists; the receipt counts the lists.
 - Evidence: an alert on the person, or a retrospective search that chose them, is a record of police action kept under
   its own retention; while one exists the erasure is refused, since DPA 2018 s.47(2) says to restrict processing
   (not erase) where data must be kept as evidence.
@@ -18,12 +20,15 @@ biometric gets (`record_deletion_evidence`: an exact search for their absence, t
 list's templates drop them at their next frame (the list's template generation moves).
 """
 
-from functools import partial
+from functools import partial, reduce
+from operator import or_
 
 from django.db import transaction
+from django.db.models import Q
 
 from apps.audit import services as audit
 from apps.outbox import services as outbox
+from apps.watchlists.models import Entry
 from govern.errors import Conflict
 
 from .. import custody_graph
@@ -50,6 +55,12 @@ def erase_custody_templates(sender, image_ids: list[int], subject_id: int, **_kw
     listed = _delete_watchlist_templates(
         WatchlistTemplate.objects.filter(entry__image_id__in=image_ids), ("watchlists.subject", subject_id)
     )
+    entries = list(Entry.objects.filter(image_id__in=image_ids).values_list("pk", flat=True))
+    struck = _strike_candidates(
+        _naming("image", image_ids),
+        _naming("entry", entries),
+        lambda candidate: candidate.get("image") not in image_ids and candidate.get("entry") not in entries,
+    )
     audit.record(
         "custody_template.erase",
         ("watchlists.subject", subject_id),
@@ -60,9 +71,27 @@ def erase_custody_templates(sender, image_ids: list[int], subject_id: int, **_kw
             "enrolments_withdrawn": withdrawn,
             "watchlist_templates": listed[0],
             "watchlists": listed[1],
+            "candidate_lists": struck,
         },
     )
     return len(erased)
+
+
+def _naming(key: str, ids: list[int]) -> Q:
+    """Rows whose candidate list names any of these ids under `key` (a JSON containment each, one statement)."""
+    return reduce(or_, [Q(candidates__contains=[{key: pk}]) for pk in ids], Q(pk__in=[]))
+
+
+def _strike_candidates(probes: Q, alerts: Q, kept) -> dict[str, int]:
+    """Take the erased out of every search's and alert's candidate list (an operator choosing them would name someone
+    who no longer exists); how many lists of each changed."""
+    struck = {}
+    for name, model, naming in (("probes", Probe, probes), ("alerts", Alert, alerts)):
+        rows = list(model.objects.select_for_update().filter(naming).values_list("pk", "candidates"))
+        for pk, candidates in rows:
+            model.objects.filter(pk=pk).update(candidates=[c for c in candidates if kept(c)])
+        struck[name] = len(rows)
+    return struck
 
 
 def _delete_watchlist_templates(templates, target) -> tuple[int, list[int]]:
@@ -91,10 +120,12 @@ def erase_subject_templates(sender, subject_id: int, **_kwargs) -> int:
     deleted, lists = _delete_watchlist_templates(
         WatchlistTemplate.objects.filter(subject_id=subject_id), ("watchlists.subject", subject_id)
     )
+    named = _naming("subject", [subject_id])
+    struck = _strike_candidates(named, named, lambda candidate: candidate.get("subject") != subject_id)
     audit.record(
         "templates.erase",
         ("watchlists.subject", subject_id),
         None,
-        data={"watchlist_templates": deleted, "watchlists": lists},
+        data={"watchlist_templates": deleted, "watchlists": lists, "candidate_lists": struck},
     )
     return deleted

@@ -21,7 +21,7 @@ from PIL import Image
 from apps.accounts.models import User
 from apps.audit import services as audit
 from apps.outbox import services as outbox
-from apps.watchlists.models import CustodyImage
+from apps.watchlists.models import CustodyImage, Subject
 from apps.watchlists.selectors import restricted_subject_ids
 from govern import encryption, policy, records, uploads
 from govern.errors import Conflict, TooLarge, TooMany
@@ -338,6 +338,9 @@ def choose(actor, probe: Probe, *, subject_id: int | None, note: str) -> Probe:
         raise ValidationError({"subject": "Choose one of the candidates, or no match."})
     if subject_id is not None and subject_id in restricted_subject_ids():
         raise Conflict(_RESTRICTED)
+    # An erasure strikes the erased from candidate lists; a list older than that may still name them.
+    if subject_id is not None and not Subject.objects.filter(pk=subject_id).exists():
+        raise Conflict(f"Subject {subject_id} has been erased: choose another candidate, or no match.")
     locked.chosen_subject_id, locked.operator, locked.operator_note = subject_id, actor, note.strip()
     locked.state = ProbeState.SELECTED if subject_id is not None else ProbeState.NO_MATCH
     locked.save()
