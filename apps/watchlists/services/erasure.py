@@ -65,6 +65,9 @@ def delete_custody_image(actor, image_id: int, *, reason: str, now=None) -> Eras
     policy.require(actor, "watchlists.erase_custodyimage")
     why = _reason(reason)
     now = records.moment(now)
+    # The subject's row first (as an upload and the rekeying take it), then the image: one order for all, no deadlock.
+    subject_id = CustodyImage.objects.filter(pk=image_id).values_list("subject_id", flat=True).first()
+    Subject.objects.select_for_update(no_key=True).filter(pk=subject_id).values_list("pk", flat=True).first()
     image = CustodyImage.objects.select_for_update().filter(pk=image_id).first()
     if image is None:
         return None
