@@ -433,12 +433,16 @@ def close_abandoned(request_id: int, *, cutoff, retention_hours: int, now=None) 
     locked = searches_left_open(cutoff).select_for_update().filter(pk=request_id).first()
     if locked is None:
         return None
+    deleted = []
     for probe in Probe.objects.select_for_update().filter(request=locked):
         data = {"request": locked.reference, "commitment": audit.commitment([probe.sha256, probe.candidates])}
         Probe.objects.filter(pk=probe.pk).update(ciphertext=None, candidates=[], state=ProbeState.DELETED)
         audit.record(
             "probe.deleted", probe, None, data={**data, "from_state": probe.state, "retention_hours": retention_hours}
         )
+        deleted.append(probe.pk)
+    if deleted:  # as close() does: the reconciliation counts every deleted still against this evidence
+        record_deletion_evidence(Biometric.SEARCH_STILL, deleted, target=locked)
     locked.state, locked.closed_at = SearchState.CLOSED, now or timezone.now()
     locked.save(update_fields=["state", "closed_at"])
     audit.record(
