@@ -4,10 +4,15 @@ that chose them and the alerts on them (issue 26, item 2)."""
 import pytest
 from django.core.exceptions import ValidationError
 
+from apps.audit import services as audit
 from apps.audit.models import Event
+from apps.deployments.models import Deployment
+from apps.matching import figures
 from apps.matching.choices import ProbeState
 from apps.matching.models import Alert, Probe, SearchRequest
-from apps.matching.services import live_capture, retrospective
+from apps.matching.services import alert_handling, live_capture, retrospective
+from apps.oversight import equality
+from apps.watchlists.models import Subject
 from apps.watchlists.services import erasure
 from govern.errors import Conflict
 
@@ -97,3 +102,60 @@ def test_an_erased_subject_leaves_an_alerts_candidate_list(actors, gallery, live
     alert.refresh_from_db()
     assert adult.pk not in {candidate["subject"] for candidate in alert.candidates} and len(alert.candidates) == 1
     assert _struck() == {"probes": 0, "alerts": 1}
+
+
+# --- Alerts and identifications: kept as evidence only while they must name the person ------------------------------
+
+
+def _figures(deployment):
+    (tally,) = figures.by_deployment(Deployment.objects.filter(pk=deployment.pk))
+    return (tally.faces, tally.alerts, tally.false_alerts, tally.receipts), alert_handling.reconciliation(deployment)
+
+
+def _judged_false(actors, vans, astronaut) -> Alert:
+    alert = Alert.objects.get(pk=live_capture.capture_frame(vans[0], astronaut).alerts[0])
+    return alert_handling.adjudicate(actors.officer, alert, match=False, reason="Different person: older, taller")
+
+
+def test_a_judged_false_alert_no_longer_blocks_the_erasure_and_the_figures_stand(actors, live, vans, astronaut):
+    alert = _judged_false(actors, vans, astronaut)
+    subject_id = alert.subject_id
+    before, equal_before = _figures(live), equality.versions()
+
+    erasure.delete_subject(actors.privacy, subject_id, reason=REASON)
+
+    alert.refresh_from_db()
+    assert alert.subject_id is None and alert.found_false and alert.candidates == []
+    assert not Subject.objects.filter(pk=subject_id).exists()
+    assert _figures(live) == before and equality.versions() == equal_before  # they count alerts, not people
+    receipt = Event.objects.get(action="templates.erase").data
+    assert receipt["alerts_detached"] == [alert.pk] and receipt["detached_from"] == audit.commitment(subject_id)
+    assert str(subject_id) not in str(receipt["detached_from"])
+
+
+def test_an_alert_under_evidential_hold_or_not_yet_judged_still_blocks_the_erasure(
+    actors, approvers, live, vans, astronaut
+):
+    held = _judged_false(actors, vans, astronaut)
+    alert_handling.place_hold(approvers.superintendent, held, reason="Complaint received: keep as evidence")
+    Alert.objects.get(pk=live_capture.capture_frame(vans[0], astronaut).alerts[0])  # not yet judged
+    with pytest.raises(Conflict, match=r"1 alert\(s\) under evidential hold, 1 alert\(s\) not yet adjudicated"):
+        erasure.delete_subject(actors.privacy, held.subject_id, reason=REASON)
+    held.refresh_from_db()
+    assert held.subject_id is not None and Subject.objects.filter(pk=held.subject_id).exists()
+
+
+def test_an_identification_in_a_closed_search_is_detached_and_one_in_an_open_search_blocks(actors, gallery):
+    adult, adult_image = gallery.adult
+    search = _search(actors)
+    chosen = _searched(search, _candidate(adult, adult_image))
+    retrospective.choose(actors.officer, chosen, subject_id=adult.pk, note=NOTE)
+    with pytest.raises(Conflict, match="search still open"):
+        erasure.delete_subject(actors.privacy, adult.pk, reason=REASON)
+    retrospective.close(actors.officer, search, reason="Case closed: suspect charged on other evidence")
+
+    erasure.delete_subject(actors.privacy, adult.pk, reason=REASON)
+
+    chosen.refresh_from_db()
+    assert chosen.chosen_subject_id is None and chosen.operator == actors.officer
+    assert Event.objects.get(action="templates.erase").data["identifications_detached"] == [chosen.pk]

@@ -12,8 +12,10 @@
 - The erased in candidate lists: every search's and alert's candidates naming the subject (or the images, or their
   entries) lose them, so an operator cannot choose someone who no longer exists; the receipt counts the lists.
 - Evidence: an alert on the person, or a retrospective search that chose them, is a record of police action kept under
-  its own retention; while one exists the erasure is refused, since DPA 2018 s.47(2) says to restrict processing
-  (not erase) where data must be kept as evidence.
+  its own retention. While one must still name them (an alert under evidential hold or not yet judged, a search still
+  open) the erasure is refused, since DPA 2018 s.47(2) says to restrict processing (not erase) where data must be kept
+  as evidence; otherwise the rows stay, counted by the figures, and stop naming them (the receipt keeps an HMAC
+  commitment of the subject's id, so whoever holds the id can still prove what the rows named).
 
 Each deletion is a receipt in the log: counts and ids, never a vector, and each carries the deletion evidence every
 biometric gets (`record_deletion_evidence`: an exact search for their absence, then a VACUUM). Other workers holding a
@@ -32,7 +34,7 @@ from apps.watchlists.models import Entry
 from govern.errors import Conflict
 
 from .. import custody_graph
-from ..choices import Biometric
+from ..choices import AlertState, Biometric, SearchState
 from ..models import Alert, CustodyTemplate, Probe, WatchlistTemplate
 from .deletion_evidence import record_deletion_evidence
 from .enrolment import templates_changed
@@ -108,24 +110,62 @@ def _delete_watchlist_templates(templates, target) -> tuple[int, list[int]]:
 
 
 def erase_subject_templates(sender, subject_id: int, **_kwargs) -> int:
-    """Refuse while evidence holds the person; else delete their watchlist templates and log the receipt."""
-    alerts = Alert.objects.filter(subject_id=subject_id).count()
-    chosen = Probe.objects.filter(chosen_subject_id=subject_id).count()
-    if alerts or chosen:
-        raise Conflict(
-            f"Subject {subject_id} is held as evidence ({alerts} alert(s), {chosen} retrospective identification(s)) "
-            "kept under their own retention: restrict their processing instead (DPA 2018 s.47(2)), and erase them "
-            "once those records are gone."
-        )
+    """Refuse while evidence holds the person; else delete their watchlist templates, take them out of candidate
+    lists, detach the alerts and identifications that named them, and log the receipt."""
+    # The candidate lists first: their rows' locks make an operator choosing the person now finish before the check.
+    named = _naming("subject", [subject_id])
+    struck = _strike_candidates(named, named, lambda candidate: candidate.get("subject") != subject_id)
+    alerts, chosen = _evidence(subject_id)
     deleted, lists = _delete_watchlist_templates(
         WatchlistTemplate.objects.filter(subject_id=subject_id), ("watchlists.subject", subject_id)
     )
-    named = _naming("subject", [subject_id])
-    struck = _strike_candidates(named, named, lambda candidate: candidate.get("subject") != subject_id)
+    Alert.objects.filter(pk__in=alerts).update(subject=None)
+    Probe.objects.filter(pk__in=chosen).update(chosen_subject=None)
     audit.record(
         "templates.erase",
         ("watchlists.subject", subject_id),
         None,
-        data={"watchlist_templates": deleted, "watchlists": lists, "candidate_lists": struck},
+        data={
+            "watchlist_templates": deleted,
+            "watchlists": lists,
+            "candidate_lists": struck,
+            "alerts_detached": alerts,
+            "identifications_detached": chosen,
+            # who they named, provable later by whoever holds the id, never shown by the log
+            "detached_from": audit.commitment(subject_id) if alerts or chosen else "",
+        },
     )
     return deleted
+
+
+def _evidence(subject_id: int) -> tuple[list[int], list[int]]:
+    """The alerts and retrospective identifications naming the person, once none must be kept naming them: an alert
+    under evidential hold or not yet judged, or an identification in a search still open, refuses the erasure (DPA
+    2018 s.47(2): restrict processing instead). A judged alert or a closed search's identification is detached
+    instead (its figures stay: they count alerts, not people)."""
+    alerts = list(
+        Alert.objects.select_for_update().filter(subject_id=subject_id).values_list("pk", "hold_reason", "state")
+    )
+    chosen = list(
+        Probe.objects.select_for_update(of=("self",))
+        .filter(chosen_subject_id=subject_id)
+        .values_list("pk", "request__state")
+    )
+    held = sum(1 for _, hold, _ in alerts if hold)
+    pending = sum(1 for _, _, state in alerts if state == AlertState.PENDING)
+    open_searches = sum(1 for _, state in chosen if state != SearchState.CLOSED)
+    if held or pending or open_searches:
+        reasons = [
+            f"{count} {what}"
+            for count, what in (
+                (held, "alert(s) under evidential hold"),
+                (pending, "alert(s) not yet adjudicated"),
+                (open_searches, "identification(s) in a retrospective search still open"),
+            )
+            if count
+        ]
+        raise Conflict(
+            f"Subject {subject_id} is held as evidence ({', '.join(reasons)}): restrict their processing instead "
+            "(DPA 2018 s.47(2)), and erase them once the hold is lifted, the alert judged or the search closed."
+        )
+    return sorted(pk for pk, *_ in alerts), sorted(pk for pk, _ in chosen)

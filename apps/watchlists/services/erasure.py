@@ -5,8 +5,10 @@ In order, each with its receipt in the audit log:
 - matching's copies, through the signals `custody_images_erasing` and `subject_erasing`
   (apps.matching.services.custody_erasure): custody templates and their projections, which every search process's
   graph drops at its next search (custody_graph.Graph.sync) and the graph files stop naming; the subject's watchlist
-  templates. Matching refuses (409, nothing changed) while an alert or a retrospective identification holds the person
-  as evidence: s.47(2) says to restrict processing instead;
+  templates made from the images, and the subject's others; the erased in candidate lists. Matching refuses (409,
+  nothing changed) while an alert under evidential hold or not yet judged, or an identification in a search still
+  open, holds the person as evidence: s.47(2) says to restrict processing instead; any other alert or identification
+  stays, detached from them;
 - their entries on lists not yet purged: a list submitted, approved or returned becomes a new draft version without
   them, to approve again (watchlists.erase_entries);
 - what review snapshots and purge manifests say of them, reduced to their id and category;
