@@ -159,3 +159,12 @@ def test_an_identification_in_a_closed_search_is_detached_and_one_in_an_open_sea
     chosen.refresh_from_db()
     assert chosen.chosen_subject_id is None and chosen.operator == actors.officer
     assert Event.objects.get(action="templates.erase").data["identifications_detached"] == [chosen.pk]
+
+
+def test_an_erased_image_leaves_the_candidate_lists_of_alerts_on_its_entries(actors, live, vans, astronaut):
+    alert = Alert.objects.get(pk=live_capture.capture_frame(vans[0], astronaut).alerts[0])
+    image_id = alert.entry.image_id
+    erasure.delete_custody_image(actors.privacy, image_id, reason=REASON)
+    alert.refresh_from_db()
+    assert alert.candidates == [] and alert.entry_id is None and alert.subject_id is not None
+    assert Event.objects.get(action="custody_template.erase").data["candidate_lists"] == {"probes": 0, "alerts": 1}
