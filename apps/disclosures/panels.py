@@ -16,6 +16,7 @@ def alert_panel(request, alert) -> str:
     cases = list(DisclosureCase.objects.restrict(user, "view").filter(alert=alert).order_by("opened_at"))
     may_open = (
         not cases
+        and alert.subject is not None  # erased
         and alert.subject.registered_sex_offender
         and alert.state != AlertState.PENDING
         and not alert.found_false

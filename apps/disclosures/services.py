@@ -263,11 +263,19 @@ def open_case(
 def open_from_alert(actor, alert: Alert, *, now=None) -> DisclosureCase:
     """Right to be told: open a case from an adjudicated alert on a registered sex offender, cross-referenced."""
     policy.require(actor, "disclosures.add_disclosurecase")
-    alert = Alert.objects.select_for_update().select_related("subject", "deployment").get(pk=alert.pk)
+    # Not the subject's row: an erased subject leaves the alert naming no one (an outer join, which cannot be locked);
+    # the alert's own lock keeps an erasure, which takes it too, from detaching it meanwhile.
+    alert = (
+        Alert.objects.select_for_update(of=("self", "deployment"))
+        .select_related("subject", "deployment")
+        .get(pk=alert.pk)
+    )
     if alert.state == AlertState.PENDING:
         raise Conflict(f"Alert {alert.pk} has not been adjudicated: judge it before acting on it.")
     if alert.found_false:
         raise Conflict(f"Alert {alert.pk} was found a false alert (at judgement or after the stop): nobody to act on.")
+    if alert.subject is None:
+        raise Conflict(f"Alert {alert.pk}'s subject has been erased: nobody to act on.")
     if not alert.subject.registered_sex_offender:
         raise ValidationError("The alert's subject is not recorded as a registered sex offender.")
     existing = DisclosureCase.objects.filter(alert=alert).first()

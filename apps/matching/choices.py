@@ -132,7 +132,10 @@ AUDIT_ACTIONS = {
     "templates.reenrol_failed": "Watchlist re-enrolment on the engine in use failed the quality gate",
     "templates.purged": "Watchlist templates purged",
     "templates.erase": "An erased person's watchlist templates deleted (deletion receipt)",
-    "custody_template.erase": "Erased custody images' templates and projections deleted (deletion receipt)",
+    "custody_template.erase": (
+        "Erased custody images' templates, projections and the watchlist templates made from them deleted "
+        "(deletion receipt)"
+    ),
     "capture.refused": "Frame refused",
     "capture.processed": "Frame processed",
     "alert.raised": "Alert raised",

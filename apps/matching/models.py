@@ -171,7 +171,8 @@ class Alert(models.Model):
     capture = models.ForeignKey(Capture, on_delete=models.PROTECT, related_name="alert_set")
     watchlist_hash = models.CharField(max_length=64)
     entry = models.ForeignKey(Entry, null=True, on_delete=models.SET_NULL, related_name="+")
-    subject = models.ForeignKey(Subject, on_delete=models.PROTECT, related_name="+")
+    # Null once the subject is erased: the alert stays (the figures count it), no longer naming them (custody_erasure).
+    subject = models.ForeignKey(Subject, null=True, on_delete=models.PROTECT, related_name="+")
     score = models.FloatField()
     threshold = models.DecimalField(max_digits=4, decimal_places=3)
     candidates = models.JSONField(help_text="The top-k subjects and scores, best first.")

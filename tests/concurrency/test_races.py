@@ -240,3 +240,63 @@ def test_two_privacy_officers_erase_the_same_subject_at_once(make_user, actors, 
     assert sorted(result is None for result in results) == [False, True]  # one erased, the other found nothing
     assert not Subject.objects.filter(pk=adult.pk).exists()
     assert Event.objects.filter(action="subject.erase", target_id=str(adult.pk)).count() == 1
+
+
+def test_an_image_uploaded_while_another_of_the_subjects_is_erased_stays_readable(actors, gallery):
+    """The erasure destroys the subject's data key and rekeys the rest; an upload sealing under that key at the same
+    moment waits for it (both hold the subject's row), so it is sealed under the new key, never the destroyed one."""
+    from django.db import transaction
+
+    from apps.watchlists.choices import LegalBasis
+    from apps.watchlists.models import CustodyImage
+    from apps.watchlists.services import custody, erasure
+    from govern import encryption
+    from tests.watchlist_fixtures import make_jpeg
+
+    adult, image = gallery.adult
+    kept = custody.upload_image(
+        actors.compiler, adult, make_jpeg(seed=41), captured_on=datetime.date(2026, 4, 1),
+        source_system="Custody suite A", legal_basis=LegalBasis.PACE_CUSTODY,
+    )  # fmt: skip
+    erased, commit = threading.Event(), threading.Event()
+    results = {}
+
+    def erase():
+        try:
+            with transaction.atomic():
+                results["erase"] = erasure.delete_custody_image(
+                    actors.privacy, image.pk, reason="Erasure request DSR-10 granted: image taken unlawfully"
+                )
+                erased.set()
+                commit.wait(timeout=30)  # the erasure holds its transaction open while the upload starts
+        except Exception as exc:
+            results["erase"] = exc
+            erased.set()
+        finally:
+            connections.close_all()
+
+    def upload():
+        try:
+            results["upload"] = custody.upload_image(
+                actors.compiler, adult, make_jpeg(seed=42), captured_on=datetime.date(2026, 5, 1),
+                source_system="Custody suite A", legal_basis=LegalBasis.PACE_CUSTODY,
+            )  # fmt: skip
+        except Exception as exc:
+            results["upload"] = exc
+        finally:
+            connections.close_all()
+
+    eraser = threading.Thread(target=erase)
+    eraser.start()
+    assert erased.wait(timeout=60)
+    uploader = threading.Thread(target=upload)
+    uploader.start()
+    uploader.join(timeout=2)  # it waits on the subject's row (or, unlocked, seals under the doomed key meanwhile)
+    commit.set()
+    eraser.join(timeout=60)
+    uploader.join(timeout=60)
+    assert not isinstance(results["erase"], Exception) and not isinstance(results["upload"], Exception), results
+    remaining = list(CustodyImage.objects.filter(subject=adult).order_by("pk"))
+    assert [each.pk for each in remaining] == [kept.pk, results["upload"].pk]
+    for each in remaining:  # every image left is readable: none sealed under the destroyed key
+        encryption.decrypt(bytes(each.ciphertext), associated_data=each.associated_data())

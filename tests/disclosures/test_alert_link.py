@@ -80,3 +80,18 @@ def test_the_api_opens_a_case_from_an_alert(api, unit, alert):
         and opened.json()["alert"] == alert.pk
         and opened.json()["route"] == "right_to_be_told"
     )
+
+
+def test_an_alert_whose_subject_was_erased_opens_nothing_and_its_page_says_so(client, unit, actors, live, alert):
+    from apps.watchlists.services import erasure
+
+    _flag(alert)
+    alert_handling.adjudicate(unit.pc, alert, match=True, reason=JUDGED)
+    erasure.delete_subject(actors.privacy, alert.subject_id, reason="Erasure request DSR-11 granted: acquitted")
+    alert.refresh_from_db()
+    with pytest.raises(Conflict, match="erased"):
+        services.open_from_alert(unit.pc, alert)
+    client.force_login(unit.pc)
+    page = client.get(reverse("matching:alerts", args=[live.pk]), {"reason": ALERTS_REASON}).content.decode()
+    assert "Subject erased" in page and "open-disclosure-case" not in page
+    assert not DisclosureCase.objects.exists()

@@ -177,6 +177,9 @@ def test_searches_never_closed_lose_their_stills_and_candidates(actors):
     assert search.state == SearchState.CLOSED and fresh.state == SearchState.QUEUED
     assert Event.objects.filter(action="probe.deleted", target_id=str(probe.pk)).count() == 1
     assert Event.objects.get(action="search.closed").target_id == str(search.pk)
+    # Each still's absence confirmed by an exact search, as a closure by hand does: the reconciliation stays green.
+    stills = {status.kind: status for status in services.reconciliation.evidence_statuses()}["search_still"]
+    assert stills.ok and (stills.deleted, stills.confirmed) == (1, 1), stills.problems
 
 
 def test_completed_sarahs_law_cases_go_with_everything_they_hold(unit):  # noqa: F811

@@ -1,18 +1,23 @@
 """Erasing a subject or a custody image reaches every copy, with receipts, for privacy officers only (issue 26, 2)."""
 
+import datetime
+
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import CommandError, call_command
 
 from apps.audit.models import Event
+from apps.matching.choices import Biometric
 from apps.matching.models import Probe, SearchRequest, WatchlistTemplate
 from apps.matching.services import custody_erasure
+from apps.matching.services.deletion_evidence import evidence_of
+from apps.matching.services.enrolment import generation
 from apps.outbox.models import Message
-from apps.watchlists.choices import ReviewState, WatchlistState
+from apps.watchlists.choices import LegalBasis, ReviewState, WatchlistState
 from apps.watchlists.models import CustodyImage, Entry, Manifest, Review, Subject, SubjectRestriction, Watchlist
 from apps.watchlists.services import custody, erasure, restriction, watchlists
 from govern.errors import Conflict
-from tests.watchlist_fixtures import compile_watchlist, list_person
+from tests.watchlist_fixtures import compile_watchlist, list_person, make_jpeg
 
 pytestmark = pytest.mark.django_db
 REASON = "Erasure request DSR-1 granted: never charged"
@@ -194,6 +199,35 @@ def test_pending_enrolments_and_watchlist_templates_go_with_the_person(actors, g
     )  # fmt: skip
     erasure.delete_subject(actors.privacy, adult.pk, reason=REASON)
     assert not enrolment.exists() and not WatchlistTemplate.objects.filter(subject_id=adult.pk).exists()
-    receipt = Event.objects.get(action="templates.erase")
-    assert receipt.data == {"watchlist_templates": 1, "watchlists": [approved.pk]}
-    assert Event.objects.get(action="custody_template.erase").data["enrolments_withdrawn"] == 1
+    # The template was made from the person's image: it goes with the image, before their remaining templates.
+    assert Event.objects.get(action="templates.erase").data["watchlist_templates"] == 0
+    receipt = Event.objects.get(action="custody_template.erase").data
+    assert receipt["enrolments_withdrawn"] == 1
+    assert receipt["watchlist_templates"] == 1 and receipt["watchlists"] == [approved.pk]
+
+
+def _template(watchlist, entry):
+    return WatchlistTemplate.objects.create(
+        watchlist=watchlist, approved_hash=watchlist.approved_hash, entry=entry, subject=entry.subject,
+        embedding=[0.1] * 512, engine="facenet", weights_sha256="0" * 64,
+    )  # fmt: skip
+
+
+def test_erasing_one_image_deletes_the_watchlist_templates_made_from_it(actors, gallery, approved_watchlist):
+    adult, image = gallery.adult
+    kept = custody.upload_image(
+        actors.compiler, adult, make_jpeg(seed=99), captured_on=datetime.date(2026, 4, 1),
+        source_system="Custody suite A", legal_basis=LegalBasis.PACE_CUSTODY,
+    )  # fmt: skip
+    approved = approved_watchlist()
+    made = _template(approved, approved.entries.get(image=image))
+    before = generation(approved.pk)
+
+    erasure.delete_custody_image(actors.privacy, image.pk, reason=REASON)
+
+    # Without this the template stayed, its entry set to null, until the list was purged.
+    assert not WatchlistTemplate.objects.filter(pk=made.pk).exists()
+    assert Subject.objects.filter(pk=adult.pk).exists() and CustodyImage.objects.filter(pk=kept.pk).exists()
+    assert generation(approved.pk) == before + 1  # every worker holding the list drops it
+    evidence = evidence_of(Biometric.WATCHLIST_TEMPLATE).get()
+    assert evidence.data["ids"] == [made.pk] and evidence.target_id == str(adult.pk)

@@ -21,7 +21,7 @@ from PIL import Image
 from apps.accounts.models import User
 from apps.audit import services as audit
 from apps.outbox import services as outbox
-from apps.watchlists.models import CustodyImage
+from apps.watchlists.models import CustodyImage, Subject
 from apps.watchlists.selectors import restricted_subject_ids
 from govern import encryption, policy, records, uploads
 from govern.errors import Conflict, TooLarge, TooMany
@@ -338,6 +338,9 @@ def choose(actor, probe: Probe, *, subject_id: int | None, note: str) -> Probe:
         raise ValidationError({"subject": "Choose one of the candidates, or no match."})
     if subject_id is not None and subject_id in restricted_subject_ids():
         raise Conflict(_RESTRICTED)
+    # An erasure strikes the erased from candidate lists; a list older than that may still name them.
+    if subject_id is not None and not Subject.objects.filter(pk=subject_id).exists():
+        raise Conflict(f"Subject {subject_id} has been erased: choose another candidate, or no match.")
     locked.chosen_subject_id, locked.operator, locked.operator_note = subject_id, actor, note.strip()
     locked.state = ProbeState.SELECTED if subject_id is not None else ProbeState.NO_MATCH
     locked.save()
@@ -430,12 +433,16 @@ def close_abandoned(request_id: int, *, cutoff, retention_hours: int, now=None) 
     locked = searches_left_open(cutoff).select_for_update().filter(pk=request_id).first()
     if locked is None:
         return None
+    deleted = []
     for probe in Probe.objects.select_for_update().filter(request=locked):
         data = {"request": locked.reference, "commitment": audit.commitment([probe.sha256, probe.candidates])}
         Probe.objects.filter(pk=probe.pk).update(ciphertext=None, candidates=[], state=ProbeState.DELETED)
         audit.record(
             "probe.deleted", probe, None, data={**data, "from_state": probe.state, "retention_hours": retention_hours}
         )
+        deleted.append(probe.pk)
+    if deleted:  # as close() does: the reconciliation counts every deleted still against this evidence
+        record_deletion_evidence(Biometric.SEARCH_STILL, deleted, target=locked)
     locked.state, locked.closed_at = SearchState.CLOSED, now or timezone.now()
     locked.save(update_fields=["state", "closed_at"])
     audit.record(

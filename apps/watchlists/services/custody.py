@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from apps.audit import services as audit
 from govern import policy, records, uploads
+from govern.errors import Conflict
 
 from .. import signals
 from ..choices import LegalBasis
@@ -105,6 +106,12 @@ def upload_image(
         errors["captured_on"] = ["The capture date is in the future."]
     if errors:
         raise ValidationError(errors)
+    # The subject's row held (FOR NO KEY UPDATE, as an erasure holds it): an image erased at the same moment rekeys
+    # the subject and destroys the key this one would be sealed under; the two take turns, so the new image is sealed
+    # under the key that survives, or rekeyed with the rest.
+    held = Subject.objects.select_for_update(no_key=True).filter(pk=subject.pk)
+    if held.values_list("pk", flat=True).first() is None:
+        raise Conflict(f"Subject {subject.pk} has been erased.")
     image = CustodyImage(
         subject=subject,
         captured_on=captured_on,

@@ -5,8 +5,10 @@ In order, each with its receipt in the audit log:
 - matching's copies, through the signals `custody_images_erasing` and `subject_erasing`
   (apps.matching.services.custody_erasure): custody templates and their projections, which every search process's
   graph drops at its next search (custody_graph.Graph.sync) and the graph files stop naming; the subject's watchlist
-  templates. Matching refuses (409, nothing changed) while an alert or a retrospective identification holds the person
-  as evidence: s.47(2) says to restrict processing instead;
+  templates made from the images, and the subject's others; the erased in candidate lists. Matching refuses (409,
+  nothing changed) while an alert under evidential hold or not yet judged, or an identification in a search still
+  open, holds the person as evidence: s.47(2) says to restrict processing instead; any other alert or identification
+  stays, detached from them;
 - their entries on lists not yet purged: a list submitted, approved or returned becomes a new draft version without
   them, to approve again (watchlists.erase_entries);
 - what review snapshots and purge manifests say of them, reduced to their id and category;
@@ -65,6 +67,9 @@ def delete_custody_image(actor, image_id: int, *, reason: str, now=None) -> Eras
     policy.require(actor, "watchlists.erase_custodyimage")
     why = _reason(reason)
     now = records.moment(now)
+    # The subject's row first (as an upload and the rekeying take it), then the image: one order for all, no deadlock.
+    subject_id = CustodyImage.objects.filter(pk=image_id).values_list("subject_id", flat=True).first()
+    Subject.objects.select_for_update(no_key=True).filter(pk=subject_id).values_list("pk", flat=True).first()
     image = CustodyImage.objects.select_for_update().filter(pk=image_id).first()
     if image is None:
         return None

@@ -26,7 +26,10 @@ def destroy_subject_key(subject: Subject) -> str | None:
 @transaction.atomic
 def rekey_subject(subject: Subject) -> str | None:
     """After one of a subject's images is deleted, the rest go under a new data key and the old key is destroyed, so
-    the deleted image's copies die too (a shared key could not be destroyed for one image alone). The old key's id."""
+    the deleted image's copies die too (a shared key could not be destroyed for one image alone). The old key's id.
+
+    The subject's row is held first, as an upload holds it: no image is sealed under the key while it is destroyed."""
+    Subject.objects.select_for_update(no_key=True).filter(pk=subject.pk).values_list("pk", flat=True).first()
     images = list(CustodyImage.objects.select_for_update().filter(subject=subject).order_by("pk"))
     plain = [encryption.decrypt(bytes(image.ciphertext), associated_data=image.associated_data()) for image in images]
     destroyed = destroy_subject_key(subject)
