@@ -95,3 +95,18 @@ def test_an_alert_whose_subject_was_erased_opens_nothing_and_its_page_says_so(cl
     page = client.get(reverse("matching:alerts", args=[live.pk]), {"reason": ALERTS_REASON}).content.decode()
     assert "Subject erased" in page and "open-disclosure-case" not in page
     assert not DisclosureCase.objects.exists()
+
+
+def test_a_subject_a_sarahs_law_case_holds_is_not_erased_and_nothing_changes(unit, actors, alert):
+    from apps.audit.models import Event
+    from apps.watchlists.services import erasure
+
+    _flag(alert)
+    alert_handling.adjudicate(unit.pc, alert, match=True, reason=JUDGED)
+    services.open_from_alert(unit.pc, alert)
+    head = Event.objects.order_by("-seq").values_list("seq", flat=True).first()
+    with pytest.raises(Conflict, match="held by"):  # a 409 with the record named, not a ProtectedError's 500
+        erasure.delete_subject(actors.privacy, alert.subject_id, reason="Erasure request DSR-12 granted: acquitted")
+    alert.refresh_from_db()
+    assert alert.subject_id is not None and Subject.objects.filter(pk=alert.subject_id).exists()
+    assert Event.objects.order_by("-seq").values_list("seq", flat=True).first() == head

@@ -23,9 +23,11 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import ProtectedError
 
 from apps.audit import services as audit
 from govern import policy, records
+from govern.errors import Conflict
 
 from .. import signals
 from ..models import CustodyImage, Entry, Subject, SubjectRestriction
@@ -118,7 +120,13 @@ def _erase_subject(actor, subject_id: int, why: str, now) -> Erasure | None:
     restrictions = list(SubjectRestriction.objects.filter(subject=subject).values_list("pk", flat=True))
     SubjectRestriction.objects.filter(pk__in=restrictions).delete()
     data_key = image_keys.destroy_subject_key(subject)  # every copy of their images beyond reach is unreadable now
-    subject.delete()
+    try:
+        subject.delete()
+    except ProtectedError as held:  # a record above (a Sarah's Law case) keeps the person: nothing is erased
+        names = sorted({obj._meta.verbose_name for obj in held.protected_objects})
+        raise Conflict(
+            f"Subject {subject_id} is held by {', '.join(names)}: those records must close or let go of them first."
+        ) from held
     history = (
         Subject.history.filter(id=subject_id).delete()[0]
         + SubjectRestriction.history.filter(id__in=restrictions).delete()[0]

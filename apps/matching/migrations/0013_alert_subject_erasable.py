@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("matching", "0011_alert_probes_under_data_keys"),
+        ("matching", "0012_custody_template_sha256"),
         ("watchlists", "0008_custody_images_under_data_keys"),
     ]
 
