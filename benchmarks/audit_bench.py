@@ -616,12 +616,13 @@ def _verify_once(columns: bool) -> dict:
         "steps": steps,
         "queries": dict(clock.seconds),
         "sql": clock.sql,
+        "params": clock.params,
         "fallbacks": [name for name in VERIFY_FALLBACKS if name in steps],
         "load": load.done(),
     }
 
 
-def _parallel_plan(sql: str) -> str:
+def _parallel_plan(sql: str, params=None) -> str:
     """The planner's "Workers Planned" line for one of verify's scans, under verify's own parallel settings."""
     from django.db import connection, transaction
 
@@ -629,7 +630,7 @@ def _parallel_plan(sql: str) -> str:
 
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(v._PARALLEL)
-        cursor.execute("EXPLAIN " + sql)
+        cursor.execute("EXPLAIN " + sql, params)
         plan = [row[0].strip() for row in cursor.fetchall()]
         cursor.execute(v._SERIAL)
     return next((line for line in plan if "Workers Planned" in line), "not parallel")
@@ -653,8 +654,10 @@ def bench_verify(rounds: int) -> dict:
     for label, columns in (("full", True), ("fast", False)):
         best = min((r for r in runs if r["columns"] is columns), key=lambda r: r["seconds"])
         result[label] = best | {"rate": events / best["seconds"]}
-    sql = result["full"]["sql"]
-    result["plans"] = {kind: _parallel_plan(sql[kind]) for kind in ("leaf hash scan", "column scan") if kind in sql}
+    sql, params = result["full"]["sql"], result["full"]["params"]
+    result["plans"] = {
+        kind: _parallel_plan(sql[kind], params.get(kind)) for kind in ("leaf hash scan", "column scan") if kind in sql
+    }
     return result
 
 
