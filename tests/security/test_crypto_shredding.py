@@ -33,19 +33,6 @@ from tests.watchlist_fixtures import make_jpeg
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def keys(settings, tmp_path):
-    """Fresh key files (generated on first use), in a directory of their own."""
-    directory = tmp_path / "keys"
-    settings.AUDIT_SIGNING_KEY_FILE = directory / "audit-signing-key.pem"
-    settings.IMAGE_ENCRYPTION_KEY_FILE = directory / "image-encryption.key"
-    settings.RECEIPT_KEY_FILE = directory / "receipt-hmac.key"
-    settings.AUDIT_SIGNING_KEY_GENERATE = settings.IMAGE_ENCRYPTION_KEY_GENERATE = True
-    settings.RECEIPT_KEY_GENERATE = True
-    settings.DATA_KEY_DIR = directory / "data-keys"
-    return directory
-
-
 def _sealed_image(actors, subject, seed: int) -> tuple[CustodyImage, bytes]:
     """A custody image stored as the upload stores it once it seals under the subject's key."""
     checked = uploads.validate_image(make_jpeg(seed=seed))

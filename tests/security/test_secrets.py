@@ -35,18 +35,6 @@ from tests.watchlist_fixtures import make_jpeg
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def keys(settings, tmp_path):
-    """Fresh key files for the three secrets (generated on first use), in a directory of their own."""
-    directory = tmp_path / "keys"
-    settings.AUDIT_SIGNING_KEY_FILE = directory / "audit-signing-key.pem"
-    settings.IMAGE_ENCRYPTION_KEY_FILE = directory / "image-encryption.key"
-    settings.RECEIPT_KEY_FILE = directory / "receipt-hmac.key"
-    settings.AUDIT_SIGNING_KEY_GENERATE = settings.IMAGE_ENCRYPTION_KEY_GENERATE = True
-    settings.RECEIPT_KEY_GENERATE = True
-    return directory
-
-
 def _rotate(secret, *extra, reason="Scheduled annual rotation", actor=None) -> str:
     out = io.StringIO()
     arguments = [secret, "--reason", reason, *extra] + (["--actor", actor.username] if actor else [])
