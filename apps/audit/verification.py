@@ -155,7 +155,8 @@ def _redaction_receipts() -> dict[tuple[str, str], int]:
                 continue  # not what the receipt's leaf hash covers: the leaf check reports it
             if isinstance(events, dict):
                 for seq, leaf in events.items():
-                    named[(seq, leaf)] = max(receipt, named.get((seq, leaf), -1))
+                    if isinstance(leaf, str):  # anything else names nothing (and must not stop the verification)
+                        named[(seq, leaf)] = max(receipt, named.get((seq, leaf), -1))
     return named
 
 

@@ -713,9 +713,11 @@ def try_go_live(deployment: Deployment, *, actor=None, now=None) -> tuple[bool, 
 
 
 def _complete(locked: Deployment, now) -> Watchlist:
-    """Mark a locked live (suspended, or stopped) deployment completed now and set its watchlist's purge."""
-    if locked.state not in (DeploymentState.LIVE, DeploymentState.SUSPENDED, DeploymentState.STOPPED):
-        raise Conflict(f"{locked.reference} is {locked.get_state_display().lower()}, not live.")
+    """Mark a locked deployment that ran (live, suspended, or stopped or authorised anew after it had run) completed
+    now and set its watchlist's purge. One that never went live is cancelled instead, never completed."""
+    had_run = locked.went_live_at is not None and locked.state in (DeploymentState.STOPPED, DeploymentState.AUTHORISED)
+    if locked.state not in (DeploymentState.LIVE, DeploymentState.SUSPENDED) and not had_run:
+        raise Conflict(f"{locked.reference} is {locked.get_state_display().lower()} and has not run: cancel it.")
     locked.state, locked.completed_at = DeploymentState.COMPLETED, now
     locked.save()
     PublishedFigures.objects.get_or_create(deployment=locked)
@@ -828,7 +830,11 @@ def emergency_stop(actor, reason: str, deployment: Deployment | None = None, *, 
         previous = each.state
         each.state, each.status_reason = DeploymentState.STOPPED, reason.strip()
         each.save(update_fields=["state", "status_reason"])
-        data = {"from_state": previous, "force_wide": deployment is None, "stopped_together": together}
+        data = {
+            "from_state": previous,
+            "force_wide": deployment is None and among is None,
+            "stopped_together": together,
+        }
         audit.record("deployment.emergency_stop", each, actor, data={**data, **(cause or {})}, reason=reason)
     return locked
 
@@ -922,14 +928,14 @@ def _run_schedule(now, dry_run: bool) -> list[ScheduleAction]:
         actions.append(ScheduleAction(deployment.reference, "go_live" if went else "refuse", _failing(conditions)))
     # A stopped deployment that had run ends as one that ran (its list's purge is set); one that never ran, as missed.
     ran = Q(state__in=[DeploymentState.LIVE, DeploymentState.SUSPENDED])
-    ran |= Q(state=DeploymentState.STOPPED, went_live_at__isnull=False)
+    ran |= Q(state__in=[DeploymentState.STOPPED, DeploymentState.AUTHORISED], went_live_at__isnull=False)
     ending = Deployment.objects.filter(ran, end__lte=now)
     for deployment in ending:
         actions.append(ScheduleAction(deployment.reference, "complete", f"ended {deployment.end}"))
         if not dry_run:
             complete(deployment, now=now)
-    never_ran = Q(state__in=[DeploymentState.PLANNED, DeploymentState.AUTHORISED])
-    never_ran |= Q(state=DeploymentState.STOPPED, went_live_at__isnull=True)
+    never_ran = Q(state=DeploymentState.PLANNED)
+    never_ran |= Q(state__in=[DeploymentState.STOPPED, DeploymentState.AUTHORISED], went_live_at__isnull=True)
     missed = Deployment.objects.filter(never_ran, end__lte=now)
     for deployment in missed:
         actions.append(ScheduleAction(deployment.reference, "cancel", "its period ended before it went live"))

@@ -86,10 +86,22 @@ def list_size_refusal(watchlist, list_size: int) -> str | None:
     threshold in force was shown safe for the lists approved then, and a larger list meets more false alerts at it.
     Waived, as the threshold's own gate waives it, for an uncalibrated engine where FACE_ALLOW_UNCALIBRATED is set."""
     name, weights, calibrated = engine_approval.engine_identity()
-    report = _governing_report(name, weights)
-    if report is None or (not calibrated and settings.FACE_ALLOW_UNCALIBRATED):
+    if not calibrated and settings.FACE_ALLOW_UNCALIBRATED:
         return None
-    threshold, _change = current_threshold()
+    threshold, change = current_threshold()
+    report = _governing_report(name, weights)
+    if report is None and change is not None:
+        # Governed on another engine's figures (the engine changed since): the engine in force's own evaluation,
+        # as the approval page's forecast reads it; none at all refuses rather than waving every list through.
+        report = _report_for(name, weights)
+        if report is None or not report.figures:
+            return (
+                f"{watchlist.reference}: the threshold in force {threshold} was shown safe on another engine's "
+                f"figures, and no computed evaluation of the engine in force ({name}) shows it safe for a list of "
+                f"{list_size:,}. Evaluate the engine in force (manage.py evaluate_engine) first."
+            )
+    if report is None:
+        return None
     figures = engine_figures.forecast(report.figures, threshold, list_size)
     ceiling = settings.EVALUATION_MAX_FALSE_ALERTS_PER_1000
     if figures is not None and figures["high"] <= ceiling:

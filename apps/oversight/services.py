@@ -174,10 +174,28 @@ def current_threshold() -> tuple[Decimal, GovernedChange | None]:
     return (change.threshold, change) if change else (settings.MATCH_THRESHOLD, None)
 
 
+def withdrawn_threshold() -> GovernedChange | None:
+    """The last threshold change, when it was withdrawn and nothing has been countersigned since: then no threshold
+    is in force (the configured default applies only where no threshold was ever governed)."""
+    last = GovernedChange.objects.filter(kind=ChangeKind.THRESHOLD).exclude(
+        state__in=[ChangeState.PROPOSED, ChangeState.REJECTED]
+    )
+    last = last.order_by("-version").first()
+    return last if last is not None and last.state == ChangeState.WITHDRAWN else None
+
+
 def threshold_condition(deployment, now) -> deployments.Condition:
     """The go-live gate's threshold condition: the deployment runs at the governed threshold, above the floor."""
     threshold, change = current_threshold()
     source = f"version {change.version}, countersigned" if change else "the configured default"
+    withdrawn = withdrawn_threshold() if change is None else None
+    if withdrawn is not None:  # one person's withdrawal must not bring back a default nobody countersigned
+        return deployments.Condition(
+            "threshold",
+            False,
+            f"No threshold is in force: version {withdrawn.version} ({withdrawn.threshold}) was withdrawn. "
+            "Propose one and have it countersigned.",
+        )
     if deployment.threshold < settings.MATCH_THRESHOLD_FLOOR:
         return deployments.Condition(
             "threshold", False, f"Threshold {deployment.threshold} is below the floor {settings.MATCH_THRESHOLD_FLOOR}."

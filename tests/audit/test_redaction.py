@@ -117,3 +117,11 @@ def test_an_evidence_bundle_never_ships_a_forged_tombstone_as_a_withheld_leaf(ac
     _forge_tombstone(erased.seq)
     with pytest.raises(bundles.BundleError, match=f"event {erased.seq}"):
         bundles.build(actors.oversight, scope)
+
+
+def test_a_receipt_naming_events_oddly_is_read_past_and_never_stops_the_verification(actors):
+    services.record_access(("watchlists.subject", 1), actors.officer, "Checking the suspect for case X")
+    odd = {"events": {"0": ["not", "a", "leaf"], "1": {"nor": "this"}}}
+    services.record("audit.consultations_redacted", ("audit.event", "redaction"), None, data=odd)
+    services.sign_checkpoint()
+    assert verify().ok  # the receipt names nothing it could cover, and nothing was tombstoned

@@ -116,6 +116,21 @@ def test_a_stopped_deployment_that_ran_completes_at_its_end_and_its_list_purge_i
     assert live.watchlist.purge_due_at is not None
 
 
+def test_one_that_ran_then_was_authorised_anew_completes_at_its_end_and_one_never_run_is_not_ended_early(
+    actors, live, authorised_elsewhere
+):
+    # Stopped before it ever went live: it cannot be ended early as if it had run (it is cancelled instead).
+    services.emergency_stop(actors.commander, REASON, authorised_elsewhere)
+    with pytest.raises(Conflict, match="has not run"):
+        services.end_early(actors.officer, authorised_elsewhere, reason="Ending what never ran.")
+    services.emergency_stop(actors.commander, REASON, live)
+    # Authorised anew, but its end comes before it goes live again: it ran, so it completes (never "missed").
+    Deployment.objects.filter(pk=live.pk).update(state=DeploymentState.AUTHORISED)
+    services.run_schedule(now=live.end + datetime.timedelta(minutes=1))
+    live.refresh_from_db()
+    assert live.state == DeploymentState.COMPLETED and live.watchlist.purge_due_at is not None
+
+
 def test_the_command_stops_as_the_named_user(actors, live):
     call_command("emergency_stop", "--deployment", live.reference, "--reason", REASON, "--by", "privacy")
     assert Deployment.objects.get(pk=live.pk).state == DeploymentState.STOPPED

@@ -164,6 +164,12 @@ def test_an_identification_in_a_closed_search_is_detached_and_one_in_an_open_sea
 def test_an_erased_image_leaves_the_candidate_lists_of_alerts_on_its_entries(actors, live, vans, astronaut):
     alert = Alert.objects.get(pk=live_capture.capture_frame(vans[0], astronaut).alerts[0])
     image_id = alert.entry.image_id
+    # Not yet judged, the alert keeps the image it was raised on: the erasure is refused and nothing changes.
+    with pytest.raises(Conflict, match="not yet adjudicated"):
+        erasure.delete_custody_image(actors.privacy, image_id, reason=REASON)
+    alert.refresh_from_db()
+    assert alert.candidates and alert.entry_id is not None
+    alert_handling.adjudicate(actors.officer, alert, match=False, reason="Different person: older, taller")
     erasure.delete_custody_image(actors.privacy, image_id, reason=REASON)
     alert.refresh_from_db()
     assert alert.candidates == [] and alert.entry_id is None and alert.subject_id is not None

@@ -116,3 +116,17 @@ def test_authorising_a_deployment_checks_its_list_again_on_every_surface(
 def test_a_deployment_within_the_ceiling_is_authorised(planned, governed, approvers, now):
     authorised = deployments.authorise(approvers.superintendent, planned, revision=planned.revision, now=now)
     assert authorised.state == DeploymentState.AUTHORISED and authorised.start > now - datetime.timedelta(days=1)
+
+
+def test_after_the_engine_changed_the_engine_in_forces_own_evaluation_is_what_counts(governed, approvers, two_entries):
+    from apps.matching.models import EngineEvaluation
+    from apps.oversight import forecast
+
+    # The threshold in force was shown safe on another engine's figures (the engine changed since), and the engine
+    # in force has no evaluation of its own: approval is refused, not waved through unchecked.
+    EngineEvaluation.objects.filter(pk=governed.evaluation_id).update(engine_name="another-engine")
+    refusal = forecast.list_size_refusal(two_entries.watchlist, 1)
+    assert refusal and "shown safe on another engine's figures" in refusal
+    with pytest.raises(ValidationError, match="another engine's figures"):
+        watchlists.approve(approvers.superintendent, two_entries.watchlist, content_hash=two_entries.content_hash)
+    assert _state(two_entries) == WatchlistState.SUBMITTED

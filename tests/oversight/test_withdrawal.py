@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.utils import timezone
 
 from apps.audit.models import Event
 from apps.deployments import services as deployments
@@ -71,7 +72,11 @@ def test_withdrawing_a_threshold_stops_the_deployments_that_use_it(
     stop = Event.objects.get(action="deployment.emergency_stop")
     assert stop.target_id == str(live.pk) and stop.data["withdrawn"] == "threshold v1"
     assert "Match threshold v1 (0.600) was withdrawn: The retest shows it unsafe" in stop.reason
+    assert stop.data["force_wide"] is False  # only what used the threshold stopped
     assert Event.objects.get(action="governance.withdrawn").actor == actors.commander
+    # One person's withdrawal brings back no default nobody countersigned: no threshold is in force, nothing goes live.
+    refused = services.threshold_condition(Deployment.objects.get(pk=at_another_threshold.pk), timezone.now())
+    assert not refused.ok and "No threshold is in force: version 1 (0.600) was withdrawn" in refused.detail
     with pytest.raises(Conflict):
         services.withdraw(actors.commander, withdrawn, reason="Withdrawing it again, which is refused.")
 

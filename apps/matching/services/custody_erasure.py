@@ -58,6 +58,7 @@ def erase_custody_templates(sender, image_ids: list[int], subject_id: int, **_kw
         WatchlistTemplate.objects.filter(entry__image_id__in=image_ids), ("watchlists.subject", subject_id)
     )
     entries = list(Entry.objects.filter(image_id__in=image_ids).values_list("pk", flat=True))
+    _refuse_while_held(Alert.objects.filter(entry_id__in=entries), f"image(s) {sorted(image_ids)}")
     struck = _strike_candidates(
         _naming("image", image_ids),
         _naming("entry", entries),
@@ -138,6 +139,23 @@ def erase_subject_templates(sender, subject_id: int, **_kwargs) -> int:
     return deleted
 
 
+def _refuse_while_held(alerts, what: str) -> None:
+    """An alert raised on what is erased that is under evidential hold or not yet judged keeps it: its record (the
+    candidate it was raised on) must stay whole, so the erasure is refused (DPA 2018 s.47(2))."""
+    states = list(alerts.select_for_update().values_list("hold_reason", "state"))
+    held = sum(1 for hold, _ in states if hold)
+    pending = sum(1 for _, state in states if state == AlertState.PENDING)
+    if held or pending:
+        reasons = [f"{count} {kind}" for count, kind in ((held, HELD), (pending, PENDING)) if count]
+        raise Conflict(
+            f"{what} is held as evidence ({', '.join(reasons)}): restrict processing instead (DPA 2018 s.47(2)), and "
+            "erase once the hold is lifted or the alert judged."
+        )
+
+
+HELD, PENDING = "alert(s) under evidential hold", "alert(s) not yet adjudicated"
+
+
 def _evidence(subject_id: int) -> tuple[list[int], list[int]]:
     """The alerts and retrospective identifications naming the person, once none must be kept naming them: an alert
     under evidential hold or not yet judged, or an identification in a search still open, refuses the erasure (DPA
@@ -158,8 +176,8 @@ def _evidence(subject_id: int) -> tuple[list[int], list[int]]:
         reasons = [
             f"{count} {what}"
             for count, what in (
-                (held, "alert(s) under evidential hold"),
-                (pending, "alert(s) not yet adjudicated"),
+                (held, HELD),
+                (pending, PENDING),
                 (open_searches, "identification(s) in a retrospective search still open"),
             )
             if count
