@@ -299,7 +299,7 @@ class ProbeViewSet(RestrictedViewSet):
         )
 
 
-class ReenrolView(APIView):
+class ReenrolView(StrictQueryMixin, APIView):
     """Re-enrol an approved list on the engine in use (authorising officers; other roles 403, OPTIONS too)."""
 
     permission_classes = [permissions.IsAuthenticated, PolicyPermission]
