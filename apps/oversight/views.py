@@ -296,7 +296,12 @@ def governance(request):
         "decision_form": DecisionForm(),
         "may_countersign": policy.may(request.user, "oversight.countersign_governedchange"),
         "may_withdraw": policy.may(request.user, "oversight.withdraw_governedchange"),
-        "withdrawal_form": ReasonForm(),
+        # One form a change in force, each with ids of its own (two in force at once, beside the proposal's reason).
+        "withdrawals": [
+            (change, ReasonForm(auto_id=f"id_withdraw_{change.pk}_%s"))
+            for change in changes
+            if change.state == ChangeState.IN_FORCE
+        ],
         "engine": ChangeKind.ENGINE,
     }
     return render(request, "oversight/governance.html", context)
