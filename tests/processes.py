@@ -30,8 +30,12 @@ def worker_environment(broker_url: str, **overrides: str) -> dict:
         "AUDIT_SIGNING_KEY_FILE": str(settings.AUDIT_SIGNING_KEY_FILE),
         "IMAGE_ENCRYPTION_KEY_FILE": str(settings.IMAGE_ENCRYPTION_KEY_FILE),
         "RECEIPT_KEY_FILE": str(settings.RECEIPT_KEY_FILE),
+        "DATA_KEY_DIR": str(settings.DATA_KEY_DIR),
         "DATABASE_URL": database_url(),
         "CELERY_BROKER_URL": broker_url,
+        # the broker keys this test process writes under (govern/embedded_db.broker_key_prefix), so the worker sees
+        # the tasks it sends
+        "CELERY_KEY_PREFIX": settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("global_keyprefix", ""),
         **overrides,
     }
 

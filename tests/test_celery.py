@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.db import transaction
 
 from apps.audit import services
@@ -41,7 +42,7 @@ def test_a_real_worker_on_redis_signs_a_checkpoint():
         cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
-        client = Celery(broker=BROKER)
+        client = Celery(broker=BROKER, broker_transport_options=settings.CELERY_BROKER_TRANSPORT_OPTIONS)
         client.send_task("apps.audit.tasks.sign_checkpoint", queue="audit")
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline and not Checkpoint.objects.exists():

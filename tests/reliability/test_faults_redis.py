@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.test import Client
@@ -142,10 +143,15 @@ def _wait(condition, worker: subprocess.Popen, what: str, seconds: float = 240.0
         time.sleep(0.5)
 
 
+def _key(name: str) -> str:
+    """A broker key as this test process's Celery writes it: under the instance's prefix (CELERY_KEY_PREFIX)."""
+    return settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("global_keyprefix", "") + name
+
+
 def _drained(server: RedisServer) -> bool:
     """Every message taken and acknowledged (acks_late: a task's message leaves `unacked` when the task is done)."""
     client = server.client()
-    return client.llen("embed") == 0 and client.llen("default") == 0 and not client.hlen("unacked")
+    return client.llen(_key("embed")) == 0 and client.llen(_key("default")) == 0 and not client.hlen(_key("unacked"))
 
 
 def _work_done() -> dict:
@@ -237,11 +243,11 @@ def test_with_redis_stopped_the_web_serves_and_the_queued_work_runs_once_it_is_b
     broker.start()
     out = io.StringIO()
     call_command("outbox_dispatch", "--dry-run", stdout=out)
-    assert out.getvalue().startswith("4 message(s) pending") and broker.client().llen("embed") == 0
+    assert out.getvalue().startswith("4 message(s) pending") and broker.client().llen(_key("embed")) == 0
     out = io.StringIO()
     call_command("outbox_dispatch", stdout=out)
     assert "4 message(s) sent, 0 pending." in out.getvalue()
-    assert broker.client().llen("embed") == 4
+    assert broker.client().llen(_key("embed")) == 4
     assert not Message.objects.filter(sent_at__isnull=True).exists()
     assert all(m.attempts == 2 for m in Message.objects.all())
 
@@ -314,7 +320,7 @@ def test_a_message_queued_in_a_transaction_that_rolls_back_never_exists(broker, 
         _upload(actors.compiler, subject, astronaut)
         raise RuntimeError("the change failed")
     assert not Message.objects.exists()
-    assert broker.client().llen("embed") == 0
+    assert broker.client().llen(_key("embed")) == 0
 
 
 @pytest.mark.django_db(transaction=True)
@@ -331,7 +337,7 @@ def test_with_redis_up_a_message_is_sent_at_commit_and_takes_the_backlog_with_it
     broker.start()
     upload(3)  # sent at commit, and the two that waited go with it
     assert not Message.objects.filter(sent_at__isnull=True).exists()
-    assert broker.client().llen("embed") == 3
+    assert broker.client().llen(_key("embed")) == 3
 
 
 @pytest.mark.django_db

@@ -64,7 +64,7 @@ def test_each_task_is_consumed_by_the_worker_of_its_queue(actors, redis_url, tmp
         tmp_path, database_url(), CELERY_BROKER_URL=redis_url,
         AUDIT_SIGNING_KEY_FILE=str(settings.AUDIT_SIGNING_KEY_FILE),
         IMAGE_ENCRYPTION_KEY_FILE=str(settings.IMAGE_ENCRYPTION_KEY_FILE),
-        RECEIPT_KEY_FILE=str(settings.RECEIPT_KEY_FILE),
+        RECEIPT_KEY_FILE=str(settings.RECEIPT_KEY_FILE), DATA_KEY_DIR=str(settings.DATA_KEY_DIR),
     )  # fmt: skip
     logs = {name: tmp_path / f"{name}.log" for name in WORKERS}
     workers = {name: _start_worker(name, queues, environment, logs[name]) for name, queues in WORKERS.items()}
