@@ -6,7 +6,10 @@ The data is Ordnance Survey's Code-Point Open (Great Britain; Open Government Li
 scripts/vendor_places.py into var/places/ on `make setup` (README, "Places and postcodes"). A full postcode is placed
 to its own point (1 m resolution, at a representative address of the postcode); a district alone (SW1A) at the mean
 of its postcodes' points, which can be a few kilometres from any one street in it. Northern Ireland's postcodes (BT)
-are not in Code-Point Open: there the coordinates are typed, and checked against Northern Ireland's extent only.
+are not in Code-Point Open, and no openly licensed data places them (the ONS Postcode Directory's Northern Ireland rows
+are Land & Property Services' data, outside the Open Government Licence): there the place is given by its coordinates
+(typed, or picked on the map), checked against Northern Ireland's extent only, and a BT postcode is refused without
+them, saying so.
 
 Part of the kernel: it imports no app. The files are read once per process (a postcode area's file when one of its
 postcodes is first asked for).
@@ -33,6 +36,13 @@ CROWN_DEPENDENCIES = {"JE": "Jersey", "GY": "Guernsey", "IM": "the Isle of Man"}
 NORTHERN_IRELAND = "BT"
 # Northern Ireland's extent (degrees): its postcodes are not in the data, so a place there is checked by this box.
 NI_LATITUDE, NI_LONGITUDE = (54.0, 55.35), (-8.2, -5.4)
+# Why a BT postcode cannot place a deployment, and what to do instead (README, "Places and postcodes").
+NI_NOT_FOUND = (
+    "{code} is in Northern Ireland, whose postcodes Govern cannot look up: Code-Point Open covers Great Britain only, "
+    "and Northern Ireland's postcode data belongs to Land & Property Services, which does not license it openly. "
+    "Give the place's latitude and longitude too (or pick it on the map): they are checked to lie within Northern "
+    "Ireland's extent."
+)
 # Every inhabited part of Great Britain has a postcode sector's centre within this distance; France's coast and
 # Ireland, inside the United Kingdom's box, do not.
 NEAREST_SECTOR_KM = 20
@@ -213,13 +223,19 @@ def locate(*, postcode: str = "", latitude=None, longitude=None) -> Place:
             check_in_the_united_kingdom(point)
         except ValidationError as exc:
             raise ValidationError({"latitude": exc.messages}) from exc
+        if code and _area(code) == NORTHERN_IRELAND and not in_northern_ireland(point):
+            raise ValidationError(
+                {
+                    "latitude": f"{code} is a Northern Ireland postcode, but {point.latitude}, {point.longitude} is "
+                    "not in Northern Ireland: check the coordinates, or the postcode."
+                }
+            )
         from_postcode = round(distance_km(point, found), 2) if found else None
         return Place(_six(point.latitude), _six(point.longitude), code, "typed", nearest(point)[0], from_postcode)
     if found is None:
         raise ValidationError(
             {
-                "postcode": "Northern Ireland's postcodes are not in Code-Point Open (Great Britain only): give the "
-                "latitude and longitude too."
+                "postcode": NI_NOT_FOUND.format(code=code)
                 if code
                 else "Give the postcode (or district), or the latitude and longitude."
             }

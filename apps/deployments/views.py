@@ -133,8 +133,7 @@ def _plan_confirmation(request, form) -> dict:
         else f"Plan live facial recognition at {data['location_name']}, {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M}",
         "what": [
             found,
-            f"The nearest postcode district is {place.district.code} (its centre {place.district.km:.1f} km away): "
-            "check on the map that this is the place you mean.",
+            _nearest_district(place),
             "The plan is recorded in the audit log under your name; a commander authorises it before it can go live.",
         ],
         "fields": [
@@ -147,6 +146,20 @@ def _plan_confirmation(request, form) -> dict:
 
 
 _NOT_REPOSTED = ("csrfmiddlewaretoken", "confirmed")
+
+
+def _nearest_district(place: places.Place) -> str:
+    """The nearest district to check the place by; in Northern Ireland, that there is none to check by."""
+    if places.in_northern_ireland(places.Point(float(place.latitude), float(place.longitude))):
+        return (
+            "The place is in Northern Ireland, whose postcodes Govern has no open data for: the coordinates are "
+            "checked to lie within Northern Ireland's extent only, and the districts on the map are Great Britain's. "
+            "Check the coordinates against another map before you confirm."
+        )
+    return (
+        f"The nearest postcode district is {place.district.code} (its centre {place.district.km:.1f} km away): "
+        "check on the map that this is the place you mean."
+    )
 
 
 @login_required

@@ -185,3 +185,47 @@ def test_the_map_marks_the_place_with_the_districts_around_it_and_a_scale():
     assert drawn["nearest"][0] == {"code": "W1B", "km": 0.1, "direction": "south-east"}
     w1f = next(d for d in drawn["districts"] if d["code"] == "W1F")
     assert w1f["x"] > drawn["place"]["x"]  # W1F (Soho) is east of Oxford Circus: east is to the right
+
+
+BELFAST_CITY_HALL = ("54.596500", "-5.930100")  # BT1 5GS: no open data places it, so it is typed
+
+
+def test_a_northern_ireland_postcode_alone_says_why_it_cannot_be_found_and_what_to_do(
+    actors, api, client, approved_list, documents
+):
+    """Code-Point Open has no BT postcodes and no openly licensed data does (README, "Places and postcodes")."""
+    client.force_login(actors.officer)
+    page = client.post(
+        reverse("deployments:plan"), _page(approved_list, documents, postcode="BT1 5GS", confirmed="yes")
+    ).content.decode()
+    summary = _errors(page)
+    assert 'href="#id_postcode"' in summary and "BT1 5GS is in Northern Ireland" in summary
+    assert "Land &amp; Property Services" in summary and "latitude and longitude too (or pick it on the map)" in summary
+    response = api(actors.officer).post(
+        "/api/deployments/deployments/", _api(approved_list, documents, postcode="BT1 5GS"), format="json"
+    )
+    assert response.status_code == 400 and "Land & Property Services" in str(response.json()["postcode"])
+    assert not Deployment.objects.exists()
+
+
+def test_a_northern_ireland_place_is_given_by_coordinates_checked_against_northern_ireland(
+    actors, api, client, approved_list, documents
+):
+    client.force_login(actors.officer)
+    belfast = _page(
+        approved_list, documents, postcode="BT1 5GS", latitude=BELFAST_CITY_HALL[0], longitude=BELFAST_CITY_HALL[1]
+    )
+    page = client.post(reverse("deployments:plan"), belfast).content.decode()
+    assert "The place is in Northern Ireland, whose postcodes Govern has no open data for" in page
+    assert "The nearest postcode district is" not in page  # Great Britain's nearest district says nothing there
+    # A BT postcode with coordinates in Great Britain is a mistake in one of them: refused, on both surfaces.
+    london = {"latitude": "51.515200", "longitude": "-0.141800"}
+    refused = client.post(reverse("deployments:plan"), {**belfast, **london, "confirmed": "yes"}).content.decode()
+    assert "BT1 5GS is a Northern Ireland postcode, but 51.5152, -0.1418 is not in Northern Ireland" in _errors(refused)
+    response = api(actors.officer).post(
+        "/api/deployments/deployments/", _api(approved_list, documents, postcode="BT1 5GS", **london), format="json"
+    )
+    assert response.status_code == 400 and "not in Northern Ireland" in str(response.json()["latitude"])
+    assert not Deployment.objects.exists()
+    client.post(reverse("deployments:plan"), {**belfast, "confirmed": "yes"})
+    assert (str(Deployment.objects.get().latitude), str(Deployment.objects.get().longitude)) == BELFAST_CITY_HALL
