@@ -57,6 +57,10 @@ def place_map(centre: places.Point, *, postcode_point: places.Point | None = Non
     shown_postcode = xy(postcode_point) if postcode_point is not None else None
     return {
         "size": SIZE,
+        # What a page script needs to turn a point of the map back into a place (static/govern/place-pick.js).
+        "centre": {"latitude": centre.latitude, "longitude": centre.longitude},
+        "px_per_km": scale,
+        "km_per_degree": KM_PER_DEGREE,
         "half_km": round(half_km, 1),
         "sectors": [spot for spot in sectors if inside(spot)],
         "districts": [spot for spot in districts if inside(spot)],

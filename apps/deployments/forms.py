@@ -137,6 +137,13 @@ class PlanForm(forms.Form):
         return data
 
 
+class PlaceForm(forms.Form):
+    """A place picked on the plan's map, to be named by its nearest postcode district before the plan checks it."""
+
+    latitude = forms.DecimalField(max_digits=9, decimal_places=6, min_value=-90, max_value=90)
+    longitude = forms.DecimalField(max_digits=9, decimal_places=6, min_value=-180, max_value=180)
+
+
 class WatchlistForm(forms.Form):
     """Attach (or change) the deployment's watchlist."""
 

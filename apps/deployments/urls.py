@@ -8,6 +8,7 @@ app_name = "deployments"
 urlpatterns = [
     path("", views.deployment_list, name="list"),
     path("new/", views.deployment_plan, name="plan"),
+    path("new/place/", views.place_nearest, name="place-nearest"),
     path("schedule/", views.schedule, name="schedule"),
     path("stop-all/", views.emergency_stop_all, name="stop-all"),
     path("assets/", views.asset_register, name="assets"),

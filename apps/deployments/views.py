@@ -8,7 +8,7 @@ from functools import partial
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -28,6 +28,7 @@ from .forms import (
     ChecklistForm,
     DocumentForm,
     NoticeForm,
+    PlaceForm,
     PlanForm,
     ReasonForm,
     RetireForm,
@@ -95,6 +96,44 @@ def deployment_plan(request):
     return render(request, "deployments/plan.html", {"form": form})
 
 
+@login_required
+@require_safe
+def place_nearest(request):
+    """A place picked on the plan's map (static/govern/place-pick.js): its nearest postcode district, or why it would
+    be refused, checked as the plan checks it (govern.places); the plan checks what is submitted again."""
+    policy.require(request.user, "deployments.add_deployment")
+    form = PlaceForm(request.GET)
+    if not form.is_valid():
+        problems = [f"{field}: {' '.join(errors)}" for field, errors in form.errors.items()]
+        return JsonResponse({"problem": " ".join(problems)}, status=400)
+    try:
+        place = places.locate(latitude=form.cleaned_data["latitude"], longitude=form.cleaned_data["longitude"])
+    except ValidationError as exc:
+        return JsonResponse({"problem": " ".join(exc.messages)}, status=400)
+    point = places.Point(float(place.latitude), float(place.longitude))
+    where = f"{place.latitude}, {place.longitude}"
+    if places.in_northern_ireland(point):
+        return JsonResponse(
+            {
+                "latitude": str(place.latitude),
+                "longitude": str(place.longitude),
+                "district": None,
+                "said": f"Picked {where}, in Northern Ireland: Govern has no postcode data there to name it by.",
+            }
+        )
+    district = place.district
+    return JsonResponse(
+        {
+            "latitude": str(place.latitude),
+            "longitude": str(place.longitude),
+            "district": district.code,
+            "km": round(district.km, 2),
+            "said": f"Picked {where}: the nearest postcode district is {district.code}, its centre {district.km:.1f} "
+            f"km {maps.direction(point, district.point)}.",
+        }
+    )
+
+
 def _place_map(place: places.Place) -> dict:
     """The map of a place, with the postcode's own point when the place was typed away from it."""
     centre = places.Point(float(place.latitude), float(place.longitude))
@@ -119,7 +158,10 @@ def _plan_confirmation(request, form) -> dict:
             "street. Give the full postcode, or the latitude and longitude, to be exact."
         )
     else:
-        found = f"The place is the latitude and longitude typed ({place.latitude}, {place.longitude})"
+        found = (
+            "The place is the latitude and longitude given, typed or picked on the map "
+            f"({place.latitude}, {place.longitude})"
+        )
         if place.from_postcode_km is not None:
             away = place.from_postcode_km
             found += f", {away} km from the postcode {place.postcode}'s own point"

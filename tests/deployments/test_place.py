@@ -229,3 +229,40 @@ def test_a_northern_ireland_place_is_given_by_coordinates_checked_against_northe
     assert not Deployment.objects.exists()
     client.post(reverse("deployments:plan"), {**belfast, "confirmed": "yes"})
     assert (str(Deployment.objects.get().latitude), str(Deployment.objects.get().longitude)) == BELFAST_CITY_HALL
+
+
+def _nearest(client, **query):
+    return client.get(reverse("deployments:place-nearest"), query)
+
+
+def test_a_place_picked_on_the_map_is_named_by_its_nearest_district_as_the_plan_checks_it(actors, client):
+    """The plan's map (static/govern/place-pick.js) asks where a picked place is; the plan checks it again."""
+    client.force_login(actors.officer)
+    picked = _nearest(client, latitude="51.515200", longitude="-0.141800").json()
+    assert picked["district"] == "W1B" and picked["km"] < 0.2
+    assert picked["said"].startswith("Picked 51.515200, -0.141800: the nearest postcode district is W1B")
+    belfast = _nearest(client, latitude=BELFAST_CITY_HALL[0], longitude=BELFAST_CITY_HALL[1]).json()
+    assert belfast["district"] is None and "in Northern Ireland: Govern has no postcode data" in belfast["said"]
+    dublin = _nearest(client, latitude=DUBLIN[0], longitude=DUBLIN[1])
+    assert dublin.status_code == 400 and "not in the United Kingdom" in dublin.json()["problem"]
+    for bad in ({"latitude": "north", "longitude": "-0.1"}, {"latitude": "51.5"}, {"latitude": "95", "longitude": "0"}):
+        answer = _nearest(client, **bad)
+        assert answer.status_code == 400 and answer.json()["problem"], bad
+    client.force_login(actors.commander)  # a commander authorises plans, never makes them
+    assert _nearest(client, latitude="51.515200", longitude="-0.141800").status_code == 403
+
+
+def test_the_confirmation_steps_map_carries_what_the_page_script_needs_to_pick_a_place(
+    actors, client, approved_list, documents
+):
+    client.force_login(actors.officer)
+    page = client.post(reverse("deployments:plan"), _page(approved_list, documents)).content.decode()
+    figure = page.split('id="plan-map"', 1)[1].split("</figure>", 1)[0]
+    drawn = maps.place_map(places.Point(*map(float, BUCKINGHAM_PALACE)))
+    assert 'data-pick="plan-form"' in figure and f'data-nearest-url="{reverse("deployments:place-nearest")}"' in figure
+    assert f'data-latitude="{float(BUCKINGHAM_PALACE[0])}"' in figure
+    assert f'data-px-per-km="{drawn["px_per_km"]}"' in figure
+    assert 'id="plan-map-how" hidden' in figure  # the instructions show only where the script runs
+    assert 'src="/static/govern/place-pick.js"' in page and "<script>" not in page  # served, never inline
+    blank_form = client.get(reverse("deployments:plan")).content.decode()
+    assert "place-pick.js" not in blank_form  # no map to pick on before the postcode is given

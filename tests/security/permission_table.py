@@ -230,6 +230,7 @@ TABLE: dict[str, Access] = {
     # --- Deployments (the deployment in the paths is the live one) ----------------------------------------------------
     "/deployments/": page(DEPLOYMENT_READERS),
     "/deployments/new/": form(PLANNERS),
+    "/deployments/new/place/": page(PLANNERS),  # the plan's map names a picked place's district (JSON)
     "/deployments/schedule/": page(DEPLOYMENT_READERS),
     # The registers (issue 23): the van in the paths is booked on the live deployment, so retiring it is refused on
     # the page with a message; the document is approved already, so approving it again is refused the same way.
