@@ -90,7 +90,7 @@ def test_plan_authorise_live_completed_public(live_server, browser, world, scree
         page.check(f"text={label}")
     page.click("#plan")
     # The confirmation step shows the place on a map drawn on the server, with the districts around it in words.
-    assert page.locator("#plan-map svg[role=img]").is_visible()
+    assert page.locator("#plan-map svg.map").is_visible()  # a picture, and with the script a control to pick on
     assert "W1B 3AG's own point" in page.locator("#confirm-step").inner_text()
     assert "Nearest postcode districts" in page.locator("#plan-map-nearest").inner_text()
     assert _violations(page) == []  # axe: no serious or critical violation on the step
