@@ -8,8 +8,8 @@ to its own point (1 m resolution, at a representative address of the postcode); 
 of its postcodes' points, which can be a few kilometres from any one street in it. Northern Ireland's postcodes (BT)
 are not in Code-Point Open, and no openly licensed data places them (the ONS Postcode Directory's Northern Ireland rows
 are Land & Property Services' data, outside the Open Government Licence): there the place is given by its coordinates
-(typed, or picked on the map), checked against Northern Ireland's extent only, and a BT postcode is refused without
-them, saying so.
+(typed, then refined on the confirmation step's map if need be), checked against Northern Ireland's extent only, and
+a BT postcode is refused without them, saying so.
 
 Part of the kernel: it imports no app. The files are read once per process (a postcode area's file when one of its
 postcodes is first asked for).
@@ -40,8 +40,8 @@ NI_LATITUDE, NI_LONGITUDE = (54.0, 55.35), (-8.2, -5.4)
 NI_NOT_FOUND = (
     "{code} is in Northern Ireland, whose postcodes Govern cannot look up: Code-Point Open covers Great Britain only, "
     "and Northern Ireland's postcode data belongs to Land & Property Services, which does not license it openly. "
-    "Give the place's latitude and longitude too (or pick it on the map): they are checked to lie within Northern "
-    "Ireland's extent."
+    "Give the place's latitude and longitude too: they are checked to lie within Northern Ireland's extent (on the "
+    "plan's page, the next step's map then lets you move the place)."
 )
 # Every inhabited part of Great Britain has a postcode sector's centre within this distance; France's coast and
 # Ireland, inside the United Kingdom's box, do not.

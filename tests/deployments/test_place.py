@@ -200,7 +200,7 @@ def test_a_northern_ireland_postcode_alone_says_why_it_cannot_be_found_and_what_
     ).content.decode()
     summary = _errors(page)
     assert 'href="#id_postcode"' in summary and "BT1 5GS is in Northern Ireland" in summary
-    assert "Land &amp; Property Services" in summary and "latitude and longitude too (or pick it on the map)" in summary
+    assert "Land &amp; Property Services" in summary and "latitude and longitude too: they are checked" in summary
     response = api(actors.officer).post(
         "/api/deployments/deployments/", _api(approved_list, documents, postcode="BT1 5GS"), format="json"
     )
