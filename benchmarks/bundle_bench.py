@@ -164,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.keep.write_bytes(content)
             with zipfile.ZipFile(path) as archive:
                 archive.extract("verify_bundle.py", var_dir)
+                archive.extract("notes.py", var_dir)  # the signed-note module the verifier loads from beside itself
                 events = archive.read("events.jsonl").split(b"\n")[:-1]
 
             print("4. baseline: parse and leaf-hash the events only", flush=True)

@@ -100,6 +100,26 @@ def host_list(name: str, default: list[str]) -> list[str]:
     return hosts
 
 
+def log_origin(name: str, default: str | None) -> str | None:
+    """A transparency log's origin (c2sp.org/tlog-checkpoint): a schema-less URL of printable ASCII, no spaces nor
+    plus signs (it is also the key name its checkpoints are signed under), at most 255 characters."""
+    value = _raw(name)
+    if value is None or value.strip() == "":
+        return default
+    if (
+        not value.isascii()
+        or not value.isprintable()
+        or any(ch.isspace() or ch == "+" for ch in value)
+        or "://" in value
+        or len(value) > 255
+    ):
+        raise ImproperlyConfigured(
+            f"{name}={value!r} is not a log origin: a schema-less URL such as govern.example-police.uk/audit, "
+            "printable ASCII without spaces or '+', at most 255 characters."
+        )
+    return value
+
+
 def path(name: str, default: Path | None = None) -> Path | None:
     """A file-system path; relative paths are refused so the meaning does not depend on the working folder."""
     value = _raw(name)

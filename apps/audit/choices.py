@@ -36,6 +36,7 @@ CONSULTATIONS_REDACTED = "audit.consultations_redacted"
 # How a redacted event's canonical text begins (migration 0005): no event Python writes can (its first key is "action").
 REDACTED_PREFIX = '{"redacted":"'
 DATA_KEYS_SWEPT = "audit.data_keys_swept"
+CHECKPOINT_ORIGIN_CHANGED = "audit.checkpoint_origin_changed"
 
 AUDIT_ACTIONS = {
     CONSULTATION_ACTION: ("Personal data consulted", ActionKind.CONSULTATION),
@@ -44,4 +45,5 @@ AUDIT_ACTIONS = {
     EVENTS_EXPORTED: ("Audit log exported", ActionKind.DISCLOSURE),
     CONSULTATIONS_REDACTED: ("Consultations past retention redacted (receipt per event)", ActionKind.ERASURE),
     DATA_KEYS_SWEPT: ("Leftover data key files shredded", ActionKind.SYSTEM),
+    CHECKPOINT_ORIGIN_CHANGED: ("Checkpoints signed as C2SP notes of a new log origin", ActionKind.SYSTEM),
 }

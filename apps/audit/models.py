@@ -83,13 +83,24 @@ class LogHead(models.Model):
 
 
 class Checkpoint(models.Model):
-    """A signed statement of the tree's size and root at a moment; the signing key lives in a file, not here."""
+    """A signed statement of the tree's size and root: a C2SP signed note of the log's origin (apps/audit/notes.py),
+    or, before the log took that format, the first format, whose signed body also held its time. The signing key lives
+    in a file, not here."""
 
     tree_size = models.BigIntegerField(unique=True)
     root_hash = models.BinaryField(max_length=32)
-    timestamp = models.CharField(max_length=40, help_text="The signed ISO 8601 time, exactly as signed.")
+    timestamp = models.CharField(
+        max_length=40,
+        help_text="When it was signed (ISO 8601): the log's record, signed into the body only in the first format.",
+    )
     signature = models.BinaryField(max_length=64)
     key_id = models.CharField(max_length=16)
+    origin = models.CharField(
+        max_length=255,
+        blank=True,
+        default="",
+        help_text="The log's name in the signed note (c2sp.org/tlog-checkpoint); empty in the first format.",
+    )
 
     objects = RestrictedManager()
 

@@ -22,8 +22,8 @@ from django.utils import timezone
 from govern import prepared
 from govern.request_id import current_request_id
 
-from . import merkle, registry, signing, verifier
-from .choices import CONSULTATION_ACTION, CONSULTATIONS_REDACTED, REDACTED_PREFIX
+from . import merkle, notes, registry, signing, verifier
+from .choices import CHECKPOINT_ORIGIN_CHANGED, CONSULTATION_ACTION, CONSULTATIONS_REDACTED, REDACTED_PREFIX
 from .models import Checkpoint, Event, LogHead
 
 SYSTEM_ACTOR = "(system)"
@@ -260,15 +260,53 @@ def tree_size() -> int:
 
 @transaction.atomic
 def sign_checkpoint() -> Checkpoint:
-    """Sign the tree as it stands; if nothing was appended since the last checkpoint, return that one."""
+    """Sign the tree as it stands as a C2SP checkpoint note of the log's origin; if nothing was appended since the last
+    checkpoint, return that one.
+
+    When the origin differs from the last checkpoint's (the first note after checkpoints of the first format, or a force
+    renaming its log), the change is recorded first, so the first checkpoint of the new origin holds its own
+    announcement; `audit verify` requires it.
+    """
     head = _lock_head()  # serialises signers, so two never race for the same size
-    size = head.size
     latest = Checkpoint.objects.order_by("-tree_size").first()
+    origin = signing.log_origin()
+    if latest is not None and latest.origin != origin:
+        record(
+            CHECKPOINT_ORIGIN_CHANGED,
+            ("audit.log", "origin"),
+            None,
+            data={
+                "from": latest.origin or f"{verifier.CHECKPOINT_ORIGIN} (the first format: its time signed in)",
+                "to": origin,
+                "format": "c2sp.org/tlog-checkpoint",
+                "verifier_key": signing.verifier_key(origin=origin),
+                "after_checkpoint": latest.tree_size,
+            },
+        )
+        head = _lock_head()
+    size = head.size
     if latest is not None and latest.tree_size == size:
         return latest
     root = merkle.CompactRange.from_bytes(size, bytes(head.frontier)).root()
-    timestamp = format_time(timezone.now())
-    signature = signing.sign(verifier.checkpoint_message(size, root, timestamp))
+    signature = signing.sign(notes.Checkpoint(origin, size, root).text().encode())
     return Checkpoint.objects.create(
-        tree_size=size, root_hash=root, timestamp=timestamp, signature=signature, key_id=signing.key_id()
+        tree_size=size,
+        root_hash=root,
+        timestamp=format_time(timezone.now()),
+        signature=signature,
+        key_id=signing.key_id(),
+        origin=origin,
     )
+
+
+def checkpoint_note(checkpoint: Checkpoint, public_key: bytes | None = None) -> str | None:
+    """The checkpoint as published: its C2SP signed note (None for a checkpoint of the first format, which is not one).
+    `public_key` spares a read of the key history when the caller has the signing key at hand."""
+    if not checkpoint.origin:
+        return None
+    if public_key is None:
+        public_key = signing.public_key_for(checkpoint.key_id)
+        if public_key is None:
+            return None  # `audit verify` reports a key the history lacks
+    body = notes.Checkpoint(checkpoint.origin, checkpoint.tree_size, bytes(checkpoint.root_hash)).text()
+    return str(notes.sign(body, checkpoint.origin, public_key, bytes(checkpoint.signature)))

@@ -16,6 +16,8 @@ from django.core.exceptions import ImproperlyConfigured
 
 from govern import keyfiles
 
+from . import notes
+
 SETTING = "AUDIT_SIGNING_KEY_FILE"
 PUBLIC_SUFFIX = keyfiles.PUBLIC_KEY_SUFFIX
 
@@ -90,6 +92,16 @@ def public_key_pem() -> str:
 def key_id() -> str:
     """A short fingerprint of the current public key: the first 16 hex digits of its SHA-256."""
     return id_of(public_key_raw())
+
+
+def log_origin() -> str:
+    """The log's origin: the first line of its checkpoints and the name they are signed under."""
+    return settings.AUDIT_LOG_ORIGIN
+
+
+def verifier_key(raw: bytes | None = None, origin: str | None = None) -> str:
+    """A public key (the current one by default) in the signed-note form `<origin>+<hex key hash>+<base64 key>`."""
+    return str(notes.VerifierKey.of(origin or log_origin(), raw if raw is not None else public_key_raw()))
 
 
 def sign(message: bytes) -> bytes:

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from django.db import DataError, connection, transaction
 
 from . import merkle, rotation, signing, verifier
-from .choices import CONSULTATION_ACTION, CONSULTATIONS_REDACTED, REDACTED_PREFIX
-from .models import Checkpoint, LogHead
+from .choices import CHECKPOINT_ORIGIN_CHANGED, CONSULTATION_ACTION, CONSULTATIONS_REDACTED, REDACTED_PREFIX
+from .models import Checkpoint, Event, LogHead
 
 _LEAF = b"\x00"
 _NODE = b"\x01"
@@ -338,13 +338,29 @@ def _tree_node_check(report: Report, levels: list[list[bytes]]) -> None:
     report.tree_nodes = seen
 
 
+def origin_changes() -> dict[str, list[int]]:
+    """Each log origin a CHECKPOINT_ORIGIN_CHANGED event introduced, with the positions of the events naming it."""
+    changes: dict[str, list[int]] = {}
+    for seq, canonical in Event.objects.filter(action=CHECKPOINT_ORIGIN_CHANGED).values_list("seq", "canonical"):
+        try:
+            origin = json.loads(canonical)["data"]["to"]
+        except (ValueError, KeyError, TypeError):
+            continue  # not what its leaf hash covers: the leaf check reports it
+        if isinstance(origin, str):
+            changes.setdefault(origin, []).append(seq)
+    return changes
+
+
 def _checkpoint_check(report: Report, levels: list[list[bytes]]) -> None:
     """Each checkpoint's root, its signature by a key of the key history, and consistency with the one before it.
 
-    A key a rotation introduced may sign only trees that already hold the rotation event naming it.
+    A key a rotation introduced may sign only trees that already hold the rotation event naming it; a checkpoint whose
+    origin differs from the one before it (the first C2SP note after the first format) must hold the event recording
+    the change.
     """
     keys = signing.public_keys()
     announced = rotation.signing_keys_announced()
+    renamed = origin_changes()
 
     def node(level: int, index: int) -> bytes:
         return levels[level][index]
@@ -367,9 +383,21 @@ def _checkpoint_check(report: Report, levels: list[list[bytes]]) -> None:
                 Problem(None, f"{label}: signed by key {checkpoint.key_id}, which the key history does not hold")
             )
         elif not verifier.verify_checkpoint(
-            public_key, size, stored_root, checkpoint.timestamp, bytes(checkpoint.signature)
+            public_key, size, stored_root, checkpoint.timestamp, bytes(checkpoint.signature), checkpoint.origin
         ):
             report.problems.append(Problem(None, f"{label}: signature does not verify"))
+        recorded = previous is None or any(
+            previous.tree_size <= seq < size for seq in renamed.get(checkpoint.origin, [])
+        )
+        if previous is not None and previous.origin != checkpoint.origin and not recorded:
+            report.problems.append(
+                Problem(
+                    None,
+                    f"{label}: names log origin {checkpoint.origin!r} where the checkpoint at size "
+                    f"{previous.tree_size} named {previous.origin or 'none (the first format)'!r}, and no "
+                    f"{CHECKPOINT_ORIGIN_CHANGED} event between them records the change",
+                )
+            )
         if announced.get(checkpoint.key_id, -1) >= size:
             report.problems.append(
                 Problem(

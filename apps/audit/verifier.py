@@ -37,8 +37,22 @@ from collections.abc import Sequence
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat, load_pem_public_key
 
+if __package__:
+    from . import notes
+else:  # run as a script (an evidence bundle's verify_bundle.py): notes.py lies beside it, found by path for python -I
+    import importlib.util
+    from pathlib import Path
+
+    _spec = importlib.util.spec_from_file_location("notes", Path(__file__).resolve().with_name("notes.py"))
+    if _spec is None or not Path(_spec.origin or "").is_file():
+        sys.exit("notes.py (the signed-note module) must lie beside this verifier: take both from the bundle.")
+    notes = importlib.util.module_from_spec(_spec)
+    sys.modules["notes"] = notes
+    _spec.loader.exec_module(notes)
+
 HASH_SIZE = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()
+# The first checkpoint format, before the log signed C2SP notes: its body also held the time, and it named no origin.
 CHECKPOINT_ORIGIN = "govern.audit.v1"
 
 
@@ -145,8 +159,18 @@ def verify_consistency(old_size: int, new_size: int, old_root: bytes, new_root: 
 
 
 def checkpoint_message(tree_size: int, root_hash: bytes, timestamp: str) -> bytes:
-    """Return the exact bytes that are signed for a checkpoint."""
+    """Return the bytes a checkpoint of the first format signed (its body held its time; it named no origin)."""
     return f"{CHECKPOINT_ORIGIN}\n{tree_size}\n{base64.b64encode(root_hash).decode()}\n{timestamp}\n".encode()
+
+
+def signed_body(tree_size: int, root_hash: bytes, timestamp: str | None, origin: str = "") -> bytes:
+    """What a checkpoint's signature covers: the C2SP checkpoint text of its origin, size and root; or, for a checkpoint
+    of the first format (no origin), that format's body with its time."""
+    if origin:
+        return notes.Checkpoint(origin, tree_size, root_hash).text().encode()
+    if not isinstance(timestamp, str):
+        raise ValueError("a checkpoint of the first format is signed with its timestamp")
+    return checkpoint_message(tree_size, root_hash, timestamp)
 
 
 def _load_public_key(public_key: bytes | str) -> Ed25519PublicKey:
@@ -185,15 +209,39 @@ def _by_key_id(keys: dict[str, bytes], checkpoint: dict) -> tuple[str, list[byte
     return str(named), [keys[named]] if named in keys else []
 
 
-def verify_checkpoint(public_key: bytes, tree_size: int, root_hash: bytes, timestamp: str, signature: bytes) -> bool:
-    """Return True if signature is a valid Ed25519 signature of the checkpoint; never raises."""
+def verify_checkpoint(
+    public_key: bytes, tree_size: int, root_hash: bytes, timestamp: str | None, signature: bytes, origin: str = ""
+) -> bool:
+    """Return True if signature is a valid Ed25519 signature of the checkpoint (a C2SP note's text when it names an
+    origin, else the first format's body with its timestamp); never raises."""
     try:
-        if not (_is_size(tree_size) and _is_hash(root_hash) and isinstance(timestamp, str)):
+        if not (_is_size(tree_size) and _is_hash(root_hash)):
             return False
-        _load_public_key(public_key).verify(bytes(signature), checkpoint_message(tree_size, root_hash, timestamp))
+        message = signed_body(tree_size, root_hash, timestamp, origin)
+        _load_public_key(public_key).verify(bytes(signature), message)
     except Exception:
         return False
     return True
+
+
+def verify_checkpoint_record(public_key: bytes, checkpoint: dict, root_hash: bytes) -> bool:
+    """A checkpoint as a proof file or bundle gives it (tree_size, timestamp, signature, and for the note format its
+    origin and its signed note): the signature holds, and the note, when given, opens with this key under the origin's
+    name and states the same tree; never raises."""
+    try:
+        origin = checkpoint.get("origin") or ""
+        signature = base64.b64decode(checkpoint["signature"], validate=True)
+        size = checkpoint["tree_size"]
+        if not verify_checkpoint(public_key, size, root_hash, checkpoint.get("timestamp"), signature, origin):
+            return False
+        note = checkpoint.get("note")
+        if note is None:
+            return True
+        key = notes.VerifierKey.of(origin, _load_public_key(public_key).public_bytes(Encoding.Raw, PublicFormat.Raw))
+        stated, _ = notes.open_checkpoint(note, origin, [key])
+        return (stated.size, stated.root_hash) == (size, root_hash)
+    except Exception:
+        return False
 
 
 def key_id(public_key_raw: bytes) -> str:
@@ -228,16 +276,12 @@ def _check_file(doc: dict) -> list[tuple[str, bool]]:
         cp_root = checkpoint["root_hash"]
         # Checkpoints carry the root in hex like the proof, or in base64 as it appears in the signed message.
         cp_root = _hex(cp_root) if len(cp_root) == 2 * HASH_SIZE else base64.b64decode(cp_root, validate=True)
-        signature = base64.b64decode(checkpoint["signature"], validate=True)
         try:
             named, candidates = _by_key_id(public_keys(checkpoint["public_key"]), checkpoint)
-            label = f"checkpoint signature (key id {named})"
+            label = f"checkpoint signature (key id {named}{_form(checkpoint)})"
         except Exception:
             candidates, label = [], "checkpoint signature (unreadable public key)"
-        signed = any(
-            verify_checkpoint(key, checkpoint["tree_size"], cp_root, checkpoint["timestamp"], signature)
-            for key in candidates
-        )
+        signed = any(verify_checkpoint_record(key, checkpoint, cp_root) for key in candidates)
         results.append((label, signed))
         same_tree = checkpoint["tree_size"] == size and cp_root == root
         results.append(("checkpoint names the same tree size and root", same_tree))
@@ -251,13 +295,17 @@ SCOPE_FORMAT = "govern-bundle-scope/1"
 SCOPE_CONTEXT = b"govern-bundle-scope/1\n"
 
 
+def _form(checkpoint: dict) -> str:
+    """How a checkpoint was signed, for the report."""
+    origin = checkpoint.get("origin")
+    return f", a C2SP signed note of log {origin}" if origin else ", first format with its timestamp signed"
+
+
 def _signed(keys: dict[str, bytes], checkpoint: dict) -> tuple[str, bool]:
     """The key id the checkpoint names, and whether that key (one of these) signed it."""
     named, candidates = _by_key_id(keys, checkpoint)
-    root, signature = _hex(checkpoint["root_hash"]), base64.b64decode(checkpoint["signature"], validate=True)
-    return named, any(
-        verify_checkpoint(key, checkpoint["tree_size"], root, checkpoint["timestamp"], signature) for key in candidates
-    )
+    root = _hex(checkpoint["root_hash"])
+    return named, any(verify_checkpoint_record(key, checkpoint, root) for key in candidates)
 
 
 def _json_objects(lines: list[bytes]) -> list:
@@ -662,7 +710,8 @@ def verify_bundle(path: str, public_key: bytes | None = None) -> list[tuple[str,
         named, ok = _signed(keys, checkpoint)
         if named not in keys and checkpoint.get("key_id") is not None:
             note += f" (key {named} is not among the {len(keys)} key(s) given)"
-        results.append((f"{name} checkpoint {checkpoint['tree_size']} signed by key {named}{note}", ok))
+        label = f"{name} checkpoint {checkpoint['tree_size']} signed by key {named}{_form(checkpoint)}{note}"
+        results.append((label, ok))
     consistent = verify_consistency(
         covering["tree_size"],
         latest["tree_size"],

@@ -56,7 +56,13 @@ def checkpoints(request):
     if not policy.may(request.user, "audit.view_checkpoint"):
         raise PermissionDenied("You may not read checkpoints.")
     page = Paginator(Checkpoint.objects.order_by("-tree_size"), 50).get_page(request.GET.get("page"))
-    context = {"page": page, "public_key_pem": signing.public_key_pem(), "key_id": signing.key_id()}
+    context = {
+        "page": page,
+        "public_key_pem": signing.public_key_pem(),
+        "key_id": signing.key_id(),
+        "verifier_key": signing.verifier_key(),
+        "origin": signing.log_origin(),
+    }
     return render(request, "audit/checkpoints.html", context)
 
 

@@ -3,7 +3,7 @@
 A bundle holds a contiguous run of the log (every event from the first to the last that concerns its scope, so
 a dropped event is a gap the verifier names), each event's inclusion proof in a signed checkpoint covering them
 all, a consistency proof from that checkpoint to the latest, the deletion receipts, the public key, and the
-verifier itself (`verify_bundle.py`: the standard library plus `cryptography`).
+verifier itself (`verify_bundle.py` and the `notes.py` it loads: the standard library plus `cryptography`).
 """
 
 import base64
@@ -33,6 +33,7 @@ SCOPE_FORMAT = "govern-bundle-scope/1"
 # Prefixed to the signed scope statement so that its signature can never be taken for a checkpoint's.
 SCOPE_CONTEXT = b"govern-bundle-scope/1\n"
 VERIFIER = Path(__file__).resolve().parent.parent / "audit" / "verifier.py"
+NOTES = VERIFIER.with_name("notes.py")  # C2SP signed notes: the verifier loads it from beside itself
 README = """Govern evidence bundle
 ======================
 
@@ -52,7 +53,8 @@ cut off fails, and, for a deployment, that faces processed = alerts + deletion r
 Files: manifest.json (scope, sequence range, file hashes), scope.json (the signed scope statement), events.jsonl
 (each event's canonical JSON, exactly as hashed; an event of another matter inside the range is its leaf hash
 only, marked "withheld"), proofs.json (each event's audit path, as [seq, hash numbers...] into one table of hashes),
-checkpoints.json, receipts.jsonl, public_key.pem, verify_bundle.py.
+checkpoints.json (each checkpoint also as its C2SP signed note, "note", when it is one), receipts.jsonl,
+public_key.pem, verify_bundle.py, notes.py (C2SP signed notes: the verifier loads it, so keep the two side by side).
 """
 
 
@@ -142,13 +144,18 @@ class _Nodes:
 
 
 def _checkpoint_json(checkpoint: Checkpoint) -> dict:
-    return {
+    """A checkpoint for the offline verifier; one of the C2SP note format also as its signed note, as published."""
+    document = {
         "tree_size": checkpoint.tree_size,
         "root_hash": bytes(checkpoint.root_hash).hex(),
         "timestamp": checkpoint.timestamp,
         "signature": base64.b64encode(bytes(checkpoint.signature)).decode(),
         "key_id": checkpoint.key_id,
     }
+    note = audit.checkpoint_note(checkpoint)
+    if note is not None:
+        document |= {"origin": checkpoint.origin, "note": note}
+    return document
 
 
 def proofs_file(seqs, covering: Checkpoint, nodes: "_Nodes") -> bytes:
@@ -358,6 +365,7 @@ def build(actor, scope: Scope) -> tuple[bytes, dict]:
         "checkpoints.json": checkpoints_file(covering, latest),
         "public_key.pem": signing.public_keys_pem().encode(),  # the key history: a checkpoint may predate a rotation
         "verify_bundle.py": VERIFIER.read_bytes(),
+        "notes.py": NOTES.read_bytes(),
         "README.txt": README.encode(),
     }
     manifest = {

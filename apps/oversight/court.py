@@ -21,6 +21,7 @@ from apps.watchlists.models import CustodyImage, Review
 from govern import encryption, policy
 
 from .bundles import (
+    NOTES,
     VERIFIER,
     BundleError,
     _covering_checkpoint,
@@ -49,7 +50,7 @@ judgements, the stop record and the decisions the deployment ran under.
 Files: manifest.json, alert.json (the alert as recorded), probe.jpg (what the camera saw), reference.jpg (the
 custody image the authorised version of the list held for the subject, while it is kept), events.jsonl (each
 event's canonical JSON, exactly as hashed), proofs.json, checkpoints.json, scope.json, public_key.pem,
-verify_bundle.py.
+verify_bundle.py, notes.py (C2SP signed notes: the verifier loads it, so keep the two side by side).
 """
 
 
@@ -165,6 +166,7 @@ def build(actor, alert: Alert, reason: str) -> tuple[bytes, dict]:
         "checkpoints.json": checkpoints_file(covering, latest),
         "public_key.pem": signing.public_keys_pem().encode(),
         "verify_bundle.py": VERIFIER.read_bytes(),
+        "notes.py": NOTES.read_bytes(),
         "README.txt": README.encode(),
     }
     manifest = {

@@ -12,6 +12,7 @@ urlpatterns = [
     path("bundle.zip", views.range_bundle, name="range-bundle"),
     path("alerts/<int:pk>/court-export.zip", views.court_export, name="court-export"),
     path("verify_bundle.py", views.verifier_file, name="verifier"),
+    path("notes.py", views.verifier_notes_file, name="verifier-notes"),
     path("retention/", views.retention, name="retention"),
     path("retention/sweep/", views.sweep, name="sweep"),
     path("retention/review/", views.retention_review, name="retention_review"),

@@ -46,7 +46,9 @@ def checkpoint_status() -> dict:
     public_key = signing.public_key_for(latest.key_id)
     if public_key is None:
         problems.append(f"It names a signing key ({latest.key_id}) that is not in the key history.")
-    elif not verifier.verify_checkpoint(public_key, latest.tree_size, root, latest.timestamp, bytes(latest.signature)):
+    elif not verifier.verify_checkpoint(
+        public_key, latest.tree_size, root, latest.timestamp, bytes(latest.signature), latest.origin
+    ):
         problems.append("Its signature does not verify with the public key it names.")
     if proofs.root_at(latest.tree_size) != root:
         problems.append("Its root differs from the stored tree's root at that size.")
@@ -172,9 +174,17 @@ def range_bundle(request):
 @login_required
 @require_safe
 def verifier_file(request):
-    """The offline verifier, one file, for anyone who checks a bundle or a proof."""
+    """The offline verifier, for anyone who checks a bundle or a proof (with notes.py beside it)."""
     policy.require(request.user, "oversight.export_bundle")
     return FileResponse(bundles.VERIFIER.open("rb"), as_attachment=True, filename="verify_bundle.py")
+
+
+@login_required
+@require_safe
+def verifier_notes_file(request):
+    """The signed-note module the offline verifier loads from beside itself."""
+    policy.require(request.user, "oversight.export_bundle")
+    return FileResponse(bundles.NOTES.open("rb"), as_attachment=True, filename="notes.py")
 
 
 @login_required

@@ -68,6 +68,14 @@ if AUDIT_SIGNING_KEY_FILE is None:
     AUDIT_SIGNING_KEY_FILE = VAR_DIR / "audit-signing-key.pem"
     AUDIT_SIGNING_KEY_GENERATE = True
 AUDIT_CHECKPOINT_INTERVAL_SECONDS = env.integer("AUDIT_CHECKPOINT_INTERVAL_SECONDS", 300, minimum=10)
+# The log's name in its checkpoints (C2SP signed notes) and the key name they are signed under: per force, e.g.
+# govern.example-police.uk/audit. By default the first host the platform serves, with /audit.
+_ORIGIN_HOST = next((host.lstrip(".") for host in ALLOWED_HOSTS if host.lstrip(".") not in ("", "*")), None)
+AUDIT_LOG_ORIGIN = env.log_origin("AUDIT_LOG_ORIGIN", f"{_ORIGIN_HOST}/audit" if _ORIGIN_HOST else None)
+if AUDIT_LOG_ORIGIN is None:
+    raise ImproperlyConfigured(
+        "AUDIT_LOG_ORIGIN must name the audit log (e.g. govern.example-police.uk/audit): ALLOWED_HOSTS names no host."
+    )
 
 # --- Custody and probe images: encrypted at rest with AES-256-GCM, the key in a file ----------------------------
 IMAGE_ENCRYPTION_KEY_FILE = env.path("IMAGE_ENCRYPTION_KEY_FILE")

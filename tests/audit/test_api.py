@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from apps.audit import services, verifier
+from apps.audit import notes, services, verifier
 from apps.audit.models import Event
 
 pytestmark = pytest.mark.django_db
@@ -98,13 +98,19 @@ def test_inclusion_proof_from_the_api_verifies_against_the_signed_checkpoint(act
     client = api(actors.oversight)
     latest = client.get("/api/audit/checkpoints/latest/").json()
     assert latest["tree_size"] == checkpoint.tree_size
-    public_key = bytes.fromhex(api().get("/api/audit/public-key/").json()["public_key_raw"])
+    published = api().get("/api/audit/public-key/").json()
+    public_key = bytes.fromhex(published["public_key_raw"])
     root = bytes.fromhex(latest["root_hash"])
     import base64
 
     assert verifier.verify_checkpoint(
-        public_key, latest["tree_size"], root, latest["timestamp"], base64.b64decode(latest["signature"])
+        public_key, latest["tree_size"], root, None, base64.b64decode(latest["signature"]), latest["origin"]
     )
+    # The published note opens with the published verifier key, and states the same tree.
+    stated, _ = notes.open_checkpoint(
+        latest["note"], published["origin"], [notes.VerifierKey.parse(published["verifier_key"])]
+    )
+    assert (stated.size, stated.root_hash) == (latest["tree_size"], root)
     for seq in range(latest["tree_size"]):
         proof = client.get(f"/api/audit/events/{seq}/proof/").json()
         event = client.get(f"/api/audit/events/{seq}/").json()

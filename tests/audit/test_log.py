@@ -148,7 +148,8 @@ def test_verify_reports_a_deleted_event():
 def test_verify_reports_a_forged_checkpoint_signature():
     _record(3)
     checkpoint = services.sign_checkpoint()
-    _tamper("UPDATE audit_checkpoint SET timestamp = '2020-01-01T00:00:00.000000+00:00' WHERE id = %s", [checkpoint.pk])
+    forged = bytes(checkpoint.signature)[:-1] + bytes([checkpoint.signature[-1] ^ 1])
+    _tamper("UPDATE audit_checkpoint SET signature = %s WHERE id = %s", [forged, checkpoint.pk])
     report = verify()
     assert any("signature" in p.message for p in report.problems)
 
@@ -168,8 +169,9 @@ def test_sign_checkpoint_is_idempotent_and_signature_verifies():
     again = services.sign_checkpoint()
     assert first.pk == again.pk
     assert Checkpoint.objects.count() == 1
+    assert first.origin == signing.log_origin()
     assert verifier.verify_checkpoint(
-        signing.public_key_raw(), first.tree_size, bytes(first.root_hash), first.timestamp, bytes(first.signature)
+        signing.public_key_raw(), first.tree_size, bytes(first.root_hash), None, bytes(first.signature), first.origin
     )
 
 
@@ -236,15 +238,17 @@ def test_a_proof_printed_by_the_command_verifies_offline_with_the_standalone_ver
 
     _record(11)
     services.sign_checkpoint()
-    alone = tmp_path / "verifier.py"  # a copy on its own: it must not need Govern or Django
+    alone = tmp_path / "verifier.py"  # a copy with the notes module only: it must not need Govern or Django
     shutil.copy(Path(verifier.__file__), alone)
+    shutil.copy(Path(verifier.__file__).with_name("notes.py"), tmp_path / "notes.py")
     out = StringIO()
     call_command("audit", "proof", "6", stdout=out)
     proof_file = tmp_path / "proof.json"
     proof_file.write_text(out.getvalue())
     result = subprocess.run([sys.executable, "-I", str(alone), str(proof_file)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
-    assert "checkpoint signature" in result.stdout and "RESULT: OK" in result.stdout
+    assert "checkpoint signature" in result.stdout and "C2SP signed note" in result.stdout
+    assert "RESULT: OK" in result.stdout
 
     tampered = json.loads(out.getvalue())
     leaf = tampered["leaf_hash"]

@@ -173,6 +173,7 @@ def test_the_verifier_runs_in_a_fresh_venv_with_only_cryptography(bundle, tmp_pa
     path, _ = bundle
     with zipfile.ZipFile(path) as archive:
         archive.extract("verify_bundle.py", tmp_path)
+        archive.extract("notes.py", tmp_path)
     env_dir = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(env_dir)], check=True)
     python = env_dir / "bin" / "python"

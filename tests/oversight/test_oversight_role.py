@@ -24,6 +24,7 @@ def test_oversight_reads_every_dashboard(actors, ledgered, client):
         ("oversight:equality", []),
         ("oversight:access", []),
         ("oversight:verifier", []),
+        ("oversight:verifier-notes", []),
         ("oversight:deployment-bundle", [ledgered.pk]),
     ]:
         assert client.get(reverse(name, args=args)).status_code == 200, name

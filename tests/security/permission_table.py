@@ -401,6 +401,7 @@ TABLE: dict[str, Access] = {
     # An alert's court export holds its images: a privacy officer's, with a reason.
     "/oversight/alerts/{pk}/court-export.zip": consulting("court export", page({PRIVACY})),
     "/oversight/verify_bundle.py": page(OVERSEERS),
+    "/oversight/notes.py": page(OVERSEERS),
     "/oversight/retention/": page(GOVERNANCE_READERS, post={PRIVACY}),
     "/oversight/retention/sweep/": button({PRIVACY}),
     "/oversight/retention/review/": button({PRIVACY}),

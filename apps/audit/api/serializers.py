@@ -5,7 +5,7 @@ import base64
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .. import registry
+from .. import registry, services, signing
 from ..models import Checkpoint, Event
 
 
@@ -46,14 +46,24 @@ class EventSerializer(serializers.ModelSerializer):
 
 
 class CheckpointSerializer(serializers.ModelSerializer):
-    """A signed checkpoint: what a verifier checks with the public key."""
+    """A signed checkpoint: what a verifier checks with the public key. `note` is the C2SP signed note as published
+    (null for a checkpoint of the first format, whose signature also covers `timestamp`)."""
 
     root_hash = HexField(read_only=True)
     signature = Base64Field(read_only=True)
+    note = serializers.SerializerMethodField()
 
     class Meta:
         model = Checkpoint
-        fields = ["tree_size", "root_hash", "timestamp", "signature", "key_id"]
+        fields = ["tree_size", "root_hash", "timestamp", "signature", "key_id", "origin", "note"]
+
+    def get_note(self, checkpoint) -> str | None:
+        keys = self.context.setdefault("signing_keys", {})  # the key history, read once per response
+        if checkpoint.key_id not in keys:
+            keys[checkpoint.key_id] = signing.public_key_for(checkpoint.key_id)
+        if keys[checkpoint.key_id] is None:
+            return None
+        return services.checkpoint_note(checkpoint, keys[checkpoint.key_id])
 
 
 class InclusionProofSerializer(serializers.Serializer):
@@ -96,4 +106,8 @@ class PublicKeySerializer(serializers.Serializer):
     key_id = serializers.CharField()
     public_key_pem = serializers.CharField()
     public_key_raw = serializers.CharField(help_text="The 32-byte key, hex.")
+    origin = serializers.CharField(help_text="The log's name: the first line of its checkpoints, and their key name.")
+    verifier_key = serializers.CharField(
+        help_text="The key as c2sp.org/signed-note writes it: `<origin>+<hex key hash>+<base64(0x01 || key)>`."
+    )
     checkpoint_format = serializers.CharField()

@@ -108,6 +108,13 @@ class ConsistencyProofView(StrictQueryMixin, APIView):
         return Response(serializers.ConsistencyProofSerializer(proof).data)
 
 
+CHECKPOINT_FORMAT = (
+    "c2sp.org/tlog-checkpoint signed note: <origin>\\n<tree_size>\\n<base64 root>\\n, a blank line, then "
+    "\u2014 <origin> <base64(key hash || Ed25519 signature)>\\n; checkpoints with an empty origin are of the first "
+    f"format, whose signature covers {verifier.CHECKPOINT_ORIGIN}\\n<tree_size>\\n<base64 root>\\n<timestamp>\\n"
+)
+
+
 class PublicKeyView(StrictQueryMixin, APIView):
     """The public key that verifies checkpoint signatures: published, so anyone can check the log."""
 
@@ -122,6 +129,8 @@ class PublicKeyView(StrictQueryMixin, APIView):
                 "key_id": signing.key_id(),
                 "public_key_pem": signing.public_key_pem(),
                 "public_key_raw": signing.public_key_raw().hex(),
-                "checkpoint_format": f"{verifier.CHECKPOINT_ORIGIN}\\n<tree_size>\\n<base64 root>\\n<timestamp>\\n",
+                "origin": signing.log_origin(),
+                "verifier_key": signing.verifier_key(),
+                "checkpoint_format": CHECKPOINT_FORMAT,
             }
         )

@@ -1,4 +1,4 @@
-"""`manage.py audit checkpoint|verify|proof|consistency|public-key [--history]`."""
+"""`manage.py audit checkpoint [--note]|verify|proof|consistency|public-key [--history] [--verifier-key]`."""
 
 import base64
 import json
@@ -17,7 +17,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         sub = parser.add_subparsers(dest="subcommand", required=True)
-        sub.add_parser("checkpoint", help="Sign a checkpoint of the log as it stands.")
+        checkpoint = sub.add_parser("checkpoint", help="Sign a checkpoint of the log as it stands.")
+        checkpoint.add_argument("--note", action="store_true", help="Print it as its C2SP signed note only.")
         verify_parser = sub.add_parser("verify", help="Recompute every leaf, node, root, signature and consistency.")
         verify_parser.add_argument("--json", action="store_true", help="Print the report as JSON.")
         verify_parser.add_argument(
@@ -33,16 +34,29 @@ class Command(BaseCommand):
         public_key.add_argument(
             "--history", action="store_true", help="Print every key checkpoints were signed with, current first."
         )
+        public_key.add_argument(
+            "--verifier-key",
+            action="store_true",
+            help="Print the key(s) as c2sp.org/signed-note writes them: <origin>+<hex key hash>+<base64 key>.",
+        )
 
     def handle(self, *args, subcommand, **options):
         return getattr(self, f"_{subcommand.replace('-', '_')}")(**options) or None
 
-    def _checkpoint(self, **_options):
+    def _checkpoint(self, note=False, **_options):
         checkpoint = services.sign_checkpoint()
+        signed_note = services.checkpoint_note(checkpoint)
+        if note:
+            if signed_note is None:
+                raise CommandError(f"checkpoint {checkpoint.tree_size} is of the first format, not a signed note.")
+            self.stdout.write(signed_note, ending="")
+            return
         self.stdout.write(
             f"checkpoint: size {checkpoint.tree_size} root {bytes(checkpoint.root_hash).hex()} "
             f"at {checkpoint.timestamp} key {checkpoint.key_id}"
         )
+        if signed_note is not None:
+            self.stdout.write(signed_note, ending="")
 
     def _verify(self, json=False, fast=False, **_options):
         report = verify(columns=not fast)
@@ -85,7 +99,11 @@ class Command(BaseCommand):
             "proof": [h.hex() for h in proof.proof], **_signed(proof.second),
         }))  # fmt: skip
 
-    def _public_key(self, history=False, **_options):
+    def _public_key(self, history=False, verifier_key=False, **_options):
+        if verifier_key:
+            raws = signing.public_keys().values() if history else [signing.public_key_raw()]
+            self.stdout.write("\n".join(signing.verifier_key(raw) for raw in raws))
+            return
         self.stdout.write((signing.public_keys_pem() if history else signing.public_key_pem()).rstrip())
 
 
@@ -96,16 +114,18 @@ def _signed(tree_size: int) -> dict:
         return {}
     # The key that signed it, which may be an earlier one than today's (the key history keeps them all).
     raw = signing.public_key_for(checkpoint.key_id)
-    return {
-        "checkpoint": {
-            "tree_size": checkpoint.tree_size,
-            "root_hash": bytes(checkpoint.root_hash).hex(),
-            "timestamp": checkpoint.timestamp,
-            "signature": base64.b64encode(bytes(checkpoint.signature)).decode(),
-            "key_id": checkpoint.key_id,
-            "public_key": signing.pem_of(raw) if raw is not None else signing.public_key_pem(),
-        }
+    document = {
+        "tree_size": checkpoint.tree_size,
+        "root_hash": bytes(checkpoint.root_hash).hex(),
+        "timestamp": checkpoint.timestamp,
+        "signature": base64.b64encode(bytes(checkpoint.signature)).decode(),
+        "key_id": checkpoint.key_id,
+        "public_key": signing.pem_of(raw) if raw is not None else signing.public_key_pem(),
     }
+    note = services.checkpoint_note(checkpoint, raw) if raw is not None else None
+    if note is not None:
+        document |= {"origin": checkpoint.origin, "note": note}
+    return {"checkpoint": document}
 
 
 def _json(value) -> str:
