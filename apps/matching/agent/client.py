@@ -5,6 +5,9 @@ from dataclasses import dataclass
 import requests
 
 PATH = "/api/matching/agent/"
+# (connect, read) seconds: a status poll must answer quickly for a stop to be seen within 5 s; a session (every
+# template) and a batch (crops) may take longer to move over a mobile link.
+STATUS_TIMEOUT, TRANSFER_TIMEOUT = (2.0, 2.0), (5.0, 30.0)
 
 
 class LinkDown(RuntimeError):
@@ -26,17 +29,16 @@ class Answer:
 class GovernClient:
     """One deployment's agent endpoints on the server at `base_url`."""
 
-    def __init__(self, base_url: str, credential: str, deployment: int, timeout: float = 10.0):
+    def __init__(self, base_url: str, credential: str, deployment: int):
         self._base = base_url.rstrip("/") + PATH
         self._query = {"deployment": deployment}
-        self._timeout = timeout
         self._http = requests.Session()
         self._http.headers["Authorization"] = f"Camera {credential}"
 
-    def _call(self, method: str, name: str, **kwargs) -> Answer:
+    def _call(self, method: str, name: str, timeout=TRANSFER_TIMEOUT, **kwargs) -> Answer:
         try:
             response = self._http.request(
-                method, self._base + name + "/", params=self._query, timeout=self._timeout, **kwargs
+                method, self._base + name + "/", params=self._query, timeout=timeout, **kwargs
             )
         except requests.RequestException as exc:
             raise LinkDown(f"{method} {name}: {exc}") from exc
@@ -54,7 +56,7 @@ class GovernClient:
 
     def status(self) -> Answer:
         """Whether the deployment is live, and its list's template generation."""
-        return self._call("GET", "status")
+        return self._call("GET", "status", timeout=STATUS_TIMEOUT)
 
     def send(self, body: dict) -> Answer:
         """Post one batch (its body carries its idempotency key)."""

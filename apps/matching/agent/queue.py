@@ -17,6 +17,7 @@ import json
 import os
 import random
 import sqlite3
+import threading
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,14 +64,22 @@ class BatchQueue:
         directory.mkdir(parents=True, exist_ok=True)
         self.path = directory / FILE_NAME
         self._aead = AESGCM(queue_key(credential))
-        self._db = sqlite3.connect(self.path, isolation_level=None)
+        # One connection shared by the capture loop (which puts) and the uplink thread (which sends), one at a time.
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         os.chmod(self.path, 0o600)
+        self._lock = threading.Lock()
         for pragma in ("journal_mode = WAL", "synchronous = FULL", "secure_delete = ON"):
-            self._db.execute(f"PRAGMA {pragma}")
-        self._db.execute(SCHEMA)
+            self._sql(f"PRAGMA {pragma}")
+        self._sql(SCHEMA)
+
+    def _sql(self, statement: str, parameters: tuple = ()) -> list[tuple]:
+        """One statement (its own transaction) and its rows, one thread at a time."""
+        with self._lock:
+            return self._db.execute(statement, parameters).fetchall()
 
     def close(self) -> None:
-        self._db.close()
+        with self._lock:
+            self._db.close()
 
     def put(self, tracks: list[dict], now: float) -> str:
         """Seal a batch of decided tracks and write it; its idempotency key, made now and kept until acknowledged."""
@@ -78,7 +87,7 @@ class BatchQueue:
         body = json.dumps({"batch": batch_id, "tracks": tracks}, separators=(",", ":")).encode()
         nonce = os.urandom(12)
         sealed = nonce + self._aead.encrypt(nonce, body, batch_id.encode())
-        self._db.execute("INSERT INTO batch (id, made_at, sealed, next_attempt) VALUES (?, ?, ?, ?)",
+        self._sql("INSERT INTO batch (id, made_at, sealed, next_attempt) VALUES (?, ?, ?, ?)",
                          (batch_id, now, sealed, now))  # fmt: skip
         return batch_id
 
@@ -87,40 +96,38 @@ class BatchQueue:
 
     def due(self, now: float) -> list[Batch]:
         """Pending batches whose next attempt is due, oldest first."""
-        rows = self._db.execute(
+        rows = self._sql(
             "SELECT id, sealed, attempts FROM batch WHERE state = 'pending' AND next_attempt <= ? ORDER BY made_at, id",
             (now,),
-        ).fetchall()
+        )
         return [Batch(batch_id, self._open(batch_id, sealed), attempts) for batch_id, sealed, attempts in rows]
 
     def acknowledged(self, batch_id: str) -> None:
         """Govern recorded the batch (201) or had recorded it (200 duplicate): it leaves the queue."""
-        self._db.execute("DELETE FROM batch WHERE id = ?", (batch_id,))
+        self._sql("DELETE FROM batch WHERE id = ?", (batch_id,))
 
     def failed(self, batch_id: str, now: float) -> float:
         """The link failed (or Govern could not answer): try again after a backoff that doubles, with jitter, up to
         BACKOFF_MOST. The time of the next attempt."""
-        (attempts,) = self._db.execute("SELECT attempts FROM batch WHERE id = ?", (batch_id,)).fetchone()
+        [(attempts,)] = self._sql("SELECT attempts FROM batch WHERE id = ?", (batch_id,))
         wait = min(BACKOFF_MOST, BACKOFF_FIRST * 2**attempts) * random.uniform(0.5, 1.0)
-        self._db.execute(
-            "UPDATE batch SET attempts = attempts + 1, next_attempt = ? WHERE id = ?", (now + wait, batch_id)
-        )
+        self._sql("UPDATE batch SET attempts = attempts + 1, next_attempt = ? WHERE id = ?", (now + wait, batch_id))
         return now + wait
 
     def refuse(self, batch_id: str, status: int, detail: str) -> None:
         """Govern refused the batch for a reason resending will not change: kept aside, not retried."""
-        self._db.execute(
-            "UPDATE batch SET state = 'refused', refusal = ? WHERE id = ?", (f"{status}: {detail}", batch_id)
-        )
+        self._sql("UPDATE batch SET state = 'refused', refusal = ? WHERE id = ?", (f"{status}: {detail}", batch_id))
 
     def pending(self) -> int:
-        (count,) = self._db.execute("SELECT count(*) FROM batch WHERE state = 'pending'").fetchone()
+        """How many batches wait to be sent."""
+        [(count,)] = self._sql("SELECT count(*) FROM batch WHERE state = 'pending'")
         return count
 
     def refused(self) -> list[tuple[str, str]]:
         """The batches kept aside, with Govern's reasons."""
-        return self._db.execute("SELECT id, refusal FROM batch WHERE state = 'refused' ORDER BY made_at").fetchall()
+        return self._sql("SELECT id, refusal FROM batch WHERE state = 'refused' ORDER BY made_at")
 
     def next_attempt(self) -> float | None:
-        (when,) = self._db.execute("SELECT min(next_attempt) FROM batch WHERE state = 'pending'").fetchone()
+        """When the earliest pending batch is next due (None with none pending)."""
+        [(when,)] = self._sql("SELECT min(next_attempt) FROM batch WHERE state = 'pending'")
         return when

@@ -11,6 +11,10 @@ from apps.matching.list_index import ListIndex
 CANDIDATES = 5  # the best entries an alert names
 
 
+class TemplatesDropped(RuntimeError):
+    """The session's templates were dropped (a stop, or a new generation) while a frame was being matched."""
+
+
 class SessionRefused(RuntimeError):
     """Govern refused the session, or granted one this agent must not run with (another engine, a malformed body)."""
 
@@ -40,6 +44,9 @@ class Session:
     alert_window_seconds: float
     index: ListIndex | None = field(repr=False)
     entries: list[int] = field(repr=False)
+    # The entries this session's templates belong to (ids only, kept after the templates are dropped): a track
+    # decided after a new generation alerts only on entries still enrolled.
+    enrolled: frozenset[int] = field(default=frozenset(), repr=False)
 
     @classmethod
     def from_answer(cls, body: dict, engine) -> "Session":
@@ -72,6 +79,7 @@ class Session:
                 alert_window_seconds=float(body["alert_window_seconds"]),
                 index=ListIndex(halves, [(entry, 0) for entry in entries]),
                 entries=entries,
+                enrolled=frozenset(entries),
             )
         except (KeyError, TypeError, ValueError, InvalidOperation) as exc:
             raise SessionRefused(f"The session's answer is malformed: {exc!r}") from exc
@@ -82,16 +90,17 @@ class Session:
 
     def match(self, vectors: np.ndarray) -> list[Match]:
         """Each face's best entries against every template held (an exact search)."""
-        if self.index is None:
-            raise RuntimeError("The templates were dropped: this session matches nothing any more.")
+        index, entries = self.index, self.entries  # another thread may drop them meanwhile: this frame finishes
+        if index is None:
+            raise TemplatesDropped("The templates were dropped: this session matches nothing any more.")
         if not len(vectors):
             return []
-        scores, positions = self.index.nearest(vectors, CANDIDATES * 4)
+        scores, positions = index.nearest(vectors, CANDIDATES * 4)
         matches = []
         for row_scores, row_positions in zip(scores, positions, strict=True):
             best: dict[int, float] = {}
             for score, position in zip(row_scores, row_positions, strict=True):
-                best.setdefault(self.entries[position], float(score))
+                best.setdefault(entries[position], float(score))
             matches.append(Match(tuple(sorted(best.items(), key=lambda item: (-item[1], item[0]))[:CANDIDATES])))
         return matches
 

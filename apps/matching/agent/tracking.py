@@ -11,6 +11,7 @@ of that first frame waits one frame and joins the track whose box it overlaps. A
 in one frame only) is a track of its own, so every face the engine found is in exactly one decision.
 """
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -84,8 +85,15 @@ class Track:
         if match.best_score > self.best_score:
             self.best_score, self.best_face, self.best_match = match.best_score, face, match
 
-    def decide(self, threshold: float) -> dict:
-        """The track's one decision, as the batches endpoint takes it; the key and faces are forgotten."""
+    def decide(self, threshold: float, enrolled: frozenset[int] | None = None) -> dict:
+        """The track's one decision, as the batches endpoint takes it; the key and faces are forgotten. With
+        `enrolled` (the entries of the session in force when the track ends), candidates matched under an earlier
+        generation of the list whose entries have since left it are dropped: nobody purged from the list is alerted
+        on, and the receipt's best score is then the best of the candidates left (0 if none)."""
+        matched = self.best_match.candidates if self.best_match else ()
+        candidates = tuple(c for c in matched if enrolled is None or c[0] in enrolled)
+        if candidates != matched:
+            self.best_score = candidates[0][1] if candidates else 0.0
         decision = {
             "track": str(self.id),
             "first_seen": iso(self.first_seen),
@@ -95,24 +103,17 @@ class Track:
             "best_score": round(self.best_score, 6),
             "commitment": self._mac.hexdigest(),
         }
-        if self.best_score >= threshold:
-            candidates = self.best_match.candidates
+        if candidates and self.best_score >= threshold:
             decision.update(
                 decision="alert",
                 entry=candidates[0][0],
                 candidates=[{"entry": entry, "score": round(score, 6)} for entry, score in candidates],
-                crop=_b64(self.best_face.crop_jpeg()),
+                crop=base64.b64encode(self.best_face.crop_jpeg()).decode("ascii"),
             )
         else:
             decision["decision"] = "receipt"
         self._mac = self.best_face = self.best_match = None
         return decision
-
-
-def _b64(data: bytes) -> str:
-    import base64
-
-    return base64.b64encode(data).decode("ascii")
 
 
 class PeoplePassing:
