@@ -19,6 +19,11 @@ pytestmark = pytest.mark.slow
 
 # Each benchmark, with lines its report must print: the table's header and its last rows, or its verdict.
 REPORTS = {
+    "agent_bench": [
+        "| measure | models alone | agent | agent / models |",
+        "| people passing | tracks | alerts | receipts |",
+        "ledger balanced (faces and tracks recorded = seen and decided, nothing left queued): True",
+    ],
     "audit_bench": ["| measure | result | target | verdict |", "| **`proofs.consistency()`** at", "tamper check: "],
     "bundle_bench": ["== evidence bundle", "result OK"],
     "engine_bench": ["| engine | frame | faces found | faces/s | / facenet |", "| dlib HOG, 1 upsampling |"],
