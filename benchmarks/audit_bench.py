@@ -718,6 +718,7 @@ def bench_proofs(count: int, seed: int = 2) -> dict:
             bytes(checkpoint.root_hash),
             checkpoint.timestamp,
             bytes(checkpoint.signature),
+            checkpoint.origin,
         ), checkpoint
     latest = signed[-1]
     size, root = latest.tree_size, bytes(latest.root_hash)

@@ -96,6 +96,7 @@ def _start(**overrides):
         "DEBUG",
         "ALLOWED_HOSTS",
         "AUDIT_SIGNING_KEY_FILE",
+        "AUDIT_LOG_ORIGIN",
         "DATABASE_URL",
         "IMAGE_ENCRYPTION_KEY_FILE",
         "RECEIPT_KEY_FILE",
@@ -126,6 +127,10 @@ def _start(**overrides):
         ({"DEBUG": "yes please"}, "DEBUG"),
         ({"DEBUG": "true", "DATABASE_URL": "sqlite:///x.db"}, "DATABASE_URL"),
         ({"DEBUG": "true", "OPEN_SEARCH_RETENTION_DAYS": "400"}, "open_searches is outside its bounds"),
+        ({"DEBUG": "true", "AUDIT_LOG_ORIGIN": "https://govern.example/audit"}, "AUDIT_LOG_ORIGIN"),
+        ({"DEBUG": "true", "AUDIT_LOG_ORIGIN": "govern.example/audit+1"}, "AUDIT_LOG_ORIGIN"),
+        ({"DEBUG": "true", "AUDIT_LOG_ORIGIN": "govern example"}, "AUDIT_LOG_ORIGIN"),
+        ({"DEBUG": "true", "ALLOWED_HOSTS": "*"}, "AUDIT_LOG_ORIGIN must name the audit log"),
     ],
 )
 def test_production_settings_refuse_to_start_on_bad_values(overrides, message):

@@ -1,7 +1,8 @@
 """Standalone verifier for Govern audit log proofs, signed checkpoints and evidence bundles.
 
-Needs only the Python standard library and the ``cryptography`` package, so a regulator can run this single
-file without the Govern code base (evidence bundles carry it as ``verify_bundle.py``):
+Needs only the Python standard library and the ``cryptography`` package, so a regulator can run this file, with
+the signed-note module ``notes.py`` beside it, without the Govern code base (evidence bundles carry both, this one as
+``verify_bundle.py``):
 
     python verifier.py proof.json
     python verify_bundle.py bundle.zip [--public-key KEY.pem]
@@ -11,8 +12,13 @@ proof.json holds either an inclusion proof
 or a consistency proof
     {"type": "consistency", "first", "second", "first_root", "second_root", "proof": [...]}
 with hashes in hex, optionally plus a signed checkpoint of the (second) tree
-    "checkpoint": {"tree_size", "root_hash", "timestamp", "signature" (base64), "public_key" (PEM), "key_id"}.
+    "checkpoint": {"tree_size", "root_hash", "timestamp", "signature" (base64), "public_key" (PEM), "key_id",
+                   and for a C2SP signed note "origin" and "note" (the note as published)}.
 Proofs follow RFC 9162 sections 2.1.3.2 and 2.1.4.2 (RFC 6962 hashing).
+
+A checkpoint is a C2SP signed note (c2sp.org/tlog-checkpoint: origin, size, base64 root; notes.py), its signature
+over that text; one with no origin is of the first format, whose signature covers ``govern.audit.v1``, size, root and
+its timestamp. Both verify.
 
 The checkpoint key is rotated from time to time: a public key file may hold several PEM blocks (the force's key
 history), and each checkpoint is checked with the key its key id names (the first 16 hex digits of the SHA-256 of

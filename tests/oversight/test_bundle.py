@@ -240,3 +240,20 @@ def test_checking_many_proofs_at_once_agrees_with_checking_each(size):
         if path:  # the sibling nearest the root, bent, on a proof checked alone
             bent = [*path[:-1], bytes([path[-1][0] ^ 1]) + path[-1][1:]]
             assert verifier.verify_inclusions(size, root, [(index, leaf, bent)]) == [victim]
+
+
+def test_a_bundle_covered_by_a_first_format_checkpoint_verifies_beside_a_signed_note(actors, ledgered, tmp_path):
+    from apps.audit import services
+    from tests.audit.first_format import sign_first_format_checkpoint
+
+    sign_first_format_checkpoint()  # signed before the log took the C2SP note format
+    services.record("account.update", actors.officer, actors.admin, data={"unit": "B"})
+    services.sign_checkpoint()  # the first note, announcing the switch
+    content, _ = bundles.build(actors.privacy, bundles.Scope(deployment=ledgered))
+    checkpoints = json.loads(zipfile.ZipFile(io.BytesIO(content)).read("checkpoints.json"))
+    assert "origin" not in checkpoints["covering"] and checkpoints["latest"]["origin"] == "testserver/audit"
+    path = tmp_path / "bundle.zip"
+    path.write_bytes(content)
+    status, report = _verify(path)
+    assert status == 0, report
+    assert "first format with its timestamp signed" in report and "a C2SP signed note of log testserver/audit" in report

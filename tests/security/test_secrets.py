@@ -20,7 +20,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.views.debug import SafeExceptionReporterFilter
 
-from apps.audit import proofs, services, signing, verifier
+from apps.audit import notes, proofs, services, signing, verifier
 from apps.audit.choices import KEY_RETIRED, KEY_ROTATED
 from apps.audit.models import Checkpoint, Event
 from apps.audit.verification import verify
@@ -128,8 +128,9 @@ def test_verify_refuses_a_new_key_signing_before_the_log_announced_it(keys):
         tree_size=size,
         root_hash=root,
         timestamp=timestamp,
-        signature=signing.sign(verifier.checkpoint_message(size, root, timestamp)),
+        signature=signing.sign(notes.Checkpoint(signing.log_origin(), size, root).text().encode()),
         key_id=new_id,
+        origin=signing.log_origin(),
     )
 
     report = verify()
