@@ -59,8 +59,11 @@ def test_an_untouched_bundle_verifies(bundle, ledgered):
     path, manifest = bundle
     status, report = _verify(path)
     assert status == 0, report
-    assert f"deployment {ledgered.reference}: faces 3 = alerts 1 + receipts 2" in report and "RESULT: OK" in report
-    assert manifest["ledger"] == {"faces": 3, "alerts": 1, "receipts": 2}
+    assert (
+        f"deployment {ledgered.reference}: faces 3 in 3 tracks = alerts 1 + sightings 0 + receipts 2" in report
+        and "RESULT: OK" in report
+    )
+    assert manifest["ledger"] == {"faces": 3, "tracks": 3, "alerts": 1, "sightings": 0, "receipts": 2}
     assert Event.objects.filter(action="bundle.exported", target_id=str(ledgered.pk)).count() == 1
 
 
