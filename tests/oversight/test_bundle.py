@@ -169,7 +169,8 @@ def test_a_forged_ledger_in_the_events_fails(bundle):
 
     _rewrite(path, change)
     status, report = _verify(path)
-    assert status == 1 and "faces 4 != alerts 1 + deletion events 2" in report
+    assert status == 1 and "faces 4 != faces in alerted tracks 1 + in deleted tracks 2" in report
+    assert "tracks 4 != alerts 1 + sightings 0 + deletion events 2" in report  # a frame's face is a track
 
 
 def test_the_verifier_runs_in_a_fresh_venv_with_only_cryptography(bundle, tmp_path):

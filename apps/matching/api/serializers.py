@@ -68,10 +68,14 @@ class AlertSerializer(serializers.ModelSerializer):
 
     def get_sightings(self, alert) -> list[dict]:
         return [
-            {"first_seen": first, "last_seen": last, "faces": faces, "frames": frames, "score": score}
-            for first, last, faces, frames, score in alert.sightings.values_list(
-                "first_seen", "last_seen", "faces", "frames", "score"
-            )
+            {
+                "first_seen": sighting.first_seen,
+                "last_seen": sighting.last_seen,
+                "faces": sighting.faces,
+                "frames": sighting.frames,
+                "score": sighting.score,
+            }
+            for sighting in alert.sightings.all()  # prefetched by the list
         ]
 
 
@@ -82,7 +86,7 @@ class CaptureSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Capture
-        fields = ["id", "deployment", "asset", "received_at", "faces", "alerts", "receipts"]
+        fields = ["id", "deployment", "asset", "received_at", "faces", "alerts", "receipts", "tracks"]
         read_only_fields = fields
 
 
