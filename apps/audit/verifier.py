@@ -556,23 +556,32 @@ def _decisions(statement: dict, parsed, earlier: list, failed: set) -> list[tupl
 
 
 def _ledger(parsed, receipts: list[dict], deployment: int) -> tuple[dict, list[str]]:
-    """Recompute faces = alerts + receipts for one deployment from its events and receipts."""
-    faces = alerts = deleted = 0
+    """Recompute the deployment's ledger per track from its events and receipts: faces = faces in alerted tracks
+    (alerts and sightings) + faces in receipted tracks, and tracks = alerted tracks + receipted tracks. A frame's
+    events name no track: each of its faces is a track of one face."""
+    faces = tracks = alerts = sightings = deleted = alert_faces = deleted_faces = 0
     deletions = {}
     for seq, _, event in parsed:
         data = (event.get("data") or {}) if not _withheld(event) else {}
         if data.get("deployment") != deployment:
             continue
-        if event.get("action") == "capture.processed":
+        action = event.get("action")
+        if action == "capture.processed":
             faces += _count(data.get("faces", 0))
-        elif event.get("action") == "alert.raised":
-            alerts += 1
-        elif event.get("action") == "face.deleted":
+            tracks += _count(data.get("tracks", data.get("faces", 0)))
+        elif action in ("alert.raised", "alert.sighting"):
+            alerts += action == "alert.raised"
+            sightings += action == "alert.sighting"
+            alert_faces += _count(data.get("faces", 1))
+        elif action == "face.deleted":
             deleted += 1
+            deleted_faces += _count(data.get("faces", 1))
             deletions[seq] = data
     problems = []
-    if faces != alerts + deleted:
-        problems.append(f"faces {faces} != alerts {alerts} + deletion events {deleted}")
+    if faces != alert_faces + deleted_faces:
+        problems.append(f"faces {faces} != faces in alerted tracks {alert_faces} + in deleted tracks {deleted_faces}")
+    if tracks != alerts + sightings + deleted:
+        problems.append(f"tracks {tracks} != alerts {alerts} + sightings {sightings} + deletion events {deleted}")
     mine = [r for r in receipts if r.get("deployment") == deployment]
     if len(mine) != deleted:
         problems.append(f"{len(mine)} deletion receipts in the bundle for {deleted} deletion events")
@@ -586,7 +595,8 @@ def _ledger(parsed, receipts: list[dict], deployment: int) -> tuple[dict, list[s
         if not same or seq in seen:
             problems.append(f"receipt for event {seq} does not match a deletion event, or repeats one")
         seen.add(seq)
-    return {"faces": faces, "alerts": alerts, "receipts": len(mine)}, problems
+    counted = {"faces": faces, "tracks": tracks, "alerts": alerts, "sightings": sightings, "receipts": len(mine)}
+    return counted, problems
 
 
 def _proof_paths(contents: dict, covering: dict, results: list) -> tuple[list[bytes], dict, int, bytes]:
@@ -782,13 +792,16 @@ def verify_bundle(path: str, public_key: bytes | None = None) -> list[tuple[str,
         recomputed, ledger_problems = _ledger(parsed, receipts, scope["deployment"])
         results += [(f"deployment {scope.get('reference')}: {p}", False) for p in ledger_problems]
         label = (
-            f"deployment {scope.get('reference')}: faces {recomputed['faces']} = alerts {recomputed['alerts']}"
-            f" + receipts {recomputed['receipts']}"
+            f"deployment {scope.get('reference')}: faces {recomputed['faces']} in {recomputed['tracks']} tracks ="
+            f" alerts {recomputed['alerts']} + sightings {recomputed['sightings']} + receipts {recomputed['receipts']}"
         )
         results.append((label, not ledger_problems))
         claimed = statement.get("ledger")
+        # A bundle signed before ledgers counted tracks names faces, alerts and receipts only.
+        older = isinstance(claimed, dict) and set(claimed) == {"faces", "alerts", "receipts"}
+        expected = {name: recomputed[name] for name in claimed} if older else recomputed
         results.append(
-            (f"the signed final ledger {claimed} is the one recomputed from the events", claimed == recomputed)
+            (f"the signed final ledger {claimed} is the one recomputed from the events", claimed == expected)
         )
         published, figures = statement.get("published"), _figures(parsed, scope["deployment"])
         if published is None:

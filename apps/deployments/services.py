@@ -684,6 +684,43 @@ def is_live(deployment: Deployment, now=None) -> bool:
     )
 
 
+# What opens and closes a deployment's live periods, as its audit events record them (the log is the record of when
+# matching ran: the deployment's row keeps only its latest state).
+_GOES_LIVE = ("deployment.go_live", "deployment.resume")
+_LEAVES_LIVE = (
+    "deployment.suspend",
+    "deployment.emergency_stop",
+    "deployment.end_early",
+    "deployment.complete",
+    "deployment.cancel",
+)
+
+
+def live_periods(deployment: Deployment, now=None) -> list[tuple[datetime.datetime, datetime.datetime]]:
+    """The periods in which the deployment was live, oldest first, from its events: each from a go-live or resume to
+    the suspension, stop or end that followed it (or to now, while it is live), never past its planned end. A capture
+    agent's tracks seen within one are accepted even when they reach Govern after it (a link that dropped)."""
+    now = records.moment(now)
+    events = Event.objects.filter(
+        target_type="deployments.deployment", target_id=str(deployment.pk), action__in=_GOES_LIVE + _LEAVES_LIVE
+    ).order_by("seq")
+    rows = list(events.values_list("action", "created_at"))
+    last_go_live = max((i for i, (action, _) in enumerate(rows) if action == "deployment.go_live"), default=None)
+    periods, opened = [], None
+    for index, (action, at) in enumerate(rows):
+        if action in _GOES_LIVE and opened is None:
+            # The latest go-live's moment is the one the service recorded (went_live_at), its event a moment later.
+            opened = deployment.went_live_at if index == last_go_live and deployment.went_live_at else at
+        elif action in _LEAVES_LIVE and opened is not None:
+            periods.append((opened, at))
+            opened = None
+    if opened is not None:
+        periods.append((opened, now))
+    return [
+        (max(start, deployment.start), min(end, deployment.end)) for start, end in periods if start < deployment.end
+    ]
+
+
 def _report(conditions: list[Condition]) -> list[dict]:
     return [asdict(condition) for condition in conditions]
 

@@ -139,6 +139,8 @@ AUDIT_ACTIONS = {
     "capture.refused": "Frame refused",
     "capture.processed": "Frame processed",
     "alert.raised": "Alert raised",
+    "alert.sighting": "A later track of the alert's subject attached to it (not raised again)",
+    "agent.session": "Watchlist templates exported to a capture agent for a live deployment",
     "alert.adjudicated": "Alert adjudicated",
     "alert.engaged": "Engagement recorded",
     "alert.outcome": "Stop recorded: identity check, duration and outcome",

@@ -1,5 +1,7 @@
 """What the records of deployments add up to, per deployment, per month or per hour: faces processed, alerts, false
-alerts and deletion receipts, and whether faces = alerts + receipts.
+alerts and deletion receipts, and whether the ledger balances per track: faces = faces in alerted tracks + faces in
+receipted tracks, and tracks = alerted tracks (alerts and the sightings attached to them) + receipted tracks. A
+frame's face is a track of one face, so for frames alone this is faces = alerts + receipts.
 
 Counted from the rows themselves (captures, alerts, receipts), never from a stored total, so a chart or a ledger shows
 what the records hold, and a receipt deleted behind the services' back shows as a gap. An alert and a receipt carry
@@ -10,12 +12,12 @@ their frame's time (the capture service writes all three with one clock reading)
 from dataclasses import dataclass
 
 from django.db.models import Count, QuerySet, Sum
-from django.db.models.functions import TruncHour, TruncMonth
+from django.db.models.functions import Coalesce, TruncHour, TruncMonth
 from django.utils import timezone
 
 from govern import charts
 
-from .models import FALSE_ALERTS, Alert, Capture, DeletionReceipt
+from .models import FALSE_ALERTS, Alert, AlertSighting, Capture, DeletionReceipt
 
 RECONCILIATION = [
     charts.Series("alerts", "Alerts", "bar-alert", "alerts"),
@@ -38,6 +40,18 @@ class Tally:
     alerts: int = 0
     false_alerts: int = 0
     receipts: int = 0
+    # Per track (a frame's face is a track of one face): the tracks counted by their captures, the sightings attached
+    # to alerts, and the faces the alerted (alerts and sightings) and receipted tracks hold. None: as many as `faces`,
+    # `alerts` and `receipts` say (a tally made by hand from those alone).
+    tracks: int | None = None
+    sightings: int = 0
+    alert_faces: int | None = None
+    receipt_faces: int | None = None
+
+    def __post_init__(self):
+        self.tracks = self.faces if self.tracks is None else self.tracks
+        self.alert_faces = self.alerts if self.alert_faces is None else self.alert_faces
+        self.receipt_faces = self.receipts if self.receipt_faces is None else self.receipt_faces
 
     @property
     def other_alerts(self) -> int:
@@ -45,12 +59,17 @@ class Tally:
 
     @property
     def gap(self) -> int:
-        """Faces with neither an alert nor a receipt (negative: more alerts and receipts than faces)."""
-        return self.faces - self.alerts - self.receipts
+        """Faces in neither an alerted nor a receipted track (negative: more than the faces processed)."""
+        return self.faces - self.alert_faces - self.receipt_faces
+
+    @property
+    def track_gap(self) -> int:
+        """Tracks with neither an alert, a sighting nor a receipt (negative: more of those than tracks)."""
+        return self.tracks - self.alerts - self.sightings - self.receipts
 
     @property
     def reconciles(self) -> bool:
-        return self.gap == 0
+        return self.gap == 0 and self.track_gap == 0
 
 
 def _counts(deployments: QuerySet, bucket) -> dict:
@@ -64,16 +83,29 @@ def _counts(deployments: QuerySet, bucket) -> dict:
             rows = rows.annotate(bucket=bucket(time_field))
         return {row[key]: row for row in rows.order_by().values(key).annotate(**figures)}
 
-    faces = grouped(Capture, "received_at", faces=Sum("faces"))
-    alerts = grouped(Alert, "created_at", alerts=Count("pk"), false_alerts=Count("pk", filter=FALSE_ALERTS))
-    receipts = grouped(DeletionReceipt, "created_at", receipts=Count("pk"))
+    # The tracks first: an annotation named `faces` would be what a later F("faces") meant.
+    faces = grouped(Capture, "received_at", tracks=Sum(Coalesce("tracks", "faces")), faces=Sum("faces"))
+    alerts = grouped(
+        Alert,
+        "created_at",
+        alerts=Count("pk"),
+        false_alerts=Count("pk", filter=FALSE_ALERTS),
+        alert_faces=Sum("faces"),
+    )
+    sightings = grouped(AlertSighting, "received_at", sightings=Count("pk"), sighting_faces=Sum("faces"))
+    receipts = grouped(DeletionReceipt, "created_at", receipts=Count("pk"), receipt_faces=Sum("faces"))
     found = {}
-    for key in {*faces, *alerts, *receipts}:
+    for key in {*faces, *alerts, *sightings, *receipts}:
+        frame, alert, sighting, receipt = (rows.get(key) or {} for rows in (faces, alerts, sightings, receipts))
         found[key] = {
-            "faces": (faces.get(key) or {}).get("faces") or 0,
-            "alerts": (alerts.get(key) or {}).get("alerts", 0),
-            "false_alerts": (alerts.get(key) or {}).get("false_alerts", 0),
-            "receipts": (receipts.get(key) or {}).get("receipts", 0),
+            "faces": frame.get("faces") or 0,
+            "tracks": frame.get("tracks") or 0,
+            "alerts": alert.get("alerts", 0),
+            "false_alerts": alert.get("false_alerts", 0),
+            "sightings": sighting.get("sightings", 0),
+            "alert_faces": (alert.get("alert_faces") or 0) + (sighting.get("sighting_faces") or 0),
+            "receipts": receipt.get("receipts", 0),
+            "receipt_faces": receipt.get("receipt_faces") or 0,
         }
     return found
 
@@ -116,4 +148,4 @@ def charts_of(tallies: list[Tally], *, name: str, caption: str, empty: str) -> d
 
 def only_with_records(tallies: list[Tally]) -> list[Tally]:
     """The tallies with anything counted (a planned deployment that never filmed draws no empty bar)."""
-    return [tally for tally in tallies if tally.faces or tally.alerts or tally.receipts]
+    return [tally for tally in tallies if tally.faces or tally.alerts or tally.receipts or tally.sightings]

@@ -142,18 +142,35 @@ class Capture(models.Model):
     asset = models.ForeignKey(Asset, on_delete=models.PROTECT, related_name="+")
     received_at = models.DateTimeField()
     faces = models.PositiveIntegerField()
-    alerts = models.PositiveIntegerField()
-    receipts = models.PositiveIntegerField()
+    alerts = models.PositiveIntegerField(help_text="Alerted tracks: alerts raised and sightings attached to one.")
+    receipts = models.PositiveIntegerField(help_text="Receipted tracks.")
+    # Null for a frame, whose every face is a track of one frame; a capture agent's batch counts its tracks, each
+    # holding one face or more (docs/architecture.md, capture agents).
+    tracks = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=Q(faces=models.F("alerts") + models.F("receipts")), name="capture_faces_reconcile"
+                condition=Q(tracks__isnull=True, faces=models.F("alerts") + models.F("receipts"))
+                # tracks IS NOT NULL too: a NULL comparison would pass the check unseen.
+                | Q(
+                    tracks__isnull=False,
+                    tracks=models.F("alerts") + models.F("receipts"),
+                    faces__gte=models.F("tracks"),
+                ),
+                name="capture_tracks_reconcile",
             )
         ]
 
     def __str__(self):
         return f"capture {self.id}"
+
+
+# A track holds one face or more, in at most as many frames as it spanned; it was seen before it was received.
+TRACK_COUNTS = Q(faces__gte=1, frames__gte=F("faces"))
+TRACK_TIMES = Q(first_seen__isnull=True, last_seen__isnull=True) | Q(
+    first_seen__lte=F("last_seen"), last_seen__lte=F("created_at")
+)
 
 
 # What an alert turned out to be, as the figures, equality monitoring, retention and disclosures all count it: false
@@ -201,6 +218,12 @@ class Alert(models.Model):
     hold_reason = models.TextField(blank=True, help_text="An evidential hold stops retention deleting the alert.")
     hold_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     probe_deleted_at = models.DateTimeField(null=True, blank=True)
+    # The track the alert stands for: a frame's face is a track of one face in one frame, seen when it was received;
+    # a capture agent's track spans frames and was seen (first_seen, last_seen) before it was received (created_at).
+    faces = models.PositiveIntegerField(default=1, db_default=1)
+    frames = models.PositiveIntegerField(default=1, db_default=1)
+    first_seen = models.DateTimeField(null=True, blank=True)
+    last_seen = models.DateTimeField(null=True, blank=True)
 
     objects = RestrictedManager()
 
@@ -212,6 +235,8 @@ class Alert(models.Model):
                 condition=Q(engaged_at__isnull=True) | Q(adjudicated_at__isnull=False, state__in=["engaged", "closed"]),
                 name="alert_engaged_only_after_adjudication",
             ),
+            models.CheckConstraint(condition=TRACK_COUNTS, name="alert_track_counts"),
+            models.CheckConstraint(condition=TRACK_TIMES, name="alert_track_seen_before_received"),
         ]
 
     def __str__(self):
@@ -226,6 +251,65 @@ class Alert(models.Model):
         """What the probe's ciphertext is bound to."""
         return f"alert-probe:{self.capture_id}:{self.probe_sha256}".encode()
 
+    @property
+    def captured_at(self):
+        """When the person was last seen (a frame's alert: when its frame came)."""
+        return self.last_seen or self.created_at
+
+    @property
+    def late_by(self):
+        """How long after the person was last seen the alert reached Govern, when more than AGENT_LATE_SECONDS (a
+        link that dropped); None when it came in time."""
+        if self.last_seen is None:
+            return None
+        delay = self.created_at - self.last_seen
+        return delay if delay.total_seconds() > settings.AGENT_LATE_SECONDS else None
+
+
+class AlertSighting(models.Model):
+    """A later alerted track of an alert's subject at its deployment, within the alert window while the alert was
+    pending: attached to it, not raised again (its crop is dropped once re-scored; the alert keeps the first)."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.PROTECT, related_name="sightings")
+    capture = models.ForeignKey(Capture, on_delete=models.PROTECT, related_name="sighting_set")
+    deployment = models.ForeignKey(Deployment, on_delete=models.PROTECT, related_name="+")
+    track = models.UUIDField()
+    score = models.FloatField()
+    faces = models.PositiveIntegerField()
+    frames = models.PositiveIntegerField()
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+    received_at = models.DateTimeField()
+    commitment = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["first_seen", "pk"]
+        constraints = [
+            models.CheckConstraint(condition=TRACK_COUNTS, name="sighting_track_counts"),
+            models.CheckConstraint(
+                condition=Q(first_seen__lte=F("last_seen"), last_seen__lte=F("received_at")),
+                name="sighting_seen_before_received",
+            ),
+        ]
+
+    def __str__(self):
+        return f"sighting of alert {self.alert_id} at {self.first_seen}"
+
+
+class AgentBatch(models.Model):
+    """A capture agent's batch of tracks, once: its id is the agent's idempotency key, so a batch sent again is
+    answered from here and records nothing more; the same id with another body is refused."""
+
+    id = models.UUIDField(primary_key=True, editable=False)
+    capture = models.OneToOneField(Capture, on_delete=models.PROTECT, related_name="batch")
+    deployment = models.ForeignKey(Deployment, on_delete=models.PROTECT, related_name="+")
+    body_sha256 = models.CharField(max_length=64, help_text="SHA-256 of the batch's canonical JSON.")
+    answer = models.JSONField(help_text="The first answer, given again to a resend.")
+    received_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"batch {self.id}"
+
 
 class DeletionReceipt(models.Model):
     """Proof that a non-matching face was seen, compared and destroyed: nothing to rebuild it from."""
@@ -239,6 +323,18 @@ class DeletionReceipt(models.Model):
     weights_sha256 = models.CharField(max_length=64)
     created_at = models.DateTimeField()
     event_seq = models.BigIntegerField(help_text="The receipt's event in the audit log.")
+    # A frame's face is a track of one face in one frame; a capture agent's receipt stands for a whole track, its
+    # commitment covering every crop of it in order.
+    faces = models.PositiveIntegerField(default=1, db_default=1)
+    frames = models.PositiveIntegerField(default=1, db_default=1)
+    first_seen = models.DateTimeField(null=True, blank=True)
+    last_seen = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=TRACK_COUNTS, name="receipt_track_counts"),
+            models.CheckConstraint(condition=TRACK_TIMES, name="receipt_track_seen_before_received"),
+        ]
 
     def __str__(self):
         return f"receipt {self.pk} of {self.capture_id}"

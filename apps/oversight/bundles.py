@@ -333,7 +333,13 @@ def build(actor, scope: Scope) -> tuple[bytes, dict]:
     ledger = None
     if scope.deployment is not None:
         counted = reconciliation.ledgers(Deployment.objects.filter(pk=scope.deployment.pk))[0]
-        ledger = {"faces": counted.faces, "alerts": counted.alerts, "receipts": counted.receipts}
+        ledger = {
+            "faces": counted.faces,
+            "tracks": counted.tracks,
+            "alerts": counted.alerts,
+            "sightings": counted.sightings,
+            "receipts": counted.receipts,
+        }
     statement = {
         "format": SCOPE_FORMAT,
         "scope": scope.describe(),

@@ -54,6 +54,17 @@ class Ledger:
     published_faces: int = 0
     published_alerts: int = 0
     false_alerts: int = 0
+    # Per track (figures.Tally): a frame's face is a track of one face, so by default as many as faces, alerts and
+    # receipts say; a capture agent's tracks hold several faces, and its sightings are alerted tracks too.
+    tracks: int | None = None
+    sightings: int = 0
+    alert_faces: int | None = None
+    receipt_faces: int | None = None
+
+    def __post_init__(self):
+        self.tracks = self.faces if self.tracks is None else self.tracks
+        self.alert_faces = self.alerts if self.alert_faces is None else self.alert_faces
+        self.receipt_faces = self.receipts if self.receipt_faces is None else self.receipt_faces
 
     @property
     def reconciles(self) -> bool:
@@ -61,12 +72,18 @@ class Ledger:
 
     @property
     def problem(self) -> str:
-        """Why the ledger is red, in words; blank when it balances and the published figures agree with it."""
-        gap = self.faces - self.alerts - self.receipts
+        """Why the ledger is red, in words; blank when it balances per track (faces = faces in alerted tracks +
+        faces in receipted tracks; tracks = alerted tracks + receipted tracks) and the published figures agree."""
+        gap = self.faces - self.alert_faces - self.receipt_faces
         if gap > 0:
             return f"{gap} face(s) processed with neither an alert nor a deletion receipt."
         if gap < 0:
-            return f"{-gap} more alert(s) and receipt(s) than faces processed."
+            return f"{-gap} more face(s) in alerts and receipts than faces processed."
+        tracks = self.tracks - self.alerts - self.sightings - self.receipts
+        if tracks > 0:
+            return f"{tracks} track(s) with neither an alert, a sighting nor a deletion receipt."
+        if tracks < 0:
+            return f"{-tracks} more alert(s), sighting(s) and receipt(s) than tracks."
         if (self.published_faces, self.published_alerts) != (self.faces, self.alerts):
             return (
                 f"The published figures say {self.published_faces} face(s) and {self.published_alerts} alert(s); "
@@ -93,6 +110,10 @@ def ledgers(deployments=None) -> list[Ledger]:
                 published.faces_processed if published else 0,
                 published.alerts if published else 0,
                 tally.false_alerts,
+                tracks=tally.tracks,
+                sightings=tally.sightings,
+                alert_faces=tally.alert_faces,
+                receipt_faces=tally.receipt_faces,
             )
         )
     return found
@@ -108,6 +129,10 @@ def tallies(found: list[Ledger]) -> list[figures.Tally]:
             alerts=ledger.alerts,
             false_alerts=ledger.false_alerts,
             receipts=ledger.receipts,
+            tracks=ledger.tracks,
+            sightings=ledger.sightings,
+            alert_faces=ledger.alert_faces,
+            receipt_faces=ledger.receipt_faces,
         )
         for ledger in found
     ]

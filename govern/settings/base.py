@@ -156,6 +156,12 @@ FACE_MIN_SIZE = env.integer("FACE_MIN_SIZE", 40, minimum=10)
 FACE_MIN_PROBABILITY = float(env.string("FACE_MIN_PROBABILITY", "0.95"))
 ALERT_FALSE_RETENTION_DAYS = env.integer("ALERT_FALSE_RETENTION_DAYS", 31, minimum=0)
 FACE_TOP_K = env.integer("FACE_TOP_K", 5, minimum=1, maximum=100)
+# Capture agents (apps/matching/api/agent.py): a second alerted track of a subject at a deployment within the window
+# of a pending alert of theirs is attached to it; agents poll the deployment's status this often; an alert received
+# more than AGENT_LATE_SECONDS after its person was last seen says it came late.
+ALERT_WINDOW_SECONDS = env.integer("ALERT_WINDOW_SECONDS", 120, minimum=0, maximum=86_400)
+AGENT_POLL_SECONDS = env.integer("AGENT_POLL_SECONDS", 2, minimum=1, maximum=5)
+AGENT_LATE_SECONDS = env.integer("AGENT_LATE_SECONDS", 30, minimum=1)
 # Where the custody search's graphs are kept (their links and ids, never a vector): a cache of the record, which a
 # process rebuilds when its projection's files are missing (apps/matching/custody_graph.py).
 CUSTODY_GRAPH_DIR = env.path("CUSTODY_GRAPH_DIR", VAR_DIR / "custody-graph")

@@ -59,8 +59,11 @@ def test_an_untouched_bundle_verifies(bundle, ledgered):
     path, manifest = bundle
     status, report = _verify(path)
     assert status == 0, report
-    assert f"deployment {ledgered.reference}: faces 3 = alerts 1 + receipts 2" in report and "RESULT: OK" in report
-    assert manifest["ledger"] == {"faces": 3, "alerts": 1, "receipts": 2}
+    assert (
+        f"deployment {ledgered.reference}: faces 3 in 3 tracks = alerts 1 + sightings 0 + receipts 2" in report
+        and "RESULT: OK" in report
+    )
+    assert manifest["ledger"] == {"faces": 3, "tracks": 3, "alerts": 1, "sightings": 0, "receipts": 2}
     assert Event.objects.filter(action="bundle.exported", target_id=str(ledgered.pk)).count() == 1
 
 
@@ -166,7 +169,8 @@ def test_a_forged_ledger_in_the_events_fails(bundle):
 
     _rewrite(path, change)
     status, report = _verify(path)
-    assert status == 1 and "faces 4 != alerts 1 + deletion events 2" in report
+    assert status == 1 and "faces 4 != faces in alerted tracks 1 + in deleted tracks 2" in report
+    assert "tracks 4 != alerts 1 + sightings 0 + deletion events 2" in report  # a frame's face is a track
 
 
 def test_the_verifier_runs_in_a_fresh_venv_with_only_cryptography(bundle, tmp_path):

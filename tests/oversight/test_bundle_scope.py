@@ -46,7 +46,11 @@ def test_another_matters_events_travel_as_leaf_hashes_and_the_bundle_verifies(mi
     (withheld,) = [event for event in _events(files) if "withheld" in event]
     assert set(withheld) == {"seq", "withheld", "leaf_hash"}
     statement = json.loads(files["scope.json"])["statement"]
-    assert statement["ledger"] == manifest["ledger"] == {"faces": 4, "alerts": 1, "receipts": 3}
+    assert (
+        statement["ledger"]
+        == manifest["ledger"]
+        == {"faces": 4, "tracks": 4, "alerts": 1, "sightings": 0, "receipts": 3}
+    )
     assert statement["scope"]["state"] == "live"
 
 

@@ -45,8 +45,38 @@ class AlertSerializer(serializers.ModelSerializer):
             "identity_check",
             "stop_minutes",
             "complaint_reference",
+            "faces",
+            "frames",
+            "first_seen",
+            "last_seen",
+            "received_at",
+            "late",
+            "sightings",
         ]
         read_only_fields = fields
+
+    received_at = serializers.DateTimeField(source="created_at", read_only=True, help_text="When Govern received it.")
+    late = serializers.SerializerMethodField(
+        help_text="Seconds after the person was last seen that the alert came, "
+        "when it came late (a capture agent's link dropped); null when in time."
+    )
+    sightings = serializers.SerializerMethodField(help_text="Later tracks of the subject attached to this alert.")
+
+    def get_late(self, alert) -> float | None:
+        late = alert.late_by
+        return None if late is None else late.total_seconds()
+
+    def get_sightings(self, alert) -> list[dict]:
+        return [
+            {
+                "first_seen": sighting.first_seen,
+                "last_seen": sighting.last_seen,
+                "faces": sighting.faces,
+                "frames": sighting.frames,
+                "score": sighting.score,
+            }
+            for sighting in alert.sightings.all()  # prefetched by the list
+        ]
 
 
 class CaptureSerializer(serializers.ModelSerializer):
@@ -56,7 +86,7 @@ class CaptureSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Capture
-        fields = ["id", "deployment", "asset", "received_at", "faces", "alerts", "receipts"]
+        fields = ["id", "deployment", "asset", "received_at", "faces", "alerts", "receipts", "tracks"]
         read_only_fields = fields
 
 
@@ -168,6 +198,103 @@ class FrameUploadSerializer(serializers.Serializer):
     """A frame sent as a multipart file instead of the body itself."""
 
     frame = serializers.FileField(help_text="A JPEG, PNG or WebP frame.")
+
+
+class AgentEngineSerializer(serializers.Serializer):
+    """The engine an agent must run: its own name and weights must be these."""
+
+    name = serializers.CharField()
+    weights_sha256 = serializers.CharField()
+    dimensions = serializers.IntegerField()
+
+
+class AgentTemplateSerializer(serializers.Serializer):
+    """One template: its entry and its vector (base64 of little-endian float32); no name, no subject."""
+
+    entry = serializers.IntegerField()
+    vector = serializers.CharField()
+
+
+class AgentSessionSerializer(serializers.Serializer):
+    """What a capture agent matches with while its deployment is live."""
+
+    deployment = serializers.IntegerField()
+    reference = serializers.CharField()
+    watchlist_hash = serializers.CharField()
+    threshold = serializers.CharField()
+    engine = AgentEngineSerializer()
+    generation = serializers.IntegerField()
+    templates = AgentTemplateSerializer(many=True)
+    poll_seconds = serializers.IntegerField()
+    alert_window_seconds = serializers.IntegerField()
+
+
+class AgentStatusSerializer(serializers.Serializer):
+    """Whether the agent may capture now; on `live: false` it stops and drops its templates."""
+
+    live = serializers.BooleanField()
+    state = serializers.CharField()
+    generation = serializers.IntegerField(required=False)
+    reason = serializers.CharField(required=False)
+
+
+class AgentCandidateSerializer(serializers.Serializer):
+    entry = serializers.IntegerField()
+    score = serializers.FloatField()
+
+
+HEX64 = r"^[0-9a-f]{64}$"
+
+
+class AgentTrackSerializer(serializers.Serializer):
+    """One person passing, as the agent decided it."""
+
+    track = serializers.UUIDField(format="hex_verbose")
+    first_seen = serializers.DateTimeField()
+    last_seen = serializers.DateTimeField()
+    frames = serializers.IntegerField(min_value=1, max_value=1_000_000)
+    faces = serializers.IntegerField(min_value=1, max_value=1_000_000)
+    best_score = serializers.FloatField(min_value=-1.0, max_value=1.0)
+    decision = serializers.ChoiceField(choices=["alert", "receipt"])
+    commitment = serializers.RegexField(HEX64)
+    entry = serializers.IntegerField(required=False, min_value=1)
+    candidates = AgentCandidateSerializer(many=True, required=False, max_length=100)
+    crop = serializers.CharField(required=False, max_length=2_000_000)
+
+    def validate(self, attrs):
+        if attrs["faces"] > attrs["frames"]:
+            raise serializers.ValidationError("A track holds at most one face a frame: faces <= frames.")
+        if attrs["first_seen"] > attrs["last_seen"]:
+            raise serializers.ValidationError("first_seen comes before last_seen.")
+        if attrs["decision"] == "alert" and not (attrs.get("entry") and attrs.get("crop")):
+            raise serializers.ValidationError("An alert names its entry and carries its best crop.")
+        if attrs["decision"] == "receipt" and (attrs.get("crop") or attrs.get("entry")):
+            raise serializers.ValidationError("A receipt carries no crop and names no entry: nothing of it leaves.")
+        return attrs
+
+
+class AgentBatchSerializer(serializers.Serializer):
+    """A batch of tracks, recorded whole or not at all; its id is the idempotency key."""
+
+    batch = serializers.UUIDField(format="hex_verbose")
+    tracks = AgentTrackSerializer(many=True, allow_empty=False, max_length=256)
+
+    def validate_tracks(self, tracks):
+        if len({str(track["track"]) for track in tracks}) != len(tracks):
+            raise serializers.ValidationError("Each track is sent once in a batch.")
+        return tracks
+
+
+class AgentBatchResultSerializer(serializers.Serializer):
+    """What became of a batch: alerts raised, alerts a track was attached to, receipts, faces; a resend says so."""
+
+    batch = serializers.UUIDField()
+    tracks = serializers.IntegerField()
+    alerts = serializers.ListField(child=serializers.IntegerField())
+    attached = serializers.ListField(child=serializers.IntegerField())
+    receipts = serializers.IntegerField()
+    faces = serializers.IntegerField()
+    duplicate = serializers.BooleanField()
 
 
 class CaptureResultSerializer(serializers.Serializer):

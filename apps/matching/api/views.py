@@ -184,7 +184,7 @@ class AlertViewSet(RestrictedViewSet):
             reason,
             deployment=_deployment_param(request),
             state=request.query_params.get("state", ""),
-            take=lambda found: self.paginate_queryset(found.order_by("-created_at")),
+            take=lambda found: self.paginate_queryset(found.prefetch_related("sightings").order_by("-created_at")),
         )
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 

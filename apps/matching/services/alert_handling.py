@@ -18,17 +18,17 @@ from apps.deployments.models import Deployment, PublishedFigures
 from govern import policy
 from govern.errors import Conflict
 
+from .. import figures
 from ..choices import AgeBand, AlertState, Biometric, EthnicGroup, IdentityCheck, Outcome, PerceivedSex
-from ..models import FALSE_ALERTS, TRUE_ALERTS, Alert, Capture, DeletionReceipt
+from ..models import FALSE_ALERTS, TRUE_ALERTS, Alert, Capture
 from .deletion_evidence import record_deletion_evidence
 
 
 def reconciliation(deployment: Deployment) -> dict:
-    """Faces processed, alerts and receipts for a deployment, and whether faces = alerts + receipts."""
-    faces = sum(Capture.objects.filter(deployment=deployment).values_list("faces", flat=True))
-    alerts = Alert.objects.filter(deployment=deployment).count()
-    receipts = DeletionReceipt.objects.filter(deployment=deployment).count()
-    return {"faces": faces, "alerts": alerts, "receipts": receipts, "reconciles": faces == alerts + receipts}
+    """Faces processed, alerts and receipts for a deployment, and whether its ledger balances per track (faces in
+    alerted and receipted tracks; tracks = alerts + sightings + receipts: figures.Tally)."""
+    tally = figures.by_deployment(Deployment.objects.filter(pk=deployment.pk))[0]
+    return {"faces": tally.faces, "alerts": tally.alerts, "receipts": tally.receipts, "reconciles": tally.reconciles}
 
 
 # --- Alerts: a human judges every one before anything is done ------------------------------------------------------

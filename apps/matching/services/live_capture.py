@@ -205,31 +205,46 @@ def live_deployment_for(camera: Camera, now) -> Deployment | None:
     return None
 
 
-def _refuse_not_live(asset: Asset, now) -> None:
-    """Refuse a frame from a camera with no live deployment (off the hot path: a refused frame only). A deployment of
-    the camera's stopped in an emergency is named with its reason, and every stopped deployment's list leaves this
-    worker's memory: its templates are not kept for a run that needs a new authorisation."""
+def _not_live(asset: Asset, now) -> tuple[str, Deployment | None]:
+    """Why a camera with no live deployment is refused, and the deployment it names (off the hot path: a refused
+    frame only). A deployment of the camera's stopped in an emergency is named with its reason, and every stopped
+    deployment's list leaves this worker's memory: its templates are not kept for a run that needs a new
+    authorisation."""
     stopped = Deployment.objects.filter(state=DeploymentState.STOPPED, end__gt=now)
     forget(stopped.values_list("watchlist_id", flat=True))
     own = stopped.filter(assets=asset, start__lte=now).order_by("-start").first()
     if own is not None:
-        _refuse(asset, f"{own.reference} was stopped in an emergency: {own.status_reason}", own)
-    _refuse(asset, f"{asset} is not booked on a deployment that is live now.")
+        return f"{own.reference} was stopped in an emergency: {own.status_reason}", own
+    return f"{asset} is not booked on a deployment that is live now.", None
 
 
-def _admit(camera: Asset | Camera, deployment_id: int | None, now) -> tuple[Asset, Deployment]:
-    """The camera's asset and the live deployment it may send faces to now, or a logged refusal."""
+@dataclass(frozen=True)
+class Admission:
+    """A camera's admission: its asset, the live deployment it may send faces to now, or why not (and the deployment
+    the refusal is logged against)."""
+
+    asset: Asset
+    deployment: Deployment | None
+    refusal: str = ""
+
+
+def admission(camera: Asset | Camera, deployment_id: int | None, now) -> Admission:
+    """Whether the camera may send faces to the deployment now, without logging: one code path for the rules, which
+    frames, crops and capture agents (whose status poll reads it every few seconds) all take."""
     if isinstance(camera, Asset):
         camera = camera_for_asset(camera)
     deployment = live_deployment_for(camera, now)
     asset = camera.asset
     if deployment is None:
-        _refuse_not_live(asset, now)
+        reason, stopped = _not_live(asset, now)
+        return Admission(asset, stopped, reason)
     if deployment_id is not None and deployment.pk != deployment_id:
-        _refuse(asset, f"{asset} belongs to {deployment.reference}, not to deployment {deployment_id}.", deployment)
+        return Admission(
+            asset, deployment, f"{asset} belongs to {deployment.reference}, not to deployment {deployment_id}."
+        )
     refusal = engine_refusal(approved=deployment.engine_approved)
     if refusal:
-        _refuse(asset, refusal, deployment)
+        return Admission(asset, deployment, refusal)
     # The engine in use changed after go-live (a restart with another engine): its templates of the list are in this
     # process's memory once read, so the check costs a frame nothing after the first; none means every face would be
     # a receipt, so the frame is refused and says why instead.
@@ -237,8 +252,16 @@ def _admit(camera: Asset | Camera, deployment_id: int | None, now) -> tuple[Asse
         forget([deployment.watchlist_id])  # not remembered empty: a re-enrolment elsewhere is seen by the next frame
         refusal = enrolment_refusal(deployment.watchlist, deployment.authorised_watchlist_hash)
         if refusal:
-            _refuse(asset, refusal, deployment)
-    return asset, deployment
+            return Admission(asset, deployment, refusal)
+    return Admission(asset, deployment)
+
+
+def _admit(camera: Asset | Camera, deployment_id: int | None, now) -> tuple[Asset, Deployment]:
+    """The camera's asset and the live deployment it may send faces to now, or a logged refusal."""
+    admitted = admission(camera, deployment_id, now)
+    if admitted.refusal:
+        _refuse(admitted.asset, admitted.refusal, admitted.deployment)
+    return admitted.asset, admitted.deployment
 
 
 def capture_frame(camera: Asset | Camera, frame: bytes, *, deployment_id: int | None = None, now=None) -> CaptureResult:
