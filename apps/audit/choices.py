@@ -22,10 +22,11 @@ class Secret(models.TextChoices):
 
 
 class DataKeyOwner(models.TextChoices):
-    """What a data key encrypts: every custody image of one subject, or one alert's probe."""
+    """What a data key encrypts: every custody image of one subject, one alert's probe, or one search's stills."""
 
     SUBJECT_IMAGES = "subject-images", "A subject's custody images"
     ALERT_PROBE = "alert-probe", "An alert's probe"
+    SEARCH_STILLS = "search-stills", "A retrospective search's stills"
 
 
 CONSULTATION_ACTION = "record.consulted"

@@ -1,10 +1,11 @@
 """Data keys: crypto-shredding for the copies a deletion cannot reach (write-ahead log, base backups, replicas).
 
-Each subject's custody images share one data key, and each alert's probe has its own (govern/encryption.py, GVD1
-blobs). The key itself is a file outside the database (govern/data_key_files.py, wrapped under the image key ring);
-its row here says what it encrypts and whether it was destroyed, and holds nothing that opens anything. So a copy of
-the database from before a deletion (a restored base backup, the WAL, a replica) names the key, but once the deletion
-destroyed the file, nothing opens the image: docs/security.md says so, and what it does not cover.
+Each subject's custody images share one data key, each alert's probe has its own, and so do each retrospective search's
+stills (govern/encryption.py, GVD1 blobs). The key itself is a file outside the database (govern/data_key_files.py,
+wrapped under the image key ring); its row here says what it encrypts and whether it was destroyed, and holds nothing
+that opens anything. So a copy of the database from before a deletion (a restored base backup, the WAL, a replica) names
+the key, but once the deletion destroyed the file, nothing opens the image: docs/security.md says so, and what it does
+not cover.
 
 The file and the row never disagree for long, whatever crashes when:
 - a new key's file is written (and synced) before its row commits: a row never names a key that is not stored. A
@@ -101,6 +102,14 @@ def key_for_subject(subject_id: int) -> SealingKey:
             data_key_files.shred(key.key_id)
             row = live.get()
     return SealingKey(row.pk, _stored(row.pk))
+
+
+def new_key_for(owner_kind: str, owner_id: int) -> SealingKey:
+    """A new data key for a record made in the caller's transaction (a search's stills): its file stored, then its
+    row, which commits or rolls back with the record (a file whose row rolled back is an orphan the sweep removes)."""
+    key = _fresh()
+    DataKey.objects.create(pk=key.key_id, owner_kind=owner_kind, owner_id=owner_id)
+    return key
 
 
 def new_probe_key() -> SealingKey:

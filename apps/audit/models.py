@@ -122,7 +122,7 @@ class DataKey(models.Model):
 
     id = models.CharField(primary_key=True, max_length=16, help_text="Random: names the key, never reveals it.")
     owner_kind = models.CharField(max_length=16, choices=DataKeyOwner.choices)
-    owner_id = models.BigIntegerField(null=True, help_text="The subject's or alert's id.")
+    owner_id = models.BigIntegerField(null=True, help_text="The subject's, alert's or search's id.")
     created_at = models.DateTimeField(auto_now_add=True)
     destroyed_at = models.DateTimeField(null=True, blank=True)
 

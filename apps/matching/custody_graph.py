@@ -16,12 +16,22 @@ What lies where:
 - In memory: the graph, with the projections read from the record when the process loads it and kept as 8-bit
   codes (128 bytes a template; the links take about 260 more).
 
-Erasure (apps.watchlists.services.erasure): the template's rows go in the erasing transaction, and after it commits
-`forget_in_files` clears the erased ids from the files; every process's graph drops them at its next `sync`.
+Erasure (apps.watchlists.services.erasure): the template's rows go in the erasing transaction; after it commits
+`forget_in_files` clears the erased ids from the files, and the outbox's task `unlink_in_files` takes the erased
+positions out of the graph's links on disk: their own links emptied, and every link to them removed from the other
+positions' lists, each list that lost one given the nearest of the erased position's own neighbours in its place, so the
+graph stays connected (`_unlink`). Every process's graph does the same in memory at its next `sync`, and overwrites the
+erased codes; a process loading files the task has not reached yet does it at load. What remains: the links between
+other positions that the graph made while the erased template was in it (a link built through the erased position, or
+chosen over a link to it) stay until the next `custody_index fit` rebuilds the graph; they name no erased position
+(docs/security.md). FAISS cannot do this itself: HNSW indexes do not support `remove_ids` ("the graph has to be
+re-linked after some nodes are removed", facebookresearch/faiss#3339), so `_unlink` edits the graph's link table in
+place.
 
 Keeping up with the record: each search request starts with `sync`. Templates projected since the graph was loaded
-are added to it. Those deleted since have their code overwritten with the zero vector's and their position left out
-of every result, so no process keeps a deleted face's projection beyond its next search. The exact re-rank joins
+are added to it. Those deleted since have their code overwritten with the zero vector's, their links taken out of the
+graph, and their position left out of every result, so no process keeps a deleted face's projection, or where it lay
+among the others, beyond its next search. The exact re-rank joins
 the templates table, so a template deleted during a request is never a candidate either. A search whose projection
 a refit replaced meanwhile is told so (Superseded) and takes the new one.
 """
@@ -81,8 +91,10 @@ class Graph:
             gone = np.setdiff1d(known, present, assume_unique=True)
             if len(gone):
                 at = np.flatnonzero(np.isin(self.ids, gone))
-                _codes(self.storage)[at] = _zero_code(self.storage)  # the projection leaves this process's memory
                 self.ids[at] = -1
+                codes = _codes(self.storage)
+                _unlink(self.index.hnsw, at, self.ids < 0, lambda positions: self.storage.sa_decode(codes[positions]))
+                codes[at] = _zero_code(self.storage)  # the projection leaves this process's memory
             new = np.setdiff1d(present, known, assume_unique=True)
             if len(new):
                 ids, vectors = _read_rows(self.projection[0], only=new)
@@ -140,10 +152,10 @@ def forget() -> None:
 
 def forget_in_files(template_ids) -> int:
     """Stop the graph files naming erased templates: their positions' ids become -1, as a deleted template's are in
-    memory, so a process that loads the files later never learns whose the position was (the links stay: they keep
-    the graph connected, and say nothing about any face without the ids). Run after the erasure commits, one process
-    at a time; a process that dies before it leaves ids the record no longer holds, which loading already drops.
-    Returns how many positions were cleared."""
+    memory, so a process that loads the files later never learns whose the position was. Run after the erasure
+    commits, one process at a time; only the ids file is rewritten (8 bytes a template), so the erasure stays fast.
+    Their links go next, in the outbox's task (`unlink_in_files`); a process that loads the files before then takes
+    them out of its own graph at load. Returns how many positions were cleared."""
     erased = np.asarray(sorted(template_ids), dtype=np.int64)
     cleared = 0
     with _file_lock():
@@ -152,12 +164,142 @@ def forget_in_files(template_ids) -> int:
             at = np.isin(ids, erased)
             if at.any():
                 ids[at] = -1
-                temporary = path.with_suffix(".erase.tmp")
-                with open(temporary, "wb") as out:
-                    np.save(out, ids)
-                os.replace(temporary, path)
+                _write_ids(path, ids)
                 cleared += int(at.sum())
     return cleared
+
+
+def unlink_in_files() -> int:
+    """Take every template the record no longer holds out of the graph files' links (`_unlink`), and out of their ids:
+    the erasure's task (apps.matching.tasks.unlink_erased_from_graph), idempotent, one process at a time. It reads and
+    rewrites the whole graph (about 280 MB at a million templates), which is why it is not in the erasing request.
+    Returns how many positions it took out."""
+    done = 0
+    with _file_lock():
+        for path in Path(settings.CUSTODY_GRAPH_DIR).glob("*.hnsw"):
+            try:
+                ids = np.load(path.with_suffix(".ids.npy"))
+                index = faiss.read_index(str(path), faiss.IO_FLAG_SKIP_STORAGE)
+                held = _read_ids(_projection_of(path))
+            except (OSError, RuntimeError, ValueError, Superseded):
+                continue  # unreadable, or a refit replaced it: never loaded as it is (a load builds it again)
+            if index.ntotal != len(ids):
+                continue
+            ids = np.where(np.isin(ids, held), ids, -1).astype(np.int64)
+            dead = ids < 0
+            linked = _still_linked(index.hnsw, np.flatnonzero(dead))
+            if not len(linked):
+                continue
+            _unlink(index.hnsw, linked, dead, _record_vectors(_projection_of(path), ids))
+            temporary = path.with_suffix(".erase.tmp")
+            faiss.write_index(index, str(temporary), faiss.IO_FLAG_SKIP_STORAGE)
+            _sync_file(temporary)
+            os.replace(temporary, path)
+            _write_ids(path.with_suffix(".ids.npy"), ids)
+            done += len(linked)
+    return done
+
+
+def _write_ids(path: Path, ids: np.ndarray) -> None:
+    temporary = path.with_suffix(".erase.tmp")
+    with open(temporary, "wb") as out:
+        np.save(out, ids)
+    _sync_file(temporary)
+    os.replace(temporary, path)
+
+
+def _still_linked(hnsw, positions: np.ndarray) -> np.ndarray:
+    """Which of these positions still have links of their own, or are linked to."""
+    if not len(positions):
+        return positions
+    neighbors = faiss.rev_swig_ptr(hnsw.neighbors.data(), hnsw.neighbors.size())
+    offsets = faiss.vector_to_array(hnsw.offsets).astype(np.int64)
+    own = [p for p in positions if (neighbors[offsets[p] : offsets[p + 1]] >= 0).any()]
+    linked_to = np.unique(neighbors[np.isin(neighbors, positions, kind="table")])
+    return np.union1d(np.asarray(own, dtype=np.int64), linked_to.astype(np.int64))
+
+
+def _sync_file(path: Path) -> None:
+    with open(path, "rb+") as handle:
+        os.fsync(handle.fileno())
+
+
+def _projection_of(path: Path) -> int:
+    """The projection's pk, from a graph file's name (`_path`)."""
+    return int(path.name.split("-")[1])
+
+
+def _record_vectors(projection: int, ids: np.ndarray):
+    """The unit projections of the templates at some positions, read from the record (zero where none is held)."""
+
+    def vectors(positions: np.ndarray) -> np.ndarray:
+        wanted = ids[positions]
+        out = np.zeros((len(positions), _dimensions(projection)), dtype=np.float32)
+        if not (wanted >= 0).any():
+            return out
+        found, rows = _read_rows(projection, only=wanted[wanted >= 0])
+        at = np.searchsorted(found, wanted).clip(max=max(len(found) - 1, 0))
+        held = (found[at] == wanted) if len(found) else np.zeros(len(wanted), dtype=bool)
+        out[held] = _unit(rows[at[held]])
+        return out
+
+    return vectors
+
+
+def _unlink(hnsw, erased: np.ndarray, dead: np.ndarray, vectors) -> None:
+    """Take positions out of an HNSW graph's links in place (FAISS has no way: HNSW does not support remove_ids).
+
+    Each erased position's own lists, at every level, are emptied. Every list holding a link to one loses it (the rest
+    move up: FAISS stops reading a list at its first -1), and its free places are given to the nearest of the erased
+    positions' own neighbours at that level that it lacks, by cosine on `vectors(positions)` (unit rows), so the
+    positions the erased one joined stay joined. If the entry point is erased, the live position highest in the graph
+    becomes it. `dead` marks every position no longer held (the erased among them): none is ever linked anew.
+    """
+    erased = np.unique(np.asarray(erased, dtype=np.int64))
+    if not len(erased):
+        return
+    neighbors = faiss.rev_swig_ptr(hnsw.neighbors.data(), hnsw.neighbors.size())
+    offsets = faiss.vector_to_array(hnsw.offsets).astype(np.int64)
+    levels = faiss.vector_to_array(hnsw.levels)  # a position's number of levels (1: the base level only)
+    cum = faiss.vector_to_array(hnsw.cum_nneighbor_per_level).astype(np.int64)
+
+    def span(position: int, level: int) -> slice:
+        return slice(offsets[position] + cum[level], offsets[position] + cum[level + 1])
+
+    # What the erased positions joined, level by level: the candidates to take their place in their neighbours' lists.
+    joined: dict[int, set[int]] = {}
+    for position in erased:
+        for level in range(levels[position]):
+            links = neighbors[span(position, level)]
+            joined.setdefault(level, set()).update(int(n) for n in links[links >= 0] if not dead[n])
+            links[:] = -1
+    # Every list still linking to an erased position: where each such link lies, then whose list and which level.
+    slots = np.flatnonzero(np.isin(neighbors, erased, kind="table"))
+    owners = np.searchsorted(offsets, slots, side="right") - 1
+    at_levels = np.searchsorted(cum, slots - offsets[owners], side="right") - 1
+    lists = sorted(set(zip(owners.tolist(), at_levels.tolist(), strict=True)))
+    # The vectors the repair compares, read once: every list's owner and every candidate.
+    wanted = np.unique(np.asarray([o for o, _ in lists] + [n for c in joined.values() for n in c], dtype=np.int64))
+    near = vectors(wanted) if len(wanted) else None
+    for owner, level in lists:
+        links = neighbors[span(owner, level)]
+        if dead[owner]:  # a position deleted earlier whose links were left (a graph from before they were taken out)
+            links[:] = -1
+            continue
+        held = links[links >= 0]
+        kept = held[~dead[held]].tolist()
+        candidates = np.asarray(sorted(joined.get(level, set()) - set(kept) - {owner}), dtype=np.int64)
+        free = len(links) - len(kept)
+        if len(candidates) and free:
+            scores = near[np.searchsorted(wanted, candidates)] @ near[np.searchsorted(wanted, owner)]
+            kept += candidates[np.argsort(-scores, kind="stable")[:free]].tolist()
+        links[:] = -1
+        links[: len(kept)] = kept
+    if hnsw.entry_point >= 0 and dead[hnsw.entry_point]:
+        live = np.flatnonzero(~dead)
+        if len(live):  # with none left, the old entry point leads nowhere and every search finds nothing
+            top = live[np.argmax(levels[live])]
+            hnsw.entry_point, hnsw.max_level = int(top), int(levels[top]) - 1
 
 
 def remove_files_except(pk: int, sha256: str) -> None:
@@ -201,6 +343,10 @@ def _load(key: tuple[int, str]) -> Graph | None:
     index.storage = storage
     index.own_fields = False
     ids = np.where(kept, ids, -1).astype(np.int64)
+    # Templates erased since the files were written, whose files have not been cleared yet: out of the links too.
+    linked = _still_linked(index.hnsw, np.flatnonzero(~kept))
+    if len(linked):
+        _unlink(index.hnsw, linked, ~kept, lambda positions: aligned[positions])
     return Graph(key, index, storage, ids, _live(ids))
 
 

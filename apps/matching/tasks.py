@@ -4,8 +4,9 @@ from celery import shared_task
 
 from apps.outbox import services as outbox
 
+from . import custody_graph
 from .choices import Biometric
-from .services import deletion_evidence, enrolment, retrospective
+from .services import custody_erasure, deletion_evidence, enrolment, retrospective
 
 
 @shared_task(name="apps.matching.tasks.embed_watchlist", acks_late=True)
@@ -24,6 +25,12 @@ def vacuum_biometrics(kind: str) -> None:
 def vacuum_templates(watchlist_id: int | None = None) -> None:
     """What purges enqueued before deletion evidence was general (an outbox may still hold one after an upgrade)."""
     deletion_evidence.vacuum(Biometric.WATCHLIST_TEMPLATE)
+
+
+@shared_task(name=custody_erasure.GRAPH_TASK, acks_late=True)
+def unlink_erased_from_graph() -> int:
+    """Take erased custody templates out of the graph files' links (after an erasure; idempotent)."""
+    return custody_graph.unlink_in_files()
 
 
 @shared_task(name="apps.matching.tasks.embed_custody_image", acks_late=True)

@@ -272,6 +272,8 @@ CELERY_TASK_ROUTES = {
     "apps.audit.tasks.*": {"queue": "audit"},
     "apps.matching.tasks.embed_*": {"queue": "embed"},
     "apps.matching.tasks.run_search": {"queue": "embed"},
+    # Where the searches run, and so where the custody graph's files are.
+    "apps.matching.tasks.unlink_erased_from_graph": {"queue": "embed"},
 }
 CELERY_BEAT_SCHEDULE = {
     "audit-checkpoint": {

@@ -9,7 +9,8 @@ from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from apps.audit.models import Event
+from apps.audit.choices import DataKeyOwner
+from apps.audit.models import DataKey, Event
 from apps.matching.choices import Biometric, ProbeState, SearchState
 from apps.matching.models import Alert, CustodyTemplate, Probe, SearchRequest
 from apps.matching.services import alert_handling, deletion_evidence, retrospective
@@ -39,12 +40,15 @@ def _false_alert_swept(actors, ledgered) -> Alert:
 def test_an_alert_probe_deleted_under_retention_is_shown_absent_and_reconciled(actors, ledgered, client, api):
     alert = _false_alert_swept(actors, ledgered)
     (data,) = _evidence(Biometric.ALERT_PROBE)
+    key = DataKey.objects.get(owner_kind=DataKeyOwner.ALERT_PROBE, owner_id=alert.pk)
     assert data == {
         "kind": "alert_probe",
         "ids": [alert.pk],
         "vectors_searched": 0,
         "absence_confirmed_by_exact_search": True,
+        "data_keys_destroyed": [key.pk],  # the probe's copies beyond the table are unreadable too
     }
+    assert key.destroyed_at is not None
     event = Event.objects.get(action="biometric.absence_confirmed")
     assert (event.target_type, event.target_id) == ("matching.alert", str(alert.pk))
     status = _status(Biometric.ALERT_PROBE)

@@ -2,6 +2,8 @@
 
 `python -m tests.security.shred_probe store|destroy|read IMAGE_ID`: store a subject's custody image under its data
 key; destroy the subject's key; or try to read an image with the key ring this process is given.
+`python -m tests.security.shred_probe search|close|read-still SEARCH_ID`: submit a retrospective search of one still
+(under the search's data key), as an officer does; close it; or try to read its still.
 """
 
 import datetime
@@ -61,12 +63,55 @@ def _read(image_id: int) -> dict:
     return {"readable": True, "sha256": hashlib.sha256(content).hexdigest()}
 
 
+def _search() -> dict:
+    from apps.accounts.services import accounts
+    from apps.matching.models import Probe
+    from apps.matching.services import retrospective
+    from govern import encryption
+    from govern.roles import Rank, Role
+    from tests.watchlist_fixtures import make_jpeg
+
+    officer = accounts.create_user(None, "officer", "x" * 20, roles=[Role.OFFICER], rank=Rank.CONSTABLE, force="Test")
+    request = retrospective.submit(officer, [make_jpeg(seed=27)], incident_reference="CAD 1/8DEC", crime_type="Theft")
+    probe = Probe.objects.get(request=request)
+    return {"search": request.pk, "key": encryption.data_key_id(bytes(probe.ciphertext)), "sha256": probe.sha256}
+
+
+def _close(search_id: int) -> dict:
+    from apps.accounts.models import User
+    from apps.audit.models import Event
+    from apps.matching.models import SearchRequest
+    from apps.matching.services import retrospective
+
+    officer = User.objects.get(username="officer")
+    retrospective.close(officer, SearchRequest.objects.get(pk=search_id), reason="Case closed: charged")
+    return {"destroyed": Event.objects.get(action="search.closed", target_id=str(search_id)).data["data_key"]}
+
+
+def _read_still(search_id: int) -> dict:
+    import hashlib
+
+    from apps.matching.models import Probe
+    from govern import encryption
+
+    probe = Probe.objects.get(request_id=search_id)
+    if probe.ciphertext is None:
+        return {"readable": False, "error": "deleted"}
+    try:
+        content = encryption.decrypt(bytes(probe.ciphertext), associated_data=probe.associated_data())
+    except encryption.ImageDecryptionError as exc:
+        return {"readable": False, "error": f"{type(exc).__name__}: {exc}"}
+    return {"readable": True, "sha256": hashlib.sha256(content).hexdigest()}
+
+
 def main(argv: list[str]) -> None:
     import django
 
     django.setup()
     action, *rest = argv
-    found = {"store": _store, "destroy": _destroy, "read": _read}[action](*(int(value) for value in rest))
+    actions = {"store": _store, "destroy": _destroy, "read": _read}
+    actions |= {"search": _search, "close": _close, "read-still": _read_still}
+    found = actions[action](*(int(value) for value in rest))
     print(json.dumps(found))
 
 

@@ -1,4 +1,5 @@
-"""A base backup taken before a deletion, restored after it: its copy of the image cannot be read (issue 26, 5).
+"""A base backup taken before a deletion, restored after it: its copy of the image (or of a closed search's still)
+cannot be read (issue 26, 5).
 
 Two throwaway clusters from tests/pgcluster.py. Govern runs on the first as a deployed process does (its own key
 files, tests/scaling/conftest.py); `pg_basebackup` copies the cluster while the image is stored. The subject's data
@@ -82,5 +83,32 @@ def test_a_base_backup_from_before_a_deletion_cannot_show_the_image_with_the_liv
         # copies, not the database's, decide, which is why the store is never backed up with the database.
         with_old_store = {**restored, "DATA_KEY_DIR": str(key_store_copy)}
         assert _probe(with_old_store, "read", stored["image"]) == {"readable": True, "sha256": stored["sha256"]}
+    finally:
+        backup.destroy()
+
+
+def test_a_base_backup_from_before_a_search_closed_cannot_show_its_still(primary, tmp_path):
+    """The same for a retrospective search's still: closing the search destroyed the search's own data key."""
+    environment = govern_environment(tmp_path, primary.url())
+    manage(environment, "migrate", "--noinput", "-v", "0")
+    stored = _probe(environment, "search")
+    assert stored["key"] and _probe(environment, "read-still", stored["search"])["readable"]
+    key_file = tmp_path / "keys" / "data-keys" / stored["key"][:2] / f"{stored['key']}.key"
+    backup = _base_backup(primary)
+    try:
+        assert _probe(environment, "close", stored["search"]) == {"destroyed": stored["key"]}
+        assert not key_file.exists()
+        assert _probe(environment, "read-still", stored["search"]) == {"readable": False, "error": "deleted"}
+
+        backup.start()
+        restored = {**environment, "DATABASE_URL": backup.url()}
+        with backup.connect() as conn:  # the restored copy holds the still, and its key's row as still live
+            blob = conn.execute("SELECT ciphertext FROM matching_probe WHERE request_id = %s", [stored["search"]])
+            assert bytes(blob.fetchone()[0])[:4] == b"GVD1"
+            row = conn.execute("SELECT destroyed_at FROM audit_datakey WHERE id = %s", [stored["key"]])
+            assert row.fetchone() == (None,)
+        after = _probe(restored, "read-still", stored["search"])
+        assert not after["readable"], after
+        assert "DataKeyDestroyed" in after["error"] and "is not in the key store" in after["error"], after
     finally:
         backup.destroy()

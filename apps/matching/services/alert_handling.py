@@ -259,8 +259,10 @@ def retention_sweep(now=None, dry_run: bool = False, *, judged: Q = FALSE_ALERTS
             if locked.hold_reason or locked.probe_deleted_at is not None:
                 continue
             Alert.objects.filter(pk=locked.pk).update(probe_ciphertext=b"", probe_deleted_at=now, candidates=[])
-            record_deletion_evidence(Biometric.ALERT_PROBE, [locked.pk], target=locked)
             destroyed_key = destroy_probe_key(locked)
+            record_deletion_evidence(
+                Biometric.ALERT_PROBE, [locked.pk], target=locked, data_keys_destroyed=[destroyed_key]
+            )
             audit.record(
                 "alert.probe_deleted",
                 locked,

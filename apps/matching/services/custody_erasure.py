@@ -2,8 +2,9 @@
 (apps.watchlists.services.erasure sends the signals; apps.matching.apps connects these receivers).
 
 - Custody templates and their projections: the rows go now; after commit the graph files stop naming them
-  (custody_graph.forget_in_files) and every search process's graph drops them at its next search
-  (custody_graph.Graph.sync, which each search request runs first). A search already under way re-ranks on the
+  (custody_graph.forget_in_files), the outbox's task takes them out of the files' links (custody_graph.unlink_in_files),
+  and every search process's graph drops them, codes and links, at its next search (custody_graph.Graph.sync, which
+  each search request runs first). A search already under way re-ranks on the
   templates table, so an erased template is never a candidate even then. Pending enrolments of the images are
   withdrawn from the outbox.
 - The watchlist templates made from the images (found through their entries, before the entries go: a template's
@@ -40,6 +41,8 @@ from .deletion_evidence import record_deletion_evidence
 from .enrolment import templates_changed
 
 ENROL_TASK = "apps.matching.tasks.embed_custody_image"
+# Takes the erased out of the graph files' links: it rewrites the whole graph, so not in the erasing request.
+GRAPH_TASK = "apps.matching.tasks.unlink_erased_from_graph"
 
 
 def erase_custody_templates(sender, image_ids: list[int], subject_id: int, **_kwargs) -> int:
@@ -52,6 +55,7 @@ def erase_custody_templates(sender, image_ids: list[int], subject_id: int, **_kw
         record_deletion_evidence(Biometric.CUSTODY_TEMPLATE, erased, target=("watchlists.subject", subject_id))
         # robust: a graph file that cannot be read must not stop the hooks after it (the data key's shredding)
         transaction.on_commit(partial(custody_graph.forget_in_files, erased), robust=True)
+        outbox.enqueue(GRAPH_TASK)
     # Read while the images' entries still exist: once they go, a template's entry is set to null and nothing would
     # tie the vector to the erased image until the list's purge.
     listed = _delete_watchlist_templates(

@@ -17,6 +17,10 @@ An upgraded database holds deletions made before it took deletion evidence; none
 those before the migration that brought deletion evidence was applied (evidence_began), and the reconciliation counts
 them apart rather than showing them red.
 
+Where the biometric was encrypted under a data key of its own (an alert's probe, a search's stills), the evidence also
+names the key the deletion destroyed: the copies an exact search cannot reach (the write-ahead log, base backups,
+replicas) still hold the ciphertext, and the key they need is gone (docs/security.md, crypto-shredding).
+
 The VACUUM cannot run in a transaction: it goes through the outbox once the deletion commits, and logs the last
 evidence of that kind it covers, so one VACUUM after a sweep of many deletions covers them all.
 """
@@ -108,12 +112,16 @@ def still_held(kind: str, ids: list[int]) -> int:
         return cursor.fetchone()[0]
 
 
-def record_deletion_evidence(kind: str, ids: list[int], *, vectors=None, target=None, actor=None) -> Event:
+def record_deletion_evidence(
+    kind: str, ids: list[int], *, vectors=None, target=None, actor=None, data_keys_destroyed=None
+) -> Event:
     """Prove, in the deleting transaction, that the biometrics of `kind` with these row ids (and these vectors, for
     templates) are gone; log it and have the table vacuumed once the deletion commits.
 
     `target` is what the log files the evidence under (the alert, the search, the subject, the watchlist); by default
-    the first row deleted. Raises BiometricSurvived, rolling the deletion back, when any is still found."""
+    the first row deleted. `data_keys_destroyed` names the data keys the deletion destroyed (crypto-shredding: the
+    copies beyond the table's reach are unreadable too); the evidence lists them. Raises BiometricSurvived, rolling the
+    deletion back, when any is still found."""
     if not connection.in_atomic_block:
         raise RuntimeError("Deletion evidence is taken in the deleting transaction.")
     kind = Biometric(kind)
@@ -132,10 +140,19 @@ def record_deletion_evidence(kind: str, ids: list[int], *, vectors=None, target=
             "ids": ids,
             "vectors_searched": 0 if vectors is None else len(vectors),
             "absence_confirmed_by_exact_search": True,
+            **_shredded(data_keys_destroyed),
         },
     )
     outbox.enqueue(VACUUM_TASK, kind.value)
     return event
+
+
+def _shredded(keys) -> dict:
+    """The evidence's word on crypto-shredding: the keys destroyed (none for a kind without data keys, or rows stored
+    before them)."""
+    if keys is None:
+        return {}
+    return {"data_keys_destroyed": sorted(key for key in keys if key)}
 
 
 def vacuum(kind: str) -> Event | None:

@@ -1,9 +1,10 @@
 """Retrospective search: stills searched against custody images, for a trained operator and then an investigator.
 
-A probe is searched, never enrolled: its vector lives only in memory while the custody templates are queried,
-and the still itself (encrypted) is deleted with a receipt when the case closes. The result is a ranked candidate
-list, not an identification: an operator chooses (or finds no match) and a different, investigating officer
-confirms with a corroboration note before anything is actionable. Retail partners see the status only.
+A probe is searched, never enrolled: its vector lives only in memory while the custody templates are queried, and the
+still itself (encrypted under the search's own data key) is deleted with a receipt when the case closes, and the key
+destroyed, so no copy of it (write-ahead log, base backup, replica) can be read after (docs/security.md). The result is
+a ranked candidate list, not an identification: an operator chooses (or finds no match) and a different, investigating
+officer confirms with a corroboration note before anything is actionable. Retail partners see the status only.
 """
 
 import datetime
@@ -19,7 +20,9 @@ from django.utils import timezone
 from PIL import Image
 
 from apps.accounts.models import User
+from apps.audit import data_keys
 from apps.audit import services as audit
+from apps.audit.choices import DataKeyOwner
 from apps.outbox import services as outbox
 from apps.watchlists.models import CustodyImage, Subject
 from apps.watchlists.selectors import restricted_subject_ids
@@ -133,9 +136,11 @@ def submit(actor, stills: list[bytes], *, incident_reference: str, crime_type: s
         sharing_agreement=sharing_agreement.strip(),
         total=len(checked),
     )
+    # The search's stills under a data key of its own: closing the search (or retention) destroys it (stills_key).
+    key = data_keys.new_key_for(DataKeyOwner.SEARCH_STILLS, request.pk)
     for position, still in enumerate(checked, start=1):
         probe = Probe(request=request, position=position, sha256=still.sha256)
-        probe.ciphertext = encryption.encrypt(still.content, associated_data=probe.associated_data())
+        probe.ciphertext = key.seal(still.content, associated_data=probe.associated_data())
         probe.save()
     audit.record(
         "search.submitted",
@@ -376,6 +381,7 @@ def close(actor, request: SearchRequest, *, reason: str) -> SearchRequest:
     if locked.state == SearchState.CLOSED:
         raise Conflict(f"{locked.reference} is already closed.")
     deleted = []
+    destroyed_key = destroy_stills_key(locked)
     for probe in Probe.objects.select_for_update().filter(request=locked).exclude(ciphertext=None):
         commitment = audit.commitment(probe.sha256)
         Probe.objects.filter(pk=probe.pk).update(ciphertext=None, state=ProbeState.DELETED)
@@ -383,15 +389,29 @@ def close(actor, request: SearchRequest, *, reason: str) -> SearchRequest:
             "probe.deleted",
             probe,
             actor,
-            data={"request": locked.reference, "commitment": commitment, "from_state": probe.state},
+            data={
+                "request": locked.reference,
+                "commitment": commitment,
+                "from_state": probe.state,
+                "data_key": destroyed_key,
+            },
         )
         deleted.append(probe.pk)
     if deleted:
-        record_deletion_evidence(Biometric.SEARCH_STILL, deleted, target=locked, actor=actor)
+        record_deletion_evidence(
+            Biometric.SEARCH_STILL, deleted, target=locked, actor=actor, data_keys_destroyed=[destroyed_key]
+        )
     locked.state, locked.closed_at = SearchState.CLOSED, timezone.now()
     locked.save()
-    audit.record("search.closed", locked, actor, reason=reason.strip())
+    audit.record("search.closed", locked, actor, data={"data_key": destroyed_key}, reason=reason.strip())
     return locked
+
+
+def destroy_stills_key(request: SearchRequest) -> str | None:
+    """Crypto-shred the search's stills, in the caller's transaction: its data key destroyed (the file shredded on
+    commit), so no copy of a still (write-ahead log, base backup, replica) can be read. The key's id, for the
+    receipts; None for stills stored before data keys were, or a key already destroyed."""
+    return data_keys.destroy_for(DataKeyOwner.SEARCH_STILLS, request.pk)
 
 
 def forget_candidates(request_id: int, *, hours: int, now=None) -> int:
@@ -434,18 +454,26 @@ def close_abandoned(request_id: int, *, cutoff, retention_hours: int, now=None) 
     if locked is None:
         return None
     deleted = []
+    destroyed_key = destroy_stills_key(locked)
     for probe in Probe.objects.select_for_update().filter(request=locked):
         data = {"request": locked.reference, "commitment": audit.commitment([probe.sha256, probe.candidates])}
         Probe.objects.filter(pk=probe.pk).update(ciphertext=None, candidates=[], state=ProbeState.DELETED)
         audit.record(
-            "probe.deleted", probe, None, data={**data, "from_state": probe.state, "retention_hours": retention_hours}
+            "probe.deleted",
+            probe,
+            None,
+            data={**data, "from_state": probe.state, "retention_hours": retention_hours, "data_key": destroyed_key},
         )
         deleted.append(probe.pk)
     if deleted:  # as close() does: the reconciliation counts every deleted still against this evidence
-        record_deletion_evidence(Biometric.SEARCH_STILL, deleted, target=locked)
+        record_deletion_evidence(Biometric.SEARCH_STILL, deleted, target=locked, data_keys_destroyed=[destroyed_key])
     locked.state, locked.closed_at = SearchState.CLOSED, now or timezone.now()
     locked.save(update_fields=["state", "closed_at"])
     audit.record(
-        "search.closed", locked, None, reason=f"Never closed: closed under retention after {retention_hours} h."
+        "search.closed",
+        locked,
+        None,
+        data={"data_key": destroyed_key},
+        reason=f"Never closed: closed under retention after {retention_hours} h.",
     )
     return locked.reference
