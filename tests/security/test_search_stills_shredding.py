@@ -160,7 +160,7 @@ def test_the_data_migration_moves_stored_stills_under_a_key_per_search_and_back(
         Probe.objects.filter(pk=probe.pk).update(ciphertext=legacy)
     DataKey.objects.filter(owner_kind=DataKeyOwner.SEARCH_STILLS).delete()
     retrospective.close(actors.officer, second, reason="Closed before the upgrade")  # no still left: no key made
-    stills = importlib.import_module("apps.matching.migrations.0014_search_stills_under_data_keys")
+    stills = importlib.import_module("apps.matching.migrations.0015_search_stills_under_data_keys")
 
     stills.under_data_keys(django_apps, None)
 

@@ -65,8 +65,8 @@ def under_ring_key(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("matching", "0013_alert_subject_erasable"),
-        ("audit", "0008_search_stills_key_owner"),
+        ("matching", "0014_agent_tracks"),
+        ("audit", "0009_search_stills_key_owner"),
     ]
 
     operations = [migrations.RunPython(under_data_keys, under_ring_key)]

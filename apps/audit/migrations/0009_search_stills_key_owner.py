@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("audit", "0007_redaction_floor"),
+        ("audit", "0008_checkpoint_origin"),
     ]
 
     operations = [
