@@ -1,11 +1,12 @@
-"""Matching work on Celery: enrolment runs on the `embed` queue (GPU hosts, where there are any)."""
+"""Matching work on Celery: enrolment runs on the `embed` queue (GPU hosts, where there are any), live capture on the
+`capture` queue (a worker beside the cameras, holding the engine and the lists' templates)."""
 
 from celery import shared_task
 
 from apps.outbox import services as outbox
 
 from .choices import Biometric
-from .services import deletion_evidence, enrolment, retrospective
+from .services import capture_queue, deletion_evidence, enrolment, retrospective
 
 
 @shared_task(name="apps.matching.tasks.embed_watchlist", acks_late=True)
@@ -51,3 +52,10 @@ def purge_on_purging(sender, watchlist_id: int, **_kwargs) -> None:
 def enrol_on_approval(sender, watchlist_id: int, approved_hash: str, **_kwargs) -> None:
     """A watchlist is being approved: enrol it once that commits."""
     outbox.enqueue(embed_watchlist.name, watchlist_id, approved_hash)
+
+
+@shared_task(name=capture_queue.TASK, acks_late=False, ignore_result=True)
+def capture(job_id: str, job: dict) -> str:
+    """Match a frame (or crops) the web process admitted, on a capture worker, the only process that loads the face
+    engine; acknowledged when taken, since a redelivery would find the frame gone (capture_queue)."""
+    return capture_queue.take_and_process(job_id, job)
