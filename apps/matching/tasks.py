@@ -1,11 +1,14 @@
 """Matching work on Celery: enrolment runs on the `embed` queue (GPU hosts, where there are any), live capture on the
 `capture` queue (a worker beside the cameras, holding the engine and the lists' templates)."""
 
-from celery import shared_task
+import logging
+
+from celery import shared_task, signals
 
 from apps.outbox import services as outbox
 
 from .choices import Biometric
+from .engine import get_engine
 from .services import capture_queue, deletion_evidence, enrolment, retrospective
 
 
@@ -59,3 +62,17 @@ def capture(job_id: str, job: dict) -> str:
     """Match a frame (or crops) the web process admitted, on a capture worker, the only process that loads the face
     engine; acknowledged when taken, since a redelivery would find the frame gone (capture_queue)."""
     return capture_queue.take_and_process(job_id, job)
+
+
+logger = logging.getLogger(__name__)
+
+
+@signals.worker_ready.connect
+def load_engine_for_capture(sender=None, **_kwargs) -> None:
+    """A worker of the `capture` queue loads the face engine as it starts, before it takes a frame: a frame then waits
+    in the queue, unclaimed (and withdrawn with nothing recorded if that takes too long), rather than in the worker
+    while the engine loads (answered "not known whether recorded")."""
+    queues = getattr(getattr(sender, "app", None), "amqp", None)
+    if queues is not None and capture_queue.QUEUE in (queues.queues.consume_from or {}):
+        engine = get_engine()
+        logger.info("Capture worker: face engine %s loaded", engine.name)

@@ -13,7 +13,8 @@ The hand-over, on the broker's Redis under the broker's key prefix:
   face), which the web request pops, or which expires CAPTURE_RESULT_SECONDS later.
 
 Without a broker (CELERY_TASK_ALWAYS_EAGER: `make run` without Redis, and the tests) the process that admitted the frame
-matches it too, as every Celery task then runs in-process.
+matches it too, as every Celery task then runs in-process; so does a caller inside a transaction (the demo's seed,
+posting frames through the API in-process for deployments it has not committed yet), which a worker could not see.
 """
 
 import contextlib
@@ -23,6 +24,7 @@ import uuid
 
 import redis
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -33,7 +35,7 @@ from . import live_capture
 
 logger = logging.getLogger(__name__)
 
-TASK = "apps.matching.tasks.capture"
+TASK, QUEUE = "apps.matching.tasks.capture", "capture"  # the queue as routed by CELERY_TASK_ROUTES
 FRAME, CROPS = "frame", "crops"
 # One attempt to publish, as the outbox makes (apps/outbox): the camera's request is the retry.
 PUBLISH_RETRY_POLICY = {"max_retries": 0, "interval_start": 0, "interval_step": 0, "interval_max": 0}
@@ -101,7 +103,9 @@ def process(job: dict, images: list[bytes]):
 
 def _hand_over(kind: str, asset_id: int, deployment_id: int, images: list[bytes], now):
     job = {"kind": kind, "asset": asset_id, "deployment": deployment_id, "received_at": now.isoformat()}
-    if settings.CELERY_TASK_ALWAYS_EAGER:
+    if settings.CELERY_TASK_ALWAYS_EAGER or connection.in_atomic_block:
+        # Without a broker, or from inside a transaction (the demo's seed films deployments it has not committed): a
+        # worker could see nothing the transaction wrote, and would wait on its locks.
         return process(job, images)
     job_id = uuid.uuid4().hex
     frames, reply = _keys(job_id)
