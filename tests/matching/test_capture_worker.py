@@ -83,7 +83,7 @@ def _start_worker(prefix: str, log: Path) -> subprocess.Popen:
     )  # fmt: skip
 
 
-def _wait_for(log: Path, worker: subprocess.Popen, *texts: str, timeout: float = 120) -> None:
+def _wait_for(log: Path, worker: subprocess.Popen, *texts: str, timeout: float = 300) -> None:
     began = time.monotonic()
     while not (log.exists() and any(text in log.read_text() for text in texts)):
         assert worker.poll() is None, log.read_text() if log.exists() else "the worker exited"
