@@ -35,8 +35,10 @@ from benchmarks.frame_cost import backend_cpu  # noqa: E402
 
 matching_bench.BENCH_DB = "govern_generation_bench"  # after load_bench's import, which sets its own
 GENERATIONS = """,
-       ARRAY(SELECT ARRAY[g.watchlist_id, g.generation] FROM matching_templategeneration g
-             WHERE g.watchlist_id = ANY(%s::bigint[]))"""
+       ARRAY(SELECT ARRAY[h.id, CASE WHEN EXISTS (SELECT FROM deployments_deployment x
+                                                  WHERE x.watchlist_id = h.id AND x.state = 'live')
+                                THEN coalesce(g.generation, 0) ELSE -1 END]
+             FROM unnest(%s::bigint[]) h(id) LEFT JOIN matching_templategeneration g ON g.watchlist_id = h.id)"""
 
 
 def statements() -> dict[str, str]:

@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/live_bench.py [--frames 240] [--workers 2] [--threads 6] [--senders 12]
                                               [--batch 4] [--faces-per-frame 1] [--size 640x480]
+                                              [--capture worker|web]
     .venv/bin/python benchmarks/live_bench.py --smoke    (one worker, 4 frames a round, both rounds: the test suite)
 
 Target (2 cores): >= 20 faces/s end to end, and the platform's time <= 10 % over the raw model time of the same run.
@@ -21,6 +22,12 @@ Two rounds, each with the ledger checked (faces = alerts + receipts, no request 
 - alerts: the templates as enrolled, every face the listed person, each an alert with its encrypted crop.
 Each round starts its own server (the workers keep a list's templates in memory) and warms every worker first.
 
+Where the models run (`--capture`, issue 25 point 5): `worker` (the default, as production runs it since then) serves
+the frames with `--workers` capture workers beside gunicorn (`celery -A govern worker -Q capture --pool threads`, each
+with `--threads` threads, on a private Redis of this run's), gunicorn admitting each frame and waiting for the worker's
+answer; `web` runs the models in gunicorn's request threads, as before (no broker). `--capture worker web` runs both
+in turn, each round of each beside its own raw-model chunks, so their overheads compare in one run.
+
 Baseline, the raw model time, in the same run: `--workers` processes (one per core), each with one torch thread,
 detect the same frames one by one and embed the faces of `--batch` frames at a time (the server's
 FACE_BATCH_FRAMES, at which its gate starts a pass), with nothing else: no HTTP, no JPEG checks, no database. The
@@ -28,15 +35,17 @@ machine's speed drifts by a third either way over minutes, so each round alterna
 alone with chunks end to end and compares the sums: overhead = raw model rate / end-to-end rate - 1. Also, to show
 what batching across frames gives, the raw rate with every face embedded alone.
 
-The same overhead by CPU time: the CPU a face of the platform (the gunicorn processes and the PostgreSQL server, from
-/proc) over the CPU a face of the raw models' processes (their own process time while timed). The rate ratio above
-also charges the platform with this script's senders, which stand in for the vans' uploaders but share the two cores
-here, and with the machine's other processes and any idle time; the CPU ratio does not.
+The same overhead by CPU time: the CPU a face of the platform (the gunicorn processes, the capture workers and their
+Redis, and the PostgreSQL server, from /proc) over the CPU a face of the raw models' processes (their own process time
+while timed). The rate ratio above also charges the platform with this script's senders, which stand in for the vans'
+uploaders but share the two cores here, and with the machine's other processes and any idle time; the CPU ratio does
+not.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import io
 import json
@@ -140,7 +149,7 @@ def cpu_seconds(pgdata: Path) -> dict[str, float]:
     cstime), this script (the senders, standing in for the vans' uploaders), and every other process on the machine."""
     ticks = os.sysconf("SC_CLK_TCK")
     postmaster = (pgdata / "postmaster.pid").read_text().split()[0]
-    totals = {"web": 0.0, "postgres": 0.0, "senders": 0.0, "other": 0.0}
+    totals = {"web": 0.0, "capture": 0.0, "postgres": 0.0, "senders": 0.0, "other": 0.0}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -155,10 +164,69 @@ def cpu_seconds(pgdata: Path) -> dict[str, float]:
             used += (int(fields[13]) + int(fields[14])) / ticks  # cutime + cstime: its exited backends
         ours = postmaster in (entry.name, fields[1])  # the postmaster, or one of its children
         web = any(name in command for name in ("gunicorn", "nginx", "govern.serve"))
-        kind = "web" if web else "postgres" if ours else "other"
+        capture = CAPTURE_MARK in command  # this run's capture workers and their Redis
+        kind = "web" if web else "capture" if capture else "postgres" if ours else "other"
         kind = "senders" if entry.name == str(os.getpid()) else kind
         totals[kind] += used
     return totals
+
+
+CAPTURE_MARK = f"govern-live-bench-capture-{os.getpid()}"
+
+
+class CaptureWorkers:
+    """`processes` capture workers of `threads` threads each on a private Redis (no persistence), for a Server given
+    `env` (the broker's URL and key prefix added to it); stopped on exit."""
+
+    def __init__(self, env: dict, processes: int, threads: int) -> None:
+        from benchmarks.load_bench import free_port
+
+        port = free_port()
+        self.folder = tempfile.mkdtemp(prefix="govern-live-bench-redis-")
+        self.redis = subprocess.Popen(
+            ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", self.folder, "--loglevel", "warning", "--logfile", "", "--proc-title-template",
+             f"{{title}} {CAPTURE_MARK}"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        self.env = dict(env, CELERY_BROKER_URL=f"redis://127.0.0.1:{port}/0", CELERY_KEY_PREFIX="bench:")
+        self.workers = [self._worker(number, threads) for number in range(processes)]
+
+    def _worker(self, number: int, threads: int) -> subprocess.Popen:
+        log = Path(self.folder) / f"capture{number}.log"
+        return subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "govern", "worker", "-Q", "capture", "-n",
+             f"capture{number}-{CAPTURE_MARK}@%h", "--pool", "threads", "--concurrency", str(threads),
+             "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel", "INFO",
+             "--logfile", str(log)],
+            cwd=ROOT, env=self.env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+
+    def __enter__(self) -> CaptureWorkers:
+        """Once every worker has loaded its engine and said it is ready (its log, in this run's folder)."""
+        deadline = time.monotonic() + 300
+        for number, worker in enumerate(self.workers):
+            log = Path(self.folder) / f"capture{number}.log"
+            while not (log.exists() and " ready." in log.read_text()):
+                if worker.poll() is not None or time.monotonic() > deadline:
+                    self.__exit__()
+                    raise RuntimeError(f"capture worker {number} did not start: {log.read_text()[-2000:]}")
+                time.sleep(0.2)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        import signal
+
+        for process in [*self.workers, self.redis]:
+            os.killpg(process.pid, signal.SIGTERM) if process in self.workers else process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        import shutil
+
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 def negate_templates(watchlist_id: int) -> None:
@@ -198,6 +266,13 @@ def main(argv: list[str] | None = None) -> int:
         default="nginx",
         help="nginx in front of gunicorn (production), or gunicorn alone (the set-up before issue 20)",
     )
+    parser.add_argument(
+        "--capture",
+        nargs="+",
+        choices=["worker", "web"],
+        default=["worker"],
+        help="where the models run: capture workers beside gunicorn (production), or gunicorn's threads (before)",
+    )
     parser.add_argument("--pgdata", type=Path, default=ROOT / ".pgdata")
     parser.add_argument("--smoke", action="store_true", help=SMOKE_HELP)
     parser.add_argument("--models-only", nargs=4, metavar=("JPEG", "FRAMES", "BATCH", "MIN"), help=argparse.SUPPRESS)
@@ -213,6 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.smoke:
         args.frames, args.workers, args.threads, args.senders, args.chunks = 4, 1, 2, 2, 1
         args.rounds = ["receipts", "alerts"]
+        args.capture = ["worker", "web"]
         matching_bench.use_smoke_database()
 
     width, height = map(int, args.size.split("x"))
@@ -242,11 +318,16 @@ def main(argv: list[str] | None = None) -> int:
             env = dict(load_bench.server_env(socket_dir, var_dir, 1), FACE_BATCH_FRAMES=str(args.batch))
             env["FACE_MIN_SIZE"] = str(args.min_face_size)
             negated = False
-            for name in args.rounds:
+            for mode, name in [(mode, name) for mode in args.capture for name in args.rounds]:
                 if negated != (name == "receipts"):
                     negate_templates(deployment.watchlist_id)
                     negated = not negated
-                with load_bench.Server(env, args.workers, args.threads, serving=args.serving) as server:
+                capture = CaptureWorkers(env, args.workers, args.threads) if mode == "worker" else None
+                served = capture.env if capture else env
+                with (
+                    capture or contextlib.nullcontext(),
+                    load_bench.Server(served, args.workers, args.threads, serving=args.serving) as server,
+                ):
                     post = functools.partial(
                         load_bench.post_frames, server.url, seeded["camera"], deployment.pk, frame, clients=args.senders
                     )
@@ -256,7 +337,7 @@ def main(argv: list[str] | None = None) -> int:
                     # The machine's speed drifts over minutes (a third either way here): the round alternates
                     # chunks of the models alone and chunks end to end, and compares their sums.
                     raw_faces = raw_seconds = e2e_seconds = failed = 0
-                    load, cpu = Load(), dict.fromkeys(("web", "postgres", "senders", "other"), 0.0)
+                    load, cpu = Load(), dict.fromkeys(("web", "capture", "postgres", "senders", "other"), 0.0)
                     raw_cpu = 0.0
                     for _ in range(args.chunks):
                         result = raw_model_rate(frame, chunk, args.workers, args.batch, args.min_face_size)
@@ -272,7 +353,10 @@ def main(argv: list[str] | None = None) -> int:
                 raw = raw_faces / raw_seconds
                 faces, alerts, receipts = (now - then for now, then in zip(after, before, strict=True))
                 faces_per_s = faces / e2e_seconds
-                rounds[name] = {
+                key = f"{name}, models in {'capture workers' if mode == 'worker' else 'gunicorn'}"
+                rounds[key] = {
+                    "round": name,
+                    "where": "capture workers" if mode == "worker" else "gunicorn",
                     "faces_per_s": faces_per_s,
                     "raw": raw,
                     "failed": failed,
@@ -281,16 +365,17 @@ def main(argv: list[str] | None = None) -> int:
                     "cpu_ms_per_face": {kind: 1000 * used / max(1, faces) for kind, used in cpu.items()},
                     "raw_cpu_ms_per_face": 1000 * raw_cpu / raw_faces,
                 }
-                print(f"3. {name}: {faces_per_s:.2f} faces/s end to end, raw models {raw:.2f} beside it; "
+                print(f"3. {key}: {faces_per_s:.2f} faces/s end to end, raw models {raw:.2f} beside it; "
                       f"faces/alerts/receipts {faces}/{alerts}/{receipts}, failed {failed}; {load.done()}",
                       flush=True)  # fmt: skip
-                spent = ", ".join(f"{kind} {ms:.1f}" for kind, ms in rounds[name]["cpu_ms_per_face"].items())
-                raw_cpu_ms = rounds[name]["raw_cpu_ms_per_face"]
-                platform = rounds[name]["cpu_ms_per_face"]["web"] + rounds[name]["cpu_ms_per_face"]["postgres"]
-                rounds[name]["cpu_overhead"] = platform / raw_cpu_ms - 1
-                over = rounds[name]["cpu_overhead"]
-                print(f"   CPU ms a face: {spent}; the raw models alone {raw_cpu_ms:.1f}; the platform (web tier and "
-                      f"PostgreSQL) over the models alone: {over:+.3f}", flush=True)  # fmt: skip
+                spent = ", ".join(f"{kind} {ms:.1f}" for kind, ms in rounds[key]["cpu_ms_per_face"].items())
+                raw_cpu_ms = rounds[key]["raw_cpu_ms_per_face"]
+                used = rounds[key]["cpu_ms_per_face"]
+                platform = used["web"] + used["capture"] + used["postgres"]
+                rounds[key]["cpu_overhead"] = platform / raw_cpu_ms - 1
+                over = rounds[key]["cpu_overhead"]
+                print(f"   CPU ms a face: {spent}; the raw models alone {raw_cpu_ms:.1f}; the platform (web tier, "
+                      f"capture workers and PostgreSQL) over the models alone: {over:+.3f}", flush=True)  # fmt: skip
         finally:
             matching_bench.drop_bench_database(socket_dir)
 
@@ -298,20 +383,22 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"serving: {args.serving}; gunicorn: {args.workers} workers x {args.threads} threads; {args.senders} senders; "
         f"{args.frames} frames a round of {width}x{height}, {args.faces_per_frame} face(s) each, "
-        f"FACE_MIN_SIZE {args.min_face_size}"
+        f"FACE_MIN_SIZE {args.min_face_size}; models in: {', '.join(args.capture)} "
+        f"(worker: {args.workers} capture workers x {args.threads} threads)"
     )
     print("\n| measure | faces/s | ratio to the raw models beside it | CPU a face: platform over models | target |")
     print("| --- | --- | --- | --- | --- |")
     print(f"| raw models, each face embedded alone (before the rounds) | {alone:.2f} | | | |")
     ok = True
-    for name, row in rounds.items():
+    for row in rounds.values():
         faces, alerts, receipts = row["ledger"]
         met = row["faces_per_s"] >= TARGET_FACES_PER_S and row["overhead"] <= TARGET_OVERHEAD
-        expected = receipts if name == "receipts" else alerts
+        expected = receipts if row["round"] == "receipts" else alerts
         sent = args.chunks * max(1, args.frames // args.chunks) * args.faces_per_frame
         balanced = faces == alerts + receipts == expected == sent and not row["failed"]
         ok = ok and (met or args.smoke) and balanced
-        print(f"| end to end, {name} ({alerts} alerts, {receipts} receipts); raw models, {args.batch} frames a pass, "
+        print(f"| end to end, {row['round']} ({alerts} alerts, {receipts} receipts), models in {row['where']}; "
+              f"raw models, {args.batch} frames a pass, "
               f"beside it: {row['raw']:.2f} | {row['faces_per_s']:.2f} | {row['faces_per_s'] / row['raw']:.2f}; "
               f"overhead {row['overhead']:+.3f} | {row['cpu_overhead']:+.3f} | "
               f">= {TARGET_FACES_PER_S:.0f}, <= +{TARGET_OVERHEAD:.2f}: {'met' if met else 'missed'}"

@@ -21,6 +21,13 @@ class TooMany(Exception):
     retry_after_seconds = 60
 
 
+class Unavailable(Exception):
+    """A service the request needs did not answer in time (HTTP 503 with Retry-After); the message says whether
+    anything was done."""
+
+    retry_after_seconds = 5
+
+
 # The database refused or dropped the connection (restarting, failing over, unreachable) or gave up on the statement
 # (a deadlock, a cancelled query): nothing the request did wrong, and nothing a retry in a few seconds cannot mend.
 # The API and the pages answer 503 with Retry-After, never a 500 with a traceback.

@@ -14,7 +14,7 @@ export LOG_LEVEL="${LOG_LEVEL:-WARNING}"
 export GUNICORN_CMD_ARGS="--log-level warning"
 mkdir -p var
 
-running=()  # what runs now: the step being waited for, then the server, the worker and the demo camera
+running=()  # what runs now: the step being waited for, then the workers, the server and the demo camera
 stop() {
   trap - INT TERM HUP EXIT
   # Last started, first stopped: the camera finishes its frame while the server still answers it.
@@ -40,7 +40,7 @@ step() {
   wait $!
   unset 'running[-1]'
 }
-# The server, the worker and the camera run in their own sessions, where the terminal's Ctrl-C does not reach them:
+# The server, the workers and the camera run in their own sessions, where the terminal's Ctrl-C does not reach them:
 # only this script gets it, and stops them one at a time with one TERM each (above), rather than all of them tearing
 # down at once, the camera's last frame meeting a server already gone. Each is tethered to this script (govern/tether.py):
 # if the script is killed outright, the kernel sends them the TERM it could not.
@@ -85,12 +85,19 @@ step "$BIN/python" manage.py collectstatic --noinput -v 0
 step "$BIN/python" manage.py seed_demo
 step "$BIN/python" manage.py audit checkpoint >/dev/null
 
-worker=""
+worker="" capture=""
 if [ -n "${CELERY_BROKER_URL:-}" ]; then
   echo "Celery worker (with beat) on $CELERY_BROKER_URL, its log in var/celery.log"
   service "$BIN/celery" -A govern worker --beat --loglevel INFO --concurrency 2 -Q default,audit,embed \
     --schedule var/celerybeat-schedule >>var/celery.log 2>&1
   worker=$!
+  # The capture worker: the one process that loads the face engine for the cameras' frames, which the web process
+  # admits and hands over (docs/architecture.md, "Live capture out of the web process"). One process with request-like
+  # threads, so that the faces of frames arriving together are embedded in one batch, as gunicorn's threads did.
+  echo "Capture worker (the face engine for live frames), its log in var/capture.log"
+  service "$BIN/celery" -A govern worker -n "capture@%h" --loglevel INFO --pool threads \
+    --concurrency "${CAPTURE_THREADS:-6}" -Q capture >>var/capture.log 2>&1
+  capture=$!
 fi
 
 # nginx in front, gunicorn behind it (govern/serve.py; workers: gunicorn.conf.py); nginx's log has no query strings.
@@ -108,8 +115,8 @@ echo "Govern: http://127.0.0.1:${PORT}/  (API docs: http://127.0.0.1:${PORT}/api
 if [ "${DEMO_CAMERA:-true}" = true ]; then
   service "$BIN/python" manage.py demo_camera --url "http://127.0.0.1:${PORT}"
 fi
-# The server or the worker ending by itself is a failure: say so and stop the rest.
+# The server or a worker ending by itself is a failure: say so and stop the rest.
 status=0
-wait -n "$server" ${worker:+"$worker"} || status=$?
-echo "Govern: the server or the worker ended by itself (status $status); stopping the rest." >&2
+wait -n "$server" ${worker:+"$worker"} ${capture:+"$capture"} || status=$?
+echo "Govern: the server or a worker ended by itself (status $status); stopping the rest." >&2
 exit $((status == 0 ? 1 : status))

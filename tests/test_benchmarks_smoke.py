@@ -32,7 +32,12 @@ REPORTS = {
     "evidence_bench": ["| absence check | median ms | worst ms |", "| by scan |", "| **by scan / by hash** |"],
     "frame_cost": ["| a frame | this process's CPU | PostgreSQL: its backend / the whole server |"],
     "generation_bench": ["| admission statement | wall per statement |", "| without |", "| **with / without** |"],
-    "live_bench": ["| measure | faces/s |", "| end to end, receipts (0 alerts, 4 receipts)", "| end to end, alerts"],
+    "live_bench": [
+        "| measure | faces/s |",
+        "| end to end, receipts (0 alerts, 4 receipts), models in capture workers",
+        "| end to end, alerts (4 alerts, 0 receipts), models in capture workers",
+        "| end to end, receipts (0 alerts, 4 receipts), models in gunicorn",
+    ],
     "load_bench": ["| endpoint | requests/s |", "| `/api/audit/checkpoints/` |", "ledger balanced: True"],
     "matching_bench": ["== 1. watchlist search", "== 2. live pipeline", "== 3. custody"],
     "page_bench": [

@@ -1,12 +1,16 @@
-"""Matching work on Celery: enrolment runs on the `embed` queue (GPU hosts, where there are any)."""
+"""Matching work on Celery: enrolment runs on the `embed` queue (GPU hosts, where there are any), live capture on the
+`capture` queue (a worker beside the cameras, holding the engine and the lists' templates)."""
 
-from celery import shared_task
+import logging
+
+from celery import shared_task, signals
 
 from apps.outbox import services as outbox
 
 from . import custody_graph
 from .choices import Biometric
-from .services import custody_erasure, deletion_evidence, enrolment, retrospective
+from .engine import get_engine
+from .services import capture_queue, custody_erasure, deletion_evidence, enrolment, retrospective
 
 
 @shared_task(name="apps.matching.tasks.embed_watchlist", acks_late=True)
@@ -58,3 +62,24 @@ def purge_on_purging(sender, watchlist_id: int, **_kwargs) -> None:
 def enrol_on_approval(sender, watchlist_id: int, approved_hash: str, **_kwargs) -> None:
     """A watchlist is being approved: enrol it once that commits."""
     outbox.enqueue(embed_watchlist.name, watchlist_id, approved_hash)
+
+
+@shared_task(name=capture_queue.TASK, acks_late=False, ignore_result=True)
+def capture(job_id: str, job: dict) -> str:
+    """Match a frame (or crops) the web process admitted, on a capture worker, the only process that loads the face
+    engine; acknowledged when taken, since a redelivery would find the frame gone (capture_queue)."""
+    return capture_queue.take_and_process(job_id, job)
+
+
+logger = logging.getLogger(__name__)
+
+
+@signals.worker_ready.connect
+def load_engine_for_capture(sender=None, **_kwargs) -> None:
+    """A worker of the `capture` queue loads the face engine as it starts, before it takes a frame: a frame then waits
+    in the queue, unclaimed (and withdrawn with nothing recorded if that takes too long), rather than in the worker
+    while the engine loads (answered "not known whether recorded")."""
+    queues = getattr(getattr(sender, "app", None), "amqp", None)
+    if queues is not None and capture_queue.QUEUE in (queues.queues.consume_from or {}):
+        engine = get_engine()
+        logger.info("Capture worker: face engine %s loaded", engine.name)

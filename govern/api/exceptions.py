@@ -16,6 +16,7 @@ from govern.errors import (
     PreconditionFailed,
     TooLarge,
     TooMany,
+    Unavailable,
     database_refusal_message,
 )
 
@@ -50,6 +51,13 @@ def exception_handler(exc, context):
             {"detail": database_refusal_message(exc)},
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
             headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+        )
+    if isinstance(exc, Unavailable):
+        logger.warning("A service did not answer, answered 503: %s", exc)
+        return Response(
+            {"detail": str(exc)},
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(exc.retry_after_seconds)},
         )
     if isinstance(exc, TooLarge):
         return Response({"detail": str(exc)}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)

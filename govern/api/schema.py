@@ -27,7 +27,7 @@ class GovernAutoSchema(AutoSchema):
     also answer 409 (the state moved on), 412 (If-Match did not match), 413 (body above MAX_REQUEST_BODY_BYTES) and
     415 (a body in a media type it does not parse); a write bound to a reviewed version answers 428 without If-Match;
     a throttled view, or one with a quota (`answers_too_many`), may answer 429; and any may answer 503 with
-    Retry-After while the database is away.
+    Retry-After while the database is away (or, where a view says `answers_unavailable`, a worker it needs).
     """
 
     def _error_statuses(self) -> dict[int, str]:
@@ -52,6 +52,8 @@ class GovernAutoSchema(AutoSchema):
         # The database restarting or out of reach (govern.api.exceptions, govern.middleware): every operation, even
         # one that reads no table, passes the session and the token through it.
         statuses[503] = _("The database is restarting or out of reach; try again after Retry-After seconds.")
+        if getattr(self.view, "answers_unavailable", ""):
+            statuses[503] = self.view.answers_unavailable
         return statuses
 
     def _get_request_body(self, direction="request"):

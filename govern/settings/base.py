@@ -274,7 +274,14 @@ CELERY_TASK_ROUTES = {
     "apps.matching.tasks.run_search": {"queue": "embed"},
     # Where the searches run, and so where the custody graph's files are.
     "apps.matching.tasks.unlink_erased_from_graph": {"queue": "embed"},
+    "apps.matching.tasks.capture": {"queue": "capture"},
 }
+# Live capture (docs/architecture.md, "Live capture"): a camera's frame is admitted in the web process and matched by a
+# capture worker (`celery -A govern worker -Q capture`), which holds the face engine and the lists' templates. The web
+# request waits CAPTURE_QUEUE_SECONDS for a worker to take the frame (then it withdraws the frame and answers 503:
+# nothing was recorded), and CAPTURE_RESULT_SECONDS more for the worker's answer once taken (then 503: in doubt).
+CAPTURE_QUEUE_SECONDS = env.integer("CAPTURE_QUEUE_SECONDS", 5, minimum=1, maximum=60)
+CAPTURE_RESULT_SECONDS = env.integer("CAPTURE_RESULT_SECONDS", 30, minimum=1, maximum=300)
 CELERY_BEAT_SCHEDULE = {
     "audit-checkpoint": {
         "task": "apps.audit.tasks.sign_checkpoint",

@@ -14,7 +14,7 @@ from govern.api.viewsets import RestrictedReadOnlyViewSet, RestrictedViewSet, St
 
 from .. import selectors
 from ..models import Alert, Capture, Probe, SearchRequest
-from ..services import alert_handling, camera_credentials, enrolment, live_capture, retrospective
+from ..services import alert_handling, camera_credentials, capture_queue, enrolment, live_capture, retrospective
 from .filtersets import CaptureFilterSet
 from .serializers import (
     AlertOutcomeSerializer,
@@ -62,7 +62,7 @@ class RawImageParser(parsers.BaseParser):
 def _camera(request) -> live_capture.Camera:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     token = token.strip()
-    camera = live_capture.camera_for_token(token) if scheme == CAMERA_SCHEME else None
+    camera = live_capture.camera_for_token(token, engine=False) if scheme == CAMERA_SCHEME else None
     if camera is None:
         raise exceptions.AuthenticationFailed("A valid camera credential is required (Authorization: Camera …).")
     request.camera_key_id = token.partition(".")[0]
@@ -90,12 +90,14 @@ def _result(request, result) -> Response:
 
 
 class CropsView(StrictQueryMixin, APIView):
-    """A van that detects faces itself posts the crops (multipart, one `crop` file per face, up to 64)."""
+    """A van that detects faces itself posts the crops (multipart, one `crop` file per face, up to 64); a capture
+    worker embeds and matches them."""
 
     authentication_classes = []
     permission_classes = [permissions.AllowAny]
     parser_classes = [parsers.MultiPartParser]
     extra_query_parameters = frozenset({"deployment"})
+    answers_unavailable = capture_queue.UNAVAILABLE
 
     @extend_schema(
         parameters=CAMERA_PARAMETERS,
@@ -106,9 +108,10 @@ class CropsView(StrictQueryMixin, APIView):
         camera = _camera(request)
         crops = [upload.read() for upload in request.FILES.getlist("crop")]
         try:
-            return _result(request, live_capture.capture_crops(camera, crops, deployment_id=_deployment_param(request)))
+            result = capture_queue.submit_crops(camera, crops, deployment_id=_deployment_param(request))
         except live_capture.CaptureRefused as exc:
             return _refused(exc)
+        return _result(request, result)
 
     def get_authenticate_header(self, request):
         return CAMERA_SCHEME
@@ -116,12 +119,13 @@ class CropsView(StrictQueryMixin, APIView):
 
 class CaptureView(StrictQueryMixin, APIView):
     """A van or camera posts a frame (JPEG, PNG or WebP) while its deployment is live; each face becomes an alert or
-    a receipt."""
+    a receipt. The web process admits the frame; a capture worker runs the models (services/capture_queue.py)."""
 
     authentication_classes = []
     permission_classes = [permissions.AllowAny]
     parser_classes = [RawImageParser, parsers.MultiPartParser]
     extra_query_parameters = frozenset({"deployment"})
+    answers_unavailable = capture_queue.UNAVAILABLE
 
     @extend_schema(
         parameters=CAMERA_PARAMETERS,
@@ -141,9 +145,10 @@ class CaptureView(StrictQueryMixin, APIView):
                 {"frame": "The frame is empty: post it as an image body (image/jpeg, image/png) or a 'frame' file."}
             )
         try:
-            return _result(request, live_capture.capture_frame(camera, frame, deployment_id=_deployment_param(request)))
+            result = capture_queue.submit_frame(camera, frame, deployment_id=_deployment_param(request))
         except live_capture.CaptureRefused as exc:
             return _refused(exc)
+        return _result(request, result)
 
     def get_authenticate_header(self, request):
         return CAMERA_SCHEME

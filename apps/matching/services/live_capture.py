@@ -5,6 +5,12 @@ A frame is matched only for a live deployment, from a camera booked on it, again
 watchlist version it was authorised with. Each face ends as an alert (at or above the threshold) or a deletion
 receipt; a non-matching face's template and crop live only in this process's memory and are dropped at once. A
 frame's alerts, receipts and their audit events commit together, so faces = alerts + receipts, always.
+
+Two processes share the work (capture_queue hands a frame from one to the other): the web process admits a frame
+with `admit`, `check_frame` and `check_crops` (credential, live deployment, booked camera, the image itself), without
+the face engine, so a refused frame costs no model time; a capture worker runs `capture_frame` or `capture_crops`,
+which admit it again (the deployment may have stopped meanwhile; the engine in use must be approved) and run the
+models.
 """
 
 import hashlib
@@ -106,13 +112,17 @@ _DEPLOYMENT_FIELDS, _DEPLOYMENT_COLUMNS = _columns(Deployment, "d", _DEPLOYMENT_
 _WATCHLIST_FIELDS, _WATCHLIST_COLUMNS = _columns(Watchlist, "w", _WATCHLIST_FIELDS)
 # The last column is the template generations of the lists this worker holds (enrolment.templates): read with every
 # frame, in the statement it sends anyway, so a list whose templates were deleted is dropped before the frame is
-# matched (benchmarks/generation_bench.py measures what it adds).
+# matched (benchmarks/generation_bench.py measures what it adds). A held list with no live deployment any more (stopped
+# in an emergency, or ended) reads as generation -1, so it is dropped too: the web process refuses that deployment's
+# frames without calling a capture worker, and the worker learns of the stop with its next frame from any camera.
 _CAMERA_SQL = """
 SELECT {credential_hash}, {asset}, {deployment}, {watchlist},
        EXISTS (SELECT FROM matching_engineapproval e WHERE e.name = %s AND e.weights_sha256 = %s),
        ARRAY(SELECT r.subject_id FROM watchlists_subjectrestriction r WHERE r.lifted_at IS NULL),
-       ARRAY(SELECT ARRAY[g.watchlist_id, g.generation] FROM matching_templategeneration g
-             WHERE g.watchlist_id = ANY(%s::bigint[]))
+       ARRAY(SELECT ARRAY[h.id, CASE WHEN EXISTS (SELECT FROM deployments_deployment x
+                                                  WHERE x.watchlist_id = h.id AND x.state = '{live}')
+                                THEN coalesce(g.generation, 0) ELSE -1 END]
+             FROM unnest(%s::bigint[]) h(id) LEFT JOIN matching_templategeneration g ON g.watchlist_id = h.id)
 FROM {source}
 LEFT JOIN (deployments_deployment_assets da
            JOIN deployments_deployment d ON d.id = da.deployment_id AND d.state = %s
@@ -121,6 +131,7 @@ WHERE {key}
 ORDER BY d.start DESC, d.id DESC
 """
 _COLUMNS = {"asset": _ASSET_COLUMNS, "deployment": _DEPLOYMENT_COLUMNS, "watchlist": _WATCHLIST_COLUMNS}
+_COLUMNS["live"] = DeploymentState.LIVE.value
 _BY_TOKEN = _CAMERA_SQL.format(
     **_COLUMNS,
     credential_hash="c.secret_sha256",
@@ -130,13 +141,14 @@ _BY_TOKEN = _CAMERA_SQL.format(
 _BY_ASSET = _CAMERA_SQL.format(**_COLUMNS, credential_hash="NULL", source="deployments_asset a", key="a.id = %s")
 
 
-def _camera_rows(sql: str, key) -> list[tuple]:
+def _camera_rows(sql: str, key, *, engine: bool = True) -> list[tuple]:
     """The admission's rows. The statement is also the request's check of its kept connection: one the server
     dropped (a restart) is reopened and the read sent again, once; one that answered needs no `SELECT 1` before the
     frame's transaction (Django's CONN_HEALTH_CHECKS would send one: a round trip a frame). The check now comes
     before the models rather than just before the transaction, so a restart during a frame's detection fails that
-    frame (503), as a restart during its transaction always did."""
-    name, weights, _ = engine_identity()
+    frame (503), as a restart during its transaction always did. Without `engine` (the web process, which never loads
+    the face engine) the rows say no engine is approved: the capture worker reads that with its own engine."""
+    name, weights, _ = engine_identity() if engine else ("", "", False)
     params = [name, weights, held_watchlists(), DeploymentState.LIVE.value, key]
     try:
         return _read(sql, params)
@@ -179,11 +191,12 @@ def _camera(rows: list[tuple]) -> Camera:
     return Camera(asset, booked)
 
 
-def camera_for_token(token: str) -> Camera | None:
+def camera_for_token(token: str, *, engine: bool = True) -> Camera | None:
     """The camera a token `<key_id>.<secret>` belongs to, as admission reads it; None for a token unknown, revoked
-    or wrong, or a camera no longer active."""
+    or wrong, or a camera no longer active. Without `engine` (the web process's admission) the face engine is not
+    loaded and its deployments' `engine_approved` is False: the capture worker reads it with its own engine."""
     key_id, _, secret = (token or "").partition(".")
-    rows = _camera_rows(_BY_TOKEN, key_id)
+    rows = _camera_rows(_BY_TOKEN, key_id, engine=engine)
     if not rows or not hmac.compare_digest(rows[0][0], _sha256(secret)):
         return None
     camera = _camera(rows)
@@ -228,9 +241,11 @@ class Admission:
     refusal: str = ""
 
 
-def admission(camera: Asset | Camera, deployment_id: int | None, now) -> Admission:
+def admission(camera: Asset | Camera, deployment_id: int | None, now, *, engine: bool = True) -> Admission:
     """Whether the camera may send faces to the deployment now, without logging: one code path for the rules, which
-    frames, crops and capture agents (whose status poll reads it every few seconds) all take."""
+    frames, crops and capture agents (whose status poll reads it every few seconds) all take. Without `engine` (the
+    web process's half, which loads no face engine) the engine's approval and the list's templates are not checked:
+    the capture worker checks them with its own engine."""
     if isinstance(camera, Asset):
         camera = camera_for_asset(camera)
     deployment = live_deployment_for(camera, now)
@@ -242,6 +257,8 @@ def admission(camera: Asset | Camera, deployment_id: int | None, now) -> Admissi
         return Admission(
             asset, deployment, f"{asset} belongs to {deployment.reference}, not to deployment {deployment_id}."
         )
+    if not engine:
+        return Admission(asset, deployment)
     refusal = engine_refusal(approved=deployment.engine_approved)
     if refusal:
         return Admission(asset, deployment, refusal)
@@ -256,12 +273,46 @@ def admission(camera: Asset | Camera, deployment_id: int | None, now) -> Admissi
     return Admission(asset, deployment)
 
 
-def _admit(camera: Asset | Camera, deployment_id: int | None, now) -> tuple[Asset, Deployment]:
-    """The camera's asset and the live deployment it may send faces to now, or a logged refusal."""
-    admitted = admission(camera, deployment_id, now)
+def _logged(admitted: Admission) -> tuple[Asset, Deployment]:
     if admitted.refusal:
         _refuse(admitted.asset, admitted.refusal, admitted.deployment)
     return admitted.asset, admitted.deployment
+
+
+def admit(camera: Camera, deployment_id: int | None, now) -> tuple[Asset, Deployment]:
+    """The camera's asset and the live deployment it is booked on now, or a logged refusal: the web process's half of
+    admission, which needs no face engine."""
+    return _logged(admission(camera, deployment_id, now, engine=False))
+
+
+def check_frame(asset: Asset, deployment: Deployment, frame: bytes) -> bytes:
+    """The frame if it is an image a camera may send, or a logged refusal (400), before any worker sees it."""
+    try:
+        uploads.validate_image(frame)
+    except uploads.ImageRejected as exc:
+        _refuse(asset, f"Frame refused: {exc}", deployment)
+    return frame
+
+
+MAX_CROPS = 64
+
+
+def check_crops(asset: Asset, deployment: Deployment, crops: list[bytes]) -> list[bytes]:
+    """The crops if there are 1 to MAX_CROPS images a camera may send, or a logged refusal (400)."""
+    if not 1 <= len(crops) <= MAX_CROPS:
+        _refuse(asset, f"Frame refused: send 1 to {MAX_CROPS} crops at a time, not {len(crops)}.", deployment)
+    for number, crop in enumerate(crops, start=1):
+        try:
+            uploads.validate_image(crop, min_side=32)
+        except uploads.ImageRejected as exc:
+            _refuse(asset, f"Frame refused: crop {number}: {exc}", deployment)
+    return crops
+
+
+def _admit(camera: Asset | Camera, deployment_id: int | None, now) -> tuple[Asset, Deployment]:
+    """The camera's asset and the live deployment it may send faces to now, with the engine in use approved and the
+    authorised list's templates made by it, or a logged refusal (the capture worker's admission)."""
+    return _logged(admission(camera, deployment_id, now))
 
 
 def capture_frame(camera: Asset | Camera, frame: bytes, *, deployment_id: int | None = None, now=None) -> CaptureResult:
@@ -277,9 +328,6 @@ def capture_frame(camera: Asset | Camera, frame: bytes, *, deployment_id: int | 
     faces, vectors = engine.detect_and_embed(checked.pixels)
     del checked, frame
     return _match_and_record(deployment, asset, engine, faces, vectors, now)
-
-
-MAX_CROPS = 64
 
 
 def capture_crops(
