@@ -36,7 +36,7 @@ class AgentView(StrictQueryMixin, APIView):
         return CAMERA_SCHEME
 
     def _admitted(self, request):
-        camera = _camera(request)
+        camera = _camera(request, engine=True)
         deployment = _deployment_param(request)
         if deployment is None:
             raise exceptions.ValidationError({"deployment": "Name the deployment: ?deployment=<id>."})

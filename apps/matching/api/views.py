@@ -59,10 +59,12 @@ class RawImageParser(parsers.BaseParser):
         return {"frame": stream.read()}
 
 
-def _camera(request) -> live_capture.Camera:
+def _camera(request, *, engine: bool = False) -> live_capture.Camera:
+    """The camera the request's credential names; with `engine`, as the face engine's admission reads it (frames
+    leave that to the capture worker; the agent API needs it: its session names the engine and it re-scores alerts)."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     token = token.strip()
-    camera = live_capture.camera_for_token(token, engine=False) if scheme == CAMERA_SCHEME else None
+    camera = live_capture.camera_for_token(token, engine=engine) if scheme == CAMERA_SCHEME else None
     if camera is None:
         raise exceptions.AuthenticationFailed("A valid camera credential is required (Authorization: Camera …).")
     request.camera_key_id = token.partition(".")[0]
