@@ -159,7 +159,7 @@ class PublishedFigures(models.Model):
     the matching app keeps the counts from its records."""
 
     deployment = models.OneToOneField(Deployment, on_delete=models.PROTECT, related_name="figures")
-    faces_processed = models.PositiveIntegerField(default=0)
+    faces_processed = models.PositiveBigIntegerField(default=0)
     alerts = models.PositiveIntegerField(default=0)
     true_alerts = models.PositiveIntegerField(default=0)
     false_alerts = models.PositiveIntegerField(default=0)

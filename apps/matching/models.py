@@ -168,8 +168,12 @@ class Capture(models.Model):
 
 # A track holds one face or more, in at most as many frames as it spanned; it was seen before it was received.
 TRACK_COUNTS = Q(faces__gte=1, frames__gte=F("faces"))
+# Both times or neither: with one of them null the comparisons would be null, which a check constraint lets through.
 TRACK_TIMES = Q(first_seen__isnull=True, last_seen__isnull=True) | Q(
-    first_seen__lte=F("last_seen"), last_seen__lte=F("created_at")
+    first_seen__isnull=False,
+    last_seen__isnull=False,
+    first_seen__lte=F("last_seen"),
+    last_seen__lte=F("created_at"),
 )
 
 
@@ -309,6 +313,18 @@ class AgentBatch(models.Model):
 
     def __str__(self):
         return f"batch {self.id}"
+
+
+class AgentTrack(models.Model):
+    """A capture agent's track, once: the same person passing is recorded by one batch only, whichever batch id
+    carries it again."""
+
+    id = models.UUIDField(primary_key=True, editable=False)
+    deployment = models.ForeignKey(Deployment, on_delete=models.PROTECT, related_name="+")
+    capture = models.ForeignKey(Capture, on_delete=models.PROTECT, related_name="agent_tracks")
+
+    def __str__(self):
+        return f"track {self.id}"
 
 
 class DeletionReceipt(models.Model):

@@ -162,6 +162,10 @@ FACE_TOP_K = env.integer("FACE_TOP_K", 5, minimum=1, maximum=100)
 ALERT_WINDOW_SECONDS = env.integer("ALERT_WINDOW_SECONDS", 120, minimum=0, maximum=86_400)
 AGENT_POLL_SECONDS = env.integer("AGENT_POLL_SECONDS", 2, minimum=1, maximum=5)
 AGENT_LATE_SECONDS = env.integer("AGENT_LATE_SECONDS", 30, minimum=1)
+# A track may span at most AGENT_MAX_FPS frames a second of its time on camera, and a batch is accepted at most
+# AGENT_MAX_LATE_SECONDS after its tracks were seen (the agent's queue must be sent within it).
+AGENT_MAX_FPS = env.integer("AGENT_MAX_FPS", 30, minimum=1, maximum=240)
+AGENT_MAX_LATE_SECONDS = env.integer("AGENT_MAX_LATE_SECONDS", 259_200, minimum=60)
 # Where the custody search's graphs are kept (their links and ids, never a vector): a cache of the record, which a
 # process rebuilds when its projection's files are missing (apps/matching/custody_graph.py).
 CUSTODY_GRAPH_DIR = env.path("CUSTODY_GRAPH_DIR", VAR_DIR / "custody-graph")

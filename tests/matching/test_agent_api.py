@@ -265,7 +265,7 @@ def test_a_second_track_of_the_subject_within_the_window_is_attached_not_raised(
     assert ledger.reconciles and (ledger.tracks, ledger.alerts, ledger.sightings) == (2, 1, 1)
     # Outside the window, or once the first is judged, a new alert is raised.
     settings.ALERT_WINDOW_SECONDS = 1
-    third = _post(client, token, live.pk, _batch(_alert(live, crop, seconds_ago=1, length=0.5)))
+    third = _post(client, token, live.pk, _batch(_alert(live, crop, seconds_ago=1, faces=10, frames=10, length=0.5)))
     assert len(third.json()["alerts"]) == 1 and Alert.objects.count() == 2
 
 
@@ -367,3 +367,66 @@ def test_two_connections_resending_a_batch_at_once_record_it_once(live, vans, cr
     assert sorted(answer.created for answer in results) == [False, True], results
     assert results[0].body["alerts"] == results[1].body["alerts"]
     assert (Capture.objects.count(), Alert.objects.count(), DeletionReceipt.objects.count()) == (1, 1, 1)
+
+
+# --- What the review of the merge found (counts that cannot be typed, a track once, late only within limits) ---------
+
+
+def test_a_track_recorded_by_one_batch_is_refused_in_another(client, live, token):
+    track = _receipt()
+    assert _post(client, token, live.pk, _batch(track)).status_code == 201
+    recorded = _rows()
+    again = _post(client, token, live.pk, _batch(track, _receipt()))
+    assert again.status_code == 409 and track["track"] in again.json()["detail"]
+    assert _rows() == recorded
+
+
+def test_a_track_cannot_claim_more_frames_than_its_time_on_camera_allows(client, live, token, settings):
+    settings.AGENT_MAX_FPS = 30
+    instant = _receipt(faces=1_000, frames=1_000)
+    instant["first_seen"] = instant["last_seen"]
+    refused = _post(client, token, live.pk, _batch(instant))
+    assert refused.status_code == 400 and "at most 1 frames" in json.dumps(refused.json())
+    assert _post(client, token, live.pk, _batch(_receipt(faces=121, frames=121))).status_code == 201  # 4 s at 30/s
+    assert _post(client, token, live.pk, _batch(_receipt(faces=122, frames=122))).status_code == 400
+
+
+def test_the_published_faces_count_past_two_to_the_31(client, live, token):
+    from apps.deployments.models import PublishedFigures
+
+    assert _post(client, token, live.pk, _batch(_receipt(faces=1, frames=1))).status_code == 201  # makes the row
+    assert PublishedFigures.objects.filter(deployment=live).update(faces_processed=2**31 - 10) == 1
+    assert _post(client, token, live.pk, _batch(_receipt(faces=100, frames=100))).status_code == 201
+    assert PublishedFigures.objects.get(deployment=live).faces_processed == 2**31 + 90
+
+
+def test_a_deployment_number_in_other_scripts_digits_is_a_400(client, live, token):
+    for what in ("session", "status"):
+        assert _get(client, what, token, "²").status_code == 400
+    assert _post(client, token, "\u0661", _batch(_receipt())).status_code == 400  # Arabic-Indic one
+
+
+def test_tracks_are_refused_while_the_deployment_is_live_but_its_list_left_force(client, live, token, crop):
+    from apps.watchlists.models import Watchlist
+
+    Watchlist.objects.filter(pk=live.watchlist_id).update(state="draft", approved_hash="")
+    assert _get(client, "status", token, live.pk).json()["live"] is False
+    refused = _post(client, token, live.pk, _batch(_receipt(seconds_ago=0.5), _alert(live, crop, seconds_ago=0.5)))
+    assert refused.status_code == 403
+    assert _rows() == (0, 0, 0, 0, 0)
+
+
+def test_a_batch_seen_longer_ago_than_the_late_limit_is_refused(client, live, token, settings):
+    settings.AGENT_MAX_LATE_SECONDS = 60
+    refused = _post(client, token, live.pk, _batch(_receipt(seconds_ago=120)))
+    assert refused.status_code == 403 and "too late" in refused.json()["detail"]
+    assert _post(client, token, live.pk, _batch(_receipt(seconds_ago=30))).status_code == 201
+
+
+def test_a_receipt_cannot_hold_one_time_without_the_other(client, live, token):
+    from django.db import IntegrityError, transaction
+
+    assert _post(client, token, live.pk, _batch(_receipt())).status_code == 201
+    receipt = DeletionReceipt.objects.get()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        DeletionReceipt.objects.filter(pk=receipt.pk).update(last_seen=None)

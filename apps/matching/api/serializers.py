@@ -1,5 +1,8 @@
 """Serializers of the alerts API (never the probe's bytes: those come with a reason)."""
 
+import math
+
+from django.conf import settings
 from rest_framework import serializers
 
 from ..choices import AgeBand, EthnicGroup, IdentityCheck, Outcome, PerceivedSex
@@ -266,6 +269,13 @@ class AgentTrackSerializer(serializers.Serializer):
             raise serializers.ValidationError("A track holds at most one face a frame: faces <= frames.")
         if attrs["first_seen"] > attrs["last_seen"]:
             raise serializers.ValidationError("first_seen comes before last_seen.")
+        seconds = (attrs["last_seen"] - attrs["first_seen"]).total_seconds()
+        most = math.ceil(seconds * settings.AGENT_MAX_FPS) + 1
+        if attrs["frames"] > most:
+            raise serializers.ValidationError(
+                f"A track seen for {seconds:.1f} s spans at most {most} frames at {settings.AGENT_MAX_FPS} frames a "
+                f"second, not {attrs['frames']}."
+            )
         if attrs["decision"] == "alert" and not (attrs.get("entry") and attrs.get("crop")):
             raise serializers.ValidationError("An alert names its entry and carries its best crop.")
         if attrs["decision"] == "receipt" and (attrs.get("crop") or attrs.get("entry")):

@@ -1,5 +1,7 @@
 """The camera-facing capture endpoint and the engine's status."""
 
+import re
+
 from drf_spectacular.utils import OpenApiParameter, OpenApiTypes, extend_schema
 from rest_framework import exceptions, mixins, parsers, permissions, status
 from rest_framework.decorators import action
@@ -73,7 +75,7 @@ def _camera(request, *, engine: bool = False) -> live_capture.Camera:
 
 def _deployment_param(request) -> int | None:
     deployment = request.query_params.get("deployment")
-    if deployment is not None and not deployment.isdigit():
+    if deployment is not None and not re.fullmatch(r"[0-9]{1,18}", deployment):
         raise exceptions.ValidationError({"deployment": "A deployment id is a whole number."})
     return int(deployment) if deployment else None
 

@@ -286,7 +286,10 @@ def run_search(request_id: int) -> SearchRequest:
     for probe in Probe.objects.filter(request=request, state=ProbeState.PENDING).order_by("position"):
         faces = []
         if not refusal:
-            content = encryption.decrypt(bytes(probe.ciphertext), associated_data=probe.associated_data())
+            try:
+                content = encryption.decrypt(bytes(probe.ciphertext), associated_data=probe.associated_data())
+            except encryption.DataKeyDestroyed:
+                continue  # the search was closed meanwhile: its stills' key is destroyed and there is nothing to do
             faces = engine.detect(_for_detection(content))
         with transaction.atomic():
             locked = Probe.objects.select_for_update().get(pk=probe.pk)

@@ -18,20 +18,21 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from PIL import Image
 
 from apps.audit import data_keys
 from apps.audit import services as audit
 from apps.deployments import services as deployments
+from apps.deployments.choices import DeploymentState
 from apps.deployments.models import Asset, Deployment
 from apps.watchlists.selectors import restricted_subject_ids
 from govern import prepared, uploads
 
 from ..choices import AlertState
 from ..engine import get_engine
-from ..models import AgentBatch, Alert, AlertSighting, Capture, DeletionReceipt, WatchlistTemplate
+from ..models import AgentBatch, AgentTrack, Alert, AlertSighting, Capture, DeletionReceipt, WatchlistTemplate
 from .engine_approval import engine_refusal
 from .enrolment import generation, templates
 from .live_capture import Camera, _refuse, _unrestricted, admission, camera_for_asset
@@ -174,6 +175,10 @@ def _late_admission(camera: Camera, deployment_id: int | None, refusal: str, abo
     booked = _booked(camera.asset, deployment_id)
     if booked is None or booked.went_live_at is None:
         _refuse(camera.asset, refusal, about)
+    # Still live by its state, yet refused (its list left force, its engine lost approval): the live periods come
+    # from the deployment's own events, which such a change writes none of, so no track is taken on their word.
+    if booked.state == DeploymentState.LIVE:
+        _refuse(camera.asset, refusal, about or booked)
     engine_refused = engine_refusal()
     if engine_refused:
         _refuse(camera.asset, engine_refused, booked)
@@ -182,7 +187,15 @@ def _late_admission(camera: Camera, deployment_id: int | None, refusal: str, abo
 
 def _within(tracks: list[Track], periods, asset: Asset, deployment: Deployment, now) -> None:
     """Refuse the batch when a track was not seen within one live period of the deployment (or is in the future)."""
+    oldest = now - datetime.timedelta(seconds=settings.AGENT_MAX_LATE_SECONDS)
     for track in tracks:
+        if track.first_seen < oldest:
+            _refuse(
+                asset,
+                f"Track {track.track} was seen at {track.first_seen}, more than AGENT_MAX_LATE_SECONDS "
+                f"({settings.AGENT_MAX_LATE_SECONDS} s) ago: too late to be recorded.",
+                deployment,
+            )
         if track.last_seen > now:
             _refuse(
                 asset, f"Track {track.track} was last seen at {track.last_seen}, after it was received.", deployment
@@ -405,6 +418,7 @@ def record_batch(
     earlier = _earlier(batch_id, camera.asset, deployment_id, digest)
     if earlier is not None:
         return earlier
+    _tracks_not_recorded(batch_id, tracks)
     admitted = admission(camera, deployment_id, now)
     if admitted.refusal:
         deployment = _late_admission(camera, deployment_id, admitted.refusal, admitted.deployment)
@@ -428,14 +442,42 @@ def record_batch(
         # The same batch committed on another connection meanwhile (the primary key held this one until it did).
         earlier = _earlier(batch_id, asset, deployment.pk, digest)
         if earlier is None:
+            _tracks_not_recorded(batch_id, tracks)  # a track recorded by another batch meanwhile
             raise
         return earlier
     return BatchAnswer(answer, created=True)
 
 
+def _tracks_not_recorded(batch_id, tracks: list[Track]) -> None:
+    """Refuse a batch carrying a track another batch recorded: one person passing is counted once."""
+    recorded = AgentTrack.objects.filter(pk__in=[track.track for track in tracks]).values_list("pk", flat=True)
+    if recorded:
+        raise BatchConflict(
+            f"Batch {batch_id} carries tracks recorded by an earlier batch ({', '.join(map(str, recorded))}): a "
+            "track is recorded once."
+        )
+
+
+def _lock_subject(deployment: Deployment, subject: int) -> None:
+    """Serialise alerts on one subject at one deployment, so two vans' batches cannot both find no open alert."""
+    key = (deployment.pk * 1_000_003 + subject) % (1 << 63)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [_SUBJECT_LOCK, key % (1 << 31)])
+
+
+_SUBJECT_LOCK = 0x4156  # "AV": agent alerts' advisory lock space
+
+
 def _write(deployment, asset, engine, batch_id, tracks, verified, digest, now) -> dict:
     """The batch's rows and events, in the caller's transaction; the batch's row first, so a concurrent resend waits
     on its key and then finds it."""
+    # Restrictions read again in the writing transaction: a person restricted while the crops were re-scored leaves
+    # a receipt, as in _rescore.
+    restricted = restricted_subject_ids()
+    verified = {
+        key: _Verified(item.track, b"", None, item.score, [], item.best) if item.subject in restricted else item
+        for key, item in verified.items()
+    }
     alerted = [track for track in tracks if track.track in verified and verified[track.track].subject is not None]
     faces = sum(track.faces for track in tracks)
     capture = Capture.objects.create(
@@ -450,6 +492,9 @@ def _write(deployment, asset, engine, batch_id, tracks, verified, digest, now) -
     batch = AgentBatch.objects.create(
         id=batch_id, capture=capture, deployment=deployment, body_sha256=digest, answer={}, received_at=now
     )
+    AgentTrack.objects.bulk_create(
+        [AgentTrack(id=track.track, deployment=deployment, capture=capture) for track in tracks]
+    )
     raised, attached, receipts = [], [], 0
     for track in sorted(tracks, key=lambda each: (each.first_seen, each.track)):
         item = verified.get(track.track)
@@ -458,6 +503,7 @@ def _write(deployment, asset, engine, batch_id, tracks, verified, digest, now) -
             _receipt(deployment, capture, engine, track, best, now)
             receipts += 1
             continue
+        _lock_subject(deployment, item.subject)
         open_alert = _open_alert(deployment, item.subject, track)
         if open_alert is not None:
             _attach(open_alert, capture, item, now)
