@@ -213,3 +213,121 @@ def test_a_columns_cell_attributes_are_built_once_a_page_not_once_a_cell(actors,
     page = client.get(reverse("audit:events")).content.decode()
     assert page.count('<td class="govuk-table__cell hash">') == min(50, Event.objects.count()) > 30
     assert built.count("leaf_hash") == 1 and len(built) == 7  # the seven columns, once each
+
+
+def _rendered_costs(client, url: str) -> tuple[int, int]:
+    """The `inspect.signature` calls and template compilations one request of `url` makes."""
+    import inspect
+
+    from django.template import base
+
+    counted = {"signature": 0, "template": 0}
+    signature, template_init = inspect.signature, base.Template.__init__
+
+    def counted_signature(*args, **kwargs):
+        counted["signature"] += 1
+        return signature(*args, **kwargs)
+
+    def counted_template(self, *args, **kwargs):
+        counted["template"] += 1
+        return template_init(self, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(inspect, "signature", counted_signature)
+        patch.setattr(base.Template, "__init__", counted_template)
+        assert client.get(url).status_code == 200
+    return counted["signature"], counted["template"]
+
+
+def test_a_list_pages_cell_work_does_not_grow_with_its_rows(actors, client):
+    """django-tables2 read each render method's signature for every cell and compiled a date column's template for
+    every cell (most of a list page's time); the page works them out once a column, so 40 rows cost what 5 do."""
+    client.force_login(actors.privacy)
+    url = reverse("audit:events")
+    with transaction.atomic():
+        for n in range(5):
+            audit.record("account.update", ("bench.thing", n), actors.admin, reason="Building the log")
+    client.get(url)  # the page's own templates compiled and cached
+    few = _rendered_costs(client, url)
+    with transaction.atomic():
+        for n in range(40):
+            audit.record("account.update", ("bench.thing", n), actors.admin, reason="Building the log")
+    assert _rendered_costs(client, url) == few
+
+
+def test_a_pages_cells_are_those_django_tables2_renders(actors, gallery, planned, client):
+    """The page's own cell path gives, cell for cell, what django-tables2's `BoundRow.get_cell` gives (choices shown
+    by label, render methods with any arguments, empty values, defaults), on lists of real rows; and the rows written
+    in one pass are what the template's loop wrote."""
+    from django.template import Context, Template
+    from django.test import RequestFactory
+
+    from apps.audit.tables import EventTable
+    from apps.deployments.models import Deployment
+    from apps.deployments.tables import DeploymentTable
+    from apps.watchlists.tables import WatchlistTable
+    from govern.tables import show
+
+    with transaction.atomic():
+        for n in range(3):
+            audit.record("account.update", ("bench.thing", n), actors.admin, reason="Building the log" if n else "")
+    request = RequestFactory().get("/")
+    checked = 0
+    for table_class, rows in (
+        (EventTable, Event.objects.all()),
+        (DeploymentTable, Deployment.objects.all()),
+        (WatchlistTable, Watchlist.objects.all()),
+    ):
+        table = table_class(rows)
+        show(request, table)
+        for row, cells in table.page_cells():
+            expected = [row.get_cell(column.name) for column in table.columns]
+            assert [cell for _td, cell in cells] == expected, table_class
+            checked += len(cells)
+        looped, written = table_class(rows), table_class(rows)  # each its own row counter (the odd and even rows)
+        show(request, looped), show(request, written)
+        assert Template(LOOP).render(Context({"table": looped})) == written.page_body(), table_class
+    assert checked > 30
+
+
+# The table template's loop over rows and cells, before the page wrote its rows in one pass (`ListTable.page_body`).
+LOOP = """{% for row, cells in table.page_cells %}
+      <tr {{ row.attrs.as_html }}>
+        {% for td, cell in cells %}<td {{ td }}>{{ cell }}</td>{% endfor %}
+      </tr>
+    {% endfor %}"""
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/London"])
+def test_a_date_columns_cells_are_those_of_django_tables2s_template(zone):
+    """Govern's date columns format each cell through the `date` filter, as django-tables2's column template does
+    (the current time zone, the default for no value, escaped), without compiling the template for every cell."""
+    import django_tables2 as tables
+    from django.utils import timezone
+
+    from govern.tables import DateColumn, DateTimeColumn, ListTable
+
+    summer = datetime.datetime(2026, 7, 1, 23, 30, 5, tzinfo=datetime.UTC)
+    records = [{"at": summer, "on": summer.date()}, {"at": None, "on": None}, {"at": "", "on": ""}]
+    cases = (("Y-m-d H:i:s", "Y-m-d", None), ("j M Y", "j M Y", ""), (None, None, "<none>"))
+    for at_format, on_format, default in cases:
+        ours = type(
+            "Ours",
+            (ListTable,),
+            {"at": DateTimeColumn(at_format, default=default), "on": DateColumn(on_format, default=default)},
+        )
+        theirs = type(
+            "Theirs",
+            (ListTable,),
+            {
+                "at": tables.DateTimeColumn(at_format, default=default),
+                "on": tables.DateColumn(on_format, default=default),
+            },
+        )
+        with timezone.override(zone):
+            for name in ("at", "on"):
+                ours_cells = [row.get_cell(name) for row in ours(records).rows]
+                assert ours_cells == [row.get_cell(name) for row in theirs(records).rows], (at_format, name)
+                assert [row.get_cell_value(name) for row in ours(records).rows] == [
+                    row.get_cell_value(name) for row in theirs(records).rows
+                ]

@@ -2,7 +2,7 @@
 
 import django_tables2 as tables
 
-from govern.tables import ListTable
+from govern.tables import DateTimeColumn, ListTable
 
 from .models import Event
 
@@ -11,7 +11,7 @@ class EventTable(ListTable):
     """Events, the newest first: who did what to which record, why, and the leaf hash that proves it is in the log."""
 
     seq = tables.Column(verbose_name="#")
-    created_at = tables.DateTimeColumn("Y-m-d H:i:s", verbose_name="Time")
+    created_at = DateTimeColumn("Y-m-d H:i:s", verbose_name="Time")
     action = tables.Column()
     actor_username = tables.Column(verbose_name="By")
     target = tables.Column(accessor="target_type", verbose_name="About", order_by=("target_type", "target_id"))

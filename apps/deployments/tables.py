@@ -2,7 +2,7 @@
 
 import django_tables2 as tables
 
-from govern.tables import ListTable, StateColumn
+from govern.tables import DateTimeColumn, ListTable, StateColumn
 
 from .models import Deployment
 
@@ -12,8 +12,8 @@ class DeploymentTable(ListTable):
 
     reference = tables.Column(linkify=("deployments:detail", [tables.A("pk")]))
     location_name = tables.Column(verbose_name="Place")
-    start = tables.DateTimeColumn("Y-m-d H:i", verbose_name="Starts")
-    end = tables.DateTimeColumn("Y-m-d H:i", verbose_name="Ends")
+    start = DateTimeColumn("Y-m-d H:i", verbose_name="Starts")
+    end = DateTimeColumn("Y-m-d H:i", verbose_name="Ends")
     state = StateColumn()
     watchlist = tables.Column(accessor="watchlist__reference", verbose_name="Watchlist", default="")
 

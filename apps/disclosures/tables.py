@@ -6,7 +6,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 
-from govern.tables import ListTable
+from govern.tables import DateTimeColumn, ListTable
 
 from .models import DisclosureCase
 
@@ -42,7 +42,7 @@ class CaseTable(ListTable):
     )
     case_due = tables.Column(accessor="case_due_at", verbose_name="Case (45 days)", attrs={"td": {"class": "case-due"}})
     next_due = tables.Column(verbose_name="Next due", empty_values=(), attrs={"td": {"class": "next-due"}})
-    completed_at = tables.DateTimeColumn("j M Y", verbose_name="Completed", default="")
+    completed_at = DateTimeColumn("j M Y", verbose_name="Completed", default="")
 
     class Meta(ListTable.Meta):
         attrs = {**ListTable.Meta.attrs, "class": "govuk-table cases"}

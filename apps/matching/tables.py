@@ -3,7 +3,7 @@
 import django_tables2 as tables
 from django.utils.html import format_html
 
-from govern.tables import ListTable, StateColumn
+from govern.tables import DateTimeColumn, ListTable, StateColumn
 
 from .choices import SearchState
 from .models import Alert, SearchRequest
@@ -13,7 +13,7 @@ class AlertTable(ListTable):
     """A deployment's alerts, pending first then the newest: the page's index of the alerts it shows below, and the
     columns of a CSV export (personal data: the export is logged as a consultation, with every id exported)."""
 
-    created_at = tables.DateTimeColumn("Y-m-d H:i:s", verbose_name="Time")
+    created_at = DateTimeColumn("Y-m-d H:i:s", verbose_name="Time")
     subject = tables.Column(order_by=("subject__family_name", "subject__given_names"), verbose_name="Watchlist subject")
     score = tables.Column()
     threshold = tables.Column()
@@ -47,7 +47,7 @@ class SearchTable(ListTable):
     crime_type = tables.Column(verbose_name="Crime")
     state = StateColumn()
     progress = tables.Column(accessor="processed", verbose_name="Progress", orderable=False)
-    submitted_at = tables.DateTimeColumn("Y-m-d H:i", verbose_name="Submitted")
+    submitted_at = DateTimeColumn("Y-m-d H:i", verbose_name="Submitted")
     submitted_by = tables.Column(accessor="submitted_by__username", verbose_name="Submitted by")
 
     class Meta(ListTable.Meta):

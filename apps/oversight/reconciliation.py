@@ -33,7 +33,7 @@ from apps.watchlists.models import Manifest, Watchlist
 from . import sweep
 from .choices import DataClass
 from .models import RetentionReview
-from .retention import bounds_hours, latest_reviews, retention_hours
+from .retention import bounds_hours, every_retention_hours, latest_reviews
 
 VACUUM_GRACE = datetime.timedelta(hours=1)  # the vacuum runs on a worker after the purge commits
 
@@ -336,9 +336,9 @@ def due_items(data_class: str, hours: int, now) -> tuple[list, list]:
 def retention_statuses(now=None) -> list[RetentionStatus]:
     """Every data class's policy and what is overdue under it."""
     now = now or timezone.now()
-    statuses, reviews = [], latest_reviews()
+    statuses, reviews, in_force = [], latest_reviews(), every_retention_hours(DataClass)
     for data_class in DataClass:
-        hours = retention_hours(data_class)
+        hours = in_force[data_class]
         due, held = due_items(data_class, hours, now)
         count, note = len(due), ""
         if data_class in sweep.CLASSES:

@@ -9,8 +9,19 @@ from .models import RetentionPolicy, RetentionReview
 def retention_hours(data_class: str) -> int:
     """Hours a data class is kept under the policy in force, held within the law's bounds: a policy stored before the
     bounds were (or when they were looser) never applies outside them; `policies_out_of_bounds` names it instead."""
-    hours = RetentionPolicy.objects.filter(data_class=data_class).values_list("hours", flat=True).first()
-    hours = settings.RETENTION_DEFAULT_HOURS[data_class] if hours is None else hours
+    return _in_force(
+        data_class, RetentionPolicy.objects.filter(data_class=data_class).values_list("hours", flat=True).first()
+    )
+
+
+def every_retention_hours(data_classes) -> dict[str, int]:
+    """`retention_hours` of each data class, from one read of the stored policies (the dashboard shows every class)."""
+    stored = dict(RetentionPolicy.objects.values_list("data_class", "hours"))
+    return {data_class: _in_force(data_class, stored.get(data_class)) for data_class in data_classes}
+
+
+def _in_force(data_class: str, stored: int | None) -> int:
+    hours = settings.RETENTION_DEFAULT_HOURS[data_class] if stored is None else stored
     low, high = bounds_hours(data_class)
     return min(max(hours, low), high)
 

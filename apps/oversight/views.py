@@ -33,7 +33,7 @@ from .choices import ChangeKind, ChangeState
 from .filtersets import AccessFilterSet
 from .forms import DecisionForm, ProposalForm, RangeForm, ReasonForm, RetentionForm, RetentionReviewForm
 from .models import GovernedChange, Notification, RetentionPolicy
-from .tables import AccessTable
+from .tables import AccessTable, reader_rows
 
 
 def checkpoint_status() -> dict:
@@ -481,6 +481,7 @@ def access_log(request):
         "people": chosen.people,
         "people_limit": access_review.PEOPLE_LIMIT,
         "readers": readers,
+        "reader_rows": reader_rows(readers),
         "compared_from": compared_from,
         "heavy": [reader for reader in readers if reader.heavy],
         "query": request.GET.urlencode(),

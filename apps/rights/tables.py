@@ -4,7 +4,7 @@ it is on the request, which asks why it is consulted."""
 import django_tables2 as tables
 from django.utils import timezone
 
-from govern.tables import ListTable
+from govern.tables import DateTimeColumn, ListTable
 
 from .models import RightsRequest
 
@@ -15,8 +15,8 @@ class RequestTable(ListTable):
     reference = tables.Column(linkify=("rights:request", [tables.A("pk")]))
     kind = tables.Column(verbose_name="Right")
     state = tables.Column()
-    received_at = tables.DateTimeColumn("j M Y", verbose_name="Received")
-    due_at = tables.DateTimeColumn("j M Y", verbose_name="Due", attrs={"td": {"class": "due"}})
+    received_at = DateTimeColumn("j M Y", verbose_name="Received")
+    due_at = DateTimeColumn("j M Y", verbose_name="Due", attrs={"td": {"class": "due"}})
     extension_months = tables.Column(verbose_name="Extended (months)")
     decision = tables.Column(default="")
 

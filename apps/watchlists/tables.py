@@ -4,7 +4,7 @@ import django_tables2 as tables
 from django.urls import reverse
 from django.utils.html import format_html
 
-from govern.tables import ListTable, StateColumn
+from govern.tables import DateColumn, DateTimeColumn, ListTable, StateColumn
 
 from .models import Subject, Watchlist
 
@@ -14,8 +14,8 @@ class WatchlistTable(ListTable):
 
     reference = tables.Column(linkify=("watchlists:detail", [tables.A("pk")]))
     purpose = tables.Column()
-    intended_start = tables.DateTimeColumn("Y-m-d H:i", verbose_name="Starts")
-    intended_end = tables.DateTimeColumn("Y-m-d H:i", verbose_name="Ends")
+    intended_start = DateTimeColumn("Y-m-d H:i", verbose_name="Starts")
+    intended_end = DateTimeColumn("Y-m-d H:i", verbose_name="Ends")
     state = StateColumn()
     version = tables.Column()
     compiled_by = tables.Column(accessor="compiled_by__username", verbose_name="Compiled by")
@@ -38,7 +38,7 @@ class SubjectTable(ListTable):
 
     family_name = tables.Column(verbose_name="Family name")
     given_names = tables.Column(verbose_name="Given names")
-    date_of_birth = tables.DateColumn("Y-m-d", verbose_name="Born")
+    date_of_birth = DateColumn("Y-m-d", verbose_name="Born")
     pnc_id = tables.Column(verbose_name="PNC ID", empty_values=())
     registered_sex_offender = tables.Column(verbose_name="Sex offender register")
     images = tables.Column(accessor="pk", verbose_name="Images", orderable=False)

@@ -194,3 +194,29 @@ def test_the_readers_figures_read_as_floatformat_wrote_them(value):
     from django.template.defaultfilters import floatformat
 
     assert access_review.one_place(value) == ("" if value is None else floatformat(value, "-1"))
+
+
+def test_the_readers_rows_are_those_the_templates_loop_wrote():
+    """The readers' table's rows are written in one pass (`tables.reader_rows`), as the template's loop over a few
+    hundred readers wrote them: the same markup, escaped alike, the flag on the heavy."""
+    from django.template import Context, Template
+
+    from apps.oversight.tables import reader_rows
+
+    loop = Template(
+        '{% for r in readers %}<tr class="govuk-table__row{% if r.heavy %} flagged{% endif %}" '
+        'data-reader="{{ r.actor }}">'
+        '<td class="govuk-table__cell">{{ r.actor }}</td><td class="govuk-table__cell">{{ r.duty }}</td>'
+        '<td class="govuk-table__cell">{{ r.reads }}</td><td class="govuk-table__cell">{{ r.peers }}</td>'
+        '<td class="govuk-table__cell peer-median">{% if r.peer_median is None %}no peer: not compared{% else %}'
+        '{{ r.peer_median_shown }}{% endif %}</td><td class="govuk-table__cell">{% if r.bar is None %}\N{EN DASH}'
+        '{% else %}{{ r.bar_shown }}{% endif %}{% if r.heavy %} <span class="flag" data-flag="heavy_reader">'
+        "heavy reader</span>{% endif %}</td></tr>{% endfor %}"
+    )
+    readers = [
+        access_review.Reader("officer", "Officer", 12345, 3, 2.5, 20.0, True),
+        access_review.Reader('<b>"o\'brien"&', "Officer, Watchlist compiler", 0, 0, None, None, False),
+        access_review.Reader("compiler", "Watchlist compiler", 7, 1, 7.0, 1 / 3, False),
+    ]
+    assert str(reader_rows(readers)) == loop.render(Context({"readers": readers}))
+    assert str(reader_rows([])) == ""

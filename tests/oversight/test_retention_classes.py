@@ -311,3 +311,19 @@ def test_a_stored_period_outside_the_bounds_never_applies_and_is_a_finding(actor
     RetentionPolicy.objects.filter(data_class=DataClass.ACCESS_LOGS).update(hours=24)
     items = services.retention_sweep(timezone.now() + datetime.timedelta(days=2), dry_run=True)
     assert not [i for i in items if i.data_class == DataClass.ACCESS_LOGS]
+
+
+def test_the_dashboards_periods_are_read_in_one_query_and_are_those_in_force(actors, settings):
+    """The dashboard read each class's policy with a query of its own (eleven a page); it reads them all at once, each
+    the period `retention_hours` gives: stored, default, or held within the bounds."""
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.oversight import reconciliation
+
+    low, high = (days * 24 for days in settings.RETENTION_BOUNDS_DAYS["access_logs"])
+    services.set_retention(actors.privacy, DataClass.ACCESS_LOGS, hours=low, reason=WHY)
+    RetentionPolicy.objects.filter(data_class=DataClass.ACCESS_LOGS).update(hours=high + 1)  # stored out of bounds
+    with CaptureQueriesContext(connection) as read:
+        statuses = reconciliation.retention_statuses()
+    assert {status.data_class: status.hours for status in statuses} == {c.value: retention_hours(c) for c in DataClass}
+    assert sum('FROM "oversight_retentionpolicy"' in query["sql"] for query in read.captured_queries) == 1
