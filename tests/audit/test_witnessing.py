@@ -148,3 +148,61 @@ def test_witness_settings_are_parsed_strictly(monkeypatch):
         with pytest.raises(ImproperlyConfigured, match=complaint):
             env.witnesses("AUDIT_WITNESSES", _cosigner_key)
     assert json.dumps(env.witnesses("UNSET_WITNESSES", _cosigner_key)) == "[]"
+
+
+def _range_bundle(actors, tmp_path):
+    from django.utils import timezone
+
+    from apps.oversight import bundles
+
+    start = Event.objects.order_by("seq").first().created_at
+    content, _ = bundles.build(actors.oversight, bundles.Scope(start=start, end=timezone.now()))
+    path = tmp_path / "bundle.zip"
+    path.write_bytes(content)
+    return path
+
+
+def _verify(path, *extra) -> tuple[int, str]:
+    import contextlib
+    import io
+
+    from apps.audit import verifier
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        status = verifier.main([str(path), *extra])
+    return status, out.getvalue()
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)  # a bundle asks the witnesses only outside a transaction
+def test_a_bundle_carries_the_cosigned_checkpoint_and_the_verifier_requires_the_quorum(witnesses, actors, tmp_path):
+    _, first, second = witnesses
+    _record(4)
+    path = _range_bundle(actors, tmp_path)  # its checkpoint is signed for it, and witnessed before it is packed
+    status, report = _verify(path)
+    assert status == 0, report
+    assert "cosigned by 2 of 2 witnesses, quorum 2 (bundled: compare with the witnesses' published keys)" in report
+    assert f"{first.name} cosigned at" in report and f"{second.name} cosigned at" in report
+    # Pinned to the witnesses the reader trusts: a key the bundle's witnesses do not hold finds no quorum.
+    stranger = str(notes.VerifierKey.of("witness.stranger.example/w", bytes(32), notes.ALGORITHM_COSIGNATURE_V1))
+    status, report = _verify(path, "--witness", first.verifier_key, "--witness", stranger, "--quorum", "2")
+    assert status == 1 and "cosigned by 1 of 2 witnesses, quorum 2 (pinned with --witness)" in report
+    assert "witness.stranger.example/w has not cosigned it" in report
+    status, report = _verify(path, "--witness", first.verifier_key, "--witness", stranger, "--quorum", "1")
+    assert status == 0, report
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)  # a bundle asks the witnesses only outside a transaction
+def test_the_verifier_names_the_witness_that_refused_and_why(witnesses, actors, tmp_path, settings):
+    start, first, _ = witnesses
+    stranger = start("witness.stranger.example/w", HandLog(signing.log_origin()).verifier_key)  # trusts another key
+    settings.AUDIT_WITNESSES = [
+        {"name": p.name, "verifier_key": p.verifier_key, "url": p.url} for p in (first, stranger)
+    ]
+    _record(3)
+    status, report = _verify(_range_bundle(actors, tmp_path))
+    assert status == 1
+    assert "cosigned by 1 of 2 witnesses, quorum 2" in report
+    assert f"{stranger.name} refused (403: no signature by a key of {signing.log_origin()}" in report
