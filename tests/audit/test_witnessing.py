@@ -4,6 +4,7 @@ it, a refusal is logged with the witness's reason, and an unreachable witness is
 
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
@@ -206,3 +207,17 @@ def test_the_verifier_names_the_witness_that_refused_and_why(witnesses, actors, 
     assert status == 1
     assert "cosigned by 1 of 2 witnesses, quorum 2" in report
     assert f"{stranger.name} refused (403: no signature by a key of {signing.log_origin()}" in report
+
+
+def test_the_audit_witness_command_submits_now_and_refuses_without_witnesses(witnesses, settings):
+    from django.core.management import CommandError, call_command
+
+    _, first, _ = witnesses
+    _record(2)
+    services.sign_checkpoint()
+    out = io.StringIO()
+    call_command("audit", "witness", stdout=out)
+    assert f"{first.name}: cosigned (200)" in out.getvalue() and "2 cosignatures, quorum 2" in out.getvalue()
+    settings.AUDIT_WITNESSES = []
+    with pytest.raises(CommandError, match="No witness is configured"):
+        call_command("audit", "witness")
