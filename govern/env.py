@@ -180,3 +180,28 @@ def choice(name: str, default: str, choices) -> str:
     if value not in allowed:
         raise ImproperlyConfigured(f"{name}={value!r} is not one of: {', '.join(allowed)}.")
     return value
+
+
+def witnesses(name: str, read_key) -> list[dict]:
+    """Transparency log witnesses (c2sp.org/tlog-witness), comma-separated, each `<verifier key> <submission URL>`: the
+    key as `<name>+<hex key hash>+<base64(0x04 || Ed25519 key)>`, checked by `read_key` (which raises ValueError), the
+    URL http(s) without query or fragment. A name given twice is refused."""
+    value = _raw(name)
+    if value is None or value.strip() == "":
+        return []
+    found: list[dict] = []
+    for entry in value.split(","):
+        parts = entry.split()
+        if len(parts) != 2:
+            raise ImproperlyConfigured(f"{name}: {entry.strip()!r} is not '<verifier key> <URL>'.")
+        try:
+            key = read_key(parts[0])
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"{name}: {exc}.") from None
+        url = urlsplit(parts[1])
+        if url.scheme not in ("http", "https") or not url.hostname or url.query or url.fragment:
+            raise ImproperlyConfigured(f"{name}: {parts[1]!r} is not a witness's http(s) URL (its submission prefix).")
+        if any(witness["name"] == key.name for witness in found):
+            raise ImproperlyConfigured(f"{name} names the witness {key.name} twice.")
+        found.append({"name": key.name, "verifier_key": str(key), "url": parts[1].rstrip("/")})
+    return found

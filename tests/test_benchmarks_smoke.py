@@ -53,6 +53,11 @@ REPORTS = {
     ],
     "rfr_bench": ["| measure | result |", "| custody_index.fit:", "all stills processed and logged: True"],
     "serving_bench": ["| measure | before (per s) | after (per s) | after / before |", "| frames (one face each) |"],
+    "witness_bench": [
+        "| measure | p50 ms | p95 ms | max ms |",
+        "| **cosigned by both / signing** |",
+        "every checkpoint cosigned by both witnesses: True",
+    ],
 }
 SERVED = {"live_bench", "load_bench", "serving_bench"}  # start nginx and gunicorn, as production serves Govern
 TIMEOUT = 300  # seconds; the slowest takes about 40 on 2 cores

@@ -29,6 +29,15 @@ class DataKeyOwner(models.TextChoices):
     SEARCH_STILLS = "search-stills", "A retrospective search's stills"
 
 
+class WitnessOutcome(models.TextChoices):
+    """What came of submitting a checkpoint to a witness (c2sp.org/tlog-witness)."""
+
+    COSIGNED = "cosigned", "Cosigned"
+    REFUSED = "refused", "Refused"  # a 4xx: the witness will not cosign this checkpoint (its answer says why)
+    SUPERSEDED = "superseded", "Superseded"  # the witness already cosigned a later checkpoint of this log
+    UNREACHABLE = "unreachable", "Unreachable"  # no answer, or a 5xx: retried with backoff
+
+
 CONSULTATION_ACTION = "record.consulted"
 KEY_ROTATED = "audit.key_rotated"
 KEY_RETIRED = "audit.key_retired"
@@ -38,6 +47,7 @@ CONSULTATIONS_REDACTED = "audit.consultations_redacted"
 REDACTED_PREFIX = '{"redacted":"'
 DATA_KEYS_SWEPT = "audit.data_keys_swept"
 CHECKPOINT_ORIGIN_CHANGED = "audit.checkpoint_origin_changed"
+CHECKPOINT_WITNESSED = "audit.checkpoint_witnessed"
 
 AUDIT_ACTIONS = {
     CONSULTATION_ACTION: ("Personal data consulted", ActionKind.CONSULTATION),
@@ -47,4 +57,5 @@ AUDIT_ACTIONS = {
     CONSULTATIONS_REDACTED: ("Consultations past retention redacted (receipt per event)", ActionKind.ERASURE),
     DATA_KEYS_SWEPT: ("Leftover data key files shredded", ActionKind.SYSTEM),
     CHECKPOINT_ORIGIN_CHANGED: ("Checkpoints signed as C2SP notes of a new log origin", ActionKind.SYSTEM),
+    CHECKPOINT_WITNESSED: ("Checkpoint submitted to a witness, and its answer", ActionKind.SYSTEM),
 }

@@ -112,6 +112,29 @@ class Checkpoint(models.Model):
         return f"checkpoint {self.tree_size} ({self.timestamp})"
 
 
+class Cosignature(models.Model):
+    """A witness's cosignature of a checkpoint (c2sp.org/tlog-cosignature), kept as the signature line it sent, checked
+    against the witness's configured key before it was stored; published with the checkpoint, carried by bundles."""
+
+    checkpoint = models.ForeignKey(Checkpoint, on_delete=models.PROTECT, related_name="cosignatures")
+    witness = models.CharField(max_length=255, help_text="The witness's name, as its verifier key names it.")
+    key_hash = models.CharField(max_length=8, help_text="The witness key's 4-byte hash, hex (type 0x04).")
+    cosigned_at = models.BigIntegerField(help_text="The POSIX time the witness signed into its cosignature.")
+    line = models.TextField(help_text="The signature line, as appended to the checkpoint's note.")
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    objects = RestrictedManager()
+
+    class Meta:
+        ordering = ["checkpoint", "witness"]
+        constraints = [
+            models.UniqueConstraint(fields=["checkpoint", "witness", "key_hash"], name="audit_cosignature_once"),
+        ]
+
+    def __str__(self):
+        return f"cosignature of checkpoint {self.checkpoint_id} by {self.witness}"
+
+
 class DataKey(models.Model):
     """A data key of crypto-shredding: which it is and what it encrypts; never the key, which lives in a file outside
     the database (govern/data_key_files.py), so no copy of the database can open what it encrypts once it is destroyed.

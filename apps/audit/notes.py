@@ -10,6 +10,12 @@ the key hash is the first 4 bytes of SHA-256(key name || 0x0A || 0x01 || 32-byte
 Ed25519 over the text alone. A verifier key is published as ``<key name>+<hex key hash>+<base64(0x01 || public key)>``.
 The log's key name is its origin. The text holds no time: witnesses' cosignatures carry time
 (c2sp.org/tlog-cosignature), and the time a checkpoint was signed is the log's own record, not a signed claim.
+
+A witness's cosignature (c2sp.org/tlog-cosignature, Ed25519 type) is one more signature line on the same checkpoint,
+under the witness's name, its key hash computed with type byte 0x04 instead of 0x01, and its signature the 8-byte
+big-endian POSIX time of cosigning followed by the Ed25519 signature of ``cosignature/v1\ntime <time>\n`` + the
+checkpoint's text. A witness's verifier key is published as ``<name>+<hex key hash>+<base64(0x04 || public key)>``,
+and ``VerifierKey.verify`` checks either kind of line, so ``Note.verified_by`` counts a quorum of witnesses.
 """
 
 from __future__ import annotations
@@ -24,6 +30,10 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 ALGORITHM_ED25519 = 0x01
+ALGORITHM_COSIGNATURE_V1 = 0x04  # c2sp.org/tlog-cosignature: Ed25519 over "cosignature/v1\ntime <t>\n" + checkpoint
+ALGORITHMS = (ALGORITHM_ED25519, ALGORITHM_COSIGNATURE_V1)
+COSIGNATURE_HEADER = "cosignature/v1\n"
+MAX_COSIGNATURE_TIME = 2**63 - 1
 SIGNATURE_PREFIX = "\N{EM DASH} "
 MAX_SIGNATURES = 100  # what Go's note.Open accepts: a note with more is malformed
 MAX_ORIGIN_LENGTH = 255  # c2sp.org/tlog-cosignature signs the origin with a one-byte length
@@ -58,10 +68,20 @@ def _raw_key(public_key: bytes) -> bytes:
     return public_key
 
 
-def key_hash(name: str, public_key: bytes) -> bytes:
-    """The 4-byte key hash that names a key in signature lines: SHA-256(name || 0x0A || 0x01 || key)[:4]."""
-    encoded = check_name(name).encode() + b"\n" + bytes([ALGORITHM_ED25519]) + _raw_key(public_key)
+def key_hash(name: str, public_key: bytes, algorithm: int = ALGORITHM_ED25519) -> bytes:
+    """The 4-byte key hash that names a key in signature lines: SHA-256(name || 0x0A || type || key)[:4], the type
+    0x01 for a note signer (the log), 0x04 for a cosigner (a witness)."""
+    if algorithm not in ALGORITHMS:
+        raise NoteError(f"signature type {algorithm:#04x} is not Ed25519 (0x01) nor cosignature/v1 (0x04)")
+    encoded = check_name(name).encode() + b"\n" + bytes([algorithm]) + _raw_key(public_key)
     return hashlib.sha256(encoded).digest()[:4]
+
+
+def cosignature_message(text: str, timestamp: int) -> bytes:
+    """What a cosignature/v1 signs: the header line, the time line, then the checkpoint's text."""
+    if not (isinstance(timestamp, int) and 0 <= timestamp <= MAX_COSIGNATURE_TIME):
+        raise NoteError(f"a cosignature's time is a POSIX time from 0 to 2**63 - 1, not {timestamp!r}")
+    return f"{COSIGNATURE_HEADER}time {timestamp}\n{_check_text(text)}".encode()
 
 
 @dataclass(frozen=True)
@@ -71,19 +91,26 @@ class VerifierKey:
     name: str
     key_hash: bytes
     public_key: bytes
+    algorithm: int = ALGORITHM_ED25519
 
     def __str__(self) -> str:
-        encoded = base64.b64encode(bytes([ALGORITHM_ED25519]) + self.public_key).decode()
+        encoded = base64.b64encode(bytes([self.algorithm]) + self.public_key).decode()
         return f"{self.name}+{self.key_hash.hex()}+{encoded}"
 
+    @property
+    def is_cosigner(self) -> bool:
+        """Whether this key checks cosignatures (a witness's, type 0x04) rather than a log's own signature."""
+        return self.algorithm == ALGORITHM_COSIGNATURE_V1
+
     @classmethod
-    def of(cls, name: str, public_key: bytes) -> VerifierKey:
-        """The verifier key of a name and a raw Ed25519 public key."""
-        return cls(name, key_hash(name, public_key), _raw_key(public_key))
+    def of(cls, name: str, public_key: bytes, algorithm: int = ALGORITHM_ED25519) -> VerifierKey:
+        """The verifier key of a name and a raw Ed25519 public key, a log's (0x01) or a cosigner's (0x04)."""
+        return cls(name, key_hash(name, public_key, algorithm), _raw_key(public_key), algorithm)
 
     @classmethod
     def parse(cls, text: str) -> VerifierKey:
-        """Read `<name>+<hex key hash>+<base64(0x01 || key)>`; NoteError when it is not one, or its hash is wrong."""
+        """Read `<name>+<hex key hash>+<base64(type || key)>`, type 0x01 (a log) or 0x04 (a witness); NoteError when it
+        is not one, or its hash is wrong."""
         parts = text.strip().split("+", 2) if isinstance(text, str) else []  # base64 may hold '+': not the name
         if len(parts) != 3 or not re.fullmatch(r"[0-9a-f]{8}", parts[1]):
             raise NoteError(f"{text!r} is not a verifier key <name>+<hex key hash>+<base64 key>")
@@ -92,20 +119,35 @@ class VerifierKey:
             key = base64.b64decode(encoded, validate=True)
         except (binascii.Error, ValueError):
             raise NoteError(f"the verifier key {name}'s key is not base64") from None
-        if len(key) != 33 or key[0] != ALGORITHM_ED25519:
-            raise NoteError(f"the verifier key {name} is not an Ed25519 key (0x01 and 32 bytes)")
-        parsed = cls.of(name, key[1:])
+        if len(key) != 33 or key[0] not in ALGORITHMS:
+            raise NoteError(f"the verifier key {name} is not an Ed25519 key (0x01 or 0x04, and 32 bytes)")
+        parsed = cls.of(name, key[1:], key[0])
         if parsed.key_hash.hex() != hash_hex:
             raise NoteError(f"the verifier key {name}'s hash {hash_hex} is not its key's ({parsed.key_hash.hex()})")
         return parsed
 
     def verify(self, text: str, signature: bytes) -> bool:
-        """Whether `signature` is this key's Ed25519 signature of the note text; never raises."""
+        """Whether `signature` is this key's signature of the note text (for a cosigner: its time, then its Ed25519
+        signature of the cosignature message); never raises."""
         try:
-            Ed25519PublicKey.from_public_bytes(self.public_key).verify(bytes(signature), text.encode())
+            signature = bytes(signature)
+            message = text.encode()
+            if self.is_cosigner:
+                if len(signature) != 8 + 64:
+                    return False
+                message = cosignature_message(text, cosignature_time(signature))
+                signature = signature[8:]
+            Ed25519PublicKey.from_public_bytes(self.public_key).verify(signature, message)
         except (InvalidSignature, ValueError, TypeError):
             return False
         return True
+
+
+def cosignature_time(signature: bytes) -> int:
+    """The POSIX time a cosignature's signature field states (its first 8 bytes, big-endian)."""
+    if len(signature) < 8:
+        raise NoteError("a cosignature starts with its 8-byte time")
+    return int.from_bytes(signature[:8], "big")
 
 
 @dataclass(frozen=True)
@@ -181,6 +223,17 @@ def parse(note: str | bytes) -> Note:
     return Note(text, tuple(signatures))
 
 
+def signature_lines(text: str | bytes) -> list[Signature]:
+    """Read signature lines alone (a witness's answer to add-checkpoint), checking none; NoteError when malformed."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError:
+            raise NoteError("signature lines are UTF-8") from None
+    # A note of one placeholder line followed by these lines reads them with the note's own rules.
+    return list(parse("-\n\n" + text).signatures)
+
+
 def open_note(note: str | bytes, keys: list[VerifierKey]) -> Note:
     """The note, if one of these keys signed it; NoteError naming the signers seen otherwise."""
     parsed = parse(note)
@@ -193,6 +246,15 @@ def open_note(note: str | bytes, keys: list[VerifierKey]) -> Note:
 def sign(text: str, name: str, public_key: bytes, signature: bytes) -> Note:
     """The note of this text with the signature a key (named, its public key given) made over it."""
     return Note(_check_text(text), (Signature(check_name(name), key_hash(name, public_key), bytes(signature)),))
+
+
+def cosignature(name: str, public_key: bytes, timestamp: int, signature: bytes) -> Signature:
+    """A cosigner's signature line: its name, its 0x04 key hash, its time and its Ed25519 signature of
+    cosignature_message(text, timestamp)."""
+    if len(signature) != 64:
+        raise NoteError("an Ed25519 signature is 64 bytes")
+    stamped = timestamp.to_bytes(8, "big") + bytes(signature)
+    return Signature(check_name(name), key_hash(name, public_key, ALGORITHM_COSIGNATURE_V1), stamped)
 
 
 @dataclass(frozen=True)

@@ -23,4 +23,5 @@ rule(
 )
 # Checkpoints, consistency proofs and the public key hold no personal data: every role may check the log.
 rule("audit.view_checkpoint", roles=EVERY_ROLE, label="Read signed checkpoints")
+rule("audit.view_cosignature", roles=EVERY_ROLE, label="Read witnesses' cosignatures of checkpoints")
 rule("audit.prove_consistency", roles=EVERY_ROLE, label="Ask for consistency proofs")

@@ -703,8 +703,55 @@ def _verify_court(contents: dict, keys: dict[str, bytes], covering: dict) -> lis
     return results
 
 
-def verify_bundle(path: str, public_key: bytes | None = None) -> list[tuple[str, bool]]:
-    """Check an evidence bundle; a list of (what was checked, whether it held), naming any bad event by seq."""
+def _witnessed(checkpoints: dict, witnesses: tuple[list[str], int, str] | None) -> tuple[str, bool]:
+    """Whether a quorum of witnesses validly cosigned the latest checkpoint, or else the covering one (the latest
+    contains it, as the consistency proof shows), naming each witness that did not and why (its answer, as logged)."""
+    if witnesses is None:
+        bundled = checkpoints.get("witnesses") or {"keys": [], "quorum": 0}
+        witnesses = (bundled["keys"], bundled["quorum"], "bundled: compare with the witnesses' published keys")
+    texts, quorum, source = witnesses
+    keys = [notes.VerifierKey.parse(text) for text in texts]
+    if any(not key.is_cosigner for key in keys):
+        return ("every witness key is a cosigner's (type 0x04)", False)
+    if quorum == 0:
+        return (f"no witness quorum required ({source}): the checkpoints are the log's word alone", True)
+    report = ""
+    for name in ("latest", "covering"):
+        checkpoint = checkpoints[name]
+        if not checkpoint.get("note"):
+            continue
+        parsed = notes.parse(checkpoint["note"])
+        cosigned = parsed.verified_by(keys)
+        answers = checkpoint.get("witness_answers") or {}
+        said = []
+        for key in keys:
+            if key in cosigned:
+                line = next(s for s in parsed.signatures if (s.name, s.key_hash) == (key.name, key.key_hash))
+                said.append(f"{key.name} cosigned at {notes.cosignature_time(line.signature)}")
+            elif any((s.name, s.key_hash) == (key.name, key.key_hash) for s in parsed.signatures):
+                said.append(f"{key.name}'s cosignature does not verify")
+            elif key.name in answers:
+                answer = answers[key.name]
+                why = " ".join(str(answer.get("answer", "")).split())[:200]
+                said.append(
+                    f"{key.name} {answer.get('outcome')} ({answer.get('status')}: {why}, event {answer.get('seq')})"
+                )
+            else:
+                said.append(f"{key.name} has not cosigned it")
+        report = (
+            f"{name} checkpoint {checkpoint['tree_size']} cosigned by {len(cosigned)} of {len(keys)} witnesses, "
+            f"quorum {quorum} ({source}): {'; '.join(said)}"
+        )
+        if len(cosigned) >= quorum:
+            return (report, True)
+    return (report or f"no checkpoint in the bundle is a C2SP note a witness could cosign (quorum {quorum})", False)
+
+
+def verify_bundle(
+    path: str, public_key: bytes | None = None, witnesses: tuple[list[str], int, str] | None = None
+) -> list[tuple[str, bool]]:
+    """Check an evidence bundle; a list of (what was checked, whether it held), naming any bad event by seq.
+    `witnesses` pins the witnesses' verifier keys and the quorum (else the bundle's own, labelled as such)."""
     results: list[tuple[str, bool]] = []
     with zipfile.ZipFile(path) as archive:
         manifest = json.loads(archive.read("manifest.json"))
@@ -728,6 +775,7 @@ def verify_bundle(path: str, public_key: bytes | None = None) -> list[tuple[str,
             note += f" (key {named} is not among the {len(keys)} key(s) given)"
         label = f"{name} checkpoint {checkpoint['tree_size']} signed by key {named}{_form(checkpoint)}{note}"
         results.append((label, ok))
+    results.append(_witnessed(checkpoints, witnesses))
     consistent = verify_consistency(
         covering["tree_size"],
         latest["tree_size"],
@@ -821,14 +869,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--public-key", help="PEM file of the force's published checkpoint keys, one or more blocks (bundles)"
     )
+    parser.add_argument(
+        "--witness", action="append", default=[], help="a witness's verifier key (repeatable; bundles): pins them"
+    )
+    parser.add_argument("--quorum", type=int, help="how many of the --witness keys must have cosigned (bundles)")
     args = parser.parse_args(argv)
+    witnesses = None
+    if args.witness or args.quorum is not None:
+        quorum = len(args.witness) if args.quorum is None else args.quorum
+        if not 0 <= quorum <= len(args.witness):
+            parser.error(f"--quorum {quorum} is not between 0 and the {len(args.witness)} --witness keys given")
+        witnesses = (args.witness, quorum, "pinned with --witness")
     try:
         if zipfile.is_zipfile(args.proof):
             key = None
             if args.public_key:
                 with open(args.public_key, "rb") as fh:
                     key = fh.read()
-            results = verify_bundle(args.proof, key)
+            results = verify_bundle(args.proof, key, witnesses)
         else:
             with open(args.proof, encoding="utf-8") as fh:
                 results = _check_file(json.load(fh))

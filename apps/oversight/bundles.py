@@ -7,6 +7,7 @@ verifier itself (`verify_bundle.py` and the `notes.py` it loads: the standard li
 """
 
 import base64
+import contextlib
 import datetime
 import hashlib
 import io
@@ -18,9 +19,9 @@ from pathlib import Path
 from django.db import connection, transaction
 from django.utils import timezone
 
-from apps.audit import merkle, proofs, signing, verification
+from apps.audit import merkle, proofs, signing, verification, witnessing
 from apps.audit import services as audit
-from apps.audit.choices import REDACTED_PREFIX
+from apps.audit.choices import CHECKPOINT_WITNESSED, REDACTED_PREFIX, WitnessOutcome
 from apps.audit.models import Checkpoint, Event
 from apps.deployments.models import Deployment, PublishedFigures
 from apps.matching.models import DeletionReceipt
@@ -40,7 +41,7 @@ README = """Govern evidence bundle
 Check it without Govern, with Python 3.10+ and the `cryptography` package only:
 
     python -m venv v && v/bin/pip install cryptography
-    v/bin/python verify_bundle.py bundle.zip [--public-key KEY.pem]
+    v/bin/python verify_bundle.py bundle.zip [--public-key KEY.pem] [--witness VKEY ... --quorum N]
 
 Pass --public-key with the keys the force publishes to pin them; otherwise the bundled keys are used and the id of
 the key that signed each checkpoint printed for you to compare. The key is rotated from time to time, so
@@ -50,11 +51,19 @@ that no event is missing or out of order, the signed scope (scope.json: where th
 deployment and its state, which events it withholds, the final ledger), so a bundle whose head, tail or middle was
 cut off fails, and, for a deployment, that faces processed = alerts + deletion receipts, as signed.
 
+Witnesses (independent parties that cosign a checkpoint only when it extends the last one they cosigned) make a log
+that shows one history to one reader and another to the next detectable. The verifier requires a quorum of valid
+cosignatures on the latest checkpoint, or the covering one, and names each witness that did not cosign and why (its
+answer, as the log recorded it). Pass --witness with each witness's published verifier key, and --quorum, to pin
+them; otherwise the witnesses and quorum the force configured (checkpoints.json, "witnesses") are used and said so.
+
 Files: manifest.json (scope, sequence range, file hashes), scope.json (the signed scope statement), events.jsonl
 (each event's canonical JSON, exactly as hashed; an event of another matter inside the range is its leaf hash
 only, marked "withheld"), proofs.json (each event's audit path, as [seq, hash numbers...] into one table of hashes),
-checkpoints.json (each checkpoint also as its C2SP signed note, "note", when it is one), receipts.jsonl,
-public_key.pem, verify_bundle.py, notes.py (C2SP signed notes: the verifier loads it, so keep the two side by side).
+checkpoints.json (each checkpoint also as its C2SP signed note, "note", when it is one, followed by the witnesses'
+cosignature lines; "witness_answers": why each other witness did not cosign; "witnesses": keys and quorum),
+receipts.jsonl, public_key.pem, verify_bundle.py, notes.py (C2SP signed notes: the verifier loads it, so keep the two
+side by side).
 """
 
 
@@ -154,8 +163,45 @@ def _checkpoint_json(checkpoint: Checkpoint) -> dict:
     }
     note = audit.checkpoint_note(checkpoint)
     if note is not None:
-        document |= {"origin": checkpoint.origin, "note": note}
+        # As published: the log's note with the witnesses' cosignature lines, and why each other witness did not sign.
+        document |= {"origin": checkpoint.origin, "note": witnessing.cosigned_note(checkpoint, note)}
+        document["witness_answers"] = _witness_answers(checkpoint)
     return document
+
+
+def _witness_answers(checkpoint: Checkpoint) -> dict[str, dict]:
+    """Each witness's last answer about this checkpoint that was not a cosignature (the log's own events say it)."""
+    answers = {}
+    events = Event.objects.filter(
+        action=CHECKPOINT_WITNESSED, target_type="audit.checkpoint", target_id=str(checkpoint.tree_size)
+    ).order_by("seq")
+    for event in events:
+        data = event.data
+        if data.get("outcome") == WitnessOutcome.COSIGNED:
+            answers.pop(data.get("witness"), None)
+        else:
+            answers[data.get("witness")] = {key: data.get(key) for key in ("outcome", "status", "answer", "old_size")}
+            answers[data.get("witness")]["seq"] = event.seq
+    return answers
+
+
+def witnesses_json() -> dict:
+    """The witnesses the force configured and the quorum it set: what the verifier requires unless told otherwise."""
+    configured = witnessing.configured()
+    return {"quorum": witnessing.quorum(), "keys": [str(witness.key) for witness in configured]}
+
+
+def witness_latest_now() -> None:
+    """Ask the witnesses to cosign the latest checkpoint before a bundle is made of it, when it lacks the quorum (a
+    checkpoint signed for the bundle has had no time to be): answers are logged; one unreachable leaves it short, which
+    the verifier reports. Never inside a transaction: a witness's answer can take seconds."""
+    latest = Checkpoint.objects.order_by("-tree_size").first()
+    if latest is None or transaction.get_connection().in_atomic_block or not witnessing.configured():
+        return
+    if latest.cosignatures.count() >= witnessing.quorum():
+        return
+    with contextlib.suppress(witnessing.WitnessUnreachable):  # the task's retries carry on; the bundle says what it got
+        witnessing.witness_latest()
 
 
 def proofs_file(seqs, covering: Checkpoint, nodes: "_Nodes") -> bytes:
@@ -178,6 +224,7 @@ def checkpoints_file(covering: Checkpoint, latest: Checkpoint) -> bytes:
         "covering": _checkpoint_json(covering),
         "latest": _checkpoint_json(latest),
         "consistency": [p.hex() for p in consistency.proof],
+        "witnesses": witnesses_json(),
     }
     return json.dumps(document, indent=1).encode()
 
@@ -306,6 +353,7 @@ def build(actor, scope: Scope) -> tuple[bytes, dict]:
     policy.require(actor, "oversight.export_bundle")
     first, last = seq_range(scope)
     covering = _covering_checkpoint(last)
+    witness_latest_now()
     latest = Checkpoint.objects.order_by("-tree_size").first()
     rows = list(
         Event.objects.filter(seq__gte=first, seq__lte=last).order_by("seq").values_list("seq", "canonical", "leaf_hash")

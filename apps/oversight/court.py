@@ -30,6 +30,7 @@ from .bundles import (
     checkpoints_file,
     decisions,
     proofs_file,
+    witness_latest_now,
     zipped,
 )
 
@@ -133,6 +134,7 @@ def build(actor, alert: Alert, reason: str) -> tuple[bytes, dict]:
         )
     events = _events(alert)
     covering = _covering_checkpoint(max(event.seq for event in events))
+    witness_latest_now()
     latest = Checkpoint.objects.order_by("-tree_size").first()
     leaves = {event.seq: bytes(event.leaf_hash) for event in events}
     nodes = _Nodes(leaves, min(leaves), max(leaves), covering.tree_size, prefetch=False)

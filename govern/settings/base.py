@@ -5,6 +5,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
+from apps.audit import notes
 from govern import embedded_db, env
 from govern.roles import Rank
 
@@ -22,6 +23,14 @@ def _development_secret(name: str) -> str:
         secret_file.write_text(secrets.token_urlsafe(50))
         secret_file.chmod(0o600)
     return secret_file.read_text().strip()
+
+
+def _cosigner_key(text: str) -> notes.VerifierKey:
+    """A witness's verifier key: a cosigner's (type 0x04), whose name names the witness."""
+    key = notes.VerifierKey.parse(text)
+    if not key.is_cosigner:
+        raise ValueError(f"{key.name}'s key is a log's (type 0x01), not a witness's cosignature key (type 0x04)")
+    return key
 
 
 SECRET_KEY = env.string("SECRET_KEY", min_length=32)
@@ -76,6 +85,13 @@ if AUDIT_LOG_ORIGIN is None:
     raise ImproperlyConfigured(
         "AUDIT_LOG_ORIGIN must name the audit log (e.g. govern.example-police.uk/audit): ALLOWED_HOSTS names no host."
     )
+# Witnesses (c2sp.org/tlog-witness): each new checkpoint goes to every one; a bundle's verifier requires a quorum of
+# their cosignatures. notes.py is Django-free: the settings read witnesses' keys with the code that checks cosignatures.
+AUDIT_WITNESSES = env.witnesses("AUDIT_WITNESSES", _cosigner_key)
+AUDIT_WITNESS_QUORUM = env.integer(
+    "AUDIT_WITNESS_QUORUM", len(AUDIT_WITNESSES), minimum=1 if AUDIT_WITNESSES else 0, maximum=len(AUDIT_WITNESSES)
+)
+AUDIT_WITNESS_TIMEOUT_SECONDS = env.integer("AUDIT_WITNESS_TIMEOUT_SECONDS", 5, minimum=1, maximum=60)
 
 # --- Custody and probe images: encrypted at rest with AES-256-GCM, the key in a file ----------------------------
 IMAGE_ENCRYPTION_KEY_FILE = env.path("IMAGE_ENCRYPTION_KEY_FILE")
@@ -289,6 +305,11 @@ CAPTURE_RESULT_SECONDS = env.integer("CAPTURE_RESULT_SECONDS", 30, minimum=1, ma
 CELERY_BEAT_SCHEDULE = {
     "audit-checkpoint": {
         "task": "apps.audit.tasks.sign_checkpoint",
+        "schedule": float(AUDIT_CHECKPOINT_INTERVAL_SECONDS),
+    },
+    # Catches what the submission right after signing left (a witness down past its retries): idempotent.
+    "audit-witness": {
+        "task": "apps.audit.tasks.witness_checkpoint",
         "schedule": float(AUDIT_CHECKPOINT_INTERVAL_SECONDS),
     },
     "watchlists-sweep": {"task": "apps.watchlists.tasks.sweep", "schedule": 60.0},

@@ -5,8 +5,8 @@ import base64
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .. import registry, services, signing
-from ..models import Checkpoint, Event
+from .. import registry, services, signing, witnessing
+from ..models import Checkpoint, Cosignature, Event
 
 
 class HexField(serializers.Field):
@@ -45,17 +45,27 @@ class EventSerializer(serializers.ModelSerializer):
             return event.action
 
 
+class CosignatureSerializer(serializers.ModelSerializer):
+    """A witness's cosignature of the checkpoint (c2sp.org/tlog-cosignature), as the line it sent."""
+
+    class Meta:
+        model = Cosignature
+        fields = ["witness", "key_hash", "cosigned_at", "line"]
+
+
 class CheckpointSerializer(serializers.ModelSerializer):
-    """A signed checkpoint: what a verifier checks with the public key. `note` is the C2SP signed note as published
-    (null for a checkpoint of the first format, whose signature also covers `timestamp`)."""
+    """A signed checkpoint: what a verifier checks with the public key. `note` is the C2SP signed note as published,
+    followed by the cosignature lines of the witnesses that cosigned it (null for a checkpoint of the first format,
+    whose signature also covers `timestamp`)."""
 
     root_hash = HexField(read_only=True)
     signature = Base64Field(read_only=True)
     note = serializers.SerializerMethodField()
+    cosignatures = CosignatureSerializer(many=True, read_only=True)
 
     class Meta:
         model = Checkpoint
-        fields = ["tree_size", "root_hash", "timestamp", "signature", "key_id", "origin", "note"]
+        fields = ["tree_size", "root_hash", "timestamp", "signature", "key_id", "origin", "note", "cosignatures"]
 
     def get_note(self, checkpoint) -> str | None:
         keys = self.context.setdefault("signing_keys", {})  # the key history, read once per response
@@ -63,7 +73,7 @@ class CheckpointSerializer(serializers.ModelSerializer):
             keys[checkpoint.key_id] = signing.public_key_for(checkpoint.key_id)
         if keys[checkpoint.key_id] is None:
             return None
-        return services.checkpoint_note(checkpoint, keys[checkpoint.key_id])
+        return witnessing.cosigned_note(checkpoint, services.checkpoint_note(checkpoint, keys[checkpoint.key_id]))
 
 
 class InclusionProofSerializer(serializers.Serializer):

@@ -63,18 +63,19 @@ CHECKPOINT_CACHE_SECONDS = 600  # a page no longer asked for leaves the cache; n
 class CheckpointViewSet(RestrictedReadOnlyViewSet):
     """Signed checkpoints, by tree size."""
 
-    queryset = Checkpoint.objects.all()
+    queryset = Checkpoint.objects.prefetch_related("cosignatures")
     serializer_class = serializers.CheckpointSerializer
     lookup_field = "tree_size"
     lookup_value_regex = r"\d+"
 
     def list(self, request, *args, **kwargs):
-        """Signed checkpoints, a page at a time. Checkpoints are only ever added (the database refuses a change), so
-        the newest one's id says what every page holds: a page is served from the cache until another is signed."""
+        """Signed checkpoints, a page at a time. Checkpoints and their cosignatures are only ever added (the database
+        refuses a change), so the newest ids of both say what every page holds: a page is served from the cache until
+        another checkpoint is signed or another cosignature arrives."""
         with connection.cursor() as cursor:
-            cursor.execute("SELECT max(id) FROM audit_checkpoint")
-            (newest,) = cursor.fetchone()
-        page_url = f"{newest}|{request.build_absolute_uri()}"
+            cursor.execute("SELECT (SELECT max(id) FROM audit_checkpoint), (SELECT max(id) FROM audit_cosignature)")
+            newest, cosigned = cursor.fetchone()
+        page_url = f"{newest}|{cosigned}|{request.build_absolute_uri()}"
         key = "govern:checkpoints:" + hashlib.sha256(page_url.encode()).hexdigest()  # a key any cache backend takes
         page = cache.get(key)
         if page is None:

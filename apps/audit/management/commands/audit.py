@@ -1,11 +1,11 @@
-"""`manage.py audit checkpoint [--note]|verify|proof|consistency|public-key [--history] [--verifier-key]`."""
+"""`manage.py audit checkpoint [--note]|witness|verify|proof|consistency|public-key [--history] [--verifier-key]`."""
 
 import base64
 import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from ... import proofs, services, signing
+from ... import proofs, services, signing, witnessing
 from ...models import Checkpoint
 from ...verification import verify
 
@@ -19,6 +19,7 @@ class Command(BaseCommand):
         sub = parser.add_subparsers(dest="subcommand", required=True)
         checkpoint = sub.add_parser("checkpoint", help="Sign a checkpoint of the log as it stands.")
         checkpoint.add_argument("--note", action="store_true", help="Print it as its C2SP signed note only.")
+        sub.add_parser("witness", help="Submit the latest checkpoint to every witness that has not cosigned it, now.")
         verify_parser = sub.add_parser("verify", help="Recompute every leaf, node, root, signature and consistency.")
         verify_parser.add_argument("--json", action="store_true", help="Print the report as JSON.")
         verify_parser.add_argument(
@@ -57,6 +58,27 @@ class Command(BaseCommand):
         )
         if signed_note is not None:
             self.stdout.write(signed_note, ending="")
+
+    def _witness(self, **_options):
+        if not witnessing.configured():
+            raise CommandError("No witness is configured (AUDIT_WITNESSES).")
+        try:
+            answers = witnessing.witness_latest()
+            unreachable = ""
+        except witnessing.WitnessUnreachable as exc:
+            answers, unreachable = [], str(exc)
+        for answer in answers:
+            self.stdout.write(f"{answer.witness}: {answer.outcome} ({answer.status}) {answer.detail}")
+        latest = Checkpoint.objects.order_by("-tree_size").first()
+        cosigned = latest.cosignatures.count() if latest is not None else 0
+        self.stdout.write(f"checkpoint {latest.tree_size if latest else '-'}: {cosigned} cosignatures, quorum "
+                          f"{witnessing.quorum()}")  # fmt: skip
+        if unreachable:
+            raise CommandError(f"Unreachable, logged, to be retried: {unreachable}")
+        if cosigned < witnessing.quorum():
+            raise CommandError(
+                f"Checkpoint {latest.tree_size} lacks the quorum: see the audit.checkpoint_witnessed events."
+            )
 
     def _verify(self, json=False, fast=False, **_options):
         report = verify(columns=not fast)
