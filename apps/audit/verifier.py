@@ -795,6 +795,105 @@ def verify_bundle(path: str, public_key: bytes | None = None) -> list[tuple[str,
     return results
 
 
+# --- The log's tiles (c2sp.org/tlog-tiles) ------------------------------------------
+
+TILE_HEIGHT = 8
+TILE_WIDTH = 1 << TILE_HEIGHT
+MAX_TILE_LEVEL = 63
+MAX_ENTRY_LENGTH = 0xFFFF  # an entry bundle frames each entry with a big-endian uint16 length
+_TILE_PATH = re.compile(r"(entries|0|[1-9][0-9]?)/((?:x[0-9]{3}/)*[0-9]{3})(?:\.p/([1-9][0-9]{0,2}))?")
+# A public entry whose event holds personal data: its position and its leaf hash only (tiles.public_entry). Its
+# canonical JSON sorts "leaf_hash" first; an event's own text starts with "action" and a tombstone with "redacted".
+WITHHELD_PREFIX = b'{"leaf_hash":"'
+TOMBSTONE_PREFIX = b'{"redacted":"'
+
+
+class TilePathError(ValueError):
+    """A path that is not a tile or an entry bundle as c2sp.org/tlog-tiles writes one."""
+
+
+def tile_index_path(index: int) -> str:
+    """N as a tile path writes it: three-digit groups, every one but the last prefixed with x (x001/x234/067)."""
+    digits = str(index)
+    digits = "0" * (-len(digits) % 3) + digits
+    groups = [digits[i : i + 3] for i in range(0, len(digits), 3)]
+    return "/".join([*(f"x{group}" for group in groups[:-1]), groups[-1]])
+
+
+def tile_path(level: int | None, index: int, width: int = TILE_WIDTH) -> str:
+    """The path of a hash tile (level 0 and up) or, with level None, of an entry bundle, under the log's prefix."""
+    partial = f".p/{width}" if width < TILE_WIDTH else ""
+    return f"tile/{'entries' if level is None else level}/{tile_index_path(index)}{partial}"
+
+
+def parse_tile_path(path: str) -> tuple[int | None, int, int]:
+    """(level, index, width) of `<L>/<N>[.p/<W>]` or (None, index, width) of `entries/<N>[.p/<W>]`, the part of a path
+    after `tile/`; TilePathError for any other text, a non-canonical N (x000/...) among them."""
+    match = _TILE_PATH.fullmatch(path) if isinstance(path, str) else None
+    if match is None:
+        raise TilePathError(
+            f"{path!r} is not a tile path: <level>/<N>[.p/<width>] or entries/<N>[.p/<width>], N in three-digit "
+            "groups, all but the last prefixed with x (x001/x234/067), width 1 to 255"
+        )
+    level_text, index_text, width_text = match.groups()
+    if index_text.startswith("x000/"):
+        raise TilePathError(f"{path!r} writes its index with a leading zero group (x000/): not the canonical path")
+    width = int(width_text) if width_text else TILE_WIDTH
+    if width_text and width >= TILE_WIDTH:
+        raise TilePathError(f"{path!r}: a partial tile's width is 1 to {TILE_WIDTH - 1}")
+    level = None if level_text == "entries" else int(level_text)
+    if level is not None and level > MAX_TILE_LEVEL:
+        raise TilePathError(f"{path!r}: a tile's level is 0 to {MAX_TILE_LEVEL}")
+    return level, int(index_text.replace("x", "").replace("/", "")), width
+
+
+def entry_bundle(entries: Sequence[bytes]) -> bytes:
+    """Entries framed as an entry bundle: each one's length as a big-endian uint16, then the entry."""
+    framed = []
+    for entry in entries:
+        if len(entry) > MAX_ENTRY_LENGTH:
+            raise ValueError(f"an entry of {len(entry)} bytes does not fit a uint16 length")
+        framed.append(len(entry).to_bytes(2, "big") + entry)
+    return b"".join(framed)
+
+
+def read_entry_bundle(data: bytes) -> list[bytes]:
+    """The entries of an entry bundle; ValueError when its framing is cut short."""
+    entries, at = [], 0
+    view = memoryview(data)
+    while at < len(data):
+        if at + 2 > len(data):
+            raise ValueError("an entry bundle ends inside an entry's length")
+        length = int.from_bytes(view[at : at + 2], "big")
+        end = at + 2 + length
+        if end > len(data):
+            raise ValueError("an entry bundle ends inside an entry")
+        entries.append(bytes(view[at + 2 : end]))
+        at = end
+    return entries
+
+
+def public_entry_leaf(entry: bytes, position: int) -> bytes:
+    """The leaf hash a public entry stands for: the hash of the event's canonical text, or the one a withheld entry
+    or a redaction tombstone names. ValueError when the entry names another position or no 32-byte hash."""
+    if entry.startswith(WITHHELD_PREFIX):
+        event = json.loads(entry)
+        if not isinstance(event, dict) or set(event) != {"seq", "withheld", "leaf_hash"}:
+            raise ValueError("a withheld entry is its seq, its leaf hash and why it is withheld, nothing more")
+        named = _hex(event["leaf_hash"])
+    elif entry.startswith(TOMBSTONE_PREFIX):
+        event = json.loads(entry)
+        named = _hex(event.get("redacted")) if isinstance(event, dict) else b""
+    else:
+        event = json.loads(entry)
+        named = leaf_hash(entry)
+    if not isinstance(event, dict) or event.get("seq") != position:
+        raise ValueError(f"the entry at position {position} names position {event.get('seq')!r}")
+    if len(named) != HASH_SIZE:
+        raise ValueError(f"the entry at position {position} names no 32-byte leaf hash")
+    return named
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Verify a proof file or an evidence bundle, print an OK / FAIL report and return the exit status."""
     parser = argparse.ArgumentParser(description="Verify a Govern audit log proof (RFC 9162) or evidence bundle.")
