@@ -1025,49 +1025,96 @@ def _tiles_to_check(old_size: int, new_size: int):
         level += 1
 
 
-def _check_tile(http: _Http, level: int, index: int, width: int, nodes: dict[int, bytes]) -> None:
-    status, body = http.get(tile_path(level, index, width))
+def _compare_tile(path: str, status: int, body: bytes, level: int, index: int, width: int, nodes: dict) -> None:
+    """Check a hash tile as served against the nodes rebuilt from the entries (those the monitor has)."""
     if status != 200 or len(body) != width * HASH_SIZE:
-        raise MonitorProblem(f"{tile_path(level, index, width)} answered {status} with {len(body)} bytes")
+        raise MonitorProblem(f"{path} answered {status} with {len(body)} bytes")
     start = index * TILE_WIDTH
     for offset in range(width):
         expected = nodes.get(start + offset)
         if expected is not None and body[offset * HASH_SIZE : (offset + 1) * HASH_SIZE] != expected:
             raise MonitorProblem(
-                f"{tile_path(level, index, width)} serves node ({TILE_HEIGHT * level}, {start + offset}) unlike the "
-                "tree rebuilt from the entries: the tiles and the entries tell two histories"
+                f"{path} serves node ({TILE_HEIGHT * level}, {start + offset}) unlike the tree rebuilt from the "
+                "entries: the tiles and the entries tell two histories"
             )
 
 
-def _rebuild(http: _Http, frontier: _Frontier, new_size: int, check_tiles: bool) -> int:
+def _fetched(base_url: str, paths, connections: int):
+    """(path, status, body) of each path, in order, with up to `connections` GETs in flight on connections of their
+    own: the server's workers answer side by side while this thread hashes. Close it to stop early."""
+    import collections
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    local, opened, lock = threading.local(), [], threading.Lock()
+
+    def get(path: str) -> tuple[str, int, bytes]:
+        http = getattr(local, "http", None)
+        if http is None:
+            http = local.http = _Http(base_url)
+            with lock:
+                opened.append(http)
+        return (path, *http.get(path))
+
+    waiting = iter(paths)
+    pending: collections.deque = collections.deque()
+    pool = ThreadPoolExecutor(max(1, connections), thread_name_prefix="monitor")
+    try:
+        for path in itertools.islice(waiting, 4 * max(1, connections)):
+            pending.append(pool.submit(get, path))
+        while pending:
+            answer = pending.popleft().result()
+            following = next(waiting, None)
+            if following is not None:
+                pending.append(pool.submit(get, following))
+            yield answer
+    finally:
+        for future in pending:
+            future.cancel()
+        pool.shutdown(wait=True)
+        for http in opened:
+            http.close()
+
+
+def _rebuild(base_url: str, frontier: _Frontier, new_size: int, check_tiles: bool, connections: int) -> int:
     """Extend the tree from the entries after its size up to new_size, checking each entry's position and, with
     check_tiles, each level-0 tile against the leaves; the number of tiles checked."""
-    checked = 0
-    while frontier.size < new_size:
-        index = frontier.size // TILE_WIDTH
-        width = min(TILE_WIDTH, new_size - index * TILE_WIDTH)
-        path = tile_path(None, index, width)
-        status, body = http.get(path)
-        if status != 200:
-            raise MonitorProblem(f"{path} answered {status}: entries the checkpoint covers are missing (a gap)")
-        try:
-            entries = read_entry_bundle(body)
-        except ValueError as exc:
-            raise MonitorProblem(f"{path}: {exc}") from None
-        if len(entries) != width:
-            raise MonitorProblem(f"{path} holds {len(entries)} entries, not {width}: a gap")
-        leaves = {}
-        for position in range(frontier.size, index * TILE_WIDTH + width):
+    first, last = frontier.size // TILE_WIDTH, (new_size - 1) // TILE_WIDTH
+
+    def width_of(index: int) -> int:
+        return min(TILE_WIDTH, new_size - index * TILE_WIDTH)
+
+    paths = []
+    for index in range(first, last + 1):
+        paths.append(tile_path(None, index, width_of(index)))
+        if check_tiles:
+            paths.append(tile_path(0, index, width_of(index)))
+    answers = _fetched(base_url, paths, connections)
+    try:
+        for index in range(first, last + 1):
+            width = width_of(index)
+            path, status, body = next(answers)
+            if status != 200:
+                raise MonitorProblem(f"{path} answered {status}: entries the checkpoint covers are missing (a gap)")
             try:
-                leaf = public_entry_leaf(entries[position - index * TILE_WIDTH], position)
+                entries = read_entry_bundle(body)
             except ValueError as exc:
                 raise MonitorProblem(f"{path}: {exc}") from None
-            frontier.append(leaf)
-            leaves[position] = leaf
-        if check_tiles:
-            _check_tile(http, 0, index, width, leaves)
-            checked += 1
-    return checked
+            if len(entries) != width:
+                raise MonitorProblem(f"{path} holds {len(entries)} entries, not {width}: a gap")
+            leaves = {}
+            for position in range(frontier.size, index * TILE_WIDTH + width):
+                try:
+                    leaf = public_entry_leaf(entries[position - index * TILE_WIDTH], position)
+                except ValueError as exc:
+                    raise MonitorProblem(f"{path}: {exc}") from None
+                frontier.append(leaf)
+                leaves[position] = leaf
+            if check_tiles:
+                _compare_tile(*next(answers), 0, index, width, leaves)
+    finally:
+        answers.close()
+    return last - first + 1 if check_tiles else 0
 
 
 def monitor(
@@ -1077,11 +1124,13 @@ def monitor(
     *,
     cosignatures=None,
     check_tiles: bool = True,
+    connections: int = 4,
 ) -> list[tuple[str, bool]]:
     """Follow a Govern log from its public /checkpoint and tiles once: check the new checkpoint's signature, rebuild
     the tree from the entries appended since the last verified one (so the new tree extends it, or the log forked),
     check the hash tiles against it, and keep the new size, root and right edge in the state file. `cosignatures`,
     when given, is called with the opened note and returns (label, ok) lines of its own (the witness quorum).
+    `connections` GETs are in flight at once while the entries are read.
     Returns (what was checked, whether it held); the state moves only when everything held."""
     results: list[tuple[str, bool]] = []
     http = _Http(base_url)
@@ -1116,7 +1165,7 @@ def monitor(
             frontier = _Frontier(old_size, [_hex(h) for h in state["frontier"]])
             if frontier.root() != old_root:
                 raise MonitorProblem("the state file's frontier does not make its own root: the state was altered")
-            checked = _rebuild(http, frontier, checkpoint.size, check_tiles)
+            checked = _rebuild(base_url, frontier, checkpoint.size, check_tiles, connections)
             if frontier.root() != checkpoint.root_hash:
                 raise MonitorProblem(
                     f"inconsistent: the tree of size {old_size} verified before, extended with the entries served up "
@@ -1126,7 +1175,9 @@ def monitor(
             results.append((f"entries {old_size} to {checkpoint.size - 1} rebuild the checkpoint's root", True))
             if check_tiles:
                 for level, index, width in _tiles_to_check(old_size, checkpoint.size):
-                    _check_tile(http, level, index, width, frontier.tile_nodes.get(TILE_HEIGHT * level, {}))
+                    path = tile_path(level, index, width)
+                    nodes = frontier.tile_nodes.get(TILE_HEIGHT * level, {})
+                    _compare_tile(path, *http.get(path), level, index, width, nodes)
                     checked += 1
                 results.append((f"{checked} hash tile(s) agree with the entries", True))
             state = {
