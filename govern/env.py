@@ -100,6 +100,17 @@ def host_list(name: str, default: list[str]) -> list[str]:
     return hosts
 
 
+def rate(name: str, default: str) -> str:
+    """A request rate as Django REST framework's throttles read it: a positive count per s, min, hour or day."""
+    value = _raw(name)
+    if value is None or value.strip() == "":
+        return default
+    count, _, period = value.strip().partition("/")
+    if not count.isdigit() or int(count) < 1 or period not in ("s", "sec", "m", "min", "h", "hour", "d", "day"):
+        raise ImproperlyConfigured(f"{name}={value!r} is not a rate: a positive count per s, min, hour or day (100/s).")
+    return value.strip()
+
+
 def log_origin(name: str, default: str | None) -> str | None:
     """A transparency log's origin (c2sp.org/tlog-checkpoint): a schema-less URL of printable ASCII, no spaces nor
     plus signs (it is also the key name its checkpoints are signed under), at most 255 characters."""

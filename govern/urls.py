@@ -8,6 +8,7 @@ from django.views import defaults
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from apps.accounts import views as account_views
+from apps.audit import public as public_log
 from govern import inbox
 from govern import search as site_search
 from govern.middleware import csp_override
@@ -67,4 +68,7 @@ urlpatterns = [
     path("api/", include(api_patterns)),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    # The audit log for monitors and witnesses (c2sp.org/tlog-tiles), at the paths the spec names, without an account.
+    path("checkpoint", public_log.checkpoint, name="log-checkpoint"),
+    path("tile/<path:path>", public_log.tile, name="log-tile"),
 ]

@@ -40,6 +40,7 @@ REPORTS = {
     ],
     "load_bench": ["| endpoint | requests/s |", "| `/api/audit/checkpoints/` |", "ledger balanced: True"],
     "matching_bench": ["== 1. watchlist search", "== 2. live pipeline", "== 3. custody"],
+    "monitor_bench": ["| measure | result | target | verdict |", "| **monitor / fetch-only** |", "hash tile(s) agree"],
     "page_bench": [
         "| role: page | p50 ms | p95 ms |",
         "| privacy: `/oversight/access/`",

@@ -6,6 +6,12 @@ the signed-note module ``notes.py`` beside it, without the Govern code base (evi
 
     python verifier.py proof.json
     python verify_bundle.py bundle.zip [--public-key KEY.pem]
+    python verifier.py monitor https://govern.example-police.uk --key <verifier key> --state monitor.json
+
+The monitor follows a log's public checkpoint and tiles (c2sp.org/tlog-tiles): each run checks the new checkpoint's
+signature, rebuilds the tree from the entries appended since the last run, extending the right edge it kept in its
+state file (so a new tree that does not extend the last one, a fork, cannot pass), checks the hash tiles against it,
+and exits non-zero on any problem.
 
 proof.json holds either an inclusion proof
     {"type": "inclusion", "leaf_index", "tree_size", "leaf_hash", "audit_path": [...], "root_hash"}
@@ -862,8 +868,429 @@ def verify_bundle(
     return results
 
 
+# --- The log's tiles (c2sp.org/tlog-tiles) and the monitor that follows them ------------------------------------------
+
+TILE_HEIGHT = 8
+TILE_WIDTH = 1 << TILE_HEIGHT
+MAX_TILE_LEVEL = 63
+MAX_ENTRY_LENGTH = 0xFFFF  # an entry bundle frames each entry with a big-endian uint16 length
+_TILE_PATH = re.compile(r"(entries|0|[1-9][0-9]?)/((?:x[0-9]{3}/)*[0-9]{3})(?:\.p/([1-9][0-9]{0,2}))?")
+# A public entry whose event holds personal data: its position and its leaf hash only (tiles.public_entry). Its
+# canonical JSON sorts "leaf_hash" first; an event's own text starts with "action" and a tombstone with "redacted".
+WITHHELD_PREFIX = b'{"leaf_hash":"'
+TOMBSTONE_PREFIX = b'{"redacted":"'
+
+
+class TilePathError(ValueError):
+    """A path that is not a tile or an entry bundle as c2sp.org/tlog-tiles writes one."""
+
+
+def tile_index_path(index: int) -> str:
+    """N as a tile path writes it: three-digit groups, every one but the last prefixed with x (x001/x234/067)."""
+    digits = str(index)
+    digits = "0" * (-len(digits) % 3) + digits
+    groups = [digits[i : i + 3] for i in range(0, len(digits), 3)]
+    return "/".join([*(f"x{group}" for group in groups[:-1]), groups[-1]])
+
+
+def tile_path(level: int | None, index: int, width: int = TILE_WIDTH) -> str:
+    """The path of a hash tile (level 0 and up) or, with level None, of an entry bundle, under the log's prefix."""
+    partial = f".p/{width}" if width < TILE_WIDTH else ""
+    return f"tile/{'entries' if level is None else level}/{tile_index_path(index)}{partial}"
+
+
+def parse_tile_path(path: str) -> tuple[int | None, int, int]:
+    """(level, index, width) of `<L>/<N>[.p/<W>]` or (None, index, width) of `entries/<N>[.p/<W>]`, the part of a path
+    after `tile/`; TilePathError for any other text, a non-canonical N (x000/...) among them."""
+    match = _TILE_PATH.fullmatch(path) if isinstance(path, str) else None
+    if match is None:
+        raise TilePathError(
+            f"{path!r} is not a tile path: <level>/<N>[.p/<width>] or entries/<N>[.p/<width>], N in three-digit "
+            "groups, all but the last prefixed with x (x001/x234/067), width 1 to 255"
+        )
+    level_text, index_text, width_text = match.groups()
+    if index_text.startswith("x000/"):
+        raise TilePathError(f"{path!r} writes its index with a leading zero group (x000/): not the canonical path")
+    width = int(width_text) if width_text else TILE_WIDTH
+    if width_text and width >= TILE_WIDTH:
+        raise TilePathError(f"{path!r}: a partial tile's width is 1 to {TILE_WIDTH - 1}")
+    level = None if level_text == "entries" else int(level_text)
+    if level is not None and level > MAX_TILE_LEVEL:
+        raise TilePathError(f"{path!r}: a tile's level is 0 to {MAX_TILE_LEVEL}")
+    return level, int(index_text.replace("x", "").replace("/", "")), width
+
+
+def entry_bundle(entries: Sequence[bytes]) -> bytes:
+    """Entries framed as an entry bundle: each one's length as a big-endian uint16, then the entry."""
+    framed = []
+    for entry in entries:
+        if len(entry) > MAX_ENTRY_LENGTH:
+            raise ValueError(f"an entry of {len(entry)} bytes does not fit a uint16 length")
+        framed.append(len(entry).to_bytes(2, "big") + entry)
+    return b"".join(framed)
+
+
+def read_entry_bundle(data: bytes) -> list[bytes]:
+    """The entries of an entry bundle; ValueError when its framing is cut short."""
+    entries, at = [], 0
+    view = memoryview(data)
+    while at < len(data):
+        if at + 2 > len(data):
+            raise ValueError("an entry bundle ends inside an entry's length")
+        length = int.from_bytes(view[at : at + 2], "big")
+        end = at + 2 + length
+        if end > len(data):
+            raise ValueError("an entry bundle ends inside an entry")
+        entries.append(bytes(view[at + 2 : end]))
+        at = end
+    return entries
+
+
+def public_entry_leaf(entry: bytes, position: int) -> bytes:
+    """The leaf hash a public entry stands for: the hash of the event's canonical text, or the one a withheld entry
+    or a redaction tombstone names. ValueError when the entry names another position or no 32-byte hash."""
+    if entry.startswith(WITHHELD_PREFIX):
+        event = json.loads(entry)
+        if not isinstance(event, dict) or set(event) != {"seq", "withheld", "leaf_hash"}:
+            raise ValueError("a withheld entry is its seq, its leaf hash and why it is withheld, nothing more")
+        named = _hex(event["leaf_hash"])
+    elif entry.startswith(TOMBSTONE_PREFIX):
+        event = json.loads(entry)
+        named = _hex(event.get("redacted")) if isinstance(event, dict) else b""
+    else:
+        event = json.loads(entry)
+        named = leaf_hash(entry)
+    if not isinstance(event, dict) or event.get("seq") != position:
+        raise ValueError(f"the entry at position {position} names position {event.get('seq')!r}")
+    if len(named) != HASH_SIZE:
+        raise ValueError(f"the entry at position {position} names no 32-byte leaf hash")
+    return named
+
+
+class MonitorProblem(Exception):
+    """What the monitor found wrong, said in one line; the state is left as it was."""
+
+
+class _Http:
+    """GETs against one base URL on one kept-alive connection, waiting out a 429's Retry-After."""
+
+    def __init__(self, base_url: str, timeout: float = 30.0):
+        import http.client
+        import urllib.parse
+
+        parts = urllib.parse.urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise MonitorProblem(f"{base_url!r} is not an http(s) URL of a Govern log")
+        self._connection_class = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        self._netloc, self._prefix, self._timeout = parts.netloc, parts.path.rstrip("/"), timeout
+        self._connection = None
+
+    def get(self, path: str) -> tuple[int, bytes]:
+        """The status and body of GET <base>/<path>."""
+        import time
+
+        for attempt in range(6):
+            if self._connection is None:
+                self._connection = self._connection_class(self._netloc, timeout=self._timeout)
+            try:
+                self._connection.request("GET", f"{self._prefix}/{path}", headers={"User-Agent": "govern-monitor"})
+                response = self._connection.getresponse()
+                body = response.read()
+            except (OSError, ConnectionError) as exc:
+                self.close()
+                if attempt == 5:
+                    raise MonitorProblem(f"could not read {path}: {exc!r}") from None
+                continue
+            if response.getheader("Connection", "").lower() == "close":
+                self.close()
+            if response.status == 429 and attempt < 5:
+                time.sleep(min(float(response.getheader("Retry-After") or 1), 30.0))
+                continue
+            return response.status, body
+        raise MonitorProblem(f"{path} was refused as too many requests, five times")
+
+    def close(self) -> None:
+        """Drop the connection (the next GET opens another)."""
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
+class _Frontier:
+    """The right edge of a tree being rebuilt leaf by leaf, noting every node it completes at a tile level above the
+    leaves (8, 16, ...); leaves are checked against their tile bundle by bundle, so a million of them are never held."""
+
+    def __init__(self, size: int, hashes: list[bytes]):
+        if len(hashes) != size.bit_count():
+            raise MonitorProblem(
+                f"the state's frontier holds {len(hashes)} hashes, a tree of {size} needs {size.bit_count()}"
+            )
+        self.size, self.hashes = size, list(hashes)
+        self.tile_nodes: dict[int, dict[int, bytes]] = {}  # level 8L -> {index: hash}, for checking hash tiles
+
+    def append(self, leaf: bytes) -> None:
+        value, level, pending = leaf, 0, self.size
+        new_size = self.size + 1
+        while pending & 1:
+            value = hashlib.sha256(b"\x01" + self.hashes.pop() + value).digest()
+            level += 1
+            pending >>= 1
+            if level % TILE_HEIGHT == 0:
+                self.tile_nodes.setdefault(level, {})[(new_size >> level) - 1] = value
+        self.hashes.append(value)
+        self.size = new_size
+
+    def root(self) -> bytes:
+        if not self.hashes:
+            return EMPTY_ROOT
+        value = self.hashes[-1]
+        for left in reversed(self.hashes[:-1]):
+            value = _node_hash(left, value)
+        return value
+
+
+def _load_state(path: str) -> dict:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            state = json.load(fh)
+    except FileNotFoundError:
+        return {"size": 0, "root": EMPTY_ROOT.hex(), "frontier": [], "note": None}
+    except (OSError, ValueError) as exc:
+        raise MonitorProblem(f"the state file {path} cannot be read: {exc!r}") from None
+    if not isinstance(state, dict) or not _is_size(state.get("size")) or not isinstance(state.get("frontier"), list):
+        raise MonitorProblem(f"the state file {path} is not a monitor's state (size, root, frontier)")
+    return state
+
+
+def _save_state(path: str, state: dict) -> None:
+    """Write the state whole or not at all: a crash mid-write leaves the last one."""
+    import os
+    import tempfile
+
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=folder, prefix=".monitor-", suffix=".json")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(state, fh, indent=1)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+def _tiles_to_check(old_size: int, new_size: int):
+    """(level, index, width) of every hash tile above the leaves holding a node the growth from old_size to new_size
+    added."""
+    level = 1
+    while (new_size >> (TILE_HEIGHT * level)) > (old_size >> (TILE_HEIGHT * level)):
+        first, last = old_size >> (TILE_HEIGHT * level), new_size >> (TILE_HEIGHT * level)
+        for index in range(first // TILE_WIDTH, (last - 1) // TILE_WIDTH + 1):
+            yield level, index, min(TILE_WIDTH, last - index * TILE_WIDTH)
+        level += 1
+
+
+def _compare_tile(path: str, status: int, body: bytes, level: int, index: int, width: int, nodes: dict) -> None:
+    """Check a hash tile as served against the nodes rebuilt from the entries (those the monitor has)."""
+    if status != 200 or len(body) != width * HASH_SIZE:
+        raise MonitorProblem(f"{path} answered {status} with {len(body)} bytes")
+    start = index * TILE_WIDTH
+    for offset in range(width):
+        expected = nodes.get(start + offset)
+        if expected is not None and body[offset * HASH_SIZE : (offset + 1) * HASH_SIZE] != expected:
+            raise MonitorProblem(
+                f"{path} serves node ({TILE_HEIGHT * level}, {start + offset}) unlike the tree rebuilt from the "
+                "entries: the tiles and the entries tell two histories"
+            )
+
+
+def _fetched(base_url: str, paths, connections: int):
+    """(path, status, body) of each path, in order, with up to `connections` GETs in flight on connections of their
+    own: the server's workers answer side by side while this thread hashes. Close it to stop early."""
+    import collections
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    local, opened, lock = threading.local(), [], threading.Lock()
+
+    def get(path: str) -> tuple[str, int, bytes]:
+        http = getattr(local, "http", None)
+        if http is None:
+            http = local.http = _Http(base_url)
+            with lock:
+                opened.append(http)
+        return (path, *http.get(path))
+
+    waiting = iter(paths)
+    pending: collections.deque = collections.deque()
+    pool = ThreadPoolExecutor(max(1, connections), thread_name_prefix="monitor")
+    try:
+        for path in itertools.islice(waiting, 4 * max(1, connections)):
+            pending.append(pool.submit(get, path))
+        while pending:
+            answer = pending.popleft().result()
+            following = next(waiting, None)
+            if following is not None:
+                pending.append(pool.submit(get, following))
+            yield answer
+    finally:
+        for future in pending:
+            future.cancel()
+        pool.shutdown(wait=True)
+        for http in opened:
+            http.close()
+
+
+def _rebuild(base_url: str, frontier: _Frontier, new_size: int, check_tiles: bool, connections: int) -> int:
+    """Extend the tree from the entries after its size up to new_size, checking each entry's position and, with
+    check_tiles, each level-0 tile against the leaves; the number of tiles checked."""
+    first, last = frontier.size // TILE_WIDTH, (new_size - 1) // TILE_WIDTH
+
+    def width_of(index: int) -> int:
+        return min(TILE_WIDTH, new_size - index * TILE_WIDTH)
+
+    paths = []
+    for index in range(first, last + 1):
+        paths.append(tile_path(None, index, width_of(index)))
+        if check_tiles:
+            paths.append(tile_path(0, index, width_of(index)))
+    answers = _fetched(base_url, paths, connections)
+    try:
+        for index in range(first, last + 1):
+            width = width_of(index)
+            path, status, body = next(answers)
+            if status != 200:
+                raise MonitorProblem(f"{path} answered {status}: entries the checkpoint covers are missing (a gap)")
+            try:
+                entries = read_entry_bundle(body)
+            except ValueError as exc:
+                raise MonitorProblem(f"{path}: {exc}") from None
+            if len(entries) != width:
+                raise MonitorProblem(f"{path} holds {len(entries)} entries, not {width}: a gap")
+            leaves = {}
+            for position in range(frontier.size, index * TILE_WIDTH + width):
+                try:
+                    leaf = public_entry_leaf(entries[position - index * TILE_WIDTH], position)
+                except ValueError as exc:
+                    raise MonitorProblem(f"{path}: {exc}") from None
+                frontier.append(leaf)
+                leaves[position] = leaf
+            if check_tiles:
+                _compare_tile(*next(answers), 0, index, width, leaves)
+    finally:
+        answers.close()
+    return last - first + 1 if check_tiles else 0
+
+
+def monitor(
+    base_url: str,
+    keys: Sequence[notes.VerifierKey],
+    state_path: str,
+    *,
+    cosignatures=None,
+    check_tiles: bool = True,
+    connections: int = 4,
+) -> list[tuple[str, bool]]:
+    """Follow a Govern log from its public /checkpoint and tiles once: check the new checkpoint's signature, rebuild
+    the tree from the entries appended since the last verified one (so the new tree extends it, or the log forked),
+    check the hash tiles against it, and keep the new size, root and right edge in the state file. `cosignatures`,
+    when given, is called with the opened note and returns (label, ok) lines of its own (the witness quorum).
+    `connections` GETs are in flight at once while the entries are read.
+    Returns (what was checked, whether it held); the state moves only when everything held."""
+    results: list[tuple[str, bool]] = []
+    http = _Http(base_url)
+    try:
+        state = _load_state(state_path)
+        status, body = http.get("checkpoint")
+        if status != 200:
+            raise MonitorProblem(f"{base_url}/checkpoint answered {status}")
+        origin = keys[0].name
+        try:
+            checkpoint, opened = notes.open_checkpoint(body, origin, list(keys))
+        except notes.NoteError as exc:
+            raise MonitorProblem(f"the checkpoint is not a note of {origin} its key signed: {exc}") from None
+        results.append(
+            (f"checkpoint {checkpoint.size} of {origin} signed by {keys[0].name}+{keys[0].key_hash.hex()}", True)
+        )
+        if cosignatures is not None:
+            results += list(cosignatures(opened))
+        old_size, old_root = state["size"], _hex(state.get("root", ""))
+        if checkpoint.size < old_size:
+            raise MonitorProblem(
+                f"the log shrank: checkpoint {checkpoint.size} after the verified {old_size} (a rolled-back history)"
+            )
+        if checkpoint.size == old_size:
+            if checkpoint.root_hash != old_root:
+                raise MonitorProblem(
+                    f"a fork: two trees of size {old_size}, root {old_root.hex()} verified before and "
+                    f"{checkpoint.root_hash.hex()} now (both notes signed by the log: keep them as evidence)"
+                )
+            results.append((f"no new entries since {old_size}; the root is the one verified", True))
+        else:
+            frontier = _Frontier(old_size, [_hex(h) for h in state["frontier"]])
+            if frontier.root() != old_root:
+                raise MonitorProblem("the state file's frontier does not make its own root: the state was altered")
+            checked = _rebuild(base_url, frontier, checkpoint.size, check_tiles, connections)
+            if frontier.root() != checkpoint.root_hash:
+                raise MonitorProblem(
+                    f"inconsistent: the tree of size {old_size} verified before, extended with the entries served up "
+                    f"to {checkpoint.size}, has root {frontier.root().hex()}, not the checkpoint's "
+                    f"{checkpoint.root_hash.hex()} (a forked or rewritten history)"
+                )
+            results.append((f"entries {old_size} to {checkpoint.size - 1} rebuild the checkpoint's root", True))
+            if check_tiles:
+                for level, index, width in _tiles_to_check(old_size, checkpoint.size):
+                    path = tile_path(level, index, width)
+                    nodes = frontier.tile_nodes.get(TILE_HEIGHT * level, {})
+                    _compare_tile(path, *http.get(path), level, index, width, nodes)
+                    checked += 1
+                results.append((f"{checked} hash tile(s) agree with the entries", True))
+            state = {
+                "origin": origin,
+                "size": checkpoint.size,
+                "root": checkpoint.root_hash.hex(),
+                "frontier": [h.hex() for h in frontier.hashes],
+            }
+        if all(ok for _, ok in results):
+            state["note"] = body.decode()
+            _save_state(state_path, state)
+    except (MonitorProblem, ValueError) as exc:  # ValueError: a state file or an answer not as written
+        results.append((str(exc), False))
+    finally:
+        http.close()
+    return results
+
+
+def _monitor_main(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="verifier.py monitor",
+        description="Follow a Govern log's public checkpoint and tiles; non-zero exit status on any problem.",
+    )
+    parser.add_argument("url", help="the log's base URL: <url>/checkpoint and <url>/tile/... are read")
+    parser.add_argument("--key", required=True, help="the log's verifier key, <origin>+<hex key hash>+<base64 key>")
+    parser.add_argument("--state", required=True, help="the state file: the last verified size, root and right edge")
+    parser.add_argument("--no-tiles", action="store_true", help="rebuild from the entries without checking hash tiles")
+    args = parser.parse_args(argv)
+    try:
+        key = notes.VerifierKey.parse(args.key)
+    except notes.NoteError as exc:
+        print(f"FAIL  {exc}")
+        return 2
+    results = monitor(args.url, [key], args.state, check_tiles=not args.no_tiles)
+    for label, ok in results:
+        print(f"{'OK  ' if ok else 'FAIL'}  {label}")
+    passed = all(ok for _, ok in results)
+    print("RESULT: OK" if passed else "RESULT: FAIL")
+    return 0 if passed else 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Verify a proof file or an evidence bundle, print an OK / FAIL report and return the exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["monitor"]:
+        return _monitor_main(argv[1:])
     parser = argparse.ArgumentParser(description="Verify a Govern audit log proof (RFC 9162) or evidence bundle.")
     parser.add_argument("proof", help="path to the proof JSON file or the evidence bundle (.zip)")
     parser.add_argument(

@@ -93,6 +93,10 @@ AUDIT_WITNESS_QUORUM = env.integer(
 )
 AUDIT_WITNESS_TIMEOUT_SECONDS = env.integer("AUDIT_WITNESS_TIMEOUT_SECONDS", 5, minimum=1, maximum=60)
 
+# The public log (/checkpoint, /tile/...): requests per client address, so that a monitor catching up on a million
+# events (about 8,000 requests) is not slowed, and one client cannot take the server's threads from everyone else.
+AUDIT_PUBLIC_RATE = env.rate("AUDIT_PUBLIC_RATE", "200/s")
+
 # --- Custody and probe images: encrypted at rest with AES-256-GCM, the key in a file ----------------------------
 IMAGE_ENCRYPTION_KEY_FILE = env.path("IMAGE_ENCRYPTION_KEY_FILE")
 IMAGE_ENCRYPTION_KEY_GENERATE = False

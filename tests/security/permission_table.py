@@ -443,6 +443,10 @@ TABLE: dict[str, Access] = {
     "/api/schema/": api(ANYONE),
     "/api/docs/": page(ANYONE),  # the Swagger UI: an HTML page (its OPTIONS was a 500)
     "/healthz": any_method(ANYONE),
+    # The audit log for monitors and witnesses (c2sp.org/tlog-tiles): anyone reads it, nobody writes through it.
+    "/checkpoint": page(ANYONE),
+    "/tile/0/000.p/1": page(ANYONE),
+    "/tile/entries/000.p/1": page(ANYONE),
 }
 
 # Django's admin site. Its views take any method and are Django's own; what Govern decides is who gets in

@@ -1,11 +1,13 @@
-"""`manage.py audit checkpoint [--note]|witness|verify|proof|consistency|public-key [--history] [--verifier-key]`."""
+"""`manage.py audit checkpoint [--note]|witness|verify|proof|consistency|monitor
+|public-key [--history] [--verifier-key]`."""
 
 import base64
 import json
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from ... import proofs, services, signing, witnessing
+from ... import notes, proofs, services, signing, verifier, witnessing
 from ...models import Checkpoint
 from ...verification import verify
 
@@ -40,6 +42,17 @@ class Command(BaseCommand):
             action="store_true",
             help="Print the key(s) as c2sp.org/signed-note writes them: <origin>+<hex key hash>+<base64 key>.",
         )
+
+        monitor = sub.add_parser(
+            "monitor",
+            help="Follow a Govern log's public checkpoint and tiles (this one's by default key); exit 1 on a problem.",
+        )
+        monitor.add_argument("url", help="the log's base URL: <url>/checkpoint and <url>/tile/... are read")
+        monitor.add_argument(
+            "--key", help="its verifier key (<origin>+<hex key hash>+<base64 key>); this log's if unset"
+        )
+        monitor.add_argument("--state", help="the state file (default var/audit-monitor/<origin>.json)")
+        monitor.add_argument("--no-tiles", action="store_true", help="rebuild from the entries without the hash tiles")
 
     def handle(self, *args, subcommand, **options):
         return getattr(self, f"_{subcommand.replace('-', '_')}")(**options) or None
@@ -127,6 +140,19 @@ class Command(BaseCommand):
             self.stdout.write("\n".join(signing.verifier_key(raw) for raw in raws))
             return
         self.stdout.write((signing.public_keys_pem() if history else signing.public_key_pem()).rstrip())
+
+    def _monitor(self, url, key=None, state=None, no_tiles=False, **_options):
+        try:
+            verifier_key = notes.VerifierKey.parse(key or signing.verifier_key())
+        except notes.NoteError as exc:
+            raise CommandError(str(exc)) from None
+        path = state or str(settings.BASE_DIR / "var" / "audit-monitor" / f"{verifier_key.name.replace('/', '_')}.json")
+        results = verifier.monitor(url, [verifier_key], path, check_tiles=not no_tiles)
+        for label, ok in results:
+            self.stdout.write(f"{'OK  ' if ok else 'FAIL'}  {label}")
+        if not all(ok for _, ok in results):
+            raise CommandError("the log failed monitoring: see FAIL above", returncode=1)
+        self.stdout.write(f"RESULT: OK (state in {path})")
 
 
 def _signed(tree_size: int) -> dict:
