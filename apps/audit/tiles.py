@@ -12,7 +12,7 @@ reason, whose data the log's own code writes from keys, hashes and its origin.
 
 from django.db import connection
 
-from . import services, verifier
+from . import services, verifier, witnessing
 from .choices import CHECKPOINT_ORIGIN_CHANGED, REDACTED_PREFIX
 from .models import Checkpoint
 
@@ -35,9 +35,10 @@ class TileMissing(LookupError):
 
 
 def latest_checkpoint_note() -> str:
-    """The latest checkpoint signed as a C2SP note, as published; TileMissing before the first."""
+    """The latest checkpoint signed as a C2SP note, as published, with the witnesses' cosignature lines it got;
+    TileMissing before the first."""
     latest = Checkpoint.objects.exclude(origin="").order_by("-tree_size").first()
-    note = services.checkpoint_note(latest) if latest is not None else None
+    note = witnessing.cosigned_note(latest, services.checkpoint_note(latest)) if latest is not None else None
     if note is None:
         raise TileMissing("No checkpoint has been signed as a C2SP note yet.")
     return note

@@ -9,6 +9,7 @@ import json
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.test import Client
 
 from apps.audit import notes, services, signing, tasks, witnessing
 from apps.audit.choices import CHECKPOINT_WITNESSED, WitnessOutcome
@@ -79,6 +80,11 @@ def test_each_new_checkpoint_is_cosigned_by_both_witnesses_and_published_with_th
     opened = notes.open_note(published["note"], [log_key])  # the log's own signature still opens it
     assert opened.verified_by(keys) == keys
     assert witnessing.witness_latest() == []  # both cosigned it: nothing to submit again
+    # The public checkpoint, which monitors read without an account, carries the same cosignatures.
+    served = Client().get("/checkpoint")
+    assert served.status_code == 200, served.content
+    public = notes.open_note(served.content.decode(), [log_key])
+    assert public.verified_by(keys) == keys
 
 
 def test_a_witness_holding_another_size_is_proven_from_it(witnesses):
