@@ -29,9 +29,11 @@ logger = logging.getLogger(__name__)
 MOST_TRACKS = 256  # a batch's tracks at most (the API's limit)
 RETRIED = {401, 409}  # refusals resending may cure (a credential being rotated; a conflict being resolved)
 UPLINK_TICK = 0.2  # seconds between two looks at the queue and the status clock on the uplink's thread
-# Detection of 1280x720 frames on a 640-wide copy: MTCNN's image pyramid starts from fewer pixels (95 ms against 113 a
-# frame for the same faces of at least MIN_FACE pixels); the crops are still cut from the full frame.
-DETECT_WIDTH = 640
+# Frames are detected at up to this width (the crops always cut from the full frame). 1280: a 720p camera's frames
+# whole. A 640-wide copy costs MTCNN 95 ms a frame against 113 and finds the same faces, but at MIN_FACE 40 (20 in the
+# copy) it also found 14 one-frame false faces in 12 s of the benchmark's street, each a receipt and an embedding
+# (docs/benchmarks.md, The capture agent, run 2): worth it with --min-face 80 or more, not by default.
+DETECT_WIDTH = 1280
 # Faces of at least 40 pixels of the full frame (with a 1280-wide camera of 60 degrees, a face 16 cm wide at about
 # 4 m); smaller faces the descriptor cannot tell apart reliably, and each halving of the minimum doubles detection.
 MIN_FACE = 40

@@ -12,7 +12,7 @@ from PIL import Image
 from apps.matching.agent import scenes
 from apps.matching.agent.client import GovernClient
 from apps.matching.agent.queue import BatchQueue
-from apps.matching.agent.runner import DETECT_WIDTH, MIN_FACE, STAGES, CaptureAgent, VideoClock
+from apps.matching.agent.runner import MIN_FACE, STAGES, CaptureAgent, VideoClock
 from apps.matching.agent.scenes import Passer
 from apps.matching.agent.templates import Match
 from apps.matching.agent.tracking import PeoplePassing
@@ -42,7 +42,7 @@ def street_720p() -> Image.Image:
 
 def test_detection_on_a_640_wide_copy_finds_the_faces_full_size_detection_finds(dlib_engine, street_720p):
     full = dlib_engine.detect(street_720p)
-    scaled = dlib_engine.detect_scaled(street_720p, DETECT_WIDTH, MIN_FACE)
+    scaled = dlib_engine.detect_scaled(street_720p, 640, MIN_FACE)
     assert len(full) == len(scaled) == 4
     for face in full:  # each face found again, its box scaled back to the full frame's pixels
         assert max(_iou(face.box, other.box) for other in scaled) > 0.8

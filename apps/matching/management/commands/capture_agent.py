@@ -2,7 +2,7 @@
 
     manage.py capture_agent --server https://govern.example --deployment 12 --source rtsp://camera/stream \
         --queue-dir /var/lib/govern-agent [--rate 10] [--credential-file /run/secrets/camera] \
-        [--detect-width 640] [--min-face 40] [--embed-every 10] [--detectors 2]
+        [--detect-width 1280] [--min-face 40] [--embed-every 10] [--detectors 2]
 
 It reads the video, finds and matches faces against the deployment's approved templates in its own memory, follows
 each person across frames and sends Govern one decision per person passing, through a local encrypted queue that
