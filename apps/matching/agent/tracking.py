@@ -6,10 +6,10 @@ or above the threshold makes an alert with that crop; else a receipt whose commi
 best crop and the track itself are dropped: nothing of a non-matching face leaves memory, and nobody, the agent
 included, can later test a face against the commitment.
 
-A track embeds few of its faces, not every one (the descriptor is most of the models' time: about 100 ms a face, four
-times a 1280x720 frame's detection): the best face (the largest, surest box) of each `embed_every` frames, and the best
-since at the track's end, so a person crossing for 6 s at 10 frames a second is embedded 6 times rather than 60. Its
-best score is the best of those; every face still goes into the commitment.
+A track embeds few of its faces, not every one (dlib's descriptor takes about 100 ms a face, nearly a whole 1280x720
+frame's detection): the best face (the largest, surest box) of each `embed_every` frames, and the best since at the
+track's end, so a person crossing for 6 s at 10 frames a second is embedded 6 or 7 times rather than 60. Its best
+score is the best of those; every face still goes into the commitment.
 
 ByteTrack reports a track from the second frame it is matched in (a new one is confirmed by its next frame); the face
 of that first frame waits one frame and joins the track whose box it overlaps. A face ByteTrack never confirms (seen
