@@ -20,7 +20,10 @@ pytestmark = pytest.mark.slow
 # Each benchmark, with lines its report must print: the table's header and its last rows, or its verdict.
 REPORTS = {
     "agent_bench": [
-        "| measure | models alone | agent | agent / models |",
+        "| CPU ms a frame | models alone, the same work | agent |",
+        "| embed |",
+        "| measure | models alone, the same work | agent | agent / models |",
+        "| CPU seconds per video second |",
         "| people passing | tracks | alerts | receipts |",
         "ledger balanced (faces and tracks recorded = seen and decided, nothing left queued): True",
     ],

@@ -12,6 +12,7 @@ process. Its identity (name, and a SHA-256 over the weights of every network it 
 embedding) travels with every template, alert and receipt, and its templates are compared only with its own probes.
 """
 
+import copy
 import hashlib
 import importlib.util
 import logging
@@ -197,9 +198,9 @@ class _Gate:
 class FaceEngine(ABC):
     """Detect faces in an image and turn aligned faces into unit vectors of `dimensions` (the engines' interface).
 
-    Every call goes through the process's gate (_Gate): one model at work at a time, and the faces of frames that
-    arrive together embedded in one batch. An engine supplies `_detect` (an RGB image's faces, aligned), `_forward`
-    (a batch of faces to unit vectors) and `face_from_crop`."""
+    Every call but `detect_scaled` goes through the process's gate (_Gate): one model at work at a time, and the faces
+    of frames that arrive together embedded in one batch. An engine supplies `_faces` (the faces in MTCNN's boxes of an
+    RGB image, aligned), `_forward` (a batch of faces to unit vectors) and `face_from_crop`."""
 
     name: str
     weights_sha256: str
@@ -230,13 +231,45 @@ class FaceEngine(ABC):
             return np.zeros((0, self.dimensions), dtype=np.float32)
         return self.gate.embed(faces, self._forward)
 
+    def detect_scaled(self, image: Image.Image, width: int, min_face_size: int) -> list[Face]:
+        """The faces of at least `min_face_size` pixels (the image's own) found by MTCNN on a copy `width` pixels wide,
+        their boxes scaled back and their crops cut from the full-resolution image. Outside the process's gate: for a
+        program that runs its own detection threads (the capture agent, one frame a thread); the server's paths go
+        through `detect` and `detect_and_embed`, which this leaves as they were."""
+        image = image.convert("RGB")
+        scale = min(1.0, width / image.width)
+        small = image if scale == 1.0 else image.resize((width, round(image.height * scale)), Image.Resampling.BILINEAR)
+        detector = self._detector_for(max(1, round(min_face_size * scale)))
+        boxes, probabilities = _mtcnn_boxes(self._torch, detector, small)
+        if boxes is None:
+            return []
+        return self._faces(image, boxes / scale, probabilities)
+
+    def _detector_for(self, min_face_size: int):
+        """MTCNN with another minimum face size: a shallow copy sharing the three networks (the server's detector and
+        its setting are untouched)."""
+        if min_face_size == self.detector.min_face_size:
+            return self.detector
+        detectors = self.__dict__.setdefault("_detectors", {})
+        if min_face_size not in detectors:
+            detector = copy.copy(self.detector)
+            detector.min_face_size = min_face_size
+            detectors[min_face_size] = detector
+        return detectors[min_face_size]
+
+    def _detect(self, image: Image.Image) -> list[Face]:
+        """An RGB image's faces, aligned, with their boxes and probabilities."""
+        image = image.convert("RGB")
+        boxes, probabilities = _mtcnn_boxes(self._torch, self.detector, image)
+        return [] if boxes is None else self._faces(image, boxes, probabilities)
+
     @abstractmethod
     def face_from_crop(self, image: Image.Image) -> Face:
         """A face a van detected and cropped itself, made ready for `embed`."""
 
     @abstractmethod
-    def _detect(self, image: Image.Image) -> list[Face]:
-        """An RGB image's faces, aligned, with their boxes and probabilities."""
+    def _faces(self, image: Image.Image, boxes: np.ndarray, probabilities: np.ndarray) -> list[Face]:
+        """The faces in these boxes of an RGB image, aligned, with their boxes and probabilities."""
 
     @abstractmethod
     def _forward(self, faces: list[Face]) -> np.ndarray:
@@ -314,11 +347,7 @@ class FacenetEngine(FaceEngine):
         _for_inference(self.model)
         self._log()
 
-    def _detect(self, image: Image.Image) -> list[Face]:
-        image = image.convert("RGB")
-        boxes, probabilities = _mtcnn_boxes(self._torch, self.detector, image)
-        if boxes is None:
-            return []
+    def _faces(self, image: Image.Image, boxes: np.ndarray, probabilities: np.ndarray) -> list[Face]:
         with self._torch.no_grad():
             crops = self.detector.extract(image, boxes, None)
         return [
@@ -394,11 +423,7 @@ class DlibEngine(FaceEngine):
         shape = self.landmarks(pixels, self._dlib.rectangle(left, top, right, bottom))
         return self._dlib.get_face_chip(pixels, shape, size=CHIP_SIZE, padding=CHIP_PADDING)
 
-    def _detect(self, image: Image.Image) -> list[Face]:
-        image = image.convert("RGB")
-        boxes, probabilities = _mtcnn_boxes(self._torch, self.detector, image)
-        if boxes is None:
-            return []
+    def _faces(self, image: Image.Image, boxes: np.ndarray, probabilities: np.ndarray) -> list[Face]:
         pixels = np.asarray(image)
         return [
             Face(tuple(float(v) for v in box), float(probability), self._chip(pixels, box))

@@ -15,18 +15,30 @@ import logging
 import math
 import threading
 import time
-from dataclasses import dataclass
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 from .client import Answer, GovernClient, LinkDown
 from .queue import BatchQueue
 from .templates import Session, SessionRefused, TemplatesDropped
-from .tracking import PeoplePassing
+from .tracking import EMBED_EVERY, PeoplePassing
 from .video import DEFAULT_RATE, Sample, sampled_frames
 
 logger = logging.getLogger(__name__)
 MOST_TRACKS = 256  # a batch's tracks at most (the API's limit)
 RETRIED = {401, 409}  # refusals resending may cure (a credential being rotated; a conflict being resolved)
 UPLINK_TICK = 0.2  # seconds between two looks at the queue and the status clock on the uplink's thread
+# Frames are detected at up to this width (the crops always cut from the full frame). 1280: a 720p camera's frames
+# whole. A 640-wide copy costs MTCNN 95 ms a frame against 113 and finds the same faces, but at MIN_FACE 40 (20 in the
+# copy) it also found 14 one-frame false faces in 12 s of the benchmark's street, each a receipt and an embedding
+# (docs/benchmarks.md, The capture agent, run 2): worth it with --min-face 80 or more, not by default.
+DETECT_WIDTH = 1280
+# Faces of at least 40 pixels of the full frame (with a 1280-wide camera of 60 degrees, a face 16 cm wide at about
+# 4 m); smaller faces the descriptor cannot tell apart reliably, and each halving of the minimum doubles detection.
+MIN_FACE = 40
+DETECTORS = 2  # frames detected at once, one a thread (torch releases the GIL in its operators): both cores at work
+STAGES = ("decode", "detect", "track", "embed", "match", "queue")
 
 
 class WallClock:
@@ -78,6 +90,9 @@ class Outcome:
     pending: int = 0
     refused: int = 0
     stopped_at: float | None = None  # when capture stopped on `live: false` (the clock's time, epoch seconds)
+    embedded: int = 0  # faces through the descriptor (a track's best few, not all of them)
+    # CPU seconds of each stage (STAGES), summed over the threads that ran it (the detection threads for "detect")
+    cpu: dict[str, float] = field(default_factory=lambda: dict.fromkeys(STAGES, 0.0))
 
     def summary(self) -> str:
         return (
@@ -180,10 +195,24 @@ class Uplink:
 class CaptureAgent:
     """One deployment's capture from one video source."""
 
-    def __init__(self, client: GovernClient, engine, queue: BatchQueue, *, rate: float = DEFAULT_RATE, clock=None):
+    def __init__(
+        self,
+        client: GovernClient,
+        engine,
+        queue: BatchQueue,
+        *,
+        rate: float = DEFAULT_RATE,
+        clock=None,
+        detect_width: int = DETECT_WIDTH,
+        min_face: int = MIN_FACE,
+        embed_every: int = EMBED_EVERY,
+        detectors: int = DETECTORS,
+    ):
         self.client, self.engine, self.queue = client, engine, queue
         self.rate = rate
         self.clock = clock or WallClock()
+        self.detect_width, self.min_face, self.embed_every = detect_width, min_face, embed_every
+        self.detectors = detectors
         self.session: Session | None = None
 
     def start(self) -> Session:
@@ -218,9 +247,11 @@ class CaptureAgent:
         uplink._next_poll = self.clock.now() + self.session.poll_seconds
         if self.clock.threaded:
             uplink.start_thread(self.clock)
-        passing = PeoplePassing(self.rate)
+        passing = PeoplePassing(self.rate, self.embed_every)
+        ended = None
+        detected = self._detected(sampled_frames(source, self.rate), outcome)
         try:
-            for sample in sampled_frames(source, self.rate):
+            for sample, faces in detected:
                 self.clock.at_frame(sample)
                 now = self.clock.now()
                 if not self.clock.threaded:
@@ -228,28 +259,82 @@ class CaptureAgent:
                 if uplink.stop is not None:
                     outcome.stopped_at = now
                     break
-                session = self.session
-                faces, vectors = self.engine.detect_and_embed(sample.image)
-                try:
-                    matches = session.match(vectors)
-                except TemplatesDropped:  # the uplink dropped them while this frame was in the models
-                    if uplink.stop is not None:  # stopped: this frame's faces are forgotten, never decided
-                        outcome.stopped_at = now
-                        break
-                    matches = self.session.match(vectors)  # a new generation replaced them
+                with _stage(outcome, "track"):
+                    ended = passing.see(sample.number, now, faces)
                 outcome.frames += 1
                 outcome.faces += len(faces)
-                self._decide(passing.see(sample.number, now, faces, matches), now, outcome)
+                if not self._embed_and_match(passing.due(ended), outcome, uplink):  # stopped while this frame matched
+                    outcome.stopped_at = now
+                    break
+                self._decide(ended, now, outcome)
+                ended = None
+            else:  # the video ended: the open tracks' last faces are matched while the templates are still held
+                ended = passing.end_all()
+                self._embed_and_match(passing.due(ended), outcome, uplink)
         finally:
+            detected.close()  # the detection threads end with the loop, a stop's included
             uplink.close()
             self.session.drop_templates()
-        self._decide(passing.end_all(), self.clock.now(), outcome)
+        # Stopped: the tracks are decided on the faces they had matched; a frame not yet tracked is forgotten.
+        self._decide([*(ended or ()), *passing.end_all()], self.clock.now(), outcome)
         self._drain(uplink, drain_seconds)
         outcome.reason = uplink.stop or "The video ended."
         return outcome
 
+    def _detected(self, samples, outcome: Outcome):
+        """Each sample with its faces, in order, the next `detectors` frames being detected on their own threads
+        meanwhile (a live camera's frames keep coming while one frame is in the models)."""
+        samples = iter(samples)
+
+        def detect(image):
+            started = time.thread_time()
+            faces = self.engine.detect_scaled(image, self.detect_width, self.min_face)
+            return faces, time.thread_time() - started
+
+        pool = ThreadPoolExecutor(self.detectors, thread_name_prefix="capture-agent-detect")
+        waiting: deque = deque()
+        try:
+            while True:
+                while len(waiting) <= self.detectors:
+                    with _stage(outcome, "decode"):
+                        sample = next(samples, None)
+                    if sample is None:
+                        break
+                    waiting.append((sample, pool.submit(detect, sample.image)))
+                if not waiting:
+                    return
+                sample, detection = waiting.popleft()
+                faces, cpu = detection.result()
+                outcome.cpu["detect"] += cpu
+                yield sample, faces
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _embed_and_match(self, due, outcome: Outcome, uplink: Uplink) -> bool:
+        """The due faces embedded in one batch and matched, each match handed to its track; False when the templates
+        were dropped by a stop meanwhile."""
+        if not due:
+            return True
+        with _stage(outcome, "embed"):
+            vectors = self.engine.embed([face for _, face in due])
+        outcome.embedded += len(due)
+        with _stage(outcome, "match"):
+            try:
+                matches = self.session.match(vectors)
+            except TemplatesDropped:  # the uplink dropped them while these faces were in the models
+                if uplink.stop is not None:
+                    return False
+                matches = self.session.match(vectors)  # a new generation replaced them
+            for (track, face), match in zip(due, matches, strict=True):
+                track.matched(face, match)
+        return True
+
     def _decide(self, ended, now: float, outcome: Outcome) -> None:
         """Each ended track's decision, sealed into the queue at once (a crash loses no decided track)."""
+        with _stage(outcome, "queue"):
+            self._queue_decisions(ended, now, outcome)
+
+    def _queue_decisions(self, ended, now: float, outcome: Outcome) -> None:
         decided = [track.decide(self.session.threshold, self.session.enrolled) for track in ended]
         for start in range(0, len(decided), MOST_TRACKS):
             chunk = decided[start : start + MOST_TRACKS]
@@ -267,3 +352,16 @@ class CaptureAgent:
             self.clock.wait(wait)
             wait = min(wait * 2, 5.0)
         uplink.outcome.pending, uplink.outcome.refused = self.queue.pending(), len(self.queue.refused())
+
+
+class _stage:
+    """CPU seconds of this thread spent in a stage, added to the outcome's."""
+
+    def __init__(self, outcome: Outcome, name: str):
+        self.outcome, self.name = outcome, name
+
+    def __enter__(self):
+        self.started = time.thread_time()
+
+    def __exit__(self, *exc):
+        self.outcome.cpu[self.name] += time.thread_time() - self.started

@@ -6,6 +6,11 @@ or above the threshold makes an alert with that crop; else a receipt whose commi
 best crop and the track itself are dropped: nothing of a non-matching face leaves memory, and nobody, the agent
 included, can later test a face against the commitment.
 
+A track embeds few of its faces, not every one (dlib's descriptor takes about 100 ms a face, nearly a whole 1280x720
+frame's detection): the best face (the largest, surest box) of each `embed_every` frames, and the best since at the
+track's end, so a person crossing for 6 s at 10 frames a second is embedded 6 or 7 times rather than 60. Its best
+score is the best of those; every face still goes into the commitment.
+
 ByteTrack reports a track from the second frame it is matched in (a new one is confirmed by its next frame); the face
 of that first frame waits one frame and joins the track whose box it overlaps. A face ByteTrack never confirms (seen
 in one frame only) is a track of its own, so every face the engine found is in exactly one decision.
@@ -27,6 +32,7 @@ from apps.matching.engine import Face
 from .templates import Match
 
 LOST_SECONDS = 1.0  # a track not seen for this long has ended (the person has passed)
+EMBED_EVERY = 10  # frames: a track embeds its best face of each 10 sampled frames (1 s at 10 frames a second)
 JOIN_IOU = 0.3  # a first-frame face joins a newly confirmed track whose box overlaps it this much
 
 
@@ -53,6 +59,12 @@ def iso(moment: float) -> str:
     return datetime.fromtimestamp(moment, UTC).isoformat(timespec="milliseconds")
 
 
+def _quality(face: Face) -> float:
+    """How good a face is to embed: its box's shorter side weighted by the detector's probability (a larger, surer face
+    gives the descriptor more to work with)."""
+    return face.size * face.probability
+
+
 def _iou(one, other) -> float:
     left, top = max(one[0], other[0]), max(one[1], other[1])
     right, bottom = min(one[2], other[2]), min(one[3], other[3])
@@ -75,13 +87,37 @@ class Track:
     best_score: float = -1.0
     best_face: Face | None = field(default=None, repr=False)
     best_match: Match | None = field(default=None, repr=False)
+    embedded: int = 0
+    _pending: Face | None = field(default=None, repr=False)  # the best face since the last embedding, not yet embedded
+    _embed_at: int = 0  # the frame from which the pending face is due
     _mac: hmac.HMAC = field(default_factory=lambda: hmac.new(secrets.token_bytes(32), digestmod="sha256"), repr=False)
 
-    def add(self, frame: int, seen: float, face: Face, match: Match) -> None:
-        """One more face of this person (frames in order)."""
+    def __post_init__(self):
+        self._embed_at = self.first_frame
+
+    def add(self, frame: int, seen: float, face: Face, match: Match | None = None) -> None:
+        """One more face of this person (frames in order), with its match if it was embedded already; else it waits
+        to be embedded if it is the best face since the last embedding."""
         self.last_frame, self.last_seen = frame, seen
         self.faces += 1
         self._mac.update(_crop_digest(face))
+        if match is not None:
+            self.embedded += 1
+            self.matched(face, match)
+        elif self._pending is None or _quality(face) > _quality(self._pending):
+            self._pending = face
+
+    def due(self, frame: int, every: int, ended: bool = False) -> Face | None:
+        """The face to embed now: the best one waiting, once `every` frames have passed since the last embedding (or
+        the track first seen), or at once when the track has ended; None when none is due."""
+        if self._pending is None or not (ended or frame - self._embed_at >= every - 1):
+            return None
+        face, self._pending, self._embed_at = self._pending, None, frame + 1
+        self.embedded += 1
+        return face
+
+    def matched(self, face: Face, match: Match) -> None:
+        """An embedded face's match: the track's best so far if it scores higher."""
         if match.best_score > self.best_score:
             self.best_score, self.best_face, self.best_match = match.best_score, face, match
 
@@ -112,16 +148,21 @@ class Track:
             )
         else:
             decision["decision"] = "receipt"
-        self._mac = self.best_face = self.best_match = None
+        self._mac = self.best_face = self.best_match = self._pending = None
         return decision
 
 
 class PeoplePassing:
-    """The tracks of one camera's sampled frames: `see` each frame's faces and their matches, in order; it returns
-    the tracks that ended (not seen for LOST_SECONDS), each to be decided once."""
+    """The tracks of one camera's sampled frames: `see` each frame's faces, in order; it returns the tracks that ended
+    (not seen for LOST_SECONDS). Then `due` gives the faces to embed now (those of the ended tracks among them), whose
+    matches go back to their tracks (`Track.matched`) before the ended ones are decided, each once."""
 
-    def __init__(self, rate: float):
+    def __init__(self, rate: float, embed_every: int = EMBED_EVERY):
+        if embed_every < 1:
+            raise ValueError("A track embeds its best face of at least every frame (embed_every >= 1).")
+        self.embed_every = embed_every
         self.lost_frames = max(1, round(rate * LOST_SECONDS))
+        self._frame = 0  # the last frame seen
         self._tracker, self._supervision = _tracker(rate, self.lost_frames)
         self._open: dict[int, Track] = {}
         self._waiting: list[tuple[int, float, Face, Match]] = []  # faces of the last frame that no track reported yet
@@ -130,9 +171,12 @@ class PeoplePassing:
     def open_tracks(self) -> int:
         return len(self._open)
 
-    def see(self, frame: int, seen: float, faces: list[Face], matches: list[Match]) -> list[Track]:
-        """One sampled frame's faces (number, capture time, faces, their matches); the tracks that ended."""
+    def see(self, frame: int, seen: float, faces: list[Face], matches: list[Match] | None = None) -> list[Track]:
+        """One sampled frame's faces (number, capture time, faces, and their matches if every face was embedded
+        already); the tracks that ended."""
         supervision = self._supervision
+        matches = matches if matches is not None else [None] * len(faces)
+        self._frame = frame
         if faces:
             detections = supervision.Detections(
                 xyxy=np.asarray([face.box for face in faces], dtype=np.float32),
@@ -159,6 +203,13 @@ class PeoplePassing:
         for tracker_id in [key for key, track in self._open.items() if frame - track.last_frame > self.lost_frames]:
             ended.append(self._open.pop(tracker_id))
         return ended
+
+    def due(self, ended: list[Track]) -> list[tuple[Track, Face]]:
+        """The faces to embed after the last `see`: each open track's best face when its turn has come, and each ended
+        track's best face not yet embedded."""
+        due = [(track, track.due(self._frame, self.embed_every)) for track in self._open.values()]
+        due += [(track, track.due(self._frame, self.embed_every, ended=True)) for track in ended]
+        return [(track, face) for track, face in due if face is not None]
 
     def _started(self, frame: int, seen: float, face: Face) -> Track:
         """A track ByteTrack has just confirmed, with its first frame's face if that waited for it."""
