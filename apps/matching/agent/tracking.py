@@ -75,15 +75,40 @@ class Track:
     best_score: float = -1.0
     best_face: Face | None = field(default=None, repr=False)
     best_match: Match | None = field(default=None, repr=False)
-    _mac: hmac.HMAC = field(default_factory=lambda: hmac.new(secrets.token_bytes(32), digestmod="sha256"), repr=False)
+    _key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
+    _mac: hmac.HMAC | None = field(default=None, repr=False)
+    # Until the decision, so that a stop can cut the track where the live window closed (cut): every face's frame,
+    # time and crop digest, and each face that was the best when seen (the last one before the cut is then the best).
+    _seen: list = field(default_factory=list, repr=False)
+    _bests: list = field(default_factory=list, repr=False)
+
+    def __post_init__(self):
+        self._mac = hmac.new(self._key, digestmod="sha256")
 
     def add(self, frame: int, seen: float, face: Face, match: Match) -> None:
         """One more face of this person (frames in order)."""
         self.last_frame, self.last_seen = frame, seen
         self.faces += 1
-        self._mac.update(_crop_digest(face))
+        digest = _crop_digest(face)
+        self._mac.update(digest)
+        self._seen.append((frame, seen, digest))
         if match.best_score > self.best_score:
             self.best_score, self.best_face, self.best_match = match.best_score, face, match
+            self._bests.append((seen, match.best_score, face, match))
+
+    def cut(self, until: float) -> bool:
+        """Forget the faces seen after `until` (when the deployment stopped being live); False when none is left,
+        the track then to be forgotten undecided: it was never seen while matching was allowed."""
+        kept = [face for face in self._seen if face[1] <= until]
+        if not kept:
+            return False
+        if len(kept) < len(self._seen):
+            self._seen, self._bests = kept, [best for best in self._bests if best[0] <= until]
+            self.faces = len(kept)
+            self.last_frame, self.last_seen = kept[-1][:2]
+            self._mac = hmac.new(self._key, b"".join(digest for *_, digest in kept), digestmod="sha256")
+            _, self.best_score, self.best_face, self.best_match = self._bests[-1]  # the first face is always one
+        return True
 
     def decide(self, threshold: float, enrolled: frozenset[int] | None = None) -> dict:
         """The track's one decision, as the batches endpoint takes it; the key and faces are forgotten. With
@@ -112,7 +137,8 @@ class Track:
             )
         else:
             decision["decision"] = "receipt"
-        self._mac = self.best_face = self.best_match = None
+        self._mac = self._key = self.best_face = self.best_match = None
+        self._seen, self._bests = [], []
         return decision
 
 
@@ -176,10 +202,11 @@ class PeoplePassing:
         track.add(frame, seen, face, match)
         return track
 
-    def end_all(self) -> list[Track]:
-        """Every track still open, and every face waiting (the video ended, or capture stopped)."""
+    def end_all(self, until: float | None = None) -> list[Track]:
+        """Every track still open, and every face waiting (the video ended, or capture stopped); with `until` (when
+        the deployment stopped being live), cut there: faces seen after it are forgotten, never decided."""
         ended = [*self._open.values(), *(self._alone(*waiting) for waiting in self._waiting)]
         self._open.clear()
         self._waiting = []
         self._tracker.reset()
-        return ended
+        return ended if until is None else [track for track in ended if track.cut(until)]
