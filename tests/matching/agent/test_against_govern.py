@@ -96,14 +96,17 @@ class LinkProxy:
         self._sockets.clear()
 
     def restore(self) -> None:
-        socketserver.ThreadingTCPServer.allow_reuse_address = True
-        self._server = socketserver.ThreadingTCPServer(("127.0.0.1", self.port), self._relay())
+        self._server = _Listener(("127.0.0.1", self.port), self._relay())
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
     def close(self) -> None:
         self.cut()
+
+
+class _Listener(socketserver.ThreadingTCPServer):
+    allow_reuse_address = True  # restored on the same port at once
 
 
 def _close(*sockets) -> None:
