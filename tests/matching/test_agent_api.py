@@ -151,10 +151,12 @@ def test_the_status_says_live_then_stopped_with_the_reason_and_the_session_is_re
     deployments.emergency_stop(actors.privacy, REASON, live)
     stopped = _get(client, "status", token, live.pk)
     assert stopped.status_code == 200
+    [(_, closed)] = deployments.live_periods(live)
     assert stopped.json() == {
         "live": False,
         "state": "stopped",
         "reason": f"{live.reference} was stopped in an emergency: {REASON}",
+        "stopped_at": closed.astimezone(datetime.UTC).isoformat(timespec="microseconds"),  # the agent cuts there
     }
     refused = _get(client, "session", token, live.pk)
     assert refused.status_code == 403 and REASON in refused.json()["detail"]
@@ -321,6 +323,22 @@ def test_a_batch_seen_while_live_is_accepted_after_the_stop_and_one_seen_after_i
     assert refused.status_code == 403 and "outside the periods" in refused.json()["detail"]
     [ledger] = reconciliation.ledgers()
     assert ledger.reconciles and ledger.tracks == 2
+
+
+def test_a_batch_with_tracks_outside_the_window_names_them_and_records_nothing(client, live, token, actors):
+    """The agent then sends the others again without them (a new batch id): the batch stays whole or nothing."""
+    deployments.emergency_stop(actors.privacy, REASON, live)
+    before, after, future = _receipt(seconds_ago=2), _receipt(faces=1, frames=1), _receipt()
+    [(_, closed)] = deployments.live_periods(live)
+    after["first_seen"] = after["last_seen"] = (closed + datetime.timedelta(milliseconds=1)).isoformat()  # after it
+    future["last_seen"] = (timezone.now() + datetime.timedelta(minutes=5)).isoformat()
+    rows = _rows()
+    refused = _post(client, token, live.pk, _batch(before, after, future))
+    assert refused.status_code == 403
+    assert refused.json()["tracks"] == [future["track"], after["track"]]
+    assert after["track"] in refused.json()["detail"] and "send the other tracks again" in refused.json()["detail"]
+    assert _rows() == rows
+    assert _post(client, token, live.pk, _batch(before)).status_code == 201
 
 
 def test_a_late_alert_says_so_on_its_api_and_page(client, live, token, crop, settings, actors, api):

@@ -81,15 +81,41 @@ class BatchQueue:
         with self._lock:
             self._db.close()
 
+    def _seal(self, batch_id: str, tracks: list[dict]) -> bytes:
+        body = json.dumps({"batch": batch_id, "tracks": tracks}, separators=(",", ":")).encode()
+        nonce = os.urandom(12)
+        return nonce + self._aead.encrypt(nonce, body, batch_id.encode())
+
     def put(self, tracks: list[dict], now: float) -> str:
         """Seal a batch of decided tracks and write it; its idempotency key, made now and kept until acknowledged."""
         batch_id = str(uuid.uuid4())
-        body = json.dumps({"batch": batch_id, "tracks": tracks}, separators=(",", ":")).encode()
-        nonce = os.urandom(12)
-        sealed = nonce + self._aead.encrypt(nonce, body, batch_id.encode())
         self._sql("INSERT INTO batch (id, made_at, sealed, next_attempt) VALUES (?, ?, ?, ?)",
-                         (batch_id, now, sealed, now))  # fmt: skip
+                         (batch_id, now, self._seal(batch_id, tracks), now))  # fmt: skip
         return batch_id
+
+    def split(self, batch: Batch, refused: set[str], status: int, detail: str, now: float) -> Batch:
+        """Govern refused some of a batch's tracks, named: they stay aside under the batch's id with the reason, and
+        the others become a new batch, due now, under a new idempotency key (the old one is bound to the whole body,
+        which Govern recorded nothing of). One transaction: a crash leaves either the batch or its two halves."""
+        kept = [track for track in batch.body["tracks"] if track["track"] in refused]
+        rest = [track for track in batch.body["tracks"] if track["track"] not in refused]
+        rest_id = str(uuid.uuid4())
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute(
+                    "UPDATE batch SET sealed = ?, state = 'refused', refusal = ? WHERE id = ?",
+                    (self._seal(batch.id, kept), f"{status}: {detail}", batch.id),
+                )
+                self._db.execute(
+                    "INSERT INTO batch (id, made_at, sealed, next_attempt) VALUES (?, ?, ?, ?)",
+                    (rest_id, now, self._seal(rest_id, rest), now),
+                )
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        return Batch(rest_id, {"batch": rest_id, "tracks": rest}, 0)
 
     def _open(self, batch_id: str, sealed: bytes) -> dict:
         return json.loads(self._aead.decrypt(sealed[:12], sealed[12:], batch_id.encode()))

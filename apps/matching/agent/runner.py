@@ -18,9 +18,10 @@ import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from .client import Answer, GovernClient, LinkDown
-from .queue import BatchQueue
+from .queue import Batch, BatchQueue
 from .templates import Session, SessionRefused, TemplatesDropped
 from .tracking import EMBED_EVERY, PeoplePassing
 from .video import DEFAULT_RATE, Sample, sampled_frames
@@ -108,6 +109,7 @@ class Uplink:
     def __init__(self, agent: "CaptureAgent", outcome: Outcome):
         self.agent, self.outcome = agent, outcome
         self.stop: str | None = None
+        self.live_until: float | None = None  # when Govern says the live window closed (its status's stopped_at)
         self._next_poll = 0.0
         self._closed = threading.Event()
         self._thread: threading.Thread | None = None
@@ -132,6 +134,8 @@ class Uplink:
         if answer.status != 200:
             self._stopped(f"Stopped: Govern refused the status ({answer.status}): {answer.detail}.")
         elif not answer.body.get("live"):
+            if answer.body.get("stopped_at"):
+                self.live_until = datetime.fromisoformat(answer.body["stopped_at"]).timestamp()
             self._stopped(
                 f"Stopped: deployment {session.deployment} is {answer.body.get('state', 'not live')} "
                 f"({answer.body.get('reason', 'no reason given')}); its templates were dropped."
@@ -151,18 +155,33 @@ class Uplink:
     def send(self, now: float, every: bool = False) -> bool:
         """Send the batches that are due (all of them with `every`); False when the link is down."""
         queue = self.agent.queue
-        for batch in queue.due(math.inf if every else now):
+        due = queue.due(math.inf if every else now)
+        while due:
+            batch = due.pop(0)
             try:
                 answer = self.agent.client.send(batch.body)
             except LinkDown as exc:
                 retry = queue.failed(batch.id, now)
                 logger.warning("Batch %s not sent (%s); next try in %.1f s", batch.id, exc, retry - now)
                 return False
-            self._answered(batch.id, answer, now)
+            rest = self._answered(batch, answer, now)
+            if rest is not None:
+                due.insert(0, rest)
         return True
 
-    def _answered(self, batch_id: str, answer: Answer, now: float) -> None:
-        queue = self.agent.queue
+    def _answered(self, batch: Batch, answer: Answer, now: float) -> Batch | None:
+        """Act on Govern's answer; the batch to send at once when Govern refused only some of its tracks, named (the
+        others, split off under a new idempotency key)."""
+        queue, batch_id = self.agent.queue, batch.id
+        named = set(answer.body.get("tracks") or ()) if 400 <= answer.status < 500 else set()
+        sent = {track["track"] for track in batch.body["tracks"]}
+        if answer.status not in RETRIED and named and named < sent:
+            rest = queue.split(batch, named, answer.status, answer.detail, now)
+            logger.error(
+                "Batch %s: %d track(s) refused (%s): %s; kept aside, the other %d resent as batch %s",
+                batch_id, len(named), answer.status, answer.detail, len(rest.body["tracks"]), rest.id,
+            )  # fmt: skip
+            return rest
         if answer.status in (200, 201):
             queue.acknowledged(batch_id)
             self.outcome.batches_sent += 1
@@ -172,6 +191,7 @@ class Uplink:
         else:
             queue.refuse(batch_id, answer.status, answer.detail)
             logger.error("Batch %s refused (%s): %s; kept aside", batch_id, answer.status, answer.detail)
+        return None
 
     def start_thread(self, clock) -> None:
         """Step on a thread of its own every UPLINK_TICK seconds until closed."""
@@ -275,8 +295,12 @@ class CaptureAgent:
             detected.close()  # the detection threads end with the loop, a stop's included
             uplink.close()
             self.session.drop_templates()
-        # Stopped: the tracks are decided on the faces they had matched; a frame not yet tracked is forgotten.
-        self._decide([*(ended or ()), *passing.end_all()], self.clock.now(), outcome)
+        # Stopped: the tracks are decided on the faces they had matched, cut where Govern says the live window closed
+        # (faces seen after it are forgotten); a frame not yet tracked is forgotten.
+        stopped = [*(ended or ()), *passing.end_all()]
+        if uplink.live_until is not None:
+            stopped = [track for track in stopped if track.cut(uplink.live_until)]
+        self._decide(stopped, self.clock.now(), outcome)
         self._drain(uplink, drain_seconds)
         outcome.reason = uplink.stop or "The video ended."
         return outcome

@@ -89,23 +89,34 @@ class Track:
     best_match: Match | None = field(default=None, repr=False)
     embedded: int = 0
     _pending: Face | None = field(default=None, repr=False)  # the best face since the last embedding, not yet embedded
+    _pending_seen: float = 0.0
+    _due_seen: float = 0.0  # when the face last handed out to be embedded was seen
     _embed_at: int = 0  # the frame from which the pending face is due
-    _mac: hmac.HMAC = field(default_factory=lambda: hmac.new(secrets.token_bytes(32), digestmod="sha256"), repr=False)
+    _key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
+    _mac: hmac.HMAC | None = field(default=None, repr=False)
+    # Until the decision, so that a stop can cut the track where the live window closed (cut): every face's frame,
+    # time and crop digest, and each embedded face that was the best when matched, with when it was seen.
+    _seen: list = field(default_factory=list, repr=False)
+    _bests: list = field(default_factory=list, repr=False)
 
     def __post_init__(self):
         self._embed_at = self.first_frame
+        self._mac = hmac.new(self._key, digestmod="sha256")
 
     def add(self, frame: int, seen: float, face: Face, match: Match | None = None) -> None:
         """One more face of this person (frames in order), with its match if it was embedded already; else it waits
         to be embedded if it is the best face since the last embedding."""
         self.last_frame, self.last_seen = frame, seen
         self.faces += 1
-        self._mac.update(_crop_digest(face))
+        digest = _crop_digest(face)
+        self._mac.update(digest)
+        self._seen.append((frame, seen, digest))
         if match is not None:
             self.embedded += 1
+            self._due_seen = seen
             self.matched(face, match)
         elif self._pending is None or _quality(face) > _quality(self._pending):
-            self._pending = face
+            self._pending, self._pending_seen = face, seen
 
     def due(self, frame: int, every: int, ended: bool = False) -> Face | None:
         """The face to embed now: the best one waiting, once `every` frames have passed since the last embedding (or
@@ -113,6 +124,7 @@ class Track:
         if self._pending is None or not (ended or frame - self._embed_at >= every - 1):
             return None
         face, self._pending, self._embed_at = self._pending, None, frame + 1
+        self._due_seen = self._pending_seen
         self.embedded += 1
         return face
 
@@ -120,6 +132,26 @@ class Track:
         """An embedded face's match: the track's best so far if it scores higher."""
         if match.best_score > self.best_score:
             self.best_score, self.best_face, self.best_match = match.best_score, face, match
+            self._bests.append((self._due_seen, match.best_score, face, match))
+
+    def cut(self, until: float) -> bool:
+        """Forget the faces seen after `until` (when the deployment stopped being live); False when none is left,
+        the track then to be forgotten undecided: it was never seen while matching was allowed."""
+        kept = [face for face in self._seen if face[1] <= until]
+        if not kept:
+            return False
+        if len(kept) < len(self._seen):
+            self._seen, self._bests = kept, [best for best in self._bests if best[0] <= until]
+            self.faces = len(kept)
+            self.last_frame, self.last_seen = kept[-1][:2]
+            self._mac = hmac.new(self._key, b"".join(digest for *_, digest in kept), digestmod="sha256")
+            if self._bests:
+                _, self.best_score, self.best_face, self.best_match = self._bests[-1]
+            else:  # no face matched before the cut: a receipt
+                self.best_score, self.best_face, self.best_match = -1.0, None, None
+            if self._pending is not None and self._pending_seen > until:
+                self._pending = None
+        return True
 
     def decide(self, threshold: float, enrolled: frozenset[int] | None = None) -> dict:
         """The track's one decision, as the batches endpoint takes it; the key and faces are forgotten. With
@@ -148,7 +180,8 @@ class Track:
             )
         else:
             decision["decision"] = "receipt"
-        self._mac = self.best_face = self.best_match = self._pending = None
+        self._mac = self._key = self.best_face = self.best_match = self._pending = None
+        self._seen, self._bests = [], []
         return decision
 
 
@@ -227,10 +260,11 @@ class PeoplePassing:
         track.add(frame, seen, face, match)
         return track
 
-    def end_all(self) -> list[Track]:
-        """Every track still open, and every face waiting (the video ended, or capture stopped)."""
+    def end_all(self, until: float | None = None) -> list[Track]:
+        """Every track still open, and every face waiting (the video ended, or capture stopped); with `until` (when
+        the deployment stopped being live), cut there: faces seen after it are forgotten, never decided."""
         ended = [*self._open.values(), *(self._alone(*waiting) for waiting in self._waiting)]
         self._open.clear()
         self._waiting = []
         self._tracker.reset()
-        return ended
+        return ended if until is None else [track for track in ended if track.cut(until)]

@@ -9,7 +9,13 @@ from rest_framework.views import APIView
 from govern.api.viewsets import StrictQueryMixin
 
 from ..services import camera_credentials, live_capture, tracks
-from .serializers import AgentBatchResultSerializer, AgentBatchSerializer, AgentSessionSerializer, AgentStatusSerializer
+from .serializers import (
+    AgentBatchRefusedSerializer,
+    AgentBatchResultSerializer,
+    AgentBatchSerializer,
+    AgentSessionSerializer,
+    AgentStatusSerializer,
+)
 from .views import CAMERA_SCHEME, _camera, _deployment_param
 
 AGENT_PARAMETERS = [
@@ -22,7 +28,10 @@ AGENT_PARAMETERS = [
 
 def _refused(exc) -> Response:
     code = status.HTTP_400_BAD_REQUEST if str(exc).startswith("Batch refused") else status.HTTP_403_FORBIDDEN
-    return Response({"detail": str(exc)}, status=code)
+    body = {"detail": str(exc)}
+    if isinstance(exc, tracks.TracksRefused):
+        body["tracks"] = exc.tracks
+    return Response(body, status=code)
 
 
 class AgentView(StrictQueryMixin, APIView):
@@ -78,7 +87,7 @@ class AgentBatchView(AgentView):
     @extend_schema(
         parameters=AGENT_PARAMETERS,
         request=AgentBatchSerializer,
-        responses={201: AgentBatchResultSerializer, 200: AgentBatchResultSerializer},
+        responses={201: AgentBatchResultSerializer, 200: AgentBatchResultSerializer, 403: AgentBatchRefusedSerializer},
     )
     def post(self, request):
         camera, deployment = self._admitted(request)

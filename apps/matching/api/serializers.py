@@ -239,6 +239,19 @@ class AgentStatusSerializer(serializers.Serializer):
     state = serializers.CharField()
     generation = serializers.IntegerField(required=False)
     reason = serializers.CharField(required=False)
+    stopped_at = serializers.DateTimeField(
+        required=False, help_text="When the live window closed: tracks are cut there (absent if it never was live)."
+    )
+
+
+class AgentBatchRefusedSerializer(serializers.Serializer):
+    """A batch refused (nothing recorded): why, and the tracks at fault when only some were (the agent sends the
+    others again under a new batch id)."""
+
+    detail = serializers.CharField()
+    tracks = serializers.ListField(
+        child=serializers.UUIDField(), required=False, help_text="The tracks refused, when the rest were not at fault."
+    )
 
 
 class AgentCandidateSerializer(serializers.Serializer):

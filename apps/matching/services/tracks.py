@@ -35,11 +35,20 @@ from ..engine import get_engine
 from ..models import AgentBatch, AgentTrack, Alert, AlertSighting, Capture, DeletionReceipt, WatchlistTemplate
 from .engine_approval import engine_refusal
 from .enrolment import generation, templates
-from .live_capture import Camera, _refuse, _unrestricted, admission, camera_for_asset
+from .live_capture import Camera, CaptureRefused, _refuse, _unrestricted, admission, camera_for_asset
 
 
 class BatchConflict(Exception):
     """A batch id already recorded with another body (409)."""
+
+
+class TracksRefused(CaptureRefused):
+    """A batch refused for some of its tracks, named in `tracks`: the rest of the batch is not at fault, so the agent
+    sends it again, under a new id, without them (the batch itself stays whole or nothing)."""
+
+    def __init__(self, reason: str, tracks: list[str]):
+        super().__init__(reason)
+        self.tracks = tracks
 
 
 # --- The session and the status ---------------------------------------------------------------------------------------
@@ -122,7 +131,13 @@ def status(camera: Asset | Camera, deployment_id: int, *, now=None) -> dict:
     booked = _booked(camera.asset, deployment_id)
     if booked is None:
         _refuse(camera.asset, f"{camera.asset} is not booked on deployment {deployment_id}.")
-    return {"live": False, "state": booked.state, "reason": admitted.refusal}
+    answer = {"live": False, "state": booked.state, "reason": admitted.refusal}
+    periods = deployments.live_periods(booked, now)
+    if periods:
+        # When the live window closed (now, if the deployment is in the live state but refused for another reason):
+        # the agent cuts its open tracks there, so what it saw while live is recorded and nothing after it.
+        answer["stopped_at"] = audit.format_time(min(periods[-1][1], now))
+    return answer
 
 
 # --- Batches ----------------------------------------------------------------------------------------------------------
@@ -186,7 +201,8 @@ def _late_admission(camera: Camera, deployment_id: int | None, refusal: str, abo
 
 
 def _within(tracks: list[Track], periods, asset: Asset, deployment: Deployment, now) -> None:
-    """Refuse the batch when a track was not seen within one live period of the deployment (or is in the future)."""
+    """Refuse the batch, naming every track not seen within one live period of the deployment (or seen in the
+    future), so the agent can send the others again without them."""
     oldest = now - datetime.timedelta(seconds=settings.AGENT_MAX_LATE_SECONDS)
     for track in tracks:
         if track.first_seen < oldest:
@@ -196,17 +212,26 @@ def _within(tracks: list[Track], periods, asset: Asset, deployment: Deployment, 
                 f"({settings.AGENT_MAX_LATE_SECONDS} s) ago: too late to be recorded.",
                 deployment,
             )
-        if track.last_seen > now:
-            _refuse(
-                asset, f"Track {track.track} was last seen at {track.last_seen}, after it was received.", deployment
-            )
-        if not any(start <= track.first_seen and track.last_seen <= end for start, end in periods):
-            _refuse(
-                asset,
-                f"Track {track.track} was seen from {track.first_seen} to {track.last_seen}, outside the periods in "
-                f"which {deployment.reference} was live: a track seen when matching was not allowed is not accepted.",
-                deployment,
-            )
+    future = [track.track for track in tracks if track.last_seen > now]
+    outside = [
+        track.track
+        for track in tracks
+        if track.track not in future
+        and not any(start <= track.first_seen and track.last_seen <= end for start, end in periods)
+    ]
+    reasons = []
+    if future:
+        reasons.append(f"Track(s) {', '.join(future)} were last seen after they were received.")
+    if outside:
+        reasons.append(
+            f"Track(s) {', '.join(outside)} were seen outside the periods in which {deployment.reference} was live: "
+            "a track seen when matching was not allowed is not accepted."
+        )
+    if reasons:
+        reason = " ".join(reasons) + " The batch records nothing; send the other tracks again without them."
+        with transaction.atomic():
+            audit.record("capture.refused", deployment, None, data={"asset": asset.identifier}, reason=reason)
+        raise TracksRefused(reason, future + outside)
 
 
 @dataclass

@@ -7,7 +7,7 @@ endpoints."""
 import base64
 import json
 import threading
-from datetime import datetime
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
@@ -20,7 +20,8 @@ THRESHOLD = "0.900"  # dlib scores obama2.jpg 0.94-0.96 against obama.jpg in the
 class FakeGovern:
     """The agent API as the contract says (docs/architecture.md, The capture agent): one live deployment, its
     templates, batches recorded whole or not at all, idempotent by batch id; `cut()` refuses connections until
-    `restore()`. Tracks captured after `stopped_at` are refused (403) and their batch records nothing."""
+    `restore()`. Tracks captured after `stopped_at` are refused (403, named in `tracks`) and their batch records
+    nothing; the status says `stopped_at`."""
 
     def __init__(self, engine, templates: dict[int, np.ndarray]):
         self.engine, self.templates = engine, templates
@@ -85,10 +86,14 @@ class FakeGovern:
             return 200, {**first, "duplicate": True}
         if self.refuse_with:
             return self.refuse_with, {"detail": "refused for the test"}
-        for track in body["tracks"]:
-            last_seen = datetime.fromisoformat(track["last_seen"]).timestamp()
-            if self.stopped_at is not None and last_seen > self.stopped_at:
-                return 403, {"detail": f"Track {track['track']} was captured after the deployment stopped."}
+        late = [
+            track["track"]
+            for track in body["tracks"]
+            if self.stopped_at is not None and datetime.fromisoformat(track["last_seen"]).timestamp() > self.stopped_at
+        ]
+        if late:  # the batch records nothing; the tracks at fault are named, for the agent to send the rest again
+            return 403, {"detail": f"Track(s) {', '.join(late)} were captured after the deployment stopped.",
+                         "tracks": late}  # fmt: skip
         self.tracks.extend(body["tracks"])
         alerts = [track for track in body["tracks"] if track["decision"] == "alert"]
         answer = {
@@ -140,7 +145,10 @@ class FakeGovern:
                     govern.statuses += 1
                     if govern.live:
                         return self._answer(200, {"live": True, "state": "live", "generation": govern.generation})
-                    return self._answer(200, {"live": False, "state": "stopped", "reason": "emergency stop"})
+                    stopped_at = datetime.fromtimestamp(govern.stopped_at, UTC).isoformat()
+                    return self._answer(
+                        200, {"live": False, "state": "stopped", "reason": "emergency stop", "stopped_at": stopped_at}
+                    )
                 self._answer(404, {"detail": "Not found."})
 
             def do_POST(self):

@@ -1,6 +1,7 @@
 """A link that drops loses nothing: batches resent under their idempotency key, a 60 s outage mid-stream, a restart,
 and a refusal kept aside rather than retried forever. The link is a real socket: cut, it refuses connections."""
 
+import uuid
 from datetime import datetime
 from pathlib import Path
 
@@ -8,8 +9,9 @@ import pytest
 
 from apps.matching.agent.client import GovernClient
 from apps.matching.agent.queue import BatchQueue
-from apps.matching.agent.runner import CaptureAgent, VideoClock
+from apps.matching.agent.runner import CaptureAgent, Outcome, Uplink, VideoClock
 from apps.matching.agent.scenes import Passer
+from apps.matching.agent.tracking import iso
 
 from .conftest import CREDENTIAL, HEIGHT, ScriptedClock, video
 
@@ -93,4 +95,31 @@ def test_a_refusal_for_a_reason_is_kept_aside_not_retried(govern, dlib_engine, o
     assert (outcome.tracks, outcome.refused, outcome.pending) == (1, 1, 0)
     assert len(govern.posts) == 1 and govern.tracks == []
     assert queue.refused()[0][1] == "403: refused for the test"
+    queue.close()
+
+
+def _track(seen: float) -> dict:
+    return {
+        "track": str(uuid.uuid4()), "first_seen": iso(seen - 2), "last_seen": iso(seen), "frames": 20, "faces": 20,
+        "best_score": 0.5, "decision": "receipt", "commitment": "ab" * 32,
+    }  # fmt: skip
+
+
+def test_a_batch_refused_for_one_named_track_is_split_and_the_others_recorded(govern, dlib_engine, tmp_path):
+    """Govern refuses the batch naming the track seen after the stop: that one is kept aside under the batch's id,
+    the others go at once as a new batch, recorded once."""
+    agent, queue = _agent(govern, tmp_path, dlib_engine, VideoClock(START))
+    tracks = [_track(START + 1), _track(START + 8), _track(START + 3)]
+    first = queue.put(tracks, START + 9)
+    govern.stop(at=START + 5)
+    outcome = Outcome()
+    assert Uplink(agent, outcome).send(START + 9)
+    assert [track["track"] for track in govern.tracks] == [tracks[0]["track"], tracks[2]["track"]]
+    assert len(govern.posts) == 2 and govern.posts[0] == first and outcome.batches_sent == 1
+    [(kept, reason)] = queue.refused()
+    assert kept == first and reason.startswith(f"403: Track(s) {tracks[1]['track']} were captured after")
+    assert [track["track"] for track in queue._open(*queue._sql("SELECT id, sealed FROM batch")[0])["tracks"]] == [
+        tracks[1]["track"]
+    ]
+    assert queue.pending() == 0
     queue.close()

@@ -70,6 +70,26 @@ def test_the_commitment_is_an_hmac_over_every_crops_sha256_in_order():
     assert key.hexdigest() == decision["commitment"]
 
 
+def test_a_track_cut_at_a_stop_keeps_the_faces_seen_before_it_and_its_best_among_them():
+    """The deployment stopped at 1000.25: the faces after it are forgotten, the commitment covers the ones before,
+    the best is the best before it; a track first seen after it is forgotten undecided."""
+    passing = PeoplePassing(rate=10)
+    faces = [_face(10 + 8 * frame, frame) for frame in range(6)]
+    for frame, face in enumerate(faces):  # scores rise: the best face is the last, seen after the stop
+        passing.see(frame, 1000 + frame / 10, [face], [Match(((5, 0.5 + frame / 10),))])
+    (track,) = passing.end_all(until=1000.25)
+    key = hmac.new(track._key, digestmod="sha256")
+    decision = track.decide(threshold=0.9)
+    assert (decision["faces"], decision["frames"], decision["best_score"]) == (3, 3, 0.7)
+    assert decision["last_seen"].startswith("1970-01-01T00:16:40.200")
+    for face in faces[:3]:
+        key.update(hashlib.sha256(face.crop.tobytes()).digest())
+    assert decision["commitment"] == key.hexdigest()
+    late = PeoplePassing(rate=10)
+    late.see(0, 1000.5, [_face(10, 1)], [Match(((5, 0.95),))])
+    assert late.end_all(until=1000.25) == []
+
+
 def _run(govern, path, queue_dir, engine, rate=10):
     client = GovernClient(govern.url, CREDENTIAL, 12)
     queue = BatchQueue(queue_dir, CREDENTIAL)
