@@ -90,6 +90,27 @@ def test_a_track_cut_at_a_stop_keeps_the_faces_seen_before_it_and_its_best_among
     assert late.end_all(until=1000.25) == []
 
 
+def test_a_track_embedded_only_at_its_best_faces_is_cut_by_when_each_was_seen():
+    """A track embeds its best face once every few frames: at a stop, its best is the best embedded face seen before
+    the stop (not one embedded later from a face seen after it), and a track none of whose faces before the stop was
+    embedded leaves a receipt."""
+    from apps.matching.agent.tracking import Track
+
+    track = Track(0, 1000.0)
+    early, late = _face(10, 0), _face(50, 5)
+    track.add(0, 1000.0, early, Match(((5, 0.6),)))
+    track.add(5, 1000.5, late)  # waits to be embedded, seen after the stop
+    assert track.due(5, every=1) is late
+    track.matched(late, Match(((5, 0.95),)))
+    assert track.cut(1000.25)
+    assert (track.faces, track.best_score, track.best_face) == (1, 0.6, early)
+    waiting = Track(0, 1000.0)
+    waiting.add(0, 1000.0, _face(10, 0))  # never embedded before the stop
+    waiting.add(3, 1000.3, _face(20, 3))
+    assert waiting.cut(1000.1)
+    assert waiting.decide(threshold=0.5)["decision"] == "receipt"
+
+
 def _run(govern, path, queue_dir, engine, rate=10):
     client = GovernClient(govern.url, CREDENTIAL, 12)
     queue = BatchQueue(queue_dir, CREDENTIAL)
