@@ -17,6 +17,9 @@ PUBLIC_API = {
     "api/deployments/published/",
     "api/matching/capture/",  # cameras authenticate with their own credential (tested in tests/matching)
     "api/matching/capture/crops/",
+    "api/matching/agent/session/",  # capture agents, with the camera credential (tests/matching/test_agent_api.py)
+    "api/matching/agent/status/",
+    "api/matching/agent/batches/",
 }
 
 
