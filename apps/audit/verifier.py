@@ -1263,6 +1263,46 @@ def monitor(
     return results
 
 
+def witness_quorum(witnesses: Sequence[notes.VerifierKey], quorum: int):
+    """The monitor's check of a checkpoint's cosignatures: a line for each witness (cosigned, or not), and whether
+    at least `quorum` of them did (an unwitnessed checkpoint fails)."""
+
+    def check(opened) -> list[tuple[str, bool]]:
+        cosigned = opened.verified_by(list(witnesses))
+        lines = [
+            (
+                f"witness {key.name}: {'cosigned' if key in cosigned else 'no valid cosignature on'} this checkpoint",
+                True,
+            )
+            for key in witnesses
+        ]
+        lines.append(
+            (
+                f"{len(cosigned)} of {len(witnesses)} witness(es) cosigned; the quorum is {quorum}",
+                len(cosigned) >= quorum,
+            )
+        )
+        return lines
+
+    return check
+
+
+def _witness_options(parser, witness: list[str], quorum: int | None):
+    """The --witness keys and --quorum as the monitor's cosignature check, or None when no witness is named."""
+    if not witness:
+        if quorum:
+            parser.error("--quorum needs the --witness keys it counts")
+        return None
+    try:
+        keys = [notes.VerifierKey.parse(key) for key in witness]
+    except notes.NoteError as exc:
+        parser.error(f"--witness: {exc}")
+    quorum = len(keys) if quorum is None else quorum
+    if not 1 <= quorum <= len(keys):
+        parser.error(f"--quorum {quorum} is not between 1 and the {len(keys)} --witness keys given")
+    return witness_quorum(keys, quorum)
+
+
 def _monitor_main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="verifier.py monitor",
@@ -1272,13 +1312,18 @@ def _monitor_main(argv: Sequence[str]) -> int:
     parser.add_argument("--key", required=True, help="the log's verifier key, <origin>+<hex key hash>+<base64 key>")
     parser.add_argument("--state", required=True, help="the state file: the last verified size, root and right edge")
     parser.add_argument("--no-tiles", action="store_true", help="rebuild from the entries without checking hash tiles")
+    parser.add_argument(
+        "--witness", action="append", default=[], help="a witness's verifier key (repeatable): its cosignature counts"
+    )
+    parser.add_argument("--quorum", type=int, help="how many --witness keys must have cosigned (default: all)")
     args = parser.parse_args(argv)
+    cosignatures = _witness_options(parser, args.witness, args.quorum)
     try:
         key = notes.VerifierKey.parse(args.key)
     except notes.NoteError as exc:
         print(f"FAIL  {exc}")
         return 2
-    results = monitor(args.url, [key], args.state, check_tiles=not args.no_tiles)
+    results = monitor(args.url, [key], args.state, cosignatures=cosignatures, check_tiles=not args.no_tiles)
     for label, ok in results:
         print(f"{'OK  ' if ok else 'FAIL'}  {label}")
     passed = all(ok for _, ok in results)

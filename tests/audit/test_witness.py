@@ -210,3 +210,31 @@ def test_concurrent_submissions_never_roll_the_witness_back(tmp_path, log):
     assert sorted(map(str, results)) == ["409", "cosigned"]
     assert state.read()[ORIGIN]["size"] in (6, 7)
     assert base64.b64decode(state.read()[ORIGIN]["root"]) in (log.root(6), log.root(7))
+
+
+def test_the_monitor_fails_a_checkpoint_short_of_its_witness_quorum(log):
+    """verifier.witness_quorum, the monitor's cosignature check (`audit monitor --witness ... --quorum N`, and the
+    Django-free `verifier.py monitor`): a line per witness, and a failure when fewer than the quorum cosigned."""
+    from apps.audit import verifier
+
+    text = notes.parse(log.checkpoint()).text
+    keys, lines = [], []
+    for name in ("regulator.example/w", "neighbour.example/w"):
+        signer = Ed25519PrivateKey.generate()
+        raw = signer.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+        keys.append(notes.VerifierKey.of(name, raw, notes.ALGORITHM_COSIGNATURE_V1))
+        lines.append(
+            notes.cosignature(name, raw, 1_800_000_000, signer.sign(notes.cosignature_message(text, 1_800_000_000)))
+        )
+    only_first = notes.Note(text, (lines[0],))
+    assert [ok for _, ok in verifier.witness_quorum(keys, 1)(only_first)] == [True, True, True]
+    report = verifier.witness_quorum(keys, 2)(only_first)
+    assert report[-1] == ("1 of 2 witness(es) cosigned; the quorum is 2", False)
+    assert "no valid cosignature" in report[1][0] and "cosigned" in report[0][0]
+    assert verifier.witness_quorum(keys, 2)(notes.Note(text, tuple(lines)))[-1][1] is True
+    refused = subprocess.run(
+        [sys.executable, "-I", str(ROOT / "apps/audit/verifier.py"), "monitor", "http://127.0.0.1:9", "--key", "x",
+         "--state", "/nonexistent", "--quorum", "1"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert refused.returncode == 2 and "--quorum needs the --witness keys" in refused.stderr

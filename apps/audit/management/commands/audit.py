@@ -53,6 +53,13 @@ class Command(BaseCommand):
         )
         monitor.add_argument("--state", help="the state file (default var/audit-monitor/<origin>.json)")
         monitor.add_argument("--no-tiles", action="store_true", help="rebuild from the entries without the hash tiles")
+        monitor.add_argument(
+            "--witness",
+            action="append",
+            default=[],
+            help="a witness's verifier key (repeatable); without --key or --witness, this log's AUDIT_WITNESSES",
+        )
+        monitor.add_argument("--quorum", type=int, help="how many --witness keys must have cosigned (default: all)")
 
     def handle(self, *args, subcommand, **options):
         return getattr(self, f"_{subcommand.replace('-', '_')}")(**options) or None
@@ -141,13 +148,22 @@ class Command(BaseCommand):
             return
         self.stdout.write((signing.public_keys_pem() if history else signing.public_key_pem()).rstrip())
 
-    def _monitor(self, url, key=None, state=None, no_tiles=False, **_options):
+    def _monitor(self, url, key=None, state=None, no_tiles=False, witness=(), quorum=None, **_options):
         try:
             verifier_key = notes.VerifierKey.parse(key or signing.verifier_key())
+            if witness:
+                keys = [notes.VerifierKey.parse(each) for each in witness]
+            elif key is None:  # this log: its own witnesses and quorum
+                keys, quorum = [each.key for each in witnessing.configured()], quorum or witnessing.quorum()
+            else:
+                keys = []
         except notes.NoteError as exc:
             raise CommandError(str(exc)) from None
+        if quorum is not None and not (1 <= quorum <= len(keys) or (quorum == 0 and not keys)):
+            raise CommandError(f"--quorum {quorum} is not between 1 and the {len(keys)} witness key(s)")
+        cosignatures = verifier.witness_quorum(keys, len(keys) if quorum is None else quorum) if keys else None
         path = state or str(settings.BASE_DIR / "var" / "audit-monitor" / f"{verifier_key.name.replace('/', '_')}.json")
-        results = verifier.monitor(url, [verifier_key], path, check_tiles=not no_tiles)
+        results = verifier.monitor(url, [verifier_key], path, cosignatures=cosignatures, check_tiles=not no_tiles)
         for label, ok in results:
             self.stdout.write(f"{'OK  ' if ok else 'FAIL'}  {label}")
         if not all(ok for _, ok in results):
