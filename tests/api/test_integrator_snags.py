@@ -128,7 +128,7 @@ def test_a_deployments_captures_are_listed_without_biometrics(actors, ledgered, 
     assert answer.status_code == 200, answer.content
     rows = answer.json()["results"]
     assert answer.json()["count"] == 3 == Capture.objects.filter(deployment=ledgered).count()
-    assert set(rows[0]) == {"id", "deployment", "asset", "received_at", "faces", "alerts", "receipts"}
+    assert set(rows[0]) == {"id", "deployment", "asset", "received_at", "faces", "alerts", "receipts", "tracks"}
     assert sum(row["faces"] for row in rows) == 3 and sum(row["alerts"] for row in rows) == 1
     assert api(actors.officer).get("/api/matching/captures/", {"deployment": ledgered.pk + 1000}).json()["count"] == 0
     assert api(actors.oversight).get("/api/matching/captures/").json()["count"] == 3
