@@ -83,8 +83,8 @@ def test_oversight_gets_403_on_every_write(actors, ledgered, api, client):
     before = Event.objects.count()
     refused, allowed = [], []
     for path, method in _api_operations():
-        if path.startswith("/api/matching/capture") or path.startswith("/api/accounts/token"):
-            continue  # camera credentials and sign-in, not a user's write
+        if path.startswith(("/api/matching/capture", "/api/matching/agent/", "/api/accounts/token")):
+            continue  # camera credentials (capture and capture agents) and sign-in, not a user's write
         url = _fill(path, ledgered.pk)
         status = getattr(api(actors.oversight), method)(url, {}, format="json").status_code
         (refused if status == 403 else allowed).append((method, url, status))
