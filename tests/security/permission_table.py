@@ -302,6 +302,11 @@ TABLE: dict[str, Access] = {
     "/api/matching/watchlists/{pk}/reenrol/": api_action({COMMANDER}, gate={COMMANDER}),
     "/api/matching/capture/": _access(POST={CAMERA}, OPTIONS=ANYONE | {CAMERA}),
     "/api/matching/capture/crops/": _access(POST={CAMERA}, OPTIONS=ANYONE | {CAMERA}),
+    # Capture agents (issue 25), with the camera credential; the matrix names no deployment, so the camera's answer is
+    # the 400 asking for one (past the credential's check), and everyone else's a 401.
+    "/api/matching/agent/session/": _access(GET={CAMERA}, HEAD={CAMERA}, OPTIONS=ANYONE | {CAMERA}),
+    "/api/matching/agent/status/": _access(GET={CAMERA}, HEAD={CAMERA}, OPTIONS=ANYONE | {CAMERA}),
+    "/api/matching/agent/batches/": _access(POST={CAMERA}, OPTIONS=ANYONE | {CAMERA}),
     # A deployment's frames: counts only, open as the deployment is (issue 23).
     "/api/matching/captures/": api(DEPLOYMENT_READERS),
     "/api/matching/captures/{pk}/": api(DEPLOYMENT_READERS),
