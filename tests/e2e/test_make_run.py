@@ -46,6 +46,14 @@ def _children(pid: int) -> set[int]:
     return found
 
 
+def _as_from_a_terminal() -> None:
+    """Ctrl-C and a hang-up as a terminal delivers them: a test run started in the background of a non-interactive
+    shell (`cmd &`, `nohup`) inherits SIGINT, SIGQUIT and SIGHUP ignored, and bash can trap no signal ignored on entry,
+    so make run would be tested deaf to the Ctrl-C a newcomer's terminal sends."""
+    for number in (signal.SIGINT, signal.SIGQUIT, signal.SIGHUP):
+        signal.signal(number, signal.SIG_DFL)
+
+
 def _newcomer_environment() -> dict[str, str]:
     """The environment a newcomer runs `make run` in: none of what the test settings set for this process."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST"))}
@@ -70,7 +78,7 @@ def test_make_run_serves_login_and_api_docs_and_ctrl_c_stops_everything(tmp_path
     environment["PORT"] = str(port)
     log = (tmp_path / "run.log").open("w+")
     process = subprocess.Popen(["make", "run"], cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT,
-                               start_new_session=True)  # fmt: skip
+                               start_new_session=True, preexec_fn=_as_from_a_terminal)  # fmt: skip
     try:
         deadline = time.monotonic() + 300
         status = 0
@@ -124,7 +132,7 @@ def test_ctrl_c_while_the_demo_is_being_prepared_stops_it_cleanly_too(tmp_path):
     environment.update({"PORT": str(_free_port()), "DEMO_CAMERA": "false"})
     log = (tmp_path / "run.log").open("w+")
     process = subprocess.Popen(["scripts/run.sh"], cwd=ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT,
-                               start_new_session=True)  # fmt: skip
+                               start_new_session=True, preexec_fn=_as_from_a_terminal)  # fmt: skip
     try:
         deadline = time.monotonic() + 120
         while "Preparing the database" not in (tmp_path / "run.log").read_text() and time.monotonic() < deadline:
