@@ -228,6 +228,13 @@ def test_postgresql_restarts_mid_stream_and_nothing_is_half_written(primary, red
     port, log = free_port(), tmp_path / "gunicorn.log"
     base = f"http://127.0.0.1:{port}"
     traffic = Traffic(base, seed, frame.getvalue())
+    # The capture worker, where frames are matched (the web process only admits them); it loads the engine at start.
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "govern", "worker", "-Q", "capture", "-n", f"capture-{port}@%h",
+         "--pool", "threads", "--concurrency", "4", "--without-heartbeat", "--without-gossip", "--without-mingle"],
+        cwd=ROOT, env=environment, stdout=(tmp_path / "capture.log").open("ab"), stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )  # fmt: skip
     server = _start_server(environment, port, log)
     try:
         _wait_for(f"{base}/healthz", server, log)
@@ -235,7 +242,7 @@ def test_postgresql_restarts_mid_stream_and_nothing_is_half_written(primary, red
         warm = [threading.Thread(target=traffic.camera) for _ in range(2)]
         for thread in warm:
             thread.start()
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 300
         while sum(1 for a in traffic.answers if a.kind == "frame" and a.status == 201) < 4:
             assert time.monotonic() < deadline, "no frame was matched during the warm-up"
             time.sleep(0.1)
@@ -314,6 +321,7 @@ def test_postgresql_restarts_mid_stream_and_nothing_is_half_written(primary, red
     finally:
         traffic.stop.set()
         _stop_server(server)
+        _stop_server(worker)
 
     # Nothing half-written: every acknowledged capture and judgement is stored, the ledger balances, and each
     # change has exactly its audit event.
