@@ -30,6 +30,14 @@ ALERTS = [
 ]
 
 
+def per_track_defaults(counts) -> None:
+    """A tally's or ledger's per-track counts left unset, as a frame's faces make them: each face a track of one face,
+    so as many tracks as faces, and as many alerted and receipted faces as alerts and receipts."""
+    counts.tracks = counts.faces if counts.tracks is None else counts.tracks
+    counts.alert_faces = counts.alerts if counts.alert_faces is None else counts.alert_faces
+    counts.receipt_faces = counts.receipts if counts.receipt_faces is None else counts.receipt_faces
+
+
 @dataclass
 class Tally:
     """One deployment's, month's or hour's faces, alerts, false alerts and deletion receipts."""
@@ -49,9 +57,7 @@ class Tally:
     receipt_faces: int | None = None
 
     def __post_init__(self):
-        self.tracks = self.faces if self.tracks is None else self.tracks
-        self.alert_faces = self.alerts if self.alert_faces is None else self.alert_faces
-        self.receipt_faces = self.receipts if self.receipt_faces is None else self.receipt_faces
+        per_track_defaults(self)
 
     @property
     def other_alerts(self) -> int:

@@ -62,9 +62,7 @@ class Ledger:
     receipt_faces: int | None = None
 
     def __post_init__(self):
-        self.tracks = self.faces if self.tracks is None else self.tracks
-        self.alert_faces = self.alerts if self.alert_faces is None else self.alert_faces
-        self.receipt_faces = self.receipts if self.receipt_faces is None else self.receipt_faces
+        figures.per_track_defaults(self)
 
     @property
     def reconciles(self) -> bool:

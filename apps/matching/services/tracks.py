@@ -337,6 +337,11 @@ def _track_data(track: Track, now) -> dict:
     }
 
 
+def _seen(track: Track) -> dict:
+    """What an alert, a sighting and a receipt each keep of their track: its faces, frames and when it was seen."""
+    return {"faces": track.faces, "frames": track.frames, "first_seen": track.first_seen, "last_seen": track.last_seen}
+
+
 def _raise(deployment, capture, engine, verified: _Verified, now) -> Alert:
     """An alert for a verified track, its crop under its own probe data key (as a frame's alert is)."""
     track = verified.track
@@ -353,10 +358,7 @@ def _raise(deployment, capture, engine, verified: _Verified, now) -> Alert:
         weights_sha256=engine.weights_sha256,
         probe_sha256=hashlib.sha256(verified.crop).hexdigest(),
         created_at=now,
-        faces=track.faces,
-        frames=track.frames,
-        first_seen=track.first_seen,
-        last_seen=track.last_seen,
+        **_seen(track),
     )
     probe_key = data_keys.new_probe_key()
     alert.probe_ciphertext = probe_key.seal(verified.crop, associated_data=alert.associated_data())
@@ -393,10 +395,7 @@ def _attach(alert: Alert, capture, verified: _Verified, now) -> AlertSighting:
         deployment=alert.deployment,
         track=track.track,
         score=verified.score,
-        faces=track.faces,
-        frames=track.frames,
-        first_seen=track.first_seen,
-        last_seen=track.last_seen,
+        **_seen(track),
         received_at=now,
         commitment=track.commitment,
     )
@@ -426,10 +425,7 @@ def _receipt(deployment, capture, engine, track: Track, best: float, now) -> Non
         weights_sha256=engine.weights_sha256,
         created_at=now,
         event_seq=event.seq,
-        faces=track.faces,
-        frames=track.frames,
-        first_seen=track.first_seen,
-        last_seen=track.last_seen,
+        **_seen(track),
     )
 
 
